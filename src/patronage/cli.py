@@ -1,0 +1,197 @@
+"""The ``patronage`` command: a thin shell over the library.
+
+Each command parses its options, calls one library function and prints the result.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from patronage.settings import Settings
+
+
+def _settings(db: str | None) -> Settings:
+    if db is None:
+        return Settings()
+    url = db if "://" in db else f"sqlite:///{Path(db).expanduser()}"
+    return Settings(database_url=url)
+
+
+def _engine(settings: Settings):
+    from patronage.storage import make_engine
+
+    return make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+
+db_option = click.option(
+    "--db", "db", default=None, metavar="PATH|URL",
+    help="SQLite file or database URL (default: PATRONAGE_DATABASE_URL or ./patronage.db).",
+)
+
+
+@click.group()
+@click.version_option(package_name="patronage")
+def main() -> None:
+    """Patronage: customer satisfaction and loyalty management."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@db_option
+def db_upgrade(db: str | None) -> None:
+    """Apply pending schema migrations.
+
+    Example: patronage db upgrade --db company.db
+    """
+    from patronage.storage import upgrade
+
+    settings = _settings(db)
+    revision = upgrade(_engine(settings))
+    click.echo(f"Database is at revision {revision}.")
+
+
+@db.command("status")
+@db_option
+def db_status(db: str | None) -> None:
+    """Show the database's migration revision and whether an upgrade is pending.
+
+    Example: patronage db status
+    """
+    from patronage.storage import current_revision, head_revision
+
+    engine = _engine(_settings(db))
+    current, head = current_revision(engine), head_revision()
+    click.echo(f"current: {current or 'empty database'}; newest: {head}")
+    if current != head:
+        click.echo("An upgrade is pending: run `patronage db upgrade`.")
+
+
+def _require_current_schema(settings: Settings) -> None:
+    from patronage.storage import pending
+
+    if pending(_engine(settings)):
+        raise click.ClickException(
+            "The database schema is out of date (migrations are pending). "
+            "Run `patronage db upgrade` first, then start the server again."
+        )
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from patronage.web import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@main.command()
+@db_option
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
+def serve(db: str | None, host: str | None, port: int | None) -> None:
+    """Serve the web application.
+
+    Example: patronage serve --port 8080
+    """
+    settings = _settings(db)
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    _require_current_schema(settings)
+    _serve(settings)
+
+
+@main.command()
+@click.option("--db", "db", default="patronage-demo.db", show_default=True, metavar="PATH|URL",
+              help="Where to build the demo company (it is rebuilt from scratch).")
+@click.option("--seed", default=2026, show_default=True, type=int, help="Random seed.")
+@click.option("--no-serve", is_flag=True, help="Build the database and stop.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
+def demo(db: str, seed: int, no_serve: bool, port: int) -> None:
+    """Build a realistic demo company and serve its dashboard.
+
+    Example: patronage demo --seed 7 --port 8080
+    """
+    from patronage.demo import build_demo_database
+
+    settings = _settings(db).model_copy(update={"port": port})
+    summary = build_demo_database(_engine(settings), seed=seed,
+                                  progress=lambda msg: click.echo(msg, err=True))
+    click.echo(summary.describe())
+    if no_serve:
+        return
+    click.echo(f"Dashboard: http://{settings.host}:{settings.port}/  "
+               f"(log in as {summary.admin_email} / {summary.admin_password})")
+    _serve(settings)
+
+
+@main.group("import")
+def import_() -> None:
+    """Import customers, transactions or survey responses from CSV or Excel."""
+
+
+def _import_command(kind: str):
+    @db_option
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+    @click.option("--encoding", default=None,
+                  help="Override the detected text encoding (e.g. gb18030, utf-8, utf-16).")
+    @click.option("--sheet", default=None, help="Worksheet to read from an Excel file.")
+    @click.option("--date-order", type=click.Choice(["ymd", "dmy", "mdy"]), default=None,
+                  help="How to read ambiguous dates like 05/03/2024.")
+    def command(db, file, dry_run, encoding, sheet, date_order):
+        from patronage.storage.importing import import_file
+
+        settings = _settings(db)
+        _require_current_schema(settings)
+        report = import_file(
+            _engine(settings), kind, file, dry_run=dry_run, encoding=encoding, sheet=sheet,
+            date_order=date_order, max_rows=settings.import_max_rows, progress=sys.stderr.isatty(),
+        )
+        click.echo(report.to_text())
+        if not report.ok:
+            sys.exit(1)
+
+    command.__doc__ = (
+        f"Import {kind} from a CSV or XLSX file. Nothing is written unless every row is valid; "
+        f"re-importing the same file adds nothing.\n\nExample: patronage import {kind} {kind}.csv --dry-run"
+    )
+    return command
+
+
+for _kind in ("customers", "transactions", "responses"):
+    import_.command(_kind)(_import_command(_kind))
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("add")
+@db_option
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "analyst", "agent"]), default="analyst",
+              show_default=True)
+@click.password_option(help="Password (asked for when not given).")
+def user_add(db: str | None, email: str, role: str, password: str) -> None:
+    """Create a staff account.
+
+    Example: patronage user add lin@example.com --role admin
+    """
+    from patronage.accounts import create_user
+
+    settings = _settings(db)
+    _require_current_schema(settings)
+    try:
+        create_user(_engine(settings), email, password, role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {role} {email}.")

@@ -1,0 +1,77 @@
+"""One typed settings object.
+
+Every field can be set from the environment with the prefix ``PATRONAGE_`` (for example
+``PATRONAGE_DATABASE_URL``). Each has a working default, so ``Settings()`` is usable on a fresh
+machine. ``docs/settings.md`` documents every field; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEV_SECRET = "dev-only-secret-change-me"
+
+Language = Literal["en", "zh_Hans", "zh_Hant"]
+
+
+class Settings(BaseSettings):
+    """Patronage configuration (environment prefix ``PATRONAGE_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PATRONAGE_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///patronage.db",
+        description="SQLAlchemy URL of the database: a SQLite file, or "
+        "postgresql+psycopg://user@host:5432/name for PostgreSQL.",
+    )
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="In production the secret key must be set and cookies are marked Secure.",
+    )
+    secret_key: str = Field(
+        _DEV_SECRET,
+        description="Secret used to sign tokens. Must be set (32+ characters) in production.",
+    )
+    host: str = Field("127.0.0.1", description="Address `patronage serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `patronage serve` listens on.")
+    default_language: Language = Field(
+        "en", description="Interface language when the browser states none: en, zh_Hans or zh_Hant."
+    )
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="How long a login session lasts.")
+    login_attempts_per_hour: int = Field(
+        10,
+        ge=1,
+        description="Failed logins allowed per client address and per e-mail in one hour before "
+        "further attempts get HTTP 429.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        5000, ge=0, description="How long a SQLite writer waits for a lock before giving up."
+    )
+    import_max_rows: int = Field(
+        2_000_000, ge=1, description="Largest number of data rows one import file may have."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("database_url must not be empty")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _production_secret(self) -> "Settings":
+        if self.environment == "production" and (
+            self.secret_key == _DEV_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "PATRONAGE_SECRET_KEY must be set to a random string of at least 32 characters "
+                "in production (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

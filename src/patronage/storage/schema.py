@@ -1,0 +1,294 @@
+"""The customer panel schema (SQLAlchemy Core).
+
+Profiles, transactions, touchpoints, survey answers and cases meet here. Constraints (unique
+external ids and tokens, foreign keys, allowed values) are declared on the tables so that the
+database enforces them, on SQLite and on PostgreSQL alike. Changes go through Alembic migrations
+in ``patronage/storage/migrations``; a test checks that the migrations and this module agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: Moments of truth (SPEC §4), the allowed ``touchpoints.kind`` values.
+TOUCHPOINT_KINDS = (
+    "proposal",
+    "quote",
+    "order",
+    "invoice",
+    "delivery",
+    "installation",
+    "training",
+    "survey",
+    "promotion",
+    "payment",
+    "inquiry",
+    "complaint",
+    "maintenance",
+    "parts_return",
+)
+CASE_TYPES = ("complaint", "inquiry", "detractor", "negative_comment")
+CASE_STATUSES = ("open", "in_progress", "resolved", "closed")
+SURVEY_STATUSES = ("draft", "open", "closed")
+USER_ROLES = ("admin", "analyst", "agent")
+RESPONSE_CHANNELS = ("web", "email", "phone", "paper", "interview", "import")
+LANGUAGES = ("en", "zh_Hans", "zh_Hant")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+Money = Numeric(14, 2, asdecimal=False)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(32)),
+    Column("email", String(254)),
+    Column("birthday", Date),
+    Column("region", String(100)),
+    Column("industry", String(100)),
+    Column("size", String(50)),
+    Column("channel", String(50)),
+    Column("tier", String(50)),
+    Column("consent_survey", Boolean, nullable=False, server_default=true()),
+    Column("consent_marketing", Boolean, nullable=False, server_default=false()),
+    Column("consent_care", Boolean, nullable=False, server_default=true()),
+    Column("attributes", JSON),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+Index("ix_customers_name", customers.c.name)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(64), nullable=False, unique=True),
+    Column(
+        "customer_id",
+        Integer,
+        ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("cost", Money),
+    Column("product", String(200)),
+    Column("category", String(100)),
+    Column("channel", String(50)),
+    Column("is_refund", Boolean, nullable=False, server_default=false()),
+    CheckConstraint("is_refund OR amount >= 0", name="refund_sign"),
+)
+Index("ix_transactions_customer_time", transactions.c.customer_id, transactions.c.occurred_at)
+
+touchpoints = Table(
+    "touchpoints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "customer_id",
+        Integer,
+        ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("channel", String(50)),
+    Column("waiting_seconds", Float),
+    Column("handling_seconds", Float),
+    CheckConstraint(_in("kind", TOUCHPOINT_KINDS), name="kind"),
+    CheckConstraint("waiting_seconds IS NULL OR waiting_seconds >= 0", name="waiting"),
+    CheckConstraint("handling_seconds IS NULL OR handling_seconds >= 0", name="handling"),
+)
+Index("ix_touchpoints_customer_time", touchpoints.c.customer_id, touchpoints.c.occurred_at)
+
+competitors = Table(
+    "competitors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("note", Text),
+)
+
+surveys = Table(
+    "surveys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("title", String(300), nullable=False),
+    Column("language", String(10), nullable=False, server_default="en"),
+    Column("status", String(10), nullable=False, server_default="draft"),
+    Column("definition", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint(_in("status", SURVEY_STATUSES), name="status"),
+    CheckConstraint(_in("language", LANGUAGES), name="language"),
+)
+
+waves = Table(
+    "waves",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("survey_id", Integer, ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date),
+    UniqueConstraint("survey_id", "name", name="uq_waves_survey_name"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("survey_id", Integer, ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False),
+    Column("wave_id", Integer, ForeignKey("waves.id", ondelete="SET NULL")),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE")),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Column("responded_at", DateTime),
+)
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # A client-supplied id (import row id or submission UUID): makes submissions idempotent.
+    Column("external_id", String(64), nullable=False, unique=True),
+    Column("survey_id", Integer, ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False),
+    Column("wave_id", Integer, ForeignKey("waves.id", ondelete="SET NULL")),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="SET NULL")),
+    Column(
+        "invitation_id",
+        Integer,
+        ForeignKey("invitations.id", ondelete="SET NULL"),
+        unique=True,
+    ),
+    Column("channel", String(20), nullable=False, server_default="web"),
+    Column("language", String(10)),
+    Column("started_at", DateTime),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("weight", Float, nullable=False, server_default="1"),
+    # Quality flags with reasons, e.g. {"speeder": "completed in 41 s"}; empty when clean.
+    Column("quality_flags", JSON),
+    CheckConstraint(_in("channel", RESPONSE_CHANNELS), name="channel"),
+    CheckConstraint("weight > 0", name="weight_positive"),
+)
+Index("ix_responses_survey_wave", responses.c.survey_id, responses.c.wave_id)
+Index("ix_responses_customer", responses.c.customer_id)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column(
+        "response_id",
+        Integer,
+        ForeignKey("responses.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("item_code", String(100), primary_key=True),
+    Column("value_num", Float),
+    Column("value_text", Text),
+    CheckConstraint("value_num IS NOT NULL OR value_text IS NOT NULL", name="has_value"),
+)
+Index("ix_answers_item", answers.c.item_code)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("status", String(20), nullable=False, server_default="open"),
+    Column("subject", String(300), nullable=False),
+    Column("description", Text),
+    Column("touchpoint_kind", String(30)),
+    Column("response_id", Integer, ForeignKey("responses.id", ondelete="SET NULL")),
+    Column("opened_at", DateTime, nullable=False),
+    Column("closed_at", DateTime),
+    CheckConstraint(_in("type", CASE_TYPES), name="type"),
+    CheckConstraint(_in("status", CASE_STATUSES), name="status"),
+    CheckConstraint("closed_at IS NULL OR closed_at >= opened_at", name="closed_after_opened"),
+)
+Index("ix_cases_customer", cases.c.customer_id)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("display_name", String(200)),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint(_in("role", USER_ROLES), name="role"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # SHA-256 of the random session id held in the cookie: a stolen table leaks no cookies.
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+__all__ = [
+    "CASE_STATUSES",
+    "CASE_TYPES",
+    "LANGUAGES",
+    "RESPONSE_CHANNELS",
+    "SURVEY_STATUSES",
+    "TOUCHPOINT_KINDS",
+    "USER_ROLES",
+    "answers",
+    "cases",
+    "competitors",
+    "customers",
+    "invitations",
+    "metadata",
+    "responses",
+    "sessions",
+    "surveys",
+    "touchpoints",
+    "transactions",
+    "users",
+    "waves",
+]

@@ -1,0 +1,67 @@
+"""Architecture rules from DEVELOPERS.md, checked on the source."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import patronage
+
+PACKAGE = Path(patronage.__file__).parent
+FORBIDDEN_IN_ANALYTICS = ("patronage.storage", "patronage.web", "patronage.cli", "sqlalchemy",
+                          "fastapi", "starlette", "click", "alembic")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_analytics_imports_nothing_from_outer_layers():
+    offenders = []
+    for path in sorted((PACKAGE / "analytics").rglob("*.py")):
+        for name in _imports(path):
+            if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_IN_ANALYTICS):
+                offenders.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert offenders == []
+
+
+def test_importing_analytics_loads_no_outer_layer():
+    # A fresh interpreter, so modules imported by other tests do not count.
+    code = (
+        "import sys, patronage.analytics;"
+        f"bad=[m for m in sys.modules if m.split('.')[0] in {{'sqlalchemy','fastapi','starlette','click'}}"
+        " or m.startswith(('patronage.storage','patronage.web','patronage.cli'))];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_storage_does_not_import_web_or_cli():
+    for path in sorted((PACKAGE / "storage").rglob("*.py")):
+        for name in _imports(path):
+            assert not name.startswith(("patronage.web", "patronage.cli")), path
+
+
+def test_no_utils_module_and_modules_stay_small():
+    for path in PACKAGE.rglob("*.py"):
+        assert path.stem not in {"utils", "util", "helpers"}, path
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= 650, f"{path.relative_to(PACKAGE)} has {lines} lines; split it"
+
+
+def test_analytics_public_api_is_sorted_and_importable():
+    analytics = importlib.import_module("patronage.analytics")
+    assert analytics.__all__ == sorted(analytics.__all__)
+    for name in analytics.__all__:
+        assert hasattr(analytics, name), name

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from patronage.settings import Settings
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
+
+
+def test_defaults_work_without_environment(monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("PATRONAGE_"):
+            monkeypatch.delenv(name)
+    settings = Settings()
+    assert settings.database_url == "sqlite:///patronage.db"
+    assert settings.is_sqlite
+
+
+def test_environment_prefix(monkeypatch):
+    monkeypatch.setenv("PATRONAGE_PORT", "9123")
+    assert Settings().port == 9123
+
+
+def test_production_refuses_default_secret():
+    with pytest.raises(ValidationError, match="PATRONAGE_SECRET_KEY"):
+        Settings(environment="production")
+    Settings(environment="production", secret_key="x" * 40)
+
+
+def test_every_setting_is_documented():
+    text = DOCS.read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"`PATRONAGE_{name.upper()}`" in text, f"{name} is missing from docs/settings.md"

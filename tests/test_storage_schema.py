@@ -1,0 +1,84 @@
+"""The schema on the selected database: migrations, constraints, pragmas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, text
+from sqlalchemy.exc import IntegrityError
+
+from patronage.storage import make_engine, pending, upgrade, write_transaction
+from patronage.storage.schema import customers, invitations, metadata, surveys, transactions
+
+pytestmark = pytest.mark.db
+NOW = datetime(2026, 1, 1, 12, 0)
+
+
+def test_migrations_match_schema_module(engine):
+    assert not pending(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                metadata)
+    assert diff == []
+
+
+def test_empty_database_is_pending_until_upgraded(empty_db_url):
+    engine = make_engine(empty_db_url)
+    assert pending(engine)
+    assert upgrade(engine) == "0001"
+    assert not pending(engine)
+    engine.dispose()
+
+
+def _customer(conn, external_id="C1"):
+    return conn.execute(insert(customers).values(
+        external_id=external_id, name="王芳", created_at=NOW, updated_at=NOW)).inserted_primary_key[0]
+
+
+def test_unique_external_id_is_enforced_by_the_database(engine):
+    with write_transaction(engine) as conn:
+        _customer(conn)
+    with pytest.raises(IntegrityError):
+        with write_transaction(engine) as conn:
+            _customer(conn)
+
+
+def test_foreign_keys_are_enforced(engine):
+    with pytest.raises(IntegrityError):
+        with write_transaction(engine) as conn:
+            conn.execute(insert(transactions).values(
+                external_id="T1", customer_id=999, occurred_at=NOW, amount=10))
+
+
+def test_negative_amount_needs_refund_flag(engine):
+    with write_transaction(engine) as conn:
+        pk = _customer(conn)
+        conn.execute(insert(transactions).values(
+            external_id="R1", customer_id=pk, occurred_at=NOW, amount=-5, is_refund=True))
+    with pytest.raises(IntegrityError):
+        with write_transaction(engine) as conn:
+            conn.execute(insert(transactions).values(
+                external_id="T2", customer_id=pk, occurred_at=NOW, amount=-5))
+
+
+def test_invitation_tokens_are_unique(engine):
+    with write_transaction(engine) as conn:
+        survey = conn.execute(insert(surveys).values(
+            code="s", title="t", definition={}, created_at=NOW)).inserted_primary_key[0]
+        conn.execute(insert(invitations).values(survey_id=survey, token="abc", created_at=NOW))
+    with pytest.raises(IntegrityError):
+        with write_transaction(engine) as conn:
+            conn.execute(insert(invitations).values(survey_id=survey, token="abc", created_at=NOW))
+
+
+def test_sqlite_pragmas(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas apply to SQLite only; this run uses " + engine.dialect.name)
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
