@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from patronage.settings import Settings
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
+DOCS = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_defaults_work_without_environment(monkeypatch):
@@ -31,4 +31,4 @@ def test_production_refuses_default_secret():
 def test_every_setting_is_documented():
     text = DOCS.read_text(encoding="utf-8")
     for name in Settings.model_fields:
-        assert f"`PATRONAGE_{name.upper()}`" in text, f"{name} is missing from docs/settings.md"
+        assert f"`PATRONAGE_{name.upper()}`" in text, f"{name} is missing from the README"

@@ -2,7 +2,7 @@
 
 Every field can be set from the environment with the prefix ``PATRONAGE_`` (for example
 ``PATRONAGE_DATABASE_URL``). Each has a working default, so ``Settings()`` is usable on a fresh
-machine. ``docs/settings.md`` documents every field; a test keeps the two in step.
+machine. The README's Configuration section documents every field; a test keeps the two in step.
 """
 
 from __future__ import annotations

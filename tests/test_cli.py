@@ -1,0 +1,64 @@
+"""The `patronage` command, run in-process with click's CliRunner."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from patronage.accounts import authenticate
+from patronage.cli import main
+from patronage.storage import make_engine, pending
+
+pytestmark = pytest.mark.db
+
+
+def test_db_upgrade_then_status(empty_db_url):
+    runner = CliRunner()
+    status = runner.invoke(main, ["db", "status", "--db", empty_db_url])
+    assert status.exit_code == 0
+    assert "empty database" in status.output and "upgrade is pending" in status.output
+
+    result = runner.invoke(main, ["db", "upgrade", "--db", empty_db_url])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output
+    assert not pending(make_engine(empty_db_url))
+
+    status = runner.invoke(main, ["db", "status", "--db", empty_db_url])
+    assert "pending" not in status.output
+
+
+def test_serve_refuses_while_migrations_are_pending(empty_db_url, monkeypatch):
+    started = []
+    monkeypatch.setattr("patronage.cli._serve", lambda settings: started.append(settings))
+    result = CliRunner().invoke(main, ["serve", "--db", empty_db_url])
+    assert result.exit_code != 0
+    assert "patronage db upgrade" in result.output
+    assert started == []
+
+
+def test_serve_starts_when_schema_is_current(db_url, monkeypatch):
+    started = []
+    monkeypatch.setattr("patronage.cli._serve", lambda settings: started.append(settings))
+    result = CliRunner().invoke(main, ["serve", "--db", db_url, "--port", "8765"])
+    assert result.exit_code == 0, result.output
+    assert started[0].port == 8765 and started[0].database_url == db_url
+
+
+def test_db_option_accepts_a_plain_sqlite_path(tmp_path):
+    path = tmp_path / "company.db"
+    result = CliRunner().invoke(main, ["db", "upgrade", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    assert path.exists()
+
+
+def test_user_add_and_duplicate(db_url):
+    runner = CliRunner()
+    args = ["user", "add", "Lin@Example.com", "--role", "admin", "--db", db_url,
+            "--password", "correct horse"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert authenticate(make_engine(db_url), "lin@example.com", "correct horse")["role"] == "admin"
+    again = runner.invoke(main, args)
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    assert "Traceback" not in again.output
