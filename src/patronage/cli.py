@@ -195,3 +195,78 @@ def user_add(db: str | None, email: str, role: str, password: str) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created {role} {email}.")
+
+
+@main.group()
+def analyze() -> None:
+    """Run a satisfaction or loyalty analysis on the database or on a file."""
+
+
+def _analysis_options(func):
+    func = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]),
+                        default="table", show_default=True, help="Output format.")(func)
+    func = click.option("--include-flagged", is_flag=True,
+                        help="Keep responses flagged by cleaning (left out by default).")(func)
+    func = click.option("--survey", default=None,
+                        help="Survey code (default: the survey with most responses).")(func)
+    func = click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        default=None, help="Analyse a wide CSV/XLSX file instead of the database.")(func)
+    return db_option(func)
+
+
+def _survey_data(db, file, survey, include_flagged):
+    from patronage.analysis import survey_data_from_csv, survey_data_from_db
+
+    if file is not None:
+        return _guard(lambda: survey_data_from_csv(file))
+    settings = _settings(db)
+    _require_current_schema(settings)
+    return _guard(lambda: survey_data_from_db(_engine(settings), survey,
+                                              include_flagged=include_flagged))
+
+
+def _emit(result, fmt: str) -> None:
+    from patronage.analysis import render
+
+    click.echo(render(result, fmt))
+
+
+def _by(value: str) -> str | None:
+    return None if value == "none" else value
+
+
+@analyze.command("nps")
+@_analysis_options
+@click.option("--by", default="wave", show_default=True,
+              help="Group by wave, region, industry, size, channel, tier, language, or none.")
+def analyze_nps(db, file, survey, include_flagged, fmt, by):
+    """NPS with promoter/passive/detractor shares and a 95% interval.
+
+    Example: patronage analyze nps --by region --format csv
+    """
+    from patronage.analysis.satisfaction import nps_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: nps_table(data, by=_by(by))), fmt)
+
+
+@analyze.command("csi")
+@_analysis_options
+@click.option("--by", default="wave", show_default=True, help="Grouping column, or none.")
+def analyze_csi(db, file, survey, include_flagged, fmt, by):
+    """Weighted customer satisfaction index (0-100) and dimension scores.
+
+    Example: patronage analyze csi --by tier
+    """
+    from patronage.analysis.satisfaction import csi_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: csi_table(data, by=_by(by))), fmt)
+
+
+def _guard(compute):
+    """Run ``compute``; a ValueError (bad input) becomes a clear message, not a traceback."""
+    try:
+        return compute()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
