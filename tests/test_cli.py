@@ -21,7 +21,9 @@ def test_db_upgrade_then_status(empty_db_url):
     result = runner.invoke(main, ["db", "upgrade", "--db", empty_db_url])
     assert result.exit_code == 0, result.output
     assert "revision 0001" in result.output
-    assert not pending(make_engine(empty_db_url))
+    engine = make_engine(empty_db_url)
+    assert not pending(engine)
+    engine.dispose()
 
     status = runner.invoke(main, ["db", "status", "--db", empty_db_url])
     assert "pending" not in status.output
@@ -57,7 +59,9 @@ def test_user_add_and_duplicate(db_url):
             "--password", "correct horse"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert authenticate(make_engine(db_url), "lin@example.com", "correct horse")["role"] == "admin"
+    engine = make_engine(db_url)
+    assert authenticate(engine, "lin@example.com", "correct horse")["role"] == "admin"
+    engine.dispose()
     again = runner.invoke(main, args)
     assert again.exit_code == 1
     assert "already exists" in again.output

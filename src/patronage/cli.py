@@ -21,9 +21,16 @@ def _settings(db: str | None) -> Settings:
 
 
 def _engine(settings: Settings):
+    """One engine per database for the running command, disposed when the command ends."""
     from patronage.storage import make_engine
 
-    return make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    ctx = click.get_current_context()
+    engines = ctx.find_root().meta.setdefault("patronage.engines", {})
+    if settings.database_url not in engines:
+        engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        engines[settings.database_url] = engine
+        ctx.find_root().call_on_close(engine.dispose)
+    return engines[settings.database_url]
 
 
 db_option = click.option(
