@@ -57,3 +57,68 @@ def engine(db_url):
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+SCRIPT_COMMENT = "<script>alert('xss')</script> 交货太慢"
+
+
+def seed_panel(engine) -> dict:
+    """A small panel: 3 customers, purchases, one survey with two waves, answers and a case.
+
+    One customer's name and one comment carry markup, to prove pages escape respondent text.
+    Returns the customer keys and the users' logins.
+    """
+    from datetime import date, datetime
+
+    from patronage.accounts import create_user
+    from patronage.storage import insert_rows, write_transaction
+    from patronage.storage.schema import (
+        answers, cases, customers, responses, surveys, transactions, waves,
+    )
+
+    now = datetime(2026, 6, 1, 9, 0)
+    people = [("C001", "上海华东精密机械有限公司"), ("C002", "<b>Northwind</b> Traders"),
+              ("C003", "王伟")]
+    with write_transaction(engine) as conn:
+        insert_rows(conn, customers, [
+            {"id": i + 1, "external_id": ext, "name": name, "region": "East China",
+             "phone": f"+86 1380000000{i}", "tier": "gold", "created_at": now, "updated_at": now}
+            for i, (ext, name) in enumerate(people)])
+        insert_rows(conn, transactions, [
+            {"external_id": f"T{i}", "customer_id": 1 + i % 3,
+             "occurred_at": datetime(2025, 1 + i % 12, 1 + i % 27), "amount": 100.0 + i,
+             "is_refund": False} for i in range(30)])
+        insert_rows(conn, surveys, [{"id": 1, "code": "relationship", "title": "Relationship",
+                                     "status": "closed", "definition": {}, "created_at": now}])
+        insert_rows(conn, waves, [
+            {"id": 1, "survey_id": 1, "name": "2026-Q1", "starts_on": date(2026, 1, 1)},
+            {"id": 2, "survey_id": 1, "name": "2026-Q2", "starts_on": date(2026, 4, 1)}])
+        rows, items = [], []
+        for i in range(60):
+            wave = 1 if i < 30 else 2
+            rows.append({"id": i + 1, "external_id": f"R{i}", "survey_id": 1, "wave_id": wave,
+                         "customer_id": 1 + i % 3, "channel": "web",
+                         "submitted_at": datetime(2026, 3 * wave - 1, 1 + i % 28), "weight": 1.0})
+            score = (i * 7) % 11
+            items += [{"response_id": i + 1, "item_code": "nps", "value_num": float(score),
+                       "value_text": None},
+                      {"response_id": i + 1, "item_code": "overall_satisfaction",
+                       "value_num": float(1 + score % 10), "value_text": None}]
+        items.append({"response_id": 60, "item_code": "comment", "value_num": None,
+                      "value_text": SCRIPT_COMMENT})
+        insert_rows(conn, responses, rows)
+        insert_rows(conn, answers, items)
+        insert_rows(conn, cases, [{"customer_id": 2, "type": "complaint", "status": "open",
+                                   "subject": "<img src=x onerror=alert(1)>", "opened_at": now}])
+    logins = {"admin": ("admin@example.com", "admin-password-1"),
+              "analyst": ("analyst@example.com", "analyst-password-1"),
+              "agent": ("agent@example.com", "agent-password-1")}
+    for role, (email, password) in logins.items():
+        create_user(engine, email, password, role)
+    return {"logins": logins}
+
+
+@pytest.fixture
+def panel(engine):
+    """The engine of a fresh database holding :func:`seed_panel`'s small panel."""
+    return engine, seed_panel(engine)

@@ -1,0 +1,92 @@
+"""Customer list and customer profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from patronage.storage import (
+    count_customers,
+    read_answers,
+    read_cases,
+    read_customer,
+    read_customers,
+    read_responses,
+    read_transactions,
+)
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    customers: pd.DataFrame
+    total: int
+    page: int
+    pages: int
+    search: str
+
+
+def customer_list(engine: Engine, *, search: str = "", page: int = 1,
+                  per_page: int = 50) -> CustomerPage:
+    """One page of the customer list, filtered by ``search`` (id, name, phone or e-mail)."""
+    search = (search or "").strip()[:100]
+    total = count_customers(engine, search=search or None)
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    frame = read_customers(engine, search=search or None, limit=per_page,
+                           offset=(page - 1) * per_page)
+    return CustomerPage(customers=frame, total=total, page=page, pages=pages, search=search)
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    customer: dict
+    transactions: pd.DataFrame
+    responses: pd.DataFrame
+    answers: pd.DataFrame
+    cases: pd.DataFrame
+    stats: dict
+
+    def to_dict(self) -> dict:
+        def records(frame: pd.DataFrame) -> list[dict]:
+            clean = frame.astype(object).where(frame.notna(), None)
+            return clean.to_dict(orient="records")
+
+        customer = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                    for k, v in self.customer.items()}
+        return {"customer": customer, "stats": self.stats,
+                "transactions": records(self.transactions), "responses": records(self.responses),
+                "answers": records(self.answers), "cases": records(self.cases)}
+
+
+def customer_profile(engine: Engine, customer_pk: int) -> CustomerProfile | None:
+    """Everything known about one customer, or None when there is no such customer."""
+    customer = read_customer(engine, customer_pk)
+    if customer is None:
+        return None
+    transactions = read_transactions(engine, customer_pk=customer_pk)
+    responses = read_responses(engine, customer_pk=customer_pk)
+    answers = read_answers(engine, customer_pk=customer_pk)
+    key = responses.set_index("response_pk")["response_id"] if not responses.empty else {}
+    if not answers.empty:
+        answers = answers.assign(response_id=answers["response_pk"].map(key))
+        answers = answers[["response_id", "item_code", "value_num", "value_text"]]
+    cases = read_cases(engine, customer_pk=customer_pk)
+    sales = transactions.loc[~transactions["is_refund"].astype(bool)] if not transactions.empty \
+        else transactions
+    nps = answers.loc[answers["item_code"] == "nps", "value_num"] if not answers.empty else []
+    stats = {
+        "transactions": int(len(sales)),
+        "revenue": float(transactions["amount"].sum()) if not transactions.empty else 0.0,
+        "first_purchase": sales["occurred_at"].min().isoformat() if len(sales) else None,
+        "last_purchase": sales["occurred_at"].max().isoformat() if len(sales) else None,
+        "responses": int(len(responses)),
+        "latest_nps": float(nps.iloc[-1]) if len(nps) else None,
+        "open_cases": int(cases["status"].isin(["open", "in_progress"]).sum()) if len(cases) else 0,
+    }
+    return CustomerProfile(customer=customer, transactions=transactions, responses=responses,
+                           answers=answers, cases=cases, stats=stats)
+
+
+__all__ = ["CustomerPage", "CustomerProfile", "customer_list", "customer_profile"]

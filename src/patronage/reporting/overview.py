@@ -1,0 +1,133 @@
+"""The overview: responses, NPS with its interval, CSI and dimension scores per wave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from patronage.analysis.satisfaction import csi_table, nps_table
+from patronage.analysis.sources import survey_data_from_db
+from patronage.index_system import load_index_system
+from patronage.storage import read_responses, read_surveys
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the overview page shows for one survey.
+
+    ``waves``: one row per wave in date order with ``wave, n, promoters, passives, detractors,
+    nps, ci_low, ci_high, csi`` (shares as fractions, NPS on -100..100, CSI on 0–100).
+    ``dimensions``: ``dimension, label_en, label_zh_Hans, label_zh_Hant, score, previous, change``
+    for the latest wave. ``comments``: the latest free-text answers (``wave, nps, comment``).
+    """
+
+    survey: str | None
+    surveys: list[str]
+    waves: pd.DataFrame
+    dimensions: pd.DataFrame
+    comments: pd.DataFrame
+    flagged: int = 0
+    total: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.waves.empty
+
+    @property
+    def latest(self) -> dict:
+        return self.waves.iloc[-1].to_dict() if not self.waves.empty else {}
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form (NaN becomes None)."""
+        def records(frame: pd.DataFrame) -> list[dict]:
+            clean = frame.astype(object).where(frame.notna(), None)
+            return clean.to_dict(orient="records")
+
+        return {
+            "survey": self.survey, "surveys": self.surveys, "responses": self.total,
+            "flagged_responses_left_out": self.flagged, "waves": records(self.waves),
+            "dimensions": records(self.dimensions), "comments": records(self.comments),
+        }
+
+
+_EMPTY_WAVES = ["wave", "n", "promoters", "passives", "detractors", "nps", "ci_low", "ci_high", "csi"]
+
+
+def overview(engine: Engine, survey: str | None = None, *, comments: int = 8) -> Overview:
+    """Compute the overview of ``survey`` (default: the survey with the most responses)."""
+    codes = read_surveys(engine)["code"].tolist()
+    responses = read_responses(engine, survey_code=survey)
+    if responses.empty:
+        return Overview(survey=survey, surveys=codes, waves=pd.DataFrame(columns=_EMPTY_WAVES),
+                        dimensions=pd.DataFrame(), comments=pd.DataFrame())
+    if survey is None:
+        survey = responses["survey"].value_counts().idxmax()
+    data = survey_data_from_db(engine, survey)
+    total = len(data.meta)
+    flagged = int(responses["survey"].eq(survey).sum()) - total
+    if data.meta["wave"].isna().all():
+        data.meta["wave"] = "all"
+    waves = _wave_table(data)
+    system = load_index_system()
+    dimensions = _dimension_table(data, system)
+    recent = _recent_comments(data, comments)
+    return Overview(survey=survey, surveys=codes, waves=waves, dimensions=dimensions,
+                    comments=recent, flagged=flagged, total=total)
+
+
+def _wave_table(data) -> pd.DataFrame:
+    if "nps" in data.answers.columns:
+        nps = nps_table(data, by="wave")[["n", "promoters", "passives", "detractors", "nps",
+                                            "ci_low", "ci_high"]]
+    else:
+        nps = pd.DataFrame(index=pd.Index(data.waves_in_order(), name="wave"))
+    try:
+        csi = csi_table(data, by="wave")[["csi"]]
+    except ValueError:
+        csi = pd.DataFrame({"csi": np.nan}, index=nps.index)
+    counts = data.meta.groupby("wave").size().rename("responses")
+    table = nps.join(csi, how="outer").join(counts, how="left")
+    table = table.reindex([w for w in data.waves_in_order() if w in table.index])
+    table["n"] = table["responses"]
+    return table.drop(columns="responses").reset_index(names="wave")
+
+
+def _dimension_table(data, system) -> pd.DataFrame:
+    try:
+        by_wave = csi_table(data, by="wave", index_system=system)
+    except ValueError:
+        return pd.DataFrame()
+    dims = [d for d in system.dimensions["dimension"] if d in by_wave.columns]
+    latest = by_wave.iloc[-1]
+    previous = by_wave.iloc[-2] if len(by_wave) > 1 else pd.Series(np.nan, index=by_wave.columns)
+    labels = system.dimensions.set_index("dimension")
+    rows = []
+    for dim in dims:
+        rows.append({"dimension": dim, **labels.loc[dim].filter(like="label_").to_dict(),
+                     "score": latest[dim], "previous": previous[dim],
+                     "change": latest[dim] - previous[dim]})
+    return pd.DataFrame(rows)
+
+
+def _recent_comments(data, limit: int) -> pd.DataFrame:
+    comments = data.comments.dropna()
+    comments = comments[comments.astype(str).str.strip() != ""]
+    if comments.empty:
+        return pd.DataFrame(columns=["wave", "nps", "comment"])
+    meta = data.meta.loc[comments.index]
+    frame = pd.DataFrame({"wave": meta["wave"], "comment": comments.astype(str)})
+    if "nps" in data.answers.columns:
+        frame["nps"] = data.answers.loc[comments.index, "nps"]
+    else:
+        frame["nps"] = np.nan
+    if "submitted_at" in meta.columns:
+        frame = frame.assign(_at=meta["submitted_at"]).sort_values("_at", ascending=False)
+        frame = frame.drop(columns="_at")
+    return frame.head(limit)[["wave", "nps", "comment"]].reset_index(drop=True)
+
+
+__all__ = ["Overview", "overview"]

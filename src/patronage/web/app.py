@@ -1,0 +1,138 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from patronage.sessions import AttemptLimiter
+from patronage.settings import Settings
+from patronage.storage import make_engine
+from patronage.web import api, pages
+from patronage.web.deps import N_, CSRFFailed, Forbidden, LoginRequired, login_url, render
+from patronage.web.i18n import load_translations
+
+log = logging.getLogger("patronage.web")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def _plotly_js() -> Path:
+    return Path(str(files("plotly") / "package_data" / "plotly.min.js"))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the web application for ``settings`` (default: from the environment).
+
+    The database engine is created here and disposed when the application shuts down.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(title="Patronage", lifespan=lifespan, docs_url="/api/docs", redoc_url=None,
+                  openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url,
+                                   busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    app.state.translations = load_translations()
+    app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
+    app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
+    app.mount("/static", StaticFiles(directory=str(files("patronage.web") / "static")),
+              name="static")
+    plotly_js = _plotly_js()
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_bundle():
+        return FileResponse(plotly_js, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    _install_handlers(app)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/health"
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        try:
+            response = await call_next(request)
+        except Exception:  # never a traceback to a user
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            response = _error(request, 500)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path != "/vendor/plotly.min.js" and not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _exc):
+        if _wants_json(request):
+            return JSONResponse({"error": "log in first"}, status_code=401)
+        return RedirectResponse(login_url(request), status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, _exc):
+        return _error(request, 403)
+
+    @app.exception_handler(CSRFFailed)
+    async def csrf_failed(request: Request, _exc):
+        return _error(request, 403, "csrf")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return _error(request, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        if _wants_json(request):
+            fields = ["/".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
+            return JSONResponse({"error": "invalid request", "fields": fields}, status_code=422)
+        return _error(request, 422)
+
+
+_MESSAGES = {
+    "csrf": N_("The form has expired. Go back, reload the page and try again."),
+    401: N_("Log in first."),
+    403: N_("Your role does not allow this page."),
+    404: N_("There is no such page."),
+    405: N_("This address does not accept that kind of request."),
+    422: N_("The request was not understood. Check the address and the form fields."),
+    429: N_("Too many attempts. Wait a while and try again."),
+    500: N_("Something went wrong on our side. The error was logged; please try again."),
+}
+
+
+def _error(request: Request, status: int, key=None):
+    message = _MESSAGES.get(key or status, "The request could not be completed.")
+    if _wants_json(request):
+        return JSONResponse({"error": message}, status_code=status)
+    try:
+        return render(request, "error.html", status_code=status, status=status, message=message)
+    except Exception:  # the error page itself must not fail
+        log.exception("error page failed")
+        return JSONResponse({"error": message}, status_code=status)

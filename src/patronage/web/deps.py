@@ -1,0 +1,114 @@
+"""Request helpers shared by pages and the API: user, language, CSRF, rendering."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from patronage.sessions import new_token, session_user, tokens_match
+from patronage.web.i18n import HTML_LANG, LANGUAGES, negotiate
+
+SESSION_COOKIE = "patronage_session"
+ANON_CSRF_COOKIE = "patronage_csrf"
+LANGUAGE_COOKIE = "patronage_lang"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation where it is defined; templates translate it when shown."""
+    return message
+
+
+class LoginRequired(Exception):
+    """Raised when a page needs a logged-in user."""
+
+
+class Forbidden(Exception):
+    """Raised when the user's role does not allow the page."""
+
+
+class CSRFFailed(Exception):
+    """Raised when a state-changing request lacks the right CSRF token."""
+
+
+def user_of(request: Request) -> dict | None:
+    """The logged-in user of this request (looked up once per request)."""
+    if not hasattr(request.state, "user"):
+        request.state.user = session_user(request.app.state.engine,
+                                          request.cookies.get(SESSION_COOKIE))
+    return request.state.user
+
+
+def require_user(request: Request, *roles: str) -> dict:
+    """The logged-in user, who must have one of ``roles`` when given."""
+    user = user_of(request)
+    if user is None:
+        raise LoginRequired()
+    if roles and user["role"] not in roles:
+        raise Forbidden()
+    return user
+
+
+def language_of(request: Request) -> str:
+    settings = request.app.state.settings
+    return negotiate(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"),
+                     settings.default_language)
+
+
+def gettext_for(request: Request):
+    return request.app.state.translations[language_of(request)].gettext
+
+
+def expected_csrf(request: Request) -> str | None:
+    user = user_of(request)
+    if user is not None:
+        return user["csrf_token"]
+    return request.cookies.get(ANON_CSRF_COOKIE)
+
+
+async def check_csrf(request: Request) -> None:
+    """Reject a state-changing request whose CSRF token (form field or header) is wrong."""
+    given = request.headers.get(CSRF_HEADER)
+    if given is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            given = form.get(CSRF_FIELD)
+    if not tokens_match(expected_csrf(request), given):
+        raise CSRFFailed()
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def login_url(request: Request) -> str:
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?next=" + quote(path, safe="")
+
+
+def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    """Render ``template`` with the user, language, translations and CSRF token."""
+    language = language_of(request)
+    user = user_of(request)
+    anon_token = None
+    if user is None:
+        anon_token = request.cookies.get(ANON_CSRF_COOKIE) or new_token()
+    csrf = user["csrf_token"] if user else anon_token
+    base = {
+        "request": request, "user": user, "lang": language, "html_lang": HTML_LANG[language],
+        "languages": LANGUAGES, "_": request.app.state.translations[language].gettext,
+        "csrf_token": csrf, "csrf_field": CSRF_FIELD, "path": request.url.path,
+    }
+    response = request.app.state.templates.TemplateResponse(
+        request, template, {**base, **context}, status_code=status_code)
+    if user is None and request.cookies.get(ANON_CSRF_COOKIE) != anon_token:
+        response.set_cookie(ANON_CSRF_COOKIE, anon_token, httponly=True, samesite="strict",
+                            secure=request.app.state.settings.environment == "production")
+    return response

@@ -1,0 +1,111 @@
+"""HTML pages. Each route parses the request, calls the library and renders a template."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from patronage.accounts import authenticate, normalize_email
+from patronage.reporting import customer_list, customer_profile, overview
+from patronage.reporting.charts import dimension_bars, nps_trend
+from patronage.sessions import end_session, start_session
+from patronage.web.deps import (
+    ANON_CSRF_COOKIE,
+    LANGUAGE_COOKIE,
+    N_,
+    SESSION_COOKIE,
+    check_csrf,
+    gettext_for,
+    language_of,
+    render,
+    require_user,
+    safe_next,
+    user_of,
+)
+from patronage.web.i18n import LANGUAGES
+
+router = APIRouter()
+ANALYSTS = ("admin", "analyst")
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/"):
+    if user_of(request) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", next=safe_next(next))
+
+
+@router.post("/login", dependencies=[Depends(check_csrf)])
+def login(request: Request, email: str = Form(""), password: str = Form(""), next: str = Form("/")):
+    limiter = request.app.state.login_limiter
+    keys = (f"ip:{request.client.host if request.client else '?'}",
+            f"email:{normalize_email(email)}")
+    if limiter.blocked(*keys):
+        return render(request, "login.html", 429, next=safe_next(next), email=email,
+                      error=N_("Too many failed logins. Wait an hour or ask an administrator."))
+    user = authenticate(request.app.state.engine, email, password) if email and password else None
+    if user is None:
+        limiter.fail(*keys)
+        return render(request, "login.html", 400, next=safe_next(next), email=email,
+                      error=N_("The e-mail or the password is wrong."))
+    limiter.reset(keys[1])
+    settings = request.app.state.settings
+    session_id = start_session(request.app.state.engine, user["id"], hours=settings.session_hours)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=settings.session_hours * 3600,
+                        httponly=True, samesite="lax", secure=settings.environment == "production")
+    response.delete_cookie(ANON_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(check_csrf)])
+def logout(request: Request):
+    end_session(request.app.state.engine, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.post("/language", dependencies=[Depends(check_csrf)])
+def set_language(request: Request, lang: str = Form(...), next: str = Form("/")):
+    if lang not in LANGUAGES:
+        raise HTTPException(422)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax",
+                        httponly=True)
+    return response
+
+
+@router.get("/")
+def overview_page(request: Request, survey: str | None = None):
+    user = require_user(request)
+    if user["role"] not in ANALYSTS:
+        return RedirectResponse("/customers", status_code=303)
+    _ = gettext_for(request)
+    lang = language_of(request)
+    result = overview(request.app.state.engine, survey or None)
+    charts = {}
+    if not result.empty:
+        charts["trend"] = nps_trend(result.waves, title=_("NPS and CSI by wave"),
+                                    nps_label=_("NPS"), csi_label=_("CSI (0–100)"))
+        if not result.dimensions.empty:
+            charts["dimensions"] = dimension_bars(
+                result.dimensions[f"label_{lang}"].tolist(), result.dimensions["score"].tolist(),
+                title=_("Dimension scores, latest wave"))
+    return render(request, "overview.html", overview=result, charts=charts)
+
+
+@router.get("/customers")
+def customers_page(request: Request, q: str = "", page: int = 1):
+    require_user(request)
+    listing = customer_list(request.app.state.engine, search=q, page=page)
+    return render(request, "customers.html", listing=listing)
+
+
+@router.get("/customers/{customer_pk}")
+def customer_page(request: Request, customer_pk: int):
+    require_user(request)
+    profile = customer_profile(request.app.state.engine, customer_pk)
+    if profile is None:
+        raise HTTPException(404)
+    return render(request, "customer.html", profile=profile)

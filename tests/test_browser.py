@@ -1,0 +1,86 @@
+"""The dashboard in real headless Chromium (Debian's ``chromium``, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from patronage.settings import Settings
+from patronage.web import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("PATRONAGE_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not installed: apt-get install chromium chromium-driver")
+        pytest.skip("chromium is not installed")
+    return path
+
+
+@pytest.fixture
+def live_server(panel, db_url):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(Settings(database_url=db_url))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", panel[1]
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+def test_log_in_switch_to_simplified_chinese_and_see_nps(live_server, browser, tmp_path):
+    base, info = live_server
+    email, password = info["logins"]["analyst"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    page.goto(base + "/")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button.primary")
+    page.wait_for_url(base + "/")
+    page.click("form.lang button[value=zh_Hans]")
+    page.wait_for_selector("h1:text('总览')")
+
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    assert "净推荐值 NPS" in page.locator("#kpi-nps .label").inner_text()
+    nps = float(page.locator("#kpi-nps .value").inner_text())
+    assert -100 <= nps <= 100
+    page.wait_for_selector("#chart-trend .main-svg")  # Plotly drew the trend chart
+    assert page.locator("#comments").inner_text().count("<script>") == 1  # shown as text
+    screenshot = tmp_path / "overview-zh_Hans.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000
+    assert errors == []

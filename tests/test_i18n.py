@@ -1,0 +1,40 @@
+"""Every interface message has a Simplified and a Traditional Chinese translation."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+
+import pytest
+from babel.messages.pofile import read_po
+
+from patronage.storage.schema import CASE_STATUSES, CASE_TYPES, USER_ROLES
+
+WEB = files("patronage.web")
+MARKED = re.compile(r"""\bN?_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
+
+
+def interface_messages() -> set[str]:
+    messages = set()
+    sources = [p for p in (WEB / "templates").iterdir() if p.name.endswith(".html")]
+    sources += [p for p in WEB.iterdir() if p.name.endswith(".py")]
+    for source in sources:
+        for double, single in MARKED.findall(source.read_text(encoding="utf-8")):
+            messages.add(double or single)
+    # Values shown through _() from data: roles, case types and statuses.
+    return messages | set(USER_ROLES) | set(CASE_TYPES) | set(CASE_STATUSES)
+
+
+def test_the_scan_finds_the_messages():
+    found = interface_messages()
+    assert {"Overview", "Log in", "The e-mail or the password is wrong."} <= found
+    assert len(found) > 60
+
+
+@pytest.mark.parametrize("language", ["zh_Hans", "zh_Hant"])
+def test_catalog_translates_every_message(language):
+    with (WEB / "locale" / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    translated = {m.id for m in catalog if m.id and m.string}
+    missing = sorted(interface_messages() - translated)
+    assert not missing, f"{language}: untranslated messages {missing}"
