@@ -3,6 +3,31 @@
 This package imports numpy, pandas, scipy and statsmodels only; never storage, web or the CLI.
 """
 
+from patronage.analytics.compare import (
+    compare_groups,
+    competitor_comparison,
+    crosstab_test,
+    hedges_g,
+    holm,
+    wave_trend,
+)
+from patronage.analytics.ratings import (
+    ces,
+    csat,
+    margin_of_error,
+    mean_summary,
+    nps_difference,
+    response_rate,
+    satisfaction_gap,
+    top_box,
+    wilson_interval,
+)
 from patronage.analytics.scores import csi, csi_scores, nps, nps_summary, rescale_0_100
+from patronage.analytics.weighting import design_weights, poststratify, rake
 
-__all__ = sorted(["csi", "csi_scores", "nps", "nps_summary", "rescale_0_100"])
+__all__ = sorted([
+    "ces", "compare_groups", "competitor_comparison", "crosstab_test", "csat", "csi",
+    "csi_scores", "design_weights", "hedges_g", "holm", "margin_of_error", "mean_summary", "nps",
+    "nps_difference", "nps_summary", "poststratify", "rake", "rescale_0_100", "response_rate",
+    "satisfaction_gap", "top_box", "wave_trend", "wilson_interval",
+])
