@@ -11,6 +11,9 @@ from patronage.analytics.compare import (
     holm,
     wave_trend,
 )
+from patronage.analytics.drivers import driver_importance, relative_weights, shapley_regression
+from patronage.analytics.ipa import importance_performance
+from patronage.analytics.kano import kano_category, kano_result, kano_table
 from patronage.analytics.ratings import (
     ces,
     csat,
@@ -22,10 +25,19 @@ from patronage.analytics.ratings import (
     top_box,
     wilson_interval,
 )
+from patronage.analytics.reliability import (
+    average_variance_extracted,
+    composite_reliability,
+    cronbach_alpha,
+    htmt,
+)
 from patronage.analytics.scores import csi, csi_scores, nps, nps_summary, rescale_0_100
 from patronage.analytics.weighting import design_weights, poststratify, rake
 
 __all__ = sorted([
+    "average_variance_extracted", "composite_reliability", "cronbach_alpha", "driver_importance",
+    "htmt", "importance_performance", "kano_category", "kano_result", "kano_table",
+    "relative_weights", "shapley_regression",
     "ces", "compare_groups", "competitor_comparison", "crosstab_test", "csat", "csi",
     "csi_scores", "design_weights", "hedges_g", "holm", "margin_of_error", "mean_summary", "nps",
     "nps_difference", "nps_summary", "poststratify", "rake", "rescale_0_100", "response_rate",

@@ -1,0 +1,291 @@
+"""Key driver analysis: how much of the explained variance (R²) each predictor carries.
+
+Two decompositions of the R² of an ordinary least-squares regression of ``y`` on ``X``:
+
+* Johnson's relative weights (Johnson 2000, "A heuristic method for estimating the relative
+  weight of predictor variables in multiple regression", Multivariate Behavioral Research
+  35(1):1-19).
+* Shapley-value regression (Lipovetsky & Conklin 2001, "Analysis of regression in game theory
+  approach", Applied Stochastic Models in Business and Industry 17:319-330), the exact average over
+  all orders of entry of each predictor's increment in R² (the LMG decomposition).
+
+Both work from the (weighted) correlation matrix, so everything can be vectorised over bootstrap
+replicates: a replicate is a vector of resampling counts, i.e. a set of case weights.
+``X`` and ``y`` are matched by position (one outcome per row of ``X``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from itertools import combinations
+from math import factorial
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+MAX_SHAPLEY_PREDICTORS = 15
+_METHODS = ("relative_weights", "shapley")
+_SINGULAR_TOL = 1e-10
+# Bootstrap replicates are processed in chunks of about this many matrix entries.
+_CHUNK_ENTRIES = 4_000_000
+
+
+# --------------------------------------------------------------------------- preparation
+def _prepare(X, y, sample_weight) -> tuple[np.ndarray, np.ndarray, list, int]:
+    """Listwise-deleted data as one array with ``y`` last, the weights, the names and ``n``."""
+    if not isinstance(X, pd.DataFrame):
+        raise ValueError("X must be a pandas DataFrame with one column per predictor")
+    if X.shape[1] == 0:
+        raise ValueError("X has no predictor columns")
+    y = pd.Series(y)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass one outcome per row")
+    try:
+        data = np.column_stack([X.to_numpy(dtype=float), y.to_numpy(dtype=float)])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"X and y must be numeric: {exc}") from None
+    if sample_weight is None:
+        w = np.ones(len(data))
+    else:
+        w = np.asarray(sample_weight, dtype=float).ravel()
+        if len(w) != len(data):
+            raise ValueError(f"sample_weight has {len(w)} entries but X has {len(data)} rows")
+        if np.isnan(w).any() or (w < 0).any():
+            raise ValueError("sample_weight must be non-negative numbers")
+    keep = ~np.isnan(data).any(axis=1) & (w > 0)
+    data, w = data[keep], w[keep]
+    n, q = data.shape
+    if n < q + 1:
+        raise ValueError(f"only {n} complete rows (with positive weight) for {q - 1} predictors; "
+                         f"need at least {q + 1} after dropping rows with missing values")
+    sd = data.std(axis=0)
+    constant = [name for name, s in zip([*X.columns, "y"], sd) if not s > 0]
+    if constant:
+        raise ValueError(f"constant column(s) {constant}: drop them, they explain nothing")
+    # Standardise once for numerical stability; correlations are unchanged.
+    data = (data - data.mean(axis=0)) / sd
+    return data, w, list(X.columns), n
+
+
+def _correlations(data: np.ndarray, case_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted correlation matrices, one per row of ``case_weights`` (shape ``B x n``).
+
+    Returns the stack ``(B, q, q)`` and a mask of replicates whose columns all vary.
+    """
+    n, q = data.shape
+    total = case_weights.sum(axis=1)
+    means = case_weights @ data / total[:, None]
+    products = (data[:, :, None] * data[:, None, :]).reshape(n, q * q)
+    # einsum's plain loop, not BLAS: a threaded GEMM of this thin shape stalls on busy machines.
+    cov = np.einsum("bn,nk->bk", case_weights, products).reshape(-1, q, q)
+    cov /= total[:, None, None]
+    cov -= means[:, :, None] * means[:, None, :]
+    var = np.diagonal(cov, axis1=1, axis2=2)
+    valid = (var > 1e-12).all(axis=1)
+    sd = np.sqrt(np.where(var > 1e-12, var, 1.0))
+    return cov / (sd[:, :, None] * sd[:, None, :]), valid
+
+
+# --------------------------------------------------------------------------- the two methods
+def _relative_weights_batch(corr: np.ndarray) -> np.ndarray:
+    """Johnson's raw weights for a stack of correlation matrices (predictors first, y last).
+
+    With ``Rxx = V diag(λ) Vᵀ`` the correlations between the predictors and their closest
+    orthonormal counterparts ``Z`` are ``Λ = V diag(√λ) Vᵀ``; ``y`` is regressed on ``Z`` giving
+    ``β = Λ⁻¹ r_xy`` and the raw weight of predictor j is ``ε_j = Σ_k Λ_jk² β_k²`` (Johnson 2000).
+    The weights sum to R².
+    """
+    rxx, rxy = corr[:, :-1, :-1], corr[:, :-1, -1]
+    vals, vecs = np.linalg.eigh(rxx)
+    root = np.sqrt(vals)
+    lam = (vecs * root[:, None, :]) @ np.swapaxes(vecs, 1, 2)
+    beta = np.einsum("bij,bj->bi", vecs, np.einsum("bji,bj->bi", vecs, rxy) / root)
+    return np.einsum("bjk,bk->bj", lam**2, beta**2)
+
+
+@lru_cache(maxsize=16)
+def _subsets(p: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """For each size k = 1..p: the subsets as index arrays ``(C, k)`` and their bit masks."""
+    out = []
+    for k in range(1, p + 1):
+        idx = np.array(list(combinations(range(p), k)), dtype=np.intp)
+        out.append((idx, (1 << idx).sum(axis=1)))
+    return tuple(out)
+
+
+def _subset_r2(corr: np.ndarray) -> np.ndarray:
+    """R² of every subset of predictors, ``(B, 2**p)`` indexed by bit mask: ``r_Sᵀ R_SS⁻¹ r_S``.
+
+    ``Rxx`` must be positive definite, so every principal submatrix ``R_SS`` is too.
+    """
+    b, q, _ = corr.shape
+    r2 = np.zeros((b, 1 << (q - 1)))
+    for idx, masks in _subsets(q - 1):
+        sub = corr[:, idx[:, :, None], idx[:, None, :]]
+        rhs = corr[:, idx, -1]
+        sol = np.linalg.solve(sub, rhs[..., None])[..., 0]
+        r2[:, masks] = (rhs * sol).sum(axis=2)
+    return r2
+
+
+@lru_cache(maxsize=16)
+def _shapley_plan(p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Masks without j, the same masks with j, and the Shapley weights ``|S|!(p-|S|-1)!/p!``."""
+    masks = np.arange(1 << p)
+    size = np.array([bin(m).count("1") for m in masks])
+    weight_of_size = np.array([factorial(s) * factorial(p - s - 1) / factorial(p)
+                               for s in range(p)])
+    without, with_j, weights = [], [], []
+    for j in range(p):
+        m = masks[(masks >> j) & 1 == 0]
+        without.append(m)
+        with_j.append(m | (1 << j))
+        weights.append(weight_of_size[size[m]])
+    return np.array(without), np.array(with_j), np.array(weights)
+
+
+def _shapley_batch(corr: np.ndarray) -> np.ndarray:
+    """Exact Shapley values of R² for a stack of correlation matrices (predictors first, y last).
+
+    ``φ_j = Σ_{S ⊆ P∖{j}} |S|!(p−|S|−1)!/p! · (R²(S ∪ {j}) − R²(S))`` (Lipovetsky & Conklin 2001);
+    the values sum to the full-model R².
+    """
+    r2 = _subset_r2(corr)
+    without, with_j, weights = _shapley_plan(corr.shape[1] - 1)
+    return ((r2[:, with_j] - r2[:, without]) * weights).sum(axis=2)
+
+
+def _importance_batch(corr: np.ndarray, valid: np.ndarray, method: str) -> np.ndarray:
+    """Importances ``(B, p)``; replicates with a constant column or a singular Rxx are NaN."""
+    out = np.full((corr.shape[0], corr.shape[1] - 1), np.nan)
+    if valid.any():
+        vals = np.linalg.eigvalsh(corr[valid][:, :-1, :-1])
+        good = np.flatnonzero(valid)[vals[:, 0] > _SINGULAR_TOL * vals[:, -1]]
+        if len(good):
+            fn = _relative_weights_batch if method == "relative_weights" else _shapley_batch
+            out[good] = fn(corr[good])
+    return out
+
+
+def _fit(data: np.ndarray, w: np.ndarray, method: str) -> np.ndarray:
+    values = _importance_batch(*_correlations(data, w[None, :]), method)[0]
+    if np.isnan(values).any():
+        raise ValueError("the predictors are perfectly collinear (singular correlation matrix); "
+                         "drop or combine redundant predictors")
+    return values
+
+
+def _decomposition(values: np.ndarray, columns: list, n: int, name: str) -> pd.DataFrame:
+    r2 = float(values.sum())
+    out = pd.DataFrame({name: values, "percent": 100.0 * values / r2 if r2 > 0 else np.nan},
+                       index=pd.Index(columns, name="predictor"))
+    out.attrs.update({"r_squared": r2, "n_used": n})
+    return out
+
+
+def relative_weights(X: pd.DataFrame, y, sample_weight=None) -> pd.DataFrame:
+    """Johnson's (2000) relative weights of the predictors ``X`` for the outcome ``y``.
+
+    Rows with a missing value in ``X`` or ``y`` are dropped (listwise); ``sample_weight`` gives
+    case weights (a weighted correlation matrix is used).
+
+    Returns a frame indexed by predictor with ``raw_weight`` (summing to the model R²) and
+    ``percent`` (raw weight as % of R²); ``attrs`` holds ``r_squared`` and ``n_used``.
+    """
+    data, w, columns, n = _prepare(X, y, sample_weight)
+    return _decomposition(_fit(data, w, "relative_weights"), columns, n, "raw_weight")
+
+
+def shapley_regression(X: pd.DataFrame, y, sample_weight=None) -> pd.DataFrame:
+    """Exact Shapley decomposition of the regression R² (Lipovetsky & Conklin 2001).
+
+    R² of all ``2**p`` predictor subsets is computed from the correlation matrix; at most
+    15 predictors. Returns ``shapley_value`` (summing to R²) and ``percent`` per predictor;
+    ``attrs`` holds ``r_squared`` and ``n_used``. Missing values: listwise deletion.
+    """
+    _check_p(X)
+    data, w, columns, n = _prepare(X, y, sample_weight)
+    return _decomposition(_fit(data, w, "shapley"), columns, n, "shapley_value")
+
+
+def _check_p(X) -> None:
+    if isinstance(X, pd.DataFrame) and X.shape[1] > MAX_SHAPLEY_PREDICTORS:
+        raise ValueError(f"Shapley regression needs 2**p subset regressions; {X.shape[1]} "
+                         f"predictors is above the limit of {MAX_SHAPLEY_PREDICTORS}: use "
+                         "method='relative_weights' or fewer predictors")
+
+
+def _bootstrap(data: np.ndarray, w: np.ndarray, method: str, n_boot: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """Importances of ``n_boot`` resamples of the rows, as resampling counts times weights."""
+    n, q = data.shape
+    # Memory per replicate: its counts, plus the subset matrices for Shapley.
+    per_replicate = n + ((1 << (q - 1)) * q * q if method == "shapley" else q * q)
+    chunk = max(1, _CHUNK_ENTRIES // per_replicate)
+    out = []
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        draws = rng.integers(0, n, size=(size, n)) + n * np.arange(size)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n)
+        out.append(_importance_batch(*_correlations(data, counts * w[None, :]), method))
+    return np.vstack(out)
+
+
+def driver_importance(X: pd.DataFrame, y, method: str = "relative_weights", n_boot: int = 0,
+                      ci: float = 0.95, random_state=None, sample_weight=None) -> pd.DataFrame:
+    """Driver importance with optional percentile-bootstrap intervals.
+
+    Parameters
+    ----------
+    method : {"relative_weights", "shapley"}
+        :func:`relative_weights` (Johnson 2000) or :func:`shapley_regression`.
+    n_boot : int
+        Number of bootstrap resamples of the rows (0 = no intervals). The interval is the
+        percentile interval (Efron & Tibshirani 1993, ch. 13) of the replicates.
+    ci : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    DataFrame indexed by predictor with ``importance`` (share of R² carried, on the R² scale),
+    ``share`` (importance / R²), ``lower``, ``upper`` (NaN without bootstrap), ``rank`` (1 = most
+    important) and ``n`` (rows used after listwise deletion); ``attrs`` holds ``r_squared``,
+    ``n_used``, ``method``, ``n_boot`` and ``n_boot_valid`` (resamples left after dropping those
+    with a constant column or singular correlation matrix, which are excluded).
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, not {method!r}")
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie strictly between 0 and 1, not {ci!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise ValueError(f"n_boot must be a non-negative integer, not {n_boot!r}")
+    if method == "shapley":
+        _check_p(X)
+    data, w, columns, n = _prepare(X, y, sample_weight)
+    values = _fit(data, w, method)
+    r2 = float(values.sum())
+    lower = upper = np.full(len(values), np.nan)
+    n_valid = 0
+    if n_boot:
+        reps = _bootstrap(data, w, method, int(n_boot), np.random.default_rng(random_state))
+        good = ~np.isnan(reps).any(axis=1)
+        n_valid = int(good.sum())
+        if n_valid:
+            alpha = (1 - ci) / 2
+            lower, upper = np.quantile(reps[good], [alpha, 1 - alpha], axis=0)
+    out = pd.DataFrame({
+        "importance": values,
+        "share": values / r2 if r2 > 0 else np.nan,
+        "lower": lower,
+        "upper": upper,
+    }, index=pd.Index(columns, name="predictor"))
+    out["rank"] = stats.rankdata(-values, method="min").astype(int)
+    out["n"] = n
+    out.attrs.update({"r_squared": r2, "n_used": n, "method": method, "n_boot": int(n_boot),
+                      "n_boot_valid": n_valid})
+    return out
+
+
+__all__ = ["MAX_SHAPLEY_PREDICTORS", "driver_importance", "relative_weights",
+           "shapley_regression"]
