@@ -8,6 +8,7 @@ from importlib.resources import files
 import pytest
 from babel.messages.pofile import read_po
 
+from patronage.reporting import satisfaction
 from patronage.storage.schema import CASE_STATUSES, CASE_TYPES, USER_ROLES
 
 WEB = files("patronage.web")
@@ -18,10 +19,13 @@ def interface_messages() -> set[str]:
     messages = set()
     sources = [p for p in (WEB / "templates").iterdir() if p.name.endswith(".html")]
     sources += [p for p in WEB.iterdir() if p.name.endswith(".py")]
+    sources += [files("patronage.reporting") / "satisfaction.py"]
     for source in sources:
         for double, single in MARKED.findall(source.read_text(encoding="utf-8")):
             messages.add(double or single)
     # Values shown through _() from data: roles, case types and statuses.
+    messages |= {title for _key, title in satisfaction.SECTIONS}
+    messages |= set(satisfaction.COLUMN_LABELS.values()) | set(satisfaction.VALUE_LABELS.values())
     return messages | set(USER_ROLES) | set(CASE_TYPES) | set(CASE_STATUSES)
 
 

@@ -173,3 +173,13 @@ def test_health_and_errors_never_show_tracebacks(client):
     login(client)
     assert client.get("/customers/not-a-number").status_code == 422
     assert "Traceback" not in client.get("/customers?page=abc").text
+
+
+def test_analysis_page_explains_what_it_cannot_compute(client):
+    login(client, "analyst")
+    page = BeautifulSoup(client.get("/analysis").text, "html.parser")
+    trend = page.select("#section-trend tbody tr")
+    assert [row.find("td").text for row in trend] == ["2026-Q1", "2026-Q2"]
+    assert "Kano answer pairs" in page.select_one("#section-kano").text
+    login(client, "agent")
+    assert client.get("/analysis").status_code == 403

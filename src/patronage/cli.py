@@ -277,3 +277,104 @@ def _guard(compute):
         return compute()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@analyze.command("csat")
+@_analysis_options
+@click.option("--item", default="overall_satisfaction", show_default=True, help="Rating item.")
+@click.option("--by", default="wave", show_default=True, help="Grouping column, or none.")
+def analyze_csat(db, file, survey, include_flagged, fmt, item, by):
+    """Mean rating and top-2-box share with 95% intervals.
+
+    Example: patronage analyze csat --item overall_satisfaction --by region
+    """
+    from patronage.analysis.methods import csat_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: csat_table(data, item=item, by=_by(by))), fmt)
+
+
+@analyze.command("gap")
+@_analysis_options
+def analyze_gap(db, file, survey, include_flagged, fmt):
+    """Satisfaction ratio C = b/a and gap b − a per item asked with its expectation.
+
+    Example: patronage analyze gap --format csv
+    """
+    from patronage.analysis.methods import gap_table
+
+    _emit(_guard(lambda: gap_table(_survey_data(db, file, survey, include_flagged))), fmt)
+
+
+@analyze.command("kano")
+@_analysis_options
+def analyze_kano(db, file, survey, include_flagged, fmt):
+    """Kano categories, shares and Better / Worse coefficients per attribute.
+
+    Example: patronage analyze kano
+    """
+    from patronage.analysis.methods import kano_table
+
+    _emit(_guard(lambda: kano_table(_survey_data(db, file, survey, include_flagged))), fmt)
+
+
+@analyze.command("drivers")
+@_analysis_options
+@click.option("--target", default="overall_satisfaction", show_default=True,
+              help="The outcome item to explain.")
+@click.option("--level", type=click.Choice(["dimension", "item"]), default="dimension",
+              show_default=True)
+@click.option("--method", type=click.Choice(["relative_weights", "shapley"]),
+              default="relative_weights", show_default=True)
+@click.option("--bootstrap", default=200, show_default=True, type=int,
+              help="Bootstrap resamples for the intervals (0 for none).")
+def analyze_drivers(db, file, survey, include_flagged, fmt, target, level, method, bootstrap):
+    """Key drivers: Johnson's relative weights or Shapley regression, with intervals.
+
+    Example: patronage analyze drivers --method shapley --bootstrap 500
+    """
+    from patronage.analysis.methods import drivers_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: drivers_table(data, target=target, level=level, method=method,
+                                       n_boot=bootstrap)), fmt)
+
+
+@analyze.command("ipa")
+@_analysis_options
+@click.option("--target", default="overall_satisfaction", show_default=True)
+def analyze_ipa(db, file, survey, include_flagged, fmt, target):
+    """Importance–performance quadrants of the dimensions (derived importance).
+
+    Example: patronage analyze ipa
+    """
+    from patronage.analysis.methods import ipa_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: ipa_table(data, target=target)), fmt)
+
+
+@analyze.command("reliability")
+@_analysis_options
+def analyze_reliability(db, file, survey, include_flagged, fmt):
+    """Cronbach's alpha, composite reliability, AVE and HTMT per dimension.
+
+    Example: patronage analyze reliability
+    """
+    from patronage.analysis.methods import reliability_table
+
+    _emit(_guard(lambda: reliability_table(_survey_data(db, file, survey, include_flagged))), fmt)
+
+
+@analyze.command("trend")
+@_analysis_options
+@click.option("--item", default="nps", show_default=True, help="nps, or any rating item.")
+def analyze_trend(db, file, survey, include_flagged, fmt, item):
+    """The score per wave and the significance of each change (Holm-adjusted).
+
+    Example: patronage analyze trend --item overall_satisfaction
+    """
+    from patronage.analysis.methods import trend_table
+
+    _emit(_guard(lambda: trend_table(_survey_data(db, file, survey, include_flagged), item=item)),
+          fmt)

@@ -27,7 +27,9 @@ from patronage.storage.schema import (
 def _frame(engine: Engine, query: Select, parse_dates: Sequence[str] = ()) -> pd.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(query)
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        # Plain tuples: pandas is several times slower on SQLAlchemy Row objects.
+        frame = pd.DataFrame.from_records([tuple(row) for row in result.fetchall()],
+                                          columns=list(result.keys()))
     for column in parse_dates:
         frame[column] = pd.to_datetime(frame[column])
     return frame

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 from patronage.accounts import authenticate, normalize_email
 from patronage.reporting import customer_list, customer_profile, overview
 from patronage.reporting.charts import dimension_bars, nps_trend
+from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
 from patronage.sessions import end_session, start_session
 from patronage.web.deps import (
     ANON_CSRF_COOKIE,
@@ -109,3 +110,16 @@ def customer_page(request: Request, customer_pk: int):
     if profile is None:
         raise HTTPException(404)
     return render(request, "customer.html", profile=profile)
+
+
+@router.get("/analysis")
+def analysis_page(request: Request, survey: str | None = None):
+    require_user(request, *ANALYSTS)
+    try:
+        sections = satisfaction_report(request.app.state.engine, survey or None,
+                                       language=language_of(request),
+                                       gettext=gettext_for(request))
+    except ValueError as exc:
+        return render(request, "analysis.html", sections=[], problem=str(exc))
+    return render(request, "analysis.html", sections=sections, problem=None,
+                  column_labels=COLUMN_LABELS, value_labels=VALUE_LABELS)

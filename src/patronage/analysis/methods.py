@@ -1,0 +1,154 @@
+"""Satisfaction methods over :class:`SurveyData`, ready to render (CLI, dashboard, API).
+
+Each function picks the right answer columns by the index system's item-code conventions
+(``<item>``, ``<item>.exp``, ``kano.<attr>.f/.d``) and calls :mod:`patronage.analytics`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from patronage.analysis.sources import SurveyData
+from patronage.analytics import csat, csi_scores, satisfaction_gap, wave_trend
+from patronage.analytics.drivers import driver_importance
+from patronage.analytics.ipa import importance_performance
+from patronage.analytics.kano import kano_result
+from patronage.analytics.reliability import (
+    average_variance_extracted,
+    composite_reliability,
+    cronbach_alpha,
+    htmt,
+)
+from patronage.index_system import EXPECTATION_SUFFIX, IndexSystem, kano_items, load_index_system
+
+OVERALL = "overall"
+
+
+def _system(index_system: IndexSystem | None) -> IndexSystem:
+    return index_system or load_index_system()
+
+
+def _items(data: SurveyData, system: IndexSystem, *, exclude_overall: bool = True) -> pd.DataFrame:
+    items = system.items[system.items["item_code"].isin(data.answers.columns)]
+    if exclude_overall:
+        items = items[items["dimension"] != OVERALL]
+    if items.empty:
+        raise ValueError("the data have none of the index system's perception items")
+    return items
+
+
+def csat_table(data: SurveyData, *, item: str = "overall_satisfaction", by: str | None = "wave",
+               scale=(1, 10), boxes: int = 2) -> pd.DataFrame:
+    """Mean and top-box share of ``item`` with intervals, overall or per group."""
+    if item not in data.answers.columns:
+        raise ValueError(f"the data have no {item!r} item")
+    values, weights = data.answers[item], data.weights
+    if by is None:
+        return csat(values, weights, scale=scale, boxes=boxes).to_frame("all").T
+    groups = data.groups(by)
+    keys = data.waves_in_order() if by == "wave" else sorted(groups.dropna().unique(), key=str)
+    return pd.DataFrame({k: csat(values[groups == k], weights[groups == k], scale=scale,
+                                 boxes=boxes) for k in keys}).T.rename_axis(by)
+
+
+def gap_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.DataFrame:
+    """Satisfaction ratio C = b/a and gap b − a per item that was asked with its expectation."""
+    items = _items(data, _system(index_system))
+    paired = [c for c in items["item_code"] if c + EXPECTATION_SUFFIX in data.answers.columns]
+    if not paired:
+        raise ValueError("the data have no expectation answers (<item>.exp columns)")
+    perception = data.answers[paired]
+    expectation = data.answers[[c + EXPECTATION_SUFFIX for c in paired]]
+    expectation.columns = paired
+    return satisfaction_gap(perception, expectation, data.weights).sort_values("gap")
+
+
+def kano_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.DataFrame:
+    """Kano category shares, resulting category and Better / Worse per attribute."""
+    system = _system(index_system)
+    pairs = {}
+    for attribute in system.kano_attributes["attribute"]:
+        f, d = kano_items(attribute)
+        if f in data.answers.columns and d in data.answers.columns:
+            pairs[attribute] = (data.answers[f], data.answers[d])
+    if not pairs:
+        raise ValueError("the data have no Kano answer pairs (kano.<attribute>.f / .d columns)")
+    return kano_result(pairs, weights=data.weights.to_numpy())
+
+
+def _dimension_scores(data: SurveyData, system: IndexSystem) -> pd.DataFrame:
+    scores = csi_scores(data.answers, system.items[system.items["item_code"].isin(
+        data.answers.columns)])
+    return scores.drop(columns=["csi"])
+
+
+def drivers_table(data: SurveyData, *, target: str = "overall_satisfaction",
+                  level: str = "dimension", method: str = "relative_weights", n_boot: int = 200,
+                  random_state: int = 0, index_system: IndexSystem | None = None) -> pd.DataFrame:
+    """Derived importance of dimensions (or items) for ``target`` with bootstrap intervals."""
+    system = _system(index_system)
+    if target not in data.answers.columns:
+        raise ValueError(f"the data have no {target!r} item to explain")
+    if level == "dimension":
+        X = _dimension_scores(data, system).drop(columns=[OVERALL], errors="ignore")
+    elif level == "item":
+        X = data.answers[_items(data, system)["item_code"].tolist()]
+    else:
+        raise ValueError("level must be 'dimension' or 'item'")
+    return driver_importance(X, data.answers[target], method=method, n_boot=n_boot,
+                             random_state=random_state, sample_weight=data.weights.to_numpy())
+
+
+def ipa_table(data: SurveyData, *, target: str = "overall_satisfaction",
+              index_system: IndexSystem | None = None) -> pd.DataFrame:
+    """Importance–performance quadrants of the dimensions: derived importance (relative
+    weights) against the weighted dimension score (0–100)."""
+    system = _system(index_system)
+    drivers = drivers_table(data, target=target, n_boot=0, index_system=system)
+    scores = _dimension_scores(data, system).drop(columns=[OVERALL], errors="ignore")
+    w = data.weights
+    performance = pd.Series({c: float(np.average(scores[c][scores[c].notna()],
+                                                 weights=w[scores[c].notna()]))
+                             for c in scores.columns})
+    importance = drivers["share"] if "share" in drivers else drivers.iloc[:, 0]
+    return importance_performance(importance.rename_axis("dimension"), performance)
+
+
+def reliability_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.DataFrame:
+    """Cronbach's α, composite reliability and AVE per dimension, and the largest HTMT ratio
+    with another dimension. CR and AVE use each block's standardised loadings on its first
+    principal component."""
+    system = _system(index_system)
+    items = _items(data, system, exclude_overall=False)
+    blocks = {d: g["item_code"].tolist() for d, g in items.groupby("dimension", sort=False)
+              if len(g) >= 2}
+    if len(blocks) < 2:
+        raise ValueError("reliability needs at least two dimensions with two or more items")
+    complete = data.answers[[c for b in blocks.values() for c in b]].dropna()
+    ratios = htmt(complete, blocks)
+    rows = {}
+    for name, codes in blocks.items():
+        corr = np.corrcoef(complete[codes].to_numpy(), rowvar=False)
+        values, vectors = np.linalg.eigh(corr)
+        loadings = np.abs(vectors[:, -1]) * np.sqrt(values[-1])
+        rows[name] = {"items": len(codes), "n": len(complete),
+                      "cronbach_alpha": cronbach_alpha(complete[codes]),
+                      "composite_reliability": composite_reliability(loadings),
+                      "ave": average_variance_extracted(loadings),
+                      "max_htmt": float(ratios.loc[name].drop(name).max())}
+    return pd.DataFrame(rows).T.rename_axis("dimension")
+
+
+def trend_table(data: SurveyData, *, item: str = "nps") -> pd.DataFrame:
+    """``item`` per wave (NPS for ``nps``, else the mean) with each change's significance."""
+    if item not in data.answers.columns:
+        raise ValueError(f"the data have no {item!r} item")
+    kind = "nps" if item == "nps" else "mean"
+    return wave_trend(data.answers[item].reset_index(drop=True),
+                      data.meta["wave"].reset_index(drop=True), order=data.waves_in_order(),
+                      weights=data.weights.reset_index(drop=True), kind=kind)
+
+
+__all__ = ["csat_table", "drivers_table", "gap_table", "ipa_table", "kano_table",
+           "reliability_table", "trend_table"]

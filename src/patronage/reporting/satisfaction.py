@@ -1,0 +1,147 @@
+"""The satisfaction analysis page: drivers, importance–performance, Kano, gaps, reliability and
+trend, each as a table and (where it helps) a chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+from sqlalchemy import Engine
+
+from patronage.analysis.methods import (
+    drivers_table,
+    gap_table,
+    ipa_table,
+    kano_table,
+    reliability_table,
+    trend_table,
+)
+from patronage.analysis.sources import survey_data_from_db
+from patronage.index_system import load_index_system
+from patronage.reporting.charts import _LAYOUT
+
+#: Sections in page order: key, English title (translated by the page), method.
+SECTIONS = (
+    ("drivers", "Key drivers of overall satisfaction (relative weights, 95% bootstrap interval)"),
+    ("ipa", "Importance–performance"),
+    ("kano", "Kano categories and Better / Worse"),
+    ("gap", "Perception against expectation"),
+    ("reliability", "Reliability of the dimensions"),
+    ("trend", "NPS trend and the significance of each change"),
+)
+
+#: Table columns shown per section.
+COLUMNS = {
+    "drivers": ["importance", "share", "lower", "upper", "rank"],
+    "ipa": ["importance", "performance", "quadrant"],
+    "kano": ["n", "share_A", "share_O", "share_M", "share_I", "category", "better", "worse",
+             "note"],
+    "gap": ["n", "perception", "expectation", "ratio", "gap", "verdict"],
+    "reliability": ["items", "cronbach_alpha", "composite_reliability", "ave", "max_htmt"],
+    "trend": ["n", "score", "ci_low", "ci_high", "change", "p_value", "p_holm"],
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    table: pd.DataFrame | None
+    chart: str | None
+    problem: str | None
+
+
+def _labeller(language: str):
+    system = load_index_system()
+
+    def label(code) -> str:
+        for kind in ("dimension", "item", "kano"):
+            text = system.label(kind, str(code), language)
+            if text != str(code):
+                return text
+        return str(code)
+
+    return label
+
+
+def _drivers_chart(table: pd.DataFrame, labels: list[str], title: str) -> str:
+    figure = go.Figure(go.Bar(
+        x=table["importance"].tolist(), y=labels, orientation="h",
+        error_x=dict(type="data", array=(table["upper"] - table["importance"]).tolist(),
+                     arrayminus=(table["importance"] - table["lower"]).tolist())))
+    figure.update_layout(title=title, yaxis=dict(autorange="reversed"), **_LAYOUT)
+    return figure.to_json()
+
+
+def _scatter(x, y, labels, title: str, x_title: str, y_title: str, cuts=None) -> str:
+    figure = go.Figure(go.Scatter(x=list(x), y=list(y), text=labels, mode="markers+text",
+                                  textposition="top center", marker=dict(size=11)))
+    shapes = []
+    if cuts is not None:
+        shapes = [dict(type="line", x0=cuts[0], x1=cuts[0], yref="paper", y0=0, y1=1,
+                       line=dict(dash="dot", color="#888")),
+                  dict(type="line", y0=cuts[1], y1=cuts[1], xref="paper", x0=0, x1=1,
+                       line=dict(dash="dot", color="#888"))]
+    figure.update_layout(title=title, xaxis=dict(title=x_title), yaxis=dict(title=y_title),
+                         shapes=shapes, **_LAYOUT)
+    return figure.to_json()
+
+
+def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "en",
+                        gettext=lambda s: s) -> list[Section]:
+    """Compute every section; a section that cannot be computed carries the reason instead."""
+    _ = gettext
+    data = survey_data_from_db(engine, survey)
+    label = _labeller(language)
+    compute = {"drivers": lambda: drivers_table(data, n_boot=200),
+               "ipa": lambda: ipa_table(data), "kano": lambda: kano_table(data),
+               "gap": lambda: gap_table(data), "reliability": lambda: reliability_table(data),
+               "trend": lambda: trend_table(data)}
+    sections = []
+    for key, title in SECTIONS:
+        try:
+            table = compute[key]()
+        except ValueError as exc:
+            sections.append(Section(key, _(title), None, None, str(exc)))
+            continue
+        labels = [label(i) for i in table.index]
+        chart = None
+        if key == "drivers":
+            chart = _drivers_chart(table, labels, _(title))
+        elif key == "ipa":
+            chart = _scatter(table["performance"], table["importance"], labels, _(title),
+                             _("Performance (0–100)"), _("Importance"),
+                             cuts=(table.attrs.get("performance_cut"),
+                                   table.attrs.get("importance_cut")))
+        elif key == "kano":
+            chart = _scatter(table["better"], table["worse"].abs(), labels, _(title),
+                             _("Better"), _("|Worse|"), cuts=(0.5, 0.5))
+        shown = table[[c for c in COLUMNS[key] if c in table.columns]].copy()
+        shown.index = labels
+        sections.append(Section(key, _(title), shown, chart, None))
+    return sections
+
+
+
+#: English headers of the table columns (translated by the page).
+COLUMN_LABELS = {
+    "importance": "Importance", "share": "Share", "lower": "Lower 95%", "upper": "Upper 95%",
+    "rank": "Rank", "performance": "Performance", "quadrant": "Quadrant", "n": "n",
+    "share_A": "Attractive", "share_O": "One-dimensional", "share_M": "Must-be",
+    "share_I": "Indifferent", "category": "Category", "better": "Better", "worse": "Worse",
+    "note": "Note", "perception": "Perception", "expectation": "Expectation",
+    "ratio": "Ratio C = b/a", "gap": "Gap b − a", "verdict": "Verdict", "items": "Items",
+    "cronbach_alpha": "Cronbach's α", "composite_reliability": "Composite reliability",
+    "ave": "AVE", "max_htmt": "Largest HTMT", "score": "Score", "ci_low": "Lower 95%",
+    "ci_high": "Upper 95%", "change": "Change", "p_value": "p", "p_holm": "p (Holm)",
+}
+#: Values shown translated: quadrants, verdicts.
+VALUE_LABELS = {
+    "concentrate_here": "Concentrate here", "keep_up": "Keep up the good work",
+    "low_priority": "Low priority", "possible_overkill": "Possible overkill",
+    "delighted": "Delighted", "satisfied": "Satisfied", "dissatisfied": "Dissatisfied",
+}
+
+
+__all__ = ["COLUMN_LABELS", "SECTIONS", "VALUE_LABELS", "Section", "satisfaction_report"]
