@@ -32,12 +32,13 @@ from patronage.analytics.reliability import (
     htmt,
 )
 from patronage.analytics.scores import csi, csi_scores, nps, nps_summary, rescale_0_100
+from patronage.analytics.servqual import gap1, servqual_gaps, weighted_servqual
 from patronage.analytics.weighting import design_weights, poststratify, rake
 
 __all__ = sorted([
     "average_variance_extracted", "composite_reliability", "cronbach_alpha", "driver_importance",
     "htmt", "importance_performance", "kano_category", "kano_result", "kano_table",
-    "relative_weights", "shapley_regression",
+    "relative_weights", "shapley_regression", "gap1", "servqual_gaps", "weighted_servqual",
     "ces", "compare_groups", "competitor_comparison", "crosstab_test", "csat", "csi",
     "csi_scores", "design_weights", "hedges_g", "holm", "margin_of_error", "mean_summary", "nps",
     "nps_difference", "nps_summary", "poststratify", "rake", "rescale_0_100", "response_rate",
