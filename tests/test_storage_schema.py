@@ -11,7 +11,10 @@ from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 
 from patronage.storage import make_engine, pending, upgrade, write_transaction
-from patronage.storage.schema import customers, invitations, metadata, surveys, transactions
+from patronage.storage.migrate import current_revision, downgrade, head_revision
+from patronage.storage.schema import (
+    customers, invitations, metadata, outbox, surveys, transactions,
+)
 
 pytestmark = pytest.mark.db
 NOW = datetime(2026, 1, 1, 12, 0)
@@ -27,10 +30,25 @@ def test_migrations_match_schema_module(engine):
 
 def test_empty_database_is_pending_until_upgraded(empty_db_url):
     engine = make_engine(empty_db_url)
-    assert pending(engine)
-    assert upgrade(engine) == "0001"
-    assert not pending(engine)
-    engine.dispose()
+    try:
+        assert pending(engine)
+        assert upgrade(engine) == head_revision()
+        assert not pending(engine)
+    finally:
+        engine.dispose()
+
+
+def test_migrations_upgrade_step_by_step_and_back(empty_db_url):
+    """Each migration applies on top of the previous one and its downgrade undoes it."""
+    engine = make_engine(empty_db_url)
+    try:
+        assert upgrade(engine, "0001") == "0001"
+        assert upgrade(engine) == head_revision()
+        downgrade(engine, "0001")
+        assert current_revision(engine) == "0001"
+        assert upgrade(engine) == head_revision()
+    finally:
+        engine.dispose()
 
 
 def _customer(conn, external_id="C1"):
@@ -72,6 +90,17 @@ def test_invitation_tokens_are_unique(engine):
     with pytest.raises(IntegrityError):
         with write_transaction(engine) as conn:
             conn.execute(insert(invitations).values(survey_id=survey, token="abc", created_at=NOW))
+
+    for bad in ({"channel": "pigeon"}, {"design_weight": 0}):
+        with pytest.raises(IntegrityError):
+            with write_transaction(engine) as conn:
+                conn.execute(insert(invitations).values(survey_id=survey, token="new",
+                                                        created_at=NOW, **bad))
+    with pytest.raises(IntegrityError):
+        with write_transaction(engine) as conn:
+            conn.execute(insert(outbox).values(kind="invitation", to_address="a@b.c",
+                                               subject="s", body_text="b", message_id="<1@x>",
+                                               status="lost", created_at=NOW))
 
 
 def test_sqlite_pragmas(engine):

@@ -42,6 +42,15 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     return current_revision(engine) or ""
 
 
+def downgrade(engine: Engine, revision: str) -> str:
+    """Take the database back to ``revision`` (undoing later migrations)."""
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    return current_revision(engine) or ""
+
+
 def autogenerate(engine: Engine, message: str) -> None:  # pragma: no cover - developer tool
     """Write a new migration from the difference between the schema module and the database."""
     cfg = _config()

@@ -62,6 +62,9 @@ SURVEY_STATUSES = ("draft", "open", "closed")
 USER_ROLES = ("admin", "analyst", "agent")
 RESPONSE_CHANNELS = ("web", "email", "phone", "paper", "interview", "import")
 LANGUAGES = ("en", "zh_Hans", "zh_Hant")
+INVITATION_CHANNELS = ("email", "sms", "phone", "link", "paper")
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+TRIGGER_EVENTS = ("purchase", "case_closed")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -154,6 +157,11 @@ surveys = Table(
     Column("language", String(10), nullable=False, server_default="en"),
     Column("status", String(10), nullable=False, server_default="draft"),
     Column("definition", JSON, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    # Token of the anonymous open link (and QR code); NULL when the survey is by invitation only.
+    Column("open_token", String(64), unique=True),
+    # Days in which a customer is not asked again after an invitation to any survey.
+    Column("quiet_days", Integer, nullable=False, server_default="90"),
     Column("created_at", DateTime, nullable=False),
     CheckConstraint(_in("status", SURVEY_STATUSES), name="status"),
     CheckConstraint(_in("language", LANGUAGES), name="language"),
@@ -178,9 +186,69 @@ invitations = Table(
     Column("wave_id", Integer, ForeignKey("waves.id", ondelete="SET NULL")),
     Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE")),
     Column("token", String(64), nullable=False, unique=True),
+    Column("channel", String(10), nullable=False, server_default="email"),
+    Column("stratum", String(200)),
+    Column("design_weight", Float, nullable=False, server_default="1"),
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
+    Column("reminded_at", DateTime),
     Column("responded_at", DateTime),
+    CheckConstraint(_in("channel", INVITATION_CHANNELS), name="channel"),
+    CheckConstraint("design_weight > 0", name="design_weight_positive"),
+)
+Index("ix_invitations_customer_created", invitations.c.customer_id, invitations.c.created_at)
+
+#: Mail waiting to be sent. A row is written in the same transaction as what causes it (an
+#: invitation, a reminder), and the sender marks it sent after the SMTP server accepted it; the
+#: Message-ID is fixed when the row is written, so a resend after a crash is recognisable.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("invitation_id", Integer, ForeignKey("invitations.id", ondelete="CASCADE")),
+    Column("to_address", String(254), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text),
+    Column("message_id", String(200), nullable=False, unique=True),
+    Column("status", String(10), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("claimed_at", DateTime),
+    Column("sent_at", DateTime),
+    CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+)
+Index("ix_outbox_status", outbox.c.status, outbox.c.id)
+
+#: Save-and-resume: the answers given so far on a public survey page.
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resume_key", String(64), nullable=False, unique=True),
+    Column("survey_id", Integer, ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False),
+    Column("invitation_id", Integer, ForeignKey("invitations.id", ondelete="CASCADE"),
+           unique=True),
+    Column("answers", JSON, nullable=False),
+    Column("page", Integer, nullable=False, server_default="0"),
+    Column("started_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+#: Transactional surveys: invite after an event, with a delay.
+survey_triggers = Table(
+    "survey_triggers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("survey_id", Integer, ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("delay_hours", Integer, nullable=False, server_default="24"),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("last_run_at", DateTime),
+    CheckConstraint(_in("event", TRIGGER_EVENTS), name="event"),
+    CheckConstraint("delay_hours >= 0", name="delay"),
 )
 
 responses = Table(
@@ -273,19 +341,25 @@ sessions = Table(
 __all__ = [
     "CASE_STATUSES",
     "CASE_TYPES",
+    "INVITATION_CHANNELS",
     "LANGUAGES",
+    "OUTBOX_STATUSES",
     "RESPONSE_CHANNELS",
     "SURVEY_STATUSES",
     "TOUCHPOINT_KINDS",
+    "TRIGGER_EVENTS",
     "USER_ROLES",
     "answers",
     "cases",
     "competitors",
     "customers",
+    "drafts",
     "invitations",
     "metadata",
+    "outbox",
     "responses",
     "sessions",
+    "survey_triggers",
     "surveys",
     "touchpoints",
     "transactions",
