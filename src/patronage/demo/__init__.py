@@ -1,0 +1,177 @@
+"""A realistic demo company with a known truth (issue 2, item 4).
+
+:func:`generate` simulates an equipment-and-service company with about 5,000 business customers
+in China and abroad: two years of purchases from a buy-till-you-die process, four quarterly waves
+of a relationship survey answered from a latent satisfaction model (SPEC §1), touchpoints,
+complaints and cases (SPEC §4) and recorded defections to four competitors (SPEC §3). Everything
+is drawn from ``numpy.random.Generator(PCG64)`` streams spawned from the seed, so the same seed
+gives identical frames. The parameters that generated the data are returned in
+:class:`DemoTruth`, so tests can check that the analytics recover them.
+
+:func:`build_demo_database` writes the company into a database and creates three logins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from patronage.demo.population import DIMENSIONS, assign_tiers, generate_customers
+from patronage.demo.purchases import simulate_purchases
+from patronage.demo.service import (
+    competitor_frame,
+    defections,
+    generate_cases,
+    generate_touchpoints,
+)
+from patronage.demo.surveys import (
+    DEFAULT_EXPECTATION_GAP,
+    DIMENSION_EFFECTS,
+    EXPECTATION_GAPS,
+    KANO_CATEGORIES,
+    SERVICE_TREND,
+    driver_effects,
+    generate_survey,
+    satisfaction_scale,
+)
+
+MIN_CUSTOMERS = 200
+
+
+@dataclass(frozen=True)
+class DemoTruth:
+    """The parameters the demo data were generated from.
+
+    * ``dimension_effects``: true standardized effect of each latent dimension (product,
+      service, brand, price, communication) on overall satisfaction;
+    * ``driver_effects``: per perception item, its dimension's effect times its loading;
+    * ``kano_categories``: Kano attribute -> true category (A, O, M, I);
+    * ``customer_params``: per customer (index: external id) ``lambda`` (purchases per year
+      while alive), ``p`` (dropout probability after each purchase), ``alive``,
+      ``defected_at``, ``declining_key_account``, ``mean_spend``, ``acquired_at``;
+    * ``nps_by_wave``: the NPS of the wave's whole eligible population implied by the model
+      (a wave's ~800 answers estimate it with a standard error of about 3 points);
+    * ``respondent_nps_by_wave``: the expected NPS given the wave's actual respondents;
+    * ``expectation_gaps``: designed expectation minus perception centre (scale points) for
+      items whose gap differs from ``default_expectation_gap``;
+    * ``service_trend``: improvement of the service latent per wave (latent SD units);
+    * ``response_latent``: per response (external id) the latent dimension values and the
+      standardized overall satisfaction ``satisfaction``.
+    """
+
+    dimension_effects: dict
+    driver_effects: dict
+    kano_categories: dict
+    customer_params: pd.DataFrame
+    nps_by_wave: dict
+    respondent_nps_by_wave: dict
+    expectation_gaps: dict
+    default_expectation_gap: float
+    service_trend: float
+    response_latent: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class DemoCompany:
+    """The demo company's tables as DataFrames.
+
+    Rows refer to each other by external keys, not database ids: ``customer_id`` columns hold
+    the customer's external id (``C00001``), ``response_id`` the response's external id,
+    ``wave`` the wave name, ``invitation_token`` the invitation's token and ``survey`` the survey
+    code. :func:`patronage.demo.install.install` maps them to database keys.
+    """
+
+    customers: pd.DataFrame
+    transactions: pd.DataFrame
+    touchpoints: pd.DataFrame
+    competitors: pd.DataFrame
+    surveys: pd.DataFrame
+    waves: pd.DataFrame
+    invitations: pd.DataFrame
+    responses: pd.DataFrame
+    answers: pd.DataFrame
+    cases: pd.DataFrame
+    truth: DemoTruth
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The table frames by table name (insertion order)."""
+        return {name: getattr(self, name) for name in (
+            "customers", "transactions", "touchpoints", "competitors", "surveys", "waves",
+            "invitations", "responses", "answers", "cases")}
+
+
+def _streams(seed: int, count: int) -> list[np.random.Generator]:
+    children = np.random.SeedSequence(seed).spawn(count)
+    return [np.random.Generator(np.random.PCG64(child)) for child in children]
+
+
+def generate(seed: int = 2026, n_customers: int = 5000, *,
+             today: date = date(2026, 6, 30)) -> DemoCompany:
+    """Simulate the demo company: same ``seed`` (and arguments), identical frames."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) \
+            or n_customers < MIN_CUSTOMERS:
+        raise ValueError(f"n_customers must be an integer of at least {MIN_CUSTOMERS} (enough to "
+                         f"fill four survey waves), not {n_customers!r}")
+    if not isinstance(today, date):
+        raise ValueError(f"today must be a datetime.date, not {today!r}")
+    people_rng, purchase_rng, survey_rng, service_rng = _streams(int(seed), 4)
+    customers = generate_customers(people_rng, int(n_customers), today)
+    latent_u = customers[[f"u_{d}" for d in DIMENSIONS]].to_numpy()
+    beta = np.array([DIMENSION_EFFECTS[d] for d in DIMENSIONS])
+    baseline = latent_u @ beta / satisfaction_scale()
+    transactions, params = simulate_purchases(purchase_rng, customers, baseline, today)
+    survey = generate_survey(survey_rng, customers, params, latent_u, today)
+    touchpoints = generate_touchpoints(service_rng, customers, params, transactions,
+                                       survey["responses"], today)
+    cases = generate_cases(service_rng, touchpoints, survey["responses"], survey["answers"], today)
+    defected = defections(service_rng, params)
+
+    value = transactions.groupby("customer_id")["amount"].sum().reindex(
+        customers["external_id"]).fillna(0.0)
+    attributes = []
+    for ext in customers["external_id"]:
+        attrs = {"demo": True}
+        if ext in defected.index:
+            attrs["defected_to"] = str(defected.at[ext, "defected_to"])
+            attrs["defection_reason"] = str(defected.at[ext, "defection_reason"])
+        attributes.append(attrs)
+    public = customers.drop(columns=["acquired_at", "chinese", *[f"u_{d}" for d in DIMENSIONS]])
+    public = public.assign(tier=assign_tiers(value).to_numpy(), attributes=attributes)
+    public = public[["external_id", "name", "phone", "email", "birthday", "region", "industry",
+                     "size", "channel", "tier", "consent_survey", "consent_marketing",
+                     "consent_care", "attributes", "created_at", "updated_at"]]
+    truth = DemoTruth(
+        dimension_effects=dict(DIMENSION_EFFECTS),
+        driver_effects=driver_effects(),
+        kano_categories=dict(KANO_CATEGORIES),
+        customer_params=params,
+        nps_by_wave=survey["truth"]["nps_by_wave"],
+        respondent_nps_by_wave=survey["truth"]["respondent_nps_by_wave"],
+        expectation_gaps=dict(EXPECTATION_GAPS),
+        default_expectation_gap=DEFAULT_EXPECTATION_GAP,
+        service_trend=SERVICE_TREND,
+        response_latent=survey["truth"]["response_latent"],
+    )
+    return DemoCompany(
+        customers=public, transactions=transactions, touchpoints=touchpoints,
+        competitors=competitor_frame(), surveys=survey["surveys"], waves=survey["waves"],
+        invitations=survey["invitations"], responses=survey["responses"],
+        answers=survey["answers"], cases=cases, truth=truth,
+    )
+
+
+from patronage.demo.install import DemoSummary, build_demo_database, install  # noqa: E402
+
+__all__ = [
+    "DemoCompany",
+    "DemoSummary",
+    "DemoTruth",
+    "build_demo_database",
+    "generate",
+    "install",
+]
