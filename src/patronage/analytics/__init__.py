@@ -14,6 +14,7 @@ from patronage.analytics.compare import (
 from patronage.analytics.drivers import driver_importance, relative_weights, shapley_regression
 from patronage.analytics.ipa import importance_performance
 from patronage.analytics.kano import kano_category, kano_result, kano_table
+from patronage.analytics.pls import PLSPathModel, acsi_model, ecsi_model
 from patronage.analytics.ratings import (
     ces,
     csat,
@@ -36,6 +37,7 @@ from patronage.analytics.servqual import gap1, servqual_gaps, weighted_servqual
 from patronage.analytics.weighting import design_weights, poststratify, rake
 
 __all__ = sorted([
+    "PLSPathModel", "acsi_model", "ecsi_model",
     "average_variance_extracted", "composite_reliability", "cronbach_alpha", "driver_importance",
     "htmt", "importance_performance", "kano_category", "kano_result", "kano_table",
     "relative_weights", "shapley_regression", "gap1", "servqual_gaps", "weighted_servqual",
