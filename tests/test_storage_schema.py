@@ -51,6 +51,30 @@ def test_migrations_upgrade_step_by_step_and_back(empty_db_url):
         engine.dispose()
 
 
+def test_upgrading_keeps_the_data(empty_db_url):
+    """Table rebuilds during a migration (SQLite) must not cascade-delete referring rows."""
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine, "0001")
+        with write_transaction(engine) as conn:
+            pk = _customer(conn)
+            survey = conn.execute(insert(surveys).values(
+                code="s", title="t", definition={}, created_at=NOW)).inserted_primary_key[0]
+            conn.execute(insert(invitations).values(survey_id=survey, customer_id=pk,
+                                                    token="tok", created_at=NOW))
+            conn.execute(text("INSERT INTO responses (external_id, survey_id, customer_id, "
+                              "channel, submitted_at, weight) "
+                              "VALUES ('R1', :s, :c, 'web', :t, 1)"),
+                         {"s": survey, "c": pk, "t": NOW})
+        upgrade(engine)
+        with engine.connect() as conn:
+            counts = [conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                      for t in ("customers", "surveys", "invitations", "responses")]
+        assert counts == [1, 1, 1, 1]
+    finally:
+        engine.dispose()
+
+
 def _customer(conn, external_id="C1"):
     return conn.execute(insert(customers).values(
         external_id=external_id, name="王芳", created_at=NOW, updated_at=NOW)).inserted_primary_key[0]

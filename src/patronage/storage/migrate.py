@@ -33,21 +33,40 @@ def pending(engine: Engine) -> bool:
     return current_revision(engine) != head_revision()
 
 
+def _run(engine: Engine, step) -> None:
+    """Run a migration step in one transaction.
+
+    On SQLite, foreign keys are switched off for the duration: Alembic rebuilds a table to alter
+    it, and dropping the old copy with foreign keys on would cascade deletes into the tables that
+    refer to it. The foreign keys are checked before the transaction commits.
+    """
+    cfg = _config()
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # outside any transaction, where SQLite honours the pragma
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                step(cfg)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> str:
     """Bring the database to ``revision`` (default: the newest). Returns the revision reached."""
-    cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    _run(engine, lambda cfg: command.upgrade(cfg, revision))
     return current_revision(engine) or ""
 
 
 def downgrade(engine: Engine, revision: str) -> str:
     """Take the database back to ``revision`` (undoing later migrations)."""
-    cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    _run(engine, lambda cfg: command.downgrade(cfg, revision))
     return current_revision(engine) or ""
 
 
