@@ -24,7 +24,7 @@ def interface_messages() -> set[str]:
         for double, single in MARKED.findall(source.read_text(encoding="utf-8")):
             messages.add(double or single)
     # Values shown through _() from data: roles, case types and statuses.
-    messages |= {title for _key, title in satisfaction.SECTIONS}
+    messages |= {title for _key, title in satisfaction.SECTIONS} | set(satisfaction.LATENT_NAMES)
     messages |= set(satisfaction.COLUMN_LABELS.values()) | set(satisfaction.VALUE_LABELS.values())
     return messages | set(USER_ROLES) | set(CASE_TYPES) | set(CASE_STATUSES)
 

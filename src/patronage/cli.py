@@ -86,7 +86,7 @@ def _require_current_schema(settings: Settings) -> None:
     if pending(_engine(settings)):
         raise click.ClickException(
             "The database schema is out of date (migrations are pending). "
-            "Run `patronage db upgrade` first, then start the server again."
+            "Run `patronage db upgrade` first, then run this command again."
         )
 
 
@@ -378,3 +378,20 @@ def analyze_trend(db, file, survey, include_flagged, fmt, item):
 
     _emit(_guard(lambda: trend_table(_survey_data(db, file, survey, include_flagged), item=item)),
           fmt)
+
+
+@analyze.command("pls")
+@_analysis_options
+@click.option("--show", type=click.Choice(["paths", "loadings", "scores"]), default="paths",
+              show_default=True, help="Path coefficients, outer loadings, or R² and 0–100 indices.")
+@click.option("--bootstrap", default=200, show_default=True, type=int,
+              help="Bootstrap resamples for the intervals.")
+def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap):
+    """ACSI-style PLS path model: dimensions → satisfaction → loyalty.
+
+    Example: patronage analyze pls --show scores
+    """
+    from patronage.analysis.methods import pls_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: pls_table(data, show=show, n_boot=bootstrap)), fmt)

@@ -14,6 +14,7 @@ from patronage.analytics import csat, csi_scores, satisfaction_gap, wave_trend
 from patronage.analytics.drivers import driver_importance
 from patronage.analytics.ipa import importance_performance
 from patronage.analytics.kano import kano_result
+from patronage.analytics.pls import PLSPathModel
 from patronage.analytics.reliability import (
     average_variance_extracted,
     composite_reliability,
@@ -150,5 +151,48 @@ def trend_table(data: SurveyData, *, item: str = "nps") -> pd.DataFrame:
                       weights=data.weights.reset_index(drop=True), kind=kind)
 
 
-__all__ = ["csat_table", "drivers_table", "gap_table", "ipa_table", "kano_table",
-           "reliability_table", "trend_table"]
+#: The structural model over the index system: dimensions → satisfaction → loyalty.
+SATISFACTION_ITEMS = ("overall_satisfaction", "trust")
+LOYALTY_ITEMS = ("repurchase_intent", "nps")
+
+
+def index_path_model(data: SurveyData, *, n_boot: int = 200, random_state: int = 0,
+                     index_system: IndexSystem | None = None) -> PLSPathModel:
+    """Fit the ACSI-style PLS path model of the index system: each dimension's items measure it,
+    the dimensions drive satisfaction (overall satisfaction, trust), which drives loyalty
+    (repurchase intention, NPS). Responses missing any indicator are left out (listwise)."""
+    system = _system(index_system)
+    items = _items(data, system)
+    outer = {d: g["item_code"].tolist() for d, g in items.groupby("dimension", sort=False)}
+    for name, codes in (("satisfaction", SATISFACTION_ITEMS), ("loyalty", LOYALTY_ITEMS)):
+        present = [c for c in codes if c in data.answers.columns]
+        if not present:
+            raise ValueError(f"the structural model needs the {name} item(s) {list(codes)}")
+        outer[name] = present
+    inner = {"satisfaction": [d for d in outer if d not in ("satisfaction", "loyalty")],
+             "loyalty": ["satisfaction"]}
+    model = PLSPathModel(inner, outer, n_boot=n_boot, random_state=random_state)
+    return model.fit(data.answers, sample_weight=data.weights.to_numpy())
+
+
+def pls_table(data: SurveyData, *, show: str = "paths", n_boot: int = 200,
+              index_system: IndexSystem | None = None) -> pd.DataFrame:
+    """The structural model's ``paths`` (with bootstrap intervals), ``loadings`` or ``scores``
+    (R², 0–100 index per latent variable, GoF)."""
+    model = index_path_model(data, n_boot=n_boot, index_system=index_system)
+    if show == "scores":
+        out = pd.DataFrame({"index": model.index_, "r2": model.r2_.reindex(model.index_.index)})
+        out.attrs.update({"gof": model.gof_, "n": model.n_samples_})
+        return out.rename_axis("latent_variable")
+    kind = {"paths": "path", "loadings": "loading"}.get(show)
+    if kind is None:
+        raise ValueError("show must be paths, loadings or scores")
+    table = model.bootstrap_.xs(kind, level="kind") if n_boot else None
+    if table is None:
+        frame = model.paths_ if kind == "path" else model.loadings_
+        return frame.to_frame("original") if isinstance(frame, pd.Series) else frame
+    return table.assign(n=model.n_samples_)
+
+
+__all__ = ["csat_table", "drivers_table", "gap_table", "index_path_model", "ipa_table",
+           "kano_table", "pls_table", "reliability_table", "trend_table"]

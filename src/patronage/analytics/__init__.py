@@ -11,6 +11,7 @@ from patronage.analytics.compare import (
     holm,
     wave_trend,
 )
+from patronage.analytics.defection import defection_reasons, latent_switching
 from patronage.analytics.drivers import driver_importance, relative_weights, shapley_regression
 from patronage.analytics.ipa import importance_performance
 from patronage.analytics.kano import kano_category, kano_result, kano_table
@@ -33,10 +34,34 @@ from patronage.analytics.reliability import (
     htmt,
 )
 from patronage.analytics.scores import csi, csi_scores, nps, nps_summary, rescale_0_100
+from patronage.analytics.retention import (
+    cohort_matrix,
+    cross_buying,
+    kaplan_meier,
+    repeat_purchase_rate,
+    retention_curve,
+    share_of_wallet,
+)
+from patronage.analytics.rfm import DEFAULT_RFM_RULES, rfm_scores, rfm_segments
+from patronage.analytics.segments import (
+    advocacy_segments,
+    allocate_cost_to_serve,
+    jones_sasser,
+    retention_by_satisfaction,
+    retention_economics,
+    value_tiers,
+    whale_curve,
+    whale_figures,
+)
 from patronage.analytics.servqual import gap1, servqual_gaps, weighted_servqual
 from patronage.analytics.weighting import design_weights, poststratify, rake
 
 __all__ = sorted([
+    "DEFAULT_RFM_RULES", "advocacy_segments", "allocate_cost_to_serve", "cohort_matrix",
+    "cross_buying", "defection_reasons", "jones_sasser", "kaplan_meier", "latent_switching",
+    "repeat_purchase_rate", "retention_by_satisfaction", "retention_curve", "retention_economics",
+    "rfm_scores", "rfm_segments", "share_of_wallet", "value_tiers", "whale_curve",
+    "whale_figures",
     "PLSPathModel", "acsi_model", "ecsi_model",
     "average_variance_extracted", "composite_reliability", "cronbach_alpha", "driver_importance",
     "htmt", "importance_performance", "kano_category", "kano_result", "kano_table",

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from patronage.analysis.methods import (
     drivers_table,
+    index_path_model,
     gap_table,
     ipa_table,
     kano_table,
@@ -29,6 +30,7 @@ SECTIONS = (
     ("gap", "Perception against expectation"),
     ("reliability", "Reliability of the dimensions"),
     ("trend", "NPS trend and the significance of each change"),
+    ("pls", "Structural model (PLS path model): dimensions → satisfaction → loyalty"),
 )
 
 #: Table columns shown per section.
@@ -40,6 +42,7 @@ COLUMNS = {
     "gap": ["n", "perception", "expectation", "ratio", "gap", "verdict"],
     "reliability": ["items", "cronbach_alpha", "composite_reliability", "ave", "max_htmt"],
     "trend": ["n", "score", "ci_low", "ci_high", "change", "p_value", "p_holm"],
+    "pls": ["original", "lower", "upper", "n"],
 }
 
 
@@ -52,7 +55,11 @@ class Section:
     problem: str | None
 
 
-def _labeller(language: str):
+#: Latent variables of the structural model that are not dimensions of the index system.
+LATENT_NAMES = ("satisfaction", "loyalty")
+
+
+def _labeller(language: str, gettext):
     system = load_index_system()
 
     def label(code) -> str:
@@ -60,7 +67,7 @@ def _labeller(language: str):
             text = system.label(kind, str(code), language)
             if text != str(code):
                 return text
-        return str(code)
+        return gettext(str(code)) if code in LATENT_NAMES else str(code)
 
     return label
 
@@ -88,16 +95,54 @@ def _scatter(x, y, labels, title: str, x_title: str, y_title: str, cuts=None) ->
     return figure.to_json()
 
 
+def path_diagram(model, label, title: str) -> str:
+    """The fitted path model as a diagram: exogenous latent variables on the left, endogenous
+    ones in path order to the right, arrows labelled with their coefficients; each node shows its
+    0–100 index (and R²)."""
+    endogenous = list(model.inner)
+    exogenous = [lv for lv in model.index_.index if lv not in endogenous]
+    position = {lv: (0.0, 1 - (i + 0.5) / len(exogenous)) for i, lv in enumerate(exogenous)}
+    for i, lv in enumerate(endogenous):
+        position[lv] = (1.0 + i, 0.5)
+    figure = go.Figure()
+    annotations = []
+    for target, sources in model.inner.items():
+        for source in sources:
+            (x0, y0), (x1, y1) = position[source], position[target]
+            value = model.paths_.loc[source, target]
+            annotations.append(dict(x=x1 - 0.12, y=y1, ax=x0 + 0.12, ay=y0, xref="x", yref="y",
+                                    axref="x", ayref="y", showarrow=True, arrowhead=3,
+                                    arrowwidth=1 + 4 * abs(value), arrowcolor="#1f6feb"))
+            annotations.append(dict(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=f"{value:.2f}",
+                                    showarrow=False, bgcolor="#fff", font=dict(size=11)))
+    names = list(position)
+    texts = []
+    for lv in names:
+        r2 = model.r2_.get(lv)
+        extra = f"<br>R² {r2:.2f}" if r2 is not None and r2 == r2 else ""
+        texts.append(f"<b>{label(lv)}</b><br>{model.index_[lv]:.1f}{extra}")
+    figure.add_trace(go.Scatter(
+        x=[position[n][0] for n in names], y=[position[n][1] for n in names], text=texts,
+        mode="markers+text", textposition="middle center", hoverinfo="text",
+        marker=dict(size=70, color="#e8f0fe", line=dict(color="#1f6feb", width=2))))
+    layout = {**_LAYOUT, "height": 420}
+    figure.update_layout(title=title, annotations=annotations, showlegend=False,
+                         xaxis=dict(visible=False, range=[-0.4, len(endogenous) + 0.4]),
+                         yaxis=dict(visible=False, range=[-0.05, 1.05]), **layout)
+    return figure.to_json()
+
+
 def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "en",
                         gettext=lambda s: s) -> list[Section]:
     """Compute every section; a section that cannot be computed carries the reason instead."""
     _ = gettext
     data = survey_data_from_db(engine, survey)
-    label = _labeller(language)
+    label = _labeller(language, gettext)
     compute = {"drivers": lambda: drivers_table(data, n_boot=200),
                "ipa": lambda: ipa_table(data), "kano": lambda: kano_table(data),
                "gap": lambda: gap_table(data), "reliability": lambda: reliability_table(data),
-               "trend": lambda: trend_table(data)}
+               "trend": lambda: trend_table(data),
+               "pls": lambda: index_path_model(data, n_boot=200)}
     sections = []
     for key, title in SECTIONS:
         try:
@@ -105,8 +150,13 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         except ValueError as exc:
             sections.append(Section(key, _(title), None, None, str(exc)))
             continue
-        labels = [label(i) for i in table.index]
         chart = None
+        if key == "pls":
+            model = table
+            chart = path_diagram(model, label, _(title))
+            table = model.bootstrap_.xs("path", level="kind").assign(n=model.n_samples_)
+            table.index = [f"{label(a)} → {label(b)}" for a, b in table.index]
+        labels = [label(i) for i in table.index]
         if key == "drivers":
             chart = _drivers_chart(table, labels, _(title))
         elif key == "ipa":
@@ -129,12 +179,13 @@ COLUMN_LABELS = {
     "importance": "Importance", "share": "Share", "lower": "Lower 95%", "upper": "Upper 95%",
     "rank": "Rank", "performance": "Performance", "quadrant": "Quadrant", "n": "n",
     "share_A": "Attractive", "share_O": "One-dimensional", "share_M": "Must-be",
-    "share_I": "Indifferent", "category": "Category", "better": "Better", "worse": "Worse",
+    "share_I": "Indifferent", "category": "Kano category", "better": "Better", "worse": "Worse",
     "note": "Note", "perception": "Perception", "expectation": "Expectation",
     "ratio": "Ratio C = b/a", "gap": "Gap b − a", "verdict": "Verdict", "items": "Items",
     "cronbach_alpha": "Cronbach's α", "composite_reliability": "Composite reliability",
     "ave": "AVE", "max_htmt": "Largest HTMT", "score": "Score", "ci_low": "Lower 95%",
     "ci_high": "Upper 95%", "change": "Change", "p_value": "p", "p_holm": "p (Holm)",
+    "original": "Path coefficient",
 }
 #: Values shown translated: quadrants, verdicts.
 VALUE_LABELS = {
@@ -144,4 +195,5 @@ VALUE_LABELS = {
 }
 
 
-__all__ = ["COLUMN_LABELS", "SECTIONS", "VALUE_LABELS", "Section", "satisfaction_report"]
+__all__ = ["COLUMN_LABELS", "LATENT_NAMES", "SECTIONS", "VALUE_LABELS", "Section", "path_diagram",
+           "satisfaction_report"]
