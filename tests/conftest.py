@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -23,11 +24,10 @@ def backend_name() -> str:
     return make_url(TEST_DATABASE_URL).get_backend_name() if TEST_DATABASE_URL else "sqlite"
 
 
-@pytest.fixture
-def empty_db_url(tmp_path):
-    """URL of a fresh database with no tables."""
+@contextmanager
+def _fresh_database(folder):
     if not TEST_DATABASE_URL or backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'patronage-test.db'}"
+        yield f"sqlite:///{folder / 'patronage-test.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin = make_engine(TEST_DATABASE_URL)
@@ -40,6 +40,30 @@ def empty_db_url(tmp_path):
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def empty_db_url(tmp_path):
+    """URL of a fresh database with no tables."""
+    with _fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def demo_company(tmp_path_factory):
+    """The demo company (default seed) built once per test session: ``(url, summary, company)``.
+
+    Tests must only read it.
+    """
+    from patronage.demo import build_demo_database, generate
+
+    with _fresh_database(tmp_path_factory.mktemp("demo")) as url:
+        engine = make_engine(url)
+        try:
+            summary = build_demo_database(engine)
+        finally:
+            engine.dispose()
+        yield url, summary, generate()
 
 
 @pytest.fixture

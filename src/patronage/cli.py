@@ -395,3 +395,6 @@ def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap):
 
     data = _survey_data(db, file, survey, include_flagged)
     _emit(_guard(lambda: pls_table(data, show=show, n_boot=bootstrap)), fmt)
+
+
+from patronage import cli_loyalty  # noqa: E402,F401  (registers the loyalty analyses)

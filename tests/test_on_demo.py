@@ -1,0 +1,91 @@
+"""The analyses on the demo company, whose true effects are known, through the CLI and the
+library (SQLite, or PostgreSQL when PATRONAGE_TEST_DATABASE_URL says so)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from patronage.analysis.methods import drivers_table, kano_table, pls_table
+from patronage.analysis.sources import survey_data_from_db
+from patronage.cli import main
+from patronage.loyalty import at_risk_table, clv_table
+from patronage.storage import make_engine
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def demo(demo_company):
+    url, summary, company = demo_company
+    engine = make_engine(url)
+    yield url, engine, company.truth
+    engine.dispose()
+
+
+def ranking(effects) -> list[str]:
+    return [k for k, _ in sorted(effects.items(), key=lambda kv: -kv[1])]
+
+
+@pytest.mark.parametrize("method", ["relative_weights", "shapley"])
+def test_drivers_recover_the_true_ranking_of_effects(demo, method):
+    """Derived importance (Johnson 2000; Lipovetsky & Conklin 2001) on the demo survey ranks the
+    dimensions as the generating model's true effects do."""
+    _url, engine, truth = demo
+    table = drivers_table(survey_data_from_db(engine), method=method, n_boot=100)
+    assert list(table.sort_values("rank").index) == ranking(truth.dimension_effects)
+    assert (table["lower"] <= table["importance"]).all()
+    assert (table["importance"] <= table["upper"]).all()
+
+
+def test_pls_paths_recover_the_true_ranking(demo):
+    _url, engine, truth = demo
+    paths = pls_table(survey_data_from_db(engine), n_boot=50)
+    into_satisfaction = paths.xs("satisfaction", level="target")["original"].to_dict()
+    assert ranking(into_satisfaction) == ranking(truth.dimension_effects)
+
+
+def test_kano_recovers_the_true_categories(demo):
+    _url, engine, truth = demo
+    result = kano_table(survey_data_from_db(engine))
+    assert result["category"].to_dict() == truth.kano_categories
+
+
+SURVEY_METHODS = ["nps", "csi", "csat", "gap", "kano", "drivers --bootstrap 20", "ipa",
+                  "reliability", "trend", "pls --bootstrap 20 --show scores"]
+LOYALTY_METHODS = ["clv --top 10", "rfm --summary", "cohorts", "cohorts --curve", "at-risk --top 10",
+                   "segments", "whale", "holdout"]
+
+
+@pytest.mark.parametrize("command", SURVEY_METHODS + LOYALTY_METHODS)
+def test_every_analysis_runs_from_the_cli_in_every_format(demo, command):
+    url = demo[0]
+    runner = CliRunner()
+    for fmt in ("table", "json", "csv"):
+        result = runner.invoke(main, ["analyze", *command.split(), "--db", url, "--format", fmt])
+        assert result.exit_code == 0, (command, fmt, result.output)
+        assert result.output.strip()
+        if fmt == "json":
+            assert json.loads(result.output)
+
+
+def test_clv_ranks_customers_and_p_alive_separates_the_lost(demo):
+    _url, engine, truth = demo
+    table = clv_table(engine)
+    assert table["clv"].is_monotonic_decreasing
+    alive = truth.customer_params["alive"].reindex(table.index)
+    # The BG/NBD probability of being alive is higher for customers who are truly alive.
+    assert table.loc[alive, "p_alive"].mean() > table.loc[~alive, "p_alive"].mean() + 0.2
+
+
+def test_at_risk_list_finds_declining_key_accounts(demo):
+    _url, engine, truth = demo
+    flagged = at_risk_table(engine)
+    assert not flagged.empty and flagged["reason"].str.len().gt(0).all()
+    declining = truth.customer_params["declining_key_account"]
+    declining = set(declining[declining].index)
+    top = set(flagged.head(30).index)
+    # Most of the most valuable at-risk customers are key accounts that truly decline.
+    assert len(top & declining) >= 15
