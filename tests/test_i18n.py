@@ -8,10 +8,15 @@ from importlib.resources import files
 import pytest
 from babel.messages.pofile import read_po
 
-from patronage.reporting import satisfaction
+from patronage.analytics import DEFAULT_RFM_RULES
+from patronage.reporting import loyalty, satisfaction
 from patronage.storage.schema import CASE_STATUSES, CASE_TYPES, USER_ROLES
 
 WEB = files("patronage.web")
+WHALE_FIGURES = ("customers", "total_profit", "peak_profit_pct", "peak_customers_pct",
+                 "unprofitable_customers_pct", "customers_pct_for_80pct_profit", "top_profit_pct",
+                 "bottom_profit_pct", "customers_pct_for_80pct_revenue")
+TIERS = ("platinum", "gold", "silver", "bronze")
 MARKED = re.compile(r"""\bN?_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
 
 
@@ -19,13 +24,15 @@ def interface_messages() -> set[str]:
     messages = set()
     sources = [p for p in (WEB / "templates").iterdir() if p.name.endswith(".html")]
     sources += [p for p in WEB.iterdir() if p.name.endswith(".py")]
-    sources += [files("patronage.reporting") / "satisfaction.py"]
+    sources += [files("patronage.reporting") / name for name in ("satisfaction.py", "loyalty.py")]
     for source in sources:
         for double, single in MARKED.findall(source.read_text(encoding="utf-8")):
             messages.add(double or single)
     # Values shown through _() from data: roles, case types and statuses.
     messages |= {title for _key, title in satisfaction.SECTIONS} | set(satisfaction.LATENT_NAMES)
     messages |= set(satisfaction.COLUMN_LABELS.values()) | set(satisfaction.VALUE_LABELS.values())
+    messages |= {title for _key, title in loyalty.SECTIONS} | set(loyalty.COLUMN_LABELS.values())
+    messages |= {rule["segment"] for rule in DEFAULT_RFM_RULES} | set(WHALE_FIGURES) | set(TIERS)
     return messages | set(USER_ROLES) | set(CASE_TYPES) | set(CASE_STATUSES)
 
 

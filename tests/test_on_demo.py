@@ -89,3 +89,52 @@ def test_at_risk_list_finds_declining_key_accounts(demo):
     top = set(flagged.head(30).index)
     # Most of the most valuable at-risk customers are key accounts that truly decline.
     assert len(top & declining) >= 15
+
+
+@pytest.fixture
+def analyst_client(demo):
+    from fastapi.testclient import TestClient
+
+    from patronage.settings import Settings
+    from patronage.web import create_app
+
+    url = demo[0]
+    app = create_app(Settings(database_url=url))
+    with TestClient(app) as client:
+        yield client, app
+
+
+def _login(client, email, password):
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+@pytest.mark.parametrize("path, sections, charts", [
+    ("/analysis", ["drivers", "ipa", "kano", "gap", "reliability", "trend", "pls"],
+     ["drivers", "ipa", "kano", "pls"]),
+    ("/loyalty", ["clv", "rfm", "cohorts", "at_risk", "whale", "holdout"],
+     ["clv", "rfm", "cohorts", "whale", "holdout"]),
+])
+def test_dashboard_pages_show_every_section_with_its_chart(demo_company, analyst_client, path,
+                                                           sections, charts):
+    from bs4 import BeautifulSoup
+
+    _url, summary, _company = demo_company
+    client, _app = analyst_client
+    email = "analyst@demo.patronage"
+    _login(client, email, summary.users[email][1])
+    for lang in ("en", "zh_Hans"):
+        client.cookies.set("patronage_lang", lang)
+        page = BeautifulSoup(client.get(path).text, "html.parser")
+        for key in sections:
+            section = page.select_one(f"#section-{key}")
+            assert section is not None, key
+            assert "Not available" not in section.text and "无法计算" not in section.text, key
+            assert section.select("tbody tr"), key
+        assert sorted(c["id"] for c in page.select("[data-figure]")) == sorted(
+            f"chart-{key}" for key in charts)

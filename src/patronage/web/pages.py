@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 from patronage.accounts import authenticate, normalize_email
 from patronage.reporting import customer_list, customer_profile, overview
 from patronage.reporting.charts import dimension_bars, nps_trend
+from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
 from patronage.sessions import end_session, start_session
 from patronage.web.deps import (
@@ -120,6 +121,19 @@ def analysis_page(request: Request, survey: str | None = None):
                                        language=language_of(request),
                                        gettext=gettext_for(request))
     except ValueError as exc:
-        return render(request, "analysis.html", sections=[], problem=str(exc))
+        return render(request, "analysis.html", sections=[], problem=str(exc),
+                      page_title=N_("Satisfaction analysis"))
     return render(request, "analysis.html", sections=sections, problem=None,
-                  column_labels=COLUMN_LABELS, value_labels=VALUE_LABELS)
+                  column_labels=COLUMN_LABELS, value_labels=VALUE_LABELS,
+                  page_title=N_("Satisfaction analysis"))
+
+
+@router.get("/loyalty")
+def loyalty_page(request: Request):
+    require_user(request, *ANALYSTS)
+    sections = loyalty_page_data.loyalty_report(request.app.state.engine,
+                                                gettext=gettext_for(request))
+    return render(request, "analysis.html", sections=sections, problem=None,
+                  column_labels=loyalty_page_data.COLUMN_LABELS,
+                  value_labels=loyalty_page_data.VALUE_LABELS,
+                  page_title=N_("Loyalty and customer value"))
