@@ -1,0 +1,108 @@
+""":func:`import_file`: read, map, validate, then write everything or nothing.
+
+The steps: read the file (:mod:`.reading`), match its headers to fields (:mod:`.mapping`), parse
+and check every cell (the kind modules, vectorised), look up what the database must already hold
+(customers), and only when no problem was found upsert all rows in one write transaction. A dry
+run performs every check, including the database look-ups, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from patronage.storage.engine import write_transaction
+from patronage.storage.importing import customers, responses, transactions
+from patronage.storage.importing.checks import Fields
+from patronage.storage.importing.mapping import REQUIRED, map_columns
+from patronage.storage.importing.reading import read_table
+from patronage.storage.importing.report import ImportReport, Problems
+
+KINDS = {"customers": customers, "transactions": transactions, "responses": responses}
+#: Files with more data rows than this show a progress bar when asked to.
+PROGRESS_MIN_ROWS = 50_000
+
+
+@contextmanager
+def _progress_bar(enabled: bool, total: int, kind: str):
+    if not enabled or total <= PROGRESS_MIN_ROWS:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=f"Writing {kind}", unit=" rows", file=sys.stderr,
+               unit_scale=True, leave=False)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
+
+
+def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
+                encoding: str | None = None, sheet: str | None = None,
+                date_order: str | None = None, max_rows: int | None = None,
+                progress: bool = False) -> ImportReport:
+    """Import ``customers``, ``transactions`` or ``responses`` from a CSV/TXT/TSV or XLSX file.
+
+    Never raises for bad data: every bad cell, duplicate id, unknown customer or missing
+    required column is an :class:`ImportIssue` in the returned report, and then nothing is
+    written. Raises ValueError only when the file cannot be used at all (missing, unreadable,
+    empty, unknown ``kind``). Re-importing the same file changes nothing (``inserted`` 0,
+    ``unchanged`` all rows); ``dry_run`` checks everything and writes nothing.
+
+    ``date_order`` (``"ymd"``, ``"dmy"`` or ``"mdy"``) settles dates like 05/03/2024;
+    ``max_rows`` refuses larger files; ``progress`` shows a bar on stderr for big files.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
+    if date_order not in (None, "ymd", "dmy", "mdy"):
+        raise ValueError(f"date_order must be 'ymd', 'dmy' or 'mdy', not {date_order!r}")
+    if max_rows is not None and max_rows < 1:
+        raise ValueError(f"max_rows must be at least 1, not {max_rows}")
+    module = KINDS[kind]
+    path = Path(path)
+    table = read_table(path, encoding=encoding, sheet=sheet, max_rows=max_rows)
+    report = ImportReport(kind=kind, file=path.name, encoding=table.encoding,
+                          delimiter=table.delimiter, rows=len(table.frame), dry_run=dry_run,
+                          sheet=table.sheet)
+    columns = map_columns(kind, list(table.frame.columns))
+    problems = Problems(table.lines, columns.labels())
+    for line, column, value, message in table.problems:
+        problems.add(line, column, value, message)
+    for header, message in columns.problems:
+        problems.add(1, header, None, message)
+    if table.truncated or any(name not in columns.fields for name in REQUIRED[kind]):
+        report.errors = problems.sorted()
+        return report
+    fields = Fields(table.frame, columns, problems, report.notes, date_order,
+                    skip=table.formula_cells)
+    typed = module.validate(fields)
+    if dry_run or problems:  # no write lock needed: only look-ups, to report every problem
+        with engine.connect() as conn:
+            rows = module.resolve(conn, fields, typed)
+            if dry_run and not problems:
+                report.new_rows = module.count_new(conn, rows)
+    else:
+        with _progress_bar(progress, report.rows, kind) as on_progress:
+            try:
+                with write_transaction(engine) as conn:
+                    rows = module.resolve(conn, fields, typed)
+                    if problems:
+                        raise _Abort
+                    report.inserted, report.updated = module.write(conn, rows, on_progress)
+            except _Abort:
+                pass
+        if not problems:
+            report.unchanged = report.rows - report.inserted - report.updated
+    report.errors = problems.sorted()
+    return report
+
+
+class _Abort(Exception):
+    """Rolls the write transaction back when the database look-ups found problems."""
+
+
+__all__ = ["KINDS", "PROGRESS_MIN_ROWS", "import_file"]

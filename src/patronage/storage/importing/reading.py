@@ -1,0 +1,344 @@
+"""Reading CSV/TXT/TSV and XLSX files into a frame of stripped strings.
+
+Text files: the encoding is the one given, else found from a byte-order mark (UTF-8, UTF-16 LE/BE),
+else strict UTF-8, else GB18030 (a superset of GBK, the default of Chinese Excel). The delimiter is
+sniffed among ``, ; tab |`` by counting fields on the first lines with a quote-aware reader: the
+delimiter giving the header several fields and the most lines with that same number of fields
+wins. Cells are read as text (no type guessing); a cell starting with ``=`` is text too.
+
+XLSX files are opened with openpyxl in read-only mode without evaluating anything: a formula cell
+(``=1+1``, ``=HYPERLINK(...)``) is refused, date cells become ISO text and numbers become their
+digits. Every row keeps its line number (header = line 1) or Excel row number for messages.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DELIMITERS = (",", ";", "\t", "|")
+_SAMPLE_BYTES = 64 * 1024
+_UNICODE_SPACES = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680",
+                   *(chr(c) for c in range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f",
+                   "\u205f", "\u3000")
+_BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields?, saw (\d+)")
+FORMULA = ("formula cells are not imported; paste values (in Excel: Copy, then Paste Special > "
+           "Values)")
+
+
+@dataclass
+class Table:
+    """A file's cells: ``frame`` has one column per header (strings, NaN for blank cells) and
+    ``lines`` the file line / Excel row of each frame row. ``problems`` are (line, column, value,
+    message) tuples found while reading; ``formula_cells`` maps a column to the frame rows whose
+    XLSX formula cell was refused (left blank, and already reported)."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    problems: list[tuple[int, str | None, str | None, str]] = field(default_factory=list)
+    truncated: bool = False
+    formula_cells: dict[str, list[int]] = field(default_factory=dict)
+
+
+def decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
+    """``(text, encoding name)`` of the bytes of a text file."""
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {encoding!r}; try utf-8, gb18030 or utf-16") \
+                from None
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"the file is not valid {encoding} (byte {exc.start}); try another "
+                             "encoding or leave it out to detect it") from None
+    for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                      (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(name.replace("-sig", "")), name
+            except UnicodeDecodeError:
+                raise ValueError(f"the file starts with a {name} byte-order mark but is not valid "
+                                 f"{name}; save it again as UTF-8") from None
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        raise ValueError("cannot tell the file's text encoding (not UTF-8, UTF-16 or GB18030); "
+                         "save it as UTF-8 or pass the encoding") from None
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a text sample (its first lines); ``,`` when nothing else fits."""
+    cut = sample.rfind("\n")
+    lines = sample[: cut if cut > 0 else len(sample)]
+    best, best_score = ",", (-1.0, 0)
+    for delimiter in DELIMITERS:
+        records = [r for r in csv.reader(io.StringIO(lines), delimiter=delimiter) if r][:50]
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        agree = sum(len(r) == width for r in records) / len(records)
+        score = (agree, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _clean(frame: pd.DataFrame) -> pd.DataFrame:
+    """Strip each cell; blank or whitespace-only cells become NaN."""
+    out = {}
+    for name in frame.columns:
+        column = frame[name].str.strip()
+        out[name] = column.where(column.str.len() > 0)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _headers(raw: list[str], problems: list) -> tuple[list[str], list[int]]:
+    """Clean header names and the positions of the columns to keep (first of duplicates)."""
+    seen: dict[str, int] = {}
+    names, keep = [], []
+    for position, header in enumerate(raw):
+        name = (header or "").strip().lstrip("\ufeff") or f"column {position + 1}"
+        if name in seen:
+            problems.append((1, name, None, f"column {name!r} appears twice (columns "
+                             f"{seen[name] + 1} and {position + 1}); keep one of them"))
+            continue
+        seen[name] = position
+        names.append(name)
+        keep.append(position)
+    return names, keep
+
+
+def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Table:
+    raw = path.read_bytes()
+    text, encoding_name = decode(raw, encoding)
+    del raw
+    if not text.strip():
+        raise ValueError("the file is empty; it needs a header line and data rows")
+    delimiter = sniff_delimiter(text[:_SAMPLE_BYTES])
+    first_record = next(csv.reader(io.StringIO(text[:_SAMPLE_BYTES]), delimiter=delimiter), [])
+    if not any(cell.strip() for cell in first_record):
+        raise ValueError("the first line is blank; the file needs a header line")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, header=None, names=list(range(len(first_record))),
+            dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True,
+            skip_blank_lines=False, index_col=False, on_bad_lines="warn",
+            nrows=None if max_rows is None else max_rows + 2, engine="c",
+        )
+    physical_lines = text.count("\n") + (not text.endswith("\n"))
+    needs_strip = _needs_strip(text, delimiter)
+    del text
+    problems: list = []
+    names, keep = _headers([str(v) for v in frame.iloc[0].fillna("")], problems)
+    bad = []
+    for warning in caught:
+        bad.extend(tuple(int(g) for g in m.groups())
+                   for m in _BAD_LINE.finditer(str(warning.message)))
+    multiline = physical_lines != len(frame) + len(bad)
+    lines, bad_lines = _line_numbers(frame, [record for record, _, _ in bad], multiline)
+    for line, (_, expected, saw) in zip(bad_lines, bad):
+        problems.append((line, None, None, f"this line has {saw} cells but the header has "
+                         f"{expected}; check for an unquoted {_shown(delimiter)} in a value"))
+    lines = lines[1:]
+    frame = frame.iloc[1:, keep]
+    frame.columns = names
+    if needs_strip:
+        frame = _clean(frame)
+    frame, lines = _drop_blank_rows(frame, lines)
+    table = Table(frame, lines, encoding=encoding_name, delimiter=delimiter, problems=problems)
+    return _limit(table, max_rows)
+
+
+def _shown(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _needs_strip(text: str, delimiter: str) -> bool:
+    """Whether any cell may keep whitespace after pandas' ``skipinitialspace``: a space or tab
+    before a delimiter, line end or quote, a space after a quote, a tab starting a cell, a
+    blank at either end of the file, or Unicode spaces. Scans the bytes with numpy, in blocks.
+    """
+    if text[:1] in (" ", "\t") or text[-1:] in (" ", "\t"):
+        return True
+    if not text.isascii() and any(space in text for space in _UNICODE_SPACES):
+        return True
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    delim, space, tab, quote = (ord(c) for c in (delimiter, " ", "\t", '"'))
+    block = 1 << 23
+    for start in range(0, len(data) - 1, block):
+        chunk = data[start: start + block + 1]
+        blank = (chunk == space) if delim == tab else (chunk == space) | (chunk == tab)
+        ends = (chunk == delim) | (chunk == 10) | (chunk == 13) | (chunk == quote)
+        if (blank[:-1] & ends[1:]).any():
+            return True
+        opens = chunk[:-1] == quote
+        if (opens & blank[1:]).any():
+            return True
+        starts = (chunk[:-1] == delim) | (chunk[:-1] == 10)
+        if delim != tab and (starts & (chunk[1:] == tab)).any():
+            return True
+    return False
+
+
+def _line_numbers(frame: pd.DataFrame, skipped: list[int], multiline: bool
+                  ) -> tuple[np.ndarray, list[int]]:
+    """Physical line numbers of the frame's rows and of the skipped records.
+
+    pandas numbers records; a quoted cell spanning lines makes later records start further down
+    the file, so the newlines inside cells are added back (only looked for when the file has
+    more lines than records).
+    """
+    n = len(frame)
+    records = np.arange(1, 1 + n + len(skipped))
+    if skipped:
+        records = records[~np.isin(records, skipped)]
+    records = records[:n]
+    newlines = np.zeros(n, dtype=np.int64)
+    for name in frame.columns if multiline else ():
+        column = frame[name]
+        if column.str.contains("\n", regex=False).any():
+            newlines += column.str.count("\n").fillna(0).to_numpy(dtype=np.int64)
+    if not newlines.any():
+        return records, skipped
+    before = np.concatenate([[0], np.cumsum(newlines)])
+    skipped_lines = [int(s + before[np.searchsorted(records, s)]) for s in skipped]
+    return records + before[:-1], skipped_lines
+
+
+def _drop_blank_rows(frame: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    if not len(frame.columns):
+        return frame.iloc[0:0], lines[:0]
+    filled = frame.notna().any(axis=1).to_numpy()
+    if filled.all():
+        return frame.reset_index(drop=True), lines
+    return frame[filled].reset_index(drop=True), lines[filled]
+
+
+def _limit(table: Table, max_rows: int | None) -> Table:
+    if max_rows is not None and len(table.frame) > max_rows:
+        line = int(table.lines[max_rows])
+        table.frame = table.frame.iloc[:max_rows]
+        table.lines = table.lines[:max_rows]
+        table.truncated = True
+        table.problems.append((line, None, None, (
+            f"the file has more than {max_rows:,} data rows, the most one import takes; split "
+            "the file into smaller files or raise PATRONAGE_IMPORT_MAX_ROWS")))
+    return table
+
+
+def _cell_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds") if value.time() != time() \
+            else value.date().isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def read_xlsx(path: Path, *, sheet: str | None, max_rows: int | None) -> Table:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException...
+        raise ValueError(f"cannot open {path.name} as an Excel .xlsx workbook ({exc}); save it "
+                         "again from Excel as .xlsx or export it as CSV") from None
+    try:
+        if sheet is not None and sheet not in workbook.sheetnames:
+            raise ValueError(f"no sheet named {sheet!r}; the workbook has "
+                             f"{', '.join(repr(s) for s in workbook.sheetnames)}")
+        worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+        return _read_sheet(worksheet, max_rows)
+    finally:
+        workbook.close()
+
+
+def _read_sheet(worksheet, max_rows: int | None) -> Table:
+    problems: list = []
+    formulas: dict[str, list[int]] = {}
+    rows = worksheet.iter_rows()
+    header, header_row = None, 0
+    for number, row in enumerate(rows, start=1):
+        if any(cell.value not in (None, "") for cell in row):
+            header, header_row = row, number
+            break
+    if header is None:
+        raise ValueError(f"sheet {worksheet.title!r} is empty; it needs a header row")
+    names, keep = _headers([_cell_text(c.value) or "" for c in header], problems)
+    # Header positions are relative to the header row; shift line numbers to the sheet's rows.
+    problems = [(header_row, col, val, msg) for _, col, val, msg in problems]
+    data, lines = [], []
+    limit = None if max_rows is None else max_rows + 1
+    for number, row in enumerate(rows, start=header_row + 1):
+        cells = []
+        for position in keep:
+            cell = row[position] if position < len(row) else None
+            if cell is None or cell.value is None:
+                cells.append(None)
+            elif cell.data_type == "f":
+                name = names[keep.index(position)]
+                problems.append((number, name, str(cell.value), FORMULA))
+                formulas.setdefault(name, []).append(len(data))
+                cells.append(None)
+            else:
+                cells.append(_cell_text(cell.value))
+        if any(c is not None for c in cells):
+            data.append(cells)
+            lines.append(number)
+        extra = [c for c in row[len(header):] if c.value not in (None, "")]
+        if extra:
+            problems.append((number, None, None, "this row has cells to the right of the last "
+                             "header; give those columns a header or delete them"))
+        if limit is not None and len(data) >= limit:
+            break
+    frame = pd.DataFrame(data, columns=names, dtype=object) if data else \
+        pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
+    frame = _clean(frame.astype("str").where(frame.notna())) if data else frame
+    table = Table(frame, np.asarray(lines, dtype=np.int64), sheet=worksheet.title,
+                  problems=problems, formula_cells=formulas)
+    return _limit(table, max_rows)
+
+
+def read_table(path, *, encoding: str | None = None, sheet: str | None = None,
+               max_rows: int | None = None) -> Table:
+    """Read ``path`` (CSV/TXT/TSV or XLSX); ValueError for files that cannot be read at all."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"file not found: {path}")
+    if not path.is_file():
+        raise ValueError(f"not a file: {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path, sheet=sheet, max_rows=max_rows)
+    if suffix == ".xls":
+        raise ValueError("old .xls workbooks are not supported; save the file as .xlsx or CSV")
+    return read_text(path, encoding=encoding, max_rows=max_rows)
+
+
+__all__ = ["DELIMITERS", "FORMULA", "Table", "decode", "read_table", "read_text", "read_xlsx",
+           "sniff_delimiter"]

@@ -1,0 +1,82 @@
+"""Importing transactions: one row per order line, refunds included.
+
+A refund is a row whose refund column says yes or whose amount is negative (``-12.00`` or the
+accounting ``(12.00)``); refunds are stored with negative amounts, as :func:`read_transactions`
+documents. A column present in the file replaces the stored value on re-import (a blank cell
+clears it); a column absent from the file leaves stored values alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+from patronage.storage.importing import bulk
+from patronage.storage.importing.checks import Fields, customer_keys
+from patronage.storage.importing.parsing import parse_amount, parse_bool, parse_code, parse_text
+
+TABLE = "transactions"
+KINDS = {"occurred_at": "datetime", "amount": "float", "cost": "float", "is_refund": "bool",
+         "customer_id": "int"}
+_TEXT = {"product": 200, "category": 100, "channel": 50}
+
+
+def validate(fields: Fields) -> pd.DataFrame:
+    """Typed columns of the file (customer still as the external id in ``customer``)."""
+    ids = fields.parse("external_id", parse_code, 64)
+    fields.require("external_id", "transaction id")
+    fields.unique("external_id", ids, "transaction id")
+    customer = fields.parse("customer", parse_code, 64)
+    fields.require("customer", "customer id")
+    occurred = fields.dates("occurred_at")
+    fields.require("occurred_at", "date")
+    amount = fields.parse("amount", parse_amount)
+    fields.require("amount", "amount")
+    out = {"external_id": ids, "customer": customer, "occurred_at": occurred}
+    if "cost" in fields:
+        out["cost"] = fields.parse("cost", parse_amount)
+    for name, length in _TEXT.items():
+        if name in fields:
+            out[name] = fields.parse(name, parse_text, length)
+    negative = (amount < 0).to_numpy()
+    if "is_refund" in fields:
+        flag = fields.parse("is_refund", parse_bool)
+        said_no = (flag == False).to_numpy(dtype=bool)  # noqa: E712 - elementwise
+        conflict = said_no & negative
+        if conflict.any():
+            messages = pd.Series(None, index=amount.index, dtype=object)
+            messages[conflict] = (f"the amount is negative but column "
+                                  f"{fields.problems.label('is_refund')} says it is not a refund; "
+                                  "a negative amount is a refund: fix one of the two")
+            fields.record("amount", fields.raw("amount"), messages)
+        refund = (flag == True).to_numpy(dtype=bool) | negative  # noqa: E712
+    else:
+        refund = negative
+    out["amount"] = pd.Series(np.where(refund, -np.abs(amount), amount), index=amount.index)
+    out["is_refund"] = pd.Series(refund, index=amount.index)
+    return pd.DataFrame(out)
+
+
+def resolve(conn: Connection, fields: Fields, typed: pd.DataFrame) -> pd.DataFrame:
+    """Rows ready to write: the customer's database id in ``customer_id``."""
+    known = bulk.existing_keys(conn, "customers", "external_id")
+    keys = customer_keys(fields, "customer", typed["customer"], known)
+    rows = typed.drop(columns=["customer"])
+    rows.insert(1, "customer_id", keys)
+    return rows
+
+
+def count_new(conn: Connection, rows: pd.DataFrame) -> int:
+    stored = bulk.existing_keys(conn, TABLE, "external_id")
+    return int((~rows["external_id"].isin(stored.keys())).sum())
+
+
+def write(conn: Connection, rows: pd.DataFrame, on_progress=None) -> tuple[int, int]:
+    rows = rows.assign(customer_id=rows["customer_id"].astype("int64"))
+    compare = [c for c in rows.columns if c != "external_id"]
+    return bulk.upsert(conn, TABLE, rows, key="external_id", kinds=KINDS, compare=compare,
+                       on_progress=on_progress)
+
+
+__all__ = ["count_new", "resolve", "validate", "write"]
