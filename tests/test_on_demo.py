@@ -54,7 +54,8 @@ def test_kano_recovers_the_true_categories(demo):
 
 
 SURVEY_METHODS = ["nps", "csi", "csat", "gap", "kano", "drivers --bootstrap 20", "ipa",
-                  "reliability", "trend", "pls --bootstrap 20 --show scores"]
+                  "reliability", "trend", "pls --bootstrap 20 --show scores", "compare --by size",
+                  "crosstab --rows industry"]
 LOYALTY_METHODS = ["clv --top 10", "rfm --summary", "cohorts", "cohorts --curve", "at-risk --top 10",
                    "segments", "whale", "holdout"]
 

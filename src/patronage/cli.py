@@ -397,4 +397,35 @@ def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap):
     _emit(_guard(lambda: pls_table(data, show=show, n_boot=bootstrap)), fmt)
 
 
+@analyze.command("compare")
+@_analysis_options
+@click.option("--item", default="overall_satisfaction", show_default=True)
+@click.option("--by", default="region", show_default=True, help="Grouping column.")
+def analyze_compare(db, file, survey, include_flagged, fmt, item, by):
+    """Compare a rating across segments: Welch t or ANOVA, rank test and effect size.
+
+    Example: patronage analyze compare --item overall_satisfaction --by size
+    """
+    from patronage.analysis.methods import compare_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: compare_table(data, item=item, by=by)), fmt)
+
+
+@analyze.command("crosstab")
+@_analysis_options
+@click.option("--rows", default="region", show_default=True)
+@click.option("--columns", default="nps_group", show_default=True,
+              help="An item, a segment column or nps_group (promoter/passive/detractor).")
+def analyze_crosstab(db, file, survey, include_flagged, fmt, rows, columns):
+    """Crosstab with row percentages, chi-square test and Cramér's V.
+
+    Example: patronage analyze crosstab --rows industry --columns nps_group
+    """
+    from patronage.analysis.methods import crosstab_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: crosstab_table(data, rows=rows, columns=columns)), fmt)
+
+
 from patronage import cli_loyalty  # noqa: E402,F401  (registers the loyalty analyses)

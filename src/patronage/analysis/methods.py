@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 
 from patronage.analysis.sources import SurveyData
-from patronage.analytics import csat, csi_scores, satisfaction_gap, wave_trend
+from patronage.analytics import (
+    compare_groups,
+    crosstab_test,
+    csat,
+    csi_scores,
+    satisfaction_gap,
+    wave_trend,
+)
 from patronage.analytics.drivers import driver_importance
 from patronage.analytics.ipa import importance_performance
 from patronage.analytics.kano import kano_result
@@ -151,6 +158,48 @@ def trend_table(data: SurveyData, *, item: str = "nps") -> pd.DataFrame:
                       weights=data.weights.reset_index(drop=True), kind=kind)
 
 
+def _column(data: SurveyData, name: str) -> pd.Series:
+    """An answer column, ``nps_group`` (promoter / passive / detractor) or a grouping column."""
+    if name == "nps_group":
+        if "nps" not in data.answers.columns:
+            raise ValueError("the data have no nps item")
+        scores = data.answers["nps"]
+        groups = np.select([scores >= 9, scores >= 7, scores >= 0],
+                           ["promoter", "passive", "detractor"], "")
+        return pd.Series(groups, index=scores.index).replace("", np.nan)
+    if name in data.answers.columns:
+        return data.answers[name]
+    return data.groups(name)
+
+
+def compare_table(data: SurveyData, *, item: str = "overall_satisfaction",
+                  by: str = "region") -> pd.DataFrame:
+    """Mean of ``item`` per group with the test across groups (Welch t / ANOVA, and the rank
+    test) and the effect size, in the frame's ``attrs`` and as trailing columns."""
+    if item not in data.answers.columns:
+        raise ValueError(f"the data have no {item!r} item")
+    result = compare_groups(data.answers[item], data.groups(by))
+    table = result["summary"].rename_axis(by)
+    for key in ("test", "statistic", "p_value", "rank_test", "rank_p_value", "effect",
+                "effect_size"):
+        table[key] = result[key]
+    return table
+
+
+def crosstab_table(data: SurveyData, *, rows: str = "region", columns: str = "nps_group"
+                   ) -> pd.DataFrame:
+    """Weighted crosstab (row percentages) with χ², p and Cramér's V as trailing columns."""
+    result = crosstab_test(_column(data, rows), _column(data, columns),
+                           weights=data.weights.to_numpy())
+    table = result["table"]
+    shares = table.div(table.sum(axis=1), axis=0)
+    shares["n"] = table.sum(axis=1)
+    shares["chi2"], shares["p_value"] = result["chi2"], result["p_value"]
+    shares["cramers_v"] = result["cramers_v"]
+    shares.index.name, shares.columns.name = rows, None
+    return shares
+
+
 #: The structural model over the index system: dimensions → satisfaction → loyalty.
 SATISFACTION_ITEMS = ("overall_satisfaction", "trust")
 LOYALTY_ITEMS = ("repurchase_intent", "nps")
@@ -194,5 +243,5 @@ def pls_table(data: SurveyData, *, show: str = "paths", n_boot: int = 200,
     return table.assign(n=model.n_samples_)
 
 
-__all__ = ["csat_table", "drivers_table", "gap_table", "index_path_model", "ipa_table",
+__all__ = ["compare_table", "crosstab_table", "csat_table", "drivers_table", "gap_table", "index_path_model", "ipa_table",
            "kano_table", "pls_table", "reliability_table", "trend_table"]
