@@ -53,6 +53,27 @@ class Settings(BaseSettings):
     import_max_rows: int = Field(
         2_000_000, ge=1, description="Largest number of data rows one import file may have."
     )
+    mail_backend: Literal["sink", "smtp"] = Field(
+        "sink",
+        description="How survey mail leaves: 'sink' writes .eml files to mail_sink_dir (for "
+        "trials and tests), 'smtp' hands them to the SMTP server.",
+    )
+    mail_sink_dir: str = Field(
+        "mail-sink", description="Folder the 'sink' mail backend writes one .eml file per message to."
+    )
+    smtp_host: str = Field("localhost", description="SMTP server for the 'smtp' mail backend.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_username: str = Field("", description="SMTP login; empty means no authentication.")
+    smtp_password: str = Field("", description="SMTP password (used with smtp_username).")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    mail_from: str = Field(
+        "Patronage <noreply@localhost>", description="From address of survey invitations."
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Address respondents reach the server at; survey links are "
+        "{public_base_url}/s/{token}.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,387 @@
+"""Respondents' side of the survey programme: tokens, drafts and submissions (SPEC §2).
+
+* :func:`resolve_token` / :func:`resolve_open_link` look a link up without changing anything, so
+  a GET of the survey page is safe to repeat (and to be prefetched by mail scanners).
+* :func:`save_draft` keeps the answers given so far (save-and-resume) under a random key.
+* :func:`submit` stores a response exactly once. The database enforces it: the client's
+  submission id is ``responses.external_id`` and the invitation is ``responses.invitation_id``,
+  both unique, so of concurrent submits of one invitation one insert wins and the others hit
+  the constraint, roll back and return the stored response.
+
+Bot signals are recorded as quality flags with reasons, never used to drop a response: a filled
+honeypot field (a form field hidden from people) and a completion faster than ``min_seconds``.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from patronage.storage.engine import write_transaction
+from patronage.storage.schema import (
+    LANGUAGES,
+    RESPONSE_CHANNELS,
+    customers,
+    drafts,
+    invitations,
+    responses,
+    surveys,
+    waves,
+)
+from patronage.storage.schema import answers as answer_table
+from patronage.surveys.definition import Questionnaire, parse_definition
+
+#: Channels where an agent types the answers in; no speed check applies to them.
+AGENT_CHANNELS = ("interview", "paper", "phone")
+_MAX_TOKEN = 64
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class SurveyLink:
+    """What a survey link (an invitation token or an open link) leads to.
+
+    ``invitation_id``, ``customer_pk`` and ``token`` are None for an open link.
+    ``response_id`` is set when the invitation was answered already; ``draft`` holds the saved
+    answers (``answers``, ``page``, ``resume_key``, ``started_at``) when there is one.
+    """
+
+    survey_id: int
+    survey_code: str
+    title: str
+    language: str
+    questionnaire: Questionnaire
+    invitation_id: int | None = None
+    token: str | None = None
+    customer_pk: int | None = None
+    wave_id: int | None = None
+    design_weight: float = 1.0
+    response_id: int | None = None
+    draft: dict | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The stored response; ``created`` is False when this call found it already stored."""
+
+    response_id: int
+    created: bool
+    quality_flags: dict = field(default_factory=dict)
+
+
+def _token_ok(token: Any) -> bool:
+    return isinstance(token, str) and 0 < len(token) <= _MAX_TOKEN
+
+
+def _draft_of(conn, condition) -> dict | None:
+    row = conn.execute(select(drafts).where(condition)).first()
+    if row is None:
+        return None
+    return {"answers": dict(row.answers), "page": row.page, "resume_key": row.resume_key,
+            "started_at": row.started_at}
+
+
+def _link_from_invitation(conn, token: str, *, statuses=("open",)) -> SurveyLink | None:
+    i, s = invitations.c, surveys.c
+    row = conn.execute(
+        select(i.id, i.customer_id, i.wave_id, i.design_weight, s.id.label("survey_id"), s.code,
+               s.title, s.language, s.status, s.definition)
+        .join(surveys, s.id == i.survey_id).where(i.token == token)).first()
+    if row is None or row.status not in statuses:
+        return None
+    response_id = conn.execute(select(responses.c.id)
+                               .where(responses.c.invitation_id == row.id)).scalar()
+    return SurveyLink(
+        survey_id=row.survey_id, survey_code=row.code, title=row.title, language=row.language,
+        questionnaire=parse_definition(row.definition, name=f"survey {row.code}"),
+        invitation_id=row.id, token=token, customer_pk=row.customer_id, wave_id=row.wave_id,
+        design_weight=float(row.design_weight), response_id=response_id,
+        draft=_draft_of(conn, drafts.c.invitation_id == row.id))
+
+
+def resolve_token(engine: Engine, token: str) -> SurveyLink | None:
+    """The invitation behind ``token``, or None when there is none or its survey is not open.
+
+    Reads only: calling it any number of times changes nothing.
+    """
+    if not _token_ok(token):
+        return None
+    with engine.connect() as conn:
+        return _link_from_invitation(conn, token)
+
+
+def resolve_open_link(engine: Engine, open_token: str, *,
+                      resume_key: str | None = None) -> SurveyLink | None:
+    """The open survey behind an anonymous-link token, or None. Reads only.
+
+    With ``resume_key`` the draft saved under it (for this survey) is included.
+    """
+    if not _token_ok(open_token):
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(surveys).where(surveys.c.open_token == open_token)).first()
+        if row is None or row.status != "open":
+            return None
+        draft = None
+        if _token_ok(resume_key):
+            draft = _draft_of(conn, (drafts.c.resume_key == resume_key)
+                              & (drafts.c.survey_id == row.id)
+                              & drafts.c.invitation_id.is_(None))
+    return SurveyLink(survey_id=row.id, survey_code=row.code, title=row.title,
+                      language=row.language,
+                      questionnaire=parse_definition(row.definition, name=f"survey {row.code}"),
+                      draft=draft)
+
+
+def _check_draft_answers(answers_: Any) -> dict:
+    if not isinstance(answers_, Mapping) or not all(isinstance(k, str) for k in answers_):
+        raise ValueError("answers must be a dict of answer code to value")
+    out = {}
+    for key, value in answers_.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            continue  # missing: not stored
+        if value is not None and not isinstance(value, str | int | float | list):
+            raise ValueError(f"answer {key!r} must be a number, a text or a list of texts; "
+                             f"got {type(value).__name__}")
+        out[key] = value
+    return out
+
+
+def save_draft(engine: Engine, *, answers: Mapping[str, Any], page: int = 0,
+               invitation_token: str | None = None, resume_key: str | None = None,
+               open_token: str | None = None, now: datetime | None = None) -> str:
+    """Save the answers given so far; returns the resume key (192 random bits).
+
+    Give ``invitation_token`` (one draft per invitation), ``resume_key`` (a draft saved before)
+    or ``open_token`` (a new draft on an open link).
+    """
+    data = _check_draft_answers(answers)
+    if isinstance(page, bool) or not isinstance(page, int) or page < 0:
+        raise ValueError(f"page must be a whole number >= 0; got {page!r}")
+    now = now or _now()
+    with write_transaction(engine) as conn:
+        if resume_key is not None:
+            found = conn.execute(select(drafts.c.id, surveys.c.status)
+                                 .join(surveys, surveys.c.id == drafts.c.survey_id)
+                                 .where(drafts.c.resume_key == resume_key)).first() \
+                if _token_ok(resume_key) else None
+            if found is None or found.status != "open":
+                raise ValueError("no saved answers under this resume key (or the survey is "
+                                 "closed); start the survey again")
+            conn.execute(update(drafts).where(drafts.c.id == found.id)
+                         .values(answers=data, page=page, updated_at=now))
+            return resume_key
+        if invitation_token is not None:
+            link = _link_from_invitation(conn, invitation_token) \
+                if _token_ok(invitation_token) else None
+            if link is None:
+                raise ValueError("unknown or closed survey link; check the address")
+            if link.response_id is not None:
+                raise ValueError("this invitation has been answered already")
+            if link.draft is not None:
+                conn.execute(update(drafts).where(drafts.c.invitation_id == link.invitation_id)
+                             .values(answers=data, page=page, updated_at=now))
+                return link.draft["resume_key"]
+            key = secrets.token_urlsafe(24)
+            conn.execute(insert(drafts).values(
+                resume_key=key, survey_id=link.survey_id, invitation_id=link.invitation_id,
+                answers=data, page=page, started_at=now, updated_at=now))
+            return key
+        if open_token is not None:
+            row = conn.execute(select(surveys.c.id, surveys.c.status)
+                               .where(surveys.c.open_token == open_token)).first() \
+                if _token_ok(open_token) else None
+            if row is None or row.status != "open":
+                raise ValueError("unknown or closed survey link; check the address")
+            key = secrets.token_urlsafe(24)
+            conn.execute(insert(drafts).values(
+                resume_key=key, survey_id=row.id, invitation_id=None, answers=data, page=page,
+                started_at=now, updated_at=now))
+            return key
+    raise ValueError("give invitation_token, resume_key or open_token")
+
+
+# --------------------------------------------------------------------------- submit
+
+def default_min_seconds(questionnaire: Questionnaire) -> float:
+    """The speeder threshold: 20 % of 3 s per answer code, at least 15 s.
+
+    Three seconds per answer is a typical reading-and-clicking pace for a rating item; a
+    response faster than a fifth of it is flagged, in the spirit of Greszki, Meyer & Schoen
+    (2015, *Public Opinion Quarterly* 79:471), who flag durations far below the typical one.
+    """
+    return max(15.0, 0.2 * 3.0 * len(questionnaire.answer_codes()))
+
+
+def _answer_rows(q: Questionnaire, given: Mapping[str, Any]) -> list[dict]:
+    if not isinstance(given, Mapping):
+        raise ValueError("answers must be a dict of answer code to number or text")
+    codes = set(q.answer_codes())
+    rows = []
+    for code, value in given.items():
+        if code not in codes:
+            raise ValueError(f"{code!r} is not an answer code of survey {q.code!r}; "
+                             f"valid codes: {sorted(codes)}")
+        if value is None or isinstance(value, bool):
+            if value is None:
+                continue
+            raise ValueError(f"answer {code!r} must be a number or a text; got {value!r}")
+        if isinstance(value, int | float):
+            if math.isnan(value):
+                continue  # missing stays missing
+            if not math.isfinite(value):
+                raise ValueError(f"answer {code!r} must be a finite number; got {value!r}")
+            rows.append({"item_code": code, "value_num": float(value), "value_text": None})
+        elif isinstance(value, str):
+            if value.strip():
+                rows.append({"item_code": code, "value_num": None, "value_text": value})
+        else:
+            raise ValueError(f"answer {code!r} must be a number or a text; "
+                             f"got {type(value).__name__}")
+    return rows
+
+
+def _original(engine: Engine, submission_id: str, invitation_id: int | None):
+    r = responses.c
+    condition = r.external_id == submission_id
+    if invitation_id is not None:
+        condition = condition | (r.invitation_id == invitation_id)
+    with engine.connect() as conn:
+        return conn.execute(select(r.id, r.survey_id, r.quality_flags).where(condition)
+                            .order_by(r.id)).first()
+
+
+def _current_wave(conn, survey_id: int, when: datetime) -> int | None:
+    w = waves.c
+    return conn.execute(
+        select(w.id).where((w.survey_id == survey_id) & (w.starts_on <= when.date())
+                           & (w.ends_on.is_(None) | (w.ends_on >= when.date())))
+        .order_by(w.starts_on.desc(), w.id.desc())).scalar()
+
+
+def _bot_flags(q: Questionnaire, *, channel: str, honeypot: str, started_at, now,
+               min_seconds) -> dict[str, str]:
+    flags = {}
+    if honeypot and str(honeypot).strip():
+        flags["honeypot"] = "hidden field was filled"
+    if started_at is not None and channel not in AGENT_CHANNELS:
+        threshold = default_min_seconds(q) if min_seconds is None else float(min_seconds)
+        elapsed = (now - started_at).total_seconds()
+        if elapsed < threshold:
+            flags["speeder"] = f"completed in {max(0, round(elapsed))} s"
+    return flags
+
+
+def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], submission_id: str,
+           invitation_token: str | None = None, channel: str = "web",
+           language: str | None = None, started_at: datetime | None = None,
+           customer_external_id: str | None = None, honeypot: str = "",
+           min_seconds: float | None = None, resume_key: str | None = None,
+           now: datetime | None = None) -> SubmitResult:
+    """Store a completed questionnaire once; returns the response and whether it is new.
+
+    ``answers`` maps answer codes to numbers (``value_num``) or texts (``value_text``);
+    missing answers (None, NaN, blank text) are not stored. ``submission_id`` (the client's
+    UUID) and the invitation each identify the response: repeating either returns the
+    original response with ``created=False``. Web submissions need an open survey; agents
+    (``channel`` phone, paper or interview, with ``customer_external_id``) may also enter
+    answers for a closed one. ``weight`` is the invitation's design weight (1 without one);
+    ``started_at`` defaults to the draft's start. Bot signals become ``quality_flags``
+    (see :func:`default_min_seconds`).
+    """
+    if not isinstance(submission_id, str) or not 0 < len(submission_id.strip()) <= 64:
+        raise ValueError("submission_id must be a non-empty text of at most 64 characters "
+                         "(a UUID made by the client)")
+    if channel not in RESPONSE_CHANNELS:
+        raise ValueError(f"channel must be one of {list(RESPONSE_CHANNELS)}; got {channel!r}")
+    if language is not None and language not in LANGUAGES:
+        raise ValueError(f"language must be one of {list(LANGUAGES)}; got {language!r}")
+    now = now or _now()
+    with engine.connect() as conn:
+        survey = conn.execute(select(surveys).where(surveys.c.code == survey_code)).first()
+        if survey is None:
+            raise ValueError(f"there is no survey {survey_code!r}")
+        allowed = ("open", "closed") if channel in AGENT_CHANNELS else ("open",)
+        if survey.status not in allowed:
+            raise ValueError(f"survey {survey_code!r} is {survey.status} and takes no answers "
+                             f"on channel {channel}")
+        link = None
+        if invitation_token is not None:
+            link = _link_from_invitation(conn, invitation_token, statuses=allowed) \
+                if _token_ok(invitation_token) else None
+            if link is None or link.survey_id != survey.id:
+                raise ValueError(f"the invitation token does not belong to survey "
+                                 f"{survey_code!r}; check the link")
+        customer_pk = link.customer_pk if link is not None else None
+        if customer_external_id is not None:
+            found = conn.execute(select(customers.c.id).where(
+                customers.c.external_id == customer_external_id)).scalar()
+            if found is None:
+                raise ValueError(f"there is no customer {customer_external_id!r}")
+            customer_pk = customer_pk or found
+        draft_key = drafts.c.invitation_id == link.invitation_id if link is not None else (
+            drafts.c.resume_key == resume_key if _token_ok(resume_key) else None)
+        draft = _draft_of(conn, draft_key) if draft_key is not None else None
+        wave_id = link.wave_id if link is not None else _current_wave(conn, survey.id, now)
+    q = parse_definition(survey.definition, name=f"survey {survey_code}")
+    rows = _answer_rows(q, answers)
+    invitation_id = link.invitation_id if link is not None else None
+    original = _original(engine, submission_id, invitation_id)
+    if original is not None:
+        return _existing(original, survey.id)
+    if started_at is None and draft is not None:
+        started_at = draft["started_at"]
+    flags = _bot_flags(q, channel=channel, honeypot=honeypot, started_at=started_at, now=now,
+                       min_seconds=min_seconds)
+    try:
+        with write_transaction(engine) as conn:
+            response_id = conn.execute(insert(responses).values(
+                external_id=submission_id, survey_id=survey.id, wave_id=wave_id,
+                customer_id=customer_pk, invitation_id=invitation_id, channel=channel,
+                language=language or survey.language, started_at=started_at, submitted_at=now,
+                weight=link.design_weight if link is not None else 1.0,
+                quality_flags=flags)).inserted_primary_key[0]
+            if rows:
+                conn.execute(insert(answer_table),
+                             [{"response_id": response_id, **r} for r in rows])
+            if invitation_id is not None:
+                conn.execute(update(invitations).where(
+                    (invitations.c.id == invitation_id) & invitations.c.responded_at.is_(None)
+                ).values(responded_at=now))
+            if draft is not None:
+                conn.execute(delete(drafts).where(drafts.c.resume_key == draft["resume_key"]))
+    except IntegrityError:
+        original = _original(engine, submission_id, invitation_id)
+        if original is None:
+            raise
+        return _existing(original, survey.id)
+    return SubmitResult(response_id=int(response_id), created=True, quality_flags=flags)
+
+
+def _existing(original, survey_id: int) -> SubmitResult:
+    if original.survey_id != survey_id:
+        raise ValueError("this submission_id was used for another survey; make a new one")
+    return SubmitResult(response_id=int(original.id), created=False,
+                        quality_flags=dict(original.quality_flags or {}))
+
+
+__all__ = [
+    "AGENT_CHANNELS",
+    "SubmitResult",
+    "SurveyLink",
+    "default_min_seconds",
+    "resolve_open_link",
+    "resolve_token",
+    "save_draft",
+    "submit",
+]
