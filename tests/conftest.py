@@ -134,6 +134,10 @@ def seed_panel(engine) -> dict:
         insert_rows(conn, answers, items)
         insert_rows(conn, cases, [{"customer_id": 2, "type": "complaint", "status": "open",
                                    "subject": "<img src=x onerror=alert(1)>", "opened_at": now}])
+        if conn.dialect.name == "postgresql":  # explicit ids above: move the sequences past them
+            for table in ("customers", "surveys", "waves", "responses"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT MAX(id) FROM {table}))"))
     logins = {"admin": ("admin@example.com", "admin-password-1"),
               "analyst": ("analyst@example.com", "analyst-password-1"),
               "agent": ("agent@example.com", "agent-password-1")}

@@ -17,7 +17,7 @@ WHALE_FIGURES = ("customers", "total_profit", "peak_profit_pct", "peak_customers
                  "unprofitable_customers_pct", "customers_pct_for_80pct_profit", "top_profit_pct",
                  "bottom_profit_pct", "customers_pct_for_80pct_revenue")
 TIERS = ("platinum", "gold", "silver", "bronze")
-MARKED = re.compile(r"""\bN?_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
+MARKED = re.compile(r"""(?:\bN_|\b_|\bt)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
 
 
 def interface_messages() -> set[str]:

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     import_max_rows: int = Field(
         2_000_000, ge=1, description="Largest number of data rows one import file may have."
     )
+    public_submissions_per_minute: int = Field(
+        1200, ge=1,
+        description="Survey submissions accepted per client address per minute; generous so that "
+        "many respondents behind one company NAT can answer.",
+    )
     mail_backend: Literal["sink", "smtp"] = Field(
         "sink",
         description="How survey mail leaves: 'sink' writes .eml files to mail_sink_dir (for "

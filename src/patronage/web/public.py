@@ -1,0 +1,106 @@
+"""Public survey pages (no login) and the JSON submission API.
+
+A GET never spends a token (mail scanners follow links); draft and closed surveys answer 404.
+Submissions are rate-limited per client address, generously, so that many respondents behind
+one company network can answer.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from patronage.surveys.respond import AnswerErrors, choose_language, item_fields, start, step
+from patronage.surveys.respond import submit_payload
+from patronage.surveys.submissions import resolve_open_link, resolve_token
+from patronage.web.deps import check_csrf, render
+
+router = APIRouter()
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _limit(request: Request) -> None:
+    limiter = request.app.state.submission_limiter
+    key = f"ip:{_client(request)}"
+    if limiter.blocked(key):
+        raise HTTPException(429)
+    limiter.fail(key)  # counts every submission in the window
+
+
+def _link(request: Request, kind: str, token: str, resume: str | None = None):
+    engine = request.app.state.engine
+    link = resolve_token(engine, token) if kind == "s" else resolve_open_link(
+        engine, token, resume_key=resume)
+    if link is None:
+        raise HTTPException(404)
+    return link
+
+
+def _page(request: Request, kind: str, token: str, state, status: int = 200):
+    translations = request.app.state.translations[state.language]
+    return render(request, "survey_form.html", status, state=state, kind=kind, token=token,
+                  t=translations.gettext, item_fields=item_fields, survey_lang=state.language)
+
+
+async def _form(request: Request) -> dict:
+    form = await request.form()
+    return {k: (v if len(v) > 1 else v[0]) for k in form.keys() for v in [form.getlist(k)]}
+
+
+def _kind(request: Request) -> str:
+    return request.url.path[1]  # "s" (invitation) or "o" (open link)
+
+
+@router.get("/s/{token}", include_in_schema=False)
+@router.get("/o/{token}", include_in_schema=False)
+def survey_page(request: Request, token: str, lang: str | None = None, resume: str | None = None):
+    kind = _kind(request)
+    link = _link(request, kind, token, resume)
+    language = choose_language(link, lang)
+    if link.response_id is not None:
+        translations = request.app.state.translations[language]
+        return render(request, "survey_done.html", link=link, t=translations.gettext,
+                      survey_lang=language, already=True)
+    return _page(request, kind, token, start(link, language))
+
+
+@router.post("/s/{token}", dependencies=[Depends(check_csrf)])
+@router.post("/o/{token}", dependencies=[Depends(check_csrf)])
+async def survey_post(request: Request, token: str):
+    kind = _kind(request)
+    _limit(request)
+    form = await _form(request)
+    link = _link(request, kind, token, form.get("resume_key"))
+    language = choose_language(link, form.get("lang"))
+    state = step(request.app.state.engine, link, form, language=language,
+                 open_token=token if kind == "o" else None)
+    if state.result is not None:
+        translations = request.app.state.translations[language]
+        return render(request, "survey_done.html", link=link, t=translations.gettext,
+                      survey_lang=language, already=not state.result.created)
+    return _page(request, kind, token, state, 422 if state.errors else 200)
+
+
+@router.post("/api/responses", status_code=201)
+async def api_submit(request: Request):
+    """Submit a complete response as JSON with an invitation ``token`` or an ``open_token``."""
+    _limit(request)
+    try:
+        payload = await request.json()
+    except ValueError:
+        return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+    if not isinstance(payload, dict):
+        return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
+    kind, token = ("s", payload.get("token")) if payload.get("token") else ("o", payload.get("open_token"))
+    link = _link(request, kind, str(token or ""))
+    try:
+        result = submit_payload(request.app.state.engine, link, payload)
+    except AnswerErrors as exc:
+        return JSONResponse({"error": str(exc), "fields": exc.fields}, status_code=422)
+    except ValueError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+    body = {"response_id": result.response_id, "created": result.created}
+    return JSONResponse(body, status_code=201 if result.created else 200)
