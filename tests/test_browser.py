@@ -84,3 +84,56 @@ def test_log_in_switch_to_simplified_chinese_and_see_nps(live_server, browser, t
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 10_000
     assert errors == []
+
+
+def test_answer_a_simplified_chinese_survey_on_a_phone(panel, db_url, browser, tmp_path):
+    """Mobile viewport, keyboard-free taps only, no script needed by the form itself."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from conftest import PULSE_DEFINITION
+    from patronage.storage.schema import invitations, responses
+    from patronage.surveys.program import add_wave, create_survey, draw_sample, set_status
+
+    engine, _info = panel
+    code = create_survey(engine, PULSE_DEFINITION)
+    set_status(engine, code, "open")
+    add_wave(engine, code, "W1", date(2026, 7, 1))
+    draw_sample(engine, code, "W1", method="simple", n=1, seed=3, channel="link",
+                today=date(2026, 7, 2))
+    with engine.connect() as conn:
+        token = conn.execute(select(invitations.c.token)).scalar_one()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(database_url=db_url)),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True)
+        page.goto(f"http://127.0.0.1:{port}/s/{token}")
+        assert page.locator("html").get_attribute("lang") == "zh-Hans"
+        page.click("button[value=next]")  # nothing answered: the message is in Chinese
+        assert "请回答此题。" in page.locator("#q-nps .error").inner_text()
+        page.click("label.pick:has(input[name=nps][value='4'])")
+        page.click("label.pick:has(input[name='delivery.exp'][value='9'])")
+        page.click("label.pick:has(input[name=delivery][value='5'])")
+        page.click("button[value=next]")
+        page.fill("textarea[name=why_low]", "交货太慢了")
+        page.check("input[name=channels][value=phone]")
+        page.screenshot(path=str(tmp_path / "survey-phone-zh_Hans.png"), full_page=True)
+        page.click("button[value=submit]")
+        page.wait_for_selector(".thanks")
+        assert "感谢" in page.locator(".thanks").inner_text()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    with engine.connect() as conn:
+        stored = conn.execute(select(responses.c.language, responses.c.channel)
+                              .where(responses.c.invitation_id.is_not(None))).all()
+    assert stored == [("zh_Hans", "web")]

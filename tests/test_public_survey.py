@@ -11,6 +11,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from conftest import PULSE_DEFINITION
 from patronage.settings import Settings
 from patronage.storage.schema import answers, invitations, responses, surveys
 from patronage.surveys.program import add_wave, create_survey, draw_sample, set_status
@@ -18,38 +19,10 @@ from patronage.web import create_app
 
 pytestmark = pytest.mark.db
 
-def _t(en, hans, hant):
-    return {"en": en, "zh_Hans": hans, "zh_Hant": hant}
-
-
-DEFINITION = {
-    "format": 1, "code": "pulse", "version": 1, "languages": ["zh_Hans", "en", "zh_Hant"],
-    "title": _t("Pulse", "脉搏调查", "脈搏調查"),
-    "sections": [
-        {"code": "first", "title": _t("Overall", "总体", "總體"), "items": [
-            {"code": "nps", "type": "nps", "text": _t("Recommend?", "您会推荐吗？", "您會推薦嗎？")},
-            {"code": "delivery", "type": "pair", "scale": [1, 10],
-             "text": _t("Delivery", "交付", "交付")},
-        ]},
-        {"code": "second", "title": _t("More", "更多", "更多"), "items": [
-            {"code": "why_low", "type": "text", "required": True,
-             "text": _t("Why so low?", "为什么打分低？", "為什麼打分低？"),
-             "show_if": {"item": "nps", "lte": 6}},
-            {"code": "channels", "type": "multiple",
-             "text": _t("Channels", "渠道", "通路"),
-             "options": [{"code": "web", "text": _t("Web", "网站", "網站")},
-                         {"code": "phone", "text": _t("Phone", "电话", "電話")}]},
-            {"code": "comment", "type": "text", "required": False,
-             "text": _t("Comment", "意见", "意見")},
-        ]},
-    ],
-}
-
-
 @pytest.fixture
 def survey(panel, db_url):
     engine, _info = panel
-    code = create_survey(engine, DEFINITION)
+    code = create_survey(engine, PULSE_DEFINITION)
     open_token = set_status(engine, code, "open", open_link=True)
     add_wave(engine, code, "2026-Q3", date(2026, 7, 1))
     draw_sample(engine, code, "2026-Q3", method="simple", n=3, seed=1, channel="link",
