@@ -428,4 +428,4 @@ def analyze_crosstab(db, file, survey, include_flagged, fmt, rows, columns):
     _emit(_guard(lambda: crosstab_table(data, rows=rows, columns=columns)), fmt)
 
 
-from patronage import cli_loyalty  # noqa: E402,F401  (registers the loyalty analyses)
+from patronage import cli_loyalty, cli_surveys  # noqa: E402,F401  (register their commands)

@@ -29,6 +29,7 @@ from scipy.stats import norm
 
 from patronage.demo.population import DIMENSIONS
 from patronage.index_system import EXPECTATION_SUFFIX, parse_index_system
+from patronage.surveys.templates import relationship_from_index_system
 
 #: True standardized effects of the latent dimensions on overall satisfaction (clearly separated).
 DIMENSION_EFFECTS = {"product": 0.45, "service": 0.34, "price": 0.24, "brand": 0.14,
@@ -274,7 +275,10 @@ def generate_survey(rng: np.random.Generator, customers: pd.DataFrame, params: p
     first = pd.Timestamp(waves["starts_on"].iloc[0])
     survey = pd.DataFrame([{
         "code": SURVEY_CODE, "title": "Customer relationship survey / 客户关系满意度调查",
-        "language": "zh_Hans", "status": "open", "definition": definition,
+        "language": "zh_Hans", "status": "open",
+        # The stored definition is the questionnaire built from the same index system, so the
+        # survey pages, agent entry and cleaning work on the demo survey too.
+        "definition": relationship_from_index_system(index_system).to_dict(),
         "created_at": first - pd.Timedelta(days=14),
     }])
     declining_all = params["declining_key_account"].to_numpy()
