@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from patronage.sessions import AttemptLimiter
 from patronage.settings import Settings
 from patronage.storage import make_engine
-from patronage.web import api, pages, public
+from patronage.web import api, pages, public, survey_admin
 from patronage.web.deps import N_, CSRFFailed, Forbidden, LoginRequired, login_url, render
 from patronage.web.i18n import load_translations
 
@@ -66,12 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(pages.router)
     app.include_router(api.router)
-    try:  # the survey administration pages
-        from patronage.web import survey_admin
-    except ImportError:  # pragma: no cover - until the module exists
-        survey_admin = None
-    if survey_admin is not None:
-        app.include_router(survey_admin.router)
+    app.include_router(survey_admin.router)
     app.include_router(public.router)
     _install_handlers(app)
     return app

@@ -1,0 +1,215 @@
+"""What the survey administration pages show and do, over the database (SPEC §2).
+
+The web pages (:mod:`patronage.web.survey_admin`) stay thin: they parse a form, call one function
+here or in :mod:`patronage.surveys.program`, and render the result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from patronage.storage.schema import customers, invitations, outbox, responses, surveys
+from patronage.surveys.definition import parse_definition
+from patronage.surveys.field import field_stats
+from patronage.surveys.program import Survey, create_survey, get_survey
+from patronage.surveys.templates import (
+    list_templates,
+    load_template,
+    relationship_from_index_system,
+)
+
+#: The template built from the index system (not a file among :func:`list_templates`).
+RELATIONSHIP = "relationship"
+#: Customer columns a sample may be stratified by.
+STRATA_COLUMNS = ("channel", "industry", "region", "size", "tier")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def template_choices() -> list[tuple[str, dict[str, str]]]:
+    """``(code, title per language)`` of every template a survey can start from.
+
+    The shipped templates (:func:`list_templates`) and ``relationship``, the relationship survey
+    built from the index system (:func:`relationship_from_index_system`).
+    """
+    choices = list_templates()
+    relationship = relationship_from_index_system()
+    return [(RELATIONSHIP, dict(relationship.title)), *choices]
+
+
+def create_from_template(engine: Engine, template: str, code: str, title: str | None = None,
+                         language: str | None = None) -> str:
+    """Store a new draft survey ``code`` with the questionnaire of ``template``; returns the code.
+
+    ``language`` (one the template offers) becomes the survey language, i.e. the first of the
+    questionnaire's languages; ``title`` defaults to the template title in that language.
+    Raises ValueError (a :class:`~patronage.surveys.definition.DefinitionError` for a bad code).
+    """
+    known = [c for c, _ in template_choices()]
+    if template not in known:
+        raise ValueError(f"unknown survey template {template!r}; choose one of {known}")
+    q = relationship_from_index_system() if template == RELATIONSHIP else load_template(template)
+    language = language or q.languages[0]
+    if language not in q.languages:
+        raise ValueError(f"template {template!r} is offered in {list(q.languages)}; "
+                         f"got language {language!r}")
+    data = q.to_dict()
+    data.update(code=(code or "").strip(), version=1,
+                languages=[language, *(x for x in q.languages if x != language)])
+    q = parse_definition(data, name=f"survey from template {template}")
+    return create_survey(engine, q, title=(title or "").strip() or q.text(q.title, language))
+
+
+def _counts(conn, table) -> pd.Series:
+    rows = conn.execute(select(table.c.survey_id, func.count()).group_by(table.c.survey_id)).all()
+    return pd.Series({int(k): int(n) for k, n in rows}, dtype="int64")
+
+
+def survey_table(engine: Engine) -> pd.DataFrame:
+    """Every survey: ``code, title, language, status, version, responses, invitations``."""
+    s = surveys.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(s.id, s.code, s.title, s.language, s.status, s.version)
+                            .order_by(s.created_at.desc(), s.id.desc())).all()
+        answered, invited = _counts(conn, responses), _counts(conn, invitations)
+    frame = pd.DataFrame([tuple(r) for r in rows],
+                         columns=["survey_pk", "code", "title", "language", "status", "version"])
+    frame["responses"] = frame["survey_pk"].map(answered).fillna(0).astype("int64")
+    frame["invitations"] = frame["survey_pk"].map(invited).fillna(0).astype("int64")
+    return frame
+
+
+@dataclass
+class SurveyOverview:
+    """What the survey page shows: the survey, its definition as JSON, waves and field stats."""
+
+    survey: Survey
+    definition_json: str
+    open_url: str | None
+    waves: list[str]
+    stats: dict[str, pd.DataFrame]
+    pending_mails: int
+
+
+def open_link_url(base_url: str, token: str | None) -> str | None:
+    """The public address of an open (anonymous) link: ``{base_url}/o/{token}``."""
+    return f"{base_url.rstrip('/')}/o/{token}" if token else None
+
+
+def qr_data_uri(url: str) -> str:
+    """A QR code of ``url`` as an SVG data URI, for printing on posters and receipts."""
+    import segno
+
+    return segno.make(url, error="m").svg_data_uri(scale=5, border=2)
+
+
+def survey_overview(engine: Engine, code: str, base_url: str) -> SurveyOverview:
+    """Gather the survey page of ``code``; ValueError when there is no such survey."""
+    survey = get_survey(engine, code)
+    stats = field_stats(engine, code)
+    with engine.connect() as conn:
+        pending = conn.execute(select(func.count()).select_from(outbox)
+                               .where(outbox.c.status == "pending")).scalar_one()
+    return SurveyOverview(
+        survey=survey,
+        definition_json=json.dumps(survey.questionnaire.to_dict(), ensure_ascii=False, indent=2),
+        open_url=open_link_url(base_url, survey.open_token),
+        waves=stats["by_wave"]["wave"].tolist(), stats=stats, pending_mails=int(pending))
+
+
+def exclusion_counts(exclusions: pd.DataFrame) -> pd.DataFrame:
+    """How many customers each reason excluded: ``reason, customers``, most frequent first.
+
+    A customer excluded for several reasons counts under each; dates inside a reason (the last
+    invitation of the quiet period) are replaced by ``…`` so one reason groups together.
+    """
+    if exclusions is None or exclusions.empty:
+        return pd.DataFrame({"reason": pd.Series(dtype=object),
+                             "customers": pd.Series(dtype="int64")})
+    reasons = (exclusions["reason"].astype(str).str.split("; ").explode()
+               .str.replace(_DATE, "…", regex=True))
+    counts = reasons.value_counts()
+    return pd.DataFrame({"reason": counts.index.to_numpy(),
+                         "customers": counts.to_numpy().astype("int64")})
+
+
+def parse_whole(text: str | None, what: str, *, minimum: int = 0,
+                required: bool = True) -> int | None:
+    """A whole number typed into a form; None when empty and not ``required``."""
+    text = (text or "").strip()
+    if not text:
+        if required:
+            raise ValueError(f"{what} is missing; type a whole number")
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a whole number; got {text!r}") from None
+    if value < minimum:
+        raise ValueError(f"{what} must be at least {minimum}; got {value}")
+    return value
+
+
+def parse_sd(text: str | None) -> dict[str, float] | None:
+    """Standard deviations per stratum typed as ``East=1.2; North=0.8`` (Neyman allocation).
+
+    Pairs are separated by ``;`` or new lines; None when the text is empty.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    out: dict[str, float] = {}
+    for part in re.split(r"[;\n]", text):
+        if not part.strip():
+            continue
+        label, sep, number = part.rpartition("=")
+        try:
+            value = float(number)
+        except ValueError:
+            value = math.nan
+        if not sep or not label.strip() or not math.isfinite(value) or value < 0:
+            raise ValueError(f"cannot read standard deviation {part.strip()!r}; write "
+                             "stratum=number pairs separated by ';', e.g. 'East=1.2; North=0.8'")
+        out[label.strip()] = value
+    return out
+
+
+def parse_strata(columns: list[str]) -> list[str]:
+    """The stratification columns chosen, each one of :data:`STRATA_COLUMNS`."""
+    chosen = [c for c in columns if c]
+    unknown = [c for c in chosen if c not in STRATA_COLUMNS]
+    if unknown:
+        raise ValueError(f"cannot stratify by {unknown}; choose among {list(STRATA_COLUMNS)}")
+    return chosen
+
+
+def customer_name(engine: Engine, external_id: str | None) -> str | None:
+    """The name of customer ``external_id`` or None when there is none."""
+    if not external_id:
+        return None
+    with engine.connect() as conn:
+        return conn.execute(select(customers.c.name)
+                            .where(customers.c.external_id == external_id)).scalar()
+
+
+__all__ = [
+    "RELATIONSHIP",
+    "STRATA_COLUMNS",
+    "SurveyOverview",
+    "create_from_template",
+    "customer_name",
+    "exclusion_counts",
+    "open_link_url",
+    "qr_data_uri",
+    "parse_sd",
+    "parse_strata",
+    "parse_whole",
+    "survey_overview",
+    "survey_table",
+    "template_choices",
+]
