@@ -32,6 +32,7 @@ def interface_messages() -> set[str]:
     messages |= {title for _key, title in satisfaction.SECTIONS} | set(satisfaction.LATENT_NAMES)
     messages |= set(satisfaction.COLUMN_LABELS.values()) | set(satisfaction.VALUE_LABELS.values())
     messages |= {title for _key, title in loyalty.SECTIONS} | set(loyalty.COLUMN_LABELS.values())
+    messages |= set(loyalty.ROW_LABELS)
     messages |= {rule["segment"] for rule in DEFAULT_RFM_RULES} | set(WHALE_FIGURES) | set(TIERS)
     return messages | set(USER_ROLES) | set(CASE_TYPES) | set(CASE_STATUSES)
 

@@ -57,7 +57,7 @@ SURVEY_METHODS = ["nps", "csi", "csat", "gap", "kano", "drivers --bootstrap 20",
                   "reliability", "trend", "pls --bootstrap 20 --show scores", "compare --by size",
                   "crosstab --rows industry"]
 LOYALTY_METHODS = ["clv --top 10", "rfm --summary", "cohorts", "cohorts --curve", "at-risk --top 10",
-                   "segments", "whale", "holdout"]
+                   "segments", "whale", "holdout", "defection", "retention", "retention-value"]
 
 
 @pytest.mark.parametrize("command", SURVEY_METHODS + LOYALTY_METHODS)
@@ -118,8 +118,9 @@ def _login(client, email, password):
 @pytest.mark.parametrize("path, sections, charts", [
     ("/analysis", ["drivers", "ipa", "kano", "gap", "reliability", "trend", "pls"],
      ["drivers", "ipa", "kano", "pls"]),
-    ("/loyalty", ["clv", "rfm", "cohorts", "at_risk", "whale", "holdout"],
-     ["clv", "rfm", "cohorts", "whale", "holdout"]),
+    ("/loyalty", ["clv", "rfm", "cohorts", "at_risk", "whale", "holdout", "segments",
+                  "retention_sat", "defection", "economics"],
+     ["clv", "rfm", "cohorts", "whale", "holdout", "retention_sat"]),
 ])
 def test_dashboard_pages_show_every_section_with_its_chart(demo_company, analyst_client, path,
                                                            sections, charts):

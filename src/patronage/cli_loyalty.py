@@ -143,3 +143,48 @@ def analyze_holdout(db, fmt, weeks):
     from patronage.loyalty import holdout_table
 
     _emit(_guard(lambda: holdout_table(_loyalty_engine(db), holdout_weeks=weeks)), fmt)
+
+
+@analyze.command("defection")
+@_format
+def analyze_defection(db, fmt):
+    """Why lost customers left and to which competitors.
+
+    Example: patronage analyze defection --format csv
+    """
+    from patronage.loyalty.retention import defection_table
+
+    _emit(_guard(lambda: defection_table(_loyalty_engine(db))), fmt)
+
+
+@analyze.command("retention")
+@_format
+@click.option("--item", default="overall_satisfaction", show_default=True)
+@click.option("--window", default=180, show_default=True, type=int,
+              help="Days at the end of the data in which a retained customer bought.")
+def analyze_retention(db, fmt, item, window):
+    """Retention by satisfaction level, from answers joined to later purchases.
+
+    Example: patronage analyze retention --window 365
+    """
+    from patronage.loyalty.retention import retention_by_satisfaction_table
+
+    _emit(_guard(lambda: retention_by_satisfaction_table(_loyalty_engine(db), item=item,
+                                                         window_days=window)), fmt)
+
+
+@analyze.command("retention-value")
+@_format
+@click.option("--points", default=5.0, show_default=True, type=float,
+              help="Change of yearly retention in percentage points.")
+@click.option("--discount", default=0.1, show_default=True, type=float,
+              help="Yearly discount rate.")
+def analyze_retention_value(db, fmt, points, discount):
+    """What raising retention by some points is worth to this customer base.
+
+    Example: patronage analyze retention-value --points 2
+    """
+    from patronage.loyalty.retention import retention_economics_table
+
+    _emit(_guard(lambda: retention_economics_table(_loyalty_engine(db), delta_points=points,
+                                                   discount=discount)), fmt)

@@ -14,7 +14,13 @@ from patronage.loyalty import (
     fit_value_models,
     holdout_table,
     rfm_table,
+    segments_table,
     whale_table,
+)
+from patronage.loyalty.retention import (
+    defection_table,
+    retention_by_satisfaction_table,
+    retention_economics_table,
 )
 from patronage.reporting.charts import _LAYOUT
 from patronage.reporting.satisfaction import Section
@@ -25,6 +31,10 @@ SECTIONS = (
     ("cohorts", "Retention of acquisition cohorts by quarter"),
     ("at_risk", "Customers at risk of defecting (latent switching), most valuable first"),
     ("whale", "Profit whale curve"),
+    ("segments", "Value tiers, Jones–Sasser quadrants and advocates / users / comparers"),
+    ("retention_sat", "Retention by satisfaction level (answers joined to later purchases)"),
+    ("defection", "Why lost customers left, and where they went"),
+    ("economics", "What 5 more points of yearly retention are worth"),
     ("holdout", "Purchase model check: predicted against actual purchases in a 26-week holdout"),
 )
 
@@ -33,8 +43,16 @@ COLUMN_LABELS = {
     "clv": "CLV", "value_tier": "Value tier", "customers": "Customers", "monetary": "Spend",
     "recency_days": "Days since last purchase", "cohort_size": "Cohort size",
     "value_at_risk": "Value at risk", "reason": "Reason", "figure": "Figure", "value": "Value",
-    "actual": "Actual", "predicted": "Predicted", "mae": "MAE",
+    "actual": "Actual", "predicted": "Predicted", "mae": "MAE", "n": "n",
+    "retained": "Retained", "retention": "Retention", "ci_low": "Lower 95%",
+    "ci_high": "Upper 95%", "count": "Count", "share": "Share",
 }
+
+#: Row labels shown translated: segment schemes and names, defection dimensions, economics.
+ROW_LABELS = ("value_tiers", "jones_sasser", "advocacy", "apostle", "mercenary", "hostage",
+              "defector", "advocate", "user", "comparer", "reason", "competitor",
+              "(not recorded)", "retention_now", "delta_points", "margin", "discount",
+              "base_value", "new_value", "difference", "pct_change")
 
 #: Values shown translated (the value tiers).
 VALUE_LABELS = {tier: tier for tier in ("platinum", "gold", "silver", "bronze")}
@@ -55,7 +73,11 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s) -> list[Section]:
         return [Section(key, _(title), None, None, str(exc)) for key, title in SECTIONS]
     builders = {"clv": lambda: _clv(engine, models, _), "rfm": lambda: _rfm(engine, _),
                 "cohorts": lambda: _cohorts(engine, _), "at_risk": lambda: _at_risk(engine, models),
-                "whale": lambda: _whale(engine, _), "holdout": lambda: _holdout(engine, _)}
+                "whale": lambda: _whale(engine, _), "holdout": lambda: _holdout(engine, _),
+                "segments": lambda: _segments(engine, models, _),
+                "retention_sat": lambda: _retention_sat(engine, _),
+                "defection": lambda: (_labelled(defection_table(engine), _), None),
+                "economics": lambda: (_labelled(retention_economics_table(engine), _), None)}
     sections = []
     for key, title in SECTIONS:
         try:
@@ -119,6 +141,34 @@ def _whale(engine, _):
     return table, chart
 
 
+def _labelled(table: pd.DataFrame, _) -> pd.DataFrame:
+    table = table.copy()
+    table.index = [" · ".join(_(str(p)) for p in i) if isinstance(i, tuple) else _(str(i))
+                   for i in table.index]
+    return table
+
+
+def _segments(engine, models, _):
+    parts = segments_table(engine, models)
+    rows = []
+    for scheme, frame in parts.items():
+        for segment, row in frame.iterrows():
+            rows.append({"segment": f"{_(scheme)} · {_(str(segment))}",
+                         "customers": row["customers"], "value": row.get("value")})
+    return pd.DataFrame(rows).set_index("segment"), None
+
+
+def _retention_sat(engine, _):
+    table = retention_by_satisfaction_table(engine)
+    table.index = [f"{v:g}" for v in table.index]
+    chart = (lambda title: _figure([go.Bar(
+        x=list(table.index), y=table["retention"].tolist(),
+        error_y=dict(type="data", array=(table["ci_high"] - table["retention"]).tolist(),
+                     arrayminus=(table["retention"] - table["ci_low"]).tolist()))], title,
+        xaxis=dict(title=_("Satisfaction")), yaxis=dict(title=_("Retention"), range=[0, 1])))
+    return table, chart
+
+
 def _holdout(engine, _):
     table = holdout_table(engine)
     rows = table.drop(index="all", errors="ignore")
@@ -132,4 +182,4 @@ def _holdout(engine, _):
     return table, chart
 
 
-__all__ = ["COLUMN_LABELS", "SECTIONS", "VALUE_LABELS", "loyalty_report"]
+__all__ = ["COLUMN_LABELS", "ROW_LABELS", "SECTIONS", "VALUE_LABELS", "loyalty_report"]
