@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -91,11 +92,34 @@ def _draft_of(conn, condition) -> dict | None:
             "started_at": row.started_at}
 
 
+_PARSED: dict[tuple[str, int, int], Questionnaire] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def stored_questionnaire(conn, survey_id: int, version: int, definition,
+                         code: str) -> Questionnaire:
+    """The parsed questionnaire of a survey row, cached by (survey id, version).
+
+    A stored definition changes only through a new version (see ``update_definition``), so
+    the cache never serves a stale questionnaire; it saves a parse on every submission. The
+    database's URL is part of the key (one process may serve several databases).
+    """
+    key = (conn.engine.url.render_as_string(hide_password=True), int(survey_id), int(version))
+    found = _PARSED.get(key)
+    if found is None:
+        found = parse_definition(definition, name=f"survey {code}")
+        with _PARSED_LOCK:
+            if len(_PARSED) > 512:
+                _PARSED.clear()
+            _PARSED[key] = found
+    return found
+
+
 def _link_from_invitation(conn, token: str, *, statuses=("open",)) -> SurveyLink | None:
     i, s = invitations.c, surveys.c
     row = conn.execute(
         select(i.id, i.customer_id, i.wave_id, i.design_weight, s.id.label("survey_id"), s.code,
-               s.title, s.language, s.status, s.definition)
+               s.title, s.language, s.status, s.definition, s.version)
         .join(surveys, s.id == i.survey_id).where(i.token == token)).first()
     if row is None or row.status not in statuses:
         return None
@@ -103,7 +127,8 @@ def _link_from_invitation(conn, token: str, *, statuses=("open",)) -> SurveyLink
                                .where(responses.c.invitation_id == row.id)).scalar()
     return SurveyLink(
         survey_id=row.survey_id, survey_code=row.code, title=row.title, language=row.language,
-        questionnaire=parse_definition(row.definition, name=f"survey {row.code}"),
+        questionnaire=stored_questionnaire(conn, row.survey_id, row.version, row.definition,
+                                           row.code),
         invitation_id=row.id, token=token, customer_pk=row.customer_id, wave_id=row.wave_id,
         design_weight=float(row.design_weight), response_id=response_id,
         draft=_draft_of(conn, drafts.c.invitation_id == row.id))
@@ -139,7 +164,8 @@ def resolve_open_link(engine: Engine, open_token: str, *,
                               & drafts.c.invitation_id.is_(None))
     return SurveyLink(survey_id=row.id, survey_code=row.code, title=row.title,
                       language=row.language,
-                      questionnaire=parse_definition(row.definition, name=f"survey {row.code}"),
+                      questionnaire=stored_questionnaire(conn, row.id, row.version,
+                                                         row.definition, row.code),
                       draft=draft)
 
 
@@ -333,12 +359,11 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
             drafts.c.resume_key == resume_key if _token_ok(resume_key) else None)
         draft = _draft_of(conn, draft_key) if draft_key is not None else None
         wave_id = link.wave_id if link is not None else _current_wave(conn, survey.id, now)
-    q = parse_definition(survey.definition, name=f"survey {survey_code}")
+        q = stored_questionnaire(conn, survey.id, survey.version, survey.definition, survey.code)
     rows = _answer_rows(q, answers)
     invitation_id = link.invitation_id if link is not None else None
-    original = _original(engine, submission_id, invitation_id)
-    if original is not None:
-        return _existing(original, survey.id)
+    # No look-up before writing: the unique constraints on the submission id and the
+    # invitation detect a replay, and the original is read only then (one round trip less).
     if started_at is None and draft is not None:
         started_at = draft["started_at"]
     flags = _bot_flags(q, channel=channel, honeypot=honeypot, started_at=started_at, now=now,

@@ -69,7 +69,53 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_admin.router)
     app.include_router(public.router)
     _install_handlers(app)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: security headers on every response, ``no-store`` on pages and
+    API answers, and an error page instead of a traceback when a request fails."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        cacheable = path == "/vendor/plotly.min.js" or path.startswith("/static")
+        started = False
+
+        async def send_with_headers(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in _HEADERS if k not in present]
+                if not cacheable and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:  # never a traceback to a user
+            log.exception("unhandled error on %s %s", scope.get("method"), path)
+            if started:
+                raise
+            response = _error(Request(scope), 500)
+            await response(scope, receive, send_with_headers)
 
 
 def _wants_json(request: Request) -> bool:
@@ -77,21 +123,6 @@ def _wants_json(request: Request) -> bool:
 
 
 def _install_handlers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        try:
-            response = await call_next(request)
-        except Exception:  # never a traceback to a user
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            response = _error(request, 500)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.url.path != "/vendor/plotly.min.js" and not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _exc):
         if _wants_json(request):

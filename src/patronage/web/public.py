@@ -7,7 +7,7 @@ one company network can answer.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from patronage.surveys.respond import AnswerErrors, choose_language, item_fields, start, step
@@ -85,16 +85,14 @@ async def survey_post(request: Request, token: str):
 
 
 @router.post("/api/responses", status_code=201)
-async def api_submit(request: Request):
-    """Submit a complete response as JSON with an invitation ``token`` or an ``open_token``."""
+def api_submit(request: Request, payload: dict = Body(...)):
+    """Submit a complete response as JSON with an invitation ``token`` or an ``open_token``.
+
+    A plain (threaded) route: the database work does not block the event loop.
+    """
     _limit(request)
-    try:
-        payload = await request.json()
-    except ValueError:
-        return JSONResponse({"error": "the body must be JSON"}, status_code=400)
-    if not isinstance(payload, dict):
-        return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
-    kind, token = ("s", payload.get("token")) if payload.get("token") else ("o", payload.get("open_token"))
+    kind, token = (("s", payload.get("token")) if payload.get("token")
+                   else ("o", payload.get("open_token")))
     link = _link(request, kind, str(token or ""))
     try:
         result = submit_payload(request.app.state.engine, link, payload)
