@@ -8,8 +8,10 @@ PostgreSQL is used as it is, through psycopg 3.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -53,13 +55,29 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+_WRITE_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(engine: Engine) -> threading.Lock:
+    with _LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(engine)
+        if lock is None:
+            lock = _WRITE_LOCKS[engine] = threading.Lock()
+        return lock
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A connection inside a write transaction: committed on success, rolled back on error.
 
-    On SQLite the transaction starts with ``BEGIN IMMEDIATE``.
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE``, and writers of one process queue
+    on a lock first: SQLite admits one writer at a time anyway, and waiting on a lock is
+    prompt where SQLite's busy handler sleeps and retries (other processes still meet the busy
+    timeout).
     """
-    with engine.connect() as conn:
+    lock = _write_lock(engine) if engine.dialect.name == "sqlite" else nullcontext()
+    with lock, engine.connect() as conn:
         conn = conn.execution_options(**{_WRITE: True})
         with conn.begin():
             yield conn
