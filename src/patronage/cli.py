@@ -428,4 +428,58 @@ def analyze_crosstab(db, file, survey, include_flagged, fmt, rows, columns):
     _emit(_guard(lambda: crosstab_table(data, rows=rows, columns=columns)), fmt)
 
 
+@analyze.command("servqual")
+@_analysis_options
+def analyze_servqual(db, file, survey, include_flagged, fmt):
+    """SERVQUAL gaps (perception − expectation) per dimension and item.
+
+    Example: patronage analyze servqual --survey servqual22
+    """
+    from patronage.analysis.methods import servqual_table
+
+    _emit(_guard(lambda: servqual_table(_survey_data(db, file, survey, include_flagged))), fmt)
+
+
+@analyze.command("ces")
+@_analysis_options
+@click.option("--item", default="ces", show_default=True, help="The effort item.")
+@click.option("--by", default="wave", show_default=True, help="Grouping column, or none.")
+def analyze_ces(db, file, survey, include_flagged, fmt, item, by):
+    """Customer effort score: mean effort (1–7) with its interval and the share finding it easy.
+
+    Example: patronage analyze ces --survey ces --by channel
+    """
+    from patronage.analysis.methods import ces_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: ces_table(data, item=item, by=_by(by))), fmt)
+
+
+@analyze.command("weights")
+@db_option
+@click.option("--survey", default=None, help="Survey code (default: the one with most responses).")
+@click.option("--margins", "margins_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV with variable, category, share (population margins).")
+@click.option("--apply", "apply_", is_flag=True, help="Store the weights (else only show them).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+def analyze_weights(db, survey, margins_file, apply_, fmt):
+    """Rake the survey's weights to known population margins (region, size, tier, wave ...).
+
+    Example: patronage analyze weights --margins population.csv --apply
+    """
+    from patronage.analysis.weights import apply_weights, raked_weights, read_margins
+
+    settings = _settings(db)
+    _require_current_schema(settings)
+    margins = _guard(lambda: read_margins(margins_file))
+    table = _guard(lambda: raked_weights(_engine(settings), survey, margins))
+    _emit(table, fmt)
+    click.echo(f"design effect {table.attrs['design_effect']:.3f}; weights from "
+               f"{table.attrs['min']:.3f} to {table.attrs['max']:.3f}", err=True)
+    if apply_:
+        stored = apply_weights(_engine(settings), table["new"])
+        click.echo(f"Stored the weights of {stored} responses.", err=True)
+
+
 from patronage import cli_loyalty, cli_surveys  # noqa: E402,F401  (register their commands)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from patronage.analysis.sources import SurveyData
 from patronage.analytics import (
+    ces,
     compare_groups,
     crosstab_test,
     csat,
@@ -28,6 +29,7 @@ from patronage.analytics.reliability import (
     cronbach_alpha,
     htmt,
 )
+from patronage.analytics.servqual import servqual_gaps, servqual_items
 from patronage.index_system import EXPECTATION_SUFFIX, IndexSystem, kano_items, load_index_system
 
 OVERALL = "overall"
@@ -58,6 +60,20 @@ def csat_table(data: SurveyData, *, item: str = "overall_satisfaction", by: str 
     keys = data.waves_in_order() if by == "wave" else sorted(groups.dropna().unique(), key=str)
     return pd.DataFrame({k: csat(values[groups == k], weights[groups == k], scale=scale,
                                  boxes=boxes) for k in keys}).T.rename_axis(by)
+
+
+def ces_table(data: SurveyData, *, item: str = "ces", by: str | None = "wave",
+              scale=(1, 7)) -> pd.DataFrame:
+    """Customer effort: mean with interval and the share answering on the easy side."""
+    if item not in data.answers.columns:
+        raise ValueError(f"the data have no {item!r} item (use the ces template)")
+    values, weights = data.answers[item], data.weights
+    if by is None:
+        return ces(values, weights, scale=scale).to_frame("all").T
+    groups = data.groups(by)
+    keys = data.waves_in_order() if by == "wave" else sorted(groups.dropna().unique(), key=str)
+    return pd.DataFrame({k: ces(values[groups == k], weights[groups == k], scale=scale)
+                         for k in keys}).T.rename_axis(by)
 
 
 def gap_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.DataFrame:
@@ -200,6 +216,24 @@ def crosstab_table(data: SurveyData, *, rows: str = "region", columns: str = "np
     return shares
 
 
+def servqual_table(data: SurveyData) -> pd.DataFrame:
+    """SERVQUAL gaps (perception − expectation) per dimension and item, from the SERVQUAL-22
+    template's answers ``sq1``…``sq22`` (perception) and ``sq1.exp``… (expectation)."""
+    dimensions = servqual_items()
+    codes = [c for items in dimensions.values() for c in items]
+    missing = [c for c in codes if c not in data.answers or f"{c}.exp" not in data.answers]
+    if missing:
+        raise ValueError("the data are not a SERVQUAL survey: missing "
+                         f"{', '.join(missing[:4])}{' …' if len(missing) > 4 else ''} "
+                         "(use the servqual22 template)")
+    expectation = data.answers[[f"{c}.exp" for c in codes]].set_axis(codes, axis=1)
+    result = servqual_gaps(data.answers[codes], expectation, dimensions, data.weights)
+    dims = result["dimensions"].assign(level="dimension")
+    items = result["items"].drop(columns="dimension").assign(level="item")
+    overall = pd.DataFrame({"gap": [result["overall"]], "level": ["overall"]}, index=["overall"])
+    return pd.concat([overall, dims, items]).rename_axis("name")
+
+
 #: The structural model over the index system: dimensions → satisfaction → loyalty.
 SATISFACTION_ITEMS = ("overall_satisfaction", "trust")
 LOYALTY_ITEMS = ("repurchase_intent", "nps")
@@ -243,5 +277,8 @@ def pls_table(data: SurveyData, *, show: str = "paths", n_boot: int = 200,
     return table.assign(n=model.n_samples_)
 
 
-__all__ = ["compare_table", "crosstab_table", "csat_table", "drivers_table", "gap_table", "index_path_model", "ipa_table",
-           "kano_table", "pls_table", "reliability_table", "trend_table"]
+__all__ = [
+    "ces_table", "compare_table", "crosstab_table", "csat_table", "drivers_table", "gap_table",
+    "index_path_model", "ipa_table", "kano_table", "pls_table", "reliability_table",
+    "servqual_table", "trend_table",
+]

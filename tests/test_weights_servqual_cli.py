@@ -1,0 +1,66 @@
+"""Raking stored responses to population margins, SERVQUAL and CES from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from patronage.analysis.sources import survey_data_from_db
+from patronage.analytics.servqual import servqual_items
+from patronage.cli import main
+
+
+@pytest.mark.db
+def test_weights_rake_to_the_wave_margins_and_are_stored(panel, db_url, tmp_path):
+    engine, _info = panel
+    margins = tmp_path / "population.csv"
+    margins.write_text("variable,category,share\nwave,2026-Q1,0.25\nwave,2026-Q2,0.75\n")
+    runner = CliRunner()
+    shown = runner.invoke(main, ["analyze", "weights", "--db", db_url, "--margins", str(margins),
+                                 "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert survey_data_from_db(engine).weights.eq(1.0).all()  # not stored without --apply
+    applied = runner.invoke(main, ["analyze", "weights", "--db", db_url, "--margins",
+                                   str(margins), "--apply"])
+    assert applied.exit_code == 0 and "Stored the weights of 60 responses" in applied.output
+    data = survey_data_from_db(engine, include_flagged=True)
+    # 30 + 30 responses raked to 25% / 75%: weights 0.5 and 1.5 (they sum to n = 60)
+    by_wave = data.weights.groupby(data.meta["wave"]).agg(["min", "max"])
+    assert by_wave.loc["2026-Q1"].tolist() == pytest.approx([0.5, 0.5])
+    assert by_wave.loc["2026-Q2"].tolist() == pytest.approx([1.5, 1.5])
+
+
+def test_bad_margins_file_names_the_line(panel, db_url, tmp_path):
+    margins = tmp_path / "population.csv"
+    margins.write_text("variable,category,share\nwave,2026-Q1,a quarter\n")
+    result = CliRunner().invoke(main, ["analyze", "weights", "--db", db_url, "--margins",
+                                       str(margins)])
+    assert result.exit_code == 1
+    assert "population.csv, line 2, column share: 'a quarter' is not a number" in result.output
+
+
+def test_servqual_and_ces_from_a_file(tmp_path):
+    rng = np.random.default_rng(4)
+    codes = [c for items in servqual_items().values() for c in items]
+    frame = pd.DataFrame({c: rng.integers(3, 8, 40) for c in codes})
+    for c in codes:
+        frame[f"{c}.exp"] = np.clip(frame[c] + 1, 1, 7)  # every expectation one point higher
+    frame.loc[frame.index < 20, "sq1.exp"] = frame.loc[frame.index < 20, "sq1"]
+    frame["ces"] = rng.integers(1, 8, 40)
+    path = tmp_path / "servqual.csv"
+    frame.to_csv(path, index=False)
+    runner = CliRunner()
+    result = runner.invoke(main, ["analyze", "servqual", "--file", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    expected = (frame["sq2"] - frame["sq2.exp"]).mean()
+    assert rows["sq2"]["gap"] == pytest.approx(expected)
+    assert rows["sq1"]["gap"] == pytest.approx((frame["sq1"] - frame["sq1.exp"]).mean())
+    ces = runner.invoke(main, ["analyze", "ces", "--file", str(path), "--by", "none",
+                               "--format", "json"])
+    assert ces.exit_code == 0 and json.loads(ces.output)[0]["mean"] == pytest.approx(
+        frame["ces"].mean())
