@@ -52,3 +52,20 @@ def test_cleaning_flags_with_reasons_and_keeps_raw_answers(panel, db_url):
 def test_cleaning_an_unknown_survey_is_a_clear_error(db_url):
     result = CliRunner().invoke(main, ["survey", "clean", "nope", "--db", db_url])
     assert result.exit_code == 1 and "there is no survey 'nope'" in result.output
+
+
+def test_transactional_trigger_from_the_cli(panel, db_url):
+    engine, _info = panel
+    code = create_survey(engine, PULSE_DEFINITION)
+    set_status(engine, code, "open")
+    runner = CliRunner()
+    result = runner.invoke(main, ["survey", "trigger", code, "--event", "purchase",
+                                  "--delay-hours", "48", "--db", db_url])
+    assert result.exit_code == 0 and "48 h after each purchase" in result.output
+    from patronage.storage.schema import survey_triggers
+
+    with engine.connect() as conn:
+        row = conn.execute(select(survey_triggers.c.event, survey_triggers.c.delay_hours)).one()
+    assert tuple(row) == ("purchase", 48)
+    work = runner.invoke(main, ["survey", "work", "--db", db_url])
+    assert work.exit_code == 0 and "sent" in work.output

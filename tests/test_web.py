@@ -96,6 +96,8 @@ def test_overview_shows_nps_with_interval_per_wave(client):
     scores = [(7 * i) % 11 for i in range(30)]
     expected = 100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / 30
     assert first["nps"] == pytest.approx(expected)
+    # worst-case margin of error of a share from 30 answers: 1.96 * sqrt(0.25 / 30)
+    assert first["margin_of_error"] == pytest.approx(100 * 1.959964 * (0.25 / 30) ** 0.5, abs=1e-3)
     assert page.select_one("#kpi-nps .value").text.strip() == f"{api['waves'][1]['nps']:.1f}"
     figure = page.select_one("#chart-trend")["data-figure"]
     assert '"error_y"' in figure

@@ -65,3 +65,22 @@ def survey_work(db, loop, interval):
         if not loop:
             return
         time.sleep(max(interval, 1))
+
+
+@survey.command("trigger")
+@db_option
+@click.argument("code")
+@click.option("--event", type=click.Choice(["purchase", "case_closed"]), required=True)
+@click.option("--delay-hours", default=24, show_default=True, type=int,
+              help="Invite this long after the event.")
+def survey_trigger(db, code, event, delay_hours):
+    """Invite customers to survey CODE after each purchase or closed case (transactional survey).
+
+    Example: patronage survey trigger delivery-csat --event purchase --delay-hours 48
+    """
+    from patronage.surveys.triggers import add_trigger
+
+    _settings_, engine = _survey_engine(db)
+    _guard(lambda: add_trigger(engine, code, event, delay_hours))
+    click.echo(f"Survey {code} now invites customers {delay_hours} h after each {event}; "
+               "`patronage survey work --loop` sends the invitations.")

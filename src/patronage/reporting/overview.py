@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from patronage.analysis.satisfaction import csi_table, nps_table
 from patronage.analysis.sources import survey_data_from_db
+from patronage.analytics import margin_of_error
 from patronage.index_system import load_index_system
 from patronage.storage import read_responses, read_surveys
 
@@ -54,7 +55,8 @@ class Overview:
         }
 
 
-_EMPTY_WAVES = ["wave", "n", "promoters", "passives", "detractors", "nps", "ci_low", "ci_high", "csi"]
+_EMPTY_WAVES = ["wave", "n", "promoters", "passives", "detractors", "nps", "ci_low", "ci_high", "csi",
+                "margin_of_error"]
 
 
 def overview(engine: Engine, survey: str | None = None, *, comments: int = 8) -> Overview:
@@ -93,6 +95,8 @@ def _wave_table(data) -> pd.DataFrame:
     table = nps.join(csi, how="outer").join(counts, how="left")
     table = table.reindex([w for w in data.waves_in_order() if w in table.index])
     table["n"] = table["responses"]
+    table["margin_of_error"] = [100 * margin_of_error(n) if n and n > 0 else np.nan
+                                for n in table["n"]]
     return table.drop(columns="responses").reset_index(names="wave")
 
 
