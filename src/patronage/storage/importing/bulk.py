@@ -255,7 +255,12 @@ def _copy(conn, target: str, frame: pd.DataFrame, kinds, on_progress) -> None:
     names = ", ".join(f'"{c}"' for c in frame.columns)
     cursor = conn.connection.driver_connection.cursor()
     try:
-        with cursor.copy(f'COPY "{target}" ({names}) FROM STDIN') as copy:
+        # A queued writer sends each chunk from a background thread while the next one is
+        # formatted, so formatting (Python) and ingesting (the server) overlap.
+        from psycopg.copy import QueuedLibpqWriter
+
+        writer = QueuedLibpqWriter(cursor)
+        with cursor.copy(f'COPY "{target}" ({names}) FROM STDIN', writer=writer) as copy:
             for offset in range(0, len(frame), _CHUNK):
                 part = frame.iloc[offset: offset + _CHUNK]
                 copy.write(_copy_text(part, kinds))
