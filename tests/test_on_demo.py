@@ -55,9 +55,10 @@ def test_kano_recovers_the_true_categories(demo):
 
 SURVEY_METHODS = ["nps", "csi", "csat", "gap", "kano", "drivers --bootstrap 20", "ipa",
                   "reliability", "trend", "pls --bootstrap 20 --show scores", "compare --by size",
-                  "crosstab --rows industry"]
+                  "crosstab --rows industry", "nps-diff 2025-Q3 2026-Q2"]
 LOYALTY_METHODS = ["clv --top 10", "rfm --summary", "cohorts", "cohorts --curve", "at-risk --top 10",
-                   "segments", "whale", "holdout", "defection", "retention", "retention-value"]
+                   "segments", "whale", "holdout", "defection", "retention", "retention-value", "survival",
+                   "cross-buying"]
 
 
 @pytest.mark.parametrize("command", SURVEY_METHODS + LOYALTY_METHODS)

@@ -64,3 +64,25 @@ def test_servqual_and_ces_from_a_file(tmp_path):
                                "--format", "json"])
     assert ces.exit_code == 0 and json.loads(ces.output)[0]["mean"] == pytest.approx(
         frame["ces"].mean())
+
+
+def test_competitor_comparison_from_a_file(tmp_path):
+    """Paired comparison (Student 1908 paired t; checked against scipy.stats.ttest_rel)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(8)
+    own = rng.integers(5, 11, 60)
+    frame = pd.DataFrame({"delivery": own, "competitor.hengtai.delivery": own - rng.integers(0, 3, 60),
+                          "price": rng.integers(4, 9, 60)})
+    frame["competitor.hengtai.price"] = frame["price"] + rng.integers(-1, 3, 60)
+    path = tmp_path / "ratings.csv"
+    frame.to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["analyze", "competitor", "--file", str(path), "--name",
+                                       "hengtai", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["item"]: r for r in json.loads(result.output)}
+    assert rows["delivery"]["difference"] > 0 > rows["price"]["difference"]
+    expected = stats.ttest_rel(frame["delivery"], frame["competitor.hengtai.delivery"]).pvalue
+    assert rows["delivery"]["p_value"] == pytest.approx(expected)
+    unknown = CliRunner().invoke(main, ["analyze", "competitor", "--file", str(path), "--name", "x"])
+    assert unknown.exit_code == 1 and "rated competitors: ['hengtai']" in unknown.output

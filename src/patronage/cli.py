@@ -482,4 +482,35 @@ def analyze_weights(db, survey, margins_file, apply_, fmt):
         click.echo(f"Stored the weights of {stored} responses.", err=True)
 
 
+@analyze.command("nps-diff")
+@_analysis_options
+@click.option("--by", default="wave", show_default=True, help="Grouping column.")
+@click.argument("group_a")
+@click.argument("group_b")
+def analyze_nps_diff(db, file, survey, include_flagged, fmt, by, group_a, group_b):
+    """Difference of NPS between two groups or waves, with its interval and test.
+
+    Example: patronage analyze nps-diff --by wave 2026-Q1 2026-Q2
+    """
+    from patronage.analysis.methods import nps_difference_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: nps_difference_table(data, by=by, a=group_a, b=group_b)), fmt)
+
+
+@analyze.command("competitor")
+@_analysis_options
+@click.option("--name", "competitor", required=True,
+              help="Competitor as named in the answer codes competitor.<name>.<item>.")
+def analyze_competitor(db, file, survey, include_flagged, fmt, competitor):
+    """Our ratings against a named competitor's, item by item, with paired tests.
+
+    Example: patronage analyze competitor --name hengtai
+    """
+    from patronage.analysis.methods import competitor_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    _emit(_guard(lambda: competitor_table(data, competitor=competitor)), fmt)
+
+
 from patronage import cli_loyalty, cli_surveys  # noqa: E402,F401  (register their commands)

@@ -188,3 +188,31 @@ def analyze_retention_value(db, fmt, points, discount):
 
     _emit(_guard(lambda: retention_economics_table(_loyalty_engine(db), delta_points=points,
                                                    discount=discount)), fmt)
+
+
+@analyze.command("survival")
+@_format
+@click.option("--category", default=None, help="Contract category, e.g. 'service contract'.")
+@click.option("--inactive-days", default=180, show_default=True, type=int,
+              help="No purchase for this long ends a relationship.")
+def analyze_survival(db, fmt, category, inactive_days):
+    """Kaplan–Meier survival of customer (or contract) relationships.
+
+    Example: patronage analyze survival --category "service contract"
+    """
+    from patronage.loyalty.retention import survival_table
+
+    _emit(_guard(lambda: survival_table(_loyalty_engine(db), category=category,
+                                        inactive_days=inactive_days)), fmt)
+
+
+@analyze.command("cross-buying")
+@_format
+def analyze_cross_buying(db, fmt):
+    """Which categories the buyers of each category also buy.
+
+    Example: patronage analyze cross-buying
+    """
+    from patronage.loyalty.retention import cross_buying_table
+
+    _emit(_guard(lambda: cross_buying_table(_loyalty_engine(db))), fmt)

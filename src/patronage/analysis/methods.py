@@ -13,6 +13,8 @@ from patronage.analysis.sources import SurveyData
 from patronage.analytics import (
     ces,
     compare_groups,
+    competitor_comparison,
+    nps_difference,
     crosstab_test,
     csat,
     csi_scores,
@@ -216,6 +218,46 @@ def crosstab_table(data: SurveyData, *, rows: str = "region", columns: str = "np
     return shares
 
 
+def nps_difference_table(data: SurveyData, *, by: str, a, b) -> pd.DataFrame:
+    """NPS of group ``b`` minus group ``a`` (two waves, regions, tiers ...) with its 95%
+    interval and a two-sided z test."""
+    groups = data.groups(by).astype(str)
+    missing = [g for g in (a, b) if not (groups == str(g)).any()]
+    if missing:
+        raise ValueError(f"no responses with {by} = {missing[0]!r}; choose from "
+                         f"{sorted(groups.dropna().unique())}")
+    if "nps" not in data.answers.columns:
+        raise ValueError("the data have no nps item")
+    scores, weights = data.answers["nps"], data.weights
+    ma, mb = groups == str(a), groups == str(b)
+    result = nps_difference(scores[ma], scores[mb], weights[ma], weights[mb])
+    return result.to_frame(f"{b} − {a}").T.rename_axis(by)
+
+
+COMPETITOR_PREFIX = "competitor."
+
+
+def competitors_in(data: SurveyData) -> list[str]:
+    """Competitor names rated in the data (answer codes ``competitor.<name>.<item>``)."""
+    names = {c[len(COMPETITOR_PREFIX):].rsplit(".", 1)[0] for c in data.answers.columns
+             if c.startswith(COMPETITOR_PREFIX) and c.count(".") >= 2}
+    return sorted(names)
+
+
+def competitor_table(data: SurveyData, *, competitor: str) -> pd.DataFrame:
+    """The same respondents' ratings of us and of ``competitor`` per item (answer codes
+    ``competitor.<name>.<item>``): means, difference, paired t and Wilcoxon tests, Holm."""
+    prefix = f"{COMPETITOR_PREFIX}{competitor}."
+    pairs = [c[len(prefix):] for c in data.answers.columns if c.startswith(prefix)]
+    pairs = [item for item in pairs if item in data.answers.columns]
+    if not pairs:
+        known = competitors_in(data)
+        raise ValueError(f"no ratings of {competitor!r} (answer codes {prefix}<item>); "
+                         f"rated competitors: {known or 'none'}")
+    theirs = data.answers[[prefix + item for item in pairs]].set_axis(pairs, axis=1)
+    return competitor_comparison(data.answers[pairs], theirs)
+
+
 def servqual_table(data: SurveyData) -> pd.DataFrame:
     """SERVQUAL gaps (perception − expectation) per dimension and item, from the SERVQUAL-22
     template's answers ``sq1``…``sq22`` (perception) and ``sq1.exp``… (expectation)."""
@@ -278,7 +320,8 @@ def pls_table(data: SurveyData, *, show: str = "paths", n_boot: int = 200,
 
 
 __all__ = [
-    "ces_table", "compare_table", "crosstab_table", "csat_table", "drivers_table", "gap_table",
+    "ces_table", "compare_table", "competitor_table", "competitors_in", "crosstab_table",
+    "nps_difference_table", "csat_table", "drivers_table", "gap_table",
     "index_path_model", "ipa_table", "kano_table", "pls_table", "reliability_table",
     "servqual_table", "trend_table",
 ]

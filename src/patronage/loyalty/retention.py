@@ -6,7 +6,13 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from patronage.analytics import defection_reasons, retention_by_satisfaction, retention_economics
+from patronage.analytics import (
+    cross_buying,
+    defection_reasons,
+    kaplan_meier,
+    retention_by_satisfaction,
+    retention_economics,
+)
 from patronage.storage import read_answers, read_responses, read_transactions
 from patronage.storage.schema import customers
 from patronage.storage.summary import read_customer_summary
@@ -84,5 +90,40 @@ def retention_economics_table(engine: Engine, *, delta_points: float = 5.0,
                                  "margin": margin, "discount": discount}), out]).to_frame("value")
 
 
-__all__ = ["defection_table", "observed_retention", "retention_by_satisfaction_table",
+def survival_table(engine: Engine, *, category: str | None = None,
+                   inactive_days: int = 180) -> pd.DataFrame:
+    """Kaplan–Meier survival of customer relationships, in days since the first purchase.
+
+    For contractual relationships pass the contract ``category`` (e.g. "service contract"):
+    a customer has ended when no purchase in it came in the last ``inactive_days`` (the end
+    is then the last purchase); the others are censored at the end of the data.
+    """
+    sales = _sales(engine)
+    if category is not None:
+        sales = sales[sales["category"] == category]
+        if sales.empty:
+            raise ValueError(f"no sales in category {category!r}")
+    end = sales["occurred_at"].max()
+    spans = sales.groupby("customer_id")["occurred_at"].agg(["min", "max"])
+    ended = spans["max"] < end - pd.Timedelta(days=inactive_days)
+    durations = ((spans["max"].where(ended, end) - spans["min"]).dt.days).astype(float)
+    return kaplan_meier(durations, ended)
+
+
+def cross_buying_table(engine: Engine) -> pd.DataFrame:
+    """Share of the buyers of each category (rows) who also bought each other category, with
+    the number of buyers and their mean number of categories."""
+    per_customer, matrix = cross_buying(_sales(engine))
+    sales = _sales(engine)
+    buyers = sales.groupby("category")["customer_id"].nunique()
+    matrix = matrix.copy()
+    matrix.insert(0, "buyers", buyers.reindex(matrix.index))
+    by_category = sales.drop_duplicates(["customer_id", "category"])
+    mean_categories = by_category.assign(n=by_category["customer_id"].map(per_customer)) \
+        .groupby("category")["n"].mean()
+    matrix.insert(1, "mean_categories", mean_categories.reindex(matrix.index))
+    return matrix
+
+
+__all__ = ["cross_buying_table", "survival_table", "defection_table", "observed_retention", "retention_by_satisfaction_table",
            "retention_economics_table"]
