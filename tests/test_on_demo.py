@@ -117,8 +117,8 @@ def _login(client, email, password):
 
 
 @pytest.mark.parametrize("path, sections, charts", [
-    ("/analysis", ["drivers", "ipa", "kano", "gap", "reliability", "trend", "pls"],
-     ["drivers", "ipa", "kano", "pls"]),
+    ("/analysis", ["drivers", "ipa", "kano", "gap", "reliability", "trend", "pls", "segments"],
+     ["drivers", "ipa", "kano", "pls", "segments"]),
     ("/loyalty", ["clv", "rfm", "cohorts", "at_risk", "whale", "holdout", "segments",
                   "retention_sat", "defection", "economics"],
      ["clv", "rfm", "cohorts", "whale", "holdout", "retention_sat"]),

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from sqlalchemy import Engine
 
 from patronage.analysis.methods import (
+    compare_table,
     drivers_table,
     index_path_model,
     gap_table,
@@ -18,6 +19,7 @@ from patronage.analysis.methods import (
     reliability_table,
     trend_table,
 )
+from patronage.analysis.satisfaction import nps_table
 from patronage.analysis.sources import survey_data_from_db
 from patronage.index_system import load_index_system
 from patronage.reporting.charts import _LAYOUT
@@ -31,6 +33,7 @@ SECTIONS = (
     ("reliability", "Reliability of the dimensions"),
     ("trend", "NPS trend and the significance of each change"),
     ("pls", "Structural model (PLS path model): dimensions → satisfaction → loyalty"),
+    ("segments", "NPS by region, and whether satisfaction differs between regions"),
 )
 
 #: Table columns shown per section.
@@ -43,6 +46,7 @@ COLUMNS = {
     "reliability": ["items", "cronbach_alpha", "composite_reliability", "ave", "max_htmt"],
     "trend": ["n", "score", "ci_low", "ci_high", "change", "p_value", "p_holm"],
     "pls": ["original", "lower", "upper", "n"],
+    "segments": ["n", "nps", "ci_low", "ci_high", "mean_satisfaction", "p_value"],
 }
 
 
@@ -95,6 +99,25 @@ def _scatter(x, y, labels, title: str, x_title: str, y_title: str, cuts=None) ->
     return figure.to_json()
 
 
+def _segments(data, by: str = "region") -> pd.DataFrame:
+    """NPS with its interval per segment, the mean overall satisfaction and the p-value of the
+    test that it differs between segments (ANOVA / Welch t)."""
+    table = nps_table(data, by=by)[["n", "nps", "ci_low", "ci_high"]]
+    compared = compare_table(data, item="overall_satisfaction", by=by)
+    table["mean_satisfaction"] = compared["mean"].reindex(table.index)
+    table["p_value"] = compared["p_value"].iloc[0]
+    return table
+
+
+def _segment_chart(table: pd.DataFrame, labels: list[str], title: str, nps_label: str) -> str:
+    figure = go.Figure(go.Bar(
+        x=labels, y=table["nps"].tolist(),
+        error_y=dict(type="data", array=(table["ci_high"] - table["nps"]).tolist(),
+                     arrayminus=(table["nps"] - table["ci_low"]).tolist())))
+    figure.update_layout(title=title, yaxis=dict(title=nps_label), **_LAYOUT)
+    return figure.to_json()
+
+
 def path_diagram(model, label, title: str) -> str:
     """The fitted path model as a diagram: exogenous latent variables on the left, endogenous
     ones in path order to the right, arrows labelled with their coefficients; each node shows its
@@ -142,7 +165,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
                "ipa": lambda: ipa_table(data), "kano": lambda: kano_table(data),
                "gap": lambda: gap_table(data), "reliability": lambda: reliability_table(data),
                "trend": lambda: trend_table(data),
-               "pls": lambda: index_path_model(data, n_boot=200)}
+               "pls": lambda: index_path_model(data, n_boot=200),
+               "segments": lambda: _segments(data)}
     sections = []
     for key, title in SECTIONS:
         try:
@@ -159,6 +183,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         labels = [label(i) for i in table.index]
         if key == "drivers":
             chart = _drivers_chart(table, labels, _(title))
+        elif key == "segments":
+            chart = _segment_chart(table, labels, _(title), _("NPS"))
         elif key == "ipa":
             chart = _scatter(table["performance"], table["importance"], labels, _(title),
                              _("Performance (0–100)"), _("Importance"),
@@ -185,7 +211,7 @@ COLUMN_LABELS = {
     "cronbach_alpha": "Cronbach's α", "composite_reliability": "Composite reliability",
     "ave": "AVE", "max_htmt": "Largest HTMT", "score": "Score", "ci_low": "Lower 95%",
     "ci_high": "Upper 95%", "change": "Change", "p_value": "p", "p_holm": "p (Holm)",
-    "original": "Path coefficient",
+    "original": "Path coefficient", "nps": "NPS", "mean_satisfaction": "Mean satisfaction",
 }
 #: Values shown translated: quadrants, verdicts.
 VALUE_LABELS = {
