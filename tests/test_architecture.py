@@ -39,7 +39,7 @@ def test_importing_analytics_loads_no_outer_layer():
     # A fresh interpreter, so modules imported by other tests do not count.
     code = (
         "import sys, patronage.analytics;"
-        f"bad=[m for m in sys.modules if m.split('.')[0] in {{'sqlalchemy','fastapi','starlette','click'}}"
+        "bad=[m for m in sys.modules if m.split('.')[0] in {'sqlalchemy','fastapi','starlette','click'}"
         " or m.startswith(('patronage.storage','patronage.web','patronage.cli'))];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from patronage.storage import insert_rows, write_transaction
 from patronage.storage.schema import answers, customers, drafts, invitations, outbox, responses
-from patronage.surveys import program, submissions
+from patronage.surveys import program
 from patronage.surveys.submissions import (
     default_min_seconds,
     resolve_open_link,

@@ -72,6 +72,24 @@ def check_rft(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return x, tx, age
 
 
+def check_fit_inputs(frequency, recency, T, weights, model: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``x, t_x, T`` and weights for fitting a buy-till-you-die model: clear errors
+    for empty data, no repeat purchases (the model is not identified) and non-positive ``T``."""
+    x, tx, age = check_rft(frequency, recency, T)
+    w = check_weights(weights, x.size)
+    if w.sum() <= 0:
+        raise ValueError("no customers to fit (empty data or all weights 0)")
+    if not np.any((x > 0) & (w > 0)):
+        raise ValueError(
+            f"no customer made a repeat purchase (all frequency 0): the {model} model is not "
+            "identified. Use a longer observation period or more customers."
+        )
+    if np.any(age[w > 0] <= 0):
+        raise ValueError("T must be positive for every customer (time since first purchase)")
+    return x, tx, age, w
+
+
 def compress(*columns: np.ndarray, weights: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Unique rows of ``columns`` and the summed ``weights`` of each (identical customers)."""
     codes = np.zeros(columns[0].size, dtype=np.int64)

@@ -20,8 +20,8 @@ from scipy import special
 
 from patronage.analytics.btyd._base import (
     BaseFitter,
+    check_fit_inputs,
     check_rft,
-    check_weights,
     compress,
     first_series,
     wrap_like,
@@ -112,17 +112,7 @@ class BetaGeo(BaseFitter):
 
     def fit(self, frequency, recency, T, weights=None):
         """Fit by maximum likelihood; ``weights`` counts customers sharing the same row."""
-        x, tx, age = check_rft(frequency, recency, T)
-        w = check_weights(weights, x.size)
-        if w.sum() <= 0:
-            raise ValueError("no customers to fit (empty data or all weights 0)")
-        if not np.any((x > 0) & (w > 0)):
-            raise ValueError(
-                "no customer made a repeat purchase (all frequency 0): the BG/NBD model is not "
-                "identified. Use a longer observation period or more customers."
-            )
-        if np.any(age[w > 0] <= 0):
-            raise ValueError("T must be positive for every customer (time since first purchase)")
+        x, tx, age, w = check_fit_inputs(frequency, recency, T, weights, "BG/NBD")
         data = _prepare(x, tx, age, w)
         self._run_fit(data, data.total, data.total)
         return self

@@ -24,8 +24,8 @@ from scipy import special
 
 from patronage.analytics.btyd._base import (
     BaseFitter,
+    check_fit_inputs,
     check_rft,
-    check_weights,
     compress,
     first_series,
     wrap_like,
@@ -160,17 +160,7 @@ class ParetoNBD(BaseFitter):
 
     def fit(self, frequency, recency, T, weights=None):
         """Fit by maximum likelihood; ``weights`` counts customers sharing the same row."""
-        x, tx, age = check_rft(frequency, recency, T)
-        w = check_weights(weights, x.size)
-        if w.sum() <= 0:
-            raise ValueError("no customers to fit (empty data or all weights 0)")
-        if not np.any((x > 0) & (w > 0)):
-            raise ValueError(
-                "no customer made a repeat purchase (all frequency 0): the Pareto/NBD model is not "
-                "identified. Use a longer observation period or more customers."
-            )
-        if np.any(age[w > 0] <= 0):
-            raise ValueError("T must be positive for every customer (time since first purchase)")
+        x, tx, age, w = check_fit_inputs(frequency, recency, T, weights, "Pareto/NBD")
         (x, tx, age), w = compress(x, tx, age, weights=w)
         rate = float(np.sum(w * x / age) / w.sum())
         data = _Data(x=x, tx=tx, T=age, w=w, total=float(w.sum()), mean_rate=rate)
