@@ -86,3 +86,30 @@ def test_competitor_comparison_from_a_file(tmp_path):
     assert rows["delivery"]["p_value"] == pytest.approx(expected)
     unknown = CliRunner().invoke(main, ["analyze", "competitor", "--file", str(path), "--name", "x"])
     assert unknown.exit_code == 1 and "rated competitors: ['hengtai']" in unknown.output
+
+
+def test_importance_performance_against_a_competitor(demo_company, tmp_path):
+    """IPA quadrants (Martilla & James 1977) with a competitor's dimension scores: the export
+    of the demo survey plus a competitor rated one point lower on every product item."""
+    from patronage.analysis.sources import survey_data_from_db
+    from patronage.index_system import load_index_system
+    from patronage.storage import make_engine
+
+    url, _summary, _company = demo_company
+    engine = make_engine(url)
+    try:
+        data = survey_data_from_db(engine)
+    finally:
+        engine.dispose()
+    items = load_index_system().items
+    frame = data.answers.copy()
+    for code in items.loc[items["dimension"] == "product", "item_code"]:
+        frame[f"competitor.hengtai.{code}"] = (frame[code] - 1).clip(lower=1)
+    path = tmp_path / "export.csv"
+    frame.reset_index().to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["analyze", "ipa", "--file", str(path), "--competitor",
+                                       "hengtai", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["dimension"]: r for r in json.loads(result.output)}
+    assert 0 < rows["product"]["gap_vs_competitor"] <= 100 / 9
+    assert rows["service"]["competitor_performance"] is None

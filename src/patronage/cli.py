@@ -343,7 +343,9 @@ def analyze_drivers(db, file, survey, include_flagged, fmt, target, level, metho
 @analyze.command("ipa")
 @_analysis_options
 @click.option("--target", default="overall_satisfaction", show_default=True)
-def analyze_ipa(db, file, survey, include_flagged, fmt, target):
+@click.option("--competitor", default=None,
+              help="Also a named competitor's performance (answer codes competitor.<name>.<item>).")
+def analyze_ipa(db, file, survey, include_flagged, fmt, target, competitor):
     """Importance–performance quadrants of the dimensions (derived importance).
 
     Example: patronage analyze ipa
@@ -351,7 +353,7 @@ def analyze_ipa(db, file, survey, include_flagged, fmt, target):
     from patronage.analysis.methods import ipa_table
 
     data = _survey_data(db, file, survey, include_flagged)
-    _emit(_guard(lambda: ipa_table(data, target=target)), fmt)
+    _emit(_guard(lambda: ipa_table(data, target=target, competitor=competitor)), fmt)
 
 
 @analyze.command("reliability")

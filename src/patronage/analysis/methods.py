@@ -126,19 +126,37 @@ def drivers_table(data: SurveyData, *, target: str = "overall_satisfaction",
                              random_state=random_state, sample_weight=data.weights.to_numpy())
 
 
+def _mean_scores(scores: pd.DataFrame, w: pd.Series) -> pd.Series:
+    return pd.Series({c: float(np.average(scores[c][scores[c].notna()],
+                                          weights=w[scores[c].notna()]))
+                      for c in scores.columns if scores[c].notna().any()})
+
+
 def ipa_table(data: SurveyData, *, target: str = "overall_satisfaction",
+              competitor: str | None = None,
               index_system: IndexSystem | None = None) -> pd.DataFrame:
     """Importance–performance quadrants of the dimensions: derived importance (relative
-    weights) against the weighted dimension score (0–100)."""
+    weights) against the weighted dimension score (0–100); with ``competitor``, also that
+    competitor's dimension scores from the same respondents' ratings
+    (``competitor.<name>.<item>``) and the gap."""
     system = _system(index_system)
     drivers = drivers_table(data, target=target, n_boot=0, index_system=system)
     scores = _dimension_scores(data, system).drop(columns=[OVERALL], errors="ignore")
-    w = data.weights
-    performance = pd.Series({c: float(np.average(scores[c][scores[c].notna()],
-                                                 weights=w[scores[c].notna()]))
-                             for c in scores.columns})
+    performance = _mean_scores(scores, data.weights)
     importance = drivers["share"] if "share" in drivers else drivers.iloc[:, 0]
-    return importance_performance(importance.rename_axis("dimension"), performance)
+    theirs = None
+    if competitor is not None:
+        prefix = f"{COMPETITOR_PREFIX}{competitor}."
+        rated = {c: c[len(prefix):] for c in data.answers.columns if c.startswith(prefix)}
+        if not rated:
+            raise ValueError(f"no ratings of {competitor!r} (answer codes {prefix}<item>); "
+                             f"rated competitors: {competitors_in(data) or 'none'}")
+        their_answers = data.answers[list(rated)].rename(columns=rated)
+        their_scores = _dimension_scores(SurveyData(their_answers, data.comments, data.meta),
+                                         system).drop(columns=[OVERALL], errors="ignore")
+        theirs = _mean_scores(their_scores, data.weights)
+    return importance_performance(importance.rename_axis("dimension"), performance,
+                                  competitor_performance=theirs)
 
 
 def reliability_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.DataFrame:
