@@ -9,7 +9,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from patronage.analytics import DEFAULT_RFM_RULES
-from patronage.reporting import loyalty, satisfaction
+from patronage.reporting import loyalty, satisfaction, scores_page
 from patronage.storage.schema import CASE_STATUSES, CASE_TYPES, USER_ROLES
 
 WEB = files("patronage.web")
@@ -24,7 +24,8 @@ def interface_messages() -> set[str]:
     messages = set()
     sources = [p for p in (WEB / "templates").iterdir() if p.name.endswith(".html")]
     sources += [p for p in WEB.iterdir() if p.name.endswith(".py")]
-    sources += [files("patronage.reporting") / name for name in ("satisfaction.py", "loyalty.py")]
+    sources += [files("patronage.reporting") / name
+                for name in ("satisfaction.py", "loyalty.py", "scores_page.py")]
     for source in sources:
         for double, single in MARKED.findall(source.read_text(encoding="utf-8")):
             messages.add(double or single)
@@ -33,6 +34,8 @@ def interface_messages() -> set[str]:
     messages |= set(satisfaction.COLUMN_LABELS.values()) | set(satisfaction.VALUE_LABELS.values())
     messages |= {title for _key, title in loyalty.SECTIONS} | set(loyalty.COLUMN_LABELS.values())
     messages |= set(loyalty.ROW_LABELS)
+    messages |= {title for _key, title in scores_page.SECTIONS} | set(scores_page.LABELS)
+    messages |= set(scores_page.COLUMN_LABELS.values())
     messages |= {rule["segment"] for rule in DEFAULT_RFM_RULES} | set(WHALE_FIGURES) | set(TIERS)
     return messages | set(USER_ROLES) | set(CASE_TYPES) | set(CASE_STATUSES)
 

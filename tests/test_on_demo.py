@@ -117,8 +117,9 @@ def _login(client, email, password):
 
 
 @pytest.mark.parametrize("path, sections, charts", [
-    ("/analysis", ["drivers", "ipa", "kano", "gap", "reliability", "trend", "pls", "segments"],
-     ["drivers", "ipa", "kano", "pls", "segments"]),
+    ("/analysis", ["drivers", "ipa", "kano", "gap", "reliability", "trend", "pls", "segments",
+                   "csat", "crosstab"],
+     ["drivers", "ipa", "kano", "pls", "segments", "csat", "crosstab"]),
     ("/loyalty", ["clv", "rfm", "cohorts", "at_risk", "whale", "holdout", "segments",
                   "retention_sat", "defection", "economics"],
      ["clv", "rfm", "cohorts", "whale", "holdout", "retention_sat"]),

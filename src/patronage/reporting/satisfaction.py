@@ -22,6 +22,7 @@ from patronage.analysis.methods import (
 from patronage.analysis.satisfaction import nps_table
 from patronage.analysis.sources import survey_data_from_db
 from patronage.index_system import load_index_system
+from patronage.reporting import scores_page
 from patronage.reporting.charts import _LAYOUT
 
 #: Sections in page order: key, English title (translated by the page), method.
@@ -196,6 +197,15 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         shown = table[[c for c in COLUMNS[key] if c in table.columns]].copy()
         shown.index = labels
         sections.append(Section(key, _(title), shown, chart, None))
+    for key, title in scores_page.SECTIONS:
+        try:
+            table, chart = scores_page.BUILDERS[key](data, _, _(title), label)
+        except ValueError as exc:
+            sections.append(Section(key, _(title), None, None, str(exc)))
+            continue
+        shown = table[[c for c in scores_page.COLUMNS[key] if c in table.columns]].copy()
+        shown.index = [_(str(i)) if i in scores_page.LABELS else label(i) for i in shown.index]
+        sections.append(Section(key, _(title), shown, chart, None))
     return sections
 
 
@@ -212,6 +222,7 @@ COLUMN_LABELS = {
     "ave": "AVE", "max_htmt": "Largest HTMT", "score": "Score", "ci_low": "Lower 95%",
     "ci_high": "Upper 95%", "change": "Change", "p_value": "p", "p_holm": "p (Holm)",
     "original": "Path coefficient", "nps": "NPS", "mean_satisfaction": "Mean satisfaction",
+    **scores_page.COLUMN_LABELS,
 }
 #: Values shown translated: quadrants, verdicts.
 VALUE_LABELS = {

@@ -11,6 +11,7 @@ from patronage.reporting.charts import dimension_bars, nps_trend
 from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
 from patronage.sessions import end_session, start_session
+from patronage.storage import read_surveys
 from patronage.web.deps import (
     ANON_CSRF_COOKIE,
     LANGUAGE_COOKIE,
@@ -116,16 +117,16 @@ def customer_page(request: Request, customer_pk: int):
 @router.get("/analysis")
 def analysis_page(request: Request, survey: str | None = None):
     require_user(request, *ANALYSTS)
+    engine = request.app.state.engine
+    common = {"page_title": N_("Satisfaction analysis"), "survey": survey or "",
+              "surveys": read_surveys(engine)["code"].tolist()}
     try:
-        sections = satisfaction_report(request.app.state.engine, survey or None,
-                                       language=language_of(request),
+        sections = satisfaction_report(engine, survey or None, language=language_of(request),
                                        gettext=gettext_for(request))
     except ValueError as exc:
-        return render(request, "analysis.html", sections=[], problem=str(exc),
-                      page_title=N_("Satisfaction analysis"))
+        return render(request, "analysis.html", sections=[], problem=str(exc), **common)
     return render(request, "analysis.html", sections=sections, problem=None,
-                  column_labels=COLUMN_LABELS, value_labels=VALUE_LABELS,
-                  page_title=N_("Satisfaction analysis"))
+                  column_labels=COLUMN_LABELS, value_labels=VALUE_LABELS, **common)
 
 
 @router.get("/loyalty")

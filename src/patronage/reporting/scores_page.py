@@ -1,0 +1,99 @@
+"""More sections of the analysis page: CSAT, CES, SERVQUAL, a named competitor, and a crosstab
+of NPS groups by industry — each a table and a bar chart, or the reason it does not apply."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from patronage.analysis.methods import (
+    ces_table,
+    competitor_table,
+    competitors_in,
+    crosstab_table,
+    csat_table,
+    servqual_table,
+)
+from patronage.reporting.charts import _LAYOUT
+
+SECTIONS = (
+    ("csat", "CSAT: overall satisfaction, mean and top-2-box share by wave"),
+    ("ces", "Customer effort score by wave"),
+    ("servqual", "SERVQUAL: perception minus expectation by dimension"),
+    ("competitor", "Against a named competitor (same respondents, paired tests)"),
+    ("crosstab", "Promoters, passives and detractors by industry (chi-square test)"),
+)
+
+COLUMNS = {
+    "csat": ["n", "mean", "mean_ci_low", "mean_ci_high", "top_box", "top_box_ci_low",
+             "top_box_ci_high"],
+    "ces": ["n", "mean", "ci_low", "ci_high", "easy_share"],
+    "servqual": ["perception", "expectation", "gap"],
+    "competitor": ["n", "own", "competitor", "difference", "p_value", "p_holm"],
+    "crosstab": ["promoter", "passive", "detractor", "n", "chi2", "p_value", "cramers_v"],
+}
+
+COLUMN_LABELS = {
+    "mean": "Mean", "mean_ci_low": "Lower 95%", "mean_ci_high": "Upper 95%",
+    "top_box": "Top-2-box share", "top_box_ci_low": "Lower 95%", "top_box_ci_high": "Upper 95%",
+    "easy_share": "Share finding it easy", "own": "Us", "competitor": "Competitor",
+    "promoter": "Promoters", "passive": "Passives", "detractor": "Detractors", "chi2": "χ²",
+    "cramers_v": "Cramér's V",
+}
+
+
+def _bars(labels, values, title: str, *, errors=None, y_title: str = "") -> str:
+    bar = go.Bar(x=[str(v) for v in labels], y=[float(v) for v in values])
+    if errors is not None:
+        bar.error_y = dict(type="data", array=list(errors[1]), arrayminus=list(errors[0]))
+    figure = go.Figure(bar)
+    figure.update_layout(title=title, yaxis=dict(title=y_title), **_LAYOUT)
+    return figure.to_json()
+
+
+def _csat(data, _, title, label):
+    table = csat_table(data, by="wave")
+    errors = (table["top_box"] - table["top_box_ci_low"], table["top_box_ci_high"] - table["top_box"])
+    return table, _bars(table.index, table["top_box"], title, errors=errors,
+                        y_title=_("Top-2-box share"))
+
+
+def _ces(data, _, title, label):
+    table = ces_table(data, by="wave")
+    errors = (table["mean"] - table["ci_low"], table["ci_high"] - table["mean"])
+    return table, _bars(table.index, table["mean"], title, errors=errors, y_title=_("Mean"))
+
+
+def _servqual(data, _, title, label):
+    table = servqual_table(data)
+    dims = table[table["level"] == "dimension"]
+    shown = table[table["level"] != "item"]
+    return shown, _bars([_(d) for d in dims.index], dims["gap"], title, y_title="P − E")
+
+
+def _competitor(data, _, title, label):
+    names = competitors_in(data)
+    if not names:
+        raise ValueError("the survey has no ratings of a competitor (answer codes "
+                         "competitor.<name>.<item>)")
+    table = competitor_table(data, competitor=names[0])
+    return table, _bars([label(i) for i in table.index], table["difference"],
+                        f"{title} · {names[0]}", y_title=_("Us − competitor"))
+
+
+def _crosstab(data, _, title, label):
+    table = crosstab_table(data, rows="industry", columns="nps_group")
+    figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[group]), x=[str(i) for i in table.index],
+                               y=table[group].tolist())
+                        for group in ("promoter", "passive", "detractor") if group in table])
+    figure.update_layout(title=title, barmode="stack", **_LAYOUT)
+    return table, figure.to_json()
+
+
+BUILDERS = {"csat": _csat, "ces": _ces, "servqual": _servqual, "competitor": _competitor,
+            "crosstab": _crosstab}
+
+#: Row and value labels shown translated.
+LABELS = ("tangibles", "reliability", "responsiveness", "assurance", "empathy", "overall")
+
+__all__ = ["BUILDERS", "COLUMNS", "COLUMN_LABELS", "LABELS", "SECTIONS"]
