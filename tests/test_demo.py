@@ -290,10 +290,11 @@ def test_build_demo_database_writes_everything_and_rebuilds(engine, company):
     summary = build_demo_database(engine, seed=2026, progress=messages.append)
     assert messages and summary.customers == _count(engine, schema.customers) == 5000
     assert summary.transactions == _count(engine, schema.transactions) == len(company.transactions)
-    assert summary.responses == _count(engine, schema.responses) == len(company.responses)
+    assert summary.responses == _count(engine, schema.responses) == (
+        len(company.responses) + len(company.extra.responses))
     assert summary.cases == _count(engine, schema.cases) == len(company.cases)
-    assert summary.waves == _count(engine, schema.waves) == 4
-    assert _count(engine, schema.answers) == len(company.answers)
+    assert summary.waves == _count(engine, schema.waves) == 4 + len(company.extra.waves)
+    assert _count(engine, schema.answers) == len(company.answers) + len(company.extra.answers)
     assert _count(engine, schema.touchpoints) == len(company.touchpoints)
     user = authenticate(engine, summary.admin_email, summary.admin_password)
     assert user is not None and user["role"] == "admin"
@@ -303,7 +304,7 @@ def test_build_demo_database_writes_everything_and_rebuilds(engine, company):
 
     again = build_demo_database(engine, seed=2026)
     assert _count(engine, schema.customers) == 5000
-    assert _count(engine, schema.answers) == len(company.answers)
+    assert _count(engine, schema.answers) == len(company.answers) + len(company.extra.answers)
     assert _count(engine, schema.users) == 3
     assert authenticate(engine, summary.admin_email, summary.admin_password) is None
     assert authenticate(engine, again.admin_email, again.admin_password) is not None

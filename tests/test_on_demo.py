@@ -118,8 +118,10 @@ def _login(client, email, password):
 
 @pytest.mark.parametrize("path, sections, charts", [
     ("/analysis", ["drivers", "ipa", "kano", "gap", "reliability", "trend", "pls", "segments",
-                   "csat", "crosstab"],
-     ["drivers", "ipa", "kano", "pls", "segments", "csat", "crosstab"]),
+                   "csat", "crosstab", "competitor"],
+     ["drivers", "ipa", "kano", "pls", "segments", "csat", "crosstab", "competitor"]),
+    ("/analysis?survey=servqual22", ["servqual"], ["servqual"]),
+    ("/analysis?survey=ces", ["ces"], ["ces"]),
     ("/loyalty", ["clv", "rfm", "cohorts", "at_risk", "whale", "holdout", "segments",
                   "retention_sat", "defection", "economics"],
      ["clv", "rfm", "cohorts", "whale", "holdout", "retention_sat"]),

@@ -13,12 +13,13 @@ gives identical frames. The parameters that generated the data are returned in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from patronage.demo.extra_surveys import DemoExtra, generate_extra
 from patronage.demo.population import DIMENSIONS, assign_tiers, generate_customers
 from patronage.demo.purchases import simulate_purchases
 from patronage.demo.service import (
@@ -59,7 +60,12 @@ class DemoTruth:
       items whose gap differs from ``default_expectation_gap``;
     * ``service_trend``: improvement of the service latent per wave (latent SD units);
     * ``response_latent``: per response (external id) the latent dimension values and the
-      standardized overall satisfaction ``satisfaction``.
+      standardized overall satisfaction ``satisfaction``;
+    * ``servqual_gaps``: true SERVQUAL gap (perception − expectation) per dimension;
+    * ``ces_effort``: expected CES answer (1 very easy … 7 very hard) per case type, and
+      ``ces_case_type``: per CES response (external id) the type of the case it followed;
+    * ``competitor`` and ``competitor_gaps``: the rated competitor and, per product item, the
+      true own − competitor difference (see :mod:`patronage.demo.extra_surveys`).
     """
 
     dimension_effects: dict
@@ -72,6 +78,11 @@ class DemoTruth:
     default_expectation_gap: float
     service_trend: float
     response_latent: pd.DataFrame
+    servqual_gaps: dict = field(default_factory=dict)
+    ces_effort: dict = field(default_factory=dict)
+    ces_case_type: pd.Series | None = None
+    competitor: str = ""
+    competitor_gaps: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,8 @@ class DemoCompany:
     Rows refer to each other by external keys, not database ids: ``customer_id`` columns hold
     the customer's external id (``C00001``), ``response_id`` the response's external id,
     ``wave`` the wave name, ``invitation_token`` the invitation's token and ``survey`` the survey
-    code. :func:`patronage.demo.install.install` maps them to database keys.
+    code. :func:`patronage.demo.install.install` maps them to database keys. ``extra`` holds
+    the SERVQUAL-22 and CES surveys and the competitor ratings (not part of :meth:`frames`).
     """
 
     customers: pd.DataFrame
@@ -95,6 +107,7 @@ class DemoCompany:
     answers: pd.DataFrame
     cases: pd.DataFrame
     truth: DemoTruth
+    extra: DemoExtra | None = None
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The table frames by table name (insertion order)."""
@@ -145,6 +158,8 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
     public = public[["external_id", "name", "phone", "email", "birthday", "region", "industry",
                      "size", "channel", "tier", "consent_survey", "consent_marketing",
                      "consent_care", "attributes", "created_at", "updated_at"]]
+    extra, extra_truth = generate_extra(int(seed), public, params, cases, survey["responses"],
+                                        survey["answers"], survey["waves"], today)
     truth = DemoTruth(
         dimension_effects=dict(DIMENSION_EFFECTS),
         driver_effects=driver_effects(),
@@ -156,12 +171,13 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
         default_expectation_gap=DEFAULT_EXPECTATION_GAP,
         service_trend=SERVICE_TREND,
         response_latent=survey["truth"]["response_latent"],
+        **extra_truth,
     )
     return DemoCompany(
         customers=public, transactions=transactions, touchpoints=touchpoints,
         competitors=competitor_frame(), surveys=survey["surveys"], waves=survey["waves"],
         invitations=survey["invitations"], responses=survey["responses"],
-        answers=survey["answers"], cases=cases, truth=truth,
+        answers=survey["answers"], cases=cases, truth=truth, extra=extra,
     )
 
 

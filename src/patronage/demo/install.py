@@ -168,7 +168,34 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
         "description": "description", "touchpoint_kind": "touchpoint_kind",
         "response_id": _mapped(k["response_id"], response_pk, "response"),
         "opened_at": "opened_at", "closed_at": "closed_at"}))
+    if company.extra is not None:
+        _install_extra(conn, company.extra, counts, say)
     return counts
+
+
+def _install_extra(conn: Connection, extra, counts: dict[str, int], say) -> None:
+    """The extra surveys (SERVQUAL-22, CES) and the competitor ratings; adds to ``counts``."""
+    say(f"Writing {len(extra.responses):,} SERVQUAL and CES responses and competitor ratings")
+    s, w, r, a = extra.surveys, extra.waves, extra.responses, extra.answers
+    counts["surveys"] += insert_rows(conn, surveys, _records(s, {col: col for col in s.columns}))
+    survey_pk = _key_map(conn, surveys.c.code, surveys.c.id)
+    counts["waves"] += insert_rows(conn, waves, _records(w, {
+        "survey_id": _mapped(w["survey"], survey_pk, "survey"), "name": "name",
+        "starts_on": "starts_on", "ends_on": "ends_on"}))
+    wave_pk = {f"{sid}/{name}": pk for pk, sid, name in conn.execute(
+        select(waves.c.id, waves.c.survey_id, waves.c.name))}
+    survey_ids = _mapped(r["survey"], survey_pk, "survey")
+    customer_pk = _key_map(conn, customers.c.external_id, customers.c.id)
+    counts["responses"] += insert_rows(conn, responses, _records(r, {
+        "external_id": "external_id", "survey_id": survey_ids,
+        "wave_id": _mapped(survey_ids.astype(str) + "/" + r["wave"], wave_pk, "wave"),
+        "customer_id": _mapped(r["customer_id"], customer_pk, "customer"),
+        "channel": "channel", "language": "language", "started_at": "started_at",
+        "submitted_at": "submitted_at", "weight": "weight", "quality_flags": "quality_flags"}))
+    response_pk = _key_map(conn, responses.c.external_id, responses.c.id)
+    counts["answers"] += insert_rows(conn, answers, _records(a, {
+        "response_id": _mapped(a["response_id"], response_pk, "response"),
+        "item_code": "item_code", "value_num": "value_num", "value_text": "value_text"}))
 
 
 def install(engine: Engine, company: DemoCompany, *, progress: Progress = None) -> dict[str, int]:
