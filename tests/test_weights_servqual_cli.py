@@ -113,3 +113,24 @@ def test_importance_performance_against_a_competitor(demo_company, tmp_path):
     rows = {r["dimension"]: r for r in json.loads(result.output)}
     assert 0 < rows["product"]["gap_vs_competitor"] <= 100 / 9
     assert rows["service"]["competitor_performance"] is None
+
+
+def test_servqual_gap1_against_a_management_survey(tmp_path):
+    """Gap 1 (Parasuraman, Zeithaml & Berry 1985): managers' estimate of expectations minus the
+    customers' own; managers here underestimate reliability by one point."""
+    codes = [c for items in servqual_items().values() for c in items]
+    customers = pd.DataFrame({f"{c}.exp": [6, 7, 6, 7] for c in codes})
+    for c in codes:
+        customers[c] = [5, 5, 6, 6]
+    managers = pd.DataFrame({f"{c}.exp": [6.5, 6.5] for c in codes})
+    for c in servqual_items()["reliability"]:
+        managers[f"{c}.exp"] = [5.5, 5.5]
+    customer_path, manager_path = tmp_path / "c.csv", tmp_path / "m.csv"
+    customers.to_csv(customer_path, index=False)
+    managers.to_csv(manager_path, index=False)
+    result = CliRunner().invoke(main, ["analyze", "servqual", "--file", str(customer_path),
+                                       "--management-file", str(manager_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["dimension"]: r for r in json.loads(result.output)}
+    assert rows["reliability"]["gap1"] == pytest.approx(-1.0)
+    assert rows["empathy"]["gap1"] == pytest.approx(0.0)

@@ -432,14 +432,23 @@ def analyze_crosstab(db, file, survey, include_flagged, fmt, rows, columns):
 
 @analyze.command("servqual")
 @_analysis_options
-def analyze_servqual(db, file, survey, include_flagged, fmt):
-    """SERVQUAL gaps (perception − expectation) per dimension and item.
+@click.option("--management-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Managers' answers to the same items (CSV/XLSX): show gap 1.")
+def analyze_servqual(db, file, survey, include_flagged, fmt, management_file):
+    """SERVQUAL gaps (perception − expectation) per dimension and item, or gap 1 against a
+    management survey of the same items.
 
-    Example: patronage analyze servqual --survey servqual22
+    Example: patronage analyze servqual --survey servqual22 --management-file managers.csv
     """
-    from patronage.analysis.methods import servqual_table
+    from patronage.analysis import survey_data_from_csv
+    from patronage.analysis.methods import servqual_gap1_table, servqual_table
 
-    _emit(_guard(lambda: servqual_table(_survey_data(db, file, survey, include_flagged))), fmt)
+    data = _survey_data(db, file, survey, include_flagged)
+    if management_file is None:
+        _emit(_guard(lambda: servqual_table(data)), fmt)
+        return
+    managers = _guard(lambda: survey_data_from_csv(management_file))
+    _emit(_guard(lambda: servqual_gap1_table(data, managers)), fmt)
 
 
 @analyze.command("ces")

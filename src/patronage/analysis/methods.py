@@ -31,7 +31,7 @@ from patronage.analytics.reliability import (
     cronbach_alpha,
     htmt,
 )
-from patronage.analytics.servqual import servqual_gaps, servqual_items
+from patronage.analytics.servqual import gap1, servqual_gaps, servqual_items
 from patronage.index_system import EXPECTATION_SUFFIX, IndexSystem, kano_items, load_index_system
 
 OVERALL = "overall"
@@ -294,6 +294,19 @@ def servqual_table(data: SurveyData) -> pd.DataFrame:
     return pd.concat([overall, dims, items]).rename_axis("name")
 
 
+def servqual_gap1_table(customers: SurveyData, management: SurveyData) -> pd.DataFrame:
+    """SERVQUAL gap 1 per dimension: managers' view of customers' expectations (the same
+    items answered as "what customers expect", ``sq<i>.exp``) minus the customers' own
+    expectations (Parasuraman, Zeithaml & Berry 1985)."""
+    codes = [f"{c}.exp" for items in servqual_items().values() for c in items]
+    for name, data in (("customer", customers), ("management", management)):
+        missing = [c for c in codes if c not in data.answers]
+        if missing:
+            raise ValueError(f"the {name} data lack the expectation answers {missing[:3]} …")
+    dims = {d: [f"{c}.exp" for c in items] for d, items in servqual_items().items()}
+    return gap1(customers.answers, management.answers, dims)
+
+
 #: The structural model over the index system: dimensions → satisfaction → loyalty.
 SATISFACTION_ITEMS = ("overall_satisfaction", "trust")
 LOYALTY_ITEMS = ("repurchase_intent", "nps")
@@ -341,5 +354,5 @@ __all__ = [
     "ces_table", "compare_table", "competitor_table", "competitors_in", "crosstab_table",
     "nps_difference_table", "csat_table", "drivers_table", "gap_table",
     "index_path_model", "ipa_table", "kano_table", "pls_table", "reliability_table",
-    "servqual_table", "trend_table",
+    "servqual_gap1_table", "servqual_table", "trend_table",
 ]
