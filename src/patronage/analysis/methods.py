@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from patronage.analysis.satisfaction import per_group
 from patronage.analysis.sources import SurveyData
 from patronage.analytics import (
     ces,
@@ -55,13 +56,8 @@ def csat_table(data: SurveyData, *, item: str = "overall_satisfaction", by: str 
     """Mean and top-box share of ``item`` with intervals, overall or per group."""
     if item not in data.answers.columns:
         raise ValueError(f"the data have no {item!r} item")
-    values, weights = data.answers[item], data.weights
-    if by is None:
-        return csat(values, weights, scale=scale, boxes=boxes).to_frame("all").T
-    groups = data.groups(by)
-    keys = data.waves_in_order() if by == "wave" else sorted(groups.dropna().unique(), key=str)
-    return pd.DataFrame({k: csat(values[groups == k], weights[groups == k], scale=scale,
-                                 boxes=boxes) for k in keys}).T.rename_axis(by)
+    return per_group(data, item, by,
+                     lambda v, w: csat(v, w, scale=scale, boxes=boxes))
 
 
 def ces_table(data: SurveyData, *, item: str = "ces", by: str | None = "wave",
@@ -69,13 +65,7 @@ def ces_table(data: SurveyData, *, item: str = "ces", by: str | None = "wave",
     """Customer effort: mean with interval and the share answering on the easy side."""
     if item not in data.answers.columns:
         raise ValueError(f"the data have no {item!r} item (use the ces template)")
-    values, weights = data.answers[item], data.weights
-    if by is None:
-        return ces(values, weights, scale=scale).to_frame("all").T
-    groups = data.groups(by)
-    keys = data.waves_in_order() if by == "wave" else sorted(groups.dropna().unique(), key=str)
-    return pd.DataFrame({k: ces(values[groups == k], weights[groups == k], scale=scale)
-                         for k in keys}).T.rename_axis(by)
+    return per_group(data, item, by, lambda v, w: ces(v, w, scale=scale))
 
 
 def gap_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.DataFrame:

@@ -19,19 +19,23 @@ def _group_order(data: SurveyData, by: str, groups: pd.Series) -> list:
     return sorted(groups.dropna().unique(), key=str)
 
 
+def per_group(data: SurveyData, item: str, by: str | None, summary) -> pd.DataFrame:
+    """``summary(values, weights) -> Series`` of answer column ``item``, overall (``by`` None)
+    or per group (waves in wave order, other groups sorted), one row each."""
+    values, weights = data.answers[item], data.weights
+    if by is None:
+        return summary(values, weights).to_frame("all").T.rename_axis("group")
+    groups = data.groups(by)
+    rows = {key: summary(values[groups == key], weights[groups == key])
+            for key in _group_order(data, by, groups)}
+    return pd.DataFrame(rows).T.rename_axis(by)
+
+
 def nps_table(data: SurveyData, *, by: str | None = "wave", item: str = "nps") -> pd.DataFrame:
     """NPS with shares and 95% interval, overall or per group (default: per wave, in wave order)."""
     if item not in data.answers.columns:
         raise ValueError(f"the data have no {item!r} item (0–10 likelihood to recommend)")
-    scores, weights = data.answers[item], data.weights
-    if by is None:
-        return nps_summary(scores, weights).to_frame("all").T.rename_axis("group")
-    groups = data.groups(by)
-    rows = {}
-    for key in _group_order(data, by, groups):
-        mask = groups == key
-        rows[key] = nps_summary(scores[mask], weights[mask])
-    return pd.DataFrame(rows).T.rename_axis(by)
+    return per_group(data, item, by, nps_summary)
 
 
 def csi_table(data: SurveyData, *, by: str | None = "wave",
@@ -57,4 +61,4 @@ def csi_table(data: SurveyData, *, by: str | None = "wave",
     return pd.DataFrame(rows).T.rename_axis(by)
 
 
-__all__ = ["csi_table", "nps_table"]
+__all__ = ["csi_table", "nps_table", "per_group"]

@@ -107,9 +107,12 @@ def clv_table(engine: Engine, models: ValueModels | None = None, *, top: int | N
     return table.head(top) if top else table
 
 
-def rfm_table(engine: Engine, *, observation_end=None) -> pd.DataFrame:
-    """RFM values, quintile scores, code and named segment per customer."""
-    summary = read_customer_summary(engine, observation_end=observation_end)
+def rfm_table(engine: Engine, *, observation_end=None,
+              summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """RFM values, quintile scores, code and named segment per customer (``summary``: a
+    customer summary already read, e.g. ``ValueModels.summary``)."""
+    if summary is None:
+        summary = read_customer_summary(engine, observation_end=observation_end)
     if summary.empty:
         raise ValueError("no sales yet: import transactions first")
     scores = rfm_scores(summary)
@@ -133,9 +136,9 @@ def at_risk_table(engine: Engine, *, window: str = "90D", models: ValueModels | 
     if sales.empty:
         raise ValueError("no sales yet: import transactions first")
     end = sales["occurred_at"].max().normalize()
-    summary = read_customer_summary(engine, observation_end=end)
-    daily = BetaGeo().fit(summary["frequency"], summary["recency"], summary["T"])
     models = models or fit_value_models(engine)
+    summary = models.summary  # in days, up to the last transaction day
+    daily = BetaGeo().fit(summary["frequency"], summary["recency"], summary["T"])
     flagged = latent_switching(sales, daily, observation_end=end, window=window,
                                clv=models.customers["clv"].dropna() if
                                models.customers["clv"].notna().any() else None)
@@ -182,10 +185,12 @@ def segments_table(engine: Engine, models: ValueModels | None = None) -> dict[st
 
 
 def whale_table(engine: Engine, *, cost_per_touchpoint: float = 300.0,
-                cost_per_case: float = 1500.0) -> tuple[pd.DataFrame, dict]:
+                cost_per_case: float = 1500.0,
+                summary: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """The profit whale curve and its 80/20 and 80/20/30 figures. Profit per customer is gross
     profit from sales minus a cost to serve allocated from touchpoints and cases."""
-    summary = read_customer_summary(engine)
+    if summary is None:
+        summary = read_customer_summary(engine)
     if summary.empty:
         raise ValueError("no sales yet: import transactions first")
     cost = allocate_cost_to_serve(read_touchpoints(engine), read_cases(engine),

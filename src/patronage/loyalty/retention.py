@@ -113,8 +113,8 @@ def survival_table(engine: Engine, *, category: str | None = None,
 def cross_buying_table(engine: Engine) -> pd.DataFrame:
     """Share of the buyers of each category (rows) who also bought each other category, with
     the number of buyers and their mean number of categories."""
-    per_customer, matrix = cross_buying(_sales(engine))
     sales = _sales(engine)
+    per_customer, matrix = cross_buying(sales)
     buyers = sales.groupby("category")["customer_id"].nunique()
     matrix = matrix.copy()
     matrix.insert(0, "buyers", buyers.reindex(matrix.index))

@@ -71,9 +71,9 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s) -> list[Section]:
         models = fit_value_models(engine)
     except ValueError as exc:
         return [Section(key, _(title), None, None, str(exc)) for key, title in SECTIONS]
-    builders = {"clv": lambda: _clv(engine, models, _), "rfm": lambda: _rfm(engine, _),
+    builders = {"clv": lambda: _clv(engine, models, _), "rfm": lambda: _rfm(engine, models, _),
                 "cohorts": lambda: _cohorts(engine, _), "at_risk": lambda: _at_risk(engine, models),
-                "whale": lambda: _whale(engine, _), "holdout": lambda: _holdout(engine, _),
+                "whale": lambda: _whale(engine, models, _), "holdout": lambda: _holdout(engine, _),
                 "segments": lambda: _segments(engine, models, _),
                 "retention_sat": lambda: _retention_sat(engine, _),
                 "defection": lambda: (_labelled(defection_table(engine), _), None),
@@ -99,8 +99,8 @@ def _clv(engine, models, _):
     return table.head(20)[["name", "p_alive", "expected_purchases_90d", "clv", "value_tier"]], chart
 
 
-def _rfm(engine, _):
-    scores = rfm_table(engine)
+def _rfm(engine, models, _):
+    scores = rfm_table(engine, summary=models.summary)
     table = scores.groupby("segment").agg(customers=("R", "size"), monetary=("monetary", "sum"),
                                           recency_days=("recency_days", "median"))
     table = table.sort_values("monetary", ascending=False)
@@ -129,8 +129,8 @@ def _at_risk(engine, models):
     return table[["name", "p_alive_now", "value_at_risk", "reason"]], None
 
 
-def _whale(engine, _):
-    curve, figures = whale_table(engine)
+def _whale(engine, models, _):
+    curve, figures = whale_table(engine, summary=models.summary)
     chart = (lambda title: _figure([go.Scatter(x=curve["customers_pct"].tolist(),
                                                y=curve["cumulative_profit_pct"].tolist(),
                                                mode="lines")], title,
