@@ -18,7 +18,15 @@ from sqlalchemy import Engine
 
 from patronage.surveys.answers import error_key, pages, progress, validate_submission
 from patronage.surveys.definition import Item, Section
-from patronage.surveys.submissions import SubmitResult, SurveyLink, save_draft, submit
+from patronage.surveys.submissions import (
+    PreparedSubmission,
+    SubmitResult,
+    SurveyLink,
+    prepare_from_link,
+    save_draft,
+    store_one,
+    submit,
+)
 
 ACTIONS = ("next", "back", "save", "submit")
 
@@ -213,8 +221,8 @@ class AnswerErrors(ValueError):
         super().__init__("some answers are missing or invalid: " + ", ".join(sorted(fields)))
 
 
-def submit_payload(engine: Engine, link: SurveyLink, payload: Mapping[str, Any]) -> SubmitResult:
-    """Store a complete submission sent as JSON (the API): validate like the form, then submit.
+def prepare_payload(link: SurveyLink, payload: Mapping[str, Any]) -> PreparedSubmission:
+    """Check a complete submission sent as JSON (the API) like the form checks it.
 
     ``payload``: ``submission_id``, ``answers`` (answer code → value, as a form would send),
     optional ``language`` and ``started_at``. Raises :class:`AnswerErrors` or ``ValueError``.
@@ -228,11 +236,16 @@ def submit_payload(engine: Engine, link: SurveyLink, payload: Mapping[str, Any])
     answers, errors = validate_submission(link.questionnaire, form, language)
     if errors:
         raise AnswerErrors(errors)
-    return submit(engine, survey_code=link.survey_code, answers=answers,
-                  submission_id=str(payload.get("submission_id") or ""),
-                  invitation_token=link.token, channel="web", language=language,
-                  started_at=_started(payload.get("started_at")))
+    return prepare_from_link(link, answers=answers,
+                             submission_id=str(payload.get("submission_id") or ""),
+                             channel="web", language=language,
+                             started_at=_started(payload.get("started_at")))
+
+
+def submit_payload(engine: Engine, link: SurveyLink, payload: Mapping[str, Any]) -> SubmitResult:
+    """Store a complete submission sent as JSON (see :func:`prepare_payload`) on its own."""
+    return store_one(engine, prepare_payload(link, payload))
 
 
 __all__ = ["ACTIONS", "AnswerErrors", "FormState", "KANO_CHOICES", "choose_language",
-           "item_fields", "start", "step", "submit_payload"]
+           "item_fields", "prepare_payload", "start", "step", "submit_payload"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from patronage.storage.engine import write_transaction
@@ -52,9 +52,11 @@ def _now() -> datetime:
 class SurveyLink:
     """What a survey link (an invitation token or an open link) leads to.
 
-    ``invitation_id``, ``customer_pk`` and ``token`` are None for an open link.
-    ``response_id`` is set when the invitation was answered already; ``draft`` holds the saved
-    answers (``answers``, ``page``, ``resume_key``, ``started_at``) when there is one.
+    ``invitation_id``, ``customer_pk`` and ``token`` are None for an open link, whose own token
+    is ``open_token``. ``version`` is the survey definition's version the questionnaire was
+    parsed from. ``response_id`` is set when the invitation was answered already; ``draft``
+    holds the saved answers (``answers``, ``page``, ``resume_key``, ``started_at``) when there
+    is one.
     """
 
     survey_id: int
@@ -62,6 +64,8 @@ class SurveyLink:
     title: str
     language: str
     questionnaire: Questionnaire
+    version: int = 1
+    open_token: str | None = None
     invitation_id: int | None = None
     token: str | None = None
     customer_pk: int | None = None
@@ -129,7 +133,7 @@ def _link_from_invitation(conn, token: str, *, statuses=("open",)) -> SurveyLink
         survey_id=row.survey_id, survey_code=row.code, title=row.title, language=row.language,
         questionnaire=stored_questionnaire(conn, row.survey_id, row.version, row.definition,
                                            row.code),
-        invitation_id=row.id, token=token, customer_pk=row.customer_id, wave_id=row.wave_id,
+        version=row.version, invitation_id=row.id, token=token, customer_pk=row.customer_id, wave_id=row.wave_id,
         design_weight=float(row.design_weight), response_id=response_id,
         draft=_draft_of(conn, drafts.c.invitation_id == row.id))
 
@@ -166,7 +170,7 @@ def resolve_open_link(engine: Engine, open_token: str, *,
                       language=row.language,
                       questionnaire=stored_questionnaire(conn, row.id, row.version,
                                                          row.definition, row.code),
-                      draft=draft)
+                      version=row.version, open_token=open_token, draft=draft)
 
 
 def _check_draft_answers(answers_: Any) -> dict:
@@ -308,6 +312,156 @@ def _bot_flags(q: Questionnaire, *, channel: str, honeypot: str, started_at, now
     return flags
 
 
+def _check_arguments(submission_id: Any, channel: str, language: str | None) -> None:
+    if not isinstance(submission_id, str) or not 0 < len(submission_id.strip()) <= 64:
+        raise ValueError("submission_id must be a non-empty text of at most 64 characters "
+                         "(a UUID made by the client)")
+    if channel not in RESPONSE_CHANNELS:
+        raise ValueError(f"channel must be one of {list(RESPONSE_CHANNELS)}; got {channel!r}")
+    if language is not None and language not in LANGUAGES:
+        raise ValueError(f"language must be one of {list(LANGUAGES)}; got {language!r}")
+
+
+class SurveyChanged(ValueError):
+    """The survey stopped taking answers through this link (closed, a new definition version,
+    or a new open link) between reading the link and writing the response."""
+
+
+@dataclass(frozen=True)
+class PreparedSubmission:
+    """A checked submission, ready to be written by :func:`store_submissions`.
+
+    ``values`` is the ``responses`` row; ``answers`` its answer rows (without the response id).
+    The write checks again that the survey still takes it: its status is one of ``statuses``,
+    its definition is still ``version`` and, for an open link, ``open_token`` is still its link.
+    With ``current_wave`` the wave is the survey's current one, looked up when written.
+    """
+
+    survey_id: int
+    survey_code: str
+    version: int
+    statuses: tuple[str, ...]
+    values: dict
+    answers: tuple[dict, ...]
+    open_token: str | None = None
+    draft_key: str | None = None
+    current_wave: bool = False
+
+    @property
+    def submission_id(self) -> str:
+        return self.values["external_id"]
+
+    @property
+    def invitation_id(self) -> int | None:
+        return self.values["invitation_id"]
+
+
+def prepare_from_link(link: SurveyLink, *, answers: Mapping[str, Any], submission_id: str,
+                      channel: str = "web", language: str | None = None,
+                      started_at: datetime | None = None, honeypot: str = "",
+                      min_seconds: float | None = None, customer_pk: int | None = None,
+                      statuses: tuple[str, ...] = ("open",),
+                      now: datetime | None = None) -> PreparedSubmission:
+    """Check a submission on ``link`` and build its rows; reads nothing from the database.
+
+    Raises ``ValueError`` naming the bad argument or answer code. ``started_at`` defaults to the
+    draft's start; bot signals become quality flags (see :func:`default_min_seconds`).
+    """
+    _check_arguments(submission_id, channel, language)
+    now = now or _now()
+    q = link.questionnaire
+    rows = _answer_rows(q, answers)
+    if started_at is None and link.draft is not None:
+        started_at = link.draft["started_at"]
+    flags = _bot_flags(q, channel=channel, honeypot=honeypot, started_at=started_at, now=now,
+                       min_seconds=min_seconds)
+    values = {
+        "external_id": submission_id, "survey_id": link.survey_id, "wave_id": link.wave_id,
+        "customer_id": link.customer_pk if link.customer_pk is not None else customer_pk,
+        "invitation_id": link.invitation_id, "channel": channel,
+        "language": language or link.language, "started_at": started_at, "submitted_at": now,
+        "weight": link.design_weight, "quality_flags": flags}
+    return PreparedSubmission(
+        survey_id=link.survey_id, survey_code=link.survey_code, version=link.version,
+        statuses=statuses, values=values, answers=tuple(rows),
+        open_token=link.open_token if link.invitation_id is None else None,
+        draft_key=link.draft["resume_key"] if link.draft is not None else None,
+        current_wave=link.invitation_id is None)
+
+
+def _still_taken(conn, batch) -> list[bool]:
+    s = surveys.c
+    state = {row.id: row for row in conn.execute(
+        select(s.id, s.status, s.version, s.open_token)
+        .where(s.id.in_({p.survey_id for p in batch})))}
+    out = []
+    for p in batch:
+        row = state.get(p.survey_id)
+        out.append(row is not None and row.status in p.statuses and row.version == p.version
+                   and (p.open_token is None or row.open_token == p.open_token))
+    return out
+
+
+def store_submissions(conn, batch: list[PreparedSubmission]) -> list[int | SurveyChanged]:
+    """Write a batch of prepared submissions in the caller's transaction, a few statements for
+    the whole batch (group commit); returns, per submission, its response id or a
+    :class:`SurveyChanged` for one its survey no longer takes.
+
+    A replayed submission id or invitation raises ``IntegrityError`` for the whole batch: roll
+    back and store the submissions one by one with :func:`store_one`.
+    """
+    taken = _still_taken(conn, batch)
+    accepted = [p for p, ok in zip(batch, taken, strict=True) if ok]
+    waves_: dict[tuple, int | None] = {}
+    rows = []
+    for p in accepted:
+        values = p.values
+        if p.current_wave:
+            key = (p.survey_id, values["submitted_at"].date())
+            if key not in waves_:
+                waves_[key] = _current_wave(conn, p.survey_id, values["submitted_at"])
+            values = {**values, "wave_id": waves_[key]}
+        rows.append(values)
+    ids: list[int] = []
+    if rows:
+        ids = list(conn.execute(insert(responses).returning(
+            responses.c.id, sort_by_parameter_order=True), rows).scalars())
+        answer_rows = [{"response_id": rid, **a}
+                       for rid, p in zip(ids, accepted, strict=True) for a in p.answers]
+        if answer_rows:
+            conn.execute(insert(answer_table), answer_rows)
+        answered = [{"invitation": p.invitation_id, "at": p.values["submitted_at"]}
+                    for p in accepted if p.invitation_id is not None]
+        if answered:
+            conn.execute(update(invitations).where(
+                (invitations.c.id == bindparam("invitation"))
+                & invitations.c.responded_at.is_(None)).values(responded_at=bindparam("at")),
+                answered)
+        used = [{"key": p.draft_key} for p in accepted if p.draft_key is not None]
+        if used:
+            conn.execute(delete(drafts).where(drafts.c.resume_key == bindparam("key")), used)
+    stored = iter(ids)
+    return [next(stored) if ok else SurveyChanged(
+        f"survey {p.survey_code!r} no longer takes answers through this link (it was closed "
+        f"or changed); reload the survey") for p, ok in zip(batch, taken, strict=True)]
+
+
+def store_one(engine: Engine, prepared: PreparedSubmission) -> SubmitResult:
+    """Write one prepared submission in its own transaction; a replay returns the original."""
+    try:
+        with write_transaction(engine) as conn:
+            [outcome] = store_submissions(conn, [prepared])
+    except IntegrityError:
+        original = _original(engine, prepared.submission_id, prepared.invitation_id)
+        if original is None:
+            raise
+        return _existing(original, prepared.survey_id)
+    if isinstance(outcome, SurveyChanged):
+        raise outcome
+    return SubmitResult(response_id=int(outcome), created=True,
+                        quality_flags=prepared.values["quality_flags"])
+
+
 def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], submission_id: str,
            invitation_token: str | None = None, channel: str = "web",
            language: str | None = None, started_at: datetime | None = None,
@@ -325,14 +479,7 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
     ``started_at`` defaults to the draft's start. Bot signals become ``quality_flags``
     (see :func:`default_min_seconds`).
     """
-    if not isinstance(submission_id, str) or not 0 < len(submission_id.strip()) <= 64:
-        raise ValueError("submission_id must be a non-empty text of at most 64 characters "
-                         "(a UUID made by the client)")
-    if channel not in RESPONSE_CHANNELS:
-        raise ValueError(f"channel must be one of {list(RESPONSE_CHANNELS)}; got {channel!r}")
-    if language is not None and language not in LANGUAGES:
-        raise ValueError(f"language must be one of {list(LANGUAGES)}; got {language!r}")
-    now = now or _now()
+    _check_arguments(submission_id, channel, language)
     with engine.connect() as conn:
         survey = conn.execute(select(surveys).where(surveys.c.code == survey_code)).first()
         if survey is None:
@@ -341,56 +488,30 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
         if survey.status not in allowed:
             raise ValueError(f"survey {survey_code!r} is {survey.status} and takes no answers "
                              f"on channel {channel}")
-        link = None
         if invitation_token is not None:
             link = _link_from_invitation(conn, invitation_token, statuses=allowed) \
                 if _token_ok(invitation_token) else None
             if link is None or link.survey_id != survey.id:
                 raise ValueError(f"the invitation token does not belong to survey "
                                  f"{survey_code!r}; check the link")
-        customer_pk = link.customer_pk if link is not None else None
+        else:
+            link = SurveyLink(
+                survey_id=survey.id, survey_code=survey.code, title=survey.title,
+                language=survey.language, version=survey.version,
+                questionnaire=stored_questionnaire(conn, survey.id, survey.version,
+                                                   survey.definition, survey.code),
+                draft=_draft_of(conn, drafts.c.resume_key == resume_key)
+                if _token_ok(resume_key) else None)
+        customer_pk = None
         if customer_external_id is not None:
-            found = conn.execute(select(customers.c.id).where(
+            customer_pk = conn.execute(select(customers.c.id).where(
                 customers.c.external_id == customer_external_id)).scalar()
-            if found is None:
+            if customer_pk is None:
                 raise ValueError(f"there is no customer {customer_external_id!r}")
-            customer_pk = customer_pk or found
-        draft_key = drafts.c.invitation_id == link.invitation_id if link is not None else (
-            drafts.c.resume_key == resume_key if _token_ok(resume_key) else None)
-        draft = _draft_of(conn, draft_key) if draft_key is not None else None
-        wave_id = link.wave_id if link is not None else _current_wave(conn, survey.id, now)
-        q = stored_questionnaire(conn, survey.id, survey.version, survey.definition, survey.code)
-    rows = _answer_rows(q, answers)
-    invitation_id = link.invitation_id if link is not None else None
-    # No look-up before writing: the unique constraints on the submission id and the
-    # invitation detect a replay, and the original is read only then (one round trip less).
-    if started_at is None and draft is not None:
-        started_at = draft["started_at"]
-    flags = _bot_flags(q, channel=channel, honeypot=honeypot, started_at=started_at, now=now,
-                       min_seconds=min_seconds)
-    try:
-        with write_transaction(engine) as conn:
-            response_id = conn.execute(insert(responses).values(
-                external_id=submission_id, survey_id=survey.id, wave_id=wave_id,
-                customer_id=customer_pk, invitation_id=invitation_id, channel=channel,
-                language=language or survey.language, started_at=started_at, submitted_at=now,
-                weight=link.design_weight if link is not None else 1.0,
-                quality_flags=flags)).inserted_primary_key[0]
-            if rows:
-                conn.execute(insert(answer_table),
-                             [{"response_id": response_id, **r} for r in rows])
-            if invitation_id is not None:
-                conn.execute(update(invitations).where(
-                    (invitations.c.id == invitation_id) & invitations.c.responded_at.is_(None)
-                ).values(responded_at=now))
-            if draft is not None:
-                conn.execute(delete(drafts).where(drafts.c.resume_key == draft["resume_key"]))
-    except IntegrityError:
-        original = _original(engine, submission_id, invitation_id)
-        if original is None:
-            raise
-        return _existing(original, survey.id)
-    return SubmitResult(response_id=int(response_id), created=True, quality_flags=flags)
+    return store_one(engine, prepare_from_link(
+        link, answers=answers, submission_id=submission_id, channel=channel, language=language,
+        started_at=started_at, honeypot=honeypot, min_seconds=min_seconds,
+        customer_pk=customer_pk, statuses=allowed, now=now))
 
 
 def _existing(original, survey_id: int) -> SubmitResult:
@@ -402,11 +523,16 @@ def _existing(original, survey_id: int) -> SubmitResult:
 
 __all__ = [
     "AGENT_CHANNELS",
+    "PreparedSubmission",
     "SubmitResult",
+    "SurveyChanged",
     "SurveyLink",
     "default_min_seconds",
+    "prepare_from_link",
     "resolve_open_link",
     "resolve_token",
     "save_draft",
+    "store_one",
+    "store_submissions",
     "submit",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -17,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from patronage.sessions import AttemptLimiter
 from patronage.settings import Settings
 from patronage.storage import make_engine
+from patronage.surveys.intake import SubmissionIntake
 from patronage.web import api, pages, public, survey_admin
 from patronage.web.deps import N_, CSRFFailed, Forbidden, LoginRequired, login_url, render
 from patronage.web.i18n import load_translations
@@ -34,6 +37,24 @@ def _plotly_js() -> Path:
     return Path(str(files("plotly") / "package_data" / "plotly.min.js"))
 
 
+_FROZEN = threading.Event()
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up built out of the cyclic garbage collector's reach, once per process.
+
+    The modules behind the analytics (pandas, SciPy, Plotly, SQLAlchemy) leave about 175,000
+    tracked objects; a full collection over them took 80-140 ms and ran every second or two
+    under submission load, where it set the p99 latency. ``gc.freeze`` (after one collection,
+    so no garbage is kept) excludes them from later collections; they live for the whole
+    process anyway.
+    """
+    if not _FROZEN.is_set():
+        _FROZEN.set()
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web application for ``settings`` (default: from the environment).
 
@@ -43,7 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        _freeze_startup_objects()
         yield
+        app.state.intake.close()
         app.state.engine.dispose()
 
     app = FastAPI(title="Patronage", lifespan=lifespan, docs_url="/api/docs", redoc_url=None,
@@ -51,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url,
                                    busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    app.state.intake = SubmissionIntake(app.state.engine)
     app.state.translations = load_translations()
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)

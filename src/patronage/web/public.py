@@ -11,7 +11,6 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from patronage.surveys.respond import AnswerErrors, choose_language, item_fields, start, step
-from patronage.surveys.respond import submit_payload
 from patronage.surveys.submissions import resolve_open_link, resolve_token
 from patronage.web.deps import check_csrf, render
 
@@ -85,20 +84,22 @@ async def survey_post(request: Request, token: str):
 
 
 @router.post("/api/responses", status_code=201)
-def api_submit(request: Request, payload: dict = Body(...)):
+async def api_submit(request: Request, payload: dict = Body(...)):
     """Submit a complete response as JSON with an invitation ``token`` or an ``open_token``.
 
-    A plain (threaded) route: the database work does not block the event loop.
+    Stored with group commit (:class:`~patronage.surveys.intake.SubmissionIntake`); the answer
+    comes after the commit.
     """
     _limit(request)
     kind, token = (("s", payload.get("token")) if payload.get("token")
                    else ("o", payload.get("open_token")))
-    link = _link(request, kind, str(token or ""))
     try:
-        result = submit_payload(request.app.state.engine, link, payload)
+        result = await request.app.state.intake.submit_payload(kind, str(token or ""), payload)
     except AnswerErrors as exc:
         return JSONResponse({"error": str(exc), "fields": exc.fields}, status_code=422)
     except ValueError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
+    if result is None:
+        raise HTTPException(404)
     body = {"response_id": result.response_id, "created": result.created}
     return JSONResponse(body, status_code=201 if result.created else 200)
