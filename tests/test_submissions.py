@@ -228,3 +228,41 @@ def test_bad_submissions(invited):
     submit(engine, survey_code=code, answers={"nps": 1.0}, submission_id="used")
     with pytest.raises(ValueError, match="another survey"):
         submit(engine, survey_code=other, answers={}, submission_id="used")
+
+
+def test_agent_entry_answers_the_customers_invitation(invited):
+    engine, code, tokens = invited
+    with engine.connect() as conn:
+        inv = conn.execute(select(invitations.c.id, invitations.c.wave_id,
+                                  invitations.c.design_weight, customers.c.external_id)
+                           .join(customers, customers.c.id == invitations.c.customer_id)
+                           .where(invitations.c.token == tokens[3])).one()
+    phone = submit(engine, survey_code=code, answers={"nps": 8.0}, submission_id="call-1",
+                   channel="phone", customer_external_id=inv.external_id,
+                   now=T0 + timedelta(days=1))
+    with engine.connect() as conn:
+        row = conn.execute(select(responses).where(responses.c.id == phone.response_id)).one()
+        responded = conn.execute(select(invitations.c.responded_at)
+                                 .where(invitations.c.id == inv.id)).scalar_one()
+    assert (row.invitation_id, row.wave_id, row.channel) == (inv.id, inv.wave_id, "phone")
+    assert row.weight == pytest.approx(inv.design_weight)
+    assert responded == T0 + timedelta(days=1)  # counted as answered: no reminder goes out
+    # the same entry sent again returns it; the customer's web link now finds it answered
+    again = submit(engine, survey_code=code, answers={"nps": 8.0}, submission_id="call-1",
+                   channel="phone", customer_external_id=inv.external_id)
+    assert (again.response_id, again.created) == (phone.response_id, False)
+    web = submit(engine, survey_code=code, answers={"nps": 3.0}, submission_id="web-late",
+                 invitation_token=tokens[3])
+    assert (web.response_id, web.created) == (phone.response_id, False)
+    with pytest.raises(ValueError, match=r"answered survey .* already .*nothing was stored"):
+        submit(engine, survey_code=code, answers={"nps": 9.0}, submission_id="call-2",
+               channel="paper", customer_external_id=inv.external_id)
+    # a customer who was not invited is entered without an invitation, as before
+    with engine.connect() as conn:
+        invited_ids = set(conn.execute(select(invitations.c.customer_id)).scalars())
+    other = next(f"C{i}" for i in range(12) if i + 1 not in invited_ids)
+    free = submit(engine, survey_code=code, answers={"nps": 5.0}, submission_id="call-3",
+                  channel="phone", customer_external_id=other)
+    with engine.connect() as conn:
+        assert conn.execute(select(responses.c.invitation_id)
+                            .where(responses.c.id == free.response_id)).scalar() is None

@@ -462,6 +462,26 @@ def store_one(engine: Engine, prepared: PreparedSubmission) -> SubmitResult:
                         quality_flags=prepared.values["quality_flags"])
 
 
+def _invited(conn, survey_id: int, customer_pk: int, statuses) -> SurveyLink | None:
+    """The customer's latest invitation to the survey, as a link, or None."""
+    token = conn.execute(select(invitations.c.token).where(
+        (invitations.c.survey_id == survey_id) & (invitations.c.customer_id == customer_pk))
+        .order_by(invitations.c.id.desc())).scalar()
+    return _link_from_invitation(conn, token, statuses=statuses) if token else None
+
+
+def _answered_already(conn, link: SurveyLink, submission_id: str,
+                      customer: str | None) -> SubmitResult:
+    stored = conn.execute(select(responses.c.id, responses.c.external_id, responses.c.channel,
+                                 responses.c.quality_flags)
+                          .where(responses.c.id == link.response_id)).one()
+    if stored.external_id == submission_id:  # this entry, sent again
+        return SubmitResult(response_id=int(stored.id), created=False,
+                            quality_flags=dict(stored.quality_flags or {}))
+    raise ValueError(f"customer {customer!r} has answered survey {link.survey_code!r} already "
+                     f"(response #{stored.id}, channel {stored.channel}); nothing was stored")
+
+
 def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], submission_id: str,
            invitation_token: str | None = None, channel: str = "web",
            language: str | None = None, started_at: datetime | None = None,
@@ -475,7 +495,9 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
     UUID) and the invitation each identify the response: repeating either returns the
     original response with ``created=False``. Web submissions need an open survey; agents
     (``channel`` phone, paper or interview, with ``customer_external_id``) may also enter
-    answers for a closed one. ``weight`` is the invitation's design weight (1 without one);
+    answers for a closed one. An agent's entry for a customer who was invited answers that
+    invitation (its wave and design weight, no more reminders); one who has answered it already
+    is refused. ``weight`` is the invitation's design weight (1 without one);
     ``started_at`` defaults to the draft's start. Bot signals become ``quality_flags``
     (see :func:`default_min_seconds`).
     """
@@ -488,13 +510,24 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
         if survey.status not in allowed:
             raise ValueError(f"survey {survey_code!r} is {survey.status} and takes no answers "
                              f"on channel {channel}")
+        link = None
         if invitation_token is not None:
             link = _link_from_invitation(conn, invitation_token, statuses=allowed) \
                 if _token_ok(invitation_token) else None
             if link is None or link.survey_id != survey.id:
                 raise ValueError(f"the invitation token does not belong to survey "
                                  f"{survey_code!r}; check the link")
-        else:
+        customer_pk = None
+        if customer_external_id is not None:
+            customer_pk = conn.execute(select(customers.c.id).where(
+                customers.c.external_id == customer_external_id)).scalar()
+            if customer_pk is None:
+                raise ValueError(f"there is no customer {customer_external_id!r}")
+        if invitation_token is None and channel in AGENT_CHANNELS and customer_pk is not None:
+            link = _invited(conn, survey.id, customer_pk, allowed)
+            if link is not None and link.response_id is not None:
+                return _answered_already(conn, link, submission_id, customer_external_id)
+        if link is None:
             link = SurveyLink(
                 survey_id=survey.id, survey_code=survey.code, title=survey.title,
                 language=survey.language, version=survey.version,
@@ -502,12 +535,6 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
                                                    survey.definition, survey.code),
                 draft=_draft_of(conn, drafts.c.resume_key == resume_key)
                 if _token_ok(resume_key) else None)
-        customer_pk = None
-        if customer_external_id is not None:
-            customer_pk = conn.execute(select(customers.c.id).where(
-                customers.c.external_id == customer_external_id)).scalar()
-            if customer_pk is None:
-                raise ValueError(f"there is no customer {customer_external_id!r}")
     return store_one(engine, prepare_from_link(
         link, answers=answers, submission_id=submission_id, channel=channel, language=language,
         started_at=started_at, honeypot=honeypot, min_seconds=min_seconds,
