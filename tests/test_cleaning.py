@@ -2,7 +2,10 @@
 
 Every expected flag and reason below is worked out by hand from the frames. The speeder rule is
 duration < 0.4 × the survey's median duration (Greszki, Meyer & Schoen 2015, POQ 79:471);
-straight-lining is the same answer on every item of a grid (Herzog & Bachman 1981, POQ 45:549).
+straight-lining is the same answer on every item of a grid (Herzog & Bachman 1981, POQ 45:549;
+Kim et al. 2019, SSCR 37:214), on its own only on long grids and away from the scale ends,
+otherwise only with a second signal such as speeding (Zhang & Conrad 2014, SRM 8:127; valid
+straight-lining: Reuning & Plutzer 2020, SRM 14:439).
 """
 
 from __future__ import annotations
@@ -82,7 +85,6 @@ def flags():
 
 def test_each_flag_with_its_reason(flags):
     assert flags["R2"] == {"duplicate": "duplicate of R1"}
-    assert flags["R3"] == {"straight_lining": "the same answer 7 on all 6 service items"}
     assert flags["R4"] == {"out_of_range": "q3 = 12 outside 1–10"}
     assert flags["R5"] == {"incomplete": "answered 2 of 7 required questions"}
     # S1 durations: 41 280 290 295 300 300 300 305 310 320 -> median 300, cut-off 120 s
@@ -93,6 +95,7 @@ def test_each_flag_with_its_reason(flags):
 
 def test_clean_responses_get_empty_dicts(flags):
     assert flags["R1"] == {}
+    assert flags["R3"] == {}   # 7 on all 6 service items: a short grid, and no other signal
     assert flags["R9"] == {}   # anonymous: nobody to be a duplicate of
     assert flags["R14"] == {}  # only 4 answered grid items (< 5): not straight-lining; 5 of 7
     assert flags["R10"] == {}  # S2 has no item definitions: no item checks
@@ -126,23 +129,98 @@ def test_several_flags_on_one_response_and_summary():
     flags = flag_responses(responses, answers, definition_items=_items())
     assert flags["R6"] == {
         "out_of_range": "q7 = 11 outside 0–10",
-        "straight_lining": "the same answer 10 on all 6 service items",
+        "straight_lining": "the same answer 10 on all 6 service items, also speeder",
         "speeder": "completed in 41 s; the median is 300 s",
     }
     summary = cleaning_summary(flags)
     assert summary.index.tolist() == list(FLAGS) + ["clean", "total"]
     assert summary.to_dict() == {"duplicate": 3, "incomplete": 1, "out_of_range": 2,
-                                 "straight_lining": 2, "speeder": 2, "honeypot": 1,
-                                 "clean": 4, "total": 13}
+                                 "straight_lining": 1, "speeder": 2, "honeypot": 1,
+                                 "clean": 5, "total": 13}
 
 
 def test_parameters_change_the_cut_offs():
     responses, answers = _survey()
     loose = flag_responses(responses, answers, definition_items=_items(), speeder_fraction=0.1,
-                           min_grid_items=4, min_completion=0.9)
+                           min_grid_items=4, long_grid_items=4, min_completion=0.9)
     assert "speeder" not in loose["R6"]  # 41 s > 0.1 * 300 s
     assert loose["R14"] == {"straight_lining": "the same answer 5 on all 4 service items",
                             "incomplete": "answered 5 of 7 required questions"}
+
+
+def test_the_plain_zero_variance_rule_is_still_available():
+    responses, answers = _survey()
+    plain = flag_responses(responses, answers, definition_items=_items(), long_grid_items=5,
+                           extremes_need_signal=False)
+    assert plain["R3"] == {"straight_lining": "the same answer 7 on all 6 service items"}
+    assert plain["R14"] == {}  # 4 answered items, still under min_grid_items
+
+
+LONG = [f"g{i}" for i in range(1, 11)]
+
+
+def _long_grid(rows: dict, durations: dict):
+    """One survey with a 10-item 1–7 grid ``pride`` and a 5-item 1–7 grid ``brand``; every
+    response takes 300 s unless ``durations`` says otherwise."""
+    brand = [f"b{i}" for i in range(1, 6)]
+    items = pd.DataFrame([{"item_code": q, "scale_min": 1, "scale_max": 7, "required": False,
+                           "grid": "pride" if q in LONG else "brand"} for q in LONG + brand])
+    ids = list(rows)
+    took = [durations.get(r, 300) for r in ids]
+    responses = pd.DataFrame({
+        "response_id": ids, "customer_id": ids, "survey": "S", "wave": "W",
+        "started_at": [START - pd.Timedelta(seconds=t) for t in took],
+        "submitted_at": START})
+    answers = pd.DataFrame.from_dict(rows, orient="index", columns=LONG + brand)
+    return responses, answers, items
+
+
+def test_long_grids_flag_alone_short_grids_and_scale_ends_need_a_second_signal():
+    varied = [1, 2, 3, 4, 5, 6, 7, 6, 5, 4]
+    rows = {
+        "mid10": [4] * 10 + [2, 3, 4, 5, 6],              # long grid, mid-scale: flagged
+        "top10": [7] * 10 + [2, 3, 4, 5, 6],              # long grid, top: a delighted customer
+        "bottom10": [1] * 10 + [2, 3, 4, 5, 6],           # long grid, bottom: a furious one
+        "top10fast": [7] * 10 + [2, 3, 4, 5, 6],          # ... but a speeder: flagged
+        "mid9": [4] * 9 + [NAN] + [2, 3, 4, 5, 6],        # 9 answered: a short grid now
+        "brand5": varied + [5] * 5,                       # short grid, no signal
+        "brand5fast": varied + [5] * 5,                   # short grid and a speeder
+        **{f"ok{i}": varied + [3, 4, 5, 4, 3] for i in range(6)},
+    }
+    responses, answers, items = _long_grid(rows, {"top10fast": 20, "brand5fast": 30})
+    flags = flag_responses(responses, answers, definition_items=items)
+    assert flags["mid10"] == {"straight_lining": "the same answer 4 on all 10 pride items"}
+    assert flags["top10"] == {} and flags["bottom10"] == {} and flags["mid9"] == {}
+    assert flags["brand5"] == {}
+    # durations 300 s except 20 and 30 s: median 300 s, cut-off 120 s
+    assert flags["top10fast"] == {
+        "straight_lining": "the same answer 7 on all 10 pride items, also speeder",
+        "speeder": "completed in 20 s; the median is 300 s"}
+    assert flags["brand5fast"]["straight_lining"] == (
+        "the same answer 5 on all 5 brand items, also speeder")
+    assert all(flags[f"ok{i}"] == {} for i in range(6))
+    # extremes alone when asked; long grids shorter when asked
+    loose = flag_responses(responses, answers, definition_items=items, long_grid_items=5,
+                           extremes_need_signal=False)
+    assert loose["top10"] == {"straight_lining": "the same answer 7 on all 10 pride items"}
+    assert loose["brand5"] == {"straight_lining": "the same answer 5 on all 5 brand items"}
+    assert loose["mid9"] == {"straight_lining": "the same answer 4 on all 9 pride items"}
+
+
+def test_flags_set_earlier_and_honeypots_count_as_the_second_signal():
+    varied = [1, 2, 3, 4, 5, 6, 7, 6, 5, 4]
+    rows = {"bot": varied + [6] * 5, "again": varied + [6] * 5, "trap": varied + [6] * 5,
+            "clean": varied + [6] * 5}
+    responses, answers, items = _long_grid(rows, {})
+    responses["quality_flags"] = [{"suspected_bot": "honeypot at submission"},
+                                  {"straight_lining": "from an earlier run"}, None, {}]
+    responses["honeypot"] = [None, None, "x", None]
+    flags = flag_responses(responses, answers, definition_items=items)
+    assert flags["bot"] == {
+        "straight_lining": "the same answer 6 on all 5 brand items, also suspected_bot"}
+    assert flags["again"] == {}  # a flag of this very check does not confirm itself
+    assert flags["trap"]["straight_lining"].endswith("also honeypot")
+    assert flags["clean"] == {}
 
 
 def test_item_codes_without_survey_column_apply_to_every_survey():
@@ -165,6 +243,8 @@ def test_inputs_unchanged_and_errors():
         flag_responses(responses, answers.drop(columns="q8"), definition_items=i0)
     with pytest.raises(ValueError, match="unique"):
         flag_responses(pd.concat([responses, responses.iloc[:1]]), answers, definition_items=i0)
+    with pytest.raises(ValueError, match="long_grid_items"):
+        flag_responses(responses, answers, definition_items=i0, long_grid_items=3)
     with pytest.raises(ValueError, match="speeder_fraction"):
         flag_responses(responses, answers, definition_items=i0, speeder_fraction=0)
     with pytest.raises(ValueError, match="not a time"):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from patronage.analytics.btyd import BetaGeo, customer_summary
-from patronage.analytics.defection import defection_reasons, latent_switching
+from patronage.analytics.defection import REASON_CODES, defection_reasons, latent_switching
 
 START = pd.Timestamp("2022-01-01")
 END = pd.Timestamp("2023-12-31")
@@ -85,8 +85,10 @@ def test_reason_text_and_numbers(panel):
     assert row["purchases_window"] == 0
     assert row["reason"].startswith(f"bought 0 times in the last 90 days, model expected "
                                     f"{row['expected_window']:.1f}")
+    assert row["reason_code"] == "fewer_purchases" and row["window_days"] == 90
     row = out.loc[N_STABLE + N_STOP]  # a planted spend decliner
     assert f"spend down {-row['spend_change'] * 100:.0f}% against own average" in row["reason"]
+    assert "lower_spend" in row["reason_code"].split(";")
     # spend change is the customer's own before/after mean purchase amount
     c = tx[tx["customer_id"] == N_STABLE + N_STOP]
     before = c.loc[c["occurred_at"] <= WINDOW_START, "amount"].mean()
@@ -95,6 +97,56 @@ def test_reason_text_and_numbers(panel):
     # value at risk defaults to the trailing-12-month spend
     last_year = c.loc[c["occurred_at"] > END - pd.Timedelta(days=365), "amount"].sum()
     assert row["value_at_risk"] == pytest.approx(last_year)
+
+
+def test_reason_codes_match_the_english_reason(panel):
+    """The machine-readable code names exactly the parts the English text states, in order."""
+    tx, model = panel
+    out = latent_switching(tx, model, observation_end=END, all_customers=True)
+    words = {"fewer_purchases": "bought ", "lower_spend": "spend down "}
+    for code, reason, flagged in zip(out["reason_code"], out["reason"], out["flagged"],
+                                     strict=True):
+        assert (code != "") == (reason != "") == bool(flagged)
+        parts = code.split(";") if code else []
+        assert set(parts) <= set(REASON_CODES)
+        assert [p for p in REASON_CODES if p in parts] == parts  # canonical order
+        texts = reason.split("; ") if reason else []
+        assert len(texts) == len(parts)
+        assert all(text.startswith(words[p]) for text, p in zip(texts, parts, strict=True))
+    both = out.loc[out["reason_code"] == "fewer_purchases;lower_spend"]
+    assert not both.empty  # the panel has customers flagged on both counts
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", "bought 1 time in the last 90 days, model expected 4.2; spend down 45% against own "
+           "average"),
+    ("zh_Hans", "近 90 天内购买 1 次，模型预期 4.2 次；单笔消费额比本人以往平均下降 45%"),
+    ("zh_Hant", "近 90 天內購買 1 次，模型預期 4.2 次；單筆消費額比本人以往平均下降 45%"),
+])
+def test_reason_is_worded_in_the_interface_language(language, expected):
+    """The reporting layer words the reason from the codes and numbers through the catalogs; in
+    English it gives the analytics' own text back."""
+    from patronage.reporting.loyalty import at_risk_reason
+    from patronage.web.i18n import load_translations
+
+    _ = load_translations()[language].gettext
+    row = {"reason_code": "fewer_purchases;lower_spend", "purchases_window": 1.0,
+           "expected_window": 4.2125, "window_days": 90, "spend_change": -0.449}
+    assert at_risk_reason(row, _) == expected
+    two = at_risk_reason({**row, "reason_code": "fewer_purchases", "purchases_window": 2.0}, _)
+    assert two.split("，")[0].split(",")[0] in (
+        "bought 2 times in the last 90 days", "近 90 天内购买 2 次", "近 90 天內購買 2 次")
+    assert at_risk_reason({**row, "reason_code": ""}, _) == ""
+
+
+def test_english_wording_equals_the_analytics_reason(panel):
+    from patronage.reporting.loyalty import at_risk_reason
+
+    tx, model = panel
+    out = latent_switching(tx, model, observation_end=END)
+    assert len(out) > 20
+    for _id, row in out.iterrows():
+        assert at_risk_reason(row, lambda s: s) == row["reason"]
 
 
 def test_expected_count_is_the_model_conditional_expectation(panel):

@@ -118,10 +118,12 @@ def _login(client, email, password):
 
 @pytest.mark.parametrize("path, sections, charts", [
     ("/analysis", ["drivers", "ipa", "kano", "gap", "reliability", "trend", "pls", "segments",
-                   "csat", "crosstab", "competitor"],
-     ["drivers", "ipa", "kano", "pls", "segments", "csat", "crosstab", "competitor"]),
-    ("/analysis?survey=servqual22", ["servqual"], ["servqual"]),
-    ("/analysis?survey=ces", ["ces"], ["ces"]),
+                   "csat", "crosstab", "competitor", "composition", "weighting"],
+     ["drivers", "ipa", "kano", "pls", "segments", "csat", "crosstab", "competitor",
+      "composition", "weighting"]),
+    ("/analysis?survey=servqual22", ["servqual", "composition"],
+     ["servqual", "composition", "weighting"]),
+    ("/analysis?survey=ces", ["ces", "composition"], ["ces", "composition", "weighting"]),
     ("/loyalty", ["clv", "rfm", "cohorts", "at_risk", "whale", "holdout", "segments",
                   "retention_sat", "defection", "economics"],
      ["clv", "rfm", "cohorts", "whale", "holdout", "retention_sat"]),
@@ -144,3 +146,78 @@ def test_dashboard_pages_show_every_section_with_its_chart(demo_company, analyst
             assert section.select("tbody tr"), key
         assert sorted(c["id"] for c in page.select("[data-figure]")) == sorted(
             f"chart-{key}" for key in charts)
+
+
+def test_at_risk_reasons_are_shown_in_the_interface_language(demo_company, analyst_client):
+    """The latent-switching reason on the Loyalty page is worded through the catalogs: Chinese
+    on the Chinese interfaces, the analytics' English text on the English one."""
+    from bs4 import BeautifulSoup
+
+    from patronage.loyalty import at_risk_table
+
+    url, summary, _company = demo_company
+    client, app = analyst_client
+    email = "analyst@demo.patronage"
+    _login(client, email, summary.users[email][1])
+    english = at_risk_table(app.state.engine, top=20)["reason"].tolist()
+    shown = {}
+    for lang in ("en", "zh_Hans", "zh_Hant"):
+        client.cookies.set("patronage_lang", lang)
+        page = BeautifulSoup(client.get("/loyalty").text, "html.parser")
+        rows = page.select("#section-at_risk tbody tr")
+        shown[lang] = [row.select("td")[-1].text for row in rows]
+    assert shown["en"] == english
+    assert len(shown["zh_Hans"]) == len(english) > 0
+    for lang, word in (("zh_Hans", "模型预期"), ("zh_Hant", "模型預期")):
+        assert not any("bought" in r or "spend down" in r for r in shown[lang]), lang
+        counted = [r for r, e in zip(shown[lang], english, strict=True) if e.startswith("bought")]
+        assert counted and all(word in r for r in counted), lang
+
+
+def _demo_flags(engine, code="relationship", **options):
+    """Quality flags of the demo survey computed without storing them (the demo is shared)."""
+    from patronage.storage import read_answers, read_responses
+    from patronage.surveys.cleaning import flag_responses
+    from patronage.surveys.program import get_survey
+    from patronage.surveys.quality import definition_items
+
+    stored = read_responses(engine, survey_code=code)
+    key = stored.set_index("response_pk")["response_id"]
+    numeric = read_answers(engine, survey_code=code).dropna(subset=["value_num"])
+    wide = (numeric.assign(response_id=numeric["response_pk"].map(key))
+            .pivot(index="response_id", columns="item_code", values="value_num")
+            .reindex(stored["response_id"]))
+    frame = stored[["response_id", "customer_id", "survey", "wave", "started_at",
+                    "submitted_at", "quality_flags"]]
+    items = definition_items(get_survey(engine, code).questionnaire)
+    return stored, wide, flag_responses(frame, wide, definition_items=items, **options)
+
+
+def test_straight_lining_spares_honest_respondents_and_keeps_the_nps(demo):
+    """The demo plants careless respondents (speeders who give one mid-scale answer to every
+    rated item); honest respondents often give the five brand items one answer, as a valid
+    battery of one construct does (Reuning & Plutzer 2020, SRM 14:439).  The default rule flags
+    the planted ones and few others; the plain zero-variance rule on every grid of 5+ items
+    flags about twice as many.  Without the flagged responses the NPS per wave stays near the
+    demo's known respondent NPS."""
+    import numpy as np
+    import pandas as pd
+
+    from patronage.analytics import nps
+
+    _url, engine, truth = demo
+    stored, wide, flags = _demo_flags(engine)
+    _s, _w, plain = _demo_flags(engine, long_grid_items=5, extremes_need_signal=False)
+    planted = stored["quality_flags"].map(lambda f: "speeder" in (f or {})).to_numpy()
+    lined = flags.map(lambda f: "straight_lining" in f).to_numpy()
+    assert planted.sum() > 20
+    assert lined[planted].mean() >= 0.95        # the careless respondents are found
+    assert lined[~planted].mean() <= 0.005      # honest ones are spared (plain rule: ~2.4%)
+    assert plain.map(lambda f: "straight_lining" in f).mean() > 1.8 * lined.mean()
+    clean = ~flags.map(bool).to_numpy()
+    waves = stored["wave"].to_numpy()
+    scores = wide["nps"].to_numpy()
+    errors = [nps(pd.Series(scores[(waves == w) & clean])) - truth.respondent_nps_by_wave[w]
+              for w in truth.respondent_nps_by_wave]
+    # sampling noise of a wave's NPS with ~700 respondents is about 3 points (SE)
+    assert np.abs(errors).max() < 5 and np.abs(errors).mean() < 3, errors

@@ -69,3 +69,40 @@ def test_transactional_trigger_from_the_cli(panel, db_url):
     assert tuple(row) == ("purchase", 48)
     work = runner.invoke(main, ["survey", "work", "--db", db_url])
     assert work.exit_code == 0 and "sent" in work.output
+
+
+BRAND = {
+    "format": 1, "code": "brandgrid", "version": 1, "languages": ["en"],
+    "title": {"en": "Brand"},
+    "sections": [{"code": "brand", "title": {"en": "Brand"}, "items": [
+        {"code": f"b{i}", "type": "rating", "scale": [1, 10], "text": {"en": f"Brand {i}"}}
+        for i in range(1, 6)]}],
+}
+
+
+def test_short_grid_straight_lining_needs_a_flag_set_at_submission(engine):
+    """Five identical brand ratings are flagged only for the response that was already flagged
+    as a speeder when it was submitted (Zhang & Conrad 2014: speeding goes with
+    straight-lining); the honest respondent who rates the brand 9 throughout is kept."""
+    code = create_survey(engine, BRAND)
+    set_status(engine, code, "open")
+    now = datetime(2026, 7, 1, 12, 0)
+    varied = [[6, 7, 8, 7, 6], [5, 6, 7, 8, 9], [8, 7, 9, 8, 7], [4, 6, 5, 7, 6]]
+    rows = {"same": [9] * 5, "fast": [6] * 5, **{f"v{i}": v for i, v in enumerate(varied)}}
+    for i, (name, values) in enumerate(rows.items()):
+        submit(engine, survey_code=code, answers={f"b{k + 1}": float(v)
+                                                  for k, v in enumerate(values)},
+               submission_id=f"sub-{name}", started_at=now - timedelta(minutes=5),
+               now=now + timedelta(minutes=i), min_seconds=1000 if name == "fast" else None)
+    counts = clean_survey(engine, code)
+    assert counts["straight_lining"] == 1 and counts["total"] == 6
+    with engine.connect() as conn:
+        flags = dict(conn.execute(select(responses.c.external_id, responses.c.quality_flags)
+                                  .where(responses.c.external_id.like("sub-%"))).all())
+    assert flags["sub-same"] == {}
+    assert flags["sub-fast"] == {
+        "straight_lining": "the same answer 6 on all 5 brand items, also speeder",
+        "speeder": "completed in 360 s"}  # 5 min + 1 min: set at submission only
+    assert clean_survey(engine, code).equals(counts)  # idempotent
+    plain = clean_survey(engine, code, long_grid_items=5, extremes_need_signal=False)
+    assert plain["straight_lining"] == 2

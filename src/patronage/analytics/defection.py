@@ -27,7 +27,7 @@ from patronage.analytics._validation import require_columns
 from patronage.analytics.btyd.summary import customer_summary
 from patronage.analytics.rfm import _check_transactions, _sales_only
 
-__all__ = ["defection_reasons", "latent_switching"]
+__all__ = ["REASON_CODES", "defection_reasons", "latent_switching"]
 
 
 def _window_days(window) -> float:
@@ -47,18 +47,28 @@ def _mean_amount(sales: pd.DataFrame, mask: np.ndarray, index: pd.Index) -> pd.S
     return amounts.groupby(part["customer_id"].to_numpy()).mean().reindex(index)
 
 
-def _reasons(count_flag, spend_flag, actual, expected, change, days) -> np.ndarray:
+#: Machine-readable reason parts, in the order they appear in ``reason_code`` and ``reason``.
+REASON_CODES = ("fewer_purchases", "lower_spend")
+
+
+def _reasons(count_flag, spend_flag, actual, expected, change, days):
+    """The reason per customer twice: codes joined by ``;`` (``"fewer_purchases;lower_spend"``)
+    for programs and translations, and the same reason as English text."""
+    codes = np.full(count_flag.size, "", dtype=object)
     text = np.full(count_flag.size, "", dtype=object)
     for i in np.flatnonzero(count_flag | spend_flag):
-        parts = []
+        parts, words = [], []
         if count_flag[i]:
             times = "time" if actual[i] == 1 else "times"
-            parts.append(f"bought {int(actual[i])} {times} in the last {int(days)} days, "
+            parts.append("fewer_purchases")
+            words.append(f"bought {int(actual[i])} {times} in the last {int(days)} days, "
                          f"model expected {expected[i]:.1f}")
         if spend_flag[i]:
-            parts.append(f"spend down {-change[i] * 100:.0f}% against own average")
-        text[i] = "; ".join(parts)
-    return text
+            parts.append("lower_spend")
+            words.append(f"spend down {-change[i] * 100:.0f}% against own average")
+        codes[i] = ";".join(parts)
+        text[i] = "; ".join(words)
+    return codes, text
 
 
 def latent_switching(transactions: pd.DataFrame, model, *, observation_end, window="90D",
@@ -92,8 +102,14 @@ def latent_switching(transactions: pd.DataFrame, model, *, observation_end, wind
     -------
     DataFrame indexed by customer: ``purchases_window``, ``expected_window``, ``p_value``,
     ``spend_before``, ``spend_recent``, ``spend_change`` (relative), ``p_alive_before``,
-    ``p_alive_now``, ``value_at_risk`` and ``reason`` (e.g. "bought 1 time in the last 90
-    days, model expected 4.2; spend down 45% against own average").
+    ``p_alive_now``, ``value_at_risk``, ``window_days``, ``reason_code`` and ``reason``.
+
+    ``reason_code`` is machine-readable: the parts of :data:`REASON_CODES` that apply, joined
+    by ``;`` (``"fewer_purchases"``, ``"lower_spend"`` or ``"fewer_purchases;lower_spend"``;
+    empty when the customer is not flagged).  With ``purchases_window``, ``expected_window``,
+    ``window_days`` and ``spend_change`` it carries everything needed to word the reason in
+    another language.  ``reason`` is the same in English, e.g. "bought 1 time in the last 90
+    days, model expected 4.2; spend down 45% against own average".
     """
     _check_transactions(transactions, ("customer_id", "occurred_at", "amount"))
     if not (hasattr(model, "expected_purchases") and hasattr(model, "probability_alive")):
@@ -147,13 +163,14 @@ def latent_switching(transactions: pd.DataFrame, model, *, observation_end, wind
         part = sales.loc[year]
         value = pd.to_numeric(part["amount"], errors="coerce").groupby(
             part["customer_id"].to_numpy()).sum().reindex(base.index, fill_value=0.0)
+    reason_code, reason = _reasons(count_flag & falling, spend_flag & falling, actual, expected,
+                                   change_arr, days)
     out = pd.DataFrame({
         "purchases_window": actual, "expected_window": expected, "p_value": p_value,
         "spend_before": spend_before.to_numpy(), "spend_recent": spend_recent.to_numpy(),
         "spend_change": change_arr, "p_alive_before": p_before, "p_alive_now": p_now,
-        "value_at_risk": value.to_numpy(dtype=float),
-        "reason": _reasons(count_flag & falling, spend_flag & falling, actual, expected,
-                           change_arr, days),
+        "value_at_risk": value.to_numpy(dtype=float), "window_days": int(days),
+        "reason_code": reason_code, "reason": reason,
     }, index=base.index)
     if all_customers:
         out["flagged"] = flagged

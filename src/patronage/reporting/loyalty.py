@@ -72,7 +72,8 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s) -> list[Section]:
     except ValueError as exc:
         return [Section(key, _(title), None, None, str(exc)) for key, title in SECTIONS]
     builders = {"clv": lambda: _clv(engine, models, _), "rfm": lambda: _rfm(engine, models, _),
-                "cohorts": lambda: _cohorts(engine, _), "at_risk": lambda: _at_risk(engine, models),
+                "cohorts": lambda: _cohorts(engine, _),
+                "at_risk": lambda: _at_risk(engine, models, _),
                 "whale": lambda: _whale(engine, models, _), "holdout": lambda: _holdout(engine, _),
                 "segments": lambda: _segments(engine, models, _),
                 "retention_sat": lambda: _retention_sat(engine, _),
@@ -124,9 +125,32 @@ def _cohorts(engine, _):
     return table, chart
 
 
-def _at_risk(engine, models):
+def at_risk_reason(row, _) -> str:
+    """The latent-switching reason of one at-risk customer in the interface language, built
+    from the machine-readable parts (``reason_code``, ``purchases_window``, ``expected_window``,
+    ``window_days``, ``spend_change``) of :func:`patronage.analytics.latent_switching`."""
+    codes = set(str(row["reason_code"] or "").split(";")) - {""}
+    parts = []
+    if "fewer_purchases" in codes:
+        count = int(row["purchases_window"])
+        one = _("bought %(count)d time in the last %(days)d days, model expected %(expected).1f")
+        many = _("bought %(count)d times in the last %(days)d days, model expected %(expected).1f")
+        parts.append((one if count == 1 else many) % {
+            "count": count, "days": int(row["window_days"]),
+            "expected": float(row["expected_window"])})
+    if "lower_spend" in codes:
+        parts.append(_("spend down %(percent).0f%% against own average")
+                     % {"percent": -float(row["spend_change"]) * 100})
+    if len(parts) == 2:
+        return _("%(purchases)s; %(spend)s") % {"purchases": parts[0], "spend": parts[1]}
+    return parts[0] if parts else ""
+
+
+def _at_risk(engine, models, _):
     table = at_risk_table(engine, models=models, top=20)
-    return table[["name", "p_alive_now", "value_at_risk", "reason"]], None
+    reasons = [at_risk_reason(row, _) for _i, row in table.iterrows()]
+    table = table[["name", "p_alive_now", "value_at_risk"]].assign(reason=reasons)
+    return table, None
 
 
 def _whale(engine, models, _):
@@ -182,4 +206,5 @@ def _holdout(engine, _):
     return table, chart
 
 
-__all__ = ["COLUMN_LABELS", "ROW_LABELS", "SECTIONS", "VALUE_LABELS", "loyalty_report"]
+__all__ = ["COLUMN_LABELS", "ROW_LABELS", "SECTIONS", "VALUE_LABELS", "at_risk_reason",
+           "loyalty_report"]

@@ -3,10 +3,34 @@
 :func:`flag_responses` marks suspicious responses with a reason per flag; it never drops or
 changes anything (SPEC §2: every removal is recorded with its reason and the raw response kept).
 The checks follow common survey-quality practice: duplicates, item nonresponse, out-of-range
-values, straight-lining in grids (Herzog & Bachman 1981, *Public Opinion Quarterly* 45:549;
-Kim et al. 2019, *Social Science Computer Review* 37:214) and speeders judged against the median
-completion time (Greszki, Meyer & Schoen 2015, *Public Opinion Quarterly* 79:471, who flag
-durations below a fraction of the median; 40 % is a common cut-off).
+values, straight-lining in grids and speeders judged against the median completion time
+(Greszki, Meyer & Schoen 2015, *Public Opinion Quarterly* 79:471, who flag durations below a
+fraction of the median; 40 % is a common cut-off).
+
+Straight-lining (identical answers to every item of a grid) is a sign of satisficing that grows
+with the length of the battery (Herzog & Bachman 1981, "Effects of questionnaire length on
+response quality", *Public Opinion Quarterly* 45(4):549–559), and simple non-differentiation is
+the usual indicator (Kim, Dykema, Stevenson, Black & Moberg 2019, "Straightlining: overview of
+measurement, comparison of indicators, and effects in mail–web mixed-mode surveys", *Social
+Science Computer Review* 37(2):214–233).  But identical answers are also what a valid, reliable
+battery produces from a respondent who feels the same about every item: the better the items
+measure one construct, the more honest straight-liners there are (Reuning & Plutzer 2020, "Valid
+vs. invalid straightlining: the complex relationship between straightlining and data quality",
+*Survey Research Methods* 14(5):439–459).  On short grids of one construct (the five brand
+items of a satisfaction survey) and at the ends of the scale (a customer delighted with
+everything) this is common; dropping such respondents removes real opinions and biases the
+scores.  The default rule therefore flags
+
+* identical answers on a *long* grid (at least ``long_grid_items`` answered items, 10 by
+  default) on their own, unless they sit at an end of the scale;
+* identical answers on a shorter grid (at least ``min_grid_items``, 5), or at the top or bottom
+  of the scale on any grid, only together with another sign of careless responding on the same
+  response: speeding, which goes with straight-lining (Zhang & Conrad 2014, "Speeding in web
+  surveys: the tendency to answer very fast and its association with straightlining", *Survey
+  Research Methods* 8(2):127–135), a filled honeypot, or a bot flag set at submission.
+
+``long_grid_items=min_grid_items, extremes_need_signal=False`` gives the plain zero-variance
+rule on every grid of at least ``min_grid_items`` items.
 """
 
 from __future__ import annotations
@@ -17,6 +41,8 @@ import pandas as pd
 FLAGS = ("duplicate", "incomplete", "out_of_range", "straight_lining", "speeder", "honeypot")
 _RESPONSE_COLUMNS = ("response_id", "customer_id", "survey", "wave", "started_at", "submitted_at")
 _ITEM_COLUMNS = ("item_code", "scale_min", "scale_max", "required", "grid")
+#: Flags that, together with identical answers on a short grid, make it straight-lining.
+_SIGNALS = ("speeder", "honeypot", "suspected_bot")
 
 
 def _fmt(value) -> str:
@@ -120,7 +146,43 @@ def _duplicates(responses: pd.DataFrame, answers: pd.DataFrame, flags: dict) -> 
             seen[key] = row.response_id
 
 
-def _item_checks(responses, answers, items, flags, *, min_completion, min_grid_items) -> None:
+def _signals(responses: pd.DataFrame, flags: dict) -> dict:
+    """Per response, the careless-responding signals other than straight-lining: the speeder and
+    honeypot flags of this run and, when ``responses`` has a ``quality_flags`` column, those
+    set earlier (for instance at submission)."""
+    out = {rid: [f for f in _SIGNALS if f in flags[rid]] for rid in responses["response_id"]}
+    if "quality_flags" in responses.columns:
+        for rid, before in zip(responses["response_id"], responses["quality_flags"],
+                               strict=True):
+            if isinstance(before, dict):
+                out[rid] += [f for f in _SIGNALS if f in before and f not in out[rid]]
+    return out
+
+
+def _straight_lining(block, given, grids, flags, signals, *, min_grid_items, long_grid_items,
+                     extremes_need_signal) -> None:
+    for grid, members in grids.groupby("grid", sort=True):
+        cols = members["item_code"].tolist()
+        if len(cols) < min_grid_items:
+            continue
+        sub = block[cols].apply(pd.to_numeric, errors="coerce")
+        n_given = given[cols].sum(axis=1)
+        distinct = block[cols].where(given[cols]).nunique(axis=1)
+        same = (n_given >= min_grid_items) & (distinct == 1)
+        ends = set(members["scale_min"].dropna()) | set(members["scale_max"].dropna())
+        for rid in sub.index[same.to_numpy()]:
+            value = block.loc[rid, cols][given.loc[rid, cols]].iloc[0]
+            n = int(n_given[rid])
+            text = f"the same answer {_fmt(value)} on all {n} {grid} items"
+            at_end = pd.notna(sub.loc[rid, cols]).any() and float(sub.loc[rid, cols].max()) in ends
+            if n >= long_grid_items and not (extremes_need_signal and at_end):
+                _add(flags, rid, "straight_lining", text)
+            elif signals[rid]:
+                _add(flags, rid, "straight_lining", f"{text}, also {' and '.join(signals[rid])}")
+
+
+def _item_checks(responses, answers, items, flags, *, min_completion, **straight) -> None:
+    signals = _signals(responses, flags)
     for survey, group in responses.groupby("survey", sort=False, dropna=False):
         spec = _items_for(items, survey)
         if spec.empty:
@@ -150,18 +212,7 @@ def _item_checks(responses, answers, items, flags, *, min_completion, min_grid_i
                 _add(flags, rid, "out_of_range",
                      f"{item.item_code} = {_fmt(numbers[rid])} outside {span}")
         grids = spec[spec["grid"].notna() & (spec["grid"].astype(str).str.strip() != "")]
-        for grid, members in grids.groupby("grid", sort=True):
-            cols = members["item_code"].tolist()
-            if len(cols) < min_grid_items:
-                continue
-            sub = block[cols]
-            n_given = given[cols].sum(axis=1)
-            distinct = sub.where(given[cols]).nunique(axis=1)
-            same = (n_given >= min_grid_items) & (distinct == 1)
-            for rid in sub.index[same.to_numpy()]:
-                value = sub.loc[rid][given.loc[rid, cols]].iloc[0]
-                _add(flags, rid, "straight_lining",
-                     f"the same answer {_fmt(value)} on all {int(n_given[rid])} {grid} items")
+        _straight_lining(block, given, grids, flags, signals, **straight)
 
 
 def _speeders(responses: pd.DataFrame, flags: dict, fraction: float) -> None:
@@ -190,11 +241,13 @@ def _honeypots(responses: pd.DataFrame, answers: pd.DataFrame, flags: dict) -> N
 
 def flag_responses(responses: pd.DataFrame, answers: pd.DataFrame, *,
                    definition_items: pd.DataFrame, speeder_fraction: float = 0.4,
-                   min_grid_items: int = 5, min_completion: float = 0.5) -> pd.Series:
+                   min_grid_items: int = 5, long_grid_items: int = 10,
+                   extremes_need_signal: bool = True, min_completion: float = 0.5) -> pd.Series:
     """Quality flags for each response: a Series ``response_id -> {flag: reason}``.
 
     ``responses`` has ``response_id``, ``customer_id``, ``survey``, ``wave``, ``started_at`` and
-    ``submitted_at`` (optionally ``honeypot``); ``answers`` is wide, indexed by ``response_id``
+    ``submitted_at`` (optionally ``honeypot`` and ``quality_flags``, the dicts of flags set
+    earlier); ``answers`` is wide, indexed by ``response_id``
     with one column per item code (NaN = not answered); ``definition_items`` has ``item_code``,
     ``scale_min``, ``scale_max``, ``required`` and ``grid`` (and optionally ``survey``, when
     item codes are defined per survey). Flags and their reasons:
@@ -206,8 +259,13 @@ def flag_responses(responses: pd.DataFrame, answers: pd.DataFrame, *,
     * ``incomplete`` — fewer than ``min_completion`` of the required items answered
       (``"answered 4 of 20 required questions"``);
     * ``out_of_range`` — ``"q3 = 12 outside 1–10"``; unanswered items are never out of range;
-    * ``straight_lining`` — the same answer on every answered item of a grid with at least
-      ``min_grid_items`` answered items (``"the same answer 7 on all 12 service items"``);
+    * ``straight_lining`` — the same answer on every answered item of a grid (see the module
+      notes): on its own when at least ``long_grid_items`` items are answered and the answer is
+      not an end of the scale (``"the same answer 7 on all 12 service items"``); on grids of
+      ``min_grid_items`` answered items or more, or at the top or bottom of the scale when
+      ``extremes_need_signal``, only if the response is also a speeder, filled the honeypot or
+      carries such a flag in an optional ``quality_flags`` column of ``responses``
+      (``"the same answer 7 on all 5 brand items, also speeder"``);
     * ``speeder`` — duration below ``speeder_fraction`` × the median duration of all responses
       of the survey (``"completed in 41 s; the median is 300 s"``);
     * ``honeypot`` — a hidden ``honeypot`` field (in responses or answers) was filled in.
@@ -224,6 +282,10 @@ def flag_responses(responses: pd.DataFrame, answers: pd.DataFrame, *,
     if isinstance(min_grid_items, bool) or not isinstance(min_grid_items, (int, np.integer)) \
             or min_grid_items < 2:
         raise ValueError(f"min_grid_items must be an integer of at least 2, got {min_grid_items!r}")
+    if isinstance(long_grid_items, bool) or not isinstance(long_grid_items, (int, np.integer)) \
+            or long_grid_items < min_grid_items:
+        raise ValueError(f"long_grid_items must be an integer of at least min_grid_items "
+                         f"({min_grid_items}), got {long_grid_items!r}")
     if responses["response_id"].isna().any() or not responses["response_id"].is_unique:
         raise ValueError("responses.response_id must be present and unique")
     if not answers.index.is_unique:
@@ -237,10 +299,11 @@ def flag_responses(responses: pd.DataFrame, answers: pd.DataFrame, *,
 
     flags: dict = {rid: {} for rid in responses["response_id"]}
     _duplicates(responses, answers, flags)
-    _item_checks(responses, answers, items, flags, min_completion=min_completion,
-                 min_grid_items=min_grid_items)
     _speeders(responses, flags, speeder_fraction)
     _honeypots(responses, answers, flags)
+    _item_checks(responses, answers, items, flags, min_completion=min_completion,
+                 min_grid_items=min_grid_items, long_grid_items=long_grid_items,
+                 extremes_need_signal=extremes_need_signal)
     ordered = [{f: flags[rid][f] for f in FLAGS if f in flags[rid]} for rid in flags]
     return pd.Series(ordered, index=pd.Index(responses["response_id"].to_numpy(),
                                              name="response_id"), name="flags", dtype=object)

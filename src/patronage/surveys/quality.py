@@ -16,6 +16,8 @@ from patronage.surveys.cleaning import cleaning_summary, flag_responses
 from patronage.surveys.definition import Questionnaire
 from patronage.surveys.program import get_survey
 
+#: Flags set at submission, kept when the cleaning is re-run.
+_SUBMISSION_FLAGS = ("honeypot", "speeder")
 #: Item types whose answers lie on a numeric scale, with that scale when it is fixed.
 _FIXED_SCALES = {"nps": (0, 10), "kano": (1, 5)}
 
@@ -40,7 +42,9 @@ def clean_survey(engine: Engine, code: str, **options) -> pd.Series:
     """Flag the responses of survey ``code`` and store the flags; returns counts per flag.
 
     ``options`` go to :func:`patronage.surveys.cleaning.flag_responses` (``speeder_fraction``,
-    ``min_grid_items``, ``min_completion``).
+    ``min_grid_items``, ``long_grid_items``, ``extremes_need_signal``, ``min_completion``).
+    Straight-lining on a short grid, or at an end of the scale, is flagged only when the
+    response is also a speeder or filled the honeypot, at submission or by this cleaning.
     """
     survey = get_survey(engine, code)
     stored = read_responses(engine, survey_code=code)
@@ -51,11 +55,15 @@ def clean_survey(engine: Engine, code: str, **options) -> pd.Series:
     numeric = long.dropna(subset=["value_num"]).assign(response_id=lambda f: f["response_pk"].map(key))
     wide = numeric.pivot(index="response_id", columns="item_code", values="value_num")
     wide = wide.reindex(stored["response_id"])
+    # The flags set at submission (honeypot, speeder) count as the second signal that short-grid
+    # straight-lining needs; flags of earlier cleaning runs do not.
     frame = stored[["response_id", "customer_id", "survey", "wave", "started_at",
                     "submitted_at"]].copy()
+    frame["quality_flags"] = [{k: v for k, v in dict(b or {}).items() if k in _SUBMISSION_FLAGS}
+                              for b in stored["quality_flags"]]
     flags = flag_responses(frame, wide, definition_items=definition_items(survey.questionnaire),
                            **options)
-    kept = {"honeypot", "speeder"}
+    kept = set(_SUBMISSION_FLAGS)
     updates = []
     for pk, response_id, before in zip(stored["response_pk"], stored["response_id"],
                                        stored["quality_flags"]):
