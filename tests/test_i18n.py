@@ -36,6 +36,7 @@ def interface_messages() -> set[str]:
     messages |= set(loyalty.ROW_LABELS)
     messages |= {title for _key, title in scores_page.SECTIONS} | set(scores_page.LABELS)
     messages |= set(scores_page.COLUMN_LABELS.values())
+    messages |= set(scores_page.VARIABLES.values()) | set(scores_page.WEIGHTING_ROWS.values())
     messages |= {rule["segment"] for rule in DEFAULT_RFM_RULES} | set(WHALE_FIGURES) | set(TIERS)
     return messages | set(USER_ROLES) | set(CASE_TYPES) | set(CASE_STATUSES)
 

@@ -493,6 +493,26 @@ def analyze_weights(db, survey, margins_file, apply_, fmt):
         click.echo(f"Stored the weights of {stored} responses.", err=True)
 
 
+@analyze.command("representativeness")
+@db_option
+@click.option("--survey", default=None, help="Survey code (default: the one with most responses).")
+@click.option("--include-flagged", is_flag=True, help="Keep responses flagged by cleaning.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+def analyze_representativeness(db, survey, include_flagged, fmt):
+    """Respondents against the customer base by industry, region and size, and NPS/CSI
+    unweighted, with the stored weights and raked to the customer base (Kish design effect).
+
+    Example: patronage analyze representativeness --survey relationship
+    """
+    from patronage.analysis.weights import (composition_table, customer_base_margins,
+                                            weighting_effect)
+
+    data = _survey_data(db, None, survey, include_flagged)
+    margins = customer_base_margins(_engine(_settings(db)))
+    _emit(_guard(lambda: composition_table(data, margins)), fmt)
+    _emit(_guard(lambda: weighting_effect(data, margins)), fmt)
+
+
 @analyze.command("nps-diff")
 @_analysis_options
 @click.option("--by", default="wave", show_default=True, help="Grouping column.")

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, bindparam, update
 
-from patronage.analysis.sources import survey_data_from_db
-from patronage.analytics import rake
-from patronage.storage import read_responses, write_transaction
+from patronage.analysis.satisfaction import csi_table, nps_table
+from patronage.analysis.sources import SurveyData, survey_data_from_db
+from patronage.analytics import design_effect, effective_sample_size, rake
+from patronage.storage import read_customers, read_responses, write_transaction
 from patronage.storage.schema import responses
 
 
@@ -54,8 +55,8 @@ def raked_weights(engine: Engine, survey: str | None, margins: dict[str, pd.Seri
     new = rake(sample, margins, weights=base)
     out = sample.assign(old=base, new=new.to_numpy())
     w = out["new"].to_numpy()
-    out.attrs.update({"design_effect": float(len(w) * np.sum(w**2) / np.sum(w) ** 2),
-                      "min": float(w.min()), "max": float(w.max())})
+    out.attrs.update({"design_effect": design_effect(w), "min": float(w.min()),
+                      "max": float(w.max())})
     return out
 
 
@@ -72,4 +73,76 @@ def apply_weights(engine: Engine, weights: pd.Series) -> int:
     return len(rows)
 
 
-__all__ = ["apply_weights", "raked_weights", "read_margins"]
+#: Segment variables compared with the customer base, in order.
+BASE_VARIABLES = ("industry", "region", "size")
+
+
+def customer_base_margins(engine: Engine,
+                          variables=BASE_VARIABLES) -> dict[str, pd.Series]:
+    """Shares of each segment among the customers on file: the population a customer survey
+    samples, so the natural target when respondents over- or under-represent a segment."""
+    customers = read_customers(engine)
+    return {v: customers[v].dropna().astype(str).value_counts(normalize=True)
+            for v in variables if v in customers.columns and customers[v].notna().any()}
+
+
+def _known(data: SurveyData, margins: dict[str, pd.Series]) -> pd.DataFrame:
+    sample = pd.DataFrame({v: data.groups(v) for v in margins}, index=data.meta.index)
+    return sample.dropna().astype(str)
+
+
+def composition_table(data: SurveyData, margins: dict[str, pd.Series]) -> pd.DataFrame:
+    """Respondents against the customer base, per segment: ``customers`` (share of the base),
+    ``respondents`` (share, unweighted), ``weighted`` (share under the stored weights) and
+    ``difference`` (weighted minus customers, in percentage points)."""
+    sample = _known(data, margins)
+    if sample.empty:
+        raise ValueError("no respondent is linked to a customer with segments (anonymous "
+                         "responses only): nothing to compare with the customer base")
+    weights = data.weights.reindex(sample.index)
+    rows = []
+    for variable, base in margins.items():
+        unweighted = sample[variable].value_counts(normalize=True)
+        weighted = weights.groupby(sample[variable]).sum() / weights.sum()
+        for category in base.index.union(unweighted.index):
+            rows.append({"variable": variable, "category": category,
+                         "customers": float(base.get(category, 0.0)),
+                         "respondents": float(unweighted.get(category, 0.0)),
+                         "weighted": float(weighted.get(category, 0.0))})
+    table = pd.DataFrame(rows).set_index(["variable", "category"])
+    return table.assign(difference=100 * (table["weighted"] - table["customers"]))
+
+
+def weighting_effect(data: SurveyData, margins: dict[str, pd.Series]) -> pd.DataFrame:
+    """NPS and CSI unweighted, under the stored weights and raked to the customer base
+    (:func:`~patronage.analytics.rake`, starting from the stored weights), with Kish's
+    effective sample size and design effect of each weighting (rows ``n_effective``,
+    ``design_effect``). Respondents without segments are left out of the raked column.
+    """
+    sample = _known(data, margins)
+    if len(sample) < 2:
+        raise ValueError("fewer than two respondents are linked to customers with segments")
+    usable = {v: m for v, m in margins.items() if set(sample[v]) <= set(m.index)}
+    raked = rake(sample, usable, weights=data.weights.reindex(sample.index))
+    versions = {"unweighted": pd.Series(1.0, index=data.meta.index),
+                "weighted": data.weights, "raked": raked}
+    out = {}
+    for name, weights in versions.items():
+        part = SurveyData(answers=data.answers.loc[weights.index], comments=data.comments,
+                          meta=data.meta.loc[weights.index].assign(weight=weights))
+        column = {"n": float(len(weights)), "n_effective": effective_sample_size(weights),
+                  "design_effect": design_effect(weights)}
+        if "nps" in data.answers.columns:
+            column["NPS"] = float(nps_table(part, by=None)["nps"].iloc[0])
+        try:
+            column["CSI"] = float(csi_table(part, by=None)["csi"].iloc[0])
+        except (ValueError, KeyError):
+            pass
+        out[name] = column
+    table = pd.DataFrame(out)
+    return table.reindex(pd.Index([r for r in ("NPS", "CSI", "n", "n_effective", "design_effect")
+                                   if r in table.index], name="measure"))
+
+
+__all__ = ["BASE_VARIABLES", "apply_weights", "composition_table", "customer_base_margins",
+           "raked_weights", "read_margins", "weighting_effect"]

@@ -54,7 +54,13 @@ from patronage.analytics.segments import (
     whale_figures,
 )
 from patronage.analytics.servqual import gap1, servqual_gaps, weighted_servqual
-from patronage.analytics.weighting import design_weights, poststratify, rake
+from patronage.analytics.weighting import (
+    design_effect,
+    design_weights,
+    effective_sample_size,
+    poststratify,
+    rake,
+)
 
 __all__ = sorted([
     "DEFAULT_RFM_RULES", "advocacy_segments", "allocate_cost_to_serve", "cohort_matrix",
@@ -67,7 +73,7 @@ __all__ = sorted([
     "htmt", "importance_performance", "kano_category", "kano_result", "kano_table",
     "relative_weights", "shapley_regression", "gap1", "servqual_gaps", "weighted_servqual",
     "ces", "compare_groups", "competitor_comparison", "crosstab_test", "csat", "csi",
-    "csi_scores", "design_weights", "hedges_g", "holm", "margin_of_error", "mean_summary", "nps",
-    "nps_difference", "nps_summary", "poststratify", "rake", "rescale_0_100", "response_rate",
+    "csi_scores", "design_effect", "design_weights", "effective_sample_size", "hedges_g", "holm",
+    "margin_of_error", "mean_summary", "nps", "nps_difference", "nps_summary", "poststratify", "rake", "rescale_0_100", "response_rate",
     "satisfaction_gap", "top_box", "wave_trend", "wilson_interval",
 ])

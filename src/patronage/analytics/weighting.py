@@ -97,4 +97,22 @@ def rake(sample: pd.DataFrame, margins: dict[str, pd.Series], weights=None, *,
                      "consistent, or merge sparse categories")
 
 
-__all__ = ["design_weights", "poststratify", "rake"]
+def design_effect(weights) -> float:
+    """Kish's design effect of unequal weights, ``n Σw² / (Σw)²`` = 1 + CV² of the weights
+    (Kish 1965, *Survey Sampling*, §11.7; Kish 1992, J. Official Statistics 8:183): how much the
+    weighting inflates the variance of a mean against equal weights. Missing weights are dropped.
+    """
+    w = pd.Series(weights, dtype=float).dropna().to_numpy()
+    if len(w) == 0 or (w <= 0).any():
+        raise ValueError("weights must be positive and not all missing")
+    return float(len(w) * np.sum(w**2) / np.sum(w) ** 2)
+
+
+def effective_sample_size(weights) -> float:
+    """Kish's effective sample size ``(Σw)² / Σw²``: the n of an equally weighted sample with
+    the same precision (see :func:`design_effect`)."""
+    w = pd.Series(weights, dtype=float).dropna()
+    return float(len(w) / design_effect(w))
+
+
+__all__ = ["design_effect", "design_weights", "effective_sample_size", "poststratify", "rake"]

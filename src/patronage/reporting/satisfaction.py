@@ -199,7 +199,7 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         sections.append(Section(key, _(title), shown, chart, None))
     for key, title in scores_page.SECTIONS:
         try:
-            table, chart = scores_page.BUILDERS[key](data, _, _(title), label)
+            table, chart = scores_page.BUILDERS[key](data, _, _(title), label, engine)
         except ValueError as exc:
             sections.append(Section(key, _(title), None, None, str(exc)))
             continue

@@ -1,5 +1,6 @@
-"""More sections of the analysis page: CSAT, CES, SERVQUAL, a named competitor, and a crosstab
-of NPS groups by industry — each a table and a bar chart, or the reason it does not apply."""
+"""More sections of the analysis page: CSAT, CES, SERVQUAL, a named competitor, a crosstab of NPS
+groups by industry, and the respondents against the customer base with the effect of weighting —
+each a table and a bar chart, or the reason it does not apply."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from patronage.analysis.methods import (
     csat_table,
     servqual_table,
 )
+from patronage.analysis.weights import (
+    composition_table,
+    customer_base_margins,
+    weighting_effect,
+)
 from patronage.reporting.charts import _LAYOUT
 
 SECTIONS = (
@@ -22,6 +28,8 @@ SECTIONS = (
     ("servqual", "SERVQUAL: perception minus expectation by dimension"),
     ("competitor", "Against a named competitor (same respondents, paired tests)"),
     ("crosstab", "Promoters, passives and detractors by industry (chi-square test)"),
+    ("composition", "Respondents against the customer base (share of each segment)"),
+    ("weighting", "Effect of weighting: unweighted, stored weights, raked to the customer base"),
 )
 
 COLUMNS = {
@@ -31,6 +39,8 @@ COLUMNS = {
     "servqual": ["perception", "expectation", "gap"],
     "competitor": ["n", "own", "competitor", "difference", "p_value", "p_holm"],
     "crosstab": ["promoter", "passive", "detractor", "n", "chi2", "p_value", "cramers_v"],
+    "composition": ["customers", "respondents", "weighted", "difference"],
+    "weighting": ["unweighted", "weighted", "raked"],
 }
 
 COLUMN_LABELS = {
@@ -38,8 +48,16 @@ COLUMN_LABELS = {
     "top_box": "Top-2-box share", "top_box_ci_low": "Lower 95%", "top_box_ci_high": "Upper 95%",
     "easy_share": "Share finding it easy", "own": "Us", "competitor": "Competitor",
     "promoter": "Promoters", "passive": "Passives", "detractor": "Detractors", "chi2": "χ²",
-    "cramers_v": "Cramér's V",
+    "cramers_v": "Cramér's V", "customers": "Customers", "respondents": "Respondents",
+    "weighted": "Weighted", "difference": "Difference (points)", "unweighted": "Unweighted",
+    "raked": "Raked to the customer base",
 }
+
+#: Segment variables and the rows of the weighting table, shown translated.
+VARIABLES = {"industry": "Industry", "region": "Region", "size": "Size"}
+WEIGHTING_ROWS = {"NPS": "NPS", "CSI": "CSI", "n": "Respondents",
+                  "n_effective": "Effective sample size (Kish)",
+                  "design_effect": "Design effect (Kish)"}
 
 
 def _bars(labels, values, title: str, *, errors=None, y_title: str = "") -> str:
@@ -51,27 +69,27 @@ def _bars(labels, values, title: str, *, errors=None, y_title: str = "") -> str:
     return figure.to_json()
 
 
-def _csat(data, _, title, label):
+def _csat(data, _, title, label, engine):
     table = csat_table(data, by="wave")
     errors = (table["top_box"] - table["top_box_ci_low"], table["top_box_ci_high"] - table["top_box"])
     return table, _bars(table.index, table["top_box"], title, errors=errors,
                         y_title=_("Top-2-box share"))
 
 
-def _ces(data, _, title, label):
+def _ces(data, _, title, label, engine):
     table = ces_table(data, by="wave")
     errors = (table["mean"] - table["ci_low"], table["ci_high"] - table["mean"])
     return table, _bars(table.index, table["mean"], title, errors=errors, y_title=_("Mean"))
 
 
-def _servqual(data, _, title, label):
+def _servqual(data, _, title, label, engine):
     table = servqual_table(data)
     dims = table[table["level"] == "dimension"]
     shown = table[table["level"] != "item"]
     return shown, _bars([_(d) for d in dims.index], dims["gap"], title, y_title="P − E")
 
 
-def _competitor(data, _, title, label):
+def _competitor(data, _, title, label, engine):
     names = competitors_in(data)
     if not names:
         raise ValueError("the survey has no ratings of a competitor (answer codes "
@@ -81,7 +99,7 @@ def _competitor(data, _, title, label):
                         f"{title} · {names[0]}", y_title=_("Us − competitor"))
 
 
-def _crosstab(data, _, title, label):
+def _crosstab(data, _, title, label, engine):
     table = crosstab_table(data, rows="industry", columns="nps_group")
     figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[group]), x=[str(i) for i in table.index],
                                y=table[group].tolist())
@@ -90,10 +108,32 @@ def _crosstab(data, _, title, label):
     return table, figure.to_json()
 
 
+def _composition(data, _, title, label, engine):
+    table = composition_table(data, customer_base_margins(engine))
+    table.index = [f"{_(VARIABLES.get(v, v))} · {c}" for v, c in table.index]
+    figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[column]), x=list(table.index),
+                               y=(100 * table[column]).tolist())
+                        for column in ("customers", "weighted")])
+    figure.update_layout(title=title, barmode="group", yaxis=dict(title="%"), **_LAYOUT)
+    return table, figure.to_json()
+
+
+def _weighting(data, _, title, label, engine):
+    table = weighting_effect(data, customer_base_margins(engine))
+    scores = [r for r in ("NPS", "CSI") if r in table.index]
+    figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[column]), x=[_(r) for r in scores],
+                               y=table.loc[scores, column].tolist())
+                        for column in ("unweighted", "weighted", "raked")])
+    figure.update_layout(title=title, barmode="group", **_LAYOUT)
+    table.index = [_(WEIGHTING_ROWS[r]) for r in table.index]
+    return table, figure.to_json()
+
+
 BUILDERS = {"csat": _csat, "ces": _ces, "servqual": _servqual, "competitor": _competitor,
-            "crosstab": _crosstab}
+            "crosstab": _crosstab, "composition": _composition, "weighting": _weighting}
 
 #: Row and value labels shown translated.
 LABELS = ("tangibles", "reliability", "responsiveness", "assurance", "empathy", "overall")
 
-__all__ = ["BUILDERS", "COLUMNS", "COLUMN_LABELS", "LABELS", "SECTIONS"]
+__all__ = ["BUILDERS", "COLUMNS", "COLUMN_LABELS", "LABELS", "SECTIONS", "VARIABLES",
+           "WEIGHTING_ROWS"]
