@@ -97,6 +97,12 @@ def test_waiting_submissions_are_written_in_one_transaction(pulse, paused):
     assert all(r.created for r in results) and len({r.response_id for r in results}) == 40
     # 5 answer rows each: nps, delivery and its expectation, and both options of "channels"
     assert _stored(engine, [f"g{i}" for i in range(40)]) == {f"g{i}": 5 for i in range(40)}
+    with engine.connect() as conn:  # each response got its own answers (ids kept in order)
+        scores = dict(conn.execute(
+            select(responses.c.external_id, answers.c.value_num)
+            .join(answers, answers.c.response_id == responses.c.id)
+            .where(responses.c.external_id.like("g%") & (answers.c.item_code == "nps"))).all())
+    assert scores == {f"g{i}": 7.0 + i % 4 for i in range(40)}
 
 
 def test_a_replay_inside_a_batch_gets_the_original(pulse, paused):
@@ -201,3 +207,39 @@ def test_the_writer_thread_ends_when_idle_and_comes_back(pulse):
     assert set(_stored(engine, ["i1", "i2"])) == {"i1", "i2"}
     with pytest.raises(ValueError, match="max_batch"):
         SubmissionIntake(engine, max_batch=0)
+
+
+def test_a_locked_database_answers_503_and_the_retry_is_stored(pulse, db_url):
+    """reliability.md F3: a write lock held beyond the wait limit gives 503 with Retry-After
+    (never a 500), nothing half-written, and the same submission succeeds afterwards."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from conftest import backend_name
+    from patronage.storage import make_engine
+
+    engine, _code, open_token, _tokens = pulse
+    url = make_url(db_url)
+    if backend_name() == "postgresql":  # wait at most 200 ms for a lock
+        options = f"{url.query.get('options', '')} -c lock_timeout=200".strip()
+        url = url.update_query_dict({"options": options})
+    settings = Settings(database_url=url.render_as_string(hide_password=False),
+                        sqlite_busy_timeout_ms=200)
+    body = {"open_token": open_token, "submission_id": "locked-1", "answers": GOOD}
+    holder = make_engine(db_url)
+    try:
+        with TestClient(create_app(settings)) as client:
+            client.post("/api/responses", json={**body, "submission_id": "warm"})
+            with write_transaction(holder) as conn:  # BEGIN IMMEDIATE on SQLite
+                if backend_name() == "postgresql":
+                    conn.execute(text("LOCK TABLE responses IN EXCLUSIVE MODE"))
+                busy = client.post("/api/responses", json=body)
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+            assert "try again" in busy.json()["error"]
+            assert _stored(engine, ["locked-1"]) == {}
+            retry = client.post("/api/responses", json=body)
+            assert retry.status_code == 201
+    finally:
+        holder.dispose()
+    assert _stored(engine, ["locked-1"]) == {"locked-1": 5}

@@ -1,5 +1,6 @@
 """Storage: the customer panel schema, migrations, reads (DataFrames) and writes."""
 
+from patronage.storage.data_version import PANEL_TABLES, DataVersion
 from patronage.storage.engine import make_engine, write_transaction
 from patronage.storage.migrate import current_revision, head_revision, pending, upgrade
 from patronage.storage.reads import (
@@ -17,6 +18,8 @@ from patronage.storage.reads import (
 from patronage.storage.writes import insert_rows
 
 __all__ = [
+    "DataVersion",
+    "PANEL_TABLES",
     "count_customers",
     "current_revision",
     "head_revision",

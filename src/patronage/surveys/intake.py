@@ -94,13 +94,21 @@ class SubmissionIntake:
                         self._thread = None
                         return
                 continue
-            batch = [first]
-            while len(batch) < self.max_batch:
+            batch, stop = [first], first is None
+            while len(batch) < self.max_batch and not stop:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._write(batch)
+                stop = batch[-1] is None
+            batch = [item for item in batch if item is not None]
+            if batch:
+                self._write(batch)
+            if stop:  # close(): everything queued before it is written
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
 
     def _write(self, batch: list[tuple[PreparedSubmission, Future]]) -> None:
         # A caller that went away (its future cancelled) is still stored: the response was
@@ -134,10 +142,11 @@ class SubmissionIntake:
             return exc
 
     def close(self, timeout: float = 30.0) -> None:
-        """Wait until the queued submissions are stored (at shutdown)."""
+        """Store what is queued, then end the writer thread (at shutdown)."""
         with self._lock:
             thread = self._thread
         if thread is not None:
+            self._queue.put(None)
             thread.join(timeout)
 
     # ------------------------------------------------------------------ callers

@@ -14,11 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from patronage.reporting.page_cache import PageCache
 from patronage.sessions import AttemptLimiter
 from patronage.settings import Settings
-from patronage.storage import make_engine
+from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import api, pages, public, survey_admin
 from patronage.web.deps import N_, CSRFFailed, Forbidden, LoginRequired, login_url, render
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url,
                                    busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     app.state.intake = SubmissionIntake(app.state.engine)
+    app.state.page_cache = PageCache(DataVersion(app.state.engine))
     app.state.translations = load_translations()
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
@@ -165,6 +168,16 @@ def _install_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         return _error(request, exc.status_code)
 
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError):
+        # A lock held beyond the busy timeout, a full disk, a lost PostgreSQL connection: the
+        # request did nothing (its transaction rolled back), so it is safe to send again.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    exc.orig)
+        response = _error(request, 503)
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
         if _wants_json(request):
@@ -181,6 +194,7 @@ _MESSAGES = {
     405: N_("This address does not accept that kind of request."),
     422: N_("The request was not understood. Check the address and the form fields."),
     429: N_("Too many attempts. Wait a while and try again."),
+    503: N_("The service is busy. Nothing was saved; please try again in a moment."),
     500: N_("Something went wrong on our side. The error was logged; please try again."),
 }
 

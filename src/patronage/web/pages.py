@@ -114,26 +114,36 @@ def customer_page(request: Request, customer_pk: int):
     return render(request, "customer.html", profile=profile)
 
 
+def _analysis(engine, survey: str | None, language: str, gettext) -> dict:
+    """What the analysis page shows: the survey codes and the sections, or why there are none."""
+    common = {"surveys": read_surveys(engine)["code"].tolist(), "column_labels": COLUMN_LABELS,
+              "value_labels": VALUE_LABELS}
+    try:
+        sections = satisfaction_report(engine, survey, language=language, gettext=gettext)
+    except ValueError as exc:
+        return {"sections": [], "problem": str(exc), **common}
+    return {"sections": sections, "problem": None, **common}
+
+
 @router.get("/analysis")
 def analysis_page(request: Request, survey: str | None = None):
     require_user(request, *ANALYSTS)
-    engine = request.app.state.engine
-    common = {"page_title": N_("Satisfaction analysis"), "survey": survey or "",
-              "surveys": read_surveys(engine)["code"].tolist()}
-    try:
-        sections = satisfaction_report(engine, survey or None, language=language_of(request),
-                                       gettext=gettext_for(request))
-    except ValueError as exc:
-        return render(request, "analysis.html", sections=[], problem=str(exc), **common)
-    return render(request, "analysis.html", sections=sections, problem=None,
-                  column_labels=COLUMN_LABELS, value_labels=VALUE_LABELS, **common)
+    engine, language = request.app.state.engine, language_of(request)
+    # Sections carry translated titles and labels: the language is part of the key.
+    shown = request.app.state.page_cache.get(
+        "analysis", (survey or None, language),
+        lambda: _analysis(engine, survey or None, language, gettext_for(request)))
+    return render(request, "analysis.html", page_title=N_("Satisfaction analysis"),
+                  survey=survey or "", **shown)
 
 
 @router.get("/loyalty")
 def loyalty_page(request: Request):
     require_user(request, *ANALYSTS)
-    sections = loyalty_page_data.loyalty_report(request.app.state.engine,
-                                                gettext=gettext_for(request))
+    engine = request.app.state.engine
+    sections = request.app.state.page_cache.get(
+        "loyalty", (language_of(request),),
+        lambda: loyalty_page_data.loyalty_report(engine, gettext=gettext_for(request)))
     return render(request, "analysis.html", sections=sections, problem=None,
                   column_labels=loyalty_page_data.COLUMN_LABELS,
                   value_labels=loyalty_page_data.VALUE_LABELS,

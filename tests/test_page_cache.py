@@ -1,0 +1,319 @@
+"""The page cache: a repeat visit with unchanged data renders from memory; any committed change to
+the panel (a response, a cleaning run, an import, a case, a transaction, a survey status) makes
+the next visit compute again. Computations are counted, never timed. SQLite, or PostgreSQL when
+PATRONAGE_TEST_DATABASE_URL says so."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select, update
+
+from conftest import backend_name
+from patronage.reporting.page_cache import PageCache
+from patronage.settings import Settings
+from patronage.storage import DataVersion, insert_rows, write_transaction
+from patronage.storage.importing import import_file
+from patronage.storage.schema import answers, cases, responses, surveys
+from patronage.web import create_app, pages
+
+# --- the cache itself ---------------------------------------------------------------------------
+
+
+class Counter:
+    def __init__(self, value="result"):
+        self.calls = 0
+        self.value = value
+
+    def __call__(self):
+        self.calls += 1
+        return (self.value, self.calls)
+
+
+def test_a_repeat_get_is_served_from_memory_until_the_version_changes():
+    version = ["v1"]
+    cache = PageCache(lambda: version[0])
+    compute = Counter()
+    first = cache.get("loyalty", ("en",), compute)
+    assert cache.get("loyalty", ("en",), compute) is first
+    assert compute.calls == 1 and cache.computed == 1 and cache.hits == 1
+    version[0] = "v2"
+    assert cache.get("loyalty", ("en",), compute) == ("result", 2)
+    assert cache.get("loyalty", ("en",), compute) == ("result", 2)
+    assert compute.calls == 2 and len(cache) == 1  # the old version was replaced, not kept
+
+
+def test_parameters_and_pages_are_separate_keys():
+    cache = PageCache(lambda: 1)
+    compute = Counter()
+    cache.get("analysis", ("relationship", "en"), compute)
+    cache.get("analysis", ("relationship", "zh_Hans"), compute)
+    cache.get("loyalty", ("relationship", "en"), compute)
+    assert compute.calls == 3
+    cache.get("analysis", ("relationship", "en"), compute)
+    assert compute.calls == 3
+
+
+def test_without_a_version_nothing_is_kept():
+    cache = PageCache(lambda: None)
+    compute = Counter()
+    cache.get("loyalty", (), compute)
+    cache.get("loyalty", (), compute)
+    assert compute.calls == 2 and len(cache) == 0
+
+
+def test_each_page_keeps_a_bounded_number_of_entries_least_recently_used_first():
+    cache = PageCache(lambda: 1, entries_per_page=2)
+    compute = Counter()
+    cache.get("analysis", "a", compute)
+    cache.get("analysis", "b", compute)
+    cache.get("analysis", "a", compute)  # a is now the most recently used
+    cache.get("analysis", "c", compute)  # b leaves
+    assert len(cache) == 2 and compute.calls == 3
+    cache.get("analysis", "a", compute)
+    assert compute.calls == 3
+    cache.get("analysis", "b", compute)
+    assert compute.calls == 4
+    with pytest.raises(ValueError, match="at least 1"):
+        PageCache(lambda: 1, entries_per_page=0)
+
+
+def test_a_failed_computation_is_not_kept():
+    cache = PageCache(lambda: 1)
+
+    def broken():
+        raise RuntimeError("model did not converge")
+
+    with pytest.raises(RuntimeError, match="converge"):
+        cache.get("loyalty", (), broken)
+    assert len(cache) == 0
+    assert cache.get("loyalty", (), Counter()) == ("result", 1)
+
+
+def test_concurrent_first_visits_compute_once_without_blocking_other_keys():
+    cache = PageCache(lambda: 1)
+    started, release = threading.Event(), threading.Event()
+    calls = []
+
+    def slow():
+        calls.append("slow")
+        started.set()
+        assert release.wait(10)
+        return "slow result"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get("loyalty", (), slow)))
+               for _ in range(6)]
+    threads[0].start()
+    assert started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    # While the first computation is under way another key computes and returns at once.
+    assert cache.get("analysis", (), lambda: "other") == "other"
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert results == ["slow result"] * 6
+    assert calls == ["slow"] and cache.computed == 2
+
+
+# --- the data version -------------------------------------------------------------------------
+
+
+def _response(conn, n: int, score: float) -> None:
+    insert_rows(conn, responses, [{"external_id": f"NEW{n}", "survey_id": 1, "wave_id": 2,
+                                   "customer_id": 1, "channel": "web",
+                                   "submitted_at": datetime(2026, 5, 20), "weight": 1.0}])
+    pk = conn.execute(select(responses.c.id).where(responses.c.external_id == f"NEW{n}")).scalar()
+    insert_rows(conn, answers, [{"response_id": pk, "item_code": "nps", "value_num": score,
+                                 "value_text": None}])
+
+
+def _write_response(engine, _tmp_path):
+    with write_transaction(engine) as conn:
+        _response(conn, 1, 10.0)
+
+
+def _clean(engine, _tmp_path):
+    # The UPDATE a cleaning run makes (patronage.surveys.quality.clean_survey).
+    with write_transaction(engine) as conn:
+        conn.execute(update(responses).where(responses.c.id == 5)
+                     .values(quality_flags={"speeder": "completed in 41 s"}))
+
+
+def _reweight(engine, _tmp_path):
+    with write_transaction(engine) as conn:
+        conn.execute(update(responses).where(responses.c.id == 7).values(weight=1.5))
+
+
+def _replace_answers_in_place(engine, _tmp_path):
+    # As a re-import does: the last response's answers deleted and reinserted, same count (on
+    # SQLite the new rows reuse the deleted rowids, so count and max(rowid) stay the same).
+    with write_transaction(engine) as conn:
+        kept = conn.execute(select(answers).where(answers.c.response_id == 60)).mappings().all()
+        conn.execute(delete(answers).where(answers.c.response_id == 60))
+        insert_rows(conn, answers, [{**row, "value_num": (row["value_num"] or 0) + 1}
+                                    if row["value_num"] is not None else dict(row)
+                                    for row in kept])
+
+
+def _import_customers(engine, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,name\nC003,王伟伟\n", encoding="utf-8")
+    report = import_file(engine, "customers", path)
+    assert report.updated == 1, report
+
+
+def _import_transactions(engine, tmp_path):
+    path = tmp_path / "transactions.csv"
+    path.write_text("order_no,customer_id,date,amount\nT3,C001,2025-04-04,999\n",
+                    encoding="utf-8")
+    report = import_file(engine, "transactions", path)
+    assert report.updated == 1, report
+
+
+def _new_case(engine, _tmp_path):
+    with write_transaction(engine) as conn:
+        insert_rows(conn, cases, [{"customer_id": 1, "type": "inquiry", "status": "open",
+                                   "subject": "Invoice copy", "opened_at": datetime(2026, 6, 2)}])
+
+
+def _close_case(engine, _tmp_path):
+    with write_transaction(engine) as conn:
+        conn.execute(update(cases).values(status="closed", closed_at=datetime(2026, 6, 3)))
+
+
+def _survey_status(engine, _tmp_path):
+    with write_transaction(engine) as conn:
+        conn.execute(update(surveys).where(surveys.c.code == "relationship")
+                     .values(status="open"))
+
+
+WRITES = [_write_response, _clean, _reweight, _replace_answers_in_place, _import_customers,
+          _import_transactions, _new_case, _close_case, _survey_status]
+
+
+@pytest.mark.parametrize("write", WRITES, ids=lambda f: f.__name__.strip("_"))
+def test_the_data_version_changes_on_every_kind_of_write(panel, tmp_path, write):
+    engine, _info = panel
+    version = DataVersion(engine)
+    before = version()
+    assert before is not None and version() == before  # stable while nothing is written
+    write(engine, tmp_path)
+    after = version()
+    assert after != before
+    assert version() == after
+
+
+def test_the_data_version_ignores_logins_on_postgresql_only(panel):
+    """SQLite's data_version covers the whole file: a login (a stored session) changes it, which
+    costs a recomputation, never a stale page. PostgreSQL's covers the panel tables only."""
+    from patronage.sessions import start_session
+
+    engine, _info = panel
+    version = DataVersion(engine)
+    before = version()
+    start_session(engine, 1, hours=1)
+    if backend_name() == "postgresql":
+        assert version() == before
+    else:
+        assert version() != before
+
+
+def test_the_data_version_refuses_unknown_tables(engine):
+    with pytest.raises(ValueError, match="unknown tables for the data version: nope"):
+        DataVersion(engine, tables=["responses", "nope"])
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counted(panel, db_url, monkeypatch):
+    """A logged-in analyst's client; ``client.computed`` counts the page computations."""
+    computed = {"analysis": 0, "loyalty": 0}
+    satisfaction_report = pages.satisfaction_report
+    loyalty_report = pages.loyalty_page_data.loyalty_report
+
+    def counting_satisfaction(*args, **kwargs):
+        computed["analysis"] += 1
+        return satisfaction_report(*args, **kwargs)
+
+    def counting_loyalty(*args, **kwargs):
+        computed["loyalty"] += 1
+        return loyalty_report(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "satisfaction_report", counting_satisfaction)
+    monkeypatch.setattr(pages.loyalty_page_data, "loyalty_report", counting_loyalty)
+    engine, info = panel
+    app = create_app(Settings(database_url=db_url))
+    with TestClient(app) as client:
+        email, password = info["logins"]["analyst"]
+        page = client.get("/login")
+        token = BeautifulSoup(page.text, "html.parser").find(
+            "input", {"name": "csrf_token"})["value"]
+        response = client.post("/login", data={"email": email, "password": password,
+                                               "csrf_token": token, "next": "/"},
+                               follow_redirects=False)
+        assert response.status_code == 303
+        client.computed = computed
+        client.engine = engine
+        yield client
+
+
+@pytest.mark.parametrize("path", ["/analysis", "/loyalty"])
+def test_a_second_visit_renders_the_same_page_without_computing(counted, path):
+    page = path.strip("/")
+    first = counted.get(path)
+    assert first.status_code == 200 and 'id="section-' in first.text
+    second = counted.get(path)
+    assert second.status_code == 200
+    assert second.text == first.text
+    assert counted.computed[page] == 1
+
+
+def test_the_language_is_part_of_the_key(counted):
+    english = counted.get("/analysis").text
+    counted.cookies.set("patronage_lang", "zh_Hans")
+    chinese = counted.get("/analysis").text
+    assert chinese != english and counted.computed["analysis"] == 2
+    counted.cookies.set("patronage_lang", "en")
+    assert counted.get("/analysis").text == english
+    assert counted.computed["analysis"] == 2
+
+
+def test_the_survey_is_part_of_the_key(counted):
+    counted.get("/analysis")
+    missing = counted.get("/analysis", params={"survey": "no-such-survey"})
+    assert "no responses for survey &#39;no-such-survey&#39;" in missing.text
+    counted.get("/analysis", params={"survey": "no-such-survey"})
+    counted.get("/analysis")
+    assert counted.computed["analysis"] == 2
+
+
+@pytest.mark.parametrize("write", [_write_response, _clean, _import_customers, _new_case,
+                                   _import_transactions, _survey_status],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_a_change_to_the_data_recomputes_both_pages(counted, tmp_path, write):
+    counted.get("/analysis")
+    counted.get("/loyalty")
+    write(counted.engine, tmp_path)
+    counted.get("/analysis")
+    counted.get("/loyalty")
+    assert counted.computed == {"analysis": 2, "loyalty": 2}
+    counted.get("/analysis")
+    counted.get("/loyalty")
+    assert counted.computed == {"analysis": 2, "loyalty": 2}
+
+
+def test_a_new_response_shows_on_the_next_visit(counted):
+    before = counted.get("/analysis").text
+    with write_transaction(counted.engine) as conn:
+        for n in range(30):
+            _response(conn, n, 0.0)
+    after = counted.get("/analysis").text
+    assert after != before
