@@ -1,10 +1,12 @@
-"""``patronage analyze`` commands for loyalty: value, RFM, cohorts, defection, segments.
+"""``patronage analyze`` commands for loyalty: value, RFM, cohorts, defection, segments, wallet.
 
 Registered on the ``analyze`` group of :mod:`patronage.cli`; each calls one function of
 :mod:`patronage.loyalty` on the database.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 import pandas as pd
@@ -35,17 +37,34 @@ def _top(func):
 @click.option("--discount", default=0.01, show_default=True, type=float,
               help="Monthly discount rate.")
 @click.option("--margin", default=None, type=float,
-              help="Profit margin on spend (default: the company's profit / revenue).")
-def analyze_clv(db, fmt, top, months, discount, margin):
+              help="Profit margin on spend (default: the company's current profit / revenue).")
+@click.option("--save-params", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the fitted model parameters to this JSON file.")
+@click.option("--params", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Score with the parameters saved in this JSON file instead of refitting.")
+def analyze_clv(db, fmt, top, months, discount, margin, save_params, params):
     """Customer lifetime value (BG/NBD + Gamma-Gamma), P(alive) and value tiers.
 
-    Example: patronage analyze clv --months 24 --top 20
+    Example: patronage analyze clv --months 24 --save-params model.json; next month:
+    patronage analyze clv --params model.json
     """
-    from patronage.loyalty import clv_table
+    from patronage.loyalty import clv_table, fit_value_models, save_value_models
 
+    if params is not None and save_params is not None:
+        raise click.UsageError("use --params (score with saved parameters) or --save-params "
+                               "(fit and save them), not both")
     engine = _loyalty_engine(db)
-    _emit(_guard(lambda: clv_table(engine, top=top or None, months=months,
-                                   monthly_discount=discount, margin=margin)), fmt)
+    models = _guard(lambda: fit_value_models(engine, months=months, monthly_discount=discount,
+                                             margin=margin, params=params))
+    if save_params is not None:
+        _guard(lambda: save_value_models(models, save_params))
+        click.echo(f"Saved the model parameters to {save_params}.", err=True)
+    if models.loaded_from is not None:
+        fit = models.fit
+        click.echo(f"Scored with the parameters fitted {fit.fitted_at} on the sales of "
+                   f"{fit.customers:,} customers from {fit.first_purchase} to "
+                   f"{fit.observation_end}.", err=True)
+    _emit(clv_table(engine, models, top=top or None), fmt)
 
 
 @analyze.command("rfm")
@@ -69,21 +88,28 @@ def analyze_rfm(db, fmt, summary):
 @_format
 @click.option("--period", type=click.Choice(["M", "Q", "Y"]), default="Q", show_default=True)
 @click.option("--curve", is_flag=True, help="Show the average retention curve instead.")
-def analyze_cohorts(db, fmt, period, curve):
-    """Acquisition-cohort retention matrix (or the retention and churn curve).
+@click.option("--repeat", is_flag=True,
+              help="Show the repeat-purchase rate per cohort in detail instead.")
+@click.option("--repeat-days", default=90, show_default=True, type=click.IntRange(min=1),
+              help="Repeat purchase: bought again within this many days of the first purchase.")
+def analyze_cohorts(db, fmt, period, curve, repeat, repeat_days):
+    """Acquisition-cohort retention matrix with each cohort's repeat-purchase rate (or the
+    retention and churn curve, or the repeat-purchase detail).
 
-    Example: patronage analyze cohorts --period M --curve
+    Example: patronage analyze cohorts --period M --repeat --repeat-days 60
     """
-    from patronage.loyalty import cohort_table
+    from patronage.loyalty import cohort_overview, cohort_table
+    from patronage.loyalty.retention import repeat_purchase_table
 
-    matrix, retention = _guard(lambda: cohort_table(_loyalty_engine(db), period=period))
+    engine = _loyalty_engine(db)
     if curve:
-        _emit(retention, fmt)
-        return
-    shares = matrix["retention"].round(3)
-    shares.insert(0, "cohort_size", matrix["cohort_size"])
-    shares.index = shares.index.astype(str)
-    _emit(shares, fmt)
+        _emit(_guard(lambda: cohort_table(engine, period=period))[1], fmt)
+    elif repeat:
+        _emit(_guard(lambda: repeat_purchase_table(engine, period=period,
+                                                   within_days=repeat_days)), fmt)
+    else:
+        _emit(_guard(lambda: cohort_overview(engine, period=period, repeat_days=repeat_days)),
+              fmt)
 
 
 @analyze.command("at-risk")
@@ -216,3 +242,41 @@ def analyze_cross_buying(db, fmt):
     from patronage.loyalty.retention import cross_buying_table
 
     _emit(_guard(lambda: cross_buying_table(_loyalty_engine(db))), fmt)
+
+
+@analyze.command("share-of-wallet")
+@_format
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV/XLSX of customer id and the customer's category spend in the period.")
+@click.option("--item", default=None,
+              help="Instead of a file: the survey item holding the category spend.")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Period start (file rows without their own period).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Period end (default: the last stored sale).")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(min=1),
+              help="Period length when no start is given (with --item: before each answer).")
+@click.option("--category", "categories", multiple=True,
+              help="Count only our sales in this category (repeatable).")
+@click.option("--summary", is_flag=True, help="Show the summary by value tier instead.")
+def analyze_share_of_wallet(db, fmt, file, item, start, end, months, categories, summary):
+    """Share of wallet: our sales / the customer's total spend in the category, per customer
+    and by value tier.
+
+    Example: patronage analyze share-of-wallet --file wallet.csv --from 2025-07-01 --to 2026-06-30
+    """
+    from patronage.loyalty.wallet import wallet_from_file, wallet_from_item
+
+    if (file is None) == (item is None):
+        raise click.UsageError("give the category spend with --file FILE or --item CODE (one)")
+    engine = _loyalty_engine(db)
+    if file is not None:
+        result = _guard(lambda: wallet_from_file(engine, file, start=start, end=end,
+                                                 months=months, categories=categories))
+    else:
+        result = _guard(lambda: wallet_from_item(engine, item, months=months,
+                                                 categories=categories))
+    for line in result.messages():
+        click.echo(line, err=True)
+    click.echo(result.headline(), err=True)
+    _emit(result.tiers if summary else result.customers, fmt)

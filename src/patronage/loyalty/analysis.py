@@ -7,7 +7,11 @@ Hardie & Lee (2005).
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,6 +36,7 @@ from patronage.analytics.btyd import (
     customer_lifetime_value,
     holdout_comparison,
 )
+from patronage.loyalty.retention import repeat_purchase_by_cohort
 from patronage.storage import read_answers, read_cases, read_customers, read_responses
 from patronage.storage import read_touchpoints, read_transactions
 from patronage.storage.summary import read_customer_summary
@@ -40,38 +45,83 @@ WEEK = 7.0
 
 
 @dataclass(frozen=True)
+class FitRecord:
+    """Where the parameters of :class:`ValueModels` come from: when they were fitted and on
+    which sales (first purchase day to the observation end, number of customers)."""
+
+    fitted_at: str
+    first_purchase: str
+    observation_end: str
+    customers: int
+    repeat_buyers: int
+    margin: float
+
+
+@dataclass(frozen=True)
 class ValueModels:
-    """Fitted purchase (BG/NBD) and spend (Gamma-Gamma) models with the per-customer results."""
+    """Fitted purchase (BG/NBD) and spend (Gamma-Gamma) models with the per-customer results.
+
+    ``fit`` records the fit; ``loaded_from`` names the parameter file when the models were
+    read from one (:func:`load_value_models`) instead of fitted.
+    """
 
     summary: pd.DataFrame
     purchases: BetaGeo
     spend: GammaGamma | None
     margin: float
     customers: pd.DataFrame
+    fit: FitRecord | None = None
+    loaded_from: str | None = None
 
 
 def _weeks(summary: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     return summary["frequency"], summary["recency"] / WEEK, summary["T"] / WEEK
 
 
+def _data_range(summary: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    end = (summary["first_purchase"] + pd.to_timedelta(summary["T"], unit="D")).max()
+    return summary["first_purchase"].min(), end
+
+
+def _company_margin(summary: pd.DataFrame) -> float:
+    revenue = summary["total_spend"].sum()
+    return float(summary["profit"].sum() / revenue) if revenue > 0 else 1.0
+
+
 def fit_value_models(engine: Engine, *, observation_end=None, months: int = 12,
-                     monthly_discount: float = 0.01, margin: float | None = None) -> ValueModels:
+                     monthly_discount: float = 0.01, margin: float | None = None,
+                     params=None) -> ValueModels:
     """Fit BG/NBD and Gamma-Gamma to the stored sales and compute, per customer, the
     probability of being alive, expected purchases in the next 90 days and the CLV over
-    ``months`` (discounted monthly; ``margin`` defaults to the company's profit / revenue)."""
+    ``months`` (discounted monthly; ``margin`` defaults to the company's profit / revenue).
+
+    ``params`` (a file written by :func:`save_value_models`, or the :class:`SavedModels` read
+    from one) scores the customers with saved parameters instead of refitting them.
+    """
     summary = read_customer_summary(engine, observation_end=observation_end)
-    if len(summary) < 20:
+    saved = load_value_models(params) if isinstance(params, (str, Path)) else params
+    if saved is None and len(summary) < 20:
         raise ValueError("the purchase models need the sales of at least 20 customers; import "
                          "transactions first (patronage import transactions FILE)")
+    if summary.empty:
+        raise ValueError("no sales yet: import transactions first")
     x, tx, T = _weeks(summary)
-    purchases = BetaGeo().fit(x, tx, T)
     if margin is None:
-        revenue = summary["total_spend"].sum()
-        margin = float(summary["profit"].sum() / revenue) if revenue > 0 else 1.0
+        margin = _company_margin(summary)
     repeaters = (x > 0) & (summary["monetary_value"] > 0)
-    spend = None
-    if repeaters.sum() >= 20:
-        spend = GammaGamma().fit(x[repeaters], summary.loc[repeaters, "monetary_value"])
+    if saved is not None:
+        saved.check_against(summary)
+        purchases, spend, fit = saved.purchases, saved.spend, saved.fit
+    else:
+        purchases = BetaGeo().fit(x, tx, T)
+        spend = None
+        if repeaters.sum() >= 20:
+            spend = GammaGamma().fit(x[repeaters], summary.loc[repeaters, "monetary_value"])
+        first, end = _data_range(summary)
+        fit = FitRecord(fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        first_purchase=f"{first:%Y-%m-%d}", observation_end=f"{end:%Y-%m-%d}",
+                        customers=len(summary), repeat_buyers=int(repeaters.sum()),
+                        margin=float(margin))
     out = pd.DataFrame(index=summary.index)
     out["p_alive"] = np.asarray(purchases.probability_alive(x, tx, T), dtype=float)
     out["expected_purchases_90d"] = np.asarray(
@@ -83,7 +133,8 @@ def fit_value_models(engine: Engine, *, observation_end=None, months: int = 12,
     else:
         out["clv"] = np.nan
     return ValueModels(summary=summary, purchases=purchases, spend=spend, margin=margin,
-                       customers=out)
+                       customers=out, fit=fit,
+                       loaded_from=None if saved is None else saved.source)
 
 
 def _profiles(engine: Engine) -> pd.DataFrame:
@@ -126,6 +177,29 @@ def cohort_table(engine: Engine, *, period: str = "Q") -> tuple[pd.DataFrame, pd
         raise ValueError("no sales yet: import transactions first")
     matrix = cohort_matrix(sales, period=period)
     return matrix, retention_curve(matrix, period=period)
+
+
+def cohort_overview(engine: Engine, *, period: str = "Q", repeat_days: int = 90) -> pd.DataFrame:
+    """Per acquisition cohort: its size, the repeat-purchase rate within ``repeat_days`` days
+    (column ``repeat_<n>d``, see :func:`repeat_purchase_by_cohort`) and the share of its
+    customers active in each period since acquisition; a last row ``all`` pools the cohorts
+    (the retention curve's pooled retention, and the repeat rate over all observed customers).
+    """
+    sales = read_transactions(engine)
+    if sales.empty:
+        raise ValueError("no sales yet: import transactions first")
+    matrix = cohort_matrix(sales, period=period)
+    repeat = repeat_purchase_by_cohort(sales, period=period, within_days=repeat_days)
+    shares = matrix["retention"].copy()
+    shares.index = shares.index.astype(str)
+    shares.loc["all"] = retention_curve(matrix, period=period)["retention"]
+    shares = shares.round(3)
+    shares.insert(0, f"repeat_{repeat_days}d", repeat["repeat_rate"].reindex(shares.index)
+                  .round(3))
+    shares.insert(0, "cohort_size", repeat["customers"].reindex(shares.index))
+    shares.index.name = "cohort"
+    shares.columns.name = "periods_since_acquisition"
+    return shares
 
 
 def at_risk_table(engine: Engine, *, window: str = "90D", models: ValueModels | None = None,
@@ -216,3 +290,136 @@ def holdout_table(engine: Engine, *, holdout_weeks: int = 26) -> pd.DataFrame:
     model = BetaGeo().fit(cal["frequency_cal"], cal["recency_cal"], cal["T_cal"])
     return holdout_comparison(model, cal, cal["frequency_holdout"],
                               duration=holdout_weeks)
+
+
+# -- saved model parameters ---------------------------------------------------------------------
+
+#: ``format`` and ``format_version`` of the parameter files :func:`save_value_models` writes.
+PARAMS_FORMAT, PARAMS_VERSION = "patronage-value-models", 1
+_SAVE_HINT = "write a new one with: patronage analyze clv --save-params FILE.json"
+_MODEL_KEYS = ("hyperparameters", "params_", "standard_errors_", "log_likelihood_",
+               "n_customers_", "converged_")
+
+
+@dataclass(frozen=True)
+class SavedModels:
+    """Purchase and spend models read from a parameter file, with the record of their fit."""
+
+    purchases: BetaGeo
+    spend: GammaGamma | None
+    fit: FitRecord
+    source: str
+
+    def check_against(self, summary: pd.DataFrame) -> None:
+        """Refuse data that ends before the sales the models were fitted on: the file then
+        belongs to other data (another company, or a later copy of this database)."""
+        _first, end = _data_range(summary)
+        if end < pd.Timestamp(self.fit.observation_end):
+            raise ValueError(
+                f"{self.source}: the models were fitted on sales up to {self.fit.observation_end}, "
+                f"but the sales here end on {end:%Y-%m-%d}; the file belongs to other data. "
+                f"Use the parameter file fitted on this database, or {_SAVE_HINT}")
+
+
+def value_models_json(models: ValueModels) -> str:
+    """The fitted parameters of ``models`` (with standard errors, log-likelihoods, the fit date,
+    the data range and the number of customers) as the JSON text of a parameter file."""
+    if models.fit is None:
+        raise ValueError("these models carry no fit record; fit them with fit_value_models")
+    fit = models.fit
+    payload = {
+        "format": PARAMS_FORMAT, "format_version": PARAMS_VERSION, "time_unit": "week",
+        "fitted_at": fit.fitted_at,
+        "data": {"first_purchase": fit.first_purchase, "observation_end": fit.observation_end,
+                 "customers": fit.customers, "repeat_buyers": fit.repeat_buyers},
+        "margin_at_fit": fit.margin,
+        "purchase_model": json.loads(models.purchases.to_json()),
+        "spend_model": None if models.spend is None else json.loads(models.spend.to_json()),
+    }
+    return json.dumps(payload, indent=1, allow_nan=False)
+
+
+def save_value_models(models: ValueModels, path) -> Path:
+    """Write the parameter file of ``models`` to ``path`` (see :func:`value_models_json`)."""
+    path = Path(path)
+    text = value_models_json(models)
+    try:
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _model(payload, cls, what: str, source: str):
+    if not isinstance(payload, dict):
+        raise ValueError(f"{source}: {what} is missing or not an object; {_SAVE_HINT}")
+    if payload.get("model") != cls.__name__:
+        raise ValueError(f"{source}: the {what} is a {payload.get('model')!r} model, but this "
+                         f"command scores with {cls.__name__}; {_SAVE_HINT}")
+    missing = [k for k in _MODEL_KEYS if k not in payload]
+    params = payload.get("params_")
+    if missing or not isinstance(params, dict) or not isinstance(
+            payload.get("hyperparameters"), dict):
+        raise ValueError(f"{source}: the {what} lacks {', '.join(missing) or 'params_'}; "
+                         f"the file is damaged; {_SAVE_HINT}")
+    for name in cls._param_names:
+        value = params.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and value > 0):
+            raise ValueError(f"{source}: parameter {name!r} of the {what} is {value!r}; it must "
+                             f"be a positive number; {_SAVE_HINT}")
+    try:
+        return cls.from_json(json.dumps(payload))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: the {what} cannot be read ({exc}); {_SAVE_HINT}") from None
+
+
+def read_value_models(text: str, source: str = "the parameter file") -> SavedModels:
+    """Parse a parameter file's text; ValueError naming ``source`` and what is wrong."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                         f"{exc.msg}); {_SAVE_HINT}") from None
+    if not isinstance(payload, dict) or payload.get("format") != PARAMS_FORMAT:
+        raise ValueError(f"{source} is not a Patronage CLV parameter file (it has no "
+                         f"\"format\": \"{PARAMS_FORMAT}\"); {_SAVE_HINT}")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{source} has an unknown format_version {version!r}; {_SAVE_HINT}")
+    if version > PARAMS_VERSION:
+        raise ValueError(f"{source} was written by a newer Patronage (format_version {version}; "
+                         f"this one reads {PARAMS_VERSION}): upgrade Patronage, or {_SAVE_HINT}")
+    if payload.get("time_unit") != "week":
+        raise ValueError(f"{source} measures time in {payload.get('time_unit')!r}, but the clv "
+                         f"models work in weeks; {_SAVE_HINT}")
+    data = payload.get("data")
+    try:
+        fit = FitRecord(fitted_at=str(payload["fitted_at"]),
+                        first_purchase=f"{pd.Timestamp(data['first_purchase']):%Y-%m-%d}",
+                        observation_end=f"{pd.Timestamp(data['observation_end']):%Y-%m-%d}",
+                        customers=int(data["customers"]),
+                        repeat_buyers=int(data["repeat_buyers"]),
+                        margin=float(payload["margin_at_fit"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: the fit record (fitted_at, data, margin_at_fit) is "
+                         f"damaged ({exc}); {_SAVE_HINT}") from None
+    purchases = _model(payload.get("purchase_model"), BetaGeo, "purchase_model", source)
+    spend_payload = payload.get("spend_model")
+    spend = None if spend_payload is None else _model(spend_payload, GammaGamma,
+                                                      "spend_model", source)
+    return SavedModels(purchases=purchases, spend=spend, fit=fit, source=source)
+
+
+def load_value_models(path) -> SavedModels:
+    """Read a parameter file written by :func:`save_value_models`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"parameter file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text file; {_SAVE_HINT}") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return read_value_models(text, source=str(path))
