@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from patronage.analytics import repeat_purchase_rate
 from patronage.cli import main
-from patronage.loyalty.retention import repeat_purchase_by_cohort
+from patronage.analytics.retention import repeat_purchase_by_cohort
 from patronage.storage import insert_rows, write_transaction
 from patronage.storage.schema import answers, customers, responses, surveys, transactions
 

@@ -24,8 +24,8 @@ from scipy import sparse, stats
 from patronage.analytics.btyd.summary import customer_summary
 from patronage.analytics.rfm import _check_transactions, _sales_only
 
-__all__ = ["cohort_matrix", "cross_buying", "kaplan_meier", "repeat_purchase_rate",
-           "retention_curve", "share_of_wallet"]
+__all__ = ["cohort_matrix", "cross_buying", "kaplan_meier", "repeat_purchase_by_cohort",
+           "repeat_purchase_rate", "retention_curve", "share_of_wallet"]
 
 _PERIODS = {"D", "W", "M", "Q", "Y"}
 
@@ -231,6 +231,62 @@ def cross_buying(transactions: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
     co = both / buyers[:, None]
     labels = pd.Index(cat_ids, name="category")
     return n_categories, pd.DataFrame(co, index=labels, columns=labels.rename("also_bought"))
+
+
+def repeat_purchase_by_cohort(transactions: pd.DataFrame, *, period: str = "Q",
+                              within_days: int = 90, observation_end=None) -> pd.DataFrame:
+    """Repeat-purchase rate per acquisition cohort: the share of a cohort's customers who
+    bought again (on a later day than their first purchase) within ``within_days`` days.
+
+    ``transactions`` needs ``customer_id`` and ``occurred_at`` (refund rows, when flagged in
+    ``is_refund``, are left out). A customer counts only once her ``within_days`` after the
+    first purchase lie inside the data (first purchase day + ``within_days`` <= the last day,
+    or ``observation_end``): customers acquired later are not yet known to have repeated or
+    not, so a cohort none of whose windows is complete has a missing rate, never 0.
+
+    Returns one row per cohort (a ``Period`` of ``period``: "M", "Q" or "Y") and a final row
+    ``all``: ``customers``, ``observed`` (customers whose window is complete),
+    ``repeat_customers`` (of those, who bought again within it), ``repeat_rate`` =
+    repeat_customers / observed, and ``repeat_rate_to_date``, the share of all the cohort's
+    customers who bought again by the end of the data (the repeat purchase rate of
+    :func:`patronage.analytics.repeat_purchase_rate`, which favours older cohorts).
+    """
+    if period not in ("M", "Q", "Y"):
+        raise ValueError(f"period must be M, Q or Y (month, quarter, year), not {period!r}")
+    if isinstance(within_days, bool) or int(within_days) != within_days or within_days < 1:
+        raise ValueError(f"the repeat window must be a whole number of days >= 1, not "
+                         f"{within_days!r}")
+    sales = transactions
+    if "is_refund" in sales.columns:
+        sales = sales[~sales["is_refund"].fillna(False).astype(bool)]
+    sales = sales.dropna(subset=["customer_id", "occurred_at"])
+    if sales.empty:
+        raise ValueError("no sales yet: import transactions first")
+    day = pd.to_datetime(sales["occurred_at"]).dt.normalize()
+    if day.dt.tz is not None:
+        day = day.dt.tz_localize(None)
+    end = day.max() if observation_end is None else pd.Timestamp(observation_end).normalize()
+    keep = (day <= end).to_numpy()
+    customer, day = sales["customer_id"][keep], day[keep]
+    first = day.groupby(customer).min()
+    later = (day > customer.map(first)).to_numpy()
+    second = day[later].groupby(customer[later]).min().reindex(first.index)
+    gap = (second - first).dt.days
+    observed = first + pd.Timedelta(days=int(within_days)) <= end
+    frame = pd.DataFrame({"cohort": first.dt.to_period(period), "observed": observed,
+                          "repeat": observed & (gap <= within_days), "ever": gap.notna()})
+    table = frame.groupby("cohort").agg(customers=("observed", "size"),
+                                        observed=("observed", "sum"),
+                                        repeat_customers=("repeat", "sum"),
+                                        ever=("ever", "sum"))
+    table.index = table.index.astype(str)
+    table.loc["all"] = table.sum()
+    table = table.astype(int)
+    table["repeat_rate"] = (table["repeat_customers"] / table["observed"]).where(
+        table["observed"] > 0)
+    table["repeat_rate_to_date"] = table.pop("ever") / table["customers"]
+    table.index.name = "cohort"
+    return table
 
 
 def share_of_wallet(spend_with_us, total_category_spend) -> pd.Series:

@@ -36,7 +36,7 @@ from patronage.analytics.btyd import (
     customer_lifetime_value,
     holdout_comparison,
 )
-from patronage.loyalty.retention import repeat_purchase_by_cohort
+from patronage.analytics.retention import repeat_purchase_by_cohort
 from patronage.storage import read_answers, read_cases, read_customers, read_responses
 from patronage.storage import read_touchpoints, read_transactions
 from patronage.storage.summary import read_customer_summary

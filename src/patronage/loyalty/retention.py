@@ -13,6 +13,7 @@ from patronage.analytics import (
     retention_by_satisfaction,
     retention_economics,
 )
+from patronage.analytics.retention import repeat_purchase_by_cohort
 from patronage.storage import read_answers, read_responses, read_transactions
 from patronage.storage.schema import customers
 from patronage.storage.summary import read_customer_summary
@@ -110,65 +111,9 @@ def survival_table(engine: Engine, *, category: str | None = None,
     return kaplan_meier(durations, ended)
 
 
-def repeat_purchase_by_cohort(transactions: pd.DataFrame, *, period: str = "Q",
-                              within_days: int = 90, observation_end=None) -> pd.DataFrame:
-    """Repeat-purchase rate per acquisition cohort: the share of a cohort's customers who
-    bought again (on a later day than their first purchase) within ``within_days`` days.
-
-    ``transactions`` needs ``customer_id`` and ``occurred_at`` (refund rows, when flagged in
-    ``is_refund``, are left out). A customer counts only once her ``within_days`` after the
-    first purchase lie inside the data (first purchase day + ``within_days`` <= the last day,
-    or ``observation_end``): customers acquired later are not yet known to have repeated or
-    not, so a cohort none of whose windows is complete has a missing rate, never 0.
-
-    Returns one row per cohort (a ``Period`` of ``period``: "M", "Q" or "Y") and a final row
-    ``all``: ``customers``, ``observed`` (customers whose window is complete),
-    ``repeat_customers`` (of those, who bought again within it), ``repeat_rate`` =
-    repeat_customers / observed, and ``repeat_rate_to_date``, the share of all the cohort's
-    customers who bought again by the end of the data (the repeat purchase rate of
-    :func:`patronage.analytics.repeat_purchase_rate`, which favours older cohorts).
-    """
-    if period not in ("M", "Q", "Y"):
-        raise ValueError(f"period must be M, Q or Y (month, quarter, year), not {period!r}")
-    if isinstance(within_days, bool) or int(within_days) != within_days or within_days < 1:
-        raise ValueError(f"the repeat window must be a whole number of days >= 1, not "
-                         f"{within_days!r}")
-    sales = transactions
-    if "is_refund" in sales.columns:
-        sales = sales[~sales["is_refund"].fillna(False).astype(bool)]
-    sales = sales.dropna(subset=["customer_id", "occurred_at"])
-    if sales.empty:
-        raise ValueError("no sales yet: import transactions first")
-    day = pd.to_datetime(sales["occurred_at"]).dt.normalize()
-    if day.dt.tz is not None:
-        day = day.dt.tz_localize(None)
-    end = day.max() if observation_end is None else pd.Timestamp(observation_end).normalize()
-    keep = (day <= end).to_numpy()
-    customer, day = sales["customer_id"][keep], day[keep]
-    first = day.groupby(customer).min()
-    later = (day > customer.map(first)).to_numpy()
-    second = day[later].groupby(customer[later]).min().reindex(first.index)
-    gap = (second - first).dt.days
-    observed = first + pd.Timedelta(days=int(within_days)) <= end
-    frame = pd.DataFrame({"cohort": first.dt.to_period(period), "observed": observed,
-                          "repeat": observed & (gap <= within_days), "ever": gap.notna()})
-    table = frame.groupby("cohort").agg(customers=("observed", "size"),
-                                        observed=("observed", "sum"),
-                                        repeat_customers=("repeat", "sum"),
-                                        ever=("ever", "sum"))
-    table.index = table.index.astype(str)
-    table.loc["all"] = table.sum()
-    table = table.astype(int)
-    table["repeat_rate"] = (table["repeat_customers"] / table["observed"]).where(
-        table["observed"] > 0)
-    table["repeat_rate_to_date"] = table.pop("ever") / table["customers"]
-    table.index.name = "cohort"
-    return table
-
-
 def repeat_purchase_table(engine: Engine, *, period: str = "Q",
                           within_days: int = 90) -> pd.DataFrame:
-    """:func:`repeat_purchase_by_cohort` on the stored sales."""
+    """:func:`~patronage.analytics.retention.repeat_purchase_by_cohort` on the stored sales."""
     return repeat_purchase_by_cohort(_sales(engine), period=period, within_days=within_days)
 
 
@@ -188,5 +133,5 @@ def cross_buying_table(engine: Engine) -> pd.DataFrame:
 
 
 __all__ = ["cross_buying_table", "defection_table", "observed_retention",
-           "repeat_purchase_by_cohort", "repeat_purchase_table", "retention_by_satisfaction_table",
+           "repeat_purchase_table", "retention_by_satisfaction_table",
            "retention_economics_table", "survival_table"]
