@@ -39,7 +39,8 @@ SECTIONS = (
 )
 
 COLUMN_LABELS = {
-    "name": "Name", "p_alive": "P(alive)", "expected_purchases_90d": "Expected purchases, 90 days",
+    "name": "Name", "p_alive": "P(alive)", "p_alive_now": "P(alive) now",
+    "expected_purchases_90d": "Expected purchases, 90 days",
     "clv": "CLV", "value_tier": "Value tier", "customers": "Customers", "monetary": "Spend",
     "recency_days": "Days since last purchase", "cohort_size": "Cohort size",
     "value_at_risk": "Value at risk", "reason": "Reason", "figure": "Figure", "value": "Value",
