@@ -7,6 +7,9 @@ schema of PostgreSQL (dropped afterwards; skipped with a message when the server
 reachable). Side by side, the "what a user would otherwise do" baseline: ``pandas.read_csv`` plus
 ``DataFrame.to_sql`` into a plain table, with no validation at all.
 
+The machine's load average is printed before and after: on a shared 2-core machine other work
+slows every step, so compare runs made under similar load.
+
 Usage: python benchmarks/import_transactions.py [--rows 1000000] [--customers 50000]
        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
@@ -14,6 +17,7 @@ Usage: python benchmarks/import_transactions.py [--rows 1000000] [--customers 50
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import uuid
@@ -94,6 +98,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
+    print(f"Load average (1, 5, 15 min) at start: {_load()}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
@@ -106,6 +111,14 @@ def main() -> None:
         assert inserted == args.rows
         report_line("sqlite", args.rows, elapsed, baseline)
         bench_pg(args.pg_url, args.rows, customers_path, transactions_path)
+    print(f"Load average (1, 5, 15 min) at end: {_load()}")
+
+
+def _load() -> str:
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:  # pragma: no cover - not available on this platform
+        return "unknown"
 
 
 def bench_pg(url: str, rows: int, customers_path: Path, transactions_path: Path) -> None:

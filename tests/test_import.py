@@ -517,3 +517,145 @@ def test_bulk_load_rebuilds_indexes_and_foreign_keys(panel, tmp_path, monkeypatc
         "customers"]
     again = import_file(panel, "transactions", write_csv(tmp_path / "t.csv", rows))
     assert (again.inserted, again.unchanged) == (0, 2)
+
+
+# --- PostgreSQL binary COPY ---------------------------------------------------------------------
+
+AWKWARD_TEXT = ["tab\there", "new\nline", "back\\slash", r"\N", "\\.", "end\\", "中文 客户 繁體",
+                "=1+1", "@SUM(A1)", '"quoted", comma', "emoji 😀", "a\tb\nc\\d"]
+
+
+def test_awkward_values_round_trip_through_the_bulk_write(panel, tmp_path, monkeypatch):
+    """Text with tabs, newlines, backslashes, COPY's own markers (``\\N``, ``\\.``), Chinese,
+    emoji and formula-looking cells, blank (NULL) costs, refunds, cents and timestamps read back
+    exactly; re-importing the file finds every row unchanged (the temporary-table path compares
+    the copied values with the stored ones)."""
+    from patronage.storage.importing import bulk
+
+    monkeypatch.setattr(bulk, "_REBUILD_MIN_ROWS", 1)
+    header = ["order_no", "customer_id", "date", "amount", "cost", "product", "channel"]
+    rows = [[f"T{i}", "C1" if i % 2 else "C2", f"2024-03-{i + 1:02d} 14:{i:02d}:59",
+             f"{-12.5 if i == 3 else 1234.56 + i}", "" if i % 3 == 0 else "0.01", text, "线上"]
+            for i, text in enumerate(AWKWARD_TEXT)]
+    path = write_csv(tmp_path / "t.csv", [header, *rows])
+    report = import_file(panel, "transactions", path)
+    assert report.ok and report.inserted == len(rows), messages(report)
+    stored = read_transactions(panel).set_index("transaction_id")
+    for i, text in enumerate(AWKWARD_TEXT):
+        row = stored.loc[f"T{i}"]
+        assert row["product"] == text and row["channel"] == "线上"
+        assert row["occurred_at"] == pd.Timestamp(f"2024-03-{i + 1:02d} 14:{i:02d}:59")
+        assert row["amount"] == (-12.5 if i == 3 else round(1234.56 + i, 2))
+        assert bool(row["is_refund"]) == (i == 3)
+        assert pd.isna(row["cost"]) if i % 3 == 0 else row["cost"] == 0.01
+    again = import_file(panel, "transactions", path)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(rows))
+
+
+def _pg_only(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("COPY exists on PostgreSQL only; run with PATRONAGE_TEST_DATABASE_URL")
+
+
+_ALL_TYPES = ("(i4 integer, i8 bigint, f8 double precision, money numeric(14,2), "
+              "whole numeric(5,0), ts timestamp, d date, b boolean, bb boolean, t text, "
+              "vc varchar(10), j json, jb jsonb)")
+
+
+def _copy_both_ways(engine, frame, kinds, ddl, monkeypatch):
+    """Rows (as PostgreSQL prints them) after COPY in the binary format and in the text format,
+    and whether the binary format was used."""
+    from patronage.storage.importing import bulk
+
+    out = []
+    with engine.begin() as conn:
+        for name in ("via_binary", "via_text"):
+            conn.exec_driver_sql(f"CREATE TEMP TABLE {name} {ddl}")
+        binary = bulk.binary_plan(conn, "via_binary", frame, kinds) is not None
+        bulk._copy(conn, "via_binary", frame, kinds, None)
+        with monkeypatch.context() as patch:
+            patch.setattr(bulk, "binary_plan", lambda *args: None)
+            bulk._copy(conn, "via_text", frame, kinds, None)
+        for name in ("via_binary", "via_text"):
+            columns = ", ".join(f"{c}::text" for c in frame.columns)
+            out.append(conn.exec_driver_sql(f"SELECT {columns} FROM {name}").all())
+        conn.rollback()
+    return out[0], out[1], binary
+
+
+def test_binary_copy_stores_what_text_copy_stores(engine, monkeypatch):
+    """The numpy-built binary COPY data against PostgreSQL's own text input functions (the text
+    format path): every supported type, NULLs, extremes (int4 maximum, the smallest subnormal
+    double, 1800 and 2200 dates), negative and zero numerics and awkward text."""
+    _pg_only(engine)
+    frame = pd.DataFrame({
+        "i4": [1.0, None, -5.0, 2147483647.0], "i8": [1.0, 2.0, None, -9e15],
+        "f8": [0.1, None, -1e300, 5e-324], "money": [1234.5, -0.01, None, 999999999999.99],
+        "whole": [0.0, -0.0, 12.0, None],
+        "ts": pd.Series(["2024-03-05 14:30:00.123456", None, "1800-01-01 00:00:00",
+                         "2199-12-31 23:59:59.000001"]).astype("datetime64[us]"),
+        "d": [date(2024, 2, 29), None, date(1800, 1, 1), date(2200, 1, 1)],
+        "b": [True, None, False, True], "bb": [True, False, True, False],
+        "t": ["tab\there", None, '中文\\N "q" =1+1', ""], "vc": ["a\nb\r", "é", None, "x" * 10],
+        "j": [{"a": 1, "中": [1, 2]}, None, [], "s"], "jb": [{"z": 1, "a": None}, None, 1.5, "s"],
+    })
+    kinds = {"i4": "int", "i8": "optint", "f8": "float", "money": "float", "whole": "float",
+             "ts": "datetime", "d": "date", "b": "bool", "bb": "bool", "j": "json", "jb": "json"}
+    via_binary, via_text, binary = _copy_both_ways(engine, frame, kinds, _ALL_TYPES, monkeypatch)
+    assert binary
+    assert via_binary == via_text
+    assert via_text[0][3] == "1234.50" and via_text[3][1] == "-9000000000000000"
+
+
+def test_values_binary_cannot_send_exactly_fall_back_to_text(engine, monkeypatch):
+    """A float with more decimals than its numeric column keeps (1.005 into numeric(14,2):
+    PostgreSQL rounds the text half away from zero to 1.01, while 1.005 * 100 is 100.4999... in
+    binary floating point) and a timestamptz column go through the text format."""
+    _pg_only(engine)
+    frame = pd.DataFrame({"money": [1.005, 2.5]})
+    via_binary, via_text, binary = _copy_both_ways(
+        engine, frame, {"money": "float"}, "(money numeric(14,2))", monkeypatch)
+    assert not binary and via_binary == via_text == [("1.01",), ("2.50",)]
+    frame = pd.DataFrame({"at": pd.Series(["2024-03-05 14:30:00"]).astype("datetime64[us]")})
+    _, _, binary = _copy_both_ways(engine, frame, {"at": "datetime"}, "(at timestamptz)",
+                                   monkeypatch)
+    assert not binary
+
+
+def test_bulk_load_into_an_empty_table_restores_its_keys(panel, tmp_path, monkeypatch):
+    """A bulk load into an empty table may drop the primary key and unique constraints while it
+    writes (PostgreSQL); afterwards both are back, so a repeated id in a later upsert is still
+    matched on the transaction id rather than stored twice."""
+    from sqlalchemy import inspect
+
+    from patronage.storage.importing import bulk
+
+    monkeypatch.setattr(bulk, "_REBUILD_MIN_ROWS", 1)
+    rows = [["order_no", "customer_id", "date", "amount"],
+            ["T1", "C1", "2024-03-05", "1"], ["T2", "C2", "2024-03-06", "2"]]
+    assert import_file(panel, "transactions", write_csv(tmp_path / "t.csv", rows)).inserted == 2
+    inspector = inspect(panel)
+    assert inspector.get_pk_constraint("transactions")["constrained_columns"] == ["id"]
+    unique = {tuple(c["column_names"]) for c in inspector.get_unique_constraints("transactions")}
+    assert ("external_id",) in unique
+    rows[1][3] = "5"
+    again = import_file(panel, "transactions", write_csv(tmp_path / "t.csv", rows))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 1, 1)
+    assert count(panel, transactions) == 2
+
+
+def test_rows_added_after_a_bulk_load_get_the_next_ids(panel, tmp_path, monkeypatch):
+    """Rows bulk-loaded into an empty table get ids 1..n in file order (PostgreSQL takes them
+    from the table's sequence in one step), and later rows continue after them."""
+    from patronage.storage.importing import bulk
+
+    monkeypatch.setattr(bulk, "_REBUILD_MIN_ROWS", 1)
+    header = ["order_no", "customer_id", "date", "amount"]
+    first = [header, *[[f"T{i}", "C1", "2024-03-05", "1"] for i in range(1, 4)]]
+    assert import_file(panel, "transactions", write_csv(tmp_path / "a.csv", first)).inserted == 3
+    later = [header, ["T9", "C2", "2024-03-06", "2"]]
+    assert import_file(panel, "transactions", write_csv(tmp_path / "b.csv", later)).inserted == 1
+    with panel.connect() as conn:
+        stored = conn.execute(select(transactions.c.external_id, transactions.c.id)
+                              .order_by(transactions.c.id)).all()
+    assert stored == [("T1", 1), ("T2", 2), ("T3", 3), ("T9", 4)]

@@ -27,6 +27,7 @@ import pandas as pd
 
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_BYTES = 64 * 1024
+_SCAN_BLOCK = 1 << 22  # characters per block when looking for whitespace to strip
 _UNICODE_SPACES = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680",
                    *(chr(c) for c in range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f",
                    "\u205f", "\u3000")
@@ -129,8 +130,12 @@ def _headers(raw: list[str], problems: list) -> tuple[list[str], list[int]]:
 def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Table:
     raw = path.read_bytes()
     text, encoding_name = decode(raw, encoding)
+    # pandas' parser reads UTF-8 bytes: give it the file's own bytes rather than the text to
+    # encode again.
+    source = io.BytesIO(raw[len(codecs.BOM_UTF8):] if encoding_name == "utf-8-sig" else raw) \
+        if encoding_name in ("utf-8", "utf-8-sig") else io.StringIO(text)
     del raw
-    if not text.strip():
+    if not text or text.isspace():
         raise ValueError("the file is empty; it needs a header line and data rows")
     delimiter = sniff_delimiter(text[:_SAMPLE_BYTES])
     first_record = next(csv.reader(io.StringIO(text[:_SAMPLE_BYTES]), delimiter=delimiter), [])
@@ -139,14 +144,14 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         frame = pd.read_csv(
-            io.StringIO(text), sep=delimiter, header=None, names=list(range(len(first_record))),
+            source, sep=delimiter, header=None, names=list(range(len(first_record))),
             dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True,
             skip_blank_lines=False, index_col=False, on_bad_lines="warn",
             nrows=None if max_rows is None else max_rows + 2, engine="c",
         )
     physical_lines = text.count("\n") + (not text.endswith("\n"))
     needs_strip = _needs_strip(text, delimiter)
-    del text
+    del text, source
     problems: list = []
     names, keep = _headers([str(v) for v in frame.iloc[0].fillna("")], problems)
     bad = []
@@ -175,27 +180,30 @@ def _shown(delimiter: str) -> str:
 def _needs_strip(text: str, delimiter: str) -> bool:
     """Whether any cell may keep whitespace after pandas' ``skipinitialspace``: a space or tab
     before a delimiter, line end or quote, a space after a quote, a tab starting a cell, a
-    blank at either end of the file, or Unicode spaces. Scans the bytes with numpy, in blocks.
+    blank at either end of the file, or Unicode spaces. Looks only at the characters next to
+    each blank (numpy over the UTF-8 bytes).
     """
     if text[:1] in (" ", "\t") or text[-1:] in (" ", "\t"):
         return True
     if not text.isascii() and any(space in text for space in _UNICODE_SPACES):
         return True
-    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     delim, space, tab, quote = (ord(c) for c in (delimiter, " ", "\t", '"'))
-    block = 1 << 23
-    for start in range(0, len(data) - 1, block):
-        chunk = data[start: start + block + 1]
-        blank = (chunk == space) if delim == tab else (chunk == space) | (chunk == tab)
-        ends = (chunk == delim) | (chunk == 10) | (chunk == 13) | (chunk == quote)
-        if (blank[:-1] & ends[1:]).any():
+    # Blocks of characters overlapping by one, so that every pair of neighbours is seen.
+    for start in range(0, len(text), _SCAN_BLOCK):
+        data = np.frombuffer(text[start: start + _SCAN_BLOCK + 1].encode("utf-8"), np.uint8)
+        blank = data == space
+        if delim != tab:
+            blank |= data == tab
+        blanks = np.flatnonzero(blank)
+        after = blanks[blanks + 1 < len(data)]  # the last one is the next block's first
+        if np.isin(data[after + 1], (delim, 10, 13, quote)).any():
             return True
-        opens = chunk[:-1] == quote
-        if (opens & blank[1:]).any():
+        if (data[blanks[blanks > 0] - 1] == quote).any():
             return True
-        starts = (chunk[:-1] == delim) | (chunk[:-1] == 10)
-        if delim != tab and (starts & (chunk[1:] == tab)).any():
-            return True
+        if delim != tab:
+            tabs = np.flatnonzero(data == tab)
+            if np.isin(data[tabs[tabs > 0] - 1], (delim, 10)).any():
+                return True
     return False
 
 
@@ -227,7 +235,11 @@ def _line_numbers(frame: pd.DataFrame, skipped: list[int], multiline: bool
 def _drop_blank_rows(frame: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     if not len(frame.columns):
         return frame.iloc[0:0], lines[:0]
-    filled = frame.notna().any(axis=1).to_numpy()
+    # Only a row blank in the first column can be blank; look at the others for those rows only.
+    filled = frame.iloc[:, 0].notna().to_numpy(copy=True)
+    if not filled.all():
+        suspects = np.flatnonzero(~filled)
+        filled[suspects] = frame.iloc[suspects].notna().any(axis=1).to_numpy()
     if filled.all():
         return frame.reset_index(drop=True), lines
     return frame[filled].reset_index(drop=True), lines[filled]
