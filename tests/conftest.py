@@ -178,3 +178,25 @@ PULSE_DEFINITION = {
         ]},
     ],
 }
+
+
+@pytest.fixture
+def pulse(panel):
+    """The pulse survey, open with an anonymous link, wave 2026-Q3 and 3 invitations:
+    ``(engine, code, open_token, invitation tokens)``."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from patronage.storage.schema import invitations
+    from patronage.surveys.program import add_wave, create_survey, draw_sample, set_status
+
+    engine, _info = panel
+    code = create_survey(engine, PULSE_DEFINITION)
+    open_token = set_status(engine, code, "open", open_link=True)
+    add_wave(engine, code, "2026-Q3", date(2026, 7, 1))
+    draw_sample(engine, code, "2026-Q3", method="simple", n=3, seed=1, channel="link",
+                today=date(2026, 7, 2))
+    with engine.connect() as conn:
+        tokens = conn.execute(select(invitations.c.token).order_by(invitations.c.id)).scalars().all()
+    return engine, code, open_token, tokens

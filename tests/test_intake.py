@@ -9,25 +9,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from datetime import date
 
 import httpx2
 import pytest
 from sqlalchemy import func, select, update
 
-from conftest import PULSE_DEFINITION
 from patronage.settings import Settings
 from patronage.storage import write_transaction
 from patronage.storage.schema import answers, invitations, responses, surveys
 from patronage.surveys import intake as intake_module
 from patronage.surveys.intake import SubmissionIntake
-from patronage.surveys.program import (
-    add_wave,
-    create_survey,
-    disable_open_link,
-    draw_sample,
-    set_status,
-)
+from patronage.surveys.program import disable_open_link, set_status
 from patronage.surveys.respond import prepare_payload
 from patronage.surveys.submissions import SurveyChanged, resolve_open_link, store_one
 from patronage.web import create_app
@@ -35,19 +27,6 @@ from patronage.web import create_app
 pytestmark = pytest.mark.db
 
 GOOD = {"nps": 9, "delivery": 7, "delivery.exp": 8, "channels.web": 1}
-
-
-@pytest.fixture
-def pulse(panel):
-    engine, _info = panel
-    code = create_survey(engine, PULSE_DEFINITION)
-    open_token = set_status(engine, code, "open", open_link=True)
-    add_wave(engine, code, "2026-Q3", date(2026, 7, 1))
-    draw_sample(engine, code, "2026-Q3", method="simple", n=3, seed=1, channel="link",
-                today=date(2026, 7, 2))
-    with engine.connect() as conn:
-        tokens = conn.execute(select(invitations.c.token).order_by(invitations.c.id)).scalars().all()
-    return engine, code, open_token, tokens
 
 
 def _stored(engine, submission_ids) -> dict[str, int]:

@@ -4,32 +4,23 @@ database (SQLite, or PostgreSQL in CI)."""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import PULSE_DEFINITION
 from patronage.settings import Settings
 from patronage.storage.schema import answers, invitations, responses, surveys
-from patronage.surveys.program import add_wave, create_survey, draw_sample, set_status
+from patronage.surveys.program import set_status
 from patronage.web import create_app
 
 pytestmark = pytest.mark.db
 
+
 @pytest.fixture
-def survey(panel, db_url):
-    engine, _info = panel
-    code = create_survey(engine, PULSE_DEFINITION)
-    open_token = set_status(engine, code, "open", open_link=True)
-    add_wave(engine, code, "2026-Q3", date(2026, 7, 1))
-    draw_sample(engine, code, "2026-Q3", method="simple", n=3, seed=1, channel="link",
-                today=date(2026, 7, 2))
-    with engine.connect() as conn:
-        tokens = conn.execute(select(invitations.c.token).order_by(invitations.c.id)).scalars().all()
-    return engine, code, open_token, tokens
+def survey(pulse):
+    return pulse
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from patronage.analytics import share_of_wallet, value_tiers
 from patronage.storage import read_answers, read_customers, read_responses, read_transactions
-from patronage.storage.importing.mapping import ALIASES, ColumnMap, fold_header
+from patronage.storage.importing.mapping import ALIASES, ColumnMap, match_columns
 from patronage.storage.importing.parsing import parse_amount, parse_code, parse_date
 from patronage.storage.importing.reading import read_table
 from patronage.storage.importing.report import Problems
@@ -85,17 +85,9 @@ class WalletResult:
 
 
 def _map_headers(headers: list[str], source: str) -> ColumnMap:
-    lookup = {fold_header(a): name for name, aliases in WALLET_ALIASES.items() for a in aliases}
-    result = ColumnMap()
-    for header in headers:
-        name = lookup.get(fold_header(header))
-        if name is None:
-            result.extra.append(header)
-        elif name in result.fields:
-            raise ValueError(f"{source}: columns {result.fields[name]!r} and {header!r} both "
-                             f"mean {name!r}; keep one of them")
-        else:
-            result.fields[name] = header
+    result = match_columns(headers, WALLET_ALIASES)
+    if result.problems:  # two columns meaning one field
+        raise ValueError(f"{source}: {result.problems[0][1]}")
     for name in _REQUIRED:
         if name not in result.fields:
             examples = ", ".join(repr(a) for a in WALLET_ALIASES[name][:3])

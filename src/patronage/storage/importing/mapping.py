@@ -102,8 +102,14 @@ class ColumnMap:
 
 def map_columns(kind: str, headers: list[str]) -> ColumnMap:
     """Match ``headers`` to the fields of ``kind``; report duplicates and missing columns."""
-    lookup = {fold_header(alias): name for name, aliases in ALIASES[kind].items()
-              for alias in aliases}
+    return match_columns(headers, ALIASES[kind], REQUIRED[kind])
+
+
+def match_columns(headers: list[str], aliases: dict[str, tuple[str, ...]],
+                  required=()) -> ColumnMap:
+    """Match ``headers`` to fields by ``aliases`` (field → known names, compared with
+    :func:`fold_header`); report two columns meaning one field and missing ``required`` ones."""
+    lookup = {fold_header(alias): name for name, known in aliases.items() for alias in known}
     result = ColumnMap()
     for header in headers:
         name = lookup.get(fold_header(header))
@@ -115,13 +121,13 @@ def map_columns(kind: str, headers: list[str]) -> ColumnMap:
                 "keep one of them")))
         else:
             result.fields[name] = header
-    for name in REQUIRED[kind]:
+    for name in required:
         if name not in result.fields:
-            examples = ", ".join(repr(a) for a in ALIASES[kind][name][:4])
+            examples = ", ".join(repr(a) for a in aliases[name][:4])
             result.problems.append((name, (
                 f"required column missing: add a column named {examples} (or another known "
                 "name for it)")))
     return result
 
 
-__all__ = ["ALIASES", "ColumnMap", "REQUIRED", "fold_header", "map_columns"]
+__all__ = ["ALIASES", "ColumnMap", "REQUIRED", "fold_header", "map_columns", "match_columns"]
