@@ -157,3 +157,23 @@ def test_public_form_posts_need_the_csrf_token(client, survey):
     forged = client.post(f"/s/{tokens[0]}", data={"nps": "9", "action": "next"})
     assert forged.status_code == 403
     assert re.search(r"expired", forged.text)
+
+
+def test_guessing_links_gets_429_but_one_address_may_still_answer_a_lot(survey, db_url):
+    """reliability.md T4/T6: unknown tokens are limited per address; answering is not."""
+    _engine, _code, open_token, tokens = survey
+    app = create_app(Settings(database_url=db_url, public_link_misses_per_minute=3))
+    with TestClient(app) as guesser:
+        misses = [guesser.get(f"/s/{'x' * 32}{i}").status_code for i in range(2)]
+        misses.append(guesser.post("/api/responses", json={
+            "token": "y" * 32, "submission_id": "g1", "answers": {}}).status_code)
+        assert misses == [404, 404, 404]
+        assert guesser.get(f"/s/{tokens[0]}").status_code == 429  # this address is blocked
+        assert guesser.post("/api/responses", json={
+            "open_token": open_token, "submission_id": "g2", "answers": {}}).status_code == 429
+    with TestClient(create_app(Settings(database_url=db_url))) as office:  # one NAT address
+        answered = [office.post("/api/responses", json={
+            "open_token": open_token, "submission_id": f"n{i}", "language": "en",
+            "answers": {"nps": 9, "delivery": 7, "delivery.exp": 8, "channels.web": 1}})
+            .status_code for i in range(80)]
+    assert answered == [201] * 80

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         description="Survey submissions accepted per client address per minute; generous so that "
         "many respondents behind one company NAT can answer.",
     )
+    public_link_misses_per_minute: int = Field(
+        60, ge=1,
+        description="Unknown or closed survey links one client address may ask for per minute "
+        "before it gets HTTP 429 for a minute; slows down guessing of invitation tokens.",
+    )
     mail_backend: Literal["sink", "smtp"] = Field(
         "sink",
         description="How survey mail leaves: 'sink' writes .eml files to mail_sink_dir (for "

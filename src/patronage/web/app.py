@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
     app.state.submission_limiter = AttemptLimiter(settings.public_submissions_per_minute, 60.0)
+    app.state.link_miss_limiter = AttemptLimiter(settings.public_link_misses_per_minute, 60.0)
     app.mount("/static", StaticFiles(directory=str(files("patronage.web") / "static")),
               name="static")
     plotly_js = _plotly_js()

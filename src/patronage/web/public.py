@@ -29,12 +29,24 @@ def _limit(request: Request) -> None:
     limiter.fail(key)  # counts every submission in the window
 
 
+def _not_guessing(request: Request) -> None:
+    """429 for an address that asked for too many unknown or closed links this minute."""
+    if request.app.state.link_miss_limiter.blocked(f"ip:{_client(request)}"):
+        raise HTTPException(429)
+
+
+def _missed(request: Request) -> HTTPException:
+    request.app.state.link_miss_limiter.fail(f"ip:{_client(request)}")
+    return HTTPException(404)
+
+
 def _link(request: Request, kind: str, token: str, resume: str | None = None):
+    _not_guessing(request)
     engine = request.app.state.engine
     link = resolve_token(engine, token) if kind == "s" else resolve_open_link(
         engine, token, resume_key=resume)
     if link is None:
-        raise HTTPException(404)
+        raise _missed(request)
     return link
 
 
@@ -91,6 +103,7 @@ async def api_submit(request: Request, payload: dict = Body(...)):
     comes after the commit.
     """
     _limit(request)
+    _not_guessing(request)
     kind, token = (("s", payload.get("token")) if payload.get("token")
                    else ("o", payload.get("open_token")))
     try:
@@ -100,6 +113,6 @@ async def api_submit(request: Request, payload: dict = Body(...)):
     except ValueError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
     if result is None:
-        raise HTTPException(404)
+        raise _missed(request)
     body = {"response_id": result.response_id, "created": result.created}
     return JSONResponse(body, status_code=201 if result.created else 200)
