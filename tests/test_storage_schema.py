@@ -135,3 +135,29 @@ def test_sqlite_pragmas(engine):
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+
+
+def test_insert_rows_reads_back_exactly(engine):
+    """insert_rows goes through COPY on PostgreSQL: awkward text, JSON, NULLs, timestamps and
+    booleans must read back exactly as written (and the same on SQLite's INSERT path)."""
+    from datetime import date, datetime
+
+    from sqlalchemy import select
+
+    from patronage.storage import insert_rows, write_transaction
+    from patronage.storage.schema import customers
+
+    awkward = ["tab\there", "line\nbreak", "back\\slash", "\\N", "\\.", "客户 “引号”", "😀",
+               "=1+1", "", "O'Brien"]
+    rows = [{"external_id": f"X{i}", "name": text, "email": None if i % 2 else f"x{i}@e.cn",
+             "birthday": date(1980, 1, 1 + i), "consent_survey": bool(i % 3),
+             "attributes": {"note": text, "n": i, "list": [1, None]},
+             "created_at": datetime(2026, 1, 2, 3, 4, 5, 678_901),
+             "updated_at": datetime(2026, 1, 2, 3, 4, 5)} for i, text in enumerate(awkward)]
+    with write_transaction(engine) as conn:
+        assert insert_rows(conn, customers, rows) == len(rows)
+        assert insert_rows(conn, customers, []) == 0
+    with engine.connect() as conn:
+        stored = conn.execute(select(*(customers.c[k] for k in rows[0]))
+                              .order_by(customers.c.id)).mappings().all()
+    assert [dict(r) for r in stored] == rows
