@@ -65,3 +65,19 @@ def test_analytics_public_api_is_sorted_and_importable():
     assert analytics.__all__ == sorted(analytics.__all__)
     for name in analytics.__all__:
         assert hasattr(analytics, name), name
+
+
+def test_routes_that_touch_the_database_run_in_the_thread_pool():
+    """An ``async def`` route runs on the event loop: a database call there stalls every other
+    request (a SQLite fsync, a PostgreSQL round trip). Routes are plain ``def`` (FastAPI runs
+    them in threads); the JSON submission is the one coroutine, and it hands its reads to
+    threads and its writes to the group-commit writer."""
+    import inspect
+
+    from patronage.web import api, pages, public, survey_admin
+
+    coroutines = sorted(
+        f"{module.__name__}.{route.endpoint.__name__}"
+        for module in (api, pages, public, survey_admin) for route in module.router.routes
+        if inspect.iscoroutinefunction(route.endpoint))
+    assert coroutines == ["patronage.web.public.api_submit"]

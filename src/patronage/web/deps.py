@@ -69,6 +69,16 @@ def expected_csrf(request: Request) -> str | None:
     return request.cookies.get(ANON_CSRF_COOKIE)
 
 
+async def form_fields(request: Request) -> dict:
+    """The posted form as a dict (a field given several times becomes a list).
+
+    A dependency, so that a route using it can be a plain ``def``: FastAPI then runs it in the
+    thread pool and its database work never blocks the event loop.
+    """
+    form = await request.form()
+    return {k: (v if len(v) > 1 else v[0]) for k in form.keys() for v in [form.getlist(k)]}
+
+
 async def check_csrf(request: Request) -> None:
     """Reject a state-changing request whose CSRF token (form field or header) is wrong."""
     given = request.headers.get(CSRF_HEADER)

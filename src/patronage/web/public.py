@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from patronage.surveys.respond import AnswerErrors, choose_language, item_fields, start, step
 from patronage.surveys.submissions import resolve_open_link, resolve_token
-from patronage.web.deps import check_csrf, render
+from patronage.web.deps import check_csrf, form_fields, render
 
 router = APIRouter()
 
@@ -56,11 +56,6 @@ def _page(request: Request, kind: str, token: str, state, status: int = 200):
                   t=translations.gettext, item_fields=item_fields, survey_lang=state.language)
 
 
-async def _form(request: Request) -> dict:
-    form = await request.form()
-    return {k: (v if len(v) > 1 else v[0]) for k in form.keys() for v in [form.getlist(k)]}
-
-
 def _kind(request: Request) -> str:
     return request.url.path[1]  # "s" (invitation) or "o" (open link)
 
@@ -80,10 +75,9 @@ def survey_page(request: Request, token: str, lang: str | None = None, resume: s
 
 @router.post("/s/{token}", dependencies=[Depends(check_csrf)])
 @router.post("/o/{token}", dependencies=[Depends(check_csrf)])
-async def survey_post(request: Request, token: str):
+def survey_post(request: Request, token: str, form: dict = Depends(form_fields)):
     kind = _kind(request)
     _limit(request)
-    form = await _form(request)
     link = _link(request, kind, token, form.get("resume_key"))
     language = choose_language(link, form.get("lang"))
     state = step(request.app.state.engine, link, form, language=language,

@@ -29,7 +29,7 @@ from patronage.surveys.program import (
 from patronage.surveys.respond import item_fields
 from patronage.surveys.sampling import ALLOCATIONS
 from patronage.surveys.submissions import AGENT_CHANNELS, submit
-from patronage.web.deps import N_, check_csrf, language_of, render, require_user
+from patronage.web.deps import N_, check_csrf, form_fields, language_of, render, require_user
 
 router = APIRouter()
 MANAGERS = ("admin", "analyst")
@@ -218,11 +218,6 @@ def _entry(request: Request, code: str, status: int = 200, *, form=None, answers
                   submission_id=form.get("submission_id") or uuid.uuid4().hex, **context)
 
 
-async def _form(request: Request) -> dict:
-    form = await request.form()
-    return {k: (v if len(v) > 1 else v[0]) for k in form.keys() for v in [form.getlist(k)]}
-
-
 @router.get("/surveys/{code}/enter")
 def entry_page(request: Request, code: str, customer: str = ""):
     require_user(request, *ENTRY_ROLES)
@@ -230,9 +225,8 @@ def entry_page(request: Request, code: str, customer: str = ""):
 
 
 @router.post("/surveys/{code}/enter", dependencies=CSRF)
-async def entry_post(request: Request, code: str):
+def entry_post(request: Request, code: str, form: dict = Depends(form_fields)):
     require_user(request, *ENTRY_ROLES)
-    form = await _form(request)
     survey = _survey_or_404(request, code)
     q = survey.questionnaire
     language = str(form.get("language") or "")
