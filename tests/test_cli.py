@@ -67,3 +67,13 @@ def test_user_add_and_duplicate(db_url):
     assert again.exit_code == 1
     assert "already exists" in again.output
     assert "Traceback" not in again.output
+
+
+def test_python_dash_m_patronage_is_the_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "patronage", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: patronage") and "analyze" in done.stdout
