@@ -12,7 +12,7 @@ from email import message_from_bytes, policy
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from patronage.settings import Settings
 from patronage.storage import insert_rows, write_transaction
@@ -326,3 +326,42 @@ def test_the_entry_page_shows_every_item_of_every_template(client):
                     for i in q.items for c in i.answer_codes()}
         assert names == expected, template
 
+
+
+def test_targeted_lists_and_quotas_from_the_sample_form(client):
+    _login(client, "admin")
+    _create(client)
+    page = "/surveys/nps-2026"
+    _post(client, f"{page}/status", {"status": "open"}, page)
+    _post(client, f"{page}/waves", {"name": "W1", "starts_on": "2026-07-01", "ends_on": ""}, page)
+    sample = {"wave": "W1", "method": "targeted", "n": "", "allocation": "proportional"}
+    # A segment: everyone eligible in it, weight 1 (no inclusion probability).
+    response = _post(client, f"{page}/sample", {**sample, "segments": "region=South"}, page)
+    assert response.status_code == 200, response.text
+    assert _soup(response).select_one("#invited").text == "2"
+    # Named customers (key accounts); an unknown id is listed, not dropped silently.
+    response = _post(client, f"{page}/sample", {**sample, "ids": "M000, M001\nnope"}, page)
+    assert _soup(response).select_one("#invited").text == "2"
+    assert "nope" in _soup(response).select_one("#unmatched").text
+    # A stratified draw with a quota on one cell: East is capped at 1.
+    response = _post(client, f"{page}/sample", {
+        **sample, "method": "stratified", "n": "8", "strata": "region", "seed": "3",
+        "quotas": "East=1"}, page)
+    assert response.status_code == 200, response.text
+    quota = [[td.text for td in tr.find_all("td")]
+             for tr in _soup(response).select("table#quotas tbody tr")]
+    assert quota[0][0] == "East" and quota[0][2:] == ["1", "1"]
+    with client.engine.connect() as conn:
+        by_region = dict(conn.execute(
+            select(customers.c.region, func.count()).join(
+                invitations, invitations.c.customer_id == customers.c.id)
+            .group_by(customers.c.region)).all())
+    assert by_region == {"South": 2, "East": 2 + 1, "North": 4}
+    # Bad combinations are explained, nothing is invited.
+    for fields, words in [({"segments": ""}, "segment"),
+                          ({"segments": "colour=red"}, "cannot read segment"),
+                          ({"method": "simple", "n": "2", "quotas": "East=1"}, "strata"),
+                          ({"method": "stratified", "n": "2", "strata": "region",
+                            "quotas": "East=many"}, "cannot read quota")]:
+        response = _post(client, f"{page}/sample", {**sample, **fields}, page)
+        assert response.status_code == 400 and words in response.text, fields

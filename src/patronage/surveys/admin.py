@@ -188,6 +188,72 @@ def parse_strata(columns: list[str]) -> list[str]:
     return chosen
 
 
+def _pairs(text: str | None):
+    """``label=value`` pairs separated by ``;`` or new lines (full-width ``；`` too)."""
+    for part in re.split(r"[;；\n]", text or ""):
+        if part.strip():
+            label, sep, value = part.rpartition("=")
+            yield part.strip(), label.strip() if sep else "", value.strip()
+
+
+def parse_segment_filter(text: str | None) -> dict[str, list[str]] | None:
+    """Segments typed as ``size=key account; region=East China, North China``: customers in
+    one of the listed values of every named column. None when the text is empty."""
+    out: dict[str, list[str]] = {}
+    for part, column, values in _pairs(text):
+        allowed = [v.strip() for v in re.split(r"[,，、]", values) if v.strip()]
+        if column not in STRATA_COLUMNS or not allowed:
+            raise ValueError(f"cannot read segment {part!r}; write column=value pairs "
+                             f"separated by ';' with columns among {list(STRATA_COLUMNS)}, "
+                             "e.g. 'size=key account; region=East China, North China'")
+        out[column] = allowed
+    return out or None
+
+
+def parse_ids(text: str | None) -> list[str] | None:
+    """Customer ids separated by commas, spaces or new lines; None when there are none."""
+    ids = [i for i in re.split(r"[\s,，、;；]+", text or "") if i]
+    return list(dict.fromkeys(ids)) or None
+
+
+def parse_quotas(text: str | None) -> dict | None:
+    """Quotas typed as ``East China=50; North China=30``: the most customers a cell of the
+    strata may give. A cell of several strata columns is written ``East China / small=20``.
+    None when the text is empty."""
+    out: dict = {}
+    for part, label, number in _pairs(text):
+        cell = tuple(v.strip() for v in label.split("/"))
+        if not label or not number.isdigit() or not all(cell):
+            raise ValueError(f"cannot read quota {part!r}; write cell=whole number pairs "
+                             "separated by ';', e.g. 'East China=50; North China=30'")
+        out[cell if len(cell) > 1 else cell[0]] = int(number)
+    return out or None
+
+
+def sample_options(*, method: str, n: str, strata: list[str], allocation: str, sd: str,
+                   seed: str, segments: str = "", ids: str = "", quotas: str = "") -> dict:
+    """The keyword arguments of :func:`~patronage.surveys.program.draw_sample` from the
+    sample form's fields; ``ValueError`` names the field that cannot be read."""
+    columns = parse_strata(strata)
+    options = {"method": method, "seed": parse_whole(seed, "the seed", required=False),
+               "n": parse_whole(n, "the sample size n", minimum=1,
+                                required=method != "targeted")}
+    if method == "stratified":
+        options.update(strata=columns or None, allocation=allocation, sd=parse_sd(sd))
+    elif method == "targeted":
+        options.update(segment_filter=parse_segment_filter(segments), ids=parse_ids(ids))
+        if options["segment_filter"] is None and options["ids"] is None:
+            raise ValueError("a targeted list needs a segment (e.g. 'size=key account') or "
+                             "customer ids")
+    cells = parse_quotas(quotas)
+    if cells is not None:
+        if not columns:
+            raise ValueError("quotas cap cells of the strata: tick the strata columns the "
+                             "quota cells are made of")
+        options.update(quotas=cells, quota_by=columns)
+    return options
+
+
 def customer_name(engine: Engine, external_id: str | None) -> str | None:
     """The name of customer ``external_id`` or None when there is none."""
     if not external_id:
@@ -206,9 +272,13 @@ __all__ = [
     "exclusion_counts",
     "open_link_url",
     "qr_data_uri",
+    "parse_ids",
+    "parse_quotas",
     "parse_sd",
+    "parse_segment_filter",
     "parse_strata",
     "parse_whole",
+    "sample_options",
     "survey_overview",
     "survey_table",
     "template_choices",

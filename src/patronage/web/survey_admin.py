@@ -153,18 +153,15 @@ def add_wave_from_form(request: Request, code: str, name: str = Form(""),
 def sample_from_form(request: Request, code: str, wave: str = Form(""),
                      method: str = Form("simple"), n: str = Form(""),
                      strata: list[str] = Form([]), allocation: str = Form("proportional"),
-                     sd: str = Form(""), seed: str = Form("")):
+                     sd: str = Form(""), seed: str = Form(""), segments: str = Form(""),
+                     ids: str = Form(""), quotas: str = Form("")):
     require_user(request, *MANAGERS)
-    settings = request.app.state.settings
     try:
-        columns = admin.parse_strata(strata)
-        report = draw_sample(
-            _engine(request), code, wave or None, method=method,
-            n=admin.parse_whole(n, "the sample size n", minimum=1),
-            strata=(columns or None) if method == "stratified" else None,
-            allocation=allocation, sd=admin.parse_sd(sd),
-            seed=admin.parse_whole(seed, "the seed", required=False),
-            base_url=settings.public_base_url)
+        options = admin.sample_options(method=method, n=n, strata=strata, allocation=allocation,
+                                       sd=sd, seed=seed, segments=segments, ids=ids,
+                                       quotas=quotas)
+        report = draw_sample(_engine(request), code, wave or None,
+                             base_url=request.app.state.settings.public_base_url, **options)
     except ValueError as exc:
         return _detail(request, code, 400, error=str(exc))
     return _detail(request, code, notice=N_("The sample was drawn and invited."), report=report,
