@@ -221,3 +221,34 @@ def test_straight_lining_spares_honest_respondents_and_keeps_the_nps(demo):
               for w in truth.respondent_nps_by_wave]
     # sampling noise of a wave's NPS with ~700 respondents is about 3 points (SE)
     assert np.abs(errors).max() < 5 and np.abs(errors).mean() < 3, errors
+
+
+def test_analysis_page_switch_keeps_flagged_responses(demo_company, analyst_client):
+    from bs4 import BeautifulSoup
+
+    _url, summary, _company = demo_company
+    client, _app = analyst_client
+    email = "analyst@demo.patronage"
+    _login(client, email, summary.users[email][1])
+    client.cookies.set("patronage_lang", "en")
+
+    def respondents(query):
+        page = BeautifulSoup(client.get(f"/analysis{query}").text, "html.parser")
+        row = next(tr for tr in page.select("#section-weighting tbody tr")
+                   if tr.td.text == "Respondents")
+        return int(row.find_all("td")[1].text.replace(",", "")), page
+
+    kept, page = respondents("")
+    assert page.select_one("input#flagged").get("checked") is None
+    everyone, page = respondents("?flagged=true")
+    assert page.select_one("input#flagged").get("checked") is not None
+    from sqlalchemy import text
+
+    engine = make_engine(_url)
+    with engine.connect() as conn:  # read only: the demo database is shared
+        flagged = conn.execute(text(
+            "SELECT count(*) FROM responses r JOIN surveys s ON s.id = r.survey_id "
+            "WHERE s.code = 'relationship' AND r.quality_flags IS NOT NULL "
+            "AND CAST(r.quality_flags AS TEXT) NOT IN ('{}', 'null')")).scalar_one()
+    engine.dispose()
+    assert flagged > 0 and everyone == kept + flagged

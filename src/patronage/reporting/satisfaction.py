@@ -157,10 +157,13 @@ def path_diagram(model, label, title: str) -> str:
 
 
 def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "en",
-                        gettext=lambda s: s) -> list[Section]:
-    """Compute every section; a section that cannot be computed carries the reason instead."""
+                        gettext=lambda s: s, include_flagged: bool = False) -> list[Section]:
+    """Compute every section; a section that cannot be computed carries the reason instead.
+
+    Responses flagged by cleaning are left out unless ``include_flagged``.
+    """
     _ = gettext
-    data = survey_data_from_db(engine, survey)
+    data = survey_data_from_db(engine, survey, include_flagged=include_flagged)
     label = _labeller(language, gettext)
     compute = {"drivers": lambda: drivers_table(data, n_boot=200),
                "ipa": lambda: ipa_table(data), "kano": lambda: kano_table(data),

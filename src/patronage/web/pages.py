@@ -114,27 +114,29 @@ def customer_page(request: Request, customer_pk: int):
     return render(request, "customer.html", profile=profile)
 
 
-def _analysis(engine, survey: str | None, language: str, gettext) -> dict:
+def _analysis(engine, survey: str | None, language: str, gettext, flagged: bool) -> dict:
     """What the analysis page shows: the survey codes and the sections, or why there are none."""
     common = {"surveys": read_surveys(engine)["code"].tolist(), "column_labels": COLUMN_LABELS,
               "value_labels": VALUE_LABELS}
     try:
-        sections = satisfaction_report(engine, survey, language=language, gettext=gettext)
+        sections = satisfaction_report(engine, survey, language=language, gettext=gettext,
+                                       include_flagged=flagged)
     except ValueError as exc:
         return {"sections": [], "problem": str(exc), **common}
     return {"sections": sections, "problem": None, **common}
 
 
 @router.get("/analysis")
-def analysis_page(request: Request, survey: str | None = None):
+def analysis_page(request: Request, survey: str | None = None, flagged: bool = False):
+    """``flagged`` keeps the responses that cleaning flagged (left out by default)."""
     require_user(request, *ANALYSTS)
     engine, language = request.app.state.engine, language_of(request)
     # Sections carry translated titles and labels: the language is part of the key.
     shown = request.app.state.page_cache.get(
-        "analysis", (survey or None, language),
-        lambda: _analysis(engine, survey or None, language, gettext_for(request)))
+        "analysis", (survey or None, language, flagged),
+        lambda: _analysis(engine, survey or None, language, gettext_for(request), flagged))
     return render(request, "analysis.html", page_title=N_("Satisfaction analysis"),
-                  survey=survey or "", **shown)
+                  survey=survey or "", flagged=flagged, **shown)
 
 
 @router.get("/loyalty")
