@@ -3,6 +3,7 @@
 Run:  python benchmarks/submissions.py [--seconds 10] [--workers 1 2] [--connections 32 ...]
                                        [--backend sqlite postgresql]
                                        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+      python benchmarks/submissions.py --rate 1000 --connections 64   # open loop
       python benchmarks/submissions.py --profile   # where one SQLite server spends its time
 
 Setup: a survey of 20 rating items (1-10) opened with an anonymous link; every request is a new
@@ -10,7 +11,8 @@ response (fresh ``submission_id``) with all 20 answers. The server is uvicorn in
 (``--factory patronage.web:create_app``, settings from ``PATRONAGE_*`` variables, rate limit
 lifted); the load comes from a second process on 127.0.0.1 holding ``--connections`` keep-alive
 HTTP/1.1 connections, each sending its next request as soon as the previous reply arrived
-(closed loop). The first second is warm-up and not counted.
+(closed loop), or with ``--rate`` at Poisson arrival times whatever the replies (open loop,
+latency counted from the scheduled time). The first second is warm-up and not counted.
 
 SQLite runs with WAL and ``synchronous=FULL`` (as ``make_engine`` sets it); PostgreSQL uses a
 fresh schema on the given server, dropped afterwards (skipped with a message if unreachable).
@@ -30,6 +32,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -259,11 +262,24 @@ def cpu_seconds(pid: int) -> float:
 
 # --- load client (runs in its own process) -------------------------------------------------
 
-async def _connection(port: int, open_token: str, until: float, warm: float, out: dict):
+async def _connection(port: int, open_token: str, until: float, warm: float, out: dict,
+                      arrivals: asyncio.Queue | None = None):
+    """One keep-alive connection. Closed loop: the next request as soon as the reply came.
+    Open loop (``arrivals``): a request per scheduled arrival time taken from the queue, its
+    latency counted from that time, so time spent waiting for a free connection counts too
+    (no coordinated omission; Tene, "How NOT to measure latency", 2015)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     n = 0
     try:
-        while (now := time.perf_counter()) < until:
+        while True:
+            if arrivals is None:
+                now = time.perf_counter()
+                if now >= until:
+                    break
+            else:
+                now = await arrivals.get()
+                if now is None:
+                    break
             body = json.dumps({"open_token": open_token, "submission_id": uuid.uuid4().hex,
                                "language": "en", "answers": answers_for(n)}).encode()
             n += 1
@@ -291,22 +307,42 @@ async def _connection(port: int, open_token: str, until: float, warm: float, out
         writer.close()
 
 
+async def _arrivals(queue: asyncio.Queue, rate: float, start: float, until: float,
+                    consumers: int) -> None:
+    """Poisson arrivals at ``rate`` per second from ``start`` to ``until``, then a stop for
+    every consumer."""
+    rng = random.Random(7)
+    t = start
+    while (t := t + rng.expovariate(rate)) < until:
+        delay = t - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait(t)
+    for _ in range(consumers):
+        queue.put_nowait(None)
+
+
 async def _client(port: int, open_token: str, connections: int, warmup: float,
-                  seconds: float) -> dict:
+                  seconds: float, rate: float | None = None) -> dict:
     start = time.perf_counter()
     warm, until = start + warmup, start + warmup + seconds
     out = {"latencies": [], "errors": {}, "completed": 0}
-    await asyncio.gather(*(_connection(port, open_token, until, warm, out)
-                           for _ in range(connections)))
+    queue = asyncio.Queue() if rate else None
+    tasks = [_connection(port, open_token, until, warm, out, queue) for _ in range(connections)]
+    if rate:
+        tasks.append(_arrivals(queue, rate, start, until, connections))
+    await asyncio.gather(*tasks)
     out["seconds"] = time.perf_counter() - warm
     usage = resource.getrusage(resource.RUSAGE_SELF) if resource else None
     out["client_cpu"] = usage.ru_utime + usage.ru_stime if usage else float("nan")
     return out
 
 
-def run_load(port: int, open_token: str, connections: int, warmup: float, seconds: float) -> dict:
-    """Run the client in a second process; returns its measurements."""
-    args = json.dumps([port, open_token, connections, warmup, seconds])
+def run_load(port: int, open_token: str, connections: int, warmup: float, seconds: float,
+             rate: float | None = None) -> dict:
+    """Run the client in a second process (open loop at ``rate`` per second when given);
+    returns its measurements."""
+    args = json.dumps([port, open_token, connections, warmup, seconds, rate])
     done = subprocess.run([sys.executable, __file__, "--client", args], capture_output=True,
                           text=True, check=True)
     return json.loads(done.stdout)
@@ -349,7 +385,8 @@ def bench(backend: str, url: str, open_token: str, args, ceiling: float) -> None
                 proc, port = start_server(url, workers, log)
                 try:
                     cpu = cpu_seconds(proc.pid)
-                    result = run_load(port, open_token, connections, 1.0, args.seconds)
+                    result = run_load(port, open_token, connections, 1.0, args.seconds,
+                                      args.rate)
                     result["server_cpu"] = cpu_seconds(proc.pid) - cpu
                 finally:
                     stop_server(proc)
@@ -388,6 +425,9 @@ def main() -> None:
     parser.add_argument("--backend", nargs="+", default=["sqlite", "postgresql"],
                         choices=["sqlite", "postgresql"])
     parser.add_argument("--pg-url", default=PG_URL)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: Poisson arrivals at this many submissions per second "
+                        "(latency from the scheduled time) instead of a closed loop")
     parser.add_argument("--profile", action="store_true",
                         help="profile one SQLite server process under load instead")
     args = parser.parse_args()
@@ -395,7 +435,8 @@ def main() -> None:
         profile_sqlite(args)
         return
     print(f"goal on SQLite: >= {GOAL_RATE:,.0f} submissions/s with p99 <= {GOAL_P99_MS:.0f} ms; "
-          f"{N_ITEMS} answers per submission; ceiling = bare driver, one process, no HTTP")
+          f"{N_ITEMS} answers per submission; ceiling = bare driver, one process, no HTTP; "
+          + (f"open loop at {args.rate:,.0f}/s" if args.rate else "closed loop"))
     print(HEADER, flush=True)
     if "sqlite" in args.backend:
         ceiling = ceiling_sqlite(min(args.seconds, 3.0))
