@@ -1,4 +1,4 @@
-"""``patronage survey`` commands: cleaning, mail and transactional triggers.
+"""``patronage survey`` commands: the survey programme from the command line.
 
 Registered on :mod:`patronage.cli`; each calls one function of :mod:`patronage.surveys`.
 """
@@ -21,7 +21,7 @@ def _survey_engine(db):
 
 @main.group()
 def survey() -> None:
-    """Survey programme: cleaning, invitation mail, transactional triggers."""
+    """Survey programme: create, open, waves, samples, reminders, mail, triggers, cleaning."""
 
 
 @survey.command("clean")
@@ -84,3 +84,122 @@ def survey_trigger(db, code, event, delay_hours):
     _guard(lambda: add_trigger(engine, code, event, delay_hours))
     click.echo(f"Survey {code} now invites customers {delay_hours} h after each {event}; "
                "`patronage survey work --loop` sends the invitations.")
+
+
+@survey.command("create")
+@db_option
+@click.argument("code")
+@click.option("--template", required=True,
+              help="relationship, nps, csat, ces, acsi, ecsi, servqual22, kano, cdv, employee.")
+@click.option("--title", default=None, help="Default: the template's title.")
+@click.option("--language", type=click.Choice(["zh_Hans", "zh_Hant", "en"]), default=None,
+              help="The survey language (default: the template's first).")
+def survey_create(db, code, template, title, language):
+    """Create draft survey CODE from a template.
+
+    Example: patronage survey create nps-2026 --template nps --language zh_Hans
+    """
+    from patronage.surveys.admin import create_from_template
+
+    _settings_, engine = _survey_engine(db)
+    _guard(lambda: create_from_template(engine, template, code, title, language))
+    click.echo(f"Created draft survey {code}; open it with `patronage survey status {code} open`.")
+
+
+@survey.command("status")
+@db_option
+@click.argument("code")
+@click.argument("status", type=click.Choice(["open", "closed"]))
+@click.option("--open-link", is_flag=True, help="Also give it an anonymous link and QR code.")
+def survey_status(db, code, status, open_link):
+    """Open or close survey CODE.
+
+    Example: patronage survey status nps-2026 open --open-link
+    """
+    from patronage.surveys.program import set_status
+
+    settings, engine = _survey_engine(db)
+    token = _guard(lambda: set_status(engine, code, status, open_link=open_link))
+    click.echo(f"Survey {code} is {status}.")
+    if token and status == "open":
+        click.echo(f"Open link: {settings.public_base_url.rstrip('/')}/o/{token}")
+
+
+@survey.command("wave")
+@db_option
+@click.argument("code")
+@click.argument("name")
+@click.option("--starts", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--ends", type=click.DateTime(["%Y-%m-%d"]), default=None)
+def survey_wave(db, code, name, starts, ends):
+    """Add wave NAME to survey CODE.
+
+    Example: patronage survey wave relationship 2026-Q3 --starts 2026-07-01 --ends 2026-09-30
+    """
+    from patronage.surveys.program import add_wave
+
+    _settings_, engine = _survey_engine(db)
+    _guard(lambda: add_wave(engine, code, name, starts.date(), ends.date() if ends else None))
+    click.echo(f"Added wave {name} to survey {code}.")
+
+
+@survey.command("sample")
+@db_option
+@click.argument("code")
+@click.option("--wave", default=None, help="The wave to invite to.")
+@click.option("--method", type=click.Choice(["simple", "stratified", "targeted"]),
+              default="simple", show_default=True)
+@click.option("--n", "n", default="", help="Sample size (a targeted list takes every match).")
+@click.option("--strata", multiple=True, help="Stratify by this column (repeatable).")
+@click.option("--allocation", type=click.Choice(["proportional", "neyman", "equal"]),
+              default="proportional", show_default=True)
+@click.option("--sd", default="", help="Neyman: standard deviations, e.g. 'East=1.2; North=0.8'.")
+@click.option("--segment", default="", help="Targeted: e.g. 'size=key account; region=North'.")
+@click.option("--ids", "ids_file", type=click.File(encoding="utf-8-sig"), default=None,
+              help="Targeted: a text file of customer ids (one per line or comma-separated).")
+@click.option("--quotas", default="", help="Caps on strata cells, e.g. 'East=50; North=30'.")
+@click.option("--seed", default="", help="Random seed, to repeat a draw.")
+@click.option("--channel", type=click.Choice(["email", "sms", "phone", "link", "paper"]),
+              default="email", show_default=True)
+def survey_sample(db, code, wave, method, n, strata, allocation, sd, segment, ids_file,
+                  quotas, seed, channel):
+    """Draw a sample from the customer panel and invite it to survey CODE (the same as the
+    survey page's sample form; consent and the quiet period are respected).
+
+    Example: patronage survey sample relationship --wave 2026-Q3 --method stratified --n 600
+    --strata region --allocation neyman --sd 'East=1.2; North=0.8'
+    """
+    from patronage.surveys.admin import exclusion_counts, sample_options
+    from patronage.surveys.program import draw_sample
+
+    settings, engine = _survey_engine(db)
+    options = _guard(lambda: sample_options(
+        method=method, n=n, strata=list(strata), allocation=allocation, sd=sd, seed=seed,
+        segments=segment, ids=ids_file.read() if ids_file else "", quotas=quotas))
+    report = _guard(lambda: draw_sample(engine, code, wave, channel=channel,
+                                        base_url=settings.public_base_url, **options))
+    click.echo(f"Invited {report.invited} of {report.eligible} eligible customers; "
+               f"{report.mails} mail(s) queued (`patronage survey work` sends them).")
+    for row in exclusion_counts(report.exclusions).itertuples(index=False):
+        click.echo(f"  not eligible, {row.reason}: {row.customers}")
+    if report.unmatched_ids:
+        click.echo(f"  ids not found or not eligible: {', '.join(map(str, report.unmatched_ids))}")
+
+
+@survey.command("remind")
+@db_option
+@click.argument("code")
+@click.option("--wave", default=None)
+@click.option("--older-than-days", default=7, show_default=True, type=click.IntRange(min=0),
+              help="Remind those invited at least this many days ago who have not answered.")
+def survey_remind(db, code, wave, older_than_days):
+    """Queue a reminder to invited customers who have not answered survey CODE.
+
+    Example: patronage survey remind relationship --wave 2026-Q3 --older-than-days 7
+    """
+    from patronage.surveys.program import send_reminders
+
+    settings, engine = _survey_engine(db)
+    queued = _guard(lambda: send_reminders(engine, code, wave, older_than_days=older_than_days,
+                                           base_url=settings.public_base_url))
+    click.echo(f"Queued {queued} reminder(s).")
