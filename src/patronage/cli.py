@@ -80,6 +80,20 @@ def db_status(db: str | None) -> None:
         click.echo("An upgrade is pending: run `patronage db upgrade`.")
 
 
+@db.command("backup")
+@db_option
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(db: str | None, target: Path) -> None:
+    """Write a consistent copy of the SQLite database to TARGET, safe while the server runs.
+
+    Example: patronage db backup backups/patronage-2026-11-23.db
+    """
+    from patronage.storage.backup import backup, check_backup
+
+    written = _guard(lambda: backup(_engine(_settings(db)), target))
+    click.echo(f"Backed up to {written} (integrity check: {check_backup(written)}).")
+
+
 def _require_current_schema(settings: Settings) -> None:
     from patronage.storage import pending
 
