@@ -235,9 +235,14 @@ def test_the_data_version_refuses_unknown_tables(engine):
 @pytest.fixture
 def counted(panel, db_url, monkeypatch):
     """A logged-in analyst's client; ``client.computed`` counts the page computations."""
-    computed = {"analysis": 0, "loyalty": 0}
+    computed = {"analysis": 0, "loyalty": 0, "overview": 0}
     satisfaction_report = pages.satisfaction_report
     loyalty_report = pages.loyalty_page_data.loyalty_report
+    overview = pages.overview
+
+    def counting_overview(*args, **kwargs):
+        computed["overview"] += 1
+        return overview(*args, **kwargs)
 
     def counting_satisfaction(*args, **kwargs):
         computed["analysis"] += 1
@@ -249,6 +254,7 @@ def counted(panel, db_url, monkeypatch):
 
     monkeypatch.setattr(pages, "satisfaction_report", counting_satisfaction)
     monkeypatch.setattr(pages.loyalty_page_data, "loyalty_report", counting_loyalty)
+    monkeypatch.setattr(pages, "overview", counting_overview)
     engine, info = panel
     app = create_app(Settings(database_url=db_url))
     with TestClient(app) as client:
@@ -265,11 +271,12 @@ def counted(panel, db_url, monkeypatch):
         yield client
 
 
-@pytest.mark.parametrize("path", ["/analysis", "/loyalty"])
+@pytest.mark.parametrize("path", ["/analysis", "/loyalty", "/"])
 def test_a_second_visit_renders_the_same_page_without_computing(counted, path):
-    page = path.strip("/")
+    page = path.strip("/") or "overview"
     first = counted.get(path)
-    assert first.status_code == 200 and 'id="section-' in first.text
+    assert first.status_code == 200
+    assert ('id="section-' if page != "overview" else 'id="kpi-nps"') in first.text
     second = counted.get(path)
     assert second.status_code == 200
     assert second.text == first.text
@@ -298,16 +305,17 @@ def test_the_survey_is_part_of_the_key(counted):
 @pytest.mark.parametrize("write", [_write_response, _clean, _import_customers, _new_case,
                                    _import_transactions, _survey_status],
                          ids=lambda f: f.__name__.strip("_"))
-def test_a_change_to_the_data_recomputes_both_pages(counted, tmp_path, write):
-    counted.get("/analysis")
-    counted.get("/loyalty")
+def test_a_change_to_the_data_recomputes_the_pages(counted, tmp_path, write):
+    paths = ("/analysis", "/loyalty", "/")
+    for path in paths:
+        counted.get(path)
     write(counted.engine, tmp_path)
-    counted.get("/analysis")
-    counted.get("/loyalty")
-    assert counted.computed == {"analysis": 2, "loyalty": 2}
-    counted.get("/analysis")
-    counted.get("/loyalty")
-    assert counted.computed == {"analysis": 2, "loyalty": 2}
+    for path in paths:
+        counted.get(path)
+    assert counted.computed == {"analysis": 2, "loyalty": 2, "overview": 2}
+    for path in paths:
+        counted.get(path)
+    assert counted.computed == {"analysis": 2, "loyalty": 2, "overview": 2}
 
 
 def test_a_new_response_shows_on_the_next_visit(counted):

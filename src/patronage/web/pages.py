@@ -79,14 +79,9 @@ def set_language(request: Request, lang: str = Form(...), next: str = Form("/"))
     return response
 
 
-@router.get("/")
-def overview_page(request: Request, survey: str | None = None):
-    user = require_user(request)
-    if user["role"] not in ANALYSTS:
-        return RedirectResponse("/customers", status_code=303)
-    _ = gettext_for(request)
-    lang = language_of(request)
-    result = overview(request.app.state.engine, survey or None)
+def _overview(engine, survey: str | None, lang: str, _) -> dict:
+    """The overview's figures and charts (translated titles: the language is in the cache key)."""
+    result = overview(engine, survey)
     charts = {}
     if not result.empty:
         charts["trend"] = nps_trend(result.waves, title=_("NPS and CSI by wave"),
@@ -95,7 +90,19 @@ def overview_page(request: Request, survey: str | None = None):
             charts["dimensions"] = dimension_bars(
                 result.dimensions[f"label_{lang}"].tolist(), result.dimensions["score"].tolist(),
                 title=_("Dimension scores, latest wave"))
-    return render(request, "overview.html", overview=result, charts=charts)
+    return {"overview": result, "charts": charts}
+
+
+@router.get("/")
+def overview_page(request: Request, survey: str | None = None):
+    user = require_user(request)
+    if user["role"] not in ANALYSTS:
+        return RedirectResponse("/customers", status_code=303)
+    engine, lang = request.app.state.engine, language_of(request)
+    shown = request.app.state.page_cache.get(
+        "overview", (survey or None, lang),
+        lambda: _overview(engine, survey or None, lang, gettext_for(request)))
+    return render(request, "overview.html", **shown)
 
 
 @router.get("/customers")
