@@ -137,3 +137,31 @@ def test_answer_a_simplified_chinese_survey_on_a_phone(panel, db_url, browser, t
         stored = conn.execute(select(responses.c.language, responses.c.channel)
                               .where(responses.c.invitation_id.is_not(None))).all()
     assert stored == [("zh_Hans", "web")]
+
+
+def test_the_field_dashboard_counts_a_new_response_without_a_reload(live_server, pulse,
+                                                                     browser):
+    from patronage.surveys.submissions import submit
+
+    base, info = live_server
+    engine, code, _open_token, _tokens = pulse
+    email, password = info["logins"]["admin"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(base + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button.primary")
+    page.wait_for_url(base + "/")
+    page.goto(f"{base}/surveys/{code}")
+    completed = '#funnel tr[data-stage="completed"] td'
+    before = int(page.locator(completed).inner_text())
+    last_hour = int(page.locator('#live tr[data-window="last_hour"] td').inner_text())
+    submit(engine, survey_code=code, submission_id="live-1", language="en",
+           answers={"nps": 9.0, "delivery": 7.0, "delivery.exp": 8.0})
+    page.evaluate("window.patronageFieldRefresh()")  # what the page does every 15 s
+    page.wait_for_function(
+        f"document.querySelector('{completed}').textContent === '{before + 1}'")
+    assert int(page.locator('#live tr[data-window="last_hour"] td').inner_text()) == last_hour + 1
+    assert errors == []

@@ -365,3 +365,24 @@ def test_targeted_lists_and_quotas_from_the_sample_form(client):
                             "quotas": "East=many"}, "cannot read quota")]:
         response = _post(client, f"{page}/sample", {**sample, **fields}, page)
         assert response.status_code == 400 and words in response.text, fields
+
+
+def test_field_json_for_the_live_dashboard(client):
+    _login(client, "admin")
+    _create(client)
+    page = "/surveys/nps-2026"
+    _post(client, f"{page}/status", {"status": "open"}, page)
+    _post(client, f"{page}/waves", {"name": "W1", "starts_on": "2026-07-01", "ends_on": ""}, page)
+    _post(client, f"{page}/sample", {"wave": "W1", "method": "simple", "n": "4", "seed": "1",
+                                     "allocation": "proportional"}, page)
+    field = client.get("/api/surveys/nps-2026/field").json()
+    assert field["funnel"] == {"invited": 4, "mail_sent": 0, "started": 0, "completed": 0,
+                               "flagged": 0}
+    assert field["live"] == {"last_hour": 0, "last_day": 0}
+    assert [(w["wave"], w["invited"], w["response_rate"]) for w in field["by_wave"]] == [
+        ("W1", 4, 0.0)]
+    # the page shows the same numbers, marked for the script that refreshes them
+    shown = {tr["data-stage"]: int(tr.td.text) for tr in _soup(client.get(page)).select(
+        "#funnel tr")}
+    assert shown == field["funnel"]
+    assert client.get("/api/surveys/nope/field").status_code == 404

@@ -117,4 +117,23 @@ def field_stats(engine: Engine, code: str, wave: str | None = None, *,
             "live_count": live_count}
 
 
-__all__ = ["field_stats"]
+def field_summary(engine: Engine, code: str, wave: str | None = None, *,
+                  now: datetime | None = None) -> dict:
+    """:func:`field_stats` as plain JSON values, for the live field dashboard:
+    ``funnel`` and ``live`` map a stage or window to its count; ``by_wave`` and ``by_stratum``
+    are lists of rows (a missing response rate is None)."""
+    stats = field_stats(engine, code, wave, now=now)
+
+    def rows(frame: pd.DataFrame) -> list[dict]:
+        out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+                for r in out]
+
+    return {"funnel": dict(zip(stats["funnel"]["stage"], map(int, stats["funnel"]["count"]),
+                               strict=True)),
+            "live": dict(zip(stats["live_count"]["window"],
+                             map(int, stats["live_count"]["responses"]), strict=True)),
+            "by_wave": rows(stats["by_wave"]), "by_stratum": rows(stats["by_stratum"])}
+
+
+__all__ = ["field_stats", "field_summary"]

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from patronage.reporting import customer_list, customer_profile, overview
+from patronage.surveys.field import field_summary
 from patronage.web.deps import require_user
 
 router = APIRouter(prefix="")
@@ -47,3 +48,14 @@ def api_customer(request: Request, customer_pk: int):
     if profile is None:
         raise HTTPException(404)
     return profile.to_dict()
+
+
+@router.get("/api/surveys/{code}/field")
+def api_field(request: Request, code: str, wave: str | None = None):
+    """The survey's field work (funnel, responses lately, by wave and stratum): what the
+    survey page's live dashboard polls."""
+    require_user(request, "admin", "analyst")
+    try:
+        return field_summary(request.app.state.engine, code, wave)
+    except ValueError:
+        raise HTTPException(404) from None
