@@ -39,8 +39,7 @@ from patronage.surveys.submissions import (
     SubmitResult,
     SurveyChanged,
     SurveyLink,
-    resolve_open_link,
-    resolve_token,
+    resolve_link,
     store_one,
     store_submissions,
 )
@@ -129,11 +128,9 @@ class SubmissionIntake:
                 continue
             if isinstance(outcome, BaseException):
                 future.set_exception(outcome)
-            elif isinstance(outcome, SubmitResult):
-                future.set_result(outcome)
             else:
-                future.set_result(SubmitResult(response_id=int(outcome), created=True,
-                                               quality_flags=p.values["quality_flags"]))
+                future.set_result(outcome if isinstance(outcome, SubmitResult)
+                                  else p.stored_as(outcome))
 
     def _one(self, prepared: PreparedSubmission) -> SubmitResult | BaseException:
         try:
@@ -152,10 +149,8 @@ class SubmissionIntake:
     # ------------------------------------------------------------------ callers
 
     def _resolve(self, kind: str, token: str) -> SurveyLink | None:
-        if kind == "s":
-            return resolve_token(self.engine, token)
-        link = resolve_open_link(self.engine, token)
-        if link is not None:
+        link = resolve_link(self.engine, kind, token)
+        if kind == "o" and link is not None:
             if len(self._links) >= self.max_links:
                 self._links.clear()
             self._links[token] = link

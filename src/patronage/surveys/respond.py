@@ -25,7 +25,6 @@ from patronage.surveys.submissions import (
     prepare_from_link,
     save_draft,
     store_one,
-    submit,
 )
 
 ACTIONS = ("next", "back", "save", "submit")
@@ -124,9 +123,9 @@ def _started(text: str | None) -> datetime | None:
 
 
 def step(engine: Engine, link: SurveyLink, form: Mapping[str, Any], *, language: str,
-         channel: str = "web", customer_external_id: str | None = None,
          open_token: str | None = None) -> FormState:
-    """Apply one post of the public form: go back, save, go on, or submit."""
+    """Apply one post of the public form: go back, save, go on, or submit (on ``link`` as it
+    was looked up, with its draft)."""
     q = link.questionnaire
     answers, errors = validate_submission(q, form, language)
     sections = pages(q, answers)
@@ -150,11 +149,9 @@ def step(engine: Engine, link: SurveyLink, form: Mapping[str, Any], *, language:
                           if {error_key(i) for i in s.items} & set(errors)), page)
             state.page, state.errors = first, errors
             return state
-        state.result = submit(
-            engine, survey_code=link.survey_code, answers=answers, submission_id=submission_id,
-            invitation_token=link.token, channel=channel, language=language,
-            started_at=_started(state.started_at), customer_external_id=customer_external_id,
-            honeypot=str(form.get("website") or ""), resume_key=state.resume_key)
+        state.result = store_one(engine, prepare_from_link(
+            link, answers=answers, submission_id=submission_id, language=language,
+            started_at=_started(state.started_at), honeypot=str(form.get("website") or "")))
         return state
     elif action == "next":
         page_errors = {k: v for k, v in errors.items() if k in on_page}
@@ -163,8 +160,7 @@ def step(engine: Engine, link: SurveyLink, form: Mapping[str, Any], *, language:
             return state
         state.page = page + 1
     state.saved = action == "save"
-    if channel == "web":
-        state.resume_key = _save(engine, link, state, open_token)
+    state.resume_key = _save(engine, link, state, open_token)
     return state
 
 

@@ -133,7 +133,8 @@ def _link_from_invitation(conn, token: str, *, statuses=("open",)) -> SurveyLink
         survey_id=row.survey_id, survey_code=row.code, title=row.title, language=row.language,
         questionnaire=stored_questionnaire(conn, row.survey_id, row.version, row.definition,
                                            row.code),
-        version=row.version, invitation_id=row.id, token=token, customer_pk=row.customer_id, wave_id=row.wave_id,
+        version=row.version, invitation_id=row.id, token=token, customer_pk=row.customer_id,
+        wave_id=row.wave_id,
         design_weight=float(row.design_weight), response_id=response_id,
         draft=_draft_of(conn, drafts.c.invitation_id == row.id))
 
@@ -171,6 +172,15 @@ def resolve_open_link(engine: Engine, open_token: str, *,
                       questionnaire=stored_questionnaire(conn, row.id, row.version,
                                                          row.definition, row.code),
                       version=row.version, open_token=open_token, draft=draft)
+
+
+def resolve_link(engine: Engine, kind: str, token: str, *,
+                 resume_key: str | None = None) -> SurveyLink | None:
+    """:func:`resolve_token` for ``kind`` "s" (an invitation link ``/s/…``), else
+    :func:`resolve_open_link` (``/o/…``, with the draft saved under ``resume_key``)."""
+    if kind == "s":
+        return resolve_token(engine, token)
+    return resolve_open_link(engine, token, resume_key=resume_key)
 
 
 def _check_draft_answers(answers_: Any) -> dict:
@@ -355,6 +365,11 @@ class PreparedSubmission:
     def invitation_id(self) -> int | None:
         return self.values["invitation_id"]
 
+    def stored_as(self, response_id: int) -> SubmitResult:
+        """The result of this submission newly stored as response ``response_id``."""
+        return SubmitResult(response_id=int(response_id), created=True,
+                            quality_flags=self.values["quality_flags"])
+
 
 def prepare_from_link(link: SurveyLink, *, answers: Mapping[str, Any], submission_id: str,
                       channel: str = "web", language: str | None = None,
@@ -458,8 +473,7 @@ def store_one(engine: Engine, prepared: PreparedSubmission) -> SubmitResult:
         return _existing(original, prepared.survey_id)
     if isinstance(outcome, SurveyChanged):
         raise outcome
-    return SubmitResult(response_id=int(outcome), created=True,
-                        quality_flags=prepared.values["quality_flags"])
+    return prepared.stored_as(outcome)
 
 
 def _invited(conn, survey_id: int, customer_pk: int, statuses) -> SurveyLink | None:
@@ -556,6 +570,7 @@ __all__ = [
     "SurveyLink",
     "default_min_seconds",
     "prepare_from_link",
+    "resolve_link",
     "resolve_open_link",
     "resolve_token",
     "save_draft",

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from patronage.surveys.respond import AnswerErrors, choose_language, item_fields, start, step
-from patronage.surveys.submissions import resolve_open_link, resolve_token
+from patronage.surveys.submissions import resolve_link
 from patronage.web.deps import check_csrf, form_fields, render
 
 router = APIRouter()
@@ -42,9 +42,7 @@ def _missed(request: Request) -> HTTPException:
 
 def _link(request: Request, kind: str, token: str, resume: str | None = None):
     _not_guessing(request)
-    engine = request.app.state.engine
-    link = resolve_token(engine, token) if kind == "s" else resolve_open_link(
-        engine, token, resume_key=resume)
+    link = resolve_link(request.app.state.engine, kind, token, resume_key=resume)
     if link is None:
         raise _missed(request)
     return link
