@@ -4,6 +4,7 @@ trend, each as a table and (where it helps) a chart."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,6 +22,7 @@ from patronage.analysis.methods import (
 )
 from patronage.analysis.satisfaction import nps_table
 from patronage.analysis.sources import survey_data_from_db
+from patronage.analysis.weights import customer_base_margins
 from patronage.index_system import load_index_system
 from patronage.reporting import scores_page
 from patronage.reporting.charts import _LAYOUT
@@ -200,9 +202,10 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         shown = table[[c for c in COLUMNS[key] if c in table.columns]].copy()
         shown.index = labels
         sections.append(Section(key, _(title), shown, chart, None))
+    base = cache(lambda: customer_base_margins(engine))
     for key, title in scores_page.SECTIONS:
         try:
-            table, chart = scores_page.BUILDERS[key](data, _, _(title), label, engine)
+            table, chart = scores_page.BUILDERS[key](data, _, _(title), label, base)
         except ValueError as exc:
             sections.append(Section(key, _(title), None, None, str(exc)))
             continue

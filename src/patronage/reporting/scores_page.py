@@ -15,11 +15,7 @@ from patronage.analysis.methods import (
     csat_table,
     servqual_table,
 )
-from patronage.analysis.weights import (
-    composition_table,
-    customer_base_margins,
-    weighting_effect,
-)
+from patronage.analysis.weights import composition_table, weighting_effect
 from patronage.reporting.charts import _LAYOUT
 
 SECTIONS = (
@@ -69,27 +65,27 @@ def _bars(labels, values, title: str, *, errors=None, y_title: str = "") -> str:
     return figure.to_json()
 
 
-def _csat(data, _, title, label, engine):
+def _csat(data, _, title, label, base):
     table = csat_table(data, by="wave")
     errors = (table["top_box"] - table["top_box_ci_low"], table["top_box_ci_high"] - table["top_box"])
     return table, _bars(table.index, table["top_box"], title, errors=errors,
                         y_title=_("Top-2-box share"))
 
 
-def _ces(data, _, title, label, engine):
+def _ces(data, _, title, label, base):
     table = ces_table(data, by="wave")
     errors = (table["mean"] - table["ci_low"], table["ci_high"] - table["mean"])
     return table, _bars(table.index, table["mean"], title, errors=errors, y_title=_("Mean"))
 
 
-def _servqual(data, _, title, label, engine):
+def _servqual(data, _, title, label, base):
     table = servqual_table(data)
     dims = table[table["level"] == "dimension"]
     shown = table[table["level"] != "item"]
     return shown, _bars([_(d) for d in dims.index], dims["gap"], title, y_title="P − E")
 
 
-def _competitor(data, _, title, label, engine):
+def _competitor(data, _, title, label, base):
     names = competitors_in(data)
     if not names:
         raise ValueError("the survey has no ratings of a competitor (answer codes "
@@ -99,7 +95,7 @@ def _competitor(data, _, title, label, engine):
                         f"{title} · {names[0]}", y_title=_("Us − competitor"))
 
 
-def _crosstab(data, _, title, label, engine):
+def _crosstab(data, _, title, label, base):
     table = crosstab_table(data, rows="industry", columns="nps_group")
     figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[group]), x=[str(i) for i in table.index],
                                y=table[group].tolist())
@@ -108,8 +104,8 @@ def _crosstab(data, _, title, label, engine):
     return table, figure.to_json()
 
 
-def _composition(data, _, title, label, engine):
-    table = composition_table(data, customer_base_margins(engine))
+def _composition(data, _, title, label, base):
+    table = composition_table(data, base())
     table.index = [f"{_(VARIABLES.get(v, v))} · {c}" for v, c in table.index]
     figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[column]), x=list(table.index),
                                y=(100 * table[column]).tolist())
@@ -118,8 +114,8 @@ def _composition(data, _, title, label, engine):
     return table, figure.to_json()
 
 
-def _weighting(data, _, title, label, engine):
-    table = weighting_effect(data, customer_base_margins(engine))
+def _weighting(data, _, title, label, base):
+    table = weighting_effect(data, base())
     scores = [r for r in ("NPS", "CSI") if r in table.index]
     figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[column]), x=[_(r) for r in scores],
                                y=table.loc[scores, column].tolist())
@@ -129,6 +125,8 @@ def _weighting(data, _, title, label, engine):
     return table, figure.to_json()
 
 
+#: Section builders: ``(data, gettext, title, label, base)`` -> (table, chart JSON), where
+#: ``base()`` gives the customer base's segment shares (read once per report).
 BUILDERS = {"csat": _csat, "ces": _ces, "servqual": _servqual, "competitor": _competitor,
             "crosstab": _crosstab, "composition": _composition, "weighting": _weighting}
 
