@@ -318,10 +318,17 @@ def test_a_change_to_the_data_recomputes_the_pages(counted, tmp_path, write):
     assert counted.computed == {"analysis": 2, "loyalty": 2, "overview": 2}
 
 
+def _respondents(html: str) -> int:
+    """The respondent count of the analysis page's weighting section."""
+    page = BeautifulSoup(html, "html.parser")
+    row = next(tr for tr in page.select("#section-weighting tbody tr")
+               if tr.td.text == "Respondents")
+    return int(row.find_all("td")[1].text.replace(",", ""))
+
+
 def test_a_new_response_shows_on_the_next_visit(counted):
-    before = counted.get("/analysis").text
+    before = _respondents(counted.get("/analysis").text)
     with write_transaction(counted.engine) as conn:
         for n in range(30):
             _response(conn, n, 0.0)
-    after = counted.get("/analysis").text
-    assert after != before
+    assert _respondents(counted.get("/analysis").text) == before + 30

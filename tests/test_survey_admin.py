@@ -327,13 +327,18 @@ def test_the_entry_page_shows_every_item_of_every_template(client):
         assert names == expected, template
 
 
-
-def test_targeted_lists_and_quotas_from_the_sample_form(client):
+def _open_with_wave(client) -> str:
+    """Log in as admin, create nps-2026 from its template, open it with wave W1; its page."""
     _login(client, "admin")
     _create(client)
     page = "/surveys/nps-2026"
     _post(client, f"{page}/status", {"status": "open"}, page)
     _post(client, f"{page}/waves", {"name": "W1", "starts_on": "2026-07-01", "ends_on": ""}, page)
+    return page
+
+
+def test_targeted_lists_and_quotas_from_the_sample_form(client):
+    page = _open_with_wave(client)
     sample = {"wave": "W1", "method": "targeted", "n": "", "allocation": "proportional"}
     # A segment: everyone eligible in it, weight 1 (no inclusion probability).
     response = _post(client, f"{page}/sample", {**sample, "segments": "region=South"}, page)
@@ -368,11 +373,7 @@ def test_targeted_lists_and_quotas_from_the_sample_form(client):
 
 
 def test_field_json_for_the_live_dashboard(client):
-    _login(client, "admin")
-    _create(client)
-    page = "/surveys/nps-2026"
-    _post(client, f"{page}/status", {"status": "open"}, page)
-    _post(client, f"{page}/waves", {"name": "W1", "starts_on": "2026-07-01", "ends_on": ""}, page)
+    page = _open_with_wave(client)
     _post(client, f"{page}/sample", {"wave": "W1", "method": "simple", "n": "4", "seed": "1",
                                      "allocation": "proportional"}, page)
     field = client.get("/api/surveys/nps-2026/field").json()
