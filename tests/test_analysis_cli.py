@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from patronage.analysis import render, survey_data_from_csv
-from patronage.analysis.satisfaction import nps_table
+from patronage.reporting.render import render
+from patronage.satisfaction import survey_data_from_csv
+from patronage.satisfaction.indices import nps_table
 from patronage.analytics import nps_summary
 from patronage.cli import main
 

@@ -81,3 +81,31 @@ def test_routes_that_touch_the_database_run_in_the_thread_pool():
         for module in (api, pages, public, survey_admin) for route in module.router.routes
         if inspect.iscoroutinefunction(route.endpoint))
     assert coroutines == ["patronage.web.public.api_submit"]
+
+
+def test_imports_flow_one_way_between_layers():
+    """analytics <- storage <- services <- web / cli: a service never imports the web or the CLI,
+    and the web and the CLI never import each other."""
+    services = [p for p in PACKAGE.iterdir()
+                if p.is_dir() and p.name not in {"analytics", "storage", "web", "cli", "__pycache__"}]
+    offenders = []
+    for folder in services:
+        for path in folder.rglob("*.py"):
+            offenders += [f"{path.relative_to(PACKAGE)} imports {name}" for name in _imports(path)
+                          if name.startswith(("patronage.web", "patronage.cli"))]
+    for layer, other in (("web", "patronage.cli"), ("cli", "patronage.web")):
+        for path in (PACKAGE / layer).rglob("*.py"):
+            offenders += [f"{path.relative_to(PACKAGE)} imports {name}" for name in _imports(path)
+                          if name.startswith(other) and name != "patronage.web"]
+    assert offenders == []
+
+
+def test_cli_command_groups_share_only_common():
+    """One module per command group; they share helpers through ``cli.common`` alone, and only the
+    package's ``__init__`` assembles them, so there is no import circle."""
+    for path in (PACKAGE / "cli").glob("*.py"):
+        if path.name in {"__init__.py", "common.py"}:
+            continue
+        siblings = {name for name in _imports(path)
+                    if name.startswith("patronage.cli") and name != "patronage.cli.common"}
+        assert siblings == set(), f"{path.name} imports {siblings}"

@@ -32,7 +32,7 @@ def test_db_upgrade_then_status(empty_db_url):
 
 def test_serve_refuses_while_migrations_are_pending(empty_db_url, monkeypatch):
     started = []
-    monkeypatch.setattr("patronage.cli._serve", lambda settings: started.append(settings))
+    monkeypatch.setattr("patronage.cli.serving.serve_app", lambda settings: started.append(settings))
     result = CliRunner().invoke(main, ["serve", "--db", empty_db_url])
     assert result.exit_code != 0
     assert "patronage db upgrade" in result.output
@@ -41,7 +41,7 @@ def test_serve_refuses_while_migrations_are_pending(empty_db_url, monkeypatch):
 
 def test_serve_starts_when_schema_is_current(db_url, monkeypatch):
     started = []
-    monkeypatch.setattr("patronage.cli._serve", lambda settings: started.append(settings))
+    monkeypatch.setattr("patronage.cli.serving.serve_app", lambda settings: started.append(settings))
     result = CliRunner().invoke(main, ["serve", "--db", db_url, "--port", "8765"])
     assert result.exit_code == 0, result.output
     assert started[0].port == 8765 and started[0].database_url == db_url

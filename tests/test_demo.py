@@ -309,7 +309,7 @@ def test_build_demo_database_writes_everything_and_rebuilds(engine, company):
     assert authenticate(engine, summary.admin_email, summary.admin_password) is None
     assert authenticate(engine, again.admin_email, again.admin_password) is not None
 
-    from patronage.analysis import survey_data_from_db
+    from patronage.satisfaction import survey_data_from_db
 
     data = survey_data_from_db(engine)
     assert data.waves_in_order() == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]

@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 from scipy.stats import norm
 
-from patronage.analysis.methods import ces_table, competitor_table, servqual_table
-from patronage.analysis.sources import survey_data_from_db
+from patronage.satisfaction.methods import ces_table, competitor_table, servqual_table
+from patronage.satisfaction.sources import survey_data_from_db
 from patronage.analytics.servqual import SERVQUAL_DIMENSIONS
 from patronage.cli import main
 from patronage.demo import generate

@@ -8,8 +8,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from patronage.analysis.methods import drivers_table, kano_table, pls_table
-from patronage.analysis.sources import survey_data_from_db
+from patronage.satisfaction.methods import drivers_table, kano_table, pls_table
+from patronage.satisfaction.sources import survey_data_from_db
 from patronage.cli import main
 from patronage.loyalty import at_risk_table, clv_table
 from patronage.storage import make_engine

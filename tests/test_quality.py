@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from conftest import PULSE_DEFINITION
-from patronage.analysis.sources import survey_data_from_db
+from patronage.satisfaction.sources import survey_data_from_db
 from patronage.cli import main
 from patronage.storage.schema import answers, responses
 from patronage.surveys.program import add_wave, create_survey, set_status

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from patronage.analysis.sources import SurveyData
-from patronage.analysis.weights import composition_table, weighting_effect
+from patronage.satisfaction.sources import SurveyData
+from patronage.satisfaction.weights import composition_table, weighting_effect
 from patronage.analytics import design_effect, effective_sample_size, nps
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from patronage.analysis.sources import survey_data_from_db
+from patronage.satisfaction.sources import survey_data_from_db
 from patronage.analytics.servqual import servqual_items
 from patronage.cli import main
 
@@ -91,7 +91,7 @@ def test_competitor_comparison_from_a_file(tmp_path):
 def test_importance_performance_against_a_competitor(demo_company, tmp_path):
     """IPA quadrants (Martilla & James 1977) with a competitor's dimension scores: the export
     of the demo survey plus a competitor rated one point lower on every product item."""
-    from patronage.analysis.sources import survey_data_from_db
+    from patronage.satisfaction.sources import survey_data_from_db
     from patronage.index_system import load_index_system
     from patronage.storage import make_engine
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from patronage.analysis.satisfaction import csi_table, nps_table
-from patronage.analysis.sources import survey_data_from_db
+from patronage.satisfaction.indices import csi_table, nps_table
+from patronage.satisfaction.sources import survey_data_from_db
 from patronage.analytics import margin_of_error
 from patronage.index_system import load_index_system
 from patronage.storage import read_responses, read_surveys

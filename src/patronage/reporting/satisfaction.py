@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Engine
 
-from patronage.analysis.methods import (
+from patronage.satisfaction.methods import (
     compare_table,
     drivers_table,
     index_path_model,
@@ -20,9 +20,9 @@ from patronage.analysis.methods import (
     reliability_table,
     trend_table,
 )
-from patronage.analysis.satisfaction import nps_table
-from patronage.analysis.sources import survey_data_from_db
-from patronage.analysis.weights import customer_base_margins
+from patronage.satisfaction.indices import nps_table
+from patronage.satisfaction.sources import survey_data_from_db
+from patronage.satisfaction.weights import customer_base_margins
 from patronage.index_system import load_index_system
 from patronage.reporting import scores_page
 from patronage.reporting.charts import _LAYOUT

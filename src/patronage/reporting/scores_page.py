@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from patronage.analysis.methods import (
+from patronage.satisfaction.methods import (
     ces_table,
     competitor_table,
     competitors_in,
@@ -15,7 +15,7 @@ from patronage.analysis.methods import (
     csat_table,
     servqual_table,
 )
-from patronage.analysis.weights import composition_table, weighting_effect
+from patronage.satisfaction.weights import composition_table, weighting_effect
 from patronage.reporting.charts import _LAYOUT
 
 SECTIONS = (

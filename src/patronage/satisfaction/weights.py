@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, bindparam, update
 
-from patronage.analysis.satisfaction import csi_table, nps_table
-from patronage.analysis.sources import SurveyData, survey_data_from_db
+from patronage.satisfaction.indices import csi_table, nps_table
+from patronage.satisfaction.sources import SurveyData, survey_data_from_db
 from patronage.analytics import design_effect, effective_sample_size, rake
 from patronage.storage import read_customers, read_responses, write_transaction
 from patronage.storage.schema import responses

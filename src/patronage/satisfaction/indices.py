@@ -1,4 +1,4 @@
-"""Satisfaction analyses over :class:`~patronage.analysis.sources.SurveyData`.
+"""Satisfaction analyses over :class:`~patronage.satisfaction.sources.SurveyData`.
 
 Each function returns a DataFrame ready to render; the statistics come from
 :mod:`patronage.analytics`.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from patronage.analysis.sources import SurveyData
+from patronage.satisfaction.sources import SurveyData
 from patronage.analytics import csi_scores, nps_summary
 from patronage.index_system import IndexSystem, load_index_system
 

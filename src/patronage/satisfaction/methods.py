@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from patronage.analysis.satisfaction import per_group
-from patronage.analysis.sources import SurveyData
+from patronage.satisfaction.indices import per_group
+from patronage.satisfaction.sources import SurveyData
 from patronage.analytics import (
     ces,
     compare_groups,

@@ -1,6 +1,6 @@
 """``patronage survey`` commands: the survey programme from the command line.
 
-Registered on :mod:`patronage.cli`; each calls one function of :mod:`patronage.surveys`.
+Added to the ``patronage`` command by :mod:`patronage.cli`; each calls one function of :mod:`patronage.surveys`.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from datetime import UTC, datetime
 
 import click
 
-from patronage.cli import _engine, _guard, _require_current_schema, _settings, db_option, main
+from patronage.cli.common import db_option, engine_for, guard, require_current_schema, settings_for
 
 
 def _survey_engine(db):
-    settings = _settings(db)
-    _require_current_schema(settings)
-    return settings, _engine(settings)
+    settings = settings_for(db)
+    require_current_schema(settings)
+    return settings, engine_for(settings)
 
 
-@main.group()
+@click.group()
 def survey() -> None:
     """Survey programme: create, open, waves, samples, reminders, mail, triggers, cleaning."""
 
@@ -35,7 +35,7 @@ def survey_clean(db, code):
     from patronage.surveys.quality import clean_survey
 
     _settings_, engine = _survey_engine(db)
-    counts = _guard(lambda: clean_survey(engine, code))
+    counts = guard(lambda: clean_survey(engine, code))
     for flag, n in counts.items():
         click.echo(f"{flag:>16}: {n}")
 
@@ -60,7 +60,7 @@ def survey_work(db, loop, interval):
     """
     settings, engine = _survey_engine(db)
     while True:
-        invited, sent = _guard(lambda: _work_once(settings, engine))
+        invited, sent = guard(lambda: _work_once(settings, engine))
         click.echo(f"{datetime.now():%H:%M:%S} invited {invited}, sent {sent} message(s)")
         if not loop:
             return
@@ -81,7 +81,7 @@ def survey_trigger(db, code, event, delay_hours):
     from patronage.surveys.triggers import add_trigger
 
     _settings_, engine = _survey_engine(db)
-    _guard(lambda: add_trigger(engine, code, event, delay_hours))
+    guard(lambda: add_trigger(engine, code, event, delay_hours))
     click.echo(f"Survey {code} now invites customers {delay_hours} h after each {event}; "
                "`patronage survey work --loop` sends the invitations.")
 
@@ -102,7 +102,7 @@ def survey_create(db, code, template, title, language):
     from patronage.surveys.admin import create_from_template
 
     _settings_, engine = _survey_engine(db)
-    _guard(lambda: create_from_template(engine, template, code, title, language))
+    guard(lambda: create_from_template(engine, template, code, title, language))
     click.echo(f"Created draft survey {code}; open it with `patronage survey status {code} open`.")
 
 
@@ -119,7 +119,7 @@ def survey_status(db, code, status, open_link):
     from patronage.surveys.program import set_status
 
     settings, engine = _survey_engine(db)
-    token = _guard(lambda: set_status(engine, code, status, open_link=open_link))
+    token = guard(lambda: set_status(engine, code, status, open_link=open_link))
     click.echo(f"Survey {code} is {status}.")
     if token and status == "open":
         click.echo(f"Open link: {settings.public_base_url.rstrip('/')}/o/{token}")
@@ -139,7 +139,7 @@ def survey_wave(db, code, name, starts, ends):
     from patronage.surveys.program import add_wave
 
     _settings_, engine = _survey_engine(db)
-    _guard(lambda: add_wave(engine, code, name, starts.date(), ends.date() if ends else None))
+    guard(lambda: add_wave(engine, code, name, starts.date(), ends.date() if ends else None))
     click.echo(f"Added wave {name} to survey {code}.")
 
 
@@ -173,10 +173,10 @@ def survey_sample(db, code, wave, method, n, strata, allocation, sd, segment, id
     from patronage.surveys.program import draw_sample
 
     settings, engine = _survey_engine(db)
-    options = _guard(lambda: sample_options(
+    options = guard(lambda: sample_options(
         method=method, n=n, strata=list(strata), allocation=allocation, sd=sd, seed=seed,
         segments=segment, ids=ids_file.read() if ids_file else "", quotas=quotas))
-    report = _guard(lambda: draw_sample(engine, code, wave, channel=channel,
+    report = guard(lambda: draw_sample(engine, code, wave, channel=channel,
                                         base_url=settings.public_base_url, **options))
     click.echo(f"Invited {report.invited} of {report.eligible} eligible customers; "
                f"{report.mails} mail(s) queued (`patronage survey work` sends them).")
@@ -200,6 +200,6 @@ def survey_remind(db, code, wave, older_than_days):
     from patronage.surveys.program import send_reminders
 
     settings, engine = _survey_engine(db)
-    queued = _guard(lambda: send_reminders(engine, code, wave, older_than_days=older_than_days,
+    queued = guard(lambda: send_reminders(engine, code, wave, older_than_days=older_than_days,
                                            base_url=settings.public_base_url))
     click.echo(f"Queued {queued} reminder(s).")

@@ -1,6 +1,6 @@
 """``patronage analyze`` commands for loyalty: value, RFM, cohorts, defection, segments, wallet.
 
-Registered on the ``analyze`` group of :mod:`patronage.cli`; each calls one function of
+Merged into ``patronage analyze`` by :mod:`patronage.cli`; each calls one function of
 :mod:`patronage.loyalty` on the database.
 """
 
@@ -11,18 +11,16 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from patronage.cli import _emit, _engine, _guard, _require_current_schema, _settings, analyze, db_option
+from patronage.cli.common import db_option, emit, format_option, guard, ready_engine
 
 
-def _loyalty_engine(db):
-    settings = _settings(db)
-    _require_current_schema(settings)
-    return _engine(settings)
+@click.group()
+def commands() -> None:
+    """Loyalty analyses (merged into ``patronage analyze``)."""
 
 
 def _format(func):
-    return click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]),
-                        default="table", show_default=True, help="Output format.")(db_option(func))
+    return format_option(db_option(func))
 
 
 def _top(func):
@@ -30,7 +28,7 @@ def _top(func):
                         help="Show this many customers (0 for all).")(func)
 
 
-@analyze.command("clv")
+@commands.command("clv")
 @_format
 @_top
 @click.option("--months", default=12, show_default=True, type=int, help="CLV horizon.")
@@ -53,21 +51,21 @@ def analyze_clv(db, fmt, top, months, discount, margin, save_params, params):
     if params is not None and save_params is not None:
         raise click.UsageError("use --params (score with saved parameters) or --save-params "
                                "(fit and save them), not both")
-    engine = _loyalty_engine(db)
-    models = _guard(lambda: fit_value_models(engine, months=months, monthly_discount=discount,
+    engine = ready_engine(db)
+    models = guard(lambda: fit_value_models(engine, months=months, monthly_discount=discount,
                                              margin=margin, params=params))
     if save_params is not None:
-        _guard(lambda: save_value_models(models, save_params))
+        guard(lambda: save_value_models(models, save_params))
         click.echo(f"Saved the model parameters to {save_params}.", err=True)
     if models.loaded_from is not None:
         fit = models.fit
         click.echo(f"Scored with the parameters fitted {fit.fitted_at} on the sales of "
                    f"{fit.customers:,} customers from {fit.first_purchase} to "
                    f"{fit.observation_end}.", err=True)
-    _emit(clv_table(engine, models, top=top or None), fmt)
+    emit(clv_table(engine, models, top=top or None), fmt)
 
 
-@analyze.command("rfm")
+@commands.command("rfm")
 @_format
 @click.option("--summary", is_flag=True, help="Show customers per segment instead.")
 def analyze_rfm(db, fmt, summary):
@@ -77,14 +75,14 @@ def analyze_rfm(db, fmt, summary):
     """
     from patronage.loyalty import rfm_table
 
-    table = _guard(lambda: rfm_table(_loyalty_engine(db)))
+    table = guard(lambda: rfm_table(ready_engine(db)))
     if summary:
         table = table.groupby("segment").agg(customers=("R", "size"), monetary=("monetary", "sum"),
                                              recency_days=("recency_days", "median"))
-    _emit(table, fmt)
+    emit(table, fmt)
 
 
-@analyze.command("cohorts")
+@commands.command("cohorts")
 @_format
 @click.option("--period", type=click.Choice(["M", "Q", "Y"]), default="Q", show_default=True)
 @click.option("--curve", is_flag=True, help="Show the average retention curve instead.")
@@ -101,18 +99,18 @@ def analyze_cohorts(db, fmt, period, curve, repeat, repeat_days):
     from patronage.loyalty import cohort_overview, cohort_table
     from patronage.loyalty.retention import repeat_purchase_table
 
-    engine = _loyalty_engine(db)
+    engine = ready_engine(db)
     if curve:
-        _emit(_guard(lambda: cohort_table(engine, period=period))[1], fmt)
+        emit(guard(lambda: cohort_table(engine, period=period))[1], fmt)
     elif repeat:
-        _emit(_guard(lambda: repeat_purchase_table(engine, period=period,
+        emit(guard(lambda: repeat_purchase_table(engine, period=period,
                                                    within_days=repeat_days)), fmt)
     else:
-        _emit(_guard(lambda: cohort_overview(engine, period=period, repeat_days=repeat_days)),
+        emit(guard(lambda: cohort_overview(engine, period=period, repeat_days=repeat_days)),
               fmt)
 
 
-@analyze.command("at-risk")
+@commands.command("at-risk")
 @_format
 @_top
 @click.option("--window", default="90D", show_default=True, help="Recent window, e.g. 60D.")
@@ -123,10 +121,10 @@ def analyze_at_risk(db, fmt, top, window):
     """
     from patronage.loyalty import at_risk_table
 
-    _emit(_guard(lambda: at_risk_table(_loyalty_engine(db), window=window, top=top or None)), fmt)
+    emit(guard(lambda: at_risk_table(ready_engine(db), window=window, top=top or None)), fmt)
 
 
-@analyze.command("segments")
+@commands.command("segments")
 @_format
 def analyze_segments(db, fmt):
     """Value tiers, Jones–Sasser quadrants and advocates / users / comparers.
@@ -135,13 +133,13 @@ def analyze_segments(db, fmt):
     """
     from patronage.loyalty import segments_table
 
-    parts = _guard(lambda: segments_table(_loyalty_engine(db)))
+    parts = guard(lambda: segments_table(ready_engine(db)))
     frames = [frame.rename_axis("segment").reset_index().assign(scheme=name)
               for name, frame in parts.items()]
-    _emit(pd.concat(frames, ignore_index=True).set_index(["scheme", "segment"]), fmt)
+    emit(pd.concat(frames, ignore_index=True).set_index(["scheme", "segment"]), fmt)
 
 
-@analyze.command("whale")
+@commands.command("whale")
 @_format
 @click.option("--cost-per-touchpoint", default=300.0, show_default=True, type=float)
 @click.option("--cost-per-case", default=1500.0, show_default=True, type=float)
@@ -152,13 +150,13 @@ def analyze_whale(db, fmt, cost_per_touchpoint, cost_per_case):
     """
     from patronage.loyalty import whale_table
 
-    _curve, figures = _guard(lambda: whale_table(_loyalty_engine(db),
+    _curve, figures = guard(lambda: whale_table(ready_engine(db),
                                                  cost_per_touchpoint=cost_per_touchpoint,
                                                  cost_per_case=cost_per_case))
-    _emit(pd.Series(figures, name="value").rename_axis("figure").to_frame(), fmt)
+    emit(pd.Series(figures, name="value").rename_axis("figure").to_frame(), fmt)
 
 
-@analyze.command("holdout")
+@commands.command("holdout")
 @_format
 @click.option("--weeks", default=26, show_default=True, type=int, help="Holdout length.")
 def analyze_holdout(db, fmt, weeks):
@@ -168,10 +166,10 @@ def analyze_holdout(db, fmt, weeks):
     """
     from patronage.loyalty import holdout_table
 
-    _emit(_guard(lambda: holdout_table(_loyalty_engine(db), holdout_weeks=weeks)), fmt)
+    emit(guard(lambda: holdout_table(ready_engine(db), holdout_weeks=weeks)), fmt)
 
 
-@analyze.command("defection")
+@commands.command("defection")
 @_format
 def analyze_defection(db, fmt):
     """Why lost customers left and to which competitors.
@@ -180,10 +178,10 @@ def analyze_defection(db, fmt):
     """
     from patronage.loyalty.retention import defection_table
 
-    _emit(_guard(lambda: defection_table(_loyalty_engine(db))), fmt)
+    emit(guard(lambda: defection_table(ready_engine(db))), fmt)
 
 
-@analyze.command("retention")
+@commands.command("retention")
 @_format
 @click.option("--item", default="overall_satisfaction", show_default=True)
 @click.option("--window", default=180, show_default=True, type=int,
@@ -195,11 +193,11 @@ def analyze_retention(db, fmt, item, window):
     """
     from patronage.loyalty.retention import retention_by_satisfaction_table
 
-    _emit(_guard(lambda: retention_by_satisfaction_table(_loyalty_engine(db), item=item,
+    emit(guard(lambda: retention_by_satisfaction_table(ready_engine(db), item=item,
                                                          window_days=window)), fmt)
 
 
-@analyze.command("retention-value")
+@commands.command("retention-value")
 @_format
 @click.option("--points", default=5.0, show_default=True, type=float,
               help="Change of yearly retention in percentage points.")
@@ -212,11 +210,11 @@ def analyze_retention_value(db, fmt, points, discount):
     """
     from patronage.loyalty.retention import retention_economics_table
 
-    _emit(_guard(lambda: retention_economics_table(_loyalty_engine(db), delta_points=points,
+    emit(guard(lambda: retention_economics_table(ready_engine(db), delta_points=points,
                                                    discount=discount)), fmt)
 
 
-@analyze.command("survival")
+@commands.command("survival")
 @_format
 @click.option("--category", default=None, help="Contract category, e.g. 'service contract'.")
 @click.option("--inactive-days", default=180, show_default=True, type=int,
@@ -228,11 +226,11 @@ def analyze_survival(db, fmt, category, inactive_days):
     """
     from patronage.loyalty.retention import survival_table
 
-    _emit(_guard(lambda: survival_table(_loyalty_engine(db), category=category,
+    emit(guard(lambda: survival_table(ready_engine(db), category=category,
                                         inactive_days=inactive_days)), fmt)
 
 
-@analyze.command("cross-buying")
+@commands.command("cross-buying")
 @_format
 def analyze_cross_buying(db, fmt):
     """Which categories the buyers of each category also buy.
@@ -241,10 +239,10 @@ def analyze_cross_buying(db, fmt):
     """
     from patronage.loyalty.retention import cross_buying_table
 
-    _emit(_guard(lambda: cross_buying_table(_loyalty_engine(db))), fmt)
+    emit(guard(lambda: cross_buying_table(ready_engine(db))), fmt)
 
 
-@analyze.command("share-of-wallet")
+@commands.command("share-of-wallet")
 @_format
 @click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV/XLSX of customer id and the customer's category spend in the period.")
@@ -269,14 +267,14 @@ def analyze_share_of_wallet(db, fmt, file, item, start, end, months, categories,
 
     if (file is None) == (item is None):
         raise click.UsageError("give the category spend with --file FILE or --item CODE (one)")
-    engine = _loyalty_engine(db)
+    engine = ready_engine(db)
     if file is not None:
-        result = _guard(lambda: wallet_from_file(engine, file, start=start, end=end,
+        result = guard(lambda: wallet_from_file(engine, file, start=start, end=end,
                                                  months=months, categories=categories))
     else:
-        result = _guard(lambda: wallet_from_item(engine, item, months=months,
+        result = guard(lambda: wallet_from_item(engine, item, months=months,
                                                  categories=categories))
     for line in result.messages():
         click.echo(line, err=True)
     click.echo(result.headline(), err=True)
-    _emit(result.tiers if summary else result.customers, fmt)
+    emit(result.tiers if summary else result.customers, fmt)

@@ -1,0 +1,30 @@
+"""The ``patronage`` command: a thin shell over the library.
+
+Each command parses its options, calls one library function and prints the result. One module per
+command group; what they share is in :mod:`patronage.cli.common`. Only this module assembles them,
+so no group imports another.
+"""
+
+from __future__ import annotations
+
+import click
+
+from patronage.cli import database, imports, loyalty, satisfaction, serving, surveys, users
+
+
+@click.group()
+@click.version_option(package_name="patronage")
+def main() -> None:
+    """Patronage: customer satisfaction and loyalty management."""
+
+
+analyze = click.CommandCollection(
+    name="analyze", sources=[satisfaction.commands, loyalty.commands],
+    help="Run a satisfaction or loyalty analysis on the database or on a file.",
+)
+
+for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
+                 surveys.survey):
+    main.add_command(_command)
+
+__all__ = ["main"]

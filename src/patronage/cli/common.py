@@ -1,0 +1,75 @@
+"""What every command group shares: the database option, settings and engine for a command,
+the schema check, turning bad input into a message, and printing a result in a format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from patronage.settings import Settings
+
+FORMATS = ("table", "json", "csv")
+
+
+def settings_for(db: str | None) -> Settings:
+    if db is None:
+        return Settings()
+    url = db if "://" in db else f"sqlite:///{Path(db).expanduser()}"
+    return Settings(database_url=url)
+
+
+def engine_for(settings: Settings):
+    """One engine per database for the running command, disposed when the command ends."""
+    from patronage.storage import make_engine
+
+    ctx = click.get_current_context()
+    engines = ctx.find_root().meta.setdefault("patronage.engines", {})
+    if settings.database_url not in engines:
+        engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        engines[settings.database_url] = engine
+        ctx.find_root().call_on_close(engine.dispose)
+    return engines[settings.database_url]
+
+
+db_option = click.option(
+    "--db", "db", default=None, metavar="PATH|URL",
+    help="SQLite file or database URL (default: PATRONAGE_DATABASE_URL or ./patronage.db).",
+)
+
+
+def require_current_schema(settings: Settings) -> None:
+    from patronage.storage import pending
+
+    if pending(engine_for(settings)):
+        raise click.ClickException(
+            "The database schema is out of date (migrations are pending). "
+            "Run `patronage db upgrade` first, then run this command again."
+        )
+
+
+def ready_engine(db: str | None):
+    """The engine of ``--db`` (or the configured database), after checking its schema is current."""
+    settings = settings_for(db)
+    require_current_schema(settings)
+    return engine_for(settings)
+
+
+def guard(compute):
+    """Run ``compute``; a ValueError (bad input) becomes a clear message, not a traceback."""
+    try:
+        return compute()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def emit(result, fmt: str) -> None:
+    from patronage.reporting.render import render
+
+    click.echo(render(result, fmt))
+
+
+def format_option(func):
+    """``--format table|json|csv``, passed to the command as ``fmt``."""
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                        show_default=True, help="Output format.")(func)

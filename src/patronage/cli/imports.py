@@ -1,0 +1,48 @@
+"""``patronage import``: customers, transactions and responses from CSV or Excel."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from patronage.cli.common import db_option, engine_for, require_current_schema, settings_for
+
+
+@click.group("import")
+def import_() -> None:
+    """Import customers, transactions or survey responses from CSV or Excel."""
+
+
+def _import_command(kind: str):
+    @db_option
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+    @click.option("--encoding", default=None,
+                  help="Override the detected text encoding (e.g. gb18030, utf-8, utf-16).")
+    @click.option("--sheet", default=None, help="Worksheet to read from an Excel file.")
+    @click.option("--date-order", type=click.Choice(["ymd", "dmy", "mdy"]), default=None,
+                  help="How to read ambiguous dates like 05/03/2024.")
+    def command(db, file, dry_run, encoding, sheet, date_order):
+        from patronage.storage.importing import import_file
+
+        settings = settings_for(db)
+        require_current_schema(settings)
+        report = import_file(
+            engine_for(settings), kind, file, dry_run=dry_run, encoding=encoding, sheet=sheet,
+            date_order=date_order, max_rows=settings.import_max_rows, progress=sys.stderr.isatty(),
+        )
+        click.echo(report.to_text())
+        if not report.ok:
+            sys.exit(1)
+
+    command.__doc__ = (
+        f"Import {kind} from a CSV or XLSX file. Nothing is written unless every row is valid; "
+        f"re-importing the same file adds nothing.\n\nExample: patronage import {kind} {kind}.csv --dry-run"
+    )
+    return command
+
+
+for _kind in ("customers", "transactions", "responses"):
+    import_.command(_kind)(_import_command(_kind))

@@ -1,0 +1,337 @@
+"""``patronage analyze`` commands on survey answers (the database or a file): scores, indices,
+drivers, Kano, SERVQUAL, PLS, comparisons and weighting. Each calls :mod:`patronage.satisfaction`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from patronage.cli.common import (
+    db_option, emit, engine_for, format_option, guard, require_current_schema, settings_for,
+)
+
+
+@click.group()
+def commands() -> None:
+    """Satisfaction analyses (merged into ``patronage analyze``)."""
+
+
+def _analysis_options(func):
+    func = format_option(func)
+    func = click.option("--include-flagged", is_flag=True,
+                        help="Keep responses flagged by cleaning (left out by default).")(func)
+    func = click.option("--survey", default=None,
+                        help="Survey code (default: the survey with most responses).")(func)
+    func = click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        default=None, help="Analyse a wide CSV/XLSX file instead of the database.")(func)
+    return db_option(func)
+
+
+def _survey_data(db, file, survey, include_flagged):
+    from patronage.satisfaction import survey_data_from_csv, survey_data_from_db
+
+    if file is not None:
+        return guard(lambda: survey_data_from_csv(file))
+    settings = settings_for(db)
+    require_current_schema(settings)
+    return guard(lambda: survey_data_from_db(engine_for(settings), survey,
+                                              include_flagged=include_flagged))
+
+
+def _by(value: str) -> str | None:
+    return None if value == "none" else value
+
+
+@commands.command("nps")
+@_analysis_options
+@click.option("--by", default="wave", show_default=True,
+              help="Group by wave, region, industry, size, channel, tier, language, or none.")
+def analyze_nps(db, file, survey, include_flagged, fmt, by):
+    """NPS with promoter/passive/detractor shares and a 95% interval.
+
+    Example: patronage analyze nps --by region --format csv
+    """
+    from patronage.satisfaction.indices import nps_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: nps_table(data, by=_by(by))), fmt)
+
+
+@commands.command("csi")
+@_analysis_options
+@click.option("--by", default="wave", show_default=True, help="Grouping column, or none.")
+def analyze_csi(db, file, survey, include_flagged, fmt, by):
+    """Weighted customer satisfaction index (0-100) and dimension scores.
+
+    Example: patronage analyze csi --by tier
+    """
+    from patronage.satisfaction.indices import csi_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: csi_table(data, by=_by(by))), fmt)
+
+
+@commands.command("csat")
+@_analysis_options
+@click.option("--item", default="overall_satisfaction", show_default=True, help="Rating item.")
+@click.option("--by", default="wave", show_default=True, help="Grouping column, or none.")
+def analyze_csat(db, file, survey, include_flagged, fmt, item, by):
+    """Mean rating and top-2-box share with 95% intervals.
+
+    Example: patronage analyze csat --item overall_satisfaction --by region
+    """
+    from patronage.satisfaction.methods import csat_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: csat_table(data, item=item, by=_by(by))), fmt)
+
+
+@commands.command("gap")
+@_analysis_options
+def analyze_gap(db, file, survey, include_flagged, fmt):
+    """Satisfaction ratio C = b/a and gap b − a per item asked with its expectation.
+
+    Example: patronage analyze gap --format csv
+    """
+    from patronage.satisfaction.methods import gap_table
+
+    emit(guard(lambda: gap_table(_survey_data(db, file, survey, include_flagged))), fmt)
+
+
+@commands.command("kano")
+@_analysis_options
+def analyze_kano(db, file, survey, include_flagged, fmt):
+    """Kano categories, shares and Better / Worse coefficients per attribute.
+
+    Example: patronage analyze kano
+    """
+    from patronage.satisfaction.methods import kano_table
+
+    emit(guard(lambda: kano_table(_survey_data(db, file, survey, include_flagged))), fmt)
+
+
+@commands.command("drivers")
+@_analysis_options
+@click.option("--target", default="overall_satisfaction", show_default=True,
+              help="The outcome item to explain.")
+@click.option("--level", type=click.Choice(["dimension", "item"]), default="dimension",
+              show_default=True)
+@click.option("--method", type=click.Choice(["relative_weights", "shapley"]),
+              default="relative_weights", show_default=True)
+@click.option("--bootstrap", default=200, show_default=True, type=int,
+              help="Bootstrap resamples for the intervals (0 for none).")
+def analyze_drivers(db, file, survey, include_flagged, fmt, target, level, method, bootstrap):
+    """Key drivers: Johnson's relative weights or Shapley regression, with intervals.
+
+    Example: patronage analyze drivers --method shapley --bootstrap 500
+    """
+    from patronage.satisfaction.methods import drivers_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: drivers_table(data, target=target, level=level, method=method,
+                                       n_boot=bootstrap)), fmt)
+
+
+@commands.command("ipa")
+@_analysis_options
+@click.option("--target", default="overall_satisfaction", show_default=True)
+@click.option("--competitor", default=None,
+              help="Also a named competitor's performance (answer codes competitor.<name>.<item>).")
+def analyze_ipa(db, file, survey, include_flagged, fmt, target, competitor):
+    """Importance–performance quadrants of the dimensions (derived importance).
+
+    Example: patronage analyze ipa
+    """
+    from patronage.satisfaction.methods import ipa_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: ipa_table(data, target=target, competitor=competitor)), fmt)
+
+
+@commands.command("reliability")
+@_analysis_options
+def analyze_reliability(db, file, survey, include_flagged, fmt):
+    """Cronbach's alpha, composite reliability, AVE and HTMT per dimension.
+
+    Example: patronage analyze reliability
+    """
+    from patronage.satisfaction.methods import reliability_table
+
+    emit(guard(lambda: reliability_table(_survey_data(db, file, survey, include_flagged))), fmt)
+
+
+@commands.command("trend")
+@_analysis_options
+@click.option("--item", default="nps", show_default=True, help="nps, or any rating item.")
+def analyze_trend(db, file, survey, include_flagged, fmt, item):
+    """The score per wave and the significance of each change (Holm-adjusted).
+
+    Example: patronage analyze trend --item overall_satisfaction
+    """
+    from patronage.satisfaction.methods import trend_table
+
+    emit(guard(lambda: trend_table(_survey_data(db, file, survey, include_flagged), item=item)),
+          fmt)
+
+
+@commands.command("pls")
+@_analysis_options
+@click.option("--show", type=click.Choice(["paths", "loadings", "scores"]), default="paths",
+              show_default=True, help="Path coefficients, outer loadings, or R² and 0–100 indices.")
+@click.option("--bootstrap", default=200, show_default=True, type=int,
+              help="Bootstrap resamples for the intervals.")
+def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap):
+    """ACSI-style PLS path model: dimensions → satisfaction → loyalty.
+
+    Example: patronage analyze pls --show scores
+    """
+    from patronage.satisfaction.methods import pls_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: pls_table(data, show=show, n_boot=bootstrap)), fmt)
+
+
+@commands.command("compare")
+@_analysis_options
+@click.option("--item", default="overall_satisfaction", show_default=True)
+@click.option("--by", default="region", show_default=True, help="Grouping column.")
+def analyze_compare(db, file, survey, include_flagged, fmt, item, by):
+    """Compare a rating across segments: Welch t or ANOVA, rank test and effect size.
+
+    Example: patronage analyze compare --item overall_satisfaction --by size
+    """
+    from patronage.satisfaction.methods import compare_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: compare_table(data, item=item, by=by)), fmt)
+
+
+@commands.command("crosstab")
+@_analysis_options
+@click.option("--rows", default="region", show_default=True)
+@click.option("--columns", default="nps_group", show_default=True,
+              help="An item, a segment column or nps_group (promoter/passive/detractor).")
+def analyze_crosstab(db, file, survey, include_flagged, fmt, rows, columns):
+    """Crosstab with row percentages, chi-square test and Cramér's V.
+
+    Example: patronage analyze crosstab --rows industry --columns nps_group
+    """
+    from patronage.satisfaction.methods import crosstab_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: crosstab_table(data, rows=rows, columns=columns)), fmt)
+
+
+@commands.command("servqual")
+@_analysis_options
+@click.option("--management-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Managers' answers to the same items (CSV/XLSX): show gap 1.")
+def analyze_servqual(db, file, survey, include_flagged, fmt, management_file):
+    """SERVQUAL gaps (perception − expectation) per dimension and item, or gap 1 against a
+    management survey of the same items.
+
+    Example: patronage analyze servqual --survey servqual22 --management-file managers.csv
+    """
+    from patronage.satisfaction import survey_data_from_csv
+    from patronage.satisfaction.methods import servqual_gap1_table, servqual_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    if management_file is None:
+        emit(guard(lambda: servqual_table(data)), fmt)
+        return
+    managers = guard(lambda: survey_data_from_csv(management_file))
+    emit(guard(lambda: servqual_gap1_table(data, managers)), fmt)
+
+
+@commands.command("ces")
+@_analysis_options
+@click.option("--item", default="ces", show_default=True, help="The effort item.")
+@click.option("--by", default="wave", show_default=True, help="Grouping column, or none.")
+def analyze_ces(db, file, survey, include_flagged, fmt, item, by):
+    """Customer effort score: mean effort (1–7) with its interval and the share finding it easy.
+
+    Example: patronage analyze ces --survey ces --by channel
+    """
+    from patronage.satisfaction.methods import ces_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: ces_table(data, item=item, by=_by(by))), fmt)
+
+
+@commands.command("weights")
+@db_option
+@click.option("--survey", default=None, help="Survey code (default: the one with most responses).")
+@click.option("--margins", "margins_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV with variable, category, share (population margins).")
+@click.option("--apply", "apply_", is_flag=True, help="Store the weights (else only show them).")
+@format_option
+def analyze_weights(db, survey, margins_file, apply_, fmt):
+    """Rake the survey's weights to known population margins (region, size, tier, wave ...).
+
+    Example: patronage analyze weights --margins population.csv --apply
+    """
+    from patronage.satisfaction.weights import apply_weights, raked_weights, read_margins
+
+    settings = settings_for(db)
+    require_current_schema(settings)
+    margins = guard(lambda: read_margins(margins_file))
+    table = guard(lambda: raked_weights(engine_for(settings), survey, margins))
+    emit(table, fmt)
+    click.echo(f"design effect {table.attrs['design_effect']:.3f}; weights from "
+               f"{table.attrs['min']:.3f} to {table.attrs['max']:.3f}", err=True)
+    if apply_:
+        stored = apply_weights(engine_for(settings), table["new"])
+        click.echo(f"Stored the weights of {stored} responses.", err=True)
+
+
+@commands.command("representativeness")
+@db_option
+@click.option("--survey", default=None, help="Survey code (default: the one with most responses).")
+@click.option("--include-flagged", is_flag=True, help="Keep responses flagged by cleaning.")
+@format_option
+def analyze_representativeness(db, survey, include_flagged, fmt):
+    """Respondents against the customer base by industry, region and size, and NPS/CSI
+    unweighted, with the stored weights and raked to the customer base (Kish design effect).
+
+    Example: patronage analyze representativeness --survey relationship
+    """
+    from patronage.satisfaction.weights import (composition_table, customer_base_margins,
+                                            weighting_effect)
+
+    data = _survey_data(db, None, survey, include_flagged)
+    margins = customer_base_margins(engine_for(settings_for(db)))
+    emit(guard(lambda: composition_table(data, margins)), fmt)
+    emit(guard(lambda: weighting_effect(data, margins)), fmt)
+
+
+@commands.command("nps-diff")
+@_analysis_options
+@click.option("--by", default="wave", show_default=True, help="Grouping column.")
+@click.argument("group_a")
+@click.argument("group_b")
+def analyze_nps_diff(db, file, survey, include_flagged, fmt, by, group_a, group_b):
+    """Difference of NPS between two groups or waves, with its interval and test.
+
+    Example: patronage analyze nps-diff --by wave 2026-Q1 2026-Q2
+    """
+    from patronage.satisfaction.methods import nps_difference_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: nps_difference_table(data, by=by, a=group_a, b=group_b)), fmt)
+
+
+@commands.command("competitor")
+@_analysis_options
+@click.option("--name", "competitor", required=True,
+              help="Competitor as named in the answer codes competitor.<name>.<item>.")
+def analyze_competitor(db, file, survey, include_flagged, fmt, competitor):
+    """Our ratings against a named competitor's, item by item, with paired tests.
+
+    Example: patronage analyze competitor --name hengtai
+    """
+    from patronage.satisfaction.methods import competitor_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: competitor_table(data, competitor=competitor)), fmt)
