@@ -20,12 +20,24 @@ TIERS = ("platinum", "gold", "silver", "bronze")
 MARKED = re.compile(r"""(?:\bN_|\b_|\bt)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
 
 
+def _python_files(folder):
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name != "__pycache__":
+            yield from _python_files(entry)
+        elif entry.name.endswith(".py"):
+            yield entry
+
+
 def interface_messages() -> set[str]:
     messages = set()
     sources = [p for p in (WEB / "templates").iterdir() if p.name.endswith(".html")]
     sources += [p for p in WEB.iterdir() if p.name.endswith(".py")]
     sources += [files("patronage.reporting") / name
                 for name in ("satisfaction.py", "loyalty.py", "scores_page.py")]
+    # Messages the services raise as UserError(N_("..."), ...) and that the pages translate.
+    package = files("patronage")
+    sources += [path for path in _python_files(package)
+                if "N_(" in path.read_text(encoding="utf-8") and "analytics" not in str(path)]
     for source in sources:
         for double, single in MARKED.findall(source.read_text(encoding="utf-8")):
             messages.add(double or single)

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from patronage.messages import N_, translated  # noqa: F401  (re-exported for the routes)
 from patronage.sessions import new_token, session_user, tokens_match
 from patronage.web.i18n import HTML_LANG, LANGUAGES, negotiate
 
@@ -15,11 +16,6 @@ ANON_CSRF_COOKIE = "patronage_csrf"
 LANGUAGE_COOKIE = "patronage_lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation where it is defined; templates translate it when shown."""
-    return message
 
 
 class LoginRequired(Exception):
@@ -115,6 +111,7 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         "request": request, "user": user, "lang": language, "html_lang": HTML_LANG[language],
         "languages": LANGUAGES, "_": request.app.state.translations[language].gettext,
         "csrf_token": csrf, "csrf_field": CSRF_FIELD, "path": request.url.path,
+        "say": lambda error: translated(error, request.app.state.translations[language].gettext),
     }
     response = request.app.state.templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code)

@@ -1,0 +1,48 @@
+"""Messages a user reads, written once in English and translated where they are shown.
+
+The services raise :class:`UserError` for bad input: its ``message`` is an English template marked
+with :func:`N_` (so the catalog check finds it) and its ``params`` fill the template. The CLI prints
+``str(error)`` (English); the web pages show :meth:`UserError.translate` in the reader's language.
+Parameters are data (item codes, file names, values): they are filled in after translation and
+escaped by the template like any other text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation where it is defined; it is translated where it is shown."""
+    return message
+
+
+class UserError(ValueError):
+    """Bad input, explained: an English message template (marked with :func:`N_`) and its values.
+
+    >>> str(UserError("The data have no {item!r} item.", item="ces"))
+    "The data have no 'ces' item."
+    """
+
+    def __init__(self, message: str, **params: object):
+        self.message = message
+        self.params = params
+        super().__init__(message.format(**params) if params else message)
+
+    def translate(self, gettext: Callable[[str], str]) -> str:
+        """The message in the language of ``gettext``, with its values filled in."""
+        template = gettext(self.message)
+        try:
+            return template.format(**self.params) if self.params else template
+        except (KeyError, IndexError, ValueError):  # a catalog entry with a broken placeholder
+            return str(self)
+
+
+def translated(error: BaseException, gettext: Callable[[str], str]) -> str:
+    """What to show a reader for ``error``: a :class:`UserError` in their language, else its text."""
+    if isinstance(error, UserError):
+        return error.translate(gettext)
+    return gettext(str(error))
+
+
+__all__ = ["N_", "UserError", "translated"]
