@@ -161,3 +161,30 @@ def test_insert_rows_reads_back_exactly(engine):
         stored = conn.execute(select(*(customers.c[k] for k in rows[0]))
                               .order_by(customers.c.id)).mappings().all()
     assert [dict(r) for r in stored] == rows
+
+
+def test_staff_accounts_migration_keeps_users_and_sessions(empty_db_url):
+    """0003 adds last login / forced password change to users; up and down keep the accounts
+    and their sessions (a SQLite table rebuild must not cascade-delete the sessions)."""
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine, "0002")
+        with write_transaction(engine) as conn:
+            conn.execute(text("INSERT INTO users (email, password_hash, role, is_active, "
+                              "created_at) VALUES ('a@x.cn', 'h', 'admin', :t, :n)"),
+                         {"t": True, "n": NOW})
+            conn.execute(text("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, "
+                              "expires_at) SELECT 'h1', id, 'c', :n, :n FROM users"), {"n": NOW})
+        assert upgrade(engine, "0003") == "0003"
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT must_change_password, last_login_at FROM users")).one()
+            assert (bool(row[0]), row[1]) == (False, None)
+            assert conn.execute(text("SELECT COUNT(*) FROM sessions")).scalar_one() == 1
+        downgrade(engine, "0002")
+        assert current_revision(engine) == "0002"
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM users")).scalar_one() == 1
+            assert conn.execute(text("SELECT COUNT(*) FROM sessions")).scalar_one() == 1
+        assert upgrade(engine) == head_revision()
+    finally:
+        engine.dispose()

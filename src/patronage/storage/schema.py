@@ -324,6 +324,11 @@ users = Table(
     Column("role", String(10), nullable=False),
     Column("is_active", Boolean, nullable=False, server_default=true()),
     Column("created_at", DateTime, nullable=False),
+    Column("last_login_at", DateTime),
+    # Set when an admin resets the password: the user must choose a new one at next login.
+    Column("must_change_password", Boolean, nullable=False, server_default=false()),
+    Column("password_changed_at", DateTime),
+    Column("deactivated_at", DateTime),
     CheckConstraint(_in("role", USER_ROLES), name="role"),
 )
 
