@@ -114,20 +114,49 @@ def progress(q: Questionnaire, answers: Mapping[str, Any]) -> float:
     return sum(_complete(i, answers) for i in required) / len(required)
 
 
+def _split(section: Section) -> list[Section]:
+    """``section`` cut before every item whose ``show_if`` names an answer given on the same
+    part, so that the follow-up comes on a later page, after the server has seen the answer
+    (skip logic without JavaScript)."""
+    parts: list[list[Item]] = [[]]
+    on_part: set[str] = set()
+    for item in section.items:
+        if item.show_if is not None and item.show_if["item"] in on_part:
+            parts.append([])
+            on_part = set()
+        parts[-1].append(item)
+        on_part.update(item.answer_codes())
+    return [replace(section, items=tuple(p)) for p in parts if p]
+
+
 def pages(q: Questionnaire, answers: Mapping[str, Any] | None = None) -> list[Section]:
-    """The sections as pages of the public form.
+    """The pages of the public form: one per section, a section cut where an item depends on
+    an answer of the same page (see :func:`_split`).
 
     With ``answers``, each page keeps only its visible items and pages left empty are dropped.
     """
+    split = [part for section in q.sections for part in _split(section)]
     if answers is None:
-        return list(q.sections)
+        return split
     shown = {id(i) for i in visible_items(q, answers)}
     out = []
-    for section in q.sections:
-        items = tuple(i for i in section.items if id(i) in shown)
+    for part in split:
+        items = tuple(i for i in part.items if id(i) in shown)
         if items:
-            out.append(replace(section, items=items))
+            out.append(replace(part, items=items))
     return out
+
+
+def may_follow(q: Questionnaire, answers: Mapping[str, Any], page: Section) -> bool:
+    """Whether a page could still come after ``page`` once its answers are known: some later
+    item is visible, or depends on an answer not yet given (on ``page`` or after it)."""
+    items = list(q.items)
+    last = max((n for n, i in enumerate(items) if any(i is p for p in page.items)), default=-1)
+    later = items[last + 1:]
+    visible = {id(i) for i in visible_items(q, answers)}
+    pending = {c for i in (*page.items, *later) for c in i.answer_codes()}
+    return any(id(i) in visible or (i.show_if is not None and i.show_if["item"] in pending)
+               for i in later)
 
 
 def _values(form: Mapping[str, Any], key: str) -> list[str]:
@@ -246,6 +275,7 @@ __all__ = [
     "MESSAGES",
     "condition_met",
     "error_key",
+    "may_follow",
     "pages",
     "progress",
     "validate_submission",

@@ -8,16 +8,18 @@ saved on every page turn (save-and-resume); the final submit is idempotent throu
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from patronage.surveys.answers import error_key, pages, progress, validate_submission
-from patronage.surveys.definition import Item, Section
+from patronage.surveys.answers import error_key, may_follow, pages, validate_submission
+from patronage.storage.schema import invitations, surveys
+from patronage.surveys.definition import LANGUAGES, Item, Section
 from patronage.surveys.submissions import (
     PreparedSubmission,
     SubmitResult,
@@ -28,6 +30,7 @@ from patronage.surveys.submissions import (
 )
 
 ACTIONS = ("next", "back", "save", "submit")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 
 #: The five Kano answers (Berger et al. 1993), in the survey's language.
 KANO_CHOICES = {
@@ -64,11 +67,15 @@ class FormState:
 
     @property
     def last_page(self) -> bool:
-        return self.page >= len(self.sections) - 1
+        """No page follows this one, whatever its answers (the button says Submit)."""
+        return self.page >= len(self.sections) - 1 and not (
+            self.section is not None
+            and may_follow(self.link.questionnaire, self.answers, self.section))
 
     @property
     def progress(self) -> int:
-        return round(100 * progress(self.link.questionnaire, self.answers))
+        """Per cent of the pages shown (given the answers so far) that lie behind."""
+        return round(100 * self.page / len(self.sections)) if self.sections else 0
 
     def hidden_answers(self) -> list[tuple[str, str]]:
         """Answers of the other pages as (name, value) pairs for hidden inputs."""
@@ -97,6 +104,34 @@ def choose_language(link: SurveyLink, requested: str | None) -> str:
     if requested in offered:
         return requested
     return link.language if link.language in offered else offered[0]
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a survey link cannot be answered, for the respondent's page: ``closed`` when it
+    names a survey that is not open (then ``language`` is the survey's), else unknown."""
+
+    closed: bool
+    language: str
+
+
+def unavailable(engine: Engine, kind: str, token: str, requested: str | None,
+                fallback: str) -> Unavailable:
+    """What to tell someone whose link ``/kind/token`` did not resolve, in which language: the
+    ``requested`` one if the survey offers it, else the survey's, else ``fallback`` (the
+    browser's) when the link names no survey."""
+    row = None
+    if isinstance(token, str) and _TOKEN.match(token):
+        s, i = surveys.c, invitations.c
+        query = (select(s.language, s.definition).join(invitations, i.survey_id == s.id)
+                 .where(i.token == token) if kind == "s"
+                 else select(s.language, s.definition).where(s.open_token == token))
+        with engine.connect() as conn:
+            row = conn.execute(query).first()
+    if row is None:
+        return Unavailable(False, requested if requested in LANGUAGES else fallback)
+    offered = (row.definition or {}).get("languages") or [row.language]
+    return Unavailable(True, requested if requested in offered else row.language)
 
 
 def start(link: SurveyLink, language: str) -> FormState:
@@ -143,22 +178,25 @@ def step(engine: Engine, link: SurveyLink, form: Mapping[str, Any], *, language:
     on_page = {error_key(i) for i in sections[page].items} if sections else set()
     if action == "back":
         state.page = max(page - 1, 0)
-    elif action == "submit" or (action == "next" and state.last_page):
-        if errors:
-            first = next((n for n, s in enumerate(sections)
-                          if {error_key(i) for i in s.items} & set(errors)), page)
-            state.page, state.errors = first, errors
-            return state
-        state.result = store_one(engine, prepare_from_link(
-            link, answers=answers, submission_id=submission_id, language=language,
-            started_at=_started(state.started_at), honeypot=str(form.get("website") or "")))
-        return state
-    elif action == "next":
+    elif action in ("next", "submit"):
+        # Submit and Next both go on while the answers so far open further pages (a follow-up
+        # a score just called for), so skip logic works forwards without a script.
         page_errors = {k: v for k, v in errors.items() if k in on_page}
         if page_errors:
             state.errors = page_errors
             return state
-        state.page = page + 1
+        if page < len(sections) - 1:
+            state.page = page + 1
+        elif errors:
+            first = next((n for n, s in enumerate(sections)
+                          if {error_key(i) for i in s.items} & set(errors)), page)
+            state.page, state.errors = first, errors
+            return state
+        else:
+            state.result = store_one(engine, prepare_from_link(
+                link, answers=answers, submission_id=submission_id, language=language,
+                started_at=_started(state.started_at), honeypot=str(form.get("website") or "")))
+            return state
     state.saved = action == "save"
     state.resume_key = _save(engine, link, state, open_token)
     return state
@@ -244,4 +282,5 @@ def submit_payload(engine: Engine, link: SurveyLink, payload: Mapping[str, Any])
 
 
 __all__ = ["ACTIONS", "AnswerErrors", "FormState", "KANO_CHOICES", "choose_language",
-           "item_fields", "prepare_payload", "start", "step", "submit_payload"]
+           "Unavailable", "item_fields", "prepare_payload", "start", "step", "submit_payload",
+           "unavailable"]

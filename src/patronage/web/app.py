@@ -205,6 +205,8 @@ def _error(request: Request, status: int, key=None):
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
     try:
+        if public.is_public(request):  # a respondent: no staff menu, the survey's language
+            return public.error_page(request, status, message)
         return render(request, "error.html", status_code=status, status=status, message=message)
     except Exception:  # the error page itself must not fail
         log.exception("error page failed")

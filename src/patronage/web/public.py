@@ -10,9 +10,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from patronage.surveys.respond import AnswerErrors, choose_language, item_fields, start, step
+from patronage.surveys.definition import LANGUAGES
+from patronage.surveys.respond import (
+    AnswerErrors,
+    Unavailable,
+    choose_language,
+    item_fields,
+    start,
+    step,
+    unavailable,
+)
 from patronage.surveys.submissions import resolve_link
-from patronage.web.deps import check_csrf, form_fields, render
+from patronage.web.deps import N_, check_csrf, form_fields, language_of, render
 
 router = APIRouter()
 
@@ -44,8 +53,39 @@ def _link(request: Request, kind: str, token: str, resume: str | None = None):
     _not_guessing(request)
     link = resolve_link(request.app.state.engine, kind, token, resume_key=resume)
     if link is None:
+        request.state.unavailable = unavailable(
+            request.app.state.engine, kind, token, request.query_params.get("lang"),
+            language_of(request))
         raise _missed(request)
     return link
+
+
+_UNAVAILABLE = {
+    False: (N_("This survey link does not work"),
+            N_("Check that the whole address from your invitation was opened, or ask the "
+               "sender for a new link.")),
+    True: (N_("This survey is closed"),
+           N_("It no longer takes answers. Thank you for your interest.")),
+}
+
+
+def is_public(request: Request) -> bool:
+    """A respondent's page (``/s/…``, ``/o/…``): errors there get :func:`error_page`."""
+    return request.url.path.startswith(("/s/", "/o/"))
+
+
+def error_page(request: Request, status: int, message: str):
+    """The respondent's page for a survey link that failed (``message``: the app's text for
+    ``status``): no staff menu, in the survey's language, else the one asked for."""
+    info = getattr(request.state, "unavailable", None)
+    if info is None:
+        asked = request.query_params.get("lang")
+        info = Unavailable(False, asked if asked in LANGUAGES else language_of(request))
+    heading, text = (_UNAVAILABLE[info.closed] if status == 404
+                     else (N_("The page could not be shown"), message))
+    translations = request.app.state.translations[info.language]
+    return render(request, "survey_unavailable.html", status, t=translations.gettext,
+                  survey_lang=info.language, heading=heading, text=text)
 
 
 def _page(request: Request, kind: str, token: str, state, status: int = 200):
