@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from patronage.storage.text import storable_text
 from patronage.surveys.definition import LANGUAGES, Item, Questionnaire, Section
 
 #: Respondent-facing messages per language; ``{low}``, ``{high}``, ``{max}`` are filled in.
@@ -29,6 +30,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "too_long": {"en": "Please keep your answer within {max} characters.",
                  "zh_Hans": "请将回答控制在 {max} 个字符以内。",
                  "zh_Hant": "請將回答控制在 {max} 個字元以內。"},
+    "bad_text": {"en": "Your answer contains characters that cannot be saved (such as a NUL "
+                       "character). Please remove them.",
+                 "zh_Hans": "您的回答含有无法保存的字符（例如空字符），请删除后再提交。",
+                 "zh_Hant": "您的回答含有無法儲存的字元（例如空字元），請刪除後再提交。"},
 }
 _CHOSEN = {"1", "on", "true", "yes"}
 _NOT_CHOSEN = {"0", "off", "false", "no"}
@@ -226,6 +231,8 @@ def _parse_item(item: Item, form: Mapping[str, Any]) -> tuple[dict[str, Any], st
         if item.type == "text":
             if len(text) > item.max_length:
                 return out, "too_long"
+            if not storable_text(text):
+                return out, "bad_text"
             out[code] = text
         elif item.type == "single":
             if text not in {o.code for o in item.options}:

@@ -11,7 +11,9 @@ the cost of a commit is shared by all the transactions that arrive while the pre
 being written, so batches grow with the load and stay at one under light load.
 
 A batch that meets a replay (a unique submission id or invitation already stored) is rolled back
-and stored one submission at a time, where the replay gets the original response.
+and stored one submission at a time, where the replay gets the original response. So is a batch
+that fails for any other reason but an unavailable database (text the driver refuses, say,
+though the checks keep it out): no submission ever fails because of another one in its batch.
 
 Open links are looked up once and kept: the write checks again, inside its transaction, that
 the survey is open, still has the same definition version and the same open link
@@ -30,7 +32,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError
 
 from patronage.storage.engine import write_transaction
 from patronage.surveys.respond import prepare_payload
@@ -117,11 +119,11 @@ class SubmissionIntake:
         try:
             with write_transaction(self.engine) as conn:
                 outcomes = store_submissions(conn, prepared)
-        except IntegrityError:  # a replay in the batch: store one by one
-            outcomes = [self._one(p) for p in prepared]
-        except Exception as exc:  # noqa: BLE001 - every caller hears of it, the thread goes on
-            log.exception("storing a batch of %d submissions failed", len(batch))
+        except OperationalError as exc:  # the database is unavailable: 503 for everyone
+            log.warning("storing a batch of %d submissions failed: %s", len(batch), exc.orig)
             outcomes = [exc] * len(batch)
+        except Exception:  # noqa: BLE001 - a replay or a bad one: each alone
+            outcomes = [self._one(p) for p in prepared]
         self.batches += 1
         for (p, future), outcome, running in zip(batch, outcomes, live, strict=True):
             if not running:
@@ -135,7 +137,10 @@ class SubmissionIntake:
     def _one(self, prepared: PreparedSubmission) -> SubmitResult | BaseException:
         try:
             return store_one(self.engine, prepared)
-        except Exception as exc:  # noqa: BLE001 - handed to the caller
+        except ValueError as exc:  # refused: the caller hears why
+            return exc
+        except Exception as exc:  # noqa: BLE001 - handed to the caller, the thread goes on
+            log.exception("storing submission %r failed", prepared.submission_id)
             return exc
 
     def close(self, timeout: float = 30.0) -> None:

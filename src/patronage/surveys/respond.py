@@ -150,11 +150,18 @@ def _iso(value) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _started(text: str | None) -> datetime | None:
+def _started(text: Any) -> datetime | None:
+    """An ISO time as naive UTC (how times are stored); ``...Z`` or an offset, as JavaScript's
+    ``toISOString()`` sends it, is converted; anything unreadable is None."""
+    if not isinstance(text, str) or not text or len(text) > 64:
+        return None
     try:
-        return datetime.fromisoformat(text) if text else None
+        value = datetime.fromisoformat(text)
     except ValueError:
         return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def step(engine: Engine, link: SurveyLink, form: Mapping[str, Any], *, language: str,

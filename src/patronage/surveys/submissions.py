@@ -23,9 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from patronage.storage.engine import write_transaction
+from patronage.storage.text import all_storable, unstorable_reason
 from patronage.storage.schema import (
     LANGUAGES,
     RESPONSE_CHANNELS,
@@ -186,6 +187,9 @@ def resolve_link(engine: Engine, kind: str, token: str, *,
 def _check_draft_answers(answers_: Any) -> dict:
     if not isinstance(answers_, Mapping) or not all(isinstance(k, str) for k in answers_):
         raise ValueError("answers must be a dict of answer code to value")
+    if not all_storable(dict(answers_)):
+        raise ValueError("the answers contain characters the database cannot store (a NUL "
+                         "character or an unpaired surrogate); remove them")
     out = {}
     for key, value in answers_.items():
         if isinstance(value, float) and not math.isfinite(value):
@@ -283,6 +287,8 @@ def _answer_rows(q: Questionnaire, given: Mapping[str, Any]) -> list[dict]:
                 raise ValueError(f"answer {code!r} must be a finite number; got {value!r}")
             rows.append({"item_code": code, "value_num": float(value), "value_text": None})
         elif isinstance(value, str):
+            if (reason := unstorable_reason(value)) is not None:
+                raise ValueError(f"answer {code!r} cannot be stored: {reason}; remove it")
             if value.strip():
                 rows.append({"item_code": code, "value_num": None, "value_text": value})
         else:
@@ -291,14 +297,36 @@ def _answer_rows(q: Questionnaire, given: Mapping[str, Any]) -> list[dict]:
     return rows
 
 
-def _original(engine: Engine, submission_id: str, invitation_id: int | None):
+def _original(engine: Engine, prepared: PreparedSubmission) -> SubmitResult | None:
+    """The stored response a refused insert of ``prepared`` replays, or None.
+
+    A submission id is scoped to its survey, invitation and customer: the same id stored for
+    another of them is a :class:`SubmissionConflict`, never that other response. Another
+    submission id for an invitation answered already gets the invitation's response.
+    """
     r = responses.c
-    condition = r.external_id == submission_id
-    if invitation_id is not None:
-        condition = condition | (r.invitation_id == invitation_id)
     with engine.connect() as conn:
-        return conn.execute(select(r.id, r.survey_id, r.quality_flags).where(condition)
-                            .order_by(r.id)).first()
+        same_id = conn.execute(select(r.id, r.survey_id, r.invitation_id, r.customer_id,
+                                      r.quality_flags)
+                               .where(r.external_id == prepared.submission_id)).first()
+        answered = None
+        if same_id is None and prepared.invitation_id is not None:
+            answered = conn.execute(select(r.id, r.quality_flags)
+                                    .where(r.invitation_id == prepared.invitation_id)).first()
+    if same_id is not None:
+        if same_id.survey_id != prepared.survey_id:
+            raise SubmissionConflict("this submission_id was used for another survey; make a "
+                                     "new one (a UUID per response)")
+        if (same_id.invitation_id, same_id.customer_id) != (
+                prepared.invitation_id, prepared.values["customer_id"]):
+            raise SubmissionConflict("this submission_id was used for another invitation, "
+                                     "link or customer; nothing was stored: make a new one "
+                                     "(a UUID per response)")
+        answered = same_id
+    if answered is None:
+        return None
+    return SubmitResult(response_id=int(answered.id), created=False,
+                        quality_flags=dict(answered.quality_flags or {}))
 
 
 def _current_wave(conn, survey_id: int, when: datetime) -> int | None:
@@ -323,13 +351,23 @@ def _bot_flags(q: Questionnaire, *, channel: str, honeypot: str, started_at, now
 
 
 def _check_arguments(submission_id: Any, channel: str, language: str | None) -> None:
-    if not isinstance(submission_id, str) or not 0 < len(submission_id.strip()) <= 64:
+    if (not isinstance(submission_id, str) or not 0 < len(submission_id.strip()) <= 64
+            or unstorable_reason(submission_id) is not None):
         raise ValueError("submission_id must be a non-empty text of at most 64 characters "
                          "(a UUID made by the client)")
     if channel not in RESPONSE_CHANNELS:
         raise ValueError(f"channel must be one of {list(RESPONSE_CHANNELS)}; got {channel!r}")
     if language is not None and language not in LANGUAGES:
         raise ValueError(f"language must be one of {list(LANGUAGES)}; got {language!r}")
+
+
+class SubmissionConflict(ValueError):
+    """The client's submission id is stored already for another survey, invitation, open link
+    or customer (HTTP 409)."""
+
+
+class UnstorableSubmission(ValueError):
+    """The database refused the submission's values (text it cannot encode)."""
 
 
 class SurveyChanged(ValueError):
@@ -467,10 +505,14 @@ def store_one(engine: Engine, prepared: PreparedSubmission) -> SubmitResult:
         with write_transaction(engine) as conn:
             [outcome] = store_submissions(conn, [prepared])
     except IntegrityError:
-        original = _original(engine, prepared.submission_id, prepared.invitation_id)
+        original = _original(engine, prepared)
         if original is None:
             raise
-        return _existing(original, prepared.survey_id)
+        return original
+    except (DataError, UnicodeEncodeError) as exc:  # checked input never gets here
+        raise UnstorableSubmission(
+            "the database cannot store this submission: an answer contains characters it "
+            "refuses (a NUL character or an unpaired surrogate); remove them") from exc
     if isinstance(outcome, SurveyChanged):
         raise outcome
     return prepared.stored_as(outcome)
@@ -555,19 +597,14 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
         customer_pk=customer_pk, statuses=allowed, now=now))
 
 
-def _existing(original, survey_id: int) -> SubmitResult:
-    if original.survey_id != survey_id:
-        raise ValueError("this submission_id was used for another survey; make a new one")
-    return SubmitResult(response_id=int(original.id), created=False,
-                        quality_flags=dict(original.quality_flags or {}))
-
-
 __all__ = [
     "AGENT_CHANNELS",
     "PreparedSubmission",
+    "SubmissionConflict",
     "SubmitResult",
     "SurveyChanged",
     "SurveyLink",
+    "UnstorableSubmission",
     "default_min_seconds",
     "prepare_from_link",
     "resolve_link",

@@ -193,6 +193,8 @@ _MESSAGES = {
     403: N_("Your role does not allow this page."),
     404: N_("There is no such page."),
     405: N_("This address does not accept that kind of request."),
+    409: N_("This answer was sent with an identifier already used for another survey link. "
+            "Nothing was saved: reload the survey page and send it again."),
     422: N_("The request was not understood. Check the address and the form fields."),
     429: N_("Too many attempts. Wait a while and try again."),
     503: N_("The service is busy. Nothing was saved; please try again in a moment."),

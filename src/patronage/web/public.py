@@ -20,7 +20,7 @@ from patronage.surveys.respond import (
     step,
     unavailable,
 )
-from patronage.surveys.submissions import resolve_link
+from patronage.surveys.submissions import SubmissionConflict, resolve_link
 from patronage.web.deps import N_, check_csrf, form_fields, language_of, render
 
 router = APIRouter()
@@ -118,8 +118,11 @@ def survey_post(request: Request, token: str, form: dict = Depends(form_fields))
     _limit(request)
     link = _link(request, kind, token, form.get("resume_key"))
     language = choose_language(link, form.get("lang"))
-    state = step(request.app.state.engine, link, form, language=language,
-                 open_token=token if kind == "o" else None)
+    try:
+        state = step(request.app.state.engine, link, form, language=language,
+                     open_token=token if kind == "o" else None)
+    except SubmissionConflict:
+        raise HTTPException(409) from None
     if state.result is not None:
         translations = request.app.state.translations[language]
         return render(request, "survey_done.html", link=link, t=translations.gettext,
@@ -142,6 +145,8 @@ async def api_submit(request: Request, payload: dict = Body(...)):
         result = await request.app.state.intake.submit_payload(kind, str(token or ""), payload)
     except AnswerErrors as exc:
         return JSONResponse({"error": str(exc), "fields": exc.fields}, status_code=422)
+    except SubmissionConflict as exc:
+        return JSONResponse({"error": str(exc)}, status_code=409)
     except ValueError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
     if result is None:
