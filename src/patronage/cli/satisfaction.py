@@ -17,7 +17,43 @@ def commands() -> None:
     """Satisfaction analyses (merged into ``patronage analyze``)."""
 
 
+_FILE_OPTIONS = "patronage.file_options"
+
+
+def _remember(ctx, param, value):
+    """Keep a file-reading option for :func:`_survey_data` instead of passing it to the command."""
+    if param.name == "scale" and value is not None:
+        try:
+            low, high = (float(part) for part in value.split(","))
+        except ValueError:
+            raise click.BadParameter("give the scale as LOW,HIGH, e.g. 1,7") from None
+        if not low < high:
+            raise click.BadParameter("LOW must be below HIGH, e.g. 1,7")
+        value = (low, high)
+    ctx.meta.setdefault(_FILE_OPTIONS, {})[param.name] = value
+    return value
+
+
+def _file_reading_options(func):
+    for option in (
+        click.option("--scale", default=None, metavar="LOW,HIGH", callback=_remember,
+                     expose_value=False,
+                     help="With --file: the answer scale, to warn about values outside it."),
+        click.option("--missing", multiple=True, metavar="CODE", callback=_remember,
+                     expose_value=False,
+                     help="With --file: a code meaning 'no answer' (e.g. -99); repeat for more."),
+        click.option("--sheet", default=None, callback=_remember, expose_value=False,
+                     help="With --file: the worksheet of an Excel file."),
+        click.option("--encoding", default=None, callback=_remember, expose_value=False,
+                     help="With --file: the text encoding (detected by default: UTF-8, "
+                          "GB18030, UTF-16)."),
+    ):
+        func = option(func)
+    return func
+
+
 def _analysis_options(func):
+    func = _file_reading_options(func)
     func = format_option(func)
     func = click.option("--include-flagged", is_flag=True,
                         help="Keep responses flagged by cleaning (left out by default).")(func)
@@ -32,11 +68,27 @@ def _survey_data(db, file, survey, include_flagged):
     from patronage.satisfaction import survey_data_from_csv, survey_data_from_db
 
     if file is not None:
-        return guard(lambda: survey_data_from_csv(file))
+        options = click.get_current_context().meta.get(_FILE_OPTIONS, {})
+        data = guard(lambda: survey_data_from_csv(
+            file, encoding=options.get("encoding"), sheet=options.get("sheet"),
+            missing=options.get("missing") or ()))
+        _warn_out_of_scale(data, options.get("scale"))
+        return data
     settings = settings_for(db)
     require_current_schema(settings)
     return guard(lambda: survey_data_from_db(engine_for(settings), survey,
                                               include_flagged=include_flagged))
+
+
+def _warn_out_of_scale(data, scale) -> None:
+    from patronage.satisfaction.files import out_of_scale
+
+    for row in out_of_scale(data.answers, scale).itertuples():
+        examples = ", ".join(f"{v:g}" for v in row.examples)
+        where = (f"outside the scale {row.low:g} to {row.high:g}" if row.high < float("inf")
+                 else "below 0 among otherwise non-negative answers")
+        click.echo(f"warning: {row.item}: {row.count} value(s) {where} (e.g. {examples}); if "
+                   "they mean 'no answer', declare them with --missing", err=True)
 
 
 def _by(value: str) -> str | None:
@@ -113,24 +165,29 @@ def analyze_kano(db, file, survey, include_flagged, fmt):
 
 @commands.command("drivers")
 @_analysis_options
-@click.option("--target", default="overall_satisfaction", show_default=True,
-              help="The outcome item to explain.")
+@click.option("--outcome", "--target", "target", default="overall_satisfaction",
+              show_default=True, help="The outcome item (column) to explain.")
+@click.option("--predictors", default=None, metavar="A,B,...",
+              help="The explaining items (columns), comma-separated; default: the index "
+                   "system's dimensions (or items with --level item).")
 @click.option("--level", type=click.Choice(["dimension", "item"]), default="dimension",
               show_default=True)
 @click.option("--method", type=click.Choice(["relative_weights", "shapley"]),
               default="relative_weights", show_default=True)
 @click.option("--bootstrap", default=200, show_default=True, type=int,
               help="Bootstrap resamples for the intervals (0 for none).")
-def analyze_drivers(db, file, survey, include_flagged, fmt, target, level, method, bootstrap):
+def analyze_drivers(db, file, survey, include_flagged, fmt, target, predictors, level, method,
+                    bootstrap):
     """Key drivers: Johnson's relative weights or Shapley regression, with intervals.
 
-    Example: patronage analyze drivers --method shapley --bootstrap 500
+    Example: patronage analyze drivers --file answers.csv --outcome cusa --predictors comp_1,like_1
     """
     from patronage.satisfaction.methods import drivers_table
 
     data = _survey_data(db, file, survey, include_flagged)
+    names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     emit(guard(lambda: drivers_table(data, target=target, level=level, method=method,
-                                       n_boot=bootstrap)), fmt)
+                                     n_boot=bootstrap, predictors=names)), fmt)
 
 
 @commands.command("ipa")
@@ -181,15 +238,22 @@ def analyze_trend(db, file, survey, include_flagged, fmt, item):
               show_default=True, help="Path coefficients, outer loadings, or R² and 0–100 indices.")
 @click.option("--bootstrap", default=200, show_default=True, type=int,
               help="Bootstrap resamples for the intervals.")
-def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap):
-    """ACSI-style PLS path model: dimensions → satisfaction → loyalty.
+@click.option("--model", "model_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your own model: a YAML file of constructs (indicators, mode A/B), paths, "
+                   "scheme and missing-data treatment (see the README).")
+def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap, model_file):
+    """PLS path model: by default the ACSI-style model of the index system (dimensions →
+    satisfaction → loyalty), or the model of --model.
 
-    Example: patronage analyze pls --show scores
+    Example: patronage analyze pls --file corp_rep.csv --model corp_rep.yaml --missing -99
     """
     from patronage.satisfaction.methods import pls_table
+    from patronage.satisfaction.path_models import read_path_model
 
+    model = guard(lambda: read_path_model(model_file)) if model_file else None
     data = _survey_data(db, file, survey, include_flagged)
-    emit(guard(lambda: pls_table(data, show=show, n_boot=bootstrap)), fmt)
+    emit(guard(lambda: pls_table(data, show=show, n_boot=bootstrap, model=model)), fmt)
 
 
 @commands.command("compare")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from patronage.satisfaction.indices import per_group
+from patronage.satisfaction.path_models import fit_path_model
 from patronage.satisfaction.sources import SurveyData
 from patronage.analytics import (
     ces,
@@ -34,6 +35,7 @@ from patronage.analytics.reliability import (
 )
 from patronage.analytics.servqual import gap1, servqual_gaps, servqual_items
 from patronage.index_system import EXPECTATION_SUFFIX, IndexSystem, kano_items, load_index_system
+from patronage.messages import N_, UserError
 
 OVERALL = "overall"
 
@@ -47,15 +49,32 @@ def _items(data: SurveyData, system: IndexSystem, *, exclude_overall: bool = Tru
     if exclude_overall:
         items = items[items["dimension"] != OVERALL]
     if items.empty:
-        raise ValueError("the data have none of the index system's perception items")
+        raise UserError(N_("The data have none of the index system's perception items."))
     return items
+
+
+def _require_item(data: SurveyData, item: str) -> None:
+    if item not in data.answers.columns:
+        raise UserError(N_("The data have no {item!r} item."), item=item)
+
+
+def _enough(n: int, needed: int) -> None:
+    """Refuse a method for fewer than ``needed`` complete responses."""
+    if n < needed:
+        raise UserError(N_("Too few complete responses: {n}; this method needs at least "
+                           "{needed}."), n=n, needed=needed)
+
+
+def _no_ratings(data: SurveyData, competitor: str) -> UserError:
+    return UserError(N_("No ratings of {competitor!r} (answer codes competitor.{competitor}."
+                        "<item>); rated competitors: {known}."),
+                     competitor=competitor, known=", ".join(competitors_in(data)) or "–")
 
 
 def csat_table(data: SurveyData, *, item: str = "overall_satisfaction", by: str | None = "wave",
                scale=(1, 10), boxes: int = 2) -> pd.DataFrame:
     """Mean and top-box share of ``item`` with intervals, overall or per group."""
-    if item not in data.answers.columns:
-        raise ValueError(f"the data have no {item!r} item")
+    _require_item(data, item)
     return per_group(data, item, by,
                      lambda v, w: csat(v, w, scale=scale, boxes=boxes))
 
@@ -64,7 +83,7 @@ def ces_table(data: SurveyData, *, item: str = "ces", by: str | None = "wave",
               scale=(1, 7)) -> pd.DataFrame:
     """Customer effort: mean with interval and the share answering on the easy side."""
     if item not in data.answers.columns:
-        raise ValueError(f"the data have no {item!r} item (use the ces template)")
+        raise UserError(N_("The data have no {item!r} item (use the 'ces' template)."), item=item)
     return per_group(data, item, by, lambda v, w: ces(v, w, scale=scale))
 
 
@@ -73,7 +92,7 @@ def gap_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.D
     items = _items(data, _system(index_system))
     paired = [c for c in items["item_code"] if c + EXPECTATION_SUFFIX in data.answers.columns]
     if not paired:
-        raise ValueError("the data have no expectation answers (<item>.exp columns)")
+        raise UserError(N_("The data have no expectation answers (<item>.exp columns)."))
     perception = data.answers[paired]
     expectation = data.answers[[c + EXPECTATION_SUFFIX for c in paired]]
     expectation.columns = paired
@@ -89,7 +108,8 @@ def kano_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.
         if f in data.answers.columns and d in data.answers.columns:
             pairs[attribute] = (data.answers[f], data.answers[d])
     if not pairs:
-        raise ValueError("the data have no Kano answer pairs (kano.<attribute>.f / .d columns)")
+        raise UserError(N_("The data have no Kano answer pairs "
+                           "(kano.<attribute>.f / .d columns)."))
     return kano_result(pairs, weights=data.weights.to_numpy())
 
 
@@ -101,19 +121,37 @@ def _dimension_scores(data: SurveyData, system: IndexSystem) -> pd.DataFrame:
 
 def drivers_table(data: SurveyData, *, target: str = "overall_satisfaction",
                   level: str = "dimension", method: str = "relative_weights", n_boot: int = 200,
-                  random_state: int = 0, index_system: IndexSystem | None = None) -> pd.DataFrame:
-    """Derived importance of dimensions (or items) for ``target`` with bootstrap intervals."""
+                  random_state: int = 0, index_system: IndexSystem | None = None,
+                  predictors: list[str] | None = None) -> pd.DataFrame:
+    """Derived importance of dimensions (or items) for ``target`` with bootstrap intervals;
+    ``predictors`` names the explaining columns instead (any columns of the data)."""
     system = _system(index_system)
     if target not in data.answers.columns:
-        raise ValueError(f"the data have no {target!r} item to explain")
-    if level == "dimension":
+        raise UserError(N_("The data have no {item!r} item to explain."), item=target)
+    if predictors:
+        absent = [c for c in predictors if c not in data.answers.columns]
+        if absent:
+            raise UserError(N_("Predictor(s) {names} are not in the data; its items are {items}."),
+                            names=", ".join(absent), items=_listed(data.answers.columns))
+        if target in predictors:
+            raise UserError(N_("{item!r} is the outcome; it cannot also be a predictor."),
+                            item=target)
+        X = data.answers[list(predictors)]
+    elif level == "dimension":
         X = _dimension_scores(data, system).drop(columns=[OVERALL], errors="ignore")
     elif level == "item":
         X = data.answers[_items(data, system)["item_code"].tolist()]
     else:
-        raise ValueError("level must be 'dimension' or 'item'")
+        raise UserError(N_("The level must be 'dimension' or 'item'."))
+    _enough(int(pd.concat([X, data.answers[target]], axis=1).notna().all(axis=1).sum()),
+            X.shape[1] + 2)
     return driver_importance(X, data.answers[target], method=method, n_boot=n_boot,
                              random_state=random_state, sample_weight=data.weights.to_numpy())
+
+
+def _listed(columns, limit: int = 40) -> str:
+    names = [str(c) for c in columns]
+    return ", ".join(names[:limit]) + (f" … ({len(names)})" if len(names) > limit else "")
 
 
 def _mean_scores(scores: pd.DataFrame, w: pd.Series) -> pd.Series:
@@ -139,8 +177,7 @@ def ipa_table(data: SurveyData, *, target: str = "overall_satisfaction",
         prefix = f"{COMPETITOR_PREFIX}{competitor}."
         rated = {c: c[len(prefix):] for c in data.answers.columns if c.startswith(prefix)}
         if not rated:
-            raise ValueError(f"no ratings of {competitor!r} (answer codes {prefix}<item>); "
-                             f"rated competitors: {competitors_in(data) or 'none'}")
+            raise _no_ratings(data, competitor)
         their_answers = data.answers[list(rated)].rename(columns=rated)
         their_scores = _dimension_scores(SurveyData(their_answers, data.comments, data.meta),
                                          system).drop(columns=[OVERALL], errors="ignore")
@@ -158,8 +195,10 @@ def reliability_table(data: SurveyData, index_system: IndexSystem | None = None)
     blocks = {d: g["item_code"].tolist() for d, g in items.groupby("dimension", sort=False)
               if len(g) >= 2}
     if len(blocks) < 2:
-        raise ValueError("reliability needs at least two dimensions with two or more items")
+        raise UserError(N_("Reliability needs at least two dimensions with two or more "
+                           "items."))
     complete = data.answers[[c for b in blocks.values() for c in b]].dropna()
+    _enough(len(complete), 3)
     ratios = htmt(complete, blocks)
     rows = {}
     for name, codes in blocks.items():
@@ -176,8 +215,13 @@ def reliability_table(data: SurveyData, index_system: IndexSystem | None = None)
 
 def trend_table(data: SurveyData, *, item: str = "nps") -> pd.DataFrame:
     """``item`` per wave (NPS for ``nps``, else the mean) with each change's significance."""
-    if item not in data.answers.columns:
-        raise ValueError(f"the data have no {item!r} item")
+    _require_item(data, item)
+    waves = [w for w in data.waves_in_order()
+             if data.answers.loc[(data.meta["wave"] == w).to_numpy(), item].notna().any()]
+    if len(waves) < 2:
+        raise UserError(N_("A trend needs answers in at least two waves; this survey has "
+                           "{n} wave(s) with answers. Add a wave and collect answers in it."),
+                        n=len(waves))
     kind = "nps" if item == "nps" else "mean"
     return wave_trend(data.answers[item].reset_index(drop=True),
                       data.meta["wave"].reset_index(drop=True), order=data.waves_in_order(),
@@ -187,8 +231,7 @@ def trend_table(data: SurveyData, *, item: str = "nps") -> pd.DataFrame:
 def _column(data: SurveyData, name: str) -> pd.Series:
     """An answer column, ``nps_group`` (promoter / passive / detractor) or a grouping column."""
     if name == "nps_group":
-        if "nps" not in data.answers.columns:
-            raise ValueError("the data have no nps item")
+        _require_item(data, "nps")
         scores = data.answers["nps"]
         groups = np.select([scores >= 9, scores >= 7, scores >= 0],
                            ["promoter", "passive", "detractor"], "")
@@ -202,8 +245,12 @@ def compare_table(data: SurveyData, *, item: str = "overall_satisfaction",
                   by: str = "region") -> pd.DataFrame:
     """Mean of ``item`` per group with the test across groups (Welch t / ANOVA, and the rank
     test) and the effect size, in the frame's ``attrs`` and as trailing columns."""
-    if item not in data.answers.columns:
-        raise ValueError(f"the data have no {item!r} item")
+    _require_item(data, item)
+    groups = data.groups(by)
+    answered = groups[data.answers[item].notna().to_numpy()].dropna()
+    if answered.nunique() < 2:
+        raise UserError(N_("A comparison needs answers from at least two groups; these data "
+                           "have {n}."), n=int(answered.nunique()))
     result = compare_groups(data.answers[item], data.groups(by))
     table = result["summary"].rename_axis(by)
     for key in ("test", "statistic", "p_value", "rank_test", "rank_p_value", "effect",
@@ -215,6 +262,10 @@ def compare_table(data: SurveyData, *, item: str = "overall_satisfaction",
 def crosstab_table(data: SurveyData, *, rows: str = "region", columns: str = "nps_group"
                    ) -> pd.DataFrame:
     """Weighted crosstab (row percentages) with χ², p and Cramér's V as trailing columns."""
+    answered = pd.concat([_column(data, rows), _column(data, columns)], axis=1).dropna()
+    if answered.iloc[:, 0].nunique() < 2 or answered.iloc[:, 1].nunique() < 2:
+        raise UserError(N_("A crosstab needs answers in at least two groups of its rows and two "
+                           "of its columns."))
     result = crosstab_test(_column(data, rows), _column(data, columns),
                            weights=data.weights.to_numpy())
     table = result["table"]
@@ -232,10 +283,9 @@ def nps_difference_table(data: SurveyData, *, by: str, a, b) -> pd.DataFrame:
     groups = data.groups(by).astype(str)
     missing = [g for g in (a, b) if not (groups == str(g)).any()]
     if missing:
-        raise ValueError(f"no responses with {by} = {missing[0]!r}; choose from "
-                         f"{sorted(groups.dropna().unique())}")
-    if "nps" not in data.answers.columns:
-        raise ValueError("the data have no nps item")
+        raise UserError(N_("No responses with {by} = {value!r}; choose from {choices}."),
+                        by=by, value=missing[0], choices=sorted(groups.dropna().unique()))
+    _require_item(data, "nps")
     scores, weights = data.answers["nps"], data.weights
     ma, mb = groups == str(a), groups == str(b)
     result = nps_difference(scores[ma], scores[mb], weights[ma], weights[mb])
@@ -259,9 +309,7 @@ def competitor_table(data: SurveyData, *, competitor: str) -> pd.DataFrame:
     pairs = [c[len(prefix):] for c in data.answers.columns if c.startswith(prefix)]
     pairs = [item for item in pairs if item in data.answers.columns]
     if not pairs:
-        known = competitors_in(data)
-        raise ValueError(f"no ratings of {competitor!r} (answer codes {prefix}<item>); "
-                         f"rated competitors: {known or 'none'}")
+        raise _no_ratings(data, competitor)
     theirs = data.answers[[prefix + item for item in pairs]].set_axis(pairs, axis=1)
     return competitor_comparison(data.answers[pairs], theirs)
 
@@ -273,9 +321,9 @@ def servqual_table(data: SurveyData) -> pd.DataFrame:
     codes = [c for items in dimensions.values() for c in items]
     missing = [c for c in codes if c not in data.answers or f"{c}.exp" not in data.answers]
     if missing:
-        raise ValueError("the data are not a SERVQUAL survey: missing "
-                         f"{', '.join(missing[:4])}{' …' if len(missing) > 4 else ''} "
-                         "(use the servqual22 template)")
+        raise UserError(N_("The data are not a SERVQUAL survey: missing {items} (use the "
+                           "servqual22 template)."),
+                        items=", ".join(missing[:4]) + (" …" if len(missing) > 4 else ""))
     expectation = data.answers[[f"{c}.exp" for c in codes]].set_axis(codes, axis=1)
     result = servqual_gaps(data.answers[codes], expectation, dimensions, data.weights)
     dims = result["dimensions"].assign(level="dimension")
@@ -292,7 +340,8 @@ def servqual_gap1_table(customers: SurveyData, management: SurveyData) -> pd.Dat
     for name, data in (("customer", customers), ("management", management)):
         missing = [c for c in codes if c not in data.answers]
         if missing:
-            raise ValueError(f"the {name} data lack the expectation answers {missing[:3]} …")
+            raise UserError(N_("The {name} data lack the expectation answers {items} …"),
+                            name=name, items=missing[:3])
     dims = {d: [f"{c}.exp" for c in items] for d, items in servqual_items().items()}
     return gap1(customers.answers, management.answers, dims)
 
@@ -313,26 +362,35 @@ def index_path_model(data: SurveyData, *, n_boot: int = 200, random_state: int =
     for name, codes in (("satisfaction", SATISFACTION_ITEMS), ("loyalty", LOYALTY_ITEMS)):
         present = [c for c in codes if c in data.answers.columns]
         if not present:
-            raise ValueError(f"the structural model needs the {name} item(s) {list(codes)}")
+            raise UserError(N_("The structural model needs the {name} item(s) {items}."),
+                            name=name, items=list(codes))
         outer[name] = present
     inner = {"satisfaction": [d for d in outer if d not in ("satisfaction", "loyalty")],
              "loyalty": ["satisfaction"]}
+    _enough(int(data.answers[[c for codes in outer.values() for c in codes]].notna()
+                .all(axis=1).sum()), 10)
     model = PLSPathModel(inner, outer, n_boot=n_boot, random_state=random_state)
     return model.fit(data.answers, sample_weight=data.weights.to_numpy())
 
 
 def pls_table(data: SurveyData, *, show: str = "paths", n_boot: int = 200,
-              index_system: IndexSystem | None = None) -> pd.DataFrame:
+              index_system: IndexSystem | None = None, model=None) -> pd.DataFrame:
     """The structural model's ``paths`` (with bootstrap intervals), ``loadings`` or ``scores``
-    (R², 0–100 index per latent variable, GoF)."""
-    model = index_path_model(data, n_boot=n_boot, index_system=index_system)
+    (R², 0–100 index per latent variable, GoF). ``model`` (a
+    :class:`~patronage.satisfaction.path_models.PathModelSpec`) replaces the index system's
+    model with the user's own constructs and paths."""
+    if model is None:
+        model = index_path_model(data, n_boot=n_boot, index_system=index_system)
+    else:
+        model = fit_path_model(data.answers, model, weights=data.weights.to_numpy(),
+                               n_boot=n_boot)
     if show == "scores":
         out = pd.DataFrame({"index": model.index_, "r2": model.r2_.reindex(model.index_.index)})
         out.attrs.update({"gof": model.gof_, "n": model.n_samples_})
         return out.rename_axis("latent_variable")
     kind = {"paths": "path", "loadings": "loading"}.get(show)
     if kind is None:
-        raise ValueError("show must be paths, loadings or scores")
+        raise UserError(N_("Show must be paths, loadings or scores."))
     table = model.bootstrap_.xs(kind, level="kind") if n_boot else None
     if table is None:
         frame = model.paths_ if kind == "path" else model.loadings_

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
 from patronage.index_system import COMMENT_ITEM
+from patronage.messages import N_, UserError
 from patronage.storage import read_answers, read_customers, read_responses
 
 SEGMENT_COLUMNS = ("region", "industry", "size", "channel", "tier")
@@ -40,7 +40,8 @@ class SurveyData:
             if name in self.meta.columns:
                 return self.meta[name]
         available = ", ".join(c for c in self.meta.columns if c != "flagged")
-        raise ValueError(f"cannot group by {by!r}: choose one of {available}")
+        raise UserError(N_("Cannot group by {by!r}: choose one of {available}."), by=by,
+                        available=available)
 
     def waves_in_order(self) -> list[str]:
         order = self.meta.dropna(subset=["wave"]).sort_values("wave_start")["wave"]
@@ -63,7 +64,9 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
         survey = responses["survey"].value_counts().idxmax()
         responses = responses[responses["survey"] == survey]
     if responses.empty:
-        raise ValueError(f"no responses for survey {survey!r}" if survey else "no survey responses yet")
+        if survey:
+            raise UserError(N_("No responses for survey {survey!r} yet."), survey=survey)
+        raise UserError(N_("No survey responses yet."))
     responses = responses.assign(flagged=responses["quality_flags"].map(_is_flagged))
     if not include_flagged:
         responses = responses[~responses["flagged"]]
@@ -83,42 +86,17 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
     return SurveyData(answers=answers, comments=comments.rename("comment"), meta=meta)
 
 
-def survey_data_from_csv(path: str | Path) -> SurveyData:
+def survey_data_from_csv(path: str | Path, *, encoding: str | None = None,
+                         sheet: str | None = None, missing=()) -> SurveyData:
     """Responses from a wide CSV or XLSX file: one row per response.
 
-    Recognised columns: ``response_id`` (row numbers when absent), ``wave``, ``weight``,
-    ``comment`` and segment columns (region, industry, size, channel, tier); every other column
-    with numeric values is an item. Blank cells are missing answers.
+    Read like an import (encoding detected or given, Chinese or English headers, see
+    :mod:`patronage.satisfaction.files`): ``response_id`` (line numbers when absent), ``wave``,
+    ``weight``, ``comment`` and the segment columns are recognised; every other column is an item
+    and must hold numbers. Blank cells and the ``missing`` codes are missing answers.
     """
-    path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        frame = pd.read_excel(path)
-    else:
-        frame = pd.read_csv(path, encoding="utf-8-sig")
-    if "response_id" not in frame.columns:
-        frame.insert(0, "response_id", [f"row {i + 2}" for i in range(len(frame))])
-    frame["response_id"] = frame["response_id"].astype(str)
-    frame = frame.set_index("response_id")
-    meta = pd.DataFrame(index=frame.index)
-    meta["wave"] = frame["wave"].astype(str) if "wave" in frame else "all"
-    meta["wave_start"] = pd.Series(pd.factorize(meta["wave"])[0], index=frame.index)
-    meta["weight"] = frame["weight"].astype(float) if "weight" in frame else 1.0
-    meta["flagged"] = False
-    for column in SEGMENT_COLUMNS:
-        if column in frame:
-            meta[f"customer_{column}"] = frame[column]
-    comments = frame[COMMENT_ITEM] if COMMENT_ITEM in frame else pd.Series(dtype=object)
-    skip = {"wave", "weight", COMMENT_ITEM, *SEGMENT_COLUMNS}
-    items = {}
-    for column in frame.columns:
-        if column in skip:
-            continue
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() & frame[column].notna() & (frame[column].astype(str).str.strip() != "")
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-            raise ValueError(f"{path.name}, line {row}, column {column}: "
-                             f"{frame[column].iloc[row - 2]!r} is not a number")
-        items[column] = values
-    answers = pd.DataFrame(items, index=frame.index)
-    return SurveyData(answers=answers, comments=comments.rename("comment"), meta=meta)
+    from patronage.satisfaction.files import read_answers_file
+
+    answers, meta, comments = read_answers_file(path, encoding=encoding, sheet=sheet,
+                                                missing=missing)
+    return SurveyData(answers=answers, comments=comments, meta=meta)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, bindparam, update
 
 from patronage.satisfaction.indices import csi_table, nps_table
 from patronage.satisfaction.sources import SurveyData, survey_data_from_db
 from patronage.analytics import design_effect, effective_sample_size, rake
+from patronage.messages import N_, UserError
 from patronage.storage import read_customers, read_responses, write_transaction
 from patronage.storage.schema import responses
 
@@ -49,8 +49,9 @@ def raked_weights(engine: Engine, survey: str | None, margins: dict[str, pd.Seri
         sample[variable] = data.groups(variable).astype(str)
     unknown = sample.columns[sample.isin(["nan", "None"]).any()].tolist()
     if unknown:
-        raise ValueError(f"some responses have no {unknown[0]!r} (anonymous or unknown customers);"
-                         " rake on variables every respondent has, such as wave")
+        raise UserError(N_("Some responses have no {variable!r} (anonymous or unknown "
+                           "customers); rake on variables every respondent has, such as wave."),
+                        variable=unknown[0])
     base = data.weights.to_numpy()
     new = rake(sample, margins, weights=base)
     out = sample.assign(old=base, new=new.to_numpy())
@@ -97,8 +98,8 @@ def composition_table(data: SurveyData, margins: dict[str, pd.Series]) -> pd.Dat
     ``difference`` (weighted minus customers, in percentage points)."""
     sample = _known(data, margins)
     if sample.empty:
-        raise ValueError("no respondent is linked to a customer with segments (anonymous "
-                         "responses only): nothing to compare with the customer base")
+        raise UserError(N_("No respondent is linked to a customer with segments (anonymous "
+                           "responses only): nothing to compare with the customer base."))
     weights = data.weights.reindex(sample.index)
     rows = []
     for variable, base in margins.items():
@@ -121,7 +122,8 @@ def weighting_effect(data: SurveyData, margins: dict[str, pd.Series]) -> pd.Data
     """
     sample = _known(data, margins)
     if len(sample) < 2:
-        raise ValueError("fewer than two respondents are linked to customers with segments")
+        raise UserError(N_("Fewer than two respondents are linked to customers with "
+                           "segments."))
     usable = {v: m for v, m in margins.items() if set(sample[v]) <= set(m.index)}
     raked = rake(sample, usable, weights=data.weights.reindex(sample.index))
     versions = {"unweighted": pd.Series(1.0, index=data.meta.index),
