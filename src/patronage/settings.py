@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         description="Survey submissions accepted per client address per minute; generous so that "
         "many respondents behind one company NAT can answer.",
     )
+    max_request_bytes: int = Field(
+        1_000_000, ge=1024,
+        description="Largest request body accepted (bytes); larger ones get HTTP 413 before they "
+        "are read.",
+    )
     public_link_misses_per_minute: int = Field(
         60, ge=1,
         description="Unknown or closed survey links one client address may ask for per minute "

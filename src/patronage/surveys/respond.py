@@ -271,6 +271,11 @@ def prepare_payload(link: SurveyLink, payload: Mapping[str, Any]) -> PreparedSub
     answers_in = payload.get("answers")
     if not isinstance(answers_in, Mapping):
         raise AnswerErrors({"answers": "must be an object of answer code to value"})
+    q = link.questionnaire  # a field per answer code, or a multiple item's code once
+    fields = len(q.answer_codes()) + sum(item.type == "multiple" for item in q.items)
+    if len(answers_in) > fields:
+        raise AnswerErrors({"answers": f"has {len(answers_in)} entries; survey {q.code!r} "
+                                       f"takes at most {fields}"})
     form = {str(k): (v if isinstance(v, list) else ("" if v is None else str(v)))
             for k, v in answers_in.items()}
     language = choose_language(link, payload.get("language"))

@@ -24,6 +24,7 @@ from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import api, pages, public, survey_admin
 from patronage.web.deps import N_, CSRFFailed, Forbidden, LoginRequired, login_url, render
+from patronage.web.guard import RequestGuard
 from patronage.web.i18n import load_translations
 
 log = logging.getLogger("patronage.web")
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_admin.router)
     app.include_router(public.router)
     _install_handlers(app)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, error=_error)
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -188,6 +190,8 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 _MESSAGES = {
+    400: N_("The request was not understood. Check the address and the form fields."),
+    413: N_("The request is too large. Send less at a time."),
     "csrf": N_("The form has expired. Go back, reload the page and try again."),
     401: N_("Log in first."),
     403: N_("Your role does not allow this page."),

@@ -7,7 +7,7 @@ one company network can answer.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from patronage.surveys.definition import LANGUAGES
@@ -22,6 +22,7 @@ from patronage.surveys.respond import (
 )
 from patronage.surveys.submissions import SubmissionConflict, resolve_link
 from patronage.web.deps import N_, check_csrf, form_fields, language_of, render
+from patronage.web.guard import json_object
 
 router = APIRouter()
 
@@ -131,7 +132,7 @@ def survey_post(request: Request, token: str, form: dict = Depends(form_fields))
 
 
 @router.post("/api/responses", status_code=201)
-async def api_submit(request: Request, payload: dict = Body(...)):
+async def api_submit(request: Request, payload: dict = Depends(json_object)):
     """Submit a complete response as JSON with an invitation ``token`` or an ``open_token``.
 
     Stored with group commit (:class:`~patronage.surveys.intake.SubmissionIntake`); the answer
