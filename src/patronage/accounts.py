@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
@@ -11,15 +12,37 @@ from sqlalchemy.exc import IntegrityError
 
 from patronage.storage import write_transaction
 from patronage.storage.schema import USER_ROLES, users
+from patronage.storage.text import storable_text
 
 _hasher = None
 MIN_PASSWORD_LENGTH = 8
 
 
+#: Argon2 hashes running at once at most; each takes 64 MiB and a core for about 50 ms, so a
+#: burst of logins queues instead of taking the machine's memory.
+MAX_CONCURRENT_HASHES = 4
+
+
+class _BoundedHasher(PasswordHasher):
+    """Argon2id (the library's defaults) with at most ``slots`` hashes at a time."""
+
+    def __init__(self, slots: int):
+        super().__init__()
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def hash(self, password, *, salt=None):
+        with self._slots:
+            return super().hash(password, salt=salt)
+
+    def verify(self, hash, password):  # noqa: A002 - the library's parameter name
+        with self._slots:
+            return super().verify(hash, password)
+
+
 def _password_hasher() -> PasswordHasher:
     global _hasher
     if _hasher is None:
-        _hasher = PasswordHasher()
+        _hasher = _BoundedHasher(MAX_CONCURRENT_HASHES)
     return _hasher
 
 
@@ -67,12 +90,14 @@ def authenticate(engine: Engine, email: str, password: str) -> dict | None:
     addresses have accounts.
     """
     email = normalize_email(email)
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(users.c.id, users.c.email, users.c.display_name, users.c.role,
-                   users.c.password_hash)
-            .where(func.lower(users.c.email) == email, users.c.is_active.is_(True))
-        ).mappings().first()
+    row = None
+    if storable_text(email):  # no account has a NUL in its e-mail (PostgreSQL refuses one)
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(users.c.id, users.c.email, users.c.display_name, users.c.role,
+                       users.c.password_hash)
+                .where(func.lower(users.c.email) == email, users.c.is_active.is_(True))
+            ).mappings().first()
     hasher = _password_hasher()
     if row is None:
         try:

@@ -109,6 +109,27 @@ class AttemptLimiter:
             for key in keys:
                 self._prune(key).append(self._clock())
 
+    def attempt(self, *keys: str) -> bool:
+        """Count an attempt against every key, unless one has used up its failures (then
+        False and nothing is counted). Check and count are one step, so concurrent attempts
+        cannot all pass the check before any is counted; :meth:`forgive` takes the count
+        back for an attempt that succeeded."""
+        with self._lock:
+            if any(len(self._prune(key)) >= self.limit for key in keys):
+                return False
+            now = self._clock()
+            for key in keys:
+                self._failures[key].append(now)
+            return True
+
+    def forgive(self, *keys: str) -> None:
+        """Take back the latest attempt counted against each key."""
+        with self._lock:
+            for key in keys:
+                stamps = self._failures.get(key)
+                if stamps:
+                    stamps.pop()
+
     def reset(self, *keys: str) -> None:
         with self._lock:
             for key in keys:

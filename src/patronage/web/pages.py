@@ -43,14 +43,14 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), nex
     limiter = request.app.state.login_limiter
     keys = (f"ip:{request.client.host if request.client else '?'}",
             f"email:{normalize_email(email)}")
-    if limiter.blocked(*keys):
+    if not limiter.attempt(*keys):  # counted before the password is hashed
         return render(request, "login.html", 429, next=safe_next(next), email=email,
                       error=N_("Too many failed logins. Wait an hour or ask an administrator."))
     user = authenticate(request.app.state.engine, email, password) if email and password else None
     if user is None:
-        limiter.fail(*keys)
         return render(request, "login.html", 400, next=safe_next(next), email=email,
                       error=N_("The e-mail or the password is wrong."))
+    limiter.forgive(keys[0])
     limiter.reset(keys[1])
     settings = request.app.state.settings
     session_id = start_session(request.app.state.engine, user["id"], hours=settings.session_hours)
