@@ -45,14 +45,16 @@ def saved(demo_company, tmp_path_factory):
     result = run("clv", "--db", url, "--top", "0", "--format", "json", "--save-params",
                  str(path))
     assert result.exit_code == 0, result.output
-    return url, path, json.loads(result.stdout)
+    return url, path, json.loads(result.stdout)["rows"]
 
 
 def test_saved_parameters_give_the_same_clv_table(saved):
     url, path, fitted = saved
     result = run("clv", "--db", url, "--top", "0", "--format", "json", "--params", str(path))
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == fitted
+    scored = json.loads(result.stdout)
+    assert scored["rows"] == fitted
+    assert scored["parameters_from"] == str(path)
     assert "Scored with the parameters fitted" in result.stderr
 
 
@@ -64,7 +66,7 @@ def test_scoring_uses_the_saved_parameters_not_a_refit(saved, tmp_path):
     result = run("clv", "--db", url, "--top", "0", "--format", "json", "--params", str(edited))
     assert result.exit_code == 0, result.output
     before = {r["customer_id"]: r["p_alive"] for r in fitted}
-    after = {r["customer_id"]: r["p_alive"] for r in json.loads(result.stdout)}
+    after = {r["customer_id"]: r["p_alive"] for r in json.loads(result.stdout)["rows"]}
     assert sum(after[c] < before[c] - 1e-6 for c in before) > len(before) / 2
 
 

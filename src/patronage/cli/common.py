@@ -64,9 +64,16 @@ def guard(compute):
 
 
 def emit(result, fmt: str) -> None:
+    """Print ``result`` in ``fmt``. A result that carries notes (``attrs["notes"]``: the fitted
+    parameters, units, rows left out) prints them on stderr next to a table or CSV; in JSON they
+    come as data (``attrs["about"]``) around the rows: ``{..., "rows": [...]}``."""
     from patronage.reporting.render import render
 
-    click.echo(render(result, fmt))
+    attrs = getattr(result, "attrs", {}) or {}
+    if fmt != "json":
+        for line in attrs.get("notes") or ():
+            click.echo(line, err=True)
+    click.echo(render(result, fmt, about=attrs.get("about") if fmt == "json" else None))
 
 
 def format_option(func):

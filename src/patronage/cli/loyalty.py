@@ -40,11 +40,20 @@ def _top(func):
               help="Also write the fitted model parameters to this JSON file.")
 @click.option("--params", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Score with the parameters saved in this JSON file instead of refitting.")
-def analyze_clv(db, fmt, top, months, discount, margin, save_params, params):
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Observation end: fit on the sales up to this day, customer ages (T) "
+                   "counted to it (default: the last sale).")
+def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, until):
     """Customer lifetime value (BG/NBD + Gamma-Gamma), P(alive) and value tiers.
 
+    The model works in weeks: recency_weeks and T_weeks are weeks since the first purchase.
+    The fitted parameters (standard errors, log-likelihood) and the customers left out print
+    on stderr, or come in the JSON output around "rows". Customers first seen on the
+    observation end are scored as new (P(alive) = 1).
+
     Example: patronage analyze clv --months 24 --save-params model.json; next month:
-    patronage analyze clv --params model.json
+    patronage analyze clv --params model.json; calibration: patronage analyze clv --until
+    2025-06-30
     """
     from patronage.loyalty import clv_table, fit_value_models, save_value_models
 
@@ -53,7 +62,8 @@ def analyze_clv(db, fmt, top, months, discount, margin, save_params, params):
                                "(fit and save them), not both")
     engine = ready_engine(db)
     models = guard(lambda: fit_value_models(engine, months=months, monthly_discount=discount,
-                                             margin=margin, params=params))
+                                             margin=margin, params=params,
+                                             observation_end=until))
     if save_params is not None:
         guard(lambda: save_value_models(models, save_params))
         click.echo(f"Saved the model parameters to {save_params}.", err=True)
@@ -158,9 +168,17 @@ def analyze_whale(db, fmt, cost_per_touchpoint, cost_per_case):
 
 @commands.command("holdout")
 @_format
-@click.option("--weeks", default=26, show_default=True, type=int, help="Holdout length.")
+@click.option("--weeks", default=26, show_default=True, type=click.IntRange(min=1),
+              help="Holdout length in weeks: the last WEEKS weeks of the sales.")
 def analyze_holdout(db, fmt, weeks):
     """Holdout validation of the purchase model: predicted against actual repeat purchases.
+
+    The BG/NBD model is fitted on the calibration period (the first sale to WEEKS weeks
+    before the last sale) and predicts each customer's repeat purchases in the holdout period
+    (the last WEEKS weeks). Time is in weeks and purchases are counted per purchase week;
+    rows are the repeat purchase weeks in the calibration period (frequency_cal); actual and
+    predicted are mean holdout purchases per customer. The periods and the fitted parameters
+    print on stderr (in JSON: around "rows").
 
     Example: patronage analyze holdout --weeks 39
     """

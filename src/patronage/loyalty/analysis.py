@@ -37,6 +37,12 @@ from patronage.analytics.btyd import (
     holdout_comparison,
 )
 from patronage.analytics.retention import repeat_purchase_by_cohort
+from patronage.loyalty.model_notes import (
+    model_about,
+    model_lines,
+    value_model_about,
+    value_model_notes,
+)
 from patronage.storage import read_answers, read_cases, read_customers, read_responses
 from patronage.storage import read_touchpoints, read_transactions
 from patronage.storage.summary import read_customer_summary
@@ -72,6 +78,23 @@ class ValueModels:
     customers: pd.DataFrame
     fit: FitRecord | None = None
     loaded_from: str | None = None
+    spend_left_out: tuple[str, ...] = ()
+
+    @property
+    def new_customers(self) -> pd.Series:
+        """True for customers first seen on the observation end (T = 0): they carry no
+        information for the purchase model, are left out of its fit (their log-likelihood is
+        0) and are scored as newly acquired customers (P(alive) = 1)."""
+        return self.summary["T"] <= 0
+
+    def notes(self) -> list[str]:
+        """What a reader must know about the fit: the parameters with their standard errors
+        and log-likelihood, the time unit, and the customers left out or scored as new."""
+        return value_model_notes(self)
+
+    def about(self) -> dict:
+        """The same as :meth:`notes`, as data (the JSON output of ``analyze clv``)."""
+        return value_model_about(self)
 
 
 def _weeks(summary: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -99,6 +122,9 @@ def fit_value_models(engine: Engine, *, observation_end=None, months: int = 12,
     from one) scores the customers with saved parameters instead of refitting them.
     """
     summary = read_customer_summary(engine, observation_end=observation_end)
+    if summary.empty and observation_end is not None:
+        raise ValueError(f"no sales up to {pd.Timestamp(observation_end):%Y-%m-%d}: choose a "
+                         "later --until date")
     saved = load_value_models(params) if isinstance(params, (str, Path)) else params
     if saved is None and len(summary) < 20:
         raise ValueError("the purchase models need the sales of at least 20 customers; import "
@@ -109,11 +135,13 @@ def fit_value_models(engine: Engine, *, observation_end=None, months: int = 12,
     if margin is None:
         margin = _company_margin(summary)
     repeaters = (x > 0) & (summary["monetary_value"] > 0)
+    spend_left_out = tuple(summary.index[(x > 0) & ~repeaters])
     if saved is not None:
         saved.check_against(summary)
         purchases, spend, fit = saved.purchases, saved.spend, saved.fit
     else:
-        purchases = BetaGeo().fit(x, tx, T)
+        known = T > 0  # first purchase before the observation end: T = 0 adds nothing
+        purchases = BetaGeo().fit(x[known], tx[known], T[known])
         spend = None
         if repeaters.sum() >= 20:
             spend = GammaGamma().fit(x[repeaters], summary.loc[repeaters, "monetary_value"])
@@ -134,7 +162,8 @@ def fit_value_models(engine: Engine, *, observation_end=None, months: int = 12,
         out["clv"] = np.nan
     return ValueModels(summary=summary, purchases=purchases, spend=spend, margin=margin,
                        customers=out, fit=fit,
-                       loaded_from=None if saved is None else saved.source)
+                       loaded_from=None if saved is None else saved.source,
+                       spend_left_out=spend_left_out if spend is not None else ())
 
 
 def _profiles(engine: Engine) -> pd.DataFrame:
@@ -147,14 +176,21 @@ def clv_table(engine: Engine, models: ValueModels | None = None, *, top: int | N
     """Per customer: purchases so far, P(alive), expected purchases in 90 days, CLV, the CLV
     decile and value tier, most valuable first."""
     models = models or fit_value_models(engine, **kwargs)
-    table = models.summary[["frequency", "recency", "T", "monetary_value", "total_spend"]].join(
-        models.customers)
+    summary = models.summary
+    table = pd.DataFrame({"frequency": summary["frequency"].astype(int),
+                          "recency_weeks": (summary["recency"] / WEEK).round(3),
+                          "T_weeks": (summary["T"] / WEEK).round(3),
+                          "monetary_value": summary["monetary_value"],
+                          "total_spend": summary["total_spend"],
+                          "new_customer": models.new_customers}, index=summary.index)
+    table = table.join(models.customers)
     tiers = value_tiers(table["clv"] if table["clv"].notna().any() else table["total_spend"])
     table = table.join(tiers[["decile", "tier"]].rename(columns={"tier": "value_tier"}))
     table = _profiles(engine)[["name", "region"]].join(table, how="inner")
     table = table.sort_values("clv", ascending=False, na_position="last")
     table.attrs.update({"params": models.purchases.params_, "margin": models.margin,
-                        "total_clv": float(table["clv"].sum())})
+                        "total_clv": float(table["clv"].sum()), "notes": models.notes(),
+                        "about": models.about()})
     return table.head(top) if top else table
 
 
@@ -212,7 +248,9 @@ def at_risk_table(engine: Engine, *, window: str = "90D", models: ValueModels | 
     end = sales["occurred_at"].max().normalize()
     models = models or fit_value_models(engine)
     summary = models.summary  # in days, up to the last transaction day
-    daily = BetaGeo().fit(summary["frequency"], summary["recency"], summary["T"])
+    known = ~models.new_customers  # T = 0 adds nothing to the fit; scored as new customers
+    daily = BetaGeo().fit(summary.loc[known, "frequency"], summary.loc[known, "recency"],
+                          summary.loc[known, "T"])
     flagged = latent_switching(sales, daily, observation_end=end, window=window,
                                clv=models.customers["clv"].dropna() if
                                models.customers["clv"].notna().any() else None)
@@ -286,10 +324,31 @@ def holdout_table(engine: Engine, *, holdout_weeks: int = 26) -> pd.DataFrame:
     cal = calibration_holdout_summary(sales, "customer_id", "occurred_at",
                                       calibration_period_end=cut, observation_period_end=end,
                                       freq="W")
-    cal = cal[cal["T_cal"] > 0]  # customers acquired in the last calibration week carry no data
-    model = BetaGeo().fit(cal["frequency_cal"], cal["recency_cal"], cal["T_cal"])
-    return holdout_comparison(model, cal, cal["frequency_holdout"],
-                              duration=holdout_weeks)
+    new = cal["T_cal"] <= 0  # acquired in the last calibration week: nothing to fit, still
+    known = cal[~new]        # predicted (as new customers) and compared
+    model = BetaGeo().fit(known["frequency_cal"], known["recency_cal"], known["T_cal"])
+    table = holdout_comparison(model, cal, cal["frequency_holdout"], duration=holdout_weeks)
+    start = sales["occurred_at"].min()
+    span = (cut - start) / pd.Timedelta(weeks=1)
+    table.attrs["about"] = {
+        "time_unit": "week", "calibration_start": f"{start:%Y-%m-%d}",
+        "calibration_end": f"{cut:%Y-%m-%d}", "holdout_end": f"{end:%Y-%m-%d}",
+        "calibration_weeks": round(float(span), 1), "holdout_weeks": int(holdout_weeks),
+        "new_customers": int(new.sum()), "purchase_model": model_about(model, "BG/NBD")}
+    table.attrs["notes"] = [
+        f"Calibration period {start:%Y-%m-%d} to {cut:%Y-%m-%d} ({span:.1f} weeks): the "
+        f"purchase model is fitted on these sales; holdout period {cut:%Y-%m-%d} to "
+        f"{end:%Y-%m-%d} ({holdout_weeks} weeks): each customer's repeat purchases there are "
+        "predicted and compared with what happened.",
+        "Time in weeks; purchases are counted per purchase week. frequency_cal: repeat "
+        "purchase weeks in the calibration period; actual, predicted: mean holdout purchases "
+        "per customer; mae: mean absolute error per customer.",
+        *model_lines(model, "Purchase model BG/NBD (time in weeks), calibration fit")]
+    if new.any():
+        table.attrs["notes"].append(
+            f"{int(new.sum()):,} customers first seen in the last calibration week (T = 0) are "
+            "left out of the fit and predicted as newly acquired customers.")
+    return table
 
 
 # -- saved model parameters ---------------------------------------------------------------------

@@ -43,13 +43,17 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return clean.to_dict(orient="records")
 
 
-def render(result: pd.DataFrame | pd.Series, fmt: str = "table", *, digits: int = 3) -> str:
-    """``result`` as text in ``fmt`` (``table``, ``json`` or ``csv``)."""
+def render(result: pd.DataFrame | pd.Series, fmt: str = "table", *, digits: int = 3,
+           about: dict | None = None) -> str:
+    """``result`` as text in ``fmt`` (``table``, ``json`` or ``csv``). With ``about`` (JSON
+    only), the output is an object: the entries of ``about`` and the records under ``rows``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     frame = result.to_frame() if isinstance(result, pd.Series) else result
     if fmt == "json":
-        return json.dumps(_records(frame), ensure_ascii=False, default=_json_default, indent=1)
+        records = _records(frame)
+        payload = records if about is None else {**about, "rows": records}
+        return json.dumps(payload, ensure_ascii=False, default=_json_default, indent=1)
     if fmt == "csv":
         out = io.StringIO()
         safe = frame.copy()

@@ -1,0 +1,213 @@
+"""Statistics through the CLI (issue 10, items 23, 24, 29): new customers (first purchase on the
+last day), the calibration end ``--until``, the fitted parameters and units of ``analyze clv``
+and ``analyze holdout``, and what the spend model leaves out.
+
+The purchase-model parameters are cross-checked against ``lifetimes`` 0.11.3 (Davidson-Pilon,
+``BetaGeoFitter``), the reference implementation of Fader, Hardie & Lee (2005), "Counting your
+customers the easy way", Marketing Science 24(2), on the same customer summary in weeks.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from patronage.cli import main
+from patronage.storage import insert_rows, write_transaction
+from patronage.storage.schema import customers, transactions
+
+pytestmark = pytest.mark.db
+
+NOW = datetime(2026, 1, 1)
+START, END = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31")
+NEWCOMERS = ("N1", "N2", "N3")
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["analyze", *args])
+
+
+def simulate(seed: int = 7, n: int = 400) -> list[tuple[str, pd.Timestamp, float]]:
+    """BG/NBD purchases (FHL 2005): rate ~ Gamma(r=0.8, alpha=20 days), dropout after each
+    purchase with p ~ Beta(1, 4); acquisition spread over the first 300 days of 2025; plus
+    three customers whose only purchase is on the last day of the data."""
+    rng = np.random.default_rng(seed)
+    sales = []
+    for i in range(n):
+        cid = f"C{i:03d}"
+        day = float(rng.integers(0, 300))
+        rate, p = rng.gamma(0.8, 1 / 20), rng.beta(1.0, 4.0)
+        while day <= (END - START).days:
+            sales.append((cid, START + pd.Timedelta(days=int(day)), float(rng.gamma(4, 25))))
+            if rng.random() < p:
+                break
+            day += rng.exponential(1 / rate)
+    sales += [(cid, END, 80.0) for cid in NEWCOMERS]
+    return sales
+
+
+def store(engine, sales) -> None:
+    ids = sorted({c for c, *_ in sales})
+    pk = {c: i + 1 for i, c in enumerate(ids)}
+    with write_transaction(engine) as conn:
+        insert_rows(conn, customers, [{"id": pk[c], "external_id": c, "name": f"客户 {c}",
+                                       "created_at": NOW, "updated_at": NOW} for c in ids])
+        insert_rows(conn, transactions, [
+            {"external_id": f"T{i}", "customer_id": pk[c], "occurred_at": when,
+             "amount": amount, "is_refund": False}
+            for i, (c, when, amount) in enumerate(sales)])
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('customers', 'id'), "
+                              "(SELECT MAX(id) FROM customers))"))
+
+
+@pytest.fixture
+def shop(engine, db_url):
+    sales = simulate()
+    store(engine, sales)
+    return db_url, sales
+
+
+def weekly_summary(sales, end) -> pd.DataFrame:
+    """frequency, recency and T in weeks from purchase days (the lifetimes convention)."""
+    frame = pd.DataFrame(sales, columns=["customer_id", "day", "amount"])
+    frame = frame[frame["day"] <= end]
+    days = frame.groupby("customer_id")["day"].agg(["min", "max", "nunique"])
+    return pd.DataFrame({"frequency": days["nunique"] - 1,
+                         "recency": (days["max"] - days["min"]).dt.days / 7,
+                         "T": (end - days["min"]).dt.days / 7})
+
+
+def lifetimes_params(summary: pd.DataFrame) -> dict:
+    lifetimes = pytest.importorskip("lifetimes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitter = lifetimes.BetaGeoFitter(penalizer_coef=0.0)
+        fitter.fit(summary["frequency"], summary["recency"], summary["T"])
+    return {k: float(v) for k, v in fitter.params_.items()}
+
+
+# -- item 23: customers first seen on the last day -------------------------------------------
+
+@pytest.mark.parametrize("command", ["clv", "at-risk", "segments"])
+def test_customers_first_seen_on_the_last_day_do_not_stop_the_analysis(shop, command):
+    url, _sales = shop
+    result = run(command, "--db", url)
+    assert result.exit_code == 0, result.output
+    assert "T must be positive" not in result.output
+
+
+def test_new_customers_are_scored_as_new_and_counted(shop):
+    url, sales = shop
+    table = run("clv", "--db", url, "--top", "0")
+    assert table.exit_code == 0, table.output
+    assert "3 new customers" in table.stderr
+    result = run("clv", "--db", url, "--top", "0", "--format", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["new_customers"] == 3
+    rows = {r["customer_id"]: r for r in out["rows"]}
+    assert len(rows) == len({c for c, *_ in sales})
+    new = [rows[c] for c in NEWCOMERS]
+    assert all(r["new_customer"] and r["T_weeks"] == 0 for r in new)
+    assert sum(r["new_customer"] for r in rows.values()) == 3
+    # A new customer is alive (BG/NBD: P(alive | x = 0) = 1) and expects the purchases of a
+    # customer just acquired, E[X(t)] of FHL 2005 eq. 9 with the fitted parameters.
+    from patronage.analytics.btyd import BetaGeo
+
+    model = BetaGeo()
+    model.params_ = out["purchase_model"]["params"]
+    expected = model.expected_purchases_unconditional(90 / 7)
+    for r in new:
+        assert r["p_alive"] == pytest.approx(1.0)
+        assert r["expected_purchases_90d"] == pytest.approx(expected, rel=1e-9)
+        assert r["clv"] > 0
+
+
+def test_the_fit_leaving_out_new_customers_is_the_maximum_likelihood_fit(shop):
+    """New customers (x = 0, T = 0) contribute log L = 0 (FHL 2005 eq. 6), so leaving them out
+    of the fit gives the maximum-likelihood estimate on all customers: lifetimes, fitted on
+    every customer including them, finds the same parameters."""
+    url, sales = shop
+    result = run("clv", "--db", url, "--format", "json")
+    assert result.exit_code == 0, result.output
+    ours = json.loads(result.stdout)["purchase_model"]["params"]
+    reference = lifetimes_params(weekly_summary(sales, END))
+    for name in ("r", "alpha", "a", "b"):
+        assert ours[name] == pytest.approx(reference[name], rel=2e-3), name
+
+
+# -- item 24: calibration end, parameters and units ----------------------------------------------
+
+def test_until_fits_on_the_sales_up_to_that_date(shop):
+    url, sales = shop
+    until = pd.Timestamp("2025-09-30")
+    result = run("clv", "--db", url, "--until", "2025-09-30", "--top", "0", "--format", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    summary = weekly_summary(sales, until)
+    assert out["observation_end"] == "2025-09-30" and out["time_unit"] == "week"
+    rows = {r["customer_id"]: r for r in out["rows"]}
+    assert set(rows) == set(summary.index)  # customers acquired later are not in the fit
+    for cid in ("C000", "C077", "C150"):
+        if cid in rows:
+            assert rows[cid]["T_weeks"] == pytest.approx(summary.loc[cid, "T"], abs=1e-3)
+            assert rows[cid]["recency_weeks"] == pytest.approx(summary.loc[cid, "recency"],
+                                                               abs=1e-3)
+            assert rows[cid]["frequency"] == summary.loc[cid, "frequency"]
+    reference = lifetimes_params(summary[summary["T"] > 0])
+    for name in ("r", "alpha", "a", "b"):
+        assert out["purchase_model"]["params"][name] == pytest.approx(reference[name],
+                                                                      rel=2e-3), name
+    model = out["purchase_model"]
+    assert model["log_likelihood"] < 0 and set(model["standard_errors"]) == {"r", "alpha", "a",
+                                                                             "b"}
+    full = json.loads(run("clv", "--db", url, "--format", "json").stdout)
+    assert full["purchase_model"]["params"] != model["params"]
+
+
+def test_clv_prints_the_parameters_log_likelihood_and_units(shop):
+    url, _sales = shop
+    result = run("clv", "--db", url, "--top", "5")
+    assert result.exit_code == 0, result.output
+    for word in ("log-likelihood", "std_error", "alpha", "weeks", "Gamma-Gamma"):
+        assert word in result.stderr, word
+    header = result.stdout.splitlines()[0]
+    assert "recency_weeks" in header and "T_weeks" in header
+    assert " recency " not in header and " T " not in header
+
+
+@pytest.mark.parametrize("value, words", [("2025-13-01", ["--until"]),
+                                          ("2024-06-30", ["2024-06-30", "no sales"])])
+def test_until_refuses_a_bad_date_clearly(shop, value, words):
+    url, _sales = shop
+    result = run("clv", "--db", url, "--until", value)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    for word in words:
+        assert word in result.output, result.output
+
+
+def test_holdout_states_its_periods_and_units(shop):
+    url, sales = shop
+    start = min(day for _c, day, _a in sales)
+    help_text = run("holdout", "--help").output
+    for word in ("calibration", "weeks", "--weeks"):
+        assert word in help_text, word
+    result = run("holdout", "--db", url, "--weeks", "13")
+    assert result.exit_code == 0, result.output
+    assert f"Calibration period {start:%Y-%m-%d} to 2025-10-01" in result.stderr, result.stderr
+    assert "holdout period 2025-10-01 to 2025-12-31 (13 weeks)" in result.stderr
+    assert "log-likelihood" in result.stderr
+    out = json.loads(run("holdout", "--db", url, "--weeks", "13", "--format", "json").stdout)
+    assert out["time_unit"] == "week" and out["holdout_weeks"] == 13
+    assert out["calibration_end"] == "2025-10-01" and out["holdout_end"] == "2025-12-31"
+    rows = {r["frequency_cal"]: r for r in out["rows"]}
+    assert rows["all"]["customers"] == sum(
+        r["customers"] for k, r in rows.items() if k != "all")
