@@ -138,9 +138,9 @@ def seed_panel(engine) -> dict:
             for table in ("customers", "surveys", "waves", "responses"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT MAX(id) FROM {table}))"))
-    logins = {"admin": ("admin@example.com", "admin-password-1"),
-              "analyst": ("analyst@example.com", "analyst-password-1"),
-              "agent": ("agent@example.com", "agent-password-1")}
+    logins = {"admin": ("admin@example.com", "Tide-Lantern-4417"),
+              "analyst": ("analyst@example.com", "Quill-Meadow-8352"),
+              "agent": ("agent@example.com", "Ferry-Cobalt-2961")}
     for role, (email, password) in logins.items():
         create_user(engine, email, password, role)
     return {"logins": logins}

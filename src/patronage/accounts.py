@@ -1,4 +1,8 @@
-"""Staff accounts: creation, password hashing (Argon2id) and authentication."""
+"""Staff accounts: creation, password hashing (Argon2id), authentication and password change.
+
+Every new password goes through the policy of :mod:`patronage.passwords`. What an admin does
+to other accounts (roles, deactivation, resets) is in :mod:`patronage.staff`.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from patronage.messages import N_, UserError
+from patronage.passwords import MIN_PASSWORD_LENGTH, check_password
+from patronage.sessions import end_user_sessions
 from patronage.storage import write_transaction
 from patronage.storage.schema import USER_ROLES, users
 from patronage.storage.text import storable_text
 
 _hasher = None
-MIN_PASSWORD_LENGTH = 8
+MAX_DISPLAY_NAME = 200
 
 
 #: Argon2 hashes running at once at most; each takes 64 MiB and a core for about 50 ms, so a
@@ -59,32 +66,80 @@ def hash_password(password: str) -> str:
     return _password_hasher().hash(password)
 
 
+def check_role(role: str) -> str:
+    if role not in USER_ROLES:
+        raise UserError(N_("The role must be one of {roles}, not {role}."),
+                        roles=", ".join(USER_ROLES), role=role)
+    return role
+
+
 def create_user(engine: Engine, email: str, password: str, role: str, *,
-                display_name: str | None = None) -> int:
+                display_name: str | None = None, must_change_password: bool = False) -> int:
     """Create a staff account and return its id.
 
-    Raises ``ValueError`` with a message for the user when the e-mail is taken, the role is
-    unknown or the password is too short.
+    Raises :class:`~patronage.messages.UserError` when the e-mail is not an address or is
+    taken, the role is unknown or the password fails the policy. With
+    ``must_change_password`` the user must choose a new password at the first login.
     """
     email = normalize_email(email)
-    if "@" not in email:
-        raise ValueError(f"{email!r} is not an e-mail address")
-    if role not in USER_ROLES:
-        raise ValueError(f"role must be one of {', '.join(USER_ROLES)}, not {role!r}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or len(email) > 254 or any(
+            c.isspace() for c in email):
+        raise UserError(N_("{email} is not an e-mail address."), email=email)
+    check_role(role)
+    display_name = (display_name or "").strip() or None
+    if display_name and len(display_name) > MAX_DISPLAY_NAME:
+        raise UserError(N_("The name can have at most {maximum} characters."),
+                        maximum=MAX_DISPLAY_NAME)
+    check_password(password, email)
+    hashed = hash_password(password)  # slow on purpose: outside the write transaction
+    now = _now()
     try:
         with write_transaction(engine) as conn:
             result = conn.execute(insert(users).values(
-                email=email, display_name=display_name, password_hash=hash_password(password),
-                role=role, created_at=_now()))
+                email=email, display_name=display_name, password_hash=hashed,
+                role=role, created_at=now, password_changed_at=now,
+                must_change_password=must_change_password))
             return int(result.inserted_primary_key[0])
     except IntegrityError:
-        raise ValueError(f"a user with the e-mail {email} already exists") from None
+        raise UserError(N_("A user with the e-mail {email} already exists."),
+                        email=email) from None
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _password_hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def change_password(engine: Engine, user_id: int, current: str, new: str, *,
+                    keep_session: str | None = None) -> None:
+    """The user's own password change: ``current`` must be right and ``new`` pass the policy.
+
+    Every other session of the user ends (a thief holding one is out); ``keep_session``, the
+    session making the change, stays open. Clears the demand to change the password.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(select(users.c.email, users.c.password_hash)
+                           .where(users.c.id == user_id, users.c.is_active.is_(True))
+                           ).mappings().first()
+    if row is None or not _verify(row["password_hash"], current):
+        raise UserError(N_("The current password is wrong."))
+    if new == current:
+        raise UserError(N_("The new password must differ from the current one."))
+    check_password(new, row["email"])
+    hashed = hash_password(new)  # slow on purpose: outside the write transaction
+    with write_transaction(engine) as conn:
+        conn.execute(update(users).where(users.c.id == user_id).values(
+            password_hash=hashed, must_change_password=False,
+            password_changed_at=_now()))
+        end_user_sessions(conn, user_id, keep=keep_session)
 
 
 def authenticate(engine: Engine, email: str, password: str) -> dict | None:
-    """The user row (``id, email, display_name, role``) when the password matches, else None.
+    """The user row (``id, email, display_name, role, must_change_password``) when the
+    password matches and the account is active, else None.
 
     Unknown e-mails cost the same hashing work as known ones, so timing does not reveal which
     addresses have accounts.
@@ -95,7 +150,7 @@ def authenticate(engine: Engine, email: str, password: str) -> dict | None:
         with engine.connect() as conn:
             row = conn.execute(
                 select(users.c.id, users.c.email, users.c.display_name, users.c.role,
-                       users.c.password_hash)
+                       users.c.must_change_password, users.c.password_hash)
                 .where(func.lower(users.c.email) == email, users.c.is_active.is_(True))
             ).mappings().first()
     hasher = _password_hasher()
@@ -113,7 +168,7 @@ def authenticate(engine: Engine, email: str, password: str) -> dict | None:
         with write_transaction(engine) as conn:
             conn.execute(update(users).where(users.c.id == row["id"])
                          .values(password_hash=hasher.hash(password)))
-    return {k: row[k] for k in ("id", "email", "display_name", "role")}
+    return {k: row[k] for k in ("id", "email", "display_name", "role", "must_change_password")}
 
 
 _dummy = None
@@ -126,4 +181,5 @@ def _dummy_hash() -> str:
     return _dummy
 
 
-__all__ = ["authenticate", "create_user", "hash_password", "normalize_email"]
+__all__ = ["MIN_PASSWORD_LENGTH", "authenticate", "change_password", "check_role", "create_user",
+           "hash_password", "normalize_email"]

@@ -14,7 +14,7 @@ import time
 from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from patronage.storage import write_transaction
 from patronage.storage.schema import sessions, users
@@ -34,9 +34,9 @@ def new_token() -> str:
 
 
 def start_session(engine: Engine, user_id: int, *, hours: int) -> str:
-    """Open a session for ``user_id``; returns the session id for the cookie.
+    """Open a session for ``user_id`` (a login); returns the session id for the cookie.
 
-    Expired sessions of every user are removed on the way.
+    The user's last login is recorded; expired sessions of every user are removed on the way.
     """
     session_id = new_token()
     now = _now()
@@ -46,16 +46,18 @@ def start_session(engine: Engine, user_id: int, *, hours: int) -> str:
             id_hash=_digest(session_id), user_id=user_id, csrf_token=new_token(),
             created_at=now, expires_at=now + timedelta(hours=hours),
         ))
+        conn.execute(update(users).where(users.c.id == user_id).values(last_login_at=now))
     return session_id
 
 
 def session_user(engine: Engine, session_id: str | None) -> dict | None:
-    """The user of a live session (``id, email, display_name, role, csrf_token``), else None."""
+    """The user of a live session (``id, email, display_name, role, must_change_password,
+    csrf_token``), else None."""
     if not session_id or len(session_id) > 128:
         return None
     query = (
         select(users.c.id, users.c.email, users.c.display_name, users.c.role,
-               sessions.c.csrf_token)
+               users.c.must_change_password, sessions.c.csrf_token)
         .join(users, users.c.id == sessions.c.user_id)
         .where(sessions.c.id_hash == _digest(session_id), sessions.c.expires_at > _now(),
                users.c.is_active.is_(True))
@@ -71,6 +73,15 @@ def end_session(engine: Engine, session_id: str | None) -> None:
         return
     with write_transaction(engine) as conn:
         conn.execute(delete(sessions).where(sessions.c.id_hash == _digest(session_id)))
+
+
+def end_user_sessions(conn: Connection, user_id: int, *, keep: str | None = None) -> int:
+    """End every session of ``user_id`` (but the session ``keep``) inside the caller's
+    transaction; returns how many ended."""
+    condition = sessions.c.user_id == user_id
+    if keep:
+        condition = condition & (sessions.c.id_hash != _digest(keep))
+    return conn.execute(delete(sessions).where(condition)).rowcount
 
 
 def tokens_match(expected: str | None, given: str | None) -> bool:
@@ -139,6 +150,7 @@ class AttemptLimiter:
 __all__ = [
     "AttemptLimiter",
     "end_session",
+    "end_user_sessions",
     "new_token",
     "session_user",
     "start_session",
