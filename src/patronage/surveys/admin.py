@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from patronage.storage.schema import customers, invitations, outbox, responses, surveys
 from patronage.surveys.definition import parse_definition
+from patronage.surveys.draws import list_draws
 from patronage.surveys.field import field_stats
 from patronage.surveys.program import Survey, create_survey, get_survey
 from patronage.surveys.templates import (
@@ -47,7 +48,9 @@ def create_from_template(engine: Engine, template: str, code: str, title: str | 
     """Store a new draft survey ``code`` with the questionnaire of ``template``; returns the code.
 
     ``language`` (one the template offers) becomes the survey language, i.e. the first of the
-    questionnaire's languages; ``title`` defaults to the template title in that language.
+    questionnaire's languages; ``title`` defaults to the template title in that language. A
+    typed ``title`` is what respondents see, in every language of the questionnaire (edit the
+    definition to give it per language).
     Raises ValueError (a :class:`~patronage.surveys.definition.DefinitionError` for a bad code).
     """
     known = [c for c, _ in template_choices()]
@@ -61,6 +64,8 @@ def create_from_template(engine: Engine, template: str, code: str, title: str | 
     data = q.to_dict()
     data.update(code=(code or "").strip(), version=1,
                 languages=[language, *(x for x in q.languages if x != language)])
+    if (title or "").strip():
+        data["title"] = {lang: title.strip()[:300] for lang in q.languages}
     q = parse_definition(data, name=f"survey from template {template}")
     return create_survey(engine, q, title=(title or "").strip() or q.text(q.title, language))
 
@@ -94,6 +99,7 @@ class SurveyOverview:
     waves: list[str]
     stats: dict[str, pd.DataFrame]
     pending_mails: int
+    draws: pd.DataFrame
 
 
 def open_link_url(base_url: str, token: str | None) -> str | None:
@@ -119,7 +125,8 @@ def survey_overview(engine: Engine, code: str, base_url: str) -> SurveyOverview:
         survey=survey,
         definition_json=json.dumps(survey.questionnaire.to_dict(), ensure_ascii=False, indent=2),
         open_url=open_link_url(base_url, survey.open_token),
-        waves=stats["by_wave"]["wave"].tolist(), stats=stats, pending_mails=int(pending))
+        waves=stats["by_wave"]["wave"].tolist(), stats=stats, pending_mails=int(pending),
+        draws=list_draws(engine, code))
 
 
 def exclusion_counts(exclusions: pd.DataFrame) -> pd.DataFrame:
@@ -254,6 +261,15 @@ def sample_options(*, method: str, n: str, strata: list[str], allocation: str, s
     return options
 
 
+def open_surveys(engine: Engine) -> list[tuple[str, str]]:
+    """``(code, title)`` of the surveys open now: those an agent may enter interviews for."""
+    s = surveys.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(s.code, s.title).where(s.status == "open")
+                            .order_by(s.created_at.desc(), s.id.desc())).all()
+    return [(r.code, r.title) for r in rows]
+
+
 def customer_name(engine: Engine, external_id: str | None) -> str | None:
     """The name of customer ``external_id`` or None when there is none."""
     if not external_id:
@@ -271,6 +287,7 @@ __all__ = [
     "customer_name",
     "exclusion_counts",
     "open_link_url",
+    "open_surveys",
     "qr_data_uri",
     "parse_ids",
     "parse_quotas",

@@ -27,6 +27,7 @@ from patronage.surveys import outbox as mail
 from patronage.surveys.definition import Questionnaire, next_version, parse_definition
 from patronage.surveys.sampling import (
     apply_quotas,
+    check_quota_cells,
     eligible,
     simple_random,
     stratified,
@@ -131,8 +132,11 @@ def update_definition(engine: Engine, code: str,
         if new.code != code:
             new = replace(new, code=code)
         new = next_version(survey.questionnaire, new)
-        conn.execute(update(surveys).where(surveys.c.id == survey.id).values(
-            definition=new.to_dict(), version=new.version, language=new.languages[0]))
+        values = {"definition": new.to_dict(), "version": new.version,
+                  "language": new.languages[0]}
+        if new.title != survey.questionnaire.title:  # the title respondents see names it
+            values["title"] = new.text(new.title)[:300]
+        conn.execute(update(surveys).where(surveys.c.id == survey.id).values(**values))
     return new.version
 
 
@@ -234,6 +238,12 @@ class SampleReport:
     allocation: pd.DataFrame | None = None
     quotas: pd.DataFrame | None = None
     unmatched_ids: list = field(default_factory=list)
+    #: The seed the draw used (drawn at random when none was given), to repeat it.
+    seed: int | None = None
+    #: A preview: nothing was written; ``invited`` and ``mails`` say what a draw would do.
+    preview: bool = False
+    #: ``customer_id, name, stratum, design_weight`` of the sampled customers.
+    customers: pd.DataFrame | None = None
 
 
 def _history(conn) -> pd.DataFrame:
@@ -267,7 +277,7 @@ def draw_sample(engine: Engine, code: str, wave: str | None, *, method: str = "s
                 segment_filter: dict | None = None, ids: list | None = None,
                 query: str | None = None, seed=None, today: date | None = None,
                 channel: str = "email", base_url: str | None = None,
-                now: datetime | None = None) -> SampleReport:
+                now: datetime | None = None, preview: bool = False) -> SampleReport:
     """Draw a sample from the panel and invite it to wave ``wave`` of the open survey ``code``.
 
     The eligible population is the panel minus customers without survey consent, customers
@@ -279,7 +289,10 @@ def draw_sample(engine: Engine, code: str, wave: str | None, *, method: str = "s
 
     Each sampled customer gets an invitation (a 192-bit token, ``stratum``, ``design_weight``
     — the inverse inclusion probability; 1 for a targeted list, which has none) and, for
-    e-mail, an outbox message in the survey language, all in one transaction.
+    e-mail, an outbox message in the survey language, all in one transaction. With
+    ``preview`` nothing is written: the report says whom the draw would invite, and the same
+    ``seed`` (``report.seed``) on the same panel draws exactly them. Quota cells must name
+    strata of the panel (:func:`~patronage.surveys.sampling.check_quota_cells`).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; got {method!r}")
@@ -287,6 +300,8 @@ def draw_sample(engine: Engine, code: str, wave: str | None, *, method: str = "s
         raise ValueError(f"channel must be email, sms, phone, link or paper; got {channel!r}")
     now = now or (datetime.combine(today, _now().time()) if today is not None else _now())
     today = today or now.date()
+    if seed is None:
+        seed = secrets.randbelow(2**31)
     with write_transaction(engine) as conn:
         survey = _locked_survey(conn, code)
         if survey.status != "open":
@@ -307,6 +322,15 @@ def draw_sample(engine: Engine, code: str, wave: str | None, *, method: str = "s
                                  min_per_stratum=min_per_stratum, quotas=quotas,
                                  quota_by=quota_by, segment_filter=segment_filter, ids=ids,
                                  query=query, seed=seed, channel=channel)
+        report.seed = seed if isinstance(seed, int) else None
+        report.customers = sample[[c for c in ("customer_id", "name", "stratum",
+                                                "design_weight") if c in sample.columns]]
+        if preview:
+            report.preview, report.invited = True, len(sample)
+            report.mails = int(sample["email"].map(
+                lambda a: isinstance(a, str) and bool(a.strip())).sum()) \
+                if channel == "email" else 0
+            return report
         weights = sample["design_weight"].astype(float).fillna(1.0).to_numpy()
         rows = [{"survey_id": survey.id, "wave_id": wave_id, "customer_id": int(pk),
                  "token": new_token(), "channel": channel, "stratum": str(stratum)[:200],
@@ -340,6 +364,11 @@ def _sample(panel: pd.DataFrame, already: set, history: pd.DataFrame, survey: Su
             wave: str | None, today: date, *, method, n, strata, allocation, sd,
             min_per_stratum, quotas, quota_by, segment_filter, ids, query, seed,
             channel) -> tuple[pd.DataFrame, SampleReport]:
+    by = quota_by if quota_by is not None else strata
+    if quotas:
+        if by is None:
+            raise ValueError("quotas need quota_by (the column(s) the quota cells refer to)")
+        check_quota_cells(panel, quotas, by)
     in_wave = panel["customer_pk"].isin(already)
     pool, exclusions = eligible(panel.loc[~in_wave], history=history,
                                 quiet_days=survey.quiet_days, today=today,
@@ -355,9 +384,6 @@ def _sample(panel: pd.DataFrame, already: set, history: pd.DataFrame, survey: Su
                           allocation=sample.attrs.get("allocation"),
                           unmatched_ids=list(sample.attrs.get("unmatched_ids", [])))
     if quotas:
-        by = quota_by if quota_by is not None else strata
-        if by is None:
-            raise ValueError("quotas need quota_by (the column(s) the quota cells refer to)")
         sample = apply_quotas(sample, quotas, by, seed=rng)
         report.quotas = sample.attrs.get("quotas")
     return sample, report

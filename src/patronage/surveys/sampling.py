@@ -19,6 +19,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from patronage.messages import N_, UserError
+
 ALLOCATIONS = ("equal", "neyman", "proportional")
 _QUERY_NODES = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub,
                 ast.UAdd, ast.Invert, ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt,
@@ -374,6 +376,28 @@ def targeted(frame: pd.DataFrame, *, query: str | None = None, ids: list | None 
 
 # --------------------------------------------------------------------------- quotas
 
+def check_quota_cells(frame: pd.DataFrame, quotas: dict, by: str | list[str]) -> None:
+    """Refuse quota cells that match no stratum of ``frame`` (e.g. ``华东`` when regions are
+    stored as ``East China``): a cap on a cell nobody is in would silently do nothing. The
+    error names the unknown cells and the strata there are (cells of several columns are
+    written ``East China / small``)."""
+    columns = _as_list(by)
+    _check_columns(frame, columns)
+    present = {tuple(str(v) for v in row) for row in frame[columns].dropna()
+               .itertuples(index=False, name=None)}
+    unknown = [cell for cell in quotas
+               if tuple(str(v) for v in (cell if isinstance(cell, tuple) else (cell,)))
+               not in present]
+    if unknown:
+        known = sorted(" / ".join(cell) for cell in present)
+        shown = ", ".join(known[:30]) + (" …" if len(known) > 30 else "")
+        raise UserError(
+            N_("Quota cell(s) {cells} match no stratum of {columns}. The strata are: {known}. "
+               "Write each cell as the value is stored, e.g. '{example}=50'."),
+            cells=", ".join(" / ".join(c) if isinstance(c, tuple) else str(c) for c in unknown),
+            columns=", ".join(columns), known=shown or "–", example=known[0] if known else "…")
+
+
 def apply_quotas(sample_or_frame: pd.DataFrame, quotas: dict, by: str | list[str], *,
                  seed) -> pd.DataFrame:
     """Cap each cell of ``by`` at its quota by random subsampling; other cells are kept whole.
@@ -422,5 +446,5 @@ def apply_quotas(sample_or_frame: pd.DataFrame, quotas: dict, by: str | list[str
     return out
 
 
-__all__ = ["ALLOCATIONS", "allocate", "apply_quotas", "eligible", "simple_random", "stratified",
-           "targeted"]
+__all__ = ["ALLOCATIONS", "allocate", "apply_quotas", "check_quota_cells", "eligible",
+           "simple_random", "stratified", "targeted"]

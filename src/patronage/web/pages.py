@@ -12,6 +12,7 @@ from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
 from patronage.sessions import end_session, start_session
 from patronage.storage import read_surveys
+from patronage.surveys.admin import open_surveys
 from patronage.web.deps import (
     ANON_CSRF_COOKIE,
     LANGUAGE_COOKIE,
@@ -118,7 +119,8 @@ def customer_page(request: Request, customer_pk: int):
     profile = customer_profile(request.app.state.engine, customer_pk)
     if profile is None:
         raise HTTPException(404)
-    return render(request, "customer.html", profile=profile)
+    return render(request, "customer.html", profile=profile,
+                  open_surveys=open_surveys(request.app.state.engine))
 
 
 def _analysis(engine, survey: str | None, language: str, gettext, flagged: bool) -> dict:

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from patronage.surveys import admin
 from patronage.surveys.answers import error_key, validate_submission
 from patronage.surveys.definition import DefinitionError, parse_definition
+from patronage.surveys.draws import parse_drawn_at, withdraw_draw
 from patronage.surveys.outbox import deliver_pending, sender_from_settings
 from patronage.surveys.program import (
     add_wave,
@@ -93,7 +94,7 @@ def _act(request: Request, code: str, action, done: str, counted: bool = False):
     try:
         result = action()
     except ValueError as exc:
-        return _detail(request, code, 400, error=str(exc))
+        return _detail(request, code, 400, error=exc)
     return _detail(request, code, notice=done, count=result if counted else None)
 
 
@@ -154,18 +155,30 @@ def sample_from_form(request: Request, code: str, wave: str = Form(""),
                      method: str = Form("simple"), n: str = Form(""),
                      strata: list[str] = Form([]), allocation: str = Form("proportional"),
                      sd: str = Form(""), seed: str = Form(""), segments: str = Form(""),
-                     ids: str = Form(""), quotas: str = Form("")):
+                     ids: str = Form(""), quotas: str = Form(""), action: str = Form("")):
     require_user(request, *MANAGERS)
+    chosen = dict(wave=wave, method=method, n=n, strata=strata, allocation=allocation, sd=sd,
+                  seed=seed, segments=segments, ids=ids, quotas=quotas)
     try:
-        options = admin.sample_options(method=method, n=n, strata=strata, allocation=allocation,
-                                       sd=sd, seed=seed, segments=segments, ids=ids,
-                                       quotas=quotas)
+        options = admin.sample_options(**{k: v for k, v in chosen.items() if k != "wave"})
         report = draw_sample(_engine(request), code, wave or None,
-                             base_url=request.app.state.settings.public_base_url, **options)
+                             base_url=request.app.state.settings.public_base_url,
+                             preview=action == "preview", **options)
     except ValueError as exc:
-        return _detail(request, code, 400, error=str(exc))
-    return _detail(request, code, notice=N_("The sample was drawn and invited."), report=report,
+        return _detail(request, code, 400, error=exc)
+    done = (N_("Preview only: nobody was invited yet.") if report.preview
+            else N_("The sample was drawn and invited."))
+    return _detail(request, code, notice=done, report=report,
+                   chosen={**chosen, "seed": report.seed},
                    exclusions=admin.exclusion_counts(report.exclusions))
+
+
+@router.post("/surveys/{code}/draws/withdraw", dependencies=CSRF)
+def withdraw_from_form(request: Request, code: str, drawn_at: str = Form("")):
+    require_user(request, *MANAGERS)
+    return _act(request, code, lambda: withdraw_draw(_engine(request), code,
+                                                     parse_drawn_at(drawn_at)),
+                N_("The draw was withdrawn; invitations deleted"), counted=True)
 
 
 @router.post("/surveys/{code}/reminders", dependencies=CSRF)
@@ -213,6 +226,13 @@ def _entry(request: Request, code: str, status: int = 200, *, form=None, answers
                   customer_name=admin.customer_name(_engine(request), customer),
                   channel=form.get("channel", "phone"),
                   submission_id=form.get("submission_id") or uuid.uuid4().hex, **context)
+
+
+@router.get("/enter")
+def entry_list(request: Request):
+    """The open surveys an agent may enter a phone, paper or interview answer for."""
+    require_user(request, *ENTRY_ROLES)
+    return render(request, "survey_entries.html", surveys=admin.open_surveys(_engine(request)))
 
 
 @router.get("/surveys/{code}/enter")
