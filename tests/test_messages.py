@@ -28,3 +28,12 @@ def test_values_are_filled_in_after_translation_and_never_read_as_templates():
 def test_plain_errors_pass_through_the_catalog():
     translations = load_translations()["zh_Hans"]
     assert translated(ValueError("Overview"), translations.gettext) != "Overview"
+
+
+def test_terms_among_the_values_are_translated_with_the_message():
+    from patronage.messages import Term
+
+    error = UserError(N_("The {field} is required."), field=Term(N_("subject")))
+    fake = {"The {field} is required.": "{field}必填。", "subject": "主题"}
+    assert error.translate(lambda m: fake.get(m, m)) == "主题必填。"
+    assert str(error) == "The subject is required."

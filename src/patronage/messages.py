@@ -17,6 +17,12 @@ def N_(message: str) -> str:
     return message
 
 
+class Term(str):
+    """A word of the interface used as a message value (a field's name, a status): translated
+    together with the message, e.g. ``UserError(N_("The {field} is required."),
+    field=Term(N_("subject")))``."""
+
+
 class UserError(ValueError):
     """Bad input, explained: an English message template (marked with :func:`N_`) and its values.
 
@@ -32,8 +38,9 @@ class UserError(ValueError):
     def translate(self, gettext: Callable[[str], str]) -> str:
         """The message in the language of ``gettext``, with its values filled in."""
         template = gettext(self.message)
+        params = {k: gettext(v) if isinstance(v, Term) else v for k, v in self.params.items()}
         try:
-            return template.format(**self.params) if self.params else template
+            return template.format(**params) if params else template
         except (KeyError, IndexError, ValueError):  # a catalog entry with a broken placeholder
             return str(self)
 
@@ -45,4 +52,4 @@ def translated(error: BaseException, gettext: Callable[[str], str]) -> str:
     return gettext(str(error))
 
 
-__all__ = ["N_", "UserError", "translated"]
+__all__ = ["N_", "Term", "UserError", "translated"]
