@@ -118,3 +118,24 @@ def test_draws_of_two_waves_are_listed_apart(engine, panel):
     draws = list_draws(engine, "n1")
     assert sorted(zip(draws["wave"], draws["invitations"], strict=True)) == [("A", 1), ("B", 2)]
     assert draws["withdrawable"].all()
+
+
+def test_the_command_line_previews_a_draw_and_refuses_an_unknown_quota_cell(engine, panel):
+    from click.testing import CliRunner
+
+    from patronage.cli import main
+    from patronage.surveys.admin import create_from_template
+    from patronage.surveys.program import add_wave, set_status
+
+    url = engine.url.render_as_string(hide_password=False)
+    create_from_template(engine, "nps", "n2")
+    set_status(engine, "n2", "open")
+    add_wave(engine, "n2", "W", date(2026, 1, 1))
+    base = ["survey", "sample", "n2", "--wave", "W", "--channel", "link", "--db", url]
+    preview = CliRunner().invoke(main, [*base, "--n", "2", "--preview"])
+    assert preview.exit_code == 0, preview.output
+    assert "--seed" in preview.output and _counts(engine) == (0, 0)
+    bad = CliRunner().invoke(main, [*base, "--method", "stratified", "--n", "2", "--strata",
+                                    "region", "--quotas", "华东=1"])
+    assert bad.exit_code != 0 and "East China" in bad.output and "Traceback" not in bad.output
+    assert _counts(engine) == (0, 0)

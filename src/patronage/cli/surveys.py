@@ -161,8 +161,10 @@ def survey_wave(db, code, name, starts, ends):
 @click.option("--seed", default="", help="Random seed, to repeat a draw.")
 @click.option("--channel", type=click.Choice(["email", "sms", "phone", "link", "paper"]),
               default="email", show_default=True)
+@click.option("--preview", is_flag=True,
+              help="Show whom the draw would invite and its seed; invite no one.")
 def survey_sample(db, code, wave, method, n, strata, allocation, sd, segment, ids_file,
-                  quotas, seed, channel):
+                  quotas, seed, channel, preview):
     """Draw a sample from the customer panel and invite it to survey CODE (the same as the
     survey page's sample form; consent and the quiet period are respected).
 
@@ -177,9 +179,17 @@ def survey_sample(db, code, wave, method, n, strata, allocation, sd, segment, id
         method=method, n=n, strata=list(strata), allocation=allocation, sd=sd, seed=seed,
         segments=segment, ids=ids_file.read() if ids_file else "", quotas=quotas))
     report = guard(lambda: draw_sample(engine, code, wave, channel=channel,
-                                        base_url=settings.public_base_url, **options))
-    click.echo(f"Invited {report.invited} of {report.eligible} eligible customers; "
-               f"{report.mails} mail(s) queued (`patronage survey work` sends them).")
+                                        base_url=settings.public_base_url, preview=preview,
+                                        **options))
+    if report.preview:
+        click.echo(f"Preview: would invite {report.invited} of {report.eligible} eligible "
+                   f"customers and queue {report.mails} mail(s); nobody was invited. Run again "
+                   f"with --seed {report.seed} and without --preview to invite exactly them.")
+        for row in report.customers.head(50).itertuples(index=False):
+            click.echo(f"  {row.customer_id}  {row.stratum}")
+    else:
+        click.echo(f"Invited {report.invited} of {report.eligible} eligible customers; "
+                   f"{report.mails} mail(s) queued (`patronage survey work` sends them).")
     for row in exclusion_counts(report.exclusions).itertuples(index=False):
         click.echo(f"  not eligible, {row.reason}: {row.customers}")
     if report.unmatched_ids:
