@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from patronage.cli.common import db_option, engine_for, require_current_schema, settings_for
+from patronage.cli.common import (
+    db_option, engine_for, guard, require_current_schema, settings_for)
 
 
 @click.group("import")
@@ -29,10 +30,10 @@ def _import_command(kind: str):
 
         settings = settings_for(db)
         require_current_schema(settings)
-        report = import_file(
+        report = guard(lambda: import_file(
             engine_for(settings), kind, file, dry_run=dry_run, encoding=encoding, sheet=sheet,
             date_order=date_order, max_rows=settings.import_max_rows, progress=sys.stderr.isatty(),
-        )
+        ))
         click.echo(report.to_text())
         if not report.ok:
             sys.exit(1)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from patronage.storage.importing.mapping import ColumnMap
 from patronage.storage.importing.parsing import parse_date, parse_datetime
-from patronage.storage.importing.report import Problems
+from patronage.storage.importing.report import Problems, shorten
 
 
 class Fields:
@@ -86,7 +86,8 @@ class Fields:
         for pos in positions:
             self.problems.add(int(self.problems.lines[pos]), self.problems.label(name),
                               raw.iloc[pos], (
-                f"{what} {values.iloc[pos]!r} appears twice: lines {int(first_line.iloc[pos])} "
+                f"{what} {shorten(values.iloc[pos])!r} appears twice: lines "
+                f"{int(first_line.iloc[pos])} "
                 f"and {int(self.problems.lines[pos])}; keep one of them"))
         self.bad[positions] = True
 
@@ -101,7 +102,8 @@ def customer_keys(fields: Fields, name: str, refs: pd.Series, known: dict) -> pd
     unknown = (refs.notna() & keys.isna()).to_numpy()
     if unknown.any():
         messages = pd.Series(None, index=refs.index, dtype=object)
-        messages[unknown] = [f"customer {r!r} is not in the panel; import customers first"
+        messages[unknown] = [f"customer {shorten(r)!r} is not in the panel; import customers "
+                             "first"
                              for r in refs[unknown]]
         fields.record(name, fields.raw(name), messages)
     return keys

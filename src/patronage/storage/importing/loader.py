@@ -18,7 +18,7 @@ from patronage.storage.engine import write_transaction
 from patronage.storage.importing import customers, responses, transactions
 from patronage.storage.importing.checks import Fields
 from patronage.storage.importing.mapping import REQUIRED, map_columns
-from patronage.storage.importing.reading import read_table
+from patronage.storage.importing.reading import MAX_XLSX_UNZIPPED_BYTES, read_table
 from patronage.storage.importing.report import ImportReport, Problems
 
 KINDS = {"customers": customers, "transactions": transactions, "responses": responses}
@@ -44,7 +44,8 @@ def _progress_bar(enabled: bool, total: int, kind: str):
 def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
                 encoding: str | None = None, sheet: str | None = None,
                 date_order: str | None = None, max_rows: int | None = None,
-                progress: bool = False) -> ImportReport:
+                progress: bool = False,
+                max_unzipped_bytes: int = MAX_XLSX_UNZIPPED_BYTES) -> ImportReport:
     """Import ``customers``, ``transactions`` or ``responses`` from a CSV/TXT/TSV or XLSX file.
 
     Never raises for bad data: every bad cell, duplicate id, unknown customer or missing
@@ -54,7 +55,8 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
     ``unchanged`` all rows); ``dry_run`` checks everything and writes nothing.
 
     ``date_order`` (``"ymd"``, ``"dmy"`` or ``"mdy"``) settles dates like 05/03/2024;
-    ``max_rows`` refuses larger files; ``progress`` shows a bar on stderr for big files.
+    ``max_rows`` refuses larger files; ``progress`` shows a bar on stderr for big files;
+    ``max_unzipped_bytes`` refuses an XLSX file that would unpack to more (a zip bomb).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
@@ -64,7 +66,8 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
         raise ValueError(f"max_rows must be at least 1, not {max_rows}")
     module = KINDS[kind]
     path = Path(path)
-    table = read_table(path, encoding=encoding, sheet=sheet, max_rows=max_rows)
+    table = read_table(path, encoding=encoding, sheet=sheet, max_rows=max_rows,
+                       max_unzipped_bytes=max_unzipped_bytes)
     report = ImportReport(kind=kind, file=path.name, encoding=table.encoding,
                           delimiter=table.delimiter, rows=len(table.frame), dry_run=dry_run,
                           sheet=table.sheet)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from patronage.storage.importing.parsing import to_halfwidth
+from patronage.storage.importing.report import shorten
 
 _CUSTOMER_REF = ("customer_id", "customer", "customer no", "customer number", "客户编号",
                  "客戶編號", "客户ID", "客戶ID", "客户号", "客戶號", "会员编号", "會員編號")
@@ -117,7 +118,8 @@ def match_columns(headers: list[str], aliases: dict[str, tuple[str, ...]],
             result.extra.append(header)
         elif name in result.fields:
             result.problems.append((header, (
-                f"columns {result.fields[name]!r} and {header!r} both mean {name!r}; "
+                f"columns {shorten(result.fields[name])!r} and {shorten(header)!r} both mean "
+                f"{name!r}; "
                 "keep one of them")))
         else:
             result.fields[name] = header

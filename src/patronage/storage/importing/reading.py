@@ -25,6 +25,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from patronage.storage.importing.damage import (
+    MAX_XLSX_UNZIPPED_BYTES, StrictSharedStrings, check_xlsx_archive, damaged_sheet,
+    eof_in_quotes_record, misplaced_closing_quote, mixed_encoding, utf16_without_bom)
+from patronage.storage.importing.report import shorten
+
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_BYTES = 64 * 1024
 _SCAN_BLOCK = 1 << 22  # characters per block when looking for whitespace to strip
@@ -34,6 +39,7 @@ _UNICODE_SPACES = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0
 _BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields?, saw (\d+)")
 FORMULA = ("formula cells are not imported; paste values (in Excel: Copy, then Paste Special > "
            "Values)")
+EXCEL_ERROR = "the cell shows an Excel error, not a value; correct it in Excel and save again"
 
 
 @dataclass
@@ -41,7 +47,7 @@ class Table:
     """A file's cells: ``frame`` has one column per header (strings, NaN for blank cells) and
     ``lines`` the file line / Excel row of each frame row. ``problems`` are (line, column, value,
     message) tuples found while reading; ``formula_cells`` maps a column to the frame rows whose
-    XLSX formula cell was refused (left blank, and already reported)."""
+    XLSX formula or error cell (``#N/A``) was refused (left blank, and already reported)."""
 
     frame: pd.DataFrame
     lines: np.ndarray
@@ -74,10 +80,19 @@ def decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
             except UnicodeDecodeError:
                 raise ValueError(f"the file starts with a {name} byte-order mark but is not valid "
                                  f"{name}; save it again as UTF-8") from None
+    wide = utf16_without_bom(raw)
+    if wide is not None:
+        raise ValueError(f"the file looks like UTF-16 text without a byte-order mark; pass "
+                         f"--encoding {wide}, or save it again as UTF-8")
     try:
         return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        not_utf8_at = exc.start
+    mixed = mixed_encoding(raw, not_utf8_at)
+    if mixed is not None:
+        raise ValueError(f"the file mixes text encodings: line {mixed[0]:,} is UTF-8 but line "
+                         f"{mixed[1]:,} is not (GB18030/GBK, as Chinese Excel saves it?); save "
+                         "the whole file again in one encoding (Excel: Save As > CSV UTF-8)")
     try:
         return raw.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
@@ -87,11 +102,15 @@ def decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
 
 def sniff_delimiter(sample: str) -> str:
     """The delimiter of a text sample (its first lines); ``,`` when nothing else fits."""
+    sample = sample.replace("\r\n", "\n").replace("\r", "\n")
     cut = sample.rfind("\n")
     lines = sample[: cut if cut > 0 else len(sample)]
     best, best_score = ",", (-1.0, 0)
     for delimiter in DELIMITERS:
-        records = [r for r in csv.reader(io.StringIO(lines), delimiter=delimiter) if r][:50]
+        try:
+            records = [r for r in csv.reader(io.StringIO(lines), delimiter=delimiter) if r][:50]
+        except csv.Error:
+            continue
         if not records or len(records[0]) < 2:
             continue
         width = len(records[0])
@@ -118,7 +137,7 @@ def _headers(raw: list[str], problems: list) -> tuple[list[str], list[int]]:
     for position, header in enumerate(raw):
         name = (header or "").strip().lstrip("\ufeff") or f"column {position + 1}"
         if name in seen:
-            problems.append((1, name, None, f"column {name!r} appears twice (columns "
+            problems.append((1, name, None, f"column {shorten(name)!r} appears twice (columns "
                              f"{seen[name] + 1} and {position + 1}); keep one of them"))
             continue
         seen[name] = position
@@ -129,6 +148,8 @@ def _headers(raw: list[str], problems: list) -> tuple[list[str], list[int]]:
 
 def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Table:
     raw = path.read_bytes()
+    if not raw.strip():
+        raise ValueError(f"{path.name} is empty; it needs a header line and data rows")
     text, encoding_name = decode(raw, encoding)
     # pandas' parser reads UTF-8 bytes: give it the file's own bytes rather than the text to
     # encode again.
@@ -136,21 +157,35 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
         if encoding_name in ("utf-8", "utf-8-sig") else io.StringIO(text)
     del raw
     if not text or text.isspace():
-        raise ValueError("the file is empty; it needs a header line and data rows")
+        raise ValueError(f"{path.name} is empty; it needs a header line and data rows")
+    if "\r" in text and "\n" not in text:  # old Mac line ends: a CR alone ends each line
+        text = text.replace("\r", "\n")
+        source = io.StringIO(text)
     delimiter = sniff_delimiter(text[:_SAMPLE_BYTES])
-    first_record = next(csv.reader(io.StringIO(text[:_SAMPLE_BYTES]), delimiter=delimiter), [])
+    end = text.find("\n")  # the whole header line, however long
+    head = text if end < 0 else text[: max(_SAMPLE_BYTES, end + 1)]
+    try:
+        first_record = next(csv.reader(io.StringIO(head), delimiter=delimiter), [])
+    except csv.Error:  # a header cell over csv's field size limit
+        first_record = head.splitlines()[0].split(delimiter)
     if not any(cell.strip() for cell in first_record):
         raise ValueError("the first line is blank; the file needs a header line")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        frame = pd.read_csv(
-            source, sep=delimiter, header=None, names=list(range(len(first_record))),
-            dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True,
-            skip_blank_lines=False, index_col=False, on_bad_lines="warn",
-            nrows=None if max_rows is None else max_rows + 2, engine="c",
-        )
+        try:
+            frame = pd.read_csv(
+                source, sep=delimiter, header=None, names=list(range(len(first_record))),
+                dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True,
+                skip_blank_lines=False, index_col=False, on_bad_lines="warn",
+                nrows=None if max_rows is None else max_rows + 2, engine="c",
+            )
+        except pd.errors.ParserError as exc:
+            raise _unreadable_text(exc, source, delimiter) from None
     physical_lines = text.count("\n") + (not text.endswith("\n"))
     needs_strip = _needs_strip(text, delimiter)
+    has_nul = "\x00" in text
+    multiline = physical_lines != len(frame)
+    physical = text.split("\n") if multiline else None
     del text, source
     problems: list = []
     names, keep = _headers([str(v) for v in frame.iloc[0].fillna("")], problems)
@@ -160,6 +195,9 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
                    for m in _BAD_LINE.finditer(str(warning.message)))
     multiline = physical_lines != len(frame) + len(bad)
     lines, bad_lines = _line_numbers(frame, [record for record, _, _ in bad], multiline)
+    if multiline and physical is not None:
+        problems.extend(_quote_problems(frame, lines, physical, delimiter))
+    del physical
     for line, (_, expected, saw) in zip(bad_lines, bad):
         problems.append((line, None, None, f"this line has {saw} cells but the header has "
                          f"{expected}; check for an unquoted {_shown(delimiter)} in a value"))
@@ -169,8 +207,66 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
     if needs_strip:
         frame = _clean(frame)
     frame, lines = _drop_blank_rows(frame, lines)
+    if has_nul:
+        problems.extend(_nul_problems(frame, lines))
     table = Table(frame, lines, encoding=encoding_name, delimiter=delimiter, problems=problems)
     return _limit(table, max_rows)
+
+
+_NUL = ("the cell holds a NUL character (an invisible control character a broken export "
+        "leaves); delete it, or export the file again")
+
+
+def _nul_problems(frame: pd.DataFrame, lines: np.ndarray) -> list:
+    """A problem for every header and cell holding a NUL character, which no database stores
+    as text (PostgreSQL refuses it; SQLite would cut the text short)."""
+    problems = [(1, name, name, _NUL) for name in frame.columns if "\x00" in name]
+    for name in frame.columns:
+        column = frame[name]
+        hit = column.str.contains("\x00", regex=False, na=False).to_numpy(dtype=bool)
+        problems.extend((int(lines[pos]), name, column.iloc[pos], _NUL)
+                        for pos in np.flatnonzero(hit))
+    return problems
+
+
+def _unreadable_text(exc: Exception, source, delimiter: str) -> ValueError:
+    """The error for a text file pandas cannot tokenise: a quote never closed names its line."""
+    record = eof_in_quotes_record(str(exc))
+    if record is None:
+        return ValueError(f"the file cannot be read as delimited text ({str(exc)[:200]}); "
+                          "save it again as CSV")
+    line = record + 1
+    if record > 0:  # the records before it may hold quoted line breaks
+        source.seek(0)
+        before = pd.read_csv(source, sep=delimiter, header=None, dtype=str, nrows=record,
+                             keep_default_na=False, skip_blank_lines=False, index_col=False,
+                             on_bad_lines="skip", engine="c")
+        line += int(sum(before[c].str.count("\n").sum() for c in before.columns))
+    return ValueError(f"line {line:,}: a quote (\") opens a value that is never closed, so "
+                      "the rest of the file would be read into one cell; close the quote, or "
+                      "write a quote inside a value as two (\"\")")
+
+
+def _quote_problems(frame: pd.DataFrame, lines: np.ndarray, physical: list[str],
+                    delimiter: str) -> list:
+    """Records spanning lines whose closing quote is followed by more text: a quote left open
+    that a later quote closed, running the lines between into one cell."""
+    problems = []
+    spans = np.zeros(len(frame), dtype=np.int64)
+    for name in frame.columns:
+        spans += frame[name].str.count("\n").fillna(0).to_numpy(dtype=np.int64)
+    for pos in np.flatnonzero(spans):
+        first = int(lines[pos])
+        record = "\n".join(physical[first - 1: first + int(spans[pos])])
+        offset = misplaced_closing_quote(record, delimiter)
+        if offset is not None:
+            last = first + record.count("\n", 0, offset)
+            problems.append((first, None, None, (
+                f"a quote (\") opened on line {first:,} closes only on line {last:,}, and "
+                f"text follows it there, so lines {first:,}-{last:,} were read as one cell; "
+                "close the quote on its own line, or write a quote inside a value as two "
+                "(\"\")")))
+    return problems
 
 
 def _shown(delimiter: str) -> str:
@@ -272,28 +368,56 @@ def _cell_text(value) -> str | None:
     return str(value)
 
 
-def read_xlsx(path: Path, *, sheet: str | None, max_rows: int | None) -> Table:
+def read_xlsx(path: Path, *, sheet: str | None, max_rows: int | None,
+              max_unzipped_bytes: int = MAX_XLSX_UNZIPPED_BYTES) -> Table:
     import openpyxl
 
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException...
-        raise ValueError(f"cannot open {path.name} as an Excel .xlsx workbook ({exc}); save it "
-                         "again from Excel as .xlsx or export it as CSV") from None
+    check_xlsx_archive(path, max_unzipped_bytes)
+    # Opened here so that the file is closed however openpyxl fails.
+    with open(path, "rb") as handle:
+        try:
+            workbook = openpyxl.load_workbook(handle, read_only=True, data_only=False)
+        except Exception as exc:  # zipfile.BadZipFile, KeyError, XML errors, entity bombs...
+            detail = f"{type(exc).__name__}: {str(exc)[:120]}"
+            raise ValueError(f"cannot open {path.name} as an Excel .xlsx workbook ({detail}); "
+                             "save it again from Excel as .xlsx or export it as CSV") from None
+        return _read_workbook(workbook, sheet, max_rows, path.name)
+
+
+def _read_workbook(workbook, sheet: str | None, max_rows: int | None, file: str) -> Table:
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
             raise ValueError(f"no sheet named {sheet!r}; the workbook has "
                              f"{', '.join(repr(s) for s in workbook.sheetnames)}")
         worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-        return _read_sheet(worksheet, max_rows)
+        if isinstance(getattr(worksheet, "_shared_strings", None), list):
+            # openpyxl's read-only sheet reads cells through this private table.
+            worksheet._shared_strings = StrictSharedStrings(worksheet._shared_strings)
+        return _read_sheet(worksheet, max_rows, file)
     finally:
         workbook.close()
 
 
-def _read_sheet(worksheet, max_rows: int | None) -> Table:
+def _checked_rows(worksheet, file: str):
+    """The sheet's rows; a row openpyxl cannot read (a shared string that does not exist, XML
+    that breaks off) is a ValueError naming the row."""
+    rows = worksheet.iter_rows()
+    number = 0
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise damaged_sheet(file, worksheet.title, number + 1, exc) from None
+        number += 1
+        yield row
+
+
+def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> Table:
     problems: list = []
     formulas: dict[str, list[int]] = {}
-    rows = worksheet.iter_rows()
+    rows = _checked_rows(worksheet, file)
     header, header_row = None, 0
     for number, row in enumerate(rows, start=1):
         if any(cell.value not in (None, "") for cell in row):
@@ -312,9 +436,10 @@ def _read_sheet(worksheet, max_rows: int | None) -> Table:
             cell = row[position] if position < len(row) else None
             if cell is None or cell.value is None:
                 cells.append(None)
-            elif cell.data_type == "f":
+            elif cell.data_type in ("f", "e"):
                 name = names[keep.index(position)]
-                problems.append((number, name, str(cell.value), FORMULA))
+                problems.append((number, name, str(cell.value),
+                                 FORMULA if cell.data_type == "f" else EXCEL_ERROR))
                 formulas.setdefault(name, []).append(len(data))
                 cells.append(None)
             else:
@@ -337,8 +462,12 @@ def _read_sheet(worksheet, max_rows: int | None) -> Table:
 
 
 def read_table(path, *, encoding: str | None = None, sheet: str | None = None,
-               max_rows: int | None = None) -> Table:
-    """Read ``path`` (CSV/TXT/TSV or XLSX); ValueError for files that cannot be read at all."""
+               max_rows: int | None = None,
+               max_unzipped_bytes: int = MAX_XLSX_UNZIPPED_BYTES) -> Table:
+    """Read ``path`` (CSV/TXT/TSV or XLSX); ValueError for files that cannot be read at all.
+
+    ``max_unzipped_bytes`` bounds what an XLSX file may unpack to (a zip bomb is refused
+    before anything is unpacked)."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"file not found: {path}")
@@ -346,11 +475,12 @@ def read_table(path, *, encoding: str | None = None, sheet: str | None = None,
         raise ValueError(f"not a file: {path}")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path, sheet=sheet, max_rows=max_rows)
+        return read_xlsx(path, sheet=sheet, max_rows=max_rows,
+                         max_unzipped_bytes=max_unzipped_bytes)
     if suffix == ".xls":
         raise ValueError("old .xls workbooks are not supported; save the file as .xlsx or CSV")
     return read_text(path, encoding=encoding, max_rows=max_rows)
 
 
-__all__ = ["DELIMITERS", "FORMULA", "Table", "decode", "read_table", "read_text", "read_xlsx",
+__all__ = ["DELIMITERS", "EXCEL_ERROR", "FORMULA", "MAX_XLSX_UNZIPPED_BYTES", "Table", "decode", "read_table", "read_text", "read_xlsx",
            "sniff_delimiter"]

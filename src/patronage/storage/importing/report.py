@@ -15,6 +15,17 @@ import pandas as pd
 
 #: How many problems :meth:`ImportReport.to_text` prints before summarising the rest.
 MAX_PRINTED_PROBLEMS = 50
+#: How much of a cell or header a problem shows; longer ones are cut, with their length.
+MAX_SHOWN_CHARACTERS = 80
+_MAX_MESSAGE_CHARACTERS = 600
+
+
+def shorten(text: str, limit: int = MAX_SHOWN_CHARACTERS) -> str:
+    """``text``, or its start and its length when longer than ``limit`` characters: a message
+    names a 300 kB cell, it does not print it."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)
@@ -24,13 +35,15 @@ class ImportIssue:
     ``line`` is the line of the text file (the header is line 1) or the Excel row number;
     ``column`` names the column as written in the file, with the field it maps to in brackets
     when the two differ; ``value`` is the cell as read (``None`` when the problem is not about a
-    cell, such as a missing column).
+    cell, such as a missing column), cut to its first :data:`MAX_SHOWN_CHARACTERS` characters
+    when longer, and then ``value_length`` is its whole length.
     """
 
     line: int | None
     column: str | None
     value: str | None
     message: str
+    value_length: int | None = None
 
     def to_text(self) -> str:
         where = []
@@ -40,7 +53,9 @@ class ImportIssue:
             where.append(f"column {self.column}")
         head = ", ".join(where)
         if self.value is not None:
-            head = f"{head}: {self.value!r}" if head else repr(self.value)
+            shown = repr(self.value) if self.value_length is None else \
+                f"{self.value!r}… ({self.value_length:,} characters)"
+            head = f"{head}: {shown}" if head else shown
         return f"{head} — {self.message}" if head else self.message
 
 
@@ -119,12 +134,17 @@ class Problems:
 
     def label(self, field_name: str) -> str:
         """The column as the user knows it: ``手机 (phone)``, or the field when they agree."""
-        return self.labels.get(field_name, field_name)
+        return shorten(self.labels.get(field_name, field_name))
 
     def add(self, line: int | None, column: str | None, value: object, message: str) -> None:
         shown = None if value is None or (isinstance(value, float) and np.isnan(value)) \
             else str(value)
-        self.issues.append(ImportIssue(line, column, shown, message))
+        length = None
+        if shown is not None and len(shown) > MAX_SHOWN_CHARACTERS:
+            shown, length = shown[:MAX_SHOWN_CHARACTERS], len(shown)
+        column = None if column is None else shorten(column)
+        message = shorten(str(message), _MAX_MESSAGE_CHARACTERS)
+        self.issues.append(ImportIssue(line, column, shown, message, length))
 
     def flag(self, mask, field_name: str | None, values, message) -> None:
         """Report every row where ``mask`` is true.
@@ -151,4 +171,5 @@ class Problems:
         return bool(self.issues)
 
 
-__all__ = ["ImportIssue", "ImportReport", "MAX_PRINTED_PROBLEMS", "Problems"]
+__all__ = ["ImportIssue", "ImportReport", "MAX_PRINTED_PROBLEMS", "MAX_SHOWN_CHARACTERS",
+           "Problems", "shorten"]

@@ -1,0 +1,146 @@
+"""Damaged and hostile files: finding what is wrong and where, for :mod:`.reading`.
+
+Each function looks for one kind of damage and returns what a message needs (a line number, a
+size), or raises ValueError with the message itself: a workbook that is not a zip of a workbook
+or that would unpack to more than the bound (a decompression bomb), shared-string references
+outside the table, a text file whose lines mix UTF-8 and GB18030, UTF-16 text without a
+byte-order mark, and quotes that are never closed or closed in the wrong place.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+#: The most an XLSX file may unpack to, all parts together: Excel's own limit of 1,048,576 rows
+#: of a few columns stays below it, a zip bomb (kilobytes that unpack to gigabytes) does not.
+MAX_XLSX_UNZIPPED_BYTES = 1 << 30
+_EOF_IN_QUOTES = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def check_xlsx_archive(path: Path, max_unzipped: int) -> None:
+    """Refuse a file that is not a zip holding a workbook, or that unpacks to more than
+    ``max_unzipped`` bytes. The sizes are the ones the zip states: Python's zipfile never
+    unpacks more than a member states, and a member holding more is reported as damaged."""
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path.name} is empty (0 bytes); save the workbook again from Excel")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+        raise ValueError(f"cannot open {path.name}: it is not an Excel .xlsx workbook (not a zip "
+                         "archive, as .xlsx files are); save it again from Excel as .xlsx, or "
+                         "export it as CSV") from None
+    if not any(m.filename == "[Content_Types].xml" for m in members):
+        raise ValueError(f"cannot open {path.name}: it is not an Excel .xlsx workbook (a zip "
+                         "without a workbook in it); save it again from Excel as .xlsx, or "
+                         "export it as CSV")
+    total = sum(m.file_size for m in members)
+    if total > max_unzipped:
+        raise ValueError(
+            f"{path.name} unpacks to more than {max_unzipped / 1e6:,.0f} MB ({total:,} bytes "
+            f"from {path.stat().st_size:,}), more than any workbook an import takes; split "
+            "it or export it as CSV")
+
+
+class StrictSharedStrings(list):
+    """A workbook's shared-string table that refuses negative references: ``-1`` would
+    otherwise silently read the last string."""
+
+    def __getitem__(self, index):
+        if isinstance(index, int) and index < 0:
+            raise IndexError(f"shared string {index} does not exist")
+        return super().__getitem__(index)
+
+
+def damaged_sheet(file: str, sheet: str, row: int, exc: Exception) -> ValueError:
+    """The error for a sheet that openpyxl could not read past ``row - 1``."""
+    detail = f"{type(exc).__name__}: {exc}"
+    if len(detail) > 120:
+        detail = detail[:120] + "…"
+    return ValueError(f"{file} is damaged: row {row:,} of sheet {sheet!r} cannot be read "
+                      f"({detail}); open it in Excel and save it again, or export it as CSV")
+
+
+# --- text -----------------------------------------------------------------------------------
+
+def _utf8_text_line(line: bytes) -> bool:
+    """Whether ``line`` (not ASCII) is UTF-8 Chinese text rather than GB18030 that happens to
+    be valid UTF-8: it decodes as UTF-8 to CJK ideographs and punctuation only, and read as
+    GB18030 it is not plain GB2312 (which the common characters of GB18030 files are)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if not all(c.isascii() or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f"
+               or "\uff00" <= c <= "\uffef" for c in text):
+        return False
+    try:
+        line.decode("gb18030").encode("gb2312")
+    except UnicodeError:
+        return True
+    return False
+
+
+def mixed_encoding(raw: bytes, not_utf8_at: int) -> tuple[int, int] | None:
+    """``(utf8_line, other_line)`` when a file that is not UTF-8 (the first offending byte at
+    ``not_utf8_at``) still has lines of UTF-8 Chinese text; None when it does not."""
+    other = raw.count(b"\n", 0, not_utf8_at) + 1
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if number != other and not line.isascii() and _utf8_text_line(line.rstrip(b"\r")):
+            return number, other
+    return None
+
+
+def utf16_without_bom(raw: bytes) -> str | None:
+    """``"utf-16-le"`` or ``"utf-16-be"`` when ``raw`` looks like UTF-16 text without a
+    byte-order mark (a NUL next to most ASCII characters), else None."""
+    sample = raw[:4096]
+    if len(sample) < 4 or sample.count(0) < len(sample) // 4:
+        return None
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    return "utf-16-le" if odd > even else "utf-16-be"
+
+
+def eof_in_quotes_record(message: str) -> int | None:
+    """The record (0 = header) pandas names in an "EOF inside string" error, else None."""
+    found = _EOF_IN_QUOTES.search(message)
+    return int(found.group(1)) if found else None
+
+
+def misplaced_closing_quote(record: str, delimiter: str) -> int | None:
+    """Offset in ``record`` (the physical lines of one CSV record) of a closing quote followed
+    by more text before the next delimiter (``"a"b``), which happens when an opening quote was
+    never closed and a later quote closes it; None when the quotes are in order."""
+    n, i, at_start = len(record), 0, True
+    while i < n:
+        c = record[i]
+        if c == '"' and at_start:
+            end = i + 1
+            while True:
+                end = record.find('"', end)
+                if end < 0:
+                    return None  # runs to the end of the record: pandas reports it itself
+                if record.startswith('""', end):
+                    end += 2
+                    continue
+                break
+            after = end + 1
+            while after < n and record[after] == " ":
+                after += 1
+            if after < n and record[after] not in (delimiter, "\n", "\r"):
+                return end
+            i, at_start = after, False
+            continue
+        if c == delimiter or c == "\n":
+            at_start = True
+        elif not (c == " " and at_start):
+            at_start = False
+        i += 1
+    return None
+
+
+__all__ = ["MAX_XLSX_UNZIPPED_BYTES", "StrictSharedStrings", "check_xlsx_archive",
+           "damaged_sheet", "eof_in_quotes_record", "misplaced_closing_quote", "mixed_encoding",
+           "utf16_without_bom"]

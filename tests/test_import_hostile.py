@@ -1,0 +1,302 @@
+"""Hostile and broken files given to ``patronage import``.
+
+Each file must give a clear message (what is wrong, where, what to do), a non-zero exit code, no
+traceback and nothing written, on SQLite and on PostgreSQL. The files are built here, byte by
+byte: garbage named .xlsx, empty files, a zip that is not a workbook, CR-only line endings, a
+damaged shared-string table, unterminated quotes, mixed encodings, NUL bytes, huge cells and
+decompression bombs.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from patronage.cli import main
+from patronage.storage.importing import import_file
+from patronage.storage.importing.reading import MAX_XLSX_UNZIPPED_BYTES
+from patronage.storage.schema import customers
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+
+def _parts(sheet_xml: str, strings: list[str], shared_xml: str | None = None) -> dict[str, str]:
+    """The parts of a minimal workbook with one sheet and a shared-string table."""
+    shared = shared_xml or (f'<?xml version="1.0"?><sst xmlns="{_MAIN}">'
+                            + "".join(f"<si><t>{s}</t></si>" for s in strings) + "</sst>")
+    return {
+        "[Content_Types].xml": (
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+            'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.worksheet+xml"/>'
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/>'
+            "</Types>"),
+        "_rels/.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
+            f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0"?><workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
+            '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{_PKG}">'
+            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+            "</Relationships>"),
+        "xl/sharedStrings.xml": shared,
+        "xl/worksheets/sheet1.xml": sheet_xml,
+    }
+
+
+def _sheet(rows: list[list[str]], *, padding: int = 0) -> str:
+    """Sheet XML whose cells are shared-string references (``<v>`` text as given)."""
+    body = []
+    for r, row in enumerate(rows, start=1):
+        cells = "".join(f'<c r="{chr(65 + i)}{r}" t="s"><v>{v}</v></c>' for i, v in enumerate(row))
+        body.append(f'<row r="{r}">{cells}</row>')
+    return (f'<?xml version="1.0"?><worksheet xmlns="{_MAIN}"><sheetData>{"".join(body)}'
+            + " " * padding + "</sheetData></worksheet>")
+
+
+def write_xlsx(path, rows, strings=("customer_id", "name", "C1", "A"), **kw):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in _parts(_sheet(rows), list(strings), **kw).items():
+            archive.writestr(name, text)
+    return path
+
+
+def _declare_size(path, member: str, size: int) -> None:
+    """Rewrite the uncompressed size a zip declares for ``member`` (local and central headers),
+    as a decompression bomb's headers would state it."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    struct.pack_into("<I", data, info.header_offset + 22, size)
+    position = 0
+    while (position := data.find(b"PK\x01\x02", position)) >= 0:
+        length = struct.unpack_from("<H", data, position + 28)[0]
+        if bytes(data[position + 46: position + 46 + length]).decode() == member:
+            struct.pack_into("<I", data, position + 24, size)
+        position += 4
+    path.write_bytes(bytes(data))
+
+
+def count(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(customers)).scalar_one()
+
+
+def run_import(db_url, path, *extra):
+    result = CliRunner().invoke(main, ["import", "customers", str(path), "--db", db_url, *extra])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    return result
+
+
+def refused(db_url, engine, path, *needles):
+    """Both a dry run and a real import exit non-zero with every needle in the message, and
+    nothing is written."""
+    for extra in (("--dry-run",), ()):
+        result = run_import(db_url, path, *extra)
+        assert result.exit_code != 0, result.output
+        for needle in needles:
+            assert needle in result.output, result.output
+    assert count(engine) == 0
+    return result.output
+
+
+# --- files that cannot be read at all -----------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "content", "needle"), [
+    ("garbage.xlsx", bytes(range(256)) * 4, "not an Excel .xlsx workbook"),
+    ("empty.xlsx", b"", "is empty"),
+    ("empty.csv", b"", "is empty"),
+    ("blank.csv", b"\n\n  \n", "is empty"),
+    ("dir.csv", None, "is a directory"),
+])
+def test_unreadable_files_give_a_message_not_a_traceback(db_url, engine, tmp_path, name,
+                                                         content, needle):
+    path = tmp_path / name
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    output = refused(db_url, engine, path, needle)
+    assert name in output or "empty" in output
+
+
+def test_a_zip_that_is_not_a_workbook(db_url, engine, tmp_path):
+    path = tmp_path / "notes.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    refused(db_url, engine, path, "notes.xlsx", "not an Excel .xlsx workbook",
+            "save it again from Excel")
+
+
+def test_missing_file_exits_non_zero_without_traceback(db_url, engine, tmp_path):
+    refused(db_url, engine, tmp_path / "nope.csv", "file not found")
+
+
+# --- damaged workbooks --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reference", ["99", "-1", "x"])
+def test_bad_shared_string_index(db_url, engine, tmp_path, reference):
+    path = write_xlsx(tmp_path / "c.xlsx", [["0", "1"], ["2", reference]])
+    refused(db_url, engine, path, "c.xlsx", "damaged", "row 2")
+
+
+def test_a_good_minimal_workbook_imports(db_url, engine, tmp_path):
+    """The hand-built workbook of the tests above is fine when its references are."""
+    path = write_xlsx(tmp_path / "c.xlsx", [["0", "1"], ["2", "3"]])
+    result = run_import(db_url, path)
+    assert result.exit_code == 0, result.output
+    assert count(engine) == 1
+
+
+def test_xml_entity_bomb_in_a_workbook(db_url, engine, tmp_path):
+    laughs = ('<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa">'
+              + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'
+                        for i in range(8))
+              + f']><sst xmlns="{_MAIN}"><si><t>customer_id</t></si><si><t>name</t></si>'
+              "<si><t>C1</t></si><si><t>&i;</t></si></sst>")
+    path = write_xlsx(tmp_path / "c.xlsx", [["0", "1"], ["2", "3"]], shared_xml=laughs)
+    refused(db_url, engine, path, "c.xlsx")
+
+
+def test_decompression_bomb_is_refused_before_it_is_unpacked(db_url, engine, tmp_path):
+    path = write_xlsx(tmp_path / "bomb.xlsx", [["0", "1"], ["2", "3"]])
+    _declare_size(path, "xl/worksheets/sheet1.xml", MAX_XLSX_UNZIPPED_BYTES + 1)
+    output = refused(db_url, engine, path, "bomb.xlsx", "unpacks to more than")
+    assert len(output) < 1000
+
+
+def test_a_real_bomb_is_refused_by_its_size(engine, tmp_path):
+    """A sheet padded with 60 MB of blanks (60 kB zipped): refused under a 50 MB bound."""
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in _parts(_sheet([["0", "1"], ["2", "3"]], padding=60_000_000),
+                                 ["customer_id", "name", "C1", "A"]).items():
+            archive.writestr(name, text)
+    assert path.stat().st_size < 200_000
+    with pytest.raises(ValueError, match="unpacks to more than 50 MB"):
+        import_file(engine, "customers", path, max_unzipped_bytes=50_000_000)
+
+
+def test_understated_sizes_are_a_damaged_file(db_url, engine, tmp_path):
+    """A zip that states a smaller size than its data unpacks to is damaged, not read past."""
+    path = write_xlsx(tmp_path / "c.xlsx", [["0", "1"], ["2", "3"]])
+    _declare_size(path, "xl/worksheets/sheet1.xml", 40)
+    refused(db_url, engine, path, "c.xlsx")
+
+
+def test_excel_error_cells_are_refused(db_url, engine, tmp_path):
+    path = tmp_path / "c.xlsx"
+    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{_MAIN}"><sheetData>'
+             '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+             '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="e"><v>#N/A</v></c></row>'
+             "</sheetData></worksheet>")
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in _parts(sheet, ["customer_id", "name", "C1"]).items():
+            archive.writestr(name, text)
+    refused(db_url, engine, path, "line 2, column name: '#N/A'", "Excel error")
+
+
+# --- text files ---------------------------------------------------------------------------------
+
+def test_cr_only_line_endings(db_url, engine, tmp_path):
+    """Old Mac line endings (CR alone) read like any other, with the right line numbers."""
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"customer_id,name\rC1,A\rC2,\rC3,C\r")
+    refused(db_url, engine, path, "line 3, column name")
+    path.write_bytes(b"customer_id,name\rC1,A\rC2,B\r")
+    result = run_import(db_url, path)
+    assert result.exit_code == 0, result.output
+    assert count(engine) == 2
+
+
+def test_unterminated_quote_at_the_end_of_the_file(db_url, engine, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b'customer_id,name\nC1,A\nC2,"B\nC3,C\nC4,D\n')
+    refused(db_url, engine, path, "line 3", "quote", "never closed")
+
+
+def test_unterminated_quote_does_not_swallow_the_next_rows(db_url, engine, tmp_path):
+    """A quote closed lines later and followed by text ran the rows between into one cell."""
+    path = tmp_path / "c.csv"
+    path.write_bytes(b'customer_id,name\nC1,"A\nC2,B\nC3,"C"\nC4,D\n')
+    refused(db_url, engine, path, "line 2", "line 4", "quote")
+
+
+def test_a_proper_multi_line_cell_still_imports(db_url, engine, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b'customer_id,name,note\nC1,A,"two\nlines, fine"\nC2,"B ""the"" b",x\n')
+    result = run_import(db_url, path)
+    assert result.exit_code == 0, result.output
+    assert count(engine) == 2
+
+
+def test_mixed_utf8_and_gb18030_lines(db_url, engine, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes("customer_id,name\nC1,张三\n".encode("utf-8")
+                     + "C2,李四\nC3,王五\n".encode("gb18030"))
+    refused(db_url, engine, path, "mixes", "UTF-8", "line 2", "line 3")
+
+
+def test_a_gb18030_file_is_not_taken_for_mixed(db_url, engine, tmp_path):
+    """Every surname of the Hundred Family Surnames list with two given names, in GB18030:
+    none of these lines is mistaken for UTF-8."""
+    surnames = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛"
+    given = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
+    rows = [f"C{i},{s}{given[i % len(given)]}{given[(3 * i) % len(given)]}"
+            for i, s in enumerate(surnames * 3)]
+    path = tmp_path / "c.csv"
+    path.write_bytes(("customer_id,name\n" + "\n".join(rows) + "\n").encode("gb18030"))
+    result = run_import(db_url, path)
+    assert result.exit_code == 0, result.output
+    assert "encoding gb18030" in result.output
+
+
+def test_nul_byte_is_refused_on_a_dry_run_as_on_the_import(db_url, engine, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"customer_id,name\nC1,A\x00B\nC2,B\n")
+    refused(db_url, engine, path, "line 2, column name", "NUL")
+
+
+def test_utf16_without_a_byte_order_mark(db_url, engine, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes("customer_id,name\nC1,A\n".encode("utf-16-le"))
+    refused(db_url, engine, path, "UTF-16", "--encoding utf-16-le")
+
+
+def test_huge_cells_are_cut_in_messages(db_url, engine, tmp_path):
+    """A 300 kB cell repeated on 200 lines (an id that appears twice, an unknown phone) gives
+    a short report, not the cell 400 times."""
+    big = "9" * 300_000
+    path = tmp_path / "c.csv"
+    path.write_text("customer_id,name,phone\n" + "".join(f"{big},{big},{big}\n"
+                                                        for _ in range(200)), encoding="utf-8")
+    assert path.stat().st_size > 100 * 300_000
+    result = run_import(db_url, path, "--dry-run")
+    assert result.exit_code == 1
+    assert "300,000 characters" in result.output
+    assert len(result.output) < 60 * 600, len(result.output)
+    assert count(engine) == 0
+
+
+def test_huge_header_is_cut_in_messages(db_url, engine, tmp_path):
+    big = "x" * 300_000
+    path = tmp_path / "c.csv"
+    path.write_text(f"customer_id,name,{big},{big}\nC1,A,1,2\n", encoding="utf-8")
+    result = run_import(db_url, path, "--dry-run")
+    assert result.exit_code == 1
+    assert "appears twice" in result.output
+    assert len(result.output) < 2000, len(result.output)
