@@ -11,8 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +22,7 @@ from patronage.settings import Settings
 from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import api, pages, public, survey_admin
+from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import N_, CSRFFailed, Forbidden, LoginRequired, login_url, render
 from patronage.web.guard import RequestGuard
 from patronage.web.i18n import load_translations
@@ -84,14 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
     app.state.submission_limiter = AttemptLimiter(settings.public_submissions_per_minute, 60.0)
     app.state.link_miss_limiter = AttemptLimiter(settings.public_link_misses_per_minute, 60.0)
-    app.mount("/static", StaticFiles(directory=str(files("patronage.web") / "static")),
+    app.mount("/static", compressed_static(str(files("patronage.web") / "static")),
               name="static")
-    plotly_js = _plotly_js()
+    app.state.plotly_js = GzippedFile(_plotly_js(), "text/javascript")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_bundle():
-        return FileResponse(plotly_js, media_type="text/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+    def plotly_bundle(request: Request):
+        return app.state.plotly_js.response(request)
 
     app.include_router(pages.router)
     app.include_router(api.router)
