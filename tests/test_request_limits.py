@@ -59,11 +59,15 @@ def test_a_nul_byte_in_the_address_is_a_clear_400(client):
     assert client.get("/customers?q=%E7%8E%8B").status_code == 200  # ordinary text still works
 
 
-def test_a_nul_byte_in_a_login_form_is_a_wrong_login(client):
+def test_a_nul_byte_in_a_login_is_refused_and_never_reaches_the_database(client):
+    from patronage.accounts import authenticate
+
     page = client.get("/login")
     reply = client.post("/login", data={"email": "admin@example.com\x00", "password": "x\x00y",
                                         "csrf_token": _csrf(page.text)})
-    assert reply.status_code == 400 and "wrong" in reply.text
+    assert reply.status_code == 400 and "not understood" in reply.text
+    engine = client.pulse[0]
+    assert authenticate(engine, "admin@example.com\x00", client.login[1]) is None
 
 
 def test_bodies_beyond_the_limit_get_413_before_they_are_read(client):
@@ -137,3 +141,31 @@ def test_big_json_is_parsed_off_the_event_loop(pulse, db_url, monkeypatch):
     assert big.status_code == 201 and status == 200
     # answered about 0.2 s in, not after the parse's 1 s
     assert seconds < 0.8, f"/health answered {seconds:.2f} s in, behind a JSON parse"
+
+
+def test_a_nul_in_a_form_or_a_json_token_is_refused_cleanly(client):
+    _engine, code, open_token, _tokens = client.pulse
+    _log_in(client)
+    csrf = _csrf(client.get(f"/surveys/{code}").text)
+    reply = client.post(f"/surveys/{code}/waves", data={"csrf_token": csrf, "name": "W\x00",
+                                                       "starts_on": "2026-08-01"})
+    assert reply.status_code == 400 and "not understood" in reply.text
+    for body in ({"token": "abc\x00def"}, {"open_token": open_token + "\x00"},
+                 {"token": "ab\ud800"}):
+        reply = client.post("/api/responses", content=json.dumps(
+            {**body, "submission_id": "n1", "answers": GOOD}),
+            headers={"content-type": "application/json"})
+        assert reply.status_code == 404, (body, reply.status_code)
+
+
+def test_text_a_database_refuses_is_a_400_wherever_it_slips_through(client, monkeypatch):
+    """The last line: a driver's refusal of a text is the client's bad request, not a 500."""
+    from patronage.web import api
+
+    def refuses(*_args, **_kwargs):
+        "x\ud800".encode("utf-8")
+
+    monkeypatch.setattr(api, "customer_list", refuses)
+    _log_in(client)
+    reply = client.get("/api/customers?q=x")
+    assert reply.status_code == 400 and "not understood" in reply.json()["error"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import string
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from patronage.surveys.definition import Questionnaire, parse_definition
 #: Channels where an agent types the answers in; no speed check applies to them.
 AGENT_CHANNELS = ("interview", "paper", "phone")
 _MAX_TOKEN = 64
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 def _now() -> datetime:
@@ -86,7 +88,10 @@ class SubmitResult:
 
 
 def _token_ok(token: Any) -> bool:
-    return isinstance(token, str) and 0 < len(token) <= _MAX_TOKEN
+    """Whether ``token`` can be one of ours (URL-safe Base64, as ``secrets.token_urlsafe``
+    makes them), so nothing else reaches a query."""
+    return (isinstance(token, str) and 0 < len(token) <= _MAX_TOKEN
+            and _TOKEN_CHARS.issuperset(token))
 
 
 def _draft_of(conn, condition) -> dict | None:

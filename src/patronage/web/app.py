@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from patronage.reporting.page_cache import PageCache
@@ -179,6 +179,15 @@ def _install_handlers(app: FastAPI) -> None:
         response = _error(request, 503)
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(UnicodeEncodeError)
+    async def database_refused_text(request: Request, exc: Exception):
+        # Text the driver cannot send (a NUL for PostgreSQL, an unpaired surrogate): input
+        # checks keep it out; whatever slips through is the client's bad request, not a 500.
+        log.warning("the database refused a value on %s %s: %s", request.method,
+                    request.url.path, exc)
+        return _error(request, 400)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):

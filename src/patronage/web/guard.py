@@ -1,5 +1,6 @@
 """Refusing requests before they cost anything: bodies over the size limit (413) and addresses
-with a NUL character (400), which no page needs and which PostgreSQL refuses in any text.
+or form fields with a NUL character (400), which no page needs and which PostgreSQL refuses in
+any text.
 
 A body that declares its length is refused before a byte of it is read; one sent in chunks is
 counted as it arrives and refused at the limit. JSON bodies are parsed in a worker thread when
@@ -24,6 +25,18 @@ PARSE_INLINE_BYTES = 16_384
 def _has_nul(scope) -> bool:
     query = scope.get("query_string", b"").lower()
     return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
+
+
+def _is_form(scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.lower().startswith(b"application/x-www-form-urlencoded")
+    return False
+
+
+def _nul_in_form(messages) -> bool:
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+    return b"%00" in body.lower() or b"\x00" in body
 
 
 def _declared_length(scope) -> int | None:
@@ -62,14 +75,19 @@ class RequestGuard:
                 await self._refuse(scope, receive, send, 400)
             elif declared > self.max_body_bytes:
                 await self._refuse(scope, receive, send, 413)
+            elif _is_form(scope):  # small: read it here to look for a NUL
+                await self._buffered(scope, receive, send)
             else:  # the server never passes on more than the declared length
                 await self.app(scope, receive, send)
             return
         if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
+        await self._buffered(scope, receive, send)
+
+    async def _buffered(self, scope, receive, send) -> None:
         messages, size = [], 0
-        while True:  # chunked: read it here, at most the limit, then hand it on
+        while True:  # read it here, at most the limit, then hand it on
             message = await receive()
             messages.append(message)
             if message["type"] != "http.request":
@@ -80,6 +98,9 @@ class RequestGuard:
                 return
             if not message.get("more_body", False):
                 break
+        if _is_form(scope) and _nul_in_form(messages):
+            await self._refuse(scope, receive, send, 400)
+            return
         replay = iter(messages)
 
         async def replayed():
