@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         description="Address respondents reach the server at; survey links are "
         "{public_base_url}/s/{token}.",
     )
+    min_sample: int = Field(
+        30, ge=1,
+        description="Fewest answers behind a score (NPS, CSI, a mean) for the pages to show it as "
+        "a number; below it they say the sample is too small and give n.",
+    )
 
     @field_validator("database_url")
     @classmethod

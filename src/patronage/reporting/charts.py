@@ -12,8 +12,21 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from patronage.reporting.formats import D3
+
+#: Colours of the NPS groups on every chart: detractors red, passives grey, promoters green.
+NPS_COLOURS = {"promoter": "#1a7f37", "passive": "#9ea7b3", "detractor": "#cf222e"}
+#: Other series never take the red and green that mean detractors and promoters.
+COLOURWAY = ["#1f6feb", "#8250df", "#bf8700", "#0a7ea4", "#6e7781", "#e16f24"]
+
 _LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=40), height=320, template="plotly_white",
+               colorway=COLOURWAY, separators=".,",
                font=dict(family="system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif"))
+
+
+def hover(*parts: str) -> str:
+    """A tooltip template from its lines (Plotly's ``%{...}`` fields), without the trace box."""
+    return "<br>".join(parts) + "<extra></extra>"
 
 
 def _finite(values) -> list:
@@ -21,22 +34,40 @@ def _finite(values) -> list:
             for v in values]
 
 
-def nps_trend(waves: pd.DataFrame, *, title: str, nps_label: str, csi_label: str) -> str:
-    """NPS per wave with its 95% interval as error bars, and CSI on a second axis."""
-    nps = _finite(waves["nps"]) if "nps" in waves else []
+def nps_trend(waves: pd.DataFrame, *, title: str, nps_label: str, csi_label: str,
+              wave_labels: list[str] | None = None, min_sample: int = 1) -> str:
+    """NPS per wave with its 95% interval as error bars, and CSI on a second axis.
+
+    A wave with fewer than ``min_sample`` answers has no point: one answer is no score.
+    ``wave_labels`` are the waves as readers see them.
+    """
+    counts = [0 if v is None else v for v in _finite(waves["n"])] if "n" in waves else []
+    enough = [n >= min_sample for n in counts] or [True] * len(waves)
+    x = wave_labels if wave_labels is not None else [str(w) for w in waves["wave"]]
+
+    def shown(values):
+        return [v if ok else None for v, ok in zip(values, enough)]
+
+    nps = shown(_finite(waves["nps"])) if "nps" in waves else []
     upper = [None if v is None or h is None else h - v
              for v, h in zip(nps, _finite(waves.get("ci_high", [])))]
     lower = [None if v is None or lo is None else v - lo
              for v, lo in zip(nps, _finite(waves.get("ci_low", [])))]
     figure = go.Figure()
     figure.add_trace(go.Scatter(
-        x=[str(w) for w in waves["wave"]], y=nps, name=nps_label, mode="lines+markers",
+        x=x, y=nps, name=nps_label, mode="lines+markers",
         error_y=dict(type="data", array=upper, arrayminus=lower, visible=True),
+        customdata=[[lo, hi, n] for lo, hi, n in zip(_finite(waves.get("ci_low", nps)),
+                                                    _finite(waves.get("ci_high", nps)), counts)],
+        hovertemplate=hover("%{x}", f"{nps_label} %{{y:{D3['score']}}}"
+                            f" (%{{customdata[0]:{D3['score']}}} … %{{customdata[1]:{D3['score']}}})",
+                            "n = %{customdata[2]:,d}"),
     ))
     if "csi" in waves:
-        figure.add_trace(go.Scatter(x=[str(w) for w in waves["wave"]], y=_finite(waves["csi"]),
+        figure.add_trace(go.Scatter(x=x, y=shown(_finite(waves["csi"])),
                                     name=csi_label, mode="lines+markers", yaxis="y2",
-                                    line=dict(dash="dot")))
+                                    line=dict(dash="dot"),
+                                    hovertemplate=hover("%{x}", f"{csi_label} %{{y:{D3['score']}}}")))
     figure.update_layout(title=title, yaxis=dict(title=nps_label, range=[-100, 100]),
                          yaxis2=dict(title=csi_label, overlaying="y", side="right",
                                      range=[0, 100]),
@@ -48,10 +79,11 @@ def dimension_bars(labels: list[str], scores: list[float], *, title: str) -> str
     """Horizontal bars of dimension scores on 0–100."""
     figure = go.Figure(go.Bar(x=_finite(scores), y=labels, orientation="h",
                               text=[f"{s:.1f}" if s is not None else "" for s in _finite(scores)],
-                              textposition="auto"))
+                              textposition="auto",
+                              hovertemplate=hover(f"%{{y}}: %{{x:{D3['score']}}}")))
     figure.update_layout(title=title, xaxis=dict(range=[0, 100]),
                          yaxis=dict(autorange="reversed"), **_LAYOUT)
     return figure.to_json()
 
 
-__all__ = ["dimension_bars", "nps_trend"]
+__all__ = ["COLOURWAY", "NPS_COLOURS", "dimension_bars", "hover", "nps_trend"]

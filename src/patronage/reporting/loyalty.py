@@ -22,7 +22,9 @@ from patronage.loyalty.retention import (
     retention_by_satisfaction_table,
     retention_economics_table,
 )
-from patronage.reporting.charts import _LAYOUT
+from patronage.reporting import formats
+from patronage.reporting.charts import _LAYOUT, hover
+from patronage.storage import read_customers
 from patronage.reporting.satisfaction import Section
 
 SECTIONS = (
@@ -79,7 +81,8 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s) -> list[Section]:
                 "segments": lambda: _segments(engine, models, _),
                 "retention_sat": lambda: _retention_sat(engine, _),
                 "defection": lambda: (_labelled(defection_table(engine), _), None),
-                "economics": lambda: (_labelled(retention_economics_table(engine), _), None)}
+                "economics": lambda: (_labelled(_figures(retention_economics_table(engine)), _),
+                                      None)}
     sections = []
     for key, title in SECTIONS:
         try:
@@ -92,13 +95,34 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s) -> list[Section]:
     return sections
 
 
+def _profiles(engine, ids) -> dict:
+    """``{customer id: key of the profile page}`` for the customers ``ids``."""
+    keys = read_customers(engine)[["customer_id", "customer_pk"]].set_index("customer_id")
+    return {i: int(keys.at[i, "customer_pk"]) for i in ids if i in keys.index}
+
+
 def _clv(engine, models, _):
-    table = clv_table(engine, models)
-    tiers = table.groupby("value_tier")["clv"].agg(["size", "sum"])
-    chart = (lambda title: _figure([go.Bar(x=[_(t) for t in tiers.index], y=tiers["sum"].tolist(),
-                                           text=tiers["size"].tolist())], title,
-                                   yaxis=dict(title=_("CLV"))))
-    return table.head(20)[["name", "p_alive", "expected_purchases_90d", "clv", "value_tier"]], chart
+    """The 20 customers of highest CLV: the table and a bar per customer, named and linked."""
+    top = clv_table(engine, models).head(20)
+    top = top[["name", "p_alive", "expected_purchases_90d", "clv", "value_tier"]]
+    top.attrs["links"] = links = _profiles(engine, top.index)
+    names = [str(n) for n in top["name"]]
+    ticks = [f'<a href="/customers/{links[i]}">{_escape(n)}</a>' if i in links else _escape(n)
+             for i, n in zip(top.index, names)]
+    chart = (lambda title: _figure([go.Bar(
+        x=top["clv"].tolist(), y=list(top.index), orientation="h", customdata=names,
+        hovertemplate=hover("%{customdata}", f"{_('CLV')} {formats.CURRENCY}%{{x:{formats.D3['money']}}}"))],
+        title, height=560, xaxis=dict(title=_("CLV"), tickprefix=formats.CURRENCY,
+                                      tickformat=formats.D3["money"]),
+        yaxis=dict(autorange="reversed", tickmode="array", tickvals=list(top.index),
+                   ticktext=ticks)))
+    return top, chart
+
+
+def _escape(text: str) -> str:
+    """Respondent-given text placed in a chart label (Plotly renders a few HTML tags)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
 
 
 def _rfm(engine, models, _):
@@ -107,7 +131,8 @@ def _rfm(engine, models, _):
                                           recency_days=("recency_days", "median"))
     table = table.sort_values("monetary", ascending=False)
     chart = (lambda title: _figure([go.Bar(x=[_(s) for s in table.index],
-                                           y=table["customers"].tolist())], title))
+                                           y=table["customers"].tolist(),
+                                           hovertemplate=hover("%{x}: %{y:,d}"))], title))
     table.index = [_(s) for s in table.index]
     return table, chart
 
@@ -115,13 +140,17 @@ def _rfm(engine, models, _):
 def _cohorts(engine, _):
     matrix, _curve = cohort_table(engine, period="Q")
     shares = matrix["retention"]
-    table = shares.round(3)
+    table = shares.copy()
     table.insert(0, "cohort_size", matrix["cohort_size"])
-    table.index = table.index.astype(str)
+    cohorts = [formats.quarter(str(i), _) for i in table.index]
+    table.index = cohorts
     table.columns = [str(c) for c in table.columns]
+    table.attrs["formats"] = {c: ("percent", 0) for c in table.columns if c != "cohort_size"}
     chart = (lambda title: _figure([go.Heatmap(
         z=shares.to_numpy().tolist(), x=[str(c) for c in shares.columns],
-        y=[str(i) for i in shares.index], colorscale="Blues", zmin=0, zmax=1)], title,
+        y=cohorts, colorscale="Blues", zmin=0, zmax=1,
+        colorbar=dict(tickformat=formats.D3["percent"]),
+        hovertemplate=hover("%{y} · %{x}", f"%{{z:{formats.D3['percent']}}}"))], title,
         xaxis=dict(title=_("Quarters since acquisition")), yaxis=dict(autorange="reversed")))
     return table, chart
 
@@ -151,6 +180,7 @@ def _at_risk(engine, models, _):
     table = at_risk_table(engine, models=models, top=20)
     reasons = [at_risk_reason(row, _) for _i, row in table.iterrows()]
     table = table[["name", "p_alive_now", "value_at_risk"]].assign(reason=reasons)
+    table.attrs["links"] = _profiles(engine, table.index)
     return table, None
 
 
@@ -158,12 +188,20 @@ def _whale(engine, models, _):
     curve, figures = whale_table(engine, summary=models.summary)
     chart = (lambda title: _figure([go.Scatter(x=curve["customers_pct"].tolist(),
                                                y=curve["cumulative_profit_pct"].tolist(),
-                                               mode="lines")], title,
+                                               mode="lines",
+                                               hovertemplate=hover("%{x:.1f}% → %{y:.1f}%"))],
+                                   title,
                                    xaxis=dict(title=_("% of customers, most profitable first")),
                                    yaxis=dict(title=_("Cumulative profit, % of total"))))
-    table = pd.Series(figures, name="value").rename_axis("figure").to_frame()
+    table = _figures(pd.Series(figures, name="value").rename_axis("figure").to_frame())
     table.index = [_(i) for i in table.index]
     return table, chart
+
+
+def _figures(table: pd.DataFrame) -> pd.DataFrame:
+    """A table of named figures (one per row, of different kinds) written row by row."""
+    return table.assign(value=[formats.cell(v, *formats.row_kind(name))
+                               for name, v in table["value"].items()])
 
 
 def _labelled(table: pd.DataFrame, _) -> pd.DataFrame:
@@ -189,8 +227,14 @@ def _retention_sat(engine, _):
     chart = (lambda title: _figure([go.Bar(
         x=list(table.index), y=table["retention"].tolist(),
         error_y=dict(type="data", array=(table["ci_high"] - table["retention"]).tolist(),
-                     arrayminus=(table["retention"] - table["ci_low"]).tolist()))], title,
-        xaxis=dict(title=_("Satisfaction")), yaxis=dict(title=_("Retention"), range=[0, 1])))
+                     arrayminus=(table["retention"] - table["ci_low"]).tolist()),
+        customdata=table["n"].tolist(),
+        hovertemplate=hover(f"{_('Satisfaction')} %{{x}}",
+                            f"{_('Retention')} %{{y:{formats.D3['percent']}}}",
+                            "n = %{customdata:,d}"))], title,
+        xaxis=dict(title=_("Satisfaction")),
+        yaxis=dict(title=_("Retention"), range=[0, 1], tickformat=formats.D3["percent"])))
+    table.attrs["formats"] = {"ci_low": ("percent", 1), "ci_high": ("percent", 1)}
     return table, chart
 
 
@@ -198,9 +242,12 @@ def _holdout(engine, _):
     table = holdout_table(engine)
     rows = table.drop(index="all", errors="ignore")
     chart = (lambda title: _figure([
-        go.Bar(x=[str(i) for i in rows.index], y=rows["actual"].tolist(), name=_("Actual")),
+        go.Bar(x=[str(i) for i in rows.index], y=rows["actual"].tolist(), name=_("Actual"),
+               hovertemplate=hover(f"{_('Actual')} %{{x}}: %{{y:.2f}}")),
         go.Bar(x=[str(i) for i in rows.index], y=rows["predicted"].tolist(),
-               name=_("Predicted"))], title, barmode="group",
+               name=_("Predicted"),
+               hovertemplate=hover(f"{_('Predicted')} %{{x}}: %{{y:.2f}}"))], title,
+        barmode="group",
         xaxis=dict(title=_("Repeat purchases in the calibration period")),
         legend=dict(orientation="h", y=-0.25)))
     table.index = table.index.astype(str)

@@ -12,7 +12,10 @@ from patronage.satisfaction.indices import csi_table, nps_table
 from patronage.satisfaction.sources import survey_data_from_db
 from patronage.analytics import margin_of_error
 from patronage.index_system import load_index_system
-from patronage.storage import read_responses, read_surveys
+from patronage.index_system import COMMENT_ITEM
+from patronage.reporting.formats import ALL_RESPONSES
+from patronage.storage import read_answers, read_responses, read_surveys
+from patronage.surveys.program import get_survey
 
 
 @dataclass(frozen=True)
@@ -72,11 +75,11 @@ def overview(engine: Engine, survey: str | None = None, *, comments: int = 8) ->
     total = len(data.meta)
     flagged = int(responses["survey"].eq(survey).sum()) - total
     if data.meta["wave"].isna().all():
-        data.meta["wave"] = "all"
+        data.meta["wave"] = ALL_RESPONSES
     waves = _wave_table(data)
     system = load_index_system()
     dimensions = _dimension_table(data, system)
-    recent = _recent_comments(data, comments)
+    recent = _recent_comments(data, open_answers(engine, survey, responses), comments)
     return Overview(survey=survey, surveys=codes, waves=waves, dimensions=dimensions,
                     comments=recent, flagged=flagged, total=total)
 
@@ -117,8 +120,29 @@ def _dimension_table(data, system) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _recent_comments(data, limit: int) -> pd.DataFrame:
-    comments = data.comments.dropna()
+def text_items(engine: Engine, survey: str) -> list[str]:
+    """The codes of the survey's open (free-text) questions: every item of type ``text`` in its
+    questionnaire, and the index system's comment item (imported surveys have no questionnaire)."""
+    try:
+        questionnaire = get_survey(engine, survey).questionnaire
+    except ValueError:  # no stored questionnaire (an imported survey)
+        return [COMMENT_ITEM]
+    codes = [item.code for section in questionnaire.sections for item in section.items
+             if item.type == "text"]
+    return list(dict.fromkeys([*codes, COMMENT_ITEM]))
+
+
+def open_answers(engine: Engine, survey: str, responses: pd.DataFrame) -> pd.Series:
+    """Every free-text answer of ``survey`` by ``response_id`` (a response may give several)."""
+    long = read_answers(engine, survey_code=survey, item_codes=text_items(engine, survey))
+    long = long.dropna(subset=["value_text"])
+    key = responses.set_index("response_pk")["response_id"]
+    return pd.Series(long["value_text"].to_numpy(), name="comment",
+                     index=pd.Index(long["response_pk"].map(key), name="response_id"))
+
+
+def _recent_comments(data, texts: pd.Series, limit: int) -> pd.DataFrame:
+    comments = texts[texts.index.isin(data.meta.index)].dropna()
     comments = comments[comments.astype(str).str.strip() != ""]
     if comments.empty:
         return pd.DataFrame(columns=["wave", "nps", "comment"])

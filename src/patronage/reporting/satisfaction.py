@@ -25,7 +25,8 @@ from patronage.satisfaction.sources import survey_data_from_db
 from patronage.satisfaction.weights import customer_base_margins
 from patronage.index_system import load_index_system
 from patronage.reporting import scores_page
-from patronage.reporting.charts import _LAYOUT
+from patronage.reporting.charts import _LAYOUT, hover
+from patronage.reporting.formats import quarter
 
 #: Sections in page order: key, English title (translated by the page), method.
 SECTIONS = (
@@ -74,7 +75,7 @@ def _labeller(language: str, gettext):
             text = system.label(kind, str(code), language)
             if text != str(code):
                 return text
-        return gettext(str(code)) if code in LATENT_NAMES else str(code)
+        return gettext(str(code)) if code in LATENT_NAMES else quarter(code, gettext)
 
     return label
 
@@ -83,14 +84,19 @@ def _drivers_chart(table: pd.DataFrame, labels: list[str], title: str) -> str:
     figure = go.Figure(go.Bar(
         x=table["importance"].tolist(), y=labels, orientation="h",
         error_x=dict(type="data", array=(table["upper"] - table["importance"]).tolist(),
-                     arrayminus=(table["importance"] - table["lower"]).tolist())))
+                     arrayminus=(table["importance"] - table["lower"]).tolist()),
+        customdata=table[["lower", "upper"]].to_numpy().tolist(),
+        hovertemplate=hover("%{y}", "%{x:.3f} (%{customdata[0]:.3f} … %{customdata[1]:.3f})")))
     figure.update_layout(title=title, yaxis=dict(autorange="reversed"), **_LAYOUT)
     return figure.to_json()
 
 
 def _scatter(x, y, labels, title: str, x_title: str, y_title: str, cuts=None) -> str:
     figure = go.Figure(go.Scatter(x=list(x), y=list(y), text=labels, mode="markers+text",
-                                  textposition="top center", marker=dict(size=11)))
+                                  textposition="top center", marker=dict(size=11),
+                                  cliponaxis=False,
+                                  hovertemplate=hover("%{text}", f"{x_title} %{{x:.2f}}",
+                                                      f"{y_title} %{{y:.2f}}")))
     shapes = []
     if cuts is not None:
         shapes = [dict(type="line", x0=cuts[0], x1=cuts[0], yref="paper", y0=0, y1=1,
@@ -116,7 +122,10 @@ def _segment_chart(table: pd.DataFrame, labels: list[str], title: str, nps_label
     figure = go.Figure(go.Bar(
         x=labels, y=table["nps"].tolist(),
         error_y=dict(type="data", array=(table["ci_high"] - table["nps"]).tolist(),
-                     arrayminus=(table["nps"] - table["ci_low"]).tolist())))
+                     arrayminus=(table["nps"] - table["ci_low"]).tolist()),
+        customdata=table[["ci_low", "ci_high", "n"]].to_numpy().tolist(),
+        hovertemplate=hover("%{x}", f"{nps_label} %{{y:.1f}} (%{{customdata[0]:.1f}} … "
+                            "%{customdata[1]:.1f})", "n = %{customdata[2]:,d}")))
     figure.update_layout(title=title, yaxis=dict(title=nps_label), **_LAYOUT)
     return figure.to_json()
 
@@ -180,6 +189,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         except ValueError as exc:
             sections.append(Section(key, _(title), None, None, str(exc)))
             continue
+        if key == "drivers":  # most important first, in the table and the chart
+            table = table.sort_values("importance", ascending=False)
         chart = None
         if key == "pls":
             model = table

@@ -16,7 +16,7 @@ from patronage.satisfaction.methods import (
     servqual_table,
 )
 from patronage.satisfaction.weights import composition_table, weighting_effect
-from patronage.reporting.charts import _LAYOUT
+from patronage.reporting.charts import _LAYOUT, NPS_COLOURS, hover
 
 SECTIONS = (
     ("csat", "CSAT: overall satisfaction, mean and top-2-box share by wave"),
@@ -56,12 +56,15 @@ WEIGHTING_ROWS = {"NPS": "NPS", "CSI": "CSI", "n": "Respondents",
                   "design_effect": "Design effect (Kish)"}
 
 
-def _bars(labels, values, title: str, *, errors=None, y_title: str = "") -> str:
-    bar = go.Bar(x=[str(v) for v in labels], y=[float(v) for v in values])
+def _bars(labels, values, title: str, *, errors=None, y_title: str = "",
+          y_format: str = ".2f") -> str:
+    bar = go.Bar(x=[str(v) for v in labels], y=[float(v) for v in values],
+                 hovertemplate=hover(f"%{{x}}: %{{y:{y_format}}}"))
     if errors is not None:
         bar.error_y = dict(type="data", array=list(errors[1]), arrayminus=list(errors[0]))
     figure = go.Figure(bar)
-    figure.update_layout(title=title, yaxis=dict(title=y_title), **_LAYOUT)
+    axis = dict(title=y_title, tickformat=y_format if y_format.endswith("%") else None)
+    figure.update_layout(title=title, yaxis=axis, **_LAYOUT)
     return figure.to_json()
 
 
@@ -69,7 +72,7 @@ def _csat(data, _, title, label, base):
     table = csat_table(data, by="wave")
     errors = (table["top_box"] - table["top_box_ci_low"], table["top_box_ci_high"] - table["top_box"])
     return table, _bars(table.index, table["top_box"], title, errors=errors,
-                        y_title=_("Top-2-box share"))
+                        y_title=_("Top-2-box share"), y_format=".0%")
 
 
 def _ces(data, _, title, label, base):
@@ -98,9 +101,11 @@ def _competitor(data, _, title, label, base):
 def _crosstab(data, _, title, label, base):
     table = crosstab_table(data, rows="industry", columns="nps_group")
     figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[group]), x=[str(i) for i in table.index],
-                               y=table[group].tolist())
+                               y=table[group].tolist(), marker=dict(color=NPS_COLOURS[group]),
+                               hovertemplate=hover(f"%{{x}} · {_(COLUMN_LABELS[group])}"
+                                                   " %{y:.0%}"))
                         for group in ("promoter", "passive", "detractor") if group in table])
-    figure.update_layout(title=title, barmode="stack", **_LAYOUT)
+    figure.update_layout(title=title, barmode="stack", yaxis=dict(tickformat=".0%"), **_LAYOUT)
     return table, figure.to_json()
 
 
@@ -108,8 +113,13 @@ def _composition(data, _, title, label, base):
     table = composition_table(data, base())
     table.index = [f"{_(VARIABLES.get(v, v))} · {c}" for v, c in table.index]
     figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[column]), x=list(table.index),
-                               y=(100 * table[column]).tolist())
+                               y=(100 * table[column]).tolist(),
+                               hovertemplate=hover(f"%{{x}} · {_(COLUMN_LABELS[column])}"
+                                                   " %{y:.1f}%"))
                         for column in ("customers", "weighted")])
+    table.attrs["formats"] = {**{c: ("percent", 1) for c in ("customers", "respondents",
+                                                                "weighted")},
+                              "difference": ("signed", 1)}
     figure.update_layout(title=title, barmode="group", yaxis=dict(title="%"), **_LAYOUT)
     return table, figure.to_json()
 
@@ -118,12 +128,19 @@ def _weighting(data, _, title, label, base):
     table = weighting_effect(data, base())
     scores = [r for r in ("NPS", "CSI") if r in table.index]
     figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[column]), x=[_(r) for r in scores],
-                               y=table.loc[scores, column].tolist())
+                               y=table.loc[scores, column].tolist(),
+                               hovertemplate=hover(f"%{{x}} · {_(COLUMN_LABELS[column])}"
+                                                   " %{y:.1f}"))
                         for column in ("unweighted", "weighted", "raked")])
+    table.attrs["row_kinds"] = {_(WEIGHTING_ROWS[r]): kind for r, kind in WEIGHTING_KINDS.items()}
     figure.update_layout(title=title, barmode="group", **_LAYOUT)
     table.index = [_(WEIGHTING_ROWS[r]) for r in table.index]
     return table, figure.to_json()
 
+
+#: How each row of the weighting table is written (a row is one measure).
+WEIGHTING_KINDS = {"NPS": ("number", 1), "CSI": ("number", 1), "n": ("int", 0),
+                   "n_effective": ("number", 1), "design_effect": ("number", 3)}
 
 #: Section builders: ``(data, gettext, title, label, base)`` -> (table, chart JSON), where
 #: ``base()`` gives the customer base's segment shares (read once per report).

@@ -25,6 +25,7 @@ from patronage.web import api, pages, public, survey_admin
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import N_, CSRFFailed, Forbidden, LoginRequired, login_url, render
 from patronage.web.guard import RequestGuard
+from patronage.web.formatting import install as install_formatting
 from patronage.web.i18n import load_translations
 
 log = logging.getLogger("patronage.web")
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.page_cache = PageCache(DataVersion(app.state.engine))
     app.state.translations = load_translations()
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
+    install_formatting(app.state.templates.env)
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
     app.state.submission_limiter = AttemptLimiter(settings.public_submissions_per_minute, 60.0)
     app.state.link_miss_limiter = AttemptLimiter(settings.public_link_misses_per_minute, 60.0)

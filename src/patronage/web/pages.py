@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 from patronage.accounts import authenticate, normalize_email
 from patronage.reporting import customer_list, customer_profile, overview
 from patronage.reporting.charts import dimension_bars, nps_trend
+from patronage.reporting.formats import wave_label
 from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
 from patronage.sessions import end_session, start_session
@@ -80,13 +81,15 @@ def set_language(request: Request, lang: str = Form(...), next: str = Form("/"))
     return response
 
 
-def _overview(engine, survey: str | None, lang: str, _) -> dict:
+def _overview(engine, survey: str | None, lang: str, _, min_sample: int = 1) -> dict:
     """The overview's figures and charts (translated titles: the language is in the cache key)."""
     result = overview(engine, survey)
     charts = {}
     if not result.empty:
         charts["trend"] = nps_trend(result.waves, title=_("NPS and CSI by wave"),
-                                    nps_label=_("NPS"), csi_label=_("CSI (0–100)"))
+                                    nps_label=_("NPS"), csi_label=_("CSI (0–100)"),
+                                    wave_labels=[wave_label(w, _) for w in result.waves["wave"]],
+                                    min_sample=min_sample)
         if not result.dimensions.empty:
             charts["dimensions"] = dimension_bars(
                 result.dimensions[f"label_{lang}"].tolist(), result.dimensions["score"].tolist(),
@@ -102,7 +105,8 @@ def overview_page(request: Request, survey: str | None = None):
     engine, lang = request.app.state.engine, language_of(request)
     shown = request.app.state.page_cache.get(
         "overview", (survey or None, lang),
-        lambda: _overview(engine, survey or None, lang, gettext_for(request)))
+        lambda: _overview(engine, survey or None, lang, gettext_for(request),
+                          request.app.state.settings.min_sample))
     return render(request, "overview.html", **shown)
 
 

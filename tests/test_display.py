@@ -1,0 +1,254 @@
+"""How pages write numbers for readers (money, shares, p-values, quarters, one precision per
+column), small samples, open answers, notices and charts (issue 10, items 9 and 10)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+
+from patronage.reporting import formats
+from patronage.settings import Settings
+from patronage.storage import insert_rows, write_transaction
+from patronage.storage.schema import answers, responses
+from patronage.web import create_app
+from patronage.web.i18n import load_translations
+
+pytestmark = pytest.mark.db
+
+ZH = load_translations()
+
+
+# --- the rules ---------------------------------------------------------------------------------
+
+def test_money_and_short_kpi_figures():
+    assert formats.money(1234.4) == "¥1,234"
+    assert formats.money(-1234.5, 2) == "-¥1,234.50"
+    assert formats.compact_money(123_456, "zh_Hans") == "¥12.3万"
+    assert formats.compact_money(123_456_789, "zh_Hant") == "¥1.2亿"
+    assert formats.compact_money(123_456, "en") == "¥123.5k"
+    assert formats.compact_money(1_234_567, "en") == "¥1.2M"
+    assert formats.compact_money(999, "zh_Hans") == "¥999"
+    assert formats.money(float("nan")) == formats.MISSING
+
+
+def test_shares_p_values_and_quarters():
+    assert formats.percent(0.3249) == "32%"
+    assert formats.percent(0.3249, 1) == "32.5%"
+    assert formats.p_value(0.00002) == "< 0.001"
+    assert formats.p_value(0.0213) == "0.021"
+    zh = ZH["zh_Hans"].gettext
+    for spelling in ("2026-Q3", "2026Q3", "2026 q3"):
+        assert formats.quarter(spelling) == "2026 Q3"
+        assert formats.quarter(spelling, zh) == "2026年第3季度"
+    assert formats.quarter("2026-W1") == "2026-W1"
+    assert formats.wave_label(formats.ALL_RESPONSES, zh) == "全部回答"
+
+
+def test_one_precision_per_column():
+    """A column of mixed sizes is written with one number of decimals in every row."""
+    kind, digits = formats.column_kind("weighted", [0.9123, 12.5, 1.0])
+    written = [formats.cell(v, kind, digits) for v in (0.9123, 12.5, 1.0)]
+    assert len({len(w.split(".")[1]) if "." in w else 0 for w in written}) == 1
+    assert formats.column_kind("p_value") == ("p", 3)
+    assert formats.column_kind("clv") == ("money", 0)
+
+
+# --- a new survey on a small panel ---------------------------------------------------------------
+
+@pytest.fixture
+def client(panel, db_url):
+    engine, info = panel
+    app = create_app(Settings(database_url=db_url, min_sample=30))
+    with TestClient(app) as test_client:
+        test_client.info = info
+        test_client.engine = engine
+        yield test_client
+
+
+def _login(client, role="analyst", lang="zh_Hans"):
+    email, password = client.info["logins"][role]
+    token = BeautifulSoup(client.get("/login").text, "html.parser").find(
+        "input", {"name": "csrf_token"})["value"]
+    client.post("/login", data={"email": email, "password": password, "csrf_token": token,
+                                "next": "/"}, follow_redirects=False)
+    client.cookies.set("patronage_lang", lang)
+
+
+def _one_nps_answer(engine, answers_given: dict[str, object]) -> str:
+    """A new survey from the NPS template with one answer and no waves; returns its code."""
+    from patronage.surveys.program import create_survey, set_status
+    from patronage.surveys.templates import load_template
+
+    code = create_survey(engine, load_template("nps").to_dict() | {"code": "nps-new"})
+    set_status(engine, code, "open")
+    from sqlalchemy import select
+
+    from patronage.storage.schema import surveys
+    with write_transaction(engine) as conn:
+        survey_id = conn.execute(select(surveys.c.id).where(surveys.c.code == code)).scalar_one()
+        insert_rows(conn, responses, [{"external_id": "NEW-1", "survey_id": survey_id,
+                                       "customer_id": 1, "channel": "web",
+                                       "submitted_at": datetime(2026, 7, 2, 10, 0),
+                                       "weight": 1.0}])
+        response_id = conn.execute(select(responses.c.id).where(
+            responses.c.external_id == "NEW-1")).scalar_one()
+        insert_rows(conn, answers, [
+            {"response_id": response_id, "item_code": item,
+             "value_num": value if isinstance(value, float) else None,
+             "value_text": value if isinstance(value, str) else None}
+            for item, value in answers_given.items()])
+    return code
+
+
+def test_a_new_survey_with_one_answer_says_the_sample_is_too_small(client):
+    code = _one_nps_answer(client.engine, {"nps": 0.0})
+    _login(client)
+    page = BeautifulSoup(client.get(f"/?survey={code}").text, "html.parser")
+    tile = page.select_one("#kpi-nps").text
+    assert "样本太少 (n=1)" in tile
+    assert "-100" not in tile and "−100" not in tile
+    waves = page.select_one("#waves").text
+    assert "全部回答" in waves and "all" not in waves
+    assert "样本太少 (n=1)" in waves and "-100" not in waves
+    # The chart does not plot a score from one answer either.
+    figure = json.loads(page.select_one("#chart-trend")["data-figure"])
+    assert all(y is None for y in figure["data"][0]["y"])
+    # In English too, and never the raw "all".
+    client.cookies.set("patronage_lang", "en")
+    page = BeautifulSoup(client.get(f"/?survey={code}").text, "html.parser")
+    assert "All responses" in page.select_one("#kpi-nps").text
+    assert "Sample too small (n=1)" in page.select_one("#kpi-nps").text
+
+
+def test_open_answers_of_every_template_appear_under_latest_comments(client):
+    reason = "<b>价格</b> 太高 & 交货慢"
+    code = _one_nps_answer(client.engine, {"nps": 4.0, "nps_reason": reason,
+                                           "nps_improve": "更快交货"})
+    _login(client)
+    html = client.get(f"/?survey={code}").text
+    comments = BeautifulSoup(html, "html.parser").select_one("#comments")
+    assert comments is not None
+    assert reason in comments.text and "更快交货" in comments.text
+    assert "<b>价格</b>" not in html  # escaped
+
+
+def test_enough_answers_show_the_score_with_its_n(client):
+    """The seeded survey has 30 answers per wave: the NPS is shown, with its n."""
+    _login(client)
+    page = BeautifulSoup(client.get("/").text, "html.parser")
+    tile = page.select_one("#kpi-nps").text
+    assert "样本太少" not in tile and "n=30" in tile.replace(" ", "").replace("n =", "n=")
+    assert "2026年第2季度" in tile
+    rows = [tr.select("td")[0].text for tr in page.select("#waves tbody tr")]
+    assert rows == ["2026年第1季度", "2026年第2季度"]
+    figure = json.loads(page.select_one("#chart-trend")["data-figure"])
+    assert figure["data"][0]["x"] == ["2026年第1季度", "2026年第2季度"]
+    assert "hovertemplate" in figure["data"][0]
+
+
+def test_notices_never_end_in_a_dangling_colon(client):
+    _login(client, "admin")
+    page = client.get("/surveys")
+    token = BeautifulSoup(page.text, "html.parser").find("input", {"name": "csrf_token"})["value"]
+    client.post("/surveys", data={"template": "nps", "code": "nps-x", "title": "",
+                                  "language": "zh_Hans", "csrf_token": token})
+    survey = BeautifulSoup(client.get("/surveys/nps-x").text, "html.parser")
+    definition = survey.select_one("textarea#definition-text").text
+    token = survey.find("input", {"name": "csrf_token"})["value"]
+    response = client.post("/surveys/nps-x/definition",
+                           data={"definition": definition, "csrf_token": token})
+    notice = BeautifulSoup(response.text, "html.parser").select_one("#notice").text.strip()
+    assert notice == "问卷已保存。"
+
+
+def test_charts_carry_a_translated_toolbar_config(client):
+    _login(client)
+    page = BeautifulSoup(client.get("/").text, "html.parser")
+    config = json.loads(page.select_one("script#chart-config").string)
+    assert config["plotly"]["displaylogo"] is False
+    assert config["labels"]["download"] == "下载为图片"
+    assert config["plotly"]["locale"] == "zh-CN"
+
+
+# --- the demo company ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_client(demo_company):
+    url, summary, _company = demo_company
+    app = create_app(Settings(database_url=url))
+    with TestClient(app) as test_client:
+        email = "analyst@demo.patronage"
+        token = BeautifulSoup(test_client.get("/login").text, "html.parser").find(
+            "input", {"name": "csrf_token"})["value"]
+        test_client.post("/login", data={"email": email, "password": summary.users[email][1],
+                                         "csrf_token": token}, follow_redirects=False)
+        test_client.cookies.set("patronage_lang", "zh_Hans")
+        yield test_client
+
+
+def _column(section, header: str) -> list[str]:
+    heads = [th.text for th in section.select("thead th")]
+    index = heads.index(header)
+    return [tr.select("td")[index].text for tr in section.select("tbody tr")]
+
+
+def test_loyalty_money_and_shares(demo_client):
+    page = BeautifulSoup(demo_client.get("/loyalty").text, "html.parser")
+    clv = page.select_one("#section-clv")
+    values = _column(clv, "客户终身价值 CLV")
+    assert values and all(re.fullmatch(r"¥\d{1,3}(,\d{3})*", v) for v in values), values
+    alive = _column(clv, "存活概率 P(alive)")
+    assert all(re.fullmatch(r"\d{1,3}\.\d%", v) for v in alive), alive
+    # The "top 20" chart shows the top 20 customers, by name, linked to their profiles.
+    figure = json.loads(clv.select_one("[data-figure]")["data-figure"])
+    names = [tr.select("td")[1].text for tr in clv.select("tbody tr")]
+    assert len(figure["data"]) == 1 and len(figure["data"][0]["y"]) == 20
+    shown = [re.sub(r"<[^>]+>", "", label) for label in figure["layout"]["yaxis"]["ticktext"]]
+    assert shown == names
+    assert all("/customers/" in label for label in figure["layout"]["yaxis"]["ticktext"])
+    assert clv.select("tbody tr td a[href^='/customers/']")
+    # Cohorts are quarters spelled one way.
+    cohorts = [tr.select("td")[0].text for tr in page.select("#section-cohorts tbody tr")]
+    assert cohorts and all(re.fullmatch(r"\d{4}年第[1-4]季度", c) for c in cohorts), cohorts
+
+
+def test_analysis_p_values_drivers_order_and_colours(demo_client):
+    page = BeautifulSoup(demo_client.get("/analysis").text, "html.parser")
+    drivers = page.select_one("#section-drivers")
+    importance = [float(v) for v in _column(drivers, "重要性")]
+    assert importance == sorted(importance, reverse=True)
+    figure = json.loads(drivers.select_one("[data-figure]")["data-figure"])
+    assert figure["data"][0]["x"] == sorted(figure["data"][0]["x"], reverse=True)
+    p_values = []
+    for section in page.select("section.card"):
+        heads = [th.text for th in section.select("thead th")]
+        for header in heads:
+            if header.lower().startswith("p"):  # p, p 值, p (Holm) ...
+                p_values += _column(section, header)
+    assert p_values and all(re.fullmatch(r"< 0\.001|[01]\.\d{3}|–", v) for v in p_values), p_values
+    assert "< 0.001" in p_values
+    for section in page.select("section.card"):
+        table = section.select_one("table.analysis")
+        if table is None or "by-row" in table["class"]:  # a row per measure: one format a row
+            continue
+        heads = [th.text for th in table.select("thead th")]
+        for index in range(1, len(heads)):
+            cells = [tr.select("td")[index].text for tr in table.select("tbody tr")]
+            numeric = [c for c in cells if re.fullmatch(r"[-+]?[\d,]+(\.\d+)?", c)]
+            decimals = {len(c.split(".")[1]) if "." in c else 0 for c in numeric}
+            assert len(decimals) <= 1, (section.get("id"), heads[index], cells)
+    crosstab = json.loads(page.select_one("#chart-crosstab")["data-figure"])
+    colours = {trace["name"]: trace["marker"]["color"] for trace in crosstab["data"]}
+    assert colours == {"推荐者": formats_colour("promoter"), "被动者": formats_colour("passive"),
+                       "贬损者": formats_colour("detractor")}
+
+
+def formats_colour(group: str) -> str:
+    from patronage.reporting.charts import NPS_COLOURS
+
+    return NPS_COLOURS[group]
