@@ -25,6 +25,10 @@ _hasher = None
 MAX_DISPLAY_NAME = 200
 
 
+class WrongPassword(UserError):
+    """The current password given to confirm a change is wrong."""
+
+
 #: Argon2 hashes running at once at most; each takes 64 MiB and a core for about 50 ms, so a
 #: burst of logins queues instead of taking the machine's memory.
 MAX_CONCURRENT_HASHES = 4
@@ -125,7 +129,7 @@ def change_password(engine: Engine, user_id: int, current: str, new: str, *,
                            .where(users.c.id == user_id, users.c.is_active.is_(True))
                            ).mappings().first()
     if row is None or not _verify(row["password_hash"], current):
-        raise UserError(N_("The current password is wrong."))
+        raise WrongPassword(N_("The current password is wrong."))
     if new == current:
         raise UserError(N_("The new password must differ from the current one."))
     check_password(new, row["email"])
@@ -181,5 +185,5 @@ def _dummy_hash() -> str:
     return _dummy
 
 
-__all__ = ["MIN_PASSWORD_LENGTH", "authenticate", "change_password", "check_role", "create_user",
+__all__ = ["MIN_PASSWORD_LENGTH", "WrongPassword", "authenticate", "change_password", "check_role", "create_user",
            "hash_password", "normalize_email"]

@@ -26,6 +26,10 @@ USER_COLUMNS = ("id", "email", "display_name", "role", "is_active", "must_change
                 "sessions")
 
 
+class NoSuchUser(UserError):
+    """The account asked for does not exist."""
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -48,7 +52,7 @@ def find_user(engine: Engine, email: str) -> int:
         user_id = conn.execute(select(users.c.id).where(
             func.lower(users.c.email) == normalize_email(email))).scalar()
     if user_id is None:
-        raise UserError(N_("There is no user with the e-mail {email}."),
+        raise NoSuchUser(N_("There is no user with the e-mail {email}."),
                         email=normalize_email(email))
     return int(user_id)
 
@@ -57,7 +61,7 @@ def _target(conn: Connection, user_id: int) -> dict:
     row = conn.execute(select(users.c.id, users.c.email, users.c.role, users.c.is_active)
                        .where(users.c.id == user_id).with_for_update()).mappings().first()
     if row is None:
-        raise UserError(N_("There is no such user."))
+        raise NoSuchUser(N_("There is no such user."))
     return dict(row)
 
 
@@ -140,5 +144,5 @@ def revoke_sessions(engine: Engine, user_id: int) -> int:
         return end_user_sessions(conn, user_id)
 
 
-__all__ = ["USER_COLUMNS", "activate", "deactivate", "find_user", "reset_password",
+__all__ = ["USER_COLUMNS", "NoSuchUser", "activate", "deactivate", "find_user", "reset_password",
            "revoke_sessions", "set_role", "user_table"]

@@ -21,9 +21,11 @@ from patronage.sessions import AttemptLimiter
 from patronage.settings import Settings
 from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
-from patronage.web import api, pages, public, survey_admin
+from patronage.web import api, pages, public, staff, survey_admin
 from patronage.web.compressed import GzippedFile, compressed_static
-from patronage.web.deps import N_, CSRFFailed, Forbidden, LoginRequired, login_url, render
+from patronage.web.deps import (
+    N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
+)
 from patronage.web.guard import RequestGuard
 from patronage.web.formatting import install as install_formatting
 from patronage.web.i18n import load_translations
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(survey_admin.router)
+    app.include_router(staff.router)
     app.include_router(public.router)
     _install_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, error=_error)
@@ -159,6 +162,12 @@ def _install_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse({"error": "log in first"}, status_code=401)
         return RedirectResponse(login_url(request), status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change_required(request: Request, _exc):
+        if _wants_json(request):
+            return JSONResponse({"error": "change your password first"}, status_code=403)
+        return RedirectResponse(staff.password_change_url(request), status_code=303)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, _exc):

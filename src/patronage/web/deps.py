@@ -30,6 +30,10 @@ class CSRFFailed(Exception):
     """Raised when a state-changing request lacks the right CSRF token."""
 
 
+class PasswordChangeRequired(Exception):
+    """Raised when the user must change a password an admin reset before doing anything else."""
+
+
 def user_of(request: Request) -> dict | None:
     """The logged-in user of this request (looked up once per request)."""
     if not hasattr(request.state, "user"):
@@ -38,11 +42,17 @@ def user_of(request: Request) -> dict | None:
     return request.state.user
 
 
-def require_user(request: Request, *roles: str) -> dict:
-    """The logged-in user, who must have one of ``roles`` when given."""
+def require_user(request: Request, *roles: str, pending_password: bool = False) -> dict:
+    """The logged-in user, who must have one of ``roles`` when given.
+
+    A user whose password an admin reset may do nothing but change it (``pending_password``
+    marks the page where they do).
+    """
     user = user_of(request)
     if user is None:
         raise LoginRequired()
+    if user.get("must_change_password") and not pending_password:
+        raise PasswordChangeRequired()
     if roles and user["role"] not in roles:
         raise Forbidden()
     return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
@@ -56,7 +58,10 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), nex
     limiter.reset(keys[1])
     settings = request.app.state.settings
     session_id = start_session(request.app.state.engine, user["id"], hours=settings.session_hours)
-    response = RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if user["must_change_password"]:  # an admin reset the password: a new one comes first
+        target = "/account/password?next=" + quote(target, safe="")
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, session_id, max_age=settings.session_hours * 3600,
                         httponly=True, samesite="lax", secure=settings.environment == "production")
     response.delete_cookie(ANON_CSRF_COOKIE)
