@@ -133,10 +133,10 @@ def test_progress_is_over_the_pages_shown_and_steady_on_a_page(client, pulse):
     _engine, _code, _open, tokens = pulse
     url = f"/s/{tokens[0]}"
     first = client.get(url)
-    assert progress(first.text) == 0 and "1 / 2" in first.text
+    assert progress(first.text) == 0 and "第 1 页，共 2 页" in first.text
     second = client.post(url, data={**fields(first.text), "action": "next", "nps": "3",
                                     "delivery": "6", "delivery.exp": "9"})
-    assert progress(second.text) == 50 and "2 / 2" in second.text
+    assert progress(second.text) == 50 and "第 2 页，共 2 页" in second.text
     # The same page again with a missing answer: the figure does not move.
     again = client.post(url, data={**fields(second.text), "action": "submit",
                                    "why_low": "慢"})
