@@ -406,3 +406,51 @@ def test_every_template_accepts_a_complete_answer(code):
         assert errors == {}
         assert progress(q, answers) == 1.0
         assert set(answers) <= set(q.answer_codes())
+
+
+# --- hostile definitions ----------------------------------------------------------------------
+
+# 305 bytes that expand to 9**5 = 59,049 copies of a 50-character text, shown in a message.
+ALIAS_BOMB = (
+    "code: x\nversion: 1\n"
+    'a: &a ["lolololololololololololololololololololololololol"]\n'
+    + "".join(f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcde", "bcdef"))
+    + "format: *f\n")
+
+
+def test_yaml_aliases_are_refused_before_they_expand():
+    assert len(ALIAS_BOMB) < 400
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(ALIAS_BOMB)
+    assert len(str(refused.value)) < 500
+    assert refused.value.problems == [
+        "invalid YAML at line 4, column 8: aliases (*name) are not allowed; write the values out"]
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "a:\n" + "- " * 50_000 + "x\n",
+                                  "{" + '"a":{' * 50_000])
+def test_deeply_nested_text_is_a_problem_not_a_crash(text):
+    with pytest.raises(DefinitionError, match="nested too deeply|invalid"):
+        parse_definition(text)
+
+
+def test_the_problem_list_is_bounded():
+    """5,000 broken items give the first 100 problems and a count of the rest; a long value is
+    shown cut."""
+    data = _base()
+    data["sections"][0]["items"] = [{"code": f"q{i}", "type": "slider",
+                                     "text": {"en": "a", "zh_Hans": "b", "zh_Hant": "c"}}
+                                    for i in range(5000)]
+    data["sections"][0]["items"][0]["type"] = "x" * 100_000
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(data)
+    problems = refused.value.problems
+    assert len(problems) == 101 and problems[-1] == "... and 4,900 more problems"
+    assert problems[0].startswith("sections[0].items[0].type: must be one of")
+    assert all(len(p) <= 400 for p in problems)
+    assert len(str(refused.value)) < 50_000
+
+
+def test_an_oversized_definition_is_refused_unread():
+    with pytest.raises(DefinitionError, match="at most 500,000 characters"):
+        parse_definition("code: x\n" + "# padding\n" * 60_000)

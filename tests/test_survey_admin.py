@@ -387,3 +387,35 @@ def test_field_json_for_the_live_dashboard(client):
         "#funnel tr")}
     assert shown == field["funnel"]
     assert client.get("/api/surveys/nope/field").status_code == 404
+
+
+def test_a_yaml_alias_bomb_gets_a_short_error_page(client):
+    """A few hundred bytes of YAML aliases once became a 152 MB error page."""
+    _login(client, "admin")
+    _create(client)
+    page = "/surveys/nps-2026"
+    bomb = ("code: x\nversion: 1\n"
+            'a: &a ["lolololololololololololololololololololololololol"]\n'
+            + "".join(f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcde", "bcdef"))
+            + "format: *f\n")
+    response = _post(client, f"{page}/definition", {"definition": bomb}, page)
+    assert response.status_code == 400
+    assert len(response.text) < 100_000, len(response.text)
+    shown = [li.text for li in _soup(response).select("#problems li")]
+    assert shown == ["invalid YAML at line 4, column 8: aliases (*name) are not allowed; "
+                     "write the values out"]
+
+
+def test_a_flood_of_problems_is_cut_on_the_page(client):
+    _login(client, "admin")
+    _create(client)
+    page = "/surveys/nps-2026"
+    items = "".join(f"  - {{code: q{i}, type: slider}}\n" for i in range(8000))
+    text = ("code: nps-2026\nformat: 1\nversion: 1\nlanguages: [en, zh_Hans, zh_Hant]\n"
+            "title: {en: a, zh_Hans: b, zh_Hant: c}\nsections:\n- code: s\n  items:\n" + items)
+    assert len(text) < 400_000
+    response = _post(client, f"{page}/definition", {"definition": text}, page)
+    assert response.status_code == 400
+    shown = [li.text for li in _soup(response).select("#problems li")]
+    assert len(shown) == 101 and shown[-1].endswith("more problems")
+    assert len(response.text) < len(text) + 100_000

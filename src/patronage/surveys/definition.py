@@ -52,6 +52,11 @@ SCALES = ((1, 5), (1, 7), (1, 10))
 NPS_SCALE = (0, 10)
 CONDITIONS = ("equals", "gte", "in", "lte")
 DEFAULT_MAX_LENGTH = 2000
+#: The longest definition text accepted (the largest template is under 30,000 characters).
+MAX_DEFINITION_CHARS = 500_000
+#: How many problems a :class:`DefinitionError` lists; the rest are counted.
+MAX_PROBLEMS = 100
+_MAX_PROBLEM_CHARS = 300
 #: Kano answers (value, texts), in the order of the Kano evaluation table (Berger et al. 1993).
 KANO_CHOICES = (
     (1, {"en": "I like it", "zh_Hans": "我喜欢", "zh_Hant": "我喜歡"}),
@@ -83,7 +88,12 @@ class DefinitionError(ValueError):
     """A questionnaire definition is invalid; ``problems`` lists every problem with its path."""
 
     def __init__(self, name: str, problems: list[str]):
-        self.problems = list(problems)
+        problems = list(problems)
+        self.problems = [p if len(p) <= _MAX_PROBLEM_CHARS else
+                         f"{p[:_MAX_PROBLEM_CHARS]}… ({len(p):,} characters)"
+                         for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            self.problems.append(f"... and {len(problems) - MAX_PROBLEMS:,} more problems")
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{name}: {len(self.problems)} problem(s); fix them and load it again:\n"
                          f"{lines}")
@@ -265,7 +275,22 @@ def next_version(old: Questionnaire, new: Questionnaire) -> Questionnaire:
     return replace(new, version=old.version + 1)
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: ``*name`` repeats a whole subtree, so a few hundred bytes of
+    nested aliases expand to millions of values (the "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            raise yaml.MarkedYAMLError(
+                problem="aliases (*name) are not allowed; write the values out",
+                problem_mark=self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
 def _load_text(source: str, name: str) -> Any:
+    if len(source) > MAX_DEFINITION_CHARS:
+        raise DefinitionError(name, [f"the definition has {len(source):,} characters; at most "
+                                     f"{MAX_DEFINITION_CHARS:,} characters"])
     text = source.lstrip()
     if text.startswith(("{", "[")):
         try:
@@ -274,7 +299,7 @@ def _load_text(source: str, name: str) -> Any:
             raise DefinitionError(name, [f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
                                          f"{exc.msg}"]) from None
     try:
-        return yaml.safe_load(source)
+        return yaml.load(source, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -288,9 +313,13 @@ def parse_definition(source: str | Mapping, *, name: str = "definition") -> Ques
     Raises :class:`DefinitionError` listing every problem found, each with its path such as
     ``sections[1].items[3].scale``.
     """
-    data = _load_text(source, name) if isinstance(source, str) else source
     parser = _Parser()
-    questionnaire = parser.questionnaire(data)
+    try:
+        data = _load_text(source, name) if isinstance(source, str) else source
+        questionnaire = parser.questionnaire(data)
+    except RecursionError:
+        raise DefinitionError(name, ["the definition is nested too deeply; a questionnaire "
+                                     "needs only a few levels of lists and mappings"]) from None
     if parser.problems:
         raise DefinitionError(name, parser.problems)
     return questionnaire
