@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from importlib.resources import files
 
@@ -28,6 +29,17 @@ def _python_files(folder):
             yield entry
 
 
+def marked_in_python(source: str) -> set[str]:
+    """The strings passed to ``N_``/``_``/``t`` in Python source, implicit concatenation joined."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("N_", "_", "t") and node.args
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            found.add(node.args[0].value)
+    return found
+
+
 def interface_messages() -> set[str]:
     messages = set()
     sources = [p for p in (WEB / "templates").iterdir() if p.name.endswith(".html")]
@@ -41,6 +53,8 @@ def interface_messages() -> set[str]:
     for source in sources:
         for double, single in MARKED.findall(source.read_text(encoding="utf-8")):
             messages.add(double or single)
+        if source.name.endswith(".py"):  # also messages split over several lines
+            messages |= marked_in_python(source.read_text(encoding="utf-8"))
     # Values shown through _() from data: roles, case types and statuses.
     messages |= {title for _key, title in satisfaction.SECTIONS} | set(satisfaction.LATENT_NAMES)
     messages |= set(satisfaction.COLUMN_LABELS.values()) | set(satisfaction.VALUE_LABELS.values())

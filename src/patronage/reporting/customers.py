@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
+from patronage.reporting.questions import QuestionTexts
 from patronage.storage import (
     count_customers,
     read_answers,
@@ -60,8 +61,12 @@ class CustomerProfile:
                 "answers": records(self.answers), "cases": records(self.cases)}
 
 
-def customer_profile(engine: Engine, customer_pk: int) -> CustomerProfile | None:
-    """Everything known about one customer, or None when there is no such customer."""
+def customer_profile(engine: Engine, customer_pk: int, *, language: str = "en",
+                     gettext=lambda s: s) -> CustomerProfile | None:
+    """Everything known about one customer, or None when there is no such customer.
+
+    Each answer carries its ``question`` and the ``answer`` as shown, in ``language``.
+    """
     customer = read_customer(engine, customer_pk)
     if customer is None:
         return None
@@ -71,7 +76,15 @@ def customer_profile(engine: Engine, customer_pk: int) -> CustomerProfile | None
     key = responses.set_index("response_pk")["response_id"] if not responses.empty else {}
     if not answers.empty:
         answers = answers.assign(response_id=answers["response_pk"].map(key))
-        answers = answers[["response_id", "item_code", "value_num", "value_text"]]
+        survey_of = dict(zip(responses["response_id"], responses["survey"], strict=True))
+        texts = QuestionTexts(engine, language, gettext)
+        rows = zip(answers["response_id"], answers["item_code"], answers["value_num"],
+                   answers["value_text"], strict=True)
+        shown = [(texts.question(survey_of.get(r), c), texts.answer(survey_of.get(r), c, n, t))
+                 for r, c, n, t in rows]
+        answers = answers.assign(question=[q for q, _a in shown], answer=[a for _q, a in shown])
+        answers = answers[["response_id", "item_code", "question", "answer", "value_num",
+                           "value_text"]]
     cases = read_cases(engine, customer_pk=customer_pk)
     sales = transactions.loc[~transactions["is_refund"].astype(bool)] if not transactions.empty \
         else transactions

@@ -3,6 +3,8 @@ trend, each as a table and (where it helps) a chart."""
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -20,13 +22,16 @@ from patronage.satisfaction.methods import (
     reliability_table,
     trend_table,
 )
-from patronage.satisfaction.indices import nps_table
+from patronage.satisfaction.indices import ALL, nps_table
 from patronage.satisfaction.sources import survey_data_from_db
 from patronage.satisfaction.weights import customer_base_margins
 from patronage.index_system import load_index_system
 from patronage.reporting import scores_page
+from patronage.messages import N_, UserError, translated
 from patronage.reporting.charts import _LAYOUT, hover
 from patronage.reporting.formats import quarter
+
+log = logging.getLogger(__name__)
 
 #: Sections in page order: key, English title (translated by the page), method.
 SECTIONS = (
@@ -63,6 +68,8 @@ class Section:
     problem: str | None
 
 
+#: The row of all responses (a survey without waves).
+ALL_LABEL = N_("All responses")
 #: Latent variables of the structural model that are not dimensions of the index system.
 LATENT_NAMES = ("satisfaction", "loyalty")
 
@@ -71,6 +78,8 @@ def _labeller(language: str, gettext):
     system = load_index_system()
 
     def label(code) -> str:
+        if code == ALL:
+            return gettext(ALL_LABEL)
         for kind in ("dimension", "item", "kano"):
             text = system.label(kind, str(code), language)
             if text != str(code):
@@ -167,6 +176,34 @@ def path_diagram(model, label, title: str) -> str:
     return figure.to_json()
 
 
+#: Why a section is empty when its method failed on data it did not foresee (the details are logged).
+UNEXPECTED = N_("These answers cannot support this analysis (too few responses, or answers that "
+                "do not vary). Collect more responses and look again.")
+
+
+TIE = re.compile(r"tie between (?P<tied>[A-Z, ]+); (?P<chosen>[A-Z]) chosen by precedence")
+NO_PAIRS_NOTE = N_("No complete answer pairs.")
+TIE_NOTE = N_("Tie between {tied}; {chosen} chosen by precedence M > O > A > I.")
+
+
+def _kano_note(note, gettext) -> str:
+    """The Kano method's note on a tie, in the reader's language."""
+    if note == "no complete answer pairs":
+        return gettext(NO_PAIRS_NOTE)
+    found = TIE.match(str(note or ""))
+    if not found:
+        return note
+    return gettext(TIE_NOTE).format(tied=found["tied"], chosen=found["chosen"])
+
+
+def _why(error: Exception, key: str, gettext) -> str:
+    """The reader's explanation of why section ``key`` could not be computed."""
+    if isinstance(error, UserError):
+        return translated(error, gettext)
+    log.warning("analysis section %s failed: %r", key, error)
+    return gettext(UNEXPECTED)
+
+
 def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "en",
                         gettext=lambda s: s, include_flagged: bool = False) -> list[Section]:
     """Compute every section; a section that cannot be computed carries the reason instead.
@@ -186,8 +223,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
     for key, title in SECTIONS:
         try:
             table = compute[key]()
-        except ValueError as exc:
-            sections.append(Section(key, _(title), None, None, str(exc)))
+        except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
+            sections.append(Section(key, _(title), None, None, _why(exc, key, _)))
             continue
         if key == "drivers":  # most important first, in the table and the chart
             table = table.sort_values("importance", ascending=False)
@@ -198,6 +235,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
             table = model.bootstrap_.xs("path", level="kind").assign(n=model.n_samples_)
             table.index = [f"{label(a)} → {label(b)}" for a, b in table.index]
         labels = [label(i) for i in table.index]
+        if key == "kano":
+            table = table.assign(note=[_kano_note(n, _) for n in table["note"]])
         if key == "drivers":
             chart = _drivers_chart(table, labels, _(title))
         elif key == "segments":
@@ -217,8 +256,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
     for key, title in scores_page.SECTIONS:
         try:
             table, chart = scores_page.BUILDERS[key](data, _, _(title), label, base)
-        except ValueError as exc:
-            sections.append(Section(key, _(title), None, None, str(exc)))
+        except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
+            sections.append(Section(key, _(title), None, None, _why(exc, key, _)))
             continue
         shown = table[[c for c in scores_page.COLUMNS[key] if c in table.columns]].copy()
         shown.index = [_(str(i)) if i in scores_page.LABELS else label(i) for i in shown.index]

@@ -16,6 +16,7 @@ from patronage.satisfaction.methods import (
     servqual_table,
 )
 from patronage.satisfaction.weights import composition_table, weighting_effect
+from patronage.messages import N_, UserError
 from patronage.reporting.charts import _LAYOUT, NPS_COLOURS, hover
 
 SECTIONS = (
@@ -71,14 +72,15 @@ def _bars(labels, values, title: str, *, errors=None, y_title: str = "",
 def _csat(data, _, title, label, base):
     table = csat_table(data, by="wave")
     errors = (table["top_box"] - table["top_box_ci_low"], table["top_box_ci_high"] - table["top_box"])
-    return table, _bars(table.index, table["top_box"], title, errors=errors,
+    return table, _bars([label(i) for i in table.index], table["top_box"], title, errors=errors,
                         y_title=_("Top-2-box share"), y_format=".0%")
 
 
 def _ces(data, _, title, label, base):
     table = ces_table(data, by="wave")
     errors = (table["mean"] - table["ci_low"], table["ci_high"] - table["mean"])
-    return table, _bars(table.index, table["mean"], title, errors=errors, y_title=_("Mean"))
+    return table, _bars([label(i) for i in table.index], table["mean"], title, errors=errors,
+                        y_title=_("Mean"))
 
 
 def _servqual(data, _, title, label, base):
@@ -91,8 +93,8 @@ def _servqual(data, _, title, label, base):
 def _competitor(data, _, title, label, base):
     names = competitors_in(data)
     if not names:
-        raise ValueError("the survey has no ratings of a competitor (answer codes "
-                         "competitor.<name>.<item>)")
+        raise UserError(N_("The survey has no ratings of a competitor (answer codes "
+                           "competitor.<name>.<item>)."))
     table = competitor_table(data, competitor=names[0])
     return table, _bars([label(i) for i in table.index], table["difference"],
                         f"{title} · {names[0]}", y_title=_("Us − competitor"))

@@ -11,12 +11,17 @@ import pandas as pd
 from patronage.satisfaction.sources import SurveyData
 from patronage.analytics import csi_scores, nps_summary
 from patronage.index_system import IndexSystem, load_index_system
+from patronage.messages import N_, UserError
 
 
 def _group_order(data: SurveyData, by: str, groups: pd.Series) -> list:
     if by == "wave":
         return data.waves_in_order()
     return sorted(groups.dropna().unique(), key=str)
+
+
+#: The row label of all responses of a survey without waves.
+ALL = "all"
 
 
 def per_group(data: SurveyData, item: str, by: str | None, summary) -> pd.DataFrame:
@@ -26,15 +31,22 @@ def per_group(data: SurveyData, item: str, by: str | None, summary) -> pd.DataFr
     if by is None:
         return summary(values, weights).to_frame("all").T.rename_axis("group")
     groups = data.groups(by)
-    rows = {key: summary(values[groups == key], weights[groups == key])
-            for key in _group_order(data, by, groups)}
+    order = [key for key in _group_order(data, by, groups)
+             if values[(groups == key).to_numpy()].notna().any()]
+    if not order:
+        if by == "wave" and values.notna().any():  # a survey without waves: one row
+            return summary(values, weights).to_frame(ALL).T.rename_axis(by)
+        raise UserError(N_("No answers to {item!r} in any group (anonymous responses, or "
+                           "customers without this attribute)."), item=item)
+    rows = {key: summary(values[groups == key], weights[groups == key]) for key in order}
     return pd.DataFrame(rows).T.rename_axis(by)
 
 
 def nps_table(data: SurveyData, *, by: str | None = "wave", item: str = "nps") -> pd.DataFrame:
     """NPS with shares and 95% interval, overall or per group (default: per wave, in wave order)."""
     if item not in data.answers.columns:
-        raise ValueError(f"the data have no {item!r} item (0–10 likelihood to recommend)")
+        raise UserError(N_("The data have no {item!r} item (0–10 likelihood to recommend)."),
+                        item=item)
     return per_group(data, item, by, nps_summary)
 
 

@@ -96,6 +96,28 @@ def plotly_config(context) -> dict:
     }
 
 
+def missing(value) -> bool:
+    """None, NaN, NaT, pandas' NA or blank text: nothing to show."""
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return formats.is_missing(value) or bool(value != value)  # NaT, NA
+    except (TypeError, ValueError):
+        return False
+
+
+def shown(value, default: str = formats.MISSING):
+    """``value``, or a dash when it is missing (never ``nan`` on a page)."""
+    return default if missing(value) else value
+
+
+def day(value) -> str:
+    """A date or time as ``YYYY-MM-DD``; a dash when missing."""
+    if missing(value):
+        return formats.MISSING
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)[:10]
+
+
 FILTERS = {
     "money": lambda value, digits=0: formats.money(value, digits),
     "money_short": money_short, "short": short,
@@ -105,6 +127,7 @@ FILTERS = {
     "count": formats.integer, "signed": formats.signed,
     "wave": wave, "score": score, "too_small": too_small,
     "column_formats": column_formats, "table_cell": table_cell,
+    "shown": shown, "day": day,
 }
 
 
@@ -112,6 +135,7 @@ def install(environment) -> None:
     """Register the filters and globals on the templates' Jinja environment."""
     environment.filters.update(FILTERS)
     environment.tests["small_sample"] = is_small
+    environment.tests["missing"] = missing
     environment.globals["plotly_config"] = plotly_config
     environment.globals["estimates"] = formats.ESTIMATES
 

@@ -27,6 +27,7 @@ from patronage.web.deps import (
     render,
     require_user,
     safe_next,
+    translated,
     user_of,
 )
 from patronage.web.i18n import LANGUAGES
@@ -125,7 +126,8 @@ def customers_page(request: Request, q: str = "", page: int = 1):
 @router.get("/customers/{customer_pk}")
 def customer_page(request: Request, customer_pk: int):
     require_user(request)
-    profile = customer_profile(request.app.state.engine, customer_pk)
+    profile = customer_profile(request.app.state.engine, customer_pk,
+                               language=language_of(request), gettext=gettext_for(request))
     if profile is None:
         raise HTTPException(404)
     return render(request, "customer.html", profile=profile,
@@ -140,7 +142,7 @@ def _analysis(engine, survey: str | None, language: str, gettext, flagged: bool)
         sections = satisfaction_report(engine, survey, language=language, gettext=gettext,
                                        include_flagged=flagged)
     except ValueError as exc:
-        return {"sections": [], "problem": str(exc), **common}
+        return {"sections": [], "problem": translated(exc, gettext), **common}
     return {"sections": sections, "problem": None, **common}
 
 
