@@ -88,6 +88,7 @@ def test_adding_a_user_shows_a_one_time_password_once(site):
                     password="")
     assert response.status_code == 200
     one_time = soup(response).select_one("#one-time-password").text.strip()
+    assert response.text.count("Created the account zhou@example.com") == 1  # said once
     assert authenticate(site.engine, "zhou@example.com", one_time)["must_change_password"]
     assert "#one-time-password" not in admin.get("/users").text
     assert soup(admin.get("/users")).select_one("#one-time-password") is None

@@ -33,7 +33,7 @@ def password_change_url(request: Request) -> str:
 
 
 def _users(request: Request, status: int = 200, **context):
-    """The Users page with ``context`` (a notice, an error, a one-time password, the form)."""
+    """The Users page with ``context`` (what was done, an error, a one-time password, the form)."""
     return render(request, "users.html", status, users=staff.user_table(request.app.state.engine),
                   roles=USER_ROLES, minimum=MIN_PASSWORD_LENGTH, form=context.pop("form", {}),
                   **context)
@@ -56,13 +56,13 @@ def add_user(request: Request, email: str = Form(""), name: str = Form(""),
     except UserError as exc:
         return _users(request, 400, error=exc, form={"email": email, "name": name, "role": role})
     address = email.strip().lower()
-    return _users(request, notice=UserError(N_(
+    return _users(request, done=UserError(N_(
         "Created the account {email}. They choose their own password at the first login."),
         email=address), one_time=None if password else temporary, one_time_for=address)
 
 
-def _act(request: Request, action, notice: str, **values):
-    """Run ``action()`` for the admin; the page shows ``notice`` (filled with ``values`` and
+def _act(request: Request, action, done: str, **values):
+    """Run ``action()`` for the admin; the page shows ``done`` (filled with ``values`` and
     the action's result as ``count``) or why the action was refused."""
     try:
         result = action()
@@ -70,7 +70,7 @@ def _act(request: Request, action, notice: str, **values):
         raise HTTPException(404) from None
     except UserError as exc:
         return _users(request, 400, error=exc)
-    return _users(request, notice=UserError(notice, count=result, **values))
+    return _users(request, done=UserError(done, count=result, **values))
 
 
 def _email(request: Request, user_id: int) -> str:
@@ -115,7 +115,7 @@ def reset_user_password(request: Request, user_id: int, password: str = Form("")
                                          actor_id=me["id"])
     except UserError as exc:
         return _users(request, 400, error=exc)
-    return _users(request, notice=UserError(N_(
+    return _users(request, done=UserError(N_(
         "The password of {email} was reset and their sessions ended. They must choose a new "
         "password at the next login."), email=email),
         one_time=None if password else temporary, one_time_for=email)
@@ -163,7 +163,7 @@ def change_my_password(request: Request, current: str = Form(""), new: str = For
     if back:
         return RedirectResponse(back, status_code=303)
     user["must_change_password"] = False
-    return _password_page(request, user, notice=UserError(N_(
+    return _password_page(request, user, done=UserError(N_(
         "Your password was changed. Your other sessions have ended.")))
 
 
