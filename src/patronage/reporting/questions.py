@@ -18,8 +18,6 @@ from patronage.storage.schema import surveys
 from patronage.surveys.definition import KANO_CHOICES, Item, Questionnaire, parse_definition
 from patronage.surveys.templates import relationship_from_index_system
 
-EXPECTATION = N_("expected")
-IMPORTANCE = N_("importance")
 CHOSEN, NOT_CHOSEN = N_("yes"), N_("no")
 COMPETITOR_PREFIX = "competitor."
 
