@@ -2,7 +2,11 @@
 
 CSV output is safe to open in Excel: text cells beginning with ``= + - @``, a tab or a carriage
 return get a leading apostrophe so they are never run as formulas (numbers stay numbers), and the
-file starts with a UTF-8 byte-order mark so Excel reads Chinese text correctly.
+file starts with a UTF-8 byte-order mark so Excel reads Chinese text correctly; lines end in
+CRLF, so that a cell holding a carriage return is quoted rather than split. That holds for
+values, index labels (a wave or region named ``=HYPERLINK(...)``), index names and column labels
+of any dtype (object, string, categorical, MultiIndex): :func:`neutralise` is the one place that
+does it, and no other module writes CSV or spreadsheets.
 """
 
 from __future__ import annotations
@@ -23,6 +27,36 @@ def escape_formula(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def _neutral_values(values) -> pd.Index | pd.Series:
+    """A Series or Index with every text value escaped; numbers, dates and booleans as they are."""
+    if isinstance(values, pd.MultiIndex):
+        return pd.MultiIndex.from_arrays(
+            [_neutral_values(values.get_level_values(i)) for i in range(values.nlevels)],
+            names=[escape_formula(n) for n in values.names])
+    if (pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
+            or pd.api.types.is_datetime64_any_dtype(values.dtype)) \
+            and not isinstance(values.dtype, pd.CategoricalDtype):
+        out = values.copy()
+    else:
+        out = values.astype(object).map(escape_formula)
+    if isinstance(values, pd.Index):
+        return pd.Index(out, name=escape_formula(values.name), tupleize_cols=False)
+    return out
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` that a spreadsheet can open without running anything: values, index
+    labels, index names and column labels escaped with :func:`escape_formula`."""
+    columns = {position: _neutral_values(frame.iloc[:, position])
+               for position in range(frame.shape[1])}
+    safe = pd.DataFrame(columns, index=frame.index)
+    safe.columns = _neutral_values(frame.columns if isinstance(frame.columns, pd.MultiIndex)
+                                   else pd.Index([str(c) for c in frame.columns],
+                                                 name=frame.columns.name, dtype=object))
+    safe.index = _neutral_values(frame.index)
+    return safe
 
 
 def _json_default(value):
@@ -56,14 +90,11 @@ def render(result: pd.DataFrame | pd.Series, fmt: str = "table", *, digits: int 
         return json.dumps(payload, ensure_ascii=False, default=_json_default, indent=1)
     if fmt == "csv":
         out = io.StringIO()
-        safe = frame.copy()
-        safe.columns = [escape_formula(str(c)) for c in safe.columns]
-        for column in safe.columns:
-            if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-                safe[column] = safe[column].map(escape_formula)
-        if safe.index.dtype == object:
-            safe.index = safe.index.map(escape_formula)
-        safe.to_csv(out, index=bool(frame.index.name) or isinstance(frame.index, pd.MultiIndex))
+        # CRLF line ends (RFC 4180, Excel's own) also make the writer quote a cell holding a
+        # lone CR, which a spreadsheet would otherwise take for the start of a new row.
+        neutralise(frame).to_csv(
+            out, index=bool(frame.index.name) or isinstance(frame.index, pd.MultiIndex),
+            lineterminator="\r\n")
         return "\ufeff" + out.getvalue()
     with pd.option_context("display.max_rows", 500, "display.max_columns", 50,
                            "display.width", 160, "display.precision", digits):
