@@ -72,9 +72,9 @@ def test_analyze_csv_labels_named_like_formulas_are_neutralised(hostile_csv, arg
 
 def test_every_part_of_a_frame_is_neutralised():
     frame = pd.DataFrame({
-        "object": pd.Series(HOSTILE, dtype=object),
-        "string": pd.Series(HOSTILE, dtype="string"),
-        "category": pd.Series(HOSTILE, dtype="category"),
+        "object": np.array(HOSTILE, dtype=object),
+        "string": pd.array(HOSTILE, dtype="string"),
+        "category": pd.Categorical(HOSTILE),
         "number": [-1.5, -2.0, 3.0, 4.0, 5.0, 6.0],
     }, index=pd.MultiIndex.from_arrays([HOSTILE, list(reversed(HOSTILE))],
                                        names=["=wave", "@region"]))
@@ -83,7 +83,9 @@ def test_every_part_of_a_frame_is_neutralised():
     assert runnable_cells(text) == []
     rows = list(csv.reader(io.StringIO(text[1:], newline="")))
     assert rows[0] == ["'=wave", "'@region", "'=a", "'+b", "'-c", "number"]
-    assert rows[1][:2] == ["'" + HOSTILE[0], "'" + HOSTILE[-1]]
+    escaped = ["'" + h for h in HOSTILE]
+    assert [r[:5] for r in rows[1:]] == [[e, f, e, e, e] for e, f in zip(escaped,
+                                                                          reversed(escaped))]
     assert [r[-1] for r in rows[1:3]] == ["-1.5", "-2.0"]  # numbers stay numbers
 
 
@@ -91,6 +93,8 @@ def test_single_index_columns_index_and_series():
     index = pd.Index(HOSTILE, name="wave", dtype="str")
     text = render(pd.DataFrame({"n": range(6)}, index=index), "csv")
     assert runnable_cells(text) == []
+    rows = list(csv.reader(io.StringIO(text[1:], newline="")))
+    assert [r[0] for r in rows[1:]] == ["'" + h for h in HOSTILE]
     series = pd.Series(range(6), index=pd.CategoricalIndex(HOSTILE, name="@x"), name="=n")
     assert runnable_cells(render(series, "csv")) == []
     columns = pd.MultiIndex.from_arrays([HOSTILE, HOSTILE])
