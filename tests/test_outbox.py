@@ -71,7 +71,7 @@ def test_enqueue_fixes_message_id_and_mail_texts():
     assert "請點擊" in hant[1] and "客戶調查" in hant[0]
     assert mail.survey_link("abc", "https://survey.example.com/") == \
         "https://survey.example.com/s/abc"
-    assert mail.survey_link("abc") == f"{Settings().public_base_url}/s/abc"
+    assert mail.survey_link("abc") == f"{Settings().survey_base_url()}/s/abc"
     with pytest.raises(ValueError, match="language"):
         mail.survey_mail("invitation", title="t", link="l", language="fr")
     with pytest.raises(ValueError, match="kind"):

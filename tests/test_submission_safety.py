@@ -239,3 +239,40 @@ def test_the_form_answers_a_clashing_submission_id_with_409(pulse, db_url):
     assert "another" in reply.text and "Traceback" not in reply.text
     assert resolve_token(engine, tokens[1]).response_id is None
     assert resolve_token(engine, tokens[0]).response_id == taken.response_id
+
+
+def test_old_anonymous_drafts_are_purged_and_invited_ones_kept(pulse):
+    from datetime import timedelta
+
+    from patronage.storage.schema import drafts
+    from patronage.surveys.submissions import ANONYMOUS_DRAFT_DAYS, save_draft
+
+    engine, _code, open_token, tokens = pulse
+    now = datetime(2026, 7, 2, 9, 0)
+    old = now - timedelta(days=ANONYMOUS_DRAFT_DAYS + 1)
+    stale = save_draft(engine, open_token=open_token, answers={"nps": "3"}, now=old)
+    recent = save_draft(engine, open_token=open_token, answers={"nps": "4"},
+                        now=now - timedelta(days=ANONYMOUS_DRAFT_DAYS - 1))
+    invited = save_draft(engine, invitation_token=tokens[0], answers={"nps": "5"}, now=old)
+    fresh = save_draft(engine, open_token=open_token, answers={"nps": "6"}, now=now)
+    with engine.connect() as conn:
+        kept = set(conn.execute(select(drafts.c.resume_key)).scalars())
+    assert kept == {recent, invited, fresh} and stale not in kept
+
+
+def test_new_anonymous_drafts_are_limited_per_address(pulse, db_url):
+    from fastapi.testclient import TestClient
+
+    _engine, _code, open_token, _tokens = pulse
+    app = create_app(Settings(database_url=db_url, public_new_drafts_per_hour=2))
+    with TestClient(app) as client:
+        def first_page(extra=None):
+            page = client.get(f"/o/{open_token}?lang=en")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+            return client.post(f"/o/{open_token}", data={
+                "csrf_token": csrf, "nps": "9", "delivery": "7", "delivery.exp": "8",
+                "action": "next", "page": "0", **(extra or {})})
+        replies = [first_page() for _ in range(3)]
+        assert [r.status_code for r in replies] == [200, 200, 429]
+        key = re.search(r'name="resume_key" value="([^"]+)"', replies[0].text).group(1)
+        assert first_page({"resume_key": key}).status_code == 200  # going on is not new

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         _DEV_SECRET,
-        description="Secret used to sign tokens. Must be set (32+ characters) in production.",
+        description="Reserved for signing; nothing is signed with it today (sessions, CSRF "
+        "tokens and survey links are random values checked against the database). Must be set "
+        "(32+ characters) in production.",
     )
     host: str = Field("127.0.0.1", description="Address `patronage serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `patronage serve` listens on.")
@@ -57,6 +59,11 @@ class Settings(BaseSettings):
         1200, ge=1,
         description="Survey submissions accepted per client address per minute; generous so that "
         "many respondents behind one company NAT can answer.",
+    )
+    public_new_drafts_per_hour: int = Field(
+        1000, ge=1,
+        description="New anonymous (open-link) drafts one client address may start per hour "
+        "before it gets HTTP 429; anonymous drafts untouched for 30 days are deleted.",
     )
     max_request_bytes: int = Field(
         1_000_000, ge=1024,
@@ -85,9 +92,14 @@ class Settings(BaseSettings):
         "Patronage <noreply@localhost>", description="From address of survey invitations."
     )
     public_base_url: str = Field(
-        "http://127.0.0.1:8000",
+        "",
         description="Address respondents reach the server at; survey links are "
-        "{public_base_url}/s/{token}.",
+        "{public_base_url}/s/{token}. Empty: the serving address, http://{host}:{port}.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For header "
+        "names the client; empty: the header is ignored.",
     )
     min_sample: int = Field(
         30, ge=1,
@@ -116,3 +128,17 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def survey_base_url(self) -> str:
+        """Where survey links point: ``public_base_url``, or when it is empty the serving
+        address (``host``, the machine's name for an all-interfaces host, and ``port``)."""
+        if self.public_base_url.strip():
+            return self.public_base_url.strip().rstrip("/")
+        host = self.host.strip()
+        if host in ("", "0.0.0.0", "::", "[::]"):
+            import socket
+
+            host = socket.gethostname()
+        elif ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # an IPv6 address
+        return f"http://{host}:{self.port}"

@@ -9,11 +9,11 @@ from patronage.settings import Settings
 
 
 def serve_app(settings: Settings) -> None:
-    import uvicorn
+    from patronage.web.serving import run, startup_notes
 
-    from patronage.web import create_app
-
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    for note in startup_notes(settings):
+        click.echo(note)
+    run(settings)
 
 
 @click.command()

@@ -122,7 +122,7 @@ def survey_status(db, code, status, open_link):
     token = guard(lambda: set_status(engine, code, status, open_link=open_link))
     click.echo(f"Survey {code} is {status}.")
     if token and status == "open":
-        click.echo(f"Open link: {settings.public_base_url.rstrip('/')}/o/{token}")
+        click.echo(f"Open link: {settings.survey_base_url()}/o/{token}")
 
 
 @survey.command("wave")
@@ -179,7 +179,7 @@ def survey_sample(db, code, wave, method, n, strata, allocation, sd, segment, id
         method=method, n=n, strata=list(strata), allocation=allocation, sd=sd, seed=seed,
         segments=segment, ids=ids_file.read() if ids_file else "", quotas=quotas))
     report = guard(lambda: draw_sample(engine, code, wave, channel=channel,
-                                        base_url=settings.public_base_url, preview=preview,
+                                        base_url=settings.survey_base_url(), preview=preview,
                                         **options))
     if report.preview:
         click.echo(f"Preview: would invite {report.invited} of {report.eligible} eligible "
@@ -211,5 +211,5 @@ def survey_remind(db, code, wave, older_than_days):
 
     settings, engine = _survey_engine(db)
     queued = guard(lambda: send_reminders(engine, code, wave, older_than_days=older_than_days,
-                                           base_url=settings.public_base_url))
+                                           base_url=settings.survey_base_url()))
     click.echo(f"Queued {queued} reminder(s).")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from patronage.storage.engine import create_private_file
+
 
 def backup(engine: Engine, target: str | Path) -> Path:
     """Write a consistent copy of the SQLite database of ``engine`` to ``target``; returns it.
@@ -31,6 +33,7 @@ def backup(engine: Engine, target: str | Path) -> Path:
         raise ValueError(f"{target} exists already; choose a new file name")
     if not target.parent.is_dir():
         raise ValueError(f"folder {target.parent} does not exist")
+    create_private_file(target)  # 0600; VACUUM INTO fills an empty file
     raw = engine.raw_connection()  # autocommit: VACUUM cannot run inside a transaction
     try:
         raw.driver_connection.execute("VACUUM INTO ?", (str(target),))

@@ -8,6 +8,7 @@ PostgreSQL is used as it is, through psycopg 3.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -34,7 +35,27 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
+def create_private_file(path: str | os.PathLike) -> None:
+    """Create ``path`` empty and readable by its owner only (0600), unless it exists.
+
+    A database file holds customers' data: created by SQLite it would get the umask's mode,
+    usually readable by every user of the machine. SQLite gives its ``-wal`` and ``-shm``
+    files the database file's mode.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    database = engine.url.database
+    if database not in (None, "", ":memory:") and not database.startswith("file:"):
+        @event.listens_for(engine, "do_connect")
+        def _private_file(*_args):  # before SQLite creates the file
+            if os.path.isdir(os.path.dirname(os.path.abspath(database))):
+                create_private_file(database)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
         # Let SQLAlchemy's "begin" event below issue BEGIN itself.

@@ -75,11 +75,11 @@ def _escape(text: str) -> str:
 def survey_link(token: str, base_url: str | None = None) -> str:
     """The public address of a survey token: ``{base_url}/s/{token}``.
 
-    ``base_url`` defaults to the ``public_base_url`` setting.
+    ``base_url`` defaults to the settings' :meth:`~patronage.settings.Settings.survey_base_url`.
     """
     if base_url is None:
         from patronage.settings import Settings
-        base_url = Settings().public_base_url
+        base_url = Settings().survey_base_url()
     return f"{base_url.rstrip('/')}/s/{token}"
 
 
@@ -171,7 +171,8 @@ class SinkSender:
     def send(self, message: EmailMessage) -> None:
         if not message["Message-ID"]:
             raise ValueError("the message has no Message-ID; enqueue it through the outbox")
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.directory.is_dir():  # messages name respondents: owner only (0700)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = self.path_for(str(message["Message-ID"]))
         if target.exists():
             return

@@ -20,7 +20,7 @@ import string
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
@@ -252,12 +252,32 @@ def save_draft(engine: Engine, *, answers: Mapping[str, Any], page: int = 0,
                 if _token_ok(open_token) else None
             if row is None or row.status != "open":
                 raise ValueError("unknown or closed survey link; check the address")
+            _purge_anonymous_drafts(conn, now)
             key = secrets.token_urlsafe(24)
             conn.execute(insert(drafts).values(
                 resume_key=key, survey_id=row.id, invitation_id=None, answers=data, page=page,
                 started_at=now, updated_at=now))
             return key
     raise ValueError("give invitation_token, resume_key or open_token")
+
+
+#: Anonymous (open-link) drafts untouched this many days are deleted: nobody can be reminded
+#: of them, and anyone may start them.
+ANONYMOUS_DRAFT_DAYS = 30
+_PURGED: dict[str, datetime] = {}
+
+
+def _purge_anonymous_drafts(conn, now: datetime) -> None:
+    """Delete anonymous drafts untouched for :data:`ANONYMOUS_DRAFT_DAYS`; at most once an
+    hour per database and process (the look-up reads the whole table)."""
+    url = conn.engine.url.render_as_string(hide_password=True)
+    last = _PURGED.get(url)
+    if last is not None and abs((now - last).total_seconds()) < 3600:
+        return
+    _PURGED[url] = now
+    conn.execute(delete(drafts).where(
+        drafts.c.invitation_id.is_(None)
+        & (drafts.c.updated_at < now - timedelta(days=ANONYMOUS_DRAFT_DAYS))))
 
 
 # --------------------------------------------------------------------------- submit
@@ -604,6 +624,7 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
 
 __all__ = [
     "AGENT_CHANNELS",
+    "ANONYMOUS_DRAFT_DAYS",
     "PreparedSubmission",
     "SubmissionConflict",
     "SubmitResult",

@@ -27,6 +27,7 @@ from patronage.web.deps import (
     N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
 )
 from patronage.web.guard import RequestGuard
+from patronage.web.serving import redact
 from patronage.web.formatting import install as install_formatting
 from patronage.web.i18n import load_translations
 
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
     app.state.submission_limiter = AttemptLimiter(settings.public_submissions_per_minute, 60.0)
     app.state.link_miss_limiter = AttemptLimiter(settings.public_link_misses_per_minute, 60.0)
+    app.state.draft_limiter = AttemptLimiter(settings.public_new_drafts_per_hour)
     app.mount("/static", compressed_static(str(files("patronage.web") / "static")),
               name="static")
     app.state.plotly_js = GzippedFile(_plotly_js(), "text/javascript")
@@ -145,7 +147,7 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception:  # never a traceback to a user
-            log.exception("unhandled error on %s %s", scope.get("method"), path)
+            log.exception("unhandled error on %s %s", scope.get("method"), redact(path))
             if started:
                 raise
             response = _error(Request(scope), 500)
@@ -185,8 +187,8 @@ def _install_handlers(app: FastAPI) -> None:
     async def database_unavailable(request: Request, exc: OperationalError):
         # A lock held beyond the busy timeout, a full disk, a lost PostgreSQL connection: the
         # request did nothing (its transaction rolled back), so it is safe to send again.
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
-                    exc.orig)
+        log.warning("database unavailable on %s %s: %s", request.method,
+                    redact(request.url.path), exc.orig)
         response = _error(request, 503)
         response.headers["Retry-After"] = "5"
         return response
@@ -197,7 +199,7 @@ def _install_handlers(app: FastAPI) -> None:
         # Text the driver cannot send (a NUL for PostgreSQL, an unpaired surrogate): input
         # checks keep it out; whatever slips through is the client's bad request, not a 500.
         log.warning("the database refused a value on %s %s: %s", request.method,
-                    request.url.path, exc)
+                    redact(request.url.path), exc)
         return _error(request, 400)
 
     @app.exception_handler(RequestValidationError)

@@ -83,7 +83,8 @@ def set_language(request: Request, lang: str = Form(...), next: str = Form("/"))
         raise HTTPException(422)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax",
-                        httponly=True)
+                        httponly=True,
+                        secure=request.app.state.settings.environment == "production")
     return response
 
 

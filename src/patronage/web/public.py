@@ -50,6 +50,17 @@ def _missed(request: Request) -> HTTPException:
     return HTTPException(404)
 
 
+def _may_start_draft(request: Request, kind: str, form: dict) -> str | None:
+    """The limiter key when this post may save a new anonymous draft (an open link without a
+    resume key); 429 when the address started too many this hour."""
+    if kind != "o" or form.get("resume_key"):
+        return None
+    key = f"ip:{_client(request)}"
+    if request.app.state.draft_limiter.blocked(key):
+        raise HTTPException(429)
+    return key
+
+
 def _link(request: Request, kind: str, token: str, resume: str | None = None):
     _not_guessing(request)
     link = resolve_link(request.app.state.engine, kind, token, resume_key=resume)
@@ -119,11 +130,14 @@ def survey_post(request: Request, token: str, form: dict = Depends(form_fields))
     _limit(request)
     link = _link(request, kind, token, form.get("resume_key"))
     language = choose_language(link, form.get("lang"))
+    starts = _may_start_draft(request, kind, form)
     try:
         state = step(request.app.state.engine, link, form, language=language,
                      open_token=token if kind == "o" else None)
     except SubmissionConflict:
         raise HTTPException(409) from None
+    if starts and state.resume_key and state.result is None:
+        request.app.state.draft_limiter.fail(starts)
     if state.result is not None:
         translations = request.app.state.translations[language]
         return render(request, "survey_done.html", link=link, t=translations.gettext,

@@ -46,7 +46,7 @@ def _detail(request: Request, code: str, status: int = 200, **context):
     """Render the survey page of ``code`` with ``context`` (a notice, errors, a report)."""
     try:
         overview = admin.survey_overview(_engine(request), code,
-                                         request.app.state.settings.public_base_url)
+                                         request.app.state.settings.survey_base_url())
     except ValueError:
         raise HTTPException(404) from None
     context.setdefault("definition_text", overview.definition_json)
@@ -162,7 +162,7 @@ def sample_from_form(request: Request, code: str, wave: str = Form(""),
     try:
         options = admin.sample_options(**{k: v for k, v in chosen.items() if k != "wave"})
         report = draw_sample(_engine(request), code, wave or None,
-                             base_url=request.app.state.settings.public_base_url,
+                             base_url=request.app.state.settings.survey_base_url(),
                              preview=action == "preview", **options)
     except ValueError as exc:
         return _detail(request, code, 400, error=exc)
@@ -189,7 +189,7 @@ def reminders_from_form(request: Request, code: str, wave: str = Form(""),
     return _act(request, code, lambda: send_reminders(
         _engine(request), code, wave or None,
         older_than_days=admin.parse_whole(older_than_days, "the days since the invitation"),
-        base_url=settings.public_base_url), N_("Reminders queued"), counted=True)
+        base_url=settings.survey_base_url()), N_("Reminders queued"), counted=True)
 
 
 @router.post("/surveys/{code}/deliver", dependencies=CSRF)
