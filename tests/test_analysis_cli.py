@@ -55,7 +55,7 @@ def test_cli_json_and_csv(answers_csv):
 def test_cli_reports_bad_grouping_without_traceback(answers_csv):
     out = CliRunner().invoke(main, ["analyze", "nps", "--file", str(answers_csv), "--by", "planet"])
     assert out.exit_code == 1
-    assert "cannot group by 'planet'" in out.output
+    assert "Cannot group by 'planet'" in out.output
     assert "Traceback" not in out.output
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
@@ -296,7 +297,7 @@ def test_the_language_is_part_of_the_key(counted):
 def test_the_survey_is_part_of_the_key(counted):
     counted.get("/analysis")
     missing = counted.get("/analysis", params={"survey": "no-such-survey"})
-    assert "no responses for survey &#39;no-such-survey&#39;" in missing.text
+    assert "No responses for survey &#39;no-such-survey&#39;" in missing.text
     counted.get("/analysis", params={"survey": "no-such-survey"})
     counted.get("/analysis")
     assert counted.computed["analysis"] == 2
@@ -332,3 +333,212 @@ def test_a_new_response_shows_on_the_next_visit(counted):
         for n in range(30):
             _response(conn, n, 0.0)
     assert _respondents(counted.get("/analysis").text) == before + 30
+
+
+# --- pages prepared in the background (issue 10 item 31) ------------------------------------------
+
+
+def _until(condition, seconds: float = 60.0):
+    """Wait for ``condition()`` to be truthy (a background thread is working) and return it."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("the background computation did not finish in time")
+
+
+def test_a_page_not_ready_is_computed_in_the_background_and_no_visit_waits():
+    cache = PageCache(lambda: "v1")
+    started, release = threading.Event(), threading.Event()
+    calls = []
+
+    def slow():
+        calls.append(1)
+        started.set()
+        assert release.wait(30)
+        return "page"
+
+    try:
+        assert cache.prepared("loyalty", ("en",), slow) is None  # at once: being prepared
+        assert started.wait(30)
+        for _ in range(5):  # while it computes, visits still answer at once, computing nothing
+            assert cache.prepared("loyalty", ("en",), slow) is None
+        release.set()
+        assert _until(lambda: cache.prepared("loyalty", ("en",), slow)) == ("page", True)
+        assert calls == [1] and cache.computed == 1
+    finally:
+        release.set()
+        cache.close()
+
+
+def test_after_a_change_the_previous_page_is_shown_while_the_new_one_is_computed():
+    version = ["v1"]
+    cache = PageCache(lambda: version[0])
+    release = threading.Event()
+    pages_made = iter(["old page", "new page"])
+
+    def compute():
+        page = next(pages_made)
+        if page == "new page":
+            assert release.wait(30)
+        return page
+
+    try:
+        assert cache.prepared("analysis", ("en",), compute, wait=30) == ("old page", True)
+        version[0] = "v2"
+        assert cache.prepared("analysis", ("en",), compute) == ("old page", False)
+        release.set()
+        assert _until(lambda: cache.prepared("analysis", ("en",), compute)[1])
+        assert cache.prepared("analysis", ("en",), compute) == ("new page", True)
+    finally:
+        release.set()
+        cache.close()
+
+
+def test_the_languages_of_a_page_share_its_computations():
+    """The expensive, language-independent results are computed once per data version for the
+    three languages; only the translation runs per language."""
+    from patronage.reporting.shared import shared
+
+    version = ["v1"]
+    cache = PageCache(lambda: version[0])
+    fits = []
+
+    @shared
+    def fit(data: str) -> pd.DataFrame:
+        fits.append(data)
+        return pd.DataFrame({"value": [1.0, 2.0]}, index=["a", "b"])
+
+    def page(language):
+        def compute():
+            table = fit("panel")
+            table.index = [f"{language}:{i}" for i in table.index]  # relabelled per language
+            return table
+        return compute
+
+    try:
+        for language in ("en", "zh_Hans", "zh_Hant"):
+            shown, current = cache.prepared("loyalty", (language,), page(language),
+                                            group="loyalty", wait=30)
+            assert current and list(shown.index) == [f"{language}:a", f"{language}:b"]
+        assert fits == ["panel"]  # once for three languages, and no relabelling leaked
+        version[0] = "v2"
+        cache.prepared("loyalty", ("en",), page("en"), group="loyalty", wait=30)
+        assert fits == ["panel", "panel"]  # a new data version computes again
+        assert fit("panel") is not fit("panel")  # outside a page: a plain call
+    finally:
+        cache.close()
+
+
+def test_a_failed_background_computation_is_shown_then_tried_again(monkeypatch):
+    from patronage.reporting import page_cache
+
+    cache = PageCache(lambda: 1)
+    attempts = []
+
+    def broken():
+        attempts.append(1)
+        raise RuntimeError("model failed")
+
+    try:
+        with pytest.raises(RuntimeError, match="model failed"):
+            cache.prepared("loyalty", (), broken, wait=30)
+        with pytest.raises(RuntimeError, match="model failed"):  # remembered, not recomputed
+            cache.prepared("loyalty", (), broken)
+        assert attempts == [1]
+        monkeypatch.setattr(page_cache, "RETRY_AFTER_FAILURE", 0.0)
+        assert cache.prepared("loyalty", (), lambda: "fixed", wait=30) == ("fixed", True)
+    finally:
+        cache.close()
+
+
+def _analyst(client, info):
+    email, password = info["logins"]["analyst"]
+    page = client.get("/login")
+    token = BeautifulSoup(page.text, "html.parser").find("input", {"name": "csrf_token"})["value"]
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": token, "next": "/"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+
+
+def test_a_first_visit_gets_a_page_that_says_it_is_being_prepared(panel, db_url, monkeypatch):
+    """No visit waits for the computation: it gets at once a page that reloads itself (no
+    script), in the visitor's language, then the page once it is ready."""
+    engine, info = panel
+    release = threading.Event()
+    loyalty_report = pages.loyalty_page_data.loyalty_report
+
+    def held_loyalty_report(*args, **kwargs):
+        assert release.wait(60)
+        return loyalty_report(*args, **kwargs)
+
+    monkeypatch.setattr(pages.loyalty_page_data, "loyalty_report", held_loyalty_report)
+    settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0)
+    try:
+        with TestClient(create_app(settings)) as client:
+            _analyst(client, info)
+            client.cookies.set("patronage_lang", "zh_Hans")
+            first = client.get("/loyalty")
+            assert first.status_code == 202 and first.headers["retry-after"]
+            page = BeautifulSoup(first.text, "html.parser")
+            refresh = page.find("meta", {"http-equiv": "refresh"})
+            assert refresh is not None and int(refresh["content"]) <= 5
+            assert page.find(attrs={"role": "status"}).text.strip() == "此页正在根据最新数据准备，几秒后会自动刷新。"
+            assert page.find("a", string="立即刷新")["href"] == "/loyalty"
+            release.set()
+            ready = _until(lambda: (r := client.get("/loyalty")).status_code == 200 and r)
+            assert 'id="section-clv"' in ready.text and "refresh" not in ready.text
+    finally:
+        release.set()
+
+
+def test_the_warmer_prepares_both_pages_in_every_language_before_any_visit(panel, db_url,
+                                                                            monkeypatch):
+    from patronage.loyalty import fit_value_models
+    from patronage.reporting import loyalty as loyalty_module
+    from patronage.reporting.shared import shared
+
+    engine, info = panel
+    fits = []
+
+    def counted_fit(*args, **kwargs):
+        fits.append(1)
+        return fit_value_models(*args, **kwargs)
+
+    monkeypatch.setattr(loyalty_module, "fit_value_models", shared(counted_fit))
+    settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0.2)
+    with TestClient(create_app(settings)) as client:
+        cache = client.app.state.page_cache
+        _until(lambda: len(cache) == 6 and cache.computed == 6, 240)
+        _analyst(client, info)  # a login (a stored session) may change the version on SQLite
+        for language in ("en", "zh_Hans", "zh_Hant"):
+            client.cookies.set("patronage_lang", language)
+            for path in ("/analysis", "/loyalty"):
+                response = client.get(path)
+                assert response.status_code == 200 and 'id="section-' in response.text
+        assert fits == [1] or backend_name() == "sqlite"  # one fit for three languages
+        assert len(fits) <= 2  # SQLite: at most once more, after the login changed the version
+
+
+def test_a_change_shows_the_previous_page_marked_as_being_updated(panel, db_url):
+    engine, info = panel
+    settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0)
+    with TestClient(create_app(settings)) as client:
+        _analyst(client, info)
+        ready = _until(lambda: (r := client.get("/analysis")).status_code == 200 and r)
+        before = _respondents(ready.text)
+        with write_transaction(engine) as conn:
+            for n in range(30):
+                _response(conn, n, 0.0)
+        stale = client.get("/analysis")
+        if "being updated" in stale.text:  # unless the new page was already ready
+            assert stale.status_code == 200 and _respondents(stale.text) == before
+            assert BeautifulSoup(stale.text, "html.parser").find(
+                "meta", {"http-equiv": "refresh"}) is not None
+        fresh = _until(lambda: "being updated" not in (r := client.get("/analysis")).text and r)
+        assert _respondents(fresh.text) == before + 30

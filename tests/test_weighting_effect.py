@@ -65,7 +65,7 @@ def test_anonymous_respondents_only_give_a_reason():
     base = {"industry": pd.Series({"retail": 1.0})}
     with pytest.raises(ValueError, match="anonymous"):
         composition_table(data, base)
-    with pytest.raises(ValueError, match="fewer than two"):
+    with pytest.raises(ValueError, match="Fewer than two"):
         weighting_effect(data, base)
 
 

@@ -85,7 +85,7 @@ def test_competitor_comparison_from_a_file(tmp_path):
     expected = stats.ttest_rel(frame["delivery"], frame["competitor.hengtai.delivery"]).pvalue
     assert rows["delivery"]["p_value"] == pytest.approx(expected)
     unknown = CliRunner().invoke(main, ["analyze", "competitor", "--file", str(path), "--name", "x"])
-    assert unknown.exit_code == 1 and "rated competitors: ['hengtai']" in unknown.output
+    assert unknown.exit_code == 1 and "rated competitors: hengtai" in unknown.output
 
 
 def test_importance_performance_against_a_competitor(demo_company, tmp_path):
