@@ -252,3 +252,13 @@ def formats_colour(group: str) -> str:
     from patronage.reporting.charts import NPS_COLOURS
 
     return NPS_COLOURS[group]
+
+
+def test_the_profile_writes_money_in_yuan(client):
+    _login(client)
+    page = BeautifulSoup(client.get("/customers/1").text, "html.parser")
+    revenue = page.select_one("#revenue")
+    assert re.fullmatch(r"¥\d{1,3}(,\d{3})*|¥\d+\.\d[万亿]", revenue.text), revenue.text
+    assert re.fullmatch(r"¥\d{1,3}(,\d{3})*\.\d\d", revenue["title"])
+    amounts = [tr.select("td")[-1].text for tr in page.select("#transactions tbody tr")]
+    assert amounts and all(re.fullmatch(r"¥\d{1,3}(,\d{3})*\.\d\d", a) for a in amounts), amounts

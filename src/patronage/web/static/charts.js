@@ -45,9 +45,11 @@
     if (narrow) {
       layout.margin.l = Math.min(layout.margin.l || 50, 10);
       layout.margin.r = Math.min(layout.margin.r || 20, 10);
+      // The legend goes under everything (angled tick labels included), never on them.
       layout.legend = Object.assign({}, layout.legend || {},
-                                    {orientation: "h", x: 0, xanchor: "left", y: -0.2,
-                                     yanchor: "top"});
+                                    {orientation: "h", x: 0, xanchor: "left", yref: "container",
+                                     y: 0, yanchor: "bottom"});
+      layout.margin.b = Math.max(layout.margin.b || 40, 40);
       layout.xaxis.tickangle = layout.xaxis.tickangle === undefined ? "auto" : layout.xaxis.tickangle;
     }
     layout.title = {text: ""};

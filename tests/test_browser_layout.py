@@ -1,0 +1,118 @@
+"""Staff pages of the demo company on a phone (390×844) and a desktop (1440×900) in real headless
+Chromium: nothing overflows sideways, chart titles are never under the toolbar, and axis labels
+never collide with the legend (issue 10, items 9 and 12)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from test_browser import CHROMIUM_FLAGS, chromium_path
+
+from patronage.settings import Settings
+from patronage.web import create_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.db]
+
+STAFF_PAGES = ["/", "/analysis", "/loyalty", "/surveys", "/surveys/relationship", "/customers",
+               "/customers/1"]
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_company):
+    url, summary, _company = demo_company
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(database_url=url)),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    email = "analyst@demo.patronage"
+    yield f"http://127.0.0.1:{port}", (email, summary.users[email][1])
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+def _open(context, base, login, path):
+    page = context.new_page()
+    page.set_default_timeout(180_000)  # the first analysis of the demo takes a while
+    page.goto(base + "/login")
+    page.fill("#email", login[0])
+    page.fill("#password", login[1])
+    page.click("button.primary")
+    page.wait_for_load_state()
+    return page
+
+
+def _ready(page, base, path, timeout=240):
+    """Go to ``path`` and wait until a page computed in the background is there."""
+    deadline = time.monotonic() + timeout
+    page.goto(base + path)
+    while page.locator("section.card, .kpis, table, form").count() == 0 or \
+            page.locator("meta[http-equiv=refresh]").count():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{path} was not ready in {timeout} s")
+        page.wait_for_timeout(2000)
+        page.goto(base + path)
+    page.wait_for_load_state("networkidle")
+    if page.locator("[data-figure]").count():
+        page.wait_for_selector("[data-figure] .main-svg")
+
+
+def _overlap(a, b) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def _boxes(page, selector):
+    return [box for box in (e.bounding_box() for e in page.locator(selector).all()) if box]
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (1440, 900)])
+def test_staff_pages_fit_the_screen_in_simplified_chinese(demo_server, chromium, tmp_path,
+                                                          width, height):
+    base, login = demo_server
+    context = chromium.new_context(viewport={"width": width, "height": height},
+                                   is_mobile=width < 500, has_touch=width < 500)
+    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
+    page = _open(context, base, login, "/")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    for path in STAFF_PAGES:
+        _ready(page, base, path)
+        assert page.locator("html").get_attribute("lang") == "zh-Hans"
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{path} is {scroll} px wide on a {width} px screen"
+        for chart in page.locator("[data-figure]").all():
+            title = chart.locator(".chart-title")
+            if title.count():
+                tool = chart.locator(".modebar")
+                assert not tool.count() or not _overlap(title.bounding_box(),
+                                                        tool.bounding_box()), path
+            legend = _boxes(chart, ".legend")
+            for tick in _boxes(chart, ".xtick text"):
+                assert not any(_overlap(tick, box) for box in legend), (path, chart.get_attribute("id"))
+        page.screenshot(path=str(tmp_path / f"{path.strip('/').replace('/', '_') or 'overview'}"
+                                             f"-{width}.png"), full_page=True)
+    assert errors == []
+    context.close()
