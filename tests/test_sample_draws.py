@@ -139,3 +139,19 @@ def test_the_command_line_previews_a_draw_and_refuses_an_unknown_quota_cell(engi
                                     "region", "--quotas", "华东=1"])
     assert bad.exit_code != 0 and "East China" in bad.output and "Traceback" not in bad.output
     assert _counts(engine) == (0, 0)
+
+
+@pytest.mark.parametrize(("fields", "named"), [
+    ({"method": "targeted", "n": "", "segments": "region=华东"}, "华东"),
+    ({"method": "stratified", "allocation": "neyman", "sd": "East=1; Nort=2; South=1",
+      "strata": "region"}, "Nort"),
+])
+def test_other_choices_that_match_no_customer_are_refused_too(client, fields, named):  # noqa: F811
+    """The same class as the quota: a segment value or a Neyman standard deviation for a
+    stratum that does not exist would silently shrink or skew the draw."""
+    page = _open_with_wave(client)
+    response = _post(client, f"{page}/sample", {**STRATIFIED, **fields}, page)
+    assert response.status_code == 400, response.text
+    error = _soup(response).select_one("#error").text
+    assert named in error and all(r in error for r in ("East", "North", "South")), error
+    assert _counts(client.engine) == (0, 0)

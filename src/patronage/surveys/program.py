@@ -28,6 +28,8 @@ from patronage.surveys.definition import Questionnaire, next_version, parse_defi
 from patronage.surveys.sampling import (
     apply_quotas,
     check_quota_cells,
+    check_sd_strata,
+    check_segment_values,
     eligible,
     simple_random,
     stratified,
@@ -369,6 +371,10 @@ def _sample(panel: pd.DataFrame, already: set, history: pd.DataFrame, survey: Su
         if by is None:
             raise ValueError("quotas need quota_by (the column(s) the quota cells refer to)")
         check_quota_cells(panel, quotas, by)
+    if segment_filter and method == "targeted":
+        check_segment_values(panel, segment_filter)
+    if sd is not None and strata and method == "stratified" and allocation == "neyman":
+        check_sd_strata(panel, strata, sd)
     in_wave = panel["customer_pk"].isin(already)
     pool, exclusions = eligible(panel.loc[~in_wave], history=history,
                                 quiet_days=survey.quiet_days, today=today,

@@ -382,20 +382,55 @@ def check_quota_cells(frame: pd.DataFrame, quotas: dict, by: str | list[str]) ->
     error names the unknown cells and the strata there are (cells of several columns are
     written ``East China / small``)."""
     columns = _as_list(by)
-    _check_columns(frame, columns)
-    present = {tuple(str(v) for v in row) for row in frame[columns].dropna()
-               .itertuples(index=False, name=None)}
-    unknown = [cell for cell in quotas
-               if tuple(str(v) for v in (cell if isinstance(cell, tuple) else (cell,)))
-               not in present]
+    unknown, known = _unknown_cells(frame, columns, quotas)
     if unknown:
-        known = sorted(" / ".join(cell) for cell in present)
-        shown = ", ".join(known[:30]) + (" …" if len(known) > 30 else "")
         raise UserError(
             N_("Quota cell(s) {cells} match no stratum of {columns}. The strata are: {known}. "
                "Write each cell as the value is stored, e.g. '{example}=50'."),
-            cells=", ".join(" / ".join(c) if isinstance(c, tuple) else str(c) for c in unknown),
-            columns=", ".join(columns), known=shown or "–", example=known[0] if known else "…")
+            cells=", ".join(unknown), columns=", ".join(columns), known=_listed(known),
+            example=known[0] if known else "…")
+
+
+def _unknown_cells(frame: pd.DataFrame, columns: list[str], cells) -> tuple[list[str], list[str]]:
+    """The ``cells`` (a value, or a tuple of values for several columns) no row of ``frame``
+    has, and the cells there are, both as labels like ``East China / small``."""
+    _check_columns(frame, columns)
+    present = {tuple(str(v) for v in row) for row in frame[columns].dropna()
+               .itertuples(index=False, name=None)}
+    keys = [tuple(str(v) for v in (c if isinstance(c, tuple) else (c,))) for c in cells]
+    return ([" / ".join(k) for k in keys if k not in present],
+            sorted(" / ".join(k) for k in present))
+
+
+def _listed(labels: list[str], most: int = 30) -> str:
+    return (", ".join(labels[:most]) + (" …" if len(labels) > most else "")) or "–"
+
+
+def check_segment_values(frame: pd.DataFrame, segment_filter: dict) -> None:
+    """Refuse a segment value no customer of ``frame`` has (``region=华东`` when regions are
+    stored as ``East China``): it would silently leave those customers out of the list."""
+    for column, allowed in segment_filter.items():
+        values = [allowed] if isinstance(allowed, str) else list(allowed)
+        unknown, known = _unknown_cells(frame, [column], values)
+        if unknown:
+            raise UserError(
+                N_("No customer has {column} = {values}. The values there are: {known}. Write "
+                   "them as they are stored."),
+                column=column, values=", ".join(unknown), known=_listed(known))
+
+
+def check_sd_strata(frame: pd.DataFrame, strata: str | list[str], sd) -> None:
+    """Refuse standard deviations for strata that do not exist (a typo such as ``Nort``):
+    Neyman allocation would otherwise ignore them without a word."""
+    columns = _as_list(strata)
+    labels = [tuple(k) if isinstance(k, tuple) else tuple(str(k).split(" / "))
+              for k in pd.Series(sd, dtype=object).index]
+    unknown, known = _unknown_cells(frame, columns, labels)
+    if unknown:
+        raise UserError(
+            N_("Standard deviation(s) given for {cells}, which match no stratum of {columns}. "
+               "The strata are: {known}."),
+            cells=", ".join(unknown), columns=", ".join(columns), known=_listed(known))
 
 
 def apply_quotas(sample_or_frame: pd.DataFrame, quotas: dict, by: str | list[str], *,
@@ -446,5 +481,5 @@ def apply_quotas(sample_or_frame: pd.DataFrame, quotas: dict, by: str | list[str
     return out
 
 
-__all__ = ["ALLOCATIONS", "allocate", "apply_quotas", "check_quota_cells", "eligible",
-           "simple_random", "stratified", "targeted"]
+__all__ = ["ALLOCATIONS", "allocate", "apply_quotas", "check_quota_cells", "check_sd_strata",
+           "check_segment_values", "eligible", "simple_random", "stratified", "targeted"]
