@@ -272,7 +272,31 @@ def test_new_anonymous_drafts_are_limited_per_address(pulse, db_url):
             return client.post(f"/o/{open_token}", data={
                 "csrf_token": csrf, "nps": "9", "delivery": "7", "delivery.exp": "8",
                 "action": "next", "page": "0", **(extra or {})})
-        replies = [first_page() for _ in range(3)]
+        replies = [first_page(), first_page({"resume_key": "made-up"}), first_page()]
         assert [r.status_code for r in replies] == [200, 200, 429]
         key = re.search(r'name="resume_key" value="([^"]+)"', replies[0].text).group(1)
         assert first_page({"resume_key": key}).status_code == 200  # going on is not new
+
+
+def test_a_resume_key_works_only_on_its_own_link(pulse, db_url):
+    """An invitation's resume key posted on the open link must not overwrite (or, on submit,
+    use up) that invitation's saved answers; nor may a submit elsewhere use it."""
+    from fastapi.testclient import TestClient
+
+    from patronage.storage.schema import drafts
+    from patronage.surveys.submissions import save_draft
+
+    engine, code, open_token, tokens = pulse
+    key = save_draft(engine, invitation_token=tokens[0], answers={"nps": "3"}, page=0)
+    with TestClient(create_app(Settings(database_url=db_url))) as client:
+        page = client.get(f"/o/{open_token}?lang=en")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        reply = client.post(f"/o/{open_token}", data={
+            "csrf_token": csrf, "nps": "10", "delivery": "7", "delivery.exp": "8",
+            "action": "next", "page": "0", "resume_key": key})
+        assert reply.status_code == 200
+    submit(engine, survey_code=code, answers={"nps": 9.0}, submission_id="elsewhere",
+           resume_key=key)
+    with engine.connect() as conn:
+        saved = conn.execute(select(drafts.c.answers).where(drafts.c.resume_key == key)).one()
+    assert saved.answers == {"nps": "3"}

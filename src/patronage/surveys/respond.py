@@ -211,8 +211,10 @@ def step(engine: Engine, link: SurveyLink, form: Mapping[str, Any], *, language:
 
 def _save(engine: Engine, link: SurveyLink, state: FormState,
           open_token: str | None) -> str | None:
+    # a resume key counts only when it is this link's draft (resolve_open_link checked it)
+    own_key = link.draft["resume_key"] if link.draft else None
     kwargs = ({"invitation_token": link.token} if link.token else
-              {"resume_key": state.resume_key} if state.resume_key else
+              {"resume_key": own_key} if own_key and own_key == state.resume_key else
               {"open_token": open_token})
     if not any(kwargs.values()):
         return None

@@ -614,7 +614,9 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
                 language=survey.language, version=survey.version,
                 questionnaire=stored_questionnaire(conn, survey.id, survey.version,
                                                    survey.definition, survey.code),
-                draft=_draft_of(conn, drafts.c.resume_key == resume_key)
+                draft=_draft_of(conn, (drafts.c.resume_key == resume_key)
+                                & (drafts.c.survey_id == survey.id)
+                                & drafts.c.invitation_id.is_(None))
                 if _token_ok(resume_key) else None)
     return store_one(engine, prepare_from_link(
         link, answers=answers, submission_id=submission_id, channel=channel, language=language,

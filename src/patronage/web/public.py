@@ -50,10 +50,10 @@ def _missed(request: Request) -> HTTPException:
     return HTTPException(404)
 
 
-def _may_start_draft(request: Request, kind: str, form: dict) -> str | None:
+def _may_start_draft(request: Request, kind: str, link) -> str | None:
     """The limiter key when this post may save a new anonymous draft (an open link without a
-    resume key); 429 when the address started too many this hour."""
-    if kind != "o" or form.get("resume_key"):
+    draft of its own); 429 when the address started too many this hour."""
+    if kind != "o" or link.draft is not None:
         return None
     key = f"ip:{_client(request)}"
     if request.app.state.draft_limiter.blocked(key):
@@ -130,7 +130,7 @@ def survey_post(request: Request, token: str, form: dict = Depends(form_fields))
     _limit(request)
     link = _link(request, kind, token, form.get("resume_key"))
     language = choose_language(link, form.get("lang"))
-    starts = _may_start_draft(request, kind, form)
+    starts = _may_start_draft(request, kind, link)
     try:
         state = step(request.app.state.engine, link, form, language=language,
                      open_token=token if kind == "o" else None)
