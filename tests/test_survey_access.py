@@ -105,3 +105,22 @@ def test_notices_never_end_in_a_dangling_colon(client):  # noqa: F811
     mails = _post(client, "/surveys/nps-2026/deliver", {}, "/surveys/nps-2026")
     notice = _soup(mails).select_one("#notice").get_text(strip=True)
     assert notice[-1].isdigit()  # a count after its label
+
+
+def test_an_opened_survey_can_be_copied_from_its_page_with_a_new_title(client):  # noqa: F811
+    """The page says "copy the survey to ask changed questions": the copy must be reachable,
+    and a title given to the copy is what its respondents see."""
+    token = _open_nps(client)
+    page = _soup(client.get("/surveys/nps-2026"))
+    form = page.select_one("form#copy-survey")
+    assert form is not None and form["action"] == "/surveys/nps-2026/copy"
+    response = _post(client, "/surveys/nps-2026/copy",
+                     {"new_code": "nps-2027", "title": "2027年推荐调查"}, "/surveys/nps-2026")
+    assert response.status_code == 303 and response.headers["location"] == "/surveys/nps-2027"
+    copy = _soup(client.get("/surveys/nps-2027"))
+    assert copy.h1.text.startswith("2027年推荐调查")
+    assert "2027年推荐调查" in copy.select_one("textarea#definition-text").text
+    bad = _post(client, "/surveys/nps-2026/copy", {"new_code": "nps-2027", "title": ""},
+                "/surveys/nps-2026")
+    assert bad.status_code == 400 and _soup(bad).select_one("#error").text
+    assert token  # the original keeps its open link

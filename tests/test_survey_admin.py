@@ -274,7 +274,7 @@ def test_every_post_needs_the_csrf_token(client):
     paths = client.fastapi_app.openapi()["paths"]
     posts = sorted(p for p, methods in paths.items()
                    if p.startswith("/surveys") and "post" in methods)
-    assert len(posts) == 10  # with withdrawing a draw
+    assert len(posts) == 11  # with withdrawing a draw and copying a survey
     for path in posts:
         url = path.replace("{code}", "nps")
         for data in ({}, {"csrf_token": "forged"}):

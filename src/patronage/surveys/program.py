@@ -143,9 +143,14 @@ def update_definition(engine: Engine, code: str,
 
 
 def copy_survey(engine: Engine, code: str, new_code: str, *, title: str | None = None) -> str:
-    """A new draft survey with the questionnaire of ``code`` under ``new_code`` (version 1)."""
+    """A new draft survey with the questionnaire of ``code`` under ``new_code`` (version 1).
+
+    A ``title`` given is what the copy's respondents see, in every language; else the copy
+    keeps the original's titles."""
     survey = get_survey(engine, code)
     q = replace(survey.questionnaire, code=new_code, version=1)
+    if (title or "").strip():
+        q = replace(q, title={lang: title.strip()[:300] for lang in q.languages})
     q = parse_definition(q.to_dict(), name=f"copy of {code}")  # checks new_code
     return create_survey(engine, q, title=title or survey.title, quiet_days=survey.quiet_days)
 

@@ -19,6 +19,7 @@ from patronage.surveys.draws import parse_drawn_at, withdraw_draw
 from patronage.surveys.outbox import deliver_pending, sender_from_settings
 from patronage.surveys.program import (
     add_wave,
+    copy_survey,
     disable_open_link,
     draw_sample,
     enable_open_link,
@@ -129,6 +130,18 @@ def save_definition(request: Request, code: str, definition: str = Form("")):
     except ValueError as exc:
         return _detail(request, code, 400, error=str(exc), definition_text=definition)
     return _detail(request, code, notice=N_("The questionnaire was saved."), version=version)
+
+
+@router.post("/surveys/{code}/copy", dependencies=CSRF)
+def copy_from_form(request: Request, code: str, new_code: str = Form(""), title: str = Form("")):
+    require_user(request, *MANAGERS)
+    try:
+        created = copy_survey(_engine(request), code, new_code.strip(), title=title)
+    except DefinitionError as exc:
+        return _detail(request, code, 400, problems=exc.problems)
+    except ValueError as exc:
+        return _detail(request, code, 400, error=exc)
+    return RedirectResponse(f"/surveys/{created}", status_code=303)
 
 
 def _date(text: str, what: str, required: bool = True) -> date | None:
