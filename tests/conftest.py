@@ -132,7 +132,7 @@ def seed_panel(engine) -> dict:
                       "value_text": SCRIPT_COMMENT})
         insert_rows(conn, responses, rows)
         insert_rows(conn, answers, items)
-        insert_rows(conn, cases, [{"customer_id": 2, "type": "complaint", "status": "open",
+        insert_rows(conn, cases, [{"customer_id": 2, "type": "complaint", "status": "new",
                                    "subject": "<img src=x onerror=alert(1)>", "opened_at": now}])
         if conn.dialect.name == "postgresql":  # explicit ids above: move the sequences past them
             for table in ("customers", "surveys", "waves", "responses"):

@@ -179,7 +179,7 @@ def _import_transactions(engine, tmp_path):
 
 def _new_case(engine, _tmp_path):
     with write_transaction(engine) as conn:
-        insert_rows(conn, cases, [{"customer_id": 1, "type": "inquiry", "status": "open",
+        insert_rows(conn, cases, [{"customer_id": 1, "type": "inquiry", "status": "new",
                                    "subject": "Invoice copy", "opened_at": datetime(2026, 6, 2)}])
 
 
@@ -191,7 +191,7 @@ def _close_case(engine, _tmp_path):
 def _survey_status(engine, _tmp_path):
     with write_transaction(engine) as conn:
         conn.execute(update(surveys).where(surveys.c.code == "relationship")
-                     .values(status="open"))
+                     .values(status="new"))
 
 
 WRITES = [_write_response, _clean, _reweight, _replace_answers_in_place, _import_customers,

@@ -167,7 +167,7 @@ def _status(rng, opened: pd.Series, end: pd.Timestamp):
     status = np.where(age < 7, np.where(u < 0.6, "open", "in_progress"),
                       np.where(age < 30, np.select([u < 0.3, u < 0.6], ["in_progress", "resolved"],
                                                    "closed"),
-                               np.select([u < 0.03, u < 0.2], ["open", "resolved"], "closed")))
+                               np.select([u < 0.03, u < 0.2], ["new", "resolved"], "closed")))
     took = pd.to_timedelta(np.round(rng.lognormal(np.log(3 * _DAY), 0.9, size=len(age))), unit="s")
     closed = opened + took
     done = np.isin(status, ["resolved", "closed"])

@@ -17,6 +17,7 @@ from patronage.storage import (
     read_responses,
     read_transactions,
 )
+from patronage.storage.schema import OPEN_CASE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def customer_profile(engine: Engine, customer_pk: int, *, language: str = "en",
         "last_purchase": sales["occurred_at"].max().isoformat() if len(sales) else None,
         "responses": int(len(responses)),
         "latest_nps": float(nps.iloc[-1]) if len(nps) else None,
-        "open_cases": int(cases["status"].isin(["open", "in_progress"]).sum()) if len(cases) else 0,
+        "open_cases": int(cases["status"].isin(OPEN_CASE_STATUSES).sum()) if len(cases) else 0,
     }
     return CustomerProfile(customer=customer, transactions=transactions, responses=responses,
                            answers=answers, cases=cases, stats=stats)

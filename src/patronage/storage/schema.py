@@ -57,7 +57,13 @@ TOUCHPOINT_KINDS = (
     "parts_return",
 )
 CASE_TYPES = ("complaint", "inquiry", "detractor", "negative_comment")
-CASE_STATUSES = ("open", "in_progress", "resolved", "closed")
+#: A case's life: new → assigned → in progress ⇄ waiting for the customer → resolved → closed;
+#: a resolved or closed case can be reopened (it goes back to assigned, or new without an owner).
+CASE_STATUSES = ("new", "assigned", "in_progress", "waiting", "resolved", "closed")
+#: Statuses in which a case still needs work (its service-level timers run, except "waiting").
+OPEN_CASE_STATUSES = ("new", "assigned", "in_progress", "waiting")
+CASE_SEVERITIES = ("low", "normal", "high", "urgent")
+CASE_CHANNELS = ("agent", "phone", "email", "web", "import", "api", "survey", "system")
 SURVEY_STATUSES = ("draft", "open", "closed")
 USER_ROLES = ("admin", "analyst", "agent")
 RESPONSE_CHANNELS = ("web", "email", "phone", "paper", "interview", "import")
@@ -301,18 +307,43 @@ cases = Table(
     Column("id", Integer, primary_key=True),
     Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
     Column("type", String(20), nullable=False),
-    Column("status", String(20), nullable=False, server_default="open"),
+    Column("status", String(20), nullable=False, server_default="new"),
     Column("subject", String(300), nullable=False),
     Column("description", Text),
     Column("touchpoint_kind", String(30)),
     Column("response_id", Integer, ForeignKey("responses.id", ondelete="SET NULL")),
     Column("opened_at", DateTime, nullable=False),
     Column("closed_at", DateTime),
+    # The case desk (migration 0005): where it came from, what it is about, who owns it and
+    # its service-level clock. A rule makes at most one case per response (unique below).
+    Column("external_ref", String(100), unique=True),
+    Column("channel", String(10), nullable=False, server_default="agent"),
+    Column("category", String(60), ForeignKey("case_categories.code", ondelete="SET NULL")),
+    Column("severity", String(10), nullable=False, server_default="normal"),
+    Column("contact", String(200)),
+    Column("survey_id", Integer, ForeignKey("surveys.id", ondelete="SET NULL")),
+    Column("rule_id", Integer, ForeignKey("case_rules.id", ondelete="SET NULL")),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="SET NULL")),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("sla_policy_id", Integer, ForeignKey("sla_policies.id", ondelete="SET NULL")),
+    Column("first_response_due_at", DateTime),
+    Column("resolution_due_at", DateTime),
+    Column("first_responded_at", DateTime),
+    Column("resolved_at", DateTime),
+    Column("waiting_since", DateTime),
+    Column("round", Integer, nullable=False, server_default="1"),
+    Column("updated_at", DateTime),
+    UniqueConstraint("rule_id", "response_id", name="uq_cases_rule_response"),
     CheckConstraint(_in("type", CASE_TYPES), name="type"),
     CheckConstraint(_in("status", CASE_STATUSES), name="status"),
+    CheckConstraint(_in("severity", CASE_SEVERITIES), name="severity"),
+    CheckConstraint(_in("channel", CASE_CHANNELS), name="channel"),
     CheckConstraint("closed_at IS NULL OR closed_at >= opened_at", name="closed_after_opened"),
 )
 Index("ix_cases_customer", cases.c.customer_id)
+Index("ix_cases_status", cases.c.status, cases.c.resolution_due_at)
+Index("ix_cases_owner", cases.c.owner_id)
+Index("ix_cases_team", cases.c.team_id)
 
 users = Table(
     "users",
@@ -344,8 +375,11 @@ sessions = Table(
 )
 
 __all__ = [
+    "CASE_CHANNELS",
+    "CASE_SEVERITIES",
     "CASE_STATUSES",
     "CASE_TYPES",
+    "OPEN_CASE_STATUSES",
     "INVITATION_CHANNELS",
     "LANGUAGES",
     "OUTBOX_STATUSES",
@@ -371,3 +405,6 @@ __all__ = [
     "users",
     "waves",
 ]
+
+# The case desk's tables share this metadata (and the cases table above refers to them).
+from patronage.storage import schema_cases  # noqa: E402,F401
