@@ -100,6 +100,8 @@ customers = Table(
     Column("attributes", JSON),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # The staff member who looks after a (key) account: their cases go to them (migration 0005).
+    Column("account_owner_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
 )
 Index("ix_customers_name", customers.c.name)
 

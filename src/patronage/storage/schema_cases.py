@@ -101,6 +101,8 @@ case_rules = Table(
     Column("severity", String(10), nullable=False, server_default="normal"),
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("created_at", DateTime, nullable=False),
+    # Responses up to this id have been checked against the rule (the worker's cursor).
+    Column("checked_up_to", Integer, nullable=False, server_default="0"),
 )
 
 assignment_rules = Table(

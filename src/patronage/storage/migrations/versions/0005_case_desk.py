@@ -94,6 +94,7 @@ def upgrade() -> None:
     sa.Column('severity', sa.String(length=10), server_default='normal', nullable=False),
     sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('checked_up_to', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['category'], ['case_categories.code'], name=op.f('fk_case_rules_category_case_categories'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_case_rules_survey_id_surveys'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_rules')),
@@ -135,6 +136,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('key_hash', name=op.f('uq_api_keys_key_hash')),
     sa.UniqueConstraint('name', name=op.f('uq_api_keys_name'))
     )
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('account_owner_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_customers_account_owner_id_users'), 'users', ['account_owner_id'], ['id'], ondelete='SET NULL')
     op.execute("UPDATE cases SET status = 'new' WHERE status = 'open'")
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_cases_status'), type_='check')
@@ -260,6 +264,9 @@ def downgrade() -> None:
         batch_op.alter_column('status', server_default='open', existing_type=sa.String(length=20),
                               existing_nullable=False)
         batch_op.create_check_constraint('status', OLD_STATUSES)
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('fk_customers_account_owner_id_users'), type_='foreignkey')
+        batch_op.drop_column('account_owner_id')
     op.drop_table('api_keys')
     op.drop_table('business_days')
     op.drop_table('assignment_rules')
