@@ -83,3 +83,13 @@ def test_a_year_without_an_official_schedule_falls_back_and_says_so(cal):
 def test_bad_working_hours_are_explained(text):
     with pytest.raises(ValueError, match="working hours"):
         parse_hours(text)
+
+
+def test_with_a_time_zone_times_are_stored_in_utc():
+    cal = BusinessCalendar("09:00-18:00", timezone="Asia/Shanghai")
+    # Friday 27 Nov 16:00 in Shanghai is 08:00 UTC; + 8 h ends Monday 15:00 Shanghai = 07:00 UTC.
+    assert cal.add(datetime(2026, 11, 27, 8, 0), 8 * H) == datetime(2026, 11, 30, 7, 0)
+    assert cal.between(datetime(2026, 11, 27, 8, 0), datetime(2026, 11, 30, 7, 0)) == 8 * H
+    assert cal.next_working_moment(datetime(2026, 11, 28, 2, 0)) == datetime(2026, 11, 30, 1, 0)
+    with pytest.raises(ValueError, match="time zone"):
+        BusinessCalendar(timezone="Mars/Olympus")

@@ -107,6 +107,41 @@ class Settings(BaseSettings):
         "a number; below it they say the sample is too small and give n.",
     )
 
+    business_hours: str = Field(
+        "09:00-18:00",
+        description="Working hours of the service desk on working days, e.g. "
+        "09:00-12:00,13:00-18:00; service-level targets count only this time.",
+    )
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="Time zone of the working hours and working days (times are stored in UTC).",
+    )
+    remedy_approval_above: float = Field(
+        500.0, ge=0,
+        description="A remedy (refund, compensation) above this amount waits for a manager's "
+        "approval.",
+    )
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours_readable(cls, value: str) -> str:
+        from patronage.cases.calendar import parse_hours
+
+        parse_hours(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_known(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use a name such as Asia/Shanghai") \
+                from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _url_not_empty(cls, value: str) -> str:

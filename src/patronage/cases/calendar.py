@@ -11,14 +11,17 @@ Which days are working days comes, in this order, from
    October. :meth:`BusinessCalendar.covers` says whether a year is known, so a page can ask an
    admin to enter the new schedule.
 
-Working hours are one or more spans of a working day (``09:00-12:00, 13:00-18:00``). Times are
-naive local datetimes, like every timestamp the panel stores.
+Working hours are one or more spans of a working day (``09:00-12:00, 13:00-18:00``) in the
+company's time zone. With ``timezone`` set, times going in and out are naive UTC, like every
+timestamp the panel stores, and the calendar works in local time in between; without it they are
+taken as local times.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 
@@ -60,10 +63,27 @@ class BusinessCalendar:
     datetime.datetime(2026, 2, 14, 12, 0)
     """
 
-    def __init__(self, hours: str = DEFAULT_HOURS, overrides: Mapping[date, bool] | None = None):
+    def __init__(self, hours: str = DEFAULT_HOURS, overrides: Mapping[date, bool] | None = None,
+                 timezone: str | None = None):
         self.hours = hours
         self.spans_ = parse_hours(hours)
         self.overrides = dict(overrides or {})
+        self.timezone = timezone
+        try:
+            self.zone_ = ZoneInfo(timezone) if timezone else None
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {timezone!r}; use a name such as "
+                             "Asia/Shanghai") from None
+
+    def _local(self, moment: datetime) -> datetime:
+        if self.zone_ is None:
+            return moment
+        return moment.replace(tzinfo=UTC).astimezone(self.zone_).replace(tzinfo=None)
+
+    def _stored(self, moment: datetime) -> datetime:
+        if self.zone_ is None:
+            return moment
+        return moment.replace(tzinfo=self.zone_).astimezone(UTC).replace(tzinfo=None)
 
     @staticmethod
     def covers(year: int) -> bool:
@@ -96,6 +116,9 @@ class BusinessCalendar:
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The moment ``duration`` of working time after ``start``."""
+        return self._stored(self._add(self._local(start), duration))
+
+    def _add(self, start: datetime, duration: timedelta) -> datetime:
         if duration < timedelta(0):
             raise ValueError("a service-level target cannot be negative")
         left = duration
@@ -110,6 +133,7 @@ class BusinessCalendar:
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time from ``start`` to ``end`` (zero when ``end`` is not after ``start``)."""
+        start, end = self._local(start), self._local(end)
         total = timedelta(0)
         if end <= start:
             return total
@@ -121,8 +145,9 @@ class BusinessCalendar:
 
     def next_working_moment(self, moment: datetime) -> datetime:
         """``moment`` itself in working hours, else the start of the next working window."""
-        a, _ = next(iter(self._windows(moment)))
-        return max(a, moment)
+        local = self._local(moment)
+        a, _ = next(iter(self._windows(local)))
+        return self._stored(max(a, local))
 
 
 __all__ = ["DEFAULT_HOURS", "FALLBACK_HOLIDAYS", "BusinessCalendar", "parse_hours"]

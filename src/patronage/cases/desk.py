@@ -16,9 +16,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from patronage.cases import records, routing, sla
-from patronage.cases.calendar import DEFAULT_HOURS
+from patronage.cases.config import DEFAULT, DeskConfig
 from patronage.cases.inputs import (
-    category_code, clean_text, customer_pk, now_local, one_of, team_id_of, user_id_of,
+    category_code, clean_text, customer_pk, now_utc, one_of, team_id_of, user_id_of,
 )
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
@@ -61,14 +61,14 @@ class NewCase:
 
 
 def open_case(engine: Engine, new: NewCase, *, by: int | None = None,
-              now: datetime | None = None, hours: str = DEFAULT_HOURS) -> str:
+              now: datetime | None = None, config: DeskConfig = DEFAULT) -> str:
     """Open a case, route it, start its clocks; returns its number. With an ``external_ref``
     already used, the existing case's number is returned (an integration may retry)."""
-    now = now or now_local()
+    now = now or now_utc()
     values = case_values(new)
     try:
         with write_transaction(engine) as conn:
-            return open_on(conn, new, values, by=by, now=now, hours=hours)
+            return open_on(conn, new, values, by=by, now=now, config=config)
     except IntegrityError:
         existing = _existing(engine, values)
         if existing is None:
@@ -92,14 +92,14 @@ def case_values(new: NewCase) -> dict[str, Any]:
 
 
 def open_on(conn, new: NewCase, values: dict, *, by: int | None, now: datetime,
-            hours: str = DEFAULT_HOURS) -> str:
+            config: DeskConfig = DEFAULT) -> str:
     """Open the case on the caller's write connection (see :func:`open_case`)."""
     customer_id = new.customer_pk or customer_pk(conn, new.customer)
     category = category_code(conn, new.category)
     team_id, owner_id = team_id_of(conn, new.team), user_id_of(conn, new.owner)
     if team_id is None and owner_id is None:
         team_id, owner_id = routing.route(conn, customer_id, category, now)
-    cal = sla.calendar(conn, hours)
+    cal = sla.calendar(conn, config)
     clocks = sla.due_times(cal, sla.policy_for(conn, values["severity"], category), now)
     row = {**values, **clocks, "customer_id": customer_id, "category": category,
            "team_id": team_id, "owner_id": owner_id, "opened_at": now, "updated_at": now,
@@ -128,12 +128,12 @@ def _existing(engine: Engine, values: dict) -> str | None:
     return None if found is None else records.case_number(found)
 
 
-def _step(engine: Engine, number, *, now: datetime | None, hours: str, change):
+def _step(engine: Engine, number, *, now: datetime | None, config: DeskConfig, change):
     """Run ``change(conn, case, cal, now)`` on the locked case in one write transaction."""
-    now = now or now_local()
+    now = now or now_utc()
     with write_transaction(engine) as conn:
         case = records.load_for_update(conn, number)
-        cal = sla.calendar(conn, hours)
+        cal = sla.calendar(conn, config)
         change(conn, case, cal, now)
     return records.case_number(case["id"])
 
@@ -155,7 +155,7 @@ def _move(conn, case: dict, status: str, cal, now: datetime, by, extra: dict | N
 
 
 def assign(engine: Engine, number, *, owner: str | int | None = None, team: str | None = None,
-           by: int | None = None, now: datetime | None = None, hours: str = DEFAULT_HOURS) -> str:
+           by: int | None = None, now: datetime | None = None, config: DeskConfig = DEFAULT) -> str:
     """Give the case to ``owner`` and/or ``team`` (a team alone rotates among its members)."""
     def change(conn, case, cal, now):
         if case["status"] not in OPEN_CASE_STATUSES:
@@ -174,11 +174,11 @@ def assign(engine: Engine, number, *, owner: str | int | None = None, team: str 
         records.append_event(conn, case["id"], "assigned", at=now, user_id=by,
                              changes={"team_id": team_id, "owner_id": owner_id,
                                       "from_owner_id": case["owner_id"]})
-    return _step(engine, number, now=now, hours=hours, change=change)
+    return _step(engine, number, now=now, config=config, change=change)
 
 
 def reply(engine: Engine, number, body: str, *, by: int | None = None, internal: bool = False,
-          now: datetime | None = None, hours: str = DEFAULT_HOURS) -> str:
+          now: datetime | None = None, config: DeskConfig = DEFAULT) -> str:
     """A reply to the customer (``internal=False``) or an internal note. A reply is the first
     response of the service level and moves a new or waiting case into progress."""
     text = clean_text(body, "body", required=True)
@@ -195,12 +195,12 @@ def reply(engine: Engine, number, body: str, *, by: int | None = None, internal:
         records.append_event(conn, case["id"], "note" if internal else "reply", at=now,
                              user_id=by, body=text,
                              visibility="internal" if internal else "customer")
-    return _step(engine, number, now=now, hours=hours, change=change)
+    return _step(engine, number, now=now, config=config, change=change)
 
 
 def set_status(engine: Engine, number, status: str, *, note: str | None = None,
                by: int | None = None, now: datetime | None = None,
-               hours: str = DEFAULT_HOURS) -> str:
+               config: DeskConfig = DEFAULT) -> str:
     """Move the case to ``status`` (in progress, waiting for the customer, resolved, closed)."""
     text = clean_text(note, "body")
 
@@ -214,11 +214,11 @@ def set_status(engine: Engine, number, status: str, *, note: str | None = None,
         _move(conn, case, status, cal, now, by, extra)
         if text:
             records.append_event(conn, case["id"], "note", at=now, user_id=by, body=text)
-    return _step(engine, number, now=now, hours=hours, change=change)
+    return _step(engine, number, now=now, config=config, change=change)
 
 
 def reopen(engine: Engine, number, *, reason: str, by: int | None = None,
-           now: datetime | None = None, hours: str = DEFAULT_HOURS) -> str:
+           now: datetime | None = None, config: DeskConfig = DEFAULT) -> str:
     """Reopen a resolved or closed case: a new round with fresh service-level clocks."""
     text = clean_text(reason, "reason", required=True)
 
@@ -237,7 +237,7 @@ def reopen(engine: Engine, number, *, reason: str, by: int | None = None,
         records.append_event(conn, case["id"], "reopened", at=now, user_id=by, body=text,
                              changes={"from": case["status"], "to": status,
                                       "round": case["round"] + 1})
-    return _step(engine, number, now=now, hours=hours, change=change)
+    return _step(engine, number, now=now, config=config, change=change)
 
 
 def case_detail(engine: Engine, number) -> dict[str, Any]:

@@ -3,7 +3,7 @@ teams and categories they name. Every problem is a translatable :class:`UserErro
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -25,8 +25,9 @@ LIMITS = {"subject": 300, "contact": 200, "external_ref": 100, "description": 20
           "body": 20_000, "name": 100, "code": 60}
 
 
-def now_local() -> datetime:
-    return datetime.now().replace(microsecond=0)
+def now_utc() -> datetime:
+    """Now, as the panel stores times: naive UTC, to the second."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def clean_text(value, name: str, required: bool = False) -> str | None:
@@ -95,5 +96,5 @@ def category_code(conn, code: str | None) -> str | None:
     return found
 
 
-__all__ = ["FIELDS", "LIMITS", "category_code", "clean_text", "customer_pk", "now_local", "one_of",
+__all__ = ["FIELDS", "LIMITS", "category_code", "clean_text", "customer_pk", "now_utc", "one_of",
            "team_id_of", "user_id_of"]

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from patronage.cases.calendar import DEFAULT_HOURS
+from patronage.cases.config import DEFAULT, DeskConfig
 from patronage.cases.desk import NewCase, case_values, open_on
-from patronage.cases.inputs import category_code, clean_text, now_local, one_of
+from patronage.cases.inputs import category_code, clean_text, now_utc, one_of
 from patronage.cases.routing import is_key_account
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
@@ -114,7 +114,7 @@ def add_rule(engine: Engine, code: str, name: str, condition: str, *, case_type:
             return int(conn.execute(insert(case_rules).values(
                 code=code, name=name, survey_id=survey_id, condition=parsed, case_type=case_type,
                 category=category_code(conn, category), severity=severity,
-                created_at=now or now_local(), checked_up_to=start)).inserted_primary_key[0])
+                created_at=now or now_utc(), checked_up_to=start)).inserted_primary_key[0])
     except IntegrityError:
         raise UserError(N_("A rule with the code {code!r} exists already."), code=code) from None
 
@@ -137,7 +137,7 @@ def list_rules(engine: Engine) -> list[dict[str, Any]]:
 
 
 def apply_rules(engine: Engine, *, now: datetime | None = None, batch: int = 500,
-                hours: str = DEFAULT_HOURS) -> int:
+                config: DeskConfig = DEFAULT) -> int:
     """Check new responses against every active rule; returns how many cases were opened."""
     opened = 0
     with engine.connect() as conn:
@@ -145,14 +145,14 @@ def apply_rules(engine: Engine, *, now: datetime | None = None, batch: int = 500
                              .order_by(case_rules.c.id)).mappings().all()
     for rule in rules:
         while True:
-            made, more = _apply_batch(engine, dict(rule), now or now_local(), batch, hours)
+            made, more = _apply_batch(engine, dict(rule), now or now_utc(), batch, config)
             opened += made
             if not more:
                 break
     return opened
 
 
-def _apply_batch(engine: Engine, rule: dict, now: datetime, batch: int, hours: str):
+def _apply_batch(engine: Engine, rule: dict, now: datetime, batch: int, config: DeskConfig):
     r = responses.c
     with write_transaction(engine) as conn:
         cursor = conn.execute(select(case_rules.c.checked_up_to)
@@ -175,13 +175,13 @@ def _apply_batch(engine: Engine, rule: dict, now: datetime, batch: int, hours: s
             n, t = numbers.get(row["id"], {}), texts.get(row["id"], {})
             if not matches(rule["condition"], n, t, customer):
                 continue
-            made += _open_for(conn, rule, row, customer, n, t, now, hours)
+            made += _open_for(conn, rule, row, customer, n, t, now, config)
         conn.execute(update(case_rules).where(case_rules.c.id == rule["id"])
                      .values(checked_up_to=max(ids)))
     return made, len(rows) == batch
 
 
-def _open_for(conn, rule, row, customer, numbers, texts, now, hours) -> int:
+def _open_for(conn, rule, row, customer, numbers, texts, now, config) -> int:
     facts = [f"{c['item']} = {numbers[c['item']]:g}" for c in rule["condition"]["all"]
              if "op" in c and c["item"] in numbers]
     comment = next((texts[c["item"]] for c in rule["condition"]["all"]
@@ -196,7 +196,7 @@ def _open_for(conn, rule, row, customer, numbers, texts, now, hours) -> int:
                   touchpoint_kind="survey", extra={"rule": rule["code"]})
     savepoint = conn.begin_nested()
     try:
-        open_on(conn, new, case_values(new), by=None, now=now, hours=hours)
+        open_on(conn, new, case_values(new), by=None, now=now, config=config)
     except IntegrityError:  # another worker made it first
         savepoint.rollback()
         return 0

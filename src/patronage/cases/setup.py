@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from patronage.cases.inputs import clean_text, now_local, one_of, team_id_of, user_id_of
+from patronage.cases.inputs import clean_text, now_utc, one_of, team_id_of, user_id_of
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema import CASE_SEVERITIES
@@ -33,7 +33,7 @@ def add_team(engine: Engine, name: str, *, lead: str | None = None, manager: str
         with write_transaction(engine) as conn:
             team_id = int(conn.execute(insert(teams).values(
                 name=name, lead_id=user_id_of(conn, lead), manager_id=user_id_of(conn, manager),
-                created_at=now or now_local())).inserted_primary_key[0])
+                created_at=now or now_utc())).inserted_primary_key[0])
             for login in dict.fromkeys(members):
                 conn.execute(insert(team_members).values(team_id=team_id,
                                                          user_id=user_id_of(conn, login)))

@@ -14,14 +14,17 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from patronage.cases.calendar import DEFAULT_HOURS, BusinessCalendar
+from patronage.cases.calendar import BusinessCalendar
+from patronage.cases.config import DEFAULT, DeskConfig
 from patronage.storage.schema_cases import business_days, sla_policies
 
 
-def calendar(conn: Connection, hours: str = DEFAULT_HOURS) -> BusinessCalendar:
-    """The company's calendar: ``hours`` on working days, with its own days from the database."""
+def calendar(conn: Connection, config: DeskConfig = DEFAULT) -> BusinessCalendar:
+    """The company's calendar: its working hours and time zone, with its own days from the
+    database."""
     rows = conn.execute(select(business_days.c.day, business_days.c.is_workday)).all()
-    return BusinessCalendar(hours, overrides={day: bool(work) for day, work in rows})
+    return BusinessCalendar(config.hours, overrides={day: bool(work) for day, work in rows},
+                            timezone=config.timezone)
 
 
 def policy_for(conn: Connection, severity: str, category: str | None) -> dict[str, Any] | None:

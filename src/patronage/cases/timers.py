@@ -14,8 +14,8 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from patronage.cases import records, routing, sla
-from patronage.cases.calendar import DEFAULT_HOURS
-from patronage.cases.inputs import now_local
+from patronage.cases.config import DEFAULT, DeskConfig
+from patronage.cases.inputs import now_utc
 from patronage.storage import write_transaction
 from patronage.storage.schema import cases, customers, users
 from patronage.storage.schema_cases import case_escalations, sla_policies
@@ -42,10 +42,10 @@ MAIL = {
 }
 
 
-def run_timers(engine: Engine, *, now: datetime | None = None, hours: str = DEFAULT_HOURS,
-               base_url: str = "http://127.0.0.1:8000", language: str = "zh_Hans") -> dict:
+def run_timers(engine: Engine, *, now: datetime | None = None,
+               config: DeskConfig = DEFAULT) -> dict:
     """Record and mail every warning, breach and escalation due at ``now``; returns counts."""
-    now = now or now_local()
+    now = now or now_utc()
     counts = {"warning": 0, "breach": 0, "escalation": 0}
     with engine.connect() as conn:
         due_soon = conn.execute(
@@ -58,12 +58,12 @@ def run_timers(engine: Engine, *, now: datetime | None = None, hours: str = DEFA
             case = records.load_for_update(conn, case_id)
             if case["status"] not in RUNNING:
                 continue
-            cal = sla.calendar(conn, hours)
+            cal = sla.calendar(conn, config)
             policy = conn.execute(select(sla_policies)
                                   .where(sla_policies.c.id == case["sla_policy_id"])) \
                 .mappings().first()
             for kind, step, notify in _due_steps(case, policy, cal, now):
-                if _record(conn, case, kind, step, notify, now, base_url, language):
+                if _record(conn, case, kind, step, notify, now, config):
                     counts[kind] += 1
     return counts
 
@@ -86,7 +86,7 @@ def _due_steps(case, policy, cal, now):
             yield "escalation", index, step["notify"]
 
 
-def _record(conn, case, kind, step, notify, now, base_url, language) -> bool:
+def _record(conn, case, kind, step, notify, now, config: DeskConfig) -> bool:
     people = routing.team_people(conn, case["team_id"])
     user_id = case["owner_id"] if notify == "owner" else people.get(notify)
     savepoint = conn.begin_nested()
@@ -108,12 +108,12 @@ def _record(conn, case, kind, step, notify, now, base_url, language) -> bool:
     email = conn.execute(select(users.c.email).where(users.c.id == user_id)).scalar() \
         if user_id else None
     if email:
-        words = MAIL.get(language, MAIL["en"])
+        words = MAIL.get(config.language, MAIL["en"])
         customer = conn.execute(select(customers.c.name)
                                 .where(customers.c.id == case["customer_id"])).scalar()
         values = {"number": number, "due": f"{due:%Y-%m-%d %H:%M}", "subject": case["subject"],
                   "target": words[target], "customer": customer, "severity": case["severity"],
-                  "link": f"{base_url.rstrip('/')}/cases/{number}"}
+                  "link": f"{config.base_url.rstrip('/')}/cases/{number}"}
         enqueue(conn, kind=f"case_{kind}", to_address=email,
                 subject=words[kind].format(**values)[:300], body_text=words["body"].format(**values),
                 now=now)
