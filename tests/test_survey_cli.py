@@ -57,7 +57,7 @@ def test_a_survey_from_template_to_mail_on_the_command_line(mailing_panel, tmp_p
             .join(invitations, invitations.c.customer_id == customers.c.id)
             .group_by(customers.c.region)).all())
     assert invited == {"East": 3, "North": 4, "South": 2}
-    assert "sent 9 message(s)" in _run("survey", "work", "--db", url)
+    assert "mail sent 9" in _run("survey", "work", "--db", url)
     assert len(list(sink.glob("*.eml"))) == 9
     assert _run("survey", "remind", "nps-cli", "--wave", "W1", "--db", url).startswith(
         "Queued 0 reminder(s)")  # nobody was invited 7 days ago yet

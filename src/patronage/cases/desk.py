@@ -99,6 +99,8 @@ def open_on(conn, new: NewCase, values: dict, *, by: int | None, now: datetime,
     team_id, owner_id = team_id_of(conn, new.team), user_id_of(conn, new.owner)
     if team_id is None and owner_id is None:
         team_id, owner_id = routing.route(conn, customer_id, category, now)
+    elif owner_id is None:
+        owner_id = routing.next_in_rotation(conn, team_id, now)
     cal = sla.calendar(conn, config)
     clocks = sla.due_times(cal, sla.policy_for(conn, values["severity"], category), now)
     row = {**values, **clocks, "customer_id": customer_id, "category": category,

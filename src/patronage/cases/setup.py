@@ -109,6 +109,17 @@ def add_assignment_rule(engine: Engine, *, team: str | None = None, owner: str |
             .inserted_primary_key[0])
 
 
+def list_policies(engine: Engine):
+    """The policies as a frame (targets in business minutes)."""
+    import pandas as pd
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(sla_policies).order_by(sla_policies.c.id)).mappings().all()
+    columns = ["name", "severity", "category", "first_response_minutes", "resolution_minutes",
+               "warn_minutes", "active"]
+    return pd.DataFrame([dict(r) for r in rows], columns=["id", *columns, "escalation"])[columns]
+
+
 def set_business_day(engine: Engine, day: date, is_workday: bool | None,
                      name: str | None = None) -> None:
     """Mark ``day`` as a working day or not (``None`` returns it to the official calendar)."""
@@ -120,4 +131,4 @@ def set_business_day(engine: Engine, day: date, is_workday: bool | None,
 
 
 __all__ = ["DEFAULT_ESCALATION", "add_assignment_rule", "add_category", "add_member",
-           "add_policy", "add_team", "set_business_day"]
+           "add_policy", "add_team", "list_policies", "set_business_day"]

@@ -3,6 +3,8 @@ the schema check, turning bad input into a message, and printing a result in a f
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -80,3 +82,18 @@ def format_option(func):
     """``--format table|json|csv``, passed to the command as ``fmt``."""
     return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                         show_default=True, help="Output format.")(func)
+
+
+def run_worker(db: str | None, loop: bool, interval: int) -> None:
+    """The worker loop of ``patronage work`` (and its old name ``survey work``)."""
+    from patronage.work import work_once
+
+    settings = settings_for(db)
+    require_current_schema(settings)
+    engine = engine_for(settings)
+    while True:
+        done = guard(lambda: work_once(engine, settings))
+        click.echo(f"{datetime.now():%H:%M:%S} " + ", ".join(f"{k} {v}" for k, v in done.items()))
+        if not loop:
+            return
+        time.sleep(max(interval, 1))

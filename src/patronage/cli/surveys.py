@@ -5,12 +5,11 @@ Added to the ``patronage`` command by :mod:`patronage.cli`; each calls one funct
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
-
 import click
 
-from patronage.cli.common import db_option, engine_for, guard, require_current_schema, settings_for
+from patronage.cli.common import (
+    db_option, engine_for, guard, require_current_schema, run_worker, settings_for,
+)
 
 
 def _survey_engine(db):
@@ -40,31 +39,17 @@ def survey_clean(db, code):
         click.echo(f"{flag:>16}: {n}")
 
 
-def _work_once(settings, engine) -> tuple[int, int]:
-    from patronage.surveys.outbox import deliver_pending, sender_from_settings
-    from patronage.surveys.triggers import run_triggers
-
-    invited = run_triggers(engine, datetime.now(UTC).replace(tzinfo=None))
-    sent = deliver_pending(engine, sender_from_settings(settings), mail_from=settings.mail_from)
-    return invited, sent
-
-
 @survey.command("work")
 @db_option
 @click.option("--loop", is_flag=True, help="Keep running (every --interval seconds).")
 @click.option("--interval", default=30, show_default=True, type=int)
 def survey_work(db, loop, interval):
-    """Run transactional triggers and send the queued invitation mail.
+    """The same as `patronage work` (kept as an alias): all scheduled work, including survey
+    triggers and mail.
 
     Example: patronage survey work --loop --interval 60
     """
-    settings, engine = _survey_engine(db)
-    while True:
-        invited, sent = guard(lambda: _work_once(settings, engine))
-        click.echo(f"{datetime.now():%H:%M:%S} invited {invited}, sent {sent} message(s)")
-        if not loop:
-            return
-        time.sleep(max(interval, 1))
+    run_worker(db, loop, interval)
 
 
 @survey.command("trigger")

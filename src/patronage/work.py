@@ -1,0 +1,36 @@
+"""Scheduled work, run by one worker (``patronage work``): survey triggers, alert rules on new
+answers, service-level timers and escalations, and the mail they queue.
+
+Each job is safe to run in two workers at once and after a kill: triggers, rules and timers record
+what they did under unique constraints in the same transaction as its effect, and the outbox
+claims each message before sending it. So a job is done once however many workers run it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from patronage.cases.config import DeskConfig
+from patronage.cases.rules import apply_rules
+from patronage.cases.timers import run_timers
+from patronage.surveys.outbox import deliver_pending, sender_from_settings
+from patronage.surveys.triggers import run_triggers
+
+
+def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[str, int]:
+    """One round of every job; returns what each did."""
+    now = now or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    config = DeskConfig.from_settings(settings)
+    done = {"invited": run_triggers(engine, now),
+            "cases opened": apply_rules(engine, now=now, config=config)}
+    timers = run_timers(engine, now=now, config=config)
+    done.update({"warnings": timers["warning"], "breaches": timers["breach"],
+                 "escalations": timers["escalation"]})
+    done["mail sent"] = deliver_pending(engine, sender_from_settings(settings),
+                                        mail_from=settings.mail_from)
+    return done
+
+
+__all__ = ["work_once"]
