@@ -74,11 +74,11 @@ def test_routes_that_touch_the_database_run_in_the_thread_pool():
     threads and its writes to the group-commit writer."""
     import inspect
 
-    from patronage.web import api, pages, public, survey_admin
+    from patronage.web import api, cases, pages, public, survey_admin
 
     coroutines = sorted(
         f"{module.__name__}.{route.endpoint.__name__}"
-        for module in (api, pages, public, survey_admin) for route in module.router.routes
+        for module in (api, cases, pages, public, survey_admin) for route in module.router.routes
         if inspect.iscoroutinefunction(route.endpoint))
     assert coroutines == ["patronage.web.public.api_submit"]
 

@@ -242,3 +242,32 @@ def test_two_workers_send_each_escalation_once(desk_db):
         recorded = conn.execute(select(func.count()).select_from(case_escalations)).scalar()
     assert recorded == 6 * 5 and sent == recorded  # 2 breaches + 3 steps per case, once each
     assert sum(sum(t.values()) for t in totals) == recorded
+
+
+def test_remedies_above_the_limit_wait_for_approval(desk_db):
+    from patronage.cases import remedies
+    from patronage.cases.config import DeskConfig
+
+    engine = desk_db
+    number = desk.open_case(engine, NewCase(customer="C002", subject="坏了"), now=MON)
+    with engine.connect() as conn:
+        agent, admin = (conn.execute(text(f"SELECT id FROM users WHERE email = '{e}'")).scalar()
+                        for e in ("agent@example.com", "admin@example.com"))
+    config = DeskConfig(approval_above=500)
+    _, small = remedies.add_remedy(engine, number, "refund", amount=200, by=agent, config=config)
+    big_id, big = remedies.add_remedy(engine, number, "compensation", amount=800, by=agent,
+                                      config=config)
+    assert (small, big) == ("approved", "pending")
+    assert remedies.recovery_cost(engine) == {2: 200.0}
+    with pytest.raises(UserError, match="Someone else"):
+        remedies.decide(engine, big_id, True, by=agent)
+    assert remedies.decide(engine, big_id, True, by=admin) == "approved"
+    assert remedies.recovery_cost(engine) == {2: 1000.0}
+    with pytest.raises(UserError, match="waiting for approval"):
+        remedies.decide(engine, big_id, False, by=admin)
+    for bad in ({"kind": "cash"}, {"kind": "refund", "amount": -1},
+                {"kind": "refund", "amount": "lots"}):
+        with pytest.raises(UserError):
+            remedies.add_remedy(engine, number, bad.pop("kind"), **bad)
+    assert _events(engine, number).count("remedy") == 2
+    assert _events(engine, number).count("approval") == 1

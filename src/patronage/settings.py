@@ -116,6 +116,9 @@ class Settings(BaseSettings):
         "Asia/Shanghai",
         description="Time zone of the working hours and working days (times are stored in UTC).",
     )
+    api_requests_per_minute: int = Field(
+        600, ge=1, description="Requests one API key may make per minute (HTTP 429 beyond).",
+    )
     remedy_approval_above: float = Field(
         500.0, ge=0,
         description="A remedy (refund, compensation) above this amount waits for a manager's "

@@ -19,7 +19,7 @@ FIELDS = {
     "severity": Term(N_("severity")), "touchpoint": Term(N_("touchpoint")),
     "body": Term(N_("text")), "reason": Term(N_("reason")), "name": Term(N_("name")),
     "code": Term(N_("code")), "status": Term(N_("status")),
-    "condition": Term(N_("condition")),
+    "condition": Term(N_("condition")), "remedy": Term(N_("remedy")),
 }
 LIMITS = {"subject": 300, "contact": 200, "external_ref": 100, "description": 20_000,
           "body": 20_000, "name": 100, "code": 60}

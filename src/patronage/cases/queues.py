@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from patronage.cases.inputs import now_utc
 from patronage.cases.records import case_number
 from patronage.messages import N_, UserError
 from patronage.storage.schema import CASE_STATUSES, OPEN_CASE_STATUSES, cases, customers, users
-from patronage.storage.schema_cases import teams
+from patronage.storage.schema_cases import team_members, teams
 
 COLUMNS = ["number", "status", "severity", "category", "subject", "customer_id", "customer",
            "owner", "team", "opened_at", "first_response_due_at", "resolution_due_at",
@@ -23,9 +23,12 @@ def list_cases(engine: Engine, *, status: str | None = "open", owner_id: int | N
                team_ids: list[int] | None = None, customer_pk: int | None = None,
                breached: bool = False, due_within_hours: float | None = None,
                unassigned: bool = False, now: datetime | None = None,
-               limit: int | None = 500) -> pd.DataFrame:
+               limit: int | None = 500, visible_to: int | None = None,
+               severity: str | None = None, category: str | None = None,
+               search: str | None = None) -> pd.DataFrame:
     """Cases matching every given filter, most urgent first. ``status``: ``open`` (any status
-    that still needs work), ``all``, or one status."""
+    that still needs work), ``all``, or one status. ``visible_to`` keeps the cases of that
+    staff member's teams and their own; ``search`` looks in the customer's name and id."""
     now = now or now_utc()
     c = cases.c
     query = (select(c.id, c.status, c.severity, c.category, c.subject,
@@ -52,6 +55,18 @@ def list_cases(engine: Engine, *, status: str | None = "open", owner_id: int | N
         query = query.where(c.customer_id == customer_pk)
     if unassigned:
         query = query.where(c.owner_id.is_(None))
+    if visible_to is not None:
+        mine = select(team_members.c.team_id).where(team_members.c.user_id == visible_to)
+        query = query.where(or_(c.team_id.in_(mine), c.owner_id == visible_to))
+    if severity:
+        query = query.where(c.severity == severity)
+    if category:
+        query = query.where(c.category == category)
+    if search and search.strip():
+        words = search.strip().lower()[:100]
+        query = query.where(or_(func.lower(customers.c.name).contains(words, autoescape=True),
+                                func.lower(customers.c.external_id).contains(words,
+                                                                             autoescape=True)))
     running = c.status.in_(("new", "assigned", "in_progress"))
     late = or_(c.resolution_due_at < now,
                and_(c.first_responded_at.is_(None), c.first_response_due_at < now))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from patronage.cli import (
-    cases, database, imports, loyalty, satisfaction, serving, surveys, users, work,
+    apikeys, cases, database, imports, loyalty, satisfaction, serving, surveys, users, work,
 )
 
 
@@ -26,7 +26,7 @@ analyze = click.CommandCollection(
 )
 
 for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
-                 surveys.survey, cases.case, work.work):
+                 surveys.survey, cases.case, work.work, apikeys.apikey):
     main.add_command(_command)
 
 __all__ = ["main"]

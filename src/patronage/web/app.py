@@ -21,7 +21,7 @@ from patronage.sessions import AttemptLimiter
 from patronage.settings import Settings
 from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
-from patronage.web import api, pages, public, staff, survey_admin
+from patronage.web import api, api_cases, cases, pages, public, staff, survey_admin
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
     N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
@@ -86,9 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.translations = load_translations()
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
     install_formatting(app.state.templates.env)
+    cases.install(app.state.templates.env)
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
     app.state.submission_limiter = AttemptLimiter(settings.public_submissions_per_minute, 60.0)
     app.state.link_miss_limiter = AttemptLimiter(settings.public_link_misses_per_minute, 60.0)
+    app.state.api_key_limiter = AttemptLimiter(settings.api_requests_per_minute, 60.0)
     app.state.draft_limiter = AttemptLimiter(settings.public_new_drafts_per_hour)
     app.mount("/static", compressed_static(str(files("patronage.web") / "static")),
               name="static")
@@ -100,8 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(api_cases.router)
     app.include_router(survey_admin.router)
     app.include_router(staff.router)
+    app.include_router(cases.router)
     app.include_router(public.router)
     _install_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, error=_error)
