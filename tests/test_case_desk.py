@@ -271,3 +271,46 @@ def test_remedies_above_the_limit_wait_for_approval(desk_db):
             remedies.add_remedy(engine, number, bad.pop("kind"), **bad)
     assert _events(engine, number).count("remedy") == 2
     assert _events(engine, number).count("approval") == 1
+
+
+def test_the_check_afterwards_reopens_a_case_on_a_low_answer(desk_db):
+    from conftest import PULSE_DEFINITION
+    from patronage.cases.followup import check_followups
+    from patronage.storage.schema import invitations
+    from patronage.surveys.program import create_survey, set_status
+    from patronage.surveys.triggers import add_trigger, run_triggers
+
+    engine = desk_db
+    with write_transaction(engine) as conn:
+        conn.execute(update(customers).values(email="buyer@example.com"))
+    code = create_survey(engine, {**PULSE_DEFINITION, "code": "case-check"})
+    set_status(engine, code, "open")
+    add_trigger(engine, code, "case_closed", 0, now=MON,
+                reopen_condition=rules.parse_condition("nps <= 6"))
+    happy = desk.open_case(engine, NewCase(customer="C001", subject="a"), now=MON)
+    unhappy = desk.open_case(engine, NewCase(customer="C002", subject="b"), now=MON)
+    for number in (happy, unhappy):
+        desk.set_status(engine, number, "resolved", now=MON + timedelta(hours=2))
+    assert run_triggers(engine, MON + timedelta(hours=3)) == 2
+    with engine.connect() as conn:
+        sent = dict(conn.execute(select(invitations.c.case_id, invitations.c.id)
+                                 .where(invitations.c.case_id.is_not(None))).all())
+    assert set(sent) == {desk.case_detail(engine, n)["id"] for n in (happy, unhappy)}
+    for number, score, rid in ((happy, 10, 3001), (unhappy, 3, 3002)):
+        case_id = desk.case_detail(engine, number)["id"]
+        with write_transaction(engine) as conn:
+            survey_id = conn.execute(text("SELECT id FROM surveys WHERE code = 'case-check'")) \
+                .scalar()
+            conn.execute(responses.insert().values(
+                id=rid, external_id=f"F{rid}", survey_id=survey_id, invitation_id=sent[case_id],
+                customer_id=1 if number == happy else 2, channel="web",
+                submitted_at=MON + timedelta(hours=4), weight=1.0))
+            conn.execute(answers.insert().values(response_id=rid, item_code="nps",
+                                                 value_num=score, value_text=None))
+    assert check_followups(engine, now=MON + timedelta(hours=5)) == 1
+    assert check_followups(engine, now=MON + timedelta(hours=5)) == 0  # each answer once
+    assert desk.case_detail(engine, happy)["status"] == "resolved"
+    reopened = desk.case_detail(engine, unhappy)
+    assert reopened["status"] == "assigned" and reopened["round"] == 2
+    assert _events(engine, unhappy)[-2:] == ["survey_answer", "reopened"]
+    assert _events(engine, happy)[-1] == "survey_answer"

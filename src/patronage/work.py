@@ -1,5 +1,6 @@
 """Scheduled work, run by one worker (``patronage work``): survey triggers, alert rules on new
-answers, service-level timers and escalations, and the mail they queue.
+answers, case follow-up answers (a low one reopens its case), service-level timers and
+escalations, and the mail they queue.
 
 Each job is safe to run in two workers at once and after a kill: triggers, rules and timers record
 what they did under unique constraints in the same transaction as its effect, and the outbox
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from patronage.cases.config import DeskConfig
+from patronage.cases.followup import check_followups
 from patronage.cases.rules import apply_rules
 from patronage.cases.timers import run_timers
 from patronage.surveys.outbox import deliver_pending, sender_from_settings
@@ -23,8 +25,9 @@ def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[
     """One round of every job; returns what each did."""
     now = now or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     config = DeskConfig.from_settings(settings)
-    done = {"invited": run_triggers(engine, now),
-            "cases opened": apply_rules(engine, now=now, config=config)}
+    done = {"invited": run_triggers(engine, now, base_url=settings.public_base_url or None),
+            "cases opened": apply_rules(engine, now=now, config=config),
+            "cases reopened": check_followups(engine, now=now, config=config)}
     timers = run_timers(engine, now=now, config=config)
     done.update({"warnings": timers["warning"], "breaches": timers["breach"],
                  "escalations": timers["escalation"]})

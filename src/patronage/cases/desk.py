@@ -223,23 +223,27 @@ def reopen(engine: Engine, number, *, reason: str, by: int | None = None,
            now: datetime | None = None, config: DeskConfig = DEFAULT) -> str:
     """Reopen a resolved or closed case: a new round with fresh service-level clocks."""
     text = clean_text(reason, "reason", required=True)
+    return _step(engine, number, now=now, config=config,
+                 change=lambda conn, case, cal, now: reopen_on(conn, case, cal, now, by, text))
 
-    def change(conn, case, cal, now):
-        if case["status"] not in ("resolved", "closed"):
-            raise UserError(N_("Case {number} is {status}; only a resolved or closed case can be "
-                               "reopened."), number=records.case_number(case["id"]),
-                            status=case["status"])
-        policy = sla.policy_for(conn, case["severity"], case["category"])
-        clocks = sla.due_times(cal, policy, now)
-        clocks["first_response_due_at"] = None  # the customer has had a first response
-        status = "assigned" if case["owner_id"] else "new"
-        records.save(conn, case["id"], {**clocks, "status": status, "resolved_at": None,
-                                        "closed_at": None, "waiting_since": None,
-                                        "round": case["round"] + 1}, now)
-        records.append_event(conn, case["id"], "reopened", at=now, user_id=by, body=text,
-                             changes={"from": case["status"], "to": status,
-                                      "round": case["round"] + 1})
-    return _step(engine, number, now=now, config=config, change=change)
+
+def reopen_on(conn, case: dict, cal, now: datetime, by: int | None, reason: str,
+              changes: dict | None = None) -> None:
+    """Reopen ``case`` (a locked row) on the caller's write connection."""
+    if case["status"] not in ("resolved", "closed"):
+        raise UserError(N_("Case {number} is {status}; only a resolved or closed case can be "
+                           "reopened."), number=records.case_number(case["id"]),
+                        status=case["status"])
+    policy = sla.policy_for(conn, case["severity"], case["category"])
+    clocks = sla.due_times(cal, policy, now)
+    clocks["first_response_due_at"] = None  # the customer has had a first response
+    status = "assigned" if case["owner_id"] else "new"
+    records.save(conn, case["id"], {**clocks, "status": status, "resolved_at": None,
+                                    "closed_at": None, "waiting_since": None,
+                                    "round": case["round"] + 1}, now)
+    records.append_event(conn, case["id"], "reopened", at=now, user_id=by, body=reason,
+                         changes={"from": case["status"], "to": status,
+                                  "round": case["round"] + 1, **(changes or {})})
 
 
 def case_detail(engine: Engine, number) -> dict[str, Any]:
@@ -259,4 +263,4 @@ def case_detail(engine: Engine, number) -> dict[str, Any]:
 
 
 __all__ = ["NewCase", "TRANSITIONS", "assign", "case_detail", "case_values", "open_case",
-           "open_on", "reopen", "reply", "set_status"]
+           "open_on", "reopen", "reopen_on", "reply", "set_status"]

@@ -165,7 +165,7 @@ def _apply_batch(engine: Engine, rule: dict, now: datetime, batch: int, config: 
         if not rows:
             return 0, False
         ids = [row["id"] for row in rows]
-        numbers, texts = _answers(conn, ids)
+        numbers, texts = answers_of(conn, ids)
         people = _customers(conn, {row["customer_id"] for row in rows if row["customer_id"]})
         made = 0
         for row in rows:
@@ -204,7 +204,7 @@ def _open_for(conn, rule, row, customer, numbers, texts, now, config) -> int:
     return 1
 
 
-def _answers(conn, ids: list[int]):
+def answers_of(conn, ids: list[int]):
     numbers: dict[int, dict] = {}
     texts: dict[int, dict] = {}
     a = answers.c
@@ -226,5 +226,5 @@ def _customers(conn, pks: set[int]) -> dict[int, dict]:
     return {row.id: dict(row._mapping) for row in rows}
 
 
-__all__ = ["add_rule", "apply_rules", "describe", "list_rules", "matches", "parse_condition",
+__all__ = ["add_rule", "answers_of", "apply_rules", "describe", "list_rules", "matches", "parse_condition",
            "remove_rule"]

@@ -201,6 +201,9 @@ invitations = Table(
     Column("sent_at", DateTime),
     Column("reminded_at", DateTime),
     Column("responded_at", DateTime),
+    # A follow-up survey after a case: its answer is checked against the case (migration 0005).
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="SET NULL", use_alter=True,
+                                          name="fk_invitations_case_id_cases")),
     CheckConstraint(_in("channel", INVITATION_CHANNELS), name="channel"),
     CheckConstraint("design_weight > 0", name="design_weight_positive"),
 )
@@ -255,6 +258,8 @@ survey_triggers = Table(
     Column("delay_hours", Integer, nullable=False, server_default="24"),
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("last_run_at", DateTime),
+    # For a case follow-up: answers matching this condition reopen the case ("csat <= 2").
+    Column("reopen_condition", JSON),
     CheckConstraint(_in("event", TRIGGER_EVENTS), name="event"),
     CheckConstraint("delay_hours >= 0", name="delay"),
 )

@@ -180,6 +180,14 @@ business_days = Table(
     Column("name", String(100)),
 )
 
+worker_cursors = Table(
+    "worker_cursors",
+    metadata,
+    # How far a worker job has read a growing table (e.g. responses checked for case follow-ups).
+    Column("name", String(60), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
@@ -199,5 +207,5 @@ __all__ = [
     "CASE_EVENT_KINDS", "ESCALATION_KINDS", "ESCALATION_TARGETS", "EVENT_VISIBILITIES",
     "REMEDY_KINDS", "REMEDY_STATUSES", "api_keys", "assignment_rules", "business_days",
     "case_categories", "case_escalations", "case_events", "case_remedies", "case_rules",
-    "sla_policies", "team_members", "teams",
+    "sla_policies", "team_members", "teams", "worker_cursors",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, null, select, update
 
 from patronage.storage.engine import is_sqlite, write_transaction
 from patronage.storage.schema import (
@@ -37,11 +37,13 @@ def _now() -> datetime:
 
 
 def add_trigger(engine: Engine, code: str, event: str = "purchase", delay_hours: int = 24, *,
-                now: datetime | None = None) -> int:
+                now: datetime | None = None, reopen_condition: dict | None = None) -> int:
     """Invite customers to survey ``code`` ``delay_hours`` after each ``event``; returns its id.
 
-    ``event`` is ``"purchase"`` (a transaction that is not a refund) or ``"case_closed"``.
-    Only events after ``now`` (default: the current time) are surveyed.
+    ``event`` is ``"purchase"`` (a transaction that is not a refund) or ``"case_closed"`` (a
+    case resolved or closed: the invitation carries the case, and an answer matching
+    ``reopen_condition``, a parsed alert-rule condition, reopens it). Only events after ``now``
+    (default: the current time) are surveyed.
     """
     if event not in TRIGGER_EVENTS:
         raise ValueError(f"event must be one of {list(TRIGGER_EVENTS)}; got {event!r}")
@@ -53,22 +55,24 @@ def add_trigger(engine: Engine, code: str, event: str = "purchase", delay_hours:
             raise ValueError(f"survey {code!r} is closed; triggers need a draft or open survey")
         result = conn.execute(insert(survey_triggers).values(
             survey_id=survey.id, event=event, delay_hours=delay_hours, active=True,
-            last_run_at=now or _now()))
+            last_run_at=now or _now(),
+            reopen_condition=reopen_condition if event == "case_closed" else None))
         return int(result.inserted_primary_key[0])
 
 
 def _events(conn, event: str, start: datetime, end: datetime) -> pd.DataFrame:
     if event == "purchase":
         t = transactions.c
-        query = (select(t.customer_id, t.occurred_at.label("at"))
+        query = (select(t.customer_id, t.occurred_at.label("at"), null().label("case_id"))
                  .where(~t.is_refund & (t.occurred_at > start) & (t.occurred_at <= end)))
     else:
         k = cases.c
-        query = (select(k.customer_id, k.closed_at.label("at"))
-                 .where(k.closed_at.is_not(None) & k.status.in_(("resolved", "closed"))
-                        & (k.closed_at > start) & (k.closed_at <= end)))
+        done = func.coalesce(k.resolved_at, k.closed_at)
+        query = (select(k.customer_id, done.label("at"), k.id.label("case_id"))
+                 .where(done.is_not(None) & k.status.in_(("resolved", "closed"))
+                        & (done > start) & (done <= end)))
     rows = conn.execute(query).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=["customer_pk", "at"])
+    return pd.DataFrame([tuple(r) for r in rows], columns=["customer_pk", "at", "case_id"])
 
 
 def _panel(conn, pks: list[int]) -> pd.DataFrame:
@@ -110,11 +114,14 @@ def _run_one(engine: Engine, trigger_id: int, now: datetime, base_url: str | Non
                 (w.survey_id == survey.id) & (w.starts_on <= now.date())
                 & (w.ends_on.is_(None) | (w.ends_on >= now.date())))
                 .order_by(w.starts_on.desc(), w.id.desc())).scalar()
+            case_of = dict(zip(first["customer_pk"].astype(int), first["case_id"]))
             for pk, address in zip(pool["customer_pk"], pool["email"], strict=True):
                 token = new_token()
+                case_id = case_of.get(int(pk))
                 invitation_id = conn.execute(insert(invitations).values(
                     survey_id=survey.id, wave_id=wave_id, customer_id=int(pk), token=token,
                     channel="email", stratum=trig.event, design_weight=1.0, created_at=now,
+                    case_id=None if pd.isna(case_id) else int(case_id),
                 )).inserted_primary_key[0]
                 mail.enqueue_invitation(conn, invitation_id=invitation_id, token=token,
                                         to_address=address, language=survey.language,

@@ -227,6 +227,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_escalations')),
     sa.UniqueConstraint('case_id', 'kind', 'step', 'round', name='uq_case_escalations_once')
     )
+    op.create_table('worker_cursors',
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_worker_cursors'))
+    )
+    with op.batch_alter_table('invitations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('case_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_invitations_case_id_cases'), 'cases', ['case_id'], ['id'], ondelete='SET NULL')
+    with op.batch_alter_table('survey_triggers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reopen_condition', sa.JSON(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_FUNCTION)
         op.execute(PG_TRIGGER)
@@ -238,6 +248,12 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS case_events_append_only ON case_events")
         op.execute("DROP FUNCTION IF EXISTS case_events_append_only()")
+    with op.batch_alter_table('survey_triggers', schema=None) as batch_op:
+        batch_op.drop_column('reopen_condition')
+    with op.batch_alter_table('invitations', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('fk_invitations_case_id_cases'), type_='foreignkey')
+        batch_op.drop_column('case_id')
+    op.drop_table('worker_cursors')
     op.drop_table('case_escalations')
     op.drop_index('ix_case_remedies_case', table_name='case_remedies')
     op.drop_table('case_remedies')
