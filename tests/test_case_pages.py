@@ -26,11 +26,9 @@ CODES = {"relationship", "Northwind", "Traders", "detractors", "complaints", "Ea
          "gold"}  # data, not words
 
 
-@pytest.fixture
-def desk_client(panel, db_url):
+def seed_desk(engine) -> dict[str, str]:
     """Two teams (the agent in 东区服务组 only), categories, a policy and three cases: one for each
-    team and one whose subject is markup."""
-    engine, info = panel
+    team and one whose subject is markup. Returns their numbers."""
     setup.add_category(engine, "delivery", en="Delivery", zh_hans="交付", zh_hant="交付")
     setup.add_category(engine, "damage", en="Damaged goods", zh_hans="货物破损",
                        zh_hant="貨物破損", parent="delivery")
@@ -46,6 +44,13 @@ def desk_client(panel, db_url):
                                                  subject="<script>alert(1)</script>",
                                                  team="东区服务组", severity="urgent")),
     }
+    return numbers
+
+
+@pytest.fixture
+def desk_client(panel, db_url):
+    engine, info = panel
+    numbers = seed_desk(engine)
     app = create_app(Settings(database_url=db_url))
     with TestClient(app) as client:
         client.info, client.engine, client.numbers = info, engine, numbers

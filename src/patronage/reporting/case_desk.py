@@ -30,7 +30,7 @@ STATUS_LABELS = {"new": N_("New"), "assigned": N_("Assigned"), "in_progress": N_
                  "closed": N_("Closed")}
 SEVERITY_LABELS = {"low": N_("Low"), "normal": N_("Normal"), "high": N_("High"),
                    "urgent": N_("Urgent")}
-CHANNEL_LABELS = {"agent": N_("Desk entry"), "phone": N_("Phone"), "email": N_("E-mail"),
+CHANNEL_LABELS = {"agent": N_("Desk entry"), "phone": N_("Phone call"), "email": N_("E-mail"),
                   "web": N_("Website"), "import": N_("Import"), "api": N_("API"),
                   "survey": N_("Survey answer"), "system": N_("System")}
 #: Channels a person at the desk may choose when opening a case by hand.
