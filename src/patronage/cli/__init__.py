@@ -21,7 +21,8 @@ def main() -> None:
 
 
 analyze = click.CommandCollection(
-    name="analyze", sources=[satisfaction.commands, loyalty.commands],
+    name="analyze",
+    sources=[satisfaction.commands, loyalty.commands, cases.analysis_commands],
     help="Run a satisfaction or loyalty analysis on the database or on a file.",
 )
 

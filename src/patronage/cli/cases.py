@@ -293,3 +293,41 @@ def case_category(db, code, en, zh_hans, zh_hant, parent):
     guard(lambda: add_category(ready_engine(db), code, en=en, zh_hans=zh_hans, zh_hant=zh_hant,
                                parent=parent))
     click.echo(f"Added category {code}.")
+
+
+@click.group()
+def analysis_commands() -> None:
+    """Complaint analyses (merged into ``patronage analyze``)."""
+
+
+@analysis_commands.command("complaints")
+@db_option
+@format_option
+@click.option("--show", type=click.Choice(["volume", "handling", "coverage", "paradox",
+                                           "retention"]),
+              default="volume", show_default=True,
+              help="Cases per group; handling times, service levels, reopen rate and cost; "
+                   "detractors that got a case; the recovery paradox on later answers or on "
+                   "retention.")
+@click.option("--by", default="category", show_default=True,
+              help="With volume: category, touchpoint, region, month, type, severity, channel.")
+@click.option("--item", default="nps", show_default=True,
+              help="With paradox: the later answer compared (nps, overall_satisfaction ...).")
+@click.option("--window-days", default=180, show_default=True, type=int,
+              help="With retention: a purchase within this many days counts as retained.")
+def analyze_complaints(db, fmt, show, by, item, window_days):
+    """Complaint analysis: volume and rate per 1,000 customers, handling times, service-level
+    compliance, reopen rate, recovery cost, detractor coverage and the recovery paradox.
+
+    Example: patronage analyze complaints --show paradox --item nps
+    """
+    from patronage.cases import analysis
+
+    engine = ready_engine(db)
+    compute = {"volume": lambda: analysis.volume(engine, by),
+               "handling": lambda: analysis.handling(engine),
+               "coverage": lambda: analysis.detractor_coverage(engine),
+               "paradox": lambda: analysis.recovery_paradox(engine, item=item),
+               "retention": lambda: analysis.recovery_paradox(engine, retention=True,
+                                                              window_days=window_days)}[show]
+    emit(guard(compute), fmt)
