@@ -19,8 +19,8 @@ def N_(message: str) -> str:
 
 class Term(str):
     """A word of the interface used as a message value (a field's name, a status): translated
-    together with the message, e.g. ``UserError(N_("The {field} is required."),
-    field=Term(N_("subject")))``."""
+    together with the message. Mark the word for the catalogs where it is defined, as with any
+    message, and pass it wrapped: ``field=Term(SUBJECT)``."""
 
 
 class UserError(ValueError):
