@@ -47,3 +47,32 @@ def _import_command(kind: str):
 
 for _kind in ("customers", "transactions", "responses"):
     import_.command(_kind)(_import_command(_kind))
+
+
+@import_.command("cases")
+@db_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@click.option("--encoding", default=None,
+              help="Override the detected text encoding (e.g. gb18030, utf-8, utf-16).")
+@click.option("--sheet", default=None, help="Worksheet to read from an Excel file.")
+@click.option("--date-order", type=click.Choice(["ymd", "dmy", "mdy"]), default=None,
+              help="How to read ambiguous dates like 05/03/2024.")
+def import_cases_command(db, file, dry_run, encoding, sheet, date_order):
+    """Import cases (a hotline's or ticketing system's export): customer and subject required;
+    each row is routed and timed like a new case. Nothing is written unless every row is valid;
+    rows whose reference (工单号) is already a case are left as they are.
+
+    Example: patronage import cases hotline-2026-11.xlsx --dry-run
+    """
+    from patronage.cases.config import DeskConfig
+    from patronage.cases.importing import import_cases
+
+    settings = settings_for(db)
+    require_current_schema(settings)
+    report = guard(lambda: import_cases(
+        engine_for(settings), file, dry_run=dry_run, encoding=encoding, sheet=sheet,
+        date_order=date_order, config=DeskConfig.from_settings(settings)))
+    click.echo(report.to_text())
+    if not report.ok:
+        sys.exit(1)
