@@ -108,3 +108,37 @@ def test_an_agent_replies_to_a_case_and_resolves_it(desk_server, tmp_path, width
         assert errors == []
         context.close()
         browser.close()
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)])
+def test_the_admins_pages_fit_the_screen(desk_server, tmp_path, width, height):
+    from playwright.sync_api import sync_playwright
+
+    base, info, numbers = desk_server
+    shots = Path(os.environ.get("PATRONAGE_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    email, password = info["logins"]["admin"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      is_mobile=width < 500, has_touch=width < 500)
+        context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
+        page = context.new_page()
+        page.goto(base + "/cases/rules")
+        page.fill("#email", email)
+        page.fill("#password", password)
+        page.click("button.primary")
+        page.wait_for_selector("#rule-form")
+        page.fill("#rule-code", "detractors")
+        page.fill("#rule-name", "贬损者回访")
+        page.fill("#rule-condition", "nps <= 6 and comment contains 投诉|退货|律师")
+        page.click("#rule-form button.primary")
+        page.wait_for_selector("#notice")
+        assert page.locator('tr[data-code="detractors"]').count() == 1
+        for path, name in (("/cases/rules", "rules"), ("/cases?tab=all", "all"),
+                           (f"/cases/{numbers['key']}", "case-key"), ("/customers/1", "profile")):
+            page.goto(base + path)
+            _fits(page, width, path)
+            page.screenshot(path=str(shots / f"admin-{name}-{width}.png"), full_page=True)
+        context.close()
+        browser.close()

@@ -124,6 +124,7 @@ def test_queue_rows_show_labels_links_and_due_text(desk_client):
     assert _queue_numbers(breached) == [east]
     assert _queue_numbers(desk_client.get("/cases?tab=due_soon")) == [
         desk_client.numbers["markup"]]
+    assert _queue_numbers(desk_client.get("/cases?tab=due_soon&hours=1")) == []
     assert _queue_numbers(desk_client.get("/cases?tab=team&severity=urgent")) == [
         desk_client.numbers["markup"]]
     assert _queue_numbers(desk_client.get("/cases?tab=team&category=damage")) == [east]

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from jinja2 import pass_context
+from sqlalchemy.exc import SQLAlchemyError
 
 from patronage.cases import desk, rules
 from patronage.cases.config import DeskConfig
@@ -64,9 +65,11 @@ def _back(path: str, **query) -> RedirectResponse:
 
 # -- queues --------------------------------------------------------------------------------------
 
-def _queue(request: Request, user: dict, tab: str, filters: dict, status: int = 200, **context):
+def _queue(request: Request, user: dict, tab: str, filters: dict, status: int = 200,
+           hours: float = case_desk.DUE_SOON_HOURS, **context):
     engine = _engine(request)
-    shown = case_desk.queue(engine, user, tab, filters, timezone=_tz(request))
+    shown = case_desk.queue(engine, user, tab, filters, timezone=_tz(request),
+                            hours=min(max(hours, 0.25), 24 * 30))
     return render(request, "cases.html", status, **shown, filters=filters,
                   tabs=case_desk.tabs_for(user["role"]),
                   choices=case_desk.form_choices(engine, language_of(request)), **context)
@@ -75,11 +78,12 @@ def _queue(request: Request, user: dict, tab: str, filters: dict, status: int = 
 @router.get("/cases")
 def queue_page(request: Request, tab: str = "mine", status: str = "", severity: str = "",
                category: str = "", team: str = "", owner: str = "", q: str = "",
-               done: str = "", count: int = 0):
+               done: str = "", count: int = 0, hours: float = case_desk.DUE_SOON_HOURS):
+    """``hours``: how soon "due soon" is."""
     user = require_user(request)
     filters = {"status": status, "severity": severity, "category": category, "team": team,
                "owner": owner, "q": q}
-    return _queue(request, user, tab, filters, done=_done(done, count))
+    return _queue(request, user, tab, filters, hours=hours, done=_done(done, count))
 
 
 @router.post("/cases/assign", dependencies=CSRF)
@@ -262,7 +266,10 @@ def my_open_cases(context) -> int:
     user, request = context.get("user"), context.get("request")
     if not user or request is None:
         return 0
-    return case_desk.open_count(request.app.state.engine, user["id"])
+    try:
+        return case_desk.open_count(request.app.state.engine, user["id"])
+    except SQLAlchemyError:  # the error page of an unavailable database still shows
+        return 0
 
 
 def install(environment) -> None:
