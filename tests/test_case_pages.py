@@ -305,3 +305,17 @@ def test_every_case_form_needs_the_csrf_token(desk_client):
                                                 "csrf_token": "forged"}, follow_redirects=False)
         assert response.status_code == 403, path
     assert len(desk.case_detail(desk_client.engine, east)["events"]) == 2  # nothing was added
+
+
+def test_unassigned_cases_and_assigning_without_a_target(desk_client):
+    _as(desk_client, "admin")
+    assert _queue_numbers(desk_client.get("/cases?tab=unassigned")) == ["C000001"]
+    page = "/cases/C000001"  # the panel's case: no team, no owner
+    refused = _post(desk_client, f"{page}/assign", {"owner": "", "team": ""}, page)
+    assert refused.status_code == 400
+    assert "请指定处理人或团队" in _page(refused).select_one("#user-error").text
+    assert _post(desk_client, f"{page}/assign", {"team": "东区服务组"}, page).status_code == 303
+    assert _queue_numbers(desk_client.get("/cases?tab=unassigned")) == []
+    _as(desk_client, "agent")  # the team's rotation gave it to the agent, its only member
+    assert "C000001" in _queue_numbers(desk_client.get("/cases?tab=mine"))
+    assert _page(desk_client.get(page)).select_one("#case-owner").text == "agent@example.com"
