@@ -283,6 +283,8 @@ def test_pages_in_every_language_and_no_english_on_chinese_ones(desk_client):
             if language != "en":
                 assert not english_words(response.text, allowed=CODES), (language, path)
         assert word in desk_client.get("/cases?tab=all").text
+        kind = {"zh_Hans": "贬损者回访", "zh_Hant": "貶損者回訪", "en": "Detractor follow-up"}
+        assert kind[language] in _page(desk_client.get("/cases/rules")).select_one("#rule-type").text
         desk_client.post("/logout", data={"csrf_token": csrf_of(desk_client.get("/cases").text)})
 
 

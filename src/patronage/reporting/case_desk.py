@@ -30,6 +30,8 @@ STATUS_LABELS = {"new": N_("New"), "assigned": N_("Assigned"), "in_progress": N_
                  "closed": N_("Closed")}
 SEVERITY_LABELS = {"low": N_("Low"), "normal": N_("Normal"), "high": N_("High"),
                    "urgent": N_("Urgent")}
+TYPE_LABELS = {"complaint": N_("Complaint"), "inquiry": N_("Inquiry"),
+               "detractor": N_("Detractor follow-up"), "negative_comment": N_("Negative comment")}
 CHANNEL_LABELS = {"agent": N_("Desk entry"), "phone": N_("Phone call"), "email": N_("E-mail"),
                   "web": N_("Website"), "import": N_("Import"), "api": N_("API"),
                   "survey": N_("Survey answer"), "system": N_("System")}
@@ -334,5 +336,6 @@ def rules_page(engine: Engine, language: str) -> dict:
 
 
 __all__ = ["CHANNEL_LABELS", "EVENT_LABELS", "SEVERITY_LABELS", "STATUS_LABELS", "STEPS", "TABS",
+           "TYPE_LABELS",
            "case_number", "case_page", "clock_state", "form_choices", "local_time", "may_see",
            "open_count", "queue", "relative_due", "rules_page", "tabs_for", "team_ids_of"]

@@ -278,6 +278,7 @@ def install(environment) -> None:
         "case_status": _label(case_desk.STATUS_LABELS),
         "case_severity": _label(case_desk.SEVERITY_LABELS),
         "case_channel": _label(case_desk.CHANNEL_LABELS),
+        "case_type": _label(case_desk.TYPE_LABELS),
         "case_number": case_number,
     })
     environment.globals["my_open_cases"] = my_open_cases
