@@ -125,6 +125,8 @@ def test_queue_rows_show_labels_links_and_due_text(desk_client):
     assert _queue_numbers(desk_client.get("/cases?tab=due_soon")) == [
         desk_client.numbers["markup"]]
     assert _queue_numbers(desk_client.get("/cases?tab=due_soon&hours=1")) == []
+    for odd in ("nan", "inf", "-5"):  # read as a window from 15 minutes to 30 days
+        assert desk_client.get(f"/cases?tab=due_soon&hours={odd}").status_code == 200
     assert _queue_numbers(desk_client.get("/cases?tab=team&severity=urgent")) == [
         desk_client.numbers["markup"]]
     assert _queue_numbers(desk_client.get("/cases?tab=team&category=damage")) == [east]

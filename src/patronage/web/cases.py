@@ -69,7 +69,7 @@ def _queue(request: Request, user: dict, tab: str, filters: dict, status: int = 
            hours: float = case_desk.DUE_SOON_HOURS, **context):
     engine = _engine(request)
     shown = case_desk.queue(engine, user, tab, filters, timezone=_tz(request),
-                            hours=min(max(hours, 0.25), 24 * 30))
+                            hours=min(max(hours, 0.25), 24 * 30) if hours == hours else 4)
     return render(request, "cases.html", status, **shown, filters=filters,
                   tabs=case_desk.tabs_for(user["role"]),
                   choices=case_desk.form_choices(engine, language_of(request)), **context)
