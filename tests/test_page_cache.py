@@ -191,7 +191,7 @@ def _close_case(engine, _tmp_path):
 def _survey_status(engine, _tmp_path):
     with write_transaction(engine) as conn:
         conn.execute(update(surveys).where(surveys.c.code == "relationship")
-                     .values(status="new"))
+                     .values(status="open"))
 
 
 WRITES = [_write_response, _clean, _reweight, _replace_answers_in_place, _import_customers,
