@@ -23,7 +23,7 @@ from patronage.surveys.triggers import run_triggers
 
 def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[str, int]:
     """One round of every job; returns what each did."""
-    now = now or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     config = DeskConfig.from_settings(settings)
     done = {"invited": run_triggers(engine, now, base_url=settings.public_base_url or None),
             "cases opened": apply_rules(engine, now=now, config=config),

@@ -26,8 +26,8 @@ LIMITS = {"subject": 300, "contact": 200, "external_ref": 100, "description": 20
 
 
 def now_utc() -> datetime:
-    """Now, as the panel stores times: naive UTC, to the second."""
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    """Now, as the panel stores times: naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def clean_text(value, name: str, required: bool = False) -> str | None:

@@ -29,7 +29,7 @@ from patronage.cases.routing import is_key_account
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema import (
-    CASE_SEVERITIES, CASE_TYPES, answers, customers, responses, surveys,
+    CASE_SEVERITIES, CASE_TYPES, answers, customers, invitations, responses, surveys,
 )
 from patronage.storage.schema_cases import case_rules
 
@@ -157,7 +157,10 @@ def _apply_batch(engine: Engine, rule: dict, now: datetime, batch: int, config: 
     with write_transaction(engine) as conn:
         cursor = conn.execute(select(case_rules.c.checked_up_to)
                               .where(case_rules.c.id == rule["id"])).scalar()
-        query = (select(r.id, r.customer_id, r.survey_id, r.submitted_at)
+        # An answer to the check after a case belongs to that case (it may reopen it), not to
+        # a new one.
+        query = (select(r.id, r.customer_id, r.survey_id, r.submitted_at, invitations.c.case_id)
+                 .outerjoin(invitations, invitations.c.id == r.invitation_id)
                  .where(r.id > cursor).order_by(r.id).limit(batch))
         if rule["survey_id"] is not None:
             query = query.where(r.survey_id == rule["survey_id"])
@@ -170,7 +173,7 @@ def _apply_batch(engine: Engine, rule: dict, now: datetime, batch: int, config: 
         made = 0
         for row in rows:
             customer = people.get(row["customer_id"])
-            if customer is None:  # anonymous: nobody to follow up with
+            if customer is None or row["case_id"] is not None:  # anonymous, or a case's check
                 continue
             n, t = numbers.get(row["id"], {}), texts.get(row["id"], {})
             if not matches(rule["condition"], n, t, customer):

@@ -107,7 +107,9 @@ def _run_one(engine: Engine, trigger_id: int, now: datetime, base_url: str | Non
             first = events.sort_values("at").drop_duplicates("customer_pk")
             pks = [int(p) for p in first["customer_pk"]]
             panel = _panel(conn, pks)
-            pool, _ = eligible(panel, history=_history(conn, pks), quiet_days=survey.quiet_days,
+            # The check after a case asks about that case: the quiet period does not hold it back.
+            quiet = 0 if trig.event == "case_closed" else survey.quiet_days
+            pool, _ = eligible(panel, history=_history(conn, pks), quiet_days=quiet,
                                today=now.date(), require_email=True)
             w = waves.c
             wave_id = conn.execute(select(w.id).where(
