@@ -29,6 +29,7 @@ from sqlalchemy import func, insert, select
 from patronage.accounts import authenticate
 from patronage.cli import main
 from patronage.demo import build_demo_database, generate
+from patronage.demo.desk import STAFF
 from patronage.index_system import load_index_system
 from patronage.storage import schema
 from patronage.storage.schema import CASE_STATUSES, CASE_TYPES, TOUCHPOINT_KINDS
@@ -305,7 +306,7 @@ def test_build_demo_database_writes_everything_and_rebuilds(engine, company):
     again = build_demo_database(engine, seed=2026)
     assert _count(engine, schema.customers) == 5000
     assert _count(engine, schema.answers) == len(company.answers) + len(company.extra.answers)
-    assert _count(engine, schema.users) == 3
+    assert _count(engine, schema.users) == 3 + len(STAFF)  # the logins and the desk's staff
     assert authenticate(engine, summary.admin_email, summary.admin_password) is None
     assert authenticate(engine, again.admin_email, again.admin_password) is not None
 

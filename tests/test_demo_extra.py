@@ -62,7 +62,7 @@ def test_extra_frames_are_well_formed(demo):
     assert all_ids.is_unique
     assert r["customer_id"].isin(company.customers["external_id"]).all()
     assert not a.duplicated(["response_id", "item_code"]).any()
-    assert set(extra.surveys["code"]) == {"servqual22", "ces"}
+    assert set(extra.surveys["code"]) == {"servqual22", "ces", "pulse"}  # pulse: the case desk
     counts = r["survey"].value_counts()
     assert counts["servqual22"] == 400 and counts["ces"] == 300
     assert not r[r["survey"] == "servqual22"].duplicated("customer_id").any()

@@ -19,8 +19,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from patronage.demo.desk import DemoDesk, build_desk
 from patronage.demo.extra_surveys import DemoExtra, generate_extra
 from patronage.demo.population import DIMENSIONS, assign_tiers, generate_customers
+from patronage.demo.pulse import DeskTruth
 from patronage.demo.purchases import simulate_purchases
 from patronage.demo.service import (
     competitor_frame,
@@ -65,7 +67,9 @@ class DemoTruth:
     * ``ces_effort``: expected CES answer (1 very easy … 7 very hard) per case type, and
       ``ces_case_type``: per CES response (external id) the type of the case it followed;
     * ``competitor`` and ``competitor_gaps``: the rated competitor and, per product item, the
-      true own − competitor difference (see :mod:`patronage.demo.extra_surveys`).
+      true own − competitor difference (see :mod:`patronage.demo.extra_surveys`);
+    * ``desk``: the case desk's planted recovery-paradox effect on the pulse survey and what it
+      implies for the analysis (see :mod:`patronage.demo.pulse`).
     """
 
     dimension_effects: dict
@@ -83,6 +87,7 @@ class DemoTruth:
     ces_case_type: pd.Series | None = None
     competitor: str = ""
     competitor_gaps: dict = field(default_factory=dict)
+    desk: DeskTruth | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ class DemoCompany:
     cases: pd.DataFrame
     truth: DemoTruth
     extra: DemoExtra | None = None
+    desk: DemoDesk | None = None
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The table frames by table name (insertion order)."""
@@ -160,6 +166,9 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
                      "consent_care", "attributes", "created_at", "updated_at"]]
     extra, extra_truth = generate_extra(int(seed), public, params, cases, survey["responses"],
                                         survey["answers"], survey["waves"], today)
+    desk, cases, extra, desk_truth = build_desk(
+        int(seed), public, params, pd.Series(baseline, index=customers["external_id"].to_numpy()),
+        cases, survey["waves"], extra, transactions, today)
     truth = DemoTruth(
         dimension_effects=dict(DIMENSION_EFFECTS),
         driver_effects=driver_effects(),
@@ -172,12 +181,13 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
         service_trend=SERVICE_TREND,
         response_latent=survey["truth"]["response_latent"],
         **extra_truth,
+        desk=desk_truth,
     )
     return DemoCompany(
         customers=public, transactions=transactions, touchpoints=touchpoints,
         competitors=competitor_frame(), surveys=survey["surveys"], waves=survey["waves"],
         invitations=survey["invitations"], responses=survey["responses"],
-        answers=survey["answers"], cases=cases, truth=truth, extra=extra,
+        answers=survey["answers"], cases=cases, truth=truth, extra=extra, desk=desk,
     )
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from patronage.accounts import create_user
+from patronage.demo import desk_install
 from patronage.storage import insert_rows, upgrade, write_transaction
 from patronage.storage.schema import (
     answers,
@@ -162,14 +163,19 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
         "response_id": _mapped(a["response_id"], response_pk, "response"),
         "item_code": "item_code", "value_num": "value_num", "value_text": "value_text"}))
     k = company.cases
+    desk = desk_install.setup(conn, company, counts, say) if company.desk is not None else {}
     say(f"Writing {len(k):,} cases")
     counts["cases"] = insert_rows(conn, cases, _records(k, {
         "customer_id": customer_ids(k), "type": "type", "status": "status", "subject": "subject",
         "description": "description", "touchpoint_kind": "touchpoint_kind",
         "response_id": _mapped(k["response_id"], response_pk, "response"),
-        "opened_at": "opened_at", "closed_at": "closed_at"}))
+        "opened_at": "opened_at", "closed_at": "closed_at",
+        **{column: pd.Series(values, index=k.index, dtype=object)
+           for column, values in desk.items()}}))
     if company.extra is not None:
         _install_extra(conn, company.extra, counts, say)
+    if company.desk is not None:
+        desk_install.history(conn, company, counts, say)
     return counts
 
 
@@ -224,7 +230,7 @@ def _check_demo_only(conn: Connection) -> int:
             raise ValueError("this database holds real customers; pass a new --db path "
                              "(the demo is built in a database of its own)")
         count += 1
-    demo_emails = {email for email, _, _ in DEMO_USERS}
+    demo_emails = {email for email, _, _ in DEMO_USERS} | desk_install.staff_emails()
     emails = set(conn.execute(select(users.c.email)).scalars())
     if emails - demo_emails:
         raise ValueError("this database has staff accounts that are not demo logins; "
@@ -273,6 +279,8 @@ def build_demo_database(engine: Engine, *, seed: int = 2026,
         password = secrets.token_urlsafe(12)
         create_user(engine, email, password, role, display_name=name)
         users[email] = (role, password)
+    if company.desk is not None:
+        users.update(desk_install.set_printed_passwords(engine))
     admin_email = DEMO_USERS[0][0]
     return DemoSummary(
         customers=counts["customers"], transactions=counts["transactions"],

@@ -1,0 +1,264 @@
+"""The demo company's case desk (issue 11, item 12): staff, teams, categories, service levels,
+alert and assignment rules, and a desk history for every demo case.
+
+Everything here is drawn from a generator seeded from the demo's seed, so the same seed gives the
+same desk. Staff are referred to by e-mail, teams by name and cases by the frame's ``case_id``;
+:mod:`patronage.demo.desk_install` maps them to database keys.
+
+The history follows the desk's own rules: due times are business time (working hours and the
+Chinese working-day calendar of :class:`~patronage.cases.calendar.BusinessCalendar`, in the
+settings' default time zone) from the opening; a breach and the policy's escalation steps are
+recorded as the worker's timers would have recorded them; a reopened case starts round 2 with a
+fresh resolution target; paid remedies above the approval limit are decided by the manager.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from patronage.cases.calendar import DEFAULT_HOURS, BusinessCalendar
+from patronage.cases.setup import DEFAULT_ESCALATION
+from patronage.demo.desk_history import history
+
+DOMAIN = "demo.patronage"
+#: The settings' default: stored times are UTC, working hours count in Shanghai time (UTC+8).
+TIMEZONE, UTC_OFFSET = "Asia/Shanghai", timedelta(hours=8)
+APPROVAL_ABOVE = 500.0
+MANAGER = f"zhou.ming@{DOMAIN}"
+#: (e-mail, display name, role). Only the lead and the agent marked in PRINTED get a password.
+STAFF = (
+    (MANAGER, "周明 Zhou Ming (客服经理)", "admin"),
+    (f"chen.jing@{DOMAIN}", "陈静 Chen Jing", "agent"),
+    (f"wang.lei@{DOMAIN}", "王磊 Wang Lei", "agent"),
+    (f"li.na@{DOMAIN}", "李娜 Li Na", "agent"),
+    (f"sun.bo@{DOMAIN}", "孙博 Sun Bo", "agent"),
+    (f"zhao.wei@{DOMAIN}", "赵伟 Zhao Wei", "agent"),
+    (f"liu.yang@{DOMAIN}", "刘洋 Liu Yang", "agent"),
+    (f"yang.fan@{DOMAIN}", "杨帆 Yang Fan", "agent"),
+    (f"huang.li@{DOMAIN}", "黄丽 Huang Li", "agent"),
+    (f"wu.hao@{DOMAIN}", "吴昊 Wu Hao", "agent"),
+    (f"xu.ting@{DOMAIN}", "徐婷 Xu Ting", "agent"),
+    (f"hu.min@{DOMAIN}", "胡敏 Hu Min", "agent"),
+    (f"zheng.kai@{DOMAIN}", "郑凯 Zheng Kai", "agent"),
+)
+PRINTED = {f"chen.jing@{DOMAIN}": "lead", f"liu.yang@{DOMAIN}": "agent"}
+#: (team, lead, agents, regions); the key-account team takes every key account's cases.
+TEAMS = (
+    ("华东组 East China", "chen.jing", ("liu.yang", "yang.fan"), ("East China",)),
+    ("华北组 North China", "wang.lei", ("huang.li",), ("North China",)),
+    ("华南西南组 South & Southwest", "li.na", ("wu.hao", "xu.ting"),
+     ("South China", "Southwest China")),
+    ("海外组 Overseas", "sun.bo", ("hu.min",), ("Overseas",)),
+    ("大客户组 Key accounts", "zhao.wei", ("zheng.kai",), ()),
+)
+KEY_TEAM = TEAMS[-1][0]
+ACCOUNT_OWNERS = (f"zhao.wei@{DOMAIN}", f"zheng.kai@{DOMAIN}")
+CATEGORIES = (
+    ("product_quality", "Product quality", "产品质量", "產品質量"),
+    ("delivery", "Delivery", "交付物流", "交付物流"),
+    ("installation", "Installation", "安装调试", "安裝調試"),
+    ("billing", "Billing and invoices", "账单发票", "賬單發票"),
+    ("attitude", "Staff attitude", "服务态度", "服務態度"),
+    ("after_sales", "After-sales service", "售后维修", "售後維修"),
+    ("returns", "Returns and refunds", "退货退款", "退貨退款"),
+    ("inquiry", "Inquiry", "咨询", "諮詢"),
+    ("survey_feedback", "Survey feedback", "调查反馈", "調查回饋"),
+)
+#: severity -> (policy name, first response, resolution) in business minutes (a day is 540).
+POLICIES = {
+    "urgent": ("紧急 Urgent", 60, 540),
+    "high": ("高 High", 120, 1080),
+    "normal": ("普通 Normal", 240, 2160),
+    "low": ("低 Low", 480, 2700),
+}
+#: (code, name, condition, case type, category, severity)
+ALERT_RULES = (
+    ("detractor", "贬损者回访 Detractor follow-up", "nps <= 6", "detractor", "survey_feedback",
+     "normal"),
+    ("complaint_words", "投诉关键词 Complaint words", "comment contains 投诉|退货|律师",
+     "negative_comment", "survey_feedback", "high"),
+    ("key_account_low", "大客户低分 Key account below 7", "key_account and nps < 7", "detractor",
+     "survey_feedback", "high"),
+)
+_BY_TOUCHPOINT = {"delivery": "delivery", "installation": "installation",
+                  "maintenance": "after_sales", "invoice": "billing", "order": "delivery",
+                  "parts_return": "returns", "inquiry": "inquiry"}
+_SURVEY_CATEGORIES = (("product_quality", 0.35), ("after_sales", 0.25), ("attitude", 0.2),
+                      ("survey_feedback", 0.2))
+_SEVERITIES = ("low", "normal", "high", "urgent")
+_CHANNELS = {"phone": "phone", "email": "email", "web": "web", "wechat": "agent"}
+
+
+@dataclass(frozen=True)
+class DemoDesk:
+    """The desk's frames. ``cases`` has one row per demo case (``case_id`` as in
+    :attr:`DemoCompany.cases`) with the desk columns; owners and users are e-mails, teams names;
+    ``events.changes`` may name staff by e-mail (``owner``/``user``) and remedies by their row
+    in ``remedies`` (``remedy``), which the installer turns into database keys."""
+
+    cases: pd.DataFrame
+    events: pd.DataFrame
+    escalations: pd.DataFrame
+    remedies: pd.DataFrame
+    account_owners: pd.Series  # customer external id -> owner e-mail (key accounts)
+    staff: tuple = STAFF
+    extra: dict = field(default_factory=dict)
+
+
+def email_of(login: str) -> str:
+    return login if "@" in login else f"{login}@{DOMAIN}"
+
+
+class BusinessClock:
+    """Vectorised business time for the demo's period, equal to :class:`BusinessCalendar`
+    with one span of working hours (checked against it in the tests), but fast enough for
+    thousands of cases. Times in and out are naive UTC."""
+
+    def __init__(self, first: date, last: date, hours: str = DEFAULT_HOURS):
+        cal = BusinessCalendar(hours, timezone=TIMEZONE)
+        (start, end), = cal.spans_
+        self.calendar = cal
+        self.first = pd.Timestamp(first)
+        self.open_min = start.hour * 60 + start.minute
+        self.length = end.hour * 60 + end.minute - self.open_min
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        self.work = np.array([cal.is_workday(d) for d in days])
+        self.ends = np.cumsum(self.work * self.length).astype(float)  # minutes at each day's end
+        self.starts = self.ends - self.work * self.length
+
+    def minutes(self, stored) -> np.ndarray:
+        """Business minutes from the first day to each time."""
+        local = pd.DatetimeIndex(pd.to_datetime(stored)) + UTC_OFFSET
+        day = np.asarray((local.normalize() - self.first).days, dtype=int)
+        into = np.asarray((local - local.normalize()).total_seconds() / 60.0) - self.open_min
+        return self.starts[day] + self.work[day] * np.clip(into, 0, self.length)
+
+    def at(self, minutes) -> pd.DatetimeIndex:
+        """The earliest stored time at which ``minutes`` business minutes have passed."""
+        minutes = np.atleast_1d(np.asarray(minutes, dtype=float))
+        day = np.searchsorted(self.ends, minutes, side="left")
+        local = (self.first + pd.to_timedelta(day, unit="D")
+                 + pd.to_timedelta(self.open_min + minutes - self.starts[day], unit="m"))
+        return (local - UTC_OFFSET).round("s")
+
+    def add(self, stored, minutes) -> pd.DatetimeIndex:
+        return self.at(self.minutes(stored) + np.asarray(minutes, dtype=float))
+
+
+def _categories(rng, frame: pd.DataFrame) -> np.ndarray:
+    category = frame["touchpoint_kind"].map(_BY_TOUCHPOINT).to_numpy(dtype=object)
+    survey = frame["touchpoint_kind"].eq("survey").to_numpy()
+    codes, shares = zip(*_SURVEY_CATEGORIES)
+    category[survey] = np.asarray(codes, dtype=object)[
+        rng.choice(len(codes), size=int(survey.sum()), p=shares)]
+    breakdown = frame["subject"].eq("Repeated breakdown after repair").to_numpy()
+    category[breakdown] = "product_quality"
+    return category
+
+
+def _severities(rng, frame: pd.DataFrame, key: np.ndarray) -> np.ndarray:
+    n = len(frame)
+    level = np.where(frame["type"].eq("complaint"),
+                     rng.choice(4, size=n, p=[0.05, 0.6, 0.28, 0.07]), 1)
+    level = np.where(frame["type"].eq("inquiry"), 0, level)
+    nps = frame["subject"].str.extract(r"NPS (\d+)")[0].astype(float).to_numpy()
+    level = np.where(frame["type"].eq("detractor") & (nps <= 3), 2, level)
+    level = np.where(key & ~frame["type"].eq("inquiry"), np.minimum(level + 1, 3), level)
+    return np.asarray(_SEVERITIES, dtype=object)[level]
+
+
+def _owners(frame: pd.DataFrame, customers: pd.DataFrame, account_owners: pd.Series):
+    """Team by region (key accounts: the key-account team) and owner in rotation per team."""
+    team_of_region = {region: name for name, _, _, regions in TEAMS for region in regions}
+    region = frame["customer_id"].map(customers.set_index("external_id")["region"])
+    team = region.map(team_of_region).to_numpy(dtype=object)
+    owner = np.full(len(frame), None, dtype=object)
+    key_owner = frame["customer_id"].map(account_owners)
+    key = key_owner.notna().to_numpy()
+    team[key] = KEY_TEAM
+    owner[key] = key_owner[key].to_numpy()
+    for name, _, agents, _ in TEAMS[:-1]:
+        rows = np.flatnonzero((team == name) & ~key)
+        owner[rows] = np.asarray([email_of(a) for a in agents], dtype=object)[
+            np.arange(len(rows)) % len(agents)]
+    return team, owner, key
+
+
+def _channels(frame: pd.DataFrame) -> np.ndarray:
+    via = frame["description"].astype(str).str.extract(r"via (\w+)\.")[0].map(_CHANNELS)
+    channel = np.where(frame["touchpoint_kind"].eq("survey"), "survey", "phone")
+    return np.where(via.notna(), via, channel).astype(object)
+
+
+def generate_desk(seed: int, customers: pd.DataFrame, cases: pd.DataFrame,
+                  today: date) -> DemoDesk:
+    """The desk for the demo ``cases`` (statuses as :func:`generate_cases` drew them)."""
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(11,)))
+    end = pd.Timestamp(datetime.combine(today, datetime.max.time().replace(microsecond=0)))
+    keys = customers.loc[customers["size"].eq("key account"), "external_id"].to_numpy()
+    account_owners = pd.Series(np.asarray(ACCOUNT_OWNERS, dtype=object)[
+        np.arange(len(keys)) % len(ACCOUNT_OWNERS)], index=keys, name="owner")
+    frame = cases[["case_id", "customer_id", "type", "status", "subject", "description",
+                   "touchpoint_kind", "response_id", "opened_at", "closed_at"]].copy()
+    frame["category"] = _categories(rng, frame)
+    team, owner, key = _owners(frame, customers, account_owners)
+    frame["severity"] = _severities(rng, frame, key)
+    frame["team"], frame["owner"], frame["channel"] = team, owner, _channels(frame)
+    frame["key_account"] = key
+    first = pd.Timestamp(cases["opened_at"].min()).date() - timedelta(days=2)
+    clock = BusinessClock(first, today + timedelta(days=120))
+    events, escalations, remedies = history(rng, frame, clock, end)
+    return DemoDesk(cases=frame, events=events, escalations=escalations, remedies=remedies,
+                    account_owners=account_owners)
+
+
+def build_desk(seed: int, customers: pd.DataFrame, params: pd.DataFrame,
+               satisfaction: pd.Series, cases: pd.DataFrame, waves: pd.DataFrame, extra,
+               transactions: pd.DataFrame, today: date):
+    """The desk, the pulse survey and their truth for :func:`patronage.demo.generate`.
+
+    Returns ``(desk, cases, extra, truth)``: ``cases`` with the desk's statuses (the only
+    change to the demo's case frame), ``extra`` with the pulse survey added.
+    """
+    from patronage.demo.extra_surveys import DemoExtra
+    from patronage.demo.pulse import desk_truth, generate_pulse
+
+    desk = generate_desk(seed, customers, cases, today)
+    survey, pulse_waves, responses, answers, expected = generate_pulse(
+        seed, customers, params, satisfaction, desk.cases, waves, today)
+    bought = transactions.loc[~transactions["is_refund"], "occurred_at"].max()
+    truth = desk_truth(desk.cases, customers["external_id"], expected,
+                       max(pd.Timestamp(bought), responses["submitted_at"].max()))
+    extra = DemoExtra(
+        surveys=pd.concat([extra.surveys, survey], ignore_index=True),
+        waves=pd.concat([extra.waves, pulse_waves], ignore_index=True),
+        responses=pd.concat([extra.responses, responses], ignore_index=True),
+        answers=pd.concat([extra.answers, answers], ignore_index=True))
+    return desk, cases.assign(status=desk.cases["status"].to_numpy()), extra, truth
+
+
+def escalation_steps() -> tuple[dict, ...]:
+    return DEFAULT_ESCALATION
+
+
+__all__ = [
+    "ACCOUNT_OWNERS",
+    "ALERT_RULES",
+    "APPROVAL_ABOVE",
+    "CATEGORIES",
+    "MANAGER",
+    "POLICIES",
+    "PRINTED",
+    "STAFF",
+    "TEAMS",
+    "TIMEZONE",
+    "BusinessClock",
+    "DemoDesk",
+    "build_desk",
+    "email_of",
+    "generate_desk",
+]
