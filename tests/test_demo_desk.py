@@ -198,3 +198,14 @@ def test_business_clock_matches_the_calendar_over_holidays():
     got = clock.add(starts, minutes)
     for start, minute, value in zip(starts, minutes, got):
         assert cal.add(start.to_pydatetime(), timedelta(minutes=int(minute))) == value
+
+
+def test_same_seed_same_desk(desk):
+    _engine, _summary, company = desk
+    from patronage.demo import generate
+
+    again = generate()
+    for name in ("cases", "events", "escalations", "remedies"):
+        pd.testing.assert_frame_equal(getattr(company.desk, name), getattr(again.desk, name),
+                                      obj=name)
+    assert again.truth.desk == company.truth.desk

@@ -87,7 +87,7 @@ def _timer_moments(frame, clock):
         moments = {"warning": clock.at(minutes - 60), "breach": frame[due_col]}
         for index, step in enumerate(escalation_steps(), start=1):
             moments[index] = clock.at(minutes + int(step["after_minutes"]))
-        out[rnd] = {k: list(pd.DatetimeIndex(v)) for k, v in moments.items()}
+        out[rnd] = {k: pd.DatetimeIndex(v).to_numpy() for k, v in moments.items()}
     return out
 
 
@@ -127,14 +127,15 @@ class _Recorder:
         for rnd, start, stop in spans:
             stop = stop if pd.notna(stop) else end
             m = moments[rnd]
-            if start <= m["warning"][i] < stop:
-                self.timer(row, "warning", 0, rnd, "owner", m["warning"][i], stop)
-            if m["breach"][i] < stop:
-                self.timer(row, "breach", 0, rnd, "owner", m["breach"][i], stop)
+            warning, breach = pd.Timestamp(m["warning"][i]), pd.Timestamp(m["breach"][i])
+            if start <= warning < stop:
+                self.timer(row, "warning", 0, rnd, "owner", warning, stop)
+            if breach < stop:
+                self.timer(row, "breach", 0, rnd, "owner", breach, stop)
                 for index, step in enumerate(escalation_steps(), start=1):
-                    if m[index][i] < stop:
-                        self.timer(row, "escalation", index, rnd, step["notify"], m[index][i],
-                                   stop)
+                    moment = pd.Timestamp(m[index][i])
+                    if moment < stop:
+                        self.timer(row, "escalation", index, rnd, step["notify"], moment, stop)
 
     def remedy(self, row, created, stop, approval_above):
         rng = self.rng
