@@ -209,3 +209,17 @@ def test_same_seed_same_desk(desk):
         pd.testing.assert_frame_equal(getattr(company.desk, name), getattr(again.desk, name),
                                       obj=name)
     assert again.truth.desk == company.truth.desk
+
+
+def test_the_worker_finds_nothing_left_to_record(desk):
+    """The desk's own timers, run at the end of the demo's history, find every warning, breach
+    and escalation already recorded (so this reads the shared demo database only)."""
+    engine, _summary, _company = desk
+    from datetime import datetime
+
+    from patronage.cases.config import DeskConfig
+    from patronage.cases.timers import run_timers
+
+    end = datetime(2026, 6, 30, 23, 59, 59)
+    assert run_timers(engine, now=end, config=DeskConfig(timezone=TIMEZONE)) == {
+        "warning": 0, "breach": 0, "escalation": 0}

@@ -14,7 +14,7 @@ fresh resolution target; paid remedies above the approval limit are decided by t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -106,7 +106,6 @@ class DemoDesk:
     remedies: pd.DataFrame
     account_owners: pd.Series  # customer external id -> owner e-mail (key accounts)
     staff: tuple = STAFF
-    extra: dict = field(default_factory=dict)
 
 
 def email_of(login: str) -> str:

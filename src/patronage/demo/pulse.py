@@ -24,7 +24,7 @@ survey, purchases and every other truth of the demo are untouched.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
@@ -60,7 +60,6 @@ class DeskTruth:
     shift_part: dict
     sla_compliance: float = float("nan")
     reopen_rate: float = float("nan")
-    extra: dict = field(default_factory=dict)
 
 
 def expected_answer(mean: np.ndarray, sd: float, low: int = 0, high: int = 10) -> np.ndarray:
