@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from patronage.cases.inputs import clean_text, now_utc, one_of, team_id_of, user_id_of
@@ -130,5 +130,64 @@ def set_business_day(engine: Engine, day: date, is_workday: bool | None,
                                                       name=clean_text(name, "name")))
 
 
+def remove_member(engine: Engine, team: str, login: str) -> None:
+    """Take a staff member out of a team (new cases no longer rotate to them)."""
+    with write_transaction(engine) as conn:
+        team_id, user_id = team_id_of(conn, team), user_id_of(conn, login)
+        gone = conn.execute(delete(team_members).where(
+            team_members.c.team_id == team_id, team_members.c.user_id == user_id)).rowcount
+    if not gone:
+        raise UserError(N_("{user} is not a member of team {team!r}."), user=str(login)[:254],
+                        team=str(team)[:100])
+
+
+def set_team_people(engine: Engine, team: str, *, lead: str | None,
+                    manager: str | None) -> None:
+    """The team's lead and manager (staff e-mails; empty leaves the role unfilled)."""
+    with write_transaction(engine) as conn:
+        team_id = team_id_of(conn, team)
+        if team_id is None:
+            raise UserError(N_("Choose a team."))
+        conn.execute(update(teams).where(teams.c.id == team_id).values(
+            lead_id=user_id_of(conn, lead), manager_id=user_id_of(conn, manager)))
+
+
+def rename_category(engine: Engine, code: str, *, en: str, zh_hans: str, zh_hant: str) -> None:
+    names = {k: clean_text(v, "name", required=True)
+             for k, v in {"name_en": en, "name_zh_hans": zh_hans, "name_zh_hant": zh_hant}.items()}
+    _change_category(engine, code, **names)
+
+
+def set_category_active(engine: Engine, code: str, active: bool) -> None:
+    """Switch a category off (no longer offered; cases keep it) or on again."""
+    _change_category(engine, code, active=bool(active))
+
+
+def _change_category(engine: Engine, code: str, **values) -> None:
+    with write_transaction(engine) as conn:
+        done = conn.execute(update(case_categories).where(case_categories.c.code == code)
+                            .values(**values)).rowcount
+    if not done:
+        raise UserError(N_("There is no case category {category!r}."), category=str(code)[:60])
+
+
+def set_policy_active(engine: Engine, policy_id: int, active: bool) -> None:
+    with write_transaction(engine) as conn:
+        done = conn.execute(update(sla_policies).where(sla_policies.c.id == policy_id)
+                            .values(active=bool(active))).rowcount
+    if not done:
+        raise UserError(N_("There is no service-level policy {policy}."), policy=policy_id)
+
+
+def remove_assignment_rule(engine: Engine, rule_id: int) -> None:
+    with write_transaction(engine) as conn:
+        done = conn.execute(delete(assignment_rules)
+                            .where(assignment_rules.c.id == rule_id)).rowcount
+    if not done:
+        raise UserError(N_("There is no assignment rule {rule}."), rule=rule_id)
+
+
 __all__ = ["DEFAULT_ESCALATION", "add_assignment_rule", "add_category", "add_member",
-           "add_policy", "add_team", "list_policies", "set_business_day"]
+           "add_policy", "add_team", "list_policies", "remove_assignment_rule", "remove_member",
+           "rename_category", "set_business_day", "set_category_active", "set_policy_active",
+           "set_team_people"]

@@ -21,7 +21,9 @@ from patronage.sessions import AttemptLimiter
 from patronage.settings import Settings
 from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
-from patronage.web import api, api_cases, cases, pages, public, staff, survey_admin
+from patronage.web import (
+    api, api_cases, cases, desk_admin, pages, public, staff, survey_admin,
+)
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
     N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_admin.router)
     app.include_router(staff.router)
     app.include_router(cases.router)
+    app.include_router(desk_admin.router)
     app.include_router(public.router)
     _install_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, error=_error)
