@@ -17,6 +17,9 @@ from patronage.storage.schema import cases
 from patronage.storage.schema_cases import REMEDY_KINDS, case_remedies
 
 PAID = ("refund", "compensation")
+#: What the columns hold (a 14-digit amount with 2 decimals, a 32-bit count of points).
+MAX_AMOUNT = 999_999_999_999.0
+MAX_POINTS = 2_000_000_000
 
 
 def add_remedy(engine: Engine, number, kind: str, *, amount: float = 0.0, points: int = 0,
@@ -30,6 +33,9 @@ def add_remedy(engine: Engine, number, kind: str, *, amount: float = 0.0, points
         raise UserError(N_("The amount and the points must be numbers.")) from None
     if amount < 0 or points < 0 or amount != amount:
         raise UserError(N_("The amount and the points cannot be negative."))
+    if amount > MAX_AMOUNT or points > MAX_POINTS:
+        raise UserError(N_("The amount can be at most {amount} yuan and the points at most "
+                           "{points}."), amount=f"{MAX_AMOUNT:,.0f}", points=f"{MAX_POINTS:,d}")
     text = clean_text(note, "body")
     now = now or now_utc()
     status = "pending" if kind in PAID and amount > config.approval_above else "approved"

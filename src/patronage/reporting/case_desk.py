@@ -19,6 +19,7 @@ from patronage.cases.queues import list_cases
 from patronage.cases.records import case_number
 from patronage.cases.rules import list_rules
 from patronage.messages import N_, Term, UserError
+from patronage.reporting.formats import money
 from patronage.storage.schema import (
     CASE_CHANNELS, CASE_SEVERITIES, CASE_STATUSES, CASE_TYPES, OPEN_CASE_STATUSES, cases,
     customers, surveys, users,
@@ -48,6 +49,11 @@ EVENT_LABELS = {
     "survey_sent": N_("Follow-up survey sent"), "survey_answer": N_("Follow-up survey answered"),
     "reopened": N_("Reopened"),
 }
+REMEDY_LABELS = {"apology": N_("Apology"), "repair": N_("Repair"),
+                 "replacement": N_("Replacement"), "refund": N_("Refund"),
+                 "compensation": N_("Compensation"), "goodwill_points": N_("Goodwill points")}
+REMEDY_STATUS_LABELS = {"approved": N_("Approved"), "pending": N_("Waiting for approval"),
+                        "rejected": N_("Rejected")}
 TABS = {"mine": N_("My cases"), "team": N_("My teams"), "due_soon": N_("Due soon"),
         "breached": N_("Breached"), "unassigned": N_("Unassigned"), "all": N_("All")}
 #: Tabs only analysts and admins get (agents see their teams' cases and their own).
@@ -310,6 +316,14 @@ def _event(event: dict, people: dict, team_names: dict, timezone: str | None) ->
         details.append(UserError(N_("channel: {channel}; severity: {severity}"),
                                  channel=_term(CHANNEL_LABELS, changes.get("channel")),
                                  severity=_term(SEVERITY_LABELS, changes.get("severity"))))
+    if event["kind"] == "remedy" and changes.get("status"):
+        details.append(UserError(N_("{remedy} {amount}: {status}"),
+                                 remedy=_term(REMEDY_LABELS, changes.get("kind")),
+                                 amount=money(changes.get("amount"), 2),
+                                 status=_term(REMEDY_STATUS_LABELS, changes["status"])))
+    if event["kind"] == "approval" and changes.get("status"):
+        details.append(UserError(N_("decision: {status}"),
+                                 status=_term(REMEDY_STATUS_LABELS, changes["status"])))
     return {"kind": event["kind"], "label": EVENT_LABELS.get(event["kind"], event["kind"]),
             "at": local_time(event["at"], timezone), "who": people.get(event["user_id"]),
             "internal": event["visibility"] == "internal", "body": event["body"],

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
+from patronage.reporting.case_remedies import customer_recovery_cost
 from patronage.reporting.questions import QuestionTexts
 from patronage.storage import (
     count_customers,
@@ -91,13 +92,14 @@ def customer_profile(engine: Engine, customer_pk: int, *, language: str = "en",
         else transactions
     nps = answers.loc[answers["item_code"] == "nps", "value_num"] if not answers.empty else []
     stats = {
-        "transactions": int(len(sales)),
+        "transactions": len(sales),
         "revenue": float(transactions["amount"].sum()) if not transactions.empty else 0.0,
         "first_purchase": sales["occurred_at"].min().isoformat() if len(sales) else None,
         "last_purchase": sales["occurred_at"].max().isoformat() if len(sales) else None,
-        "responses": int(len(responses)),
+        "responses": len(responses),
         "latest_nps": float(nps.iloc[-1]) if len(nps) else None,
         "open_cases": int(cases["status"].isin(OPEN_CASE_STATUSES).sum()) if len(cases) else 0,
+        **customer_recovery_cost(engine, customer_pk),
     }
     return CustomerProfile(customer=customer, transactions=transactions, responses=responses,
                            answers=answers, cases=cases, stats=stats)

@@ -15,11 +15,12 @@ from fastapi.responses import RedirectResponse
 from jinja2 import pass_context
 from sqlalchemy.exc import SQLAlchemyError
 
-from patronage.cases import desk, rules
+from patronage.cases import desk, remedies, rules
 from patronage.cases.config import DeskConfig
 from patronage.cases.records import case_id_of, case_number
 from patronage.messages import N_, Term, UserError
-from patronage.reporting import case_desk
+from patronage.reporting import case_desk, case_remedies, complaints_page
+from patronage.storage.schema_cases import REMEDY_KINDS
 from patronage.web.deps import Forbidden, check_csrf, form_fields, language_of, render, require_user
 
 router = APIRouter()
@@ -31,6 +32,9 @@ DONE = {
     "status": N_("The status was changed."), "reopened": N_("The case was reopened."),
     "bulk": N_("{count} cases were assigned."), "rule": N_("The rule was added."),
     "rule_off": N_("The rule was switched off."),
+    "remedy": N_("The remedy was recorded."),
+    "remedy_pending": N_("The remedy was recorded; it waits for a manager's approval."),
+    "approved": N_("The remedy was approved."), "rejected": N_("The remedy was rejected."),
 }
 FILTERS = ("status", "severity", "category", "team", "owner", "q")
 
@@ -177,6 +181,48 @@ def switch_rule_off(request: Request, code: str):
     return _back("/cases/rules", done="rule_off")
 
 
+# -- service recovery and complaint analysis ------------------------------------------------------
+
+def _approvals(request: Request, status: int = 200, **context):
+    rows = case_remedies.pending_remedies(_engine(request), timezone=_tz(request))
+    return render(request, "case_approvals.html", status, rows=rows, **context)
+
+
+@router.get("/cases/approvals")
+def approvals_page(request: Request, done: str = ""):
+    require_user(request, ADMIN)
+    return _approvals(request, done=_done(done))
+
+
+@router.post("/cases/remedies/{remedy_id}/decide", dependencies=CSRF)
+def decide_remedy(request: Request, remedy_id: int, decision: str = Form(""),
+                  note: str = Form(""), back: str = Form("")):
+    """Approve or reject a remedy someone else asked for (admins)."""
+    user = require_user(request, ADMIN)
+    case_id = case_remedies.remedy_case(_engine(request), remedy_id)
+    if case_id is None or decision not in ("approve", "reject"):
+        raise HTTPException(404 if case_id is None else 422)
+    page = "/cases/approvals" if back == "approvals" else f"/cases/{case_number(case_id)}"
+    try:
+        remedies.decide(_engine(request), remedy_id, decision == "approve", by=user["id"],
+                        note=note)
+    except UserError as exc:
+        if back == "approvals":
+            return _approvals(request, 400, error=readable(exc))
+        return _case(request, user, case_id, 400, error=readable(exc))
+    return _back(page, done="approved" if decision == "approve" else "rejected")
+
+
+@router.get("/cases/analysis")
+def complaint_analysis_page(request: Request):
+    require_user(request, ADMIN, "analyst")
+    language = language_of(request)
+    shown = complaints_page.complaints_page(
+        _engine(request), request.app.state.translations[language].gettext, language=language,
+        min_sample=request.app.state.settings.min_sample)
+    return render(request, "case_analysis.html", **shown)
+
+
 # -- one case ------------------------------------------------------------------------------------
 
 def _visible(request: Request, user: dict, number) -> dict:
@@ -194,7 +240,9 @@ def _visible(request: Request, user: dict, number) -> dict:
 def _case(request: Request, user: dict, number, status: int = 200, **context):
     shown = _visible(request, user, number)
     choices = case_desk.form_choices(_engine(request), language_of(request))
-    return render(request, "case.html", status, **shown, choices=choices,
+    recovery = case_remedies.case_remedies_of(_engine(request), shown["case"]["id"],
+                                              timezone=_tz(request))
+    return render(request, "case.html", status, **shown, **recovery, choices=choices,
                   form=context.pop("form", {}), **context)
 
 
@@ -212,7 +260,8 @@ def _act(request: Request, number: str, done: str, action, **form):
         action(user)
     except UserError as exc:
         return _case(request, user, number, 400, error=readable(exc), form=form)
-    return _back(f"/cases/{case_number(case_id_of(number))}", done=done)
+    return _back(f"/cases/{case_number(case_id_of(number))}",
+                 done=done() if callable(done) else done)
 
 
 @router.post("/cases/{number}/reply", dependencies=CSRF)
@@ -251,6 +300,22 @@ def reopen(request: Request, number: str, reason: str = Form("")):
         reason=reason)
 
 
+@router.post("/cases/{number}/remedy", dependencies=CSRF)
+def add_remedy(request: Request, number: str, kind: str = Form(""), amount: str = Form(""),
+               points: str = Form(""), note: str = Form("")):
+    if kind not in REMEDY_KINDS:
+        raise HTTPException(422)
+    made = {}
+
+    def action(user):
+        made["status"] = remedies.add_remedy(
+            _engine(request), number, kind, amount=amount.replace(",", "").replace("¥", "").strip(),
+            points=points.strip(), note=note, by=user["id"], config=_config(request))[1]
+    return _act(request, number, lambda: "remedy_pending" if made["status"] == "pending"
+                else "remedy", action, remedy={"kind": kind, "amount": amount, "points": points,
+                                               "note": note})
+
+
 # -- templates -----------------------------------------------------------------------------------
 
 def _label(labels: dict):
@@ -280,6 +345,8 @@ def install(environment) -> None:
         "case_channel": _label(case_desk.CHANNEL_LABELS),
         "case_type": _label(case_desk.TYPE_LABELS),
         "case_number": case_number,
+        "remedy_kind": _label(case_remedies.REMEDY_LABELS),
+        "remedy_status": _label(case_remedies.REMEDY_STATUS_LABELS),
     })
     environment.globals["my_open_cases"] = my_open_cases
 
