@@ -3,6 +3,7 @@ assignment rules and API keys, through an in-process client on SQLite or Postgre
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 import pytest
@@ -252,12 +253,15 @@ def test_assignment_rules_in_order(admin_client):
                                       "/desk/routing"))) == []
 
 
-def test_an_api_key_is_shown_once_and_a_revoked_key_stops_working(admin_client):
+def test_an_api_key_is_shown_once_and_a_revoked_key_stops_working(admin_client, caplog):
     engine = admin_client.engine
+    caplog.set_level(logging.DEBUG)
     answer = _post(admin_client, "/desk/keys", {"name": "热线<1>", "scopes": ["cases:read"]},
                    "/desk/keys")
     assert answer.status_code == 201 and answer.headers["cache-control"] == "no-store"
+    assert "location" not in answer.headers  # shown in this answer, not behind a URL
     key = _page(answer).select_one("#new-key").text.strip()
+    assert key[4:] not in caplog.text
     assert key.startswith("pat_") and "无法再次显示" in answer.text
     assert english_words(answer.text) == []
     with engine.connect() as conn:

@@ -4,11 +4,13 @@ assignment rules (patronage.cases.setup), on SQLite or PostgreSQL."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from patronage.accounts import create_user
 from patronage.cases import setup
 from patronage.messages import UserError
+from patronage.storage import write_transaction
+from patronage.storage.schema import users
 from patronage.storage.schema_cases import (
     assignment_rules, case_categories, sla_policies, team_members, teams,
 )
@@ -37,8 +39,16 @@ def test_remove_member_takes_one_person_out(desk):
         setup.remove_member(desk, "东区", "agent@example.com")
     with pytest.raises(UserError, match="no team"):
         setup.remove_member(desk, "西区", "lead@example.com")
-    with pytest.raises(UserError, match="no active staff"):
+    with pytest.raises(UserError, match="not a member"):
         setup.remove_member(desk, "东区", "ghost@example.com")
+    assert _members(desk) == 1
+
+
+def test_a_deactivated_account_can_be_taken_out_of_its_team(desk):
+    with write_transaction(desk) as conn:
+        conn.execute(update(users).where(users.c.email == "lead@example.com")
+                     .values(is_active=False))
+    setup.remove_member(desk, "东区", "lead@example.com")
     assert _members(desk) == 1
 
 

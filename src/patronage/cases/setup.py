@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from patronage.cases.inputs import clean_text, now_utc, one_of, team_id_of, user_id_of
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
-from patronage.storage.schema import CASE_SEVERITIES
+from patronage.storage.schema import CASE_SEVERITIES, users
 from patronage.storage.schema_cases import (
     ESCALATION_TARGETS, assignment_rules, business_days, case_categories, sla_policies,
     team_members, teams,
@@ -131,11 +131,15 @@ def set_business_day(engine: Engine, day: date, is_workday: bool | None,
 
 
 def remove_member(engine: Engine, team: str, login: str) -> None:
-    """Take a staff member out of a team (new cases no longer rotate to them)."""
+    """Take a staff member out of a team (new cases no longer rotate to them); a deactivated
+    account can be taken out too."""
     with write_transaction(engine) as conn:
-        team_id, user_id = team_id_of(conn, team), user_id_of(conn, login)
+        team_id = team_id_of(conn, team)
+        user_id = conn.execute(select(users.c.id).where(
+            users.c.email == str(login or "").strip().lower())).scalar()
         gone = conn.execute(delete(team_members).where(
-            team_members.c.team_id == team_id, team_members.c.user_id == user_id)).rowcount
+            team_members.c.team_id == team_id, team_members.c.user_id == user_id)).rowcount \
+            if user_id is not None else 0
     if not gone:
         raise UserError(N_("{user} is not a member of team {team!r}."), user=str(login)[:254],
                         team=str(team)[:100])
