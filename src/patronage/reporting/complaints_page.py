@@ -83,8 +83,9 @@ def _bars(labels, values, title: str, y_title: str, *, errors=None, percent: boo
         bar.error_y = dict(type="data", array=list(errors[1]), arrayminus=list(errors[0]),
                            visible=True)
     figure = go.Figure(bar)
-    figure.update_layout(title=title, yaxis=dict(title=y_title, tickformat=tick if percent
-                                                 else None), **_LAYOUT)
+    figure.update_layout(title=title, xaxis={"type": "category"},  # months stay as written
+                         yaxis={"title": y_title, "tickformat": tick if percent else None},
+                         **_LAYOUT)
     return figure.to_json()
 
 
@@ -210,7 +211,8 @@ def _paradox(engine, gettext, *, retention: bool, min_sample: int, window_days: 
             "high": formats.number(row["ci_high"] * unit, 1),
             "p": formats.p_value(row["p_value"])})
         section["readings"].append(_reading(row, other, retention, gettext))
-    section["unit"] = gettext(N_("percentage points") if retention else N_("points"))
+    section["unit"] = gettext(N_("Difference ({unit})")).format(unit=gettext(
+        N_("percentage points") if retention else N_("points on the 0–10 scale")))
     errors = (groups["mean"] - groups["ci_low"], groups["ci_high"] - groups["mean"])
     section["chart"] = _bars([g["label"] for g in section["groups"]], groups["mean"],
                              section["title"], gettext(N_("Share who bought again") if retention
