@@ -96,6 +96,14 @@ def test_the_planted_paradox_reads_in_plain_words(paradox_client):
     assert "再次购买的比例比从未投诉的客户高" in kept.select(".reading")[0].text
     assert "%" in kept.select("table.paradox-groups tbody tr td")[2].text
     assert not english_words(response.text, allowed=CODES)
+    paradox_client.cookies.set("patronage_lang", "en")
+    english = _soup(paradox_client.get("/cases/analysis")).select_one("#section-paradox .reading")
+    assert english.text.startswith("Customers whose complaint was resolved well later gave a "
+                                   f"likelihood to recommend {gain['mean']:.1f} points higher "
+                                   "than customers who never complained")
+    paradox_client.cookies.set("patronage_lang", "zh_Hant")
+    hant = paradox_client.get("/cases/analysis")
+    assert "從未投訴的客戶" in hant.text and not english_words(hant.text, allowed=CODES)
 
 
 def test_volume_handling_and_coverage_carry_their_n(paradox_client):
