@@ -100,9 +100,9 @@ def deactivate_user(request: Request, user_id: int):
 
 @router.post("/users/{user_id}/activate", dependencies=CSRF)
 def activate_user(request: Request, user_id: int):
-    require_user(request, ADMIN)
+    me = require_user(request, ADMIN)
     engine = request.app.state.engine
-    return _act(request, lambda: staff.activate(engine, user_id),
+    return _act(request, lambda: staff.activate(engine, user_id, actor_id=me["id"]),
                 N_("{email} can log in again."), email=_email(request, user_id))
 
 
@@ -123,9 +123,9 @@ def reset_user_password(request: Request, user_id: int, password: str = Form("")
 
 @router.post("/users/{user_id}/revoke-sessions", dependencies=CSRF)
 def revoke_user_sessions(request: Request, user_id: int):
-    require_user(request, ADMIN)
+    me = require_user(request, ADMIN)
     engine = request.app.state.engine
-    return _act(request, lambda: staff.revoke_sessions(engine, user_id),
+    return _act(request, lambda: staff.revoke_sessions(engine, user_id, actor_id=me["id"]),
                 N_("{count} sessions of {email} ended; the account stays active."),
                 email=_email(request, user_id))
 
