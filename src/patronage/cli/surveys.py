@@ -196,6 +196,35 @@ def survey_sample(db, code, wave, method, n, strata, allocation, sd, segment, id
         click.echo(f"  ids not found or not eligible: {', '.join(map(str, report.unmatched_ids))}")
 
 
+@survey.command("draws")
+@db_option
+@click.argument("code")
+@click.option("--withdraw", "drawn_at", default=None, metavar="DRAWN_AT",
+              help="Withdraw the draw made at this moment (as listed), if none of its mail "
+                   "was sent and nobody answered it.")
+def survey_draws(db, code, drawn_at):
+    """List the latest draws of survey CODE, or withdraw one whose mail has not gone out.
+
+    Example: patronage survey draws nps-2026 --withdraw 2026-07-02T09:15:03.123456
+    """
+    from patronage.surveys.draws import list_draws, parse_drawn_at, withdraw_draw
+
+    _settings, engine = _survey_engine(db)
+    if drawn_at is not None:
+        count = guard(lambda: withdraw_draw(engine, code, parse_drawn_at(drawn_at)))
+        click.echo(f"Withdrew the draw of {drawn_at}: {count} invitation(s) and their queued "
+                   "mail deleted.")
+        return
+    draws = guard(lambda: list_draws(engine, code))
+    if draws.empty:
+        click.echo(f"Survey {code} has no draws yet.")
+    for d in draws.itertuples(index=False):
+        state = "can be withdrawn" if d.withdrawable else "sent or answered"
+        click.echo(f"{d.drawn_at.isoformat()}  wave {d.wave or '-'}: {d.invitations} invited, "
+                   f"{d.mails_queued} mail(s) queued, {d.mails_sent} sent, {d.responded} "
+                   f"answered; {state}")
+
+
 @survey.command("remind")
 @db_option
 @click.argument("code")
