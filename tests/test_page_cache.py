@@ -525,20 +525,38 @@ def test_the_warmer_prepares_both_pages_in_every_language_before_any_visit(panel
         assert len(fits) <= 2  # SQLite: at most once more, after the login changed the version
 
 
-def test_a_change_shows_the_previous_page_marked_as_being_updated(panel, db_url):
+def test_a_change_shows_the_previous_page_marked_as_being_updated(panel, db_url, monkeypatch):
+    """After a change the visit gets the page of the previous data at once, saying that it is
+    being updated and reloading itself, then the page of the new data."""
     engine, info = panel
+    release = threading.Event()
+    satisfaction_report = pages.satisfaction_report
+    runs = []
+
+    def held_after_the_first(*args, **kwargs):
+        runs.append(1)
+        if len(runs) > 1:
+            assert release.wait(60)
+        return satisfaction_report(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "satisfaction_report", held_after_the_first)
     settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0)
-    with TestClient(create_app(settings)) as client:
-        _analyst(client, info)
-        ready = _until(lambda: (r := client.get("/analysis")).status_code == 200 and r)
-        before = _respondents(ready.text)
-        with write_transaction(engine) as conn:
-            for n in range(30):
-                _response(conn, n, 0.0)
-        stale = client.get("/analysis")
-        if "being updated" in stale.text:  # unless the new page was already ready
+    try:
+        with TestClient(create_app(settings)) as client:
+            _analyst(client, info)
+            ready = _until(lambda: (r := client.get("/analysis")).status_code == 200 and r)
+            before = _respondents(ready.text)
+            with write_transaction(engine) as conn:
+                for n in range(30):
+                    _response(conn, n, 0.0)
+            stale = client.get("/analysis")
             assert stale.status_code == 200 and _respondents(stale.text) == before
-            assert BeautifulSoup(stale.text, "html.parser").find(
-                "meta", {"http-equiv": "refresh"}) is not None
-        fresh = _until(lambda: "being updated" not in (r := client.get("/analysis")).text and r)
-        assert _respondents(fresh.text) == before + 30
+            page = BeautifulSoup(stale.text, "html.parser")
+            assert "being updated" in page.find("p", {"role": "status"}).text
+            assert page.find("meta", {"http-equiv": "refresh"}) is not None
+            release.set()
+            fresh = _until(lambda: "being updated" not in (r := client.get("/analysis")).text
+                           and r)
+            assert _respondents(fresh.text) == before + 30
+    finally:
+        release.set()

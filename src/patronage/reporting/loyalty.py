@@ -7,20 +7,19 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Engine
 
-from patronage.loyalty import (
+# The computations, through their wrappers shared by the page's languages (see shared.py).
+from patronage.reporting.shared import (
     at_risk_table,
     clv_table,
     cohort_table,
+    defection_table,
     fit_value_models,
     holdout_table,
+    retention_by_satisfaction_table,
+    retention_economics_table,
     rfm_table,
     segments_table,
     whale_table,
-)
-from patronage.loyalty.retention import (
-    defection_table,
-    retention_by_satisfaction_table,
-    retention_economics_table,
 )
 from patronage.reporting import formats
 from patronage.reporting.charts import _LAYOUT, hover

@@ -12,19 +12,20 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Engine
 
-from patronage.satisfaction.methods import (
+# The computations, through their wrappers shared by the page's languages (see shared.py).
+from patronage.reporting.shared import (
     compare_table,
+    customer_base_margins,
     drivers_table,
-    index_path_model,
     gap_table,
+    index_path_model,
     ipa_table,
     kano_table,
     reliability_table,
+    survey_data_from_db,
     trend_table,
 )
 from patronage.satisfaction.indices import ALL, nps_table
-from patronage.satisfaction.sources import survey_data_from_db
-from patronage.satisfaction.weights import customer_base_margins
 from patronage.index_system import load_index_system
 from patronage.reporting import scores_page
 from patronage.messages import N_, UserError, translated

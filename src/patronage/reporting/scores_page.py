@@ -7,15 +7,17 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from patronage.satisfaction.methods import (
+# The computations, through their wrappers shared by the page's languages (see shared.py).
+from patronage.reporting.shared import (
     ces_table,
     competitor_table,
     competitors_in,
+    composition_table,
     crosstab_table,
     csat_table,
     servqual_table,
+    weighting_effect,
 )
-from patronage.satisfaction.weights import composition_table, weighting_effect
 from patronage.messages import N_, UserError
 from patronage.reporting.charts import _LAYOUT, NPS_COLOURS, hover
 

@@ -27,6 +27,7 @@ from patronage.web.deps import (
     N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
 )
 from patronage.web.guard import RequestGuard
+from patronage.web.prepared import PageWarmer
 from patronage.web.serving import redact
 from patronage.web.formatting import install as install_formatting
 from patronage.web.i18n import load_translations
@@ -72,7 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         _freeze_startup_objects()
+        warmer = _page_warmer(app)
         yield
+        if warmer is not None:
+            warmer.stop()
+        app.state.page_cache.close()
         app.state.intake.close()
         app.state.engine.dispose()
 
@@ -82,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url,
                                    busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     app.state.intake = SubmissionIntake(app.state.engine)
-    app.state.page_cache = PageCache(DataVersion(app.state.engine))
+    app.state.data_version = DataVersion(app.state.engine)
+    app.state.page_cache = PageCache(app.state.data_version)
     app.state.translations = load_translations()
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
     install_formatting(app.state.templates.env)
@@ -107,6 +113,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, error=_error)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _page_warmer(app: FastAPI) -> PageWarmer | None:
+    """Prepare the analysis and loyalty pages in every language at start-up and after each change
+    of the data, so that first visits find them ready (and compress the Plotly bundle)."""
+    interval = app.state.settings.warm_pages_seconds
+    if not interval:
+        return None
+    cache = app.state.page_cache
+    return PageWarmer(app.state.data_version, lambda: pages.default_jobs(app),
+                      lambda job: cache.prepared(job.page, job.params, job.compute,
+                                                 group=job.group),
+                      interval=interval, before=app.state.plotly_js.compressed).start()
 
 
 _HEADERS = [

@@ -31,6 +31,7 @@ from patronage.web.deps import (
     user_of,
 )
 from patronage.web.i18n import LANGUAGES
+from patronage.web.prepared import Job, freshness, prepared, preparing
 
 router = APIRouter()
 ANALYSTS = ("admin", "analyst")
@@ -147,27 +148,50 @@ def _analysis(engine, survey: str | None, language: str, gettext, flagged: bool)
     return {"sections": sections, "problem": None, **common}
 
 
+def analysis_job(app, survey: str | None, language: str, flagged: bool) -> Job:
+    """The analysis page in ``language``; its computations are shared by the languages."""
+    engine, gettext = app.state.engine, app.state.translations[language].gettext
+    return Job("analysis", (survey, language, flagged),
+               lambda: _analysis(engine, survey, language, gettext, flagged),
+               ("analysis", survey, flagged))
+
+
+def loyalty_job(app, language: str) -> Job:
+    """The loyalty page in ``language``; its computations are shared by the languages."""
+    engine, gettext = app.state.engine, app.state.translations[language].gettext
+    return Job("loyalty", (language,),
+               lambda: loyalty_page_data.loyalty_report(engine, gettext=gettext), ("loyalty",))
+
+
+def default_jobs(app) -> list[Job]:
+    """What the warmer prepares: both pages with default options, in every language."""
+    return ([analysis_job(app, None, language, False) for language in LANGUAGES]
+            + [loyalty_job(app, language) for language in LANGUAGES])
+
+
 @router.get("/analysis")
 def analysis_page(request: Request, survey: str | None = None, flagged: bool = False):
     """``flagged`` keeps the responses that cleaning flagged (left out by default)."""
     require_user(request, *ANALYSTS)
-    engine, language = request.app.state.engine, language_of(request)
-    # Sections carry translated titles and labels: the language is part of the key.
-    shown = request.app.state.page_cache.get(
-        "analysis", (survey or None, language, flagged),
-        lambda: _analysis(engine, survey or None, language, gettext_for(request), flagged))
-    return render(request, "analysis.html", page_title=N_("Satisfaction analysis"),
-                  survey=survey or "", flagged=flagged, **shown)
+    title = N_("Satisfaction analysis")
+    ready = prepared(request, analysis_job(request.app, survey or None, language_of(request),
+                                           flagged))
+    if ready is None:
+        return preparing(request, title)
+    shown, current = ready
+    return render(request, "analysis.html", page_title=title, survey=survey or "",
+                  flagged=flagged, **shown, **freshness(current))
 
 
 @router.get("/loyalty")
 def loyalty_page(request: Request):
     require_user(request, *ANALYSTS)
-    engine = request.app.state.engine
-    sections = request.app.state.page_cache.get(
-        "loyalty", (language_of(request),),
-        lambda: loyalty_page_data.loyalty_report(engine, gettext=gettext_for(request)))
+    title = N_("Loyalty and customer value")
+    ready = prepared(request, loyalty_job(request.app, language_of(request)))
+    if ready is None:
+        return preparing(request, title)
+    sections, current = ready
     return render(request, "analysis.html", sections=sections, problem=None,
                   column_labels=loyalty_page_data.COLUMN_LABELS,
-                  value_labels=loyalty_page_data.VALUE_LABELS,
-                  page_title=N_("Loyalty and customer value"))
+                  value_labels=loyalty_page_data.VALUE_LABELS, page_title=title,
+                  **freshness(current))
