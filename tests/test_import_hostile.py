@@ -179,16 +179,24 @@ def test_decompression_bomb_is_refused_before_it_is_unpacked(db_url, engine, tmp
     assert len(output) < 1000
 
 
-def test_a_real_bomb_is_refused_by_its_size(engine, tmp_path):
-    """A sheet padded with 60 MB of blanks (60 kB zipped): refused under a 50 MB bound."""
+def test_a_real_bomb_is_refused_by_its_compression_ratio(db_url, engine, tmp_path):
+    """A sheet padded with 60 MB of blanks zips to 60 kB: a ratio of 1000 no spreadsheet has
+    (a sheet of 200,000 identical rows zips 13 to 1). Refused before it is unpacked; openpyxl
+    spent 10 s and 600 MB on a 200 MB one."""
     path = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in _parts(_sheet([["0", "1"], ["2", "3"]], padding=60_000_000),
                                  ["customer_id", "name", "C1", "A"]).items():
             archive.writestr(name, text)
     assert path.stat().st_size < 200_000
-    with pytest.raises(ValueError, match="unpacks to more than 50 MB"):
-        import_file(engine, "customers", path, max_unzipped_bytes=50_000_000)
+    refused(db_url, engine, path, "bomb.xlsx", "compressed", "xl/worksheets/sheet1.xml", "zip bomb")
+
+
+def test_the_size_bound_can_be_set(engine, tmp_path):
+    path = write_xlsx(tmp_path / "c.xlsx", [["0", "1"], ["2", "3"]])
+    with pytest.raises(ValueError, match="unpacks to more than 1,000 bytes"):
+        import_file(engine, "customers", path, max_unzipped_bytes=1000)
+    assert import_file(engine, "customers", path).inserted == 1
 
 
 def test_understated_sizes_are_a_damaged_file(db_url, engine, tmp_path):

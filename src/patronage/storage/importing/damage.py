@@ -16,6 +16,10 @@ from pathlib import Path
 #: The most an XLSX file may unpack to, all parts together: Excel's own limit of 1,048,576 rows
 #: of a few columns stays below it, a zip bomb (kilobytes that unpack to gigabytes) does not.
 MAX_XLSX_UNZIPPED_BYTES = 1 << 30
+#: A part of a workbook unpacking to more than this many times its zipped size, once over
+#: :data:`_RATIO_FROM_BYTES`, is a zip bomb: a sheet of 200,000 identical rows zips 13 to 1.
+MAX_XLSX_RATIO = 100
+_RATIO_FROM_BYTES = 10_000_000
 _EOF_IN_QUOTES = re.compile(r"EOF inside string starting at row (\d+)")
 
 
@@ -39,9 +43,20 @@ def check_xlsx_archive(path: Path, max_unzipped: int) -> None:
     total = sum(m.file_size for m in members)
     if total > max_unzipped:
         raise ValueError(
-            f"{path.name} unpacks to more than {max_unzipped / 1e6:,.0f} MB ({total:,} bytes "
-            f"from {path.stat().st_size:,}), more than any workbook an import takes; split "
-            "it or export it as CSV")
+            f"{path.name} unpacks to more than {_size(max_unzipped)} ({_size(total)} from "
+            f"{_size(path.stat().st_size)}), more than any workbook an import takes; split it "
+            "or export it as CSV")
+    for member in members:
+        if member.file_size > max(_RATIO_FROM_BYTES, MAX_XLSX_RATIO * member.compress_size):
+            raise ValueError(
+                f"{path.name} is not read: its part {member.filename} unpacks to "
+                f"{_size(member.file_size)} from {_size(member.compress_size)} compressed, "
+                "which no spreadsheet does (a zip bomb?); save it again from Excel, or export "
+                "it as CSV")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e6:,.1f} MB" if count >= 100_000 else f"{count:,} bytes"
 
 
 class StrictSharedStrings(list):
