@@ -3,6 +3,8 @@ repeat purchase per acquisition cohort and what a change in retention is worth (
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from sqlalchemy import Engine, select
 
@@ -80,11 +82,24 @@ def retention_economics_table(engine: Engine, *, delta_points: float = 5.0,
                               discount: float = 0.1, margin: float | None = None) -> pd.DataFrame:
     """What raising yearly retention by ``delta_points`` points is worth to this customer base,
     at the observed retention and the company's margin (geometric CLV, Gupta & Lehmann 2003)."""
+    if not math.isfinite(discount) or discount <= -1:
+        raise ValueError(f"--discount must be a yearly rate above -1 (0.1 = 10%), not {discount}")
+    if not math.isfinite(delta_points):
+        raise ValueError(f"--points must be a number of percentage points (5 = +5%), not "
+                         f"{delta_points}")
     summary = read_customer_summary(engine)
     if margin is None:
         revenue = summary["total_spend"].sum()
         margin = float(summary["profit"].sum() / revenue) if revenue > 0 else 1.0
     rate = observed_retention(engine)
+    if not 0 < rate < 1:
+        raise ValueError(f"the observed yearly retention is {rate:.0%}: what a change is worth "
+                         "cannot be computed at a retention of 0% or 100% (the customers of "
+                         "the year before last all left, or all stayed)")
+    if not 0 < rate + delta_points / 100 < 1:
+        raise ValueError(f"--points {delta_points:g} takes the observed yearly retention of "
+                         f"{rate:.1%} to {rate + delta_points / 100:.1%}; choose more than "
+                         f"{-rate * 100:.1f} and less than {(1 - rate) * 100:.1f} points")
     out = retention_economics(summary, retention_now=rate, delta_points=delta_points,
                               margin=margin, discount=discount)
     return pd.concat([pd.Series({"retention_now": rate, "delta_points": delta_points,
