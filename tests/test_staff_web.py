@@ -146,11 +146,18 @@ def test_change_my_password_asks_the_current_one_and_keeps_this_session(site):
     typo = post(analyst, "/account/password", current=site.logins["analyst"][1], new=NEW,
                 repeat=NEW + "x")
     assert typo.status_code == 400 and "do not match" in typo.text
+    old_cookie = analyst.cookies.get("patronage_session")
     done = post(analyst, "/account/password", current=site.logins["analyst"][1], new=NEW,
                 repeat=NEW)
-    assert done.status_code == 200 and soup(done).select_one("#notice") is not None
+    assert done.status_code == 303
+    assert soup(analyst.get(done.headers["location"])).select_one("#notice") is not None
     assert analyst.get("/customers").status_code == 200
     assert elsewhere.get("/customers", follow_redirects=False).status_code == 303
+    # this browser got a new session id: a copy of the old cookie opens nothing
+    assert analyst.cookies.get("patronage_session") != old_cookie
+    thief = site()
+    thief.cookies.set("patronage_session", old_cookie)
+    assert thief.get("/customers", follow_redirects=False).status_code == 303
 
 
 def test_wrong_current_passwords_are_rate_limited(site):

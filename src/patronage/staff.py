@@ -11,7 +11,7 @@ demoting their own account.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, func, select, update
 
@@ -33,7 +33,7 @@ class NoSuchUser(UserError):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def user_table(engine: Engine) -> list[dict]:

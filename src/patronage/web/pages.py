@@ -27,6 +27,7 @@ from patronage.web.deps import (
     render,
     require_user,
     safe_next,
+    set_session_cookie,
     translated,
     user_of,
 )
@@ -64,8 +65,7 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), nex
     if user["must_change_password"]:  # an admin reset the password: a new one comes first
         target = "/account/password?next=" + quote(target, safe="")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, session_id, max_age=settings.session_hours * 3600,
-                        httponly=True, samesite="lax", secure=settings.environment == "production")
+    set_session_cookie(request, response, session_id)
     response.delete_cookie(ANON_CSRF_COOKIE)
     return response
 
