@@ -214,3 +214,17 @@ def test_user_names_are_escaped(site):
          password="")
     page = admin.get("/users").text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "zh_Hant"])
+def test_the_account_pages_have_no_english_left_in_chinese(site, lang):
+    from visible_english import english_words
+
+    admin = site("admin", lang=lang)
+    post(admin, "/users", email="zhou@example.com", name="", role="agent", password="")
+    post(admin, f"/users/{find_user(site.engine, 'zhou@example.com')}/deactivate")
+    pages = {"/users": admin.get("/users").text,
+             "reset": post(admin, f"/users/{uid(site, 'agent')}/reset-password").text,
+             "/account/password": admin.get("/account/password").text}
+    left = {name: english_words(html, allowed=("UTC",)) for name, html in pages.items()}
+    assert all(words == [] for words in left.values()), left
