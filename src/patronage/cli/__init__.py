@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import click
 
-from patronage.cli import database, imports, loyalty, satisfaction, serving, surveys, users
+from patronage.cli import (
+    database, imports, labels, loyalty, satisfaction, serving, surveys, users,
+)
 
 
 @click.group()
@@ -24,7 +26,7 @@ analyze = click.CommandCollection(
 )
 
 for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
-                 surveys.survey):
+                 surveys.survey, labels.labels):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -17,6 +17,7 @@ from patronage.storage import insert_rows, upgrade, write_transaction
 from patronage.storage.schema import (
     answers,
     cases,
+    category_labels,
     competitors,
     customers,
     invitations,
@@ -28,6 +29,8 @@ from patronage.storage.schema import (
     users,
     waves,
 )
+
+from patronage.demo.labels import label_rows
 
 if TYPE_CHECKING:
     from patronage.demo import DemoCompany
@@ -170,6 +173,8 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
         "opened_at": "opened_at", "closed_at": "closed_at"}))
     if company.extra is not None:
         _install_extra(conn, company.extra, counts, say)
+    say("Writing the labels of regions, industries, tiers, products … in three languages")
+    insert_rows(conn, category_labels, label_rows())
     return counts
 
 

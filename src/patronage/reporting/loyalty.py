@@ -21,6 +21,7 @@ from patronage.reporting.shared import (
     segments_table,
     whale_table,
 )
+from patronage.labels import labels_for
 from patronage.reporting import formats
 from patronage.reporting.charts import _LAYOUT, hover
 from patronage.storage import read_customers
@@ -66,20 +67,25 @@ def _figure(traces, title: str, **layout) -> str:
     return figure.to_json()
 
 
-def loyalty_report(engine: Engine, *, gettext=lambda s: s) -> list[Section]:
-    """Compute every section; a section that cannot be computed carries the reason instead."""
+def loyalty_report(engine: Engine, *, gettext=lambda s: s, language: str = "en"
+                   ) -> list[Section]:
+    """Compute every section; a section that cannot be computed carries the reason instead.
+
+    Tiers, churn reasons and competitors read as the company labelled them for ``language``."""
     _ = gettext
+    labels = labels_for(engine, language, gettext)
     try:
         models = fit_value_models(engine)
     except ValueError as exc:
         return [Section(key, _(title), None, None, str(exc)) for key, title in SECTIONS]
-    builders = {"clv": lambda: _clv(engine, models, _), "rfm": lambda: _rfm(engine, models, _),
+    builders = {"clv": lambda: _clv(engine, models, _, labels),
+                "rfm": lambda: _rfm(engine, models, _),
                 "cohorts": lambda: _cohorts(engine, _),
                 "at_risk": lambda: _at_risk(engine, models, _),
                 "whale": lambda: _whale(engine, models, _), "holdout": lambda: _holdout(engine, _),
-                "segments": lambda: _segments(engine, models, _),
+                "segments": lambda: _segments(engine, models, _, labels),
                 "retention_sat": lambda: _retention_sat(engine, _),
-                "defection": lambda: (_labelled(defection_table(engine), _), None),
+                "defection": lambda: (_defection(engine, _, labels), None),
                 "economics": lambda: (_labelled(_figures(retention_economics_table(engine)), _),
                                       None)}
     sections = []
@@ -100,10 +106,11 @@ def _profiles(engine, ids) -> dict:
     return {i: int(keys.at[i, "customer_pk"]) for i in ids if i in keys.index}
 
 
-def _clv(engine, models, _):
+def _clv(engine, models, _, labels):
     """The 20 customers of highest CLV: the table and a bar per customer, named and linked."""
     top = clv_table(engine, models).head(20)
     top = top[["name", "p_alive", "expected_purchases_90d", "clv", "value_tier"]]
+    top = top.assign(value_tier=[labels("tier", t) for t in top["value_tier"]])
     top.attrs["links"] = links = _profiles(engine, top.index)
     names = [str(n) for n in top["name"]]
     ticks = [f'<a href="/customers/{links[i]}">{_escape(n)}</a>' if i in links else _escape(n)
@@ -203,6 +210,20 @@ def _figures(table: pd.DataFrame) -> pd.DataFrame:
                                for name, v in table["value"].items()])
 
 
+#: The defection table's dimensions and the kinds of their values.
+DEFECTION_KINDS = {"reason": "churn_reason", "competitor": "competitor"}
+NOT_RECORDED = "(not recorded)"
+
+
+def _defection(engine, _, labels) -> pd.DataFrame:
+    """Reasons and destinations of defected customers, as the company labelled them."""
+    table = defection_table(engine).copy()
+    table.index = [f"{_(dim)} · " + (_(value) if value == NOT_RECORDED
+                                     else labels(DEFECTION_KINDS[dim], value))
+                   for dim, value in table.index]
+    return table
+
+
 def _labelled(table: pd.DataFrame, _) -> pd.DataFrame:
     table = table.copy()
     table.index = [" · ".join(_(str(p)) for p in i) if isinstance(i, tuple) else _(str(i))
@@ -210,12 +231,13 @@ def _labelled(table: pd.DataFrame, _) -> pd.DataFrame:
     return table
 
 
-def _segments(engine, models, _):
+def _segments(engine, models, _, labels):
     parts = segments_table(engine, models)
     rows = []
     for scheme, frame in parts.items():
         for segment, row in frame.iterrows():
-            rows.append({"segment": f"{_(scheme)} · {_(str(segment))}",
+            name = labels("tier", segment) if scheme == "value_tiers" else _(str(segment))
+            rows.append({"segment": f"{_(scheme)} · {name}",
                          "customers": row["customers"], "value": row.get("value")})
     return pd.DataFrame(rows).set_index("segment"), None
 

@@ -27,6 +27,7 @@ from patronage.reporting.shared import (
 )
 from patronage.satisfaction.indices import ALL, nps_table
 from patronage.index_system import load_index_system
+from patronage.labels import labels_for
 from patronage.reporting import scores_page
 from patronage.messages import N_, UserError, translated
 from patronage.reporting.charts import _LAYOUT, hover
@@ -214,6 +215,7 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
     _ = gettext
     data = survey_data_from_db(engine, survey, include_flagged=include_flagged)
     label = _labeller(language, gettext)
+    label.category = labels_for(engine, language, gettext)  # regions, industries, competitors
     compute = {"drivers": lambda: drivers_table(data, n_boot=200),
                "ipa": lambda: ipa_table(data), "kano": lambda: kano_table(data),
                "gap": lambda: gap_table(data), "reliability": lambda: reliability_table(data),
@@ -235,7 +237,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
             chart = path_diagram(model, label, _(title))
             table = model.bootstrap_.xs("path", level="kind").assign(n=model.n_samples_)
             table.index = [f"{label(a)} → {label(b)}" for a, b in table.index]
-        labels = [label(i) for i in table.index]
+        labels = [label.category("region", i) if key == "segments" else label(i)
+                  for i in table.index]
         if key == "kano":
             table = table.assign(note=[_kano_note(n, _) for n in table["note"]])
         if key == "drivers":
@@ -261,7 +264,9 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
             sections.append(Section(key, _(title), None, None, _why(exc, key, _)))
             continue
         shown = table[[c for c in scores_page.COLUMNS[key] if c in table.columns]].copy()
-        shown.index = [_(str(i)) if i in scores_page.LABELS else label(i) for i in shown.index]
+        shown.index = [_(str(i)) if i in scores_page.LABELS
+                       else label.category("industry", i) if key == "crosstab" else label(i)
+                       for i in shown.index]
         sections.append(Section(key, _(title), shown, chart, None))
     return sections
 

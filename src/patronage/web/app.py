@@ -16,20 +16,21 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from patronage.labels import LabelCache
 from patronage.reporting.page_cache import PageCache
 from patronage.sessions import AttemptLimiter
 from patronage.settings import Settings
 from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
-from patronage.web import api, pages, public, staff, survey_admin
+from patronage.web import api, labels, pages, public, staff, survey_admin
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
     N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
 )
+from patronage.web.formatting import install as install_formatting
 from patronage.web.guard import RequestGuard
 from patronage.web.prepared import PageWarmer
 from patronage.web.serving import redact
-from patronage.web.formatting import install as install_formatting
 from patronage.web.i18n import load_translations
 
 log = logging.getLogger("patronage.web")
@@ -92,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.translations = load_translations()
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
     install_formatting(app.state.templates.env)
+    labels.install(app.state.templates.env)
+    app.state.labels = LabelCache(app.state.engine,
+                                  DataVersion(app.state.engine, ("category_labels",)))
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
     app.state.submission_limiter = AttemptLimiter(settings.public_submissions_per_minute, 60.0)
     app.state.link_miss_limiter = AttemptLimiter(settings.public_link_misses_per_minute, 60.0)
@@ -107,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(survey_admin.router)
+    app.include_router(labels.router)
     app.include_router(staff.router)
     app.include_router(public.router)
     _install_handlers(app)

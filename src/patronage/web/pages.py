@@ -160,7 +160,8 @@ def loyalty_job(app, language: str) -> Job:
     """The loyalty page in ``language``; its computations are shared by the languages."""
     engine, gettext = app.state.engine, app.state.translations[language].gettext
     return Job("loyalty", (language,),
-               lambda: loyalty_page_data.loyalty_report(engine, gettext=gettext), ("loyalty",))
+               lambda: loyalty_page_data.loyalty_report(engine, gettext=gettext,
+                                                        language=language), ("loyalty",))
 
 
 def default_jobs(app) -> list[Job]:

@@ -1,0 +1,149 @@
+"""Category labels: each region, industry, tier, product … reads in the reader's language on every
+page (the company's labels, else the value as stored; a tier reads the same everywhere), edited on
+the Labels page or imported from a file, and shipped for every value of the demo company."""
+
+from __future__ import annotations
+
+import pytest
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from patronage.cli import main
+from patronage.labels import Labels, import_labels, label_table, labels_for, set_labels
+from patronage.messages import UserError
+from patronage.settings import Settings
+from patronage.web import create_app
+from visible_english import english_words
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def client(panel, db_url):
+    engine, info = panel
+    app = create_app(Settings(database_url=db_url))
+    with TestClient(app) as test_client:
+        test_client.engine, test_client.info = engine, info
+        yield test_client
+
+
+def _login(client, role: str) -> None:
+    email, password = client.info["logins"][role]
+    token = BeautifulSoup(client.get("/login").text, "html.parser").find(
+        "input", {"name": "csrf_token"})["value"]
+    assert client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": token, "next": "/"},
+                       follow_redirects=False).status_code == 303
+
+
+def _get(client, path: str, language: str) -> BeautifulSoup:
+    client.cookies.set("patronage_lang", language)
+    response = client.get(path)
+    assert response.status_code == 200, path
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def test_a_label_per_language_else_the_value_and_the_built_in_tiers():
+    table = {("region", "East China"): "华东"}
+    hans = Labels("zh_Hans", table, gettext={"gold": "金牌"}.get)
+    assert hans("region", "East China") == "华东"
+    assert hans("region", "Mars") == "Mars"  # no label: the value as stored
+    assert hans("tier", "gold") == "金牌"  # the interface's own word for a value tier
+    assert hans("region", None) == "–" and hans("region", float("nan")) == "–"
+
+
+def test_labels_are_stored_replaced_removed_and_checked(engine):
+    set_labels(engine, [("region", "East China", "zh_Hans", "华东"),
+                        ("region", "East China", "zh_Hant", "華東")])
+    assert labels_for(engine, "zh_Hant")("region", "East China") == "華東"
+    set_labels(engine, [("region", "East China", "zh_Hans", "华东地区"),
+                        ("region", "East China", "zh_Hant", "")])  # blank removes
+    assert labels_for(engine, "zh_Hans")("region", "East China") == "华东地区"
+    assert labels_for(engine, "zh_Hant")("region", "East China") == "East China"
+    with pytest.raises(UserError, match="Unknown kind 'planet'"):
+        set_labels(engine, [("planet", "Mars", "zh_Hans", "火星")])
+    with pytest.raises(UserError, match="Unknown language 'fr'"):
+        set_labels(engine, [("region", "Mars", "fr", "Mars")])
+
+
+def test_import_long_and_wide_files_all_or_nothing(engine, tmp_path):
+    wide = tmp_path / "labels.csv"
+    wide.write_text("kind,value,en,zh_Hans,zh_Hant\nregion,East China,East,华东,華東\n"
+                    "tier,gold,Gold,金牌,\n", encoding="utf-8")
+    assert import_labels(engine, wide) == 5
+    table = label_table(engine, "region").set_index("value")
+    assert table.loc["East China", "zh_Hans"] == "华东"
+    long = tmp_path / "long.csv"
+    long.write_text("kind,value,language,label\nregion,North,zh_Hans,华北\n"
+                    "regoin,South,zh_Hans,华南\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"long.csv, line 3: Unknown kind 'regoin'"):
+        import_labels(engine, long)
+    assert labels_for(engine, "zh_Hans")("region", "North") == "North"  # nothing stored
+    bad = tmp_path / "bad.csv"
+    bad.write_text("value,label\nNorth,华北\n", encoding="utf-8")
+    with pytest.raises(UserError, match="the columns must be"):
+        import_labels(engine, bad)
+
+
+def test_pages_show_labels_and_a_tier_reads_the_same_everywhere(client):
+    set_labels(client.engine, [("region", "East China", "zh_Hans", "华东"),
+                               ("region", "East China", "zh_Hant", "華東")])
+    _login(client, "admin")
+    for language, region, tier in (("zh_Hans", "华东", "金牌"), ("zh_Hant", "華東", "金牌"),
+                                   ("en", "East China", "gold")):
+        rows = _get(client, "/customers", language).select("#customers tbody tr")
+        cells = [[td.text for td in row.select("td")] for row in rows]
+        assert all(c[2] == region and c[5] == tier for c in cells), cells
+        profile = _get(client, "/customers/1", language).select_one("dl.profile").text
+        assert region in profile and tier in profile
+
+
+def test_admins_edit_labels_inline(client):
+    _login(client, "analyst")
+    assert client.get("/labels").status_code == 403
+    _login(client, "admin")
+    page = _get(client, "/labels", "zh_Hans")
+    stored = {"East", "China", "gold", "silver"}  # the values being labelled (data)
+    assert not english_words(str(page), stored), english_words(str(page), stored)
+    row = page.select_one("#kind-region tbody tr")
+    assert row.select_one("code").text == "East China"
+    form = row.select_one("form")
+    data = {i["name"]: i["value"] for i in form.select("input")}
+    data.update(zh_Hans="华东", zh_Hant="華東", en="East")
+    response = client.post("/labels", data=data)
+    assert response.status_code == 200
+    saved = BeautifulSoup(response.text, "html.parser").select_one("#kind-region tr.saved")
+    assert saved.select_one('input[name="zh_Hans"]')["value"] == "华东"
+    assert "华东" in _get(client, "/customers", "zh_Hans").select_one("#customers").text
+    data.update(kind="planet")
+    response = client.post("/labels", data=data)
+    assert response.status_code == 400
+    assert "未知" in BeautifulSoup(response.text, "html.parser").select_one("#labels-error").text
+
+
+def test_cli_imports_and_lists_labels(db_url, tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("kind,value,zh_Hans\nindustry,retail,零售\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["labels", "import", str(path), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert "Stored 1 labels." in result.output
+    listed = runner.invoke(main, ["labels", "list", "--db", db_url, "--format", "csv"])
+    assert listed.exit_code == 0 and "industry,retail,,零售," in listed.output
+    path.write_text("kind,value,zh_Hans\nplanet,Mars,火星\n", encoding="utf-8")
+    result = runner.invoke(main, ["labels", "import", str(path), "--db", db_url])
+    assert result.exit_code == 1 and "line 2: Unknown kind 'planet'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_demo_labels_every_value_it_uses():
+    from patronage.demo.labels import LABELS, unlabelled
+
+    assert unlabelled() == {}
+    for kind, values in LABELS.items():
+        for value, (en, hans, hant) in values.items():
+            assert en and hans and hant, (kind, value)
+            assert not any(c.isascii() and c.isalpha() for c in hans.replace("NPS", "")
+                           .replace("HX", "").replace("PL", "").replace("AC", "")
+                           .replace("RA", "").replace("LC", "")), (kind, value, hans)
