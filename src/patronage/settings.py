@@ -107,7 +107,7 @@ class Settings(BaseSettings):
         "a number; below it they say the sample is too small and give n.",
     )
     page_wait_seconds: float = Field(
-        0.5, ge=0, le=600,
+        0.3, ge=0, le=600,
         description="How long a visit to the analysis or loyalty page waits for it to be "
         "computed; after that the visit shows the page of the previous data with a note that it "
         "is being updated, or a note that it is being prepared, and reloads by itself.",
