@@ -45,7 +45,8 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
                 encoding: str | None = None, sheet: str | None = None,
                 date_order: str | None = None, max_rows: int | None = None,
                 progress: bool = False,
-                max_unzipped_bytes: int = MAX_XLSX_UNZIPPED_BYTES) -> ImportReport:
+                max_unzipped_bytes: int = MAX_XLSX_UNZIPPED_BYTES,
+                create_customers: bool = False) -> ImportReport:
     """Import ``customers``, ``transactions`` or ``responses`` from a CSV/TXT/TSV or XLSX file.
 
     Never raises for bad data: every bad cell, duplicate id, unknown customer or missing
@@ -56,7 +57,9 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
 
     ``date_order`` (``"ymd"``, ``"dmy"`` or ``"mdy"``) settles dates like 05/03/2024;
     ``max_rows`` refuses larger files; ``progress`` shows a bar on stderr for big files;
-    ``max_unzipped_bytes`` refuses an XLSX file that would unpack to more (a zip bomb).
+    ``max_unzipped_bytes`` refuses an XLSX file that would unpack to more (a zip bomb);
+    ``create_customers`` (transactions only) creates a bare customer for every unknown
+    customer id, in the same transaction, and counts them in the report.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
@@ -64,7 +67,10 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
         raise ValueError(f"date_order must be 'ymd', 'dmy' or 'mdy', not {date_order!r}")
     if max_rows is not None and max_rows < 1:
         raise ValueError(f"max_rows must be at least 1, not {max_rows}")
+    if create_customers and kind != "transactions":
+        raise ValueError("--create-customers works with transactions only")
     module = KINDS[kind]
+    create = {"create_customers": "plan"} if create_customers else {}
     path = Path(path)
     table = read_table(path, encoding=encoding, sheet=sheet, max_rows=max_rows,
                        max_unzipped_bytes=max_unzipped_bytes)
@@ -85,17 +91,22 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
     typed = module.validate(fields)
     if dry_run or problems:  # no write lock needed: only look-ups, to report every problem
         with engine.connect() as conn:
-            rows = module.resolve(conn, fields, typed)
+            rows = module.resolve(conn, fields, typed, **create)
             if dry_run and not problems:
                 report.new_rows = module.count_new(conn, rows)
+                if create:
+                    report.created_customer_ids = rows.attrs.get("customers_created", [])
     else:
         with _progress_bar(progress, report.rows, kind) as on_progress:
             try:
                 with write_transaction(engine) as conn:
-                    rows = module.resolve(conn, fields, typed)
+                    rows = module.resolve(conn, fields, typed,
+                                          **{k: "write" for k in create})
                     if problems:
                         raise _Abort
                     report.inserted, report.updated = module.write(conn, rows, on_progress)
+                    if create:
+                        report.created_customer_ids = rows.attrs.get("customers_created", [])
             except _Abort:
                 pass
         if not problems:
