@@ -488,7 +488,8 @@ def test_a_first_visit_gets_a_page_that_says_it_is_being_prepared(panel, db_url,
             page = BeautifulSoup(first.text, "html.parser")
             refresh = page.find("meta", {"http-equiv": "refresh"})
             assert refresh is not None and int(refresh["content"]) <= 5
-            assert page.find(attrs={"role": "status"}).text.strip() == "此页正在根据最新数据准备，几秒后会自动刷新。"
+            note = page.find(attrs={"role": "status"}).text.strip()
+            assert note == "此页正在根据最新数据准备，几秒后会自动刷新。"
             assert page.find("a", string="立即刷新")["href"] == "/loyalty"
             release.set()
             ready = _until(lambda: (r := client.get("/loyalty")).status_code == 200 and r)
@@ -497,8 +498,8 @@ def test_a_first_visit_gets_a_page_that_says_it_is_being_prepared(panel, db_url,
         release.set()
 
 
-def test_the_warmer_prepares_both_pages_in_every_language_before_any_visit(panel, db_url,
-                                                                            monkeypatch):
+def test_the_warmer_prepares_the_pages_in_every_language_before_any_visit(panel, db_url,
+                                                                           monkeypatch):
     from patronage.loyalty import fit_value_models
     from patronage.reporting import loyalty as loyalty_module
     from patronage.reporting.shared import shared
@@ -514,13 +515,14 @@ def test_the_warmer_prepares_both_pages_in_every_language_before_any_visit(panel
     settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0.2)
     with TestClient(create_app(settings)) as client:
         cache = client.app.state.page_cache
-        _until(lambda: len(cache) == 6 and cache.computed == 6, 240)
+        _until(lambda: len(cache) == 9 and cache.computed == 9, 240)
         _analyst(client, info)  # a login (a stored session) may change the version on SQLite
         for language in ("en", "zh_Hans", "zh_Hant"):
             client.cookies.set("patronage_lang", language)
-            for path in ("/analysis", "/loyalty"):
+            for path, mark in (("/", 'id="kpi-nps"'), ("/analysis", 'id="section-'),
+                               ("/loyalty", 'id="section-')):
                 response = client.get(path)
-                assert response.status_code == 200 and 'id="section-' in response.text
+                assert response.status_code == 200 and mark in response.text
         assert fits == [1] or backend_name() == "sqlite"  # one fit for three languages
         assert len(fits) <= 2  # SQLite: at most once more, after the login changed the version
 

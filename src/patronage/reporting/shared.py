@@ -87,6 +87,12 @@ def shared(function: Callable) -> Callable:
     return wrapper
 
 
+def shared_call(function: Callable, *args, **kwargs) -> Any:
+    """``function(*args, **kwargs)``, its result kept in the current store as by :func:`shared`
+    (for a function looked up at call time)."""
+    return shared(function)(*args, **kwargs)
+
+
 # The analysis page (patronage.reporting.satisfaction and scores_page).
 survey_data_from_db = shared(sources.survey_data_from_db)
 customer_base_margins = shared(weights.customer_base_margins)
@@ -120,4 +126,4 @@ defection_table = shared(retention.defection_table)
 retention_by_satisfaction_table = shared(retention.retention_by_satisfaction_table)
 retention_economics_table = shared(retention.retention_economics_table)
 
-__all__ = ["shared", "sharing"]
+__all__ = ["shared", "shared_call", "sharing"]

@@ -13,6 +13,7 @@ from patronage.reporting.charts import dimension_bars, nps_trend
 from patronage.reporting.formats import wave_label
 from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
+from patronage.reporting.shared import shared_call
 from patronage.sessions import end_session, start_session
 from patronage.storage import read_surveys
 from patronage.surveys.admin import open_surveys
@@ -90,8 +91,9 @@ def set_language(request: Request, lang: str = Form(...), next: str = Form("/"))
 
 
 def _overview(engine, survey: str | None, lang: str, _, min_sample: int = 1) -> dict:
-    """The overview's figures and charts (translated titles: the language is in the cache key)."""
-    result = overview(engine, survey)
+    """The overview's figures and charts (translated titles: the language is in the cache key;
+    the figures are shared by the languages)."""
+    result = shared_call(overview, engine, survey)
     charts = {}
     if not result.empty:
         charts["trend"] = nps_trend(result.waves, title=_("NPS and CSI by wave"),
@@ -110,12 +112,12 @@ def overview_page(request: Request, survey: str | None = None):
     user = require_user(request)
     if user["role"] not in ANALYSTS:
         return RedirectResponse("/customers", status_code=303)
-    engine, lang = request.app.state.engine, language_of(request)
-    shown = request.app.state.page_cache.get(
-        "overview", (survey or None, lang),
-        lambda: _overview(engine, survey or None, lang, gettext_for(request),
-                          request.app.state.settings.min_sample))
-    return render(request, "overview.html", **shown)
+    title = N_("Overview")
+    ready = prepared(request, overview_job(request.app, survey or None, language_of(request)))
+    if ready is None:
+        return preparing(request, title)
+    shown, current = ready
+    return render(request, "overview.html", **shown, **freshness(current))
 
 
 @router.get("/customers")
@@ -148,6 +150,15 @@ def _analysis(engine, survey: str | None, language: str, gettext, flagged: bool)
     return {"sections": sections, "problem": None, **common}
 
 
+def overview_job(app, survey: str | None, language: str) -> Job:
+    """The overview in ``language``; its figures are shared by the languages."""
+    engine, gettext = app.state.engine, app.state.translations[language].gettext
+    min_sample = app.state.settings.min_sample
+    return Job("overview", (survey, language),
+               lambda: _overview(engine, survey, language, gettext, min_sample),
+               ("overview", survey))
+
+
 def analysis_job(app, survey: str | None, language: str, flagged: bool) -> Job:
     """The analysis page in ``language``; its computations are shared by the languages."""
     engine, gettext = app.state.engine, app.state.translations[language].gettext
@@ -165,8 +176,9 @@ def loyalty_job(app, language: str) -> Job:
 
 
 def default_jobs(app) -> list[Job]:
-    """What the warmer prepares: both pages with default options, in every language."""
-    return ([analysis_job(app, None, language, False) for language in LANGUAGES]
+    """What the warmer prepares: the three pages with default options, in every language."""
+    return ([overview_job(app, None, language) for language in LANGUAGES]
+            + [analysis_job(app, None, language, False) for language in LANGUAGES]
             + [loyalty_job(app, language) for language in LANGUAGES])
 
 
