@@ -44,6 +44,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from patronage.storage.text import unstorable_reason
 from patronage.surveys._crosschecks import cross_item_problems, is_number
 
 LANGUAGES = ("en", "zh_Hans", "zh_Hant")
@@ -361,6 +362,8 @@ class _Parser:
                 self.bad(path, f"unknown language {lang!r}; use {', '.join(LANGUAGES)}")
             elif not isinstance(text, str) or not text.strip():
                 self.bad(f"{path}.{lang}", "must be a non-empty text")
+            elif (reason := unstorable_reason(text)) is not None:
+                self.bad(f"{path}.{lang}", f"cannot be stored: {reason}; remove it")
             else:
                 out[lang] = text
         for lang in self.languages:
