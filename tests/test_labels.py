@@ -4,6 +4,8 @@ the Labels page or imported from a file, and shipped for every value of the demo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
@@ -147,3 +149,56 @@ def test_the_demo_labels_every_value_it_uses():
             assert not any(c.isascii() and c.isalpha() for c in hans.replace("NPS", "")
                            .replace("HX", "").replace("PL", "").replace("AC", "")
                            .replace("RA", "").replace("LC", "")), (kind, value, hans)
+
+
+@pytest.mark.slow
+def test_no_english_data_value_on_the_chinese_pages_of_the_demo(demo_company):
+    """Regions, industries, sizes, tiers, products, categories, case subjects, churn reasons and
+    competitors of the demo company all read in Chinese (customer names are names)."""
+    from patronage.reporting.loyalty import loyalty_report
+    from patronage.reporting.satisfaction import satisfaction_report
+    from patronage.storage import make_engine
+    from patronage.web.i18n import load_translations
+
+    url, summary, _company = demo_company
+    engine = make_engine(url)
+    app = create_app(Settings(database_url=url))
+
+    def chinese(text: str) -> bool:  # model numbers (HX-200) and units (kg) are no words
+        text = re.sub(r"[A-Za-z]+-?\d+|\d+\s?(kg|L)\b|NPS", "", text)
+        return not any(c.isascii() and c.isalpha() for c in text)
+
+    try:
+        with TestClient(app) as client:
+            email = "admin@demo.patronage"
+            token = BeautifulSoup(client.get("/login").text, "html.parser").find(
+                "input", {"name": "csrf_token"})["value"]
+            client.post("/login", data={"email": email, "password": summary.users[email][1],
+                                        "csrf_token": token, "next": "/"})
+            rows = _get(client, "/customers", "zh_Hans").select("#customers tbody tr")
+            cells = [td.text for row in rows for td in row.select("td")[2:]]
+            assert cells and all(chinese(c) for c in cells), cells
+            with engine.connect() as conn:
+                from sqlalchemy import func, select
+
+                from patronage.storage.schema import cases
+                busy = conn.execute(select(cases.c.customer_id).group_by(cases.c.customer_id)
+                                    .order_by(func.count().desc()).limit(1)).scalar()
+            page = _get(client, f"/customers/{busy}", "zh_Hans")
+            profile = [dd.text for dd in page.select("dl.profile dd")[2:7]]
+            products = [row.select("td")[2].text + row.select("td")[3].text
+                        for row in page.select("#transactions tbody tr")]
+            subjects = [row.select("td")[3].text for row in page.select("#cases tbody tr")]
+            assert subjects and products
+            for text in profile + products + subjects:
+                assert chinese(text), text
+        gettext = load_translations()["zh_Hans"].gettext
+        loyalty = {s.key: s for s in loyalty_report(engine, gettext=gettext, language="zh_Hans")}
+        for name in loyalty["defection"].table.index:
+            assert chinese(name), name
+        analysis = {s.key: s for s in satisfaction_report(engine, None, language="zh_Hans",
+                                                          gettext=gettext)}
+        for key in ("segments", "crosstab", "composition"):
+            assert all(chinese(str(i)) for i in analysis[key].table.index), key
+    finally:
+        engine.dispose()

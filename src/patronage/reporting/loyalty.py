@@ -22,6 +22,7 @@ from patronage.reporting.shared import (
     whale_table,
 )
 from patronage.labels import labels_for
+from patronage.messages import N_
 from patronage.reporting import formats
 from patronage.reporting.charts import _LAYOUT, hover
 from patronage.storage import read_customers
@@ -271,8 +272,12 @@ def _holdout(engine, _):
         barmode="group",
         xaxis=dict(title=_("Repeat purchases in the calibration period")),
         legend=dict(orientation="h", y=-0.25)))
-    table.index = table.index.astype(str)
+    table.index = [_(ALL_CUSTOMERS) if str(i) == "all" else str(i) for i in table.index]
     return table, chart
+
+
+#: The holdout table's row over every customer.
+ALL_CUSTOMERS = N_("All customers")
 
 
 __all__ = ["COLUMN_LABELS", "ROW_LABELS", "SECTIONS", "VALUE_LABELS", "at_risk_reason",
