@@ -188,3 +188,12 @@ def test_a_definition_with_unstorable_text_is_refused_not_a_500(client, escape):
                         data={"csrf_token": _csrf(page.text), "definition": poisoned})
     assert reply.status_code == 400 and "Traceback" not in reply.text
     assert "title.en: cannot be stored" in reply.text
+
+
+def test_a_number_beyond_the_database_range_is_a_400(client):
+    """SQLite raises OverflowError for an integer beyond 64 bits, PostgreSQL a data error."""
+    _log_in(client)
+    for address in ["/customers/" + "9" * 30, "/api/customers/" + "9" * 30]:
+        reply = client.get(address)
+        assert reply.status_code == 400, (address, reply.status_code)
+        assert "Traceback" not in reply.text

@@ -219,9 +219,11 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DataError)
     @app.exception_handler(UnicodeEncodeError)
+    @app.exception_handler(OverflowError)
     async def database_refused_text(request: Request, exc: Exception):
-        # Text the driver cannot send (a NUL for PostgreSQL, an unpaired surrogate): input
-        # checks keep it out; whatever slips through is the client's bad request, not a 500.
+        # A value the driver cannot send (a NUL for PostgreSQL, an unpaired surrogate, a number
+        # beyond 64 bits for SQLite): input checks keep most out; whatever slips through is
+        # the client's bad request, not a 500.
         log.warning("the database refused a value on %s %s: %s", request.method,
                     redact(request.url.path), exc)
         return _error(request, 400)
