@@ -298,7 +298,8 @@ def test_counts_are_integers_in_json():
 
 def test_counts_from_the_cli_are_integers(shop):
     url, _sales = shop
-    for command, keys in (("whale", ["customers"]), ("survival", ["at_risk", "events"]),
+    for command, keys in (("whale", ["customers"]), ("survival", ["at_risk"]),
+                          ("survival --all-times", ["at_risk", "events", "censored"]),
                           ("cohorts --curve", ["customers"])):
         result = run(*command.split(), "--db", url, "--format", "json")
         assert result.exit_code == 0, result.output

@@ -199,18 +199,64 @@ def analyze_defection(db, fmt):
     emit(guard(lambda: defection_table(ready_engine(db))), fmt)
 
 
+def _lifetimes_file(func):
+    """Options reading contractual customers from a file (tenure and churn columns)."""
+    options = [
+        click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None, help="A customer table (CSV/XLSX) with a tenure and a churn "
+                                        "column (telco style) instead of the stored sales."),
+        click.option("--tenure", default=None, help="With --file: the tenure column (how long "
+                                                    "each customer has stayed)."),
+        click.option("--event", default=None, help="With --file: the churn column (yes/no, "
+                                                   "1/0, true/false, 是/否)."),
+        click.option("--by", default=None, help="With --file: split by this column, e.g. the "
+                                                 "contract type."),
+        click.option("--unit", type=click.Choice(["day", "week", "month", "year"]),
+                     default="month", show_default=True, help="With --file: the tenure's unit."),
+        click.option("--encoding", default=None, help="With --file: its text encoding "
+                                                      "(detected by default)."),
+        click.option("--sheet", default=None, help="With --file: the worksheet of an XLSX."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _read_lifetimes(file, tenure, event, by, unit, encoding, sheet):
+    from patronage.loyalty.survival import read_lifetimes
+
+    if file is None:
+        if tenure or event or by:
+            raise click.UsageError("--tenure, --event and --by read a customer table: give it "
+                                   "with --file FILE")
+        return None
+    if not (tenure and event):
+        raise click.UsageError("with --file, name the tenure and churn columns: --tenure "
+                               "COLUMN --event COLUMN")
+    return guard(lambda: read_lifetimes(file, tenure=tenure, event=event, by=by, unit=unit,
+                                        encoding=encoding, sheet=sheet))
+
+
 @commands.command("retention")
 @_format
 @click.option("--item", default="overall_satisfaction", show_default=True)
 @click.option("--window", default=180, show_default=True, type=int,
               help="Days at the end of the data in which a retained customer bought.")
-def analyze_retention(db, fmt, item, window):
-    """Retention by satisfaction level, from answers joined to later purchases.
+@_lifetimes_file
+def analyze_retention(db, fmt, item, window, file, tenure, event, by, unit, encoding, sheet):
+    """Retention by satisfaction level, from answers joined to later purchases; or, from a
+    customer table (--file), the retained share and one-year survival per group.
 
-    Example: patronage analyze retention --window 365
+    Example: patronage analyze retention --window 365; from a file: patronage analyze
+    retention --file customers.csv --tenure tenure --event churn --by contract
     """
     from patronage.loyalty.retention import retention_by_satisfaction_table
+    from patronage.loyalty.survival import retention_summary
 
+    data = _read_lifetimes(file, tenure, event, by, unit, encoding, sheet)
+    if data is not None:
+        emit(guard(lambda: retention_summary(data)), fmt)
+        return
     emit(guard(lambda: retention_by_satisfaction_table(ready_engine(db), item=item,
                                                          window_days=window)), fmt)
 
@@ -232,20 +278,49 @@ def analyze_retention_value(db, fmt, points, discount):
                                                    discount=discount)), fmt)
 
 
+def _times(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        times = [float(part) for part in value.replace("，", ",").split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give times separated by commas, e.g. 1,6,12") \
+            from None
+    if not times or any(t < 0 or t != t for t in times):
+        raise click.BadParameter(f"{value!r}: give times >= 0 separated by commas, e.g. 1,6,12")
+    return times
+
+
 @commands.command("survival")
 @_format
 @click.option("--category", default=None, help="Contract category, e.g. 'service contract'.")
 @click.option("--inactive-days", default=180, show_default=True, type=int,
               help="No purchase for this long ends a relationship.")
-def analyze_survival(db, fmt, category, inactive_days):
-    """Kaplan–Meier survival of customer (or contract) relationships.
+@click.option("--at", callback=_times, default=None,
+              help="Times to show, e.g. 1,6,12 (default: 1, 3, 6, 12, 24 ... months, or 30, "
+                   "90, 180, 365 ... days, up to the longest tenure).")
+@click.option("--all-times", is_flag=True, help="Show every time with an event instead.")
+@_lifetimes_file
+def analyze_survival(db, fmt, category, inactive_days, at, all_times, file, tenure, event, by,
+                     unit, encoding, sheet):
+    """Kaplan–Meier survival of customer (or contract) relationships at selected times, with
+    the median lifetime and, split by a column, the log-rank test (on stderr; in JSON around
+    "rows"). From the stored sales (days since the first purchase) or from a customer table
+    with tenure and churn columns (--file).
 
-    Example: patronage analyze survival --category "service contract"
+    Example: patronage analyze survival --category "service contract"; from a file:
+    patronage analyze survival --file customers.csv --tenure tenure --event churn --by contract
     """
     from patronage.loyalty.retention import survival_table
+    from patronage.loyalty.survival import survival_summary
 
+    data = _read_lifetimes(file, tenure, event, by, unit, encoding, sheet)
+    if data is not None:
+        emit(guard(lambda: survival_summary(data, at=at, all_times=all_times)), fmt)
+        return
     emit(guard(lambda: survival_table(ready_engine(db), category=category,
-                                        inactive_days=inactive_days)), fmt)
+                                        inactive_days=inactive_days, at=at,
+                                        all_times=all_times)), fmt)
 
 
 @commands.command("cross-buying")
