@@ -10,10 +10,12 @@ decompression bombs.
 from __future__ import annotations
 
 import struct
+import time
 import zipfile
 
 import pytest
 from click.testing import CliRunner
+from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 
 from patronage.cli import main
@@ -308,3 +310,49 @@ def test_huge_header_is_cut_in_messages(db_url, engine, tmp_path):
     assert result.exit_code == 1
     assert "appears twice" in result.output
     assert len(result.output) < 2000, len(result.output)
+
+
+def _write_sheet(path, sheet_xml, strings=("customer_id", "name", "C1", "A")):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in _parts(sheet_xml, list(strings)).items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_a_row_far_down_the_sheet_is_refused_quickly(db_url, engine, tmp_path):
+    """A 2 kB workbook with a row numbered 50,000,000: openpyxl fills in every missing row,
+    which took minutes; rows past Excel's last one mean a damaged file."""
+    rows = _sheet([["0", "1"], ["2", "3"]]).replace(
+        "</sheetData>", '<row r="50000000"><c r="A50000000" t="s"><v>2</v></c></row></sheetData>')
+    path = _write_sheet(tmp_path / "far.xlsx", rows)
+    started = time.perf_counter()
+    refused(db_url, engine, path, "far.xlsx", "beyond Excel's last row")
+    assert time.perf_counter() - started < 30
+
+
+def test_one_far_cell_does_not_widen_every_row(engine, tmp_path):
+    """A cell in column XFD on every row made openpyxl build 16,384 cells per row (3.4 s for
+    these 3,000 rows, 19 minutes for a million); each is still reported."""
+    body = ['<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>']
+    body += [f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>C{r}</t></is></c>'
+             f'<c r="B{r}" t="s"><v>3</v></c><c r="XFD{r}" t="s"><v>3</v></c></row>'
+             for r in range(2, 3002)]
+    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{_MAIN}"><sheetData>{"".join(body)}'
+             "</sheetData></worksheet>")
+    path = _write_sheet(tmp_path / "wide.xlsx", sheet)
+    started = time.perf_counter()
+    report = import_file(engine, "customers", path, dry_run=True)
+    assert time.perf_counter() - started < 2.0
+    assert report.rows == 3000 and len(report.errors) == 3000
+    assert report.errors[0].line == 2 and "right of the last header" in report.errors[0].message
+
+
+def test_too_wide_a_header_and_no_header(db_url, engine, tmp_path):
+    cells = "".join(f'<c r="{get_column_letter(c)}1" t="inlineStr"><is><t>h{c}</t></is></c>'
+                    for c in range(1, 1003))
+    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{_MAIN}"><sheetData><row r="1">{cells}'
+             "</row></sheetData></worksheet>")
+    refused(db_url, engine, _write_sheet(tmp_path / "w.xlsx", sheet), "more than 1,000 columns")
+    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{_MAIN}"><sheetData><row r="500">'
+             '<c r="A500" t="s"><v>0</v></c></row></sheetData></worksheet>')
+    refused(db_url, engine, _write_sheet(tmp_path / "low.xlsx", sheet), "no header in its first")

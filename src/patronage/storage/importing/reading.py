@@ -40,6 +40,8 @@ _BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields?, saw (\d+)"
 FORMULA = ("formula cells are not imported; paste values (in Excel: Copy, then Paste Special > "
            "Values)")
 EXCEL_ERROR = "the cell shows an Excel error, not a value; correct it in Excel and save again"
+RIGHT_OF_HEADER = ("this row has cells to the right of the last header; give those columns a "
+                   "header or delete them")
 
 
 @dataclass
@@ -398,11 +400,23 @@ def _read_workbook(workbook, sheet: str | None, max_rows: int | None, file: str)
         workbook.close()
 
 
-def _checked_rows(worksheet, file: str):
-    """The sheet's rows; a row openpyxl cannot read (a shared string that does not exist, XML
-    that breaks off) is a ValueError naming the row."""
-    rows = worksheet.iter_rows()
-    number = 0
+#: Excel's last row; a sheet claiming rows beyond it is damaged or made to be slow (openpyxl
+#: fills every missing row up to the next one it finds).
+EXCEL_ROWS = 1_048_576
+#: The widest header an import takes, and how far down the sheet the header may start.
+MAX_XLSX_COLUMNS = 1_000
+HEADER_SEARCH_ROWS = 100
+#: Cells this many columns right of the last header are still looked at (and refused); further
+#: right they are not read, so that one far cell (XFD1) does not make every row 16,384 wide.
+_EXTRA_COLUMNS = 16
+
+
+def _checked_rows(worksheet, file: str, first: int = 1, **bounds):
+    """The sheet's rows from row ``first`` (``iter_rows`` ``bounds``: ``max_row``,
+    ``max_col``); a row openpyxl cannot read (a shared string that does not exist, XML that
+    breaks off) is a ValueError naming the row."""
+    rows = worksheet.iter_rows(min_row=first, **bounds)
+    number = first - 1
     while True:
         try:
             row = next(rows)
@@ -414,23 +428,76 @@ def _checked_rows(worksheet, file: str):
         yield row
 
 
+def _watch_far_cells(worksheet, max_col: int) -> set[int]:
+    """The rows (filled in as the sheet is read) holding a value right of ``max_col``, which
+    ``iter_rows(max_col=...)`` leaves out: openpyxl's read-only sheet builds each row with its
+    private ``_get_row``, which sees the row's cells before they are cut."""
+    far: set[int] = set()
+    build = getattr(worksheet, "_get_row", None)
+    if build is None:
+        return far
+
+    def watched(row, min_col=1, max_col=None, values_only=False):
+        if max_col is not None:
+            for cell in row:
+                if cell["column"] > max_col and cell["value"] not in (None, ""):
+                    far.add(cell["row"])
+                    break
+        return build(row, min_col, max_col, values_only)
+
+    worksheet._get_row = watched
+    return far
+
+
+def _trimmed(row: tuple) -> tuple:
+    """``row`` without its trailing empty cells."""
+    end = len(row)
+    while end and row[end - 1].value in (None, ""):
+        end -= 1
+    return row[:end]
+
+
 def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> Table:
+    from openpyxl.cell.read_only import EMPTY_CELL
+
     problems: list = []
     formulas: dict[str, list[int]] = {}
-    rows = _checked_rows(worksheet, file)
     header, header_row = None, 0
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(_checked_rows(worksheet, file, max_row=HEADER_SEARCH_ROWS,
+                                               max_col=MAX_XLSX_COLUMNS + 1), start=1):
         if any(cell.value not in (None, "") for cell in row):
             header, header_row = row, number
             break
     if header is None:
-        raise ValueError(f"sheet {worksheet.title!r} is empty; it needs a header row")
+        raise ValueError(f"sheet {worksheet.title!r} has no header in its first "
+                         f"{HEADER_SEARCH_ROWS} rows; it needs a header row at the top")
+    header = _trimmed(header)
+    if len(header) > MAX_XLSX_COLUMNS:
+        raise ValueError(f"sheet {worksheet.title!r} has more than {MAX_XLSX_COLUMNS:,} columns "
+                         f"in its header (row {header_row}); an import takes at most "
+                         f"{MAX_XLSX_COLUMNS:,}")
     names, keep = _headers([_cell_text(c.value) or "" for c in header], problems)
     # Header positions are relative to the header row; shift line numbers to the sheet's rows.
     problems = [(header_row, col, val, msg) for _, col, val, msg in problems]
     data, lines = [], []
     limit = None if max_rows is None else max_rows + 1
+    width = len(header) + _EXTRA_COLUMNS
+    far = _watch_far_cells(worksheet, width)
+    rows = _checked_rows(worksheet, file, header_row + 1, max_row=EXCEL_ROWS + 1,
+                         max_col=width)
+    blank = None
     for number, row in enumerate(rows, start=header_row + 1):
+        if number > EXCEL_ROWS:
+            raise ValueError(f"{file} is damaged: sheet {worksheet.title!r} has rows beyond "
+                             f"Excel's last row ({EXCEL_ROWS:,}); save it again from Excel, or "
+                             "export it as CSV")
+        if number in far:
+            problems.append((number, None, None, RIGHT_OF_HEADER))
+        if row is blank:  # openpyxl fills each missing row with one same tuple: skip fast
+            continue
+        if all(cell is EMPTY_CELL for cell in row):
+            blank = row
+            continue
         cells = []
         for position in keep:
             cell = row[position] if position < len(row) else None
@@ -447,10 +514,8 @@ def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> 
         if any(c is not None for c in cells):
             data.append(cells)
             lines.append(number)
-        extra = [c for c in row[len(header):] if c.value not in (None, "")]
-        if extra:
-            problems.append((number, None, None, "this row has cells to the right of the last "
-                             "header; give those columns a header or delete them"))
+        if number not in far and any(c.value not in (None, "") for c in row[len(header):]):
+            problems.append((number, None, None, RIGHT_OF_HEADER))
         if limit is not None and len(data) >= limit:
             break
     frame = pd.DataFrame(data, columns=names, dtype=object) if data else \
