@@ -31,6 +31,8 @@ from patronage.storage.importing.damage import (
 from patronage.storage.importing.report import shorten
 
 DELIMITERS = (",", ";", "\t", "|")
+#: The widest header a file may have (a 1 MB line of commas made a 200,000-column frame).
+MAX_COLUMNS = 1_000
 _SAMPLE_BYTES = 64 * 1024
 _SCAN_BLOCK = 1 << 22  # characters per block when looking for whitespace to strip
 _UNICODE_SPACES = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680",
@@ -172,6 +174,9 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
         first_record = head.splitlines()[0].split(delimiter)
     if not any(cell.strip() for cell in first_record):
         raise ValueError("the first line is blank; the file needs a header line")
+    if len(first_record) > MAX_COLUMNS:
+        raise ValueError(f"the header line has {len(first_record):,} columns; a file may have "
+                         f"at most {MAX_COLUMNS:,}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -403,8 +408,7 @@ def _read_workbook(workbook, sheet: str | None, max_rows: int | None, file: str)
 #: Excel's last row; a sheet claiming rows beyond it is damaged or made to be slow (openpyxl
 #: fills every missing row up to the next one it finds).
 EXCEL_ROWS = 1_048_576
-#: The widest header an import takes, and how far down the sheet the header may start.
-MAX_XLSX_COLUMNS = 1_000
+#: How far down the sheet the header may start.
 HEADER_SEARCH_ROWS = 100
 #: Cells this many columns right of the last header are still looked at (and refused); further
 #: right they are not read, so that one far cell (XFD1) does not make every row 16,384 wide.
@@ -464,7 +468,7 @@ def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> 
     formulas: dict[str, list[int]] = {}
     header, header_row = None, 0
     for number, row in enumerate(_checked_rows(worksheet, file, max_row=HEADER_SEARCH_ROWS,
-                                               max_col=MAX_XLSX_COLUMNS + 1), start=1):
+                                               max_col=MAX_COLUMNS + 1), start=1):
         if any(cell.value not in (None, "") for cell in row):
             header, header_row = row, number
             break
@@ -472,10 +476,10 @@ def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> 
         raise ValueError(f"sheet {worksheet.title!r} has no header in its first "
                          f"{HEADER_SEARCH_ROWS} rows; it needs a header row at the top")
     header = _trimmed(header)
-    if len(header) > MAX_XLSX_COLUMNS:
-        raise ValueError(f"sheet {worksheet.title!r} has more than {MAX_XLSX_COLUMNS:,} columns "
-                         f"in its header (row {header_row}); an import takes at most "
-                         f"{MAX_XLSX_COLUMNS:,}")
+    if len(header) > MAX_COLUMNS:
+        raise ValueError(f"sheet {worksheet.title!r} has more than {MAX_COLUMNS:,} columns in "
+                         f"its header (row {header_row}); a file may have at most "
+                         f"{MAX_COLUMNS:,}")
     names, keep = _headers([_cell_text(c.value) or "" for c in header], problems)
     # Header positions are relative to the header row; shift line numbers to the sheet's rows.
     problems = [(header_row, col, val, msg) for _, col, val, msg in problems]
@@ -547,5 +551,6 @@ def read_table(path, *, encoding: str | None = None, sheet: str | None = None,
     return read_text(path, encoding=encoding, max_rows=max_rows)
 
 
-__all__ = ["DELIMITERS", "EXCEL_ERROR", "FORMULA", "MAX_XLSX_UNZIPPED_BYTES", "Table", "decode", "read_table", "read_text", "read_xlsx",
+__all__ = ["DELIMITERS", "EXCEL_ERROR", "FORMULA", "MAX_COLUMNS", "MAX_XLSX_UNZIPPED_BYTES",
+           "Table", "decode", "read_table", "read_text", "read_xlsx",
            "sniff_delimiter"]
