@@ -336,3 +336,20 @@ def test_the_by_option_documents_mode_and_sales_channel():
     for command in ("nps", "csi", "csat", "compare", "ces"):
         text = run(command, "--help").output
         assert "mode" in text and "sales_channel" in text, command
+
+
+@pytest.mark.parametrize("args, option", [
+    (["clv", "--months", "0"], "--months"), (["clv", "--discount", "-2"], "--discount"),
+    (["clv", "--margin", "nan"], "--margin"), (["clv", "--top", "-1"], "--top"),
+    (["at-risk", "--top", "-3"], "--top"), (["holdout", "--weeks", "100"], "--weeks"),
+    (["survival", "--inactive-days", "-1"], "--inactive-days"),
+    (["retention", "--window", "-5"], "--window"),
+    (["whale", "--cost-per-case", "-1"], "--cost-per-case"),
+    (["whale", "--cost-per-touchpoint", "nan"], "--cost-per-touchpoint")])
+def test_loyalty_errors_name_the_option_the_user_set(shop, args, option):
+    url, _sales = shop
+    result = run(*args, "--db", url)
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert option in result.output, result.output
+    for internal in ("discount_rate", "time must", "cost per case row", "calibration period\n"):
+        assert internal not in result.output, result.output

@@ -24,17 +24,31 @@ def _format(func):
 
 
 def _top(func):
-    return click.option("--top", default=50, show_default=True, type=int,
+    return click.option("--top", default=50, show_default=True, type=click.IntRange(min=0),
                         help="Show this many customers (0 for all).")(func)
+
+
+def _finite(low: float | None = None, *, above: bool = False):
+    """A callback refusing NaN, infinity and numbers below ``low`` (or not above it)."""
+    def check(ctx, param, value):
+        if value is None:
+            return value
+        if value != value or value in (float("inf"), float("-inf")) or (
+                low is not None and (value <= low if above else value < low)):
+            bound = "" if low is None else f" {'above' if above else 'at least'} {low:g}"
+            raise click.BadParameter(f"{value} is not a finite number{bound}")
+        return value
+    return check
 
 
 @commands.command("clv")
 @_format
 @_top
-@click.option("--months", default=12, show_default=True, type=int, help="CLV horizon.")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(min=1),
+              help="CLV horizon in months.")
 @click.option("--discount", default=0.01, show_default=True, type=float,
-              help="Monthly discount rate.")
-@click.option("--margin", default=None, type=float,
+              callback=_finite(-1, above=True), help="Monthly discount rate (0.01 = 1%).")
+@click.option("--margin", default=None, type=float, callback=_finite(),
               help="Profit margin on spend (default: the company's current profit / revenue).")
 @click.option("--save-params", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the fitted model parameters to this JSON file.")
@@ -151,8 +165,10 @@ def analyze_segments(db, fmt):
 
 @commands.command("whale")
 @_format
-@click.option("--cost-per-touchpoint", default=300.0, show_default=True, type=float)
-@click.option("--cost-per-case", default=1500.0, show_default=True, type=float)
+@click.option("--cost-per-touchpoint", default=300.0, show_default=True, type=float,
+              callback=_finite(0))
+@click.option("--cost-per-case", default=1500.0, show_default=True, type=float,
+              callback=_finite(0))
 def analyze_whale(db, fmt, cost_per_touchpoint, cost_per_case):
     """Profit whale curve figures: the 80/20 and 80/20/30 numbers of this customer base.
 
@@ -240,7 +256,7 @@ def _read_lifetimes(file, tenure, event, by, unit, encoding, sheet):
 @commands.command("retention")
 @_format
 @click.option("--item", default="overall_satisfaction", show_default=True)
-@click.option("--window", default=180, show_default=True, type=int,
+@click.option("--window", default=180, show_default=True, type=click.IntRange(min=1),
               help="Days at the end of the data in which a retained customer bought.")
 @_lifetimes_file
 def analyze_retention(db, fmt, item, window, file, tenure, event, by, unit, encoding, sheet):
@@ -294,7 +310,7 @@ def _times(ctx, param, value):
 @commands.command("survival")
 @_format
 @click.option("--category", default=None, help="Contract category, e.g. 'service contract'.")
-@click.option("--inactive-days", default=180, show_default=True, type=int,
+@click.option("--inactive-days", default=180, show_default=True, type=click.IntRange(min=1),
               help="No purchase for this long ends a relationship.")
 @click.option("--at", callback=_times, default=None,
               help="Times to show, e.g. 1,6,12 (default: 1, 3, 6, 12, 24 ... months, or 30, "
