@@ -353,3 +353,14 @@ def test_loyalty_errors_name_the_option_the_user_set(shop, args, option):
     assert option in result.output, result.output
     for internal in ("discount_rate", "time must", "cost per case row", "calibration period\n"):
         assert internal not in result.output, result.output
+
+
+def test_json_around_the_rows_is_valid_json_without_nan():
+    from patronage.reporting.render import render
+
+    frame = pd.DataFrame({"survival": [0.5]}, index=pd.Index([1], name="months"))
+    text = render(frame, "json", about={"logrank": {"chi2": 0.0, "p_value": float("nan")},
+                                        "median": float("inf")})
+    assert "NaN" not in text and "Infinity" not in text
+    out = json.loads(text)
+    assert out["logrank"]["p_value"] is None and out["median"] is None

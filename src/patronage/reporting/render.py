@@ -114,6 +114,17 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return records
 
 
+def _finite(value):
+    """``value`` (nested dicts and lists) with NaN and infinities as None: valid JSON."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
+
+
 def render(result: pd.DataFrame | pd.Series, fmt: str = "table", *, digits: int = 3,
            about: dict | None = None) -> str:
     """``result`` as text in ``fmt`` (``table``, ``json`` or ``csv``). With ``about`` (JSON
@@ -123,7 +134,7 @@ def render(result: pd.DataFrame | pd.Series, fmt: str = "table", *, digits: int 
     frame = integer_counts(result.to_frame() if isinstance(result, pd.Series) else result)
     if fmt == "json":
         records = _records(frame)
-        payload = records if about is None else {**about, "rows": records}
+        payload = records if about is None else {**_finite(about), "rows": records}
         return json.dumps(payload, ensure_ascii=False, default=_json_default, indent=1)
     if fmt == "csv":
         out = io.StringIO()
