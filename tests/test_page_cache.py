@@ -562,3 +562,28 @@ def test_a_change_shows_the_previous_page_marked_as_being_updated(panel, db_url,
             assert _respondents(fresh.text) == before + 30
     finally:
         release.set()
+
+
+def test_after_a_change_the_warmer_prepares_again_only_the_pages_visited(panel, db_url):
+    """During fieldwork the data change all the time: the warmer recomputes the pages someone
+    looked at recently, not all nine."""
+    import time
+
+    engine, info = panel
+    settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0.2)
+    with TestClient(create_app(settings)) as client:
+        cache, warmer = client.app.state.page_cache, client.app.state.page_warmer
+        _until(lambda: len(cache) == 9 and cache.computed == 9, 240)
+        _analyst(client, info)
+        client.cookies.set("patronage_lang", "zh_Hant")
+        _until(lambda: (r := client.get("/loyalty")).status_code == 200
+               and 'class="notice"' not in r.text)
+        time.sleep(1.0)  # rounds for the login (SQLite) are over
+        before, rounds = cache.computed, warmer.rounds
+        with write_transaction(engine) as conn:
+            _response(conn, 0, 0.0)
+        _until(lambda: warmer.rounds > rounds and cache.computed == before + 1)
+        time.sleep(1.0)
+        assert cache.computed == before + 1  # only the loyalty page in 繁體中文
+        assert cache.prepared("loyalty", ("zh_Hant",), lambda: None, visit=False)[1]
+        assert not cache.prepared("loyalty", ("en",), lambda: "new", visit=False)[1]

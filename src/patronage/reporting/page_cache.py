@@ -14,8 +14,8 @@ computed by one background thread, and the visit gets the previous version's pag
 current) or nothing (the caller shows that the page is being prepared). Pages of one ``group``
 (the same page and options in the three languages) share one store of computed results per data
 version (see :mod:`patronage.reporting.shared`), so the second and third languages only
-translate and draw. The application warms the default pages this way at start-up and after every
-change of the data version.
+translate and draw. The application warms the default pages this way at start-up, and after a
+change of the data version those that were visited recently.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ class PageCache:
         self._flights: dict[tuple, _Flight] = {}
         self._stores: OrderedDict[Hashable, tuple[Hashable, dict]] = OrderedDict()
         self._failures: dict[tuple, tuple[Hashable, float, BaseException]] = {}
+        self._visits: dict[tuple, float] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
         self.computed = 0
@@ -109,7 +110,8 @@ class PageCache:
             # The computation failed: try again (this visit may now lead).
 
     def prepared(self, page: str, params: Hashable, compute: Callable[[], Any], *,
-                 group: Hashable = None, wait: float = 0.0) -> tuple[Any, bool] | None:
+                 group: Hashable = None, wait: float = 0.0,
+                 visit: bool = True) -> tuple[Any, bool] | None:
         """``(value, True)`` when the page is ready at the current data version.
 
         Otherwise its computation starts in the background (once, however many visits ask);
@@ -117,8 +119,12 @@ class PageCache:
         with the previous version's value, or None when there is none yet. Pages with the same
         ``group`` share computed results within a data version. A computation that failed
         raises its error to the visits of the next few seconds, then is tried again. Without a
-        data version the page is computed at once, in the caller.
+        data version the page is computed at once, in the caller. ``visit`` False: asked by
+        the warmer, not by a visitor (see :meth:`visited_within`).
         """
+        if visit:
+            with self._lock:
+                self._visits[(page, params)] = time.monotonic()
         version = self._version()
         if version is None:
             with self._lock:
@@ -148,6 +154,12 @@ class PageCache:
             if failed is not None:
                 raise failed[2]
         return (entry.value, False) if entry is not None else None
+
+    def visited_within(self, page: str, params: Hashable, seconds: float) -> bool:
+        """Whether a visitor asked for the page in the last ``seconds``."""
+        with self._lock:
+            last = self._visits.get((page, params))
+        return last is not None and time.monotonic() - last <= seconds
 
     def _store(self, group: Hashable, version: Hashable) -> dict:
         """The shared results of ``group`` at ``version`` (a new store when the version moved)."""

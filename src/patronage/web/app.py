@@ -29,7 +29,7 @@ from patronage.web.deps import (
 )
 from patronage.web.formatting import install as install_formatting
 from patronage.web.guard import RequestGuard
-from patronage.web.prepared import PageWarmer
+from patronage.web.prepared import RECENT_VISIT_SECONDS, PageWarmer
 from patronage.web.serving import redact
 from patronage.web.i18n import load_translations
 
@@ -121,16 +121,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _page_warmer(app: FastAPI) -> PageWarmer | None:
-    """Prepare the analysis and loyalty pages in every language at start-up and after each change
-    of the data, so that first visits find them ready (and compress the Plotly bundle)."""
+    """Prepare the overview, analysis and loyalty pages in every language at start-up, and after
+    a change of the data those visited recently, so that visits find them ready (and compress
+    the Plotly bundle)."""
     interval = app.state.settings.warm_pages_seconds
     if not interval:
         return None
     cache = app.state.page_cache
-    return PageWarmer(app.state.data_version, lambda: pages.default_jobs(app),
-                      lambda job: cache.prepared(job.page, job.params, job.compute,
-                                                 group=job.group),
-                      interval=interval, before=app.state.plotly_js.compressed).start()
+
+    def jobs(first: bool):  # at start-up all of them, later those visited recently
+        return [job for job in pages.default_jobs(app)
+                if first or cache.visited_within(job.page, job.params, RECENT_VISIT_SECONDS)]
+
+    app.state.page_warmer = PageWarmer(
+        app.state.data_version, jobs,
+        lambda job: cache.prepared(job.page, job.params, job.compute, group=job.group,
+                                   visit=False),
+        interval=interval, before=app.state.plotly_js.compressed)
+    return app.state.page_warmer.start()
 
 
 _HEADERS = [

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds before a page that is being prepared or updated reloads itself.
 RELOAD_SECONDS = 3
+#: After a change of the data, the warmer prepares again only the pages visited this recently
+#: (during fieldwork the data change all the time: pages nobody looks at are not recomputed).
+RECENT_VISIT_SECONDS = 15 * 60
 UPDATING = N_("New data arrived: these figures are being updated. The page reloads by itself "
               "when they are ready.")
 PREPARING = N_("This page is being prepared from the latest data. It reloads by itself in a few "
@@ -60,10 +63,11 @@ def freshness(current: bool) -> dict:
 
 
 class PageWarmer:
-    """Prepares ``jobs()`` at start-up and whenever the data version changed since the last time,
-    at most every ``interval`` seconds, on a daemon thread; ``before`` runs once first."""
+    """Prepares ``jobs(True)`` at start-up and ``jobs(False)`` whenever the data version changed
+    since, checking every ``interval`` seconds, on a daemon thread; ``before`` runs once first."""
 
-    def __init__(self, version: Callable[[], Hashable | None], jobs: Callable[[], list[Job]],
+    def __init__(self, version: Callable[[], Hashable | None],
+                 jobs: Callable[[bool], list[Job]],
                  prepare: Callable[[Job], Any], *, interval: float = 5.0,
                  before: Callable[[], Any] | None = None):
         self._version = version
@@ -94,7 +98,8 @@ class PageWarmer:
             if version is not None and version != last:
                 last = version
                 self.rounds += 1
-                for job in self._guarded(self._jobs) or []:
+                first = self.rounds == 1
+                for job in self._guarded(lambda first=first: self._jobs(first)) or []:
                     self._guarded(lambda job=job: self._prepare(job))
             self._stop.wait(self.interval)
 
@@ -108,4 +113,4 @@ class PageWarmer:
             return None
 
 
-__all__ = ["Job", "PageWarmer", "freshness", "prepared", "preparing"]
+__all__ = ["RECENT_VISIT_SECONDS", "Job", "PageWarmer", "freshness", "prepared", "preparing"]
