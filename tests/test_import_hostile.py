@@ -366,3 +366,26 @@ def test_a_line_of_ten_thousand_columns_is_refused(db_url, engine, tmp_path):
     started = time.perf_counter()
     refused(db_url, engine, path, "10,000 columns", "at most 1,000")
     assert time.perf_counter() - started < 20
+
+
+def test_custom_attributes_are_bounded(db_url, engine, tmp_path):
+    """Extra columns become custom attributes: a 300 kB cell on every row (one shared string
+    in a small workbook) would have been stored 1,000 times over."""
+    long_name = "x" * 101
+    path = tmp_path / "c.csv"
+    path.write_text(f"customer_id,name,note,{long_name}\nC1,A,{'z' * 1001},1\nC2,B,ok,2\n",
+                    encoding="utf-8")
+    output = refused(db_url, engine, path, "line 2, column note", "at most 1000 characters",
+                     "line 1, column xxxx", "at most 100 characters")
+    assert len(output) < 2000
+
+
+def test_text_answers_are_bounded(db_url, engine, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("response_id,survey,submitted_at,nps,comment\n"
+                    f"R1,pulse,2024-03-05,9,{'z' * 10_001}\nR2,pulse,2024-03-05,9,fine\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", "responses", str(path), "--db", db_url])
+    assert result.exit_code == 1, result.output
+    assert "line 2, column comment" in result.output
+    assert "at most 10000 characters" in result.output
