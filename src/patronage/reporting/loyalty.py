@@ -26,7 +26,7 @@ from patronage.messages import N_
 from patronage.reporting import formats
 from patronage.reporting.charts import _LAYOUT, hover
 from patronage.storage import read_customers
-from patronage.reporting.satisfaction import Section
+from patronage.reporting.satisfaction import Section, section_problem
 
 SECTIONS = (
     ("clv", "Customer lifetime value, next 12 months (top 20)"),
@@ -77,8 +77,8 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s, language: str = "en"
     labels = labels_for(engine, language, gettext)
     try:
         models = fit_value_models(engine)
-    except ValueError as exc:
-        return [Section(key, _(title), None, None, str(exc)) for key, title in SECTIONS]
+    except Exception as exc:  # noqa: BLE001  (the page explains instead of failing)
+        return [Section(key, _(title), None, None, section_problem(exc, key, _)) for key, title in SECTIONS]
     builders = {"clv": lambda: _clv(engine, models, _, labels),
                 "rfm": lambda: _rfm(engine, models, _),
                 "cohorts": lambda: _cohorts(engine, _),
@@ -93,8 +93,8 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s, language: str = "en"
     for key, title in SECTIONS:
         try:
             table, chart = builders[key]()
-        except ValueError as exc:
-            sections.append(Section(key, _(title), None, None, str(exc)))
+        except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
+            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _)))
             continue
         chart = chart(_(title)) if chart else None
         sections.append(Section(key, _(title), table, chart, None))

@@ -198,7 +198,7 @@ def _kano_note(note, gettext) -> str:
     return gettext(TIE_NOTE).format(tied=found["tied"], chosen=found["chosen"])
 
 
-def _why(error: Exception, key: str, gettext) -> str:
+def section_problem(error: Exception, key: str, gettext) -> str:
     """The reader's explanation of why section ``key`` could not be computed."""
     if isinstance(error, UserError):
         return translated(error, gettext)
@@ -227,7 +227,7 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         try:
             table = compute[key]()
         except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
-            sections.append(Section(key, _(title), None, None, _why(exc, key, _)))
+            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _)))
             continue
         if key == "drivers":  # most important first, in the table and the chart
             table = table.sort_values("importance", ascending=False)
@@ -261,7 +261,7 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         try:
             table, chart = scores_page.BUILDERS[key](data, _, _(title), label, base)
         except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
-            sections.append(Section(key, _(title), None, None, _why(exc, key, _)))
+            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _)))
             continue
         shown = table[[c for c in scores_page.COLUMNS[key] if c in table.columns]].copy()
         shown.index = [_(str(i)) if i in scores_page.LABELS

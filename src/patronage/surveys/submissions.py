@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
+from patronage.messages import N_, Term, UserError
 from patronage.storage.engine import write_transaction
 from patronage.storage.schema import (
     LANGUAGES,
@@ -255,12 +256,14 @@ def _bot_flags(q: Questionnaire, *, channel: str, honeypot: str, started_at, now
 def _check_arguments(submission_id: Any, channel: str, language: str | None) -> None:
     if (not isinstance(submission_id, str) or not 0 < len(submission_id.strip()) <= 64
             or unstorable_reason(submission_id) is not None):
-        raise ValueError("submission_id must be a non-empty text of at most 64 characters "
-                         "(a UUID made by the client)")
+        raise UserError(N_("submission_id must be a non-empty text of at most 64 characters "
+                           "(a UUID made by the client)"))
     if channel not in RESPONSE_CHANNELS:
-        raise ValueError(f"channel must be one of {list(RESPONSE_CHANNELS)}; got {channel!r}")
+        raise UserError(N_("channel must be one of {choices}; got {channel!r}"),
+                        choices=list(RESPONSE_CHANNELS), channel=channel)
     if language is not None and language not in LANGUAGES:
-        raise ValueError(f"language must be one of {list(LANGUAGES)}; got {language!r}")
+        raise UserError(N_("language must be one of {choices}; got {language!r}"),
+                        choices=list(LANGUAGES), language=language)
 
 
 class SubmissionConflict(ValueError):
@@ -436,8 +439,10 @@ def _answered_already(conn, link: SurveyLink, submission_id: str,
     if stored.external_id == submission_id:  # this entry, sent again
         return SubmitResult(response_id=int(stored.id), created=False,
                             quality_flags=dict(stored.quality_flags or {}))
-    raise ValueError(f"customer {customer!r} has answered survey {link.survey_code!r} already "
-                     f"(response #{stored.id}, channel {stored.channel}); nothing was stored")
+    raise UserError(N_("customer {customer!r} has answered survey {survey!r} already "
+                       "(response #{response}, channel {channel}); nothing was stored"),
+                    customer=customer, survey=link.survey_code, response=stored.id,
+                    channel=Term(stored.channel))
 
 
 def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], submission_id: str,
@@ -463,24 +468,25 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
     with engine.connect() as conn:
         survey = conn.execute(select(surveys).where(surveys.c.code == survey_code)).first()
         if survey is None:
-            raise ValueError(f"there is no survey {survey_code!r}")
+            raise UserError(N_("there is no survey {code!r}"), code=survey_code)
         allowed = ("open", "closed") if channel in AGENT_CHANNELS else ("open",)
         if survey.status not in allowed:
-            raise ValueError(f"survey {survey_code!r} is {survey.status} and takes no answers "
-                             f"on channel {channel}")
+            raise UserError(N_("survey {code!r} is {status} and takes no answers on channel "
+                               "{channel}"), code=survey_code, status=Term(survey.status),
+                            channel=Term(channel))
         link = None
         if invitation_token is not None:
             link = _link_from_invitation(conn, invitation_token, statuses=allowed) \
                 if _token_ok(invitation_token) else None
             if link is None or link.survey_id != survey.id:
-                raise ValueError(f"the invitation token does not belong to survey "
-                                 f"{survey_code!r}; check the link")
+                raise UserError(N_("the invitation token does not belong to survey {code!r}; check "
+                                   "the link"), code=survey_code)
         customer_pk = None
         if customer_external_id is not None:
             customer_pk = conn.execute(select(customers.c.id).where(
                 customers.c.external_id == customer_external_id)).scalar()
             if customer_pk is None:
-                raise ValueError(f"there is no customer {customer_external_id!r}")
+                raise UserError(N_("there is no customer {customer!r}"), customer=customer_external_id)
         if invitation_token is None and channel in AGENT_CHANNELS and customer_pk is not None:
             link = _invited(conn, survey.id, customer_pk, allowed)
             if link is not None and link.response_id is not None:
