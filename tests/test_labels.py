@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
@@ -202,3 +203,28 @@ def test_no_english_data_value_on_the_chinese_pages_of_the_demo(demo_company):
             assert all(chinese(str(i)) for i in analysis[key].table.index), key
     finally:
         engine.dispose()
+
+
+def test_label_files_are_read_like_import_files(engine, tmp_path):
+    """GB18030 (Chinese Excel's CSV) is read; a damaged, mixed-up or formula-carrying file is
+    refused with where and why, and nothing is stored."""
+    gb = tmp_path / "gb.csv"
+    gb.write_bytes("kind,value,en,zh_Hans,zh_Hant\nregion,North,North,华北,華北\n"
+                   .encode("gb18030"))
+    assert import_labels(engine, gb) == 3
+    assert labels_for(engine, "zh_Hans")("region", "North") == "华北"
+    garbage = tmp_path / "labels.xlsx"
+    garbage.write_bytes(b"not a workbook at all")
+    with pytest.raises(UserError, match="not an Excel .xlsx workbook"):
+        import_labels(engine, garbage)
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(b"kind,value,language,label\nregion,South,zh_Hans,\xe5\x8d\x8e\x00\n")
+    with pytest.raises(UserError, match=r"nul.csv, line 2, column label: .*NUL"):
+        import_labels(engine, nul)
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["kind", "value", "language", "label"])
+    workbook.active.append(["region", "South", "zh_Hans", '=HYPERLINK("http://x","y")'])
+    workbook.save(tmp_path / "f.xlsx")
+    with pytest.raises(UserError, match=r"f.xlsx, line 2, column label: .*formula"):
+        import_labels(engine, tmp_path / "f.xlsx")
+    assert labels_for(engine, "zh_Hans")("region", "South") == "South"

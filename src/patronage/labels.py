@@ -150,22 +150,27 @@ def set_label(engine: Engine, kind: str, value: str, language: str, label: str) 
 
 
 def read_label_file(path: str | Path) -> list[tuple[str, str, str, str]]:
-    """Rows of a labels file (CSV, UTF-8, or XLSX): either long, with the columns ``kind``,
+    """Rows of a labels file (CSV in UTF-8, GB18030 or UTF-16, or XLSX, read as the importer
+    reads files): either long, with the columns ``kind``,
     ``value``, ``language``, ``label``, or wide, with ``kind``, ``value`` and one column per
     language (``en``, ``zh_Hans``, ``zh_Hant``; blank cells are left alone)."""
+    from patronage.storage.importing.reading import read_table
+    from patronage.storage.importing.report import Problems
+
     path = Path(path)
-    try:
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, dtype=str)
-        else:
-            frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except FileNotFoundError:
-        raise UserError(N_("There is no file {path}."), path=str(path)) from None
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
-        raise UserError(N_("{path} cannot be read as a CSV (UTF-8) or XLSX file: {problem}"),
-                        path=path.name, problem=str(exc)) from None
-    frame = frame.fillna("")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    if not path.exists():
+        raise UserError(N_("There is no file {path}."), path=str(path))
+    try:  # the importer's reader: encodings, damaged and hostile files, formula cells
+        table = read_table(path)
+    except ValueError as exc:
+        raise UserError(N_("{path} cannot be read: {problem}"), path=path.name,
+                        problem=str(exc)) from None
+    if table.problems:
+        problems = Problems(table.lines)
+        problems.add(*table.problems[0])  # cut to a readable length
+        raise UserError(N_("{path}, {problem}"), path=path.name,
+                        problem=problems.issues[0].to_text())
+    frame = table.frame.fillna("")
     languages = [c for c in frame.columns if c in LANGUAGES]
     long = {"kind", "value", "language", "label"} <= set(frame.columns)
     if not ({"kind", "value"} <= set(frame.columns) and (long or languages)):
@@ -174,7 +179,7 @@ def read_label_file(path: str | Path) -> list[tuple[str, str, str, str]]:
                         path=path.name, languages=", ".join(LANGUAGES),
                         found=", ".join(frame.columns))
     rows = []
-    for number, record in enumerate(frame.to_dict(orient="records"), start=2):
+    for number, record in zip(table.lines.tolist(), frame.to_dict(orient="records")):
         where = f"{path.name}, line {number}: "
         pairs = ([(record["language"].strip(), record["label"])] if long
                  else [(lang, record[lang]) for lang in languages if record[lang].strip()])
