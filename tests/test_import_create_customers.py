@@ -4,10 +4,9 @@ become bare customers, counted in the report, in the same transaction as the sal
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
-
-import pytest
 
 from patronage.cli import main
 from patronage.storage.importing import import_file
