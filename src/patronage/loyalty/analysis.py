@@ -445,6 +445,9 @@ def read_value_models(text: str, source: str = "the parameter file") -> SavedMod
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
                          f"{exc.msg}); {_SAVE_HINT}") from None
+    except RecursionError:
+        raise ValueError(f"{source} is nested too deeply to be a parameter file; "
+                         f"{_SAVE_HINT}") from None
     if not isinstance(payload, dict) or payload.get("format") != PARAMS_FORMAT:
         raise ValueError(f"{source} is not a Patronage CLV parameter file (it has no "
                          f"\"format\": \"{PARAMS_FORMAT}\"); {_SAVE_HINT}")
