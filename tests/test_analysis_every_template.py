@@ -89,6 +89,11 @@ def test_every_template_with_a_few_answers_and_no_waves(client):
             if language != "en":  # survey codes are codes
                 english = english_words(response.text, allowed={"relationship"})
                 assert not english, (template, language, english)
+            overview = client.get(f"/?survey={code}")  # the overview of the same survey
+            assert overview.status_code == 200, (template, language)
+            if language != "en":
+                english = english_words(overview.text, allowed={"relationship"})
+                assert not english, (template, language, english)
 
 
 def test_one_wave_and_no_answers(client):
