@@ -134,3 +134,20 @@ def test_analysis_and_loyalty_sections_that_cannot_be_computed_are_chinese(clien
         time.sleep(0.2)
         response = client.get("/loyalty")
     assert not english_words(response.text, TYPED), english_words(response.text, TYPED)
+
+
+def test_a_targeted_draw_shows_no_nan_and_no_english_stratum(client):
+    """A targeted list has no design weight and no stratum: the field table shows dashes."""
+    _login(client, "admin")
+    _zh(client, "post", "/surveys", {"template": "nps", "code": "nps-2026", "title": "",
+                                     "language": "zh_Hans"})
+    page = "/surveys/nps-2026"
+    _zh(client, "post", f"{page}/status", {"status": "open"}, page)
+    _zh(client, "post", f"{page}/waves", {"name": "2026-Q3", "starts_on": "2026-07-01",
+                                          "ends_on": ""}, page)
+    response = _zh(client, "post", f"{page}/sample", {"wave": "2026-Q3", "method": "targeted",
+                                                       "ids": "M001, M002"}, page)
+    assert response.status_code == 200, _soup(response).select_one("#error")
+    shown = _zh(client, "get", page)
+    text = _soup(shown).get_text(" ")
+    assert "nan" not in text.split() and "None" not in text.split()
