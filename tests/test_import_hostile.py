@@ -389,3 +389,29 @@ def test_text_answers_are_bounded(db_url, engine, tmp_path):
     assert result.exit_code == 1, result.output
     assert "line 2, column comment" in result.output
     assert "at most 10000 characters" in result.output
+
+
+def test_a_quote_closed_rows_later_is_caught_in_a_one_line_field(db_url, engine, tmp_path):
+    """A quote left open and closed properly rows later is valid CSV: the rows between became
+    one name. A cell whose later lines have a row's delimiters, or an id with a line break, is
+    refused; a name over two lines without them stays fine (test_import keeps those)."""
+    path = tmp_path / "c.csv"
+    path.write_bytes(b'customer_id,name,region\nC1,"A,North\nC2,B,South\nC3,C",East\nC4,D,West\n')
+    refused(db_url, engine, path, "line 2, column name", "several lines", "quote")
+
+
+def test_line_breaks_in_an_xlsx_id_cell(db_url, engine, tmp_path):
+    path = write_xlsx(tmp_path / "c.xlsx", [["0", "1"], ["2", "3"]],
+                      strings=("customer_id", "name", "C1\nC2", "A"))
+    refused(db_url, engine, path, "line 2, column customer_id", "several lines")
+
+
+def test_multi_line_comments_and_attributes_are_fine(engine, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text('response_id,survey,submitted_at,nps,comment\n'
+                    'R1,pulse,2024-03-05,9,"two\nlines"\n', encoding="utf-8")
+    report = import_file(engine, "responses", path)
+    assert report.ok, [i.to_text() for i in report.errors]
+    people = tmp_path / "c.csv"
+    people.write_text('customer_id,name,note\nC9,Z,"a\nb"\n', encoding="utf-8")
+    assert import_file(engine, "customers", people).ok

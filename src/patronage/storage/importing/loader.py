@@ -22,6 +22,26 @@ from patronage.storage.importing.reading import MAX_XLSX_UNZIPPED_BYTES, read_ta
 from patronage.storage.importing.report import ImportReport, Problems
 
 KINDS = {"customers": customers, "transactions": transactions, "responses": responses}
+#: Fields that never hold a line break (ids and codes).
+ONE_LINE_FIELDS = ("external_id", "customer", "survey")
+SWALLOWED = ("the value runs over several lines: a quote (\") before it is probably not "
+             "closed, so the rows after it were read into this cell; close the quote, or "
+             "remove the line breaks")
+
+
+def _swallowed_rows(table, fields: dict[str, str], problems: Problems) -> None:
+    """Report cells that hold rows of the file: a quote opened and closed rows later is valid
+    CSV, and runs the rows between into one cell. An id or code with a line break, or a text
+    cell whose later lines have as many delimiters as a row, is one."""
+    width = len(table.frame.columns)
+    for field_name, header in fields.items():
+        for position in table.line_breaks.get(header, ()):
+            value = table.frame[header].iloc[position]
+            rows = table.delimiter is not None and width > 1 and any(
+                line.count(table.delimiter) >= width - 1 for line in value.splitlines()[1:])
+            if field_name in ONE_LINE_FIELDS or rows:
+                problems.add(int(table.lines[position]), problems.label(field_name), value,
+                             SWALLOWED)
 #: Files with more data rows than this show a progress bar when asked to.
 PROGRESS_MIN_ROWS = 50_000
 
@@ -83,6 +103,7 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
         problems.add(line, column, value, message)
     for header, message in columns.problems:
         problems.add(1, header, None, message)
+    _swallowed_rows(table, columns.fields, problems)
     if table.truncated or any(name not in columns.fields for name in REQUIRED[kind]):
         report.errors = problems.sorted()
         return report

@@ -51,7 +51,8 @@ class Table:
     """A file's cells: ``frame`` has one column per header (strings, NaN for blank cells) and
     ``lines`` the file line / Excel row of each frame row. ``problems`` are (line, column, value,
     message) tuples found while reading; ``formula_cells`` maps a column to the frame rows whose
-    XLSX formula or error cell (``#N/A``) was refused (left blank, and already reported)."""
+    XLSX formula or error cell (``#N/A``) was refused (left blank, and already reported);
+    ``line_breaks`` maps a column to the frame rows whose cell holds a line break."""
 
     frame: pd.DataFrame
     lines: np.ndarray
@@ -61,6 +62,7 @@ class Table:
     problems: list[tuple[int, str | None, str | None, str]] = field(default_factory=list)
     truncated: bool = False
     formula_cells: dict[str, list[int]] = field(default_factory=dict)
+    line_breaks: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
@@ -216,8 +218,19 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
     frame, lines = _drop_blank_rows(frame, lines)
     if has_nul:
         problems.extend(_nul_problems(frame, lines))
-    table = Table(frame, lines, encoding=encoding_name, delimiter=delimiter, problems=problems)
+    table = Table(frame, lines, encoding=encoding_name, delimiter=delimiter, problems=problems,
+                  line_breaks=_line_break_cells(frame) if multiline else {})
     return _limit(table, max_rows)
+
+
+def _line_break_cells(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Column -> the rows whose cell holds a line break (only columns that have one)."""
+    found = {}
+    for name in frame.columns:
+        hit = frame[name].str.contains("[\r\n]", regex=True, na=False).to_numpy(dtype=bool)
+        if hit.any():
+            found[name] = np.flatnonzero(hit)
+    return found
 
 
 _NUL = ("the cell holds a NUL character (an invisible control character a broken export "
@@ -526,7 +539,8 @@ def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> 
         pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
     frame = _clean(frame.astype("str").where(frame.notna())) if data else frame
     table = Table(frame, np.asarray(lines, dtype=np.int64), sheet=worksheet.title,
-                  problems=problems, formula_cells=formulas)
+                  problems=problems, formula_cells=formulas,
+                  line_breaks=_line_break_cells(frame) if data else {})
     return _limit(table, max_rows)
 
 
