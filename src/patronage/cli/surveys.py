@@ -155,7 +155,7 @@ def survey_wave(db, code, name, starts, ends):
               default="proportional", show_default=True)
 @click.option("--sd", default="", help="Neyman: standard deviations, e.g. 'East=1.2; North=0.8'.")
 @click.option("--segment", default="", help="Targeted: e.g. 'size=key account; region=North'.")
-@click.option("--ids", "ids_file", type=click.File(encoding="utf-8-sig"), default=None,
+@click.option("--ids", "ids_file", type=click.File("rb"), default=None,
               help="Targeted: a text file of customer ids (one per line or comma-separated).")
 @click.option("--quotas", default="", help="Caps on strata cells, e.g. 'East=50; North=30'.")
 @click.option("--seed", default="", help="Random seed, to repeat a draw.")
@@ -171,13 +171,16 @@ def survey_sample(db, code, wave, method, n, strata, allocation, sd, segment, id
     Example: patronage survey sample relationship --wave 2026-Q3 --method stratified --n 600
     --strata region --allocation neyman --sd 'East=1.2; North=0.8'
     """
+    from patronage.storage.importing.reading import decode
     from patronage.surveys.admin import exclusion_counts, sample_options
     from patronage.surveys.program import draw_sample
 
     settings, engine = _survey_engine(db)
+    # The encoding as an import file's: UTF-8 (with or without BOM), GB18030, UTF-16.
+    ids = guard(lambda: decode(ids_file.read(), None)[0]) if ids_file else ""
     options = guard(lambda: sample_options(
         method=method, n=n, strata=list(strata), allocation=allocation, sd=sd, seed=seed,
-        segments=segment, ids=ids_file.read() if ids_file else "", quotas=quotas))
+        segments=segment, ids=ids, quotas=quotas))
     report = guard(lambda: draw_sample(engine, code, wave, channel=channel,
                                         base_url=settings.survey_base_url(), preview=preview,
                                         **options))
