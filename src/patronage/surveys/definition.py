@@ -310,6 +310,9 @@ def _load_text(source: str, name: str) -> Any:
             raise DefinitionError(name, [Message(
                 N_("invalid JSON at line {line}, column {column}: {problem}"),
                 line=exc.lineno, column=exc.colno, problem=Term(exc.msg))]) from None
+        except ValueError as exc:  # a number of more than 4,300 digits
+            raise DefinitionError(name, [Message(N_("invalid JSON: {problem}"),
+                                                 problem=str(exc)[:200])]) from None
     try:
         return yaml.load(source, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
@@ -321,6 +324,9 @@ def _load_text(source: str, name: str) -> Any:
                 line=mark.line + 1, column=mark.column + 1, problem=Term(problem))]) from None
         raise DefinitionError(name, [Message(N_("invalid YAML: {problem}"),
                                              problem=problem)]) from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise DefinitionError(name, [Message(N_("invalid YAML: {problem}"),
+                                             problem=str(exc)[:200])]) from None
 
 
 def parse_definition(source: str | Mapping, *, name: str = "definition") -> Questionnaire:
