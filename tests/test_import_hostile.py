@@ -264,7 +264,8 @@ def test_mixed_utf8_and_gb18030_lines(db_url, engine, tmp_path):
 def test_a_gb18030_file_is_not_taken_for_mixed(db_url, engine, tmp_path):
     """Every surname of the Hundred Family Surnames list with two given names, in GB18030:
     none of these lines is mistaken for UTF-8."""
-    surnames = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛"
+    surnames = ("赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张"
+                "孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛")
     given = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
     rows = [f"C{i},{s}{given[i % len(given)]}{given[(3 * i) % len(given)]}"
             for i, s in enumerate(surnames * 3)]
