@@ -1,10 +1,11 @@
 """Damaged and hostile files: finding what is wrong and where, for :mod:`.reading`.
 
 Each function looks for one kind of damage and returns what a message needs (a line number, a
-size), or raises ValueError with the message itself: a workbook that is not a zip of a workbook
-or that would unpack to more than the bound (a decompression bomb), shared-string references
-outside the table, a text file whose lines mix UTF-8 and GB18030, UTF-16 text without a
-byte-order mark, and quotes that are never closed or closed in the wrong place.
+size), or raises ValueError with the message itself: a workbook that is not a zip of a workbook,
+that would unpack to more than the bound or far more than its zipped size (a decompression
+bomb), shared-string references outside the table, a text file whose lines mix UTF-8 and
+GB18030, UTF-16 text without a byte-order mark, and quotes that are never closed or closed in
+the wrong place.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def check_xlsx_archive(path: Path, max_unzipped: int) -> None:
     for member in members:
         if member.file_size > max(_RATIO_FROM_BYTES, MAX_XLSX_RATIO * member.compress_size):
             raise ValueError(
-                f"{path.name} is not read: its part {member.filename} unpacks to "
+                f"{path.name} is not read: its part {member.filename[:80]} unpacks to "
                 f"{_size(member.file_size)} from {_size(member.compress_size)} compressed, "
                 "which no spreadsheet does (a zip bomb?); save it again from Excel, or export "
                 "it as CSV")
