@@ -13,6 +13,7 @@ import struct
 import time
 import zipfile
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from openpyxl.utils import get_column_letter
@@ -427,3 +428,14 @@ def test_multi_line_comments_and_attributes_are_fine(engine, tmp_path):
     people = tmp_path / "c.csv"
     people.write_text('customer_id,name,note\nC9,Z,"a\nb"\n', encoding="utf-8")
     assert import_file(engine, "customers", people).ok
+
+
+def test_no_sheet_named(db_url, engine, tmp_path):
+    workbook = openpyxl.Workbook()
+    for k in range(300):
+        workbook.create_sheet(f"sheet {k:03d} " + "x" * 15)
+    workbook.save(tmp_path / "many.xlsx")
+    result = run_import(db_url, tmp_path / "many.xlsx", "--sheet", "nope")
+    assert result.exit_code != 0
+    assert "no sheet named 'nope'" in result.output and "and 291 more" in result.output
+    assert len(result.output) < 1000

@@ -407,8 +407,10 @@ def read_xlsx(path: Path, *, sheet: str | None, max_rows: int | None,
 def _read_workbook(workbook, sheet: str | None, max_rows: int | None, file: str) -> Table:
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
-            raise ValueError(f"no sheet named {sheet!r}; the workbook has "
-                             f"{', '.join(repr(s) for s in workbook.sheetnames)}")
+            names = workbook.sheetnames
+            more = f" and {len(names) - 10:,} more" if len(names) > 10 else ""
+            raise ValueError(f"no sheet named {shorten(sheet)!r}; the workbook has "
+                             f"{', '.join(repr(shorten(s, 40)) for s in names[:10])}{more}")
         worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
         if isinstance(getattr(worksheet, "_shared_strings", None), list):
             # openpyxl's read-only sheet reads cells through this private table.
