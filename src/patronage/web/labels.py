@@ -9,6 +9,7 @@ from jinja2 import pass_context
 
 from patronage import labels as category_labels
 from patronage.messages import N_, UserError
+from patronage.reporting.questions import QuestionTexts
 from patronage.storage.schema import LANGUAGES
 from patronage.web.deps import check_csrf, gettext_for, language_of, render, require_user
 
@@ -37,8 +38,24 @@ def label(context, value, kind: str) -> str:
     return labels_of(request)(kind, value)
 
 
+@pass_context
+def survey_title(context, code) -> str:
+    """``{{ code|survey_title }}``: the survey's title in the page's language (its
+    questionnaire's), else its stored title, else the code."""
+    request = context.get("request")
+    if request is None or not code:
+        return code or ""
+    texts = getattr(request.state, "question_texts", None)
+    if texts is None:
+        texts = QuestionTexts(request.app.state.engine, language_of(request),
+                              gettext_for(request))
+        request.state.question_texts = texts
+    return texts.title(str(code))
+
+
 def install(environment) -> None:
     environment.filters["label"] = label
+    environment.filters["survey_title"] = survey_title
 
 
 def _page(request: Request, status: int = 200, **context):
