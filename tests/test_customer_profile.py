@@ -81,3 +81,12 @@ def test_option_answers_show_the_option_text(client):
     assert answers["您会推荐吗？"] == "3"
     assert answers["渠道 · 网站"] == "是" and answers["渠道 · 电话"] == "否"
     assert answers["为什么打分低？"] == "交货太慢"
+
+
+def test_a_survey_given_its_own_title_keeps_it(client):
+    create_from_template(client.engine, "nps", "nps-own", title="<b>门店</b> 回访", language="en")
+    set_status(client.engine, "nps-own", "open")
+    submit(client.engine, survey_code="nps-own", submission_id="phone-2", channel="phone",
+           customer_external_id="C001", answers={"nps": 8})
+    summaries = [s.text for s in _profile(client, "zh_Hans").select("details summary")]
+    assert any(s.startswith("<b>门店</b> 回访") for s in summaries), summaries  # as text

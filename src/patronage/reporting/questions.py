@@ -66,14 +66,16 @@ class QuestionTexts:
             try:
                 q = parse_definition(definition or {})
                 texts = _texts_of(q, self.language)
-                title = q.text(q.title, self.language)
+                if not title or title in q.title.values():  # not renamed: the reader's words
+                    title = q.text(q.title, self.language)
             except ValueError:  # no questionnaire stored (imported responses)
                 texts = {}
             self._surveys[survey], self._titles[survey] = texts, title or survey
         return self._surveys[survey]
 
     def title(self, survey: str) -> str:
-        """The survey's title in the reader's language (its questionnaire's), else as stored."""
+        """The survey's title: in the reader's language when it is its questionnaire's title,
+        as stored when the survey was given a title of its own (or has no questionnaire)."""
         self._survey(survey)
         return self._titles[survey]
 
