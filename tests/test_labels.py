@@ -228,3 +228,22 @@ def test_label_files_are_read_like_import_files(engine, tmp_path):
     with pytest.raises(UserError, match=r"f.xlsx, line 2, column label: .*formula"):
         import_labels(engine, tmp_path / "f.xlsx")
     assert labels_for(engine, "zh_Hans")("region", "South") == "South"
+
+
+def test_sampling_strata_read_as_labels(client):
+    from datetime import date
+
+    from patronage.surveys.program import add_wave, create_survey, draw_sample, set_status
+    from patronage.surveys.templates import load_template
+
+    set_labels(client.engine, [("region", "East China", "zh_Hans", "华东"),
+                               ("tier", "gold", "zh_Hans", "金卡")])
+    create_survey(client.engine, load_template("nps"))
+    set_status(client.engine, "nps", "open")
+    add_wave(client.engine, "nps", "2026-Q3", date(2026, 7, 1))
+    draw_sample(client.engine, "nps", "2026-Q3", method="stratified", n=2,
+                strata=["region", "tier"], channel="phone", seed=1, today=date(2026, 7, 2))
+    _login(client, "admin")
+    page = _get(client, "/surveys/nps", "zh_Hans")
+    strata = [tr.td.text for tr in page.select("table#by-stratum tbody tr")]
+    assert strata == ["华东 / 金卡"], strata

@@ -41,6 +41,9 @@ KIND_NAMES = {
 #: The value tiers the loyalty analysis assigns; the interface translates them (catalog).
 BUILT_IN_TIERS = ("platinum", "gold", "silver", "bronze")
 MAX_LABEL = 300
+#: A sampling stratum: segment values joined by " / ", each labelled by the first kind that has it.
+STRATUM = "stratum"
+STRATUM_KINDS = ("region", "industry", "size", "channel", "tier")
 #: Where each kind's values live in the panel (kinds not listed have only labelled values).
 _IN_USE = {
     "region": customers.c.region, "industry": customers.c.industry, "size": customers.c.size,
@@ -62,12 +65,22 @@ class Labels:
         if value is None or (isinstance(value, float) and value != value):
             return "–"
         text = str(value)
+        if kind == STRATUM:
+            return " / ".join(self._any(part) for part in text.split(" / "))
         found = self.table.get((kind, text))
         if found is not None:
             return found
         if kind == "tier" and text in BUILT_IN_TIERS:
             return self.gettext(text)
         return text
+
+    def _any(self, value: str) -> str:
+        """A segment value of unknown kind (a sampling stratum's part): its first label."""
+        for kind in STRATUM_KINDS:
+            found = self(kind, value)
+            if found != value:
+                return found
+        return value
 
     def of(self, kind: str) -> Callable[[object], str]:
         """The labeller of one kind."""
