@@ -19,6 +19,12 @@ from patronage.storage import make_engine, upgrade
 
 TEST_DATABASE_URL = os.environ.get("PATRONAGE_TEST_DATABASE_URL", "").strip()
 
+# A visit waits for its page to be computed, and nothing is prepared in the background before it
+# is asked for, so tests see (and count) exactly what they ask for. The tests of background
+# preparation (test_page_cache.py) set these themselves.
+os.environ.setdefault("PATRONAGE_PAGE_WAIT_SECONDS", "600")
+os.environ.setdefault("PATRONAGE_WARM_PAGES_SECONDS", "0")
+
 
 def backend_name() -> str:
     return make_url(TEST_DATABASE_URL).get_backend_name() if TEST_DATABASE_URL else "sqlite"

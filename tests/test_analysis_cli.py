@@ -77,3 +77,12 @@ def test_csv_rendering_escapes_formulas_but_keeps_numbers():
     assert lines[4].startswith("'-2+3,")
     assert lines[5].startswith("'\t=1,") or lines[5].startswith("\"'\t=1\",")
     assert lines[6] == "fine,4.0"
+
+
+def test_a_huge_repeated_response_id_is_cut_in_the_message(tmp_path):
+    big = "9" * 300_000
+    path = tmp_path / "big.csv"
+    path.write_text(f"response_id,wave,nps\n{big},Q1,9\n{big},Q1,5\n", encoding="utf-8")
+    out = CliRunner().invoke(main, ["analyze", "nps", "--file", str(path)])
+    assert out.exit_code == 1 and "appears twice" in out.output
+    assert "300,000 characters" in out.output and len(out.output) < 1000

@@ -87,7 +87,12 @@ def test_every_template_with_a_few_answers_and_no_waves(client):
             page = BeautifulSoup(response.text, "html.parser")
             assert page.select("section.card"), (template, language)
             if language != "en":  # survey codes are codes
-                english = english_words(response.text, allowed={"relationship"})
+                english = english_words(response.text, allowed={"relationship", "Relationship"})
+                assert not english, (template, language, english)
+            overview = client.get(f"/?survey={code}")  # the overview of the same survey
+            assert overview.status_code == 200, (template, language)
+            if language != "en":
+                english = english_words(overview.text, allowed={"relationship", "Relationship"})
                 assert not english, (template, language, english)
 
 
@@ -96,10 +101,12 @@ def test_one_wave_and_no_answers(client):
     for language in ("en", "zh_Hans", "zh_Hant"):  # no answers at all
         response = _sections(client, code, language)
         if language != "en":
-            assert not english_words(response.text, allowed={"relationship"}), response.text[-3000:]
+            assert not english_words(response.text, allowed={"relationship", "Relationship"}), response.text[-3000:]
     add_wave(client.engine, code, "2026-Q3", date(2026, 7, 1))
     _answer(client, code, 3)
     response = _sections(client, code, "zh_Hans")
     trend = BeautifulSoup(response.text, "html.parser").select_one("#section-trend")
     assert "两个" in trend.text  # the trend needs two waves, and says so
-    assert not english_words(response.text, allowed={"relationship"}), response.text[-3000:]
+    options = BeautifulSoup(response.text, "html.parser").select("select#survey option")
+    assert "净推荐值（NPS）调查" in [o.text for o in options]  # titles, not codes
+    assert not english_words(response.text, allowed={"relationship", "Relationship"}), response.text[-3000:]

@@ -5,10 +5,10 @@ moves by pages."""
 from __future__ import annotations
 
 import pytest
+from test_browser import browser, live_server  # noqa: F401  (shared fixtures)
 
 from patronage.surveys.admin import create_from_template
 from patronage.surveys.program import set_status
-from test_browser import browser, live_server  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.browser
 

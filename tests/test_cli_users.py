@@ -89,3 +89,13 @@ def test_revoke_sessions_counts_what_ended(cli):
     sessions = [start_session(cli.engine, wang, hours=1) for _ in range(2)]
     assert "Ended 2 sessions of wang@huadong.cn" in cli("revoke-sessions", "wang@huadong.cn")
     assert all(session_user(cli.engine, s) is None for s in sessions)
+
+
+def test_the_readme_shows_every_user_command():
+    from pathlib import Path
+
+    from patronage.cli.users import user
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in user.commands if f"patronage user {name}" not in readme]
+    assert missing == []

@@ -48,14 +48,16 @@ def test_answers_under_their_questions_without_nan(client):
     set_status(client.engine, "kano-2026", "open")
     submit(client.engine, survey_code="kano-2026", submission_id="phone-1", channel="phone",
            customer_external_id="C001", answers={"kano.mobile_app.f": 1, "kano.mobile_app.d": 5})
-    for language, overall, app_question in (
-            ("zh_Hans", "总体满意度", "我们不提供"), ("zh_Hant", "總體滿意度", "我們不提供"),
-            ("en", "Overall satisfaction", "did not offer")):
+    for language, overall, app_question, title in (
+            ("zh_Hans", "总体满意度", "我们不提供", "功能偏好调查"),
+            ("zh_Hant", "總體滿意度", "我們不提供", "功能偏好調查"),
+            ("en", "Overall satisfaction", "did not offer", "Feature preferences")):
         page = _profile(client, language)
         text = page.get_text(" ")
         assert "nan" not in text.lower().split() and "nan" not in text, language
         summaries = [s.text for s in page.select("details summary")]
         assert all("nan" not in s for s in summaries), summaries
+        assert any(s.startswith(title) for s in summaries), summaries  # the survey's title
         answers = _answers(page)
         questions = [q for q, _a in answers]
         # No raw codes: the panel's survey has no stored questionnaire (index system wording).
@@ -79,3 +81,12 @@ def test_option_answers_show_the_option_text(client):
     assert answers["您会推荐吗？"] == "3"
     assert answers["渠道 · 网站"] == "是" and answers["渠道 · 电话"] == "否"
     assert answers["为什么打分低？"] == "交货太慢"
+
+
+def test_a_survey_given_its_own_title_keeps_it(client):
+    create_from_template(client.engine, "nps", "nps-own", title="<b>门店</b> 回访", language="en")
+    set_status(client.engine, "nps-own", "open")
+    submit(client.engine, survey_code="nps-own", submission_id="phone-2", channel="phone",
+           customer_external_id="C001", answers={"nps": 8})
+    summaries = [s.text for s in _profile(client, "zh_Hans").select("details summary")]
+    assert any(s.startswith("<b>门店</b> 回访") for s in summaries), summaries  # as text

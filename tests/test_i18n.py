@@ -80,3 +80,14 @@ def test_catalog_translates_every_message(language):
     translated = {m.id for m in catalog if m.id and m.string}
     missing = sorted(interface_messages() - translated)
     assert not missing, f"{language}: untranslated messages {missing}"
+
+
+@pytest.mark.parametrize("language", ["zh_Hans", "zh_Hant"])
+def test_catalog_has_each_message_once(language):
+    """Engineers append to the catalogs; a msgid written twice would silently keep one of the
+    translations."""
+    text = (WEB / "locale" / language / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    ids = re.findall(r'^msgid ((?:"(?:[^"\\]|\\.)*"\n?)+)', text, flags=re.MULTILINE)
+    ids = [i for i in ids if i.strip() != '""']
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    assert not repeated, f"{language}: msgids written twice: {repeated[:5]}"

@@ -308,7 +308,9 @@ def test_unknown_customer(panel, tmp_path):
                                           ["T2", "C0999", "2024-03-05", "1"]])
     report = import_file(panel, "transactions", path)
     assert messages(report) == ("line 3, column customer_id (customer): 'C0999' — customer "
-                                "'C0999' is not in the panel; import customers first")
+                                "'C0999' is not in the panel; import customers first, or import "
+                                "with --create-customers to create bare customers for the "
+                                "unknown ids")
     assert count(panel, transactions) == 0
 
 

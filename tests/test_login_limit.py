@@ -1,4 +1,4 @@
-"""The login limit under concurrency (issue 10, item 14): an attempt is counted before its
+"""Limits under concurrency (issue 10, item 14): an attempt is counted before its
 password is hashed, so 100 wrong passwords sent at once run as many Argon2 checks as the limit
 allows, and only a few hashes run at a time (each takes 64 MiB)."""
 
@@ -90,3 +90,61 @@ def test_a_locked_out_address_gets_in_only_after_the_window(panel, db_url, hashe
     finally:
         app.state.intake.close()
         app.state.engine.dispose()
+
+
+def test_concurrent_link_guesses_get_no_more_lookups_than_the_limit(pulse, db_url,
+                                                                    monkeypatch):
+    """The same race on the survey-link limit: misses are counted before the look-up (made
+    to take 50 ms here, like a database under load)."""
+    from patronage.surveys import intake
+    from patronage.web import public
+
+    def slow(real):
+        def looked_up(*args, **kwargs):
+            time.sleep(0.05)
+            return real(*args, **kwargs)
+        return looked_up
+
+    monkeypatch.setattr(public, "resolve_link", slow(public.resolve_link))
+    monkeypatch.setattr(intake, "resolve_link", slow(intake.resolve_link))
+    _engine, _code, open_token, _tokens = pulse
+    app = create_app(Settings(database_url=db_url, public_link_misses_per_minute=10))
+
+    async def run():
+        transport = httpx2.ASGITransport(app=app, client=("203.0.113.7", 5000))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://t") as client:
+            guesses = await asyncio.gather(*(client.get(f"/s/guess{i:040d}")
+                                             for i in range(60)))
+            posts = await asyncio.gather(*(client.post("/api/responses", json={
+                "token": f"guess{i:040d}", "submission_id": f"g{i}", "answers": {}})
+                for i in range(20)))
+            return guesses, posts
+
+    try:
+        guesses, posts = asyncio.run(run())
+    finally:
+        app.state.intake.close()
+        app.state.engine.dispose()
+    statuses = sorted(r.status_code for r in guesses + posts)
+    assert statuses == [404] * 10 + [429] * 70
+
+
+def test_found_links_do_not_count_as_misses(pulse, db_url):
+    _engine, _code, open_token, tokens = pulse
+    app = create_app(Settings(database_url=db_url, public_link_misses_per_minute=2))
+
+    async def run():
+        transport = httpx2.ASGITransport(app=app, client=("203.0.113.8", 5000))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://t") as client:
+            pages = [(await client.get(f"/s/{tokens[0]}")).status_code for _ in range(5)]
+            bad = [(await client.post("/api/responses", json={
+                "open_token": open_token, "submission_id": f"b{i}", "answers": {"nps": 99}}
+            )).status_code for i in range(5)]
+            return pages, bad
+
+    try:
+        pages, bad = asyncio.run(run())
+    finally:
+        app.state.intake.close()
+        app.state.engine.dispose()
+    assert pages == [200] * 5 and bad == [422] * 5

@@ -117,7 +117,8 @@ def test_a_bad_parameter_file_gives_a_clear_message(saved, tmp_path, case):
                        "--save-params")
 
 
-@pytest.mark.parametrize("content", [b"", b"{\"format\": ", b"\xff\xfe\x00garbage", b"[1, 2]"])
+@pytest.mark.parametrize("content", [b"", b"{\"format\": ", b"\xff\xfe\x00garbage", b"[1, 2]",
+                                     b"[" * 100_000, b'{"a": ' * 50_000])  # nesting bombs
 def test_a_corrupted_parameter_file_gives_a_clear_message(saved, tmp_path, content):
     url = saved[0]
     bad = tmp_path / "bad.json"

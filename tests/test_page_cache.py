@@ -488,7 +488,8 @@ def test_a_first_visit_gets_a_page_that_says_it_is_being_prepared(panel, db_url,
             page = BeautifulSoup(first.text, "html.parser")
             refresh = page.find("meta", {"http-equiv": "refresh"})
             assert refresh is not None and int(refresh["content"]) <= 5
-            assert page.find(attrs={"role": "status"}).text.strip() == "此页正在根据最新数据准备，几秒后会自动刷新。"
+            note = page.find(attrs={"role": "status"}).text.strip()
+            assert note == "此页正在根据最新数据准备，几秒后会自动刷新。"
             assert page.find("a", string="立即刷新")["href"] == "/loyalty"
             release.set()
             ready = _until(lambda: (r := client.get("/loyalty")).status_code == 200 and r)
@@ -497,8 +498,8 @@ def test_a_first_visit_gets_a_page_that_says_it_is_being_prepared(panel, db_url,
         release.set()
 
 
-def test_the_warmer_prepares_both_pages_in_every_language_before_any_visit(panel, db_url,
-                                                                            monkeypatch):
+def test_the_warmer_prepares_the_pages_in_every_language_before_any_visit(panel, db_url,
+                                                                           monkeypatch):
     from patronage.loyalty import fit_value_models
     from patronage.reporting import loyalty as loyalty_module
     from patronage.reporting.shared import shared
@@ -514,31 +515,75 @@ def test_the_warmer_prepares_both_pages_in_every_language_before_any_visit(panel
     settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0.2)
     with TestClient(create_app(settings)) as client:
         cache = client.app.state.page_cache
-        _until(lambda: len(cache) == 6 and cache.computed == 6, 240)
+        _until(lambda: len(cache) == 9 and cache.computed == 9, 240)
         _analyst(client, info)  # a login (a stored session) may change the version on SQLite
         for language in ("en", "zh_Hans", "zh_Hant"):
             client.cookies.set("patronage_lang", language)
-            for path in ("/analysis", "/loyalty"):
+            for path, mark in (("/", 'id="kpi-nps"'), ("/analysis", 'id="section-'),
+                               ("/loyalty", 'id="section-')):
                 response = client.get(path)
-                assert response.status_code == 200 and 'id="section-' in response.text
+                assert response.status_code == 200 and mark in response.text
         assert fits == [1] or backend_name() == "sqlite"  # one fit for three languages
         assert len(fits) <= 2  # SQLite: at most once more, after the login changed the version
 
 
-def test_a_change_shows_the_previous_page_marked_as_being_updated(panel, db_url):
+def test_a_change_shows_the_previous_page_marked_as_being_updated(panel, db_url, monkeypatch):
+    """After a change the visit gets the page of the previous data at once, saying that it is
+    being updated and reloading itself, then the page of the new data."""
     engine, info = panel
+    release = threading.Event()
+    satisfaction_report = pages.satisfaction_report
+    runs = []
+
+    def held_after_the_first(*args, **kwargs):
+        runs.append(1)
+        if len(runs) > 1:
+            assert release.wait(60)
+        return satisfaction_report(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "satisfaction_report", held_after_the_first)
     settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0)
-    with TestClient(create_app(settings)) as client:
-        _analyst(client, info)
-        ready = _until(lambda: (r := client.get("/analysis")).status_code == 200 and r)
-        before = _respondents(ready.text)
-        with write_transaction(engine) as conn:
-            for n in range(30):
-                _response(conn, n, 0.0)
-        stale = client.get("/analysis")
-        if "being updated" in stale.text:  # unless the new page was already ready
+    try:
+        with TestClient(create_app(settings)) as client:
+            _analyst(client, info)
+            ready = _until(lambda: (r := client.get("/analysis")).status_code == 200 and r)
+            before = _respondents(ready.text)
+            with write_transaction(engine) as conn:
+                for n in range(30):
+                    _response(conn, n, 0.0)
+            stale = client.get("/analysis")
             assert stale.status_code == 200 and _respondents(stale.text) == before
-            assert BeautifulSoup(stale.text, "html.parser").find(
-                "meta", {"http-equiv": "refresh"}) is not None
-        fresh = _until(lambda: "being updated" not in (r := client.get("/analysis")).text and r)
-        assert _respondents(fresh.text) == before + 30
+            page = BeautifulSoup(stale.text, "html.parser")
+            assert "being updated" in page.find("p", {"role": "status"}).text
+            assert page.find("meta", {"http-equiv": "refresh"}) is not None
+            release.set()
+            fresh = _until(lambda: "being updated" not in (r := client.get("/analysis")).text
+                           and r)
+            assert _respondents(fresh.text) == before + 30
+    finally:
+        release.set()
+
+
+def test_after_a_change_the_warmer_prepares_again_only_the_pages_visited(panel, db_url):
+    """During fieldwork the data change all the time: the warmer recomputes the pages someone
+    looked at recently, not all nine."""
+    import time
+
+    engine, info = panel
+    settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0.2)
+    with TestClient(create_app(settings)) as client:
+        cache, warmer = client.app.state.page_cache, client.app.state.page_warmer
+        _until(lambda: len(cache) == 9 and cache.computed == 9, 240)
+        _analyst(client, info)
+        client.cookies.set("patronage_lang", "zh_Hant")
+        _until(lambda: (r := client.get("/loyalty")).status_code == 200
+               and 'class="notice"' not in r.text)
+        time.sleep(1.0)  # rounds for the login (SQLite) are over
+        before, rounds = cache.computed, warmer.rounds
+        with write_transaction(engine) as conn:
+            _response(conn, 0, 0.0)
+        _until(lambda: warmer.rounds > rounds and cache.computed == before + 1)
+        time.sleep(1.0)
+        assert cache.computed == before + 1  # only the loyalty page in 繁體中文
+        assert cache.prepared("loyalty", ("zh_Hant",), lambda: None, visit=False)[1]
+        assert not cache.prepared("loyalty", ("en",), lambda: "new", visit=False)[1]

@@ -12,7 +12,10 @@ import pytest
 
 from patronage.messages import UserError
 from patronage.passwords import (
-    MIN_PASSWORD_LENGTH, check_password, common_passwords, one_time_password,
+    MIN_PASSWORD_LENGTH,
+    check_password,
+    common_passwords,
+    one_time_password,
 )
 
 EMAIL = "lin.qiao@huadong-precision.cn"

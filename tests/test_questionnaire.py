@@ -454,3 +454,11 @@ def test_the_problem_list_is_bounded():
 def test_an_oversized_definition_is_refused_unread():
     with pytest.raises(DefinitionError, match="at most 500,000 characters"):
         parse_definition("code: x\n" + "# padding\n" * 60_000)
+
+
+@pytest.mark.parametrize("text", ["code: x\nversion: " + "9" * 5000 + "\n",
+                                  '{"code": "x", "version": ' + "9" * 5000 + "}"])
+def test_a_number_too_long_to_read_is_a_problem(text):
+    """Python refuses to read integers of more than 4,300 digits (a ValueError of its own)."""
+    with pytest.raises(DefinitionError, match="invalid (JSON|YAML): .*4300 digits"):
+        parse_definition(text)

@@ -169,3 +169,31 @@ def test_text_a_database_refuses_is_a_400_wherever_it_slips_through(client, monk
     _log_in(client)
     reply = client.get("/api/customers?q=x")
     assert reply.status_code == 400 and "not understood" in reply.json()["error"]
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800"])
+def test_a_definition_with_unstorable_text_is_refused_not_a_500(client, escape):
+    """JSON escapes in a pasted definition become a NUL or a lone surrogate after parsing."""
+    from conftest import PULSE_DEFINITION
+    from patronage.surveys.program import create_survey
+
+    engine = client.pulse[0]
+    code = create_survey(engine, {**PULSE_DEFINITION, "code": "draft-one"})  # a draft
+    _log_in(client)
+    page = client.get(f"/surveys/{code}")
+    definition = json.dumps({**PULSE_DEFINITION, "code": code, "title": {
+        **PULSE_DEFINITION["title"], "en": "Pulse @"}}, ensure_ascii=False)
+    poisoned = definition.replace("Pulse @", f"Pulse {escape}")
+    reply = client.post(f"/surveys/{code}/definition",
+                        data={"csrf_token": _csrf(page.text), "definition": poisoned})
+    assert reply.status_code == 400 and "Traceback" not in reply.text
+    assert "title.en: cannot be stored" in reply.text
+
+
+def test_a_number_beyond_the_database_range_is_a_400(client):
+    """SQLite raises OverflowError for an integer beyond 64 bits, PostgreSQL a data error."""
+    _log_in(client)
+    for address in ["/customers/" + "9" * 30, "/api/customers/" + "9" * 30]:
+        reply = client.get(address)
+        assert reply.status_code == 400, (address, reply.status_code)
+        assert "Traceback" not in reply.text

@@ -155,3 +155,25 @@ def test_other_choices_that_match_no_customer_are_refused_too(client, fields, na
     error = _soup(response).select_one("#error").text
     assert named in error and all(r in error for r in ("East", "North", "South")), error
     assert _counts(client.engine) == (0, 0)
+
+
+def test_the_command_line_lists_and_withdraws_an_unsent_draw(engine, panel):
+    from click.testing import CliRunner
+
+    from patronage.cli import main
+    from patronage.surveys.admin import create_from_template
+    from patronage.surveys.program import add_wave, set_status
+
+    url = engine.url.render_as_string(hide_password=False)
+    create_from_template(engine, "nps", "n3")
+    set_status(engine, "n3", "open")
+    add_wave(engine, "n3", "W", date(2026, 1, 1))
+    draw_sample(engine, "n3", "W", n=2, seed=1, channel="link")
+    listed = CliRunner().invoke(main, ["survey", "draws", "n3", "--db", url])
+    assert listed.exit_code == 0 and "can be withdrawn" in listed.output, listed.output
+    drawn_at = listed.output.split()[0]
+    gone = CliRunner().invoke(main, ["survey", "draws", "n3", "--withdraw", drawn_at, "--db", url])
+    assert gone.exit_code == 0 and "2 invitation" in gone.output, gone.output
+    assert _counts(engine) == (0, 0)
+    again = CliRunner().invoke(main, ["survey", "draws", "n3", "--withdraw", drawn_at, "--db", url])
+    assert again.exit_code != 0 and "Traceback" not in again.output

@@ -188,3 +188,18 @@ def test_users_are_found_by_e_mail_in_any_case(team):
         staff.find_user(engine, "nobody@huadong.cn")
     with pytest.raises(UserError, match="no such user"):
         staff.deactivate(engine, 9999)
+
+
+def test_admin_actions_are_logged_without_passwords(team, caplog):
+    engine, ids = team
+    caplog.set_level("INFO", logger="patronage.staff")
+    staff.set_role(engine, ids["agent"], "analyst", actor_id=ids["admin"])
+    one_time = staff.reset_password(engine, ids["agent"], actor_id=ids["admin"])
+    staff.deactivate(engine, ids["agent"], actor_id=ids["admin"])
+    staff.activate(engine, ids["agent"], actor_id=ids["admin"])
+    staff.revoke_sessions(engine, ids["agent"], actor_id=ids["admin"])
+    lines = [r.getMessage() for r in caplog.records if r.name == "patronage.staff"]
+    assert len(lines) == 5
+    assert all("zhou@huadong.cn" in line and "by lin@huadong.cn" in line for line in lines)
+    assert "agent -> analyst" in lines[0]
+    assert not any(one_time in line for line in caplog.text.splitlines())

@@ -146,11 +146,18 @@ def test_change_my_password_asks_the_current_one_and_keeps_this_session(site):
     typo = post(analyst, "/account/password", current=site.logins["analyst"][1], new=NEW,
                 repeat=NEW + "x")
     assert typo.status_code == 400 and "do not match" in typo.text
+    old_cookie = analyst.cookies.get("patronage_session")
     done = post(analyst, "/account/password", current=site.logins["analyst"][1], new=NEW,
                 repeat=NEW)
-    assert done.status_code == 200 and soup(done).select_one("#notice") is not None
+    assert done.status_code == 303
+    assert soup(analyst.get(done.headers["location"])).select_one("#notice") is not None
     assert analyst.get("/customers").status_code == 200
     assert elsewhere.get("/customers", follow_redirects=False).status_code == 303
+    # this browser got a new session id: a copy of the old cookie opens nothing
+    assert analyst.cookies.get("patronage_session") != old_cookie
+    thief = site()
+    thief.cookies.set("patronage_session", old_cookie)
+    assert thief.get("/customers", follow_redirects=False).status_code == 303
 
 
 def test_wrong_current_passwords_are_rate_limited(site):
@@ -207,3 +214,17 @@ def test_user_names_are_escaped(site):
          password="")
     page = admin.get("/users").text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "zh_Hant"])
+def test_the_account_pages_have_no_english_left_in_chinese(site, lang):
+    from visible_english import english_words
+
+    admin = site("admin", lang=lang)
+    post(admin, "/users", email="zhou@example.com", name="", role="agent", password="")
+    post(admin, f"/users/{find_user(site.engine, 'zhou@example.com')}/deactivate")
+    pages = {"/users": admin.get("/users").text,
+             "reset": post(admin, f"/users/{uid(site, 'agent')}/reset-password").text,
+             "/account/password": admin.get("/account/password").text}
+    left = {name: english_words(html, allowed=("UTC",)) for name, html in pages.items()}
+    assert all(words == [] for words in left.values()), left

@@ -211,3 +211,156 @@ def test_holdout_states_its_periods_and_units(shop):
     rows = {r["frequency_cal"]: r for r in out["rows"]}
     assert rows["all"]["customers"] == sum(
         r["customers"] for k, r in rows.items() if k != "all")
+
+
+# -- item 29: named rows, what was left out, parameter names, integer counts, channels --------
+
+def test_gamma_gamma_names_the_customers_whose_repeat_spend_is_not_positive():
+    from patronage.analytics.btyd import GammaGamma
+
+    frequency = pd.Series([2, 1, 3, 1], index=["A1", "B2", "C3", "D4"])
+    spend = pd.Series([50.0, 0.0, 20.0, -5.0], index=frequency.index)
+    with pytest.raises(ValueError) as caught:
+        GammaGamma().fit(frequency, spend)
+    message = str(caught.value)
+    assert "B2" in message and "D4" in message and "2 customers" in message
+    assert "A1" not in message
+    with pytest.raises(ValueError, match=r"rows 2, 4"):  # no index: 1-based row numbers
+        GammaGamma().fit(frequency.to_numpy(), spend.to_numpy())
+    with pytest.raises(ValueError, match="B2"):
+        GammaGamma().fit(pd.Series([2, 0], index=["A1", "B2"]), pd.Series([5.0, 5.0]))
+
+
+def test_clv_reports_the_repeat_buyers_left_out_of_the_spend_model(engine, db_url):
+    sales = simulate()
+    sales += [("Z1", pd.Timestamp("2025-03-01"), 120.0), ("Z1", pd.Timestamp("2025-05-01"), 0.0),
+              ("Z2", pd.Timestamp("2025-04-01"), 60.0), ("Z2", pd.Timestamp("2025-06-01"), 0.0)]
+    store(engine, sales)
+    table = run("clv", "--db", db_url, "--top", "3")
+    assert table.exit_code == 0, table.output
+    assert "2 repeat buyers whose repeat purchases sum to 0" in table.stderr
+    assert "Z1, Z2" in table.stderr
+    out = json.loads(run("clv", "--db", db_url, "--top", "0", "--format", "json").stdout)
+    assert out["left_out_of_spend_model"] == {"customers": 2, "first_ids": ["Z1", "Z2"]}
+    assert out["spend_model"]["customers"] == sum(
+        1 for r in out["rows"] if r["frequency"] > 0 and r["monetary_value"] > 0)
+
+
+def two_years(engine, retained: int, lost: int) -> None:
+    """Customers who bought in 2024; ``retained`` of them bought again in 2025."""
+    sales = []
+    for i in range(retained + lost):
+        sales.append((f"Y{i:02d}", pd.Timestamp("2024-03-01") + pd.Timedelta(days=i), 100.0))
+        if i < retained:
+            sales.append((f"Y{i:02d}", pd.Timestamp("2025-03-01") + pd.Timedelta(days=i),
+                          100.0))
+    sales.append(("Y99", pd.Timestamp("2025-12-31"), 10.0))
+    store(engine, sales)
+
+
+@pytest.mark.parametrize("args, option", [(["--points", "50"], "--points"),
+                                          (["--points", "-70"], "--points"),
+                                          (["--discount", "-2"], "--discount"),
+                                          (["--discount", "nan"], "--discount")])
+def test_retention_value_errors_name_the_options_the_user_set(engine, db_url, args, option):
+    two_years(engine, retained=6, lost=4)
+    result = run("retention-value", "--db", db_url, *args)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert option in result.output, result.output
+    for internal in ("delta_points", "retention_now", "margin_per_period"):
+        assert internal not in result.output, result.output
+
+
+def test_retention_value_explains_a_retention_of_100_percent(engine, db_url):
+    two_years(engine, retained=5, lost=0)
+    result = run("retention-value", "--db", db_url)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "100%" in result.output and "retention_now" not in result.output, result.output
+
+
+def test_counts_are_integers_in_json():
+    from patronage.reporting.render import render
+
+    frame = pd.DataFrame({"n": [12.0, 3.0], "n_effective": [11.5, 3.0], "mean": [4.0, 2.5],
+                          "at_risk": [40.0, 38.0]}, index=pd.Index(["a", "b"], name="group"))
+    rows = json.loads(render(frame, "json"))
+    assert [type(r["n"]) for r in rows] == [int, int]
+    assert [type(r["at_risk"]) for r in rows] == [int, int]
+    assert rows[1]["n_effective"] == 3.0 and isinstance(rows[1]["n_effective"], float)
+    assert isinstance(rows[0]["mean"], float)
+    figures = pd.Series({"customers": 5000.0, "total_profit": 12.5, "top_profit_pct": 80.0},
+                        name="value").rename_axis("figure")
+    values = {r["figure"]: r["value"] for r in json.loads(render(figures, "json"))}
+    assert values["customers"] == 5000 and isinstance(values["customers"], int)
+    assert isinstance(values["top_profit_pct"], float)
+    assert "12.0" not in render(frame, "csv").split("\n")[1]
+
+
+def test_counts_from_the_cli_are_integers(shop):
+    url, _sales = shop
+    for command, keys in (("whale", ["customers"]), ("survival", ["at_risk"]),
+                          ("survival --all-times", ["at_risk", "events", "censored"]),
+                          ("cohorts --curve", ["customers"])):
+        result = run(*command.split(), "--db", url, "--format", "json")
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.stdout)
+        rows = out["rows"] if isinstance(out, dict) else out
+        if command == "whale":
+            rows = [{"customers": r["value"]} for r in rows if r["figure"] == "customers"]
+        for key in keys:
+            assert rows and all(isinstance(r[key], int) for r in rows if r[key] is not None), \
+                (command, key)
+
+
+def test_by_mode_is_the_survey_mode_and_sales_channel_the_customers_channel():
+    from patronage.satisfaction.sources import SurveyData
+
+    meta = pd.DataFrame({"channel": ["web", "phone", "web"],
+                         "customer_channel": ["distributor", "direct", "direct"],
+                         "customer_region": ["East", "East", "North"]},
+                        index=["r1", "r2", "r3"])
+    data = SurveyData(answers=pd.DataFrame(index=meta.index), comments=pd.Series(dtype=object),
+                      meta=meta)
+    assert data.groups("mode").tolist() == ["web", "phone", "web"]
+    assert data.groups("channel").tolist() == ["web", "phone", "web"]  # as before: the mode
+    assert data.groups("sales_channel").tolist() == ["distributor", "direct", "direct"]
+    assert data.groups("region").tolist() == ["East", "East", "North"]
+    only_sales = SurveyData(answers=data.answers, comments=data.comments,
+                            meta=meta.drop(columns=["channel"]))
+    with pytest.raises(ValueError) as caught:
+        only_sales.groups("mode")
+    assert "sales_channel" in str(caught.value) and "customer_" not in str(caught.value)
+
+
+def test_the_by_option_documents_mode_and_sales_channel():
+    for command in ("nps", "csi", "csat", "compare", "ces"):
+        text = run(command, "--help").output
+        assert "mode" in text and "sales_channel" in text, command
+
+
+@pytest.mark.parametrize("args, option", [
+    (["clv", "--months", "0"], "--months"), (["clv", "--discount", "-2"], "--discount"),
+    (["clv", "--margin", "nan"], "--margin"), (["clv", "--top", "-1"], "--top"),
+    (["at-risk", "--top", "-3"], "--top"), (["holdout", "--weeks", "100"], "--weeks"),
+    (["survival", "--inactive-days", "-1"], "--inactive-days"),
+    (["retention", "--window", "-5"], "--window"),
+    (["whale", "--cost-per-case", "-1"], "--cost-per-case"),
+    (["whale", "--cost-per-touchpoint", "nan"], "--cost-per-touchpoint")])
+def test_loyalty_errors_name_the_option_the_user_set(shop, args, option):
+    url, _sales = shop
+    result = run(*args, "--db", url)
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert option in result.output, result.output
+    for internal in ("discount_rate", "time must", "cost per case row", "calibration period\n"):
+        assert internal not in result.output, result.output
+
+
+def test_json_around_the_rows_is_valid_json_without_nan():
+    from patronage.reporting.render import render
+
+    frame = pd.DataFrame({"survival": [0.5]}, index=pd.Index([1], name="months"))
+    text = render(frame, "json", about={"logrank": {"chi2": 0.0, "p_value": float("nan")},
+                                        "median": float("inf")})
+    assert "NaN" not in text and "Infinity" not in text
+    out = json.loads(text)
+    assert out["logrank"]["p_value"] is None and out["median"] is None

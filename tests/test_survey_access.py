@@ -124,3 +124,10 @@ def test_an_opened_survey_can_be_copied_from_its_page_with_a_new_title(client): 
                 "/surveys/nps-2026")
     assert bad.status_code == 400 and _soup(bad).select_one("#error").text
     assert token  # the original keeps its open link
+
+
+def test_the_menu_marks_interview_entry_not_surveys_on_the_entry_form(client):  # noqa: F811
+    _open_nps(client)
+    current = [a["href"] for a in _soup(client.get("/surveys/nps-2026/enter"))
+               .select("header nav a[aria-current=page]")]
+    assert current == ["/enter"]

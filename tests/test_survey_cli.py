@@ -74,3 +74,17 @@ def test_bad_survey_commands_say_what_to_do(mailing_panel, args, words):
     result = CliRunner().invoke(main, [*args, "--db", url])
     assert result.exit_code != 0 and words in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_ids_file_saved_by_chinese_excel_is_read(mailing_panel, tmp_path):
+    """A list of ids in GB18030 (Notepad/Excel on Chinese Windows) is decoded like an import
+    file, not refused with a codec error."""
+    engine, url, _sink = mailing_panel
+    _run("survey", "create", "gb-ids", "--template", "nps", "--db", url)
+    _run("survey", "status", "gb-ids", "open", "--db", url)
+    _run("survey", "wave", "gb-ids", "W1", "--starts", "2026-07-01", "--db", url)
+    ids = tmp_path / "keys.txt"
+    ids.write_bytes("M000\nM001\n张三\n".encode("gb18030"))
+    out = _run("survey", "sample", "gb-ids", "--wave", "W1", "--method", "targeted", "--ids",
+               str(ids), "--preview", "--db", url)
+    assert "张三" in out, out

@@ -174,3 +174,55 @@ def test_a_guessing_address_gets_a_respondent_page_too(pulse, db_url):
         blocked = guesser.get("/s/" + "y" * 32)
     assert blocked.status_code == 429
     assert BeautifulSoup(blocked.text, "html.parser").select_one("body.public") is not None
+
+
+def _walk(client, url: str, pick) -> tuple[dict, set[str]]:
+    """Answer a survey forwards only, page by page, as a browser without script would; returns
+    the answers given and the names of every question shown."""
+    shown: set[str] = set()
+    given: dict = {}
+    response = client.get(url)
+    for _ in range(60):
+        soup = BeautifulSoup(response.text, "html.parser")
+        if soup.select_one("p.thanks"):
+            return given, shown
+        data = fields(response.text)
+        for group in soup.select("form fieldset"):
+            radios = group.select("input[type=radio]")
+            boxes = group.select("input[type=checkbox]")
+            text = group.select_one("textarea")
+            if radios:
+                value = pick([r["value"] for r in radios])
+                data[radios[0]["name"]] = given[radios[0]["name"]] = value
+                shown.add(radios[0]["name"])
+            elif boxes:
+                data[boxes[0]["name"]] = given[boxes[0]["name"]] = boxes[0]["value"]
+                shown.add(boxes[0]["name"])
+            elif text is not None:
+                data[text["name"]] = given[text["name"]] = "ok"
+                shown.add(text["name"])
+        action = "next" if "next" in buttons(response.text) else "submit"
+        response = client.post(url, data={**data, "action": action})
+        assert response.status_code == 200, response.text[:500]
+    raise AssertionError("the form never ended")
+
+
+@pytest.mark.parametrize("code", [c for c, _ in list_templates()])
+@pytest.mark.parametrize("end", ["low", "high"])
+def test_every_question_a_template_calls_for_is_asked_going_forwards(client, panel, code, end):
+    """Every page of every template, answered forwards only (lowest or highest choices): each
+    item visible given the answers was asked on some page, and nothing hidden was asked."""
+    from patronage.surveys.answers import validate_submission, visible_items
+
+    engine, _info = panel
+    create_from_template(engine, code, f"walk-{code}", language="zh_Hans")
+    token = set_status(engine, f"walk-{code}", "open", open_link=True)
+    pick = (lambda values: values[0]) if end == "low" else (lambda values: values[-1])
+    given, shown = _walk(client, f"/o/{token}", pick)
+    q = load_template(code)
+    answers_, _errors = validate_submission(q, given, "zh_Hans")
+    expected = set()
+    for item in visible_items(q, answers_):
+        names = {item.code} if item.type == "multiple" else set(item.answer_codes())
+        expected |= names
+    assert shown == expected

@@ -134,3 +134,21 @@ def test_servqual_gap1_against_a_management_survey(tmp_path):
     rows = {r["dimension"]: r for r in json.loads(result.output)}
     assert rows["reliability"]["gap1"] == pytest.approx(-1.0)
     assert rows["empathy"]["gap1"] == pytest.approx(0.0)
+
+
+def test_margins_files_are_read_like_import_files(tmp_path):
+    """A margins file saved by Chinese Excel (GB18030) is read; a damaged one is refused."""
+    from patronage.satisfaction.weights import read_margins
+
+    path = tmp_path / "population.csv"
+    path.write_bytes("variable,category,share\nregion,北京,0.4\nregion,上海,0.6\n"
+                     .encode("gb18030"))
+    margins = read_margins(path)
+    assert margins["region"].to_dict() == {"北京": 0.4, "上海": 0.6}
+    path.write_bytes(b"variable,category,share\nregion,North,0.4\x00\n")
+    with pytest.raises(ValueError, match=r"population.csv, line 2, column share: .*NUL"):
+        read_margins(path)
+    bad = tmp_path / "population.xlsx"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ValueError, match="population.xlsx: cannot open"):
+        read_margins(bad)

@@ -18,8 +18,9 @@ ALLOWED = frozenset({
     "PLS", "Patronage", "JSON", "YAML", "QR", "Cronbach", "Holm", "Welch", "Cramér", "Better",
     "Worse", "Kish", "XLSX", "URL", "SMTP", "English", "Bot", "RFM", "CLV", "BG", "NBD",
     "Gamma", "HTML", "API", "SQLite", "PostgreSQL", "Excel", "ANOVA", "Wilcoxon", "raking",
+    "AAPOR", "UUID", "UTC", "Neyman", "Jones", "Sasser", "MAE",
 })
-WORD = re.compile(r"(?<![\w.\-/@:#'\"])[A-Za-z][A-Za-z']{2,}(?![\w.\-/@:#(\"])")
+WORD = re.compile(r"(?<![\w.\-/@:#'\"])[A-Za-z][A-Za-z']{2,}(?![\w.\-/@:#(\"\[])")
 
 
 def visible_text(html: str) -> list[str]:
@@ -60,5 +61,7 @@ def english_words(html: str, allowed=()) -> list[str]:
     found = []
     for text in visible_text(html):
         text = re.sub(r"<[^>]+>", " ", text)
-        found += [f"{word!r} in {text[:80]!r}" for word in WORD.findall(text) if word not in ok]
+        words = [word.strip("'") for word in WORD.findall(text)]
+        found += [f"{word!r} in {text[:80]!r}" for word in words
+                  if len(word) >= 3 and word not in ok]
     return found

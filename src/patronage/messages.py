@@ -45,11 +45,37 @@ class UserError(ValueError):
             return str(self)
 
 
-def translated(error: BaseException, gettext: Callable[[str], str]) -> str:
-    """What to show a reader for ``error``: a :class:`UserError` in their language, else its text."""
-    if isinstance(error, UserError):
+class Message(str):
+    """A message that is its English text (a ``str``: code and tests compare it as text) and
+    keeps its template, values and a ``prefix`` (such as the path of a problem in a definition),
+    so that a page shows it in the reader's language (:func:`translated`).
+
+    >>> Message(N_("must be one of {choices}; got {value!r}"), prefix="items[0].type",
+    ...         choices="rating, nps", value="slider")
+    "items[0].type: must be one of rating, nps; got 'slider'"
+    """
+
+    message: str
+    params: dict
+    prefix: str
+
+    def __new__(cls, message: str, *, prefix: str = "", **params: object):
+        text = message.format(**params) if params else message
+        made = super().__new__(cls, f"{prefix}: {text}" if prefix else text)
+        made.message, made.params, made.prefix = message, params, prefix
+        return made
+
+    def translate(self, gettext: Callable[[str], str]) -> str:
+        text = UserError(self.message, **self.params).translate(gettext)
+        return f"{self.prefix}: {text}" if self.prefix else text
+
+
+def translated(error: BaseException | str, gettext: Callable[[str], str]) -> str:
+    """What to show a reader for ``error``: a :class:`UserError` or :class:`Message` in their
+    language, else its text."""
+    if isinstance(error, UserError | Message):
         return error.translate(gettext)
     return gettext(str(error))
 
 
-__all__ = ["N_", "Term", "UserError", "translated"]
+__all__ = ["Message", "N_", "Term", "UserError", "translated"]

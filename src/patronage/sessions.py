@@ -67,6 +67,18 @@ def session_user(engine: Engine, session_id: str | None) -> dict | None:
     return dict(row) if row else None
 
 
+def renew_session(engine: Engine, session_id: str | None) -> str | None:
+    """Give a live session a new id and CSRF token (after a password change, so that a copy
+    of the old cookie opens nothing); returns the new id, or None when the session is gone."""
+    if not session_id:
+        return None
+    renewed = new_token()
+    with write_transaction(engine) as conn:
+        changed = conn.execute(update(sessions).where(sessions.c.id_hash == _digest(session_id))
+                               .values(id_hash=_digest(renewed), csrf_token=new_token())).rowcount
+    return renewed if changed else None
+
+
 def end_session(engine: Engine, session_id: str | None) -> None:
     """Log out: the session stops working at once."""
     if not session_id:
@@ -152,6 +164,7 @@ __all__ = [
     "end_session",
     "end_user_sessions",
     "new_token",
+    "renew_session",
     "session_user",
     "start_session",
     "tokens_match",

@@ -106,6 +106,18 @@ class Settings(BaseSettings):
         description="Fewest answers behind a score (NPS, CSI, a mean) for the pages to show it as "
         "a number; below it they say the sample is too small and give n.",
     )
+    page_wait_seconds: float = Field(
+        0.3, ge=0, le=600,
+        description="How long a visit to the analysis or loyalty page waits for it to be "
+        "computed; after that the visit shows the page of the previous data with a note that it "
+        "is being updated, or a note that it is being prepared, and reloads by itself.",
+    )
+    warm_pages_seconds: float = Field(
+        5.0, ge=0,
+        description="How often the server checks whether the data changed, and if so prepares "
+        "the analysis and loyalty pages in every language in the background (also at start-up). "
+        "0: pages are computed only when visited.",
+    )
 
     business_hours: str = Field(
         "09:00-18:00",

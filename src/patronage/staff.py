@@ -10,7 +10,8 @@ demoting their own account.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import logging
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, func, select, update
 
@@ -21,6 +22,7 @@ from patronage.sessions import end_user_sessions
 from patronage.storage import write_transaction
 from patronage.storage.schema import sessions, users
 
+log = logging.getLogger("patronage.staff")
 USER_COLUMNS = ("id", "email", "display_name", "role", "is_active", "must_change_password",
                 "created_at", "last_login_at", "password_changed_at", "deactivated_at",
                 "sessions")
@@ -31,7 +33,7 @@ class NoSuchUser(UserError):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def user_table(engine: Engine) -> list[dict]:
@@ -65,6 +67,14 @@ def _target(conn: Connection, user_id: int) -> dict:
     return dict(row)
 
 
+def _audit(conn: Connection, actor_id: int | None, what: str, *values) -> None:
+    """Log an admin action on an account: what, to whom and by whom (never a password)."""
+    actor = None
+    if actor_id is not None:
+        actor = conn.execute(select(users.c.email).where(users.c.id == actor_id)).scalar()
+    log.info(what + " (by %s)", *values, actor or "the command line")
+
+
 def _keep_an_admin(conn: Connection, target: dict) -> None:
     """Refuse to take away the last active admin. The active admins' rows stay locked until
     the transaction ends, so two admins demoting each other at once cannot both succeed."""
@@ -92,6 +102,7 @@ def set_role(engine: Engine, user_id: int, role: str, *, actor_id: int | None = 
         _not_yourself(target, actor_id, N_("You cannot change your own role; ask another admin."))
         _keep_an_admin(conn, target)
         conn.execute(update(users).where(users.c.id == user_id).values(role=role))
+        _audit(conn, actor_id, "user %s: role %s -> %s", target["email"], target["role"], role)
     return target["email"]
 
 
@@ -106,15 +117,18 @@ def deactivate(engine: Engine, user_id: int, *, actor_id: int | None = None) -> 
         if target["is_active"]:
             conn.execute(update(users).where(users.c.id == user_id)
                          .values(is_active=False, deactivated_at=_now()))
-        return end_user_sessions(conn, user_id)
+        ended = end_user_sessions(conn, user_id)
+        _audit(conn, actor_id, "user %s: deactivated, %d sessions ended", target["email"], ended)
+        return ended
 
 
-def activate(engine: Engine, user_id: int) -> str:
+def activate(engine: Engine, user_id: int, *, actor_id: int | None = None) -> str:
     """Let a deactivated account log in again (with its old password); returns the e-mail."""
     with write_transaction(engine) as conn:
         target = _target(conn, user_id)
         conn.execute(update(users).where(users.c.id == user_id)
                      .values(is_active=True, deactivated_at=None))
+        _audit(conn, actor_id, "user %s: activated", target["email"])
     return target["email"]
 
 
@@ -133,15 +147,19 @@ def reset_password(engine: Engine, user_id: int, password: str | None = None, *,
         _target(conn, user_id)
         conn.execute(update(users).where(users.c.id == user_id).values(
             password_hash=hashed, must_change_password=True, password_changed_at=_now()))
-        end_user_sessions(conn, user_id)
+        ended = end_user_sessions(conn, user_id)
+        _audit(conn, actor_id, "user %s: password reset, %d sessions ended", target["email"],
+               ended)
     return temporary
 
 
-def revoke_sessions(engine: Engine, user_id: int) -> int:
+def revoke_sessions(engine: Engine, user_id: int, *, actor_id: int | None = None) -> int:
     """End every session of the account (it stays active); returns how many ended."""
     with write_transaction(engine) as conn:
-        _target(conn, user_id)
-        return end_user_sessions(conn, user_id)
+        target = _target(conn, user_id)
+        ended = end_user_sessions(conn, user_id)
+        _audit(conn, actor_id, "user %s: %d sessions revoked", target["email"], ended)
+        return ended
 
 
 __all__ = ["USER_COLUMNS", "NoSuchUser", "activate", "deactivate", "find_user", "reset_password",

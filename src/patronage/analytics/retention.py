@@ -24,8 +24,9 @@ from scipy import sparse, stats
 from patronage.analytics.btyd.summary import customer_summary
 from patronage.analytics.rfm import _check_transactions, _sales_only
 
-__all__ = ["cohort_matrix", "cross_buying", "kaplan_meier", "repeat_purchase_by_cohort",
-           "repeat_purchase_rate", "retention_curve", "share_of_wallet"]
+__all__ = ["cohort_matrix", "cross_buying", "kaplan_meier", "logrank_test", "median_survival",
+           "repeat_purchase_by_cohort", "repeat_purchase_rate", "retention_curve",
+           "share_of_wallet", "survival_at"]
 
 _PERIODS = {"D", "W", "M", "Q", "Y"}
 
@@ -203,6 +204,66 @@ def kaplan_meier(durations, observed, *, confidence: float = 0.95) -> pd.DataFra
     return pd.DataFrame({"time": times, "at_risk": at_risk, "events": events,
                          "censored": leaving - events, "survival": survival, "se": se,
                          "ci_low": low, "ci_high": high})
+
+
+def survival_at(table: pd.DataFrame, times) -> np.ndarray:
+    """The Kaplan-Meier step function of ``table`` (from :func:`kaplan_meier`) at ``times``:
+    1 before the first time, the last estimate at or before each time; NaN after the last
+    observed time when that was a censored customer (not estimable; ``lifelines`` carries
+    the last estimate on)."""
+    t = np.asarray(times, dtype=float)
+    known = table["time"].to_numpy(dtype=float)
+    if not known.size:
+        return np.full(t.shape, np.nan)
+    values = np.concatenate([[1.0], table["survival"].to_numpy(dtype=float)])
+    out = values[np.searchsorted(known, t, side="right")]
+    return np.where((t > known.max()) & (values[-1] > 0), np.nan, out)
+
+
+def median_survival(table: pd.DataFrame) -> float:
+    """The median lifetime: the first time the Kaplan-Meier estimate falls to 0.5 or below
+    (``inf`` when it never does in the data, the ``lifelines`` convention)."""
+    below = table.loc[table["survival"] <= 0.5, "time"]
+    return float(below.iloc[0]) if len(below) else float("inf")
+
+
+def logrank_test(durations, observed, groups) -> dict:
+    """Log-rank test that the survival functions of ``groups`` are equal (Mantel 1966; Peto &
+    Peto 1972): observed against expected events per group over the distinct event times, with
+    the hypergeometric covariance; chi-square with (groups - 1) degrees of freedom.
+
+    Returns ``chi2``, ``df``, ``p_value`` and per group ``observed`` and ``expected`` events.
+    """
+    t = np.asarray(durations, dtype=float)
+    e = np.asarray(observed).astype(bool)
+    g = pd.Series(np.asarray(groups, dtype=object))
+    if not t.size == e.size == g.size:
+        raise ValueError("durations, observed and groups must have the same length")
+    codes, labels = pd.factorize(g, sort=True)
+    k = len(labels)
+    if k < 2:
+        raise ValueError("the log-rank test needs at least two groups")
+    times, inverse = np.unique(t, return_inverse=True)
+    leaving = np.zeros((times.size, k))
+    deaths = np.zeros((times.size, k))
+    np.add.at(leaving, (inverse, codes), 1.0)
+    np.add.at(deaths, (inverse, codes), e.astype(float))
+    at_risk = leaving[::-1].cumsum(axis=0)[::-1]
+    n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
+    share = at_risk / n[:, None]
+    expected = (d[:, None] * share).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
+    covariance = (np.einsum("t,ti,ij->ij", spread, share, np.eye(k))
+                  - np.einsum("t,ti,tj->ij", spread, share, share))
+    diff = deaths.sum(axis=0) - expected
+    reduced = covariance[:-1, :-1]
+    chi2 = float(diff[:-1] @ np.linalg.pinv(reduced) @ diff[:-1])
+    df = int(np.linalg.matrix_rank(reduced))
+    return {"chi2": chi2, "df": df,
+            "p_value": float(stats.chi2.sf(chi2, df)) if df else float("nan"),
+            "observed": dict(zip(map(str, labels), map(float, deaths.sum(axis=0)))),
+            "expected": dict(zip(map(str, labels), map(float, expected)))}
 
 
 def cross_buying(transactions: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:

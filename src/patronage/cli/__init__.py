@@ -10,7 +10,8 @@ from __future__ import annotations
 import click
 
 from patronage.cli import (
-    apikeys, cases, database, imports, loyalty, satisfaction, serving, surveys, users, work,
+    apikeys, cases, database, imports, labels, loyalty, satisfaction, serving, surveys, users,
+    work,
 )
 
 
@@ -27,7 +28,7 @@ analyze = click.CommandCollection(
 )
 
 for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
-                 surveys.survey, cases.case, work.work, apikeys.apikey):
+                 surveys.survey, cases.case, work.work, apikeys.apikey, labels.labels):
     main.add_command(_command)
 
 __all__ = ["main"]

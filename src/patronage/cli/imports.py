@@ -25,7 +25,7 @@ def _import_command(kind: str):
     @click.option("--sheet", default=None, help="Worksheet to read from an Excel file.")
     @click.option("--date-order", type=click.Choice(["ymd", "dmy", "mdy"]), default=None,
                   help="How to read ambiguous dates like 05/03/2024.")
-    def command(db, file, dry_run, encoding, sheet, date_order):
+    def command(db, file, dry_run, encoding, sheet, date_order, create_customers=False):
         from patronage.storage.importing import import_file
 
         settings = settings_for(db)
@@ -33,6 +33,7 @@ def _import_command(kind: str):
         report = guard(lambda: import_file(
             engine_for(settings), kind, file, dry_run=dry_run, encoding=encoding, sheet=sheet,
             date_order=date_order, max_rows=settings.import_max_rows, progress=sys.stderr.isatty(),
+            create_customers=create_customers,
         ))
         click.echo(report.to_text())
         if not report.ok:
@@ -42,6 +43,12 @@ def _import_command(kind: str):
         f"Import {kind} from a CSV or XLSX file. Nothing is written unless every row is valid; "
         f"re-importing the same file adds nothing.\n\nExample: patronage import {kind} {kind}.csv --dry-run"
     )
+    if kind == "transactions":
+        command = click.option(
+            "--create-customers", is_flag=True,
+            help="Create a bare customer (named by its id) for every customer id not in the "
+                 "panel, e.g. for a purchase log without a customers file; they are counted in "
+                 "the report.")(command)
     return command
 
 

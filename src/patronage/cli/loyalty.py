@@ -24,17 +24,31 @@ def _format(func):
 
 
 def _top(func):
-    return click.option("--top", default=50, show_default=True, type=int,
+    return click.option("--top", default=50, show_default=True, type=click.IntRange(min=0),
                         help="Show this many customers (0 for all).")(func)
+
+
+def _finite(low: float | None = None, *, above: bool = False):
+    """A callback refusing NaN, infinity and numbers below ``low`` (or not above it)."""
+    def check(ctx, param, value):
+        if value is None:
+            return value
+        if value != value or value in (float("inf"), float("-inf")) or (
+                low is not None and (value <= low if above else value < low)):
+            bound = "" if low is None else f" {'above' if above else 'at least'} {low:g}"
+            raise click.BadParameter(f"{value} is not a finite number{bound}")
+        return value
+    return check
 
 
 @commands.command("clv")
 @_format
 @_top
-@click.option("--months", default=12, show_default=True, type=int, help="CLV horizon.")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(min=1),
+              help="CLV horizon in months.")
 @click.option("--discount", default=0.01, show_default=True, type=float,
-              help="Monthly discount rate.")
-@click.option("--margin", default=None, type=float,
+              callback=_finite(-1, above=True), help="Monthly discount rate (0.01 = 1%).")
+@click.option("--margin", default=None, type=float, callback=_finite(),
               help="Profit margin on spend (default: the company's current profit / revenue).")
 @click.option("--save-params", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the fitted model parameters to this JSON file.")
@@ -151,8 +165,10 @@ def analyze_segments(db, fmt):
 
 @commands.command("whale")
 @_format
-@click.option("--cost-per-touchpoint", default=300.0, show_default=True, type=float)
-@click.option("--cost-per-case", default=1500.0, show_default=True, type=float)
+@click.option("--cost-per-touchpoint", default=300.0, show_default=True, type=float,
+              callback=_finite(0))
+@click.option("--cost-per-case", default=1500.0, show_default=True, type=float,
+              callback=_finite(0))
 def analyze_whale(db, fmt, cost_per_touchpoint, cost_per_case):
     """Profit whale curve figures: the 80/20 and 80/20/30 numbers of this customer base.
 
@@ -199,18 +215,64 @@ def analyze_defection(db, fmt):
     emit(guard(lambda: defection_table(ready_engine(db))), fmt)
 
 
+def _lifetimes_file(func):
+    """Options reading contractual customers from a file (tenure and churn columns)."""
+    options = [
+        click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None, help="A customer table (CSV/XLSX) with a tenure and a churn "
+                                        "column (telco style) instead of the stored sales."),
+        click.option("--tenure", default=None, help="With --file: the tenure column (how long "
+                                                    "each customer has stayed)."),
+        click.option("--event", default=None, help="With --file: the churn column (yes/no, "
+                                                   "1/0, true/false, 是/否)."),
+        click.option("--by", default=None, help="With --file: split by this column, e.g. the "
+                                                 "contract type."),
+        click.option("--unit", type=click.Choice(["day", "week", "month", "year"]),
+                     default="month", show_default=True, help="With --file: the tenure's unit."),
+        click.option("--encoding", default=None, help="With --file: its text encoding "
+                                                      "(detected by default)."),
+        click.option("--sheet", default=None, help="With --file: the worksheet of an XLSX."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _read_lifetimes(file, tenure, event, by, unit, encoding, sheet):
+    from patronage.loyalty.survival import read_lifetimes
+
+    if file is None:
+        if tenure or event or by:
+            raise click.UsageError("--tenure, --event and --by read a customer table: give it "
+                                   "with --file FILE")
+        return None
+    if not (tenure and event):
+        raise click.UsageError("with --file, name the tenure and churn columns: --tenure "
+                               "COLUMN --event COLUMN")
+    return guard(lambda: read_lifetimes(file, tenure=tenure, event=event, by=by, unit=unit,
+                                        encoding=encoding, sheet=sheet))
+
+
 @commands.command("retention")
 @_format
 @click.option("--item", default="overall_satisfaction", show_default=True)
-@click.option("--window", default=180, show_default=True, type=int,
+@click.option("--window", default=180, show_default=True, type=click.IntRange(min=1),
               help="Days at the end of the data in which a retained customer bought.")
-def analyze_retention(db, fmt, item, window):
-    """Retention by satisfaction level, from answers joined to later purchases.
+@_lifetimes_file
+def analyze_retention(db, fmt, item, window, file, tenure, event, by, unit, encoding, sheet):
+    """Retention by satisfaction level, from answers joined to later purchases; or, from a
+    customer table (--file), the retained share and one-year survival per group.
 
-    Example: patronage analyze retention --window 365
+    Example: patronage analyze retention --window 365; from a file: patronage analyze
+    retention --file customers.csv --tenure tenure --event churn --by contract
     """
     from patronage.loyalty.retention import retention_by_satisfaction_table
+    from patronage.loyalty.survival import retention_summary
 
+    data = _read_lifetimes(file, tenure, event, by, unit, encoding, sheet)
+    if data is not None:
+        emit(guard(lambda: retention_summary(data)), fmt)
+        return
     emit(guard(lambda: retention_by_satisfaction_table(ready_engine(db), item=item,
                                                          window_days=window)), fmt)
 
@@ -232,20 +294,49 @@ def analyze_retention_value(db, fmt, points, discount):
                                                    discount=discount)), fmt)
 
 
+def _times(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        times = [float(part) for part in value.replace("，", ",").split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give times separated by commas, e.g. 1,6,12") \
+            from None
+    if not times or any(t < 0 or t != t for t in times):
+        raise click.BadParameter(f"{value!r}: give times >= 0 separated by commas, e.g. 1,6,12")
+    return times
+
+
 @commands.command("survival")
 @_format
 @click.option("--category", default=None, help="Contract category, e.g. 'service contract'.")
-@click.option("--inactive-days", default=180, show_default=True, type=int,
+@click.option("--inactive-days", default=180, show_default=True, type=click.IntRange(min=1),
               help="No purchase for this long ends a relationship.")
-def analyze_survival(db, fmt, category, inactive_days):
-    """Kaplan–Meier survival of customer (or contract) relationships.
+@click.option("--at", callback=_times, default=None,
+              help="Times to show, e.g. 1,6,12 (default: 1, 3, 6, 12, 24 ... months, or 30, "
+                   "90, 180, 365 ... days, up to the longest tenure).")
+@click.option("--all-times", is_flag=True, help="Show every time with an event instead.")
+@_lifetimes_file
+def analyze_survival(db, fmt, category, inactive_days, at, all_times, file, tenure, event, by,
+                     unit, encoding, sheet):
+    """Kaplan–Meier survival of customer (or contract) relationships at selected times, with
+    the median lifetime and, split by a column, the log-rank test (on stderr; in JSON around
+    "rows"). From the stored sales (days since the first purchase) or from a customer table
+    with tenure and churn columns (--file).
 
-    Example: patronage analyze survival --category "service contract"
+    Example: patronage analyze survival --category "service contract"; from a file:
+    patronage analyze survival --file customers.csv --tenure tenure --event churn --by contract
     """
     from patronage.loyalty.retention import survival_table
+    from patronage.loyalty.survival import survival_summary
 
+    data = _read_lifetimes(file, tenure, event, by, unit, encoding, sheet)
+    if data is not None:
+        emit(guard(lambda: survival_summary(data, at=at, all_times=all_times)), fmt)
+        return
     emit(guard(lambda: survival_table(ready_engine(db), category=category,
-                                        inactive_days=inactive_days)), fmt)
+                                        inactive_days=inactive_days, at=at,
+                                        all_times=all_times)), fmt)
 
 
 @commands.command("cross-buying")

@@ -95,10 +95,16 @@ def _by(value: str) -> str | None:
     return None if value == "none" else value
 
 
+#: The --by help: what every grouping name means (mode and sales_channel named apart).
+BY_HELP = ("Group by wave, region, industry, size, tier, language, mode (how the survey was "
+           "answered: web, phone, paper, interview; 'channel' means the same), sales_channel "
+           "(the customer's sales channel, from the customer profile), or none.")
+BY_ONE_HELP = BY_HELP.replace(", or none.", ".")
+
+
 @commands.command("nps")
 @_analysis_options
-@click.option("--by", default="wave", show_default=True,
-              help="Group by wave, region, industry, size, channel, tier, language, or none.")
+@click.option("--by", default="wave", show_default=True, help=BY_HELP)
 def analyze_nps(db, file, survey, include_flagged, fmt, by):
     """NPS with promoter/passive/detractor shares and a 95% interval.
 
@@ -112,7 +118,7 @@ def analyze_nps(db, file, survey, include_flagged, fmt, by):
 
 @commands.command("csi")
 @_analysis_options
-@click.option("--by", default="wave", show_default=True, help="Grouping column, or none.")
+@click.option("--by", default="wave", show_default=True, help=BY_HELP)
 def analyze_csi(db, file, survey, include_flagged, fmt, by):
     """Weighted customer satisfaction index (0-100) and dimension scores.
 
@@ -127,7 +133,7 @@ def analyze_csi(db, file, survey, include_flagged, fmt, by):
 @commands.command("csat")
 @_analysis_options
 @click.option("--item", default="overall_satisfaction", show_default=True, help="Rating item.")
-@click.option("--by", default="wave", show_default=True, help="Grouping column, or none.")
+@click.option("--by", default="wave", show_default=True, help=BY_HELP)
 def analyze_csat(db, file, survey, include_flagged, fmt, item, by):
     """Mean rating and top-2-box share with 95% intervals.
 
@@ -259,7 +265,7 @@ def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap, model_f
 @commands.command("compare")
 @_analysis_options
 @click.option("--item", default="overall_satisfaction", show_default=True)
-@click.option("--by", default="region", show_default=True, help="Grouping column.")
+@click.option("--by", default="region", show_default=True, help=BY_ONE_HELP)
 def analyze_compare(db, file, survey, include_flagged, fmt, item, by):
     """Compare a rating across segments: Welch t or ANOVA, rank test and effect size.
 
@@ -273,9 +279,12 @@ def analyze_compare(db, file, survey, include_flagged, fmt, item, by):
 
 @commands.command("crosstab")
 @_analysis_options
-@click.option("--rows", default="region", show_default=True)
+@click.option("--rows", default="region", show_default=True,
+              help="A grouping column (see --by of nps: mode is the survey mode, "
+                   "sales_channel the customer's sales channel) or an item.")
 @click.option("--columns", default="nps_group", show_default=True,
-              help="An item, a segment column or nps_group (promoter/passive/detractor).")
+              help="An item, a grouping column (mode, sales_channel, region ...) or nps_group "
+                   "(promoter/passive/detractor).")
 def analyze_crosstab(db, file, survey, include_flagged, fmt, rows, columns):
     """Crosstab with row percentages, chi-square test and Cramér's V.
 
@@ -311,11 +320,11 @@ def analyze_servqual(db, file, survey, include_flagged, fmt, management_file):
 @commands.command("ces")
 @_analysis_options
 @click.option("--item", default="ces", show_default=True, help="The effort item.")
-@click.option("--by", default="wave", show_default=True, help="Grouping column, or none.")
+@click.option("--by", default="wave", show_default=True, help=BY_HELP)
 def analyze_ces(db, file, survey, include_flagged, fmt, item, by):
     """Customer effort score: mean effort (1–7) with its interval and the share finding it easy.
 
-    Example: patronage analyze ces --survey ces --by channel
+    Example: patronage analyze ces --survey ces --by mode
     """
     from patronage.satisfaction.methods import ces_table
 
@@ -372,7 +381,7 @@ def analyze_representativeness(db, survey, include_flagged, fmt):
 
 @commands.command("nps-diff")
 @_analysis_options
-@click.option("--by", default="wave", show_default=True, help="Grouping column.")
+@click.option("--by", default="wave", show_default=True, help=BY_ONE_HELP)
 @click.argument("group_a")
 @click.argument("group_b")
 def analyze_nps_diff(db, file, survey, include_flagged, fmt, by, group_a, group_b):

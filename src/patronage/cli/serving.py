@@ -9,11 +9,11 @@ from patronage.settings import Settings
 
 
 def serve_app(settings: Settings) -> None:
-    from patronage.web.serving import run, startup_notes
+    from patronage.web import run_server, startup_notes
 
     for note in startup_notes(settings):
         click.echo(note)
-    run(settings)
+    run_server(settings)
 
 
 @click.command()

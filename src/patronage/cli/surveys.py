@@ -145,7 +145,7 @@ def survey_wave(db, code, name, starts, ends):
               default="proportional", show_default=True)
 @click.option("--sd", default="", help="Neyman: standard deviations, e.g. 'East=1.2; North=0.8'.")
 @click.option("--segment", default="", help="Targeted: e.g. 'size=key account; region=North'.")
-@click.option("--ids", "ids_file", type=click.File(encoding="utf-8-sig"), default=None,
+@click.option("--ids", "ids_file", type=click.File("rb"), default=None,
               help="Targeted: a text file of customer ids (one per line or comma-separated).")
 @click.option("--quotas", default="", help="Caps on strata cells, e.g. 'East=50; North=30'.")
 @click.option("--seed", default="", help="Random seed, to repeat a draw.")
@@ -161,13 +161,16 @@ def survey_sample(db, code, wave, method, n, strata, allocation, sd, segment, id
     Example: patronage survey sample relationship --wave 2026-Q3 --method stratified --n 600
     --strata region --allocation neyman --sd 'East=1.2; North=0.8'
     """
+    from patronage.storage.importing.reading import decode
     from patronage.surveys.admin import exclusion_counts, sample_options
     from patronage.surveys.program import draw_sample
 
     settings, engine = _survey_engine(db)
+    # The encoding as an import file's: UTF-8 (with or without BOM), GB18030, UTF-16.
+    ids = guard(lambda: decode(ids_file.read(), None)[0]) if ids_file else ""
     options = guard(lambda: sample_options(
         method=method, n=n, strata=list(strata), allocation=allocation, sd=sd, seed=seed,
-        segments=segment, ids=ids_file.read() if ids_file else "", quotas=quotas))
+        segments=segment, ids=ids, quotas=quotas))
     report = guard(lambda: draw_sample(engine, code, wave, channel=channel,
                                         base_url=settings.survey_base_url(), preview=preview,
                                         **options))
@@ -184,6 +187,35 @@ def survey_sample(db, code, wave, method, n, strata, allocation, sd, segment, id
         click.echo(f"  not eligible, {row.reason}: {row.customers}")
     if report.unmatched_ids:
         click.echo(f"  ids not found or not eligible: {', '.join(map(str, report.unmatched_ids))}")
+
+
+@survey.command("draws")
+@db_option
+@click.argument("code")
+@click.option("--withdraw", "drawn_at", default=None, metavar="DRAWN_AT",
+              help="Withdraw the draw made at this moment (as listed), if none of its mail "
+                   "was sent and nobody answered it.")
+def survey_draws(db, code, drawn_at):
+    """List the latest draws of survey CODE, or withdraw one whose mail has not gone out.
+
+    Example: patronage survey draws nps-2026 --withdraw 2026-07-02T09:15:03.123456
+    """
+    from patronage.surveys.draws import list_draws, parse_drawn_at, withdraw_draw
+
+    _settings, engine = _survey_engine(db)
+    if drawn_at is not None:
+        count = guard(lambda: withdraw_draw(engine, code, parse_drawn_at(drawn_at)))
+        click.echo(f"Withdrew the draw of {drawn_at}: {count} invitation(s) and their queued "
+                   "mail deleted.")
+        return
+    draws = guard(lambda: list_draws(engine, code))
+    if draws.empty:
+        click.echo(f"Survey {code} has no draws yet.")
+    for d in draws.itertuples(index=False):
+        state = "can be withdrawn" if d.withdrawable else "sent or answered"
+        click.echo(f"{d.drawn_at.isoformat()}  wave {d.wave or '-'}: {d.invitations} invited, "
+                   f"{d.mails_queued} mail(s) queued, {d.mails_sent} sent, {d.responded} "
+                   f"answered; {state}")
 
 
 @survey.command("remind")

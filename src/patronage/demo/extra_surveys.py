@@ -193,11 +193,11 @@ def generate_extra(seed: int, customers: pd.DataFrame, params: pd.DataFrame,
         ces_rng, cases, waves, pd.Timestamp(waves["starts_on"].iloc[0]), end)
     comp_answers, comp_truth = _competitor(comp_rng, responses, answers, last["name"])
     surveys = pd.DataFrame([
-        {"code": SERVQUAL_CODE, "title": "SERVQUAL service quality survey / 服务质量调查",
+        {"code": SERVQUAL_CODE, "title": "服务质量调查（SERVQUAL）",
          "language": "zh_Hans", "status": "closed",
          "definition": load_template(SERVQUAL_CODE).to_dict(),
          "created_at": last_start - pd.Timedelta(days=10)},
-        {"code": CES_CODE, "title": "Customer effort after service / 服务后客户费力度",
+        {"code": CES_CODE, "title": "服务后客户费力度",
          "language": "zh_Hans", "status": "open", "definition": load_template(CES_CODE).to_dict(),
          "created_at": pd.Timestamp(waves["starts_on"].iloc[0]) - pd.Timedelta(days=10)},
     ])

@@ -18,6 +18,7 @@ from patronage.storage import insert_rows, upgrade, write_transaction
 from patronage.storage.schema import (
     answers,
     cases,
+    category_labels,
     competitors,
     customers,
     invitations,
@@ -29,6 +30,8 @@ from patronage.storage.schema import (
     users,
     waves,
 )
+
+from patronage.demo.labels import label_rows
 
 if TYPE_CHECKING:
     from patronage.demo import DemoCompany
@@ -174,6 +177,8 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
            for column, values in desk.items()}}))
     if company.extra is not None:
         _install_extra(conn, company.extra, counts, say)
+    say("Writing the labels of regions, industries, tiers, products … in three languages")
+    insert_rows(conn, category_labels, label_rows())
     if company.desk is not None:
         desk_install.history(conn, company, counts, say)
     return counts

@@ -274,7 +274,7 @@ def generate_survey(rng: np.random.Generator, customers: pd.DataFrame, params: p
     waves = quarter_waves(today)
     first = pd.Timestamp(waves["starts_on"].iloc[0])
     survey = pd.DataFrame([{
-        "code": SURVEY_CODE, "title": "Customer relationship survey / 客户关系满意度调查",
+        "code": SURVEY_CODE, "title": "客户关系满意度调查",
         "language": "zh_Hans", "status": "open",
         # The stored definition is the questionnaire built from the same index system, so the
         # survey pages, agent entry and cleaning work on the demo survey too.

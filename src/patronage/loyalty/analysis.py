@@ -43,6 +43,7 @@ from patronage.loyalty.model_notes import (
     value_model_about,
     value_model_notes,
 )
+from patronage.messages import N_, UserError
 from patronage.storage import read_answers, read_cases, read_customers, read_responses
 from patronage.storage import read_touchpoints, read_transactions
 from patronage.storage.summary import read_customer_summary
@@ -127,10 +128,10 @@ def fit_value_models(engine: Engine, *, observation_end=None, months: int = 12,
                          "later --until date")
     saved = load_value_models(params) if isinstance(params, (str, Path)) else params
     if saved is None and len(summary) < 20:
-        raise ValueError("the purchase models need the sales of at least 20 customers; import "
-                         "transactions first (patronage import transactions FILE)")
+        raise UserError(N_("the purchase models need the sales of at least 20 customers; "
+                           "import transactions first"))
     if summary.empty:
-        raise ValueError("no sales yet: import transactions first")
+        raise UserError(N_("no sales yet: import transactions first"))
     x, tx, T = _weeks(summary)
     if margin is None:
         margin = _company_margin(summary)
@@ -201,7 +202,7 @@ def rfm_table(engine: Engine, *, observation_end=None,
     if summary is None:
         summary = read_customer_summary(engine, observation_end=observation_end)
     if summary.empty:
-        raise ValueError("no sales yet: import transactions first")
+        raise UserError(N_("no sales yet: import transactions first"))
     scores = rfm_scores(summary)
     return _profiles(engine)[["name"]].join(scores, how="inner")
 
@@ -210,7 +211,7 @@ def cohort_table(engine: Engine, *, period: str = "Q") -> tuple[pd.DataFrame, pd
     """Acquisition-cohort retention matrix and the average retention curve."""
     sales = read_transactions(engine)
     if sales.empty:
-        raise ValueError("no sales yet: import transactions first")
+        raise UserError(N_("no sales yet: import transactions first"))
     matrix = cohort_matrix(sales, period=period)
     return matrix, retention_curve(matrix, period=period)
 
@@ -223,7 +224,7 @@ def cohort_overview(engine: Engine, *, period: str = "Q", repeat_days: int = 90)
     """
     sales = read_transactions(engine)
     if sales.empty:
-        raise ValueError("no sales yet: import transactions first")
+        raise UserError(N_("no sales yet: import transactions first"))
     matrix = cohort_matrix(sales, period=period)
     repeat = repeat_purchase_by_cohort(sales, period=period, within_days=repeat_days)
     shares = matrix["retention"].copy()
@@ -244,7 +245,7 @@ def at_risk_table(engine: Engine, *, window: str = "90D", models: ValueModels | 
     probability of being alive), with the reason and the value at risk, most valuable first."""
     sales = read_transactions(engine)
     if sales.empty:
-        raise ValueError("no sales yet: import transactions first")
+        raise UserError(N_("no sales yet: import transactions first"))
     end = sales["occurred_at"].max().normalize()
     models = models or fit_value_models(engine)
     summary = models.summary  # in days, up to the last transaction day
@@ -304,7 +305,7 @@ def whale_table(engine: Engine, *, cost_per_touchpoint: float = 300.0,
     if summary is None:
         summary = read_customer_summary(engine)
     if summary.empty:
-        raise ValueError("no sales yet: import transactions first")
+        raise UserError(N_("no sales yet: import transactions first"))
     cost = allocate_cost_to_serve(read_touchpoints(engine), read_cases(engine),
                                   pd.Series(summary.index), cost_per_touchpoint=cost_per_touchpoint,
                                   cost_per_case=cost_per_case)
@@ -318,9 +319,13 @@ def holdout_table(engine: Engine, *, holdout_weeks: int = 26) -> pd.DataFrame:
     sales = read_transactions(engine)
     sales = sales[~sales["is_refund"].astype(bool)]
     if sales.empty:
-        raise ValueError("no sales yet: import transactions first")
+        raise UserError(N_("no sales yet: import transactions first"))
     end = sales["occurred_at"].max()
     cut = end - pd.Timedelta(weeks=holdout_weeks)
+    if cut <= sales["occurred_at"].min():
+        span = (end - sales["occurred_at"].min()) / pd.Timedelta(weeks=1)
+        raise ValueError(f"a holdout of {holdout_weeks} weeks (--weeks) leaves no calibration "
+                         f"period: the sales span {span:.1f} weeks; choose fewer holdout weeks")
     cal = calibration_holdout_summary(sales, "customer_id", "occurred_at",
                                       calibration_period_end=cut, observation_period_end=end,
                                       freq="W")
@@ -440,6 +445,9 @@ def read_value_models(text: str, source: str = "the parameter file") -> SavedMod
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
                          f"{exc.msg}); {_SAVE_HINT}") from None
+    except RecursionError:
+        raise ValueError(f"{source} is nested too deeply to be a parameter file; "
+                         f"{_SAVE_HINT}") from None
     if not isinstance(payload, dict) or payload.get("format") != PARAMS_FORMAT:
         raise ValueError(f"{source} is not a Patronage CLV parameter file (it has no "
                          f"\"format\": \"{PARAMS_FORMAT}\"); {_SAVE_HINT}")

@@ -3,17 +3,20 @@ repeat purchase per acquisition cohort and what a change in retention is worth (
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from patronage.messages import N_, UserError
 from patronage.analytics import (
     cross_buying,
     defection_reasons,
-    kaplan_meier,
     retention_by_satisfaction,
     retention_economics,
 )
 from patronage.analytics.retention import repeat_purchase_by_cohort
+from patronage.loyalty.survival import lifetimes_from_sales, survival_summary
 from patronage.storage import read_answers, read_responses, read_transactions
 from patronage.storage.schema import customers
 from patronage.storage.summary import read_customer_summary
@@ -32,8 +35,9 @@ def defection_table(engine: Engine) -> pd.DataFrame:
             for ext, attrs in rows if isinstance(attrs, dict)
             and (attrs.get(REASON_KEY) or attrs.get(COMPETITOR_KEY))]
     if not lost:
-        raise ValueError("no defected customers are recorded (customer attributes "
-                         f"{REASON_KEY!r} and {COMPETITOR_KEY!r}); import them with the customers")
+        raise UserError(N_("no defected customers are recorded (customer attributes "
+                           "{reason!r} and {competitor!r}); import them with the customers"),
+                        reason=REASON_KEY, competitor=COMPETITOR_KEY)
     return defection_reasons(pd.DataFrame(lost))
 
 
@@ -41,7 +45,7 @@ def _sales(engine: Engine) -> pd.DataFrame:
     sales = read_transactions(engine)
     sales = sales[~sales["is_refund"].astype(bool)]
     if sales.empty:
-        raise ValueError("no sales yet: import transactions first")
+        raise UserError(N_("no sales yet: import transactions first"))
     return sales
 
 
@@ -57,7 +61,8 @@ def retention_by_satisfaction_table(engine: Engine, *, item: str = "overall_sati
     answers = read_answers(engine, item_codes=[item])
     joined = responses.merge(answers, on="response_pk").sort_values("submitted_at")
     if joined.empty:
-        raise ValueError(f"no answers to {item!r} before {cutoff:%Y-%m-%d} from known customers")
+        raise UserError(N_("no answers to {item!r} before {date} from known customers"),
+                        item=item, date=f"{cutoff:%Y-%m-%d}")
     latest = joined.groupby("customer_id")["value_num"].last()
     bought = set(sales.loc[sales["occurred_at"] > cutoff, "customer_id"])
     retained = pd.Series([c in bought for c in latest.index], index=latest.index)
@@ -72,7 +77,7 @@ def observed_retention(engine: Engine) -> float:
     before = set(sales.loc[(sales["occurred_at"] <= end - pd.Timedelta(days=365))
                            & (sales["occurred_at"] > end - pd.Timedelta(days=730)), "customer_id"])
     if not before:
-        raise ValueError("retention needs two years of sales")
+        raise UserError(N_("retention needs two years of sales"))
     return len(before & last) / len(before)
 
 
@@ -80,20 +85,35 @@ def retention_economics_table(engine: Engine, *, delta_points: float = 5.0,
                               discount: float = 0.1, margin: float | None = None) -> pd.DataFrame:
     """What raising yearly retention by ``delta_points`` points is worth to this customer base,
     at the observed retention and the company's margin (geometric CLV, Gupta & Lehmann 2003)."""
+    if not math.isfinite(discount) or discount <= -1:
+        raise ValueError(f"--discount must be a yearly rate above -1 (0.1 = 10%), not {discount}")
+    if not math.isfinite(delta_points):
+        raise ValueError(f"--points must be a number of percentage points (5 = +5%), not "
+                         f"{delta_points}")
     summary = read_customer_summary(engine)
     if margin is None:
         revenue = summary["total_spend"].sum()
         margin = float(summary["profit"].sum() / revenue) if revenue > 0 else 1.0
     rate = observed_retention(engine)
+    if not 0 < rate < 1:
+        raise UserError(N_("the observed yearly retention is {rate}: what a change is worth "
+                           "cannot be computed at a retention of 0% or 100% (the customers of "
+                           "the year before last all left, or all stayed)"), rate=f"{rate:.0%}")
+    if not 0 < rate + delta_points / 100 < 1:
+        raise ValueError(f"--points {delta_points:g} takes the observed yearly retention of "
+                         f"{rate:.1%} to {rate + delta_points / 100:.1%}; choose more than "
+                         f"{-rate * 100:.1f} and less than {(1 - rate) * 100:.1f} points")
     out = retention_economics(summary, retention_now=rate, delta_points=delta_points,
                               margin=margin, discount=discount)
     return pd.concat([pd.Series({"retention_now": rate, "delta_points": delta_points,
                                  "margin": margin, "discount": discount}), out]).to_frame("value")
 
 
-def survival_table(engine: Engine, *, category: str | None = None,
-                   inactive_days: int = 180) -> pd.DataFrame:
-    """Kaplan–Meier survival of customer relationships, in days since the first purchase.
+def survival_table(engine: Engine, *, category: str | None = None, inactive_days: int = 180,
+                   at=None, all_times: bool = False) -> pd.DataFrame:
+    """Kaplan–Meier survival of customer relationships, in days since the first purchase, at
+    selected days (``at``; default 30, 90, 180, 365 ... up to the longest relationship) or at
+    every day with an event (``all_times``), with the median in the notes.
 
     For contractual relationships pass the contract ``category`` (e.g. "service contract"):
     a customer has ended when no purchase in it came in the last ``inactive_days`` (the end
@@ -108,7 +128,12 @@ def survival_table(engine: Engine, *, category: str | None = None,
     spans = sales.groupby("customer_id")["occurred_at"].agg(["min", "max"])
     ended = spans["max"] < end - pd.Timedelta(days=inactive_days)
     durations = ((spans["max"].where(ended, end) - spans["min"]).dt.days).astype(float)
-    return kaplan_meier(durations, ended)
+    table = survival_summary(lifetimes_from_sales(durations, ended), at=at, all_times=all_times)
+    table.attrs["notes"].insert(1, f"A relationship has ended when the customer bought nothing "
+                                   f"in the last {inactive_days} days of the data "
+                                   f"({end:%Y-%m-%d})"
+                                   + (f" in {category!r}." if category else "."))
+    return table
 
 
 def repeat_purchase_table(engine: Engine, *, period: str = "Q",

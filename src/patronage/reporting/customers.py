@@ -80,6 +80,7 @@ def customer_profile(engine: Engine, customer_pk: int, *, language: str = "en",
         answers = answers.assign(response_id=answers["response_pk"].map(key))
         survey_of = dict(zip(responses["response_id"], responses["survey"], strict=True))
         texts = QuestionTexts(engine, language, gettext)
+        responses = responses.assign(title=[texts.title(s) for s in responses["survey"]])
         rows = zip(answers["response_id"], answers["item_code"], answers["value_num"],
                    answers["value_text"], strict=True)
         shown = [(texts.question(survey_of.get(r), c), texts.answer(survey_of.get(r), c, n, t))

@@ -7,25 +7,26 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Engine
 
-from patronage.loyalty import (
+# The computations, through their wrappers shared by the page's languages (see shared.py).
+from patronage.reporting.shared import (
     at_risk_table,
     clv_table,
     cohort_table,
+    defection_table,
     fit_value_models,
     holdout_table,
+    retention_by_satisfaction_table,
+    retention_economics_table,
     rfm_table,
     segments_table,
     whale_table,
 )
-from patronage.loyalty.retention import (
-    defection_table,
-    retention_by_satisfaction_table,
-    retention_economics_table,
-)
+from patronage.labels import labels_for
+from patronage.messages import N_
 from patronage.reporting import formats
 from patronage.reporting.charts import _LAYOUT, hover
 from patronage.storage import read_customers
-from patronage.reporting.satisfaction import Section
+from patronage.reporting.satisfaction import Section, section_problem
 
 SECTIONS = (
     ("clv", "Customer lifetime value, next 12 months (top 20)"),
@@ -67,28 +68,33 @@ def _figure(traces, title: str, **layout) -> str:
     return figure.to_json()
 
 
-def loyalty_report(engine: Engine, *, gettext=lambda s: s) -> list[Section]:
-    """Compute every section; a section that cannot be computed carries the reason instead."""
+def loyalty_report(engine: Engine, *, gettext=lambda s: s, language: str = "en"
+                   ) -> list[Section]:
+    """Compute every section; a section that cannot be computed carries the reason instead.
+
+    Tiers, churn reasons and competitors read as the company labelled them for ``language``."""
     _ = gettext
+    labels = labels_for(engine, language, gettext)
     try:
         models = fit_value_models(engine)
-    except ValueError as exc:
-        return [Section(key, _(title), None, None, str(exc)) for key, title in SECTIONS]
-    builders = {"clv": lambda: _clv(engine, models, _), "rfm": lambda: _rfm(engine, models, _),
+    except Exception as exc:  # noqa: BLE001  (the page explains instead of failing)
+        return [Section(key, _(title), None, None, section_problem(exc, key, _)) for key, title in SECTIONS]
+    builders = {"clv": lambda: _clv(engine, models, _, labels),
+                "rfm": lambda: _rfm(engine, models, _),
                 "cohorts": lambda: _cohorts(engine, _),
                 "at_risk": lambda: _at_risk(engine, models, _),
                 "whale": lambda: _whale(engine, models, _), "holdout": lambda: _holdout(engine, _),
-                "segments": lambda: _segments(engine, models, _),
+                "segments": lambda: _segments(engine, models, _, labels),
                 "retention_sat": lambda: _retention_sat(engine, _),
-                "defection": lambda: (_labelled(defection_table(engine), _), None),
+                "defection": lambda: (_defection(engine, _, labels), None),
                 "economics": lambda: (_labelled(_figures(retention_economics_table(engine)), _),
                                       None)}
     sections = []
     for key, title in SECTIONS:
         try:
             table, chart = builders[key]()
-        except ValueError as exc:
-            sections.append(Section(key, _(title), None, None, str(exc)))
+        except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
+            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _)))
             continue
         chart = chart(_(title)) if chart else None
         sections.append(Section(key, _(title), table, chart, None))
@@ -101,10 +107,11 @@ def _profiles(engine, ids) -> dict:
     return {i: int(keys.at[i, "customer_pk"]) for i in ids if i in keys.index}
 
 
-def _clv(engine, models, _):
+def _clv(engine, models, _, labels):
     """The 20 customers of highest CLV: the table and a bar per customer, named and linked."""
     top = clv_table(engine, models).head(20)
     top = top[["name", "p_alive", "expected_purchases_90d", "clv", "value_tier"]]
+    top = top.assign(value_tier=[labels("tier", t) for t in top["value_tier"]])
     top.attrs["links"] = links = _profiles(engine, top.index)
     names = [str(n) for n in top["name"]]
     ticks = [f'<a href="/customers/{links[i]}">{_escape(n)}</a>' if i in links else _escape(n)
@@ -204,6 +211,20 @@ def _figures(table: pd.DataFrame) -> pd.DataFrame:
                                for name, v in table["value"].items()])
 
 
+#: The defection table's dimensions and the kinds of their values.
+DEFECTION_KINDS = {"reason": "churn_reason", "competitor": "competitor"}
+NOT_RECORDED = "(not recorded)"
+
+
+def _defection(engine, _, labels) -> pd.DataFrame:
+    """Reasons and destinations of defected customers, as the company labelled them."""
+    table = defection_table(engine).copy()
+    table.index = [f"{_(dim)} · " + (_(value) if value == NOT_RECORDED
+                                     else labels(DEFECTION_KINDS[dim], value))
+                   for dim, value in table.index]
+    return table
+
+
 def _labelled(table: pd.DataFrame, _) -> pd.DataFrame:
     table = table.copy()
     table.index = [" · ".join(_(str(p)) for p in i) if isinstance(i, tuple) else _(str(i))
@@ -211,12 +232,13 @@ def _labelled(table: pd.DataFrame, _) -> pd.DataFrame:
     return table
 
 
-def _segments(engine, models, _):
+def _segments(engine, models, _, labels):
     parts = segments_table(engine, models)
     rows = []
     for scheme, frame in parts.items():
         for segment, row in frame.iterrows():
-            rows.append({"segment": f"{_(scheme)} · {_(str(segment))}",
+            name = labels("tier", segment) if scheme == "value_tiers" else _(str(segment))
+            rows.append({"segment": f"{_(scheme)} · {name}",
                          "customers": row["customers"], "value": row.get("value")})
     return pd.DataFrame(rows).set_index("segment"), None
 
@@ -250,8 +272,12 @@ def _holdout(engine, _):
         barmode="group",
         xaxis=dict(title=_("Repeat purchases in the calibration period")),
         legend=dict(orientation="h", y=-0.25)))
-    table.index = table.index.astype(str)
+    table.index = [_(ALL_CUSTOMERS) if str(i) == "all" else str(i) for i in table.index]
     return table, chart
+
+
+#: The holdout table's row over every customer.
+ALL_CUSTOMERS = N_("All customers")
 
 
 __all__ = ["COLUMN_LABELS", "ROW_LABELS", "SECTIONS", "VALUE_LABELS", "at_risk_reason",

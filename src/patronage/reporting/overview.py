@@ -88,8 +88,10 @@ def _wave_table(data) -> pd.DataFrame:
     if "nps" in data.answers.columns:
         nps = nps_table(data, by="wave")[["n", "promoters", "passives", "detractors", "nps",
                                             "ci_low", "ci_high"]]
-    else:
-        nps = pd.DataFrame(index=pd.Index(data.waves_in_order(), name="wave"))
+    else:  # a survey without the NPS question: its columns are empty, never missing
+        nps = pd.DataFrame(np.nan, index=pd.Index(data.waves_in_order(), name="wave"),
+                           columns=["promoters", "passives", "detractors", "nps", "ci_low",
+                                    "ci_high"])
     try:
         csi = csi_table(data, by="wave")[["csi"]]
     except ValueError:

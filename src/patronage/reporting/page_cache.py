@@ -7,15 +7,34 @@ translated titles, labels and charts) and remembers the data version it was comp
 again and replaces it. Each page keeps at most ``entries_per_page`` parameter sets, the least
 recently used leaving first, so memory stays bounded whatever the parameters. Concurrent first
 visits to one key compute once: the others wait for that result, while other keys go ahead.
+
+The slow pages (analysis, loyalty: seconds on a real panel) use :meth:`PageCache.prepared`
+instead, which never makes a visit wait: a page that is not ready at the current data version is
+computed by one background thread, and the visit gets the previous version's page (marked not
+current) or nothing (the caller shows that the page is being prepared). Pages of one ``group``
+(the same page and options in the three languages) share one store of computed results per data
+version (see :mod:`patronage.reporting.shared`), so the second and third languages only
+translate and draw. The application warms the default pages this way at start-up, and after a
+change of the data version those that were visited recently.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+from patronage.reporting.shared import sharing
+
+log = logging.getLogger(__name__)
+
+#: Seconds before a page whose background computation failed is tried again.
+RETRY_AFTER_FAILURE = 5.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,11 @@ class PageCache:
         self._lock = threading.Lock()
         self._pages: dict[str, OrderedDict] = {}
         self._flights: dict[tuple, _Flight] = {}
+        self._stores: OrderedDict[Hashable, tuple[Hashable, dict]] = OrderedDict()
+        self._failures: dict[tuple, tuple[Hashable, float, BaseException]] = {}
+        self._visits: dict[tuple, float] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._closed = False
         self.computed = 0
         self.hits = 0
 
@@ -85,29 +109,144 @@ class PageCache:
                 return flight.value
             # The computation failed: try again (this visit may now lead).
 
+    def prepared(self, page: str, params: Hashable, compute: Callable[[], Any], *,
+                 group: Hashable = None, wait: float = 0.0,
+                 visit: bool = True) -> tuple[Any, bool] | None:
+        """``(value, True)`` when the page is ready at the current data version.
+
+        Otherwise its computation starts in the background (once, however many visits ask);
+        when it ends within ``wait`` seconds its value is the answer, else ``(value, False)``
+        with the previous version's value, or None when there is none yet. Pages with the same
+        ``group`` share computed results within a data version. A computation that failed
+        raises its error to the visits of the next few seconds, then is tried again. Without a
+        data version the page is computed at once, in the caller. ``visit`` False: asked by
+        the warmer, not by a visitor (see :meth:`visited_within`).
+        """
+        if visit:
+            with self._lock:
+                self._visits[(page, params)] = time.monotonic()
+        version = self._version()
+        if version is None:
+            with self._lock:
+                self.computed += 1
+            return compute(), True
+        key = (page, params, version)
+        with self._lock:
+            entry = self._pages.setdefault(page, OrderedDict()).get(params)
+            if entry is not None and entry.version == version:
+                self._pages[page].move_to_end(params)
+                self.hits += 1
+                return entry.value, True
+            failed = self._failures.get((page, params))
+            if failed is not None and failed[0] == version:
+                if time.monotonic() - failed[1] < RETRY_AFTER_FAILURE:
+                    raise failed[2]
+            flight = self._flights.get(key)
+            if flight is None and not self._closed:
+                flight = self._flights[key] = _Flight()
+                self._background().submit(self._compute_in_background, key, flight, compute,
+                                          group if group is not None else (page, params))
+        if wait > 0 and flight is not None and flight.done.wait(wait):
+            if flight.ok:
+                return flight.value, True  # computed from data at least as new as this visit's
+            with self._lock:
+                failed = self._failures.get((page, params))
+            if failed is not None:
+                raise failed[2]
+        return (entry.value, False) if entry is not None else None
+
+    def visited_within(self, page: str, params: Hashable, seconds: float) -> bool:
+        """Whether a visitor asked for the page in the last ``seconds``."""
+        with self._lock:
+            last = self._visits.get((page, params))
+        return last is not None and time.monotonic() - last <= seconds
+
+    def _store(self, group: Hashable, version: Hashable) -> dict:
+        """The shared results of ``group`` at ``version`` (a new store when the version moved)."""
+        held = self._stores.get(group)
+        if held is None or held[0] != version:
+            held = self._stores[group] = (version, {})
+        self._stores.move_to_end(group)
+        while len(self._stores) > self.entries_per_page:
+            self._stores.popitem(last=False)
+        return held[1]
+
+    def _background(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1,
+                                                thread_name_prefix="patronage-pages")
+        return self._executor
+
+    def _compute_in_background(self, key: tuple, flight: _Flight, compute: Callable[[], Any],
+                               group: Hashable) -> None:
+        """Compute under the data version of now (newer than the visit's when the data changed
+        while the job waited, so constant changes cannot starve a page), unless a job before
+        this one already did."""
+        page, params, _ = key
+        try:
+            version = self._version()
+            with self._lock:
+                entry = self._pages.setdefault(page, OrderedDict()).get(params)
+                done = entry is not None and entry.version == version
+                if not done:
+                    self.computed += 1
+                    store = self._store(group, version)
+            if done:
+                flight.value, flight.ok = entry.value, True
+                return
+            with sharing(store):
+                value = compute()
+            flight.value, flight.ok = value, True
+            with self._lock:
+                self._keep(page, params, version, value)
+                self._failures.pop((page, params), None)
+        except Exception as exc:  # noqa: BLE001  (shown to the next visits, then retried)
+            log.exception("computing the %s page failed", page)
+            with self._lock:
+                self._failures[(page, params)] = (key[2], time.monotonic(), exc)
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.done.set()
+
+    def close(self) -> None:
+        """Stop the background thread after the computation under way; queued ones are
+        dropped."""
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
     def _compute(self, key: tuple, flight: _Flight, compute: Callable[[], Any]) -> Any:
         page, params, version = key
         try:
             value = compute()
             flight.value, flight.ok = value, True
             with self._lock:
-                entries = self._pages.setdefault(page, OrderedDict())
-                # Versions are not ordered: a slow computation under an older version may
-                # replace a newer entry, which the next visit (under the newer version) redoes.
-                entries[params] = _Entry(version, value)
-                entries.move_to_end(params)
-                while len(entries) > self.entries_per_page:
-                    entries.popitem(last=False)
+                self._keep(page, params, version, value)
             return value
         finally:
             with self._lock:
                 self._flights.pop(key, None)
             flight.done.set()
 
+    def _keep(self, page: str, params: Hashable, version: Hashable, value: Any) -> None:
+        """Store an entry (under the lock). Versions are not ordered: a slow computation under
+        an older version may replace a newer entry, which the next visit (under the newer
+        version) redoes."""
+        entries = self._pages.setdefault(page, OrderedDict())
+        entries[params] = _Entry(version, value)
+        entries.move_to_end(params)
+        while len(entries) > self.entries_per_page:
+            entries.popitem(last=False)
+
     def clear(self) -> None:
         """Forget every entry (computations under way finish normally)."""
         with self._lock:
             self._pages.clear()
+            self._stores.clear()
+            self._failures.clear()
 
     def __len__(self) -> int:
         with self._lock:

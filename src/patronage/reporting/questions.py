@@ -55,18 +55,29 @@ class QuestionTexts:
     def __init__(self, engine: Engine, language: str, gettext=lambda s: s):
         self.engine, self.language, self.gettext = engine, language, gettext
         self._surveys: dict[str, dict[str, tuple[Item, str]]] = {}
+        self._titles: dict[str, str] = {}
 
     def _survey(self, survey: str) -> dict[str, tuple[Item, str]]:
         if survey not in self._surveys:
             with self.engine.connect() as conn:
-                definition = conn.execute(select(surveys.c.definition)
-                                          .where(surveys.c.code == survey)).scalar()
+                row = conn.execute(select(surveys.c.definition, surveys.c.title)
+                                   .where(surveys.c.code == survey)).first()
+            definition, title = row if row is not None else (None, None)
             try:
-                texts = _texts_of(parse_definition(definition or {}), self.language)
+                q = parse_definition(definition or {})
+                texts = _texts_of(q, self.language)
+                if not title or title in q.title.values():  # not renamed: the reader's words
+                    title = q.text(q.title, self.language)
             except ValueError:  # no questionnaire stored (imported responses)
                 texts = {}
-            self._surveys[survey] = texts
+            self._surveys[survey], self._titles[survey] = texts, title or survey
         return self._surveys[survey]
+
+    def title(self, survey: str) -> str:
+        """The survey's title: in the reader's language when it is its questionnaire's title,
+        as stored when the survey was given a title of its own (or has no questionnaire)."""
+        self._survey(survey)
+        return self._titles[survey]
 
     def _lookup(self, survey: str | None, code: str) -> tuple[Item | None, str | None]:
         for texts in (self._survey(survey) if survey else {}, _index_system_texts(self.language)):

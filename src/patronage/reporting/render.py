@@ -71,10 +71,58 @@ def _json_default(value):
     return str(value)
 
 
+#: Columns (or, in a one-column figure table, rows) holding counts: whole numbers stored as
+#: floats there are written as integers (``"n": 12``, not ``12.0``).
+COUNT_NAMES = frozenset({
+    "n", "count", "customers", "at_risk", "events", "censored", "retained", "observed",
+    "frequency", "frequency_cal", "repeat_customers", "cohort_size", "buyers", "purchases",
+    "purchases_window", "respondents", "responses", "decile", "n_categories"})
+
+
+def is_count(name) -> bool:
+    return isinstance(name, str) and (name in COUNT_NAMES or name.endswith("_count"))
+
+
+def _whole(values) -> bool:
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+
+
+def integer_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its count columns (:data:`COUNT_NAMES`) as integers when every value is
+    a whole number (missing values stay missing)."""
+    if not frame.columns.is_unique:
+        return frame
+    counts = {column: "Int64" for column in frame.columns
+              if is_count(column) and pd.api.types.is_float_dtype(frame[column])
+              and _whole(frame[column])}
+    return frame.astype(counts) if counts else frame
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     clean = frame.reset_index() if frame.index.name or isinstance(frame.index, pd.MultiIndex) else frame
     clean = clean.astype(object).where(clean.notna(), None)
-    return clean.to_dict(orient="records")
+    records = clean.to_dict(orient="records")
+    if frame.index.name and len(frame.columns) == 1:  # a figure table: counts are rows
+        label, column = frame.index.name, frame.columns[0]
+        for record in records:
+            value = record.get(column)
+            if (is_count(record.get(label)) and isinstance(value, float)
+                    and value.is_integer()):
+                record[column] = int(value)
+    return records
+
+
+def _finite(value):
+    """``value`` (nested dicts and lists) with NaN and infinities as None: valid JSON."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
 
 
 def render(result: pd.DataFrame | pd.Series, fmt: str = "table", *, digits: int = 3,
@@ -83,10 +131,10 @@ def render(result: pd.DataFrame | pd.Series, fmt: str = "table", *, digits: int 
     only), the output is an object: the entries of ``about`` and the records under ``rows``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    frame = result.to_frame() if isinstance(result, pd.Series) else result
+    frame = integer_counts(result.to_frame() if isinstance(result, pd.Series) else result)
     if fmt == "json":
         records = _records(frame)
-        payload = records if about is None else {**about, "rows": records}
+        payload = records if about is None else {**_finite(about), "rows": records}
         return json.dumps(payload, ensure_ascii=False, default=_json_default, indent=1)
     if fmt == "csv":
         out = io.StringIO()

@@ -12,20 +12,22 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Engine
 
-from patronage.satisfaction.methods import (
+# The computations, through their wrappers shared by the page's languages (see shared.py).
+from patronage.reporting.shared import (
     compare_table,
+    customer_base_margins,
     drivers_table,
-    index_path_model,
     gap_table,
+    index_path_model,
     ipa_table,
     kano_table,
     reliability_table,
+    survey_data_from_db,
     trend_table,
 )
 from patronage.satisfaction.indices import ALL, nps_table
-from patronage.satisfaction.sources import survey_data_from_db
-from patronage.satisfaction.weights import customer_base_margins
 from patronage.index_system import load_index_system
+from patronage.labels import labels_for
 from patronage.reporting import scores_page
 from patronage.messages import N_, UserError, translated
 from patronage.reporting.charts import _LAYOUT, hover
@@ -196,7 +198,7 @@ def _kano_note(note, gettext) -> str:
     return gettext(TIE_NOTE).format(tied=found["tied"], chosen=found["chosen"])
 
 
-def _why(error: Exception, key: str, gettext) -> str:
+def section_problem(error: Exception, key: str, gettext) -> str:
     """The reader's explanation of why section ``key`` could not be computed."""
     if isinstance(error, UserError):
         return translated(error, gettext)
@@ -213,6 +215,7 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
     _ = gettext
     data = survey_data_from_db(engine, survey, include_flagged=include_flagged)
     label = _labeller(language, gettext)
+    label.category = labels_for(engine, language, gettext)  # regions, industries, competitors
     compute = {"drivers": lambda: drivers_table(data, n_boot=200),
                "ipa": lambda: ipa_table(data), "kano": lambda: kano_table(data),
                "gap": lambda: gap_table(data), "reliability": lambda: reliability_table(data),
@@ -224,7 +227,7 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         try:
             table = compute[key]()
         except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
-            sections.append(Section(key, _(title), None, None, _why(exc, key, _)))
+            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _)))
             continue
         if key == "drivers":  # most important first, in the table and the chart
             table = table.sort_values("importance", ascending=False)
@@ -234,7 +237,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
             chart = path_diagram(model, label, _(title))
             table = model.bootstrap_.xs("path", level="kind").assign(n=model.n_samples_)
             table.index = [f"{label(a)} → {label(b)}" for a, b in table.index]
-        labels = [label(i) for i in table.index]
+        labels = [label.category("region", i) if key == "segments" else label(i)
+                  for i in table.index]
         if key == "kano":
             table = table.assign(note=[_kano_note(n, _) for n in table["note"]])
         if key == "drivers":
@@ -257,10 +261,12 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         try:
             table, chart = scores_page.BUILDERS[key](data, _, _(title), label, base)
         except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
-            sections.append(Section(key, _(title), None, None, _why(exc, key, _)))
+            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _)))
             continue
         shown = table[[c for c in scores_page.COLUMNS[key] if c in table.columns]].copy()
-        shown.index = [_(str(i)) if i in scores_page.LABELS else label(i) for i in shown.index]
+        shown.index = [_(str(i)) if i in scores_page.LABELS
+                       else label.category("industry", i) if key == "crosstab" else label(i)
+                       for i in shown.index]
         sections.append(Section(key, _(title), shown, chart, None))
     return sections
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from patronage.satisfaction.methods import (
+# The computations, through their wrappers shared by the page's languages (see shared.py).
+from patronage.reporting.shared import (
     ces_table,
     competitor_table,
     competitors_in,
+    composition_table,
     crosstab_table,
     csat_table,
     servqual_table,
+    weighting_effect,
 )
-from patronage.satisfaction.weights import composition_table, weighting_effect
 from patronage.messages import N_, UserError
 from patronage.reporting.charts import _LAYOUT, NPS_COLOURS, hover
 
@@ -97,12 +99,14 @@ def _competitor(data, _, title, label, base):
                            "competitor.<name>.<item>)."))
     table = competitor_table(data, competitor=names[0])
     return table, _bars([label(i) for i in table.index], table["difference"],
-                        f"{title} · {names[0]}", y_title=_("Us − competitor"))
+                        f"{title} · {label.category('competitor', names[0])}",
+                        y_title=_("Us − competitor"))
 
 
 def _crosstab(data, _, title, label, base):
     table = crosstab_table(data, rows="industry", columns="nps_group")
-    figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[group]), x=[str(i) for i in table.index],
+    figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[group]),
+                               x=[label.category("industry", i) for i in table.index],
                                y=table[group].tolist(), marker=dict(color=NPS_COLOURS[group]),
                                hovertemplate=hover(f"%{{x}} · {_(COLUMN_LABELS[group])}"
                                                    " %{y:.0%}"))
@@ -113,7 +117,7 @@ def _crosstab(data, _, title, label, base):
 
 def _composition(data, _, title, label, base):
     table = composition_table(data, base())
-    table.index = [f"{_(VARIABLES.get(v, v))} · {c}" for v, c in table.index]
+    table.index = [f"{_(VARIABLES.get(v, v))} · {label.category(v, c)}" for v, c in table.index]
     figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[column]), x=list(table.index),
                                y=(100 * table[column]).tolist(),
                                hovertemplate=hover(f"%{{x}} · {_(COLUMN_LABELS[column])}"

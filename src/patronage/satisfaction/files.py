@@ -20,6 +20,7 @@ from patronage.index_system import COMMENT_ITEM, load_index_system
 from patronage.storage.importing.mapping import ALIASES, match_columns
 from patronage.storage.importing.parsing import to_halfwidth
 from patronage.storage.importing.reading import read_table
+from patronage.storage.importing.report import shorten
 
 SEGMENTS = ("region", "industry", "size", "channel", "tier")
 
@@ -77,7 +78,8 @@ def read_answers_file(path: str | Path, *, encoding: str | None = None, sheet: s
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
         raise ValueError(f"{path.name}, line {lines[row]}, column {fields['response_id']}: "
-                         f"response id {ids.iloc[row]!r} appears twice; each row is one response")
+                         f"response id {shorten(ids.iloc[row])!r} appears twice; each row is one "
+                         "response")
     index = pd.Index(ids, name="response_id")
     meta = pd.DataFrame(index=index)
     meta["wave"] = (frame[fields["wave"]].astype(str).to_numpy() if "wave" in fields

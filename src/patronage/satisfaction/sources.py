@@ -35,11 +35,20 @@ class SurveyData:
         return self.meta["weight"]
 
     def groups(self, by: str) -> pd.Series:
-        """The grouping column ``by`` (a meta column; segment names may omit ``customer_``)."""
-        for name in (by, f"customer_{by}"):
+        """The grouping column ``by`` (a meta column; segment names may omit ``customer_``).
+
+        ``mode`` (also ``channel``) is how the survey was answered (web, phone, paper ...);
+        ``sales_channel`` is the customer's sales channel (the customer profile's channel).
+        """
+        names = {"mode": ("channel",), "sales_channel": ("customer_channel",)}.get(
+            by, (by, f"customer_{by}"))
+        for name in names:
             if name in self.meta.columns:
                 return self.meta[name]
-        available = ", ".join(c for c in self.meta.columns if c != "flagged")
+        shown = {"channel": "mode", "customer_channel": "sales_channel"}
+        available = ", ".join(dict.fromkeys(
+            shown.get(c, c.removeprefix("customer_")) for c in self.meta.columns
+            if c not in ("flagged", "wave_start")))
         raise UserError(N_("Cannot group by {by!r}: choose one of {available}."), by=by,
                         available=available)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, bindparam, update
 
@@ -23,17 +24,30 @@ from patronage.storage.schema import responses
 
 def read_margins(path: str | Path) -> dict[str, pd.Series]:
     """Population margins from a CSV file (``variable, category, share``)."""
+    from patronage.storage.importing.reading import read_table
+    from patronage.storage.importing.report import Problems
+
     path = Path(path)
-    frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"variable": str, "category": str})
+    try:  # the importer's reader: encodings, XLSX, damaged and hostile files
+        table = read_table(path)
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: {exc}") from None
+    if table.problems:
+        problems = Problems(table.lines)
+        problems.add(*table.problems[0])
+        raise ValueError(f"{path.name}, {problems.issues[0].to_text()}")
+    frame = table.frame
     missing = [c for c in ("variable", "category", "share") if c not in frame.columns]
     if missing:
         raise ValueError(f"{path.name}: needs the columns variable, category, share; "
                          f"missing {missing}")
-    bad = frame.index[pd.to_numeric(frame["share"], errors="coerce").isna()].tolist()
-    if bad:
-        raise ValueError(f"{path.name}, line {bad[0] + 2}, column share: "
-                         f"{frame.loc[bad[0], 'share']!r} is not a number")
-    frame["share"] = frame["share"].astype(float)
+    shares = pd.to_numeric(frame["share"], errors="coerce")
+    bad = np.flatnonzero(shares.isna().to_numpy())
+    if len(bad):
+        value = frame["share"].iloc[bad[0]]
+        raise ValueError(f"{path.name}, line {table.lines[bad[0]]}, column share: "
+                         f"{str(value)[:80]!r} is not a number")
+    frame = frame.assign(share=shares.astype(float))
     return {v: g.set_index("category")["share"] for v, g in frame.groupby("variable", sort=False)}
 
 

@@ -381,6 +381,22 @@ sessions = Table(
     Column("expires_at", DateTime, nullable=False),
 )
 
+#: Kinds of category values that carry display labels per language.
+LABEL_KINDS = ("region", "industry", "size", "channel", "tier", "product", "category",
+               "churn_reason", "competitor", "case_subject")
+
+category_labels = Table(
+    "category_labels",
+    metadata,
+    # A category value (a region, a tier, a product ...) as the reader of ``language`` sees it.
+    Column("kind", String(40), primary_key=True),
+    Column("value", String(300), primary_key=True),
+    Column("language", String(10), primary_key=True),
+    Column("label", String(300), nullable=False),
+    CheckConstraint(_in("kind", LABEL_KINDS), name="kind"),
+    CheckConstraint(_in("language", LANGUAGES), name="language"),
+)
+
 __all__ = [
     "CASE_CHANNELS",
     "CASE_SEVERITIES",
@@ -388,6 +404,7 @@ __all__ = [
     "CASE_TYPES",
     "OPEN_CASE_STATUSES",
     "INVITATION_CHANNELS",
+    "LABEL_KINDS",
     "LANGUAGES",
     "OUTBOX_STATUSES",
     "RESPONSE_CHANNELS",
@@ -397,6 +414,7 @@ __all__ = [
     "USER_ROLES",
     "answers",
     "cases",
+    "category_labels",
     "competitors",
     "customers",
     "drafts",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from patronage.messages import N_, Message
+
 
 def is_number(value: Any) -> bool:
     """A finite int or float that is not a bool."""
@@ -24,13 +26,14 @@ def code_problems(entries: list[tuple[str, Any]]) -> list[str]:
     for path, item in entries:
         key = (item.code, item.type == "importance")
         if key in items:
-            problems.append(f"{path}.code: duplicate code {item.code!r} (already used at "
-                            f"{items[key]})")
+            problems.append(Message(N_("duplicate code {code!r} (already used at {other})"),
+                                    prefix=f"{path}.code", code=item.code, other=items[key]))
         items.setdefault(key, path)
         for answer in item.answer_codes():
             if answer in answers and items[key] != answers[answer]:
-                problems.append(f"{path}.code: answer code {answer!r} is also stored by "
-                                f"{answers[answer]}")
+                problems.append(Message(N_("answer code {code!r} is also stored by {other}"),
+                                        prefix=f"{path}.code", code=answer,
+                                        other=answers[answer]))
             answers.setdefault(answer, path)
     return problems
 
@@ -39,9 +42,11 @@ def _condition_problems(cond: dict, path: str, earlier: dict, all_codes: set) ->
     target = cond["item"]
     if target not in earlier:
         if target in all_codes:
-            return [f"{path}.item: refers to {target!r}, which comes later or is this item; a "
-                    "condition can only use earlier questions"]
-        return [f"{path}.item: refers to unknown item {target!r}"]
+            return [Message(N_("refers to {code!r}, which comes later or is this item; a "
+                               "condition can only use earlier questions"),
+                            prefix=f"{path}.item", code=target)]
+        return [Message(N_("refers to unknown item {code!r}"), prefix=f"{path}.item",
+                        code=target)]
     ref = earlier[target]
     op = next(k for k in cond if k != "item")
     problems = []
@@ -49,14 +54,16 @@ def _condition_problems(cond: dict, path: str, earlier: dict, all_codes: set) ->
         if ref.type == "single":
             codes = [o.code for o in ref.options]
             if op in ("lte", "gte") or value not in codes:
-                problems.append(f"{path}.{op}: {target!r} is a single choice; compare it with "
-                                f"equals/in and one of its options {codes}")
+                problems.append(Message(N_("{code!r} is a single choice; compare it with "
+                                           "equals/in and one of its options {options}"),
+                                        prefix=f"{path}.{op}", code=target, options=codes))
         elif ref.type == "text":
             if op in ("lte", "gte") or not isinstance(value, str):
-                problems.append(f"{path}.{op}: {target!r} is a text; compare it with equals/in "
-                                "and a text")
+                problems.append(Message(N_("{code!r} is a text; compare it with equals/in and "
+                                           "a text"), prefix=f"{path}.{op}", code=target))
         elif not is_number(value):
-            problems.append(f"{path}.{op}: {target!r} holds numbers; got {value!r}")
+            problems.append(Message(N_("{code!r} holds numbers; got {value!r}"),
+                                    prefix=f"{path}.{op}", code=target, value=value))
     return problems
 
 
@@ -83,22 +90,25 @@ def index_problems(entries: list[tuple[str, Any]]) -> list[str]:
         if item.index is None:
             continue
         if item.type not in ("nps", "pair", "rating"):
-            problems.append(f"{path}.index: only rating, pair and nps items count in the index; "
-                            f"this is a {item.type} item")
+            problems.append(Message(N_("only rating, pair and nps items count in the index; "
+                                       "this is a {kind} item"), prefix=f"{path}.index",
+                                    kind=item.type))
             continue
         idx = item.index
         total += idx["weight"] * idx["indicator_weight"] * idx["dimension_weight"]
         dim, ind = idx["dimension"], idx["indicator"]
         if dims.setdefault(dim, idx["dimension_weight"]) != idx["dimension_weight"]:
-            problems.append(f"{path}.index.dimension_weight: dimension {dim!r} has weight "
-                            f"{dims[dim]} elsewhere")
+            problems.append(Message(N_("dimension {dimension!r} has weight {weight} elsewhere"),
+                                    prefix=f"{path}.index.dimension_weight", dimension=dim,
+                                    weight=dims[dim]))
         seen = inds.setdefault(ind, (dim, idx["indicator_weight"]))
         if seen != (dim, idx["indicator_weight"]):
-            problems.append(f"{path}.index.indicator: indicator {ind!r} is used elsewhere with "
-                            f"dimension/weight {seen}")
+            problems.append(Message(N_("indicator {indicator!r} is used elsewhere with "
+                                       "dimension/weight {seen}"),
+                                    prefix=f"{path}.index.indicator", indicator=ind, seen=seen))
     if inds and total <= 0:
-        problems.append("sections: all index weights are zero; give at least one item a "
-                        "weight > 0")
+        problems.append(Message(N_("all index weights are zero; give at least one item a "
+                                   "weight > 0"), prefix="sections"))
     return problems
 
 

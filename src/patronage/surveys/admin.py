@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from patronage.messages import N_, Message, Term, UserError
 from patronage.storage.schema import customers, invitations, outbox, responses, surveys
 from patronage.surveys.definition import parse_definition
 from patronage.surveys.draws import list_draws
@@ -55,12 +56,14 @@ def create_from_template(engine: Engine, template: str, code: str, title: str | 
     """
     known = [c for c, _ in template_choices()]
     if template not in known:
-        raise ValueError(f"unknown survey template {template!r}; choose one of {known}")
+        raise UserError(N_("unknown survey template {template!r}; choose one of {known}"),
+                        template=template, known=known)
     q = relationship_from_index_system() if template == RELATIONSHIP else load_template(template)
     language = language or q.languages[0]
     if language not in q.languages:
-        raise ValueError(f"template {template!r} is offered in {list(q.languages)}; "
-                         f"got language {language!r}")
+        raise UserError(N_("template {template!r} is offered in {languages}; got language "
+                           "{language!r}"), template=template, languages=list(q.languages),
+                        language=language)
     data = q.to_dict()
     data.update(code=(code or "").strip(), version=1,
                 languages=[language, *(x for x in q.languages if x != language)])
@@ -141,8 +144,30 @@ def exclusion_counts(exclusions: pd.DataFrame) -> pd.DataFrame:
     reasons = (exclusions["reason"].astype(str).str.split("; ").explode()
                .str.replace(_DATE, "…", regex=True))
     counts = reasons.value_counts()
-    return pd.DataFrame({"reason": counts.index.to_numpy(),
+    return pd.DataFrame({"reason": [reason_message(r) for r in counts.index],
                          "customers": counts.to_numpy().astype("int64")})
+
+
+#: The sampling's exclusion reasons (English, as :mod:`patronage.surveys.sampling` writes them).
+_QUIET = re.compile(r"invited …, inside the (\d+)-day quiet period\Z")
+_AGAIN = re.compile(r"already invited in wave (.+)\Z")
+_REASONS = {"no survey consent": N_("no survey consent"),
+            "no e-mail address": N_("no e-mail address")}
+
+
+def reason_message(reason: str) -> str:
+    """An exclusion reason as a :class:`~patronage.messages.Message` a page shows translated
+    (an unknown reason stays as it is)."""
+    if reason in _REASONS:
+        return Message(_REASONS[reason])
+    again = _AGAIN.match(reason)
+    if again:
+        return Message(N_("already invited in wave {wave}"), wave=again.group(1))
+    quiet = _QUIET.match(reason)
+    if quiet:
+        return Message(N_("invited …, inside the {days}-day quiet period"),
+                       days=int(quiet.group(1)))
+    return reason
 
 
 def parse_whole(text: str | None, what: str, *, minimum: int = 0,
@@ -151,14 +176,16 @@ def parse_whole(text: str | None, what: str, *, minimum: int = 0,
     text = (text or "").strip()
     if not text:
         if required:
-            raise ValueError(f"{what} is missing; type a whole number")
+            raise UserError(N_("{what} is missing; type a whole number"), what=Term(what))
         return None
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"{what} must be a whole number; got {text!r}") from None
+        raise UserError(N_("{what} must be a whole number; got {value!r}"), what=Term(what),
+                        value=text) from None
     if value < minimum:
-        raise ValueError(f"{what} must be at least {minimum}; got {value}")
+        raise UserError(N_("{what} must be at least {minimum}; got {value}"), what=Term(what),
+                        minimum=minimum, value=value)
     return value
 
 
@@ -180,8 +207,9 @@ def parse_sd(text: str | None) -> dict[str, float] | None:
         except ValueError:
             value = math.nan
         if not sep or not label.strip() or not math.isfinite(value) or value < 0:
-            raise ValueError(f"cannot read standard deviation {part.strip()!r}; write "
-                             "stratum=number pairs separated by ';', e.g. 'East=1.2; North=0.8'")
+            raise UserError(N_("cannot read standard deviation {part!r}; write stratum=number "
+                               "pairs separated by ';', e.g. 'East=1.2; North=0.8'"),
+                            part=part.strip())
         out[label.strip()] = value
     return out
 
@@ -191,7 +219,8 @@ def parse_strata(columns: list[str]) -> list[str]:
     chosen = [c for c in columns if c]
     unknown = [c for c in chosen if c not in STRATA_COLUMNS]
     if unknown:
-        raise ValueError(f"cannot stratify by {unknown}; choose among {list(STRATA_COLUMNS)}")
+        raise UserError(N_("cannot stratify by {unknown}; choose among {choices}"),
+                        unknown=unknown, choices=list(STRATA_COLUMNS))
     return chosen
 
 
@@ -210,9 +239,10 @@ def parse_segment_filter(text: str | None) -> dict[str, list[str]] | None:
     for part, column, values in _pairs(text):
         allowed = [v.strip() for v in re.split(r"[,，、]", values) if v.strip()]
         if column not in STRATA_COLUMNS or not allowed:
-            raise ValueError(f"cannot read segment {part!r}; write column=value pairs "
-                             f"separated by ';' with columns among {list(STRATA_COLUMNS)}, "
-                             "e.g. 'size=key account; region=East China, North China'")
+            raise UserError(N_("cannot read segment {part!r}; write column=value pairs separated "
+                               "by ';' with columns among {choices}, e.g. 'size=key account; "
+                               "region=East China, North China'"),
+                            part=part, choices=list(STRATA_COLUMNS))
         out[column] = allowed
     return out or None
 
@@ -231,8 +261,8 @@ def parse_quotas(text: str | None) -> dict | None:
     for part, label, number in _pairs(text):
         cell = tuple(v.strip() for v in label.split("/"))
         if not label or not number.isdigit() or not all(cell):
-            raise ValueError(f"cannot read quota {part!r}; write cell=whole number pairs "
-                             "separated by ';', e.g. 'East China=50; North China=30'")
+            raise UserError(N_("cannot read quota {part!r}; write cell=whole number pairs separated "
+                               "by ';', e.g. 'East China=50; North China=30'"), part=part)
         out[cell if len(cell) > 1 else cell[0]] = int(number)
     return out or None
 
@@ -242,21 +272,21 @@ def sample_options(*, method: str, n: str, strata: list[str], allocation: str, s
     """The keyword arguments of :func:`~patronage.surveys.program.draw_sample` from the
     sample form's fields; ``ValueError`` names the field that cannot be read."""
     columns = parse_strata(strata)
-    options = {"method": method, "seed": parse_whole(seed, "the seed", required=False),
-               "n": parse_whole(n, "the sample size n", minimum=1,
+    options = {"method": method, "seed": parse_whole(seed, N_("the seed"), required=False),
+               "n": parse_whole(n, N_("the sample size n"), minimum=1,
                                 required=method != "targeted")}
     if method == "stratified":
         options.update(strata=columns or None, allocation=allocation, sd=parse_sd(sd))
     elif method == "targeted":
         options.update(segment_filter=parse_segment_filter(segments), ids=parse_ids(ids))
         if options["segment_filter"] is None and options["ids"] is None:
-            raise ValueError("a targeted list needs a segment (e.g. 'size=key account') or "
-                             "customer ids")
+            raise UserError(N_("a targeted list needs a segment (e.g. 'size=key account') or "
+                               "customer ids"))
     cells = parse_quotas(quotas)
     if cells is not None:
         if not columns:
-            raise ValueError("quotas cap cells of the strata: tick the strata columns the "
-                             "quota cells are made of")
+            raise UserError(N_("quotas cap cells of the strata: tick the strata columns the "
+                               "quota cells are made of"))
         options.update(quotas=cells, quota_by=columns)
     return options
 

@@ -44,6 +44,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from patronage.messages import N_, Message, Term, UserError
+from patronage.storage.text import unstorable_reason
 from patronage.surveys._crosschecks import cross_item_problems, is_number
 
 LANGUAGES = ("en", "zh_Hans", "zh_Hant")
@@ -93,7 +95,8 @@ class DefinitionError(ValueError):
                          f"{p[:_MAX_PROBLEM_CHARS]}… ({len(p):,} characters)"
                          for p in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:
-            self.problems.append(f"... and {len(problems) - MAX_PROBLEMS:,} more problems")
+            self.problems.append(Message(N_("... and {count:,} more problems"),
+                                         count=len(problems) - MAX_PROBLEMS))
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{name}: {len(self.problems)} problem(s); fix them and load it again:\n"
                          f"{lines}")
@@ -268,8 +271,8 @@ def next_version(old: Questionnaire, new: Questionnaire) -> Questionnaire:
     version. Both must have the same code.
     """
     if old.code != new.code:
-        raise ValueError(f"cannot version survey {new.code!r} after {old.code!r}: codes differ; "
-                         "give the new definition the same code")
+        raise UserError(N_("Cannot version survey {new!r} after {old!r}: codes differ; give "
+                           "the new definition the same code."), new=new.code, old=old.code)
     if replace(new, version=old.version) == old:
         return replace(new, version=old.version)
     return replace(new, version=old.version + 1)
@@ -282,29 +285,48 @@ class _NoAliasLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         if self.check_event(yaml.events.AliasEvent):
             raise yaml.MarkedYAMLError(
-                problem="aliases (*name) are not allowed; write the values out",
+                problem=N_("aliases (*name) are not allowed; write the values out"),
                 problem_mark=self.peek_event().start_mark)
         return super().compose_node(parent, index)
 
 
+#: The JSON parser's messages (shown translated inside "invalid JSON at line …").
+JSON_PROBLEMS = (N_("Expecting value"), N_("Expecting property name enclosed in double quotes"),
+                 N_("Expecting ',' delimiter"), N_("Expecting ':' delimiter"),
+                 N_("Unterminated string starting at"), N_("Invalid control character at"),
+                 N_("Extra data"))
+
+
 def _load_text(source: str, name: str) -> Any:
     if len(source) > MAX_DEFINITION_CHARS:
-        raise DefinitionError(name, [f"the definition has {len(source):,} characters; at most "
-                                     f"{MAX_DEFINITION_CHARS:,} characters"])
+        raise DefinitionError(name, [Message(
+            N_("the definition has {count:,} characters; at most {maximum:,} characters"),
+            count=len(source), maximum=MAX_DEFINITION_CHARS)])
     text = source.lstrip()
     if text.startswith(("{", "[")):
         try:
             return json.loads(source)
         except json.JSONDecodeError as exc:
-            raise DefinitionError(name, [f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
-                                         f"{exc.msg}"]) from None
+            raise DefinitionError(name, [Message(
+                N_("invalid JSON at line {line}, column {column}: {problem}"),
+                line=exc.lineno, column=exc.colno, problem=Term(exc.msg))]) from None
+        except ValueError as exc:  # a number of more than 4,300 digits
+            raise DefinitionError(name, [Message(N_("invalid JSON: {problem}"),
+                                                 problem=str(exc)[:200])]) from None
     try:
         return yaml.load(source, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise DefinitionError(name, [f"invalid YAML{where}: {problem}"]) from None
+        if mark:
+            raise DefinitionError(name, [Message(
+                N_("invalid YAML at line {line}, column {column}: {problem}"),
+                line=mark.line + 1, column=mark.column + 1, problem=Term(problem))]) from None
+        raise DefinitionError(name, [Message(N_("invalid YAML: {problem}"),
+                                             problem=problem)]) from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise DefinitionError(name, [Message(N_("invalid YAML: {problem}"),
+                                             problem=str(exc)[:200])]) from None
 
 
 def parse_definition(source: str | Mapping, *, name: str = "definition") -> Questionnaire:
@@ -318,8 +340,9 @@ def parse_definition(source: str | Mapping, *, name: str = "definition") -> Ques
         data = _load_text(source, name) if isinstance(source, str) else source
         questionnaire = parser.questionnaire(data)
     except RecursionError:
-        raise DefinitionError(name, ["the definition is nested too deeply; a questionnaire "
-                                     "needs only a few levels of lists and mappings"]) from None
+        raise DefinitionError(name, [Message(N_(
+            "the definition is nested too deeply; a questionnaire needs only a few levels of "
+            "lists and mappings"))]) from None
     if parser.problems:
         raise DefinitionError(name, parser.problems)
     return questionnaire
@@ -332,40 +355,48 @@ class _Parser:
         self.problems: list[str] = []
         self.languages: tuple[str, ...] = LANGUAGES
 
-    def bad(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}" if path else message)
+    def bad(self, path: str, message: str, **params: Any) -> None:
+        """Note a problem at ``path``: an English template marked with ``N_`` and its values."""
+        self.problems.append(Message(message, prefix=path, **params))
 
     def mapping(self, node: Any, path: str, allowed, required=()) -> dict | None:
         if not isinstance(node, Mapping):
-            self.bad(path or "definition", f"must be a mapping; got {type(node).__name__}")
+            self.bad(path or "definition", N_("must be a mapping; got {kind}"),
+                     kind=type(node).__name__)
             return None
         for key in node:
             if key not in allowed:
-                self.bad(path or "definition", f"unknown key {key!r}; allowed: {sorted(allowed)}")
+                self.bad(path or "definition", N_("unknown key {key!r}; allowed: {allowed}"),
+                         key=key, allowed=sorted(allowed))
         for key in required:
             if key not in node:
-                self.bad(f"{path}.{key}" if path else key, "required")
+                self.bad(f"{path}.{key}" if path else key, N_("required"))
         return dict(node)
 
     def texts(self, node: Any, path: str, required: bool = True) -> dict[str, str] | None:
         if node is None:
             if required:
-                self.bad(path, f"required: texts in {', '.join(self.languages)}")
+                self.bad(path, N_("required: texts in {languages}"),
+                         languages=", ".join(self.languages))
             return None
         if not isinstance(node, Mapping):
-            self.bad(path, "must be a mapping of language to text, e.g. {en: ..., zh_Hans: ...}")
+            self.bad(path, N_("must be a mapping of language to text, e.g. {example}"),
+                     example="{en: ..., zh_Hans: ...}")
             return None
         out = {}
         for lang, text in node.items():
             if lang not in LANGUAGES:
-                self.bad(path, f"unknown language {lang!r}; use {', '.join(LANGUAGES)}")
+                self.bad(path, N_("unknown language {language!r}; use {languages}"), language=lang,
+                         languages=", ".join(LANGUAGES))
             elif not isinstance(text, str) or not text.strip():
-                self.bad(f"{path}.{lang}", "must be a non-empty text")
+                self.bad(f"{path}.{lang}", N_("must be a non-empty text"))
+            elif (reason := unstorable_reason(text)) is not None:
+                self.bad(f"{path}.{lang}", N_("cannot be stored: {reason}; remove it"), reason=reason)
             else:
                 out[lang] = text
         for lang in self.languages:
             if lang not in node:
-                self.bad(path, f"missing {lang}")
+                self.bad(path, N_("missing {language}"), language=lang)
         return out
 
     def code(self, node: dict, path: str, pattern: re.Pattern, what: str) -> str:
@@ -373,9 +404,13 @@ class _Parser:
         if value is None:
             return ""
         if not isinstance(value, str) or not pattern.match(value):
-            hint = "quote it in YAML; " if isinstance(value, bool) else ""
-            self.bad(f"{path}.code" if path else "code",
-                     f"{hint}{what} must match {pattern.pattern[:-2]}; got {value!r}")
+            where = f"{path}.code" if path else "code"
+            if isinstance(value, bool):
+                self.bad(where, N_("quote it in YAML; {what} must match {pattern}; got {value!r}"),
+                         what=Term(what), pattern=pattern.pattern[:-2], value=value)
+            else:
+                self.bad(where, N_("{what} must match {pattern}; got {value!r}"),
+                         what=Term(what), pattern=pattern.pattern[:-2], value=value)
             return str(value)
         return value
 
@@ -383,11 +418,11 @@ class _Parser:
         top = self.mapping(data, "", _TOP_KEYS, ("code", "format", "languages", "sections",
                                                  "title", "version")) or {}
         if "format" in top and top["format"] != 1:
-            self.bad("format", f"must be 1; got {top['format']!r}")
-        code = self.code(top, "", _SURVEY_CODE, "a survey code")
+            self.bad("format", N_("must be 1; got {value!r}"), value=top['format'])
+        code = self.code(top, "", _SURVEY_CODE, N_("a survey code"))
         version = top.get("version", 1)
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            self.bad("version", f"must be a positive whole number; got {version!r}")
+            self.bad("version", N_("must be a positive whole number; got {value!r}"), value=version)
             version = 1
         self.languages = self.parse_languages(top.get("languages"))
         title = self.texts(top.get("title"), "title") if "title" in top else {}
@@ -401,14 +436,16 @@ class _Parser:
         if value is None:
             return LANGUAGES
         if not isinstance(value, list | tuple) or not value:
-            self.bad("languages", f"must be a non-empty list drawn from {list(LANGUAGES)}")
+            self.bad("languages", N_("must be a non-empty list drawn from {languages}"),
+                     languages=list(LANGUAGES))
             return LANGUAGES
         good = []
         for i, lang in enumerate(value):
             if lang not in LANGUAGES:
-                self.bad(f"languages[{i}]", f"unknown language {lang!r}; use {list(LANGUAGES)}")
+                self.bad(f"languages[{i}]", N_("unknown language {language!r}; use {languages}"),
+                         language=lang, languages=list(LANGUAGES))
             elif lang in good:
-                self.bad(f"languages[{i}]", f"{lang} is listed twice")
+                self.bad(f"languages[{i}]", N_("{language} is listed twice"), language=lang)
             else:
                 good.append(lang)
         return tuple(good) or LANGUAGES
@@ -417,7 +454,7 @@ class _Parser:
         if value is None:
             return ()
         if not isinstance(value, list) or not value:
-            self.bad("sections", "must be a non-empty list of sections")
+            self.bad("sections", N_("must be a non-empty list of sections"))
             return ()
         sections, seen, entries = [], {}, []
         for s, node in enumerate(value):
@@ -425,14 +462,15 @@ class _Parser:
             sec = self.mapping(node, path, ("code", "items", "title"), ("code", "items", "title"))
             if sec is None:
                 continue
-            code = self.code(sec, path, _ITEM_CODE, "a section code")
+            code = self.code(sec, path, _ITEM_CODE, N_("a section code"))
             if code in seen:
-                self.bad(f"{path}.code", f"duplicate section code {code!r} (also {seen[code]})")
+                self.bad(f"{path}.code", N_("duplicate section code {code!r} (also {other})"),
+                         code=code, other=seen[code])
             seen[code] = path
             items = []
             nodes = sec.get("items")
             if "items" in sec and (not isinstance(nodes, list) or not nodes):
-                self.bad(f"{path}.items", "must be a non-empty list of items")
+                self.bad(f"{path}.items", N_("must be a non-empty list of items"))
                 nodes = []
             for i, item_node in enumerate(nodes or []):
                 item = self.item(item_node, f"{path}.items[{i}]")
@@ -447,19 +485,21 @@ class _Parser:
     def item(self, node: Any, path: str) -> Item | None:
         kind = node.get("type") if isinstance(node, Mapping) else None
         if isinstance(node, Mapping) and kind not in ITEM_TYPES:
-            self.bad(f"{path}.type", f"must be one of {list(ITEM_TYPES)}; got {kind!r}")
+            self.bad(f"{path}.type", N_("must be one of {choices}; got {value!r}"),
+                     choices=list(ITEM_TYPES), value=kind)
             kind = None
         extra = _ITEM_KEYS.get(kind, tuple(k for v in _ITEM_KEYS.values() for k in v))
         item = self.mapping(node, path, ("code", "type", "text", "required", "show_if", *extra),
                             ("code", "type"))
         if item is None or kind is None:
             return None
-        code = self.code(item, path, _ITEM_CODE, "an item code")
+        code = self.code(item, path, _ITEM_CODE, N_("an item code"))
         text_required = kind not in ("kano",)
         text = self.texts(item.get("text"), f"{path}.text", required=text_required)
         required = item.get("required", kind != "text")
         if not isinstance(required, bool):
-            self.bad(f"{path}.required", f"must be true or false; got {required!r}")
+            self.bad(f"{path}.required", N_("must be true or false; got {value!r}"),
+                     value=required)
             required = kind != "text"
         fields: dict[str, Any] = {}
         if kind in _SCALED:
@@ -479,8 +519,9 @@ class _Parser:
         if kind == "text":
             length = item.get("max_length", DEFAULT_MAX_LENGTH)
             if not isinstance(length, int) or isinstance(length, bool) or not 1 <= length <= 100_000:
-                self.bad(f"{path}.max_length", f"must be a whole number from 1 to 100000; "
-                                               f"got {length!r}")
+                self.bad(f"{path}.max_length",
+                         N_("must be a whole number from 1 to 100000; got {value!r}"),
+                         value=length)
                 length = DEFAULT_MAX_LENGTH
             fields["max_length"] = length
         if "index" in item:
@@ -492,33 +533,36 @@ class _Parser:
     def scale(self, value: Any, path: str, kind: str) -> tuple[int, int]:
         if kind == "nps":
             if value is not None and list(value) != list(NPS_SCALE):
-                self.bad(path, f"an nps item is always [0,10]; got {value!r}")
+                self.bad(path, N_("an nps item is always [0,10]; got {value!r}"), value=value)
             return NPS_SCALE
         allowed = ", ".join(f"[{a},{b}]" for a, b in SCALES)
         if value is None:
-            self.bad(path, f"required for a {kind} item: one of {allowed}")
+            self.bad(path, N_("required for a {kind} item: one of {allowed}"), kind=kind,
+                     allowed=allowed)
             return SCALES[-1]
         ok = (isinstance(value, list | tuple) and len(value) == 2
               and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
         if not ok or tuple(value) not in SCALES:
             shown = ("[" + ",".join(map(str, value)) + "]"
                      if isinstance(value, list | tuple) else repr(value))
-            self.bad(path, f"must be one of {allowed}; got {shown}")
+            self.bad(path, N_("must be one of {choices}; got {value}"), choices=allowed,
+                     value=shown)
             return SCALES[-1]
         return tuple(value)
 
     def options(self, value: Any, path: str) -> tuple[Option, ...]:
         if not isinstance(value, list) or len(value) < 2:
-            self.bad(path, "must be a list of at least two options {code: ..., text: {...}}")
+            self.bad(path, N_("must be a list of at least two options {example}"),
+                     example="{code: ..., text: {...}}")
             return ()
         out, seen = [], set()
         for k, node in enumerate(value):
             opt = self.mapping(node, f"{path}[{k}]", ("code", "text"), ("code", "text"))
             if opt is None:
                 continue
-            code = self.code(opt, f"{path}[{k}]", _OPTION_CODE, "an option code")
+            code = self.code(opt, f"{path}[{k}]", _OPTION_CODE, N_("an option code"))
             if code in seen:
-                self.bad(f"{path}[{k}].code", f"duplicate option code {code!r}")
+                self.bad(f"{path}[{k}].code", N_("duplicate option code {code!r}"), code=code)
             seen.add(code)
             out.append(Option(code=code, text=self.texts(opt.get("text"), f"{path}[{k}].text")
                               or {}))
@@ -532,12 +576,13 @@ class _Parser:
         for key in ("dimension", "indicator"):
             code = node.get(key, node.get("dimension"))
             if not isinstance(code, str) or not _OPTION_CODE.match(code):
-                self.bad(f"{path}.{key}", f"must be a code matching [a-z0-9_]{{1,64}}; got {code!r}")
+                self.bad(f"{path}.{key}", N_("must be a code matching {pattern}; got {value!r}"),
+                         pattern="[a-z0-9_]{1,64}", value=code)
             out[key] = code
         for key in ("weight", "indicator_weight", "dimension_weight"):
             weight = node.get(key, 1.0)
             if not is_number(weight) or weight < 0:
-                self.bad(f"{path}.{key}", f"must be a number >= 0; got {weight!r}")
+                self.bad(f"{path}.{key}", N_("must be a number >= 0; got {value!r}"), value=weight)
                 weight = 1.0
             out[key] = float(weight)
         if "label" in node:
@@ -550,11 +595,12 @@ class _Parser:
             return None
         used = [c for c in CONDITIONS if c in node]
         if len(used) != 1:
-            self.bad(path, f"needs exactly one condition of {list(CONDITIONS)}; got {used}")
+            self.bad(path, N_("needs exactly one condition of {choices}; got {used}"),
+                     choices=list(CONDITIONS), used=used)
             return None
         if used[0] == "in":
             if not isinstance(node["in"], list) or not node["in"]:
-                self.bad(f"{path}.in", "must be a non-empty list of values")
+                self.bad(f"{path}.in", N_("must be a non-empty list of values"))
                 return None
             node["in"] = list(node["in"])
         return node

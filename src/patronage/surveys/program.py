@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from patronage.messages import N_, Term, UserError
 from patronage.storage.engine import write_transaction
 from patronage.storage.reads import read_customers
 from patronage.storage.schema import SURVEY_STATUSES, customers, invitations, surveys, waves
@@ -87,7 +88,8 @@ def get_survey(engine_or_conn, code: str) -> Survey:
     else:
         row = engine_or_conn.execute(query).first()
     if row is None:
-        raise ValueError(f"there is no survey {code!r}; create it first or check the code")
+        raise UserError(N_("there is no survey {code!r}; create it first or check the code"),
+                        code=code)
     return _row_to_survey(row)
 
 
@@ -101,12 +103,14 @@ def create_survey(engine: Engine, questionnaire: Questionnaire | Mapping | str, 
     """
     q = _as_questionnaire(questionnaire)
     if status not in ("draft", "open"):
-        raise ValueError(f"a new survey is 'draft' or 'open'; got status {status!r}")
+        raise UserError(N_("a new survey is 'draft' or 'open'; got status {status!r}"),
+                        status=status)
     if isinstance(quiet_days, bool) or not isinstance(quiet_days, int) or quiet_days < 0:
-        raise ValueError(f"quiet_days must be a whole number >= 0; got {quiet_days!r}")
+        raise UserError(N_("quiet_days must be a whole number >= 0; got {value!r}"),
+                        value=quiet_days)
     title = (title or q.text(q.title)).strip()
     if not title:
-        raise ValueError("the survey needs a title")
+        raise UserError(N_("the survey needs a title"))
     try:
         with write_transaction(engine) as conn:
             conn.execute(insert(surveys).values(
@@ -114,8 +118,8 @@ def create_survey(engine: Engine, questionnaire: Questionnaire | Mapping | str, 
                 definition=q.to_dict(), version=q.version, quiet_days=quiet_days,
                 created_at=now or _now()))
     except IntegrityError:
-        raise ValueError(f"a survey with code {q.code!r} exists already; choose another code "
-                         "in the definition") from None
+        raise UserError(N_("a survey with code {code!r} exists already; choose another code "
+                           "in the definition"), code=q.code) from None
     return q.code
 
 
@@ -129,8 +133,9 @@ def update_definition(engine: Engine, code: str,
     with write_transaction(engine) as conn:
         survey = get_survey(conn, code)
         if survey.status != "draft":
-            raise ValueError(f"survey {code!r} is {survey.status}; its questionnaire can no longer "
-                             "change. Close it and copy it (copy_survey) to ask changed questions")
+            raise UserError(N_("survey {code!r} is {status}; its questionnaire can no longer "
+                               "change. Close it and copy it (copy_survey) to ask changed "
+                               "questions"), code=code, status=Term(survey.status))
         if new.code != code:
             new = replace(new, code=code)
         new = next_version(survey.questionnaire, new)
@@ -162,14 +167,16 @@ def set_status(engine: Engine, code: str, status: str, *, open_link: bool = Fals
     :func:`enable_open_link`); returns the survey's open-link token, or None.
     """
     if status not in SURVEY_STATUSES:
-        raise ValueError(f"status must be one of {list(SURVEY_STATUSES)}; got {status!r}")
+        raise UserError(N_("status must be one of {choices}; got {status!r}"),
+                        choices=list(SURVEY_STATUSES), status=status)
     with write_transaction(engine) as conn:
         survey = get_survey(conn, code)
         token = survey.open_token
         if survey.status != status:
             if (survey.status, status) not in TRANSITIONS:
-                raise ValueError(f"survey {code!r} cannot go from {survey.status} to {status}; "
-                                 "a survey that has been open never returns to draft")
+                raise UserError(N_("survey {code!r} cannot go from {old} to {new}; a survey that "
+                                   "has been open never returns to draft"),
+                                code=code, old=Term(survey.status), new=Term(status))
             conn.execute(update(surveys).where(surveys.c.id == survey.id).values(status=status))
         if open_link and status == "open" and token is None:
             token = new_token()
@@ -203,11 +210,12 @@ def add_wave(engine: Engine, code: str, name: str, starts_on: date,
              ends_on: date | None = None) -> int:
     """Add wave ``name`` to survey ``code``; returns its id."""
     if not isinstance(name, str) or not name.strip():
-        raise ValueError("a wave needs a name, e.g. '2026-Q3'")
+        raise UserError(N_("a wave needs a name, e.g. '2026-Q3'"))
     if not isinstance(starts_on, date):
-        raise ValueError(f"starts_on must be a date; got {starts_on!r}")
+        raise UserError(N_("starts_on must be a date; got {value!r}"), value=starts_on)
     if ends_on is not None and ends_on < starts_on:
-        raise ValueError(f"wave {name!r} ends ({ends_on}) before it starts ({starts_on})")
+        raise UserError(N_("wave {name!r} ends ({ends}) before it starts ({starts})"),
+                        name=name, ends=ends_on, starts=starts_on)
     try:
         with write_transaction(engine) as conn:
             survey = get_survey(conn, code)
@@ -215,7 +223,8 @@ def add_wave(engine: Engine, code: str, name: str, starts_on: date,
                                                        starts_on=starts_on, ends_on=ends_on))
             return int(result.inserted_primary_key[0])
     except IntegrityError:
-        raise ValueError(f"survey {code!r} has a wave {name!r} already; choose another name") \
+        raise UserError(N_("survey {code!r} has a wave {name!r} already; choose another name"),
+                        code=code, name=name) \
             from None
 
 
@@ -225,7 +234,8 @@ def _wave_id(conn, survey: Survey, wave: str | None) -> int | None:
     found = conn.execute(select(waves.c.id).where(
         (waves.c.survey_id == survey.id) & (waves.c.name == wave))).scalar()
     if found is None:
-        raise ValueError(f"survey {survey.code!r} has no wave {wave!r}; add it with add_wave")
+        raise UserError(N_("survey {code!r} has no wave {wave!r}; add it first"),
+                        code=survey.code, wave=wave)
     return int(found)
 
 
@@ -263,17 +273,17 @@ def _draw(pool: pd.DataFrame, method: str, *, n, strata, allocation, sd, min_per
           segment_filter, ids, query, seed) -> pd.DataFrame:
     if method == "simple":
         if n is None:
-            raise ValueError("a simple random sample needs n")
+            raise UserError(N_("a simple random sample needs n"))
         return simple_random(pool, n, seed=seed)
     if method == "stratified":
         if n is None or strata is None:
-            raise ValueError("a stratified sample needs n and strata (column names)")
+            raise UserError(N_("a stratified sample needs n and strata (column names)"))
         return stratified(pool, strata, n, allocation=allocation, sd=sd,
                           min_per_stratum=min_per_stratum, seed=seed)
     sample = targeted(pool, query=query, ids=ids, segment_filter=segment_filter)
     if n is not None and n < len(sample):
-        raise ValueError(f"the targeted list has {len(sample)} customers, more than n={n}; "
-                         "narrow the criteria or leave n out")
+        raise UserError(N_("the targeted list has {count} customers, more than n={n}; narrow the "
+                           "criteria or leave n out"), count=len(sample), n=n)
     return sample
 
 
@@ -302,9 +312,11 @@ def draw_sample(engine: Engine, code: str, wave: str | None, *, method: str = "s
     strata of the panel (:func:`~patronage.surveys.sampling.check_quota_cells`).
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}; got {method!r}")
+        raise UserError(N_("method must be one of {choices}; got {method!r}"),
+                        choices=list(METHODS), method=method)
     if channel not in ("email", "phone", "paper", "sms", "link"):
-        raise ValueError(f"channel must be email, sms, phone, link or paper; got {channel!r}")
+        raise UserError(N_("channel must be email, sms, phone, link or paper; got {channel!r}"),
+                        channel=channel)
     now = now or (datetime.combine(today, _now().time()) if today is not None else _now())
     today = today or now.date()
     if seed is None:
@@ -312,8 +324,8 @@ def draw_sample(engine: Engine, code: str, wave: str | None, *, method: str = "s
     with write_transaction(engine) as conn:
         survey = _locked_survey(conn, code)
         if survey.status != "open":
-            raise ValueError(f"survey {code!r} is {survey.status}; open it before inviting "
-                             "anyone")
+            raise UserError(N_("survey {code!r} is {status}; open it before inviting anyone"),
+                            code=code, status=Term(survey.status))
         wave_id = _wave_id(conn, survey, wave)
         # Read while holding the write lock (SQLite) or the survey row lock (PostgreSQL), so
         # two concurrent draws for this survey cannot invite one customer twice.
@@ -363,7 +375,8 @@ def _locked_survey(conn, code: str) -> Survey:
         query = query.with_for_update()
     row = conn.execute(query).first()
     if row is None:
-        raise ValueError(f"there is no survey {code!r}; create it first or check the code")
+        raise UserError(N_("there is no survey {code!r}; create it first or check the code"),
+                        code=code)
     return _row_to_survey(row)
 
 
@@ -374,7 +387,7 @@ def _sample(panel: pd.DataFrame, already: set, history: pd.DataFrame, survey: Su
     by = quota_by if quota_by is not None else strata
     if quotas:
         if by is None:
-            raise ValueError("quotas need quota_by (the column(s) the quota cells refer to)")
+            raise UserError(N_("quotas need quota_by (the column(s) the quota cells refer to)"))
         check_quota_cells(panel, quotas, by)
     if segment_filter and method == "targeted":
         check_segment_values(panel, segment_filter)
@@ -410,14 +423,15 @@ def send_reminders(engine: Engine, code: str, wave: str | None, *, older_than_da
     """
     if isinstance(older_than_days, bool) or not isinstance(older_than_days, int) \
             or older_than_days < 0:
-        raise ValueError(f"older_than_days must be a whole number >= 0; got {older_than_days!r}")
+        raise UserError(N_("older_than_days must be a whole number >= 0; got {value!r}"),
+                        value=older_than_days)
     now = now or _now()
     i = invitations.c
     with write_transaction(engine) as conn:
         survey = get_survey(conn, code)
         if survey.status != "open":
-            raise ValueError(f"survey {code!r} is {survey.status}; reminders go out only while "
-                             "it is open")
+            raise UserError(N_("survey {code!r} is {status}; reminders go out only while it is "
+                               "open"), code=code, status=Term(survey.status))
         wave_id = _wave_id(conn, survey, wave)
         query = (select(i.id, i.token, customers.c.email)
                  .join(customers, customers.c.id == i.customer_id)

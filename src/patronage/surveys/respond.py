@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from patronage.surveys.answers import error_key, may_follow, pages, validate_submission
 from patronage.storage.schema import invitations, surveys
+from patronage.surveys.answers import error_key, may_follow, pages, validate_submission
 from patronage.surveys.definition import LANGUAGES, Item, Section
 from patronage.surveys.submissions import (
     PreparedSubmission,

@@ -44,10 +44,11 @@ def _check_columns(frame: pd.DataFrame, columns: Iterable[str], what: str = "fra
 
 def _check_size(n, available: int, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"{what} must be a non-negative integer, got {n!r}")
+        raise UserError(N_("{what} must be a non-negative integer, got {n!r}"), what=what, n=n)
     if n > available:
-        raise ValueError(f"{what} = {n} is larger than the {available} eligible customers; "
-                         "lower it or widen the eligible population")
+        raise UserError(N_("{what} = {n} is larger than the {available} eligible customers; "
+                           "lower it or widen the eligible population"), what=what, n=n,
+                        available=available)
     return int(n)
 
 
@@ -63,8 +64,8 @@ def _cell_labels(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """One text label per row: the value of a single column, or values joined by ' / '."""
     if frame[columns].isna().any().any():
         bad = [c for c in columns if frame[c].isna().any()]
-        raise ValueError(f"column(s) {bad} have missing values; fill them (e.g. 'unknown') "
-                         "before sampling")
+        raise UserError(N_("column(s) {columns} have missing values; fill them (e.g. 'unknown') "
+                           "before sampling"), columns=bad)
     parts = [frame[c].astype(str) for c in columns]
     label = parts[0]
     for part in parts[1:]:
@@ -190,8 +191,9 @@ def _bounded_share(target: float, weight: np.ndarray, low: np.ndarray,
     while total(hi_lam) < target:
         hi_lam *= 2.0
         if hi_lam > 1e300:
-            raise ValueError("cannot allocate the sample: the strata with a positive allocation "
-                             "weight are too small; lower n or give the other strata a weight")
+            raise UserError(N_("cannot allocate the sample: the strata with a positive "
+                               "allocation weight are too small; lower n or give the other "
+                               "strata a weight"))
     lo_lam = 0.0
     for _ in range(200):
         mid = (lo_lam + hi_lam) / 2
@@ -244,26 +246,27 @@ def allocate(population: pd.Series, n: int, *, allocation: str = "proportional",
         weight = np.ones_like(sizes)
     else:
         if sd is None:
-            raise ValueError("Neyman allocation needs sd: the standard deviation of the key "
-                             "measure in each stratum (e.g. from the previous wave)")
+            raise UserError(N_("Neyman allocation needs sd: the standard deviation of the key "
+                               "measure in each stratum (e.g. from the previous wave)"))
         sd = pd.Series(sd, dtype=float)
         sd.index = sd.index.map(lambda k: " / ".join(map(str, k)) if isinstance(k, tuple)
                                 else str(k))
         missing = [s for s in population.index if s not in sd.index or pd.isna(sd.get(s))]
         if missing:
-            raise ValueError(f"no standard deviation for stratum(s) {missing}; add them to sd "
-                             "or use allocation='proportional'")
+            raise UserError(N_("no standard deviation for stratum(s) {strata}; add them to sd or "
+                               "use allocation='proportional'"), strata=missing)
         s_h = sd.reindex(population.index).to_numpy()
         if (s_h < 0).any():
-            raise ValueError("standard deviations in sd must be non-negative")
+            raise UserError(N_("standard deviations in sd must be non-negative"))
         weight = sizes * s_h
         if weight.sum() == 0 and n > 0:
-            raise ValueError("every stratum has standard deviation 0; Neyman allocation is "
-                             "undefined — use allocation='proportional'")
+            raise UserError(N_("every stratum has standard deviation 0; Neyman allocation is "
+                               "undefined — use allocation='proportional'"))
     low = np.minimum(min_per_stratum, sizes)
     if low.sum() > n:
-        raise ValueError(f"min_per_stratum={min_per_stratum} over {len(sizes)} strata needs "
-                         f"{int(low.sum())} units, more than n={n}; raise n or lower the minimum")
+        raise UserError(N_("min_per_stratum={minimum} over {strata} strata needs {units} units, "
+                           "more than n={n}; raise n or lower the minimum"),
+                        minimum=min_per_stratum, strata=len(sizes), units=int(low.sum()), n=n)
     real = _bounded_share(float(n), weight, low, sizes)
     return pd.Series(_largest_remainder(real, n), index=population.index, name="n_h")
 
@@ -461,10 +464,12 @@ def apply_quotas(sample_or_frame: pd.DataFrame, quotas: dict, by: str | list[str
     for cell, quota in quotas.items():
         key = cell if isinstance(cell, tuple) else (cell,)
         if len(key) != len(columns):
-            raise ValueError(f"quota cell {cell!r} has {len(key)} value(s) but by names "
-                             f"{len(columns)} column(s) {columns}")
+            raise UserError(N_("quota cell {cell!r} has {values} value(s) but by names {count} "
+                               "column(s) {columns}"), cell=cell, values=len(key),
+                            count=len(columns), columns=columns)
         if isinstance(quota, bool) or not isinstance(quota, (int, np.integer)) or quota < 0:
-            raise ValueError(f"quota for {cell!r} must be a non-negative integer, got {quota!r}")
+            raise UserError(N_("quota for {cell!r} must be a non-negative integer, got {quota!r}"),
+                            cell=cell, quota=quota)
         members = np.flatnonzero((keys == key).to_numpy())
         if len(members) > quota:
             dropped = rng.choice(members, size=len(members) - int(quota), replace=False)

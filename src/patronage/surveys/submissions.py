@@ -1,7 +1,7 @@
 """Respondents' side of the survey programme: tokens, drafts and submissions (SPEC §2).
 
-* :func:`resolve_token` / :func:`resolve_open_link` look a link up without changing anything, so
-  a GET of the survey page is safe to repeat (and to be prefetched by mail scanners).
+* :func:`resolve_token` / :func:`resolve_open_link` (from :mod:`patronage.surveys.links`) look a
+  link up without changing anything, so a GET of the survey page is safe to repeat.
 * :func:`save_draft` keeps the answers given so far (save-and-resume) under a random key.
 * :func:`submit` stores a response exactly once. The database enforces it: the client's
   submission id is ``responses.external_id`` and the invitation is ``responses.invitation_id``,
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import string
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,8 +24,8 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
+from patronage.messages import N_, Term, UserError
 from patronage.storage.engine import write_transaction
-from patronage.storage.text import all_storable, unstorable_reason
 from patronage.storage.schema import (
     LANGUAGES,
     RESPONSE_CHANNELS,
@@ -39,43 +37,25 @@ from patronage.storage.schema import (
     waves,
 )
 from patronage.storage.schema import answers as answer_table
-from patronage.surveys.definition import Questionnaire, parse_definition
+from patronage.storage.text import all_storable, unstorable_reason
+from patronage.surveys.definition import Questionnaire
+from patronage.surveys.links import (
+    SurveyLink,
+    _draft_of,
+    _link_from_invitation,
+    _token_ok,
+    resolve_link,
+    resolve_open_link,
+    resolve_token,
+    stored_questionnaire,
+)
 
 #: Channels where an agent types the answers in; no speed check applies to them.
 AGENT_CHANNELS = ("interview", "paper", "phone")
-_MAX_TOKEN = 64
-_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class SurveyLink:
-    """What a survey link (an invitation token or an open link) leads to.
-
-    ``invitation_id``, ``customer_pk`` and ``token`` are None for an open link, whose own token
-    is ``open_token``. ``version`` is the survey definition's version the questionnaire was
-    parsed from. ``response_id`` is set when the invitation was answered already; ``draft``
-    holds the saved answers (``answers``, ``page``, ``resume_key``, ``started_at``) when there
-    is one.
-    """
-
-    survey_id: int
-    survey_code: str
-    title: str
-    language: str
-    questionnaire: Questionnaire
-    version: int = 1
-    open_token: str | None = None
-    invitation_id: int | None = None
-    token: str | None = None
-    customer_pk: int | None = None
-    wave_id: int | None = None
-    design_weight: float = 1.0
-    response_id: int | None = None
-    draft: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -85,108 +65,6 @@ class SubmitResult:
     response_id: int
     created: bool
     quality_flags: dict = field(default_factory=dict)
-
-
-def _token_ok(token: Any) -> bool:
-    """Whether ``token`` can be one of ours (URL-safe Base64, as ``secrets.token_urlsafe``
-    makes them), so nothing else reaches a query."""
-    return (isinstance(token, str) and 0 < len(token) <= _MAX_TOKEN
-            and _TOKEN_CHARS.issuperset(token))
-
-
-def _draft_of(conn, condition) -> dict | None:
-    row = conn.execute(select(drafts).where(condition)).first()
-    if row is None:
-        return None
-    return {"answers": dict(row.answers), "page": row.page, "resume_key": row.resume_key,
-            "started_at": row.started_at}
-
-
-_PARSED: dict[tuple[str, int, int], Questionnaire] = {}
-_PARSED_LOCK = threading.Lock()
-
-
-def stored_questionnaire(conn, survey_id: int, version: int, definition,
-                         code: str) -> Questionnaire:
-    """The parsed questionnaire of a survey row, cached by (survey id, version).
-
-    A stored definition changes only through a new version (see ``update_definition``), so
-    the cache never serves a stale questionnaire; it saves a parse on every submission. The
-    database's URL is part of the key (one process may serve several databases).
-    """
-    key = (conn.engine.url.render_as_string(hide_password=True), int(survey_id), int(version))
-    found = _PARSED.get(key)
-    if found is None:
-        found = parse_definition(definition, name=f"survey {code}")
-        with _PARSED_LOCK:
-            if len(_PARSED) > 512:
-                _PARSED.clear()
-            _PARSED[key] = found
-    return found
-
-
-def _link_from_invitation(conn, token: str, *, statuses=("open",)) -> SurveyLink | None:
-    i, s = invitations.c, surveys.c
-    row = conn.execute(
-        select(i.id, i.customer_id, i.wave_id, i.design_weight, s.id.label("survey_id"), s.code,
-               s.title, s.language, s.status, s.definition, s.version)
-        .join(surveys, s.id == i.survey_id).where(i.token == token)).first()
-    if row is None or row.status not in statuses:
-        return None
-    response_id = conn.execute(select(responses.c.id)
-                               .where(responses.c.invitation_id == row.id)).scalar()
-    return SurveyLink(
-        survey_id=row.survey_id, survey_code=row.code, title=row.title, language=row.language,
-        questionnaire=stored_questionnaire(conn, row.survey_id, row.version, row.definition,
-                                           row.code),
-        version=row.version, invitation_id=row.id, token=token, customer_pk=row.customer_id,
-        wave_id=row.wave_id,
-        design_weight=float(row.design_weight), response_id=response_id,
-        draft=_draft_of(conn, drafts.c.invitation_id == row.id))
-
-
-def resolve_token(engine: Engine, token: str) -> SurveyLink | None:
-    """The invitation behind ``token``, or None when there is none or its survey is not open.
-
-    Reads only: calling it any number of times changes nothing.
-    """
-    if not _token_ok(token):
-        return None
-    with engine.connect() as conn:
-        return _link_from_invitation(conn, token)
-
-
-def resolve_open_link(engine: Engine, open_token: str, *,
-                      resume_key: str | None = None) -> SurveyLink | None:
-    """The open survey behind an anonymous-link token, or None. Reads only.
-
-    With ``resume_key`` the draft saved under it (for this survey) is included.
-    """
-    if not _token_ok(open_token):
-        return None
-    with engine.connect() as conn:
-        row = conn.execute(select(surveys).where(surveys.c.open_token == open_token)).first()
-        if row is None or row.status != "open":
-            return None
-        draft = None
-        if _token_ok(resume_key):
-            draft = _draft_of(conn, (drafts.c.resume_key == resume_key)
-                              & (drafts.c.survey_id == row.id)
-                              & drafts.c.invitation_id.is_(None))
-    return SurveyLink(survey_id=row.id, survey_code=row.code, title=row.title,
-                      language=row.language,
-                      questionnaire=stored_questionnaire(conn, row.id, row.version,
-                                                         row.definition, row.code),
-                      version=row.version, open_token=open_token, draft=draft)
-
-
-def resolve_link(engine: Engine, kind: str, token: str, *,
-                 resume_key: str | None = None) -> SurveyLink | None:
-    """:func:`resolve_token` for ``kind`` "s" (an invitation link ``/s/…``), else
-    :func:`resolve_open_link` (``/o/…``, with the draft saved under ``resume_key``)."""
-    if kind == "s":
-        return resolve_token(engine, token)
-    return resolve_open_link(engine, token, resume_key=resume_key)
 
 
 def _check_draft_answers(answers_: Any) -> dict:
@@ -378,12 +256,14 @@ def _bot_flags(q: Questionnaire, *, channel: str, honeypot: str, started_at, now
 def _check_arguments(submission_id: Any, channel: str, language: str | None) -> None:
     if (not isinstance(submission_id, str) or not 0 < len(submission_id.strip()) <= 64
             or unstorable_reason(submission_id) is not None):
-        raise ValueError("submission_id must be a non-empty text of at most 64 characters "
-                         "(a UUID made by the client)")
+        raise UserError(N_("submission_id must be a non-empty text of at most 64 characters "
+                           "(a UUID made by the client)"))
     if channel not in RESPONSE_CHANNELS:
-        raise ValueError(f"channel must be one of {list(RESPONSE_CHANNELS)}; got {channel!r}")
+        raise UserError(N_("channel must be one of {choices}; got {channel!r}"),
+                        choices=list(RESPONSE_CHANNELS), channel=channel)
     if language is not None and language not in LANGUAGES:
-        raise ValueError(f"language must be one of {list(LANGUAGES)}; got {language!r}")
+        raise UserError(N_("language must be one of {choices}; got {language!r}"),
+                        choices=list(LANGUAGES), language=language)
 
 
 class SubmissionConflict(ValueError):
@@ -559,8 +439,10 @@ def _answered_already(conn, link: SurveyLink, submission_id: str,
     if stored.external_id == submission_id:  # this entry, sent again
         return SubmitResult(response_id=int(stored.id), created=False,
                             quality_flags=dict(stored.quality_flags or {}))
-    raise ValueError(f"customer {customer!r} has answered survey {link.survey_code!r} already "
-                     f"(response #{stored.id}, channel {stored.channel}); nothing was stored")
+    raise UserError(N_("customer {customer!r} has answered survey {survey!r} already "
+                       "(response #{response}, channel {channel}); nothing was stored"),
+                    customer=customer, survey=link.survey_code, response=stored.id,
+                    channel=Term(stored.channel))
 
 
 def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], submission_id: str,
@@ -586,24 +468,25 @@ def submit(engine: Engine, *, survey_code: str, answers: Mapping[str, Any], subm
     with engine.connect() as conn:
         survey = conn.execute(select(surveys).where(surveys.c.code == survey_code)).first()
         if survey is None:
-            raise ValueError(f"there is no survey {survey_code!r}")
+            raise UserError(N_("there is no survey {code!r}"), code=survey_code)
         allowed = ("open", "closed") if channel in AGENT_CHANNELS else ("open",)
         if survey.status not in allowed:
-            raise ValueError(f"survey {survey_code!r} is {survey.status} and takes no answers "
-                             f"on channel {channel}")
+            raise UserError(N_("survey {code!r} is {status} and takes no answers on channel "
+                               "{channel}"), code=survey_code, status=Term(survey.status),
+                            channel=Term(channel))
         link = None
         if invitation_token is not None:
             link = _link_from_invitation(conn, invitation_token, statuses=allowed) \
                 if _token_ok(invitation_token) else None
             if link is None or link.survey_id != survey.id:
-                raise ValueError(f"the invitation token does not belong to survey "
-                                 f"{survey_code!r}; check the link")
+                raise UserError(N_("the invitation token does not belong to survey {code!r}; check "
+                                   "the link"), code=survey_code)
         customer_pk = None
         if customer_external_id is not None:
             customer_pk = conn.execute(select(customers.c.id).where(
                 customers.c.external_id == customer_external_id)).scalar()
             if customer_pk is None:
-                raise ValueError(f"there is no customer {customer_external_id!r}")
+                raise UserError(N_("there is no customer {customer!r}"), customer=customer_external_id)
         if invitation_token is None and channel in AGENT_CHANNELS and customer_pk is not None:
             link = _invited(conn, survey.id, customer_pk, allowed)
             if link is not None and link.response_id is not None:

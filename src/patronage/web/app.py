@@ -16,21 +16,23 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from patronage.labels import LabelCache
 from patronage.reporting.page_cache import PageCache
 from patronage.sessions import AttemptLimiter
 from patronage.settings import Settings
 from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import (
-    api, api_cases, cases, desk_admin, pages, public, staff, survey_admin,
+    api, api_cases, cases, desk_admin, labels, pages, public, staff, survey_admin,
 )
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
     N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
 )
-from patronage.web.guard import RequestGuard
-from patronage.web.serving import redact
 from patronage.web.formatting import install as install_formatting
+from patronage.web.guard import RequestGuard
+from patronage.web.prepared import RECENT_VISIT_SECONDS, PageWarmer
+from patronage.web.serving import redact
 from patronage.web.i18n import load_translations
 
 log = logging.getLogger("patronage.web")
@@ -74,7 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         _freeze_startup_objects()
+        warmer = _page_warmer(app)
         yield
+        if warmer is not None:
+            warmer.stop()
+        app.state.page_cache.close()
         app.state.intake.close()
         app.state.engine.dispose()
 
@@ -84,11 +90,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url,
                                    busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     app.state.intake = SubmissionIntake(app.state.engine)
-    app.state.page_cache = PageCache(DataVersion(app.state.engine))
+    app.state.data_version = DataVersion(app.state.engine)
+    app.state.page_cache = PageCache(app.state.data_version)
     app.state.translations = load_translations()
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
     install_formatting(app.state.templates.env)
     cases.install(app.state.templates.env)
+    labels.install(app.state.templates.env)
+    app.state.labels = LabelCache(app.state.engine,
+                                  DataVersion(app.state.engine, ("category_labels",)))
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
     app.state.submission_limiter = AttemptLimiter(settings.public_submissions_per_minute, 60.0)
     app.state.link_miss_limiter = AttemptLimiter(settings.public_link_misses_per_minute, 60.0)
@@ -106,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_cases.router)
     app.include_router(survey_admin.router)
+    app.include_router(labels.router)
     app.include_router(staff.router)
     app.include_router(cases.router)
     app.include_router(desk_admin.router)
@@ -114,6 +125,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, error=_error)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _page_warmer(app: FastAPI) -> PageWarmer | None:
+    """Prepare the overview, analysis and loyalty pages in every language at start-up, and after
+    a change of the data those visited recently, so that visits find them ready (and compress
+    the Plotly bundle)."""
+    interval = app.state.settings.warm_pages_seconds
+    if not interval:
+        return None
+    cache = app.state.page_cache
+
+    def jobs(first: bool):  # at start-up all of them, later those visited recently
+        return [job for job in pages.default_jobs(app)
+                if first or cache.visited_within(job.page, job.params, RECENT_VISIT_SECONDS)]
+
+    app.state.page_warmer = PageWarmer(
+        app.state.data_version, jobs,
+        lambda job: cache.prepared(job.page, job.params, job.compute, group=job.group,
+                                   visit=False),
+        interval=interval, before=app.state.plotly_js.compressed)
+    return app.state.page_warmer.start()
 
 
 _HEADERS = [
@@ -202,9 +234,11 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DataError)
     @app.exception_handler(UnicodeEncodeError)
+    @app.exception_handler(OverflowError)
     async def database_refused_text(request: Request, exc: Exception):
-        # Text the driver cannot send (a NUL for PostgreSQL, an unpaired surrogate): input
-        # checks keep it out; whatever slips through is the client's bad request, not a 500.
+        # A value the driver cannot send (a NUL for PostgreSQL, an unpaired surrogate, a number
+        # beyond 64 bits for SQLite): input checks keep most out; whatever slips through is
+        # the client's bad request, not a 500.
         log.warning("the database refused a value on %s %s: %s", request.method,
                     redact(request.url.path), exc)
         return _error(request, 400)

@@ -109,6 +109,13 @@ def login_url(request: Request) -> str:
     return "/login?next=" + quote(path, safe="")
 
 
+def set_session_cookie(request: Request, response, session_id: str) -> None:
+    """Put the session id in the hardened cookie (HttpOnly, SameSite, Secure in production)."""
+    settings = request.app.state.settings
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=settings.session_hours * 3600,
+                        httponly=True, samesite="lax", secure=settings.environment == "production")
+
+
 def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
     """Render ``template`` with the user, language, translations and CSRF token."""
     language = language_of(request)

@@ -13,6 +13,7 @@ from patronage.reporting.charts import dimension_bars, nps_trend
 from patronage.reporting.formats import wave_label
 from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
+from patronage.reporting.shared import shared_call
 from patronage.sessions import end_session, start_session
 from patronage.storage import read_surveys
 from patronage.surveys.admin import open_surveys
@@ -27,10 +28,12 @@ from patronage.web.deps import (
     render,
     require_user,
     safe_next,
+    set_session_cookie,
     translated,
     user_of,
 )
 from patronage.web.i18n import LANGUAGES
+from patronage.web.prepared import Job, freshness, prepared, preparing
 
 router = APIRouter()
 ANALYSTS = ("admin", "analyst")
@@ -63,8 +66,7 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), nex
     if user["must_change_password"]:  # an admin reset the password: a new one comes first
         target = "/account/password?next=" + quote(target, safe="")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, session_id, max_age=settings.session_hours * 3600,
-                        httponly=True, samesite="lax", secure=settings.environment == "production")
+    set_session_cookie(request, response, session_id)
     response.delete_cookie(ANON_CSRF_COOKIE)
     return response
 
@@ -89,8 +91,9 @@ def set_language(request: Request, lang: str = Form(...), next: str = Form("/"))
 
 
 def _overview(engine, survey: str | None, lang: str, _, min_sample: int = 1) -> dict:
-    """The overview's figures and charts (translated titles: the language is in the cache key)."""
-    result = overview(engine, survey)
+    """The overview's figures and charts (translated titles: the language is in the cache key;
+    the figures are shared by the languages)."""
+    result = shared_call(overview, engine, survey)
     charts = {}
     if not result.empty:
         charts["trend"] = nps_trend(result.waves, title=_("NPS and CSI by wave"),
@@ -109,12 +112,12 @@ def overview_page(request: Request, survey: str | None = None):
     user = require_user(request)
     if user["role"] not in ANALYSTS:
         return RedirectResponse("/customers", status_code=303)
-    engine, lang = request.app.state.engine, language_of(request)
-    shown = request.app.state.page_cache.get(
-        "overview", (survey or None, lang),
-        lambda: _overview(engine, survey or None, lang, gettext_for(request),
-                          request.app.state.settings.min_sample))
-    return render(request, "overview.html", **shown)
+    title = N_("Overview")
+    ready = prepared(request, overview_job(request.app, survey or None, language_of(request)))
+    if ready is None:
+        return preparing(request, title)
+    shown, current = ready
+    return render(request, "overview.html", **shown, **freshness(current))
 
 
 @router.get("/customers")
@@ -147,27 +150,61 @@ def _analysis(engine, survey: str | None, language: str, gettext, flagged: bool)
     return {"sections": sections, "problem": None, **common}
 
 
+def overview_job(app, survey: str | None, language: str) -> Job:
+    """The overview in ``language``; its figures are shared by the languages."""
+    engine, gettext = app.state.engine, app.state.translations[language].gettext
+    min_sample = app.state.settings.min_sample
+    return Job("overview", (survey, language),
+               lambda: _overview(engine, survey, language, gettext, min_sample),
+               ("overview", survey))
+
+
+def analysis_job(app, survey: str | None, language: str, flagged: bool) -> Job:
+    """The analysis page in ``language``; its computations are shared by the languages."""
+    engine, gettext = app.state.engine, app.state.translations[language].gettext
+    return Job("analysis", (survey, language, flagged),
+               lambda: _analysis(engine, survey, language, gettext, flagged),
+               ("analysis", survey, flagged))
+
+
+def loyalty_job(app, language: str) -> Job:
+    """The loyalty page in ``language``; its computations are shared by the languages."""
+    engine, gettext = app.state.engine, app.state.translations[language].gettext
+    return Job("loyalty", (language,),
+               lambda: loyalty_page_data.loyalty_report(engine, gettext=gettext,
+                                                        language=language), ("loyalty",))
+
+
+def default_jobs(app) -> list[Job]:
+    """What the warmer prepares: the three pages with default options, in every language."""
+    return ([overview_job(app, None, language) for language in LANGUAGES]
+            + [analysis_job(app, None, language, False) for language in LANGUAGES]
+            + [loyalty_job(app, language) for language in LANGUAGES])
+
+
 @router.get("/analysis")
 def analysis_page(request: Request, survey: str | None = None, flagged: bool = False):
     """``flagged`` keeps the responses that cleaning flagged (left out by default)."""
     require_user(request, *ANALYSTS)
-    engine, language = request.app.state.engine, language_of(request)
-    # Sections carry translated titles and labels: the language is part of the key.
-    shown = request.app.state.page_cache.get(
-        "analysis", (survey or None, language, flagged),
-        lambda: _analysis(engine, survey or None, language, gettext_for(request), flagged))
-    return render(request, "analysis.html", page_title=N_("Satisfaction analysis"),
-                  survey=survey or "", flagged=flagged, **shown)
+    title = N_("Satisfaction analysis")
+    ready = prepared(request, analysis_job(request.app, survey or None, language_of(request),
+                                           flagged))
+    if ready is None:
+        return preparing(request, title)
+    shown, current = ready
+    return render(request, "analysis.html", page_title=title, survey=survey or "",
+                  flagged=flagged, **shown, **freshness(current))
 
 
 @router.get("/loyalty")
 def loyalty_page(request: Request):
     require_user(request, *ANALYSTS)
-    engine = request.app.state.engine
-    sections = request.app.state.page_cache.get(
-        "loyalty", (language_of(request),),
-        lambda: loyalty_page_data.loyalty_report(engine, gettext=gettext_for(request)))
+    title = N_("Loyalty and customer value")
+    ready = prepared(request, loyalty_job(request.app, language_of(request)))
+    if ready is None:
+        return preparing(request, title)
+    sections, current = ready
     return render(request, "analysis.html", sections=sections, problem=None,
                   column_labels=loyalty_page_data.COLUMN_LABELS,
-                  value_labels=loyalty_page_data.VALUE_LABELS,
-                  page_title=N_("Loyalty and customer value"))
+                  value_labels=loyalty_page_data.VALUE_LABELS, page_title=title,
+                  **freshness(current))

@@ -34,20 +34,22 @@ def _client(request: Request) -> str:
 def _limit(request: Request) -> None:
     limiter = request.app.state.submission_limiter
     key = f"ip:{_client(request)}"
-    if limiter.blocked(key):
-        raise HTTPException(429)
-    limiter.fail(key)  # counts every submission in the window
-
-
-def _not_guessing(request: Request) -> None:
-    """429 for an address that asked for too many unknown or closed links this minute."""
-    if request.app.state.link_miss_limiter.blocked(f"ip:{_client(request)}"):
+    if not limiter.attempt(key):  # counts every submission in the window
         raise HTTPException(429)
 
 
-def _missed(request: Request) -> HTTPException:
-    request.app.state.link_miss_limiter.fail(f"ip:{_client(request)}")
-    return HTTPException(404)
+def _look_up(request: Request) -> str:
+    """Count a link look-up as a miss before it runs, so that concurrent guesses cannot all
+    pass the check first: 429 for an address that asked for too many unknown or closed links
+    this minute. :func:`_found` takes the count back for a link that exists."""
+    key = f"ip:{_client(request)}"
+    if not request.app.state.link_miss_limiter.attempt(key):
+        raise HTTPException(429)
+    return key
+
+
+def _found(request: Request, key: str) -> None:
+    request.app.state.link_miss_limiter.forgive(key)
 
 
 def _may_start_draft(request: Request, kind: str, link) -> str | None:
@@ -62,13 +64,14 @@ def _may_start_draft(request: Request, kind: str, link) -> str | None:
 
 
 def _link(request: Request, kind: str, token: str, resume: str | None = None):
-    _not_guessing(request)
+    miss = _look_up(request)
     link = resolve_link(request.app.state.engine, kind, token, resume_key=resume)
     if link is None:
         request.state.unavailable = unavailable(
             request.app.state.engine, kind, token, request.query_params.get("lang"),
             language_of(request))
-        raise _missed(request)
+        raise HTTPException(404)
+    _found(request, miss)
     return link
 
 
@@ -145,6 +148,13 @@ def survey_post(request: Request, token: str, form: dict = Depends(form_fields))
     return _page(request, kind, token, state, 422 if state.errors else 200)
 
 
+def _refused(exc: ValueError) -> JSONResponse:
+    if isinstance(exc, AnswerErrors):
+        return JSONResponse({"error": str(exc), "fields": exc.fields}, status_code=422)
+    status = 409 if isinstance(exc, SubmissionConflict) else 422
+    return JSONResponse({"error": str(exc)}, status_code=status)
+
+
 @router.post("/api/responses", status_code=201)
 async def api_submit(request: Request, payload: dict = Depends(json_object)):
     """Submit a complete response as JSON with an invitation ``token`` or an ``open_token``.
@@ -153,18 +163,16 @@ async def api_submit(request: Request, payload: dict = Depends(json_object)):
     comes after the commit.
     """
     _limit(request)
-    _not_guessing(request)
+    miss = _look_up(request)
     kind, token = (("s", payload.get("token")) if payload.get("token")
                    else ("o", payload.get("open_token")))
     try:
         result = await request.app.state.intake.submit_payload(kind, str(token or ""), payload)
-    except AnswerErrors as exc:
-        return JSONResponse({"error": str(exc), "fields": exc.fields}, status_code=422)
-    except SubmissionConflict as exc:
-        return JSONResponse({"error": str(exc)}, status_code=409)
-    except ValueError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=422)
+    except ValueError as exc:  # the link exists; the submission is refused
+        _found(request, miss)
+        return _refused(exc)
     if result is None:
-        raise _missed(request)
+        raise HTTPException(404)
+    _found(request, miss)
     body = {"response_id": result.response_id, "created": result.created}
     return JSONResponse(body, status_code=201 if result.created else 200)

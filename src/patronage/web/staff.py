@@ -15,9 +15,16 @@ from patronage import staff
 from patronage.accounts import WrongPassword, change_password, create_user
 from patronage.messages import N_, UserError
 from patronage.passwords import MIN_PASSWORD_LENGTH, one_time_password
+from patronage.sessions import renew_session
 from patronage.storage.schema import USER_ROLES
 from patronage.web.deps import (
-    SESSION_COOKIE, check_csrf, gettext_for, render, require_user, safe_next,
+    SESSION_COOKIE,
+    check_csrf,
+    gettext_for,
+    render,
+    require_user,
+    safe_next,
+    set_session_cookie,
 )
 
 router = APIRouter()
@@ -100,9 +107,9 @@ def deactivate_user(request: Request, user_id: int):
 
 @router.post("/users/{user_id}/activate", dependencies=CSRF)
 def activate_user(request: Request, user_id: int):
-    require_user(request, ADMIN)
+    me = require_user(request, ADMIN)
     engine = request.app.state.engine
-    return _act(request, lambda: staff.activate(engine, user_id),
+    return _act(request, lambda: staff.activate(engine, user_id, actor_id=me["id"]),
                 N_("{email} can log in again."), email=_email(request, user_id))
 
 
@@ -123,9 +130,9 @@ def reset_user_password(request: Request, user_id: int, password: str = Form("")
 
 @router.post("/users/{user_id}/revoke-sessions", dependencies=CSRF)
 def revoke_user_sessions(request: Request, user_id: int):
-    require_user(request, ADMIN)
+    me = require_user(request, ADMIN)
     engine = request.app.state.engine
-    return _act(request, lambda: staff.revoke_sessions(engine, user_id),
+    return _act(request, lambda: staff.revoke_sessions(engine, user_id, actor_id=me["id"]),
                 N_("{count} sessions of {email} ended; the account stays active."),
                 email=_email(request, user_id))
 
@@ -136,9 +143,11 @@ def _password_page(request: Request, user: dict, status: int = 200, **context):
 
 
 @router.get("/account/password")
-def password_page(request: Request, next: str = ""):
+def password_page(request: Request, next: str = "", changed: bool = False):
     user = require_user(request, pending_password=True)
-    return _password_page(request, user, next=safe_next(next) if next else "")
+    done = UserError(N_("Your password was changed. Your other sessions have ended."))
+    return _password_page(request, user, next=safe_next(next) if next else "",
+                          done=done if changed else None)
 
 
 @router.post("/account/password", dependencies=CSRF)
@@ -160,11 +169,11 @@ def change_my_password(request: Request, current: str = Form(""), new: str = For
         return _password_page(request, user, 400, next=back, error=exc)
     except UserError as exc:
         return _password_page(request, user, 400, next=back, error=exc)
-    if back:
-        return RedirectResponse(back, status_code=303)
-    user["must_change_password"] = False
-    return _password_page(request, user, done=UserError(N_(
-        "Your password was changed. Your other sessions have ended.")))
+    response = RedirectResponse(back or "/account/password?changed=1", status_code=303)
+    renewed = renew_session(request.app.state.engine, request.cookies.get(SESSION_COOKIE))
+    if renewed:  # this browser gets a new session id; a copy of the old cookie opens nothing
+        set_session_cookie(request, response, renewed)
+    return response
 
 
 __all__ = ["password_change_url", "router"]

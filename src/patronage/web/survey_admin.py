@@ -31,6 +31,7 @@ from patronage.surveys.program import (
 from patronage.surveys.respond import item_fields
 from patronage.surveys.sampling import ALLOCATIONS
 from patronage.surveys.submissions import AGENT_CHANNELS, submit
+from patronage.messages import Term, UserError
 from patronage.web.deps import N_, check_csrf, form_fields, language_of, render, require_user
 
 router = APIRouter()
@@ -78,7 +79,7 @@ def create_survey_from_form(request: Request, template: str = Form(""), code: st
         return _list(request, 400, problems=exc.problems, form=dict(
             template=template, code=code, title=title, language=language))
     except ValueError as exc:
-        return _list(request, 400, problems=[str(exc)], form=dict(
+        return _list(request, 400, problems=[exc], form=dict(
             template=template, code=code, title=title, language=language))
     return RedirectResponse(f"/surveys/{created}", status_code=303)
 
@@ -128,7 +129,7 @@ def save_definition(request: Request, code: str, definition: str = Form("")):
     except DefinitionError as exc:
         return _detail(request, code, 400, problems=exc.problems, definition_text=definition)
     except ValueError as exc:
-        return _detail(request, code, 400, error=str(exc), definition_text=definition)
+        return _detail(request, code, 400, error=exc, definition_text=definition)
     return _detail(request, code, notice=N_("The questionnaire was saved."), version=version)
 
 
@@ -151,7 +152,8 @@ def _date(text: str, what: str, required: bool = True) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{what} must be a date like 2026-07-01; got {text!r}") from None
+        raise UserError(N_("{what} must be a date like 2026-07-01; got {value!r}"),
+                        what=Term(what), value=text) from None
 
 
 @router.post("/surveys/{code}/waves", dependencies=CSRF)
@@ -159,8 +161,8 @@ def add_wave_from_form(request: Request, code: str, name: str = Form(""),
                        starts_on: str = Form(""), ends_on: str = Form("")):
     require_user(request, *MANAGERS)
     return _act(request, code, lambda: add_wave(
-        _engine(request), code, name, _date(starts_on, "the start date"),
-        _date(ends_on, "the end date", required=False)), N_("The wave was added."))
+        _engine(request), code, name, _date(starts_on, N_("The start date")),
+        _date(ends_on, N_("The end date"), required=False)), N_("The wave was added."))
 
 
 @router.post("/surveys/{code}/sample", dependencies=CSRF)
@@ -201,7 +203,7 @@ def reminders_from_form(request: Request, code: str, wave: str = Form(""),
     settings = request.app.state.settings
     return _act(request, code, lambda: send_reminders(
         _engine(request), code, wave or None,
-        older_than_days=admin.parse_whole(older_than_days, "the days since the invitation"),
+        older_than_days=admin.parse_whole(older_than_days, N_("the days since the invitation")),
         base_url=settings.survey_base_url()), N_("Reminders queued"), counted=True)
 
 
@@ -277,7 +279,7 @@ def entry_post(request: Request, code: str, form: dict = Depends(form_fields)):
                         language=language, customer_external_id=customer)
     except ValueError as exc:
         return _entry(request, code, 400, form=form, answers=answers, language=language,
-                      error=str(exc))
+                      error=exc)
     return _entry(request, code, language=language, stored=result)
 
 

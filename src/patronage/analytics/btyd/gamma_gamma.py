@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from patronage.analytics.btyd._base import (
@@ -41,19 +42,43 @@ class _Data:
     mean_spend: float
 
 
+def _rows(mask: np.ndarray, like, shown: int = 5) -> str:
+    """``3 customers: A1, B2, C3`` (the index labels of a Series) or ``rows 2, 5`` (1-based)."""
+    positions = np.flatnonzero(mask)
+    if isinstance(like, pd.Series):
+        labels = [str(v) for v in like.index[positions]]
+    else:
+        labels = [str(p + 1) for p in positions]
+    text = ", ".join(labels[:shown])
+    if len(labels) > shown:
+        text += f" and {len(labels) - shown:,} more"
+    count = f"{len(labels):,} customer{'s' if len(labels) != 1 else ''}"
+    return f"{count}: {text}" if isinstance(like, pd.Series) else f"{count}: rows {text}"
+
+
 def _check_spend(frequency, monetary_value) -> tuple[np.ndarray, np.ndarray]:
     x = as_array(frequency, "frequency")
+    check_counts(x)
+    like = first_series(frequency, monetary_value)
+    if np.any(x <= 0):
+        raise ValueError(
+            "the Gamma-Gamma model needs customers with at least one repeat purchase; "
+            f"frequency is 0 for {_rows(x <= 0, like)}. Select the repeat buyers first, e.g. "
+            "summary[summary['frequency'] > 0]"
+        )
+    with np.errstate(invalid="ignore"):
+        try:  # named here: the generic check below refuses negatives without naming them
+            raw = np.asarray(monetary_value, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            raw = np.zeros(0)
+        if raw.size == x.size and np.any(raw <= 0):
+            raise ValueError(
+                "monetary_value (the mean spend of the repeat purchases) must be positive; it "
+                f"is 0 or less for {_rows(raw <= 0, like)}. Leave them out of the fit (they "
+                "can still be scored)")
     m = as_array(monetary_value, "monetary_value")
     if x.size != m.size:
         raise ValueError(f"frequency has {x.size} entries but monetary_value has {m.size}")
-    check_counts(x)
-    if np.any(x <= 0):
-        raise ValueError(
-            "the Gamma-Gamma model needs customers with at least one repeat purchase; select "
-            "them first, e.g. summary[summary['frequency'] > 0]"
-        )
-    if np.any(m <= 0):
-        raise ValueError("monetary_value must be positive (mean spend of the repeat purchases)")
     return x, m
 
 

@@ -92,8 +92,10 @@ class Fields:
         self.bad[positions] = True
 
 
-def customer_keys(fields: Fields, name: str, refs: pd.Series, known: dict) -> pd.Series:
-    """Map customer external ids to database ids; unknown ones are problems."""
+def customer_keys(fields: Fields, name: str, refs: pd.Series, known: dict,
+                  hint: str = "import customers first") -> pd.Series:
+    """Map customer external ids to database ids; unknown ones are problems (``hint`` says
+    what to do)."""
     table = pd.Index(list(known.keys()), dtype=object)
     positions = table.get_indexer(refs.to_numpy(dtype=object))
     ids = np.fromiter(known.values(), dtype=np.float64, count=len(known))
@@ -102,8 +104,7 @@ def customer_keys(fields: Fields, name: str, refs: pd.Series, known: dict) -> pd
     unknown = (refs.notna() & keys.isna()).to_numpy()
     if unknown.any():
         messages = pd.Series(None, index=refs.index, dtype=object)
-        messages[unknown] = [f"customer {shorten(r)!r} is not in the panel; import customers "
-                             "first"
+        messages[unknown] = [f"customer {shorten(r)!r} is not in the panel; {hint}"
                              for r in refs[unknown]]
         fields.record(name, fields.raw(name), messages)
     return keys

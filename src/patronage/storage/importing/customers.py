@@ -30,6 +30,9 @@ CONSENT_DEFAULTS = {"consent_survey": True, "consent_marketing": False, "consent
 KINDS = {"birthday": "date", "attributes": "json", "created_at": "datetime",
          "updated_at": "datetime", **{name: "bool" for name in CONSENT_DEFAULTS}}
 _TEXT = {"region": 100, "industry": 100, "size": 50, "channel": 50, "tier": 50}
+#: Bounds of custom attributes (the extra columns of a customers file).
+MAX_ATTRIBUTE_NAME = 100
+MAX_ATTRIBUTE_VALUE = 1000
 
 
 def validate(fields: Fields) -> pd.DataFrame:
@@ -51,13 +54,25 @@ def validate(fields: Fields) -> pd.DataFrame:
     for name in CONSENT_DEFAULTS:
         if name in fields:
             out[name] = fields.parse(name, parse_bool)
-    extra = fields.columns.extra
+    extra = [header for header in fields.columns.extra if _attribute_ok(fields, header)]
     if extra:
         records = fields.frame[extra].to_dict("records")
         out["attributes"] = pd.Series(
             [{k: v for k, v in r.items() if isinstance(v, str)} for r in records],
             index=fields.frame.index, dtype=object)
     return pd.DataFrame(out)
+
+
+def _attribute_ok(fields: Fields, header: str) -> bool:
+    """A custom attribute column needs a name of at most 100 characters and values of at most
+    1000 (the problems are reported)."""
+    if len(header.strip()) > MAX_ATTRIBUTE_NAME:
+        fields.problems.add(1, header, None, f"the name of a custom attribute is too long; at "
+                            f"most {MAX_ATTRIBUTE_NAME} characters")
+        return False
+    _, errors = parse_text(fields.frame[header], MAX_ATTRIBUTE_VALUE)
+    fields.record(header, fields.frame[header], errors)
+    return True
 
 
 def _stored(conn: Connection) -> dict[str, tuple]:

@@ -1,21 +1,27 @@
 """Damaged and hostile files: finding what is wrong and where, for :mod:`.reading`.
 
 Each function looks for one kind of damage and returns what a message needs (a line number, a
-size), or raises ValueError with the message itself: a workbook that is not a zip of a workbook
-or that would unpack to more than the bound (a decompression bomb), shared-string references
-outside the table, a text file whose lines mix UTF-8 and GB18030, UTF-16 text without a
-byte-order mark, and quotes that are never closed or closed in the wrong place.
+size), or raises ValueError with the message itself: a workbook that is not a zip of a workbook,
+that would unpack to more than the bound or far more than its zipped size (a decompression
+bomb), shared-string references outside the table, a text file whose lines mix UTF-8 and
+GB18030, UTF-16 text without a byte-order mark, and quotes that are never closed or closed in
+the wrong place.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
+from functools import cache
 from pathlib import Path
 
 #: The most an XLSX file may unpack to, all parts together: Excel's own limit of 1,048,576 rows
 #: of a few columns stays below it, a zip bomb (kilobytes that unpack to gigabytes) does not.
 MAX_XLSX_UNZIPPED_BYTES = 1 << 30
+#: A part of a workbook unpacking to more than this many times its zipped size, once over
+#: :data:`_RATIO_FROM_BYTES`, is a zip bomb: a sheet of 200,000 identical rows zips 13 to 1.
+MAX_XLSX_RATIO = 100
+_RATIO_FROM_BYTES = 10_000_000
 _EOF_IN_QUOTES = re.compile(r"EOF inside string starting at row (\d+)")
 
 
@@ -39,9 +45,20 @@ def check_xlsx_archive(path: Path, max_unzipped: int) -> None:
     total = sum(m.file_size for m in members)
     if total > max_unzipped:
         raise ValueError(
-            f"{path.name} unpacks to more than {max_unzipped / 1e6:,.0f} MB ({total:,} bytes "
-            f"from {path.stat().st_size:,}), more than any workbook an import takes; split "
-            "it or export it as CSV")
+            f"{path.name} unpacks to more than {_size(max_unzipped)} ({_size(total)} from "
+            f"{_size(path.stat().st_size)}), more than any workbook an import takes; split it "
+            "or export it as CSV")
+    for member in members:
+        if member.file_size > max(_RATIO_FROM_BYTES, MAX_XLSX_RATIO * member.compress_size):
+            raise ValueError(
+                f"{path.name} is not read: its part {member.filename[:80]} unpacks to "
+                f"{_size(member.file_size)} from {_size(member.compress_size)} compressed, "
+                "which no spreadsheet does (a zip bomb?); save it again from Excel, or export "
+                "it as CSV")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e6:,.1f} MB" if count >= 100_000 else f"{count:,} bytes"
 
 
 class StrictSharedStrings(list):
@@ -83,13 +100,31 @@ def _utf8_text_line(line: bytes) -> bool:
     return False
 
 
+@cache
+def _byte_classes() -> bytes:
+    """A ``bytes.translate`` table: ASCII -> ``a``, UTF-8 continuation bytes -> ``c``, leads
+    of CJK characters and punctuation (U+3000-U+9FFF, U+FF00-U+FFFF) -> ``L``, others ``x``."""
+    table = bytearray(b"x" * 256)
+    table[:0x80] = b"a" * 0x80
+    table[0x0A] = 0x0A
+    table[0x80:0xC0] = b"c" * 0x40
+    for lead in (0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEF):
+        table[lead] = ord("L")
+    return bytes(table)
+
+
+_CANDIDATE_LINE = re.compile(rb"^a*L[acL]*$", re.MULTILINE)
+
+
 def mixed_encoding(raw: bytes, not_utf8_at: int) -> tuple[int, int] | None:
     """``(utf8_line, other_line)`` when a file that is not UTF-8 (the first offending byte at
-    ``not_utf8_at``) still has lines of UTF-8 Chinese text; None when it does not."""
+    ``not_utf8_at``) still has lines of UTF-8 Chinese text; None when it does not. Lines are
+    picked by their byte classes first (a regular expression, 0.5 s a million lines), then
+    checked one by one."""
     other = raw.count(b"\n", 0, not_utf8_at) + 1
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        if number != other and not line.isascii() and _utf8_text_line(line.rstrip(b"\r")):
-            return number, other
+    for found in _CANDIDATE_LINE.finditer(raw.translate(_byte_classes())):
+        if _utf8_text_line(raw[found.start(): found.end()]):
+            return raw.count(b"\n", 0, found.start()) + 1, other
     return None
 
 

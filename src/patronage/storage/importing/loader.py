@@ -22,6 +22,26 @@ from patronage.storage.importing.reading import MAX_XLSX_UNZIPPED_BYTES, read_ta
 from patronage.storage.importing.report import ImportReport, Problems
 
 KINDS = {"customers": customers, "transactions": transactions, "responses": responses}
+#: Fields that never hold a line break (ids and codes).
+ONE_LINE_FIELDS = ("external_id", "customer", "survey")
+SWALLOWED = ("the value runs over several lines: a quote (\") before it is probably not "
+             "closed, so the rows after it were read into this cell; close the quote, or "
+             "remove the line breaks")
+
+
+def _swallowed_rows(table, fields: dict[str, str], problems: Problems) -> None:
+    """Report cells that hold rows of the file: a quote opened and closed rows later is valid
+    CSV, and runs the rows between into one cell. An id or code with a line break, or a text
+    cell whose later lines have as many delimiters as a row, is one."""
+    width = len(table.frame.columns)
+    for field_name, header in fields.items():
+        for position in table.line_breaks.get(header, ()):
+            value = table.frame[header].iloc[position]
+            rows = table.delimiter is not None and width > 1 and any(
+                line.count(table.delimiter) >= width - 1 for line in value.splitlines()[1:])
+            if field_name in ONE_LINE_FIELDS or rows:
+                problems.add(int(table.lines[position]), problems.label(field_name), value,
+                             SWALLOWED)
 #: Files with more data rows than this show a progress bar when asked to.
 PROGRESS_MIN_ROWS = 50_000
 
@@ -45,7 +65,8 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
                 encoding: str | None = None, sheet: str | None = None,
                 date_order: str | None = None, max_rows: int | None = None,
                 progress: bool = False,
-                max_unzipped_bytes: int = MAX_XLSX_UNZIPPED_BYTES) -> ImportReport:
+                max_unzipped_bytes: int = MAX_XLSX_UNZIPPED_BYTES,
+                create_customers: bool = False) -> ImportReport:
     """Import ``customers``, ``transactions`` or ``responses`` from a CSV/TXT/TSV or XLSX file.
 
     Never raises for bad data: every bad cell, duplicate id, unknown customer or missing
@@ -56,7 +77,9 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
 
     ``date_order`` (``"ymd"``, ``"dmy"`` or ``"mdy"``) settles dates like 05/03/2024;
     ``max_rows`` refuses larger files; ``progress`` shows a bar on stderr for big files;
-    ``max_unzipped_bytes`` refuses an XLSX file that would unpack to more (a zip bomb).
+    ``max_unzipped_bytes`` refuses an XLSX file that would unpack to more (a zip bomb);
+    ``create_customers`` (transactions only) creates a bare customer for every unknown
+    customer id, in the same transaction, and counts them in the report.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
@@ -64,7 +87,10 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
         raise ValueError(f"date_order must be 'ymd', 'dmy' or 'mdy', not {date_order!r}")
     if max_rows is not None and max_rows < 1:
         raise ValueError(f"max_rows must be at least 1, not {max_rows}")
+    if create_customers and kind != "transactions":
+        raise ValueError("--create-customers works with transactions only")
     module = KINDS[kind]
+    create = {"create_customers": "plan"} if create_customers else {}
     path = Path(path)
     table = read_table(path, encoding=encoding, sheet=sheet, max_rows=max_rows,
                        max_unzipped_bytes=max_unzipped_bytes)
@@ -77,6 +103,7 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
         problems.add(line, column, value, message)
     for header, message in columns.problems:
         problems.add(1, header, None, message)
+    _swallowed_rows(table, columns.fields, problems)
     if table.truncated or any(name not in columns.fields for name in REQUIRED[kind]):
         report.errors = problems.sorted()
         return report
@@ -85,17 +112,22 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
     typed = module.validate(fields)
     if dry_run or problems:  # no write lock needed: only look-ups, to report every problem
         with engine.connect() as conn:
-            rows = module.resolve(conn, fields, typed)
+            rows = module.resolve(conn, fields, typed, **create)
             if dry_run and not problems:
                 report.new_rows = module.count_new(conn, rows)
+                if create:
+                    report.created_customer_ids = rows.attrs.get("customers_created", [])
     else:
         with _progress_bar(progress, report.rows, kind) as on_progress:
             try:
                 with write_transaction(engine) as conn:
-                    rows = module.resolve(conn, fields, typed)
+                    rows = module.resolve(conn, fields, typed,
+                                          **{k: "write" for k in create})
                     if problems:
                         raise _Abort
                     report.inserted, report.updated = module.write(conn, rows, on_progress)
+                    if create:
+                        report.created_customer_ids = rows.attrs.get("customers_created", [])
             except _Abort:
                 pass
         if not problems:

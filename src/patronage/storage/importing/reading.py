@@ -31,6 +31,8 @@ from patronage.storage.importing.damage import (
 from patronage.storage.importing.report import shorten
 
 DELIMITERS = (",", ";", "\t", "|")
+#: The widest header a file may have (a 1 MB line of commas made a 200,000-column frame).
+MAX_COLUMNS = 1_000
 _SAMPLE_BYTES = 64 * 1024
 _SCAN_BLOCK = 1 << 22  # characters per block when looking for whitespace to strip
 _UNICODE_SPACES = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680",
@@ -40,6 +42,8 @@ _BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields?, saw (\d+)"
 FORMULA = ("formula cells are not imported; paste values (in Excel: Copy, then Paste Special > "
            "Values)")
 EXCEL_ERROR = "the cell shows an Excel error, not a value; correct it in Excel and save again"
+RIGHT_OF_HEADER = ("this row has cells to the right of the last header; give those columns a "
+                   "header or delete them")
 
 
 @dataclass
@@ -47,7 +51,8 @@ class Table:
     """A file's cells: ``frame`` has one column per header (strings, NaN for blank cells) and
     ``lines`` the file line / Excel row of each frame row. ``problems`` are (line, column, value,
     message) tuples found while reading; ``formula_cells`` maps a column to the frame rows whose
-    XLSX formula or error cell (``#N/A``) was refused (left blank, and already reported)."""
+    XLSX formula or error cell (``#N/A``) was refused (left blank, and already reported);
+    ``line_breaks`` maps a column to the frame rows whose cell holds a line break."""
 
     frame: pd.DataFrame
     lines: np.ndarray
@@ -57,6 +62,7 @@ class Table:
     problems: list[tuple[int, str | None, str | None, str]] = field(default_factory=list)
     truncated: bool = False
     formula_cells: dict[str, list[int]] = field(default_factory=dict)
+    line_breaks: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
@@ -170,6 +176,9 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
         first_record = head.splitlines()[0].split(delimiter)
     if not any(cell.strip() for cell in first_record):
         raise ValueError("the first line is blank; the file needs a header line")
+    if len(first_record) > MAX_COLUMNS:
+        raise ValueError(f"the header line has {len(first_record):,} columns; a file may have "
+                         f"at most {MAX_COLUMNS:,}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -209,8 +218,19 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
     frame, lines = _drop_blank_rows(frame, lines)
     if has_nul:
         problems.extend(_nul_problems(frame, lines))
-    table = Table(frame, lines, encoding=encoding_name, delimiter=delimiter, problems=problems)
+    table = Table(frame, lines, encoding=encoding_name, delimiter=delimiter, problems=problems,
+                  line_breaks=_line_break_cells(frame) if multiline else {})
     return _limit(table, max_rows)
+
+
+def _line_break_cells(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Column -> the rows whose cell holds a line break (only columns that have one)."""
+    found = {}
+    for name in frame.columns:
+        hit = frame[name].str.contains("[\r\n]", regex=True, na=False).to_numpy(dtype=bool)
+        if hit.any():
+            found[name] = np.flatnonzero(hit)
+    return found
 
 
 _NUL = ("the cell holds a NUL character (an invisible control character a broken export "
@@ -387,8 +407,10 @@ def read_xlsx(path: Path, *, sheet: str | None, max_rows: int | None,
 def _read_workbook(workbook, sheet: str | None, max_rows: int | None, file: str) -> Table:
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
-            raise ValueError(f"no sheet named {sheet!r}; the workbook has "
-                             f"{', '.join(repr(s) for s in workbook.sheetnames)}")
+            names = workbook.sheetnames
+            more = f" and {len(names) - 10:,} more" if len(names) > 10 else ""
+            raise ValueError(f"no sheet named {shorten(sheet)!r}; the workbook has "
+                             f"{', '.join(repr(shorten(s, 40)) for s in names[:10])}{more}")
         worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
         if isinstance(getattr(worksheet, "_shared_strings", None), list):
             # openpyxl's read-only sheet reads cells through this private table.
@@ -398,11 +420,22 @@ def _read_workbook(workbook, sheet: str | None, max_rows: int | None, file: str)
         workbook.close()
 
 
-def _checked_rows(worksheet, file: str):
-    """The sheet's rows; a row openpyxl cannot read (a shared string that does not exist, XML
-    that breaks off) is a ValueError naming the row."""
-    rows = worksheet.iter_rows()
-    number = 0
+#: Excel's last row; a sheet claiming rows beyond it is damaged or made to be slow (openpyxl
+#: fills every missing row up to the next one it finds).
+EXCEL_ROWS = 1_048_576
+#: How far down the sheet the header may start.
+HEADER_SEARCH_ROWS = 100
+#: Cells this many columns right of the last header are still looked at (and refused); further
+#: right they are not read, so that one far cell (XFD1) does not make every row 16,384 wide.
+_EXTRA_COLUMNS = 16
+
+
+def _checked_rows(worksheet, file: str, first: int = 1, **bounds):
+    """The sheet's rows from row ``first`` (``iter_rows`` ``bounds``: ``max_row``,
+    ``max_col``); a row openpyxl cannot read (a shared string that does not exist, XML that
+    breaks off) is a ValueError naming the row."""
+    rows = worksheet.iter_rows(min_row=first, **bounds)
+    number = first - 1
     while True:
         try:
             row = next(rows)
@@ -414,23 +447,76 @@ def _checked_rows(worksheet, file: str):
         yield row
 
 
+def _watch_far_cells(worksheet, max_col: int) -> set[int]:
+    """The rows (filled in as the sheet is read) holding a value right of ``max_col``, which
+    ``iter_rows(max_col=...)`` leaves out: openpyxl's read-only sheet builds each row with its
+    private ``_get_row``, which sees the row's cells before they are cut."""
+    far: set[int] = set()
+    build = getattr(worksheet, "_get_row", None)
+    if build is None:
+        return far
+
+    def watched(row, min_col=1, max_col=None, values_only=False):
+        if max_col is not None:
+            for cell in row:
+                if cell["column"] > max_col and cell["value"] not in (None, ""):
+                    far.add(cell["row"])
+                    break
+        return build(row, min_col, max_col, values_only)
+
+    worksheet._get_row = watched
+    return far
+
+
+def _trimmed(row: tuple) -> tuple:
+    """``row`` without its trailing empty cells."""
+    end = len(row)
+    while end and row[end - 1].value in (None, ""):
+        end -= 1
+    return row[:end]
+
+
 def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> Table:
+    from openpyxl.cell.read_only import EMPTY_CELL
+
     problems: list = []
     formulas: dict[str, list[int]] = {}
-    rows = _checked_rows(worksheet, file)
     header, header_row = None, 0
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(_checked_rows(worksheet, file, max_row=HEADER_SEARCH_ROWS,
+                                               max_col=MAX_COLUMNS + 1), start=1):
         if any(cell.value not in (None, "") for cell in row):
             header, header_row = row, number
             break
     if header is None:
-        raise ValueError(f"sheet {worksheet.title!r} is empty; it needs a header row")
+        raise ValueError(f"sheet {worksheet.title!r} has no header in its first "
+                         f"{HEADER_SEARCH_ROWS} rows; it needs a header row at the top")
+    header = _trimmed(header)
+    if len(header) > MAX_COLUMNS:
+        raise ValueError(f"sheet {worksheet.title!r} has more than {MAX_COLUMNS:,} columns in "
+                         f"its header (row {header_row}); a file may have at most "
+                         f"{MAX_COLUMNS:,}")
     names, keep = _headers([_cell_text(c.value) or "" for c in header], problems)
     # Header positions are relative to the header row; shift line numbers to the sheet's rows.
     problems = [(header_row, col, val, msg) for _, col, val, msg in problems]
     data, lines = [], []
     limit = None if max_rows is None else max_rows + 1
+    width = len(header) + _EXTRA_COLUMNS
+    far = _watch_far_cells(worksheet, width)
+    rows = _checked_rows(worksheet, file, header_row + 1, max_row=EXCEL_ROWS + 1,
+                         max_col=width)
+    blank = None
     for number, row in enumerate(rows, start=header_row + 1):
+        if number > EXCEL_ROWS:
+            raise ValueError(f"{file} is damaged: sheet {worksheet.title!r} has rows beyond "
+                             f"Excel's last row ({EXCEL_ROWS:,}); save it again from Excel, or "
+                             "export it as CSV")
+        if number in far:
+            problems.append((number, None, None, RIGHT_OF_HEADER))
+        if row is blank:  # openpyxl fills each missing row with one same tuple: skip fast
+            continue
+        if all(cell is EMPTY_CELL for cell in row):
+            blank = row
+            continue
         cells = []
         for position in keep:
             cell = row[position] if position < len(row) else None
@@ -447,17 +533,16 @@ def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> 
         if any(c is not None for c in cells):
             data.append(cells)
             lines.append(number)
-        extra = [c for c in row[len(header):] if c.value not in (None, "")]
-        if extra:
-            problems.append((number, None, None, "this row has cells to the right of the last "
-                             "header; give those columns a header or delete them"))
+        if number not in far and any(c.value not in (None, "") for c in row[len(header):]):
+            problems.append((number, None, None, RIGHT_OF_HEADER))
         if limit is not None and len(data) >= limit:
             break
     frame = pd.DataFrame(data, columns=names, dtype=object) if data else \
         pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
     frame = _clean(frame.astype("str").where(frame.notna())) if data else frame
     table = Table(frame, np.asarray(lines, dtype=np.int64), sheet=worksheet.title,
-                  problems=problems, formula_cells=formulas)
+                  problems=problems, formula_cells=formulas,
+                  line_breaks=_line_break_cells(frame) if data else {})
     return _limit(table, max_rows)
 
 
@@ -482,5 +567,6 @@ def read_table(path, *, encoding: str | None = None, sheet: str | None = None,
     return read_text(path, encoding=encoding, max_rows=max_rows)
 
 
-__all__ = ["DELIMITERS", "EXCEL_ERROR", "FORMULA", "MAX_XLSX_UNZIPPED_BYTES", "Table", "decode", "read_table", "read_text", "read_xlsx",
+__all__ = ["DELIMITERS", "EXCEL_ERROR", "FORMULA", "MAX_COLUMNS", "MAX_XLSX_UNZIPPED_BYTES",
+           "Table", "decode", "read_table", "read_text", "read_xlsx",
            "sniff_delimiter"]

@@ -82,6 +82,22 @@ class ImportReport:
     dry_run: bool = False
     sheet: str | None = None
     new_rows: int | None = None
+    created_customer_ids: list[str] = field(default_factory=list)
+
+    @property
+    def customers_created(self) -> int:
+        """Bare customers created (``--create-customers``; would be created, on a dry run)."""
+        return len(self.created_customer_ids)
+
+    def _created_text(self) -> str | None:
+        ids = self.created_customer_ids
+        if not ids:
+            return None
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5:,} more" if len(ids) > 5 else "")
+        noun = "customer" if len(ids) == 1 else "customers"
+        verb = "Would create" if self.dry_run else "Created"
+        return (f"{verb} {len(ids):,} {noun} for customer ids not in the panel: {shown} (named "
+                "by their id; add their profiles with patronage import customers).")
 
     @property
     def ok(self) -> bool:
@@ -121,6 +137,9 @@ class ImportReport:
         else:
             lines.append(f"Inserted {self.inserted:,}, updated {self.updated:,}, "
                          f"unchanged {self.unchanged:,}.")
+        created = None if self.errors else self._created_text()
+        if created:
+            lines.append(created)
         return "\n".join(lines)
 
 

@@ -25,6 +25,8 @@ from patronage.storage.importing.parsing import NOT_A_NUMBER, parse_code, parse_
 from patronage.storage.schema import RESPONSE_CHANNELS, answers, responses, surveys, waves
 
 TABLE = "responses"
+#: The longest text answer (a comment) an import takes; the survey form allows 2000 by default.
+MAX_TEXT_ANSWER = 10_000
 KINDS = {"survey_id": "int", "wave_id": "optint", "customer_id": "optint", "started_at": "datetime",
          "submitted_at": "datetime", "weight": "float", "response_id": "int",
          "value_num": "float"}
@@ -72,7 +74,9 @@ def _items(fields: Fields) -> tuple[pd.DataFrame, list[str]]:
         present = raw.notna().to_numpy()
         if is_text_item(code):
             num = pd.Series(np.nan, index=raw.index)
-            text = raw
+            text, errors = parse_text(raw, MAX_TEXT_ANSWER)
+            fields.bad |= errors.notna().to_numpy()
+            _flag_item(fields, header, raw, errors)
         else:
             num, errors = parse_number(raw)
             errors = errors.where(errors.isna(), NOT_A_NUMBER + "; only the item 'comment' and "

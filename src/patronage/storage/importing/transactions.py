@@ -8,6 +8,8 @@ clears it); a column absent from the file leaves stored values alone.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
@@ -58,12 +60,35 @@ def validate(fields: Fields) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def resolve(conn: Connection, fields: Fields, typed: pd.DataFrame) -> pd.DataFrame:
-    """Rows ready to write: the customer's database id in ``customer_id``."""
+_CREATE_HINT = ("import customers first, or import with --create-customers to create bare "
+                "customers for the unknown ids")
+
+
+def resolve(conn: Connection, fields: Fields, typed: pd.DataFrame, *,
+            create_customers: str | None = None) -> pd.DataFrame:
+    """Rows ready to write: the customer's database id in ``customer_id``.
+
+    ``create_customers``: ``"write"`` inserts a bare customer (name = the id) for every unknown
+    customer id, on ``conn`` (so in the import's transaction); ``"plan"`` only counts them (a
+    dry run). The ids are in ``rows.attrs["customers_created"]``.
+    """
     known = bulk.existing_keys(conn, "customers", "external_id")
-    keys = customer_keys(fields, "customer", typed["customer"], known)
+    refs = typed["customer"]
+    created: list[str] = []
+    if create_customers:
+        created = sorted(str(r) for r in pd.unique(refs[refs.notna() & ~refs.isin(known)]))
+    if created and create_customers == "write":
+        now = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
+        bulk.insert(conn, "customers", pd.DataFrame(
+            {"external_id": created, "name": created, "created_at": now, "updated_at": now}),
+            kinds={"created_at": "datetime", "updated_at": "datetime"})
+        known = bulk.existing_keys(conn, "customers", "external_id")
+    elif created:
+        known = {**known, **dict.fromkeys(created, -1)}  # counted only: nothing is written
+    keys = customer_keys(fields, "customer", refs, known, hint=_CREATE_HINT)
     rows = typed.drop(columns=["customer"])
     rows.insert(1, "customer_id", keys)
+    rows.attrs["customers_created"] = created
     return rows
 
 

@@ -1,0 +1,129 @@
+"""The computations behind the analysis and loyalty pages, done once per data version and shared
+by the three interface languages.
+
+A page is computed per language (titles, labels and charts are translated), but what it shows is
+computed from the panel by library functions that know nothing of languages: reading the
+responses, the bootstrap of the key drivers and of the path model, the purchase and spend
+models, the retention tables. The report modules call those functions through the wrappers
+below. Outside a :func:`sharing` scope a wrapper simply calls the function. Inside one, a call
+with the same arguments as an earlier call in the same store returns the earlier result, so the
+page's second and third languages only translate and draw.
+
+The page cache keeps one store per page and data version (see
+:class:`patronage.reporting.page_cache.PageCache`). Arguments are compared by value when they
+are hashable (an engine, a survey code, options) and by identity otherwise (the survey data a
+shared call returned, which the store keeps alive, so identities are never reused). A pandas
+result is copied on the way out, so a report that relabels its table cannot change what the
+next language gets; a ``ValueError`` (the data cannot support the method) is remembered and
+raised again, other errors (a database that is busy) are not remembered.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import pandas as pd
+
+from patronage import loyalty
+from patronage.loyalty import retention
+from patronage.satisfaction import methods, sources, weights
+
+_STORE: ContextVar[dict | None] = ContextVar("patronage_shared_results", default=None)
+
+
+@contextmanager
+def sharing(store: dict) -> Iterator[dict]:
+    """Within this block, the wrapped functions keep their results in ``store``."""
+    token = _STORE.set(store)
+    try:
+        yield store
+    finally:
+        _STORE.reset(token)
+
+
+def _key_part(value: Any, store: dict) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        store.setdefault("_kept", []).append(value)  # keeps the identity unique in the store
+        return ("id", id(value))
+    return ("value", value)
+
+
+def _fresh(result: Any) -> Any:
+    """A copy of pandas results (reports relabel tables in place), other results as they are."""
+    if isinstance(result, pd.DataFrame | pd.Series):
+        return result.copy()
+    if isinstance(result, tuple):
+        return tuple(_fresh(part) for part in result)
+    return result
+
+
+def shared(function: Callable) -> Callable:
+    """``function`` with its results kept in the current :func:`sharing` store, if any."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        store = _STORE.get()
+        if store is None:
+            return function(*args, **kwargs)
+        key = (function.__module__, function.__qualname__,
+               tuple(_key_part(a, store) for a in args),
+               tuple(sorted((k, _key_part(v, store)) for k, v in kwargs.items())))
+        if key not in store:
+            try:
+                store[key] = (True, function(*args, **kwargs))
+            except ValueError as exc:  # the data cannot support it: the same in every language
+                store[key] = (False, exc)
+        ok, result = store[key]
+        if not ok:
+            raise result
+        return _fresh(result)
+
+    return wrapper
+
+
+def shared_call(function: Callable, *args, **kwargs) -> Any:
+    """``function(*args, **kwargs)``, its result kept in the current store as by :func:`shared`
+    (for a function looked up at call time)."""
+    return shared(function)(*args, **kwargs)
+
+
+# The analysis page (patronage.reporting.satisfaction and scores_page).
+survey_data_from_db = shared(sources.survey_data_from_db)
+customer_base_margins = shared(weights.customer_base_margins)
+composition_table = shared(weights.composition_table)
+weighting_effect = shared(weights.weighting_effect)
+compare_table = shared(methods.compare_table)
+drivers_table = shared(methods.drivers_table)
+index_path_model = shared(methods.index_path_model)
+gap_table = shared(methods.gap_table)
+ipa_table = shared(methods.ipa_table)
+kano_table = shared(methods.kano_table)
+reliability_table = shared(methods.reliability_table)
+trend_table = shared(methods.trend_table)
+ces_table = shared(methods.ces_table)
+competitor_table = shared(methods.competitor_table)
+competitors_in = shared(methods.competitors_in)
+crosstab_table = shared(methods.crosstab_table)
+csat_table = shared(methods.csat_table)
+servqual_table = shared(methods.servqual_table)
+
+# The loyalty page (patronage.reporting.loyalty).
+at_risk_table = shared(loyalty.at_risk_table)
+clv_table = shared(loyalty.clv_table)
+cohort_table = shared(loyalty.cohort_table)
+fit_value_models = shared(loyalty.fit_value_models)
+holdout_table = shared(loyalty.holdout_table)
+rfm_table = shared(loyalty.rfm_table)
+segments_table = shared(loyalty.segments_table)
+whale_table = shared(loyalty.whale_table)
+defection_table = shared(retention.defection_table)
+retention_by_satisfaction_table = shared(retention.retention_by_satisfaction_table)
+retention_economics_table = shared(retention.retention_economics_table)
+
+__all__ = ["shared", "shared_call", "sharing"]
