@@ -109,6 +109,8 @@ def test_approvals_by_another_admin_only(desk_client):
     _as(desk_client, "analyst")
     assert desk_client.get("/cases/approvals").status_code == 403
     _as(desk_client, "admin")
+    badge = _page(desk_client.get("/cases")).select_one("#approvals-link .count")
+    assert badge.text == "2" and badge["title"] == "待审批的补救措施"
     listing = desk_client.get("/cases/approvals")
     soup = _page(listing)
     rows = {r["data-remedy"]: r for r in soup.select("table#approvals tbody tr")}

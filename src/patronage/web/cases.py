@@ -76,7 +76,9 @@ def _queue(request: Request, user: dict, tab: str, filters: dict, status: int = 
                             hours=min(max(hours, 0.25), 24 * 30) if hours == hours else 4)
     return render(request, "cases.html", status, **shown, filters=filters,
                   tabs=case_desk.tabs_for(user["role"]),
-                  choices=case_desk.form_choices(engine, language_of(request)), **context)
+                  choices=case_desk.form_choices(engine, language_of(request)),
+                  pending_remedies=case_remedies.pending_count(engine)
+                  if user["role"] == ADMIN else 0, **context)
 
 
 @router.get("/cases")
