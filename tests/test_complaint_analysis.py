@@ -151,3 +151,34 @@ def test_complaints_on_the_command_line(desk_history, db_url):
     assert "sla_compliance" in run("--show", "handling", "--format", "csv")
     bad = CliRunner().invoke(main, ["analyze", "complaints", "--by", "planet", "--db", db_url])
     assert bad.exit_code != 0 and "Group cases by" in bad.output
+
+
+@pytest.mark.db
+def test_volume_by_product_counts_the_last_product_bought_before_the_case(engine):
+    now = START
+    with write_transaction(engine) as conn:
+        insert_rows(conn, customers, [{"id": i, "external_id": f"P{i}", "name": f"p{i}",
+                                       "created_at": now, "updated_at": now} for i in (1, 2, 3)])
+        insert_rows(conn, transactions, [
+            {"external_id": "a1", "customer_id": 1, "amount": 1.0, "product": "空调",
+             "occurred_at": now, "is_refund": False},
+            {"external_id": "a2", "customer_id": 1, "amount": 1.0, "product": "冰箱",
+             "occurred_at": now + timedelta(days=5), "is_refund": False},
+            {"external_id": "b1", "customer_id": 2, "amount": 1.0, "product": "空调",
+             "occurred_at": now, "is_refund": False},
+            {"external_id": "c1", "customer_id": 3, "amount": 1.0, "product": "冰箱",
+             "occurred_at": now + timedelta(days=30), "is_refund": False}])
+        insert_rows(conn, cases, [
+            {"customer_id": 1, "type": "complaint", "status": "new", "subject": "s",
+             "opened_at": now + timedelta(days=2)},     # after 空调, before 冰箱
+            {"customer_id": 1, "type": "complaint", "status": "new", "subject": "s",
+             "opened_at": now + timedelta(days=9)},     # after 冰箱
+            {"customer_id": 2, "type": "complaint", "status": "new", "subject": "s",
+             "opened_at": now + timedelta(days=1)},     # after 空调
+            {"customer_id": 3, "type": "complaint", "status": "new", "subject": "s",
+             "opened_at": now + timedelta(days=1)}])    # before any purchase
+    table = analysis.volume(engine, "product")
+    assert table["cases"].to_dict() == {"-": 1, "冰箱": 1, "空调": 2}
+    # 空调 was bought by 2 customers, 冰箱 by 2: 2 and 1 cases per 2 buyers
+    assert table.loc["空调", "per_1000_customers"] == pytest.approx(1000.0)
+    assert table.loc["冰箱", "per_1000_customers"] == pytest.approx(500.0)

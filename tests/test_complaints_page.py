@@ -150,7 +150,7 @@ def test_an_empty_desk_says_why_in_every_language(engine, db_url):
             response = client.get("/cases/analysis")
             assert response.status_code == 200
             problems = [p.text for p in _soup(response).select(".problem")]
-            assert len(problems) == 8  # every section, none with a number
+            assert len(problems) == 9  # every section, none with a number
             if words:
                 assert any(words in p for p in problems), problems
             if language != "en":

@@ -19,7 +19,7 @@ from patronage.messages import N_, UserError
 from patronage.storage.schema import answers, cases, customers, responses, transactions
 from patronage.storage.schema_cases import case_categories, case_remedies
 
-BY = ("category", "touchpoint", "region", "month", "type", "severity", "channel")
+BY = ("category", "touchpoint", "region", "product", "month", "type", "severity", "channel")
 GROUPS = ("resolved_well", "never_complained", "resolved_badly")
 
 
@@ -48,19 +48,47 @@ def _cases(engine: Engine) -> pd.DataFrame:
 
 
 def volume(engine: Engine, by: str = "category") -> pd.DataFrame:
-    """Cases per group and per 1,000 customers (of the region, for ``by="region"``)."""
+    """Cases per group and per 1,000 customers: of the region for ``by="region"``, of the
+    product's buyers for ``by="product"`` (a case counts for the last product its customer
+    bought before it was opened), else of all customers."""
     if by not in BY:
         raise UserError(N_("Group cases by one of {known}; not {by!r}."), known=", ".join(BY),
                         by=str(by)[:30])
     frame = _cases(engine)
-    key = frame["opened_at"].dt.strftime("%Y-%m") if by == "month" else frame[by]
+    if by == "product":
+        key, buyers = _last_product(engine, frame)
+    else:
+        key = frame["opened_at"].dt.strftime("%Y-%m") if by == "month" else frame[by]
     counts = key.fillna("-").value_counts().sort_index()
-    base = (pd.Series(frame.attrs["by_region"]).reindex(counts.index)
-            if by == "region" else pd.Series(frame.attrs["customers"], index=counts.index))
+    if by == "region":
+        base = pd.Series(frame.attrs["by_region"]).reindex(counts.index)
+    elif by == "product":
+        base = buyers.reindex(counts.index)
+    else:
+        base = pd.Series(frame.attrs["customers"], index=counts.index)
     out = pd.DataFrame({"cases": counts.astype(int), "customers": base.astype("Int64"),
                         "per_1000_customers": 1000 * counts / base})
     out.index.name = by
     return out
+
+
+def _last_product(engine: Engine, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per case, the last product its customer bought before the case; buyers per product."""
+    t = transactions.c
+    with engine.connect() as conn:
+        sales = pd.DataFrame(conn.execute(
+            select(t.customer_id, t.occurred_at, t.product)
+            .where(~t.is_refund, t.product.is_not(None))).mappings().all(),
+            columns=["customer_id", "occurred_at", "product"])
+    if sales.empty:
+        return pd.Series(np.nan, index=frame.index, dtype=object), pd.Series(dtype=float)
+    sales["occurred_at"] = pd.to_datetime(sales["occurred_at"])
+    sales = sales.sort_values("occurred_at")
+    left = frame[["customer_id", "opened_at"]].reset_index().sort_values("opened_at")
+    matched = pd.merge_asof(left, sales, left_on="opened_at", right_on="occurred_at",
+                            by="customer_id", direction="backward")
+    key = matched.set_index("index")["product"].reindex(frame.index)
+    return key, sales.groupby("product")["customer_id"].nunique().astype(float)
 
 
 def handling(engine: Engine) -> pd.DataFrame:

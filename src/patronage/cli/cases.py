@@ -310,7 +310,8 @@ def analysis_commands() -> None:
                    "detractors that got a case; the recovery paradox on later answers or on "
                    "retention.")
 @click.option("--by", default="category", show_default=True,
-              help="With volume: category, touchpoint, region, month, type, severity, channel.")
+              help="With volume: category, touchpoint, region, product, month, type, severity, "
+                   "channel.")
 @click.option("--item", default="nps", show_default=True,
               help="With paradox: the later answer compared (nps, overall_satisfaction ...).")
 @click.option("--window-days", default=180, show_default=True, type=int,

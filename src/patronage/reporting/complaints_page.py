@@ -20,7 +20,8 @@ from patronage.reporting.case_desk import category_names
 from patronage.reporting.charts import _LAYOUT, hover
 
 VOLUME_BY = (("category", N_("Cases by category")), ("touchpoint", N_("Cases by touchpoint")),
-             ("region", N_("Cases by region")), ("month", N_("Cases by month")))
+             ("region", N_("Cases by region")), ("product", N_("Cases by product")),
+             ("month", N_("Cases by month")))
 TOUCHPOINT_LABELS = {
     "proposal": N_("Proposal"), "quote": N_("Quote"), "order": N_("Order"),
     "invoice": N_("Invoice"), "delivery": N_("Delivery"), "installation": N_("Installation"),
