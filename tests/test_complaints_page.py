@@ -107,13 +107,21 @@ def test_the_planted_paradox_reads_in_plain_words(paradox_client):
 
 
 def test_volume_handling_and_coverage_carry_their_n(paradox_client):
+    from patronage.labels import set_label
+
+    set_label(paradox_client.engine, "region", "East China", "zh_Hans", "华东")
     _login(paradox_client, "admin")
+    paradox_client.cookies.set("patronage_lang", "en")
     soup = _soup(paradox_client.get("/cases/analysis"))
     regions = {tr.select("td")[0].text: [td.text for td in tr.select("td")[1:]]
                for tr in soup.select("#section-volume-region tbody tr")}
     east = analysis.volume(paradox_client.engine, "region").loc["East China"]
     assert regions["East China"] == [str(int(east["cases"])), "200",
                                      f"{east['per_1000_customers']:,.1f}"]
+    paradox_client.cookies.set("patronage_lang", "zh_Hans")  # the company's label of the region
+    soup = _soup(paradox_client.get("/cases/analysis"))
+    assert "华东" in {tr.select("td")[0].text
+                    for tr in soup.select("#section-volume-region tbody tr")}
     category = soup.select("#section-volume-category tbody tr")
     assert [td.text for td in category[0].select("td")][:2] == ["未填写", "200"]
     months = [tr.select("td")[0].text for tr in soup.select("#section-volume-month tbody tr")]

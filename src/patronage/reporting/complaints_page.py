@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from patronage.cases import analysis
 from patronage.messages import N_, Term, UserError, translated
 from patronage.reporting import formats
+from patronage.labels import labels_for
 from patronage.reporting.case_desk import category_names
 from patronage.reporting.charts import _LAYOUT, hover
 
@@ -98,12 +99,15 @@ def _volume(engine, by: str, title: str, gettext, language: str) -> dict:
     if table is None:
         return section
     names = category_names(engine, language) if by == "category" else {}
+    values = labels_for(engine, language, gettext) if by in ("region", "product") else None
 
     def label(key):
         if key == "-":
             return gettext(N_("Not given"))
         if by == "touchpoint" and key in TOUCHPOINT_LABELS:
             return gettext(TOUCHPOINT_LABELS[key])
+        if values is not None:  # the company's labels of regions and products
+            return values(by, key)
         return names.get(key, str(key))
 
     for key, row in table.iterrows():
