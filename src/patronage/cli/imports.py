@@ -1,4 +1,4 @@
-"""``patronage import``: customers, transactions and responses from CSV or Excel."""
+"""``patronage import``: customers, transactions, responses and cases from CSV or Excel."""
 
 from __future__ import annotations
 
@@ -13,18 +13,27 @@ from patronage.cli.common import (
 
 @click.group("import")
 def import_() -> None:
-    """Import customers, transactions or survey responses from CSV or Excel."""
+    """Import customers, transactions, survey responses or cases from CSV or Excel."""
+
+
+def _file_options(func):
+    """What every import takes: the database, the file, a dry run and how to read the file."""
+    for option in (
+        click.option("--date-order", type=click.Choice(["ymd", "dmy", "mdy"]), default=None,
+                     help="How to read ambiguous dates like 05/03/2024."),
+        click.option("--sheet", default=None, help="Worksheet to read from an Excel file."),
+        click.option("--encoding", default=None,
+                     help="Override the detected text encoding (e.g. gb18030, utf-8, utf-16)."),
+        click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing."),
+        click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
+        db_option,
+    ):
+        func = option(func)
+    return func
 
 
 def _import_command(kind: str):
-    @db_option
-    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
-    @click.option("--encoding", default=None,
-                  help="Override the detected text encoding (e.g. gb18030, utf-8, utf-16).")
-    @click.option("--sheet", default=None, help="Worksheet to read from an Excel file.")
-    @click.option("--date-order", type=click.Choice(["ymd", "dmy", "mdy"]), default=None,
-                  help="How to read ambiguous dates like 05/03/2024.")
+    @_file_options
     def command(db, file, dry_run, encoding, sheet, date_order, create_customers=False):
         from patronage.storage.importing import import_file
 
@@ -57,14 +66,7 @@ for _kind in ("customers", "transactions", "responses"):
 
 
 @import_.command("cases")
-@db_option
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
-@click.option("--encoding", default=None,
-              help="Override the detected text encoding (e.g. gb18030, utf-8, utf-16).")
-@click.option("--sheet", default=None, help="Worksheet to read from an Excel file.")
-@click.option("--date-order", type=click.Choice(["ymd", "dmy", "mdy"]), default=None,
-              help="How to read ambiguous dates like 05/03/2024.")
+@_file_options
 def import_cases_command(db, file, dry_run, encoding, sheet, date_order):
     """Import cases (a hotline's or ticketing system's export): customer and subject required;
     each row is routed and timed like a new case. Nothing is written unless every row is valid;
