@@ -53,12 +53,12 @@ def run_timers(engine: Engine, *, now: datetime | None = None,
                                      cases.c.resolution_due_at.is_not(None),
                                      cases.c.resolution_due_at <= now + timedelta(days=10))
             .order_by(cases.c.resolution_due_at)).scalars().all()
+        cal = sla.calendar(conn, config)  # the company's days, read once per run
     for case_id in due_soon:
         with write_transaction(engine) as conn:
             case = records.load_for_update(conn, case_id)
             if case["status"] not in RUNNING:
                 continue
-            cal = sla.calendar(conn, config)
             policy = conn.execute(select(sla_policies)
                                   .where(sla_policies.c.id == case["sla_policy_id"])) \
                 .mappings().first()

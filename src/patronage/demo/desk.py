@@ -31,29 +31,29 @@ APPROVAL_ABOVE = 500.0
 MANAGER = f"zhou.ming@{DOMAIN}"
 #: (e-mail, display name, role). Only the lead and the agent marked in PRINTED get a password.
 STAFF = (
-    (MANAGER, "周明 Zhou Ming (客服经理)", "admin"),
-    (f"chen.jing@{DOMAIN}", "陈静 Chen Jing", "agent"),
-    (f"wang.lei@{DOMAIN}", "王磊 Wang Lei", "agent"),
-    (f"li.na@{DOMAIN}", "李娜 Li Na", "agent"),
-    (f"sun.bo@{DOMAIN}", "孙博 Sun Bo", "agent"),
-    (f"zhao.wei@{DOMAIN}", "赵伟 Zhao Wei", "agent"),
-    (f"liu.yang@{DOMAIN}", "刘洋 Liu Yang", "agent"),
-    (f"yang.fan@{DOMAIN}", "杨帆 Yang Fan", "agent"),
-    (f"huang.li@{DOMAIN}", "黄丽 Huang Li", "agent"),
-    (f"wu.hao@{DOMAIN}", "吴昊 Wu Hao", "agent"),
-    (f"xu.ting@{DOMAIN}", "徐婷 Xu Ting", "agent"),
-    (f"hu.min@{DOMAIN}", "胡敏 Hu Min", "agent"),
-    (f"zheng.kai@{DOMAIN}", "郑凯 Zheng Kai", "agent"),
+    (MANAGER, "周明（客服经理）", "admin"),
+    (f"chen.jing@{DOMAIN}", "陈静", "agent"),
+    (f"wang.lei@{DOMAIN}", "王磊", "agent"),
+    (f"li.na@{DOMAIN}", "李娜", "agent"),
+    (f"sun.bo@{DOMAIN}", "孙博", "agent"),
+    (f"zhao.wei@{DOMAIN}", "赵伟", "agent"),
+    (f"liu.yang@{DOMAIN}", "刘洋", "agent"),
+    (f"yang.fan@{DOMAIN}", "杨帆", "agent"),
+    (f"huang.li@{DOMAIN}", "黄丽", "agent"),
+    (f"wu.hao@{DOMAIN}", "吴昊", "agent"),
+    (f"xu.ting@{DOMAIN}", "徐婷", "agent"),
+    (f"hu.min@{DOMAIN}", "胡敏", "agent"),
+    (f"zheng.kai@{DOMAIN}", "郑凯", "agent"),
 )
 PRINTED = {f"chen.jing@{DOMAIN}": "lead", f"liu.yang@{DOMAIN}": "agent"}
 #: (team, lead, agents, regions); the key-account team takes every key account's cases.
 TEAMS = (
-    ("华东组 East China", "chen.jing", ("liu.yang", "yang.fan"), ("East China",)),
-    ("华北组 North China", "wang.lei", ("huang.li",), ("North China",)),
-    ("华南西南组 South & Southwest", "li.na", ("wu.hao", "xu.ting"),
+    ("华东组", "chen.jing", ("liu.yang", "yang.fan"), ("East China",)),
+    ("华北组", "wang.lei", ("huang.li",), ("North China",)),
+    ("华南西南组", "li.na", ("wu.hao", "xu.ting"),
      ("South China", "Southwest China")),
-    ("海外组 Overseas", "sun.bo", ("hu.min",), ("Overseas",)),
-    ("大客户组 Key accounts", "zhao.wei", ("zheng.kai",), ()),
+    ("海外组", "sun.bo", ("hu.min",), ("Overseas",)),
+    ("大客户组", "zhao.wei", ("zheng.kai",), ()),
 )
 KEY_TEAM = TEAMS[-1][0]
 ACCOUNT_OWNERS = (f"zhao.wei@{DOMAIN}", f"zheng.kai@{DOMAIN}")

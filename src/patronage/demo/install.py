@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from patronage.demo import DemoCompany
 
 Progress = Callable[[str], None] | None
-DEMO_USERS = (("admin@demo.patronage", "admin", "Demo admin"),
-              ("analyst@demo.patronage", "analyst", "Demo analyst"),
-              ("agent@demo.patronage", "agent", "Demo agent"))
+DEMO_USERS = (("admin@demo.patronage", "admin", "演示管理员"),
+              ("analyst@demo.patronage", "analyst", "演示分析师"),
+              ("agent@demo.patronage", "agent", "演示客服"))
 
 
 @dataclass(frozen=True)

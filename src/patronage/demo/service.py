@@ -41,6 +41,9 @@ _COMPLAINT_TOPICS = {
 _INQUIRY_TOPICS = ("Spare part availability", "Quote for a second machine", "Warranty question",
                    "Training schedule", "配件价格咨询", "保修期咨询", "设备操作问题")
 
+#: How a complaint reached the company, in the words of a Chinese case note.
+_VIA = {"phone": "电话", "wechat": "微信", "email": "邮件", "web": "网站"}
+
 _DAY = 86400.0
 
 
@@ -194,7 +197,7 @@ def generate_cases(rng: np.random.Generator, touchpoints: pd.DataFrame, response
     parts.append(pd.DataFrame({
         "customer_id": complaints["customer_id"].to_numpy(), "type": "complaint",
         "subject": subjects,
-        "description": [f"Customer complaint via {c}." for c in complaints["channel"]],
+        "description": [f"客户通过{_VIA.get(c, c)}投诉。" for c in complaints["channel"]],
         "touchpoint_kind": kind, "response_id": None,
         "opened_at": complaints["occurred_at"].to_numpy(),
     }))
