@@ -102,6 +102,20 @@ customers = Table(
     Column("updated_at", DateTime, nullable=False),
     # The staff member who looks after a (key) account: their cases go to them (migration 0005).
     Column("account_owner_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    # Customer care (migration 0006): the language and time zone messages and calls follow,
+    # the contract date (an anniversary), a key account's visit plan, contact preferences
+    # ({"channel": "sms", "best_time": "evening", "do_not_call": true}) and, for a customer
+    # the company has lost, when, why and to which competitor.
+    Column("language", String(10)),
+    Column("timezone", String(64)),
+    Column("contract_on", Date),
+    Column("visit_every_days", Integer),
+    Column("preferences", JSON),
+    Column("lost_on", Date),
+    Column("lost_reason", String(100)),
+    Column("lost_to", String(200)),
+    CheckConstraint("language IS NULL OR " + _in("language", LANGUAGES), name="language"),
+    CheckConstraint("visit_every_days IS NULL OR visit_every_days > 0", name="visit_every_days"),
 )
 Index("ix_customers_name", customers.c.name)
 
@@ -433,3 +447,5 @@ __all__ = [
 
 # The case desk's tables share this metadata (and the cases table above refers to them).
 from patronage.storage import schema_cases  # noqa: E402,F401
+# Customer care's tables likewise.
+from patronage.storage import schema_care  # noqa: E402,F401
