@@ -10,8 +10,8 @@ from __future__ import annotations
 import click
 
 from patronage.cli import (
-    apikeys, cases, database, imports, labels, loyalty, satisfaction, serving, surveys, users,
-    work,
+    apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, database, imports,
+    labels, loyalty, satisfaction, serving, surveys, users, work,
 )
 
 
@@ -23,12 +23,22 @@ def main() -> None:
 
 analyze = click.CommandCollection(
     name="analyze",
-    sources=[satisfaction.commands, loyalty.commands, cases.analysis_commands],
+    sources=[satisfaction.commands, loyalty.commands, cases.analysis_commands,
+             care_tasks.analysis_commands, care_accounts.analysis_commands],
     help="Run a satisfaction or loyalty analysis on the database or on a file.",
 )
 
+care = click.Group(
+    name="care",
+    help="Customer care: follow-up rules and tasks, the care calendar and greetings, the contact "
+         "log, key accounts, lost customers and win-back campaigns.",
+)
+for _module in (care_tasks, care_calendar, care_customers, care_accounts):
+    for _command in _module.commands:
+        care.add_command(_command)
+
 for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
-                 surveys.survey, cases.case, work.work, apikeys.apikey, labels.labels):
+                 surveys.survey, cases.case, care, work.work, apikeys.apikey, labels.labels):
     main.add_command(_command)
 
 __all__ = ["main"]

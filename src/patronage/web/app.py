@@ -23,7 +23,8 @@ from patronage.settings import Settings
 from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import (
-    api, api_cases, cases, desk_admin, labels, pages, public, staff, survey_admin,
+    api, api_cases, care, care_accounts, care_calendar, cases, customer_pages, desk_admin, labels,
+    pages, public, staff, survey_admin,
 )
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def plotly_bundle(request: Request):
         return app.state.plotly_js.response(request)
 
+    app.include_router(customer_pages.router)
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(api_cases.router)
@@ -120,6 +122,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff.router)
     app.include_router(cases.router)
     app.include_router(desk_admin.router)
+    app.include_router(care.router)
+    app.include_router(care_calendar.router)
+    app.include_router(care_accounts.router)
     app.include_router(public.router)
     _install_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, error=_error)

@@ -1,0 +1,14 @@
+"""``patronage care`` commands for key accounts, lost customers and win-back campaigns, and
+``analyze key-accounts``."""
+
+from __future__ import annotations
+
+import click
+
+#: Commands of the ``care`` group defined here (assembled in :mod:`patronage.cli`).
+commands: list[click.Command] = []
+
+
+@click.group()
+def analysis_commands() -> None:
+    """``analyze`` commands defined here."""
