@@ -24,7 +24,7 @@ from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import (
     api, api_cases, care, care_accounts, care_calendar, cases, customer_pages, desk_admin, labels,
-    pages, public, staff, survey_admin,
+    pages, public, selection, staff, survey_admin,
 )
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(care.router)
     app.include_router(care_calendar.router)
     app.include_router(care_accounts.router)
+    app.include_router(selection.router)
     app.include_router(public.router)
     _install_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, error=_error)
