@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     api_requests_per_minute: int = Field(
         600, ge=1, description="Requests one API key may make per minute (HTTP 429 beyond).",
     )
+    customer_language: Language = Field(
+        "zh_Hans",
+        description="Language of messages, greetings and call scripts for a customer whose profile "
+        "names none: en, zh_Hans or zh_Hant.",
+    )
     remedy_approval_above: float = Field(
         500.0, ge=0,
         description="A remedy (refund, compensation) above this amount waits for a manager's "
