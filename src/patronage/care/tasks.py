@@ -4,16 +4,30 @@ campaign or an agent.
 :func:`create_task` is the one way a task is made. A task with a ``source_key`` (what made it:
 ``"rule:3:transaction:991"``) is made at most once: the key is unique in the database, so two
 workers racing on the same event make one task between them.
+
+:func:`schedule_followups` schedules tasks by hand for a selection of customers (a list page, the
+profile's "Schedule a follow-up"); :func:`complete_task` records what came of a task (see
+:mod:`patronage.care.outcomes`); the work lists are read by :func:`list_tasks`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Engine, and_, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from patronage.cases.routing import next_in_rotation
+from patronage.messages import N_, Term, UserError
+from patronage.storage import write_transaction
+from patronage.storage.schema import customers, users
 from patronage.storage.schema_care import TASK_TYPES, care_tasks
+from patronage.storage.schema_cases import team_members, teams
+
+#: Which tasks each work list shows (see :func:`list_tasks`).
+DUE_CHOICES = ("today", "overdue", "week", "team", "all")
+TYPE_LABELS = {"call": N_("call"), "visit": N_("visit"), "message": N_("message")}
 
 
 def _now() -> datetime:
@@ -47,4 +61,203 @@ def create_task(conn: Connection, *, customer_id: int, subject: str, due_at: dat
     return task_id
 
 
-__all__ = ["create_task"]
+def do_not_call(preferences) -> bool:
+    """Has the customer asked not to be called (``preferences["do_not_call"]``)?"""
+    return isinstance(preferences, dict) and bool(preferences.get("do_not_call"))
+
+
+def _check_people(conn: Connection, assignee_id: int | None, team_id: int | None) -> None:
+    if assignee_id is not None and not conn.execute(
+            select(users.c.id).where(users.c.id == assignee_id, users.c.is_active)).first():
+        raise UserError(N_("There is no active staff member {user!r}."), user=str(assignee_id))
+    if team_id is not None and not conn.execute(
+            select(teams.c.id).where(teams.c.id == team_id)).first():
+        raise UserError(N_("There is no team {team!r}."), team=str(team_id))
+
+
+def schedule_followups(engine: Engine, customer_ids, type: str, due_at: datetime, subject: str,
+                       assignee_id: int | None = None, team_id: int | None = None,
+                       by: int | None = None, *, note: str | None = None,
+                       source: str | None = None, now: datetime | None = None) -> list[int]:
+    """Schedule a follow-up task for each customer of ``customer_ids`` (database ids) in one
+    write transaction; returns the new tasks' ids.
+
+    A team without an assignee hands the tasks round-robin to its active members. Customers who
+    asked not to be called get no call task (they are left out of the result). With ``source``
+    (a selection's key, a campaign's code) each customer gets one task per source however often
+    it is submitted. ``note`` is shown to the agent with the task.
+    """
+    if type not in TASK_TYPES:
+        raise UserError(N_("The {field} must be one of {allowed}; not {value!r}."),
+                        field=Term(N_("task type")), allowed=", ".join(TASK_TYPES),
+                        value=str(type)[:40])
+    subject = (subject or "").strip()
+    if not subject:
+        raise UserError(N_("The {field} is required."), field=Term(N_("subject")))
+    if not isinstance(due_at, datetime):
+        raise UserError(N_("The {field} is required."), field=Term(N_("due date")))
+    now = now or _now()
+    ids = sorted({int(i) for i in customer_ids})
+    made: list[int] = []
+    with write_transaction(engine) as conn:
+        _check_people(conn, assignee_id, team_id)
+        rows = conn.execute(select(customers.c.id, customers.c.preferences)
+                            .where(customers.c.id.in_(ids))).all() if ids else []
+        found = {row[0]: row[1] for row in rows}
+        for customer_id in ids:
+            if customer_id not in found:
+                raise UserError(N_("There is no customer {customer!r}; check the customer id."),
+                                customer=str(customer_id))
+            if type == "call" and do_not_call(found[customer_id]):
+                continue
+            assignee = assignee_id
+            if assignee is None and team_id is not None:
+                assignee = next_in_rotation(conn, team_id, now)
+            task_id = create_task(
+                conn, customer_id=customer_id, subject=subject, due_at=due_at, type=type,
+                script=(note or "").strip() or None, team_id=team_id, assignee_id=assignee,
+                source_key=f"{source}:{customer_id}"[:160] if source else None,
+                created_by=by, now=now)
+            if task_id is not None:
+                made.append(int(task_id))
+    return made
+
+
+# -- reading the work lists ----------------------------------------------------------------------
+
+def local_zone(timezone: str | None):
+    try:
+        return ZoneInfo(timezone) if timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def day_bounds(now: datetime, timezone: str | None, days: int = 1) -> tuple[datetime, datetime]:
+    """The start of today and of the day ``days`` later in ``timezone``, as naive UTC."""
+    zone = local_zone(timezone)
+    local = now.replace(tzinfo=UTC).astimezone(zone)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=days)
+    return (start.astimezone(UTC).replace(tzinfo=None),
+            end.astimezone(UTC).replace(tzinfo=None))
+
+
+def teams_of(conn: Connection, user_id: int) -> list[int]:
+    return list(conn.execute(select(team_members.c.team_id)
+                             .where(team_members.c.user_id == user_id)).scalars())
+
+
+def _visible(t, user: dict | None, my_teams: list[int]):
+    """Tasks ``user`` may see: an admin all, anyone else theirs and their teams'."""
+    if user is None or user.get("role") == "admin":
+        return None
+    return or_(t.assignee_id == user["id"],
+               t.team_id.in_(my_teams) if my_teams else false())
+
+
+def list_tasks(engine: Engine, *, due: str = "today", user: dict | None = None,
+               assignee_id: int | None = None, team_id: int | None = None,
+               now: datetime | None = None, timezone: str | None = None,
+               limit: int = 500) -> list[dict]:
+    """Open tasks, soonest due first.
+
+    ``due``: ``today`` (due today in ``timezone``), ``overdue`` (due before today), ``week``
+    (due before the end of the seventh day from today, overdue ones included), ``team`` (every
+    open task of ``user``'s teams), ``all``. ``user`` (a staff member's row) limits the list to
+    what they may see; in the ``today`` and ``overdue`` lists to their own tasks and their
+    teams' unassigned ones.
+    """
+    if due not in DUE_CHOICES:
+        raise UserError(N_("The {field} must be one of {allowed}; not {value!r}."),
+                        field=Term(N_("due")), allowed=", ".join(DUE_CHOICES),
+                        value=str(due)[:40])
+    now = now or _now()
+    t, c, u, tm = care_tasks.c, customers.c, users.c, teams.c
+    start, end = day_bounds(now, timezone)
+    conditions = [t.status == "open"]
+    if due == "today":
+        conditions += [t.due_at >= start, t.due_at < end]
+    elif due == "overdue":
+        conditions.append(t.due_at < start)
+    elif due == "week":
+        conditions.append(t.due_at < day_bounds(now, timezone, 7)[1])
+    if assignee_id is not None:
+        conditions.append(t.assignee_id == assignee_id)
+    if team_id is not None:
+        conditions.append(t.team_id == team_id)
+    query = (select(t.id, t.customer_id, t.type, t.subject, t.due_at, t.attempts, t.outcome,
+                    t.assignee_id, t.team_id, t.rule_id, t.campaign_id, t.case_id,
+                    c.external_id.label("customer"), c.name.label("customer_name"),
+                    c.phone, c.tier, u.email.label("assignee_email"),
+                    u.display_name.label("assignee_name"), tm.name.label("team"))
+             .join(customers, customers.c.id == t.customer_id)
+             .outerjoin(users, users.c.id == t.assignee_id)
+             .outerjoin(teams, teams.c.id == t.team_id))
+    with engine.connect() as conn:
+        my_teams = teams_of(conn, user["id"]) if user else []
+        seen = _visible(t, user, my_teams)
+        if seen is not None:
+            if due in ("today", "overdue"):
+                seen = or_(t.assignee_id == user["id"],
+                           and_(t.assignee_id.is_(None), t.team_id.in_(my_teams))
+                           if my_teams else false())
+            conditions.append(seen)
+        if due == "team" and user is not None:
+            conditions.append(t.team_id.in_(my_teams) if my_teams else false())
+        rows = conn.execute(query.where(*conditions).order_by(t.due_at, t.id).limit(limit))
+        found = [dict(row) for row in rows.mappings()]
+    for row in found:
+        row["overdue"] = row["due_at"] < now
+    return found
+
+
+def open_today_count(engine: Engine, user_id: int, *, now: datetime | None = None,
+                     timezone: str | None = None) -> int:
+    """How many open tasks assigned to ``user_id`` are due by the end of today (the menu's
+    badge)."""
+    end = day_bounds(now or _now(), timezone)[1]
+    t = care_tasks.c
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(care_tasks).where(
+            t.status == "open", t.assignee_id == user_id, t.due_at < end)).scalar() or 0)
+
+
+def task_of(conn: Connection, task_id, *, for_update: bool = False) -> dict:
+    """The task's row; UserError when there is none."""
+    try:
+        number = int(str(task_id).strip().lstrip("#"))
+    except ValueError:
+        number = -1
+    query = select(care_tasks).where(care_tasks.c.id == number)
+    if for_update and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise UserError(N_("There is no task {task}; check the task number."),
+                        task=str(task_id)[:20])
+    return dict(row)
+
+
+def may_see(conn: Connection, user: dict, task: dict) -> bool:
+    if user.get("role") == "admin" or task["assignee_id"] == user["id"]:
+        return True
+    return task["team_id"] is not None and task["team_id"] in teams_of(conn, user["id"])
+
+
+def cancel_task(engine: Engine, task_id, *, by: int | None = None, note: str | None = None,
+                now: datetime | None = None) -> int:
+    """Cancel an open task; returns its id."""
+    now = now or _now()
+    with write_transaction(engine) as conn:
+        task = task_of(conn, task_id, for_update=True)
+        if task["status"] != "open":
+            raise UserError(N_("Task {task} is closed already."), task=task["id"])
+        conn.execute(update(care_tasks).where(care_tasks.c.id == task["id"]).values(
+            status="cancelled", completed_by=by, completed_at=now,
+            note=(note or "").strip() or task["note"]))
+    return task["id"]
+
+
+__all__ = ["DUE_CHOICES", "TYPE_LABELS", "cancel_task", "create_task", "day_bounds",
+           "do_not_call", "list_tasks", "local_zone", "may_see", "open_today_count",
+           "schedule_followups", "task_of", "teams_of"]
