@@ -33,9 +33,9 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         _DEV_SECRET,
-        description="Reserved for signing; nothing is signed with it today (sessions, CSRF "
-        "tokens and survey links are random values checked against the database). Must be set "
-        "(32+ characters) in production.",
+        description="Signs the customers' opt-out links (sessions, CSRF tokens and survey links "
+        "are random values checked against the database). Must be set (32+ characters) in "
+        "production.",
     )
     host: str = Field("127.0.0.1", description="Address `patronage serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `patronage serve` listens on.")
@@ -141,6 +141,34 @@ class Settings(BaseSettings):
         description="A remedy (refund, compensation) above this amount waits for a manager's "
         "approval.",
     )
+    sms_backend: Literal["sink", "http"] = Field(
+        "sink",
+        description="How care text messages leave: 'sink' writes one file per message to "
+        "sms_sink_dir (for trials and tests), 'http' posts them to the SMS gateway at "
+        "sms_gateway_url.",
+    )
+    sms_sink_dir: str = Field(
+        "sms-sink", description="Folder the 'sink' SMS backend writes one file per message to."
+    )
+    sms_gateway_url: str = Field(
+        "",
+        description="Address the 'http' SMS backend posts each message to as JSON "
+        "{to, body, key, sender}.",
+    )
+    sms_gateway_token: str = Field(
+        "", description="Bearer token sent to the SMS gateway; empty: no Authorization header."
+    )
+    sms_sender: str = Field("", description="Sender name or number passed to the SMS gateway.")
+    care_quiet_days: int = Field(
+        3, ge=0,
+        description="Days after a care message (greeting or message) during which a customer "
+        "gets no other greeting; 0: no quiet period.",
+    )
+    care_quiet_hours: str = Field(
+        "21:00-08:00",
+        description="Hours of the customer's own day when no care text message is delivered "
+        "(held until they end) and no greeting is sent; empty: none.",
+    )
 
     @field_validator("business_hours")
     @classmethod
@@ -148,6 +176,14 @@ class Settings(BaseSettings):
         from patronage.cases.calendar import parse_hours
 
         parse_hours(value)
+        return value
+
+    @field_validator("care_quiet_hours")
+    @classmethod
+    def _quiet_hours_readable(cls, value: str) -> str:
+        from patronage.care.outreach import parse_quiet_hours
+
+        parse_quiet_hours(value)
         return value
 
     @field_validator("timezone")
