@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
+from patronage.care.rules import run_rules as run_care_rules
 from patronage.cases.config import DeskConfig
 from patronage.cases.followup import check_followups
 from patronage.cases.rules import apply_rules
@@ -27,7 +28,8 @@ def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[
     config = DeskConfig.from_settings(settings)
     done = {"invited": run_triggers(engine, now, base_url=settings.public_base_url or None),
             "cases opened": apply_rules(engine, now=now, config=config),
-            "cases reopened": check_followups(engine, now=now, config=config)}
+            "cases reopened": check_followups(engine, now=now, config=config),
+            "care tasks made": run_care_rules(engine, settings, now=now)}
     timers = run_timers(engine, now=now, config=config)
     done.update({"warnings": timers["warning"], "breaches": timers["breach"],
                  "escalations": timers["escalation"]})

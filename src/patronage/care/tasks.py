@@ -18,6 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, Engine, and_, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from patronage.care.contacts import log_contact
+from patronage.care.outcomes import ensure_defaults, outcome_of
+from patronage.cases.config import DEFAULT, DeskConfig
+from patronage.cases.desk import NewCase, case_values, open_on
+from patronage.cases.records import case_id_of
 from patronage.cases.routing import next_in_rotation
 from patronage.messages import N_, Term, UserError
 from patronage.storage import write_transaction
@@ -258,6 +263,77 @@ def cancel_task(engine: Engine, task_id, *, by: int | None = None, note: str | N
     return task["id"]
 
 
-__all__ = ["DUE_CHOICES", "TYPE_LABELS", "cancel_task", "create_task", "day_bounds",
+# -- completing a task ---------------------------------------------------------------------------
+
+#: How a task of each type reaches the customer (the contact logged when it is done).
+CHANNEL_OF = {"call": "phone", "visit": "visit", "message": "sms"}
+CASE_CHANNEL_OF = {"call": "phone", "visit": "agent", "message": "agent"}
+
+
+def complete_task(engine: Engine, task_id, outcome: str, *, note: str | None = None,
+                  by: int | None = None, user: dict | None = None, now: datetime | None = None,
+                  config: DeskConfig = DEFAULT) -> dict:
+    """Record one attempt at an open task with ``outcome`` and what it does (see
+    :mod:`patronage.care.outcomes`), logging the contact; all in one write transaction.
+
+    Returns ``{"task", "status", "outcome", "effect", "attempts", "due_at", "case"}``: the
+    task's status after it, when it is due again (a retry) and the number of the case opened.
+    ``user`` (a staff member's row) must be allowed to see the task.
+    """
+    now = now or _now()
+    note = (note or "").strip()[:20_000] or None
+    with write_transaction(engine) as conn:
+        ensure_defaults(conn)
+        task = task_of(conn, task_id, for_update=True)
+        if user is not None and not may_see(conn, user, task):
+            raise UserError(N_("There is no task {task}; check the task number."),
+                            task=str(task_id)[:20])
+        if task["status"] != "open":
+            raise UserError(N_("Task {task} is closed already."), task=task["id"])
+        found = outcome_of(conn, outcome)
+        attempts, effect = task["attempts"] + 1, found["effect"]
+        values = {"attempts": attempts, "outcome": found["code"], "note": note or task["note"]}
+        closed = {"status": "done", "completed_by": by, "completed_at": now}
+        case_number = None
+        if effect == "retry" and attempts < (found["max_attempts"] or 3):
+            values["due_at"] = now + timedelta(hours=found["retry_after_hours"] or 4)
+        else:
+            values.update(closed)
+        if effect == "open_case":
+            new = NewCase(customer=None, customer_pk=task["customer_id"],
+                          subject=task["subject"], description=note, type="complaint",
+                          channel=CASE_CHANNEL_OF[task["type"]],
+                          extra={"care_task": task["id"]})
+            case_number = open_on(conn, new, case_values(new), by=by, now=now, config=config)
+            values["case_id"] = case_id_of(case_number)
+        if effect == "do_not_call":
+            _stop_calls(conn, task, by, now)
+        conn.execute(update(care_tasks).where(care_tasks.c.id == task["id"]).values(**values))
+        log_contact(conn, customer_id=task["customer_id"], channel=CHANNEL_OF[task["type"]],
+                    kind=task["type"], user_id=by, at=now, outcome=found["code"],
+                    subject=task["subject"], body=note, task_id=task["id"],
+                    case_id=values.get("case_id"), campaign_id=task["campaign_id"], now=now)
+    return {"task": task["id"], "status": values.get("status", "open"),
+            "outcome": found["code"], "effect": effect, "attempts": attempts,
+            "due_at": values.get("due_at"), "case": case_number}
+
+
+def _stop_calls(conn: Connection, task: dict, by: int | None, now: datetime) -> None:
+    """The customer asked not to be called: say so on the profile and cancel the other calls."""
+    preferences = conn.execute(select(customers.c.preferences)
+                               .where(customers.c.id == task["customer_id"])).scalar()
+    preferences = dict(preferences) if isinstance(preferences, dict) else {}
+    preferences["do_not_call"] = True
+    conn.execute(update(customers).where(customers.c.id == task["customer_id"])
+                 .values(preferences=preferences, updated_at=now))
+    t = care_tasks.c
+    conn.execute(update(care_tasks).where(
+        t.customer_id == task["customer_id"], t.status == "open", t.type == "call",
+        t.id != task["id"]).values(status="cancelled", outcome="do_not_call",
+                                   completed_by=by, completed_at=now))
+
+
+__all__ = ["CHANNEL_OF", "DUE_CHOICES", "TYPE_LABELS", "cancel_task", "complete_task",
+           "create_task", "day_bounds",
            "do_not_call", "list_tasks", "local_zone", "may_see", "open_today_count",
            "schedule_followups", "task_of", "teams_of"]
