@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
+from patronage.care.greetings import run_greetings
 from patronage.care.rules import run_rules as run_care_rules
+from patronage.care.sms import deliver_sms, sms_sender_from_settings
 from patronage.cases.config import DeskConfig
 from patronage.cases.followup import check_followups
 from patronage.cases.rules import apply_rules
@@ -33,8 +35,11 @@ def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[
     timers = run_timers(engine, now=now, config=config)
     done.update({"warnings": timers["warning"], "breaches": timers["breach"],
                  "escalations": timers["escalation"]})
+    greeted = run_greetings(engine, settings, now=now)
+    done["greetings"] = greeted["greetings"] + greeted["tasks"]
     done["mail sent"] = deliver_pending(engine, sender_from_settings(settings),
                                         mail_from=settings.mail_from)
+    done["sms sent"] = deliver_sms(engine, sms_sender_from_settings(settings), now=now)
     return done
 
 
