@@ -85,3 +85,23 @@ def import_cases_command(db, file, dry_run, encoding, sheet, date_order):
     click.echo(report.to_text())
     if not report.ok:
         sys.exit(1)
+
+
+@import_.command("lost")
+@_file_options
+def import_lost_command(db, file, dry_run, encoding, sheet, date_order):
+    """Import lost customers: customer, lost_on (流失日期), reason (流失原因) and competitor
+    (去向). Nothing is written unless every row is valid; a customer already marked the same
+    way is left as it is.
+
+    Example: patronage import lost lost-2026.xlsx --dry-run
+    """
+    from patronage.care.lost import import_lost
+
+    settings = settings_for(db)
+    require_current_schema(settings)
+    report = guard(lambda: import_lost(engine_for(settings), file, dry_run=dry_run,
+                                       encoding=encoding, sheet=sheet, date_order=date_order))
+    click.echo(report.to_text())
+    if not report.ok:
+        sys.exit(1)
