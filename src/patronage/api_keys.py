@@ -24,6 +24,7 @@ SCOPES = {
     "cases:read": N_("read cases"),
     "cases:write": N_("open cases"),
     "customers:read": N_("read customers"),
+    "sms:inbound": N_("receive replies to text messages"),
 }
 PREFIX = "pat_"
 _TOUCH_EVERY = timedelta(minutes=1)

@@ -85,8 +85,9 @@ _UNAVAILABLE = {
 
 
 def is_public(request: Request) -> bool:
-    """A respondent's page (``/s/…``, ``/o/…``): errors there get :func:`error_page`."""
-    return request.url.path.startswith(("/s/", "/o/"))
+    """A respondent's page (``/s/…``, ``/o/…``; a customer's opt-out page ``/u/…``): errors
+    there get :func:`error_page`."""
+    return request.url.path.startswith(("/s/", "/o/", "/u/"))
 
 
 def error_page(request: Request, status: int, message: str):
