@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from patronage.accounts import authenticate, normalize_email
-from patronage.reporting import customer_list, customer_profile, overview
+from patronage.reporting import customer_list, overview
 from patronage.reporting.charts import dimension_bars, nps_trend
 from patronage.reporting.formats import wave_label
 from patronage.reporting import loyalty as loyalty_page_data
@@ -16,14 +16,12 @@ from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisf
 from patronage.reporting.shared import shared_call
 from patronage.sessions import end_session, start_session
 from patronage.storage import read_surveys
-from patronage.surveys.admin import open_surveys
 from patronage.web.deps import (
     ANON_CSRF_COOKIE,
     LANGUAGE_COOKIE,
     N_,
     SESSION_COOKIE,
     check_csrf,
-    gettext_for,
     language_of,
     render,
     require_user,
@@ -125,17 +123,6 @@ def customers_page(request: Request, q: str = "", page: int = 1):
     require_user(request)
     listing = customer_list(request.app.state.engine, search=q, page=page)
     return render(request, "customers.html", listing=listing)
-
-
-@router.get("/customers/{customer_pk}")
-def customer_page(request: Request, customer_pk: int):
-    require_user(request)
-    profile = customer_profile(request.app.state.engine, customer_pk,
-                               language=language_of(request), gettext=gettext_for(request))
-    if profile is None:
-        raise HTTPException(404)
-    return render(request, "customer.html", profile=profile,
-                  open_surveys=open_surveys(request.app.state.engine))
 
 
 def _analysis(engine, survey: str | None, language: str, gettext, flagged: bool) -> dict:
