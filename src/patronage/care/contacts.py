@@ -345,7 +345,16 @@ def _import_row(conn, row, line, at, cost, now, problems, labels, known) -> int:
         user = known["users"].get(_cell(row, "user").lower())
         if user is None:
             bad("user", "no staff member has this e-mail; add the user or leave the cell empty")
-    if pd.isna(at) or customer is None or (_cell(row, "user") and user is None):
+    wrong = False
+    for name, allowed, default in (("channel", CONTACT_CHANNELS, None),
+                                   ("kind", CONTACT_KINDS, None),
+                                   ("direction", CONTACT_DIRECTIONS, "out")):
+        try:
+            _choice(_cell(row, name), allowed, name, name, default=default)
+        except UserError as exc:
+            bad(name, str(exc))
+            wrong = True
+    if wrong or pd.isna(at) or customer is None or (_cell(row, "user") and user is None):
         return 0
     try:
         fields = checked_contact(

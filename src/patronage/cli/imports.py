@@ -65,6 +65,28 @@ for _kind in ("customers", "transactions", "responses"):
     import_.command(_kind)(_import_command(_kind))
 
 
+@import_.command("contacts")
+@_file_options
+def import_contacts_command(db, file, dry_run, encoding, sheet, date_order):
+    """Import contacts (a call centre's or CRM's log of calls, visits and messages): customer,
+    time, channel and kind required; note, outcome, direction, subject, cost, user (staff
+    e-mail) and id optional. Nothing is written unless every row is valid; a row whose id was
+    imported before is left as it is.
+
+    Example: patronage import contacts calls-2026-06.xlsx --dry-run
+    """
+    from patronage.care.contacts import import_contacts
+
+    settings = settings_for(db)
+    require_current_schema(settings)
+    report = guard(lambda: import_contacts(
+        engine_for(settings), file, dry_run=dry_run, encoding=encoding, sheet=sheet,
+        date_order=date_order))
+    click.echo(report.to_text())
+    if not report.ok:
+        sys.exit(1)
+
+
 @import_.command("cases")
 @_file_options
 def import_cases_command(db, file, dry_run, encoding, sheet, date_order):

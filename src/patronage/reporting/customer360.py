@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from patronage.analytics import value_tiers
 from patronage.care.contacts import CHANNEL_NAMES, DIRECTION_NAMES, KIND_NAMES
 from patronage.care.profile import BEST_TIMES, FIELD_NAMES, PREFERENCE_NAMES
+from patronage.cases.records import case_number
 from patronage.messages import N_, Message, UserError
 from patronage.reporting.case_desk import EVENT_LABELS, local_time
 from patronage.reporting.customers import customer_profile
@@ -226,6 +227,47 @@ def risk_of(value: dict | None, nps: list, open_cases: list, customer: dict) -> 
     return {"level": level, "reasons": reasons}
 
 
+def summary_of(engine: Engine, external_id: str) -> Profile360:
+    """The header of customer ``external_id`` with value models fitted now (the command line:
+    no page cache to reuse)."""
+    from patronage.care.contacts import customer_pk
+
+    pk = customer_pk(engine, external_id)
+    return customer_360(engine, pk, values=customer_values(engine), value_state="ready")
+
+
+def summary_text(shown: Profile360) -> str:
+    """The header as the command line prints it (English)."""
+    c, v, stats = shown.customer, shown.value or {}, shown.profile.stats
+
+    def number(value, form):
+        return "–" if value is None else form.format(value)
+    owner = shown.owner and (shown.owner["display_name"] or shown.owner["email"])
+    lines = [f"{c['name']} ({c['external_id']})",
+             f"tier: {c.get('tier') or '–'}    owner: {owner or '–'}"
+             + (f"    LOST on {c['lost_on']:%Y-%m-%d} ({c.get('lost_reason') or '–'}"
+                f" → {c.get('lost_to') or '–'})" if c.get("lost_on") else ""),
+             f"CLV 12 months: {number(v.get('clv'), '¥{:,.0f}')}    "
+             f"P(alive): {number(v.get('p_alive'), '{:.0%}')}    "
+             f"RFM segment: {v.get('segment') or '–'}    value tier: {v.get('value_tier') or '–'}",
+             f"purchases: {stats['transactions']}    revenue: ¥{stats['revenue']:,.2f}    "
+             f"last purchase: {(stats['last_purchase'] or '–')[:10]}"]
+    if shown.value_state == "problem":
+        lines.append(f"value: not computed ({shown.value_problem})")
+    lines.append(f"risk: {shown.risk['level']}"
+                 + (": " + "; ".join(str(r) for r in shown.risk["reasons"])
+                    if shown.risk["reasons"] else ""))
+    lines.append("NPS: " + (", ".join(f"{p['at']:%Y-%m-%d} {p['score']}" for p in shown.nps)
+                            or "–"))
+    lines.append(f"open cases: {len(shown.open_cases)}"
+                 + "".join(f"\n  {case_number(k['case_id'])} {k['status']} {k['subject']}"
+                           for k in shown.open_cases))
+    lines.append(f"open care tasks: {len(shown.open_tasks)}"
+                 + "".join(f"\n  #{t['id']} {t['type']} due {t['due_at']:%Y-%m-%d} {t['subject']}"
+                           for t in shown.open_tasks))
+    return "\n".join(lines)
+
+
 # -- timeline ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -420,4 +462,5 @@ def field_name(field_: str) -> str:
 
 __all__ = ["ALIVE_HIGH_RISK", "ALIVE_RISK", "BEST_TIMES", "PER_PAGE", "Profile360", "RISK_NAMES",
            "TASK_STATUS_NAMES", "TASK_TYPE_NAMES", "TIMELINE_KINDS", "Timeline", "customer_360",
-           "customer_timeline", "customer_values", "field_name", "form_choices", "risk_of"]
+           "customer_timeline", "customer_values", "field_name", "form_choices", "risk_of",
+           "summary_of", "summary_text"]
