@@ -14,6 +14,9 @@ wording is Patronage's own; the constructs follow the cited models:
 * ``kano`` — the Kano pairs for the index system's attributes (Berger et al. 1993);
 * ``cdv`` — customer delivered value: value and cost items (Kotler);
 * ``employee`` — employee satisfaction and eNPS.
+* ``lost_customer`` — the lost-customer interview: why the customer left, for which competitor,
+  what would bring them back, the likelihood of returning 0–10 (defection analysis, Reichheld &
+  Sasser 1990, *HBR* 68(5)).
 """
 
 from __future__ import annotations
