@@ -22,6 +22,7 @@ from patronage.care.contacts import log_contact
 from patronage.care.outcomes import ensure_defaults, outcome_of
 from patronage.cases.config import DEFAULT, DeskConfig
 from patronage.cases.desk import NewCase, case_values, open_on
+from patronage.cases.inputs import customer_pk, team_id_of, user_id_of
 from patronage.cases.records import case_id_of
 from patronage.cases.routing import next_in_rotation
 from patronage.messages import N_, Term, UserError
@@ -128,6 +129,39 @@ def schedule_followups(engine: Engine, customer_ids, type: str, due_at: datetime
     return made
 
 
+def parse_due(text, timezone: str | None) -> datetime:
+    """A due time typed by a person (``2026-06-03``, ``2026-06-03 14:30``, ``2026-06-03T14:30``)
+    in ``timezone``, as naive UTC; a date alone is 09:00 that day."""
+    value = str(text or "").strip().replace("T", " ")
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            local = datetime.strptime(value, pattern)
+        except ValueError:
+            continue
+        if pattern == "%Y-%m-%d":
+            local = local.replace(hour=9)
+        return (local.replace(tzinfo=local_zone(timezone)).astimezone(UTC)
+                .replace(tzinfo=None))
+    raise UserError(N_("The due date {value!r} is not a date; write it as 2026-06-03 or "
+                       "2026-06-03 14:30."), value=value[:40])
+
+
+def schedule_by_name(engine: Engine, *, customers: list[str], type: str, due, subject: str,
+                     assignee: str | int | None = None, team: str | None = None,
+                     note: str | None = None, by: int | None = None,
+                     timezone: str | None = None, now: datetime | None = None) -> list[int]:
+    """:func:`schedule_followups` for customers by their ids as the company knows them, the
+    assignee by e-mail (or id), the team by name and the due time as typed (in ``timezone``)."""
+    due_at = due if isinstance(due, datetime) else parse_due(due, timezone)
+    if not [c for c in customers if str(c).strip()]:
+        raise UserError(N_("The {field} is required."), field=Term(N_("customer")))
+    with engine.connect() as conn:
+        ids = [customer_pk(conn, c) for c in customers if str(c).strip()]
+        assignee_id, team_id = user_id_of(conn, assignee), team_id_of(conn, team)
+    return schedule_followups(engine, ids, type, due_at, subject, assignee_id, team_id, by,
+                              note=note, now=now)
+
+
 # -- reading the work lists ----------------------------------------------------------------------
 
 def local_zone(timezone: str | None):
@@ -214,6 +248,22 @@ def list_tasks(engine: Engine, *, due: str = "today", user: dict | None = None,
     for row in found:
         row["overdue"] = row["due_at"] < now
     return found
+
+
+def find_tasks(engine: Engine, *, due: str = "today", assignee: str | None = None,
+               team: str | None = None, now: datetime | None = None,
+               timezone: str | None = None) -> list[dict]:
+    """:func:`list_tasks` with the assignee by e-mail and the team by name (the command line)."""
+    with engine.connect() as conn:
+        assignee_id, team_id = user_id_of(conn, assignee), team_id_of(conn, team)
+    return list_tasks(engine, due="all" if due == "team" else due, assignee_id=assignee_id,
+                      team_id=team_id, now=now, timezone=timezone)
+
+
+def user_by_email(engine: Engine, email: str | None) -> int | None:
+    """The id of the active staff member ``email`` (None for None); UserError when unknown."""
+    with engine.connect() as conn:
+        return user_id_of(conn, email)
 
 
 def open_today_count(engine: Engine, user_id: int, *, now: datetime | None = None,
@@ -334,6 +384,7 @@ def _stop_calls(conn: Connection, task: dict, by: int | None, now: datetime) -> 
 
 
 __all__ = ["CHANNEL_OF", "DUE_CHOICES", "TYPE_LABELS", "cancel_task", "complete_task",
-           "create_task", "day_bounds",
+           "create_task", "day_bounds", "find_tasks", "parse_due",
+           "schedule_by_name", "user_by_email",
            "do_not_call", "list_tasks", "local_zone", "may_see", "open_today_count",
            "schedule_followups", "task_of", "teams_of"]

@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
     install_formatting(app.state.templates.env)
     cases.install(app.state.templates.env)
+    care.install(app.state.templates.env)
     labels.install(app.state.templates.env)
     app.state.labels = LabelCache(app.state.engine,
                                   DataVersion(app.state.engine, ("category_labels",)))
