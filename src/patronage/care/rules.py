@@ -376,6 +376,10 @@ def run_rule(engine: Engine, rule: dict, *, now: datetime, language: str = "zh_H
             events = list(_alive_events(conn, rule, now, alive))
         else:
             events = list(EVENTS[rule["trigger"]](conn, rule, now))
+        if rule["trigger"] in ("visit_due", "alive_drop"):  # one open task per customer
+            waiting = set(conn.execute(select(care_tasks.c.customer_id).where(
+                care_tasks.c.rule_id == rule["id"], care_tasks.c.status == "open")).scalars())
+            events = [e for e in events if e[1] not in waiting]
         keys = [f"rule:{rule['id']}:{key}" for key, *_ in events]
         done = _existing(conn, keys)
         todo = [(k, e) for k, e in zip(keys, events, strict=True) if k not in done]
