@@ -128,6 +128,16 @@ def record_visit(engine: Engine, customer, by=None, at: datetime | date | None =
                            body=report, now=now)
 
 
+def as_of(engine: Engine) -> date:
+    """Today, or the day of the panel's latest purchase or contact when that is earlier."""
+    today = _now().date()
+    with engine.connect() as conn:
+        latest = [conn.execute(select(func.max(transactions.c.occurred_at))).scalar(),
+                  conn.execute(select(func.max(contacts.c.at))).scalar()]
+    latest = [pd.Timestamp(v).date() for v in latest if v is not None]
+    return min(today, max(latest)) if latest else today
+
+
 def _read(conn, query, columns) -> pd.DataFrame:
     return pd.DataFrame(conn.execute(query).all(), columns=columns)
 
@@ -137,8 +147,12 @@ def account_health(engine: Engine, today: date | None = None, *, window_days: in
     """One row per key account not lost by ``today`` (default: today): owner, visit plan, last
     visit, days overdue, the spend-against-own-history signal, open cases, the last NPS and a
     status (``healthy`` / ``watch`` / ``at_risk``) with its reasons (codes in ``reasons``,
-    English in ``reason``), the accounts at risk first."""
-    today = today or _now().date()
+    English in ``reason``), the accounts at risk first.
+
+    Without ``today`` the view is as of the panel's latest activity (the last purchase or
+    contact) when that is earlier than today: a panel whose imports stopped (or a demo) is
+    judged at its own end rather than showing every account as lapsed."""
+    today = today or as_of(engine)
     end = datetime.combine(today + timedelta(days=1), datetime.min.time())
     c = customers.c
     key = and_(key_account_clause(), or_(c.lost_on.is_(None), c.lost_on > today))
@@ -247,6 +261,6 @@ def key_accounts_table(engine: Engine, today: date | None = None) -> pd.DataFram
     return out
 
 
-__all__ = ["REASON_TEXTS", "STATUS_TEXTS", "account_health", "find_customer",
+__all__ = ["REASON_TEXTS", "STATUS_TEXTS", "account_health", "as_of", "find_customer",
            "key_account_clause", "key_accounts_table", "reason_text", "record_change",
            "record_visit", "set_visit_plan"]

@@ -82,7 +82,7 @@ def _mark(conn: Connection, row: dict, on: date, reason: str, competitor: str | 
     return True
 
 
-def _day(value, what: str = "date") -> date:
+def parse_day(value, what: str = "date") -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -101,7 +101,7 @@ def mark_lost(engine: Engine, customer, on: date | str | None = None,
     gone to ``competitor`` (when known); ``by`` is a staff e-mail or user id. Returns
     ``{"customer", "lost_on", "reason", "competitor", "changed"}``."""
     now = now or _now()
-    on = _day(on) if on not in (None, "") else now.date()
+    on = parse_day(on) if on not in (None, "") else now.date()
     if on > now.date() + timedelta(days=1):
         raise UserError(N_("A customer cannot be marked lost in the future ({day})."),
                         day=on.isoformat())
@@ -300,5 +300,5 @@ def lost_count(engine: Engine) -> int:
                                 .where(customers.c.lost_on.is_not(None))).scalar())
 
 
-__all__ = ["IMPORT_ALIASES", "LOST", "WON_BACK", "import_lost", "lost_breakdown",
+__all__ = ["IMPORT_ALIASES", "LOST", "WON_BACK", "import_lost", "lost_breakdown", "parse_day",
            "lost_count", "lost_customers", "lost_table", "mark_lost", "unmark_lost"]
