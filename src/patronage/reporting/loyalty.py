@@ -3,6 +3,8 @@ curve and the purchase model's holdout validation — each a table and a chart."
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Engine
@@ -113,6 +115,7 @@ def _clv(engine, models, _, labels):
     top = top[["name", "p_alive", "expected_purchases_90d", "clv", "value_tier"]]
     top = top.assign(value_tier=[labels("tier", t) for t in top["value_tier"]])
     top.attrs["links"] = links = _profiles(engine, top.index)
+    top.attrs["lists"] = [("/loyalty/customers?list=clv", _("All customers by CLV"))]
     names = [str(n) for n in top["name"]]
     ticks = [f'<a href="/customers/{links[i]}">{_escape(n)}</a>' if i in links else _escape(n)
              for i, n in zip(top.index, names)]
@@ -140,6 +143,9 @@ def _rfm(engine, models, _):
     chart = (lambda title: _figure([go.Bar(x=[_(s) for s in table.index],
                                            y=table["customers"].tolist(),
                                            hovertemplate=hover("%{x}: %{y:,d}"))], title))
+    table.attrs["row_links"] = {_(s): "/loyalty/customers?" + urlencode({"list": "segment",
+                                                                        "segment": s})
+                                for s in table.index}
     table.index = [_(s) for s in table.index]
     return table, chart
 
@@ -188,6 +194,7 @@ def _at_risk(engine, models, _):
     reasons = [at_risk_reason(row, _) for _i, row in table.iterrows()]
     table = table[["name", "p_alive_now", "value_at_risk"]].assign(reason=reasons)
     table.attrs["links"] = _profiles(engine, table.index)
+    table.attrs["lists"] = [("/loyalty/customers?list=at_risk", _("All customers at risk"))]
     return table, None
 
 
@@ -202,6 +209,9 @@ def _whale(engine, models, _):
                                    yaxis=dict(title=_("Cumulative profit, % of total"))))
     table = _figures(pd.Series(figures, name="value").rename_axis("figure").to_frame())
     table.index = [_(i) for i in table.index]
+    table.attrs["lists"] = [
+        ("/loyalty/customers?list=whales", _("The customers behind 80% of the profit")),
+        ("/loyalty/customers?list=unprofitable", _("Customers who cost more than they bring"))]
     return table, chart
 
 

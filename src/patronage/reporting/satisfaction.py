@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlencode
 from dataclasses import dataclass
 from functools import cache
 
@@ -178,6 +179,11 @@ def path_diagram(model, label, title: str) -> str:
     return figure.to_json()
 
 
+def respondents_address(survey: str | None, item: str) -> str:
+    """The list of respondents who rated driver ``item`` (a dimension or an item) low."""
+    return "/analysis/respondents?" + urlencode({"survey": survey or "", "item": item})
+
+
 #: Why a section is empty when its method failed on data it did not foresee (the details are logged).
 UNEXPECTED = N_("These answers cannot support this analysis (too few responses, or answers that "
                 "do not vary). Collect more responses and look again.")
@@ -254,6 +260,9 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
             chart = _scatter(table["better"], table["worse"].abs(), labels, _(title),
                              _("Better"), _("|Worse|"), cuts=(0.5, 0.5))
         shown = table[[c for c in COLUMNS[key] if c in table.columns]].copy()
+        if key == "drivers":  # each driver leads to the respondents who rated it low
+            shown.attrs["row_links"] = {text: respondents_address(survey, code)
+                                        for code, text in zip(table.index, labels, strict=True)}
         shown.index = labels
         sections.append(Section(key, _(title), shown, chart, None))
     base = cache(lambda: customer_base_margins(engine))
