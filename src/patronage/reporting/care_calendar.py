@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from patronage.care.calendar import upcoming
+from patronage.care.calendar import PERSONAL_KINDS, upcoming
 from patronage.care.occasions import list_occasions
 from patronage.care.texts import from_columns, pick
 from patronage.messages import N_
@@ -102,7 +102,8 @@ def calendar_page(engine: Engine, *, language: str, settings, days: int = 60,
     script = "zh_Hant" if language == "zh_Hant" else "zh_Hans"
     items = [{
         "code": row["code"], "name": pick(from_columns(row, "name"), language),
-        "kind": KIND_LABELS[row["kind"]], "date": row["date"],
+        "kind": None if row["kind"] in PERSONAL_KINDS else KIND_LABELS[row["kind"]],
+        "date": row["date"],
         "weekday": WEEKDAYS[row["weekday"] - 1],
         "lunar": row["lunar_date"][script] if row["lunar_date"] else None,
         "days_away": (row["date"] - today).days, "send_on": row["send_on"],
