@@ -172,3 +172,77 @@ def test_the_command_line(panel, db_url, tmp_path):
     path = _write(tmp_path / "lost.csv", "customer,lost_on,reason\nC404,2026-05-01,价格\n")
     result = _cli("import", "lost", path, *db, ok=False)
     assert result.exit_code == 1 and "C404" in result.output
+
+
+# -- the pages, in Chinese -----------------------------------------------------------------------
+
+def _client(panel, db_url, role="analyst"):
+    from bs4 import BeautifulSoup
+    from fastapi.testclient import TestClient
+
+    from patronage.settings import Settings
+    from patronage.web import create_app
+
+    _engine, info = panel
+    client = TestClient(create_app(Settings(database_url=db_url)))
+    email, password = info["logins"][role]
+    token = BeautifulSoup(client.get("/login").text, "html.parser").find(
+        "input", {"name": "csrf_token"})["value"]
+    client.post("/login", data={"email": email, "password": password, "csrf_token": token,
+                                "next": "/"})
+    client.cookies.set("patronage_lang", "zh_Hans")
+    return client
+
+
+def _token(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(html, "html.parser").find("input", {"name": "csrf_token"})["value"]
+
+
+def _no_english(html: str) -> None:
+    from visible_english import english_words
+
+    # the seeded customer "<b>Northwind</b> Traders" is data
+    assert not english_words(html, allowed={"Northwind", "Traders"}), english_words(html)
+
+
+def test_pages_in_chinese(panel, db_url):
+    engine, _ = panel
+    set_visit_plan(engine, "C002", 60, "analyst@example.com")
+    with _client(panel, db_url) as client:
+        page = client.get("/care/accounts")
+        assert page.status_code == 200
+        _no_english(page.text)
+        assert "&lt;b&gt;Northwind&lt;/b&gt;" in page.text and "<b>Northwind" not in page.text
+        assert 'href="/customers/2"' in page.text and "大客户" in page.text
+        token = _token(page.text)
+        done = client.post("/care/accounts/C002/visit", data={
+            "csrf_token": token, "on": "2026-05-02", "report": "<script>x</script>回访"},
+            follow_redirects=False)
+        assert done.status_code == 303
+        bad = client.post("/care/accounts/C002/visit", data={"csrf_token": token, "report": ""})
+        assert bad.status_code == 400 and "必填" in bad.text
+        assert client.post("/care/accounts/C002/visit", data={"report": "x"}).status_code in (
+            400, 403)  # no CSRF token
+
+        form = client.get("/care/lost/new?customer=C002")
+        assert form.status_code == 200 and 'href="/customers/2"' in form.text
+        _no_english(form.text)
+        assert client.get("/care/lost/new?customer=NOPE").status_code == 404
+        marked = client.post("/care/lost/new", data={
+            "csrf_token": token, "customer": "C002", "on": "2026-05-31",
+            "reason": "<i>价格</i>", "competitor": "某竞争对手"}, follow_redirects=False)
+        assert marked.status_code == 303
+        lost_list = client.get("/care/lost")
+        assert lost_list.status_code == 200
+        _no_english(lost_list.text)
+        assert "&lt;i&gt;价格&lt;/i&gt;" in lost_list.text and "<i>价格" not in lost_list.text
+        assert "n=1" in lost_list.text and "某竞争对手" in lost_list.text
+        future = client.post("/care/lost/new", data={
+            "csrf_token": token, "customer": "C001", "on": "2099-01-01", "reason": "价格"})
+        assert future.status_code == 400 and "未来" in future.text
+        _no_english(client.get("/care/accounts").text)  # C002 is lost now: no key accounts
+    with engine.connect() as conn:
+        kinds = sorted(conn.execute(select(contacts.c.kind)).scalars())
+    assert kinds == ["note", "visit"]

@@ -196,3 +196,55 @@ def test_campaign_commands(engine, db_url):
     assert [r["group"] for r in results["rows"]][:2] == ["target", "control"]
     bad = run("care", "campaign", "results", "nope", *db, ok=False)
     assert bad.exit_code != 0 and "nope" in bad.output
+
+
+def test_campaign_pages_in_chinese(panel, db_url):
+    from bs4 import BeautifulSoup
+    from fastapi.testclient import TestClient
+
+    from patronage.settings import Settings
+    from patronage.web import create_app
+    from visible_english import english_words
+
+    engine, info = panel
+
+    def login(client, role):
+        email, password = info["logins"][role]
+        token = BeautifulSoup(client.get("/login").text, "html.parser").find(
+            "input", {"name": "csrf_token"})["value"]
+        client.post("/login", data={"email": email, "password": password, "csrf_token": token,
+                                    "next": "/"})
+        client.cookies.set("patronage_lang", "zh_Hans")
+
+    allowed = {"Northwind", "Traders"}  # the seeded customer "<b>Northwind</b> Traders"
+    with TestClient(create_app(Settings(database_url=db_url))) as client:
+        login(client, "analyst")
+        form = client.get("/care/campaigns/new?customer_id=1&customer_id=2&customer_id=3")
+        # the placeholders {name} and {offer} are typed as they are
+        assert form.status_code == 200
+        assert not english_words(form.text, allowed=allowed | {"name", "offer"})
+        assert "&lt;b&gt;Northwind" in form.text and 'href="/customers/3"' in form.text
+        token = BeautifulSoup(form.text, "html.parser").find("input", {"name": "csrf_token"})["value"]
+        made = client.post("/care/campaigns/new", data={
+            "csrf_token": token, "code": "wb-1", "name": "<b>回流</b>", "customer_id": ["1", "2", "3"],
+            "task_type": "call", "control_share": "0.34", "seed": "4", "measure_days": "90",
+            "offer": "九折"}, follow_redirects=False)
+        assert made.status_code == 303 and made.headers["location"] == "/care/campaigns/wb-1?done=created"
+        again = client.post("/care/campaigns/new", data={
+            "csrf_token": token, "code": "wb-1", "name": "x", "customer_id": "1", "task_type": "call"})
+        assert again.status_code == 400 and "已有活动" in again.text
+        page = client.get("/care/campaigns/wb-1")
+        assert page.status_code == 200 and not english_words(page.text, allowed=allowed)
+        assert "&lt;b&gt;回流" in page.text and "尚未开始" in page.text
+        started = client.post("/care/campaigns/wb-1/start", data={"csrf_token": token},
+                              follow_redirects=True)
+        assert started.status_code == 200 and "2 个任务" in started.text
+        assert BeautifulSoup(started.text, "html.parser").select_one("#target-n").text == "2"
+        assert not english_words(started.text, allowed=allowed)
+        listed = client.get("/care/campaigns")
+        assert "wb-1" in listed.text and not english_words(listed.text, allowed=allowed)
+        client.cookies.clear()
+        login(client, "agent")
+        assert client.get("/care/campaigns/new").status_code == 403
+        assert client.get("/care/campaigns/wb-1").status_code == 200
+        assert client.get("/care/campaigns/nope").status_code == 404
