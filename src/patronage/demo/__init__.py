@@ -19,6 +19,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from patronage.demo.care import CareTruth, DemoCare, generate_care
 from patronage.demo.desk import DemoDesk, build_desk
 from patronage.demo.extra_surveys import DemoExtra, generate_extra
 from patronage.demo.population import DIMENSIONS, assign_tiers, generate_customers
@@ -69,7 +70,9 @@ class DemoTruth:
     * ``competitor`` and ``competitor_gaps``: the rated competitor and, per product item, the
       true own − competitor difference (see :mod:`patronage.demo.extra_surveys`);
     * ``desk``: the case desk's planted recovery-paradox effect on the pulse survey and what it
-      implies for the analysis (see :mod:`patronage.demo.pulse`).
+      implies for the analysis (see :mod:`patronage.demo.pulse`);
+    * ``care``: the care history's planted reach rates, overdue visits and win-back uplift
+      (see :mod:`patronage.demo.care`).
     """
 
     dimension_effects: dict
@@ -88,6 +91,7 @@ class DemoTruth:
     competitor: str = ""
     competitor_gaps: dict = field(default_factory=dict)
     desk: DeskTruth | None = None
+    care: CareTruth | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class DemoCompany:
     truth: DemoTruth
     extra: DemoExtra | None = None
     desk: DemoDesk | None = None
+    care: DemoCare | None = None
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The table frames by table name (insertion order)."""
@@ -169,6 +174,11 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
     desk, cases, extra, desk_truth = build_desk(
         int(seed), public, params, pd.Series(baseline, index=customers["external_id"].to_numpy()),
         cases, survey["waves"], extra, transactions, today)
+    # Care last: it adds the customers' care columns and the planted win-back purchases.
+    care = generate_care(int(seed), public, params, transactions, touchpoints, desk, today)
+    public = public.assign(**{col: care.customers[col].to_numpy() for col in care.customers})
+    transactions = pd.concat([transactions, care.purchases], ignore_index=True).sort_values(
+        ["occurred_at", "external_id"], kind="stable", ignore_index=True)
     truth = DemoTruth(
         dimension_effects=dict(DIMENSION_EFFECTS),
         driver_effects=driver_effects(),
@@ -182,12 +192,14 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
         response_latent=survey["truth"]["response_latent"],
         **extra_truth,
         desk=desk_truth,
+        care=care.truth,
     )
     return DemoCompany(
         customers=public, transactions=transactions, touchpoints=touchpoints,
         competitors=competitor_frame(), surveys=survey["surveys"], waves=survey["waves"],
         invitations=survey["invitations"], responses=survey["responses"],
         answers=survey["answers"], cases=cases, truth=truth, extra=extra, desk=desk,
+        care=care,
     )
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from patronage.accounts import create_user
-from patronage.demo import desk_install
+from patronage.demo import care_install, desk_install
 from patronage.storage import insert_rows, upgrade, write_transaction
 from patronage.storage.schema import (
     answers,
@@ -55,6 +55,7 @@ class DemoSummary:
     admin_password: str
     users: dict = field(default_factory=dict)
     seed: int = 0
+    care: dict = field(default_factory=dict)
 
     def describe(self) -> str:
         """A few lines for the terminal: counts and logins."""
@@ -62,8 +63,15 @@ class DemoSummary:
             f"Demo company built (seed {self.seed}): {self.customers:,} customers, "
             f"{self.transactions:,} transactions, {self.responses:,} survey responses in "
             f"{self.waves} waves, {self.cases:,} cases.",
-            "Logins (passwords are shown once; keep them or rebuild the demo):",
         ]
+        if self.care:
+            c = self.care
+            lines.append(
+                f"Customer care: {c['tasks']:,} follow-up tasks ({c['open']} open, due from "
+                f"today), {c['greetings']:,} greetings, {c['visits']:,} key-account visits; "
+                f"win-back campaign {c['campaign']} ({c['target']} target, {c['control']} "
+                "control).")
+        lines.append("Logins (passwords are shown once; keep them or rebuild the demo):")
         for email, (role, password) in self.users.items():
             lines.append(f"  {role:<8} {email:<26} {password}")
         return "\n".join(lines)
@@ -181,6 +189,8 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
     insert_rows(conn, category_labels, label_rows())
     if company.desk is not None:
         desk_install.history(conn, company, counts, say)
+    if company.care is not None and company.desk is not None:
+        care_install.install(conn, company, counts, say)
     return counts
 
 
@@ -291,8 +301,20 @@ def build_demo_database(engine: Engine, *, seed: int = 2026,
         customers=counts["customers"], transactions=counts["transactions"],
         responses=counts["responses"], cases=counts["cases"], waves=counts["waves"],
         admin_email=admin_email, admin_password=users[admin_email][1], users=users,
-        seed=int(np.int64(seed)),
+        seed=int(np.int64(seed)), care=_care_summary(company, counts),
     )
+
+
+def _care_summary(company: DemoCompany, counts: dict) -> dict:
+    care = company.care
+    if care is None or "care_tasks" not in counts:
+        return {}
+    groups = care.members["group"].value_counts()
+    return {"tasks": counts["care_tasks"], "open": int(care.tasks["status"].eq("open").sum()),
+            "greetings": counts["care_greetings"],
+            "visits": int(care.contacts["kind"].eq("visit").sum()),
+            "campaign": care.truth.campaign, "target": int(groups.get("target", 0)),
+            "control": int(groups.get("control", 0))}
 
 
 __all__ = ["DEMO_USERS", "DemoSummary", "build_demo_database", "install"]
