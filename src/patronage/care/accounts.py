@@ -247,7 +247,7 @@ def key_accounts_table(engine: Engine, today: date | None = None) -> pd.DataFram
     out = table.reset_index()[columns].rename(columns={"external_id": "customer"})
     out["last_visit"] = pd.to_datetime(out["last_visit"]).dt.date
     for column in ("recent_spend", "baseline_spend"):
-        out[column] = out[column].astype(float).round(2)
+        out[column] = out[column].astype(float).round(0).astype("Int64")
     out["spend_ratio"] = out["spend_ratio"].astype(float).round(3)
     out["spend_z"] = out["spend_z"].astype(float).round(2)
     out.attrs["about"] = table.attrs.get("about")

@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select, update
 
 from patronage.analytics.uplift import mean_difference, proportion_difference
-from patronage.care.accounts import account_health
+from patronage.care.accounts import account_health, as_of
 from patronage.care.outreach import send_message
 from patronage.care.tasks import create_task
 from patronage.care.texts import COLUMN_SUFFIX, LANGUAGES, customer_language, fill, pick
@@ -52,8 +52,9 @@ def _now() -> datetime:
 
 def named_list(engine: Engine, name: str, *, days: int = 365,
                today: date | None = None) -> list[int]:
-    """The customer ids (panel numbers) of the named list ``name`` (see :data:`NAMED_LISTS`)."""
-    today = today or _now().date()
+    """The customer ids (panel numbers) of the named list ``name`` (see :data:`NAMED_LISTS`),
+    as of ``today`` (default: the panel's latest activity, :func:`patronage.care.accounts.as_of`)."""
+    today = today or as_of(engine)
     if name == "lost":
         with engine.connect() as conn:
             return [int(i) for i in conn.execute(

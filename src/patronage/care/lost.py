@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select, update
 
-from patronage.care.accounts import find_customer, record_change
+from patronage.care.accounts import as_of, find_customer, record_change
 from patronage.care.contacts import log_contact
 from patronage.cases.inputs import user_id_of
 from patronage.messages import N_, Term, UserError
@@ -276,9 +276,10 @@ def lost_breakdown(lost: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def lost_table(engine: Engine, *, days: int | None = None,
                today: date | None = None) -> pd.DataFrame:
-    """``patronage care lost list``: the lost customers (of the last ``days`` days), with a
-    note of the breakdown by reason and competitor."""
-    today = today or _now().date()
+    """``patronage care lost list``: the lost customers (of the last ``days`` days before
+    ``today``, by default the panel's latest activity, see :func:`~patronage.care.accounts.
+    as_of`), with a note of the breakdown by reason and competitor."""
+    today = today or as_of(engine)
     since = today - timedelta(days=int(days)) if days else None
     lost = lost_customers(engine, since=since)
     out = lost.drop(columns=["customer_id"]).rename(columns={"external_id": "customer"})

@@ -9,7 +9,9 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from patronage.care.accounts import REASON_TEXTS, STATUS_TEXTS, account_health, reason_text
+from patronage.care.accounts import (
+    REASON_TEXTS, STATUS_TEXTS, account_health, as_of, reason_text,
+)
 from patronage.care.campaigns import (
     MIN_GROUP, NAMED_LISTS, campaign_list, campaign_members_table, campaign_results,
 )
@@ -60,7 +62,7 @@ def lost_page(engine: Engine, days: int | None = None, today: date | None = None
     competitor."""
     since = None
     if days:
-        since = (pd.Timestamp(today or date.today()) - pd.Timedelta(days=int(days))).date()
+        since = (pd.Timestamp(today or as_of(engine)) - pd.Timedelta(days=int(days))).date()
     lost = lost_customers(engine, since=since)
     parts = lost_breakdown(lost)
     rows = lost.to_dict(orient="records")
