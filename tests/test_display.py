@@ -206,7 +206,7 @@ def test_loyalty_money_and_shares(demo_client):
     assert all(re.fullmatch(r"\d{1,3}\.\d%", v) for v in alive), alive
     # The "top 20" chart shows the top 20 customers, by name, linked to their profiles.
     figure = json.loads(clv.select_one("[data-figure]")["data-figure"])
-    names = [tr.select("td")[1].text for tr in clv.select("tbody tr")]
+    names = _column(clv, "名称")
     assert len(figure["data"]) == 1 and len(figure["data"][0]["y"]) == 20
     shown = [re.sub(r"<[^>]+>", "", label) for label in figure["layout"]["yaxis"]["ticktext"]]
     assert shown == names

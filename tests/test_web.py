@@ -135,7 +135,8 @@ def test_customer_search_and_profile(client):
     login(client, "agent")
     page = BeautifulSoup(client.get("/customers", params={"q": "华东"}).text, "html.parser")
     links = page.select("table#customers tbody a")
-    assert [a.text for a in links] == ["C001"]
+    assert [a.text for a in links] == ["C001", "上海华东精密机械有限公司"]  # id and name link
+    assert len({a["href"] for a in links}) == 1
     profile = client.get(links[0]["href"])
     soup = BeautifulSoup(profile.text, "html.parser")
     assert soup.h1.text.startswith("上海华东精密机械有限公司")
