@@ -34,7 +34,7 @@ CHANNEL_NAMES = {"phone": N_("Phone call"), "visit": N_("Visit"), "sms": N_("SMS
                  "email": N_("E-mail"), "wechat": N_("WeChat"), "letter": N_("Letter"),
                  "web": N_("Website"), "other": N_("Other")}
 KIND_NAMES = {"call": N_("Call"), "visit": N_("Visit"), "message": N_("Message"),
-              "greeting": N_("Greeting"), "gift": N_("Gift"), "note": N_("Note"),
+              "greeting": N_("Greeting"), "gift": N_("Gift"), "note": N_("Internal note"),
               "survey": N_("Survey"), "case": N_("Case"), "reply": N_("Reply"),
               "opt_out": N_("Opt-out")}
 DIRECTION_NAMES = {"out": N_("we contacted the customer"), "in": N_("the customer contacted us")}

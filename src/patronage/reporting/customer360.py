@@ -37,7 +37,7 @@ from patronage.storage.schema_care import (
 from patronage.storage.schema_cases import case_events, teams
 
 #: Timeline kinds, in the order of the filter's checkboxes, with their names.
-TIMELINE_KINDS = {"purchase": N_("Purchases"), "survey": N_("Survey answers"),
+TIMELINE_KINDS = {"purchase": N_("Purchases and refunds"), "survey": N_("Survey answers"),
                   "case": N_("Cases"), "contact": N_("Contacts"), "task": N_("Care tasks"),
                   "change": N_("Profile changes")}
 TASK_TYPE_NAMES = {"call": N_("Call"), "visit": N_("Visit"), "message": N_("Message")}

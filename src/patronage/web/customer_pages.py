@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
 from patronage.care import contacts as contact_log
@@ -81,7 +81,7 @@ def _choices() -> dict:
 
 
 @router.get("/customers/{customer_pk}")
-def customer_page(request: Request, customer_pk: int, kind: list[str] | None = None,
+def customer_page(request: Request, customer_pk: int, kind: list[str] = Query([]),
                   since: str = "", until: str = "", page: int = 1, done: str = ""):
     require_user(request)
     return _profile_page(request, customer_pk, kind=kind or (), since=since, until=until,
