@@ -263,6 +263,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         if key == "drivers":  # each driver leads to the respondents who rated it low
             shown.attrs["row_links"] = {text: respondents_address(survey, code)
                                         for code, text in zip(table.index, labels, strict=True)}
+            shown.attrs["hint"] = _("A driver's name lists the respondents who rated it 6 or "
+                                    "lower, to follow them up.")
         shown.index = labels
         sections.append(Section(key, _(title), shown, chart, None))
     base = cache(lambda: customer_base_margins(engine))

@@ -205,7 +205,7 @@ def respondents_page(request: Request, item: str = "", survey: str = "",
             gettext=gettext_for(request), language=language_of(request))
     except UserError as exc:
         return _missing(request, exc)
-    return _list_page(request, listing, item=item, survey=survey, max_rating=max)
+    return _list_page(request, listing, item=item, survey=survey, max_rating=f"{max:g}")
 
 
 __all__ = ["back_to", "router", "with_notice"]
