@@ -176,7 +176,7 @@ def _occasions_frame(today: date) -> pd.DataFrame:
         "gift_cost": cost, "tiers": tiers, "days_before": before, "template_en": texts[0],
         "template_zh_hans": texts[1], "template_zh_hant": texts[2], "created_at": created}
         for code, kind, names, month, day, lunar, action, channel, task_type, gift, cost, tiers,
-        before, texts in OCCASIONS])
+        before, texts in OCCASIONS], dtype=object)  # whole months and days, None kept
 
 
 _TIMEZONES = {"新加坡": "Asia/Singapore", "香港": "Asia/Hong_Kong", "吉隆坡": "Asia/Kuala_Lumpur",
