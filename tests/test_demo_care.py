@@ -72,8 +72,12 @@ def test_greetings_respect_consent_and_are_sent_once(demo):
     assert len(rows) == len(company.care.greetings) > 5000
     assert rows["consent_care"].all()
     assert (rows["to"] == rows["customer_id"]).all() and rows["kind"].eq("greeting").all()
-    year = pd.to_datetime(rows["occasion_on"]).dt.year
-    assert not rows.assign(year=year).duplicated(["customer_id", "occasion_id", "year"]).any()
+    on = pd.to_datetime(rows["occasion_on"])
+    assert not rows.assign(year=on.dt.year).duplicated(["customer_id", "occasion_id",
+                                                         "year"]).any()
+    # The quiet period (3 days by default): no customer greeted twice within it.
+    gaps = on.sort_values().groupby(rows["customer_id"]).diff().dropna()
+    assert (gaps > pd.Timedelta(days=3)).all()
     # Each customer is greeted in their language: English texts for English readers.
     chinese = rows["body"].str.contains(r"[\u4e00-\u9fff]", regex=True)
     assert not chinese[rows["language"].eq("en")].any()

@@ -68,6 +68,7 @@ CAMPAIGN_SEED = 20260301
 #: The campaign's list: customers lost in the year before it started (the services' "lost").
 LIST_DAYS = 365
 OVERDUE_SHARE = 0.12
+QUIET_DAYS = 3
 #: (code, name, trigger, params, task type, to account owner, created on)
 RULES = (
     ("case_followup", "工单解决后回访", "case_resolved", {"days": 2}, "call", False,
@@ -366,7 +367,8 @@ def _open_tasks(tasks: pd.DataFrame, today: date) -> pd.DataFrame:
 def _greetings(customers, columns, today) -> tuple[list, list]:
     """Festival greetings of the history and birthday greetings of gold and platinum
     customers in the last half year: consenting customers only, by text message (by e-mail
-    when they have no phone, as the calendar's worker does), once each."""
+    when they have no phone, as the calendar's worker does), once each, none within the quiet
+    period (``QUIET_DAYS``) after another."""
     from patronage.care.texts import fill, pick
 
     c = customers.set_index("external_id")
@@ -391,6 +393,14 @@ def _greetings(customers, columns, today) -> tuple[list, list]:
             if start <= pd.Timestamp(day) <= pd.Timestamp(today) and not (
                     pd.notna(lost_on.get(ext)) and lost_on[ext] <= pd.Timestamp(day)):
                 sends.append((ext, "birthday", day))
+    # The quiet period (the setting's default): no greeting within days of another one.
+    kept, last = [], {}
+    for ext, code, day in sorted(sends, key=lambda send: (send[0], send[2])):
+        if ext in last and (day - last[ext]).days <= QUIET_DAYS:
+            continue
+        kept.append((ext, code, day))
+        last[ext] = day
+    sends = sorted(kept, key=lambda send: (send[2], send[1], send[0]))
     languages, people = columns["language"].to_dict(), c["name"].to_dict()
     greetings, contacts, times = [], [], {}
     for ext, code, day in sends:
@@ -402,7 +412,7 @@ def _greetings(customers, columns, today) -> tuple[list, list]:
                           "channel": channel_of[ext], "created_at": at,
                           "contact": len(contacts)})
         contacts.append({"customer_id": ext, "at": at, "user": None, "channel": channel_of[ext],
-                         "kind": "greeting", "outcome": "sent", "subject": names[code][language],
+                         "kind": "greeting", "outcome": None, "subject": names[code][language],
                          "body": fill(pick(templates[code], language), {"name": people[ext]}),
                          "task": None, "campaign": None})
     return greetings, contacts
