@@ -82,7 +82,7 @@ def _form(request: Request, ids: list, form: dict, status: int = 200, **context)
     try:
         chosen = selection.selection(ids)
     except UserError as exc:
-        chosen, context["error"] = [], context.get("error") or exc
+        chosen, context["error"], status = [], context.get("error") or exc, 400
     return render(request, "selection_new.html", status, ids=chosen, form=form,
                   customers=selection_lists.selected_customers(engine, chosen),
                   choices=selection_lists.action_choices(engine),
