@@ -3,14 +3,14 @@ the care report, in the reader's language and the desk's time zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
 from patronage.care.outcomes import EFFECT_LABELS, list_outcomes, outcome_name
 from patronage.care.report import care_report
 from patronage.care.rules import list_rules
-from patronage.care.tasks import TYPE_LABELS, list_tasks, may_see, task_of
+from patronage.care.tasks import TYPE_LABELS, list_tasks, local_zone, may_see, task_of
 from patronage.cases.records import case_number
 from patronage.messages import N_
 from patronage.reporting.case_desk import (
@@ -132,6 +132,13 @@ def task_page(engine: Engine, task_id, user: dict, *, language: str, timezone: s
         "history": history, "outcomes": choices, "case_labels": STATUS_LABELS}
 
 
+def default_due(timezone: str | None, now: datetime | None = None) -> str:
+    """Tomorrow 09:00 in the desk's time zone, as a ``datetime-local`` field's value."""
+    tomorrow = (now or _now()).replace(tzinfo=UTC).astimezone(local_zone(timezone)) \
+        + timedelta(days=1)
+    return f"{tomorrow:%Y-%m-%d}T09:00"
+
+
 def new_task_form(engine: Engine, customer: str) -> dict:
     """The hand-scheduling form's choices and the customer named by ``customer`` (their id as
     the company knows it), if any."""
@@ -193,5 +200,5 @@ def report_page(engine: Engine, *, language: str, timezone: str | None, weeks: i
             "weeks": report["weeks"], "tasks": report["tasks"], "small_n": SMALL_N}
 
 
-__all__ = ["TABS", "TASK_STATUS_LABELS", "TRIGGER_LABELS", "new_task_form", "report_page",
-           "rules_page", "task_page", "work_list"]
+__all__ = ["TABS", "TASK_STATUS_LABELS", "TRIGGER_LABELS", "default_due", "new_task_form",
+           "report_page", "rules_page", "task_page", "work_list"]

@@ -81,7 +81,8 @@ def new_task_page(request: Request, customer: str = ""):
     require_user(request)
     shown = care_pages.new_task_form(_engine(request), customer)
     return render(request, "care_task_new.html", **shown,
-                  form={"customer": customer, "type": "call"})
+                  form={"customer": customer, "type": "call",
+                        "due": care_pages.default_due(_tz(request))})
 
 
 @router.post("/care/tasks/new", dependencies=CSRF)
