@@ -216,9 +216,11 @@ def _customer_columns(rng, customers, params, transactions, today) -> pd.DataFra
     lost = pd.DataFrame([(e, a["defected_to"], a["defection_reason"])
                          for e, a in zip(ext, customers["attributes"]) if "defected_to" in a],
                         columns=["external_id", "lost_to", "lost_reason"]).set_index("external_id")
-    lag = pd.to_timedelta(rng.integers(20, 75, size=len(lost)), unit="D")
-    lost_on = (pd.to_datetime(params.loc[lost.index, "defected_at"]).dt.normalize() + lag)
-    lost["lost_on"] = lost_on.clip(upper=pd.Timestamp(today)).dt.date.to_numpy()
+    # Noticed 20 to 75 days after the last purchase (sooner when that was recent: by today).
+    last = pd.to_datetime(params.loc[lost.index, "defected_at"]).dt.normalize()
+    span = np.minimum(75, (pd.Timestamp(today) - last).dt.days.to_numpy())
+    lag = np.floor(span * rng.uniform(0.27, 1.0, size=len(lost))).astype(int)
+    lost["lost_on"] = (last + pd.to_timedelta(lag, unit="D")).dt.date.to_numpy()
     frame = pd.DataFrame({"language": language, "timezone": zone}, index=ext.to_numpy())
     frame["contract_on"] = pd.Series(contract_on).reindex(frame.index).astype(object)
     frame = frame.join(lost[["lost_on", "lost_reason", "lost_to"]])

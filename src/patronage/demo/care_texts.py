@@ -75,8 +75,8 @@ VISIT_REPORTS = (
     "例行拜访，客户暂无新需求，留下新版产品目录，约定下季度再访。",
 )
 NOTES_OK = ("客户表示满意，设备运行正常。", "客户满意，无其他需求。", "客户对服务表示感谢。",
-            "Customer happy, no further questions.")
+            "客户对安装和培训都很满意。")
 NOTES_PROBLEM = ("客户反映设备偶有异响，需安排工程师上门。", "客户称发票信息有误，需财务跟进。",
-                 "客户对配件交货时间不满意。", "Customer reports an error code after start-up.")
+                 "客户对配件交货时间不满意。", "客户称开机后报故障代码，需技术支持远程排查。")
 
 __all__ = ["NOTES_OK", "NOTES_PROBLEM", "OCCASIONS", "SCRIPTS", "VISIT_REPORTS"]
