@@ -27,6 +27,7 @@ from patronage.storage.schema_care import (
     campaign_members,
     care_campaigns,
     care_greetings,
+    care_rules,
     care_tasks,
     contacts,
 )
@@ -146,3 +147,24 @@ def test_the_today_list_is_not_empty_on_the_real_date(demo):
     assert sum(n for day, n in days.items() if day < busiest) >= 3  # a few overdue
     assert "Customer care:" in summary.describe()
     assert len(company.care.purchases) == len(company.truth.care.won_back)
+
+
+def test_history_tasks_carry_the_keys_the_rules_make(demo):
+    """The worker makes each rule's task once per event: the history's tasks carry the very
+    keys the rules compute, so running the worker on the demo makes none of them again."""
+    from patronage.care.rules import EVENTS
+
+    engine, _summary, _company = demo
+    with engine.connect() as conn:
+        rules = [dict(r) for r in conn.execute(select(care_rules)).mappings()]
+        made = pd.DataFrame(conn.execute(select(care_tasks.c.rule_id, care_tasks.c.source_key)
+                                         .where(care_tasks.c.rule_id.is_not(None))).all())
+        history = [rule for rule in rules if rule["trigger"] in EVENTS
+                   and rule["trigger"] != "visit_due"]
+        assert len(history) == 3 and made["rule_id"].isin([r["id"] for r in history]).all()
+        for rule in history:
+            events = EVENTS[rule["trigger"]](conn, {**rule, "last_run_at": None},
+                                             datetime(2026, 7, 1))
+            keys = {f"rule:{rule['id']}:{key}" for key, *_rest in events}
+            mine = set(made.loc[made["rule_id"] == rule["id"], "source_key"])
+            assert len(mine) > 300 and mine <= keys, rule["code"]
