@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select, update
@@ -180,3 +181,31 @@ def test_bad_rules_are_refused_with_the_reason(shop):
     assert rules.run_rules(shop, now=NOW) == 0
     assert rules.remove_rule(shop, made["id"]) == "after-case"
     assert rules.list_rules(shop) == []
+
+
+# The fit's quality is not the point here (40 made-up customers): only how it is keyed.
+@pytest.mark.filterwarnings("ignore::patronage.analytics.btyd._base.ConvergenceWarning")
+def test_the_p_alive_table_is_keyed_by_the_customers_database_ids(engine):
+    """The BG/NBD fit is indexed by external ids ("C00012"); the rule's tasks need database ids.
+    Ids here start at 101 so that no external id could pass for a database id."""
+    rng = np.random.default_rng(7)
+    people, sales = [], []
+    for n in range(40):
+        pk = 101 + n
+        people.append(_customer(pk, f"客户{n}", external_id=f"C{n:05d}",
+                                tier="gold" if n % 2 else "silver"))
+        days = sorted(rng.choice(np.arange(5, 700), size=int(rng.integers(1, 6)), replace=False))
+        sales += [{"external_id": f"S{pk}-{d}", "customer_id": pk,
+                   "occurred_at": NOW - timedelta(days=int(d)), "amount": 100.0 + d,
+                   "product": "KFR-35", "category": "空调", "is_refund": False} for d in days]
+    with write_transaction(engine) as conn:
+        insert_rows(conn, customers, people)
+        insert_rows(conn, transactions, sales)
+    table = rules.alive_table(engine)
+    assert table is not None and set(table.index) <= set(range(101, 141))
+    assert table.loc[102, "tier"] == "gold" and table.loc[101, "tier"] == "silver"
+    rules.add_rule(engine, trigger="alive_drop", params={"below": 0.9999, "within_days": 3650},
+                   now=NOW - timedelta(days=1))
+    rules.run_rules(engine, None, now=NOW)
+    made = {t["customer_id"] for t in _tasks(engine)}
+    assert made and made <= set(range(101, 141))

@@ -332,8 +332,10 @@ def alive_table(engine: Engine):
     summary = models.summary
     last = summary["first_purchase"] + pd.to_timedelta(summary["recency"], unit="D")
     table = pd.DataFrame({"p_alive": models.customers["p_alive"], "last_purchase": last})
-    tiers = read_customers(engine).set_index("customer_id")["tier"]
-    return table.join(tiers, how="left")
+    # The fit is indexed by external id; tasks need the customer's key in the database.
+    panel = read_customers(engine).set_index("customer_id")[["customer_pk", "tier"]]
+    table = table.join(panel, how="inner")
+    return table.set_index("customer_pk")
 
 
 def _existing(conn: Connection, keys: list[str]) -> set[str]:
