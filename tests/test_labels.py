@@ -97,7 +97,7 @@ def test_pages_show_labels_and_a_tier_reads_the_same_everywhere(client):
                                    ("en", "East China", "gold")):
         rows = _get(client, "/customers", language).select("#customers tbody tr")
         cells = [[td.text for td in row.select("td")] for row in rows]
-        assert all(c[2] == region and c[5] == tier for c in cells), cells
+        assert all(c[3] == region and c[6] == tier for c in cells), cells  # c[0]: the tick box
         profile = _get(client, "/customers/1", language).select_one("dl.profile").text
         assert region in profile and tier in profile
 
@@ -177,7 +177,7 @@ def test_no_english_data_value_on_the_chinese_pages_of_the_demo(demo_company):
             client.post("/login", data={"email": email, "password": summary.users[email][1],
                                         "csrf_token": token, "next": "/"})
             rows = _get(client, "/customers", "zh_Hans").select("#customers tbody tr")
-            cells = [td.text for row in rows for td in row.select("td")[2:]]
+            cells = [td.text for row in rows for td in row.select("td")[3:]]  # tick box, id, name
             assert cells and all(chinese(c) for c in cells), cells
             with engine.connect() as conn:
                 from sqlalchemy import func, select

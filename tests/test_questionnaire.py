@@ -35,7 +35,8 @@ from patronage.surveys import (
     visible_items,
 )
 
-TEMPLATES = ["acsi", "cdv", "ces", "csat", "ecsi", "employee", "kano", "nps", "servqual22"]
+TEMPLATES = ["acsi", "cdv", "ces", "csat", "ecsi", "employee", "kano", "lost_customer", "nps",
+             "servqual22"]
 ALL = {"en", "zh_Hans", "zh_Hant"}
 TEXT_KEYS = {"title", "intro", "thanks", "text", "functional", "dysfunctional",
              "expectation_text", "perception_text", "low", "high", "label"}

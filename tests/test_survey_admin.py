@@ -314,7 +314,7 @@ def test_the_entry_page_shows_every_item_of_every_template(client):
     """Each question of each template (all eight item types) gets its block and inputs."""
     _login(client, "admin")
     offered = [o["value"] for o in _soup(client.get("/surveys")).select("select#template option")]
-    assert len(offered) == 10
+    assert len(offered) == 11
     for template in offered:
         code = f"t-{template}"
         assert _create(client, code=code, template=template).status_code == 303, template

@@ -119,10 +119,9 @@ def optout_confirm(request: Request, token: str):
 
 # -- inbound text messages from the SMS gateway ---------------------------------------------
 
-@router.post("/api/sms/inbound")
-def sms_inbound(request: Request, payload: dict = Depends(json_object)):
-    """A reply to a care text message, posted by the SMS gateway as ``{from, body}`` with an
-    API key of scope ``sms:inbound``: TD / 退订 / STOP opts the sender out."""
+def _gateway_key(request: Request) -> dict:
+    """The SMS gateway's API key (scope ``sms:inbound``), checked before the body is read; a
+    staff session does not count (the gateway has none)."""
     header = request.headers.get("authorization", "")
     key = (authenticate(request.app.state.engine, header[7:].strip())
            if header.lower().startswith("bearer ") else None)
@@ -132,6 +131,14 @@ def sms_inbound(request: Request, payload: dict = Depends(json_object)):
         raise HTTPException(403)
     if not request.app.state.api_key_limiter.attempt(f"key:{key['id']}"):
         raise HTTPException(429)
+    return key
+
+
+@router.post("/api/sms/inbound")
+def sms_inbound(request: Request, key: dict = Depends(_gateway_key),
+                payload: dict = Depends(json_object)):
+    """A reply to a care text message, posted by the SMS gateway as ``{from, body}`` with an
+    API key of scope ``sms:inbound``: TD / 退订 / STOP opts the sender out."""
     sender, body = payload.get("from"), payload.get("body")
     if not isinstance(sender, str) or not sender.strip() or not isinstance(body, str):
         return JSONResponse({"error": "send a JSON object with the text fields from and body",
