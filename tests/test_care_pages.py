@@ -155,3 +155,22 @@ def test_admins_manage_rules_and_read_the_report(care_client):
     assert english_words(str(page), CODES) == []
     team_rows = page.select("table#care-by-team tbody tr")
     assert any("大客户组" in row.text and "100%" in row.text for row in team_rows)
+
+
+def test_the_report_opens_on_the_weeks_of_the_last_completed_task(care_client):
+    """A history that ended months ago (an import, the demo) is shown, and the page says so;
+    an explicit date shows the weeks up to it."""
+    from sqlalchemy import update
+
+    from patronage.storage import write_transaction
+
+    long_ago = now_utc() - timedelta(days=200)
+    with write_transaction(care_client.engine) as conn:
+        conn.execute(update(care_tasks).where(care_tasks.c.id == care_client.ids["late"])
+                     .values(status="done", due_at=long_ago, completed_at=long_ago))
+    _as(care_client, "admin")
+    page = _page(care_client.get("/care/report"))
+    assert long_ago.strftime("%Y-%m-%d") in page.select_one("#report-moved").text
+    assert page.select("table tbody tr")
+    recent = _page(care_client.get(f"/care/report?until={now_utc():%Y-%m-%d}&weeks=4"))
+    assert recent.select_one("#report-moved") is None

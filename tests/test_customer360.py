@@ -110,6 +110,7 @@ def test_risk_reasons_in_words():
     assert quiet["level"] == "high"
     assert risk_of({"p_alive": 0.9}, [{"score": 10}], [], {})["level"] == "low"
     assert risk_of(None, [{"score": 6}], [], {})["level"] == "medium"
+    assert risk_of(None, [{"score": 9}], [], {})["level"] == "unknown"  # no value model yet
 
 
 def test_editing_keeps_the_history_and_names_a_bad_field(client):

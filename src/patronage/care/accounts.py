@@ -35,7 +35,7 @@ REASON_TEXTS = {
     "visit_overdue": N_("visit {days} days overdue"),
     "never_visited": N_("never visited"),
     "detractor": N_("last NPS {nps}"),
-    "open_cases": N_("{cases} open cases"),
+    "open_cases": N_("open cases: {cases}"),
 }
 STATUS_TEXTS = {"healthy": N_("healthy"), "watch": N_("watch"), "at_risk": N_("at risk")}
 MAX_EVERY_DAYS = 3660
@@ -235,7 +235,7 @@ def reason_text(reasons: list[str], row: dict, overdue_days, gettext=lambda s: s
               "days": overdue_days or 0,
               "nps": "–" if nps is None or pd.isna(nps) else f"{nps:.0f}",
               "cases": int(row.get("open_cases") or 0)}
-    return "; ".join(gettext(REASON_TEXTS[code]).format(**values) for code in reasons)
+    return " · ".join(gettext(REASON_TEXTS[code]).format(**values) for code in reasons)
 
 
 def key_accounts_table(engine: Engine, today: date | None = None) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from patronage.analytics.care import care_rates, iso_week, outcome_mix
 from patronage.care.outcomes import list_outcomes
@@ -56,6 +56,12 @@ def care_report(engine: Engine, *, weeks: int = 12, now: datetime | None = None,
     return {"rates": care_rates(tasks, BY), "weekly": care_rates(tasks, ["week"]),
             "mix": outcome_mix(tasks, BY), "since": first, "until": monday + timedelta(days=6),
             "weeks": int(weeks), "outcomes": outcomes, "tasks": len(tasks)}
+
+
+def last_completed(engine: Engine) -> datetime | None:
+    """When a follow-up task was last completed (None: never)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(care_tasks.c.completed_at))).scalar()
 
 
 def care_table(report: dict) -> pd.DataFrame:

@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from patronage.care.outcomes import ensure_defaults
-from patronage.storage import insert_rows
+from patronage.storage import insert_rows, write_transaction
 from patronage.storage.schema import cases, customers, touchpoints, transactions, users
 from patronage.storage.schema_care import (
     campaign_members,
@@ -172,4 +172,19 @@ def install(conn: Connection, company, counts: dict, say, *, today: date | None 
         for row in m.to_dict("records")])
 
 
-__all__ = ["install"]
+def hand_to_agent(engine, email: str, every: int = 3) -> int:
+    """Give every ``every``-th open task to the printed agent login (created after the install),
+    so that whoever tries the demo as that agent finds a today list to work."""
+    with write_transaction(engine) as conn:
+        agent = conn.execute(select(users.c.id).where(users.c.email == email)).scalar_one_or_none()
+        open_ids = conn.execute(select(care_tasks.c.id).where(care_tasks.c.status == "open")
+                                .order_by(care_tasks.c.due_at, care_tasks.c.id)).scalars().all()
+        chosen = open_ids[::every]
+        if agent is None or not chosen:
+            return 0
+        conn.execute(update(care_tasks).where(care_tasks.c.id.in_(chosen))
+                     .values(assignee_id=agent))
+    return len(chosen)
+
+
+__all__ = ["hand_to_agent", "install"]

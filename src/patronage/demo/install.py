@@ -296,6 +296,8 @@ def build_demo_database(engine: Engine, *, seed: int = 2026,
         users[email] = (role, password)
     if company.desk is not None:
         users.update(desk_install.set_printed_passwords(engine))
+    if company.care is not None:
+        care_install.hand_to_agent(engine, DEMO_USERS[2][0])
     admin_email = DEMO_USERS[0][0]
     return DemoSummary(
         customers=counts["customers"], transactions=counts["transactions"],

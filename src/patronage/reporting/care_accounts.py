@@ -32,12 +32,17 @@ def _none(value):
 
 
 def accounts_page(engine: Engine, gettext: Callable[[str], str], today: date | None = None,
-                  status: str = "") -> dict:
-    """The key-account health table, at-risk accounts first, with counts per status."""
+                  status: str = "", page: int = 1, per_page: int = 50) -> dict:
+    """The key-account health table, at-risk accounts first, with counts per status; one
+    page of ``per_page`` accounts."""
     table = account_health(engine, today).reset_index()
     counts = {key: int((table["status"] == key).sum()) for key in STATUS_TEXTS}
     if status in STATUS_TEXTS:
         table = table[table["status"] == status]
+    pages = max(1, -(-len(table) // per_page))
+    page = min(max(1, page), pages)
+    shown_total = len(table)
+    table = table.iloc[(page - 1) * per_page:page * per_page]
     rows = []
     for row in table.to_dict(orient="records"):
         reasons = [r for r in (row["reasons"] or "").split(";") if r]
@@ -54,22 +59,27 @@ def accounts_page(engine: Engine, gettext: Callable[[str], str], today: date | N
             "status": row["status"], "status_text": STATUS_TEXTS[row["status"]],
             "reason": reason_text(reasons, row, row["overdue_days"], gettext)})
     return {"rows": rows, "counts": counts, "total": sum(counts.values()), "status": status,
+            "page": page, "pages": pages, "listed": shown_total,
             "today": table.attrs.get("about", {}).get("today")}
 
 
-def lost_page(engine: Engine, days: int | None = None, today: date | None = None) -> dict:
-    """The lost customers (of the last ``days`` days) and their breakdown by reason and
-    competitor."""
+def lost_page(engine: Engine, days: int | None = None, today: date | None = None,
+              page: int = 1, per_page: int = 100) -> dict:
+    """The lost customers (of the last ``days`` days; one page of ``per_page``) and their
+    breakdown by reason and competitor (of all of them)."""
     since = None
     if days:
         since = (pd.Timestamp(today or as_of(engine)) - pd.Timedelta(days=int(days))).date()
     lost = lost_customers(engine, since=since)
     parts = lost_breakdown(lost)
-    rows = lost.to_dict(orient="records")
+    pages = max(1, -(-len(lost) // per_page))
+    page = min(max(1, page), pages)
+    rows = lost.iloc[(page - 1) * per_page:page * per_page].to_dict(orient="records")
     for row in rows:
         row["last_purchase"] = _none(row["last_purchase"])
         row["competitor"] = _none(row["competitor"])
     return {"rows": rows, "n": len(lost), "days": days, "periods": LOST_PERIODS,
+            "page": page, "pages": pages,
             "won_back": int(lost["bought_again"].sum()) if len(lost) else 0,
             "by_reason": parts["reason"].to_dict(orient="records"),
             "by_competitor": parts["competitor"].to_dict(orient="records"),

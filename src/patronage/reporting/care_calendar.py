@@ -92,12 +92,16 @@ def _sent_counts(engine: Engine) -> dict[tuple[int, date], int]:
 
 
 def calendar_page(engine: Engine, *, language: str, settings, days: int = 60,
-                  today: date | None = None) -> dict:
+                  today: date | None = None, everything: bool = False) -> dict:
     """The care calendar page: the coming occurrences (name in ``language``, date, weekday,
     lunar date for lunar festivals, reach, action, channel, on/off, greetings already sent)
-    and every occasion with its settings for the edit forms."""
+    and every occasion with its settings for the edit forms.
+
+    Birthdays and anniversaries come every day: those switched off are left out of the list
+    unless ``everything``; festivals and company days are always listed."""
     today = today or company_today(settings)
-    rows = upcoming(engine, today, days, settings=settings)
+    rows = [row for row in upcoming(engine, today, days, settings=settings)
+            if everything or row["active"] or row["kind"] not in PERSONAL_KINDS]
     sent = _sent_counts(engine)
     script = "zh_Hant" if language == "zh_Hant" else "zh_Hans"
     items = [{
@@ -118,7 +122,8 @@ def calendar_page(engine: Engine, *, language: str, settings, days: int = 60,
                       "kind_label": KIND_LABELS[row["kind"]],
                       "tiers_text": ", ".join(row["tiers"] or []),
                       "builtin": row["kind"] != "company"})
-    return {"today": today, "days": days, "items": items, "occasions": every,
+    return {"today": today, "days": days, "everything": everything, "items": items,
+            "occasions": every,
             "tiers": _tier_choices(engine), "languages": LANGUAGE_LABELS,
             "channels": CHANNEL_LABELS, "actions": ACTION_LABELS,
             "task_types": TASK_TYPE_LABELS}

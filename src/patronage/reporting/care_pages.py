@@ -3,12 +3,12 @@ the care report, in the reader's language and the desk's time zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Engine, select
 
 from patronage.care.outcomes import EFFECT_LABELS, list_outcomes, outcome_name
-from patronage.care.report import care_report
+from patronage.care.report import care_report, last_completed
 from patronage.care.rules import list_rules
 from patronage.care.tasks import TYPE_LABELS, list_tasks, local_zone, may_see, task_of
 from patronage.cases.records import case_number
@@ -181,8 +181,20 @@ def _records(frame) -> list[dict]:
 
 
 def report_page(engine: Engine, *, language: str, timezone: str | None, weeks: int = 12,
-                now: datetime | None = None) -> dict:
-    """The care report: per week over all teams, then per team and week with the outcome mix."""
+                now: datetime | None = None, until: date | None = None) -> dict:
+    """The care report: per week over all teams, then per team and week with the outcome mix.
+
+    The weeks end at ``until``'s week; by default this week, or, when no task was completed in
+    these weeks, the week a task was last completed (an imported history, the demo), so the
+    page does not open empty; ``moved`` then says so."""
+    moved = None
+    if until is not None:
+        now = datetime.combine(until, time(12))
+    else:
+        latest = last_completed(engine)
+        window = care_report(engine, weeks=weeks, now=now, timezone=timezone)
+        if latest is not None and latest.date() < window["since"]:
+            now, moved = latest, latest.date()
     report = care_report(engine, weeks=weeks, now=now, timezone=timezone)
     names = {code: outcome_name(o, language) for code, o in report["outcomes"].items()}
     mix = _mix_text(report["mix"], names)
@@ -197,7 +209,8 @@ def report_page(engine: Engine, *, language: str, timezone: str | None, weeks: i
     for row in weekly:
         row["mix"] = weekly_mix.get(("", row["week"]), [])
     return {"rates": rates, "weekly": weekly, "since": report["since"], "until": report["until"],
-            "weeks": report["weeks"], "tasks": report["tasks"], "small_n": SMALL_N}
+            "weeks": report["weeks"], "tasks": report["tasks"], "small_n": SMALL_N,
+            "moved": moved}
 
 
 __all__ = ["TABS", "TASK_STATUS_LABELS", "TRIGGER_LABELS", "default_due", "new_task_form",

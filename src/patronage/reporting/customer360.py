@@ -42,7 +42,8 @@ TIMELINE_KINDS = {"purchase": N_("Purchases and refunds"), "survey": N_("Survey 
                   "change": N_("Profile changes")}
 TASK_TYPE_NAMES = {"call": N_("Call"), "visit": N_("Visit"), "message": N_("Message")}
 TASK_STATUS_NAMES = {"open": N_("Open"), "done": N_("Done"), "cancelled": N_("Cancelled")}
-RISK_NAMES = {"high": N_("High risk"), "medium": N_("Some risk"), "low": N_("No sign of risk")}
+RISK_NAMES = {"high": N_("High risk"), "medium": N_("Some risk"), "low": N_("No sign of risk"),
+              "unknown": N_("Risk not assessed yet")}
 PER_PAGE = 50
 #: Case events not worth a line on the customer's timeline (the case page has them).
 _QUIET_EVENTS = ("opened", "sla_warning")
@@ -89,6 +90,9 @@ def _value_row(values: pd.DataFrame | None, external_id: str) -> dict | None:
 
 
 # -- header --------------------------------------------------------------------------------------
+
+#: Attributes the system keeps for itself (the demo company's marker), not shown to staff.
+HIDDEN_ATTRIBUTES = frozenset({"demo"})
 
 @dataclass
 class Profile360:
@@ -161,7 +165,8 @@ def customer_360(engine: Engine, customer_pk: int, *, values: pd.DataFrame | Non
                         value_state=value_state,
                         value_problem=problem, nps=nps, open_cases=open_cases,
                         open_tasks=open_tasks, preferences=dict(customer.get("preferences") or {}),
-                        attributes=dict(customer.get("attributes") or {}))
+                        attributes={k: v for k, v in (customer.get("attributes") or {}).items()
+                                    if k not in HIDDEN_ATTRIBUTES})
     result.risk = risk_of(value, nps, open_cases, customer)
     return result
 
@@ -197,8 +202,8 @@ def _open_tasks(conn, customer_pk: int) -> list[dict]:
 
 
 def risk_of(value: dict | None, nps: list, open_cases: list, customer: dict) -> dict:
-    """``{"level": "high" | "medium" | "low", "reasons": [Message, ...]}``: the risk of losing
-    the customer and why, in words."""
+    """``{"level": "high" | "medium" | "low" | "unknown", "reasons": [Message, ...]}``: the risk
+    of losing the customer and why, in words ("unknown": no sign yet, but no value model)."""
     reasons, high = [], False
     if customer.get("lost_on"):
         reasons.append(Message(N_("marked as lost on {day}"),
@@ -224,6 +229,8 @@ def risk_of(value: dict | None, nps: list, open_cases: list, customer: dict) -> 
     elif complaints > 1:
         reasons.append(Message(N_("{n} open complaints"), n=complaints))
     level = "high" if high or len(reasons) >= 2 else "medium" if reasons else "low"
+    if level == "low" and value is None:  # no sign so far, but P(alive) is not known yet
+        level = "unknown"
     return {"level": level, "reasons": reasons}
 
 

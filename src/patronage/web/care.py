@@ -8,6 +8,8 @@ show is put together in :mod:`patronage.reporting.care_pages`.
 
 from __future__ import annotations
 
+from datetime import date
+
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -205,11 +207,20 @@ def add_outcome(request: Request, form: dict = Depends(form_fields)):
     return _back("/care/rules", done="outcome")
 
 
+def _day(text: str):
+    """A date from a query parameter, or None when it is empty or no date."""
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
+
+
 @router.get("/care/report")
-def report_page(request: Request, weeks: int = 12):
+def report_page(request: Request, weeks: int = 12, until: str = ""):
     require_user(request, ADMIN, "analyst")
     shown = care_pages.report_page(_engine(request), language=language_of(request),
-                                   timezone=_tz(request), weeks=min(max(weeks, 1), 104))
+                                   timezone=_tz(request), weeks=min(max(weeks, 1), 104),
+                                   until=_day(until))
     return render(request, "care_report.html", **shown)
 
 

@@ -49,15 +49,15 @@ def _form(form: dict) -> dict:
 
 # -- key accounts --------------------------------------------------------------------------------
 
-def _accounts(request: Request, status: str = "", code: int = 200, **context):
-    shown = pages.accounts_page(_engine(request), gettext_for(request), status=status)
+def _accounts(request: Request, status: str = "", code: int = 200, page: int = 1, **context):
+    shown = pages.accounts_page(_engine(request), gettext_for(request), status=status, page=page)
     return render(request, "care_accounts.html", code, **shown, **context)
 
 
 @router.get("/care/accounts")
-def accounts_page(request: Request, status: str = "", done: str = ""):
+def accounts_page(request: Request, status: str = "", done: str = "", page: int = 1):
     require_user(request)
-    return _accounts(request, status, done=_done(done))
+    return _accounts(request, status, page=page, done=_done(done))
 
 
 @router.post("/care/accounts/{external_id}/visit", dependencies=CSRF)
@@ -88,9 +88,9 @@ def set_plan(request: Request, external_id: str, form: dict = Depends(form_field
 # -- lost customers ------------------------------------------------------------------------------
 
 @router.get("/care/lost")
-def lost_page(request: Request, days: int = 0, done: str = ""):
+def lost_page(request: Request, days: int = 0, done: str = "", page: int = 1):
     require_user(request)
-    shown = pages.lost_page(_engine(request), days=max(days, 0) or None)
+    shown = pages.lost_page(_engine(request), days=max(days, 0) or None, page=page)
     return render(request, "care_lost.html", **shown, done=_done(done))
 
 

@@ -31,7 +31,8 @@ def _calendar(request: Request, status: int = 200, **context):
     days = request.query_params.get("days", "60")
     days = min(int(days), 366) if days.isdigit() else 60
     shown = calendar_page(request.app.state.engine, language=language_of(request),
-                          settings=request.app.state.settings, days=days)
+                          settings=request.app.state.settings, days=days,
+                          everything=request.query_params.get("all") == "1")
     return render(request, "care_calendar.html", status, **shown,
                   may_edit=user["role"] == "admin", **context)
 
