@@ -1,13 +1,16 @@
 """Shared fixtures.
 
 ``db_url`` gives each test a fresh, migrated database: a SQLite file in the test's temporary
-folder, or, when ``PATRONAGE_TEST_DATABASE_URL`` names a PostgreSQL server, a schema of its own
-on that server that is dropped afterwards.
+folder, or, when ``PATRONAGE_TEST_DATABASE_URL`` names a PostgreSQL server, a database of its own
+on that server that is dropped afterwards. Both are copies of a database migrated once per test
+process (the migrations themselves are tested in ``test_storage_schema.py``); ``empty_db_url``
+and the demo company use a fresh file or schema instead.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from contextlib import contextmanager
 
@@ -72,13 +75,56 @@ def demo_company(tmp_path_factory):
         yield url, summary, generate()
 
 
-@pytest.fixture
-def db_url(empty_db_url):
-    """URL of a fresh database migrated to the newest schema."""
-    engine = make_engine(empty_db_url)
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory):
+    """A SQLite file migrated once per session (and test worker): each test gets a copy of it,
+    byte for byte what ``upgrade`` makes, without running the migrations again."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
+    with engine.connect() as conn:  # fold the write-ahead log into the file before copying it
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return empty_db_url
+    return path
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres():
+    """A PostgreSQL database migrated once per session (and test worker): each test gets a
+    database copied from it (``CREATE DATABASE ... TEMPLATE``, a file copy on the server)."""
+    name = f"tpl_{uuid.uuid4().hex[:16]}"
+    admin = make_engine(TEST_DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(TEST_DATABASE_URL).set(database=name)
+                         .render_as_string(hide_password=False))
+    upgrade(engine)
+    engine.dispose()  # a template database must have no connections when it is copied
+    try:
+        yield admin, name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def db_url(request, tmp_path):
+    """URL of a fresh database migrated to the newest schema."""
+    if not TEST_DATABASE_URL or backend_name() == "sqlite":
+        path = tmp_path / "patronage-test.db"
+        shutil.copyfile(request.getfixturevalue("_migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
+        return
+    admin, template = request.getfixturevalue("_migrated_postgres")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

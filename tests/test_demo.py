@@ -331,16 +331,12 @@ def test_a_database_with_real_customers_is_refused(engine):
 
 
 @pytest.mark.slow
-def test_cli_demo_builds_and_rebuilds(tmp_path):
+def test_cli_demo_builds(tmp_path):
+    """The command prints what it built and the logins (rebuilding is tested above)."""
     runner = CliRunner()
     args = ["demo", "--db", str(tmp_path / "d.db"), "--no-serve", "--seed", "3"]
     first = runner.invoke(main, args)
     assert first.exit_code == 0, first.output
     assert "admin@demo.patronage" in first.output
-    second = runner.invoke(main, args)
-    assert second.exit_code == 0, second.output
-
-    def counts(output):
-        return [line for line in output.splitlines() if line.startswith("Demo company built")]
-
-    assert counts(first.output) and counts(first.output) == counts(second.output)
+    assert any(line.startswith("Demo company built") for line in first.output.splitlines())
+    assert "Customer care:" in first.output

@@ -202,7 +202,7 @@ def test_loyalty_money_and_shares(demo_client):
     clv = page.select_one("#section-clv")
     values = _column(clv, "客户终身价值 CLV")
     assert values and all(re.fullmatch(r"¥\d{1,3}(,\d{3})*", v) for v in values), values
-    alive = _column(clv, "存活概率 P(alive)")
+    alive = _column(clv, "存活概率")
     assert all(re.fullmatch(r"\d{1,3}\.\d%", v) for v in alive), alive
     # The "top 20" chart shows the top 20 customers, by name, linked to their profiles.
     figure = json.loads(clv.select_one("[data-figure]")["data-figure"])

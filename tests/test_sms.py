@@ -126,3 +126,22 @@ def test_the_worker_delivers_text_messages(db_url, engine, tmp_path):
                         mail_sink_dir=str(tmp_path / "mail"))
     assert work_once(engine, settings, now=NOW)["sms sent"] == 1
     assert (tmp_path / "out" / "w1.json").exists()
+
+
+def test_a_failing_job_does_not_stop_the_others(db_url, engine, tmp_path, monkeypatch, caplog):
+    """One broken job (here the care rules) is logged with its traceback and counted; the text
+    messages still go out in the same round."""
+    import patronage.work as work
+    from patronage.settings import Settings
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a rule that cannot run")
+
+    monkeypatch.setattr(work, "run_care_rules", broken)
+    _queue(engine, "w2")
+    settings = Settings(database_url=db_url, sms_sink_dir=str(tmp_path / "out"),
+                        mail_sink_dir=str(tmp_path / "mail"))
+    with caplog.at_level("ERROR", logger="patronage.work"):
+        done = work.work_once(engine, settings, now=NOW)
+    assert done["failed"] == 1 and done["care tasks made"] == 0 and done["sms sent"] == 1
+    assert "care rules" in caplog.text and "a rule that cannot run" in caplog.text

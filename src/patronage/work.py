@@ -1,6 +1,6 @@
 """Scheduled work, run by one worker (``patronage work``): survey triggers, alert rules on new
-answers, case follow-up answers (a low one reopens its case), service-level timers and
-escalations, and the mail they queue.
+answers, case follow-up answers (a low one reopens its case), care follow-up rules, service-level
+timers and escalations, care greetings, and the mail and text messages they queue.
 
 Each job is safe to run in two workers at once and after a kill: triggers, rules and timers record
 what they did under unique constraints in the same transaction as its effect, and the outbox
@@ -9,6 +9,7 @@ claims each message before sending it. So a job is done once however many worker
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -23,23 +24,49 @@ from patronage.cases.timers import run_timers
 from patronage.surveys.outbox import deliver_pending, sender_from_settings
 from patronage.surveys.triggers import run_triggers
 
+LOG = logging.getLogger("patronage.work")
+
 
 def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[str, int]:
-    """One round of every job; returns what each did."""
+    """One round of every job; returns what each did.
+
+    A job that fails is logged with its traceback (logger ``patronage.work``) and counted under
+    ``"failed"``; the other jobs still run, so one bad rule cannot stop the mail. Its work was
+    done in transactions, so nothing of the failed part was kept, and the next round retries it.
+    """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     config = DeskConfig.from_settings(settings)
-    done = {"invited": run_triggers(engine, now, base_url=settings.public_base_url or None),
-            "cases opened": apply_rules(engine, now=now, config=config),
-            "cases reopened": check_followups(engine, now=now, config=config),
-            "care tasks made": run_care_rules(engine, settings, now=now)}
-    timers = run_timers(engine, now=now, config=config)
+    failed: list[str] = []
+
+    def job(name: str, run, empty):
+        try:
+            return run()
+        except Exception:  # noqa: BLE001 - logged in full, retried next round
+            LOG.exception("worker job %r failed; the other jobs go on", name)
+            failed.append(name)
+            return empty
+
+    done = {
+        "invited": job("survey triggers", lambda: run_triggers(
+            engine, now, base_url=settings.public_base_url or None), 0),
+        "cases opened": job("alert rules", lambda: apply_rules(engine, now=now, config=config), 0),
+        "cases reopened": job("case follow-ups",
+                              lambda: check_followups(engine, now=now, config=config), 0),
+        "care tasks made": job("care rules", lambda: run_care_rules(engine, settings, now=now), 0),
+    }
+    timers = job("service-level timers", lambda: run_timers(engine, now=now, config=config),
+                 {"warning": 0, "breach": 0, "escalation": 0})
     done.update({"warnings": timers["warning"], "breaches": timers["breach"],
                  "escalations": timers["escalation"]})
-    greeted = run_greetings(engine, settings, now=now)
+    greeted = job("greetings", lambda: run_greetings(engine, settings, now=now),
+                  {"greetings": 0, "tasks": 0})
     done["greetings"] = greeted["greetings"] + greeted["tasks"]
-    done["mail sent"] = deliver_pending(engine, sender_from_settings(settings),
-                                        mail_from=settings.mail_from)
-    done["sms sent"] = deliver_sms(engine, sms_sender_from_settings(settings), now=now)
+    done["mail sent"] = job("mail", lambda: deliver_pending(
+        engine, sender_from_settings(settings), mail_from=settings.mail_from), 0)
+    done["sms sent"] = job("text messages", lambda: deliver_sms(
+        engine, sms_sender_from_settings(settings), now=now), 0)
+    if failed:
+        done["failed"] = len(failed)
     return done
 
 

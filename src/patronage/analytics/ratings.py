@@ -35,7 +35,10 @@ def wilson_interval(share: float, n: float, confidence: float = 0.95) -> tuple[f
     z = _z(confidence)
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At a share of 0 (or 1) the bound is exactly 0 (or 1); the subtraction leaves float noise.
+    low = 0.0 if share <= 0 else max(0.0, centre - half)
+    high = 1.0 if share >= 1 else min(1.0, centre + half)
+    return low, high
 
 
 def mean_summary(values, weights=None, *, confidence: float = 0.95) -> pd.Series:

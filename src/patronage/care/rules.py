@@ -66,8 +66,8 @@ NAMES = {
     "visit_due": {"en": "Key account visit every {every_days} days",
                   "zh_Hans": "大客户每{every_days}天拜访", "zh_Hant": "大客戶每{every_days}天拜訪"},
     "alive_drop": {"en": "Care call: P(alive) below {below:.0%}",
-                   "zh_Hans": "关怀电话：活跃概率低于{below:.0%}",
-                   "zh_Hant": "關懷電話：活躍機率低於{below:.0%}"},
+                   "zh_Hans": "关怀电话：存活概率低于{below:.0%}",
+                   "zh_Hant": "關懷電話：存活機率低於{below:.0%}"},
 }
 KIND_NAMES = {"installation": ("installation", "安装", "安裝"),
               "maintenance": ("maintenance", "维修保养", "維修保養"),

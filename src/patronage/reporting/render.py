@@ -144,6 +144,9 @@ def render(result: pd.DataFrame | pd.Series, fmt: str = "table", *, digits: int 
             out, index=bool(frame.index.name) or isinstance(frame.index, pd.MultiIndex),
             lineterminator="\r\n")
         return "\ufeff" + out.getvalue()
+    # A plain 0, 1, 2 ... row number means nothing to a reader: such an index is left out.
+    numbered = (isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
+                and frame.index.start == 0 and frame.index.step == 1)
     with pd.option_context("display.max_rows", 500, "display.max_columns", 50,
                            "display.width", 160, "display.precision", digits):
-        return frame.to_string()
+        return frame.to_string(index=not numbered or frame.empty)
