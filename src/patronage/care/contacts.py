@@ -20,10 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from patronage.messages import N_, Term, UserError
 from patronage.storage import write_transaction
 from patronage.storage.importing.mapping import ALIASES as PANEL_ALIASES
-from patronage.storage.importing.mapping import match_columns
 from patronage.storage.importing.parsing import parse_amount, parse_datetime
-from patronage.storage.importing.reading import read_table
-from patronage.storage.importing.report import ImportReport, Problems
+from patronage.storage.importing.report import ImportReport
+from patronage.storage.importing.rows import open_rows, write_rows
 from patronage.storage.schema import customers, users
 from patronage.storage.schema_care import (
     CONTACT_CHANNELS, CONTACT_DIRECTIONS, CONTACT_KINDS, care_outcomes, contacts,
@@ -237,39 +236,18 @@ IMPORT_ALIASES = {
 IMPORT_REQUIRED = ("customer", "at", "channel", "kind")
 
 
-class _Abort(Exception):
-    pass
-
-
 def import_contacts(engine: Engine, source, *, dry_run: bool = False,
                     encoding: str | None = None, sheet: str | None = None,
                     date_order: str | None = None, now: datetime | None = None) -> ImportReport:
     """Import the contacts of a CSV/XLSX file (or a DataFrame of its cells): all or nothing,
     every bad row named by line and column; a row whose ``id`` was imported before is left
     alone (imported ids are kept as ``import:<id>``). Never raises for bad rows."""
-    if isinstance(source, pd.DataFrame):
-        frame = source.astype(object).where(source.notna(), None)
-        frame = frame.map(lambda v: None if v is None else str(v))
-        lines, name, problems_read = [i + 2 for i in range(len(frame))], "the table", []
-        report = ImportReport(kind="contacts", file=name, rows=len(frame), dry_run=dry_run)
-    else:
-        path = Path(source)
-        table = read_table(path, encoding=encoding, sheet=sheet)
-        frame, lines, problems_read = table.frame, list(table.lines), table.problems
-        report = ImportReport(kind="contacts", file=path.name, encoding=table.encoding,
-                              delimiter=table.delimiter, rows=len(frame), dry_run=dry_run,
-                              sheet=table.sheet)
-    columns = match_columns(list(frame.columns), IMPORT_ALIASES, IMPORT_REQUIRED)
-    problems = Problems(lines, columns.labels())
-    for line, column, value, message in problems_read:
-        problems.add(line, column, value, message)
-    for header, message in columns.problems:
-        problems.add(1, header, None, message)
-    if problems.issues:
-        report.errors = problems.sorted()
-        return report
-    frame = frame.rename(columns={v: k for k, v in columns.fields.items()})
-    frame = frame.reset_index(drop=True)
+    rows = open_rows(source if isinstance(source, pd.DataFrame) else Path(source),
+                     kind="contacts", aliases=IMPORT_ALIASES, required=IMPORT_REQUIRED,
+                     dry_run=dry_run, encoding=encoding, sheet=sheet)
+    if isinstance(rows, ImportReport):
+        return rows
+    frame, problems = rows.frame, rows.problems
     at, bad, _serials = parse_datetime(frame["at"], date_order)
     problems.flag(bad.notna() | frame["at"].isna(), "at", frame["at"],
                   bad.fillna("required: the date and time of the contact, e.g. 2026-06-01 14:30"))
@@ -278,22 +256,14 @@ def import_contacts(engine: Engine, source, *, dry_run: bool = False,
         cost, bad_cost = parse_amount(frame["cost"])
         problems.flag(bad_cost.notna(), "cost", frame["cost"], bad_cost)
     now = now or _now()
-    labels = columns.labels()
-    try:
-        with write_transaction(engine) as conn:
-            known = _known(conn, frame)
-            for position, line in enumerate(lines):
-                report.inserted += _import_row(conn, frame.iloc[position], int(line),
-                                               at.iloc[position], cost.iloc[position], now,
-                                               problems, labels, known)
-            if problems.issues or dry_run:
-                raise _Abort
-    except _Abort:
-        report.new_rows = report.inserted if dry_run else None
-        report.inserted = 0
-    report.unchanged = 0 if problems.issues or dry_run else report.rows - report.inserted
-    report.errors = problems.sorted()
-    return report
+    known: dict = {}
+
+    def prepare(conn) -> None:
+        known.update(_known(conn, frame))
+
+    return write_rows(engine, rows, lambda conn, position, line: _import_row(
+        conn, frame.iloc[position], line, at.iloc[position], cost.iloc[position], now, problems,
+        rows.labels, known), dry_run=dry_run, prepare=prepare)
 
 
 def _cell(row, name) -> str | None:

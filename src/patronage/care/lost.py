@@ -21,10 +21,9 @@ from patronage.cases.inputs import user_id_of
 from patronage.messages import N_, Term, UserError
 from patronage.storage import write_transaction
 from patronage.storage.importing.mapping import ALIASES as PANEL_ALIASES
-from patronage.storage.importing.mapping import match_columns
 from patronage.storage.importing.parsing import parse_date
-from patronage.storage.importing.reading import read_table
-from patronage.storage.importing.report import ImportReport, Problems
+from patronage.storage.importing.report import ImportReport
+from patronage.storage.importing.rows import open_rows, write_rows
 from patronage.storage.schema import customers, transactions
 
 #: Outcomes of the contact-log notes written here.
@@ -136,10 +135,6 @@ def unmark_lost(engine: Engine, customer, by=None, *, note: str | None = None,
     return True
 
 
-class _Abort(Exception):
-    pass
-
-
 def import_lost(engine: Engine, path, *, dry_run: bool = False, encoding: str | None = None,
                 sheet: str | None = None, date_order: str | None = None, by=None,
                 now: datetime | None = None) -> ImportReport:
@@ -148,40 +143,24 @@ def import_lost(engine: Engine, path, *, dry_run: bool = False, encoding: str | 
     nothing is written, every problem named by line and column. A customer already marked with
     the same date, reason and competitor is left as it is, so a file can be imported again."""
     now = now or _now()
-    path = Path(path)
-    table = read_table(path, encoding=encoding, sheet=sheet)
-    report = ImportReport(kind="lost customers", file=path.name, encoding=table.encoding,
-                          delimiter=table.delimiter, rows=len(table.frame), dry_run=dry_run,
-                          sheet=table.sheet)
-    columns = match_columns(list(table.frame.columns), IMPORT_ALIASES, ("customer", "reason"))
-    problems = Problems(table.lines, columns.labels())
-    for line, column, value, message in table.problems:
-        problems.add(line, column, value, message)
-    for header, message in columns.problems:
-        problems.add(1, header, None, message)
-    if problems.issues:
-        report.errors = problems.sorted()
-        return report
-    frame = table.frame.rename(columns={v: k for k, v in columns.fields.items()})
+    rows = open_rows(Path(path), kind="lost customers", aliases=IMPORT_ALIASES,
+                     required=("customer", "reason"), dry_run=dry_run, encoding=encoding,
+                     sheet=sheet)
+    if isinstance(rows, ImportReport):
+        return rows
+    frame, problems = rows.frame, rows.problems
     days = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     if "lost_on" in frame:
         days, bad, _serials = parse_date(frame["lost_on"], date_order)
         problems.flag(bad.notna(), "lost_on", frame["lost_on"], bad)
-    labels = columns.labels()
-    try:
-        with write_transaction(engine) as conn:
-            user = user_id_of(conn, by) if by not in (None, "") else None
-            for position, line in enumerate(table.lines):
-                report.inserted += _import_row(conn, frame.iloc[position], int(line),
-                                               days.iloc[position], problems, labels, user, now)
-            if problems.issues or dry_run:
-                raise _Abort
-    except _Abort:
-        report.new_rows = report.inserted if dry_run else None
-        report.inserted = 0
-    report.unchanged = 0 if problems.issues or dry_run else report.rows - report.inserted
-    report.errors = problems.sorted()
-    return report
+    user = []
+
+    def prepare(conn) -> None:
+        user.append(user_id_of(conn, by) if by not in (None, "") else None)
+
+    return write_rows(engine, rows, lambda conn, position, line: _import_row(
+        conn, frame.iloc[position], line, days.iloc[position], problems, rows.labels, user[0],
+        now), dry_run=dry_run, prepare=prepare)
 
 
 def _import_row(conn, row, line, day, problems, labels, user, now) -> int:

@@ -18,12 +18,10 @@ from patronage.cases.config import DEFAULT, DeskConfig
 from patronage.cases.desk import NewCase, case_values, open_on
 from patronage.cases.inputs import now_utc
 from patronage.messages import UserError
-from patronage.storage import write_transaction
 from patronage.storage.importing.mapping import ALIASES as PANEL_ALIASES
-from patronage.storage.importing.mapping import match_columns
 from patronage.storage.importing.parsing import parse_datetime
-from patronage.storage.importing.reading import read_table
-from patronage.storage.importing.report import ImportReport, Problems
+from patronage.storage.importing.report import ImportReport
+from patronage.storage.importing.rows import open_rows, write_rows
 from patronage.storage.schema import cases
 
 ALIASES = {
@@ -48,48 +46,23 @@ _FIELD_OF = {"subject": "subject", "description": "description", "contact": "con
              "severity": "severity"}
 
 
-class _Abort(Exception):
-    pass
-
-
 def import_cases(engine: Engine, path, *, dry_run: bool = False, encoding: str | None = None,
                  sheet: str | None = None, date_order: str | None = None,
                  config: DeskConfig = DEFAULT) -> ImportReport:
     """Import the cases of ``path``; never raises for bad rows (they are in the report)."""
-    path = Path(path)
-    table = read_table(path, encoding=encoding, sheet=sheet)
-    report = ImportReport(kind="cases", file=path.name, encoding=table.encoding,
-                          delimiter=table.delimiter, rows=len(table.frame), dry_run=dry_run,
-                          sheet=table.sheet)
-    columns = match_columns(list(table.frame.columns), ALIASES, REQUIRED)
-    problems = Problems(table.lines, columns.labels())
-    for line, column, value, message in table.problems:
-        problems.add(line, column, value, message)
-    for header, message in columns.problems:
-        problems.add(1, header, None, message)
-    if problems.issues:
-        report.errors = problems.sorted()
-        return report
-    frame = table.frame.rename(columns={v: k for k, v in columns.fields.items()})
+    rows = open_rows(Path(path), kind="cases", aliases=ALIASES, required=REQUIRED,
+                     dry_run=dry_run, encoding=encoding, sheet=sheet)
+    if isinstance(rows, ImportReport):
+        return rows
+    frame, problems = rows.frame, rows.problems
     opened = pd.Series(pd.NaT, index=frame.index)
     if "opened_at" in frame:
         opened, bad, _serials = parse_datetime(frame["opened_at"], date_order)
         problems.flag(bad.notna(), "opened_at", frame["opened_at"], bad)
     now = now_utc()
-    try:
-        with write_transaction(engine) as conn:
-            for position, line in enumerate(table.lines):
-                row = frame.iloc[position]
-                report.inserted += _one(conn, row, line, opened.iloc[position], now, problems,
-                                        columns.labels(), config)
-            if problems.issues or dry_run:
-                raise _Abort
-    except _Abort:
-        report.new_rows = report.inserted if dry_run else None
-        report.inserted = 0
-    report.unchanged = 0 if problems.issues or dry_run else report.rows - report.inserted
-    report.errors = problems.sorted()
-    return report
+    return write_rows(engine, rows, lambda conn, position, line: _one(
+        conn, frame.iloc[position], line, opened.iloc[position], now, problems, rows.labels,
+        config), dry_run=dry_run)
 
 
 def _value(row, name):
