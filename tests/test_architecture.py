@@ -60,6 +60,15 @@ def test_no_utils_module_and_modules_stay_small():
         assert lines <= 650, f"{path.relative_to(PACKAGE)} has {lines} lines; split it"
 
 
+def test_the_code_stands_alone():
+    """Code and tests cite papers and the README, never documents outside the repository."""
+    tests = Path(__file__).parent
+    outside = ("SPEC" + " §", "SPEC" + " section")  # spelled apart so this file passes itself
+    for path in [*PACKAGE.rglob("*.py"), *tests.rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        assert not any(word in text for word in outside), path
+
+
 def test_analytics_public_api_is_sorted_and_importable():
     analytics = importlib.import_module("patronage.analytics")
     assert analytics.__all__ == sorted(analytics.__all__)

@@ -1,4 +1,4 @@
-"""Questionnaire definitions, templates and submission checks (patronage.surveys; SPEC §1–2).
+"""Questionnaire definitions, templates and submission checks (patronage.surveys).
 
 References: SERVQUAL's 22 items in five dimensions (tangibles 1–4, reliability 5–9,
 responsiveness 10–13, assurance 14–17, empathy 18–22) follow Parasuraman, Zeithaml & Berry
@@ -171,7 +171,7 @@ def test_relationship_index_items_reproduce_index_system_weights():
             "label_en", "label_zh_Hans", "label_zh_Hant"]
     pd.testing.assert_frame_equal(frame[cols], system.items[cols])
     np.testing.assert_allclose(frame["weight"], system.items["weight"], rtol=1e-12)
-    # The CSI of a respondent answering every item at the top of its scale is 100 (SPEC §1).
+    # The CSI of a respondent answering every item at the top of its scale is 100.
     top = pd.DataFrame([frame.set_index("item_code")["scale_max"]])
     assert csi_scores(top, frame)["csi"].iloc[0] == pytest.approx(100.0)
 

@@ -1,4 +1,4 @@
-"""The satisfaction index system (SPEC §1): dimensions → indicators → items, each weighted.
+"""The satisfaction index system: dimensions → indicators → items, each weighted.
 
 The default system ships as ``patronage/data/index_system.json`` and is editable per company: a
 company's own file in the same format can be loaded with :func:`load_index_system`.

@@ -2,7 +2,7 @@
 against their own baseline and the BG/NBD purchase model) and the reasons and destinations of
 customers who defected.
 
-Latent switching (SPEC section 3 "Lifecycle"): a customer is flagged when, over the last
+Latent switching: a customer is flagged when, over the last
 ``window`` before ``observation_end``,
 
 * she bought fewer times than the fitted BG/NBD model expects given her history up to the

@@ -104,7 +104,7 @@ def ces(values, weights=None, *, scale=(1, 7), confidence: float = 0.95) -> pd.S
 
 def satisfaction_gap(perception: pd.DataFrame, expectation: pd.DataFrame,
                      weights=None) -> pd.DataFrame:
-    """Per attribute, the satisfaction ratio ``C = b / a`` and the gap ``b − a`` (SPEC §1).
+    """Per attribute, the satisfaction ratio ``C = b / a`` and the gap ``b − a``.
 
     ``perception`` (b) and ``expectation`` (a) are wide frames with the same attribute columns,
     one row per respondent. Means use respondents who answered both. ``C > 1`` (gap > 0) means

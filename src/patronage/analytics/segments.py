@@ -216,7 +216,7 @@ def jones_sasser(satisfaction, loyalty, *, sat_cut: float, loyal_cut: float) -> 
 def advocacy_segments(recommend, switching_cost, price_sensitivity, *,
                       recommend_cut: float = 9, switching_cut: float = 4,
                       price_cut: float = 4) -> pd.Series:
-    """Brand advocates, brand users and brand comparers (SPEC section 3, key accounts).
+    """Brand advocates, brand users and brand comparers (key accounts).
 
     Rules, first match wins, all cuts inclusive:
 

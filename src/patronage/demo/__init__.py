@@ -2,8 +2,8 @@
 
 :func:`generate` simulates an equipment-and-service company with about 5,000 business customers
 in China and abroad: two years of purchases from a buy-till-you-die process, four quarterly waves
-of a relationship survey answered from a latent satisfaction model (SPEC §1), touchpoints,
-complaints and cases (SPEC §4) and recorded defections to four competitors (SPEC §3). Everything
+of a relationship survey answered from a latent satisfaction model, touchpoints,
+complaints and cases and recorded defections to four competitors. Everything
 is drawn from ``numpy.random.Generator(PCG64)`` streams spawned from the seed, so the same seed
 gives identical frames. The parameters that generated the data are returned in
 :class:`DemoTruth`, so tests can check that the analytics recover them.

@@ -7,8 +7,8 @@ channel) are drawn with fixed shares; the tier is set later from the purchase va
 database can be told apart from a real one.
 
 Each customer also gets a persistent latent quality level on the five survey dimensions
-(``u_<dimension>``, SPEC §1), drawn once here and shared by the purchase model (dropout depends
-on it: the satisfaction–retention link of SPEC §3) and the survey model.
+(``u_<dimension>``), drawn once here and shared by the purchase model (dropout depends
+on it: the satisfaction–retention link) and the survey model.
 """
 
 from __future__ import annotations

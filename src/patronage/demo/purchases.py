@@ -9,11 +9,11 @@ with ``nu_i ~ Gamma(q, gamma)``, scaled by company size.
 
 Two departures from the plain model give the analytics something to find:
 
-* dropout is lower for customers with a higher latent satisfaction (SPEC §3, the
+* dropout is lower for customers with a higher latent satisfaction (the
   satisfaction–retention link): ``p_i`` is multiplied by ``exp(-DROPOUT_SATISFACTION * s_i)``;
 * about a third of the key accounts acquired in the first year are in *latent switching*: they
   stay alive, but over the last year before ``today`` their purchase rate and spend decline
-  linearly to 40% and 60% of their usual level (SPEC §3, lifecycle).
+  linearly to 40% and 60% of their usual level (lifecycle).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Service side of the demo company: moments of truth, complaints, cases, competitors, defections.
 
-Touchpoints (SPEC §4, moments of truth) follow the purchases of the last year (order, invoice,
+Touchpoints (moments of truth) follow the purchases of the last year (order, invoice,
 delivery, installation, training, payment, proposal and quote before equipment), the survey
 responses, maintenance visits, parts returns for refunds, promotions and a stream of inquiries
 and complaints. Complaints are more frequent for customers with a poor latent service level, and

@@ -1,6 +1,6 @@
 """The relationship survey of the demo company: waves, invitations, responses and answers.
 
-Answers come from a latent model (SPEC §1) whose true parameters are kept for the tests:
+Answers come from a latent model whose true parameters are kept for the tests:
 
 * each respondent has latent qualities ``z`` on the five dimensions (product, service, brand,
   price, communication): the customer's persistent level ``u`` (segment-dependent, see
@@ -117,7 +117,7 @@ _HOSTILE_COMMENTS = ("<script>alert(1)</script> great service",
 
 
 def survey_definition() -> dict:
-    """The default index system (SPEC §1), used as the survey's definition."""
+    """The default index system, used as the survey's definition."""
     text = (files("patronage") / "data" / "index_system.json").read_text(encoding="utf-8")
     return json.loads(text)
 

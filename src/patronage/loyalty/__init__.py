@@ -1,4 +1,4 @@
-"""Loyalty: customer value, retention, defection and segments over the stored panel (SPEC §3)."""
+"""Loyalty: customer value, retention, defection and segments over the stored panel."""
 
 from patronage.loyalty.analysis import (
     FitRecord,

@@ -1,5 +1,5 @@
 """Retention views of the stored panel: defection reasons, retention by satisfaction level,
-repeat purchase per acquisition cohort and what a change in retention is worth (SPEC §3)."""
+repeat purchase per acquisition cohort and what a change in retention is worth."""
 
 from __future__ import annotations
 

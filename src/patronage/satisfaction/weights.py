@@ -1,4 +1,4 @@
-"""Survey weights for stored responses: raking to known population margins (SPEC §2).
+"""Survey weights for stored responses: raking to known population margins.
 
 The margins come from a CSV file with the columns ``variable, category, share`` (or counts),
 where ``variable`` is a respondent segment (region, industry, size, channel, tier) or the wave.

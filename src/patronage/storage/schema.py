@@ -39,7 +39,7 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-#: Moments of truth (SPEC §4), the allowed ``touchpoints.kind`` values.
+#: Moments of truth, the allowed ``touchpoints.kind`` values.
 TOUCHPOINT_KINDS = (
     "proposal",
     "quote",

@@ -1,4 +1,4 @@
-"""Surveys: questionnaire definitions, templates and respondents' submissions (SPEC §2)."""
+"""Surveys: questionnaire definitions, templates and respondents' submissions."""
 
 from patronage.surveys.answers import (
     MESSAGES,

@@ -1,4 +1,4 @@
-"""What the survey administration pages show and do, over the database (SPEC §2).
+"""What the survey administration pages show and do, over the database.
 
 The web pages (:mod:`patronage.web.survey_admin`) stay thin: they parse a form, call one function
 here or in :mod:`patronage.surveys.program`, and render the result.

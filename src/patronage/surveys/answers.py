@@ -1,4 +1,4 @@
-"""Checking a respondent's submitted form against a questionnaire (SPEC §2: item types, skip logic).
+"""Checking a respondent's submitted form against a questionnaire (item types, skip logic).
 
 A form maps field names to a text or a list of texts, as an HTML form posts them. The field name
 is the answer code (:meth:`Questionnaire.answer_codes`); a ``multiple`` item may instead post its

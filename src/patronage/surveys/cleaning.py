@@ -1,7 +1,7 @@
 """Data-quality flags for survey responses.
 
 :func:`flag_responses` marks suspicious responses with a reason per flag; it never drops or
-changes anything (SPEC §2: every removal is recorded with its reason and the raw response kept).
+changes anything (every removal is recorded with its reason and the raw response kept).
 The checks follow common survey-quality practice: duplicates, item nonresponse, out-of-range
 values, straight-lining in grids and speeders judged against the median completion time
 (Greszki, Meyer & Schoen 2015, *Public Opinion Quarterly* 79:471, who flag durations below a

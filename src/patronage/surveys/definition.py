@@ -1,4 +1,4 @@
-"""Questionnaire definitions: the format, parsing and validation (SPEC §2, "Item types").
+"""Questionnaire definitions: the format, parsing and validation ("Item types").
 
 A definition is JSON or YAML text (or the equivalent ``dict``)::
 

@@ -1,4 +1,4 @@
-"""Field statistics of a survey: who was invited, who answered, how the mail went (SPEC §2).
+"""Field statistics of a survey: who was invited, who answered, how the mail went.
 
 The response rate is completed invitations over invitations, AAPOR's RR1 with every invited
 customer counted as eligible (AAPOR, *Standard Definitions*, 10th ed., 2023: RR1 = I / (I + P +

@@ -1,4 +1,4 @@
-"""Group commit for survey submissions arriving over the web (SPEC §2, issue 5).
+"""Group commit for survey submissions arriving over the web (issue 5).
 
 Each submission on its own would cost a transaction, and on SQLite with ``synchronous=FULL`` a
 sync of the log, plus a handful of statements. :class:`SubmissionIntake` instead hands checked

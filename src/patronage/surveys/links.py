@@ -1,4 +1,4 @@
-"""What a survey link leads to, looked up without changing anything (SPEC §2).
+"""What a survey link leads to, looked up without changing anything.
 
 An invitation token (``/s/<token>``) or an open link (``/o/<token>``) resolves to a
 :class:`SurveyLink`: the survey, its parsed questionnaire (cached per definition version), the

@@ -1,4 +1,4 @@
-"""The survey programme over the database: surveys, waves, samples and invitations (SPEC §2).
+"""The survey programme over the database: surveys, waves, samples and invitations.
 
 A survey is stored with its questionnaire definition (JSON) and a version. The definition can
 change only while the survey is a draft; once it is open, answers refer to that version, so a

@@ -94,7 +94,7 @@ def eligible(frame: pd.DataFrame, *, history: pd.DataFrame | None = None, quiet_
     A customer is excluded when (a) ``require_consent`` and ``consent_survey`` is not true
     (missing counts as no consent), (b) their last invitation in ``history`` (columns
     ``customer_id``, ``invited_at``) is fewer than ``quiet_days`` days before ``today`` — the
-    survey program never asks a customer again inside the quiet period (SPEC §2) — or
+    survey program never asks a customer again inside the quiet period — or
     (c) ``require_email`` and ``email`` is empty.
 
     Returns ``(eligible_frame, exclusions)``; ``exclusions`` has one row per excluded customer

@@ -1,4 +1,4 @@
-"""Respondents' side of the survey programme: tokens, drafts and submissions (SPEC §2).
+"""Respondents' side of the survey programme: tokens, drafts and submissions.
 
 * :func:`resolve_token` / :func:`resolve_open_link` (from :mod:`patronage.surveys.links`) look a
   link up without changing anything, so a GET of the survey page is safe to repeat.

@@ -115,7 +115,7 @@ def _index_item(system: IndexSystem, row) -> dict:
 
 
 def relationship_from_index_system(system: IndexSystem | None = None) -> Questionnaire:
-    """The default relationship survey (SPEC §1–2) built from an index system.
+    """The default relationship survey built from an index system.
 
     One section per dimension holding its items (``pair`` when the item asks the expectation,
     ``nps`` for the system's NPS item, else ``rating``), each carrying its index weights, then a

@@ -1,4 +1,4 @@
-"""Transactional surveys: invite customers a while after a purchase or a closed case (SPEC §2).
+"""Transactional surveys: invite customers a while after a purchase or a closed case.
 
 A trigger watches one event type of one survey. ``last_run_at`` holds the event time up to
 which the trigger has run: a run at ``now`` with delay ``d`` covers the events in
