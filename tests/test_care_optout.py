@@ -18,7 +18,7 @@ from patronage.cli import main
 from patronage.settings import Settings
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers, outbox
-from patronage.storage.schema_care import contacts, sms_outbox
+from patronage.storage.schema_care import contacts, customer_changes, sms_outbox
 from patronage.web import create_app
 from test_care_calendar import NOW, add_customers
 
@@ -75,6 +75,10 @@ def test_the_mail_link_opens_a_chinese_page_that_opts_out_on_confirmation(client
         kinds = conn.execute(select(contacts.c.kind, contacts.c.direction)
                              .order_by(contacts.c.id)).all()
     assert kinds[-1] == ("opt_out", "in")
+    with engine.connect() as conn:  # the history reads like a consent edited on the profile
+        assert conn.execute(select(customer_changes.c.field, customer_changes.c.old_value,
+                                   customer_changes.c.new_value)).one() == \
+            ("consent_care", "yes", "no")
     with write_transaction(engine) as conn:  # nothing more is sent
         assert send_message(conn, customer=101, channel="sms", body="x", key="m3",
                             settings=client.settings) is None

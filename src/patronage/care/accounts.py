@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from patronage.analytics.account_health import health_status, spend_trend, visit_status
 from patronage.care.contacts import log_contact
+from patronage.care.profile import record_change
 from patronage.cases.inputs import clean_text, user_id_of
 from patronage.cases.routing import KEY_ACCOUNT_SIZES
 from patronage.messages import N_, UserError
@@ -24,7 +25,7 @@ from patronage.storage import write_transaction
 from patronage.storage.schema import (
     OPEN_CASE_STATUSES, answers, cases, customers, responses, transactions, users,
 )
-from patronage.storage.schema_care import contacts, customer_changes
+from patronage.storage.schema_care import contacts
 
 #: The account health reasons as a reader reads them; ``{ratio}``, ``{days}``, ``{nps}`` and
 #: ``{cases}`` are filled in from the row.
@@ -61,16 +62,6 @@ def find_customer(conn: Connection, customer) -> dict:
         raise UserError(N_("There is no customer {customer!r}; check the customer id."),
                         customer=str(customer)[:64])
     return dict(row)
-
-
-def record_change(conn: Connection, customer_id: int, field: str, old, new, *,
-                  by: int | None, at: datetime) -> None:
-    """One line of the profile's edit history, when the value changed."""
-    if old == new:
-        return
-    conn.execute(insert(customer_changes).values(
-        customer_id=customer_id, at=at, user_id=by, field=field,
-        old_value=None if old is None else str(old), new_value=None if new is None else str(new)))
 
 
 def set_visit_plan(engine: Engine, customer, every_days: int | None,
@@ -262,5 +253,5 @@ def key_accounts_table(engine: Engine, today: date | None = None) -> pd.DataFram
 
 
 __all__ = ["REASON_TEXTS", "STATUS_TEXTS", "account_health", "as_of", "find_customer",
-           "key_account_clause", "key_accounts_table", "reason_text", "record_change",
+           "key_account_clause", "key_accounts_table", "reason_text",
            "record_visit", "set_visit_plan"]

@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select, update
 
-from patronage.care.accounts import as_of, find_customer, record_change
+from patronage.care.accounts import as_of, find_customer
 from patronage.care.contacts import log_contact
+from patronage.care.profile import record_change
 from patronage.cases.inputs import user_id_of
 from patronage.messages import N_, Term, UserError
 from patronage.storage import write_transaction

@@ -14,13 +14,14 @@ import hmac
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select, update
 
 from patronage.care.contacts import log_contact
+from patronage.care.profile import record_change
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers, outbox
-from patronage.storage.schema_care import customer_changes, sms_outbox
+from patronage.storage.schema_care import sms_outbox
 
 
 def _secret(settings=None) -> bytes:
@@ -86,9 +87,7 @@ def opt_out(engine: Engine, customer_id: int, via: str = "link", now: datetime |
         conn.execute(update(customers).where(c.id == customer_id).values(
             consent_care=False, preferences=preferences, updated_at=now))
         if row["consent_care"]:
-            conn.execute(insert(customer_changes).values(
-                customer_id=customer_id, at=now, field="consent_care", old_value="true",
-                new_value="false"))
+            record_change(conn, customer_id, "consent_care", True, False, by=None, at=now)
         log_contact(conn, customer_id=customer_id, channel=_CHANNEL_OF.get(via, "other"),
                     kind="opt_out", direction="in", body=body, now=now)
         conn.execute(update(sms_outbox).where(

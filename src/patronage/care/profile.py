@@ -183,6 +183,17 @@ def _attribute(key: str, value) -> str | None:
     return text
 
 
+def record_change(conn: Connection, customer_id: int, field: str, old, new, *,
+                  by: int | None, at: datetime) -> None:
+    """One line of the profile's edit history (``customer_changes``), when the value changed.
+    Every writer of a profile field keeps its history through here, so values read alike."""
+    if old == new:
+        return
+    conn.execute(insert(customer_changes).values(
+        customer_id=customer_id, at=at, user_id=by, field=field, old_value=_shown(old),
+        new_value=_shown(new)))
+
+
 def _shown(value) -> str | None:
     """A value as the history keeps it (text)."""
     if value is None:
@@ -265,10 +276,8 @@ def update_customer(engine: Engine, customer_pk: int, changes: dict, *,
             values["attributes"] = attrs or None
         conn.execute(update(customers).where(customers.c.id == customer_pk)
                      .values(**values, updated_at=now))
-        conn.execute(insert(customer_changes), [
-            {"customer_id": customer_pk, "at": now, "user_id": by_user_id, "field": field,
-             "old_value": _shown(old), "new_value": _shown(value)}
-            for field, old, value in history])
+        for field, old, value in history:
+            record_change(conn, customer_pk, field, old, value, by=by_user_id, at=now)
     return [field for field, _old, _new in history]
 
 
