@@ -60,6 +60,10 @@ def find_user(engine: Engine, email: str) -> int:
 
 
 def _target(conn: Connection, user_id: int) -> dict:
+    """Lock and read the account. The active admins are locked first, in id order, so that two
+    changes to different admins queue up instead of deadlocking (PostgreSQL would abort one)."""
+    conn.execute(select(users.c.id).where(users.c.role == "admin", users.c.is_active.is_(True))
+                 .order_by(users.c.id).with_for_update())
     row = conn.execute(select(users.c.id, users.c.email, users.c.role, users.c.is_active)
                        .where(users.c.id == user_id).with_for_update()).mappings().first()
     if row is None:
@@ -76,12 +80,12 @@ def _audit(conn: Connection, actor_id: int | None, what: str, *values) -> None:
 
 
 def _keep_an_admin(conn: Connection, target: dict) -> None:
-    """Refuse to take away the last active admin. The active admins' rows stay locked until
-    the transaction ends, so two admins demoting each other at once cannot both succeed."""
+    """Refuse to take away the last active admin. ``_target`` locked the active admins' rows
+    until the transaction ends, so two admins demoting each other at once cannot both succeed."""
     if target["role"] != "admin" or not target["is_active"]:
         return
     admins = conn.execute(select(users.c.id).where(
-        users.c.role == "admin", users.c.is_active.is_(True)).with_for_update()).scalars().all()
+        users.c.role == "admin", users.c.is_active.is_(True))).scalars().all()
     if set(admins) <= {target["id"]}:
         raise UserError(N_("{email} is the last active admin; make another user an admin "
                            "first."), email=target["email"])

@@ -1,6 +1,7 @@
 """Scheduled work, run by one worker (``patronage work``): survey triggers, alert rules on new
 answers, case follow-up answers (a low one reopens its case), care follow-up rules, service-level
-timers and escalations, care greetings, and the mail and text messages they queue.
+timers and escalations, care greetings, the membership programme's points accrual, expiry and
+tier reviews, and the mail and text messages they queue.
 
 Each job is safe to run in two workers at once and after a kill: triggers, rules and timers record
 what they did under unique constraints in the same transaction as its effect, and the outbox
@@ -21,6 +22,9 @@ from patronage.cases.config import DeskConfig
 from patronage.cases.followup import check_followups
 from patronage.cases.rules import apply_rules
 from patronage.cases.timers import run_timers
+from patronage.members.accrual import run_accrual
+from patronage.members.expiry import run_expiry
+from patronage.members.tiers import run_reviews
 from patronage.surveys.outbox import deliver_pending, sender_from_settings
 from patronage.surveys.triggers import run_triggers
 
@@ -61,6 +65,9 @@ def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[
     greeted = job("greetings", lambda: run_greetings(engine, settings, now=now),
                   {"greetings": 0, "tasks": 0})
     done["greetings"] = greeted["greetings"] + greeted["tasks"]
+    done["points earned"] = job("points accrual", lambda: run_accrual(engine, now=now), 0)
+    done["points expired"] = job("points expiry", lambda: run_expiry(engine, now=now), 0)
+    done["tier changes"] = job("tier reviews", lambda: run_reviews(engine, now=now), 0)
     done["mail sent"] = job("mail", lambda: deliver_pending(
         engine, sender_from_settings(settings), mail_from=settings.mail_from), 0)
     done["sms sent"] = job("text messages", lambda: deliver_sms(

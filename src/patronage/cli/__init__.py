@@ -11,7 +11,8 @@ import click
 
 from patronage.cli import (
     apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, database, imports,
-    labels, loyalty, satisfaction, serving, surveys, users, work,
+    labels, loyalty, members_analysis, members_cards, members_earning, members_rewards,
+    satisfaction, serving, surveys, users, work,
 )
 
 
@@ -24,7 +25,8 @@ def main() -> None:
 analyze = click.CommandCollection(
     name="analyze",
     sources=[satisfaction.commands, loyalty.commands, cases.analysis_commands,
-             care_tasks.analysis_commands, care_accounts.analysis_commands],
+             care_tasks.analysis_commands, care_accounts.analysis_commands,
+             members_analysis.analysis_commands],
     help="Run a satisfaction or loyalty analysis on the database or on a file.",
 )
 
@@ -37,8 +39,17 @@ for _module in (care_tasks, care_calendar, care_customers, care_accounts):
     for _command in _module.commands:
         care.add_command(_command)
 
+members = click.Group(
+    name="members",
+    help="The membership programme: enrolment and cards, earning rules and accrual, the points "
+         "ledger, tiers, rewards and redemptions.",
+)
+for _module in (members_cards, members_earning, members_rewards):
+    for _command in _module.commands:
+        members.add_command(_command)
+
 for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
-                 surveys.survey, cases.case, care, work.work, apikeys.apikey, labels.labels):
+                 surveys.survey, cases.case, care, members, work.work, apikeys.apikey, labels.labels):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -137,6 +137,9 @@ transactions = Table(
     Column("category", String(100)),
     Column("channel", String(50)),
     Column("is_refund", Boolean, nullable=False, server_default=false()),
+    # The external id of the purchase a refund gives money back for (migration 0007): the
+    # membership programme takes back the points that purchase earned, pro rata.
+    Column("refund_of", String(64)),
     CheckConstraint("is_refund OR amount >= 0", name="refund_sign"),
 )
 Index("ix_transactions_customer_time", transactions.c.customer_id, transactions.c.occurred_at)
@@ -449,3 +452,5 @@ __all__ = [
 from patronage.storage import schema_cases  # noqa: E402,F401
 # Customer care's tables likewise.
 from patronage.storage import schema_care  # noqa: E402,F401
+# The membership programme's tables likewise.
+from patronage.storage import schema_members  # noqa: E402,F401

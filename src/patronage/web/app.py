@@ -24,7 +24,8 @@ from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import (
     api, api_cases, care, care_accounts, care_calendar, cases, customer_pages, desk_admin, labels,
-    pages, public, selection, staff, survey_admin,
+    members, members_report, members_rewards, members_rules, pages, public, selection, staff,
+    survey_admin,
 )
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
@@ -126,6 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(care.router)
     app.include_router(care_calendar.router)
     app.include_router(care_accounts.router)
+    app.include_router(members.router)
+    app.include_router(members_rewards.router)
+    app.include_router(members_rules.router)
+    app.include_router(members_report.router)
     app.include_router(selection.router)
     app.include_router(public.router)
     _install_handlers(app)

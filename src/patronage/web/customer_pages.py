@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from patronage.care import contacts as contact_log
 from patronage.care import profile as profile_edits
 from patronage.messages import N_, UserError
-from patronage.reporting import customer360
+from patronage.reporting import customer360, member_profile, member_rewards
 from patronage.surveys.admin import open_surveys
 from patronage.web.deps import check_csrf, form_fields, gettext_for, language_of, render
 from patronage.web.deps import require_user
@@ -65,8 +65,11 @@ def _profile_page(request: Request, customer_pk: int, status: int = 200, *, kind
     timeline = customer360.customer_timeline(
         engine, customer_pk, kinds=kind, since=since, until=until, page=page,
         timezone=request.app.state.settings.timezone)
+    language = language_of(request)
     return render(request, "customer.html", status, c360=shown, profile=shown.profile,
                   timeline=timeline, open_surveys=open_surveys(engine),
+                  membership=member_profile.membership_panel(engine, customer_pk, language),
+                  redeem=member_rewards.redeem_choices(engine, customer_pk, language),
                   sections=SECTIONS, choices=_choices(),
                   **customer360.form_choices(engine, language_of(request)),
                   form=context.pop("form", {}), **context)

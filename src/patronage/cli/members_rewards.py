@@ -1,0 +1,12 @@
+"""``patronage members`` commands for the rewards catalogue, redemptions, adjustments and the ledger."""
+
+from __future__ import annotations
+
+import click
+
+from patronage.cli.common import db_option, emit, format_option, guard, ready_engine
+
+#: Commands of the ``members`` group defined here (assembled in :mod:`patronage.cli`).
+commands: list[click.Command] = []
+
+__all__ = ["commands"]

@@ -1,0 +1,15 @@
+"""Tiers (VIP cards): upgrades at once, reviews with a grace period, privileges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+
+def run_reviews(engine: Engine, *, now: datetime | None = None) -> int:
+    """Review the tiers that are due; returns how many members changed tier."""
+    return 0
+
+
+__all__ = ["run_reviews"]
