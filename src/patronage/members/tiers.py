@@ -12,4 +12,12 @@ def run_reviews(engine: Engine, *, now: datetime | None = None) -> int:
     return 0
 
 
-__all__ = ["run_reviews"]
+
+
+def upgrade_now(conn, member_ids, *, on, now=None) -> int:
+    """Move each of ``member_ids`` up to the best tier they qualify for on ``on`` (upgrades
+    happen at once; downgrades only at review); returns how many moved up."""
+    return 0
+
+
+__all__ = ["run_reviews", "upgrade_now"]
