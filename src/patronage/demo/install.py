@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, select, true
 
 from patronage.accounts import create_user
 from patronage.demo import care_install, desk_install
@@ -254,15 +254,25 @@ def _check_demo_only(conn: Connection) -> int:
         for table in metadata.sorted_tables:
             if table.name in ("users", "sessions"):
                 continue
-            if conn.execute(select(func.count()).select_from(table)).scalar_one():
+            query = select(func.count()).select_from(table)
+            if (kept := _SEEDED.get(table.name)) is not None:
+                query = query.where(~kept(table))
+            if conn.execute(query).scalar_one():
                 raise ValueError(f"this database is not empty (table {table.name} has rows) and "
                                  "is not a demo; pass a new --db path")
     return count
 
 
+#: Rows the migrations write into a new database (the membership programme's policy and its
+#: own point accounts): neither a sign of real data nor removed with a previous demo.
+_SEEDED = {"member_programme": lambda table: true(),
+           "point_accounts": lambda table: table.c.member_id.is_(None)}
+
+
 def _clear(conn: Connection) -> None:
     for table in reversed(metadata.sorted_tables):
-        conn.execute(delete(table))
+        kept = _SEEDED.get(table.name)
+        conn.execute(delete(table) if kept is None else delete(table).where(~kept(table)))
 
 
 def build_demo_database(engine: Engine, *, seed: int = 2026,
