@@ -1,0 +1,355 @@
+"""A membership programme's figures from its ledger: members and active members per month, points
+issued and burnt (redeemed, expired) per month, the redemption rate, outstanding points,
+breakage and the liability they stand for, and the tier migration matrix.
+
+Inputs are plain frames (see each function): ``members`` (``member_id, joined_on``, optionally
+``closed_on``), ``transfers`` (one row per double-entry transfer: ``member_id, points, debit,
+credit, occurred_at`` where ``debit``/``credit`` are the *kinds* of the two accounts — the
+member's ``points`` or ``owed``, the programme's ``issue``, ``redemption``, ``expiry``,
+``adjustment``, ``write_off`` — plus ``earned_on``, ``expires_on``, ``redemption_id`` where
+known) and ``tier_changes`` (``member_id, to_tier, changed_on``).
+
+Breakage — the share of issued points that will never be redeemed — is estimated from *matured*
+points only: points whose expiry date has passed, so that their fate is settled (redeemed, or
+expired / about to be taken by the expiry job). Points are followed lot by lot in the order the
+ledger spends them, oldest earned first (:func:`point_lots`). The estimate is a ratio of sums
+over members, R = Σ expired_i / Σ (expired_i + redeemed_i), whose standard error is the
+linearisation (delta-method) one for a ratio estimator with members as independent clusters
+(Cochran 1977, *Sampling Techniques*, 3rd ed., §6.4; the same as the HC1 robust standard error of
+the weighted regression of expired/settled on a constant with weights settled). The assumption:
+points outstanding today will break like the matured ones did (members behave as the earlier
+cohorts did, under the same expiry policy).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from patronage.analytics._validation import require_columns
+from patronage.analytics.uplift import wilson_interval
+
+__all__ = ["CLOSED", "FLOWS", "NEW", "NO_TIER", "breakage", "classify_transfers", "liability",
+           "member_months", "monthly_flows", "point_lots", "redemption_rate", "tier_migration"]
+
+#: Member-side and programme accounts (see the ledger).
+MEMBER_ACCOUNTS = ("points", "owed")
+#: Flows of points between members and the programme, by the programme account involved; the
+#: sign is that of the points reaching members' hands (issued +, redeemed −, returned +...).
+FLOWS = ("issued", "reversed", "redeemed", "returned", "expired", "adjusted", "written_off")
+_FLOW_OF = {("issue", +1): "issued", ("issue", -1): "reversed",
+            ("redemption", -1): "redeemed", ("redemption", +1): "returned",
+            ("expiry", -1): "expired", ("expiry", +1): "expired",
+            ("adjustment", +1): "adjusted", ("adjustment", -1): "adjusted",
+            ("write_off", +1): "written_off", ("write_off", -1): "written_off"}
+#: Row and column keys of the migration matrix that are not tiers.
+NEW, CLOSED, NO_TIER = "_joined", "_closed", "_none"
+_TRANSFER_COLUMNS = ("member_id", "points", "debit", "credit", "occurred_at")
+
+
+def _z(alpha: float) -> float:
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must be between 0 and 1")
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+def _check(frame, columns, what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{what} must be a pandas DataFrame")
+    require_columns(frame, columns, what=what)
+
+
+def classify_transfers(transfers: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``transfers`` with ``flow`` (one of :data:`FLOWS`, ``"settled"`` for a move
+    between a member's own accounts) and ``signed``: the points reaching the member's two
+    accounts (+) or leaving them (−); 0 when no member account is touched (a write-off: the
+    programme bears a refund's shortfall)."""
+    _check(transfers, _TRANSFER_COLUMNS, "transfers")
+    out = transfers.copy()
+    debit = out["debit"].astype(object).to_numpy()
+    credit = out["credit"].astype(object).to_numpy()
+    points = pd.to_numeric(out["points"]).to_numpy(dtype=float)
+    debit_member = np.isin(debit, MEMBER_ACCOUNTS)
+    credit_member = np.isin(credit, MEMBER_ACCOUNTS)
+    flows, signed = [], np.zeros(len(out))
+    for i, (d, c, dm, cm) in enumerate(zip(debit, credit, debit_member, credit_member)):
+        if dm and cm:
+            flows.append("settled")
+        elif cm:  # programme -> member
+            flows.append(_FLOW_OF.get((d, +1), "adjusted"))
+            signed[i] = points[i]
+        elif dm:  # member -> programme
+            flows.append(_FLOW_OF.get((c, -1), "adjusted"))
+            signed[i] = -points[i]
+        else:  # programme -> programme
+            flows.append("written_off")
+    out["flow"] = flows
+    out["signed"] = signed
+    out["occurred_at"] = pd.to_datetime(out["occurred_at"])
+    return out
+
+
+def _month_range(start, end) -> pd.PeriodIndex:
+    return pd.period_range(pd.Period(pd.Timestamp(start), "M"), pd.Period(pd.Timestamp(end), "M"),
+                           freq="M")
+
+
+def monthly_flows(transfers: pd.DataFrame, *, start=None, end=None) -> pd.DataFrame:
+    """Points per calendar month: ``issued``, ``reversed`` (refunds taking earned points back),
+    ``redeemed``, ``returned`` (cancelled redemptions), ``expired``, ``adjusted`` (net),
+    ``written_off``, all as positive amounts (``adjusted`` signed), and at each month's end the
+    members' ``outstanding`` spendable points and ``owed`` (negative pending balances) —
+    accumulated from the first transfer, whatever ``start`` is. Indexed by month (a Period)."""
+    flows = classify_transfers(transfers)
+    if flows.empty and (start is None or end is None):
+        return pd.DataFrame(columns=[*FLOWS, "outstanding", "owed"],
+                            index=pd.PeriodIndex([], freq="M", name="month"))
+    month = flows["occurred_at"].dt.to_period("M")
+    first = month.min() if len(flows) else pd.Period(pd.Timestamp(start), "M")
+    last = month.max() if len(flows) else pd.Period(pd.Timestamp(end), "M")
+    lo = pd.Period(pd.Timestamp(start), "M") if start is not None else first
+    hi = pd.Period(pd.Timestamp(end), "M") if end is not None else last
+    months = pd.period_range(min(lo, first), max(hi, last), freq="M", name="month")
+    amount = np.where(flows["flow"] == "adjusted", flows["signed"],
+                      pd.to_numeric(flows["points"]).to_numpy(dtype=float))
+    table = (pd.DataFrame({"month": month, "flow": flows["flow"], "amount": amount})
+             .pivot_table(index="month", columns="flow", values="amount", aggfunc="sum")
+             .reindex(index=months, columns=list(FLOWS)).fillna(0.0))
+    points = pd.to_numeric(flows["points"]).to_numpy(dtype=float)
+    for account in MEMBER_ACCOUNTS:
+        change = (np.where(flows["credit"] == account, points, 0.0)
+                  - np.where(flows["debit"] == account, points, 0.0))
+        per_month = pd.Series(change).groupby(month.to_numpy()).sum()
+        table[{"points": "outstanding", "owed": "owed"}[account]] = (
+            per_month.reindex(months, fill_value=0.0).cumsum().to_numpy())
+    table.index.name = "month"
+    return table.loc[lo:hi]
+
+
+def member_months(members: pd.DataFrame, activity: pd.DataFrame, *, start, end,
+                  active_months: int = 12) -> pd.DataFrame:
+    """Members at each month's end (joined by then and not closed) and ``active`` members: those
+    with a purchase or a point movement (rows of ``activity``: ``member_id, occurred_at``) in
+    the ``active_months`` months up to and including that month. Indexed by month."""
+    _check(members, ("member_id", "joined_on"), "members")
+    _check(activity, ("member_id", "occurred_at"), "activity")
+    if int(active_months) < 1:
+        raise ValueError("active_months must be at least 1")
+    months = _month_range(start, end)
+    ids = pd.Index(members["member_id"].unique())
+    joined = pd.to_datetime(members.drop_duplicates("member_id").set_index("member_id")
+                            ["joined_on"]).reindex(ids).dt.to_period("M")
+    closed = (pd.to_datetime(members.drop_duplicates("member_id").set_index("member_id")
+                             ["closed_on"]).reindex(ids).dt.to_period("M")
+              if "closed_on" in members else pd.Series(pd.NaT, index=ids))
+    m0 = months[0].ordinal
+    col = np.arange(len(months))
+    j = joined.map(lambda p: p.ordinal - m0 if not pd.isna(p) else 10 ** 9).to_numpy()
+    c = closed.map(lambda p: p.ordinal - m0 if not pd.isna(p) else 10 ** 9).to_numpy()
+    enrolled = (j[:, None] <= col[None, :]) & (c[:, None] > col[None, :])
+    seen = np.zeros((len(ids), len(months) + int(active_months)), dtype=np.int64)
+    act = activity.loc[activity["member_id"].isin(ids)]
+    if len(act):
+        row = ids.get_indexer(act["member_id"])
+        when = pd.to_datetime(act["occurred_at"]).dt.to_period("M").map(lambda p: p.ordinal)
+        offset = when.to_numpy() - m0 + int(active_months) - 1
+        keep = (offset >= 0) & (offset < seen.shape[1])
+        np.add.at(seen, (row[keep], offset[keep]), 1)
+    k = int(active_months)
+    # Activity in months c-k+1 .. c: a difference of running sums.
+    running = np.concatenate([np.zeros((len(ids), 1), dtype=np.int64),
+                              np.cumsum(seen, axis=1)], axis=1)
+    recent = running[:, k:k + len(months)] - running[:, :len(months)]
+    active = enrolled & (recent > 0)
+    return pd.DataFrame({"members": enrolled.sum(axis=0), "active": active.sum(axis=0)},
+                        index=pd.PeriodIndex(months, name="month"))
+
+
+def _kept_redemptions(flows: pd.DataFrame) -> pd.DataFrame:
+    """Redeem rows (member -> redemption) not undone by a cancellation of the same redemption."""
+    redeemed = flows.loc[flows["flow"] == "redeemed"]
+    if "redemption_id" in flows:
+        cancelled = set(flows.loc[flows["flow"] == "returned", "redemption_id"].dropna())
+        redeemed = redeemed.loc[~redeemed["redemption_id"].isin(cancelled)]
+    return redeemed
+
+
+def redemption_rate(members: pd.DataFrame, transfers: pd.DataFrame, *, start, end,
+                    alpha: float = 0.05) -> dict:
+    """Who redeemed from ``start`` to ``end`` (inclusive days): ``n`` members (joined by ``end``
+    and not closed before ``start``), ``redeemers`` (at least one redemption in the period that
+    was not cancelled), ``rate`` with its Wilson interval ``low``/``high``; and the points
+    ``redeemed`` (net of cancellations) against the points ``issued`` in the period,
+    ``burn_ratio`` = redeemed / issued (NaN when nothing was issued)."""
+    _check(members, ("member_id", "joined_on"), "members")
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    if hi <= lo:
+        raise ValueError("the period's end is before its start")
+    joined = pd.to_datetime(members["joined_on"])
+    alive = joined < hi
+    if "closed_on" in members:
+        closed = pd.to_datetime(members["closed_on"])
+        alive &= closed.isna() | (closed >= lo)
+    ids = set(members.loc[alive.to_numpy(), "member_id"])
+    flows = classify_transfers(transfers)
+    inside = flows.loc[(flows["occurred_at"] >= lo) & (flows["occurred_at"] < hi)]
+    kept = _kept_redemptions(inside)
+    redeemers = len(ids & set(kept["member_id"]))
+    issued = float(inside.loc[inside["flow"] == "issued", "points"].sum())
+    redeemed = float(inside.loc[inside["flow"] == "redeemed", "points"].sum()
+                     - inside.loc[inside["flow"] == "returned", "points"].sum())
+    n = len(ids)
+    low, high = wilson_interval(redeemers, n, alpha)
+    return {"n": n, "redeemers": redeemers, "rate": redeemers / n if n else math.nan,
+            "low": low, "high": high, "issued": issued, "redeemed": redeemed,
+            "burn_ratio": redeemed / issued if issued > 0 else math.nan}
+
+
+def point_lots(transfers: pd.DataFrame) -> pd.DataFrame:
+    """Every lot of points credited to a member's spendable account, followed to its fate in
+    the order the ledger spends points (oldest earned first): ``member_id, earned_on,
+    expires_on, points`` and how many were ``redeemed``, ``expired``, ``reversed`` (taken back
+    by a refund or to settle an earlier shortfall), ``adjusted`` (taken by an adjustment) and
+    are ``remaining``. Points given back by a cancelled redemption are a lot of their own.
+    Debits beyond what the lots hold (an incomplete history) are not assigned."""
+    flows = classify_transfers(transfers)
+    order = ["member_id", "occurred_at"] + (["transfer_id"] if "transfer_id" in flows else [])
+    flows = flows.sort_values(order, kind="stable")
+    columns = ["redeemed", "expired", "reversed", "adjusted"]
+    slot_of = {"redeemed": 0, "returned": 0, "expired": 1, "reversed": 2, "settled": 2,
+               "issued": 2}
+    when = flows["occurred_at"].dt.normalize()
+    earned = (pd.to_datetime(flows["earned_on"]) if "earned_on" in flows
+              else pd.Series(pd.NaT, index=flows.index)).fillna(when).to_numpy()
+    expires = (pd.to_datetime(flows["expires_on"]) if "expires_on" in flows
+               else pd.Series(pd.NaT, index=flows.index)).to_numpy()
+    member = flows["member_id"].to_numpy()
+    debit, credit = flows["debit"].to_numpy(dtype=object), flows["credit"].to_numpy(dtype=object)
+    points, flow = flows["points"].to_numpy(dtype=float), flows["flow"].to_numpy(dtype=object)
+    rows: list[list] = []
+    lots: list[list] = []  # [member, earned, expires, points, redeemed, expired, reversed, adj.]
+    cursor = 0
+    for i in range(len(flows)):
+        if i == 0 or member[i] != member[i - 1]:
+            rows += lots
+            lots, cursor = [], 0
+        if credit[i] == "points" and debit[i] != "points":
+            lots.append([member[i], earned[i], expires[i], points[i], 0.0, 0.0, 0.0, 0.0])
+            lots[cursor:] = sorted(lots[cursor:], key=lambda lot: lot[1])
+        elif debit[i] == "points" and credit[i] != "points":
+            slot = 4 + slot_of.get(flow[i], 3)
+            left = points[i]
+            while left > 0 and cursor < len(lots):
+                lot = lots[cursor]
+                used = min(lot[3] - sum(lot[4:]), left)
+                lot[slot] += used
+                left -= used
+                if lot[3] - sum(lot[4:]) <= 1e-9:
+                    cursor += 1
+    rows += lots
+    out = pd.DataFrame(rows, columns=["member_id", "earned_on", "expires_on", "points",
+                                      *columns])
+    out["remaining"] = out["points"] - out[columns].sum(axis=1)
+    return out
+
+
+def breakage(transfers: pd.DataFrame, *, as_of, alpha: float = 0.05, min_n: int = 30) -> dict:
+    """Breakage estimated from the lots whose expiry date is on or before ``as_of``: ``rate`` =
+    expired / (expired + redeemed) over those lots' points (points still left on them count as
+    expired: the expiry job takes them), with its delta-method standard error ``se`` over
+    members and the interval ``low``/``high`` (clipped to 0–1); ``members`` (those with matured
+    points redeemed or expired), ``matured`` points, ``expired``, ``redeemed``, ``small`` (fewer
+    than ``min_n`` members). Points that never expire never mature: with no matured lot the
+    figures are NaN and ``reason`` says why."""
+    lots = point_lots(transfers)
+    day = pd.Timestamp(as_of)
+    mature = lots.loc[lots["expires_on"].notna() & (pd.to_datetime(lots["expires_on"]) <= day)]
+    nan = math.nan
+    out = {"rate": nan, "se": nan, "low": nan, "high": nan, "members": 0, "matured": 0.0,
+           "expired": 0.0, "redeemed": 0.0, "small": True, "reason": None}
+    if mature.empty:
+        out["reason"] = ("no_expiry" if lots.empty or lots["expires_on"].isna().all()
+                         else "not_matured")
+        return out
+    per = mature.assign(gone=mature["expired"] + mature["remaining"]).groupby("member_id")[
+        ["gone", "redeemed"]].sum()
+    per = per.loc[(per["gone"] + per["redeemed"]) > 0]
+    y, x = per["gone"].to_numpy(), (per["gone"] + per["redeemed"]).to_numpy()
+    n = len(per)
+    out.update(members=n, matured=float(mature["points"].sum()), expired=float(y.sum()),
+               redeemed=float(per["redeemed"].sum()), small=n < min_n)
+    if n == 0:
+        out["reason"] = "not_matured"
+        return out
+    rate = float(y.sum() / x.sum())
+    se = (math.sqrt(n / (n - 1) * float(np.sum((y - rate * x) ** 2))) / float(x.sum())
+          if n > 1 else nan)
+    z = _z(alpha)
+    out.update(rate=rate, se=se, low=max(0.0, rate - z * se) if n > 1 else nan,
+               high=min(1.0, rate + z * se) if n > 1 else nan)
+    return out
+
+
+def liability(outstanding: float, cost_per_point: float, rate: float = math.nan,
+              low: float = math.nan, high: float = math.nan) -> dict:
+    """What outstanding points cost the company: ``gross`` = outstanding × cost per point, and
+    net of breakage ``net`` = outstanding × (1 − breakage) × cost per point, with ``net_low``
+    / ``net_high`` from the breakage interval (a higher breakage, a lower liability). Without a
+    breakage estimate the net figures are NaN (unknown, not zero)."""
+    if cost_per_point < 0 or outstanding < 0:
+        raise ValueError("outstanding points and the cost per point cannot be negative")
+    gross = float(outstanding) * float(cost_per_point)
+    return {"outstanding": float(outstanding), "cost_per_point": float(cost_per_point),
+            "gross": gross, "net": gross * (1 - rate), "net_low": gross * (1 - high),
+            "net_high": gross * (1 - low)}
+
+
+def _tiers_on(changes: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
+    before = changes.loc[changes["changed_on"] <= day]
+    last = before.sort_values(["changed_on"], kind="stable").groupby("member_id").tail(1)
+    return last.set_index("member_id")["to_tier"]
+
+
+def tier_migration(members: pd.DataFrame, tier_changes: pd.DataFrame, *, start, end,
+                   order=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Members' tier on ``start`` (rows) against their tier on ``end`` (columns): ``(counts,
+    shares)``, shares being row shares. Rows include :data:`NEW` for members who joined
+    after ``start`` (by ``end``); columns :data:`CLOSED` for memberships closed by ``end``;
+    :data:`NO_TIER` stands for a member with no tier. Tiers follow ``order`` (entry tier first),
+    then any others."""
+    _check(members, ("member_id", "joined_on"), "members")
+    _check(tier_changes, ("member_id", "to_tier", "changed_on"), "tier_changes")
+    d0, d1 = pd.Timestamp(start), pd.Timestamp(end)
+    if d1 < d0:
+        raise ValueError("the migration's end is before its start")
+    changes = tier_changes.assign(changed_on=pd.to_datetime(tier_changes["changed_on"]))
+    people = members.drop_duplicates("member_id").set_index("member_id")
+    joined = pd.to_datetime(people["joined_on"])
+    people = people.loc[joined <= d1]
+    joined = joined.loc[people.index]
+    before, after = _tiers_on(changes, d0), _tiers_on(changes, d1)
+    row = pd.Series(NEW, index=people.index, dtype=object)
+    was = joined <= d0
+    row[was] = before.reindex(people.index[was]).astype(object).fillna(NO_TIER).to_numpy()
+    col = after.reindex(people.index).astype(object).fillna(NO_TIER)
+    if "closed_on" in people:
+        closed = pd.to_datetime(people["closed_on"])
+        col[closed.notna() & (closed <= d1)] = CLOSED
+        gone = closed.notna() & (closed <= d0)
+        row, col = row[~gone], col[~gone]
+    counts = pd.crosstab(row.rename("from_tier"), col.rename("to_tier"))
+    known = list(order)
+
+    def arranged(keys, last):
+        tiers = [t for t in known if t in keys]
+        others = sorted(str(k) for k in keys if k not in known and k not in (NO_TIER, last))
+        return tiers + others + [k for k in (NO_TIER, last) if k in keys]
+
+    rows, cols = arranged(set(counts.index), NEW), arranged(set(counts.columns), CLOSED)
+    counts = counts.reindex(index=rows, columns=cols, fill_value=0)
+    counts.index.name, counts.columns.name = "from_tier", "to_tier"
+    shares = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0)
+    return counts, shares
