@@ -24,6 +24,8 @@ SCOPES = {
     "cases:read": N_("read cases"),
     "cases:write": N_("open cases"),
     "customers:read": N_("read customers"),
+    "members:read": N_("read members' points"),
+    "members:redeem": N_("redeem members' points"),
     "sms:inbound": N_("receive replies to text messages"),
 }
 PREFIX = "pat_"

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from patronage.cases import records
 from patronage.cases.config import DEFAULT, DeskConfig
 from patronage.cases.inputs import clean_text, now_utc, one_of
+from patronage.members.adjustments import compensate
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema import cases
@@ -46,6 +47,9 @@ def add_remedy(engine: Engine, number, kind: str, *, amount: float = 0.0, points
             status=status, requested_by=by, decided_by=None if status == "pending" else by,
             created_at=now, decided_at=None if status == "pending" else now))
             .inserted_primary_key[0])
+        if status == "approved":  # a member's points, in the approving transaction
+            compensate(conn, case["customer_id"], case_id=case["id"], remedy_id=remedy_id,
+                       points=points, by=by, note=text, now=now)
         records.append_event(conn, case["id"], "remedy", at=now, user_id=by, body=text,
                              changes={"remedy_id": remedy_id, "kind": kind, "amount": amount,
                                       "points": points, "status": status})
@@ -67,6 +71,11 @@ def decide(engine: Engine, remedy_id: int, approve: bool, *, by: int,
             raise UserError(N_("Someone else must approve a remedy you asked for."))
         conn.execute(update(case_remedies).where(case_remedies.c.id == remedy_id)
                      .values(status=status, decided_by=by, decided_at=now))
+        if approve:  # a member's points, in the approving transaction
+            customer = conn.execute(select(cases.c.customer_id)
+                                    .where(cases.c.id == row["case_id"])).scalar()
+            compensate(conn, customer, case_id=row["case_id"], remedy_id=remedy_id,
+                       points=row["points"], by=by, note=row["note"], now=now)
         records.append_event(conn, row["case_id"], "approval", at=now, user_id=by,
                              body=clean_text(note, "body"),
                              changes={"remedy_id": remedy_id, "status": status})

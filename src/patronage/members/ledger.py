@@ -24,15 +24,29 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from patronage.members.lots import Entry
 from patronage.messages import N_, UserError
+from patronage.storage.schema import users
 from patronage.storage.schema_members import (
     MEMBER_ACCOUNT_KINDS,
     PROGRAMME_ACCOUNT_KINDS,
+    SHORTFALL_POLICIES,
     point_accounts,
     point_transfers,
 )
+
+#: What each kind of movement is, as a member's statement says it.
+KIND_NAMES = {
+    "earn": N_("points earned"), "bonus": N_("bonus points"),
+    "refund": N_("points taken back for a refund"),
+    "settle": N_("pending balance settled"), "redeem": N_("reward redeemed"),
+    "cancel": N_("redemption cancelled"), "expire": N_("points expired"),
+    "adjust": N_("adjustment"), "compensation": N_("case compensation"),
+    "write_off": N_("written off"),
+}
 
 
 class NotEnoughPoints(UserError):
@@ -151,6 +165,8 @@ def take(conn: Connection, member_id: int, movement: Movement, *, to: str,
     (a transfer from the ``write_off`` account)."""
     if movement.points <= 0:
         raise ValueError("a movement moves a positive number of points")
+    if shortfall is not None and shortfall not in SHORTFALL_POLICIES:
+        raise ValueError(f"shortfall is one of {list(SHORTFALL_POLICIES)}; not {shortfall!r}")
     accounts = lock_member(conn, member_id)
     if posted(conn, movement.source_key):
         return None
@@ -206,6 +222,97 @@ def check_balances(engine: Engine) -> list[str]:
     return [code for code, value in cached if int(value) != summed.get(code, 0)]
 
 
-__all__ = ["Movement", "NotEnoughPoints", "account_balances", "balance", "check_balances",
-           "give", "lock_member", "open_accounts", "posted", "programme_account", "take"]
+def ledger_problems(engine: Engine) -> list[str]:
+    """Everything wrong with the ledger, in words (an empty list when it is whole): a member
+    account whose cached balance differs from the sum of its transfers, accounts that do not
+    add up to zero, a negative spendable balance, a positive pending balance."""
+    summed = account_balances(engine)
+    problems = []
+    total = sum(summed.values())
+    if total:
+        problems.append(f"the accounts add up to {total}, not 0")
+    with engine.connect() as conn:
+        cached = conn.execute(select(point_accounts.c.code, point_accounts.c.kind,
+                                     point_accounts.c.balance)
+                              .where(point_accounts.c.member_id.is_not(None))
+                              .order_by(point_accounts.c.id)).all()
+    for code, kind, value in cached:
+        value, expected = int(value), summed.get(code, 0)
+        if value != expected:
+            problems.append(f"{code}: cached balance {value}, transfers sum to {expected}")
+        if kind == "points" and min(value, expected) < 0:
+            problems.append(f"{code}: negative spendable balance {min(value, expected)}")
+        if kind == "owed" and max(value, expected) > 0:
+            problems.append(f"{code}: positive pending balance {max(value, expected)}")
+    return problems
+
+
+def points_accounts(conn: Connection, member_ids) -> dict[int, int]:
+    """The spendable account id of each member: ``{member id: account id}``."""
+    ids = [int(m) for m in member_ids]
+    rows = conn.execute(select(point_accounts.c.member_id, point_accounts.c.id)
+                        .where(point_accounts.c.member_id.in_(ids),
+                               point_accounts.c.kind == "points")).all()
+    return {int(member): int(account) for member, account in rows}
+
+
+def entries(conn: Connection, member_ids) -> dict[int, list[Entry]]:
+    """Each member's transfers as they moved the spendable balance, in the order written, for
+    :func:`patronage.members.lots.open_lots` (a credit without an earning day counts as earned
+    on the day it happened)."""
+    accounts = points_accounts(conn, member_ids)
+    found: dict[int, list[Entry]] = {member: [] for member in accounts}
+    if not accounts:
+        return found
+    t = point_transfers.c
+    rows = conn.execute(select(t.id, t.member_id, t.debit_account_id, t.credit_account_id,
+                               t.points, t.kind, t.occurred_at, t.earned_on, t.expires_on)
+                        .where(t.member_id.in_(list(accounts))).order_by(t.id))
+    for (id_, member, debit, credit, points, kind, occurred, earned,
+         expires) in rows:
+        account = accounts[int(member)]
+        if account not in (debit, credit):
+            continue
+        sign = 1 if credit == account else -1
+        found[int(member)].append(Entry(int(id_), sign * int(points),
+                                        earned or occurred.date(), expires, kind))
+    return found
+
+
+def statement(conn: Connection, member_id: int) -> pd.DataFrame:
+    """The member's ledger lines in the order written, with the running spendable and pending
+    balances: ``id, occurred_at, kind, points, balance, pending, earned_on, expires_on,
+    source_key, reason, by``. ``points`` is the change to the spendable balance (0 for a
+    movement that only touched the pending balance, such as a refund's carried rest)."""
+    t = point_transfers.c
+    accounts = {kind: account for kind, account in conn.execute(
+        select(point_accounts.c.kind, point_accounts.c.id)
+        .where(point_accounts.c.member_id == member_id))}
+    rows = conn.execute(
+        select(t.id, t.occurred_at, t.kind, t.points, t.debit_account_id, t.credit_account_id,
+               t.earned_on, t.expires_on, t.source_key, t.reason, users.c.email.label("by"))
+        .outerjoin(users, users.c.id == t.actor_id)
+        .where(t.member_id == member_id).order_by(t.id)).mappings().all()
+    lines, spendable, pending = [], 0, 0
+    for row in rows:
+        change = {accounts.get("points"): 0, accounts.get("owed"): 0}
+        for account, sign in ((row["credit_account_id"], 1), (row["debit_account_id"], -1)):
+            if account in change:
+                change[account] += sign * int(row["points"])
+        spendable += change[accounts.get("points")]
+        pending += change[accounts.get("owed")]
+        lines.append({"id": row["id"], "occurred_at": row["occurred_at"], "kind": row["kind"],
+                      "points": change[accounts.get("points")], "balance": spendable,
+                      "pending": pending, "earned_on": row["earned_on"],
+                      "expires_on": row["expires_on"], "source_key": row["source_key"],
+                      "reason": row["reason"], "by": row["by"]})
+    columns = ["id", "occurred_at", "kind", "points", "balance", "pending", "earned_on",
+               "expires_on", "source_key", "reason", "by"]
+    return pd.DataFrame(lines, columns=columns)
+
+
+__all__ = ["KIND_NAMES", "Movement", "NotEnoughPoints", "account_balances", "balance",
+           "check_balances", "entries", "give", "ledger_problems", "lock_member",
+           "open_accounts", "points_accounts", "posted", "programme_account", "statement",
+           "take"]
 
