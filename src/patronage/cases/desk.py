@@ -20,6 +20,7 @@ from patronage.cases.config import DEFAULT, DeskConfig
 from patronage.cases.inputs import (
     category_code, clean_text, customer_pk, now_utc, one_of, team_id_of, user_id_of,
 )
+from patronage.members.programme import case_severity_floor, raised_severity
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema import (
@@ -101,6 +102,12 @@ def open_on(conn, new: NewCase, values: dict, *, by: int | None, now: datetime,
         team_id, owner_id = routing.route(conn, customer_id, category, now)
     elif owner_id is None:
         owner_id = routing.next_in_rotation(conn, team_id, now)
+    # Service priority: a member's tier may open their case at a higher severity (and SLA).
+    floor = case_severity_floor(conn, customer_id)
+    priority = {}
+    if raised_severity(values["severity"], floor) != values["severity"]:
+        values = {**values, "severity": floor.severity}
+        priority = {"priority": f"tier {floor.tier}"}
     cal = sla.calendar(conn, config)
     clocks = sla.due_times(cal, sla.policy_for(conn, values["severity"], category), now)
     row = {**values, **clocks, "customer_id": customer_id, "category": category,
@@ -109,7 +116,7 @@ def open_on(conn, new: NewCase, values: dict, *, by: int | None, now: datetime,
     case_id = int(conn.execute(cases.insert().values(**row)).inserted_primary_key[0])
     records.append_event(conn, case_id, "opened", at=now, user_id=by, body=values["description"],
                          changes={"channel": values["channel"], "severity": values["severity"],
-                                  "category": category, **new.extra})
+                                  "category": category, **priority, **new.extra})
     if team_id or owner_id:
         records.append_event(conn, case_id, "assigned", at=now, user_id=by,
                              changes={"team_id": team_id, "owner_id": owner_id})

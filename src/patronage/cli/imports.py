@@ -13,7 +13,7 @@ from patronage.cli.common import (
 
 @click.group("import")
 def import_() -> None:
-    """Import customers, transactions, survey responses or cases from CSV or Excel."""
+    """Import customers, transactions, survey responses, cases or members from CSV or Excel."""
 
 
 def _file_options(func):
@@ -124,6 +124,27 @@ def import_lost_command(db, file, dry_run, encoding, sheet, date_order):
     require_current_schema(settings)
     report = guard(lambda: import_lost(engine_for(settings), file, dry_run=dry_run,
                                        encoding=encoding, sheet=sheet, date_order=date_order))
+    click.echo(report.to_text())
+    if not report.ok:
+        sys.exit(1)
+
+
+@import_.command("members")
+@_file_options
+def import_members_command(db, file, dry_run, encoding, sheet, date_order):
+    """Import members of the programme: customer required; card number (会员卡号, generated
+    when empty), join date (入会日期, today when empty), channel, consent (yes/no) and the
+    referrer's card number optional. Nothing is written unless every row is valid; a customer
+    who is a member already is left as they are.
+
+    Example: patronage import members members-2026.xlsx --dry-run
+    """
+    from patronage.members.enrolment import import_members
+
+    settings = settings_for(db)
+    require_current_schema(settings)
+    report = guard(lambda: import_members(engine_for(settings), file, dry_run=dry_run,
+                                          encoding=encoding, sheet=sheet, date_order=date_order))
     click.echo(report.to_text())
     if not report.ok:
         sys.exit(1)
