@@ -54,6 +54,9 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "category": ("category", "品类", "品類", "类别", "類別"),
         "channel": ("channel", "渠道", "通路"),
         "is_refund": ("is_refund", "refund", "退款", "是否退款"),
+        "refund_of": ("refund_of", "original_order", "original order", "original order id",
+                      "refund for", "原订单号", "原訂單號", "原订单", "原訂單", "退款原单",
+                      "退款原單", "原交易编号", "原交易編號"),
     },
     "responses": {
         "external_id": ("external_id", "response_id", "response no", "响应编号", "響應編號",

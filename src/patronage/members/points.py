@@ -1,0 +1,317 @@
+"""How many points purchases, refunds and survey answers earn under the earning rules: pure and
+vectorised (numpy/pandas), no database. :mod:`patronage.members.accrual` reads the rows, calls
+these functions and writes what they return to the ledger.
+
+The rules, as the earning rules page states them:
+
+* **Which purchase rule.** A purchase earns ``points_per_yuan`` × amount from the most specific
+  active ``purchase`` rule that matches it: one naming its category and channel, else its
+  category, else its channel, else one for any purchase. Among equally specific matches the
+  most generous wins (then the oldest rule). A rule matches when the purchase is in its
+  category and on its channel (when it names them), the member's tier is one of its tiers (when
+  it lists them) and the purchase date is within ``starts_on`` … ``ends_on``.
+* **Multipliers compose by product.** The member's tier multiplier and every matching
+  ``member_day`` rule (a weekday, 0 = Monday, or a day of the month) and ``birthday_month``
+  rule (a purchase in the month of the customer's birthday) multiply them: ¥100 at 1 point per
+  ¥, gold ×1.5, member day ×2 → 300. A multiplier below 1 is not applied (multipliers only add
+  points).
+* **Whole points.** The product is rounded down once: ¥99.50 at 1 point per ¥ earns 99 (×2 on
+  a member day: 199). The purchase's points are one transfer (kind ``earn``, key
+  ``earn:<transaction id>``, with the purchase rule), and the purchase rule's caps limit them.
+  A member-day or birthday rule with a cap of its own adds its extra points as a transfer of
+  its own (kind ``bonus``, key ``bonus:<rule id>:<transaction id>``), within its caps, so that
+  what it gave in a month can be counted.
+* **Fixed bonuses.** ``first_purchase``: the member's first purchase on or after joining earns
+  the rule's ``points`` once (key ``first:<member id>``; the first matching rule). ``referral``:
+  when a referred member makes that first purchase, the member who referred them earns the
+  rule's ``points`` once (key ``referral:<referred member id>``; the referrer's tier decides
+  which rule matches). ``survey_completed``: each survey response a member submits after joining
+  earns ``points`` (key ``survey:<response id>``).
+* **Caps.** ``cap_per_transaction`` caps what one rule gives for one purchase (or response);
+  ``cap_per_month`` caps what one rule gives one member in a calendar month (of the purchase
+  date), counting what it gave in earlier runs (``earned_before``). Within a batch, purchases
+  count in the order given (the accrual gives them in transaction order).
+* **Refunds** take back, from a refund naming its purchase (``refund_of``), the points the
+  purchase earned in proportion to the money returned (its ``earn`` and multiplier ``bonus``
+  transfers, not the fixed bonuses), rounded down and never more than the purchase earned;
+  from a refund naming none, the points of the matching purchase rule on the amount refunded,
+  without multipliers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Rule kinds that look at a purchase; the others look at survey responses.
+PURCHASE_KINDS = ("purchase", "member_day", "birthday_month", "first_purchase", "referral")
+MULTIPLIER_KINDS = ("member_day", "birthday_month")
+#: Columns of the movements returned (one row per transfer to write).
+MOVEMENT_COLUMNS = ["transaction_id", "response_id", "member_id", "kind", "rule_id", "points",
+                    "source_key", "occurred_at"]
+
+
+def whole(values) -> np.ndarray:
+    """Points rounded down to whole numbers, after rounding away binary noise (19.99 × 100 is
+    1998.9999… in floating point, and earns 1999)."""
+    return np.floor(np.round(np.asarray(values, dtype="float64"), 6)).astype(np.int64)
+
+
+def month_index(stamps: pd.Series) -> np.ndarray:
+    """The calendar month of each time as a number (year × 12 + month − 1)."""
+    stamps = pd.to_datetime(stamps)
+    return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy(dtype=np.int64)
+
+
+def _folded(values: pd.Series) -> np.ndarray:
+    return values.astype("string").str.strip().str.casefold().fillna("").to_numpy(dtype=object)
+
+
+def _text(value) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip().casefold()
+    return text or None
+
+
+def rule_matches(rule: dict, frame: pd.DataFrame, *, tier: str = "tier",
+                 when: str = "occurred_at") -> np.ndarray:
+    """Which rows of ``frame`` the rule applies to: category, channel (purchase rules),
+    tiers, dates, and a member day's weekday or day of month / the birthday month."""
+    n = len(frame)
+    mask = np.ones(n, dtype=bool)
+    if n == 0:
+        return mask
+    for column in ("category", "channel"):
+        wanted = _text(rule.get(column))
+        if wanted is not None and column in frame:
+            mask &= _folded(frame[column]) == wanted
+    if rule.get("tiers"):
+        mask &= frame[tier].isin(list(rule["tiers"])).to_numpy()
+    stamps = pd.to_datetime(frame[when])
+    days = stamps.dt.normalize()
+    if rule.get("starts_on") is not None:
+        mask &= (days >= pd.Timestamp(rule["starts_on"])).to_numpy()
+    if rule.get("ends_on") is not None:
+        mask &= (days <= pd.Timestamp(rule["ends_on"])).to_numpy()
+    params = rule.get("params") or {}
+    if rule["kind"] == "member_day":
+        if params.get("weekday") is not None:
+            mask &= (stamps.dt.weekday == int(params["weekday"])).to_numpy()
+        if params.get("day_of_month") is not None:
+            mask &= (stamps.dt.day == int(params["day_of_month"])).to_numpy()
+    elif rule["kind"] == "birthday_month":
+        mask &= (frame["birthday_month"].to_numpy(dtype="float64")
+                 == stamps.dt.month.to_numpy(dtype="float64"))
+    return mask
+
+
+def _ordered(rules: list[dict], kind: str) -> list[dict]:
+    return sorted((r for r in rules if r["kind"] == kind), key=lambda r: r["id"])
+
+
+def purchase_rule(frame: pd.DataFrame, rules: list[dict], *, tier: str = "tier",
+                  when: str = "occurred_at") -> tuple[np.ndarray, np.ndarray]:
+    """``(rule id, points per ¥)`` of each row's purchase rule (0 and 0.0 where none matches):
+    the most specific match, then the most generous, then the oldest."""
+    n = len(frame)
+    best_id = np.zeros(n, dtype=np.int64)
+    best_rate = np.zeros(n, dtype="float64")
+    best_rank = np.full(n, -1.0)
+    for rule in _ordered(rules, "purchase"):
+        specificity = 2 * (_text(rule.get("category")) is not None) \
+            + (_text(rule.get("channel")) is not None)
+        rate = float(rule.get("points_per_yuan") or 0.0)
+        # Specificity first; the rate breaks ties (rates stay far below 1e6).
+        rank = specificity * 1e6 + rate
+        better = rule_matches(rule, frame, tier=tier, when=when) & (rank > best_rank)
+        best_id[better], best_rate[better], best_rank[better] = rule["id"], rate, rank
+    return best_id, best_rate
+
+
+def _used_before(earned_before: pd.DataFrame | None, rule_id: int, members: np.ndarray,
+                 months: np.ndarray) -> np.ndarray:
+    if earned_before is None or earned_before.empty:
+        return np.zeros(len(members), dtype=np.int64)
+    mine = earned_before[earned_before["rule_id"] == rule_id]
+    if mine.empty:
+        return np.zeros(len(members), dtype=np.int64)
+    table = mine.groupby(["member_id", "month"])["points"].sum()
+    index = pd.MultiIndex.from_arrays([members, months])
+    return table.reindex(index).fillna(0).to_numpy(dtype=np.int64)
+
+
+def capped(points: np.ndarray, rule: dict, members: np.ndarray, months: np.ndarray,
+           earned_before: pd.DataFrame | None = None) -> np.ndarray:
+    """``points`` (one rule's, per row) within the rule's caps: per transaction, and per member
+    and calendar month counting ``earned_before`` (columns ``member_id, rule_id, month,
+    points``) and the rows before in the same member and month."""
+    points = np.asarray(points, dtype=np.int64).copy()
+    if rule.get("cap_per_transaction") is not None:
+        points = np.minimum(points, int(rule["cap_per_transaction"]))
+    if rule.get("cap_per_month") is None:
+        return points
+    rows = np.flatnonzero(points > 0)
+    if len(rows) == 0:
+        return points
+    part = pd.DataFrame({"member": members[rows], "month": months[rows], "p": points[rows]})
+    running = part.groupby(["member", "month"], sort=False)["p"].cumsum().to_numpy()
+    allowed = np.maximum(int(rule["cap_per_month"])
+                         - _used_before(earned_before, rule["id"], members[rows], months[rows]), 0)
+    given = np.minimum(running, allowed) - np.minimum(running - part["p"].to_numpy(), allowed)
+    points[rows] = given
+    return points
+
+
+def _movements(frame: pd.DataFrame, mask: np.ndarray, points: np.ndarray, *, kind: str,
+               rule_id, keys: pd.Series, member=None, response: bool = False) -> pd.DataFrame:
+    keep = mask & (points > 0)
+    if not keep.any():
+        return pd.DataFrame(columns=MOVEMENT_COLUMNS)
+    rows = frame[keep]
+    ids = rows["response_id" if response else "transaction_id"].to_numpy(dtype=np.int64)
+    rule = np.full(len(rows), np.nan) if rule_id is None else np.full(len(rows), float(rule_id))
+    return pd.DataFrame({
+        "transaction_id": np.nan if response else ids.astype("float64"),
+        "response_id": ids.astype("float64") if response else np.nan,
+        "member_id": (rows["member_id"] if member is None else rows[member]).to_numpy(np.int64),
+        "kind": kind, "rule_id": rule, "points": points[keep].astype(np.int64),
+        "source_key": keys[keep].to_numpy(dtype=object),
+        "occurred_at": rows["submitted_at" if response else "occurred_at"].to_numpy()},
+        columns=MOVEMENT_COLUMNS)
+
+
+def purchase_points(purchases: pd.DataFrame, rules: list[dict],
+                    earned_before: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The movements the purchases earn (see the module docstring), one row per transfer.
+
+    ``purchases``: ``transaction_id, member_id, occurred_at, amount, category, channel, tier,
+    tier_multiplier, birthday_month`` (1–12 or NaN), ``first`` (the member's first purchase on
+    or after joining, with no first-purchase bonus given yet), ``referrer`` and
+    ``referrer_tier`` (the member who referred this one, NaN when none or when the referral
+    bonus was given). Rows in the order the caps count them."""
+    frame = purchases.reset_index(drop=True)
+    if frame.empty:
+        return pd.DataFrame(columns=MOVEMENT_COLUMNS)
+    members = frame["member_id"].to_numpy(dtype=np.int64)
+    months = month_index(frame["occurred_at"])
+    txn = frame["transaction_id"].astype(np.int64).astype(str)
+    out = []
+    rule_ids, rates = purchase_rule(frame, rules)
+    exact = frame["amount"].to_numpy(dtype="float64") * rates
+    exact *= np.maximum(frame["tier_multiplier"].fillna(1.0).to_numpy(dtype="float64"), 1.0)
+    multipliers = sorted((r for r in rules if r["kind"] in MULTIPLIER_KINDS),
+                         key=lambda r: r["id"])
+    separate = [r for r in multipliers if _has_cap(r)]
+    for rule in multipliers:
+        if not _has_cap(rule):
+            factor = max(float(rule.get("multiplier") or 1.0), 1.0)
+            exact = np.where(rule_matches(rule, frame), exact * factor, exact)
+    total = np.where(rule_ids > 0, whole(exact), 0)
+    for rule in _ordered(rules, "purchase"):
+        mine = rule_ids == rule["id"]
+        if mine.any():
+            total[mine] = capped(np.where(mine, total, 0), rule, members, months,
+                                 earned_before)[mine]
+            out.append(_movements(frame, mine, total, kind="earn", rule_id=rule["id"],
+                                  keys="earn:" + txn))
+    exact = np.where(total < whole(exact), total, exact)  # what the caps left
+    for rule in separate:
+        mask = rule_matches(rule, frame) & (total > 0)
+        factor = max(float(rule.get("multiplier") or 1.0), 1.0)
+        if not mask.any() or factor == 1.0:
+            continue
+        wanted = np.where(mask, whole(exact * factor) - total, 0)
+        extra = capped(np.maximum(wanted, 0), rule, members, months, earned_before)
+        exact = np.where(mask, np.where(extra < wanted, total + extra, exact * factor), exact)
+        total = total + extra
+        out.append(_movements(frame, mask, extra, kind="bonus", rule_id=rule["id"],
+                              keys=f"bonus:{rule['id']}:" + txn))
+    out += _first_bonuses(frame, rules, members, months, earned_before)
+    out = [part for part in out if not part.empty]
+    if not out:
+        return pd.DataFrame(columns=MOVEMENT_COLUMNS)
+    return pd.concat(out, ignore_index=True)
+
+
+def _has_cap(rule: dict) -> bool:
+    return rule.get("cap_per_transaction") is not None or rule.get("cap_per_month") is not None
+
+
+def _first_bonuses(frame, rules, members, months, earned_before) -> list[pd.DataFrame]:
+    out = []
+    first = frame["first"].fillna(False).to_numpy(dtype=bool)
+    if not first.any():
+        return out
+    member_text = frame["member_id"].astype(np.int64).astype(str)
+    left = first.copy()
+    for rule in _ordered(rules, "first_purchase"):
+        mask = left & rule_matches(rule, frame)
+        points = capped(np.where(mask, int(rule.get("points") or 0), 0), rule, members, months,
+                        earned_before)
+        out.append(_movements(frame, mask, points, kind="bonus", rule_id=rule["id"],
+                              keys="first:" + member_text))
+        left &= ~mask
+    referred = first & frame["referrer"].notna().to_numpy()
+    if referred.any():
+        referrers = frame["referrer"].fillna(0).to_numpy(dtype=np.int64)
+        for rule in _ordered(rules, "referral"):
+            mask = referred & rule_matches(rule, frame, tier="referrer_tier")
+            points = capped(np.where(mask, int(rule.get("points") or 0), 0), rule, referrers,
+                            months, earned_before)
+            out.append(_movements(frame, mask, points, kind="bonus", rule_id=rule["id"],
+                                  keys="referral:" + member_text, member="referrer"))
+            referred &= ~mask
+    return out
+
+
+def survey_points(responses: pd.DataFrame, rules: list[dict],
+                  earned_before: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The movements survey responses earn: ``responses`` has ``response_id, member_id,
+    submitted_at, tier``; each earns the first matching ``survey_completed`` rule's points."""
+    frame = responses.reset_index(drop=True)
+    if frame.empty:
+        return pd.DataFrame(columns=MOVEMENT_COLUMNS)
+    members = frame["member_id"].to_numpy(dtype=np.int64)
+    months = month_index(frame["submitted_at"])
+    keys = "survey:" + frame["response_id"].astype(np.int64).astype(str)
+    left = np.ones(len(frame), dtype=bool)
+    out = []
+    for rule in _ordered(rules, "survey_completed"):
+        mask = left & rule_matches(rule, frame, when="submitted_at")
+        points = capped(np.where(mask, int(rule.get("points") or 0), 0), rule, members, months,
+                        earned_before)
+        out.append(_movements(frame, mask, points, kind="bonus", rule_id=rule["id"], keys=keys,
+                              response=True))
+        left &= ~mask
+    out = [part for part in out if not part.empty]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=MOVEMENT_COLUMNS)
+
+
+def refund_points(refunds: pd.DataFrame, rules: list[dict]) -> np.ndarray:
+    """Points each refund takes back (see the module docstring). ``refunds``:
+    ``amount`` (negative), ``occurred_at, category, channel, tier``, and for a refund naming
+    its purchase ``purchase_amount`` and ``purchase_points`` (what it earned in base and
+    multiplier points; NaN columns when the refund names no purchase)."""
+    frame = refunds.reset_index(drop=True)
+    if frame.empty:
+        return np.zeros(0, dtype=np.int64)
+    refunded = np.abs(frame["amount"].to_numpy(dtype="float64"))
+    named = frame["purchase_amount"].notna().to_numpy()
+    purchase_amount = frame["purchase_amount"].to_numpy(dtype="float64")
+    earned = frame["purchase_points"].fillna(0).to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(purchase_amount > 0, np.minimum(refunded / purchase_amount, 1.0), 1.0)
+    pro_rata = np.minimum(whole(earned * share), earned.astype(np.int64))
+    rule_ids, rates = purchase_rule(frame, rules)
+    base = whole(refunded * rates)
+    for rule in _ordered(rules, "purchase"):
+        if rule.get("cap_per_transaction") is not None:
+            mine = rule_ids == rule["id"]
+            base[mine] = np.minimum(base[mine], int(rule["cap_per_transaction"]))
+    return np.where(named, pro_rata, base).astype(np.int64)
+
+
+__all__ = ["MOVEMENT_COLUMNS", "MULTIPLIER_KINDS", "PURCHASE_KINDS", "capped", "month_index",
+           "purchase_points", "purchase_rule", "refund_points", "rule_matches", "survey_points",
+           "whole"]

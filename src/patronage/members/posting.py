@@ -1,0 +1,310 @@
+"""Posting many movements at once: the bulk form of :func:`patronage.members.ledger.give` and
+:func:`~patronage.members.ledger.take` for the accrual job, with the same invariants.
+
+* Every movement is one double-entry transfer (two for a take beyond the spendable balance),
+  written once per ``source_key`` (the unique constraint refuses a second: the caller's
+  transaction then rolls back whole).
+* The members' cached balances change in the same transaction, by the sum of their transfers
+  (``UPDATE … SET balance = balance + x``), so they always equal the sum of the transfers.
+* :func:`give_many` sends a member with a negative pending balance through ``ledger.give``,
+  one movement at a time, so that it settles that balance first, as a single give does.
+* :func:`take_many` locks the members' accounts, reads their spendable balances and takes a
+  member's movements in order: what the balance cannot cover is carried as a negative pending
+  balance or written off, as ``ledger.take`` does with ``shortfall``; the check constraint
+  still refuses a negative spendable balance.
+
+Transfers go in by ``executemany`` on SQLite and by binary ``COPY`` on PostgreSQL
+(:mod:`patronage.storage.importing.pgcopy`).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, insert, select
+
+from patronage.members.ledger import Movement, give, programme_account
+from patronage.members.programme import Policy, expiry_date
+from patronage.storage.importing.pgcopy import SIGNATURE, TRAILER, binary_chunk, binary_plan
+from patronage.storage.schema_members import point_accounts, point_transfers
+
+#: Members per ``IN (…)`` list of a query.
+IN_CHUNK = 2_000
+#: Values per SQLite statement (its limit is 32,766).
+_SQLITE_VARIABLES = 30_000
+_TRANSFER_KINDS = {"debit_account_id": "int", "credit_account_id": "int", "points": "int",
+                   "member_id": "int", "transaction_id": "optint", "rule_id": "optint",
+                   "response_id": "optint", "occurred_at": "datetime", "earned_on": "date",
+                   "expires_on": "date", "created_at": "datetime", "kind": "text",
+                   "source_key": "text"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def in_chunks(values, size: int = IN_CHUNK):
+    """``values`` (a sequence) in slices of at most ``size``, for ``IN (…)`` lists."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+class Accounts:
+    """The members' account ids (``points`` and ``owed``) and the programme's, looked up once
+    per member and kept for the run (account ids never change)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.points: dict[int, int] = {}
+        self.owed: dict[int, int] = {}
+        self.programme = {kind: programme_account(conn, kind)
+                          for kind in ("issue", "write_off")}
+
+    def load(self, conn: Connection, member_ids) -> None:
+        missing = sorted({int(m) for m in member_ids} - self.points.keys())
+        a = point_accounts.c
+        for part in in_chunks(missing):
+            for member, kind, account in conn.execute(
+                    select(a.member_id, a.kind, a.id).where(a.member_id.in_(part))):
+                (self.points if kind == "points" else self.owed)[int(member)] = int(account)
+
+    def of(self, members: np.ndarray, kind: str = "points") -> np.ndarray:
+        table = self.points if kind == "points" else self.owed
+        return np.fromiter((table[int(m)] for m in members), dtype=np.int64,
+                           count=len(members))
+
+
+def _stamps(values: pd.Series) -> np.ndarray:
+    """Times as SQLAlchemy writes them to SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    array = pd.to_datetime(values).to_numpy(dtype="datetime64[us]")
+    text = np.char.replace(np.datetime_as_string(array, unit="us"), "T", " ").astype(object)
+    text[np.isnat(array)] = None
+    return text
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    array = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
+    text = np.datetime_as_string(array, unit="D").astype(object)
+    text[np.isnat(array)] = None
+    return text
+
+
+def _sqlite_column(column: pd.Series, kind: str) -> list:
+    if kind == "datetime":
+        return _stamps(column).tolist()
+    if kind == "date":
+        return _days(column).tolist()
+    if kind in ("int", "optint"):
+        array = column.to_numpy(dtype="float64")
+        missing = np.isnan(array)
+        out = np.where(missing, 0, array).astype(np.int64).astype(object)
+        out[missing] = None
+        return out.tolist()
+    return column.astype(object).tolist()
+
+
+@contextmanager
+def big_cache(conn: Connection):
+    """On SQLite, a 256 MiB page cache while a chunk is written (the default 2 MiB makes the
+    ledger's index updates thrash), put back afterwards."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    dbapi = conn.connection.driver_connection
+    previous = dbapi.execute("PRAGMA cache_size").fetchone()[0]
+    dbapi.execute("PRAGMA cache_size=-262144")
+    try:
+        yield
+    finally:
+        dbapi.execute(f"PRAGMA cache_size={int(previous)}")
+
+
+def insert_transfers(conn: Connection, frame: pd.DataFrame) -> int:
+    """Write the transfers of ``frame`` (columns of ``point_transfers``); returns how many."""
+    if frame.empty:
+        return 0
+    columns = list(frame.columns)
+    if conn.dialect.name == "sqlite":
+        # Many rows per statement: SQLite builds the check constraint's IN list once per
+        # statement, which row-by-row executemany would pay on every row.
+        names = ", ".join(f'"{c}"' for c in columns)
+        row = f'({", ".join("?" for _ in columns)})'
+        per = max(1, _SQLITE_VARIABLES // len(columns))
+        values = [v for line in zip(*[_sqlite_column(frame[c], _TRANSFER_KINDS[c])
+                                      for c in columns], strict=True) for v in line]
+        dbapi = conn.connection.driver_connection
+        width = per * len(columns)
+        for start in range(0, len(values), width):
+            part = values[start:start + width]
+            dbapi.execute(f"INSERT INTO point_transfers ({names}) VALUES "
+                          + ", ".join([row] * (len(part) // len(columns))), part)
+        return len(frame)
+    plan = binary_plan(conn, "point_transfers", frame, _TRANSFER_KINDS)
+    if plan is None:  # not expected: every column has a binary form
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        conn.execute(insert(point_transfers), records)
+        return len(frame)
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY point_transfers ({names}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(SIGNATURE)
+            for start in range(0, len(frame), 50_000):
+                copy.write(binary_chunk(frame.iloc[start:start + 50_000], plan).data)
+            copy.write(TRAILER)
+    finally:
+        cursor.close()
+    return len(frame)
+
+
+def add_to_balances(conn: Connection, changes: dict[int, int]) -> None:
+    """Add ``{account id: points}`` to the cached balances (in account order)."""
+    changes = {int(k): int(v) for k, v in changes.items() if int(v) != 0}
+    if not changes:
+        return
+    ids = sorted(changes)
+    deltas = [changes[i] for i in ids]
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.executemany(
+            "UPDATE point_accounts SET balance = balance + ? WHERE id = ?",
+            zip(deltas, ids, strict=True))
+        return
+    conn.exec_driver_sql(
+        "UPDATE point_accounts AS a SET balance = a.balance + d.delta "
+        "FROM unnest(%(ids)s::int[], %(deltas)s::int[]) AS d(id, delta) WHERE a.id = d.id",
+        {"ids": ids, "deltas": deltas})
+
+
+def expiry_dates(policy: Policy, earned_on: pd.Series) -> pd.Series:
+    """:func:`patronage.members.programme.expiry_date` of each earning day."""
+    days = pd.to_datetime(earned_on).dt.date
+    table = {day: expiry_date(policy, day) for day in pd.unique(days)}
+    return days.map(table)
+
+
+def _owing(conn: Connection, members) -> set[int]:
+    """Members among ``members`` with a negative pending balance."""
+    a = point_accounts.c
+    found: set[int] = set()
+    for part in in_chunks(sorted({int(m) for m in members})):
+        found.update(int(m) for m in conn.execute(
+            select(a.member_id).where(a.member_id.in_(part), a.kind == "owed", a.balance < 0)
+        ).scalars())
+    return found
+
+
+def _movement(row) -> Movement:
+    def whole(value):
+        return None if value is None or value != value else int(value)
+
+    return Movement(kind=row.kind, points=int(row.points), source_key=row.source_key,
+                    occurred_at=pd.Timestamp(row.occurred_at).to_pydatetime(),
+                    transaction_id=whole(row.transaction_id), rule_id=whole(row.rule_id),
+                    response_id=whole(row.response_id), earned_on=row.earned_on,
+                    expires_on=row.expires_on)
+
+
+def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy: Policy, *,
+              now: datetime | None = None) -> int:
+    """Credit each movement (columns of :data:`patronage.members.points.MOVEMENT_COLUMNS`) to
+    its member from the ``issue`` account, earned on its day and expiring by ``policy``;
+    returns the points given."""
+    if moves.empty:
+        return 0
+    now = now or _now()
+    moves = moves.assign(earned_on=pd.to_datetime(moves["occurred_at"]).dt.date)
+    moves = moves.assign(expires_on=expiry_dates(policy, moves["earned_on"]))
+    accounts.load(conn, moves["member_id"])
+    owing = _owing(conn, moves["member_id"])
+    slow = moves["member_id"].isin(owing).to_numpy()
+    for row in moves[slow].itertuples(index=False):
+        give(conn, int(row.member_id), _movement(row))
+    fast = moves[~slow]
+    if not fast.empty:
+        members = fast["member_id"].to_numpy(dtype=np.int64)
+        credit = accounts.of(members)
+        frame = pd.DataFrame({
+            "debit_account_id": accounts.programme["issue"], "credit_account_id": credit,
+            "points": fast["points"].to_numpy(dtype=np.int64), "kind": fast["kind"].to_numpy(),
+            "member_id": members, "source_key": fast["source_key"].to_numpy(),
+            "transaction_id": fast["transaction_id"].to_numpy(dtype="float64"),
+            "rule_id": fast["rule_id"].to_numpy(dtype="float64"),
+            "response_id": fast["response_id"].to_numpy(dtype="float64"),
+            "occurred_at": pd.to_datetime(fast["occurred_at"]).to_numpy(),
+            "earned_on": fast["earned_on"].to_numpy(), "expires_on": fast["expires_on"].to_numpy(),
+            "created_at": pd.Timestamp(now)})
+        insert_transfers(conn, frame)
+        sums = frame.groupby("credit_account_id")["points"].sum()
+        add_to_balances(conn, sums.to_dict())
+    return int(moves["points"].sum())
+
+
+def _locked_balances(conn: Connection, members) -> dict[int, int]:
+    """Lock the members' accounts (PostgreSQL ``FOR UPDATE``, in account order) and read their
+    balances: ``{account id: balance}``."""
+    a = point_accounts.c
+    found: dict[int, int] = {}
+    for part in in_chunks(sorted({int(m) for m in members})):
+        query = select(a.id, a.balance).where(a.member_id.in_(part)).order_by(a.id)
+        if conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        found.update({int(i): int(b) for i, b in conn.execute(query)})
+    return found
+
+
+def take_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, *, shortfall: str,
+              to: str = "issue", now: datetime | None = None) -> int:
+    """Debit each movement (``member_id, kind, points, source_key, occurred_at,
+    transaction_id``) from its member, in the order given, to the programme account ``to``;
+    what the spendable balance cannot cover is ``carry``-ed as a negative pending balance or
+    ``write_off``-ed (see :func:`patronage.members.ledger.take`). Returns the points taken
+    from spendable balances."""
+    if moves.empty:
+        return 0
+    if shortfall not in ("carry", "write_off"):
+        raise ValueError(f"shortfall is 'carry' or 'write_off'; not {shortfall!r}")
+    now = now or _now()
+    moves = moves.reset_index(drop=True)
+    accounts.load(conn, moves["member_id"])
+    balances = _locked_balances(conn, moves["member_id"])
+    members = moves["member_id"].to_numpy(dtype=np.int64)
+    spend_ids, owed_ids = accounts.of(members), accounts.of(members, "owed")
+    wanted = moves["points"].to_numpy(dtype=np.int64)
+    before = moves.assign(p=wanted).groupby("member_id", sort=False)["p"].cumsum().to_numpy() \
+        - wanted
+    spendable = np.fromiter((balances[int(i)] for i in spend_ids), dtype=np.int64,
+                            count=len(spend_ids))
+    taken = np.clip(spendable - before, 0, wanted)
+    rest = wanted - taken
+    target = programme_account(conn, to)
+    keys = moves["source_key"].astype(str)
+    common = {"member_id": members, "transaction_id": moves["transaction_id"].to_numpy("float64"),
+              "occurred_at": pd.to_datetime(moves["occurred_at"]).to_numpy()}
+    first = pd.DataFrame({**common, "debit_account_id": spend_ids, "credit_account_id": target,
+                          "points": taken, "kind": moves["kind"].to_numpy(),
+                          "source_key": keys.to_numpy()})
+    carry = shortfall == "carry"
+    second = pd.DataFrame({
+        **common, "debit_account_id": owed_ids if carry else accounts.programme["write_off"],
+        "credit_account_id": target, "points": rest,
+        "kind": moves["kind"].to_numpy() if carry else "write_off",
+        "source_key": np.where(taken > 0, (keys + ":rest").to_numpy(), keys.to_numpy())})
+    frame = pd.concat([first[taken > 0], second[rest > 0]], ignore_index=True)
+    frame = frame.assign(rule_id=np.nan, response_id=np.nan, earned_on=None, expires_on=None,
+                         created_at=pd.Timestamp(now))
+    insert_transfers(conn, frame)
+    changes: dict[int, int] = {}
+    for account, points in zip(spend_ids, taken, strict=True):
+        changes[int(account)] = changes.get(int(account), 0) - int(points)
+    if carry:
+        for account, points in zip(owed_ids, rest, strict=True):
+            changes[int(account)] = changes.get(int(account), 0) - int(points)
+    add_to_balances(conn, changes)
+    return int(taken.sum())
+
+
+__all__ = ["Accounts", "IN_CHUNK", "add_to_balances", "big_cache", "expiry_dates", "give_many", "in_chunks",
+           "insert_transfers", "take_many"]
