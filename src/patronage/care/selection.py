@@ -5,7 +5,7 @@ behind the whale curve, a driver's unhappy respondents, the customer list) into 
 these customers to an open survey through the survey programme's targeted draw, so survey
 consent and the survey's quiet period hold as for any sample, and says who was skipped and why;
 :func:`case_address` and :func:`campaign_address` are where a case or a campaign for the
-selection is started. A selection is customers' database ids; an empty one, or one larger than
+selection is started; :func:`enrol_for` enrols the selection in the membership programme. A selection is customers' database ids; an empty one, or one larger than
 :data:`MAX_SELECTION`, is refused with what to do instead.
 """
 
@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from patronage.care.contacts import log_contact
 from patronage.care.tasks import local_zone, schedule_followups
+from patronage.members.enrolment import BulkEnrolment, enrol_customers
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers, invitations, surveys
@@ -198,6 +199,13 @@ def case_address(engine: Engine, customer_ids: Iterable) -> str:
     return "/cases/new?" + urlencode({"customer": key})
 
 
+def enrol_for(engine: Engine, customer_ids: Iterable, *, by: int | None = None,
+              now: datetime | None = None) -> BulkEnrolment:
+    """Enrol the selected customers in the membership programme (a generated card each, the
+    entry tier); customers who are members already are left as they are and counted."""
+    return enrol_customers(engine, selection(customer_ids), actor_id=by, now=now)
+
+
 def campaign_address(customer_ids: Iterable) -> str:
     """The new-campaign form with the selected customers as its list."""
     ids = selection(customer_ids)
@@ -205,5 +213,5 @@ def campaign_address(customer_ids: Iterable) -> str:
 
 
 __all__ = ["MAX_SELECTION", "SKIP_REASONS", "SURVEY_CHANNELS", "SurveyInvites",
-           "campaign_address", "case_address", "due_at_from_day", "selection", "survey_for",
-           "tasks_for"]
+           "campaign_address", "case_address", "due_at_from_day", "enrol_for", "selection",
+           "survey_for", "tasks_for"]

@@ -37,6 +37,7 @@ POLICY_SECTIONS = (
                            "expiry_years")),
     (N_("Refunds"), ("refund_shortfall",)),
 )
+POLICY_FIELDS = tuple(name for _title, names in POLICY_SECTIONS for name in names)
 POLICY_CHOICES = {"tier_basis": TIER_BASES, "expiry_policy": EXPIRY_POLICIES,
                   "refund_shortfall": SHORTFALL_POLICIES}
 
@@ -216,5 +217,5 @@ def tiers_table(engine: Engine) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["LIST_COLUMNS", "PER_PAGE", "POLICY_SECTIONS", "STATUS_LABELS", "member_list",
+__all__ = ["LIST_COLUMNS", "PER_PAGE", "POLICY_FIELDS", "POLICY_SECTIONS", "STATUS_LABELS", "member_list",
            "members_table", "programme_page", "tiers_table"]

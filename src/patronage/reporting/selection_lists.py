@@ -45,7 +45,8 @@ LOYALTY_LISTS = {
 WHALE_SHARE = 80.0
 #: What the selection forms offer as actions.
 ACTIONS = {"task": N_("Schedule follow-up tasks"), "survey": N_("Send a survey"),
-           "campaign": N_("Start a campaign"), "case": N_("Open a case")}
+           "campaign": N_("Start a campaign"), "case": N_("Open a case"),
+           "enrol": N_("Enrol in the membership programme")}
 #: Columns these lists add to the loyalty page's (English, translated where shown).
 COLUMN_LABELS = {"profit": N_("Profit"), "profit_share": N_("Cumulative share of profit"),
                  "frequency": N_("Purchase days"), "rfm_code": N_("RFM code"),

@@ -1,5 +1,5 @@
-"""Turning a selection of customers on any list into work: tasks, cases, a campaign or a
-targeted survey; and the lists of named customers behind the loyalty page's tables and the key
+"""Turning a selection of customers on any list into work: tasks, cases, a campaign, a
+targeted survey or membership of the programme; and the lists of named customers behind the loyalty page's tables and the key
 drivers.
 
 A list page ticks customers (``customer_id``, the profile key, repeated; ``all_ids``: the whole
@@ -112,6 +112,11 @@ def _act(request: Request, user: dict, ids: list, form: dict) -> str:
                                     channel=form.get("channel") or "email", by=user["id"],
                                     base_url=settings.survey_base_url())
         return with_notice(back, selected="survey", count=done.invited, **done.skipped)
+    if action == "enrol":
+        if user["role"] not in ANALYSTS:
+            raise Forbidden()
+        done = selection.enrol_for(engine, ids, by=user["id"])
+        return with_notice(back, selected="enrol", count=done.created, skipped=done.existing)
     raise UserError(N_("Choose what to do with the selected customers."))
 
 
@@ -133,7 +138,7 @@ def selection_form(request: Request, action: str = "task", next: str = ""):
 
 @router.post("/selection", dependencies=CSRF)
 def act_on_selection(request: Request, form: dict = Depends(form_fields)):
-    """Tasks, invitations, a case or a campaign for the selected customers."""
+    """Tasks, invitations, a case, a campaign or enrolment for the selected customers."""
     user = require_user(request)
     ids = _chosen(form.get("customer_id"), form.get("all_ids"))
     fields = {k: form[k] for k in FIELDS if isinstance(form.get(k), str)}
