@@ -51,14 +51,22 @@ from scipy.spatial import cKDTree
 
 from patronage.analytics._validation import require_columns
 
-__all__ = ["FEATURES", "OUTCOMES", "ProgrammeEffect", "did", "programme_effect",
-           "smd_table"]
+__all__ = ["FEATURES", "OUTCOMES", "NoComparison", "ProgrammeEffect", "did",
+           "programme_effect", "smd_table"]
 
 FEATURES = ("recency_days", "frequency", "monetary")
 OUTCOMES = ("spend", "purchases", "retained")
 #: Months before and after the enrolment month compared (and the retention months).
 WINDOW = 12
 RETAINED_MONTHS = (7, 12)
+#: The bias correction's regression needs this many distinct matched controls per coefficient;
+#: with fewer it would chase noise, and the matched outcomes are used as they are.
+BIAS_FIT_ROWS = 10
+
+
+class NoComparison(ValueError):
+    """No member can be compared: none has the history and follow-up needed, or none has a
+    comparable non-member."""
 
 
 @dataclass
@@ -114,14 +122,15 @@ class _Panel:
         last = pd.Period(end, "M")
         if end.normalize() < last.end_time.normalize():
             last -= 1  # the last month is not over: it is not a full month
-        keep = (when.dt.to_period("M") <= last).to_numpy()
+        keep = (when < last.end_time).to_numpy()
         tx, when = tx.loc[keep], when.loc[keep]
         if tx.empty:
             raise ValueError("transactions holds no purchases before the observation end")
         self.first = when.min().to_period("M")
         self.months = pd.period_range(self.first, last, freq="M")
         codes, self.customers = pd.factorize(tx["customer_id"])
-        col = (when.dt.to_period("M").map(lambda p: p.ordinal).to_numpy() - self.first.ordinal)
+        col = (when.dt.year * 12 + when.dt.month - 1).to_numpy(dtype=np.int64) - (
+            self.first.year * 12 + self.first.month - 1)
         shape = (len(self.customers), len(self.months))
         refund = (tx["is_refund"].fillna(False).astype(bool).to_numpy()
                   if "is_refund" in tx else np.zeros(len(tx), dtype=bool))
@@ -169,25 +178,28 @@ def _adjusters(frame: pd.DataFrame) -> np.ndarray:
                             frame["monetary"].to_numpy(float)])
 
 
-def smd_table(treated: pd.DataFrame, candidates: pd.DataFrame, matched: pd.DataFrame,
-              matched_weights=None, features=FEATURES) -> pd.DataFrame:
-    """Standardised mean differences (Stuart 2010, §6.1): (treated mean − control mean) /
-    √((s²_treated + s²_candidates)/2), the denominator taken before matching for both rows, so
-    that the change shows the means moving together. ``matched_weights`` weigh the matched
-    controls (how many members each stands for)."""
+def smd_table(treated: pd.DataFrame, candidates: pd.DataFrame, matched_treated: pd.DataFrame,
+              matched: pd.DataFrame, matched_weights=None, features=FEATURES) -> pd.DataFrame:
+    """Standardised mean differences (Stuart 2010, §6.1): before matching, (mean of all
+    ``treated`` − mean of all ``candidates``); after, (mean of the ``matched_treated`` − mean of
+    their ``matched`` controls, weighted by ``matched_weights``: how many members each stands
+    for); both over √((s²_treated + s²_candidates)/2) taken before matching, so that the change
+    shows the means moving together."""
     rows = []
     w = None if matched_weights is None else np.asarray(matched_weights, dtype=float)
     for f in features:
-        t, c, m = (treated[f].to_numpy(float), candidates[f].to_numpy(float),
-                   matched[f].to_numpy(float))
+        t, c = treated[f].to_numpy(float), candidates[f].to_numpy(float)
+        mt, m = matched_treated[f].to_numpy(float), matched[f].to_numpy(float)
         sd = math.sqrt((np.var(t, ddof=1) + np.var(c, ddof=1)) / 2) if min(len(t), len(c)) > 1 \
             else math.nan
+        ok = sd > 0 if not math.isnan(sd) else False
         after = float(np.average(m, weights=w)) if len(m) else math.nan
         rows.append({"feature": f, "treated_mean": float(t.mean()) if len(t) else math.nan,
                      "candidates_mean": float(c.mean()) if len(c) else math.nan,
+                     "matched_treated_mean": float(mt.mean()) if len(mt) else math.nan,
                      "matched_mean": after,
-                     "smd_before": (t.mean() - c.mean()) / sd if sd and sd > 0 else math.nan,
-                     "smd_after": (t.mean() - after) / sd if sd and sd > 0 else math.nan})
+                     "smd_before": (t.mean() - c.mean()) / sd if ok else math.nan,
+                     "smd_after": (mt.mean() - after) / sd if ok else math.nan})
     return pd.DataFrame(rows).set_index("feature")
 
 
@@ -236,15 +248,15 @@ def _att(y_t: np.ndarray, y_c: np.ndarray, match: np.ndarray, sigma2: np.ndarray
     """ATT of matching with replacement with the Abadie–Imbens population variance.
 
     ``match``: (treated × M) indices of controls; ``sigma2``: each control's conditional
-    variance estimate. With the features ``x_t``/``x_c`` the matched outcomes are bias-
-    corrected for what is left of the difference in features: Ŷ(0) = Y_j + μ̂(X_i) − μ̂(X_j),
-    μ̂ the least-squares fit of the outcome on the features among the matched controls
-    (Abadie & Imbens 2011, *Bias-corrected matching estimators for average treatment
+    variance estimate. With the features ``x_t``/``x_c`` (and enough matched controls, see
+    :data:`BIAS_FIT_ROWS`) the matched outcomes are bias-corrected for what is left of the
+    difference in features: Ŷ(0) = Y_j + μ̂(X_i) − μ̂(X_j), μ̂ the least-squares fit of the
+    outcome on the features among the matched controls (Abadie & Imbens 2011, *Bias-corrected matching estimators for average treatment
     effects*, J. Business & Economic Statistics 29(1), 1–11)."""
     n1, m = match.shape
-    adjusted = np.repeat(y_c[None, :], n1, axis=0)[np.arange(n1)[:, None], match]
-    if x_t is not None and x_c is not None:
-        used = np.unique(match.ravel())
+    adjusted = y_c[match].astype(float)
+    used = np.unique(match.ravel())
+    if x_t is not None and x_c is not None and len(used) >= BIAS_FIT_ROWS * (x_c.shape[1] + 1):
         design = np.column_stack([np.ones(len(used)), x_c[used]])
         weights = np.bincount(match.ravel(), minlength=len(y_c))[used].astype(float)
         coef = np.linalg.lstsq(design * np.sqrt(weights)[:, None],
@@ -319,8 +331,8 @@ def programme_effect(transactions: pd.DataFrame, members: pd.DataFrame, *,
     counts["no_follow_up"] = int((~no_history & (cols > last - WINDOW)).sum())
     counts["eligible"] = eligible_members
     if treated.empty or pool.empty:
-        raise ValueError("no member has 12 months of purchases before joining and 12 full "
-                         "months after it with a non-member to compare with")
+        raise NoComparison("no member has 12 months of purchases before joining and 12 full "
+                           "months after it with a non-member to compare with")
     scaled_t, scaled_c = _scaled(treated), _scaled(pool)
     both = np.vstack([scaled_t, scaled_c])
     centre, spread = both.mean(axis=0), both.std(axis=0, ddof=1)
@@ -342,7 +354,7 @@ def programme_effect(transactions: pd.DataFrame, members: pd.DataFrame, *,
             sigma_nn[c_idx] = c_idx[np.where(own, near[:, 1], near[:, 0])]
     counts["unmatched"] = eligible_members - len(keep_rows)
     if not keep_rows:
-        raise ValueError("no member has a comparable non-member within the caliper")
+        raise NoComparison("no member has a comparable non-member within the caliper")
     match = np.array([list(r) + [r[-1]] * (int(matches) - len(r)) for r in match_rows])
     matched_t = treated.iloc[keep_rows].reset_index(drop=True)
     counts["matched"] = len(matched_t)
@@ -377,7 +389,7 @@ def programme_effect(transactions: pd.DataFrame, members: pd.DataFrame, *,
                      "n_treated": len(matched_t), "n_control": counts["controls"]})
     effects = pd.DataFrame(rows).set_index(["outcome", "method"])
     effects["small"] = effects["n_treated"] < min_n
-    balance = smd_table(treated, pool, controls, controls["weight"])
+    balance = smd_table(treated, pool, matched_t, controls, controls["weight"])
     return ProgrammeEffect(effects, balance, counts, sample,
                            {"matches": int(matches), "caliper": caliper, "alpha": alpha,
                             "first_month": str(panel.months[0]),

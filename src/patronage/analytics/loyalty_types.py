@@ -251,7 +251,7 @@ def loyalty_features(transactions: pd.DataFrame, *, as_of, window_days: int = 36
     buyers = out["purchases"] > 0
     out["frequency_pct"] = np.nan
     out.loc[buyers, "frequency_pct"] = out.loc[buyers, "purchases"].rank(pct=True, method="max")
-    last = sales_when.groupby(sales["customer_id"]).max().reindex(ids)
+    last = sales_when.dt.normalize().groupby(sales["customer_id"]).max().reindex(ids)
     out["recency_days"] = (end - pd.Timedelta(days=1) - last).dt.days.astype(float)
     bonus = set(bonus_transactions or ())
     if "transaction_id" in recent and bonus:

@@ -24,6 +24,7 @@ cohorts did, under the same expiry policy).
 from __future__ import annotations
 
 import math
+from bisect import insort
 
 import numpy as np
 import pandas as pd
@@ -74,18 +75,15 @@ def classify_transfers(transfers: pd.DataFrame) -> pd.DataFrame:
     points = pd.to_numeric(out["points"]).to_numpy(dtype=float)
     debit_member = np.isin(debit, MEMBER_ACCOUNTS)
     credit_member = np.isin(credit, MEMBER_ACCOUNTS)
-    flows, signed = [], np.zeros(len(out))
-    for i, (d, c, dm, cm) in enumerate(zip(debit, credit, debit_member, credit_member)):
-        if dm and cm:
-            flows.append("settled")
-        elif cm:  # programme -> member
-            flows.append(_FLOW_OF.get((d, +1), "adjusted"))
-            signed[i] = points[i]
-        elif dm:  # member -> programme
-            flows.append(_FLOW_OF.get((c, -1), "adjusted"))
-            signed[i] = -points[i]
-        else:  # programme -> programme
-            flows.append("written_off")
+    to_member = credit_member & ~debit_member
+    from_member = debit_member & ~credit_member
+    other = np.where(to_member, debit, credit)
+    sign = np.where(to_member, 1, -1)
+    flows = np.array([_FLOW_OF.get((o, g), "adjusted") for o, g in zip(other, sign)]
+                     if len(other) else [], dtype=object)
+    flows = np.where(debit_member & credit_member, "settled",
+                     np.where(to_member | from_member, flows, "written_off"))
+    signed = np.where(to_member, points, np.where(from_member, -points, 0.0))
     out["flow"] = flows
     out["signed"] = signed
     out["occurred_at"] = pd.to_datetime(out["occurred_at"])
@@ -97,6 +95,12 @@ def _month_range(start, end) -> pd.PeriodIndex:
                            freq="M")
 
 
+def _month_numbers(dates: pd.Series) -> np.ndarray:
+    """Months as integers (year × 12 + month − 1): fast to group by."""
+    values = pd.to_datetime(dates)
+    return (values.dt.year * 12 + values.dt.month - 1).to_numpy(dtype=np.int64)
+
+
 def monthly_flows(transfers: pd.DataFrame, *, start=None, end=None) -> pd.DataFrame:
     """Points per calendar month: ``issued``, ``reversed`` (refunds taking earned points back),
     ``redeemed``, ``returned`` (cancelled redemptions), ``expired``, ``adjusted`` (net),
@@ -104,29 +108,34 @@ def monthly_flows(transfers: pd.DataFrame, *, start=None, end=None) -> pd.DataFr
     members' ``outstanding`` spendable points and ``owed`` (negative pending balances) —
     accumulated from the first transfer, whatever ``start`` is. Indexed by month (a Period)."""
     flows = classify_transfers(transfers)
-    if flows.empty and (start is None or end is None):
-        return pd.DataFrame(columns=[*FLOWS, "outstanding", "owed"],
+    bounds = [pd.Timestamp(d) for d in (start, end) if d is not None]
+    if flows.empty and len(bounds) < 2:
+        return pd.DataFrame(columns=[*FLOWS, "outstanding", "owed"], dtype=float,
                             index=pd.PeriodIndex([], freq="M", name="month"))
-    month = flows["occurred_at"].dt.to_period("M")
-    first = month.min() if len(flows) else pd.Period(pd.Timestamp(start), "M")
-    last = month.max() if len(flows) else pd.Period(pd.Timestamp(end), "M")
-    lo = pd.Period(pd.Timestamp(start), "M") if start is not None else first
-    hi = pd.Period(pd.Timestamp(end), "M") if end is not None else last
-    months = pd.period_range(min(lo, first), max(hi, last), freq="M", name="month")
-    amount = np.where(flows["flow"] == "adjusted", flows["signed"],
-                      pd.to_numeric(flows["points"]).to_numpy(dtype=float))
-    table = (pd.DataFrame({"month": month, "flow": flows["flow"], "amount": amount})
-             .pivot_table(index="month", columns="flow", values="amount", aggfunc="sum")
-             .reindex(index=months, columns=list(FLOWS)).fillna(0.0))
+    month = _month_numbers(flows["occurred_at"])
+    edges = [int(d.year * 12 + d.month - 1) for d in bounds] + (
+        [int(month.min()), int(month.max())] if len(month) else [])
+    first, last = min(edges), max(edges)
+    lo = int(pd.Timestamp(start).year * 12 + pd.Timestamp(start).month - 1) \
+        if start is not None else first
+    hi = int(pd.Timestamp(end).year * 12 + pd.Timestamp(end).month - 1) \
+        if end is not None else last
+    size = last - first + 1
     points = pd.to_numeric(flows["points"]).to_numpy(dtype=float)
-    for account in MEMBER_ACCOUNTS:
+    amount = np.where(flows["flow"] == "adjusted", flows["signed"], points)
+    table = {}
+    kinds = flows["flow"].to_numpy(dtype=object)
+    for name in FLOWS:
+        chosen = kinds == name
+        table[name] = np.bincount(month[chosen] - first, weights=amount[chosen], minlength=size)
+    for account, column in (("points", "outstanding"), ("owed", "owed")):
         change = (np.where(flows["credit"] == account, points, 0.0)
                   - np.where(flows["debit"] == account, points, 0.0))
-        per_month = pd.Series(change).groupby(month.to_numpy()).sum()
-        table[{"points": "outstanding", "owed": "owed"}[account]] = (
-            per_month.reindex(months, fill_value=0.0).cumsum().to_numpy())
-    table.index.name = "month"
-    return table.loc[lo:hi]
+        table[column] = np.cumsum(np.bincount(month - first, weights=change, minlength=size))
+    index = pd.PeriodIndex([pd.Period(year=(first + k) // 12, month=(first + k) % 12 + 1,
+                                      freq="M") for k in range(size)], name="month")
+    out = pd.DataFrame(table, index=index).astype(float)
+    return out.iloc[lo - first:hi - first + 1]
 
 
 def member_months(members: pd.DataFrame, activity: pd.DataFrame, *, start, end,
@@ -139,23 +148,24 @@ def member_months(members: pd.DataFrame, activity: pd.DataFrame, *, start, end,
     if int(active_months) < 1:
         raise ValueError("active_months must be at least 1")
     months = _month_range(start, end)
-    ids = pd.Index(members["member_id"].unique())
-    joined = pd.to_datetime(members.drop_duplicates("member_id").set_index("member_id")
-                            ["joined_on"]).reindex(ids).dt.to_period("M")
-    closed = (pd.to_datetime(members.drop_duplicates("member_id").set_index("member_id")
-                             ["closed_on"]).reindex(ids).dt.to_period("M")
-              if "closed_on" in members else pd.Series(pd.NaT, index=ids))
-    m0 = months[0].ordinal
+    people = members.drop_duplicates("member_id").set_index("member_id")
+    ids = people.index
+    m0 = months[0].year * 12 + months[0].month - 1
     col = np.arange(len(months))
-    j = joined.map(lambda p: p.ordinal - m0 if not pd.isna(p) else 10 ** 9).to_numpy()
-    c = closed.map(lambda p: p.ordinal - m0 if not pd.isna(p) else 10 ** 9).to_numpy()
+    far = 10 ** 9
+    j = np.where(people["joined_on"].isna(), far, _month_numbers(
+        people["joined_on"].fillna(pd.Timestamp("2000-01-01"))) - m0)
+    if "closed_on" in people:
+        c = np.where(people["closed_on"].isna(), far, _month_numbers(
+            people["closed_on"].fillna(pd.Timestamp("2000-01-01"))) - m0)
+    else:
+        c = np.full(len(ids), far)
     enrolled = (j[:, None] <= col[None, :]) & (c[:, None] > col[None, :])
     seen = np.zeros((len(ids), len(months) + int(active_months)), dtype=np.int64)
     act = activity.loc[activity["member_id"].isin(ids)]
     if len(act):
         row = ids.get_indexer(act["member_id"])
-        when = pd.to_datetime(act["occurred_at"]).dt.to_period("M").map(lambda p: p.ordinal)
-        offset = when.to_numpy() - m0 + int(active_months) - 1
+        offset = _month_numbers(act["occurred_at"]) - m0 + int(active_months) - 1
         keep = (offset >= 0) & (offset < seen.shape[1])
         np.add.at(seen, (row[keep], offset[keep]), 1)
     k = int(active_months)
@@ -208,50 +218,72 @@ def redemption_rate(members: pd.DataFrame, transfers: pd.DataFrame, *, start, en
             "burn_ratio": redeemed / issued if issued > 0 else math.nan}
 
 
+def _days(dates: pd.Series, missing: int) -> np.ndarray:
+    """Dates as whole days since 1970 (``missing`` for none)."""
+    values = dates.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    return np.where(dates.isna().to_numpy(), missing, values)
+
+
 def point_lots(transfers: pd.DataFrame) -> pd.DataFrame:
-    """Every lot of points credited to a member's spendable account, followed to its fate in
-    the order the ledger spends points (oldest earned first): ``member_id, earned_on,
+    """Every lot of points credited to a member's spendable account, followed to its fate the
+    way the ledger spends points: transfers in the order they were written (``transfer_id``,
+    else ``occurred_at``), each debit taking from the lots of the oldest earning day first (an
+    expiry first from the lots expired by its ``expires_on``). Returns ``member_id, earned_on,
     expires_on, points`` and how many were ``redeemed``, ``expired``, ``reversed`` (taken back
     by a refund or to settle an earlier shortfall), ``adjusted`` (taken by an adjustment) and
     are ``remaining``. Points given back by a cancelled redemption are a lot of their own.
     Debits beyond what the lots hold (an incomplete history) are not assigned."""
     flows = classify_transfers(transfers)
-    order = ["member_id", "occurred_at"] + (["transfer_id"] if "transfer_id" in flows else [])
+    order = ["member_id", "transfer_id" if "transfer_id" in flows else "occurred_at"]
     flows = flows.sort_values(order, kind="stable")
     columns = ["redeemed", "expired", "reversed", "adjusted"]
     slot_of = {"redeemed": 0, "returned": 0, "expired": 1, "reversed": 2, "settled": 2,
                "issued": 2}
     when = flows["occurred_at"].dt.normalize()
-    earned = (pd.to_datetime(flows["earned_on"]) if "earned_on" in flows
-              else pd.Series(pd.NaT, index=flows.index)).fillna(when).to_numpy()
-    expires = (pd.to_datetime(flows["expires_on"]) if "expires_on" in flows
-               else pd.Series(pd.NaT, index=flows.index)).to_numpy()
+    # Days as integers (fast to compare); "never expires" is a day after every other.
+    never = np.iinfo(np.int64).max
+    earned = _days((pd.to_datetime(flows["earned_on"]) if "earned_on" in flows
+                    else pd.Series(pd.NaT, index=flows.index)).fillna(when), never)
+    expires = _days(pd.to_datetime(flows["expires_on"]) if "expires_on" in flows
+                    else pd.Series(pd.NaT, index=flows.index), never)
     member = flows["member_id"].to_numpy()
     debit, credit = flows["debit"].to_numpy(dtype=object), flows["credit"].to_numpy(dtype=object)
     points, flow = flows["points"].to_numpy(dtype=float), flows["flow"].to_numpy(dtype=object)
     rows: list[list] = []
-    lots: list[list] = []  # [member, earned, expires, points, redeemed, expired, reversed, adj.]
-    cursor = 0
+    # A lot: [member, earned, expires, points, left, redeemed, expired, reversed, adjusted, seq]
+    lots: list[list] = []
+
+    def take(candidates, wanted: float, slot: int) -> float:
+        for lot in candidates:
+            if wanted <= 0:
+                break
+            used = min(lot[4], wanted)
+            lot[4] -= used
+            lot[5 + slot] += used
+            wanted -= used
+        return wanted
+
     for i in range(len(flows)):
         if i == 0 or member[i] != member[i - 1]:
             rows += lots
-            lots, cursor = [], 0
+            lots = []
         if credit[i] == "points" and debit[i] != "points":
-            lots.append([member[i], earned[i], expires[i], points[i], 0.0, 0.0, 0.0, 0.0])
-            lots[cursor:] = sorted(lots[cursor:], key=lambda lot: lot[1])
+            insort(lots, [member[i], earned[i], expires[i], points[i], points[i], 0.0, 0.0,
+                          0.0, 0.0, i], key=lambda lot: (lot[1], lot[9]))
         elif debit[i] == "points" and credit[i] != "points":
-            slot = 4 + slot_of.get(flow[i], 3)
-            left = points[i]
-            while left > 0 and cursor < len(lots):
-                lot = lots[cursor]
-                used = min(lot[3] - sum(lot[4:]), left)
-                lot[slot] += used
-                left -= used
-                if lot[3] - sum(lot[4:]) <= 1e-9:
-                    cursor += 1
+            slot, wanted = slot_of.get(flow[i], 3), points[i]
+            if flow[i] == "expired" and expires[i] != never:
+                wanted = take([lot for lot in lots if lot[2] <= expires[i]], wanted, slot)
+            take(lots, wanted, slot)
+            while lots and lots[0][4] <= 1e-9:  # spent lots are final: set them aside
+                rows.append(lots.pop(0))
     rows += lots
-    out = pd.DataFrame(rows, columns=["member_id", "earned_on", "expires_on", "points",
-                                      *columns])
+    out = pd.DataFrame([row[:4] + row[5:9] for row in rows],
+                       columns=["member_id", "earned_on", "expires_on", "points", *columns])
+    for column in ("earned_on", "expires_on"):
+        days = out[column].to_numpy(dtype=np.int64)
+        out[column] = pd.to_datetime(np.where(days == never, np.datetime64("NaT"),
+                                              days.astype("datetime64[D]")))
     out["remaining"] = out["points"] - out[columns].sum(axis=1)
     return out
 
