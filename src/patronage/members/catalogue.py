@@ -25,7 +25,7 @@ FIELDS = {
     "code": Term(N_("reward code")), "name_en": Term(N_("English name")),
     "name_zh_hans": Term(N_("Simplified Chinese name")),
     "name_zh_hant": Term(N_("Traditional Chinese name")), "kind": Term(N_("kind of reward")),
-    "points": Term(N_("points")), "cost": Term(N_("cost")), "stock": Term(N_("stock")),
+    "points": Term(N_("cost in points")), "cost": Term(N_("cost")), "stock": Term(N_("stock")),
     "per_member_limit": Term(N_("limit per member")), "min_tier": Term(N_("lowest tier")),
     "valid_from": Term(N_("first valid day")), "valid_until": Term(N_("last valid day")),
     "description": Term(N_("description")), "active": Term(N_("active")),

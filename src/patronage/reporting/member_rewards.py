@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from patronage.members.catalogue import list_rewards
+from patronage.members.catalogue import EDITABLE, KIND_NAMES, list_rewards, reward_row
 from patronage.members.expiry import member_points
 from patronage.members.programme import load_tiers
 from patronage.members.rewards import CHANNEL_NAMES, MAX_QUANTITY, redemptions_table
+from patronage.messages import UserError
 from patronage.storage.schema_members import member_tiers, members, redemptions
 
 #: Redemptions listed on the catalogue page and on a profile.
@@ -74,17 +75,36 @@ def redeem_choices(engine: Engine, customer_pk: int, language: str = "en",
                         "points": int(reward["points"]), "most": min(most)})
     recent = redemptions_table(engine, member_id=member["id"], limit=ON_PROFILE,
                                language=language)
-    return {"member_id": member["id"], "card_no": member["card_no"],
+    return {"member_id": member["id"], "customer_id": customer_pk, "card_no": member["card_no"],
             "active": member["status"] == "active", "points": points["points"],
             "due": points["due"], "spendable": spendable, "pending": points["pending"],
             "expiring": points["expiring"], "choices": choices, "short": short,
-            "recent": _records(recent), "channels": CHANNEL_NAMES, "key": uuid.uuid4().hex}
+            "recent": _records(recent), "channels": CHANNEL_NAMES, "kinds": KIND_NAMES,
+            "most": max((c["most"] for c in choices), default=1), "key": uuid.uuid4().hex}
 
 
-def rewards_page(engine: Engine, language: str = "en", today: date | None = None) -> dict:
+def reward_form(engine: Engine, code: str) -> dict | None:
+    """A reward's fields as the edit form shows them (None when there is no such reward)."""
+    with engine.connect() as conn:
+        try:
+            row = reward_row(conn, code)
+        except UserError:
+            return None
+        tier = conn.execute(select(member_tiers.c.code)
+                            .where(member_tiers.c.rank == row["min_tier_rank"])).scalar()
+    values = {k: ("" if row[k] is None else row[k]) for k in EDITABLE if k in row}
+    values.update(code=row["code"], min_tier=tier or "", active=bool(row["active"]),
+                  cost="" if row["cost"] is None else f"{row['cost']:g}")
+    for name in ("valid_from", "valid_until"):
+        values[name] = row[name].isoformat() if row[name] else ""
+    return values
+
+
+def rewards_page(engine: Engine, language: str = "en", today: date | None = None, *,
+                 edit: str = "") -> dict:
     """The catalogue page: every reward with its terms and units redeemed, the tiers for the
-    forms, headline counts, the latest redemptions, and a fresh idempotency key for the
-    redeem-by-card form."""
+    forms, headline counts, the latest redemptions, a fresh idempotency key for the
+    redeem-by-card form, and the reward being edited (``edit``: its code) if any."""
     today = today or _today()
     names = _tier_names(engine, language)
     rows = _records(list_rewards(engine, language=language, today=today))
@@ -97,9 +117,10 @@ def rewards_page(engine: Engine, language: str = "en", today: date | None = None
         totals = conn.execute(select(func.count(), func.coalesce(func.sum(redemptions.c.points), 0))
                               .where(redemptions.c.status == "done")).one()
     return {"rows": rows, "tiers": tiers, "recent": recent, "channels": CHANNEL_NAMES,
+            "kinds": KIND_NAMES,
             "valid_now": sum(1 for r in rows if r["valid_now"]),
             "redemptions": int(totals[0]), "points_redeemed": int(totals[1]),
-            "key": uuid.uuid4().hex}
+            "editing": reward_form(engine, edit) if edit else None, "key": uuid.uuid4().hex}
 
 
-__all__ = ["ON_PROFILE", "RECENT", "redeem_choices", "rewards_page"]
+__all__ = ["ON_PROFILE", "RECENT", "redeem_choices", "reward_form", "rewards_page"]
