@@ -22,6 +22,7 @@ import pandas as pd
 from patronage.demo.care import CareTruth, DemoCare, generate_care
 from patronage.demo.desk import DemoDesk, build_desk
 from patronage.demo.extra_surveys import DemoExtra, generate_extra
+from patronage.demo.members import DemoMembers, MembersTruth, generate_members
 from patronage.demo.population import DIMENSIONS, assign_tiers, generate_customers
 from patronage.demo.pulse import DeskTruth
 from patronage.demo.purchases import simulate_purchases
@@ -72,7 +73,9 @@ class DemoTruth:
     * ``desk``: the case desk's planted recovery-paradox effect on the pulse survey and what it
       implies for the analysis (see :mod:`patronage.demo.pulse`);
     * ``care``: the care history's planted reach rates, overdue visits and win-back uplift
-      (see :mod:`patronage.demo.care`).
+      (see :mod:`patronage.demo.care`);
+    * ``members``: who joined the membership programme and the planted effect of joining on
+      purchases, spend and retention (see :mod:`patronage.demo.members`).
     """
 
     dimension_effects: dict
@@ -92,6 +95,7 @@ class DemoTruth:
     competitor_gaps: dict = field(default_factory=dict)
     desk: DeskTruth | None = None
     care: CareTruth | None = None
+    members: MembersTruth | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class DemoCompany:
     extra: DemoExtra | None = None
     desk: DemoDesk | None = None
     care: DemoCare | None = None
+    members: DemoMembers | None = None
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The table frames by table name (insertion order)."""
@@ -179,6 +184,9 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
     public = public.assign(**{col: care.customers[col].to_numpy() for col in care.customers})
     transactions = pd.concat([transactions, care.purchases], ignore_index=True).sort_values(
         ["occurred_at", "external_id"], kind="stable", ignore_index=True)
+    # The membership programme after care: it adds its members' extra purchases and links
+    # refunds to their purchases; nothing before it sees them.
+    members, transactions = generate_members(int(seed), public, params, transactions, today)
     truth = DemoTruth(
         dimension_effects=dict(DIMENSION_EFFECTS),
         driver_effects=driver_effects(),
@@ -193,13 +201,14 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
         **extra_truth,
         desk=desk_truth,
         care=care.truth,
+        members=members.truth,
     )
     return DemoCompany(
         customers=public, transactions=transactions, touchpoints=touchpoints,
         competitors=competitor_frame(), surveys=survey["surveys"], waves=survey["waves"],
         invitations=survey["invitations"], responses=survey["responses"],
         answers=survey["answers"], cases=cases, truth=truth, extra=extra, desk=desk,
-        care=care,
+        care=care, members=members,
     )
 
 

@@ -131,7 +131,8 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
     counts["transactions"] = insert_rows(conn, transactions, _records(t, {
         "external_id": "external_id", "customer_id": customer_ids(t), "occurred_at": "occurred_at",
         "amount": "amount", "cost": "cost", "product": "product", "category": "category",
-        "channel": "channel", "is_refund": "is_refund"}))
+        "channel": "channel", "is_refund": "is_refund",
+        **({"refund_of": "refund_of"} if "refund_of" in t else {})}))
     tp = company.touchpoints
     say(f"Writing {len(tp):,} touchpoints")
     counts["touchpoints"] = insert_rows(conn, touchpoints, _records(tp, {
