@@ -150,9 +150,9 @@ class _Panel:
     def col(self, day) -> int:
         return pd.Period(pd.Timestamp(day), "M").ordinal - self.first.ordinal
 
-    def window(self, rows: np.ndarray, m: int) -> dict:
+    def window(self, rows: np.ndarray, m: int, months_before: int = WINDOW) -> dict:
         """Pre-period features and pre/post outcomes of customers ``rows`` around month ``m``."""
-        pre, post = slice(m - WINDOW, m), slice(m + 1, m + WINDOW + 1)
+        pre, post = slice(m - months_before, m), slice(m + 1, m + WINDOW + 1)
         late = slice(m + RETAINED_MONTHS[0], m + RETAINED_MONTHS[1] + 1)
         return {
             "recency_days": self.month_start[m] - self.last_before[rows, m - 1],
@@ -289,12 +289,17 @@ def _naive(treated: pd.DataFrame, pool: pd.DataFrame, outcome: str, z: float) ->
 
 def programme_effect(transactions: pd.DataFrame, members: pd.DataFrame, *,
                      observed_until=None, matches: int = 1, caliper: float | None = 0.5,
-                     alpha: float = 0.05, min_n: int = 30) -> ProgrammeEffect:
+                     alpha: float = 0.05, min_n: int = 30,
+                     pre_months: int = WINDOW) -> ProgrammeEffect:
     """Matched and naive effects of membership and the difference-in-differences (see the
     module's notes). ``transactions``: ``customer_id, occurred_at, amount`` (``is_refund``
     optional: refunds count in net spend, not as purchases); ``members``: ``customer_id,
     joined_on``. ``observed_until``: the last day the data cover (default: the last
-    transaction); only full months count."""
+    transaction); only full months count. ``pre_months``: the months of history before
+    joining that are compared (12 by default; fewer for a short history)."""
+    pre = int(pre_months)
+    if not 1 <= pre <= WINDOW:
+        raise ValueError(f"pre_months must be 1 to {WINDOW}")
     require_columns(members, ("customer_id", "joined_on"), what="members")
     if int(matches) < 1:
         raise ValueError("matches must be at least 1")
@@ -311,22 +316,22 @@ def programme_effect(transactions: pd.DataFrame, members: pd.DataFrame, *,
     counts = {"members": len(joined), "no_history": 0, "no_follow_up": 0, "unmatched": 0}
     last = len(panel.months) - 1
     treated, pool = [], []
-    for m in range(WINDOW, last - WINDOW + 1):
-        eligible = panel.first_col <= m - WINDOW
+    for m in range(pre, last - WINDOW + 1):
+        eligible = panel.first_col <= m - pre
         t_rows = np.flatnonzero(eligible & (join_of_row == m))
         c_rows = np.flatnonzero(eligible & (join_of_row > m + WINDOW))
         if len(t_rows):
             treated.append(pd.DataFrame({"row": t_rows, "month": m,
-                                         **panel.window(t_rows, m)}))
+                                         **panel.window(t_rows, m, pre)}))
         if len(c_rows) and len(t_rows):
-            pool.append(pd.DataFrame({"row": c_rows, "month": m, **panel.window(c_rows, m)}))
+            pool.append(pd.DataFrame({"row": c_rows, "month": m, **panel.window(c_rows, m, pre)}))
     treated = pd.concat(treated, ignore_index=True) if treated else pd.DataFrame()
     pool = pd.concat(pool, ignore_index=True) if pool else pd.DataFrame()
     eligible_members = len(treated)
     first_col = np.full(len(joined_col), np.inf)
     first_col[known] = panel.first_col[member_row[known].astype(int).to_numpy()]
     cols = joined_col.to_numpy()
-    no_history = ~known | (cols < WINDOW) | (first_col > cols - WINDOW)
+    no_history = ~known | (cols < pre) | (first_col > cols - pre)
     counts["no_history"] = int(no_history.sum())
     counts["no_follow_up"] = int((~no_history & (cols > last - WINDOW)).sum())
     counts["eligible"] = eligible_members
@@ -392,6 +397,7 @@ def programme_effect(transactions: pd.DataFrame, members: pd.DataFrame, *,
     balance = smd_table(treated, pool, matched_t, controls, controls["weight"])
     return ProgrammeEffect(effects, balance, counts, sample,
                            {"matches": int(matches), "caliper": caliper, "alpha": alpha,
+                            "pre_months": pre,
                             "first_month": str(panel.months[0]),
                             "last_month": str(panel.months[-1])})
 

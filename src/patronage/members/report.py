@@ -169,10 +169,10 @@ def summary_table(figures: ProgrammeFigures) -> pd.DataFrame:
 
 
 def programme_effect_of(engine: Engine, *, until: date | None = None, matches: int = 1,
-                        caliper: float | None = 0.5) -> ProgrammeEffect:
+                        caliper: float | None = 0.5, pre_months: int = 12) -> ProgrammeEffect:
     """The programme's effect on members' spend, purchases and retention (see
     :func:`patronage.analytics.incrementality.programme_effect`) up to ``until`` (default: the
-    last purchase)."""
+    last purchase), comparing the ``pre_months`` before joining."""
     people = read_members(engine)
     if people.empty:
         raise UserError(N_("The programme has no members yet: enrol customers first "
@@ -182,7 +182,8 @@ def programme_effect_of(engine: Engine, *, until: date | None = None, matches: i
         raise UserError(N_("There are no purchases to compare members with non-members."))
     try:
         return programme_effect(sales, people[["customer_id", "joined_on"]],
-                                observed_until=until, matches=matches, caliper=caliper)
+                                observed_until=until, matches=matches, caliper=caliper,
+                                pre_months=pre_months)
     except NoComparison:
         raise UserError(N_("No member has 12 months of purchases before joining and 12 full "
                            "months after it, with a comparable non-member: the programme's "
