@@ -97,7 +97,7 @@ def rule_matches(rule: dict, frame: pd.DataFrame, *, tier: str = "tier",
     params = rule.get("params") or {}
     if rule["kind"] == "member_day":
         if params.get("weekday") is not None:
-            mask &= (stamps.dt.weekday == int(params["weekday"])).to_numpy()
+            mask &= (stamps.dt.day_of_week == int(params["weekday"])).to_numpy()
         if params.get("day_of_month") is not None:
             mask &= (stamps.dt.day == int(params["day_of_month"])).to_numpy()
     elif rule["kind"] == "birthday_month":
