@@ -308,7 +308,10 @@ def statement(conn: Connection, member_id: int) -> pd.DataFrame:
                       "reason": row["reason"], "by": row["by"]})
     columns = ["id", "occurred_at", "kind", "points", "balance", "pending", "earned_on",
                "expires_on", "source_key", "reason", "by"]
-    return pd.DataFrame(lines, columns=columns)
+    frame = pd.DataFrame(lines, columns=columns)
+    for column in ("earned_on", "expires_on", "reason", "by"):  # missing is None, never NaN
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
 
 
 __all__ = ["KIND_NAMES", "Movement", "NotEnoughPoints", "account_balances", "balance",
