@@ -127,6 +127,7 @@ def _ledger(conn, member_id: int, language: str) -> list[dict]:
         .outerjoin(rewards, rewards.c.id == redemptions.c.reward_id)
         .where(t.id.in_(ids)))}
     out = []
+    lines = lines.astype(object).where(lines.notna(), None)
     for line in lines.to_dict(orient="records"):
         row = about.get(int(line["id"]))
         detail = None
