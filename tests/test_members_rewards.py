@@ -346,3 +346,23 @@ def test_the_api_redeems_once_per_key_and_refuses_in_the_readers_language(client
         made = conn.execute(select(redemptions.c.channel, redemptions.c.api_key_id)).all()
     assert len(made) == 1 and made[0].channel == "api" and made[0].api_key_id is not None
     assert _points(client.engine, client.gold.member_id) == 800
+
+
+def test_an_admin_adjusts_points_on_the_profile_with_a_reason(client):
+    client.cookies.set("patronage_lang", "zh_Hans")
+    assert login(client, "admin").status_code == 303
+    form = BeautifulSoup(client.get("/customers/2").text, "html.parser").select_one(
+        "#adjust-points form")
+    token = form.select_one("input[name=csrf_token]")["value"]
+    done = client.post(form["action"], data={"csrf_token": token, "points": "-150",
+                                             "reason": "重复积分更正"}, follow_redirects=False)
+    assert done.headers["location"] == "/customers/2?done=points_adjusted#membership"
+    assert _points(client.engine, client.gold.member_id) == 850
+    refused = client.post(form["action"], data={"csrf_token": token, "points": "50",
+                                                "reason": ""})
+    assert refused.status_code == 400 and "请说明调整积分的原因" in refused.text
+    with client.engine.connect() as conn:
+        audit = conn.execute(select(point_transfers.c.reason, users.c.email)
+                             .join(users, users.c.id == point_transfers.c.actor_id)
+                             .where(point_transfers.c.kind == "adjust")).all()
+    assert audit == [("重复积分更正", "admin@example.com")]

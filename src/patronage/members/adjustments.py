@@ -71,6 +71,17 @@ def adjust(engine: Engine, card: str, points, reason: str, *, by: str | int | No
     return {"transfer": transfer, "points": points, "balance": left["points"]}
 
 
+def adjust_customer(engine: Engine, customer_pk: int, points, reason: str, *,
+                    by: str | int | None = None, now: datetime | None = None) -> dict:
+    """:func:`adjust` for the member who is the customer ``customer_pk`` (on their profile)."""
+    with engine.connect() as conn:
+        card = conn.execute(select(members.c.card_no)
+                            .where(members.c.customer_id == customer_pk)).scalar()
+    if card is None:
+        raise UserError(N_("This customer is not a member of the programme."))
+    return adjust(engine, card, points, reason, by=by, now=now)
+
+
 def compensate(conn: Connection, customer_id: int | None, *, case_id: int, remedy_id: int,
                points: int, by: int | None = None, note: str | None = None,
                now: datetime | None = None) -> int | None:
@@ -116,4 +127,4 @@ def member_summary(engine: Engine, card: str, language: str = "en",
                                                        "points": expiring["points"]}}
 
 
-__all__ = ["NotEnoughPoints", "adjust", "compensate", "member_summary", "statement_of_card"]
+__all__ = ["NotEnoughPoints", "adjust", "adjust_customer", "compensate", "member_summary", "statement_of_card"]

@@ -27,7 +27,8 @@ DONE = {"saved": N_("The profile was saved."), "unchanged": N_("Nothing was chan
         "noted": N_("The note was added."), "logged": N_("The contact was logged."),
         "owner": N_("The account owner was changed."),
         "redeemed": N_("The reward was redeemed."),
-        "redemption_cancelled": N_("The redemption was cancelled; its points were returned.")}
+        "redemption_cancelled": N_("The redemption was cancelled; its points were returned."),
+        "points_adjusted": N_("The points were adjusted.")}
 #: Fields each edit form may post (the consent form's unticked boxes mean "no").
 SECTIONS = {
     "contact": ("phone", "email", "language", "timezone", "preferences.channel",

@@ -2,7 +2,8 @@
 
 Pages: ``/members/rewards`` (the catalogue, the latest redemptions with a cancel button, a
 redeem-by-card form for agents; admins add and change rewards), ``POST /customers/{pk}/redeem``
-(the profile's redemption form), ``POST /members/redemptions`` (redeem by card number) and
+(the profile's redemption form), ``POST /customers/{pk}/points`` (an admin's adjustment with its
+reason), ``POST /members/redemptions`` (redeem by card number) and
 ``POST /members/redemptions/{id}/cancel``. Each form carries an idempotency key made when the
 page was shown, so a double click redeems once.
 
@@ -24,7 +25,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from patronage.api_keys import authenticate
 from patronage.members import catalogue, rewards
-from patronage.members.adjustments import member_summary
+from patronage.members.adjustments import adjust_customer, member_summary
 from patronage.messages import N_, UserError
 from patronage.reporting import member_rewards as pages
 from patronage.web.customer_pages import _profile_page
@@ -118,6 +119,17 @@ def redeem_on_profile(request: Request, customer_pk: int, form: dict = Depends(f
     except UserError as exc:
         return _profile_page(request, customer_pk, 400, error=exc)
     return _back(f"/customers/{customer_pk}", "#membership", done="redeemed")
+
+
+@router.post("/customers/{customer_pk}/points", dependencies=CSRF)
+def adjust_on_profile(request: Request, customer_pk: int, form: dict = Depends(form_fields)):
+    user = require_user(request, "admin")
+    try:
+        adjust_customer(request.app.state.engine, customer_pk, form.get("points", ""),
+                        form.get("reason", ""), by=user["id"])
+    except UserError as exc:
+        return _profile_page(request, customer_pk, 400, error=exc)
+    return _back(f"/customers/{customer_pk}", "#membership", done="points_adjusted")
 
 
 @router.post("/members/redemptions/{redemption_id}/cancel", dependencies=CSRF)
