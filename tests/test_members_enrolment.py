@@ -4,6 +4,7 @@ checked with messages that name the field, and ``patronage import members`` all 
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import pytest
@@ -167,3 +168,29 @@ def test_import_members_is_all_or_nothing_and_names_the_row(panel3, db_url, tmp_
     clash.write_text("customer,card\nC002,6222000011112222\n", encoding="utf-8")
     result = runner.invoke(main, ["import", "members", str(clash), "--db", db_url])
     assert result.exit_code == 1 and "is a member already with card" in result.output
+
+
+def test_the_members_commands(panel3, db_url):
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(main, ["members", *args, "--db", db_url])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("tier", "add", "gold", "--name", "Gold", "--name-zh", "金卡", "--rank", "1",
+        "--qualify", "800", "--case-severity", "high")
+    assert "card 6222000099990001" in run("enroll", "C001", "--card", "6222000099990001",
+                                          "--joined", "2025-01-01", "--channel", "store")
+    assert run("enroll", "--segment", "tier:gold").strip() == (
+        "enrolled 2; 1 were members already")
+    assert "now gold" in run("tier", "set", "C002", "gold", "--reason", "key account")
+    shown = json.loads(run("show", "6222000099990001", "--format", "json"))
+    assert (shown["tier"]["code"], shown["channel"], shown["points"]) == ("basic", "store", 0)
+    listed = json.loads(run("list", "--tier", "gold", "--format", "json"))
+    assert [row["customer"] for row in listed] == ["C002"]
+    assert "C003: closed" in run("close", "C003")
+    assert "changed: grace_days" in run("programme", "set", "grace_days=30")
+    bad = runner.invoke(main, ["members", "programme", "set", "grace_days=x", "--db", db_url])
+    assert bad.exit_code == 1 and "grace period (days)" in bad.output
+    assert "0 members changed tier" in run("review")

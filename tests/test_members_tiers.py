@@ -20,7 +20,9 @@ from patronage.messages import UserError
 from patronage.storage import insert_rows, write_transaction
 from patronage.storage.schema import cases, customers, transactions
 from patronage.storage.schema_cases import case_events
-from patronage.storage.schema_members import member_tier_changes, members, rewards
+from patronage.storage.schema_members import (
+    member_tier_changes, members, redemptions, rewards,
+)
 
 pytestmark = pytest.mark.db
 T0 = datetime(2025, 1, 1, 9)
@@ -88,7 +90,7 @@ def test_spend_upgrades_at_once_with_gifts_then_review_grace_and_downgrade(progr
     row = _member(engine, member)
     assert (row["tier_code"], row["tier_since"], row["review_on"]) == (
         "gold", date(2025, 3, 3), date(2026, 3, 3))
-    assert gifts == [(member, "lounge", f"gift:upgrade:{member}:gold:2025-03-03:lounge")]
+    assert [(m, code) for m, code, _key in gifts] == [(member, "lounge")]
 
     # The review a year on: nothing bought in the window, so 90 days' grace; twice is once.
     _buy(engine, 1, date(2026, 4, 10), 1500, "T3")
@@ -194,3 +196,19 @@ def test_a_gold_members_case_opens_at_the_tiers_severity(programme, monkeypatch)
     assert other_severity == "normal"
     assert opened[0]["priority"] == "tier gold" and "priority" not in opened[1]
     assert gold and urgent and other
+
+
+def test_reaching_a_tier_gives_its_gifts_once_per_move_up(programme):
+    engine, ids = programme
+    member = ids[1]
+    _buy(engine, 1, date(2025, 3, 1), 6000, "G1")
+    with write_transaction(engine) as conn:
+        assert tiers.upgrade_now(conn, [member], on=date(2025, 3, 1), now=T0) == 1
+        assert tiers.upgrade_now(conn, [member], on=date(2025, 3, 2), now=T0) == 0
+    tiers.set_tier(engine, member, "basic", reason="test", now=datetime(2025, 4, 1))
+    tiers.set_tier(engine, member, "gold", reason="test", now=datetime(2025, 5, 1))
+    d = redemptions.c
+    with engine.connect() as conn:
+        given = conn.execute(select(d.channel, d.points, d.status).where(
+            d.member_id == member)).all()
+    assert given == [("tier_gift", 0, "done")] * 2  # the upgrade's and the move back up's

@@ -120,10 +120,12 @@ def _insert_change(conn: Connection, **values) -> int | None:
                .inserted_primary_key[0])
 
 
-def _give_gifts(conn: Connection, member_id: int, tier: Tier, key: str, now: datetime) -> int:
+def _give_gifts(conn: Connection, member_id: int, tier: Tier, change_id: int,
+                now: datetime) -> int:
+    """The tier's gift rewards, once per tier change (source ``gift:<change id>:<reward>``)."""
     given = 0
     for code in tier.gift_rewards:
-        if give_free(conn, member_id, code, source_key=f"gift:{key}:{code}", now=now):
+        if give_free(conn, member_id, code, source_key=f"gift:{change_id}:{code}", now=now):
             given += 1
     return given
 
@@ -146,7 +148,7 @@ def _move(conn: Connection, row, tier: Tier, *, kind: str, on: date, value: floa
                             kind=kind, qualify_value=value, changed_on=on, source_key=key,
                             actor_id=actor_id, reason=reason, created_at=now)
     if change is not None and gifts:
-        _give_gifts(conn, row.id, tier, key, now)
+        _give_gifts(conn, row.id, tier, change, now)
     return change is not None
 
 
