@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from patronage.members.accrual import last_run
 from patronage.members.earning import KIND_NAMES, list_rules
+from patronage.members.points import MULTIPLIER_KINDS
 from patronage.members.programme import load_tiers
 from patronage.messages import N_
 from patronage.reporting.case_desk import local_time
@@ -105,7 +106,11 @@ def rules_page(engine: Engine, *, language: str, gettext: Callable[[str], str],
     rules = []
     for rule in list_rules(engine):
         does, limits = describe(rule, gettext, label, names)
-        rules.append({**rule, "does": does, "limits": limits,
+        # An uncapped member day or birthday multiplies the purchase's own points: what it
+        # added is part of them, not a transfer of its own.
+        in_purchase = rule["kind"] in MULTIPLIER_KINDS and rule["cap_per_transaction"] is None \
+            and rule["cap_per_month"] is None
+        rules.append({**rule, "does": does, "limits": limits, "in_purchase": in_purchase,
                       "kind_label": KIND_LABELS[rule["kind"]]})
     last = last_run(engine)
     for key in ("run_at", "earned_at"):

@@ -60,7 +60,10 @@ def rules(request: Request, done: str = "", code: str = "", edit: int = 0):
             editing = earning.get_rule(request.app.state.engine, edit)
         except UserError:
             raise HTTPException(404) from None
-        form = {**editing, "amount": editing.get(earning.AMOUNT_OF[editing["kind"]])}
+        amount = editing.get(earning.AMOUNT_OF[editing["kind"]])
+        if isinstance(amount, float) and amount.is_integer():
+            amount = int(amount)  # 2, not 2.0
+        form = {**editing, "amount": amount}
     notice = UserError(DONE[done], code=code) if done in DONE else None
     return _page(request, form=form, editing=editing, done=notice)
 
