@@ -231,14 +231,15 @@ def test_expiry_takes_the_oldest_points_by_policy_once_per_day(programme):
     with write_transaction(engine) as conn:
         conn.execute(update(member_programme).values(expiry_policy="rolling", expiry_months=12))
     _earn(engine, gold.member_id, 500, date(2026, 1, 10), "txn:2026")  # expires 2027-01-10
-    rewards.redeem(engine, gold.card_no, "LOUNGE", key="l1", now=NOW)  # 200 of the oldest
+    # 600 of the oldest points (due in 2027-06), none of those due first (a shorter policy).
+    rewards.redeem(engine, gold.card_no, "LOUNGE", 3, key="l1", now=NOW)
     with engine.connect() as conn:
         assert member_points(conn, gold.member_id, TODAY)["expiring"] == {
             "on": date(2027, 1, 10), "points": 500}
     assert run_expiry(engine, now=datetime(2027, 1, 9)) == 0
     assert run_expiry(engine, now=datetime(2027, 1, 10, 8)) == 1
     assert run_expiry(engine, now=datetime(2027, 1, 10, 9)) == 0  # once per day
-    assert _points(engine, gold.member_id) == 800
+    assert _points(engine, gold.member_id) == 400
     # Points written late, already past their day, expire at the next run of the same day.
     _earn(engine, basic.member_id, 70, date(2025, 5, 1), "txn:imported-late")
     assert run_expiry(engine, now=datetime(2027, 1, 10, 10)) == 1
@@ -261,7 +262,7 @@ def test_expiry_takes_the_oldest_points_by_policy_once_per_day(programme):
                             .order_by(point_transfers.c.id)).all()
     g, b = gold.member_id, basic.member_id
     assert keys == [(f"expire:{g}:2027-01-10", 500), (f"expire:{b}:2026-05-01", 70),
-                    (f"expire:{g}:2027-06-01", 800), (f"expire:{b}:2027-06-01", 1000),
+                    (f"expire:{g}:2027-06-01", 400), (f"expire:{b}:2027-06-01", 1000),
                     (f"expire:{b}:2028-03-31", 40)]
     assert ledger_problems(engine) == []
 

@@ -7,9 +7,9 @@ programme's ``expiry`` account: one transfer per member and expiry day, source k
 ``expire:<member>:<day>``, so running it twice, or in two workers at once, expires them once.
 Which points are left is worked out by :mod:`patronage.members.lots` (oldest earning first).
 
-It is cheap to run every worker round: a day's first run finds the members whose points due to
-expire exceed what they have spent (one aggregate query); later runs that day only look at
-points written since (points earned by a late import may already be past their day). Two
+It is cheap to run every worker round: a day's first run looks at the members with points
+whose day came since the last run's day; later runs that day only look at points written
+since (points earned by a late import may already be past their day). Two
 ``worker_cursors`` rows keep the day and the last transfer looked at. A redemption expires the
 member's due points first (:func:`expire_member`), so points past their day are never spent
 even before the job has run.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import Connection, Engine, case, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from patronage.members import lots
@@ -71,25 +71,18 @@ def _cursors(conn: Connection) -> dict[str, int]:
 
 
 def _candidates(conn: Connection, today: date, cursors: dict[str, int]) -> list[int]:
-    """Members who may have points due: on a new day, those whose points due to expire exceed
-    everything taken from their spendable account; else those with due points written since
-    the last run."""
+    """Members who may have points due: those with points written since the last run that are
+    already past their day, and, on a new day, those with points whose day came since the
+    last run's day (the runs before expired everything due by then)."""
     t, a = point_transfers.c, point_accounts.c
-    late = (select(t.member_id).join(point_accounts, a.id == t.credit_account_id)
-            .where(t.id > cursors[SEEN_CURSOR], t.expires_on <= today, a.kind == "points"))
-    found = {int(m) for m in conn.execute(late.distinct()).scalars()}
-    if cursors[DAY_CURSOR] >= today.toordinal():
-        return sorted(found)
-    due = (select(t.credit_account_id.label("account"),
-                  func.sum(case((t.expires_on <= today, t.points), else_=0)).label("points"))
-           .where(t.expires_on.is_not(None)).group_by(t.credit_account_id).subquery())
-    spent = (select(t.debit_account_id.label("account"), func.sum(t.points).label("points"))
-             .group_by(t.debit_account_id).subquery())
-    query = (select(a.member_id).select_from(point_accounts)
-             .join(due, due.c.account == a.id).outerjoin(spent, spent.c.account == a.id)
-             .where(a.kind == "points", a.balance > 0,
-                    due.c.points > func.coalesce(spent.c.points, 0)))
-    found |= {int(m) for m in conn.execute(query).scalars()}
+    due = (select(t.member_id).join(point_accounts, a.id == t.credit_account_id)
+           .where(a.kind == "points", a.balance > 0, t.expires_on <= today))
+    found = {int(m) for m in conn.execute(due.where(t.id > cursors[SEEN_CURSOR]).distinct())
+             .scalars()}
+    if cursors[DAY_CURSOR] < today.toordinal():
+        since = date.fromordinal(max(cursors[DAY_CURSOR], 1))
+        found |= {int(m) for m in conn.execute(due.where(t.expires_on > since).distinct())
+                  .scalars()}
     return sorted(found)
 
 
