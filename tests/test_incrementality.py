@@ -186,3 +186,29 @@ def test_smd_uses_the_spread_before_matching():
     assert table.loc["x", "smd_before"] == pytest.approx((3 - 3) / pooled)
     assert table.loc["x", "matched_mean"] == pytest.approx(3.0)
     assert table.loc["x", "smd_after"] == pytest.approx(0.0)
+
+
+def test_a_short_history_is_compared_on_fewer_months_before_joining(simulated):
+    """A programme younger than its purchase history allows: with 4 months of purchases before
+    the first members joined, 12 months before joining leave few members to compare; the
+    automatic choice compares fewer months (the most that leave ``min_n`` members) and still
+    recovers the planted effect."""
+    tx, members, truth, _effect = simulated
+    short = tx.loc[tx["occurred_at"] >= "2022-09-01"]
+    full_year = programme_effect(short, members, observed_until="2024-12-31", pre_months=12)
+    assert full_year.counts["eligible"] < 300
+    effect = programme_effect(short, members, observed_until="2024-12-31", pre_months=None,
+                              min_n=300)
+    months = effect.settings["pre_months"]
+    assert 3 <= months < 12 and effect.counts["eligible"] >= 300
+    matched = effect.sample.loc[effect.sample["role"] == "treated", "customer"]
+    true = truth.loc[matched, "spend"].mean()
+    found = effect.estimate("spend")
+    assert found["low"] < true < found["high"]
+    # The pre-period is counted per 12 months for the difference-in-differences.
+    treated = effect.sample.loc[effect.sample["role"] == "treated"]
+    assert treated["pre_purchases"].to_numpy() == pytest.approx(
+        treated["frequency"].to_numpy() * 12 / months)
+    with pytest.raises(NoComparison):
+        programme_effect(short.loc[short["occurred_at"] >= "2023-10-01"], members,
+                         observed_until="2024-12-31", pre_months=None)

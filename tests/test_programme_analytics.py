@@ -189,9 +189,9 @@ def test_tier_migration_counts_and_row_shares():
 
 def seed_programme(engine, *, customers: int = 60, seed: int = 5) -> dict:
     """Customers buying monthly from July 2023 to June 2026; the frequent buyers among them
-    joined the programme between July 2024 and May 2025 (entry tier "basic", some upgraded to
-    "gold"), earning a point per ¥ on their purchases after joining (expiring after a year) and
-    a bonus on every third purchase, redeeming 200 points every fourth month while they can;
+    joined the programme from July 2024 (entry tier "basic", some upgraded to "gold" in March
+    2026), earning a point per ¥ on their purchases after joining, a quarter at a time (expiring
+    after a year), and a bonus on the first purchase of every quarter, redeeming 200 points every fourth month while they can;
     points left on expired lots taken on 30 June 2026. A few survey answers (trust, NPS) and a
     customer marked as having few alternatives. Returns facts the tests check against."""
     from patronage.members.enrolment import enrol_member
@@ -240,33 +240,36 @@ def seed_programme(engine, *, customers: int = 60, seed: int = 5) -> dict:
             made = enrol_member(conn, pk[f"P{i:03d}"], joined_on=day, now=now)
             member_of[pk[f"P{i:03d}"]] = made.member_id
         joined_on = {pk[f"P{i:03d}"]: day for i, day in joined.items()}
-        events = [(row.when, "earn", member_of[row.customer], row) for row in sales.itertuples()
-                  if row.customer in member_of and row.when.date() > joined_on[row.customer]]
+        bought = sales.loc[sales["customer"].isin(member_of.keys())].copy()
+        bought = bought.loc[[w.date() > joined_on[c] for w, c in zip(bought["when"],
+                                                                     bought["customer"])]]
+        bought["month"] = bought["when"].dt.to_period("Q")
+        events = [(g["when"].max(), "earn", member_of[c], g)
+                  for (c, _m), g in bought.groupby(["customer", "month"])]
         events += [(datetime(m.year, m.month, 28, 18), "redeem", member, m)
                    for member in set(member_of.values()) if member % 2 == 0
                    for m in pd.period_range("2024-09", "2026-05", freq="4M")]
-        count = {}
         for when, kind, member, item in sorted(events, key=lambda e: (e[0], e[1], e[2])):
             if kind == "redeem":
                 if balance(conn, member)["points"] >= 200:
                     take(conn, member, Movement("redeem", 200, f"redeem:{member}:{item}", when),
                          to="redemption")
                 continue
+            # A quarter's purchases earn together; its first purchase earns a bonus.
             earned = when.date()
             expires = add_months(earned, 12)
-            give(conn, member, Movement("earn", int(item.amount), f"txn:{item.id}", when,
-                                        transaction_id=int(item.id), earned_on=earned,
+            first = item.iloc[0]
+            give(conn, member, Movement("earn", int(item["amount"].sum()),
+                                        f"quarter:{member}:{first['month']}", when,
+                                        earned_on=earned, expires_on=expires))
+            give(conn, member, Movement("bonus", 50, f"bonus:{first['id']}", when,
+                                        transaction_id=int(first["id"]), earned_on=earned,
                                         expires_on=expires))
-            count[member] = count.get(member, 0) + 1
-            if count[member] % 3 == 0:
-                give(conn, member, Movement("bonus", 50, f"bonus:{item.id}", when,
-                                            transaction_id=int(item.id), earned_on=earned,
-                                            expires_on=expires))
         gold = sorted(set(member_of.values()))[::4]
         for member in gold:
             conn.execute(insert(member_tier_changes).values(
                 member_id=member, from_tier="basic", to_tier="gold", kind="upgrade",
-                changed_on=date(2025, 9, 1), source_key=f"upgrade:{member}", created_at=now))
+                changed_on=date(2026, 3, 1), source_key=f"upgrade:{member}", created_at=now))
             conn.execute(update(members).where(members.c.id == member).values(tier_code="gold"))
     # Points left on lots that expired by the end are taken, oldest first.
     from patronage.storage.reads_members import read_point_transfers
@@ -282,17 +285,110 @@ def seed_programme(engine, *, customers: int = 60, seed: int = 5) -> dict:
                                                  expires_on=TODAY), to="expiry")
         insert_rows(conn, surveys, [{"code": "trust", "title": "Trust", "status": "closed",
                                      "definition": {}, "created_at": now}])
-        survey = conn.execute(select(surveys.c.id)).scalar_one()
+        survey = conn.execute(select(surveys.c.id).where(surveys.c.code == "trust")).scalar_one()
         answered = [int(i) for i in np.argsort(-rate)[:12]]
         insert_rows(conn, responses, [
-            {"external_id": f"R{i}", "survey_id": survey, "customer_id": pk[f"P{i:03d}"],
+            {"external_id": f"PR{i}", "survey_id": survey, "customer_id": pk[f"P{i:03d}"],
              "channel": "web", "submitted_at": datetime(2026, 3, 1), "weight": 1.0}
             for i in answered])
         ids = dict(conn.execute(select(responses.c.external_id, responses.c.id)).all())
         insert_rows(conn, answers, [
-            {"response_id": ids[f"R{i}"], "item_code": "trust",
+            {"response_id": ids[f"PR{i}"], "item_code": "trust",
              "value_num": 9.0 if k % 2 else 5.0, "value_text": None}
             for k, i in enumerate(answered)])
     return {"members": len(joined), "customers": customers, "gold": len(gold),
             "pk": pk, "monopoly": f"P{int(heavy[0]):03d}"}
 
+
+
+@pytest.mark.db
+def test_the_programme_report_and_its_commands_over_a_seeded_database(engine, db_url):
+    from sqlalchemy import func, select
+
+    from patronage.cli import main
+    from patronage.members.ledger import account_balances, check_balances
+    from patronage.members.report import loyalty_types, programme_effect_of, programme_figures
+    from patronage.storage.schema_members import point_accounts
+
+    facts = seed_programme(engine)
+    assert check_balances(engine) == []
+    figures = programme_figures(engine, until=TODAY)
+    assert (figures.since, figures.until) == (date(2025, 7, 1), TODAY)
+    h, ledger = figures.headline, account_balances(engine)
+    assert h["members"] == facts["members"] == figures.monthly["members"].iloc[-1]
+    with engine.connect() as conn:
+        spendable = conn.execute(select(func.sum(point_accounts.c.balance))
+                                 .where(point_accounts.c.kind == "points")).scalar_one()
+    assert h["outstanding"] == spendable
+    # The months add up to the programme's own accounts.
+    monthly = figures.monthly
+    assert monthly["issued"].sum() - monthly["reversed"].sum() == -ledger["issue"]
+    assert monthly["redeemed"].sum() - monthly["returned"].sum() == ledger["redemption"]
+    assert monthly["expired"].sum() == ledger["expiry"] > 0
+    assert figures.liability["gross"] == pytest.approx(spendable * 0.01)
+    b = figures.breakage
+    assert 0 < b["low"] < b["rate"] < b["high"] <= 1
+    assert figures.liability["net"] == pytest.approx(spendable * 0.01 * (1 - b["rate"]))
+    assert figures.migration["gold"].sum() == facts["gold"]
+    assert figures.redemption["n"] == facts["members"]
+    effect = programme_effect_of(engine)
+    assert effect.counts["members"] == facts["members"] and effect.counts["matched"] > 0
+    types = loyalty_types(engine, as_of=TODAY)
+    assert types.at[facts["monopoly"], "loyalty_type"] == "monopoly"
+    assert (types["loyalty_type"] == "trust").sum() > 0
+    assert len(types) == facts["customers"]
+
+    runner = CliRunner()
+    done = runner.invoke(main, ["analyze", "programme", "--db", db_url, "--until",
+                                "2026-06-30", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    shown = json.loads(done.output)
+    rows = {row["figure"]: row for row in shown["rows"]}
+    assert rows["outstanding_points"]["value"] == spendable
+    assert rows["breakage"]["value"] == pytest.approx(b["rate"])
+    assert shown["since"] == "2025-07-01"
+    done = runner.invoke(main, ["analyze", "programme-effect", "--db", db_url, "--part",
+                                "counts", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert {r["figure"]: r["customers"] for r in json.loads(done.output)["rows"]}[
+        "members"] == facts["members"]
+    done = runner.invoke(main, ["analyze", "loyalty-types", "--db", db_url, "--type",
+                                "monopoly", "--format", "csv"])
+    assert done.exit_code == 0 and facts["monopoly"] in done.output
+    done = runner.invoke(main, ["analyze", "programme", "--db", db_url, "--from",
+                                "2026-07-01", "--until", "2026-01-01"])
+    assert done.exit_code != 0 and "after its end" in done.output
+
+
+@pytest.mark.db
+def test_the_programme_report_page_in_chinese(panel, db_url):
+    from bs4 import BeautifulSoup
+    from fastapi.testclient import TestClient
+
+    from patronage.settings import Settings
+    from patronage.web import create_app
+    from test_web import login
+    from visible_english import english_words
+
+    engine, info = panel
+    facts = seed_programme(engine)
+    with TestClient(create_app(Settings(database_url=db_url))) as client:
+        client.info = info
+        client.cookies.set("patronage_lang", "zh_Hans")
+        assert login(client, "agent").status_code == 303
+        assert client.get("/members/report").status_code == 403
+        assert login(client, "analyst").status_code == 303
+        page = client.get("/members/report?until=2026-06-30")
+        assert page.status_code == 200
+        assert not english_words(page.text)
+        soup = BeautifulSoup(page.text, "html.parser")
+        assert soup.select_one("#kpi-members .value").text == str(facts["members"])
+        assert "会员带来的增量消费" in page.text or "无法区分" in page.text
+        assert soup.select_one("#chart-flows")["data-figure"]
+        assert "金卡" in soup.select_one("#migration").text
+        link = soup.select_one("#type-monopoly a")["href"]
+        listing = client.get(link)
+        assert listing.status_code == 200 and not english_words(listing.text)
+        profile = f"/customers/{facts['pk'][facts['monopoly']]}"
+        assert profile in listing.text
+        assert client.get("/members/report/types/nonsense").status_code == 404

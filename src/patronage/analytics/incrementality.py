@@ -8,10 +8,10 @@ to join ("bought" loyalty looks like a large effect). The estimate here compares
 with non-members who looked the same in the 12 months before the member joined.
 
 **Design.** Time is cut into calendar months. A member who joined in month *m* is compared on
-the 12 full months before *m* (pre-period) and the 12 full months after it (post-period); the
-enrolment month itself is left out of both (a member often joins at a purchase). Members need
-12 months of history before joining (a first purchase at least 12 months before *m*) and a
-fully observed post-period. Every customer who had the same history and was not a member by the
+the 12 full months before *m* (pre-period; fewer when the purchase history is short, see
+``pre_months``) and the 12 full months after it (post-period); the enrolment month itself is
+left out of both (a member often joins at a purchase). Members need the pre-period's history
+before joining (a first purchase at its start or earlier) and a fully observed post-period. Every customer who had the same history and was not a member by the
 end of the post-period is a candidate control *at the same pseudo-enrolment month m*.
 
 **Matching** (Stuart 2010, *Matching methods for causal inference: a review and a look
@@ -34,7 +34,8 @@ beside it, so the page can say by how much it overstates the effect.
 
 **Difference-in-differences** on the matched sample (Angrist & Pischke 2009, *Mostly Harmless
 Econometrics*, ch. 5): y = a + b·member + c·post + d·member×post on one row per person and
-period (a control matched twice counts twice), d being the effect, with standard errors
+period (a control matched twice counts twice; a pre-period shorter than 12 months counted per
+12 months), d being the effect, with standard errors
 clustered by customer (the CR1 sandwich with the small-sample factor G/(G−1)·(N−1)/(N−K), as
 statsmodels computes it) and a t interval on G−1 degrees of freedom.
 """
@@ -59,6 +60,8 @@ OUTCOMES = ("spend", "purchases", "retained")
 #: Months before and after the enrolment month compared (and the retention months).
 WINDOW = 12
 RETAINED_MONTHS = (7, 12)
+#: The fewest months before joining an automatic choice of the pre-period compares.
+MIN_PRE_MONTHS = 3
 #: The bias correction's regression needs this many distinct matched controls per coefficient;
 #: with fewer it would chase noise, and the matched outcomes are used as they are.
 BIAS_FIT_ROWS = 10
@@ -158,8 +161,9 @@ class _Panel:
             "recency_days": self.month_start[m] - self.last_before[rows, m - 1],
             "frequency": self.purchases[rows, pre].sum(axis=1),
             "monetary": self.spend[rows, pre].sum(axis=1),
-            "pre_spend": self.spend[rows, pre].sum(axis=1),
-            "pre_purchases": self.purchases[rows, pre].sum(axis=1),
+            # The pre-period per 12 months, so that a shorter one compares with the year after.
+            "pre_spend": self.spend[rows, pre].sum(axis=1) * WINDOW / months_before,
+            "pre_purchases": self.purchases[rows, pre].sum(axis=1) * WINDOW / months_before,
             "spend": self.spend[rows, post].sum(axis=1),
             "purchases": self.purchases[rows, post].sum(axis=1),
             "retained": (self.purchases[rows, late].sum(axis=1) > 0).astype(float),
@@ -287,19 +291,37 @@ def _naive(treated: pd.DataFrame, pool: pd.DataFrame, outcome: str, z: float) ->
             "treated_mean": float(y_t.mean()), "control_mean": control}
 
 
+def _eligible_members(panel: _Panel, join_of_row: np.ndarray, pre: int) -> int:
+    """Members with ``pre`` months of history before joining and a full year after."""
+    last = len(panel.months) - 1
+    cols = join_of_row[np.isfinite(join_of_row)]
+    firsts = panel.first_col[np.isfinite(join_of_row)]
+    return int(((cols >= pre) & (firsts <= cols - pre) & (cols <= last - WINDOW)).sum())
+
+
+def _pre_months(panel: _Panel, join_of_row: np.ndarray, min_n: int) -> int:
+    """The longest pre-period, from 12 months down to :data:`MIN_PRE_MONTHS`, with at least
+    ``min_n`` members to compare; when none has, the one with the most (the longest of
+    those). A young programme with a short purchase history is compared on fewer months
+    before joining, as the page says."""
+    counts = {k: _eligible_members(panel, join_of_row, k)
+              for k in range(WINDOW, MIN_PRE_MONTHS - 1, -1)}
+    enough = [k for k, n in counts.items() if n >= min_n]
+    return enough[0] if enough else max(counts, key=lambda k: (counts[k], k))
+
+
 def programme_effect(transactions: pd.DataFrame, members: pd.DataFrame, *,
                      observed_until=None, matches: int = 1, caliper: float | None = 0.5,
                      alpha: float = 0.05, min_n: int = 30,
-                     pre_months: int = WINDOW) -> ProgrammeEffect:
+                     pre_months: int | None = WINDOW) -> ProgrammeEffect:
     """Matched and naive effects of membership and the difference-in-differences (see the
     module's notes). ``transactions``: ``customer_id, occurred_at, amount`` (``is_refund``
     optional: refunds count in net spend, not as purchases); ``members``: ``customer_id,
     joined_on``. ``observed_until``: the last day the data cover (default: the last
     transaction); only full months count. ``pre_months``: the months of history before
-    joining that are compared (12 by default; fewer for a short history)."""
-    pre = int(pre_months)
-    if not 1 <= pre <= WINDOW:
-        raise ValueError(f"pre_months must be 1 to {WINDOW}")
+    joining that are compared (12 by default; fewer for a short history; None: the most, down
+    to :data:`MIN_PRE_MONTHS`, that leave ``min_n`` members to compare — see
+    :func:`_pre_months`)."""
     require_columns(members, ("customer_id", "joined_on"), what="members")
     if int(matches) < 1:
         raise ValueError("matches must be at least 1")
@@ -313,6 +335,10 @@ def programme_effect(transactions: pd.DataFrame, members: pd.DataFrame, *,
     join_of_row = np.full(len(panel.customers), np.inf)
     known = member_row.notna().to_numpy()
     join_of_row[member_row[known].astype(int).to_numpy()] = joined_col[known].to_numpy()
+    pre = (_pre_months(panel, join_of_row, int(min_n)) if pre_months is None
+           else int(pre_months))
+    if not 1 <= pre <= WINDOW:
+        raise ValueError(f"pre_months must be 1 to {WINDOW}")
     counts = {"members": len(joined), "no_history": 0, "no_follow_up": 0, "unmatched": 0}
     last = len(panel.months) - 1
     treated, pool = [], []
@@ -380,16 +406,16 @@ def programme_effect(transactions: pd.DataFrame, members: pd.DataFrame, *,
     used = weights > 0
     controls = pool.loc[used].assign(weight=weights[used])
     sample = _sample(matched_t, pool, match, panel)
-    for outcome, pre in (("spend", "pre_spend"), ("purchases", "pre_purchases")):
-        long = pd.concat([sample.assign(y=sample[pre], post=0.0),
+    for outcome, before in (("spend", "pre_spend"), ("purchases", "pre_purchases")):
+        long = pd.concat([sample.assign(y=sample[before], post=0.0),
                           sample.assign(y=sample[outcome], post=1.0)], ignore_index=True)
         found = did(long, outcome="y", treated="treated", post="post", cluster="customer",
                     weight="weight", alpha=alpha)
         rows.append({"outcome": outcome, "method": "did", "estimate": found["estimate"],
                      "se": found["se"], "low": found["low"], "high": found["high"],
                      "treated_mean": float(matched_t[outcome].mean()
-                                           - matched_t[pre].mean()),
-                     "control_mean": float(np.average(controls[outcome] - controls[pre],
+                                           - matched_t[before].mean()),
+                     "control_mean": float(np.average(controls[outcome] - controls[before],
                                                       weights=controls["weight"])),
                      "n_treated": len(matched_t), "n_control": counts["controls"]})
     effects = pd.DataFrame(rows).set_index(["outcome", "method"])

@@ -158,7 +158,8 @@ def _met(features: pd.DataFrame, condition: tuple, thresholds: dict) -> np.ndarr
         return np.zeros(len(features), dtype=bool)
     values = features[name]
     if op == "is":
-        return values.fillna(False).astype(bool).to_numpy()
+        return np.array([False if pd.isna(v) else bool(v) for v in values.astype(object)],
+                        dtype=bool)
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     limit = float(thresholds[key])
     with np.errstate(invalid="ignore"):

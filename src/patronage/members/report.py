@@ -169,10 +169,12 @@ def summary_table(figures: ProgrammeFigures) -> pd.DataFrame:
 
 
 def programme_effect_of(engine: Engine, *, until: date | None = None, matches: int = 1,
-                        caliper: float | None = 0.5, pre_months: int = 12) -> ProgrammeEffect:
+                        caliper: float | None = 0.5,
+                        pre_months: int | None = None) -> ProgrammeEffect:
     """The programme's effect on members' spend, purchases and retention (see
     :func:`patronage.analytics.incrementality.programme_effect`) up to ``until`` (default: the
-    last purchase), comparing the ``pre_months`` before joining."""
+    last purchase), comparing the ``pre_months`` before joining (default: 12, or fewer when
+    the history is too short for enough members)."""
     people = read_members(engine)
     if people.empty:
         raise UserError(N_("The programme has no members yet: enrol customers first "
@@ -185,7 +187,7 @@ def programme_effect_of(engine: Engine, *, until: date | None = None, matches: i
                                 observed_until=until, matches=matches, caliper=caliper,
                                 pre_months=pre_months)
     except NoComparison:
-        raise UserError(N_("No member has 12 months of purchases before joining and 12 full "
+        raise UserError(N_("No member has purchases in the months before joining and 12 full "
                            "months after it, with a comparable non-member: the programme's "
                            "effect cannot be estimated yet.")) from None
 

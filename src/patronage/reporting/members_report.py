@@ -38,11 +38,11 @@ METHOD_NAMES = {"matched": N_("Matched comparison"),
                 "naive": N_("All members against all non-members (unmatched)"),
                 "did": N_("Difference-in-differences, matched")}
 FEATURE_NAMES = {"recency_days": N_("Days since the last purchase"),
-                 "frequency": N_("Purchases in the 12 months before"),
-                 "monetary": N_("Spend in the 12 months before")}
+                 "frequency": N_("Purchases in the {months} months before"),
+                 "monetary": N_("Spend in the {months} months before")}
 MIGRATION_NAMES = {NEW: N_("Joined in the period"), CLOSED: N_("Membership closed"),
                    NO_TIER: N_("No tier")}
-LEFT_OUT = {"no_history": N_("less than 12 months of purchases before joining"),
+LEFT_OUT = {"no_history": N_("less than {months} months of purchases before joining"),
             "no_follow_up": N_("joined less than 13 months before the data end"),
             "unmatched": N_("no comparable non-member")}
 #: Columns of the list of customers behind a loyalty type.
@@ -149,16 +149,17 @@ def _effect(engine: Engine, until, _) -> dict:
                      "treated": r["treated_mean"], "control": r["control_mean"],
                      "n_treated": int(r["n_treated"]), "n_control": int(r["n_control"]),
                      "small": bool(r["small"])})
-    balance = [{"feature": _(FEATURE_NAMES[f]), "treated": r["treated_mean"],
+    months = effect.settings["pre_months"]
+    balance = [{"feature": _(FEATURE_NAMES[f]).format(months=months), "treated": r["treated_mean"],
                 "candidates": r["candidates_mean"], "matched": r["matched_mean"],
                 "before": r["smd_before"], "after": r["smd_after"]}
                for f, r in effect.balance.iterrows()]
     counts = effect.counts
-    left_out = [{"reason": _(text), "n": counts[key]} for key, text in LEFT_OUT.items()
-                if counts.get(key)]
+    left_out = [{"reason": _(text).format(months=months), "n": counts[key]}
+                for key, text in LEFT_OUT.items() if counts.get(key)]
     return {"sentences": _effect_sentences(effect, _), "rows": rows, "balance": balance,
             "counts": counts, "left_out": left_out, "small": counts["matched"] < SMALL_N,
-            "months": (effect.settings["first_month"], effect.settings["last_month"])}
+            "pre_months": months}
 
 
 def _types(engine: Engine, until, _, language: str) -> dict:
