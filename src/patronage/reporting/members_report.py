@@ -70,8 +70,8 @@ def _finite(value) -> float | None:
         else float(value)
 
 
-def _chart(monthly: pd.DataFrame, _) -> str:
-    """Points issued (up), redeemed and expired (down) per month, and the outstanding points."""
+def _flows_chart(monthly: pd.DataFrame, _) -> str:
+    """Points issued (up), redeemed and expired (down) per month."""
     months = [str(m) for m in monthly.index]
     figure = go.Figure()
     for column, sign, colour, name in (
@@ -82,15 +82,24 @@ def _chart(monthly: pd.DataFrame, _) -> str:
         figure.add_trace(go.Bar(x=months, y=[sign * v for v in values], name=name,
                                 marker_color=colour, customdata=list(values),
                                 hovertemplate=hover("%{x}", f"{name} %{{customdata:,.0f}}")))
-    outstanding = _("Outstanding points")
-    figure.add_trace(go.Scatter(x=months, y=list(monthly["outstanding"]), name=outstanding,
-                                mode="lines", yaxis="y2", line=dict(color=COLOURWAY[1]),
-                                hovertemplate=hover("%{x}", f"{outstanding} %{{y:,.0f}}")))
-    figure.update_layout(title=_("Points earned and burnt per month"), barmode="relative",
-                         yaxis=dict(title=_("Points per month"), tickformat="~s"),
-                         yaxis2=dict(title=outstanding, overlaying="y", side="right",
-                                     tickformat="~s", rangemode="tozero"),
+    figure.update_layout(title=_("Points issued, redeemed and expired per month"),
+                         barmode="relative", xaxis=dict(type="category"),
+                         yaxis=dict(title=_("Points per month"), tickformat=",d"),
                          legend=dict(orientation="h", y=-0.25), **_LAYOUT)
+    return figure.to_json()
+
+
+def _outstanding_chart(monthly: pd.DataFrame, _) -> str:
+    """Members' outstanding points at each month's end."""
+    name = _("Outstanding points")
+    figure = go.Figure(go.Scatter(
+        x=[str(m) for m in monthly.index], y=list(monthly["outstanding"]), name=name,
+        mode="lines+markers", line=dict(color=COLOURWAY[1]),
+        hovertemplate=hover("%{x}", f"{name} %{{y:,.0f}}")))
+    figure.update_layout(title=_("Outstanding points at each month's end"),
+                         xaxis=dict(type="category"),
+                         yaxis=dict(title=name, tickformat=",d", rangemode="tozero"),
+                         **_LAYOUT)
     return figure.to_json()
 
 
@@ -111,7 +120,9 @@ def _figures(engine: Engine, since, until, _, language: str) -> dict:
                                      for c in counts.columns]} for t in counts.index]}
     return {"since": found.since, "until": found.until, "headline": found.headline,
             "redemption": found.redemption, "breakage": found.breakage,
-            "liability": found.liability, "monthly": rows, "chart": _chart(monthly, _),
+            "liability": found.liability, "monthly": rows,
+            "charts": {"flows": _flows_chart(monthly, _),
+                       "outstanding": _outstanding_chart(monthly, _)},
             "migration": migration, "active_months": found.policy.active_months}
 
 
@@ -142,7 +153,8 @@ def _effect_sentences(effect, _) -> list[str]:
 def _effect(engine: Engine, until, _) -> dict:
     effect = report.programme_effect_of(engine, until=until)
     rows = []
-    for (outcome, method), r in effect.effects.iterrows():
+    order = {(o, m): (i, j) for i, o in enumerate(OUTCOME_NAMES) for j, m in enumerate(METHOD_NAMES)}
+    for (outcome, method), r in sorted(effect.effects.iterrows(), key=lambda x: order[x[0]]):
         rows.append({"outcome": _(OUTCOME_NAMES[outcome]), "method": _(METHOD_NAMES[method]),
                      "key": f"{outcome}-{method}", "kind": outcome,
                      "estimate": r["estimate"], "low": r["low"], "high": r["high"],
