@@ -301,25 +301,43 @@ def seed_programme(engine, *, customers: int = 60, seed: int = 5) -> dict:
 
 
 
+@pytest.fixture
+def report_client(panel, db_url):
+    """A client of the application on the small panel (its users log in), in Chinese."""
+    from fastapi.testclient import TestClient
+
+    from patronage.settings import Settings
+    from patronage.web import create_app
+
+    engine, info = panel
+    with TestClient(create_app(Settings(database_url=db_url))) as client:
+        client.info, client.engine = info, engine
+        client.cookies.set("patronage_lang", "zh_Hans")
+        yield client
+
+
 @pytest.mark.db
-def test_the_programme_report_its_commands_and_its_page(panel, db_url):
+def test_the_programme_report_its_commands_and_its_page(report_client, db_url):
     """One seeded programme (seeding is the slow part) read by the service, the commands and
     the page in Chinese."""
     from bs4 import BeautifulSoup
-    from fastapi.testclient import TestClient
     from sqlalchemy import func, select
 
     from patronage.cli import main
     from patronage.members.ledger import account_balances, check_balances
     from patronage.members.report import loyalty_types, programme_effect_of, programme_figures
-    from patronage.settings import Settings
     from patronage.storage import count_customers
     from patronage.storage.schema_members import point_accounts
-    from patronage.web import create_app
     from test_web import login
     from visible_english import english_words
 
-    engine, info = panel
+    client = report_client
+    engine = client.engine
+    assert login(client, "analyst").status_code == 303
+    empty = client.get("/members/report")  # before the programme has members: said, in Chinese
+    assert empty.status_code == 200 and not english_words(empty.text)
+    assert BeautifulSoup(empty.text, "html.parser").select_one("#figures-problem")
+
     facts = seed_programme(engine)
     assert check_balances(engine) == []
     figures = programme_figures(engine, until=TODAY)
@@ -369,23 +387,20 @@ def test_the_programme_report_its_commands_and_its_page(panel, db_url):
                                 "2026-07-01", "--until", "2026-01-01"])
     assert done.exit_code != 0 and "after its end" in done.output
 
-    with TestClient(create_app(Settings(database_url=db_url))) as client:
-        client.info = info
-        client.cookies.set("patronage_lang", "zh_Hans")
-        assert login(client, "agent").status_code == 303
-        assert client.get("/members/report").status_code == 403
-        assert login(client, "analyst").status_code == 303
-        page = client.get("/members/report?until=2026-06-30")
-        assert page.status_code == 200
-        assert not english_words(page.text)
-        soup = BeautifulSoup(page.text, "html.parser")
-        assert soup.select_one("#kpi-members .value").text == str(facts["members"])
-        assert "会员带来的增量消费" in page.text or "无法区分" in page.text
-        assert soup.select_one("#chart-flows")["data-figure"]
-        assert "金卡" in soup.select_one("#migration").text
-        link = soup.select_one("#type-monopoly a")["href"]
-        listing = client.get(link)
-        assert listing.status_code == 200 and not english_words(listing.text)
-        profile = f"/customers/{facts['pk'][facts['monopoly']]}"
-        assert profile in listing.text
-        assert client.get("/members/report/types/nonsense").status_code == 404
+    assert login(client, "agent").status_code == 303
+    assert client.get("/members/report").status_code == 403
+    assert login(client, "analyst").status_code == 303
+    page = client.get("/members/report?until=2026-06-30")
+    assert page.status_code == 200
+    assert not english_words(page.text)
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.select_one("#kpi-members .value").text == str(facts["members"])
+    assert "会员带来的增量消费" in page.text or "无法区分" in page.text
+    assert soup.select_one("#chart-flows")["data-figure"]
+    assert "金卡" in soup.select_one("#migration").text
+    link = soup.select_one("#type-monopoly a")["href"]
+    listing = client.get(link)
+    assert listing.status_code == 200 and not english_words(listing.text)
+    profile = f"/customers/{facts['pk'][facts['monopoly']]}"
+    assert profile in listing.text
+    assert client.get("/members/report/types/nonsense").status_code == 404
