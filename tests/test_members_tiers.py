@@ -212,3 +212,58 @@ def test_reaching_a_tier_gives_its_gifts_once_per_move_up(programme):
         given = conn.execute(select(d.channel, d.points, d.status).where(
             d.member_id == member)).all()
     assert given == [("tier_gift", 0, "done")] * 2  # the upgrade's and the move back up's
+
+
+def test_window_sums_for_many_members_agree_and_forget_a_rolled_back_chunk(programme,
+                                                                          monkeypatch):
+    """The accrual's path (many members: sums kept per engine) gives the direct sums, counts
+    the caller's own uncommitted rows for its decision only, and picks up rows and members
+    added since the sums were read."""
+    from patronage.members import qualifying
+
+    engine, ids = programme
+    update_policy(engine, tier_basis="points")
+    on, at = date(2025, 6, 30), datetime(2025, 6, 1, 10)
+
+    def earn(conn, member, points, key):
+        give(conn, member, Movement(kind="earn", points=points, source_key=key, occurred_at=at))
+
+    def values(conn=None):
+        if conn is not None:
+            return tiers.qualifying_values(conn, everyone, on=on).to_dict()
+        with engine.connect() as conn:
+            return tiers.qualifying_values(conn, everyone, on=on).to_dict()
+
+    everyone = list(ids.values())
+    with write_transaction(engine) as conn:
+        earn(conn, ids[1], 700, "earn:a")
+        earn(conn, ids[2], 300, "earn:b")
+    direct = values()
+    monkeypatch.setattr(qualifying, "ALL_AT_ONCE", 1)
+    assert values() == direct == {ids[1]: 700.0, ids[2]: 300.0, ids[3]: 0.0}
+    with pytest.raises(RuntimeError):
+        with write_transaction(engine) as conn:
+            earn(conn, ids[3], 900, "earn:c")
+            assert values(conn)[ids[3]] == 900.0  # its own rows count for its decision
+            raise RuntimeError("the chunk fails")
+    assert values() == direct
+    with write_transaction(engine) as conn:
+        earn(conn, ids[3], 50, "earn:d")
+        late = enrol_member(conn, 4, joined_on=date(2025, 1, 1), now=T0).member_id
+        earn(conn, late, 80, "earn:e")
+    everyone.append(late)
+    assert values() == {**direct, ids[3]: 50.0, late: 80.0}
+    # On spend, read whole: members who joined before the window and within it.
+    update_policy(engine, tier_basis="spend")
+    _buy(engine, 1, date(2024, 12, 20), 9000, "S-before-joining")
+    _buy(engine, 1, date(2025, 2, 1), 1200, "S1")
+    _buy(engine, 1, date(2025, 2, 2), -200, "S1-refund")
+    _buy(engine, 4, date(2024, 11, 1), 700, "S4")
+    _buy(engine, 4, date(2024, 6, 1), 999, "S4-before-the-window")
+    with write_transaction(engine) as conn:  # customer 4 joined before the window opened
+        conn.execute(members.update().where(members.c.id == late).values(
+            joined_on=date(2024, 1, 1)))
+    monkeypatch.setattr(qualifying, "ALL_AT_ONCE", 10_000)
+    direct = values()
+    monkeypatch.setattr(qualifying, "ALL_AT_ONCE", 1)
+    assert values() == direct == {ids[1]: 1000.0, ids[2]: 0.0, ids[3]: 0.0, late: 700.0}

@@ -35,69 +35,34 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
+from patronage.members import qualifying
 from patronage.members.programme import Policy, Tier, add_months, load_policy, load_tiers
+from patronage.members.qualifying import rows_of, window_start
 from patronage.members.rewards import give_free
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
-from patronage.storage.schema import transactions
-from patronage.storage.schema_members import member_tier_changes, members, point_transfers
+from patronage.storage.schema_members import member_tier_changes, members
 
 #: Members decided per write transaction by the reviews.
 BATCH = 2000
-#: Above this many members, qualifying values are summed for all members in one query and
-#: picked out, rather than asked for by id.
-ALL_AT_ONCE = 2000
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def window_start(policy: Policy, on: date) -> date:
-    """The first day of the qualification window that ends on ``on``."""
-    return add_months(on, -policy.tier_window_months) + timedelta(days=1)
-
-
-def _ids_filter(column, ids: list[int] | None):
-    return column.in_(ids) if ids is not None else True
-
-
 def qualifying_values(conn: Connection, member_ids: Iterable[int] | None, *, on: date,
                       policy: Policy | None = None) -> pd.Series:
     """The qualifying value (spend or points, see the module) of each member in the window
     ending on ``on``, as a Series indexed by member id (0 for a member with nothing in it);
-    ``member_ids`` None: every member."""
-    policy = policy or load_policy(conn)
-    ids = None if member_ids is None else sorted({int(i) for i in member_ids})
-    start = datetime.combine(window_start(policy, on), datetime.min.time())
-    end = datetime.combine(on + timedelta(days=1), datetime.min.time())
-    wanted = ids if ids is not None and len(ids) <= ALL_AT_ONCE else None
-    parts = [wanted[i:i + 500] for i in range(0, len(wanted), 500)] if wanted is not None \
-        else [None]
-    values: dict[int, float] = {}
-    for part in parts:
-        if policy.tier_basis == "spend":
-            t, m = transactions.c, members.c
-            amount = case((t.is_refund, -func.abs(t.amount)), else_=t.amount)
-            query = (select(m.id, func.sum(amount))
-                     .join(transactions, t.customer_id == m.customer_id)
-                     .where(_ids_filter(m.id, part), t.occurred_at >= start, t.occurred_at < end,
-                            t.occurred_at >= m.joined_on)
-                     .group_by(m.id))
-        else:
-            p = point_transfers.c
-            signed = case((p.kind == "earn", p.points), else_=-p.points)
-            query = (select(p.member_id, func.sum(signed))
-                     .where(_ids_filter(p.member_id, part), p.kind.in_(("earn", "refund")),
-                            p.occurred_at >= start, p.occurred_at < end)
-                     .group_by(p.member_id))
-        values.update({int(k): float(v or 0) for k, v in conn.execute(query)})
-    index = ids if ids is not None else sorted(values)
-    return pd.Series([values.get(i, 0.0) for i in index], index=pd.Index(index, dtype=int),
-                     dtype=float, name="qualify_value")
+    ``member_ids`` None: every member with something in the window."""
+    on = on.date() if isinstance(on, datetime) else on
+    return qualifying.qualifying_values(conn, member_ids, on=on,
+                                        policy=policy or load_policy(conn))
 
 
 def best_tier(tiers: list[Tier], value: float) -> Tier | None:
@@ -160,31 +125,118 @@ def upgrade_now(conn: Connection, member_ids, *, on: date, now: datetime | None 
     """Move each of ``member_ids`` up to the best tier they qualify for on ``on`` (upgrades
     happen at once; downgrades only at review); returns how many moved up.
 
-    Runs on the caller's write connection (the accrual's chunk): closed members stay as they
-    are; a member without a tier yet gets the best tier they qualify for."""
+    Runs on the caller's write connection (the accrual's chunk) and in bulk: one update per
+    move (from tier, to tier) of the members still on the tier they were read on, their
+    history in one insert, then the new tier's gifts. Closed members stay as they are; a member
+    without a tier yet gets the best tier they qualify for; a member whose move to the same
+    tier on the same day was recorded already is not moved again."""
     now = now or _now()
     on = on.date() if isinstance(on, datetime) else on
     ids = sorted({int(i) for i in member_ids or ()})
     tiers = load_tiers(conn)
     if not ids or not tiers:
         return 0
-    policy = load_policy(conn)
     ranks = {t.code: t.rank for t in load_tiers(conn, active_only=False)}
+    policy = load_policy(conn)
     values = qualifying_values(conn, ids, on=on, policy=policy)
+    best = pd.Series(_best_codes(tiers, values.to_numpy()), index=values.index)
+    # Only a member without a tier can move to the entry tier: read the tiers of the others
+    # only where the value reaches above it.
+    entry = min(t.rank for t in tiers)
+    reaching = best.index[best.map(ranks) > entry].tolist()
+    rows = _tiers_of(conn, sorted(set(reaching) | _untiered(conn, ids)))
+    if rows.empty:
+        return 0
+    rows["rank"] = rows["tier_code"].map(ranks).fillna(-1).astype(int)
+    rows["value"] = values.reindex(rows["id"]).to_numpy()
+    rows["best"] = best.reindex(rows["id"]).to_numpy()
+    rows = rows[rows["best"].map(ranks).to_numpy() > rows["rank"].to_numpy()]
+    rows["key"] = [f"upgrade:{i}:{code}:{on.isoformat()}"
+                   for i, code in zip(rows["id"], rows["best"], strict=True)]
+    rows = rows[~rows["key"].isin(_recorded(conn, rows["key"].tolist()))]
+    moved = _move_many(conn, rows, on=on, policy=policy, now=now)
+    by_code = {t.code: t for t in tiers}
+    for change_id, member_id, code in _changes_of(conn, moved["key"].tolist()):
+        _give_gifts(conn, member_id, by_code[code], change_id, now)
+    return len(moved)
+
+
+def _tiers_of(conn: Connection, ids: list[int]) -> pd.DataFrame:
+    """``id, tier_code`` of the active members among ``ids`` (sorted): a query per 500 ids,
+    or for many one pass over the range they span."""
     m = members.c
-    moved = 0
+    query = select(m.id, m.tier_code).where(m.status == "active")
+    if len(ids) > qualifying.ALL_AT_ONCE:
+        found = rows_of(conn.execute(query.where(m.id >= ids[0], m.id <= ids[-1])))
+        rows = pd.DataFrame(found, columns=["id", "tier_code"])
+        return rows[rows["id"].isin(ids)].reset_index(drop=True)
+    found = []
     for start in range(0, len(ids), 500):
-        rows = conn.execute(select(m.id, m.tier_code, m.review_on, m.grace_until)
-                            .where(m.id.in_(ids[start:start + 500]), m.status == "active")).all()
-        for row in rows:
-            value = float(values.get(row.id, 0.0))
-            tier = best_tier(tiers, value)
-            if tier is None or tier.rank <= ranks.get(row.tier_code, -1):
-                continue
-            key = f"upgrade:{row.id}:{tier.code}:{on.isoformat()}"
-            moved += _move(conn, row, tier, kind="upgrade", on=on, value=value, key=key,
-                           policy=policy, now=now, gifts=True)
-    return moved
+        found += rows_of(conn.execute(query.where(m.id.in_(ids[start:start + 500]))))
+    return pd.DataFrame(found, columns=["id", "tier_code"])
+
+
+def _untiered(conn: Connection, ids: list[int]) -> set[int]:
+    """The active members among ``ids`` (sorted) who have no tier yet."""
+    m = members.c
+    found = set(conn.execute(select(m.id).where(
+        m.tier_code.is_(None), m.status == "active", m.id >= ids[0], m.id <= ids[-1])).scalars())
+    return found & set(ids)
+
+
+def _best_codes(tiers: list[Tier], values) -> list[str]:
+    """The best tier's code for each value (see :func:`best_tier`)."""
+    ordered = sorted((t for t in tiers if t.active), key=lambda t: t.rank)
+    best = np.full(len(values), ordered[0].code, dtype=object)
+    for tier in ordered:
+        best[values >= tier.qualify_value] = tier.code
+    return best.tolist()
+
+
+def _recorded(conn: Connection, keys: list[str]) -> set[str]:
+    """Those of ``keys`` that are on the tier history already."""
+    h = member_tier_changes.c
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found |= set(conn.execute(select(h.source_key).where(
+            h.source_key.in_(keys[start:start + 500]))).scalars())
+    return found
+
+
+def _move_many(conn: Connection, rows: pd.DataFrame, *, on: date, policy: Policy,
+               now: datetime) -> pd.DataFrame:
+    """Move up the members of ``rows`` (id, tier_code, best, value, key) still on the tier
+    they were read on; record each move; returns the rows moved."""
+    m = members.c
+    moved: set[int] = set()
+    review = add_months(on, policy.review_months)
+    for (old, new), group in rows.groupby([rows["tier_code"].fillna(""), "best"]):
+        ids = group["id"].astype(int).tolist()
+        for start in range(0, len(ids), 500):
+            moved |= set(conn.execute(
+                update(members)
+                .where(m.id.in_(ids[start:start + 500]), m.status == "active",
+                       _same(m.tier_code, old or None))
+                .values(tier_code=new, tier_since=on, review_on=review, grace_until=None)
+                .returning(m.id)).scalars())
+    done = rows[rows["id"].isin(moved)]
+    if not done.empty:
+        conn.execute(insert(member_tier_changes), [
+            {"member_id": int(r.id), "from_tier": r.tier_code if isinstance(r.tier_code, str)
+             else None, "to_tier": r.best, "kind": "upgrade", "qualify_value": float(r.value),
+             "changed_on": on, "source_key": r.key, "actor_id": None, "reason": None,
+             "created_at": now} for r in done.itertuples(index=False)])
+    return done
+
+
+def _changes_of(conn: Connection, keys: list[str]) -> list[tuple[int, int, str]]:
+    """``(change id, member id, to tier)`` of the history rows of ``keys``."""
+    h = member_tier_changes.c
+    found = []
+    for start in range(0, len(keys), 500):
+        found += rows_of(conn.execute(select(h.id, h.member_id, h.to_tier).where(
+            h.source_key.in_(keys[start:start + 500])).order_by(h.id)))
+    return found
 
 
 def _due(conn: Connection, today: date, after: int) -> list:
