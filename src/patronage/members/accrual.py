@@ -36,7 +36,7 @@ shortfall policy: ``carry`` leaves a negative pending balance that later earning
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -53,7 +53,7 @@ from patronage.members.points import (
     MULTIPLIER_KINDS, PURCHASE_KINDS, month_index, purchase_points, refund_points,
     rule_matches, survey_points,
 )
-from patronage.members.posting import Accounts, big_cache, give_many, in_chunks, take_many
+from patronage.members.posting import Accounts, big_cache, give_many, rows_in, take_many
 from patronage.members.programme import load_policy
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers, responses, transactions
@@ -95,6 +95,9 @@ class _Run:
     limit: datetime
     now: datetime
     done: Accrued
+    first: dict = field(default_factory=dict)  # member -> earliest purchase, None once given
+    people: pd.DataFrame | None = None  # the covered members, by customer (see _people)
+    people_upto: int = 0
 
 
 def _now() -> datetime:
@@ -164,7 +167,11 @@ def _frame(conn: Connection, query) -> pd.DataFrame:
             column = type_coerce(column, NullType()).label(column.name)
         columns.append(column)
     result = conn.execute(query.with_only_columns(*columns))
-    frame = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
+    names, rows = list(result.keys()), result.cursor.fetchall()
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    frame = pd.DataFrame({name: pd.Series(column, dtype=object) if kinds.get(name) else
+                          list(column) for name, column in zip(names, values, strict=True)},
+                         columns=names)
     for name, kind in kinds.items():
         if kind in ("stamp", "day"):
             values = pd.to_datetime(frame[name], format="ISO8601")
@@ -176,56 +183,73 @@ def _frame(conn: Connection, query) -> pd.DataFrame:
     return frame
 
 
-def _transaction_rows(conn: Connection, where, *, members_up_to: int | None = None):
-    t, m, c = transactions.c, members.c, customers.c
-    query = (select(t.id.label("transaction_id"), m.id.label("member_id"), t.occurred_at,
-                    t.amount, t.category, t.channel, t.is_refund, t.refund_of, m.joined_on,
-                    m.tier_code.label("tier"), m.referred_by, c.birthday)
-             .join(members, m.customer_id == t.customer_id)
-             .join(customers, c.id == t.customer_id)
-             .where(where, m.status == "active").order_by(t.id))
-    if members_up_to is not None:
-        query = query.where(m.id <= members_up_to)
-    return _frame(conn, query)
+def _people(conn: Connection, run: _Run, up_to: int) -> pd.DataFrame:
+    """The active members with an id up to ``up_to``, indexed by customer: read once per run
+    and extended when the members cursor moves (a join per chunk costs more than the chunk's
+    own rows)."""
+    if up_to > run.people_upto:
+        m, c = members.c, customers.c
+        more = _frame(conn, select(
+            m.customer_id, m.id.label("member_id"), m.joined_on, m.tier_code.label("tier"),
+            m.referred_by, c.birthday).join(customers, c.id == m.customer_id).where(
+            m.status == "active", m.id > run.people_upto, m.id <= up_to))
+        for column in ("joined_on", "birthday"):
+            more[column] = pd.to_datetime(more[column])
+        more = more.set_index("customer_id")
+        run.people = more if run.people is None else pd.concat([run.people, more])
+        run.people_upto = up_to
+    return run.people
 
 
-def _response_rows(conn: Connection, where, *, members_up_to: int | None = None):
-    r, m = responses.c, members.c
-    query = (select(r.id.label("response_id"), m.id.label("member_id"), r.submitted_at,
-                    m.tier_code.label("tier"))
-             .join(members, m.customer_id == r.customer_id)
-             .where(where, m.status == "active",
-                    func.date(r.submitted_at) >= m.joined_on).order_by(r.id))
-    if members_up_to is not None:
-        query = query.where(m.id <= members_up_to)
-    return _frame(conn, query)
+def _with_people(rows: pd.DataFrame, people: pd.DataFrame | None, key: str) -> pd.DataFrame:
+    if people is None or rows.empty:
+        return rows.iloc[0:0].assign(member_id=pd.Series(dtype="int64"))
+    joined = rows.join(people, on="customer_id", how="inner")
+    return joined.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _transaction_rows(conn: Connection, run: _Run, where) -> pd.DataFrame:
+    """The transactions of ``where`` (in id order) of the members the run covers, with the
+    member's join day, tier, referrer and birthday."""
+    t = transactions.c
+    rows = _frame(conn, select(t.id.label("transaction_id"), t.customer_id, t.occurred_at,
+                               t.amount, t.category, t.channel, t.is_refund, t.refund_of)
+                  .where(where))
+    return _with_people(rows, run.people, "transaction_id")
+
+
+def _response_rows(conn: Connection, run: _Run, where) -> pd.DataFrame:
+    """The survey responses of ``where`` submitted by covered members after they joined."""
+    r = responses.c
+    rows = _with_people(_frame(conn, select(r.id.label("response_id"), r.customer_id,
+                                            r.submitted_at).where(where)),
+                        run.people, "response_id")
+    if rows.empty:
+        return rows
+    return rows[(rows["submitted_at"].dt.normalize() >= rows["joined_on"]).to_numpy()]
 
 
 def _posted(conn: Connection, keys) -> set[str]:
-    found: set[str] = set()
-    for part in in_chunks(sorted(set(keys))):
-        found.update(conn.execute(select(point_transfers.c.source_key)
-                                  .where(point_transfers.c.source_key.in_(part))).scalars())
-    return found
+    """Which of these source keys were posted already."""
+    return {key for (key,) in rows_in(
+        conn, "SELECT source_key FROM point_transfers WHERE source_key {in}", sorted(set(keys)))}
 
 
 def _earned_before(conn: Connection, run: _Run, member_ids, stamps: pd.Series):
     """Points the monthly-capped rules gave these members in the months of ``stamps``."""
-    capped = [r["id"] for r in run.rules if r.get("cap_per_month") is not None]
+    capped = [int(r["id"]) for r in run.rules if r.get("cap_per_month") is not None]
     if not capped or len(stamps) == 0 or len(member_ids) == 0:
         return None
     days = pd.to_datetime(stamps)
-    start = days.min().date().replace(day=1)
-    end = (days.max() + pd.offsets.MonthEnd(0)).date()
-    p = point_transfers.c
-    parts = []
-    for part in in_chunks(sorted({int(m) for m in member_ids})):
-        parts.append(_frame(conn, select(p.member_id, p.rule_id, p.earned_on, p.points).where(
-            p.member_id.in_(part), p.rule_id.in_(capped), p.earned_on >= start,
-            p.earned_on <= end)))
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    if frame.empty:
+    start = days.min().date().replace(day=1).isoformat()
+    end = (days.max() + pd.offsets.MonthEnd(0)).date().isoformat()
+    rows = rows_in(conn, "SELECT member_id, rule_id, earned_on, points FROM point_transfers "
+                         f"WHERE rule_id IN ({', '.join(map(str, capped))}) AND earned_on >= "
+                         f"'{start}' AND earned_on <= '{end}' AND member_id {{in}}",
+                   sorted({int(m) for m in member_ids}))
+    if not rows:
         return None
+    frame = pd.DataFrame(rows, columns=["member_id", "rule_id", "earned_on", "points"])
     return frame.assign(month=month_index(frame["earned_on"]))
 
 
@@ -249,35 +273,40 @@ def _capped_members(run: _Run, purchases: pd.DataFrame) -> list[int]:
 
 def _first_purchases(conn: Connection, run: _Run, purchases: pd.DataFrame) -> pd.DataFrame:
     """Mark each member's first purchase on or after joining (``first``) and the member who
-    referred them (``referrer``, ``referrer_tier``) when the referral bonus is still due."""
+    referred them (``referrer``, ``referrer_tier``) when the referral bonus is still due.
+
+    A member's earliest purchase on or after joining is looked up once per run (``run.first``:
+    its time, or None once their bonus is given), so a run reads it once however many chunks
+    the member's purchases fall in."""
     kinds = {r["kind"] for r in run.rules}
     frame = purchases.assign(first=False, referrer=np.nan, referrer_tier=None)
     if frame.empty or not kinds & {"first_purchase", "referral"}:
         return frame
-    member_ids = frame["member_id"].astype(int).unique().tolist()
-    keys = [f"{prefix}:{m}" for m in member_ids for prefix in ("first", "referral")]
-    posted = _posted(conn, keys)
-    candidates = [m for m in member_ids
-                  if f"first:{m}" not in posted and f"referral:{m}" not in posted]
-    if not candidates:
-        return frame
-    t, m = transactions.c, members.c
-    earliest: dict[int, object] = {}
-    for part in in_chunks(candidates):
-        earliest.update(conn.execute(
-            select(m.id, func.min(t.occurred_at)).join(transactions, t.customer_id == m.customer_id)
-            .where(m.id.in_(part), t.is_refund.is_(False), t.occurred_at >= m.joined_on)
-            .group_by(m.id)).all())
-    ordered = frame[frame["member_id"].isin(candidates)].sort_values(
-        ["occurred_at", "transaction_id"], kind="stable").drop_duplicates("member_id")
-    first_at = pd.to_datetime(ordered["member_id"].astype(int).map(earliest))
-    frame.loc[ordered.index[(first_at == ordered["occurred_at"]).to_numpy()], "first"] = True
+    new = sorted(set(frame["member_id"].astype(int).unique().tolist()) - run.first.keys())
+    if new:
+        posted = _posted(conn, [f"{prefix}:{m}" for m in new for prefix in ("first", "referral")])
+        run.first.update(dict.fromkeys(
+            (m for m in new if f"first:{m}" in posted or f"referral:{m}" in posted), None))
+        wanted = [m for m in new if m not in run.first]
+        run.first.update(dict.fromkeys(wanted, None))
+        run.first.update({int(m): pd.Timestamp(at) for m, at in rows_in(
+            conn, "SELECT m.id, MIN(t.occurred_at) FROM members m JOIN transactions t ON "
+                  "t.customer_id = m.customer_id WHERE NOT t.is_refund AND t.occurred_at >= "
+                  "m.joined_on AND m.id {in} GROUP BY m.id", wanted) if at is not None})
+    here = frame["member_id"].astype(int)
+    first_at = here.map({m: run.first.get(m) for m in here.unique().tolist()})
+    due = first_at.notna().to_numpy()
+    ordered = frame[due].sort_values(["occurred_at", "transaction_id"],
+                                     kind="stable").drop_duplicates("member_id")
+    hit = ordered.index[(pd.to_datetime(first_at[ordered.index])
+                         == ordered["occurred_at"]).to_numpy()]
+    frame.loc[hit, "first"] = True
+    run.first.update(dict.fromkeys(frame.loc[hit, "member_id"].astype(int).tolist(), None))
     if "referral" in kinds:
         firsts = frame[frame["first"] & frame["referred_by"].notna()]
-        found: dict[int, str | None] = {}
-        for part in in_chunks(firsts["referred_by"].astype(int).unique().tolist()):
-            found.update({int(i): tier for i, tier in conn.execute(
-                select(m.id, m.tier_code).where(m.id.in_(part), m.status == "active"))})
+        found = dict(rows_in(conn, "SELECT id, tier_code FROM members WHERE status = 'active' "
+                                   "AND id {in}",
+                             firsts["referred_by"].astype(int).unique().tolist()))
         referrer = firsts["referred_by"].astype(int)
         active = referrer.isin(list(found)).to_numpy()
         frame.loc[firsts.index[active], "referrer"] = referrer[active].astype("float64")
@@ -291,27 +320,23 @@ def _refund_rows(conn: Connection, run: _Run, refunds: pd.DataFrame) -> pd.DataF
     named = frame["refund_of"].dropna().astype(str).unique().tolist()
     if not named:
         return frame
-    t = transactions.c
-    bought = {}
-    for part in in_chunks(named):
-        bought.update({ext: (int(i), float(amount)) for ext, i, amount in conn.execute(
-            select(t.external_id, t.id, t.amount).where(t.external_id.in_(part),
-                                                        t.is_refund.is_(False)))})
+    bought = {ext: (int(i), float(amount)) for ext, i, amount in rows_in(
+        conn, "SELECT external_id, id, amount FROM transactions WHERE NOT is_refund AND "
+              "external_id {in}", named)}
     keys = []
     for pid, _ in bought.values():
         keys += [f"earn:{pid}"] + [f"bonus:{r}:{pid}" for r in run.multiplier_rules]
     earned: dict[tuple[int, int], int] = {}
-    p = point_transfers.c
-    for part in in_chunks(keys):
-        for key, member, points in conn.execute(select(p.source_key, p.member_id, p.points)
-                                                .where(p.source_key.in_(part))):
-            pid = int(key.rsplit(":", 1)[1])
-            earned[(pid, int(member))] = earned.get((pid, int(member)), 0) + int(points)
-    for index, row in frame.iterrows():
-        if row["refund_of"] in bought:
-            pid, amount = bought[row["refund_of"]]
-            frame.at[index, "purchase_amount"] = amount
-            frame.at[index, "purchase_points"] = earned.get((pid, int(row["member_id"])), 0)
+    for key, member, points in rows_in(
+            conn, "SELECT source_key, member_id, points FROM point_transfers WHERE source_key "
+                  "{in}", keys):
+        pid = int(key.rsplit(":", 1)[1])
+        earned[(pid, int(member))] = earned.get((pid, int(member)), 0) + int(points)
+    purchase = frame["refund_of"].map(lambda ext: bought.get(ext, (None, np.nan)))
+    frame["purchase_amount"] = [amount for _, amount in purchase]
+    frame["purchase_points"] = [np.nan if pid is None else earned.get((pid, int(member)), 0)
+                                for (pid, _), member in zip(purchase, frame["member_id"],
+                                                            strict=True)]
     return frame
 
 
@@ -328,14 +353,12 @@ def _accrue_rows(conn: Connection, run: _Run, rows: pd.DataFrame, *, check: bool
         keep = [f"earn:{i}" not in posted and f"refund:{i}" not in posted
                 for i in rows["transaction_id"]]
         rows = rows[keep]
-    when = pd.to_datetime(rows["occurred_at"])
-    joined = pd.to_datetime(rows["joined_on"])
-    on_time = (when.dt.normalize() >= joined).to_numpy()
+    on_time = (rows["occurred_at"].dt.normalize() >= rows["joined_on"]).to_numpy()
     refund = rows["is_refund"].astype(bool).to_numpy()
     purchases = rows[~refund & on_time]
     purchases = purchases.assign(
         tier_multiplier=purchases["tier"].map(run.multipliers).astype("float64"),
-        birthday_month=pd.to_datetime(purchases["birthday"]).dt.month.astype("float64"))
+        birthday_month=purchases["birthday"].dt.month.astype("float64"))
     purchases = _first_purchases(conn, run, purchases)
     before = _earned_before(conn, run, _capped_members(run, purchases), purchases["occurred_at"])
     moves = purchase_points(purchases, run.rules, before)
@@ -359,8 +382,17 @@ def _accrue_rows(conn: Connection, run: _Run, rows: pd.DataFrame, *, check: bool
                                            shortfall=run.policy.refund_shortfall, now=run.now)
         run.done.refunds += len(takes)
     if not moves.empty:
-        tier_rules.upgrade_now(conn, sorted(set(moves["member_id"].astype(int))),
-                               on=run.limit.date(), now=run.now)
+        earners = sorted(set(moves["member_id"].astype(int)))
+        if tier_rules.upgrade_now(conn, earners, on=run.limit.date(), now=run.now):
+            _refresh_tiers(conn, run, earners)
+
+
+def _refresh_tiers(conn: Connection, run: _Run, member_ids: list[int]) -> None:
+    """Read again the tiers of members who may have moved up (the next chunk uses them)."""
+    tiers = dict(rows_in(conn, "SELECT customer_id, tier_code FROM members WHERE id {in}",
+                         member_ids))
+    index = run.people.index.intersection(list(tiers))
+    run.people.loc[index, "tier"] = [tiers[c] for c in index]
 
 
 def _accrue_responses(conn: Connection, run: _Run, rows: pd.DataFrame, *, check: bool) -> None:
@@ -390,13 +422,16 @@ def _catch_up(engine: Engine, run: _Run, top: dict) -> None:
             hi = conn.execute(select(members.c.id).where(
                 members.c.id > mc, members.c.id <= top["members"]).order_by(members.c.id)
                 .offset(MEMBER_CHUNK - 1).limit(1)).scalar() or top["members"]
-            new = and_(members.c.id > mc, members.c.id <= hi)
+            _people(conn, run, hi)
+            new = select(members.c.customer_id).where(members.c.id > mc, members.c.id <= hi)
             if purchase_rules and cur[CURSOR] > 0:
-                rows = _transaction_rows(conn, and_(new, transactions.c.id <= cur[CURSOR]))
-                _accrue_rows(conn, run, rows, check=False)
+                rows = _transaction_rows(conn, run, and_(
+                    transactions.c.customer_id.in_(new), transactions.c.id <= cur[CURSOR]))
+                _accrue_rows(conn, run, rows[rows["member_id"] > mc], check=False)
             if survey_rules and cur[SURVEYS] > 0:
-                rows = _response_rows(conn, and_(new, responses.c.id <= cur[SURVEYS]))
-                _accrue_responses(conn, run, rows, check=False)
+                rows = _response_rows(conn, run, and_(
+                    responses.c.customer_id.in_(new), responses.c.id <= cur[SURVEYS]))
+                _accrue_responses(conn, run, rows[rows["member_id"] > mc], check=False)
             _move(conn, mc=hi)
             _note(conn, run)
 
@@ -414,14 +449,14 @@ def _stream(engine: Engine, run: _Run, top: int, chunk: int, *, table, stamp: st
                 first_held = conn.execute(select(func.min(table.c.id)).where(
                     table.c.id > cur[cursor], table.c.id <= top,
                     table.c[stamp] > limit)).scalar() or top + 1
-            ids = conn.execute(select(table.c.id).where(
+            # The chunk ends at its last row dated up to the limit (or at the top).
+            hi = conn.execute(select(table.c.id).where(
                 table.c.id > after, table.c.id <= top, table.c[stamp] <= limit)
-                .order_by(table.c.id).limit(chunk)).scalars().all()
-            hi = ids[-1] if len(ids) == chunk else top
-            if ids:
+                .order_by(table.c.id).offset(chunk - 1).limit(1)).scalar() or top
+            if hi > after:
                 window = and_(table.c.id > after, table.c.id <= hi, table.c[stamp] <= limit)
-                accrue(conn, run, read(conn, window, members_up_to=cur[MEMBERS]),
-                       check=after < cur[seen])
+                _people(conn, run, cur[MEMBERS])
+                accrue(conn, run, read(conn, run, window), check=after < cur[seen])
             _move(conn, **{cursor: max(cur[cursor], min(hi, first_held - 1)),
                            seen: max(cur[seen], hi)})
             _note(conn, run)

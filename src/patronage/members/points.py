@@ -74,10 +74,17 @@ def _text(value) -> str | None:
     return text or None
 
 
+def folded_texts(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The frame's category and channel, trimmed and case-folded once for every rule."""
+    return {column: _folded(frame[column]) for column in ("category", "channel")
+            if column in frame}
+
+
 def rule_matches(rule: dict, frame: pd.DataFrame, *, tier: str = "tier",
-                 when: str = "occurred_at") -> np.ndarray:
+                 when: str = "occurred_at", texts: dict | None = None) -> np.ndarray:
     """Which rows of ``frame`` the rule applies to: category, channel (purchase rules),
-    tiers, dates, and a member day's weekday or day of month / the birthday month."""
+    tiers, dates, and a member day's weekday or day of month / the birthday month
+    (``texts``: :func:`folded_texts` of the frame, when already made)."""
     n = len(frame)
     mask = np.ones(n, dtype=bool)
     if n == 0:
@@ -85,7 +92,8 @@ def rule_matches(rule: dict, frame: pd.DataFrame, *, tier: str = "tier",
     for column in ("category", "channel"):
         wanted = _text(rule.get(column))
         if wanted is not None and column in frame:
-            mask &= _folded(frame[column]) == wanted
+            values = texts[column] if texts is not None else _folded(frame[column])
+            mask &= values == wanted
     if rule.get("tiers"):
         mask &= frame[tier].isin(list(rule["tiers"])).to_numpy()
     stamps = pd.to_datetime(frame[when])
@@ -111,9 +119,11 @@ def _ordered(rules: list[dict], kind: str) -> list[dict]:
 
 
 def purchase_rule(frame: pd.DataFrame, rules: list[dict], *, tier: str = "tier",
-                  when: str = "occurred_at") -> tuple[np.ndarray, np.ndarray]:
+                  when: str = "occurred_at",
+                  texts: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(rule id, points per ¥)`` of each row's purchase rule (0 and 0.0 where none matches):
     the most specific match, then the most generous, then the oldest."""
+    texts = folded_texts(frame) if texts is None else texts
     n = len(frame)
     best_id = np.zeros(n, dtype=np.int64)
     best_rate = np.zeros(n, dtype="float64")
@@ -124,7 +134,8 @@ def purchase_rule(frame: pd.DataFrame, rules: list[dict], *, tier: str = "tier",
         rate = float(rule.get("points_per_yuan") or 0.0)
         # Specificity first; the rate breaks ties (rates stay far below 1e6).
         rank = specificity * 1e6 + rate
-        better = rule_matches(rule, frame, tier=tier, when=when) & (rank > best_rank)
+        better = rule_matches(rule, frame, tier=tier, when=when, texts=texts) \
+            & (rank > best_rank)
         best_id[better], best_rate[better], best_rank[better] = rule["id"], rate, rank
     return best_id, best_rate
 
@@ -197,7 +208,8 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
     months = month_index(frame["occurred_at"])
     txn = frame["transaction_id"].astype(np.int64).astype(str)
     out = []
-    rule_ids, rates = purchase_rule(frame, rules)
+    texts = folded_texts(frame)
+    rule_ids, rates = purchase_rule(frame, rules, texts=texts)
     exact = frame["amount"].to_numpy(dtype="float64") * rates
     exact *= np.maximum(frame["tier_multiplier"].fillna(1.0).to_numpy(dtype="float64"), 1.0)
     multipliers = sorted((r for r in rules if r["kind"] in MULTIPLIER_KINDS),
@@ -206,7 +218,7 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
     for rule in multipliers:
         if not _has_cap(rule):
             factor = max(float(rule.get("multiplier") or 1.0), 1.0)
-            exact = np.where(rule_matches(rule, frame), exact * factor, exact)
+            exact = np.where(rule_matches(rule, frame, texts=texts), exact * factor, exact)
     total = np.where(rule_ids > 0, whole(exact), 0)
     for rule in _ordered(rules, "purchase"):
         mine = rule_ids == rule["id"]
@@ -217,7 +229,7 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
                                   keys="earn:" + txn))
     exact = np.where(total < whole(exact), total, exact)  # what the caps left
     for rule in separate:
-        mask = rule_matches(rule, frame) & (total > 0)
+        mask = rule_matches(rule, frame, texts=texts) & (total > 0)
         factor = max(float(rule.get("multiplier") or 1.0), 1.0)
         if not mask.any() or factor == 1.0:
             continue
@@ -227,7 +239,7 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
         total = total + extra
         out.append(_movements(frame, mask, extra, kind="bonus", rule_id=rule["id"],
                               keys=f"bonus:{rule['id']}:" + txn))
-    out += _first_bonuses(frame, rules, members, months, earned_before)
+    out += _first_bonuses(frame, rules, members, months, earned_before, texts)
     out = [part for part in out if not part.empty]
     if not out:
         return pd.DataFrame(columns=MOVEMENT_COLUMNS)
@@ -238,7 +250,7 @@ def _has_cap(rule: dict) -> bool:
     return rule.get("cap_per_transaction") is not None or rule.get("cap_per_month") is not None
 
 
-def _first_bonuses(frame, rules, members, months, earned_before) -> list[pd.DataFrame]:
+def _first_bonuses(frame, rules, members, months, earned_before, texts) -> list[pd.DataFrame]:
     out = []
     first = frame["first"].fillna(False).to_numpy(dtype=bool)
     if not first.any():
@@ -246,7 +258,7 @@ def _first_bonuses(frame, rules, members, months, earned_before) -> list[pd.Data
     member_text = frame["member_id"].astype(np.int64).astype(str)
     left = first.copy()
     for rule in _ordered(rules, "first_purchase"):
-        mask = left & rule_matches(rule, frame)
+        mask = left & rule_matches(rule, frame, texts=texts)
         points = capped(np.where(mask, int(rule.get("points") or 0), 0), rule, members, months,
                         earned_before)
         out.append(_movements(frame, mask, points, kind="bonus", rule_id=rule["id"],
@@ -256,7 +268,7 @@ def _first_bonuses(frame, rules, members, months, earned_before) -> list[pd.Data
     if referred.any():
         referrers = frame["referrer"].fillna(0).to_numpy(dtype=np.int64)
         for rule in _ordered(rules, "referral"):
-            mask = referred & rule_matches(rule, frame, tier="referrer_tier")
+            mask = referred & rule_matches(rule, frame, tier="referrer_tier", texts=texts)
             points = capped(np.where(mask, int(rule.get("points") or 0), 0), rule, referrers,
                             months, earned_before)
             out.append(_movements(frame, mask, points, kind="bonus", rule_id=rule["id"],
@@ -312,6 +324,6 @@ def refund_points(refunds: pd.DataFrame, rules: list[dict]) -> np.ndarray:
     return np.where(named, pro_rata, base).astype(np.int64)
 
 
-__all__ = ["MOVEMENT_COLUMNS", "MULTIPLIER_KINDS", "PURCHASE_KINDS", "capped", "month_index",
-           "purchase_points", "purchase_rule", "refund_points", "rule_matches", "survey_points",
-           "whole"]
+__all__ = ["MOVEMENT_COLUMNS", "MULTIPLIER_KINDS", "PURCHASE_KINDS", "capped", "folded_texts",
+           "month_index", "purchase_points", "purchase_rule", "refund_points", "rule_matches",
+           "survey_points", "whole"]

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
 from patronage.members.ledger import Movement, give, programme_account
 from patronage.members.programme import Policy, expiry_date
@@ -53,6 +53,24 @@ def in_chunks(values, size: int = IN_CHUNK):
         yield values[start:start + size]
 
 
+def rows_in(conn: Connection, sql: str, values) -> list[tuple]:
+    """The rows of driver SQL whose ``{in}`` stands for a list of ``values`` (``"SELECT id
+    FROM members WHERE id {in}"``): ``IN (?, …)`` in slices on SQLite, ``= ANY(%s)`` on
+    PostgreSQL. Many values at once: far cheaper than building an expanding ``IN`` for each
+    slice."""
+    values = list(values)
+    if not values:
+        return []
+    if conn.dialect.name != "sqlite":
+        return list(map(tuple, conn.exec_driver_sql(sql.replace("{in}", "= ANY(%s)"),
+                                                    (values,)).fetchall()))
+    found: list[tuple] = []
+    for part in in_chunks(values, _SQLITE_VARIABLES // 3):
+        marks = ", ".join("?" * len(part))
+        found += conn.exec_driver_sql(sql.replace("{in}", f"IN ({marks})"), tuple(part)).fetchall()
+    return list(map(tuple, found))
+
+
 class Accounts:
     """The members' account ids (``points`` and ``owed``) and the programme's, looked up once
     per member and kept for the run (account ids never change)."""
@@ -62,14 +80,16 @@ class Accounts:
         self.owed: dict[int, int] = {}
         self.programme = {kind: programme_account(conn, kind)
                           for kind in ("issue", "write_off")}
+        for member, kind, account in conn.exec_driver_sql(
+                "SELECT member_id, kind, id FROM point_accounts WHERE member_id IS NOT NULL"):
+            (self.points if kind == "points" else self.owed)[int(member)] = int(account)
 
     def load(self, conn: Connection, member_ids) -> None:
         missing = sorted({int(m) for m in member_ids} - self.points.keys())
-        a = point_accounts.c
-        for part in in_chunks(missing):
-            for member, kind, account in conn.execute(
-                    select(a.member_id, a.kind, a.id).where(a.member_id.in_(part))):
-                (self.points if kind == "points" else self.owed)[int(member)] = int(account)
+        for member, kind, account in rows_in(
+                conn, "SELECT member_id, kind, id FROM point_accounts WHERE member_id {in}",
+                missing):
+            (self.points if kind == "points" else self.owed)[int(member)] = int(account)
 
     def of(self, members: np.ndarray, kind: str = "points") -> np.ndarray:
         table = self.points if kind == "points" else self.owed
@@ -179,21 +199,20 @@ def add_to_balances(conn: Connection, changes: dict[int, int]) -> None:
 
 
 def expiry_dates(policy: Policy, earned_on: pd.Series) -> pd.Series:
-    """:func:`patronage.members.programme.expiry_date` of each earning day."""
-    days = pd.to_datetime(earned_on).dt.date
-    table = {day: expiry_date(policy, day) for day in pd.unique(days)}
-    return days.map(table)
+    """:func:`patronage.members.programme.expiry_date` of each earning day (NaT: never)."""
+    days = pd.to_datetime(earned_on).dt.normalize()
+    codes, unique = pd.factorize(days)
+    ends = np.array([np.datetime64(expiry_date(policy, pd.Timestamp(day).date()) or "NaT", "D")
+                     for day in unique], dtype="datetime64[D]")
+    return pd.Series(ends[codes] if len(unique) else np.array([], dtype="datetime64[D]"),
+                     index=earned_on.index).astype("datetime64[s]")
 
 
 def _owing(conn: Connection, members) -> set[int]:
     """Members among ``members`` with a negative pending balance."""
-    a = point_accounts.c
-    found: set[int] = set()
-    for part in in_chunks(sorted({int(m) for m in members})):
-        found.update(int(m) for m in conn.execute(
-            select(a.member_id).where(a.member_id.in_(part), a.kind == "owed", a.balance < 0)
-        ).scalars())
-    return found
+    return {int(m) for (m,) in rows_in(
+        conn, "SELECT member_id FROM point_accounts WHERE kind = 'owed' AND balance < 0 "
+              "AND member_id {in}", sorted({int(m) for m in members}))}
 
 
 def _movement(row) -> Movement:
@@ -203,8 +222,12 @@ def _movement(row) -> Movement:
     return Movement(kind=row.kind, points=int(row.points), source_key=row.source_key,
                     occurred_at=pd.Timestamp(row.occurred_at).to_pydatetime(),
                     transaction_id=whole(row.transaction_id), rule_id=whole(row.rule_id),
-                    response_id=whole(row.response_id), earned_on=row.earned_on,
-                    expires_on=row.expires_on)
+                    response_id=whole(row.response_id), earned_on=_day(row.earned_on),
+                    expires_on=_day(row.expires_on))
+
+
+def _day(value):
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
 def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy: Policy, *,
@@ -215,7 +238,7 @@ def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy:
     if moves.empty:
         return 0
     now = now or _now()
-    moves = moves.assign(earned_on=pd.to_datetime(moves["occurred_at"]).dt.date)
+    moves = moves.assign(earned_on=pd.to_datetime(moves["occurred_at"]).dt.normalize())
     moves = moves.assign(expires_on=expiry_dates(policy, moves["earned_on"]))
     accounts.load(conn, moves["member_id"])
     owing = _owing(conn, moves["member_id"])
@@ -236,6 +259,9 @@ def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy:
             "occurred_at": pd.to_datetime(fast["occurred_at"]).to_numpy(),
             "earned_on": fast["earned_on"].to_numpy(), "expires_on": fast["expires_on"].to_numpy(),
             "created_at": pd.Timestamp(now)})
+        # In member order: the ledger's member and account indexes then take the rows in
+        # key order (twice as fast on a large ledger as in transaction order).
+        frame = frame.sort_values(["member_id", "occurred_at"], kind="stable")
         insert_transfers(conn, frame)
         sums = frame.groupby("credit_account_id")["points"].sum()
         add_to_balances(conn, sums.to_dict())
@@ -245,14 +271,10 @@ def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy:
 def _locked_balances(conn: Connection, members) -> dict[int, int]:
     """Lock the members' accounts (PostgreSQL ``FOR UPDATE``, in account order) and read their
     balances: ``{account id: balance}``."""
-    a = point_accounts.c
-    found: dict[int, int] = {}
-    for part in in_chunks(sorted({int(m) for m in members})):
-        query = select(a.id, a.balance).where(a.member_id.in_(part)).order_by(a.id)
-        if conn.dialect.name != "sqlite":
-            query = query.with_for_update()
-        found.update({int(i): int(b) for i, b in conn.execute(query)})
-    return found
+    lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE"
+    return {int(i): int(b) for i, b in rows_in(
+        conn, f"SELECT id, balance FROM point_accounts WHERE member_id {{in}} ORDER BY id{lock}",
+        sorted({int(m) for m in members}))}
 
 
 def take_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, *, shortfall: str,
@@ -306,5 +328,5 @@ def take_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, *, shor
     return int(taken.sum())
 
 
-__all__ = ["Accounts", "IN_CHUNK", "add_to_balances", "big_cache", "expiry_dates", "give_many", "in_chunks",
-           "insert_transfers", "take_many"]
+__all__ = ["Accounts", "IN_CHUNK", "add_to_balances", "big_cache", "expiry_dates", "give_many",
+           "in_chunks", "insert_transfers", "rows_in", "take_many"]
