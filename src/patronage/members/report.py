@@ -56,6 +56,25 @@ _YES = {"1", "true", "yes", "y", "是", "对", "對", "有", "x", "✓"}
 SMALL_N = 30
 
 
+@dataclass(frozen=True)
+class ProgrammeData:
+    """What the programme's analytics read, read once (see :func:`load_data`); the functions
+    below take it to spare a page reading the same tables three times. Not to be modified."""
+
+    members: pd.DataFrame
+    transfers: pd.DataFrame
+    transactions: pd.DataFrame
+    tier_changes: pd.DataFrame
+    customers: pd.DataFrame
+
+
+def load_data(engine: Engine) -> ProgrammeData:
+    """Members, transfers, purchases, tier history and customers' attributes."""
+    return ProgrammeData(read_members(engine), read_point_transfers(engine),
+                         read_transactions(engine), read_tier_changes(engine),
+                         read_customer_flags(engine))
+
+
 @dataclass
 class ProgrammeFigures:
     """The programme's figures for a period (see :func:`programme_figures`)."""
@@ -97,14 +116,13 @@ def _policy_and_tiers(engine: Engine) -> tuple[Policy, list[Tier]]:
         return load_policy(conn), load_tiers(conn, active_only=False)
 
 
-def programme_figures(engine: Engine, *, since: date | None = None,
-                      until: date | None = None) -> ProgrammeFigures:
+def programme_figures(engine: Engine, *, since: date | None = None, until: date | None = None,
+                      data: ProgrammeData | None = None) -> ProgrammeFigures:
     """Members, earn and burn per month (from the first enrolment), the redemption rate,
     breakage, liability and the tier migration over ``since`` … ``until``."""
     policy, tiers = _policy_and_tiers(engine)
-    people = read_members(engine)
-    transfers = read_point_transfers(engine)
-    sales = read_transactions(engine)
+    data = data or load_data(engine)
+    people, transfers, sales = data.members, data.transfers, data.transactions
     since, until = _period(since, until, _data_end((transfers, "occurred_at"),
                                                    (sales, "occurred_at")))
     if people.empty:
@@ -128,7 +146,7 @@ def programme_figures(engine: Engine, *, since: date | None = None,
     owed = liability(max(float(last["outstanding"]), 0.0), policy.cost_per_point,
                      broken["rate"], broken["low"], broken["high"])
     order = [t.code for t in sorted(tiers, key=lambda t: t.rank)]
-    moved, shares = tier_migration(people, read_tier_changes(engine), start=since, end=until,
+    moved, shares = tier_migration(people, data.tier_changes, start=since, end=until,
                                    order=order)
     headline = {"members": int(last["members"]), "active": int(last["active"]),
                 "active_share": last["active"] / last["members"] if last["members"] else math.nan,
@@ -169,17 +187,17 @@ def summary_table(figures: ProgrammeFigures) -> pd.DataFrame:
 
 
 def programme_effect_of(engine: Engine, *, until: date | None = None, matches: int = 1,
-                        caliper: float | None = 0.5,
-                        pre_months: int | None = None) -> ProgrammeEffect:
+                        caliper: float | None = 0.5, pre_months: int | None = None,
+                        data: ProgrammeData | None = None) -> ProgrammeEffect:
     """The programme's effect on members' spend, purchases and retention (see
     :func:`patronage.analytics.incrementality.programme_effect`) up to ``until`` (default: the
     last purchase), comparing the ``pre_months`` before joining (default: 12, or fewer when
     the history is too short for enough members)."""
-    people = read_members(engine)
+    data = data or load_data(engine)
+    people, sales = data.members, data.transactions
     if people.empty:
         raise UserError(N_("The programme has no members yet: enrol customers first "
                            "(patronage members enroll)."))
-    sales = read_transactions(engine)
     if sales.empty:
         raise UserError(N_("There are no purchases to compare members with non-members."))
     try:
@@ -210,8 +228,7 @@ def _share(value) -> float:
     return share / 100 if share > 1 or str(value).strip().endswith("%") else share
 
 
-def _flags(engine: Engine) -> pd.DataFrame:
-    customers = read_customer_flags(engine)
+def _flags(customers: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.Index(customers["customer_id"], name="customer_id"))
     for column, names in FLAG_ATTRIBUTES.items():
         convert = _share if column == "share_of_wallet" else _flag
@@ -223,14 +240,13 @@ def _flags(engine: Engine) -> pd.DataFrame:
     return out
 
 
-def loyalty_types(engine: Engine, *, as_of: date | None = None,
-                  thresholds: dict | None = None) -> pd.DataFrame:
+def loyalty_types(engine: Engine, *, as_of: date | None = None, thresholds: dict | None = None,
+                  data: ProgrammeData | None = None) -> pd.DataFrame:
     """Every customer with a purchase, an answer or a flag, classified (see
     :mod:`patronage.analytics.loyalty_types`): the features, ``loyalty_type``,
     ``customer_pk`` and ``name``, indexed by the customer's id."""
-    sales = read_transactions(engine)
-    transfers = read_point_transfers(engine)
-    people = read_members(engine)
+    data = data or load_data(engine)
+    sales, transfers, people = data.transactions, data.transfers, data.members
     as_of = as_of or _data_end((sales, "occurred_at")) or date.today()
     kind = transfers["kind"].astype(object)
     rule = transfers["rule_kind"].astype(object)
@@ -247,9 +263,10 @@ def loyalty_types(engine: Engine, *, as_of: date | None = None,
     answers = read_answers(engine, item_codes=ATTITUDE_ITEMS).merge(responses, on="response_pk")
     answers = answers.dropna(subset=["customer_id"]).rename(columns={"value_num": "value"})
     features = loyalty_features(sales, as_of=as_of, bonus_transactions=set(bonus),
-                                redemptions=redemptions, answers=answers, flags=_flags(engine))
+                                redemptions=redemptions, answers=answers,
+                                flags=_flags(data.customers))
     classified = classify_loyalty(features, thresholds=thresholds)
-    names = read_customer_flags(engine).set_index("customer_id")
+    names = data.customers.set_index("customer_id")
     classified["customer_pk"] = names["customer_pk"].reindex(classified.index).to_numpy()
     classified["name"] = names["name"].reindex(classified.index).to_numpy()
     classified["member"] = classified.index.isin(people["customer_id"])
@@ -270,6 +287,6 @@ def loyalty_type_table(engine: Engine, *, as_of: date | None = None, language: s
     return table
 
 
-__all__ = ["ATTITUDE_ITEMS", "FLAG_ATTRIBUTES", "ProgrammeFigures", "SMALL_N",
-           "loyalty_type_table", "loyalty_types", "programme_effect_of", "programme_figures",
-           "summary_table"]
+__all__ = ["ATTITUDE_ITEMS", "FLAG_ATTRIBUTES", "ProgrammeData", "ProgrammeFigures", "SMALL_N",
+           "load_data", "loyalty_type_table", "loyalty_types", "programme_effect_of",
+           "programme_figures", "summary_table"]

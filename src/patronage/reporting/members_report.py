@@ -3,6 +3,9 @@ behind each, earn and burn per month, liability and breakage, the tier migration
 programme's incremental effect in a manager's words, and the loyalty types with their rules and
 the customers behind each (``/members/report/types/<type>``).
 
+The figures are computed through :func:`patronage.reporting.shared.shared_call`, so the page's
+three languages (computed apart, as they carry translated words) share one computation.
+
 Each section is computed on its own: one that cannot be (no members yet, no member with a year
 before and after joining) says why, and the others still show.
 """
@@ -23,6 +26,7 @@ from patronage.messages import N_, UserError, translated
 from patronage.reporting import formats
 from patronage.reporting.charts import _LAYOUT, COLOURWAY, hover
 from patronage.reporting.selection_lists import LIST_ROWS, CustomerList
+from patronage.reporting.shared import shared_call
 
 SMALL_N = report.SMALL_N
 TYPE_NAMES = {
@@ -103,8 +107,8 @@ def _outstanding_chart(monthly: pd.DataFrame, _) -> str:
     return figure.to_json()
 
 
-def _figures(engine: Engine, since, until, _, language: str) -> dict:
-    found = report.programme_figures(engine, since=since, until=until)
+def _figures(engine: Engine, data, since, until, _, language: str) -> dict:
+    found = shared_call(report.programme_figures, engine, since=since, until=until, data=data)
     monthly = found.monthly
     rows = [{"month": str(m), "members": int(r["members"]), "active": int(r["active"]),
              "issued": r["issued"], "redeemed": r["redeemed"] - r["returned"],
@@ -150,8 +154,8 @@ def _effect_sentences(effect, _) -> list[str]:
     return lines
 
 
-def _effect(engine: Engine, until, _) -> dict:
-    effect = report.programme_effect_of(engine, until=until)
+def _effect(engine: Engine, data, until, _) -> dict:
+    effect = shared_call(report.programme_effect_of, engine, until=until, data=data)
     rows = []
     order = {(o, m): (i, j) for i, o in enumerate(OUTCOME_NAMES) for j, m in enumerate(METHOD_NAMES)}
     for (outcome, method), r in sorted(effect.effects.iterrows(), key=lambda x: order[x[0]]):
@@ -174,8 +178,8 @@ def _effect(engine: Engine, until, _) -> dict:
             "pre_months": months}
 
 
-def _types(engine: Engine, until, _, language: str) -> dict:
-    classified = report.loyalty_types(engine, as_of=until)
+def _types(engine: Engine, data, until, _, language: str) -> dict:
+    classified = shared_call(report.loyalty_types, engine, as_of=until, data=data)
     summary = loyalty_summary(classified, language=language)
     members = classified.loc[classified["member"], "loyalty_type"].value_counts()
     rows = [{"code": code, "name": _(TYPE_NAMES[code]), "customers": int(r["customers"]),
@@ -189,10 +193,11 @@ def report_page(engine: Engine, *, language: str, gettext, since: date | None = 
                 until: date | None = None) -> dict:
     """What the programme report shows (see the module's notes)."""
     _ = gettext
-    figures = _section(lambda: _figures(engine, since, until, _, language), _)
+    data = shared_call(report.load_data, engine)
+    figures = _section(lambda: _figures(engine, data, since, until, _, language), _)
     end = figures.get("until", until)
-    return {"figures": figures, "effect": _section(lambda: _effect(engine, end, _), _),
-            "types": _section(lambda: _types(engine, end, _, language), _),
+    return {"figures": figures, "effect": _section(lambda: _effect(engine, data, end, _), _),
+            "types": _section(lambda: _types(engine, data, end, _, language), _),
             "since": figures.get("since", since), "until": end, "small_n": SMALL_N}
 
 

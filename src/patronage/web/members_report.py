@@ -38,11 +38,11 @@ def report_job(request: Request, since: date | None, until: date | None) -> Job:
     """The report in the reader's language for a period, at the programme's current data."""
     app, language = request.app, language_of(request)
     engine, gettext = app.state.engine, app.state.translations[language].gettext
-    params = (language, since, until, membership_version(engine))
-    return Job("members_report", params,
+    version = membership_version(engine)
+    return Job("members_report", (language, since, until, version),
                lambda: members_report.report_page(engine, language=language, gettext=gettext,
                                                   since=since, until=until),
-               ("members_report",) + params)
+               ("members_report", since, until, version))
 
 
 @router.get("/members/report")
