@@ -103,7 +103,8 @@ def test_features_from_purchases_bonuses_redemptions_answers_and_marks():
     sales = pd.DataFrame({
         "transaction_id": ["t1", "t2", "t3", "t4", "t5", "t6", "r1"],
         "customer_id": ["A", "A", "A", "A", "B", "C", "A"],
-        "occurred_at": pd.to_datetime(["2025-05-01 10:00", "2025-08-01 10:00", "2026-03-01 10:00", "2026-06-30 18:00",
+        "occurred_at": pd.to_datetime(["2025-05-01 10:00", "2025-08-01 10:00", "2026-03-01 10:00",
+                                       "2026-06-30 18:00",
                                        "2026-01-10 10:00", "2026-06-01 10:00", "2026-06-02 10:00"]),
         "is_refund": [False, False, False, False, False, False, True]})
     answers = pd.DataFrame({

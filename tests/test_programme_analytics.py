@@ -191,9 +191,10 @@ def seed_programme(engine, *, customers: int = 60, seed: int = 5) -> dict:
     """Customers buying monthly from July 2023 to June 2026; the frequent buyers among them
     joined the programme from July 2024 (entry tier "basic", some upgraded to "gold" in March
     2026), earning a point per ¥ on their purchases after joining, a quarter at a time (expiring
-    after a year), and a bonus on the first purchase of every quarter, redeeming 200 points every fourth month while they can;
-    points left on expired lots taken on 30 June 2026. A few survey answers (trust, NPS) and a
-    customer marked as having few alternatives. Returns facts the tests check against."""
+    after a year), and a bonus on the first purchase of every quarter, redeeming 200 points
+    every fourth month while they can; points left on expired lots taken on 30 June 2026. A
+    few survey answers (trust) and a customer marked as having few alternatives. Returns facts
+    the tests check against."""
     from patronage.members.enrolment import enrol_member
     from patronage.members.ledger import Movement, balance, give, take
     from patronage.members.programme import add_months

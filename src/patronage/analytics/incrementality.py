@@ -11,8 +11,10 @@ with non-members who looked the same in the 12 months before the member joined.
 the 12 full months before *m* (pre-period; fewer when the purchase history is short, see
 ``pre_months``) and the 12 full months after it (post-period); the enrolment month itself is
 left out of both (a member often joins at a purchase). Members need the pre-period's history
-before joining (a first purchase at its start or earlier) and a fully observed post-period. Every customer who had the same history and was not a member by the
-end of the post-period is a candidate control *at the same pseudo-enrolment month m*.
+before joining (a first purchase at its start or earlier) and a fully observed post-period.
+Every customer who had the same history and was not a member by the end of the post-period is
+a candidate control *at the same pseudo-enrolment month m* (one who joins within it is not:
+their year after is partly a member's).
 
 **Matching** (Stuart 2010, *Matching methods for causal inference: a review and a look
 forward*, Statistical Science 25(1), 1–21): pre-period recency (days from the last purchase
@@ -255,8 +257,9 @@ def _att(y_t: np.ndarray, y_c: np.ndarray, match: np.ndarray, sigma2: np.ndarray
     variance estimate. With the features ``x_t``/``x_c`` (and enough matched controls, see
     :data:`BIAS_FIT_ROWS`) the matched outcomes are bias-corrected for what is left of the
     difference in features: Ŷ(0) = Y_j + μ̂(X_i) − μ̂(X_j), μ̂ the least-squares fit of the
-    outcome on the features among the matched controls (Abadie & Imbens 2011, *Bias-corrected matching estimators for average treatment
-    effects*, J. Business & Economic Statistics 29(1), 1–11)."""
+    outcome on the features among the matched controls (Abadie & Imbens 2011, *Bias-corrected
+    matching estimators for average treatment effects*, J. Business & Economic Statistics
+    29(1), 1–11)."""
     n1, m = match.shape
     adjusted = y_c[match].astype(float)
     used = np.unique(match.ravel())

@@ -157,7 +157,8 @@ def _effect_sentences(effect, _) -> list[str]:
 def _effect(engine: Engine, data, until, _) -> dict:
     effect = shared_call(report.programme_effect_of, engine, until=until, data=data)
     rows = []
-    order = {(o, m): (i, j) for i, o in enumerate(OUTCOME_NAMES) for j, m in enumerate(METHOD_NAMES)}
+    order = {(o, m): (i, j) for i, o in enumerate(OUTCOME_NAMES)
+             for j, m in enumerate(METHOD_NAMES)}
     for (outcome, method), r in sorted(effect.effects.iterrows(), key=lambda x: order[x[0]]):
         rows.append({"outcome": _(OUTCOME_NAMES[outcome]), "method": _(METHOD_NAMES[method]),
                      "key": f"{outcome}-{method}", "kind": outcome,
