@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, select, true
 
 from patronage.accounts import create_user
-from patronage.demo import care_install, desk_install
+from patronage.demo import care_install, desk_install, members_install
 from patronage.storage import insert_rows, upgrade, write_transaction
 from patronage.storage.schema import (
     answers,
@@ -56,6 +56,7 @@ class DemoSummary:
     users: dict = field(default_factory=dict)
     seed: int = 0
     care: dict = field(default_factory=dict)
+    members: dict = field(default_factory=dict)
 
     def describe(self) -> str:
         """A few lines for the terminal: counts and logins."""
@@ -71,6 +72,11 @@ class DemoSummary:
                 f"today), {c['greetings']:,} greetings, {c['visits']:,} key-account visits; "
                 f"win-back campaign {c['campaign']} ({c['target']} target, {c['control']} "
                 "control).")
+        if self.members:
+            m = self.members
+            lines.append(
+                f"Membership programme: {m['members']:,} members, {m['redemptions']:,} "
+                f"redemptions ({m['cancelled']} cancelled) over two years.")
         lines.append("Logins (passwords are shown once; keep them or rebuild the demo):")
         for email, (role, password) in self.users.items():
             lines.append(f"  {role:<8} {email:<26} {password}")
@@ -221,13 +227,17 @@ def _install_extra(conn: Connection, extra, counts: dict[str, int], say) -> None
 
 
 def install(engine: Engine, company: DemoCompany, *, progress: Progress = None) -> dict[str, int]:
-    """Insert ``company`` into the (migrated) database in one write transaction.
+    """Insert ``company`` into the (migrated) database in one write transaction, then replay
+    its membership programme through the programme's services (one transaction per step).
 
     Returns the number of rows written per table. The database should hold no demo rows yet
     (use :func:`build_demo_database` to rebuild).
     """
     with write_transaction(engine) as conn:
-        return _install(conn, company, progress)
+        counts = _install(conn, company, progress)
+    if company.members is not None:
+        counts.update(members_install.install(engine, company, progress))
+    return counts
 
 
 def _is_demo(attributes) -> bool:
@@ -299,6 +309,8 @@ def build_demo_database(engine: Engine, *, seed: int = 2026,
             say("Removing the previous demo data")
         _clear(conn)
         counts = _install(conn, company, progress)
+    programme = (members_install.install(engine, company, say)
+                 if company.members is not None else {})
     say("Creating the demo logins")
     users = {}
     for email, role, name in DEMO_USERS:
@@ -314,7 +326,7 @@ def build_demo_database(engine: Engine, *, seed: int = 2026,
         customers=counts["customers"], transactions=counts["transactions"],
         responses=counts["responses"], cases=counts["cases"], waves=counts["waves"],
         admin_email=admin_email, admin_password=users[admin_email][1], users=users,
-        seed=int(np.int64(seed)), care=_care_summary(company, counts),
+        seed=int(np.int64(seed)), care=_care_summary(company, counts), members=programme,
     )
 
 

@@ -68,14 +68,14 @@ JOIN_MONTHS = 6
 #: with the chance ``NEW_CUSTOMER_CHANCE`` whatever they bought.
 CAMPAIGN_MONTH = date(2025, 3, 1)
 JOIN_CAMPAIGN, JOIN_AFTER = 3.5, -3.0
-NEW_CUSTOMER_MONTHS, NEW_CUSTOMER_CHANCE = 3, 0.15
+NEW_CUSTOMER_MONTHS, NEW_CUSTOMER_CHANCE = 3, 0.1
 REFERRAL_SHARE = 0.1
 REFERRALS_FROM = date(2024, 9, 1)
 CONSENT_SHARE = 0.94
 #: Share of the demo's refunds that name the purchase they refund.
 LINKED_REFUNDS = 0.85
 #: A member wants to redeem this many times a year (if their points allow).
-WISHES_PER_YEAR = 1.3
+WISHES_PER_YEAR = 0.8
 CANCEL_SHARE = 0.06
 CANCEL_REASONS = ("客户改选其他礼品", "收货地址有误，客户要求取消", "重复兑换，客户要求退回积分")
 #: (reason, lowest points, highest points, sign).
@@ -212,7 +212,7 @@ def join_chance(recency, frequency, monetary, boost: float = 0.0) -> np.ndarray:
     return 1 / (1 + np.exp(-z))
 
 
-def _month_starts(start: date, today: date) -> list[date]:
+def month_starts(start: date, today: date) -> list[date]:
     months, day = [], start
     while day <= today:
         months.append(day)
@@ -226,7 +226,7 @@ def _enrol(rng, ids, acquired, transactions, origin, today):
     buys = _History(ids, transactions[~transactions["is_refund"]], origin)
     net = _History(ids, transactions, origin)
     joined = np.full(n, np.nan)
-    for month in _month_starts(PROGRAMME_START, today):
+    for month in month_starts(PROGRAMME_START, today):
         start = pd.Timestamp(month)
         first = (start - origin) / _DAY
         begin = (start - pd.DateOffset(months=JOIN_MONTHS) - origin) / _DAY
@@ -447,5 +447,5 @@ def generate_members(seed: int, customers: pd.DataFrame, params: pd.DataFrame,
     return demo, combined
 
 
-__all__ = ["DemoMembers", "MembersTruth", "PROGRAMME_START", "PURCHASE_LIFT",
+__all__ = ["DemoMembers", "MembersTruth", "PROGRAMME_START", "PURCHASE_LIFT", "month_starts",
            "generate_members", "join_chance"]
