@@ -128,6 +128,14 @@ def programme_figures(engine: Engine, *, since: date | None = None, until: date 
     if people.empty:
         raise UserError(N_("The programme has no members yet: enrol customers first "
                            "(patronage members enroll)."))
+    # Everything as it stood at the end of ``until`` (a later day of its month is not seen).
+    cut = pd.Timestamp(until) + pd.Timedelta(days=1)
+    people = people.loc[people["joined_on"] < cut]
+    people = people.assign(closed_on=people["closed_on"].where(people["closed_on"] < cut))
+    if people.empty:
+        raise UserError(N_("No member had joined by {day}."), day=until.isoformat())
+    transfers = transfers.loc[transfers["occurred_at"] < cut]
+    sales = sales.loc[sales["occurred_at"] < cut]
     start = min(people["joined_on"].min().date(), since)
     monthly = monthly_flows(transfers, start=start, end=until)
     members_of = people.set_index("customer_id")["member_id"]
@@ -139,9 +147,8 @@ def programme_figures(engine: Engine, *, since: date | None = None, until: date 
     counts = member_months(people, activity, start=start, end=until,
                            active_months=policy.active_months)
     monthly = counts.join(monthly, how="left").fillna(0.0)
-    upto = transfers.loc[transfers["occurred_at"] < pd.Timestamp(until) + pd.Timedelta(days=1)]
-    redeemed = redemption_rate(people, upto, start=since, end=until)
-    broken = breakage(upto, as_of=until)
+    redeemed = redemption_rate(people, transfers, start=since, end=until)
+    broken = breakage(transfers, as_of=until)
     last = monthly.iloc[-1]
     owed = liability(max(float(last["outstanding"]), 0.0), policy.cost_per_point,
                      broken["rate"], broken["low"], broken["high"])
@@ -151,11 +158,19 @@ def programme_figures(engine: Engine, *, since: date | None = None, until: date 
     headline = {"members": int(last["members"]), "active": int(last["active"]),
                 "active_share": last["active"] / last["members"] if last["members"] else math.nan,
                 "outstanding": float(last["outstanding"]), "owed": float(last["owed"]),
-                "issued": float(monthly.loc[pd.Period(since, "M"):, "issued"].sum()),
                 "joined": int(((people["joined_on"] >= pd.Timestamp(since))
                                & (people["joined_on"] <= pd.Timestamp(until))).sum())}
     return ProgrammeFigures(since, until, monthly, headline, redeemed, broken, owed, moved,
                             shares, tiers, policy)
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
+    value = float(value)
+    if value.is_integer():
+        return int(value)
+    return round(value, 4) if abs(value) < 10 else round(value, 2)
 
 
 def summary_table(figures: ProgrammeFigures) -> pd.DataFrame:
@@ -176,6 +191,10 @@ def summary_table(figures: ProgrammeFigures) -> pd.DataFrame:
             ("liability_net", li["net"], li["net_low"], li["net_high"], b["members"])]
     table = pd.DataFrame(rows, columns=["figure", "value", "low", "high", "n"]).set_index(
         "figure")
+    # Whole numbers stay whole and shares keep four decimals (a table of mixed sizes would
+    # otherwise print in scientific notation).
+    for column in ("value", "low", "high"):
+        table[column] = pd.array([_plain(v) for v in table[column]], dtype=object)
     table.attrs["notes"] = [
         f"period {figures.since} to {figures.until}; cost per point ¥{li['cost_per_point']:g}",
         "breakage: share of matured points (expiry date passed) that expired rather than were "
