@@ -31,7 +31,9 @@ switched on (nothing is marked as read); rules apply to what is accrued after th
 before their refunds, and the members who earned are then moved up a tier at once
 (:func:`patronage.members.tiers.upgrade_now`). A refund takes back points with the programme's
 shortfall policy: ``carry`` leaves a negative pending balance that later earnings settle,
-``write_off`` lets the programme bear it.
+``write_off`` lets the programme bear it; a refund to a closed membership takes nothing back.
+A transaction changed by a re-import keeps the points it earned when it was first accrued (a
+correction is a refund row).
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ from sqlalchemy import (
     Boolean, Connection, Date, DateTime, Engine, Numeric, and_, func, insert, select, type_coerce,
     update,
 )
-from sqlalchemy.types import NullType
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import NullType
 
 from patronage.members import tiers as tier_rules
 from patronage.members.points import (
@@ -58,7 +60,7 @@ from patronage.members.programme import load_policy
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers, responses, transactions
 from patronage.storage.schema_cases import worker_cursors
-from patronage.storage.schema_members import earn_rules, member_tiers, members, point_transfers
+from patronage.storage.schema_members import earn_rules, member_tiers, members
 
 #: Transactions per database transaction of the accrual.
 CHUNK = 50_000
@@ -167,11 +169,8 @@ def _frame(conn: Connection, query) -> pd.DataFrame:
             column = type_coerce(column, NullType()).label(column.name)
         columns.append(column)
     result = conn.execute(query.with_only_columns(*columns))
-    names, rows = list(result.keys()), result.cursor.fetchall()
-    values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    frame = pd.DataFrame({name: pd.Series(column, dtype=object) if kinds.get(name) else
-                          list(column) for name, column in zip(names, values, strict=True)},
-                         columns=names)
+    names = list(result.keys())
+    frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=names)
     for name, kind in kinds.items():
         if kind in ("stamp", "day"):
             values = pd.to_datetime(frame[name], format="ISO8601")
@@ -388,9 +387,10 @@ def _accrue_rows(conn: Connection, run: _Run, rows: pd.DataFrame, *, check: bool
 
 
 def _refresh_tiers(conn: Connection, run: _Run, member_ids: list[int]) -> None:
-    """Read again the tiers of members who may have moved up (the next chunk uses them)."""
-    tiers = dict(rows_in(conn, "SELECT customer_id, tier_code FROM members WHERE id {in}",
-                         member_ids))
+    """Read again the tiers of the members who moved up (the next chunk uses them)."""
+    since = run.limit.date().isoformat()
+    tiers = dict(rows_in(conn, "SELECT customer_id, tier_code FROM members WHERE tier_since = "
+                               f"'{since}' AND id {{in}}", member_ids))
     index = run.people.index.intersection(list(tiers))
     run.people.loc[index, "tier"] = [tiers[c] for c in index]
 

@@ -314,7 +314,6 @@ def remove_rule(engine: Engine, rule) -> str:
     return row["code"]
 
 
-__all__ = ["AMOUNT_OF", "FIELDS", "KIND_NAMES", "NAMES", "PURCHASE_FILTER_KINDS", "RuleInUse", "TERMS",
-           "WEEKDAY_CODES",
-           "add_rule", "check_rule", "default_name", "get_rule", "list_rules", "remove_rule",
-           "switch_rule", "update_rule"]
+__all__ = ["AMOUNT_OF", "FIELDS", "KIND_NAMES", "NAMES", "PURCHASE_FILTER_KINDS", "RuleInUse",
+           "TERMS", "WEEKDAY_CODES", "add_rule", "check_rule", "default_name", "get_rule",
+           "list_rules", "remove_rule", "switch_rule", "update_rule"]

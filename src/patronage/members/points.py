@@ -64,7 +64,11 @@ def month_index(stamps: pd.Series) -> np.ndarray:
 
 
 def _folded(values: pd.Series) -> np.ndarray:
-    return values.astype("string").str.strip().str.casefold().fillna("").to_numpy(dtype=object)
+    """Trimmed, case-folded text ("" for none), folding each distinct value once."""
+    codes, unique = pd.factorize(values, use_na_sentinel=True)
+    folded = pd.Index(unique, dtype=object).astype("string").str.strip().str.casefold()
+    table = np.append(folded.fillna("").to_numpy(dtype=object), "")
+    return table[codes]  # the sentinel -1 picks the appended ""
 
 
 def _text(value) -> str | None:

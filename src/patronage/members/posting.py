@@ -29,7 +29,7 @@ from sqlalchemy import Connection, insert
 from patronage.members.ledger import Movement, give, programme_account
 from patronage.members.programme import Policy, expiry_date
 from patronage.storage.importing.pgcopy import SIGNATURE, TRAILER, binary_chunk, binary_plan
-from patronage.storage.schema_members import point_accounts, point_transfers
+from patronage.storage.schema_members import point_transfers
 
 #: Members per ``IN (…)`` list of a query.
 IN_CHUNK = 2_000

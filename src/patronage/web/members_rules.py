@@ -15,14 +15,16 @@ from fastapi.responses import RedirectResponse
 from patronage.members import earning
 from patronage.messages import N_, UserError
 from patronage.reporting.member_rules import rules_page
-from patronage.web.deps import check_csrf, form_fields, gettext_for, language_of, render, \
-    require_user
+from patronage.web.deps import (
+    check_csrf, form_fields, gettext_for, language_of, render, require_user,
+)
 from patronage.web.labels import labels_of
 
 router = APIRouter()
 CSRF = [Depends(check_csrf)]
 DONE = {"added": N_("The rule {code} was added."), "saved": N_("The rule {code} was saved."),
-        "off": N_("The rule {code} was switched off."), "on": N_("The rule {code} was switched on."),
+        "off": N_("The rule {code} was switched off."),
+        "on": N_("The rule {code} was switched on."),
         "removed": N_("The rule {code} was removed.")}
 #: The form's fields passed to the service as they are.
 FIELDS = ("name", "category", "channel", "weekday", "day_of_month", "cap_per_transaction",
