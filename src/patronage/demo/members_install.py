@@ -8,8 +8,9 @@ the rewards catalogue and the earning rules — enrols the members of
 month by month, as the worker would have run it:
 
 1. the month's redemptions, in time order, by members who can afford a reward then (a wish
-   picks among the rewards the member's points and tier allow, the dearer ones more often; the
-   redemption itself expires the member's due points first), and the month's cancellations;
+   picks among the rewards the member's points and tier allow, in proportion to their points, and
+   vouchers for up to half the member's points; the redemption itself expires the member's due
+   points first), and the month's cancellations;
 2. the month's manual adjustments (a negative one only when the points are there) and the
    points of approved goodwill remedies of members' cases (case compensation);
 3. the accrual of every purchase, refund and survey answer dated in the month (tier upgrades
@@ -22,11 +23,11 @@ the same programme; nothing here draws random numbers.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, bindparam, event, func, insert, select, update
 
@@ -136,6 +137,8 @@ RULES = (
 #: How redemptions reach the programme: (channel, share, by an agent).
 CHANNELS = (("api", 0.5, False), ("agent", 0.35, True), ("profile", 0.15, True))
 COMPENSATION_NOTE = "工单补偿积分"
+#: The most vouchers redeemed at once.
+VOUCHERS_AT_ONCE = 10
 _AGENTS = tuple(email for email, _name, role in STAFF if role == "agent")
 
 
@@ -216,6 +219,7 @@ class _Replay:
         with engine.connect() as conn:
             self.catalogue = [dict(r) for r in conn.execute(
                 select(rewards).order_by(rewards.c.points, rewards.c.id)).mappings()]
+            self.points = {r["code"]: int(r["points"]) for r in self.catalogue}
             self.ranks = dict(conn.execute(select(member_tiers.c.code, member_tiers.c.rank))
                               .all())
             self.agents = [conn.execute(select(users.c.id).where(users.c.email == email))
@@ -248,6 +252,14 @@ class _Replay:
                 and (r["valid_from"] is None or r["valid_from"] <= day)
                 and (r["valid_until"] is None or day <= r["valid_until"])]
 
+    def _quantity(self, code: str, points: int) -> int:
+        """Vouchers (no stock, no limit) are taken for up to half the member's points."""
+        reward = next(r for r in self.catalogue if r["code"] == code)
+        if reward["kind"] != "coupon" or reward["stock"] is not None \
+                or reward["per_member_limit"] is not None:
+            return 1
+        return max(1, min(VOUCHERS_AT_ONCE, points // 2 // reward["points"]))
+
     def redeem(self, wishes: pd.DataFrame) -> None:
         """The wishes' redemptions, in one write transaction (each in a savepoint, as
         :func:`patronage.members.rewards.redeem` would make it in a transaction of its own)."""
@@ -257,11 +269,13 @@ class _Replay:
             for index, wish in wishes.iterrows():
                 member_id, card = self.cards[wish["customer_id"]]
                 at = wish["at"].to_pydatetime()
-                choices = self._choices(at.date(), *self._state(conn, member_id))
+                points, rank = self._state(conn, member_id)
+                choices = self._choices(at.date(), points, rank)
                 if not choices:
                     continue
-                # Members choose among what they can afford, the dearer rewards more often.
-                pick = int(math.sqrt(wish["pick"]) * len(choices))
+                # Members choose among what they can afford, in proportion to its points.
+                weights = np.cumsum([self.points[code] for code in choices])
+                pick = int(np.searchsorted(weights, wish["pick"] * weights[-1], side="right"))
                 reward = choices[min(pick, len(choices) - 1)]
                 share, channel, actor = wish["pick"], CHANNELS[0][0], None
                 for name, part, agent in CHANNELS:  # the pick again, read as a channel
@@ -270,11 +284,13 @@ class _Replay:
                         actor = self.agents[index % len(self.agents)] if agent else None
                         break
                     share -= part
+                quantity = self._quantity(reward, points)
                 savepoint = conn.begin_nested()
                 try:
-                    done = redeem_member(conn, member_id, reward, 1, key=f"demo-wish-{index}",
-                                         digest=request_hash(card, reward, 1), channel=channel,
-                                         actor_id=actor, now=at)
+                    done = redeem_member(conn, member_id, reward, quantity,
+                                         key=f"demo-wish-{index}",
+                                         digest=request_hash(card, reward, quantity),
+                                         channel=channel, actor_id=actor, now=at)
                 except (NotEnoughPoints, UserError):
                     # Points expired first, the stock ran out, the limit is reached.
                     savepoint.rollback()
