@@ -77,3 +77,24 @@ def test_python_dash_m_patronage_is_the_command():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Usage: patronage") and "analyze" in done.stdout
+
+
+def _leaf_commands(command, path=()):
+    import click
+
+    if isinstance(command, click.Group):
+        context = click.Context(command)
+        for name in command.list_commands(context):
+            yield from _leaf_commands(command.get_command(context, name), (*path, name))
+    else:
+        yield " ".join(path), command
+
+
+def test_every_command_says_what_it_does_with_an_example():
+    """Like sqlite-utils' test that every command has help: each leaf command's help has a
+    sentence and an ``Example: patronage …`` line a newcomer can copy."""
+    missing = [path for path, command in _leaf_commands(main)
+               if not (command.help or "").strip()
+               or f"Example: patronage {path.split()[0]}" not in " ".join((command.help or "").split())]
+    assert not missing
+    assert len(list(_leaf_commands(main))) > 100

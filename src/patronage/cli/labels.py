@@ -38,7 +38,10 @@ def labels_import(db: str | None, file: str) -> None:
                                            "case_subject).")
 @format_option
 def labels_list(db: str | None, kind: str | None, fmt: str) -> None:
-    """Every category value in use or labelled, with its label per language (blank: none)."""
+    """Every category value in use or labelled, with its label per language (blank: none).
+
+    Example: patronage labels list --kind region
+    """
     from patronage.labels import label_table
 
     engine = ready_engine(db)

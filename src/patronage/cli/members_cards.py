@@ -140,7 +140,7 @@ def _status_command(name: str, doc: str):
         done = guard(lambda: change(engine, member))
         click.echo(f"{member}: {name + 'd' if name == 'close' else 'reopened'}" if done
                    else f"{member}: nothing to do")
-    command.__doc__ = doc
+    command.help = doc
     return command
 
 

@@ -41,7 +41,10 @@ def user_add(db: str | None, email: str, role: str, name: str | None, must_chang
 @db_option
 @format_option
 def user_list(db: str | None, fmt: str) -> None:
-    """Staff accounts with role, status, last login, creation and open sessions."""
+    """Staff accounts with role, status, last login, creation and open sessions.
+
+    Example: patronage user list
+    """
     import pandas as pd
 
     from patronage.staff import user_table
@@ -63,7 +66,10 @@ def user_list(db: str | None, fmt: str) -> None:
 @click.argument("email")
 @click.argument("role", type=ROLES)
 def user_role(db: str | None, email: str, role: str) -> None:
-    """Change a user's role (open sessions get it at once)."""
+    """Change a user's role (open sessions get it at once).
+
+    Example: patronage user role lin@example.com analyst
+    """
     from patronage.staff import find_user, set_role, user_table
 
     engine = ready_engine(db)
@@ -77,7 +83,10 @@ def user_role(db: str | None, email: str, role: str) -> None:
 @db_option
 @click.argument("email")
 def user_deactivate(db: str | None, email: str) -> None:
-    """Deactivate an account: it cannot log in and its sessions end at once."""
+    """Deactivate an account: it cannot log in and its sessions end at once.
+
+    Example: patronage user deactivate lin@example.com
+    """
     from patronage.staff import deactivate, find_user
 
     engine = ready_engine(db)
@@ -89,7 +98,10 @@ def user_deactivate(db: str | None, email: str) -> None:
 @db_option
 @click.argument("email")
 def user_activate(db: str | None, email: str) -> None:
-    """Let a deactivated account log in again."""
+    """Let a deactivated account log in again.
+
+    Example: patronage user activate lin@example.com
+    """
     from patronage.staff import activate, find_user
 
     engine = ready_engine(db)
@@ -102,7 +114,10 @@ def user_activate(db: str | None, email: str) -> None:
 @click.option("--password", default=None,
               help="Temporary password to set (default: generate a one-time password).")
 def user_reset_password(db: str | None, email: str, password: str | None) -> None:
-    """Reset a password; the user must change it at the next login. Their sessions end."""
+    """Reset a password; the user must change it at the next login. Their sessions end.
+
+    Example: patronage user reset-password lin@example.com
+    """
     from patronage.staff import find_user, reset_password
 
     engine = ready_engine(db)
@@ -118,7 +133,10 @@ def user_reset_password(db: str | None, email: str, password: str | None) -> Non
 @db_option
 @click.argument("email")
 def user_revoke_sessions(db: str | None, email: str) -> None:
-    """Log a user out everywhere (the account stays active)."""
+    """Log a user out everywhere (the account stays active).
+
+    Example: patronage user revoke-sessions lin@example.com
+    """
     from patronage.staff import find_user, revoke_sessions
 
     engine = ready_engine(db)
