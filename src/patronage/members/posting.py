@@ -226,6 +226,15 @@ def _movement(row) -> Movement:
                     expires_on=_day(row.expires_on))
 
 
+def _day_values(values: pd.Series) -> np.ndarray:
+    """Days as numpy day values in an object array (NaT for none): what both the SQLite text
+    and the PostgreSQL binary encoders turn into dates fastest."""
+    days = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
+    out = np.empty(len(days), dtype=object)
+    out[:] = list(days)
+    return out
+
+
 def _day(value):
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
@@ -257,7 +266,8 @@ def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy:
             "rule_id": fast["rule_id"].to_numpy(dtype="float64"),
             "response_id": fast["response_id"].to_numpy(dtype="float64"),
             "occurred_at": pd.to_datetime(fast["occurred_at"]).to_numpy(),
-            "earned_on": fast["earned_on"].to_numpy(), "expires_on": fast["expires_on"].to_numpy(),
+            "earned_on": _day_values(fast["earned_on"]),
+            "expires_on": _day_values(fast["expires_on"]),
             "created_at": pd.Timestamp(now)})
         # In member order: the ledger's member and account indexes then take the rows in
         # key order (twice as fast on a large ledger as in transaction order).
