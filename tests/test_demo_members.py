@@ -170,14 +170,17 @@ def test_the_planted_truth_is_what_the_simulation_drew(demo):
     assert truth.effect()["n"] == len(rows)
 
 
-def test_matching_recovers_the_planted_effect_and_the_naive_comparison_does_not(demo):
+@pytest.mark.parametrize("pre_months, members", [(None, 50), (6, 200)])
+def test_matching_recovers_the_planted_effect_and_the_naive_comparison_does_not(
+        demo, pre_months, members):
+    """As the report page runs it (the longest pre-period that leaves enough members: the
+    demo's purchases start in mid-2024) and over six months before joining (more members)."""
     from patronage.members.report import programme_effect_of
 
     engine, _summary, company = demo
-    # The demo's purchases start in mid-2024: six months before joining are compared.
-    effect = programme_effect_of(engine, until=TODAY, pre_months=6)
+    effect = programme_effect_of(engine, until=TODAY, pre_months=pre_months)
     treated = effect.sample[effect.sample["role"].eq("treated")]
-    assert len(treated) > 200
+    assert len(treated) > members
     month = pd.PeriodIndex(treated["month"], freq="M")
     truth = company.truth.members.expected(treated["customer"], (month + 1).start_time,
                                            (month + 13).start_time)
