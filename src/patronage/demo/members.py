@@ -75,7 +75,7 @@ CONSENT_SHARE = 0.94
 #: Share of the demo's refunds that name the purchase they refund.
 LINKED_REFUNDS = 0.85
 #: A member wants to redeem this many times a year (if their points allow).
-WISHES_PER_YEAR = 0.8
+WISHES_PER_YEAR = 0.6
 CANCEL_SHARE = 0.06
 CANCEL_REASONS = ("客户改选其他礼品", "收货地址有误，客户要求取消", "重复兑换，客户要求退回积分")
 #: (reason, lowest points, highest points, sign).

@@ -216,6 +216,9 @@ class _Replay:
         self.counts = {"redemptions": 0, "refused": 0, "cancelled": 0, "adjustments": 0,
                        "compensations": 0}
         self.redeemed: dict[int, int] = {}  # wish row -> redemption id
+        # Nothing expires, and no tier is reviewed, before a year of the programme.
+        self.first_expiry = add_months(PROGRAMME_START, POLICY["expiry_months"])
+        self.first_review = add_months(PROGRAMME_START, POLICY["review_months"])
         with engine.connect() as conn:
             self.catalogue = [dict(r) for r in conn.execute(
                 select(rewards).order_by(rewards.c.points, rewards.c.id)).mappings()]
@@ -340,8 +343,10 @@ class _Replay:
         decided = pd.to_datetime(self.remedies["decided_at"])
         self.compensate(self.remedies[decided.between(lo, hi).to_numpy()])
         accrue(self.engine, until=end, now=end)
-        run_expiry(self.engine, now=end)
-        run_reviews(self.engine, now=end)
+        if end.date() >= self.first_expiry:
+            run_expiry(self.engine, now=end)
+        if end.date() >= self.first_review:
+            run_reviews(self.engine, now=end)
 
 
 def _quick_commits(engine: Engine) -> Engine:
