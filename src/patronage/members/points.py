@@ -12,8 +12,8 @@ The rules, as the earning rules page states them:
   it lists them) and the purchase date is within ``starts_on`` … ``ends_on``.
 * **Multipliers compose by product.** The member's tier multiplier and every matching
   ``member_day`` rule (a weekday, 0 = Monday, or a day of the month) and ``birthday_month``
-  rule (a purchase in the month of the customer's birthday) multiply them: ¥100 at 1 point per
-  ¥, gold ×1.5, member day ×2 → 300. A multiplier below 1 is not applied (multipliers only add
+  rule (a purchase in the month of the customer's birthday) multiply those points: ¥100 at 1
+  point per ¥, gold ×1.5, member day ×2 → 300. A multiplier below 1 is not applied (multipliers only add
   points).
 * **Whole points.** The product is rounded down once: ¥99.50 at 1 point per ¥ earns 99 (×2 on
   a member day: 199). The purchase's points are one transfer (kind ``earn``, key
