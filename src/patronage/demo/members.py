@@ -6,19 +6,27 @@ same seed gives the same members and purchases. Customers are referred to by ext
 :mod:`patronage.demo.members_install` enrols them, configures the programme and replays its two
 years.
 
-**Who joins, and when.** The programme opens on :data:`PROGRAMME_START`. Every month the sales
-team invites customers by what the company sees of them, and a share accepts: on a day drawn at
-random in the month, a customer who has bought before and is not a member yet joins with the
-chance ``logistic(z)``,
-``z = JOIN_BASE + JOIN_FREQUENCY·ln(1 + F) + JOIN_MONETARY·ln(1 + M/10,000) −
-JOIN_RECENCY·min(R, 365)/180``, where ``F`` and ``M`` are the customer's purchases and spend (¥)
-in the 365 days before that day and ``R`` the days since their last purchase. So frequent,
-recent and big spenders join more often, and a plain comparison of members with non-members
-overstates what the programme does; the chance depends on nothing else (not on whether the
-customer is still alive, nor on their true purchase rate), so comparing members with
-non-members of the same pre-enrolment recency, frequency and monetary value is fair. About one
-member in ten joins on another member's referral (from 2024-09); the channel is mostly the
-customer's own sales channel; a few decline the programme's messages (consent).
+**Who joins, and when.** The programme opens on :data:`PROGRAMME_START` with a quiet soft
+launch; in March 2025 (:data:`CAMPAIGN_MONTH`) the sales team runs a recruiting campaign; after
+it, new customers are offered the card with their first orders. Each month, a customer who has
+bought before the month and is not a member yet joins, on a day drawn at random in the month,
+with the chance ``logistic(z)``,
+``z = JOIN_BASE + boost + JOIN_FREQUENCY·ln(1 + F) + JOIN_MONETARY·ln(1 + M/10,000) −
+JOIN_RECENCY·min(R, 365)/180``, where ``F`` and ``M`` are the customer's purchases and net spend
+(¥) in the :data:`JOIN_MONTHS` calendar months before the month and ``R`` the days from their
+last purchase to the month's first day; ``boost`` is 0 before the campaign,
+:data:`JOIN_CAMPAIGN` in its month and :data:`JOIN_AFTER` after it (customers who were on its
+list rarely change their mind). A customer acquired since the campaign joins instead with the
+chance :data:`NEW_CUSTOMER_CHANCE` in each of their first :data:`NEW_CUSTOMER_MONTHS` months,
+whatever they bought. So frequent, recent and big spenders join more often, and a plain
+comparison of members with non-members overstates what the programme does; the chance depends
+on nothing else (not on whether the customer is still alive, nor on their true purchase rate),
+so comparing members with non-members of the same pre-enrolment recency, frequency and spend is
+fair. (Most joining happens at one moment: the customers who join in the year after a month are
+left out of that month's comparison group, and were they chosen by their purchases of that
+year, the comparison would favour the programme.) About one member in ten joins on another
+member's referral (from 2024-09); the channel is mostly the customer's own sales channel; a few
+decline the programme's messages (consent).
 
 **The planted effect.** From the day a member joins until the day of their last purchase (for a
 customer who drops out in the buy-till-you-die process of :mod:`patronage.demo.purchases`) or
@@ -36,8 +44,9 @@ the part of the 12 months after joining that the customer was alive:
 switching's thinning), ``extra_spend`` the same integral weighted by the expected amount per
 purchase, and ``extra_retention`` the change in the chance of buying at all in months 7 to 12
 after joining: ``(1 − exp(−μ₇₋₁₂))`` for a member without a purchase of their own there, else
-0. :meth:`MembersTruth.effect` averages them over any set of members (the ones an analysis
-treated); ``planted_purchases``/``planted_spend`` are the extra purchases actually drawn.
+0. :meth:`MembersTruth.effect` averages them over any set of members, and
+:meth:`MembersTruth.expected` gives them for any window per member (an analysis's own
+post-period); ``planted_purchases``/``planted_spend`` are the extra purchases actually drawn.
 
 Also generated: links from refunds to the purchase they refund (``transactions.refund_of``,
 for most refunds: the rest come without one, as from a till that does not record it), the
@@ -343,7 +352,10 @@ def _truth(frame, params, purchases, owner, t, alive_end, rate, declining, histo
         purchase_lift=PURCHASE_LIFT, programme_start=PROGRAMME_START, members=rows,
         switching_from=switching_from,
         join_model={"base": JOIN_BASE, "frequency": JOIN_FREQUENCY, "monetary": JOIN_MONETARY,
-                    "recency": JOIN_RECENCY})
+                    "recency": JOIN_RECENCY, "months": JOIN_MONTHS,
+                    "campaign_month": CAMPAIGN_MONTH, "campaign": JOIN_CAMPAIGN,
+                    "after": JOIN_AFTER, "new_customer_chance": NEW_CUSTOMER_CHANCE,
+                    "new_customer_months": NEW_CUSTOMER_MONTHS})
     month6, month12 = joined + pd.DateOffset(months=6), joined + pd.DateOffset(months=12)
     year = truth.expected(rows.index, joined.to_numpy(), month12.to_numpy())
     late = truth.expected(rows.index, month6.to_numpy(), month12.to_numpy())
