@@ -7,12 +7,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from patronage.api_keys import authenticate
 from patronage.cases.config import DeskConfig
 from patronage.cases.desk import NewCase, case_detail, open_case
 from patronage.cases.queues import list_cases_by_name
 from patronage.messages import UserError
-from patronage.web.deps import check_csrf, require_user
+from patronage.web.deps import ApiCaller
 from patronage.web.guard import json_object
 
 router = APIRouter(prefix="/api/cases")
@@ -20,27 +19,7 @@ FIELDS = ("customer", "subject", "description", "type", "category", "severity", 
           "touchpoint_kind", "external_ref", "owner", "team")
 
 
-class _Caller:
-    """Who calls: an API key with ``scope``, or a logged-in staff member (CSRF on writes)."""
-
-    def __init__(self, scope: str, write: bool):
-        self.scope, self.write = scope, write
-
-    async def __call__(self, request: Request) -> dict:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            key = authenticate(request.app.state.engine, header[7:].strip())
-            if key is None:
-                raise HTTPException(401)
-            if self.scope not in key["scopes"]:
-                raise HTTPException(403)
-            if not request.app.state.api_key_limiter.attempt(f"key:{key['id']}"):
-                raise HTTPException(429)
-            return {"key": key["name"], "user_id": None}
-        user = require_user(request, "admin", "analyst", "agent")
-        if self.write:
-            await check_csrf(request)
-        return {"key": None, "user_id": user["id"]}
+_Caller = ApiCaller
 
 
 def _error(exc: UserError) -> JSONResponse:

@@ -85,6 +85,9 @@ async def form_fields(request: Request) -> dict:
     return {k: (v if len(v) > 1 else v[0]) for k in form.keys() for v in [form.getlist(k)]}
 
 
+STAFF_ROLES = ("admin", "analyst", "agent")
+
+
 async def check_csrf(request: Request) -> None:
     """Reject a state-changing request whose CSRF token (form field or header) is wrong."""
     given = request.headers.get(CSRF_HEADER)
@@ -95,6 +98,36 @@ async def check_csrf(request: Request) -> None:
             given = form.get(CSRF_FIELD)
     if not tokens_match(expected_csrf(request), given):
         raise CSRFFailed()
+
+
+class ApiCaller:
+    """Who calls an API route: an API key with ``scope`` (``Authorization: Bearer …``), or a
+    logged-in staff member of ``roles`` (CSRF checked on writes). A FastAPI dependency returning
+    ``{"key": name, "key_id": id, "user_id": None}`` or ``{"key": None, "key_id": None,
+    "user_id": id}``."""
+
+    def __init__(self, scope: str, write: bool, roles: tuple[str, ...] = STAFF_ROLES):
+        self.scope, self.write, self.roles = scope, write, roles
+
+    async def __call__(self, request: Request) -> dict:
+        from fastapi import HTTPException
+
+        from patronage.api_keys import authenticate
+
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            key = authenticate(request.app.state.engine, header[7:].strip())
+            if key is None:
+                raise HTTPException(401)
+            if self.scope not in key["scopes"]:
+                raise HTTPException(403)
+            if not request.app.state.api_key_limiter.attempt(f"key:{key['id']}"):
+                raise HTTPException(429)
+            return {"key": key["name"], "key_id": key["id"], "user_id": None}
+        user = require_user(request, *self.roles)
+        if self.write:
+            await check_csrf(request)
+        return {"key": None, "key_id": None, "user_id": user["id"]}
 
 
 def safe_next(target: str | None) -> str:

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from patronage.api_keys import authenticate
 from patronage.members import catalogue, rewards
 from patronage.members.adjustments import adjust_customer, member_summary
 from patronage.messages import N_, UserError
 from patronage.reporting import member_rewards as pages
 from patronage.web.customer_pages import _profile_page
 from patronage.web.deps import (
+    STAFF_ROLES,
+    ApiCaller,
     check_csrf,
     form_fields,
     gettext_for,
@@ -152,27 +153,9 @@ def cancel_redemption(request: Request, redemption_id: int, form: dict = Depends
 
 # -- API -----------------------------------------------------------------------------------------
 
-class _Caller:
-    """Who calls: an API key with ``scope``, or a logged-in staff member (CSRF on writes)."""
-
-    def __init__(self, scope: str, write: bool):
-        self.scope, self.write = scope, write
-
-    async def __call__(self, request: Request) -> dict:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            key = authenticate(request.app.state.engine, header[7:].strip())
-            if key is None:
-                raise HTTPException(401)
-            if self.scope not in key["scopes"]:
-                raise HTTPException(403)
-            if not request.app.state.api_key_limiter.attempt(f"key:{key['id']}"):
-                raise HTTPException(429)
-            return {"key_id": key["id"], "user_id": None}
-        user = require_user(request, *(REDEEMERS if self.write else ("admin", "analyst", "agent")))
-        if self.write:
-            await check_csrf(request)
-        return {"key_id": None, "user_id": user["id"]}
+def _Caller(scope: str, write: bool) -> ApiCaller:
+    """Catalogue readers are any staff; redemption by a person needs an admin or an agent."""
+    return ApiCaller(scope, write, REDEEMERS if write else STAFF_ROLES)
 
 
 def _refused(request: Request, exc: UserError, status: int, reason: str) -> JSONResponse:
