@@ -1,6 +1,6 @@
 """The membership programme's tables: the programme's policy, tiers (VIP cards), members, earning
-rules, the points ledger, the rewards catalogue with its redemptions, and tier history
-(migration 0007).
+rules, the points ledger, the rewards catalogue with its redemptions and refusals, and tier
+history (migrations 0007 and 0008).
 
 The ledger is double-entry and append-only. Every movement of points is one row of
 ``point_transfers`` that takes ``points`` (always positive) from a debit account and gives them
@@ -260,6 +260,27 @@ redemptions = Table(
 )
 Index("ix_redemptions_member", redemptions.c.member_id)
 
+# A redemption refused (too few points, out of stock, over the member's limit ...), kept under
+# its idempotency key so that a retry of the same request gets the same refusal rather than a
+# different answer later (migration 0008).
+redemption_refusals = Table(
+    "redemption_refusals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("idempotency_key", String(100), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("member_id", Integer, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("reward_id", Integer, ForeignKey("rewards.id", ondelete="SET NULL")),
+    Column("quantity", Integer, nullable=False),
+    # Why, as a code the pages translate, and the message as first given.
+    Column("reason", String(30), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("actor_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("api_key_id", Integer, ForeignKey("api_keys.id", ondelete="SET NULL")),
+    Column("created_at", DateTime, nullable=False),
+)
+
 point_transfers = Table(
     "point_transfers",
     metadata,
@@ -288,6 +309,9 @@ point_transfers = Table(
     Column("actor_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     Column("reason", Text),
     Column("created_at", DateTime, nullable=False),
+    # A purchase's earning: its base points, before the tier's and the day's multipliers (what
+    # points-based tiers count; migration 0008). Empty on every other transfer.
+    Column("base_points", Integer),
     CheckConstraint("points > 0", name="points"),
     CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
     CheckConstraint(_in("kind", TRANSFER_KINDS), name="kind"),
@@ -322,5 +346,5 @@ __all__ = [
     "MEMBER_STATUSES", "PROGRAMME_ACCOUNT_KINDS", "REDEMPTION_CHANNELS", "REDEMPTION_STATUSES",
     "REWARD_KINDS", "SHORTFALL_POLICIES", "TIER_BASES", "TIER_CHANGE_KINDS", "TRANSFER_KINDS",
     "earn_rules", "member_programme", "member_tier_changes", "member_tiers", "members",
-    "point_accounts", "point_transfers", "redemptions", "rewards",
+    "point_accounts", "point_transfers", "redemption_refusals", "redemptions", "rewards",
 ]
