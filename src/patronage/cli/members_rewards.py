@@ -126,14 +126,27 @@ commands.append(reward)
 
 # -- redemptions ---------------------------------------------------------------------------------
 
+def _refusal_told(compute, key: str):
+    """Run ``compute``; a refusal says it is kept under its key (the same command gets the same
+    answer)."""
+    from patronage.members.rewards import NotEnoughPoints, RedemptionRefused
+
+    try:
+        return compute()
+    except (RedemptionRefused, NotEnoughPoints) as exc:
+        earlier = "earlier " if getattr(exc, "replayed", False) else ""
+        raise ValueError(f"{exc} (Refused {earlier}under key {key}; to try again use a new "
+                         "key.)") from None
+
+
 @click.command("redeem")
 @db_option
 @click.argument("card")
 @click.argument("reward_code", metavar="REWARD")
 @click.option("--quantity", default=1, show_default=True, type=int)
 @click.option("--key", default=None, metavar="IDEMPOTENCY_KEY",
-              help="Run again with the same key and the redemption is made once "
-                   "(default: a new key, printed).")
+              help="Run again with the same key and the redemption is made once, or "
+                   "refused with the same answer (default: a new key, printed).")
 @click.option("--by", default=None, help="Your e-mail.")
 def redeem_command(db, card, reward_code, quantity, key, by):
     """Redeem a reward for a member's points.
@@ -143,8 +156,9 @@ def redeem_command(db, card, reward_code, quantity, key, by):
     from patronage.members.rewards import redeem
 
     key = key or uuid.uuid4().hex
-    done = guard(lambda: redeem(ready_engine(db), card, reward_code, quantity, key=key,
-                                channel="cli", by=by))
+    done = guard(lambda: _refusal_told(
+        lambda: redeem(ready_engine(db), card, reward_code, quantity, key=key, channel="cli",
+                       by=by), key))
     body = done.body
     click.echo(("Already redeemed" if done.replayed else "Redeemed")
                + f" (redemption {body['redemption']}, key {key}): {body['quantity']} × "

@@ -10,8 +10,10 @@ points go to the programme's ``redemption`` account (source ``redeem:<redemption
 
 Every request carries an idempotency key. A request with a key already used for the same card,
 reward and quantity returns that redemption as it is now (a retry after a lost answer is safe);
-the same key for another request is refused (:class:`KeyReused`). A refused request writes
-nothing, so retrying it later may succeed.
+the same key for another request is refused (:class:`KeyReused`). A request the rules refuse
+changes nothing in the programme, and the refusal is kept under its key in a transaction of its
+own (:mod:`patronage.members.refusals`): the same request with the same key gets the same
+refusal; a later try needs a new key.
 
 Cancelling gives the points back (kind ``cancel``, from the ``redemption`` account; they count as
 earned on the redemption's day, so they expire as points earned then) and restores the stock.
@@ -41,6 +43,7 @@ from patronage.members.ledger import (
     take,
 )
 from patronage.members.programme import expiry_date, load_policy
+from patronage.members.refusals import KeyReused, RedemptionRefused, keep, lock_key, replay
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers, users
@@ -59,20 +62,6 @@ _COUPON_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CHANNEL_NAMES = {"profile": N_("on the profile"), "agent": N_("by an agent"),
                  "api": N_("by the API"), "cli": N_("on the command line"),
                  "tier_gift": N_("tier gift")}
-
-
-class RedemptionRefused(UserError):
-    """A redemption the programme's rules do not allow; ``reason`` names the rule for
-    programs (``unknown_reward``, ``not_valid``, ``tier``, ``limit``, ``stock``, ``closed``,
-    ``quantity``)."""
-
-    def __init__(self, reason: str, message: str, **params):
-        super().__init__(message, **params)
-        self.reason = reason
-
-
-class KeyReused(UserError):
-    """An idempotency key already used for another request."""
 
 
 class UnknownCard(UserError):
@@ -154,14 +143,9 @@ def _balance_after(conn: Connection, member_id: int, redemption_id: int) -> int 
 
 
 def _replay(conn: Connection, key: str, digest: str) -> Redeemed | None:
-    found = conn.execute(select(redemptions.c.id, redemptions.c.request_hash)
-                         .where(redemptions.c.idempotency_key == key)).first()
-    if found is None:
-        return None
-    if found[1] != digest:
-        raise KeyReused(N_("The idempotency key {key!r} was used for another request; use a new "
-                           "key for a new redemption."), key=key[:100])
-    return Redeemed(redemption_body(conn, found[0]), True)
+    """The earlier answer under ``key``: its redemption, or its refusal raised again."""
+    found = replay(conn, key, digest)
+    return None if found is None else Redeemed(redemption_body(conn, found), True)
 
 
 def _tier_rank(conn: Connection, member: dict) -> int:
@@ -268,15 +252,25 @@ def redeem(engine: Engine, card: str, reward: str, quantity=1, *, key: str,
     key = clean_key(key)
     card, reward, quantity = str(card or "").strip(), str(reward or "").strip(), _quantity(quantity)
     digest = request_hash(card, reward, quantity)
+    now = now or _now()
+    asked = {"key": key, "digest": digest, "reward_code": reward, "quantity": quantity,
+             "channel": channel, "api_key_id": api_key_id, "now": now}
+    member_id = actor_id = None
     try:
         with write_transaction(engine) as conn:
+            lock_key(conn, key)
             try:
                 member_id = member_of_card(conn, card)
             except UserError as exc:
                 raise UnknownCard(exc.message, **exc.params) from None
+            actor_id = user_id_of(conn, by)
             return redeem_member(conn, member_id, reward, quantity, key=key, digest=digest,
-                                 channel=channel, actor_id=user_id_of(conn, by),
+                                 channel=channel, actor_id=actor_id,
                                  api_key_id=api_key_id, now=now)
+    except (RedemptionRefused, NotEnoughPoints) as exc:
+        if getattr(exc, "replayed", False) or member_id is None:
+            raise
+        return _keep_refusal(engine, exc, member_id=member_id, actor_id=actor_id, **asked)
     except IntegrityError:
         # The same key was being used at the same moment for another card (whose lock is not
         # this one): the first request has committed by now.
@@ -285,6 +279,25 @@ def redeem(engine: Engine, card: str, reward: str, quantity=1, *, key: str,
         if replayed is None:
             raise
         return replayed
+
+
+def _keep_refusal(engine: Engine, exc: UserError, **asked) -> Redeemed:
+    """Keep the refusal ``exc`` under its key (its own transaction, the refused one having
+    rolled back) and raise it; a redemption or refusal written under the key meanwhile by a
+    concurrent request wins (see :func:`patronage.members.refusals.keep`)."""
+    try:
+        with write_transaction(engine) as conn:
+            lock_key(conn, asked["key"])
+            made = keep(conn, exc, **asked)
+            if made is not None:
+                return Redeemed(redemption_body(conn, made), True)
+    except IntegrityError:  # a refusal written meanwhile where no key lock is held
+        with engine.connect() as conn:
+            replayed = _replay(conn, asked["key"], asked["digest"])
+        if replayed is None:
+            raise
+        return replayed
+    raise exc
 
 
 def redeem_for_customer(engine: Engine, customer_pk: int, reward: str, quantity=1, *, key: str,
@@ -402,7 +415,7 @@ def redemptions_table(engine: Engine, *, member_id: int | None = None, limit: in
                                        "cancel_reason"])
 
 
-__all__ = ["CHANNEL_NAMES", "KEY_REQUIRED", "KeyReused", "UnknownCard", "MAX_QUANTITY", "NotEnoughPoints", "Redeemed",
-           "RedemptionRefused", "cancel", "clean_key", "give_free", "redeem", "redeem_for_customer",
-           "redeem_member",
-           "redemption_body", "redemptions_table", "request_hash"]
+__all__ = ["CHANNEL_NAMES", "KEY_REQUIRED", "MAX_QUANTITY", "KeyReused", "NotEnoughPoints",
+           "Redeemed", "RedemptionRefused", "UnknownCard", "cancel", "clean_key", "give_free",
+           "redeem", "redeem_for_customer", "redeem_member", "redemption_body",
+           "redemptions_table", "request_hash"]

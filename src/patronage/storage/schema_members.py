@@ -1,6 +1,6 @@
 """The membership programme's tables: the programme's policy, tiers (VIP cards), members, earning
 rules, the points ledger, the rewards catalogue with its redemptions and refusals, and tier
-history (migrations 0007 and 0008).
+history (migrations 0007, 0008 and 0009).
 
 The ledger is double-entry and append-only. Every movement of points is one row of
 ``point_transfers`` that takes ``points`` (always positive) from a debit account and gives them
@@ -16,6 +16,16 @@ always equals the sum of the transfers.
 Exactly-once work is kept by unique constraints: a transfer per ``source_key`` (a transaction's
 earning, a refund, a bonus, an expiry, a redemption and its cancellation) and a redemption per
 ``idempotency_key``. A trigger refuses to change a transfer once written.
+
+What guards a transfer, and why each constraint of ``point_transfers`` is kept (every one is
+paid on each of the million rows an accrual may write): the foreign keys to its two accounts
+(a movement between accounts that do not exist is no movement) and to its member (the member
+of a write-off names no member account; deleting a member takes its lines with it); ``points
+> 0``, two distinct accounts and a known kind; the unique ``source_key`` (exactly once); the
+append-only trigger; and on ``point_accounts`` the checks that keep a spendable balance from
+going below zero and a pending one above it. The rows a movement came from (purchase, rule,
+response, redemption, case, staff member) are named by plain ids, history that outlives them
+(migration 0009); the ledger is indexed by member only.
 """
 
 from __future__ import annotations
@@ -272,7 +282,8 @@ redemption_refusals = Table(
     Column("member_id", Integer, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
     Column("reward_id", Integer, ForeignKey("rewards.id", ondelete="SET NULL")),
     Column("quantity", Integer, nullable=False),
-    # Why, as a code the pages translate, and the message as first given.
+    # Why, as a code the pages translate, and the message as first given (its English template
+    # and values as JSON, so a replay is shown in the reader's language).
     Column("reason", String(30), nullable=False),
     Column("message", Text, nullable=False),
     Column("channel", String(10), nullable=False),
@@ -295,18 +306,25 @@ point_transfers = Table(
     Column("member_id", Integer, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
     # What made it, once: "txn:<id>", "refund:<id>", "bonus:<rule>:<id>", "expire:<member>:<date>",
     # "redeem:<id>", "cancel:<id>", "adjust:<uuid>" ...
-    Column("source_key", String(120), nullable=False, unique=True),
-    Column("transaction_id", Integer, ForeignKey("transactions.id", ondelete="SET NULL")),
-    Column("rule_id", Integer, ForeignKey("earn_rules.id", ondelete="SET NULL")),
-    Column("redemption_id", Integer, ForeignKey("redemptions.id", ondelete="SET NULL")),
-    Column("case_id", Integer, ForeignKey("cases.id", ondelete="SET NULL")),
-    Column("response_id", Integer, ForeignKey("responses.id", ondelete="SET NULL")),
+    # Unique: each source moves points once. Compared bytewise on PostgreSQL (collation "C"):
+    # keys are ASCII, and a locale's collation makes every insert into the index slower.
+    Column("source_key", String(120).with_variant(String(120, collation="C"), "postgresql"),
+           nullable=False, unique=True),
+    # The ids of the source rows, kept as history (no foreign keys since migration 0009: the
+    # ledger keeps the id of what made a movement even after that row is gone, and a foreign
+    # key would check, and on PostgreSQL lock, the source row of every transfer written).
+    Column("transaction_id", Integer),
+    Column("rule_id", Integer),
+    Column("redemption_id", Integer),
+    Column("case_id", Integer),
+    Column("response_id", Integer),
     # When it happened in business terms (the purchase, the redemption), and for points given to
     # a member, the day they count as earned (oldest spent first) and when they expire.
     Column("occurred_at", DateTime, nullable=False),
     Column("earned_on", Date),
     Column("expires_on", Date),
-    Column("actor_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    # The staff member who made an adjustment (history too: no foreign key).
+    Column("actor_id", Integer),
     Column("reason", Text),
     Column("created_at", DateTime, nullable=False),
     # A purchase's earning: its base points, before the tier's and the day's multipliers (what
@@ -316,10 +334,12 @@ point_transfers = Table(
     CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
     CheckConstraint(_in("kind", TRANSFER_KINDS), name="kind"),
 )
+# A member's lines (statements, lots and expiry, the profile, qualifying values of a few
+# members), and the cascade when a member is deleted. The only index besides the key and the
+# unique source key: every index is one more write per transfer, and nothing reads the ledger
+# by account alone often enough to pay for one (the whole-ledger sums scan it anyway).
 Index("ix_point_transfers_member_time", point_transfers.c.member_id,
       point_transfers.c.occurred_at)
-Index("ix_point_transfers_debit", point_transfers.c.debit_account_id)
-Index("ix_point_transfers_credit", point_transfers.c.credit_account_id)
 
 member_tier_changes = Table(
     "member_tier_changes",

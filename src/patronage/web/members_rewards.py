@@ -13,7 +13,8 @@ CSRF header): ``GET /api/members/{card}`` (points, tier, what expires next) and
 ``Idempotency-Key`` (or ``idempotency_key`` in the body). A replay of the same request answers
 as the first time (201, the redemption as it is now, header ``Idempotent-Replayed: true``);
 the key reused for another request is 409; a redemption the rules refuse is 422 with the reason
-in the reader's language and a ``reason`` code.
+in the reader's language and a ``reason`` code, and the refusal is kept under its key: the same
+request again gets the same 422 (with ``Idempotent-Replayed: true``).
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def redeem_by_card(request: Request, form: dict = Depends(form_fields)):
         rewards.redeem(request.app.state.engine, form.get("card", ""), form.get("reward", ""),
                        form.get("quantity") or 1, key=form.get("key", ""), channel="agent",
                        by=user["id"])
-    except UserError as exc:
-        return _page(request, 400, error=exc, form=form, failed="redeem")
+    except UserError as exc:  # the form comes back with a new key: this one has its answer
+        return _page(request, 400, error=exc, form={**form, "key": ""}, failed="redeem")
     return _back("/members/rewards", "#recent", done="redeemed")
 
 
@@ -159,8 +160,10 @@ def _Caller(scope: str, write: bool) -> ApiCaller:
 
 
 def _refused(request: Request, exc: UserError, status: int, reason: str) -> JSONResponse:
+    replayed = {"Idempotent-Replayed": "true"} if getattr(exc, "replayed", False) else None
     return JSONResponse({"error": exc.translate(gettext_for(request)),
-                         "reason": getattr(exc, "reason", reason)}, status_code=status)
+                         "reason": getattr(exc, "reason", reason)}, status_code=status,
+                        headers=replayed)
 
 
 @router.get("/api/members/{card}")
