@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from patronage.cli import main
 from patronage.members import lots
@@ -127,6 +128,33 @@ def test_a_refund_beyond_the_balance_is_carried_or_written_off_and_earnings_sett
     summed = account_balances(engine)
     assert summed["write_off"] == -60 and sum(summed.values()) == 0
 
+
+
+def test_transfers_keep_their_source_ids_and_nothing_written_can_change(engine):
+    """Migration 0009: the ids of what made a movement are history, not foreign keys (a
+    transfer may name a purchase or rule that is gone), while the accounts stay foreign keys
+    and every column of a written transfer, base points too, stays fixed (the trigger is
+    re-created after SQLite's table rebuild)."""
+    member_id, _card = _member(engine)
+    with write_transaction(engine) as conn:
+        transfer = give(conn, member_id, Movement(
+            "earn", 30, "earn:gone", NOW, transaction_id=987_654, rule_id=98_765,
+            response_id=9_876, redemption_id=987, case_id=98, actor_id=9, base_points=20))
+    with engine.connect() as conn:
+        row = conn.execute(select(point_transfers).where(point_transfers.c.id == transfer)
+                           ).mappings().one()
+    assert (row["transaction_id"], row["rule_id"], row["base_points"]) == (987_654, 98_765, 20)
+    for change in ({"points": 1}, {"base_points": 1}, {"source_key": "x"}, {"member_id": 0},
+                   {"credit_account_id": row["debit_account_id"]}):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+            conn.execute(update(point_transfers).where(point_transfers.c.id == transfer)
+                         .values(**change))
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # no such account
+        conn.execute(insert(point_transfers).values(
+            debit_account_id=row["debit_account_id"], credit_account_id=10**8, points=1,
+            kind="earn", member_id=member_id, source_key="earn:nowhere", occurred_at=NOW,
+            created_at=NOW))
+    assert ledger_problems(engine) == []
 
 # -- property: any sequence keeps the ledger whole -----------------------------------------------
 

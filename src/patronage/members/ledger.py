@@ -59,7 +59,9 @@ class Movement:
 
     ``source_key`` names the source once ("txn:991", "redeem:17", "expire:5:2027-01-01"): a
     second movement with the same key is not written. ``earned_on``/``expires_on`` apply to
-    points given to a member (the oldest are spent first)."""
+    points given to a member (the oldest are spent first). ``base_points``: for a purchase's
+    earning, its points before the tier's and the day's multipliers, and for a refund, the share
+    of them it takes back (what points-based tiers count; None on every other movement)."""
 
     kind: str
     points: int
@@ -74,6 +76,7 @@ class Movement:
     reason: str | None = None
     earned_on: date | None = None
     expires_on: date | None = None
+    base_points: int | None = None
 
 
 def _now() -> datetime:
@@ -118,7 +121,7 @@ def _transfer(conn: Connection, member_id: int, debit: int, credit: int,
     values = {c: getattr(movement, c) for c in (
         "kind", "points", "source_key", "occurred_at", "transaction_id", "rule_id",
         "redemption_id", "case_id", "response_id", "actor_id", "reason", "earned_on",
-        "expires_on")}
+        "expires_on", "base_points")}
     transfer_id = conn.execute(insert(point_transfers).values(
         debit_account_id=debit, credit_account_id=credit, member_id=member_id,
         created_at=_now(), **values)).inserted_primary_key[0]
@@ -150,7 +153,7 @@ def give(conn: Connection, member_id: int, movement: Movement, *, source: str = 
         amount = min(movement.points, -owed)
         _transfer(conn, member_id, points_id, owed_id, replace(
             movement, kind="settle", points=amount, source_key=f"settle:{movement.source_key}",
-            earned_on=None, expires_on=None), balances)
+            earned_on=None, expires_on=None, base_points=None), balances)
     return transfer_id
 
 
@@ -185,8 +188,10 @@ def take(conn: Connection, member_id: int, movement: Movement, *, to: str,
         debit = owed_id if shortfall == "carry" else programme_account(conn, "write_off")
         kind = movement.kind if shortfall == "carry" else "write_off"
         key = movement.source_key if not taken else f"{movement.source_key}:rest"
+        # A refund's base share goes on its first transfer only.
         _transfer(conn, member_id, debit, target, replace(
-            movement, kind=kind, points=rest, source_key=key), balances)
+            movement, kind=kind, points=rest, source_key=key,
+            base_points=None if taken else movement.base_points), balances)
     return taken
 
 
