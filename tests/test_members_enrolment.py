@@ -90,16 +90,18 @@ def test_close_reopen_and_find_a_member(panel3):
         assert enrolment.find_member(conn, "C003")["card_no"] == card
         with pytest.raises(UserError, match="no member with card number or customer id"):
             enrolment.find_member(conn, "C001")
-    assert enrolment.close_membership(engine, card, now=datetime(2026, 6, 1))
-    assert not enrolment.close_membership(engine, "C003")
+    with pytest.raises(UserError, match="Say why"):
+        enrolment.close_membership(engine, card, reason=" ")
+    assert enrolment.close_membership(engine, card, reason="客户要求", now=datetime(2026, 6, 1))
+    assert not enrolment.close_membership(engine, "C003", reason="again")
     with engine.connect() as conn:
         row = enrolment.member_of_customer(conn, 3)
     assert (row["status"], row["closed_at"]) == ("closed", datetime(2026, 6, 1))
-    assert enrolment.reopen_membership(engine, 3)
+    assert enrolment.reopen_membership(engine, 3, reason="客户回来了")
     with engine.connect() as conn:
         assert enrolment.member_of_customer(conn, 3)["status"] == "active"
     with pytest.raises(UserError, match="not a member"):
-        enrolment.close_membership(engine, 1)
+        enrolment.close_membership(engine, 1, reason="x")
 
 
 def test_programme_settings_and_tiers_are_checked(panel3):
@@ -189,7 +191,7 @@ def test_the_members_commands(panel3, db_url):
     assert (shown["tier"]["code"], shown["channel"], shown["points"]) == ("basic", "store", 0)
     listed = json.loads(run("list", "--tier", "gold", "--format", "json"))
     assert [row["customer"] for row in listed] == ["C002"]
-    assert "C003: closed" in run("close", "C003")
+    assert "C003: closed" in run("close", "C003", "--reason", "客户要求")
     assert "changed: grace_days" in run("programme", "set", "grace_days=30")
     bad = runner.invoke(main, ["members", "programme", "set", "grace_days=x", "--db", db_url])
     assert bad.exit_code == 1 and "grace period (days)" in bad.output

@@ -41,7 +41,8 @@ def _day(value: str | None) -> date | None:
               help="The headline figures, the months, or the tier migration (counts or row "
                    "shares).")
 def analyze_programme(db, fmt, since, until, part):
-    """The membership programme's figures: members and active members, points issued,
+    """The membership programme's figures: members (memberships not closed) and of them those
+    active (bought, earned or redeemed in the policy's active months), points issued,
     redeemed and expired per month, the redemption rate (Wilson interval), outstanding points,
     breakage (delta-method interval), the liability net of breakage and the tier migration.
 
@@ -53,7 +54,8 @@ def analyze_programme(db, fmt, since, until, part):
                                               until=_day(until)))
     shown = {"summary": lambda: summary_table(figures),
              "monthly": lambda: figures.monthly.set_axis(
-                 [str(m) for m in figures.monthly.index]).rename_axis("month"),
+                 [str(m) for m in figures.monthly.index]).rename_axis("month").rename(
+                 columns={"active": f"active_in_{figures.policy.active_months}_months"}),
              "migration": lambda: figures.migration,
              "migration-shares": lambda: figures.migration_shares}[part]()
     emit(shown, fmt)

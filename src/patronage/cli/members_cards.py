@@ -110,8 +110,9 @@ def show(db, member, fmt):
 @db_option
 @format_option
 @click.option("--tier", default="", help="Only members on this tier (its code).")
-@click.option("--status", type=click.Choice(["active", "closed"]), default=None,
-              help="Only active or closed memberships.")
+@click.option("--status", type=click.Choice(["current", "closed"]), default=None,
+              help="Only current (not closed) or closed memberships. Whether a member is "
+                   "active (bought or used points lately) is in `analyze programme`.")
 @click.option("--search", default="", help="Card number, name or customer id contains this.")
 @click.option("--limit", type=int, default=None, help="Only the newest N.")
 def list_members(db, fmt, tier, status, search, limit):
@@ -119,11 +120,13 @@ def list_members(db, fmt, tier, status, search, limit):
 
     Example: patronage members list --tier gold --format json
     """
-    from patronage.reporting.members_pages import LIST_COLUMNS, members_table
+    from patronage.reporting.members_pages import LIST_COLUMNS, STATUS_WORDS, members_table
 
-    table = guard(lambda: members_table(ready_engine(db), tier=tier, status=status or "",
+    stored = {word: code for code, word in STATUS_WORDS.items()}.get(status or "", "")
+    table = guard(lambda: members_table(ready_engine(db), tier=tier, status=stored,
                                         search=search, limit=limit))
     out = table[LIST_COLUMNS].copy()
+    out["status"] = out["status"].map(STATUS_WORDS).fillna(out["status"])
     out.attrs["notes"] = [f"{table.attrs['total']:,} members match"]
     emit(out, fmt)
 
@@ -132,12 +135,14 @@ def _status_command(name: str, doc: str):
     @click.command(name)
     @db_option
     @click.argument("member")
-    def command(db, member):
+    @click.option("--reason", required=True, help="Why (kept on the profile's change history).")
+    @click.option("--by", default=None, help="Your e-mail.")
+    def command(db, member, reason, by):
         from patronage.members import enrolment
 
         engine = ready_engine(db)
         change = enrolment.close_membership if name == "close" else enrolment.reopen_membership
-        done = guard(lambda: change(engine, member))
+        done = guard(lambda: change(engine, member, reason=reason, by=by))
         click.echo(f"{member}: {name + 'd' if name == 'close' else 'reopened'}" if done
                    else f"{member}: nothing to do")
     command.help = doc
@@ -147,11 +152,11 @@ def _status_command(name: str, doc: str):
 close = _status_command("close", """Close a membership (by card number or customer id): the
 member keeps their points and history but earns no points until reopened.
 
-Example: patronage members close 8000000011
+Example: patronage members close 8000000011 --reason "客户要求注销" --by lin@example.com
 """)
 reopen = _status_command("reopen", """Reopen a closed membership.
 
-Example: patronage members reopen 8000000011
+Example: patronage members reopen 8000000011 --reason "客户重新申请"
 """)
 
 

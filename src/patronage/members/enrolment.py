@@ -8,8 +8,8 @@ and records the tier on their history. :func:`enrol` does it for one customer by
 for a segment (an RFM segment, the customers' own tier column, a region), each in one
 transaction; :func:`import_members` reads a file of members (all or nothing).
 :func:`close_membership` and :func:`reopen_membership` close and reopen a membership (a closed
-member keeps their points but earns none), and :func:`find_member` finds a member by card
-number or customer id.
+member keeps their points but earns none), with who did it and why on the profile's change
+history, and :func:`find_member` finds a member by card number or customer id.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from patronage.cases.inputs import customer_pk
+from patronage.care.profile import record_change
+from patronage.cases.inputs import customer_pk, user_id_of
 from patronage.members.ledger import open_accounts
 from patronage.members.programme import add_months, load_policy, load_tiers
 from patronage.messages import N_, Term, UserError
@@ -307,29 +308,47 @@ def enrol_segment(engine: Engine, segment: str, **options) -> BulkEnrolment:
     return enrol_customers(engine, segment_customers(engine, segment), **options)
 
 
-def _set_status(engine: Engine, key, status: str, now: datetime | None) -> bool:
+#: The field of the profile's change history that closing and reopening write: its values are
+#: ``{"status": ..., "reason": ...}`` (JSON).
+STATUS_FIELD = "membership"
+MAX_REASON = 500
+
+
+def _set_status(engine: Engine, key, status: str, reason, by, now: datetime | None) -> bool:
+    reason = str(reason or "").strip()
+    if not reason or len(reason) > MAX_REASON or "\x00" in reason:
+        raise UserError(N_("Say why the membership is closed or reopened (up to {limit} "
+                           "characters)."), limit=MAX_REASON)
+    now = now or _now()
     with write_transaction(engine) as conn:
         member = member_of_customer(conn, key) if isinstance(key, int) else \
             find_member(conn, key)
         if member is None:
             raise UserError(N_("The customer is not a member."))
+        actor_id = user_id_of(conn, by)
         if member["status"] == status:
             return False
         conn.execute(update(members).where(members.c.id == member["id"]).values(
-            status=status, closed_at=(now or _now()) if status == "closed" else None))
+            status=status, closed_at=now if status == "closed" else None))
+        record_change(conn, member["customer_id"], STATUS_FIELD, {"status": member["status"]},
+                      {"status": status, "reason": reason}, by=actor_id, at=now)
     return True
 
 
-def close_membership(engine: Engine, key, *, now: datetime | None = None) -> bool:
+def close_membership(engine: Engine, key, *, reason: str, by: str | int | None = None,
+                     now: datetime | None = None) -> bool:
     """Close the membership of a card number or customer id (or, given an int, of that
-    customer's database id); False when it was closed already. A closed member keeps their
-    points and history but earns no points and is not reviewed until reopened."""
-    return _set_status(engine, key, "closed", now)
+    customer's database id) for ``reason``, by the staff member ``by`` (e-mail or id); False
+    when it was closed already. A closed member keeps their points and history but earns no
+    points and is not reviewed until reopened. The profile's change history keeps who closed
+    it, when and why."""
+    return _set_status(engine, key, "closed", reason, by, now)
 
 
-def reopen_membership(engine: Engine, key) -> bool:
+def reopen_membership(engine: Engine, key, *, reason: str, by: str | int | None = None,
+                      now: datetime | None = None) -> bool:
     """Reopen a closed membership (see :func:`close_membership`); False when it was open."""
-    return _set_status(engine, key, "active", None)
+    return _set_status(engine, key, "active", reason, by, now)
 
 
 def import_members(engine: Engine, path, *, dry_run: bool = False, encoding: str | None = None,
@@ -412,7 +431,7 @@ def _import_row(conn, row, line, day, consent, rows, actor_id, now) -> int:
 
 
 __all__ = ["BulkEnrolment", "CARD_DIGITS", "Enrolled", "IMPORT_ALIASES", "MAX_ENROL",
-           "SEGMENT_KINDS", "close_membership", "enrol", "enrol_customers", "enrol_member",
+           "SEGMENT_KINDS", "STATUS_FIELD", "close_membership", "enrol", "enrol_customers", "enrol_member",
            "enrol_segment", "find_member", "import_members", "luhn_digit", "member_of_card",
            "member_of_customer", "next_card_no", "reopen_membership", "segment_customers",
            "valid_card"]

@@ -5,7 +5,10 @@ programme report page and ``patronage analyze programme | programme-effect | loy
 A period ends by default on the last day the data reach (the latest purchase or movement of
 points), so an imported history or the demo opens on its own last year, and starts 12 months
 before. The cost per point and the months that make a member active come from the programme's
-policy.
+policy. A member is *active* in a month when they bought, earned points or redeemed a reward in
+the ``active_months`` months up to it (:data:`OWN_MOVEMENTS`): points that only expired, or
+that staff adjusted, say nothing of the member. It is not the membership's status (current or
+closed), which the member list counts.
 """
 
 from __future__ import annotations
@@ -105,6 +108,10 @@ def _period(since: date | None, until: date | None, data_end: date | None) -> tu
     return since, until
 
 
+#: Movements of points a member makes (with their purchases, what makes them active).
+OWN_MOVEMENTS = ("earn", "bonus", "redeem")
+
+
 def _data_end(*frames: tuple[pd.DataFrame, str]) -> date | None:
     ends = [frame[column].max() for frame, column in frames if len(frame)]
     ends = [e for e in ends if not pd.isna(e)]
@@ -141,7 +148,7 @@ def programme_figures(engine: Engine, *, since: date | None = None, until: date 
     members_of = people.set_index("customer_id")["member_id"]
     bought = sales.loc[sales["customer_id"].isin(members_of.index)]
     activity = pd.concat([
-        transfers[["member_id", "occurred_at"]],
+        transfers.loc[transfers["kind"].isin(OWN_MOVEMENTS), ["member_id", "occurred_at"]],
         pd.DataFrame({"member_id": members_of.reindex(bought["customer_id"]).to_numpy(),
                       "occurred_at": bought["occurred_at"].to_numpy()})], ignore_index=True)
     counts = member_months(people, activity, start=start, end=until,
@@ -178,7 +185,8 @@ def summary_table(figures: ProgrammeFigures) -> pd.DataFrame:
     h, r, b, li = figures.headline, figures.redemption, figures.breakage, figures.liability
     nan = math.nan
     rows = [("members", h["members"], nan, nan, nan),
-            ("active_members", h["active"], nan, nan, h["members"]),
+            (f"active_in_{figures.policy.active_months}_months", h["active"], nan, nan,
+             h["members"]),
             ("joined_in_period", h["joined"], nan, nan, nan),
             ("points_issued", r["issued"], nan, nan, nan),
             ("points_redeemed", r["redeemed"], nan, nan, nan),
@@ -198,7 +206,10 @@ def summary_table(figures: ProgrammeFigures) -> pd.DataFrame:
     table.attrs["notes"] = [
         f"period {figures.since} to {figures.until}; cost per point ¥{li['cost_per_point']:g}",
         "breakage: share of matured points (expiry date passed) that expired rather than were "
-        "redeemed; delta-method interval over members"]
+        "redeemed; delta-method interval over members",
+        f"members: memberships current (not closed) at the period's end; active: of them, those "
+        f"who bought, earned points or redeemed in the last {figures.policy.active_months} "
+        "months"]
     table.attrs["about"] = {"since": figures.since.isoformat(),
                             "until": figures.until.isoformat(),
                             "cost_per_point": li["cost_per_point"]}

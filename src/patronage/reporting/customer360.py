@@ -12,6 +12,7 @@ and profile changes, newest first, filtered by kind and date and cut in pages.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,6 +28,9 @@ from patronage.cases.records import case_number
 from patronage.messages import N_, Message, UserError
 from patronage.reporting.case_desk import EVENT_LABELS, local_time
 from patronage.reporting.customers import customer_profile
+from patronage.members.enrolment import STATUS_FIELD
+from patronage.reporting.member_profile import programme_tier
+from patronage.reporting.members_pages import STATUS_LABELS
 from patronage.reporting.shared import fit_value_models, rfm_table
 from patronage.storage.schema import (
     OPEN_CASE_STATUSES, answers, cases, responses, surveys, transactions, users,
@@ -45,6 +49,7 @@ TASK_STATUS_NAMES = {"open": N_("Open"), "done": N_("Done"), "cancelled": N_("Ca
 RISK_NAMES = {"high": N_("High risk"), "medium": N_("Some risk"), "low": N_("No sign of risk"),
               "unknown": N_("Risk not assessed yet")}
 PER_PAGE = 50
+MEMBERSHIP = N_("Membership")
 #: Case events not worth a line on the customer's timeline (the case page has them).
 _QUIET_EVENTS = ("opened", "sla_warning")
 #: P(alive) below this is a risk; below the second, a high one.
@@ -109,6 +114,9 @@ class Profile360:
     open_tasks: list = field(default_factory=list)
     preferences: dict = field(default_factory=dict)
     attributes: dict = field(default_factory=dict)
+    #: The programme card of an active member (``code``, ``name``, ``card_no``): the header's
+    #: one tier; None: the header shows the imported CRM tier.
+    programme_tier: dict | None = None
 
     @property
     def customer(self) -> dict:
@@ -161,7 +169,8 @@ def customer_360(engine: Engine, customer_pk: int, *, values: pd.DataFrame | Non
                                  .where(users.c.id == customer["account_owner_id"])).first()
             owner = dict(found._mapping) if found else None
         open_tasks = _open_tasks(conn, customer_pk)
-    result = Profile360(profile=profile, owner=owner, value=value,
+        card = programme_tier(conn, customer_pk, language)
+    result = Profile360(profile=profile, owner=owner, value=value, programme_tier=card,
                         value_state=value_state,
                         value_problem=problem, nps=nps, open_cases=open_cases,
                         open_tasks=open_tasks, preferences=dict(customer.get("preferences") or {}),
@@ -250,8 +259,11 @@ def summary_text(shown: Profile360) -> str:
     def number(value, form):
         return "–" if value is None else form.format(value)
     owner = shown.owner and (shown.owner["display_name"] or shown.owner["email"])
+    card = shown.programme_tier
+    tier = (f"tier: {card['name']} (card {card['card_no']}; CRM tier {c.get('tier') or '–'})"
+            if card else f"tier: {c.get('tier') or '–'}")
     lines = [f"{c['name']} ({c['external_id']})",
-             f"tier: {c.get('tier') or '–'}    owner: {owner or '–'}"
+             f"{tier}    owner: {owner or '–'}"
              + (f"    LOST on {c['lost_on']:%Y-%m-%d} ({c.get('lost_reason') or '–'}"
                 f" → {c.get('lost_to') or '–'})" if c.get("lost_on") else ""),
              f"CLV 12 months: {number(v.get('clv'), '¥{:,.0f}')}    "
@@ -433,9 +445,28 @@ def _changes(conn, pk, start, end) -> list[dict]:
                func.coalesce(users.c.display_name, users.c.email).label("who"))
         .select_from(customer_changes.outerjoin(users, users.c.id == c.user_id))
         .where(c.customer_id == pk), c.at, start, end)
-    return [{"kind": "change", "at": row.at, "order": 7 + row.id * 1e-9, "field": row.field,
-             "label": field_name(row.field), "old": row.old_value, "new": row.new_value,
-             "who": row.who} for row in conn.execute(query)]
+    out = [{"kind": "change", "at": row.at, "order": 7 + row.id * 1e-9, "field": row.field,
+            "label": field_name(row.field), "old": row.old_value, "new": row.new_value,
+            "who": row.who, "reason": None} for row in conn.execute(query)]
+    for entry in out:
+        if entry["field"] == STATUS_FIELD:  # closed or reopened: the status and why
+            entry.update(_membership_change(entry["old"], entry["new"]))
+    return out
+
+
+def _membership_change(old: str | None, new: str | None) -> dict:
+    """A membership's closing or reopening as the timeline shows it: the statuses' names
+    (msgids) and the reason given."""
+    def read(value):
+        try:
+            found = json.loads(value) if value else {}
+        except ValueError:
+            found = {}
+        return found if isinstance(found, dict) else {}
+    before, after = read(old), read(new)
+    return {"old": STATUS_LABELS.get(before.get("status"), before.get("status")),
+            "new": STATUS_LABELS.get(after.get("status"), after.get("status")),
+            "reason": after.get("reason")}
 
 
 _READERS = {"purchase": _purchases, "survey": _surveys, "case": _cases, "contact": _contacts,
@@ -464,6 +495,8 @@ def field_name(field_: str) -> str:
         return PREFERENCE_NAMES.get(field_.removeprefix("preferences."), field_)
     if field_.startswith("attributes."):
         return field_.removeprefix("attributes.")
+    if field_ == STATUS_FIELD:
+        return MEMBERSHIP
     return FIELD_NAMES.get(field_, field_)
 
 

@@ -84,6 +84,20 @@ def membership_panel(engine: Engine, customer_pk: int, language: str = "en", *,
     }
 
 
+def programme_tier(conn, customer_pk: int, language: str = "en") -> dict | None:
+    """The programme card the profile's header shows for an active member with a tier
+    (``code``, ``name`` in ``language``, ``card_no``), else None: then the header shows the
+    imported CRM tier instead, and for a member the CRM tier is an attribute of the profile,
+    never a second badge."""
+    member = member_of_customer(conn, customer_pk)
+    if member is None or member["status"] != "active" or member["tier_code"] is None:
+        return None
+    tier = next((t for t in load_tiers(conn, active_only=False)
+                 if t.code == member["tier_code"]), None)
+    name = tier.name(language) if tier is not None else member["tier_code"]
+    return {"code": member["tier_code"], "name": name, "card_no": member["card_no"]}
+
+
 def _earned_in(conn, member_id: int, year: int) -> int:
     t, a = point_transfers.c, point_accounts.c
     account = select(a.id).where(a.member_id == member_id, a.kind == "points").scalar_subquery()
@@ -146,7 +160,8 @@ def _ledger(conn, member_id: int, language: str) -> list[dict]:
 def panel_text(panel: dict) -> str:
     """The panel as ``patronage members show`` prints it (English)."""
     tier = panel["tier"]
-    lines = [f"Card {panel['card_no']} · {panel['status']} · joined {panel['joined_on']}"
+    status = {"active": "current"}.get(panel["status"], panel["status"])
+    lines = [f"Card {panel['card_no']} · {status} membership · joined {panel['joined_on']}"
              + (f" ({panel['channel']})" if panel["channel"] else "")]
     if tier:
         state = (f"grace until {tier['grace_until']}" if tier["grace_until"]
@@ -171,4 +186,4 @@ def panel_text(panel: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CHANGE_NAMES", "membership_panel", "panel_text"]
+__all__ = ["CHANGE_NAMES", "membership_panel", "panel_text", "programme_tier"]

@@ -23,7 +23,11 @@ from patronage.storage.schema_members import (
     rewards,
 )
 
-STATUS_LABELS = {"active": N_("Active"), "closed": N_("Closed")}
+#: A membership's status: "current" (not closed) and "closed". Not "active": the programme
+#: report's active members are those who bought, earned or redeemed in the last months.
+STATUS_LABELS = {"active": N_("Current"), "closed": N_("Closed")}
+#: The statuses as the command line names them (``--status current``).
+STATUS_WORDS = {"active": "current", "closed": "closed"}
 #: Columns of ``patronage members list``.
 LIST_COLUMNS = ["card_no", "customer", "name", "tier", "status", "points", "pending",
                 "joined_on", "last_activity"]
@@ -142,7 +146,8 @@ def member_list(engine: Engine, *, tier: str = "", status: str = "", joined_from
                 joined_to: str = "", search: str = "", page: int = 1,
                 language: str = "en") -> dict:
     """The member list page: one page of :func:`members_table` (``PER_PAGE`` rows), the
-    filters as given, the tiers to filter by with their active members, and an ``error`` when
+    filters as given, the tiers to filter by with their members, the count of current
+    memberships (status, not activity), and an ``error`` when
     a filter could not be read (the list is then unfiltered by date)."""
     filters = {"tier": tier, "status": status, "joined_from": joined_from,
                "joined_to": joined_to, "search": search}
@@ -217,5 +222,6 @@ def tiers_table(engine: Engine) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["LIST_COLUMNS", "PER_PAGE", "POLICY_FIELDS", "POLICY_SECTIONS", "STATUS_LABELS", "member_list",
+__all__ = ["LIST_COLUMNS", "PER_PAGE", "POLICY_FIELDS", "POLICY_SECTIONS", "STATUS_LABELS",
+           "STATUS_WORDS", "member_list",
            "members_table", "programme_page", "tiers_table"]

@@ -167,7 +167,8 @@ def change_membership(request: Request, customer_pk: int, form: dict = Depends(f
             change = enrolment.close_membership if action == "close" \
                 else enrolment.reopen_membership
             return (action + "d" if action == "close" else "reopened") \
-                if change(engine, customer_pk) else "unchanged"
+                if change(engine, customer_pk, reason=form.get("reason", ""),
+                          by=user["id"]) else "unchanged"
         raise HTTPException(422)
     return _on_profile(request, customer_pk, act)
 
