@@ -7,7 +7,6 @@ answer and one row; on SQLite or PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 
 import pytest
 from bs4 import BeautifulSoup
@@ -97,10 +96,10 @@ def test_a_key_is_one_request_across_redemptions_and_refusals(programme):
 
 def test_a_closed_membership_and_stock_refusals_are_kept(programme):
     engine, gold, basic = programme
-    assert close_membership(engine, basic.card_no, now=NOW)
+    assert close_membership(engine, basic.card_no, reason="测试", now=NOW)
     with pytest.raises(rewards.RedemptionRefused, match="closed"):
         rewards.redeem(engine, basic.card_no, "CPN10", key="closed", now=NOW)
-    assert reopen_membership(engine, basic.card_no)
+    assert reopen_membership(engine, basic.card_no, reason="测试")
     with pytest.raises(rewards.RedemptionRefused) as again:
         rewards.redeem(engine, basic.card_no, "CPN10", key="closed", now=NOW)
     assert again.value.reason == "closed" and again.value.replayed

@@ -98,7 +98,9 @@ def test_spend_upgrades_at_once_with_gifts_then_review_grace_and_downgrade(progr
     assert tiers.run_reviews(engine, now=review) == 0
     assert tiers.run_reviews(engine, now=review) == 0
     assert _member(engine, member)["grace_until"] == date(2026, 6, 1)
-    assert tiers.run_reviews(engine, now=datetime(2026, 5, 31, 23)) == 0  # still in grace
+    # 15:00 UTC is 23:00 in Shanghai, the company's day: still in grace
+    assert tiers.run_reviews(engine, now=datetime(2026, 5, 31, 15),
+                             timezone="Asia/Shanghai") == 0
     assert tiers.run_reviews(engine, now=datetime(2026, 6, 1, 1)) == 1  # down to what qualifies
     assert tiers.run_reviews(engine, now=datetime(2026, 6, 1, 8)) == 0
     row = _member(engine, member)

@@ -4,7 +4,7 @@ settings."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
+from datetime import datetime
 
 import click
 
@@ -311,8 +311,7 @@ def review(db, day):
     """
     from patronage.members.tiers import run_reviews
 
-    when = datetime.combine(_day(day), time(12)) if day else None
-    changed = guard(lambda: run_reviews(ready_engine(db), now=when))
+    changed = guard(lambda: run_reviews(ready_engine(db), today=_day(day)))
     click.echo(f"{changed} members changed tier")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import click
 
@@ -244,10 +244,7 @@ def expire_command(db, on):
     """
     from patronage.members.expiry import run_expiry
 
-    day = _day(on)
-    now = datetime.combine(day, datetime.min.time()) if day else \
-        datetime.now(UTC).replace(tzinfo=None)
-    members = guard(lambda: run_expiry(ready_engine(db), now=now))
+    members = guard(lambda: run_expiry(ready_engine(db), today=_day(on)))
     click.echo(f"{members} members lost expired points.")
 
 

@@ -22,7 +22,13 @@ from patronage.cases.inputs import user_id_of
 from patronage.members.enrolment import member_of_card
 from patronage.members.ledger import Movement, NotEnoughPoints, balance, give, statement, take
 from patronage.members.expiry import member_points
-from patronage.members.programme import expiry_date, load_policy, load_tiers
+from patronage.members.programme import (
+    company_day,
+    company_today,
+    expiry_date,
+    load_policy,
+    load_tiers,
+)
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema_members import members
@@ -35,8 +41,9 @@ def _now() -> datetime:
 
 
 def _given(conn: Connection, movement: Movement) -> Movement:
-    """The movement with its earning and expiry days (points given now count as earned now)."""
-    earned = movement.occurred_at.date()
+    """The movement with its earning and expiry days (points given now count as earned now,
+    on the company's day)."""
+    earned = company_day(movement.occurred_at)
     return replace(movement, earned_on=earned,
                    expires_on=expiry_date(load_policy(conn), earned))
 
@@ -107,11 +114,12 @@ def statement_of_card(engine: Engine, card: str) -> pd.DataFrame:
 
 
 def member_summary(engine: Engine, card: str, language: str = "en",
-                   today: date | None = None) -> dict:
+                   today: date | None = None, *, timezone: str | None = None) -> dict:
     """A member's card, status, tier, points and what expires next (the API's answer):
     ``{"card", "status", "joined_on", "tier", "tier_name", "points", "pending", "due",
-    "expiring": {"on", "points"} | None}`` with days as ISO text."""
-    today = today or _now().date()
+    "expiring": {"on", "points"} | None}`` with days as ISO text; ``today`` is by default the
+    company's day (in ``timezone``, default the setting's)."""
+    today = today or company_today(timezone=timezone)
     with engine.connect() as conn:
         member_id = member_of_card(conn, card)
         row = conn.execute(select(members.c.card_no, members.c.status, members.c.joined_on,

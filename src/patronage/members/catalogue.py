@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from patronage.members.programme import company_today
 from patronage.messages import N_, Term, UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema_members import REWARD_KINDS, member_tiers, redemptions, rewards
@@ -253,8 +254,8 @@ def list_rewards(engine: Engine, *, language: str = "en", active_only: bool = Fa
                  today: date | None = None) -> pd.DataFrame:
     """The catalogue: ``id, code, name, kind, points, cost, stock, per_member_limit,
     min_tier_rank, valid_from, valid_until, active, valid_now, redeemed`` (units redeemed and
-    not cancelled), by points."""
-    today = today or _now().date()
+    not cancelled), by points; ``valid_now`` on ``today`` (default the company's day)."""
+    today = today or company_today()
     column = {"zh_Hans": "name_zh_hans", "zh_Hant": "name_zh_hant"}.get(language, "name_en")
     r, d = rewards.c, redemptions.c
     redeemed = (select(d.reward_id, func.sum(d.quantity).label("redeemed"))

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from patronage.members import lots
 from patronage.members.ledger import Movement, entries, lock_member, posted, take
-from patronage.members.programme import expiry_date, load_policy
+from patronage.members.programme import company_today, expiry_date, load_policy
 from patronage.storage import write_transaction
 from patronage.storage.schema_cases import worker_cursors
 from patronage.storage.schema_members import point_accounts, point_transfers
@@ -101,10 +101,11 @@ def _move_cursors(conn: Connection, today: date, seen: int) -> None:
                 savepoint.rollback()
 
 
-def run_expiry(engine: Engine, *, now: datetime | None = None) -> int:
-    """Expire every point whose day has come; returns how many members lost points."""
-    now = now or _now()
-    today = now.date()
+def run_expiry(engine: Engine, *, now: datetime | None = None, today: date | None = None,
+               timezone: str | None = None) -> int:
+    """Expire every point whose day has come (on or before ``today``: by default the company's
+    day at ``now``, in ``timezone`` or the setting's); returns how many members lost points."""
+    today = today or company_today(now or _now(), timezone)
     with engine.connect() as conn:
         cursors = _cursors(conn)
         seen = int(conn.execute(select(func.max(point_transfers.c.id))).scalar() or 0)

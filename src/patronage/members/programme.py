@@ -6,6 +6,11 @@ earned on a day expire under it; :func:`load_tiers` lists the tiers from the ent
 :func:`remove_tier` the tiers (a tier members hold cannot be removed: switch it off or move
 them first), each after checking every value and naming the first bad one.
 :func:`case_severity_floor` is the tiers' service priority for the case desk.
+
+The programme's days are the company's: :func:`company_today` and :func:`company_day` turn the
+stored times (naive UTC) into dates in the company's time zone (the ``PATRONAGE_TIMEZONE``
+setting, as the case desk's working days and the care work lists use), so a reward valid until
+the 31st can be redeemed until midnight on the 31st in Shanghai, not until 08:00.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import calendar
 import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -69,6 +75,36 @@ class Tier:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def company_zone(timezone: str | None = None) -> ZoneInfo:
+    """The company's time zone: ``timezone``, else the ``PATRONAGE_TIMEZONE`` setting (which
+    the settings check when they are read)."""
+    if timezone is None:
+        from patronage.settings import Settings
+
+        timezone = Settings().timezone
+    return ZoneInfo(str(timezone))
+
+
+def company_day(moment: datetime, zone: ZoneInfo | str | None = None) -> date:
+    """The company's date of ``moment`` (naive UTC, as stored)."""
+    zone = zone if isinstance(zone, ZoneInfo) else company_zone(zone)
+    return moment.replace(tzinfo=UTC).astimezone(zone).date()
+
+
+def company_today(now: datetime | None = None, timezone: ZoneInfo | str | None = None) -> date:
+    """Today in the company's time zone (``now``: naive UTC, default the current time): the day
+    a reward's validity, the expiry run and the tier reviews go by."""
+    return company_day(now or _now(), timezone)
+
+
+def local_moment(moment: datetime | None, zone: ZoneInfo | str | None = None) -> datetime | None:
+    """A stored moment (naive UTC) as the company's wall-clock time (naive), for showing."""
+    if moment is None:
+        return None
+    zone = zone if isinstance(zone, ZoneInfo) else company_zone(zone)
+    return moment.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
 
 
 def load_policy(conn: Connection) -> Policy:
@@ -430,5 +466,6 @@ def raised_severity(severity: str, floor: Priority | None) -> str:
 
 __all__ = ["CHOICE_LABELS", "POLICY_LABELS", "Policy", "Priority", "TIER_FIELDS", "TIER_LABELS",
            "Tier", "add_months", "add_tier", "case_severity_floor", "check_policy",
+           "company_day", "company_today", "company_zone", "local_moment",
            "expiry_date", "load_policy", "load_tiers", "raised_severity", "remove_tier",
            "tier_members", "update_policy", "update_tier"]

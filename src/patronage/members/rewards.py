@@ -42,7 +42,14 @@ from patronage.members.ledger import (
     points_accounts,
     take,
 )
-from patronage.members.programme import expiry_date, load_policy
+from patronage.members.programme import (
+    company_day,
+    company_today,
+    company_zone,
+    expiry_date,
+    load_policy,
+    local_moment,
+)
 from patronage.members.refusals import KeyReused, RedemptionRefused, keep, lock_key, replay
 from patronage.messages import N_, UserError
 from patronage.storage import write_transaction
@@ -190,11 +197,15 @@ def _write(conn: Connection, member_id: int, reward: dict, quantity: int, points
 
 def redeem_member(conn: Connection, member_id: int, reward_code: str, quantity=1, *, key: str,
                   digest: str, channel: str, actor_id: int | None = None,
-                  api_key_id: int | None = None, now: datetime | None = None) -> Redeemed:
-    """Redeem on the write connection ``conn`` (see the module's description)."""
+                  api_key_id: int | None = None, now: datetime | None = None,
+                  timezone: str | None = None) -> Redeemed:
+    """Redeem on the write connection ``conn`` (see the module's description); the reward's
+    validity and the points due to expire go by the company's day (``timezone``, default the
+    setting)."""
     if channel not in REDEMPTION_CHANNELS:
         raise ValueError(f"channel is one of {list(REDEMPTION_CHANNELS)}; not {channel!r}")
     now = now or _now()
+    today = company_today(now, timezone)
     quantity = _quantity(quantity)
     lock_member(conn, member_id)
     replayed = _replay(conn, key, digest)
@@ -208,7 +219,7 @@ def redeem_member(conn: Connection, member_id: int, reward_code: str, quantity=1
         reward = reward_row(conn, reward_code, lock=True)
     except UserError as exc:
         raise RedemptionRefused("unknown_reward", exc.message, **exc.params) from None
-    _check_reward(reward, now.date())
+    _check_reward(reward, today)
     if reward["min_tier_rank"] is not None and _tier_rank(conn, member) < reward["min_tier_rank"]:
         raise RedemptionRefused("tier", N_("The reward {reward!r} is for higher tiers than the "
                                            "member's."), reward=reward["code"])
@@ -227,7 +238,7 @@ def redeem_member(conn: Connection, member_id: int, reward_code: str, quantity=1
         raise RedemptionRefused("quantity", N_("The quantity must be a whole number from 1 to "
                                                "{maximum}; not {value!r}."),
                                 maximum=MAX_QUANTITY, value=str(quantity))
-    expire_member(conn, member_id, now.date())
+    expire_member(conn, member_id, today)
     redemption_id = _write(conn, member_id, reward, quantity, points, key=key, digest=digest,
                            channel=channel, actor_id=actor_id, api_key_id=api_key_id, now=now)
     if redemption_id is None:  # a concurrent redemption took the stock (not on a locked row)
@@ -244,7 +255,7 @@ def redeem_member(conn: Connection, member_id: int, reward_code: str, quantity=1
 
 def redeem(engine: Engine, card: str, reward: str, quantity=1, *, key: str,
            channel: str = "cli", by: str | int | None = None, api_key_id: int | None = None,
-           now: datetime | None = None) -> Redeemed:
+           now: datetime | None = None, timezone: str | None = None) -> Redeemed:
     """Redeem ``quantity`` of the reward ``reward`` for the member with card ``card``, once per
     idempotency ``key``, by the staff member ``by`` (e-mail or id) or the API key
     ``api_key_id``. Raises :class:`NotEnoughPoints`, :class:`RedemptionRefused`,
@@ -266,7 +277,7 @@ def redeem(engine: Engine, card: str, reward: str, quantity=1, *, key: str,
             actor_id = user_id_of(conn, by)
             return redeem_member(conn, member_id, reward, quantity, key=key, digest=digest,
                                  channel=channel, actor_id=actor_id,
-                                 api_key_id=api_key_id, now=now)
+                                 api_key_id=api_key_id, now=now, timezone=timezone)
     except (RedemptionRefused, NotEnoughPoints) as exc:
         if getattr(exc, "replayed", False) or member_id is None:
             raise
@@ -301,18 +312,20 @@ def _keep_refusal(engine: Engine, exc: UserError, **asked) -> Redeemed:
 
 
 def redeem_for_customer(engine: Engine, customer_pk: int, reward: str, quantity=1, *, key: str,
-                        by: str | int | None = None, now: datetime | None = None) -> Redeemed:
+                        by: str | int | None = None, now: datetime | None = None,
+                        timezone: str | None = None) -> Redeemed:
     """Redeem for the member who is the customer ``customer_pk`` (on their profile)."""
     with engine.connect() as conn:
         card = conn.execute(select(members.c.card_no)
                             .where(members.c.customer_id == customer_pk)).scalar()
     if card is None:
         raise UserError(N_("This customer is not a member of the programme."))
-    return redeem(engine, card, reward, quantity, key=key, channel="profile", by=by, now=now)
+    return redeem(engine, card, reward, quantity, key=key, channel="profile", by=by, now=now,
+                  timezone=timezone)
 
 
 def cancel(engine: Engine, redemption_id, reason: str, *, by: str | int | None = None,
-           now: datetime | None = None) -> dict:
+           now: datetime | None = None, timezone: str | None = None) -> dict:
     """Cancel a redemption, by the staff member ``by`` (e-mail or id): its points go back to
     the member and its units back in stock; returns ``{"redemption", "member_id",
     "customer_id", "points"}``."""
@@ -343,7 +356,7 @@ def cancel(engine: Engine, redemption_id, reason: str, *, by: str | int | None =
                                            rewards.c.stock.is_not(None))
                      .values(stock=rewards.c.stock + row["quantity"]))
         if row["points"]:
-            earned = row["created_at"].date()
+            earned = company_day(row["created_at"], timezone)
             give(conn, member_id, Movement(
                 kind="cancel", points=int(row["points"]), source_key=f"cancel:{redemption_id}",
                 redemption_id=redemption_id, occurred_at=now, actor_id=by, reason=reason,
@@ -355,7 +368,8 @@ def cancel(engine: Engine, redemption_id, reason: str, *, by: str | int | None =
             "customer_id": int(customer_id), "points": int(row["points"])}
 
 
-def give_free(conn, member_id: int, reward_code: str, *, source_key: str, now=None) -> int | None:
+def give_free(conn, member_id: int, reward_code: str, *, source_key: str, now=None,
+              timezone: str | None = None) -> int | None:
     """Give the member one ``reward_code`` at no points (a tier's gift), once per
     ``source_key``; returns the redemption id, or None when given already or out of stock
     (or when the reward is unknown, switched off, not valid today or over its limit per
@@ -367,7 +381,7 @@ def give_free(conn, member_id: int, reward_code: str, *, source_key: str, now=No
         return None
     try:
         reward = reward_row(conn, reward_code, lock=True)
-        _check_reward(reward, now.date())
+        _check_reward(reward, company_today(now, timezone))
     except UserError:
         return None
     limit = reward["per_member_limit"]
@@ -390,10 +404,11 @@ def give_free(conn, member_id: int, reward_code: str, *, source_key: str, now=No
 
 
 def redemptions_table(engine: Engine, *, member_id: int | None = None, limit: int = 50,
-                      language: str = "en") -> pd.DataFrame:
+                      language: str = "en", timezone: str | None = None) -> pd.DataFrame:
     """The latest redemptions (of one member, or of everyone): ``id, created_at, customer_id,
     customer, card_no, reward, kind, quantity, points, channel, status, coupon_code, by,
-    cancelled_at, cancel_reason``."""
+    cancelled_at, cancel_reason``, their times in the company's time zone (``timezone``,
+    default the setting) as people read them."""
     column = {"zh_Hans": "name_zh_hans", "zh_Hant": "name_zh_hant"}.get(language, "name_en")
     d = redemptions.c
     query = (select(d.id, d.created_at, members.c.customer_id, customers.c.name.label("customer"),
@@ -408,7 +423,11 @@ def redemptions_table(engine: Engine, *, member_id: int | None = None, limit: in
     if member_id is not None:
         query = query.where(d.member_id == member_id)
     with engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    zone = company_zone(timezone)
+    for row in rows:
+        row["created_at"] = local_moment(row["created_at"], zone)
+        row["cancelled_at"] = local_moment(row["cancelled_at"], zone)
     return pd.DataFrame(rows, columns=["id", "created_at", "customer_id", "customer", "card_no",
                                        "reward", "kind", "quantity", "points", "channel",
                                        "status", "coupon_code", "by", "cancelled_at",

@@ -40,7 +40,14 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from patronage.members import qualifying
-from patronage.members.programme import Policy, Tier, add_months, load_policy, load_tiers
+from patronage.members.programme import (
+    Policy,
+    Tier,
+    add_months,
+    company_today,
+    load_policy,
+    load_tiers,
+)
 from patronage.members.qualifying import rows_of, window_start
 from patronage.members.rewards import give_free
 from patronage.messages import N_, UserError
@@ -293,13 +300,15 @@ def _review(conn: Connection, row, value: float, tiers: list[Tier], ranks: dict,
                      policy=policy, now=now))
 
 
-def run_reviews(engine: Engine, *, now: datetime | None = None) -> int:
-    """Review the tiers that are due on ``now``'s day; returns how many members changed tier.
+def run_reviews(engine: Engine, *, now: datetime | None = None, today: date | None = None,
+                timezone: str | None = None) -> int:
+    """Review the tiers that are due on ``today`` (by default the company's day at ``now``, in
+    ``timezone`` or the setting's); returns how many members changed tier.
 
     Members are decided in batches, each in its own write transaction; a member another
     worker decided meanwhile is left as that worker left them."""
     now = now or _now()
-    today = now.date()
+    today = today or company_today(now, timezone)
     changed, after = 0, 0
     while True:
         with write_transaction(engine) as conn:

@@ -4,6 +4,7 @@ history and the latest point movements in words (also ``patronage members show``
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
@@ -11,7 +12,13 @@ from patronage.cases.records import case_number
 from patronage.members.enrolment import member_of_customer
 from patronage.members.expiry import member_points
 from patronage.members.ledger import KIND_NAMES, statement
-from patronage.members.programme import load_policy, load_tiers
+from patronage.members.programme import (
+    company_today,
+    company_zone,
+    load_policy,
+    load_tiers,
+    local_moment,
+)
 from patronage.members.tiers import best_tier, qualifying_values
 from patronage.messages import N_
 from patronage.reporting.case_desk import SEVERITY_LABELS
@@ -30,19 +37,17 @@ LEDGER_LINES = 10
 EARNED_KINDS = ("earn", "bonus")
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
 def membership_panel(engine: Engine, customer_pk: int, language: str = "en", *,
-                     today: date | None = None) -> dict | None:
+                     today: date | None = None, timezone: str | None = None) -> dict | None:
     """The panel's figures for a member, or None when the customer is not a member:
     card, status, join date and channel; the tier in ``language`` with its since-date, next
     review or end of grace, privileges; the qualifying value and the next tier's threshold;
     spendable points, the negative pending balance, the points expiring next; points earned
     this year; the tier history and the :data:`LEDGER_LINES` latest ledger lines, newest
-    first, each with what made it."""
-    today = today or _today()
+    first, each with what made it. Days and times are the company's (``timezone``, default
+    the setting's)."""
+    zone = company_zone(timezone)
+    today = today or company_today(timezone=zone)
     with engine.connect() as conn:
         member = member_of_customer(conn, customer_pk)
         if member is None:
@@ -57,9 +62,9 @@ def membership_panel(engine: Engine, customer_pk: int, language: str = "en", *,
         better = [t for t in every if t.active and tier is not None and t.rank > tier.rank]
         upcoming = min(better, key=lambda t: t.rank) if better else None
         points = member_points(conn, member_id, today)
-        earned = _earned_in(conn, member_id, today.year)
+        earned = _earned_in(conn, member_id, today.year, zone)
         history = _history(conn, member_id, names)
-        ledger = _ledger(conn, member_id, language)
+        ledger = _ledger(conn, member_id, language, zone)
     return {
         "member_id": member_id, "card_no": member["card_no"], "status": member["status"],
         "joined_on": member["joined_on"], "channel": member["channel"],
@@ -98,13 +103,15 @@ def programme_tier(conn, customer_pk: int, language: str = "en") -> dict | None:
     return {"code": member["tier_code"], "name": name, "card_no": member["card_no"]}
 
 
-def _earned_in(conn, member_id: int, year: int) -> int:
+def _earned_in(conn, member_id: int, year: int, zone: ZoneInfo) -> int:
+    """Points earned in the company's calendar year ``year``."""
     t, a = point_transfers.c, point_accounts.c
     account = select(a.id).where(a.member_id == member_id, a.kind == "points").scalar_subquery()
+    start, end = (datetime(y, 1, 1, tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+                  for y in (year, year + 1))
     total = conn.execute(select(func.coalesce(func.sum(t.points), 0)).where(
         t.member_id == member_id, t.credit_account_id == account, t.kind.in_(EARNED_KINDS),
-        t.occurred_at >= datetime(year, 1, 1), t.occurred_at < datetime(year + 1, 1, 1))
-    ).scalar_one()
+        t.occurred_at >= start, t.occurred_at < end)).scalar_one()
     return int(total)
 
 
@@ -123,9 +130,10 @@ def _history(conn, member_id: int, names: dict) -> list[dict]:
              "reason": r["reason"], "by": r["by"]} for r in rows]
 
 
-def _ledger(conn, member_id: int, language: str) -> list[dict]:
+def _ledger(conn, member_id: int, language: str, zone: ZoneInfo) -> list[dict]:
     """The latest ledger lines, newest first: the change to spendable points, the balance
-    after it, and what made it (the purchase, the reward, the case, the reason)."""
+    after it, and what made it (the purchase, the reward, the case, the reason); times in the
+    company's time zone."""
     lines = statement(conn, member_id).tail(LEDGER_LINES).iloc[::-1]
     if lines.empty:
         return []
@@ -148,7 +156,7 @@ def _ledger(conn, member_id: int, language: str) -> list[dict]:
         if row is not None:
             detail = row.order or row.reward or (case_number(row.case_id) if row.case_id
                                                  else None)
-        out.append({"at": line["occurred_at"], "kind": line["kind"],
+        out.append({"at": local_moment(line["occurred_at"], zone), "kind": line["kind"],
                     "what": KIND_NAMES.get(line["kind"], line["kind"]),
                     "points": int(line["points"]), "balance": int(line["balance"]),
                     "pending": int(line["pending"]), "detail": detail,

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from patronage.members.catalogue import EDITABLE, KIND_NAMES, list_rewards, reward_row
 from patronage.members.expiry import member_points
-from patronage.members.programme import load_tiers
+from patronage.members.programme import company_today, load_tiers
 from patronage.members.rewards import CHANNEL_NAMES, MAX_QUANTITY, redemptions_table
 from patronage.messages import UserError
 from patronage.storage.schema_members import member_tiers, members, redemptions
@@ -19,10 +19,6 @@ from patronage.storage.schema_members import member_tiers, members, redemptions
 #: Redemptions listed on the catalogue page and on a profile.
 RECENT = 30
 ON_PROFILE = 8
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 def _records(frame) -> list[dict]:
@@ -37,12 +33,13 @@ def _tier_names(engine: Engine, language: str) -> dict[int, str]:
 
 
 def redeem_choices(engine: Engine, customer_pk: int, language: str = "en",
-                   today: date | None = None) -> dict | None:
+                   today: date | None = None, *, timezone: str | None = None) -> dict | None:
     """What the profile's redemption form offers the member, or None for a non-member:
     the points they can spend now, the rewards they can afford (with the most units each),
     how many more need more points, the member's latest redemptions, and a fresh idempotency
-    key for the form (a second click of the same form redeems once)."""
-    today = today or _today()
+    key for the form (a second click of the same form redeems once). Days are the company's
+    (``timezone``, default the setting's)."""
+    today = today or company_today(timezone=timezone)
     with engine.connect() as conn:
         member = conn.execute(select(members.c.id, members.c.card_no, members.c.status,
                                      func.coalesce(member_tiers.c.rank, 0).label("rank"))
@@ -74,7 +71,7 @@ def redeem_choices(engine: Engine, customer_pk: int, language: str = "en",
         choices.append({"code": reward["code"], "name": reward["name"], "kind": reward["kind"],
                         "points": int(reward["points"]), "most": min(most)})
     recent = redemptions_table(engine, member_id=member["id"], limit=ON_PROFILE,
-                               language=language)
+                               language=language, timezone=timezone)
     return {"member_id": member["id"], "customer_id": customer_pk, "card_no": member["card_no"],
             "active": member["status"] == "active", "points": points["points"],
             "due": points["due"], "spendable": spendable, "pending": points["pending"],
@@ -101,16 +98,17 @@ def reward_form(engine: Engine, code: str) -> dict | None:
 
 
 def rewards_page(engine: Engine, language: str = "en", today: date | None = None, *,
-                 edit: str = "") -> dict:
+                 edit: str = "", timezone: str | None = None) -> dict:
     """The catalogue page: every reward with its terms and units redeemed, the tiers for the
     forms, headline counts, the latest redemptions, a fresh idempotency key for the
     redeem-by-card form, and the reward being edited (``edit``: its code) if any."""
-    today = today or _today()
+    today = today or company_today(timezone=timezone)
     names = _tier_names(engine, language)
     rows = _records(list_rewards(engine, language=language, today=today))
     for row in rows:
         row["min_tier"] = names.get(row["min_tier_rank"]) if row["min_tier_rank"] else None
-    recent = _records(redemptions_table(engine, limit=RECENT, language=language))
+    recent = _records(redemptions_table(engine, limit=RECENT, language=language,
+                                        timezone=timezone))
     with engine.connect() as conn:
         tiers = [{"code": t.code, "name": t.name(language), "rank": t.rank}
                  for t in load_tiers(conn)]

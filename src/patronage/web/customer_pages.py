@@ -71,8 +71,10 @@ def _profile_page(request: Request, customer_pk: int, status: int = 200, *, kind
     language = language_of(request)
     return render(request, "customer.html", status, c360=shown, profile=shown.profile,
                   timeline=timeline, open_surveys=open_surveys(engine),
-                  membership=member_profile.membership_panel(engine, customer_pk, language),
-                  redeem=member_rewards.redeem_choices(engine, customer_pk, language),
+                  membership=member_profile.membership_panel(
+                      engine, customer_pk, language, timezone=request.app.state.settings.timezone),
+                  redeem=member_rewards.redeem_choices(
+                      engine, customer_pk, language, timezone=request.app.state.settings.timezone),
                   sections=SECTIONS, choices=_choices(),
                   **customer360.form_choices(engine, language_of(request)),
                   form=context.pop("form", {}), **context)

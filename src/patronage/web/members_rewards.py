@@ -49,6 +49,11 @@ DONE = {"added": N_("The reward was added."), "saved": N_("The reward was saved.
         "cancelled": N_("The redemption was cancelled; its points were returned.")}
 
 
+def _zone(request: Request) -> str:
+    """The company's time zone: the days of rewards' validity, expiry and dates shown."""
+    return request.app.state.settings.timezone
+
+
 def _form(form: dict) -> dict:
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
@@ -60,7 +65,8 @@ def _back(path: str, anchor: str = "", **query) -> RedirectResponse:
 
 
 def _page(request: Request, code: int = 200, edit: str = "", **context):
-    shown = pages.rewards_page(request.app.state.engine, language_of(request), edit=edit)
+    shown = pages.rewards_page(request.app.state.engine, language_of(request), edit=edit,
+                               timezone=_zone(request))
     return render(request, "members_rewards.html", code, **shown, **context)
 
 
@@ -105,7 +111,7 @@ def redeem_by_card(request: Request, form: dict = Depends(form_fields)):
     try:
         rewards.redeem(request.app.state.engine, form.get("card", ""), form.get("reward", ""),
                        form.get("quantity") or 1, key=form.get("key", ""), channel="agent",
-                       by=user["id"])
+                       by=user["id"], timezone=_zone(request))
     except UserError as exc:  # the form comes back with a new key: this one has its answer
         return _page(request, 400, error=exc, form={**form, "key": ""}, failed="redeem")
     return _back("/members/rewards", "#recent", done="redeemed")
@@ -117,7 +123,7 @@ def redeem_on_profile(request: Request, customer_pk: int, form: dict = Depends(f
     try:
         rewards.redeem_for_customer(request.app.state.engine, customer_pk, form.get("reward", ""),
                                     form.get("quantity") or 1, key=form.get("key", ""),
-                                    by=user["id"])
+                                    by=user["id"], timezone=_zone(request))
     except UserError as exc:
         return _profile_page(request, customer_pk, 400, error=exc)
     return _back(f"/customers/{customer_pk}", "#membership", done="redeemed")
@@ -140,7 +146,7 @@ def cancel_redemption(request: Request, redemption_id: int, form: dict = Depends
     back = form.get("back") if form.get("back") == "profile" else "rewards"
     try:
         done = rewards.cancel(request.app.state.engine, redemption_id, form.get("reason", ""),
-                              by=user["id"])
+                              by=user["id"], timezone=_zone(request))
     except UserError as exc:
         customer = form.get("customer", "")
         if back == "profile" and str(customer).isdigit():
@@ -171,7 +177,8 @@ def api_member(request: Request, card: str,
                caller: dict = Depends(_Caller("members:read", write=False))):
     """A member's points, tier and what expires next."""
     try:
-        return member_summary(request.app.state.engine, card, language_of(request))
+        return member_summary(request.app.state.engine, card, language_of(request),
+                              timezone=_zone(request))
     except UserError as exc:
         return _refused(request, exc, 404, "unknown_card")
 
@@ -191,7 +198,8 @@ def api_redeem(request: Request, card: str,
     try:
         done = rewards.redeem(request.app.state.engine, card, str(payload.get("reward") or ""),
                               payload.get("quantity", 1), key=str(key), channel="api",
-                              by=caller["user_id"], api_key_id=caller["key_id"])
+                              by=caller["user_id"], api_key_id=caller["key_id"],
+                              timezone=_zone(request))
     except rewards.KeyReused as exc:
         return _refused(request, exc, 409, "key_reused")
     except rewards.UnknownCard as exc:
