@@ -78,9 +78,11 @@ def classify_transfers(transfers: pd.DataFrame) -> pd.DataFrame:
     to_member = credit_member & ~debit_member
     from_member = debit_member & ~credit_member
     other = np.where(to_member, debit, credit)
-    sign = np.where(to_member, 1, -1)
-    flows = np.array([_FLOW_OF.get((o, g), "adjusted") for o, g in zip(other, sign)]
-                     if len(other) else [], dtype=object)
+    # The flow of each (programme account, direction), looked up once per account.
+    codes, accounts = pd.factorize(pd.Series(other, dtype=object))
+    names = np.array([[_FLOW_OF.get((a, g), "adjusted") for g in (-1, 1)] for a in accounts]
+                     + [["adjusted", "adjusted"]], dtype=object)
+    flows = names[codes, to_member.astype(np.int64)]
     flows = np.where(debit_member & credit_member, "settled",
                      np.where(to_member | from_member, flows, "written_off"))
     signed = np.where(to_member, points, np.where(from_member, -points, 0.0))
@@ -224,68 +226,167 @@ def _days(dates: pd.Series, missing: int) -> np.ndarray:
     return np.where(dates.isna().to_numpy(), missing, values)
 
 
-def point_lots(transfers: pd.DataFrame) -> pd.DataFrame:
+#: What each kind of debit from a member's points counts as on a lot (columns of
+#: :func:`point_lots`); anything else is an adjustment.
+_LOT_COLUMNS = ("redeemed", "expired", "reversed", "adjusted")
+_SLOT_OF = {"redeemed": 0, "returned": 0, "expired": 1, "reversed": 2, "settled": 2,
+            "issued": 2}
+_NEVER = np.iinfo(np.int64).max
+
+
+def point_lots(transfers: pd.DataFrame, *, by_transfer: bool = False) -> pd.DataFrame:
     """Every lot of points credited to a member's spendable account, followed to its fate the
     way the ledger spends points: transfers in the order they were written (``transfer_id``,
     else ``occurred_at``), each debit taking from the lots of the oldest earning day first (an
     expiry first from the lots expired by its ``expires_on``). Returns ``member_id, earned_on,
     expires_on, points`` and how many were ``redeemed``, ``expired``, ``reversed`` (taken back
     by a refund or to settle an earlier shortfall), ``adjusted`` (taken by an adjustment) and
-    are ``remaining``. Points given back by a cancelled redemption are a lot of their own.
-    Debits beyond what the lots hold (an incomplete history) are not assigned."""
+    are ``remaining``, a member's lots together (members in ``member_id`` order) and each
+    member's lots in the order they were spent. Points given back by a cancelled redemption
+    are a lot of their own. Debits beyond what the lots hold (an incomplete history) are not
+    assigned.
+
+    Most members' lots arrive in the order they are spent (each lot earned no earlier, and
+    expiring no earlier, than the one before): then the lots form one queue and a debit takes
+    the stretch of it between the points taken before it and those taken with it, so the
+    whole ledger is allotted at once with cumulative sums (:func:`_queued_lots`). The few
+    members with a lot that jumps the queue (points given back by a cancelled redemption
+    count as earned on the redemption's day) are followed transfer by transfer
+    (:func:`_sorted_lots`); both give the same lots. ``by_transfer=True`` follows every member
+    transfer by transfer (the slow reference, for checks and benchmarks)."""
     flows = classify_transfers(transfers)
     order = ["member_id", "transfer_id" if "transfer_id" in flows else "occurred_at"]
     flows = flows.sort_values(order, kind="stable")
-    columns = ["redeemed", "expired", "reversed", "adjusted"]
-    slot_of = {"redeemed": 0, "returned": 0, "expired": 1, "reversed": 2, "settled": 2,
-               "issued": 2}
     when = flows["occurred_at"].dt.normalize()
     # Days as integers (fast to compare); "never expires" is a day after every other.
-    never = np.iinfo(np.int64).max
     earned = _days((pd.to_datetime(flows["earned_on"]) if "earned_on" in flows
-                    else pd.Series(pd.NaT, index=flows.index)).fillna(when), never)
+                    else pd.Series(pd.NaT, index=flows.index)).fillna(when), _NEVER)
     expires = _days(pd.to_datetime(flows["expires_on"]) if "expires_on" in flows
-                    else pd.Series(pd.NaT, index=flows.index), never)
+                    else pd.Series(pd.NaT, index=flows.index), _NEVER)
     member = flows["member_id"].to_numpy()
     debit, credit = flows["debit"].to_numpy(dtype=object), flows["credit"].to_numpy(dtype=object)
-    points, flow = flows["points"].to_numpy(dtype=float), flows["flow"].to_numpy(dtype=object)
+    points = flows["points"].to_numpy(dtype=float)
+    codes, kinds = pd.factorize(flows["flow"].to_numpy(dtype=object))
+    slots = np.array([_SLOT_OF.get(k, 3) for k in kinds] + [3], dtype=np.int64)[codes]
+    group = np.zeros(len(member), dtype=np.int64)
+    if len(member) > 1:
+        group[1:] = np.cumsum(member[1:] != member[:-1])
+    lot = (credit == "points") & (debit != "points")
+    spend = (debit == "points") & (credit != "points")
+    # Members whose lots do not arrive in the order they are spent.
+    at = np.flatnonzero(lot)
+    jumps = (group[at][1:] == group[at][:-1]) & (
+        (earned[at][1:] < earned[at][:-1]) | (expires[at][1:] < expires[at][:-1]))
+    slow = np.isin(group, group[at][1:][jumps]) | by_transfer
+    parts = [_queued_lots(member[~slow], group[~slow], earned[~slow], expires[~slow],
+                          points[~slow], slots[~slow], lot[~slow], spend[~slow]),
+             _sorted_lots(member[slow], group[slow], earned[slow], expires[slow],
+                          points[slow], slots[slow], lot[slow], spend[slow])]
+    rows = pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
+    rows = rows.sort_values("group", kind="stable").drop(columns="group")
+    out = rows.reset_index(drop=True)
+    for column in ("earned_on", "expires_on"):
+        days = out[column].to_numpy(dtype=np.int64)
+        out[column] = pd.to_datetime(np.where(days == _NEVER, np.datetime64("NaT"),
+                                              days.astype("datetime64[D]")))
+    out["remaining"] = out["points"] - out[list(_LOT_COLUMNS)].sum(axis=1)
+    return out
+
+
+def _lot_frame(group, member, earned, expires, points, taken) -> pd.DataFrame:
+    frame = pd.DataFrame({"group": group, "member_id": member, "earned_on": earned,
+                          "expires_on": expires, "points": points})
+    for k, column in enumerate(_LOT_COLUMNS):
+        frame[column] = taken[:, k] if len(taken) else np.zeros(0)
+    return frame
+
+
+def _queued_lots(member, group, earned, expires, points, slots, lot, spend) -> pd.DataFrame:
+    """:func:`point_lots` for members whose lots arrive in the order they are spent.
+
+    Per member, the lots laid end to end make a line of points (lot j covers L[j-1]..L[j]);
+    debit k takes what it asks, or what the lots that arrived before it still hold:
+    S[k] = min(S[k-1] + w[k], C[k]) with C[k] the points credited before it, i.e.
+    S = W + min(0, running min of C - W) for W the running sum of what debits ask. Debit k
+    covers S[k-1]..S[k] of the line, and a lot gets of each kind of debit what overlaps it.
+    Members are laid one after another on a single line, so every step is one array
+    operation."""
+    credited = pd.Series(np.where(lot, points, 0.0)).groupby(group).cumsum().to_numpy()
+    k = np.flatnonzero(spend)
+    dg, asked = group[k], points[k]
+    wanted = pd.Series(asked).groupby(dg).cumsum().to_numpy()
+    shortfall = pd.Series(credited[k] - wanted).groupby(dg).cummin().to_numpy()
+    upto = wanted + np.minimum(shortfall, 0.0)
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = dg[1:] != dg[:-1]
+    before = np.where(first, 0.0, np.concatenate([[0.0], upto[:-1]]))
+    j = np.flatnonzero(lot)
+    lg = group[j]
+    line = pd.Series(points[j]).groupby(lg).cumsum().to_numpy()
+    # Each member's line starts where the previous member's ends.
+    size = int(group.max()) + 1 if len(group) else 0
+    start = np.concatenate([[0.0], np.cumsum(np.bincount(lg, weights=points[j],
+                                                          minlength=size))])[:size]
+    d0, d1 = start[dg] + before, start[dg] + upto
+    l1 = start[lg] + line
+    l0 = l1 - points[j]
+    # Where each lot's ends fall among the debits: those wholly before, and the one across.
+    kind = slots[k]
+    ends = []
+    for x in (l0, l1):
+        n = np.searchsorted(d1, x, side="right")
+        across = np.minimum(n, max(len(d1) - 1, 0))
+        part = np.where(n < len(d1), np.clip(x - d0[across], 0.0, None), 0.0) \
+            if len(d1) else np.zeros(len(x))
+        ends.append((n, across, part))
+    taken = np.zeros((len(j), len(_LOT_COLUMNS)))
+    for slot in range(len(_LOT_COLUMNS)):
+        running = np.concatenate([[0.0], np.cumsum(np.where(kind == slot, d1 - d0, 0.0))])
+        # Points of this kind taken on the line before each end of each lot.
+        at_end = [running[n] + np.where(kind[across] == slot, part, 0.0) if len(d1)
+                  else running[n] for n, across, part in ends]
+        taken[:, slot] = at_end[1] - at_end[0]
+    return _lot_frame(lg, member[j], earned[j], expires[j], points[j], taken)
+
+
+def _sorted_lots(member, group, earned, expires, points, slots, lot, spend) -> pd.DataFrame:
+    """:func:`point_lots` transfer by transfer: each member's lots kept sorted by earning day
+    (then arrival), a debit taking from the first (an expiry first from those it expires)."""
     rows: list[list] = []
-    # A lot: [member, earned, expires, points, left, redeemed, expired, reversed, adjusted, seq]
+    # A lot: [group, member, earned, expires, points, left, 4 × taken, arrival]
     lots: list[list] = []
 
     def take(candidates, wanted: float, slot: int) -> float:
-        for lot in candidates:
+        for held in candidates:
             if wanted <= 0:
                 break
-            used = min(lot[4], wanted)
-            lot[4] -= used
-            lot[5 + slot] += used
+            used = min(held[5], wanted)
+            held[5] -= used
+            held[6 + slot] += used
             wanted -= used
         return wanted
 
-    for i in range(len(flows)):
-        if i == 0 or member[i] != member[i - 1]:
+    for i in range(len(member)):
+        if i == 0 or group[i] != group[i - 1]:
             rows += lots
             lots = []
-        if credit[i] == "points" and debit[i] != "points":
-            insort(lots, [member[i], earned[i], expires[i], points[i], points[i], 0.0, 0.0,
-                          0.0, 0.0, i], key=lambda lot: (lot[1], lot[9]))
-        elif debit[i] == "points" and credit[i] != "points":
-            slot, wanted = slot_of.get(flow[i], 3), points[i]
-            if flow[i] == "expired" and expires[i] != never:
-                wanted = take([lot for lot in lots if lot[2] <= expires[i]], wanted, slot)
-            take(lots, wanted, slot)
-            while lots and lots[0][4] <= 1e-9:  # spent lots are final: set them aside
+        if lot[i]:
+            insort(lots, [group[i], member[i], earned[i], expires[i], points[i], points[i],
+                          0.0, 0.0, 0.0, 0.0, i], key=lambda held: (held[2], held[10]))
+        elif spend[i]:
+            wanted = points[i]
+            if slots[i] == 1 and expires[i] != _NEVER:
+                wanted = take([held for held in lots if held[3] <= expires[i]], wanted, 1)
+            take(lots, wanted, slots[i])
+            while lots and lots[0][5] <= 1e-9:  # spent lots are final: set them aside
                 rows.append(lots.pop(0))
     rows += lots
-    out = pd.DataFrame([row[:4] + row[5:9] for row in rows],
-                       columns=["member_id", "earned_on", "expires_on", "points", *columns])
-    for column in ("earned_on", "expires_on"):
-        days = out[column].to_numpy(dtype=np.int64)
-        out[column] = pd.to_datetime(np.where(days == never, np.datetime64("NaT"),
-                                              days.astype("datetime64[D]")))
-    out["remaining"] = out["points"] - out[columns].sum(axis=1)
-    return out
+    table = np.array([row[6:10] for row in rows], dtype=float).reshape(-1, len(_LOT_COLUMNS))
+    return _lot_frame(np.array([row[0] for row in rows], dtype=np.int64),
+                      np.array([row[1] for row in rows], dtype=member.dtype),
+                      np.array([row[2] for row in rows], dtype=np.int64),
+                      np.array([row[3] for row in rows], dtype=np.int64),
+                      np.array([row[4] for row in rows], dtype=float), table)
 
 
 def breakage(transfers: pd.DataFrame, *, as_of, alpha: float = 0.05, min_n: int = 30) -> dict:
