@@ -30,12 +30,13 @@ def _sample(language: str, n: int, seed: int = 1) -> pd.DataFrame:
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_logistic_regression_matches_scikit_learn(language):
-    # Reference: scikit-learn's LogisticRegression (L2, C=1, lbfgs; Pedregosa et al. 2011) on the
-    # same binary feature matrix.
+    # Reference: scikit-learn's LogisticRegression (L2, C=1, balanced classes, lbfgs; Pedregosa et
+    # al. 2011) on the same binary feature matrix.
     data = _sample(language, 1500)
     ours = LogisticSentiment(tol=1e-9).fit(data["text"], data["label"])
     x = ours.matrix(data["text"])
-    theirs = LogisticRegression(C=1.0, tol=1e-8, max_iter=5000).fit(x, data["label"])
+    theirs = LogisticRegression(C=1.0, tol=1e-8, max_iter=5000, class_weight="balanced")
+    theirs.fit(x, data["label"])
     np.testing.assert_allclose(ours.coef_, theirs.coef_[0], atol=5e-4)
     assert ours.intercept_ == pytest.approx(theirs.intercept_[0], abs=5e-4)
     held = _sample(language, 300, seed=2)["text"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import click
 
 from patronage.cli import (
-    apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, database, imports,
+    apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, comments, database,
+    imports,
     labels, loyalty, members_analysis, members_cards, members_earning, members_rewards,
     satisfaction, serving, surveys, users, work,
 )
@@ -26,7 +27,7 @@ analyze = click.CommandCollection(
     name="analyze",
     sources=[satisfaction.commands, loyalty.commands, cases.analysis_commands,
              care_tasks.analysis_commands, care_accounts.analysis_commands,
-             members_analysis.analysis_commands],
+             members_analysis.analysis_commands, comments.analysis_commands],
     help="Run a satisfaction or loyalty analysis on the database or on a file.",
 )
 

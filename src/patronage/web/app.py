@@ -23,7 +23,8 @@ from patronage.settings import Settings
 from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import (
-    api, api_cases, care, care_accounts, care_calendar, cases, customer_pages, desk_admin, labels,
+    api, api_cases, care, care_accounts, care_calendar, cases, comments, customer_pages, desk_admin,
+    labels,
     members, members_report, members_rewards, members_rules, pages, public, selection, staff,
     survey_admin,
 )
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(customer_pages.router)
     app.include_router(pages.router)
+    app.include_router(comments.router)
     app.include_router(api.router)
     app.include_router(api_cases.router)
     app.include_router(survey_admin.router)

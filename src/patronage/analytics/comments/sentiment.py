@@ -1,6 +1,7 @@
 """Sentiment of a comment: L2-regularised logistic regression per language on binary n-grams.
 
-Method: logistic regression with an L2 penalty (``C`` = 1, the intercept unpenalised), fitted by
+Method: logistic regression with an L2 penalty (``C`` = 1, the intercept unpenalised, both classes
+weighing the same in total), fitted by
 L-BFGS (Liu & Nocedal 1989) on the log-likelihood, as in Hastie, Tibshirani & Friedman, *The
 Elements of Statistical Learning* (2009), §4.4; scikit-learn's ``LogisticRegression`` minimises
 the same objective and the tests check the two agree on the same data. Features are binary (each
@@ -61,6 +62,7 @@ class LogisticSentiment:
 
     def __init__(self, C: float = 1.0, tol: float = 1e-5):
         self.C, self.tol = C, tol
+        self.balanced = True
 
     def matrix(self, texts) -> sparse.csr_matrix:
         rows, cols = [], []
@@ -80,7 +82,8 @@ class LogisticSentiment:
             for f in sorted(features(text)):
                 vocabulary.setdefault(f, len(vocabulary))
         self.vocabulary_ = vocabulary
-        self.coef_, self.intercept_ = fit_logistic(self.matrix(texts), labels, C=self.C, tol=self.tol)
+        self.coef_, self.intercept_ = fit_logistic(self.matrix(texts), labels, C=self.C, tol=self.tol,
+                                                 balanced=self.balanced)
         return self
 
     def predict_proba(self, texts) -> np.ndarray:
@@ -91,9 +94,13 @@ class LogisticSentiment:
         return (self.predict_proba(texts) >= 0.5).astype(int)
 
 
-def fit_logistic(x: sparse.csr_matrix, y: np.ndarray, *, C: float = 1.0,
-                 tol: float = 1e-5) -> tuple[np.ndarray, float]:
-    """``(coef, intercept)`` minimising ``C · Σ logloss + ½‖coef‖²`` by L-BFGS.
+def fit_logistic(x: sparse.csr_matrix, y: np.ndarray, *, C: float = 1.0, tol: float = 1e-5,
+                 balanced: bool = True) -> tuple[np.ndarray, float]:
+    """``(coef, intercept)`` minimising ``C · Σ v_i logloss_i + ½‖coef‖²`` by L-BFGS.
+
+    With ``balanced`` each class weighs the same in total (``v_i = n / (2 n_class)``, what
+    scikit-learn calls ``class_weight="balanced"``), so a corpus with more negative than positive
+    texts does not tilt every comment towards negative; else ``v_i = 1``.
 
     The objective is divided by ``C · n`` (the same minimum) so that ``tol`` on the gradient
     means the same for any corpus size.
@@ -101,12 +108,14 @@ def fit_logistic(x: sparse.csr_matrix, y: np.ndarray, *, C: float = 1.0,
     m = x.shape[1]
     sign = 2 * y - 1
     scale = 1.0 / (C * len(y))
+    counts = np.bincount(y.astype(int), minlength=2)
+    v = len(y) / (2.0 * counts[y.astype(int)]) if balanced else np.ones(len(y))
 
     def loss(theta):
         w, b = theta[:m], theta[m]
         z = sign * (x @ w + b)
-        value = C * np.logaddexp(0, -z).sum() + 0.5 * w @ w
-        g = -C * sign * np.exp(-np.logaddexp(0, z))   # d/dmargin of C·log(1 + e^-z)
+        value = C * (v * np.logaddexp(0, -z)).sum() + 0.5 * w @ w
+        g = -C * v * sign * np.exp(-np.logaddexp(0, z))   # d/dmargin of C·v·log(1 + e^-z)
         return scale * value, scale * np.append(x.T @ g + w, g.sum())
 
     result = optimize.minimize(loss, np.zeros(m + 1), jac=True, method="L-BFGS-B",
@@ -114,7 +123,7 @@ def fit_logistic(x: sparse.csr_matrix, y: np.ndarray, *, C: float = 1.0,
     return result.x[:m], float(result.x[m])
 
 
-MODEL_VERSION = 1  # raise when the features or the fit change: cached models are then refitted
+MODEL_VERSION = 2  # raise when the features or the fit change: cached models are then refitted
 
 
 @functools.cache

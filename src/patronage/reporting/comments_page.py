@@ -1,0 +1,95 @@
+"""What the comments page shows, in the reader's language: the sentiment mix, the themes with
+their share, 95% interval and n, each theme's share per wave, and example comments linked to the
+customers' profiles. Built from :mod:`patronage.satisfaction.comments`.
+
+Theme names are their top words, in the language of their comments; for readers of 繁體中文 the
+Chinese ones are shown in Traditional characters. Comment texts are passed on as they are: the
+template escapes them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from patronage.analytics.comments import to_traditional
+from patronage.messages import N_, translated
+from patronage.reporting import formats
+from patronage.satisfaction import comments as service
+from patronage.satisfaction.sources import SEGMENT_COLUMNS
+
+SENTIMENT_LABELS = {"positive": N_("Positive"), "neutral": N_("Neutral"),
+                    "negative": N_("Negative")}
+SEGMENT_LABELS = {"region": N_("Region"), "industry": N_("Industry"), "size": N_("Size"),
+                  "channel": N_("Sales channel"), "tier": N_("Tier")}
+EXAMPLES = 3
+
+
+def theme_name(keywords, language: str) -> str:
+    """A theme's name from its words: ``设备、故障、维修`` (Traditional for zh_Hant) or
+    ``price, fair, increase``."""
+    words = list(keywords)
+    chinese = any("\u3400" <= ch <= "\u9fff" for w in words for ch in w)
+    if chinese and language == "zh_Hant":
+        words = [to_traditional(w) for w in words]
+    return ("、" if chinese else ", ").join(words)
+
+
+def _choices(engine: Engine, survey: str | None) -> dict:
+    """Waves and segment values to filter by (all of the survey's comments)."""
+    texts, groups = service.survey_comments(engine, survey)
+    waves = list(dict.fromkeys(groups.dropna(subset=["wave"])["wave"]))
+    segments = {c: sorted(groups[c].dropna().astype(str).unique()) for c in SEGMENT_COLUMNS
+                if c in groups and groups[c].notna().any()}
+    return {"waves": waves, "segments": segments, "total": len(texts)}
+
+
+def _example(row, index) -> dict:
+    pk = row.get("customer_pk")
+    return {"id": index, "text": row["text"], "sentiment": row["sentiment"],
+            "p_positive": row["p_positive"], "wave": row.get("wave"),
+            "customer_id": row.get("customer_id"),
+            "customer_pk": None if formats.is_missing(pk) else int(pk)}
+
+
+def comments_page(engine: Engine, *, survey: str | None = None, wave: str | None = None,
+                  segment: str | None = None, query: str | None = None, language: str = "en",
+                  gettext=lambda s: s) -> dict:
+    """The page's content (see the module docstring); ``problem`` says why there is none."""
+    try:
+        choices = _choices(engine, survey)
+        result = service.analyse_survey_comments(engine, survey, wave=wave, segment=segment,
+                                                 query=query)
+    except ValueError as exc:
+        return {"problem": translated(exc, gettext), "themes": [], "sentiment": [], "n": 0,
+                "waves": [], "segments": {}, "by_wave": None}
+    themes = []
+    for row in result.themes.itertuples():
+        examples = result.examples(row.theme, EXAMPLES)
+        themes.append({
+            "key": row.theme, "name": theme_name(row.keywords, language), "n": int(row.n),
+            "share": row.share, "ci_low": row.ci_low, "ci_high": row.ci_high,
+            "positive": int(row.positive), "neutral": int(row.neutral),
+            "negative": int(row.negative),
+            "examples": [_example(r, i) for i, r in examples.iterrows()],
+        })
+    unthemed = result.comments[result.comments["theme"].isna()]
+    by_wave = None
+    if not wave and len(choices["waves"]) > 1:
+        table = result.by_group("wave")
+        by_wave = {"waves": [w for w in choices["waves"] if w in set(table["wave"])],
+                   "n": table.groupby("wave")["group_n"].first().to_dict(),
+                   "cells": {(r.theme, r.wave): (r.share, int(r.n))
+                             for r in table.itertuples()}}
+    return {
+        "problem": None, "n": result.n, "themes": themes,
+        "sentiment": [dict(r._asdict()) for r in result.sentiment.itertuples(index=False)],
+        "unthemed": len(unthemed),
+        "by_wave": by_wave, **choices,
+    }
+
+
+def segment_label(column: str) -> str:
+    """The message naming a segment column (``region`` → Region)."""
+    return SEGMENT_LABELS.get(column, column)
+
+
