@@ -41,7 +41,8 @@ from patronage.storage.schema import metadata
 
 #: The tables the analysis and loyalty pages read (directly or through the ``read_*`` functions).
 PANEL_TABLES = ("customers", "transactions", "touchpoints", "competitors", "surveys", "waves",
-                "invitations", "responses", "answers", "cases", "category_labels")
+                "invitations", "responses", "answers", "cases", "category_labels",
+                "comment_themes")
 
 
 class DataVersion:

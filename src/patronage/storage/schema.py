@@ -454,3 +454,5 @@ from patronage.storage import schema_cases  # noqa: E402,F401
 from patronage.storage import schema_care  # noqa: E402,F401
 # The membership programme's tables likewise.
 from patronage.storage import schema_members  # noqa: E402,F401
+# Comment analytics' edited themes likewise.
+from patronage.storage import schema_comments  # noqa: E402,F401
