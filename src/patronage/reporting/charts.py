@@ -12,6 +12,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from patronage.reporting import formats
 from patronage.reporting.formats import D3
 
 #: Colours of the NPS groups on every chart: detractors red, passives grey, promoters green.
@@ -86,4 +87,51 @@ def dimension_bars(labels: list[str], scores: list[float], *, title: str) -> str
     return figure.to_json()
 
 
-__all__ = ["COLOURWAY", "NPS_COLOURS", "dimension_bars", "hover", "nps_trend"]
+#: Units of large amounts on axes, largest first: Chinese counts in 万 and 亿.
+_AXIS_UNITS = {"zh": ((1e8, "亿"), (1e4, "万")), "en": ((1e9, "B"), (1e6, "M"), (1e3, "k"))}
+
+
+def _nice_step(span: float, ticks: int) -> float:
+    """A round step (1, 2 or 5 times a power of ten) giving about ``ticks`` intervals."""
+    raw = max(span, 1e-9) / max(ticks, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def amount_axis(values, language: str = "en", *, money: bool = False, ticks: int = 4) -> dict:
+    """Axis settings whose ticks read as people write large figures: ``2,000万`` and
+    ``¥1.5亿`` in Chinese (one unit for the whole axis, the one of its largest tick), ``20M``
+    and ``¥1.5k`` in English, and plain ``8,000`` below the first unit. Plotly would print
+    ``20,000,000`` (or ``20M``, which Chinese readers do not use), so the tick values and
+    texts are computed here: round steps over the range of ``values`` and 0."""
+    finite = [v for v in _finite(values) if v is not None]
+    low, high = min(finite + [0.0]), max(finite + [0.0])
+    step = _nice_step(high - low, ticks)
+    first, last = math.floor(low / step), math.ceil(high / step)
+    spots = [k * step for k in range(first, last + 1)]
+    top = max(abs(spots[0]), abs(spots[-1]))
+    size, unit = next(((s, u) for s, u in _AXIS_UNITS["zh" if language.startswith("zh")
+                                                      else "en"] if top >= s), (1.0, ""))
+    scaled = step / size
+    digits = 0 if abs(scaled - round(scaled)) < 1e-9 else 1 if abs(
+        scaled * 10 - round(scaled * 10)) < 1e-9 else 2
+    prefix = formats.CURRENCY if money else ""
+
+    def text(value: float) -> str:
+        if abs(value) < step / 2:
+            return f"{prefix}0"
+        sign = "-" if value < 0 else ""
+        return f"{sign}{prefix}{abs(value) / size:,.{digits}f}{unit}"
+    return {"tickmode": "array", "tickvals": spots, "ticktext": [text(v) for v in spots],
+            "range": [spots[0] - step * 0.02, spots[-1] + step * 0.02]}
+
+
+def amount_texts(values, language: str = "en", *, money: bool = False) -> list[str]:
+    """Each value as a tooltip writes it: short with 万/亿 (k/M) past the first unit, in full
+    below it (``¥1,234.6万``, ``8,765``)."""
+    return [formats.compact_money(v, language) if money else formats.compact(v, language)
+            for v in values]
+
+
+__all__ = ["COLOURWAY", "NPS_COLOURS", "amount_axis", "amount_texts", "dimension_bars", "hover",
+           "nps_trend"]

@@ -26,7 +26,7 @@ from patronage.reporting.shared import (
 from patronage.labels import labels_for
 from patronage.messages import N_
 from patronage.reporting import formats
-from patronage.reporting.charts import _LAYOUT, hover
+from patronage.reporting.charts import _LAYOUT, amount_axis, amount_texts, hover
 from patronage.storage import read_customers
 from patronage.reporting.satisfaction import Section, section_problem
 
@@ -81,7 +81,7 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s, language: str = "en"
         models = fit_value_models(engine)
     except Exception as exc:  # noqa: BLE001  (the page explains instead of failing)
         return [Section(key, _(title), None, None, section_problem(exc, key, _)) for key, title in SECTIONS]
-    builders = {"clv": lambda: _clv(engine, models, _, labels),
+    builders = {"clv": lambda: _clv(engine, models, _, labels, language),
                 "rfm": lambda: _rfm(engine, models, _),
                 "cohorts": lambda: _cohorts(engine, _),
                 "at_risk": lambda: _at_risk(engine, models, _),
@@ -109,8 +109,9 @@ def _profiles(engine, ids) -> dict:
     return {i: int(keys.at[i, "customer_pk"]) for i in ids if i in keys.index}
 
 
-def _clv(engine, models, _, labels):
-    """The 20 customers of highest CLV: the table and a bar per customer, named and linked."""
+def _clv(engine, models, _, labels, language: str = "en"):
+    """The 20 customers of highest CLV: the table and a bar per customer, named and linked,
+    the axis and tooltips in ¥ with 万/亿 on Chinese pages."""
     top = clv_table(engine, models).head(20)
     top = top[["name", "p_alive", "expected_purchases_90d", "clv", "value_tier"]]
     top = top.assign(value_tier=[labels("tier", t) for t in top["value_tier"]])
@@ -119,11 +120,14 @@ def _clv(engine, models, _, labels):
     names = [str(n) for n in top["name"]]
     ticks = [f'<a href="/customers/{links[i]}">{_escape(n)}</a>' if i in links else _escape(n)
              for i, n in zip(top.index, names)]
+    values = top["clv"].tolist()
+    shown = amount_texts(values, language, money=True)
     chart = (lambda title: _figure([go.Bar(
-        x=top["clv"].tolist(), y=list(top.index), orientation="h", customdata=names,
-        hovertemplate=hover("%{customdata}", f"{_('CLV')} {formats.CURRENCY}%{{x:{formats.D3['money']}}}"))],
-        title, height=560, xaxis=dict(title=_("CLV"), tickprefix=formats.CURRENCY,
-                                      tickformat=formats.D3["money"]),
+        x=values, y=list(top.index), orientation="h",
+        customdata=[[n, s] for n, s in zip(names, shown)],
+        hovertemplate=hover("%{customdata[0]}", f"{_('CLV')} %{{customdata[1]}}"))],
+        title, height=560, xaxis=dict(title=_("CLV"), **amount_axis(values, language,
+                                                                    money=True)),
         yaxis=dict(autorange="reversed", tickmode="array", tickvals=list(top.index),
                    ticktext=ticks)))
     return top, chart

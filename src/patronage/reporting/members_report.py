@@ -24,7 +24,7 @@ from patronage.analytics.programme import CLOSED, NEW, NO_TIER
 from patronage.members import report
 from patronage.messages import N_, UserError, translated
 from patronage.reporting import formats
-from patronage.reporting.charts import _LAYOUT, COLOURWAY, hover
+from patronage.reporting.charts import _LAYOUT, COLOURWAY, amount_axis, amount_texts, hover
 from patronage.reporting.selection_lists import LIST_ROWS, CustomerList
 from patronage.reporting.shared import shared_call
 
@@ -74,35 +74,43 @@ def _finite(value) -> float | None:
         else float(value)
 
 
-def _flows_chart(monthly: pd.DataFrame, _) -> str:
-    """Points issued (up), redeemed and expired (down) per month."""
+def _flows_chart(monthly: pd.DataFrame, _, language: str = "en") -> str:
+    """Points issued (up), redeemed and expired (down) per month; the axis and the tooltips
+    in 万/亿 on Chinese pages."""
     months = [str(m) for m in monthly.index]
     figure = go.Figure()
+    down = 0
     for column, sign, colour, name in (
             ("issued", 1, COLOURWAY[0], _("Points issued")),
             ("redeemed", -1, COLOURWAY[2], _("Points redeemed")),
             ("expired", -1, COLOURWAY[4], _("Points expired"))):
         values = monthly[column] - (monthly["returned"] if column == "redeemed" else 0)
+        down = down + (values if sign < 0 else 0)
         figure.add_trace(go.Bar(x=months, y=[sign * v for v in values], name=name,
-                                marker_color=colour, customdata=list(values),
-                                hovertemplate=hover("%{x}", f"{name} %{{customdata:,.0f}}")))
+                                marker_color=colour,
+                                customdata=amount_texts(values, language),
+                                hovertemplate=hover("%{x}", f"{name} %{{customdata}}")))
+    reach = [*monthly["issued"], *(-down if len(monthly) else [])]
     figure.update_layout(title=_("Points issued, redeemed and expired per month"),
                          barmode="relative", xaxis=dict(type="category"),
-                         yaxis=dict(title=_("Points per month"), tickformat=",d"),
+                         yaxis=dict(title=_("Points per month"),
+                                    **amount_axis(reach, language)),
                          legend=dict(orientation="h", y=-0.25), **_LAYOUT)
     return figure.to_json()
 
 
-def _outstanding_chart(monthly: pd.DataFrame, _) -> str:
-    """Members' outstanding points at each month's end."""
+def _outstanding_chart(monthly: pd.DataFrame, _, language: str = "en") -> str:
+    """Members' outstanding points at each month's end (in 万/亿 on Chinese pages)."""
     name = _("Outstanding points")
+    values = list(monthly["outstanding"])
     figure = go.Figure(go.Scatter(
-        x=[str(m) for m in monthly.index], y=list(monthly["outstanding"]), name=name,
+        x=[str(m) for m in monthly.index], y=values, name=name,
         mode="lines+markers", line=dict(color=COLOURWAY[1]),
-        hovertemplate=hover("%{x}", f"{name} %{{y:,.0f}}")))
+        customdata=amount_texts(values, language),
+        hovertemplate=hover("%{x}", f"{name} %{{customdata}}")))
     figure.update_layout(title=_("Outstanding points at each month's end"),
                          xaxis=dict(type="category"),
-                         yaxis=dict(title=name, tickformat=",d", rangemode="tozero"),
+                         yaxis=dict(title=name, **amount_axis(values, language)),
                          **_LAYOUT)
     return figure.to_json()
 
@@ -125,8 +133,8 @@ def _figures(engine: Engine, data, since, until, _, language: str) -> dict:
     return {"since": found.since, "until": found.until, "headline": found.headline,
             "redemption": found.redemption, "breakage": found.breakage,
             "liability": found.liability, "monthly": rows,
-            "charts": {"flows": _flows_chart(monthly, _),
-                       "outstanding": _outstanding_chart(monthly, _)},
+            "charts": {"flows": _flows_chart(monthly, _, language),
+                       "outstanding": _outstanding_chart(monthly, _, language)},
             "migration": migration, "active_months": found.policy.active_months}
 
 
