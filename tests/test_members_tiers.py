@@ -21,7 +21,7 @@ from patronage.storage import insert_rows, write_transaction
 from patronage.storage.schema import cases, customers, transactions
 from patronage.storage.schema_cases import case_events
 from patronage.storage.schema_members import (
-    member_tier_changes, members, redemptions, rewards,
+    member_tier_changes, member_tiers, members, redemptions, rewards,
 )
 
 pytestmark = pytest.mark.db
@@ -152,10 +152,12 @@ def test_points_basis_counts_purchase_points_net_of_refunds(programme):
                                        ("earn:old", "earn", 900, date(2024, 5, 1)),
                                        ("earn:2", "earn", 400, date(2025, 6, 1))):
             give(conn, member, Movement(kind=kind, points=points, source_key=key,
-                                        occurred_at=datetime.combine(day, T0.time())))
+                                        occurred_at=datetime.combine(day, T0.time()),
+                                        base_points=points if kind == "earn" else None))
         from patronage.members.ledger import take
         take(conn, member, Movement(kind="refund", points=150, source_key="refund:1",
-                                    occurred_at=datetime(2025, 6, 2)), to="issue")
+                                    occurred_at=datetime(2025, 6, 2), base_points=150),
+             to="issue")
         value = tiers.qualifying_values(conn, [member, ids[2]], on=date(2025, 6, 30))
     assert value.to_dict() == {member: 1050.0, ids[2]: 0.0}
 
@@ -228,7 +230,8 @@ def test_window_sums_for_many_members_agree_and_forget_a_rolled_back_chunk(progr
     on, at = date(2025, 6, 30), datetime(2025, 6, 1, 10)
 
     def earn(conn, member, points, key):
-        give(conn, member, Movement(kind="earn", points=points, source_key=key, occurred_at=at))
+        give(conn, member, Movement(kind="earn", points=points, source_key=key, occurred_at=at,
+                                    base_points=points))
 
     def values(conn=None):
         if conn is not None:
@@ -269,3 +272,56 @@ def test_window_sums_for_many_members_agree_and_forget_a_rolled_back_chunk(progr
     direct = values()
     monkeypatch.setattr(qualifying, "ALL_AT_ONCE", 1)
     assert values() == direct == {ids[1]: 1000.0, ids[2]: 0.0, ids[3]: 0.0, late: 700.0}
+
+
+def test_points_tiers_count_base_points_whatever_the_multipliers_and_refunds_take_their_share(
+        programme):
+    """A gold member (×2) and basic members (×1) buy the same on a member day (×2): gold
+    earns twice the points, yet both qualify on the same base points (the purchase rule's
+    1 point per ¥); a refund of a quarter takes back a quarter of the base points, and a refund
+    beyond the spendable balance (carried) still takes its whole base share."""
+    from patronage.members import accrual, earning
+    from patronage.storage.schema_members import point_transfers
+
+    engine, ids = programme
+    update_policy(engine, tier_basis="points")
+    earning.add_rule(engine, "purchase", points_per_yuan=1, code="any")
+    earning.add_rule(engine, "member_day", multiplier=2, day_of_month=8, code="eighth")
+    with write_transaction(engine) as conn:
+        conn.execute(members.update().where(members.c.id == ids[1]).values(tier_code="gold"))
+        conn.execute(member_tiers.update().where(member_tiers.c.code == "gold")
+                     .values(multiplier=2))
+        conn.execute(members.update().where(members.c.id.in_([ids[2], ids[3]]))
+                     .values(tier_code="basic"))
+    day = datetime(2025, 5, 8, 10)
+    with write_transaction(engine) as conn:
+        insert_rows(conn, transactions, [
+            {"external_id": f"P{c}", "customer_id": c, "occurred_at": day, "amount": 99.5,
+             "is_refund": False} for c in (1, 2, 3)])
+    accrual.accrue(engine, now=datetime(2025, 5, 20))
+    p = point_transfers.c
+    with engine.connect() as conn:
+        earned = dict(conn.execute(select(p.member_id, p.points).where(p.kind == "earn")).all())
+        base = dict(conn.execute(select(p.member_id, p.base_points).where(p.kind == "earn")).all())
+        on = date(2025, 5, 31)
+        before = tiers.qualifying_values(conn, list(ids.values()), on=on).to_dict()
+    # 99.5 × 2 × 2 = 398 and 99.5 × 2 = 199 points; 99 base points each.
+    assert earned == {ids[1]: 398, ids[2]: 199, ids[3]: 199}
+    assert base == {ids[1]: 99, ids[2]: 99, ids[3]: 99}
+    assert before == {ids[1]: 99.0, ids[2]: 99.0, ids[3]: 99.0}
+    with write_transaction(engine) as conn:  # member 3 spends their points first
+        from patronage.members.ledger import take
+        take(conn, ids[3], Movement(kind="redeem", points=199, source_key="redeem:x",
+                                    occurred_at=day), to="redemption")
+        insert_rows(conn, transactions, [
+            {"external_id": f"R{c}", "customer_id": c, "occurred_at": datetime(2025, 5, 9),
+             "amount": -24.88, "is_refund": True, "refund_of": f"P{c}"} for c in (1, 3)])
+    accrual.accrue(engine, now=datetime(2025, 5, 20))
+    with engine.connect() as conn:
+        refunds = {m: (points, b) for m, points, b in conn.execute(
+            select(p.member_id, p.points, p.base_points).where(p.kind == "refund"))}
+        after = tiers.qualifying_values(conn, list(ids.values()), on=on).to_dict()
+    # 24.88 / 99.5 of 398, 199 and 99 points, rounded down (99.52, 49.76, 24.76); member 3's
+    # refund is carried whole as a pending balance.
+    assert refunds == {ids[1]: (99, 24), ids[3]: (49, 24)}
+    assert after == {ids[1]: 75.0, ids[2]: 99.0, ids[3]: 75.0}

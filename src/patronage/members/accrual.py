@@ -15,7 +15,10 @@ PostgreSQL; SQLite admits one writer), and every transfer's source key is unique
 ``referral:<member id>``, ``refund:<transaction id>``, ``survey:<response id>``), so a
 transfer is never written twice. On PostgreSQL a run first waits for imports in progress to
 commit (a brief ``SHARE`` lock), so that no transaction with a smaller id appears after the
-cursor has passed it.
+cursor has passed it. On SQLite a chunk commits without waiting for the disk
+(``synchronous=NORMAL``, see :func:`patronage.storage.write_transaction`): a power cut may lose
+the last chunks committed, never part of one, and since the cursor commits with the transfers,
+a lost chunk is simply not done and the next run accrues it again; the ledger stays whole.
 
 **What earns.** Purchases of active members dated on or after the day they joined, up to the
 run's time (``until``, by default now). A transaction dated later waits: the cursor stops
@@ -52,8 +55,8 @@ from sqlalchemy.types import NullType
 
 from patronage.members import tiers as tier_rules
 from patronage.members.points import (
-    MULTIPLIER_KINDS, PURCHASE_KINDS, month_index, purchase_points, refund_points,
-    rule_matches, survey_points,
+    MULTIPLIER_KINDS, PURCHASE_KINDS, month_index, purchase_points, refund_base_points,
+    refund_points, rule_matches, survey_points,
 )
 from patronage.members.posting import Accounts, big_cache, give_many, rows_in, take_many
 from patronage.members.programme import load_policy
@@ -314,8 +317,9 @@ def _first_purchases(conn: Connection, run: _Run, purchases: pd.DataFrame) -> pd
 
 
 def _refund_rows(conn: Connection, run: _Run, refunds: pd.DataFrame) -> pd.DataFrame:
-    """The refunds with what their purchase (``refund_of``) cost and earned."""
-    frame = refunds.assign(purchase_amount=np.nan, purchase_points=np.nan)
+    """The refunds with what their purchase (``refund_of``) cost and earned, and the base
+    points of its earning (``purchase_base``)."""
+    frame = refunds.assign(purchase_amount=np.nan, purchase_points=np.nan, purchase_base=np.nan)
     named = frame["refund_of"].dropna().astype(str).unique().tolist()
     if not named:
         return frame
@@ -326,16 +330,22 @@ def _refund_rows(conn: Connection, run: _Run, refunds: pd.DataFrame) -> pd.DataF
     for pid, _ in bought.values():
         keys += [f"earn:{pid}"] + [f"bonus:{r}:{pid}" for r in run.multiplier_rules]
     earned: dict[tuple[int, int], int] = {}
-    for key, member, points in rows_in(
-            conn, "SELECT source_key, member_id, points FROM point_transfers WHERE source_key "
-                  "{in}", keys):
+    base: dict[tuple[int, int], int] = {}
+    for key, member, points, base_points in rows_in(
+            conn, "SELECT source_key, member_id, points, base_points FROM point_transfers "
+                  "WHERE source_key {in}", keys):
         pid = int(key.rsplit(":", 1)[1])
         earned[(pid, int(member))] = earned.get((pid, int(member)), 0) + int(points)
+        if base_points is not None:
+            base[(pid, int(member))] = base.get((pid, int(member)), 0) + int(base_points)
     purchase = frame["refund_of"].map(lambda ext: bought.get(ext, (None, np.nan)))
     frame["purchase_amount"] = [amount for _, amount in purchase]
     frame["purchase_points"] = [np.nan if pid is None else earned.get((pid, int(member)), 0)
                                 for (pid, _), member in zip(purchase, frame["member_id"],
                                                             strict=True)]
+    frame["purchase_base"] = [np.nan if pid is None else base.get((pid, int(member)), np.nan)
+                              for (pid, _), member in zip(purchase, frame["member_id"],
+                                                          strict=True)]
     return frame
 
 
@@ -371,12 +381,14 @@ def _accrue_rows(conn: Connection, run: _Run, rows: pd.DataFrame, *, check: bool
         refunds = _refund_rows(conn, run, refunds)
         # A refund naming no purchase (or an unknown one) counts from the day they joined.
         refunds = refunds[refunds["purchase_amount"].notna().to_numpy() | on_time[refund]]
-        refunds = refunds.assign(points=refund_points(refunds, run.rules))
+        refunds = refunds.assign(points=refund_points(refunds, run.rules),
+                                 base_points=refund_base_points(refunds, run.rules))
         refunds = refunds[refunds["points"] > 0]
         takes = pd.DataFrame({
             "member_id": refunds["member_id"], "kind": "refund", "points": refunds["points"],
             "source_key": "refund:" + refunds["transaction_id"].astype(int).astype(str),
-            "occurred_at": refunds["occurred_at"], "transaction_id": refunds["transaction_id"]})
+            "occurred_at": refunds["occurred_at"], "transaction_id": refunds["transaction_id"],
+            "base_points": refunds["base_points"]})
         run.done.points_taken += take_many(conn, takes, run.accounts,
                                            shortfall=run.policy.refund_shortfall, now=run.now)
         run.done.refunds += len(takes)
@@ -414,7 +426,7 @@ def _catch_up(engine: Engine, run: _Run, top: dict) -> None:
     purchase_rules = any(r["kind"] in PURCHASE_KINDS for r in run.rules)
     survey_rules = any(r["kind"] == "survey_completed" for r in run.rules)
     while True:
-        with write_transaction(engine) as conn, big_cache(conn):
+        with write_transaction(engine, durable=False) as conn, big_cache(conn):
             cur = _lock(conn)
             mc = cur[MEMBERS]
             if mc >= top["members"]:
@@ -442,7 +454,7 @@ def _stream(engine: Engine, run: _Run, top: int, chunk: int, *, table, stamp: st
     after, first_held = None, None
     limit = run.limit
     while True:
-        with write_transaction(engine) as conn, big_cache(conn):
+        with write_transaction(engine, durable=False) as conn, big_cache(conn):
             cur = _lock(conn)
             after = max(after or 0, cur[cursor])
             if first_held is None:

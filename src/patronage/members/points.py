@@ -21,6 +21,10 @@ The rules, as the earning rules page states them:
   A member-day or birthday rule with a cap of its own adds its extra points as a transfer of
   its own (kind ``bonus``, key ``bonus:<rule id>:<transaction id>``), within its caps, so that
   what it gave in a month can be counted.
+* **Base points.** The ``earn`` transfer also carries the purchase's base points: the purchase
+  rule's points on the amount, rounded down, before the tier's, member-day and birthday
+  multipliers (and never more than the transfer gives, when a cap cut it). Points-based tiers
+  count these, so a ×2 card does not qualify twice as fast; bonuses are no base points.
 * **Fixed bonuses.** ``first_purchase``: the member's first purchase on or after joining earns
   the rule's ``points`` once (key ``first:<member id>``; the first matching rule). ``referral``:
   when a referred member makes that first purchase, the member who referred them earns the
@@ -35,7 +39,9 @@ The rules, as the earning rules page states them:
   purchase earned in proportion to the money returned (its ``earn`` and multiplier ``bonus``
   transfers, not the fixed bonuses), rounded down and never more than the purchase earned;
   from a refund naming none, the points of the matching purchase rule on the amount refunded,
-  without multipliers.
+  without multipliers. The refund carries its share of base points, taken back from what
+  points-based tiers count: the same proportion of the purchase's base points (all of its
+  points for a refund naming no purchase, which are base points).
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ PURCHASE_KINDS = ("purchase", "member_day", "birthday_month", "first_purchase", 
 MULTIPLIER_KINDS = ("member_day", "birthday_month")
 #: Columns of the movements returned (one row per transfer to write).
 MOVEMENT_COLUMNS = ["transaction_id", "response_id", "member_id", "kind", "rule_id", "points",
-                    "source_key", "occurred_at"]
+                    "source_key", "occurred_at", "base_points"]
 
 
 def whole(values) -> np.ndarray:
@@ -179,7 +185,8 @@ def capped(points: np.ndarray, rule: dict, members: np.ndarray, months: np.ndarr
 
 
 def _movements(frame: pd.DataFrame, mask: np.ndarray, points: np.ndarray, *, kind: str,
-               rule_id, keys: pd.Series, member=None, response: bool = False) -> pd.DataFrame:
+               rule_id, keys: pd.Series, member=None, response: bool = False,
+               base: np.ndarray | None = None) -> pd.DataFrame:
     keep = mask & (points > 0)
     if not keep.any():
         return pd.DataFrame(columns=MOVEMENT_COLUMNS)
@@ -192,7 +199,8 @@ def _movements(frame: pd.DataFrame, mask: np.ndarray, points: np.ndarray, *, kin
         "member_id": (rows["member_id"] if member is None else rows[member]).to_numpy(np.int64),
         "kind": kind, "rule_id": rule, "points": points[keep].astype(np.int64),
         "source_key": keys[keep].to_numpy(dtype=object),
-        "occurred_at": rows["submitted_at" if response else "occurred_at"].to_numpy()},
+        "occurred_at": rows["submitted_at" if response else "occurred_at"].to_numpy(),
+        "base_points": np.nan if base is None else base[keep].astype("float64")},
         columns=MOVEMENT_COLUMNS)
 
 
@@ -215,6 +223,7 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
     texts = folded_texts(frame)
     rule_ids, rates = purchase_rule(frame, rules, texts=texts)
     exact = frame["amount"].to_numpy(dtype="float64") * rates
+    base = np.where(rule_ids > 0, whole(exact), 0)
     exact *= np.maximum(frame["tier_multiplier"].fillna(1.0).to_numpy(dtype="float64"), 1.0)
     multipliers = sorted((r for r in rules if r["kind"] in MULTIPLIER_KINDS),
                          key=lambda r: r["id"])
@@ -230,7 +239,7 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
             total[mine] = capped(np.where(mine, total, 0), rule, members, months,
                                  earned_before)[mine]
             out.append(_movements(frame, mine, total, kind="earn", rule_id=rule["id"],
-                                  keys="earn:" + txn))
+                                  keys="earn:" + txn, base=np.minimum(base, total)))
     exact = np.where(total < whole(exact), total, exact)  # what the caps left
     for rule in separate:
         mask = rule_matches(rule, frame, texts=texts) & (total > 0)
@@ -314,20 +323,49 @@ def refund_points(refunds: pd.DataFrame, rules: list[dict]) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     refunded = np.abs(frame["amount"].to_numpy(dtype="float64"))
     named = frame["purchase_amount"].notna().to_numpy()
-    purchase_amount = frame["purchase_amount"].to_numpy(dtype="float64")
     earned = frame["purchase_points"].fillna(0).to_numpy(dtype="float64")
+    pro_rata = np.minimum(whole(earned * _share(frame)), earned.astype(np.int64))
+    return np.where(named, pro_rata, _unnamed_points(frame, rules, refunded)).astype(np.int64)
+
+
+def _share(frame: pd.DataFrame) -> np.ndarray:
+    """The share of its purchase's amount each refund returns (1 when it names none)."""
+    refunded = np.abs(frame["amount"].to_numpy(dtype="float64"))
+    purchase_amount = frame["purchase_amount"].to_numpy(dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(purchase_amount > 0, np.minimum(refunded / purchase_amount, 1.0), 1.0)
-    pro_rata = np.minimum(whole(earned * share), earned.astype(np.int64))
+        return np.where(purchase_amount > 0, np.minimum(refunded / purchase_amount, 1.0), 1.0)
+
+
+def _unnamed_points(frame: pd.DataFrame, rules: list[dict], refunded: np.ndarray) -> np.ndarray:
+    """A refund naming no purchase: the purchase rule's points on the amount refunded."""
     rule_ids, rates = purchase_rule(frame, rules)
     base = whole(refunded * rates)
     for rule in _ordered(rules, "purchase"):
         if rule.get("cap_per_transaction") is not None:
             mine = rule_ids == rule["id"]
             base[mine] = np.minimum(base[mine], int(rule["cap_per_transaction"]))
-    return np.where(named, pro_rata, base).astype(np.int64)
+    return base
+
+
+def refund_base_points(refunds: pd.DataFrame, rules: list[dict]) -> np.ndarray:
+    """The base points each refund takes back from what points-based tiers count (see the
+    module docstring): for a refund naming its purchase, its share of ``purchase_base`` (the
+    base points of the purchase's ``earn`` transfer; NaN, and NaN returned, when it has none),
+    else the points it takes back. Floats, NaN for none."""
+    frame = refunds.reset_index(drop=True)
+    if frame.empty:
+        return np.zeros(0, dtype="float64")
+    refunded = np.abs(frame["amount"].to_numpy(dtype="float64"))
+    named = frame["purchase_amount"].notna().to_numpy()
+    purchase_base = (frame["purchase_base"].to_numpy(dtype="float64")
+                     if "purchase_base" in frame else np.full(len(frame), np.nan))
+    known = ~np.isnan(purchase_base)
+    given = np.where(known, purchase_base, 0.0)
+    pro_rata = np.minimum(whole(given * _share(frame)), given.astype(np.int64))
+    unnamed = _unnamed_points(frame, rules, refunded)
+    return np.where(named, np.where(known, pro_rata, np.nan), unnamed).astype("float64")
 
 
 __all__ = ["MOVEMENT_COLUMNS", "MULTIPLIER_KINDS", "PURCHASE_KINDS", "capped", "folded_texts",
-           "month_index", "purchase_points", "purchase_rule", "refund_points", "rule_matches",
-           "survey_points", "whole"]
+           "month_index", "purchase_points", "purchase_rule", "refund_base_points",
+           "refund_points", "rule_matches", "survey_points", "whole"]

@@ -39,7 +39,7 @@ _TRANSFER_KINDS = {"debit_account_id": "int", "credit_account_id": "int", "point
                    "member_id": "int", "transaction_id": "optint", "rule_id": "optint",
                    "response_id": "optint", "occurred_at": "datetime", "earned_on": "date",
                    "expires_on": "date", "created_at": "datetime", "kind": "text",
-                   "source_key": "text"}
+                   "source_key": "text", "base_points": "optint"}
 
 
 def _now() -> datetime:
@@ -97,33 +97,37 @@ class Accounts:
                            count=len(members))
 
 
-def _stamps(values: pd.Series) -> np.ndarray:
-    """Times as SQLAlchemy writes them to SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
-    array = pd.to_datetime(values).to_numpy(dtype="datetime64[us]")
-    text = np.char.replace(np.datetime_as_string(array, unit="us"), "T", " ").astype(object)
-    text[np.isnat(array)] = None
-    return text
+def _as_text(values: pd.Series, unit: str) -> np.ndarray:
+    """Times (``unit`` "us": ``YYYY-MM-DD HH:MM:SS.ffffff``, as SQLAlchemy writes them to
+    SQLite) or days (``"D"``) as text in an object array, None for none. Each distinct value is
+    formatted once (a chunk's days, expiry days and write time are few)."""
+    array = values.to_numpy()
+    array = (np.array(array.tolist(), dtype=f"datetime64[{unit}]") if array.dtype == object
+             else array.astype(f"datetime64[{unit}]"))
+    codes, unique = pd.factorize(array)
+    text = np.datetime_as_string(np.asarray(unique, dtype=f"datetime64[{unit}]"), unit=unit)
+    if unit == "us" and len(text):  # the T between day and time becomes a space
+        text = text.astype("U26")
+        text.view(np.uint32).reshape(len(text), 26)[:, 10] = ord(" ")
+    table = np.append(text.astype(object), None)
+    return table[codes]  # the sentinel -1 (NaT) picks the appended None
 
 
-def _days(values: pd.Series) -> np.ndarray:
-    array = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
-    text = np.datetime_as_string(array, unit="D").astype(object)
-    text[np.isnat(array)] = None
-    return text
-
-
-def _sqlite_column(column: pd.Series, kind: str) -> list:
+def _sqlite_column(column: pd.Series, kind: str) -> np.ndarray:
+    """A column's values as SQLite takes them, in an object array."""
     if kind == "datetime":
-        return _stamps(column).tolist()
+        return _as_text(column, "us")
     if kind == "date":
-        return _days(column).tolist()
-    if kind in ("int", "optint"):
+        return _as_text(column, "D")
+    if kind == "int":
+        return column.to_numpy(dtype=np.int64).astype(object)
+    if kind == "optint":
         array = column.to_numpy(dtype="float64")
         missing = np.isnan(array)
         out = np.where(missing, 0, array).astype(np.int64).astype(object)
         out[missing] = None
-        return out.tolist()
-    return column.astype(object).tolist()
+        return out
+    return column.to_numpy(dtype=object)
 
 
 @contextmanager
@@ -143,18 +147,24 @@ def big_cache(conn: Connection):
 
 
 def insert_transfers(conn: Connection, frame: pd.DataFrame) -> int:
-    """Write the transfers of ``frame`` (columns of ``point_transfers``); returns how many."""
+    """Write the transfers of ``frame`` (columns of ``point_transfers``); returns how many.
+    Columns empty on every row are left out (the database's NULL)."""
     if frame.empty:
         return 0
+    frame = frame[[c for c in frame.columns
+                   if _TRANSFER_KINDS[c] != "optint" or frame[c].notna().any()]]
     columns = list(frame.columns)
     if conn.dialect.name == "sqlite":
         # Many rows per statement: SQLite builds the check constraint's IN list once per
-        # statement, which row-by-row executemany would pay on every row.
+        # statement, which row-by-row executemany would pay on every row. The values go row
+        # after row into one flat list, laid out by numpy.
         names = ", ".join(f'"{c}"' for c in columns)
         row = f'({", ".join("?" for _ in columns)})'
         per = max(1, _SQLITE_VARIABLES // len(columns))
-        values = [v for line in zip(*[_sqlite_column(frame[c], _TRANSFER_KINDS[c])
-                                      for c in columns], strict=True) for v in line]
+        table = np.empty((len(frame), len(columns)), dtype=object)
+        for j, column in enumerate(columns):
+            table[:, j] = _sqlite_column(frame[column], _TRANSFER_KINDS[column])
+        values = table.ravel().tolist()
         dbapi = conn.connection.driver_connection
         width = per * len(columns)
         for start in range(0, len(values), width):
@@ -209,10 +219,11 @@ def expiry_dates(policy: Policy, earned_on: pd.Series) -> pd.Series:
 
 
 def _owing(conn: Connection, members) -> set[int]:
-    """Members among ``members`` with a negative pending balance."""
-    return {int(m) for (m,) in rows_in(
-        conn, "SELECT member_id FROM point_accounts WHERE kind = 'owed' AND balance < 0 "
-              "AND member_id {in}", sorted({int(m) for m in members}))}
+    """Members among ``members`` with a negative pending balance (the few owing members are
+    read at once, cheaper than looking up every member of a chunk)."""
+    owing = {int(m) for (m,) in conn.exec_driver_sql(
+        "SELECT member_id FROM point_accounts WHERE kind = 'owed' AND balance < 0")}
+    return owing & {int(m) for m in pd.unique(np.asarray(members, dtype=np.int64))}
 
 
 def _movement(row) -> Movement:
@@ -223,7 +234,8 @@ def _movement(row) -> Movement:
                     occurred_at=pd.Timestamp(row.occurred_at).to_pydatetime(),
                     transaction_id=whole(row.transaction_id), rule_id=whole(row.rule_id),
                     response_id=whole(row.response_id), earned_on=_day(row.earned_on),
-                    expires_on=_day(row.expires_on))
+                    expires_on=_day(row.expires_on),
+                    base_points=whole(getattr(row, "base_points", None)))
 
 
 def _day_values(values: pd.Series) -> np.ndarray:
@@ -265,6 +277,8 @@ def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy:
             "transaction_id": fast["transaction_id"].to_numpy(dtype="float64"),
             "rule_id": fast["rule_id"].to_numpy(dtype="float64"),
             "response_id": fast["response_id"].to_numpy(dtype="float64"),
+            "base_points": (fast["base_points"].to_numpy(dtype="float64")
+                            if "base_points" in fast else np.nan),
             "occurred_at": pd.to_datetime(fast["occurred_at"]).to_numpy(),
             "earned_on": _day_values(fast["earned_on"]),
             "expires_on": _day_values(fast["expires_on"]),
@@ -290,10 +304,11 @@ def _locked_balances(conn: Connection, members) -> dict[int, int]:
 def take_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, *, shortfall: str,
               to: str = "issue", now: datetime | None = None) -> int:
     """Debit each movement (``member_id, kind, points, source_key, occurred_at,
-    transaction_id``) from its member, in the order given, to the programme account ``to``;
-    what the spendable balance cannot cover is ``carry``-ed as a negative pending balance or
-    ``write_off``-ed (see :func:`patronage.members.ledger.take`). Returns the points taken
-    from spendable balances."""
+    transaction_id``, optionally ``base_points``) from its member, in the order given, to the
+    programme account ``to``; what the spendable balance cannot cover is ``carry``-ed as a
+    negative pending balance or ``write_off``-ed (see :func:`patronage.members.ledger.take`;
+    the base points go on the first transfer of each movement). Returns the points taken from
+    spendable balances."""
     if moves.empty:
         return 0
     if shortfall not in ("carry", "write_off"):
@@ -324,6 +339,10 @@ def take_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, *, shor
         "credit_account_id": target, "points": rest,
         "kind": moves["kind"].to_numpy() if carry else "write_off",
         "source_key": np.where(taken > 0, (keys + ":rest").to_numpy(), keys.to_numpy())})
+    base = (moves["base_points"].to_numpy(dtype="float64") if "base_points" in moves
+            else np.full(len(moves), np.nan))
+    first["base_points"] = base
+    second["base_points"] = np.where(taken > 0, np.nan, base)
     frame = pd.concat([first[taken > 0], second[rest > 0]], ignore_index=True)
     frame = frame.assign(rule_id=np.nan, response_id=np.nan, earned_on=None, expires_on=None,
                          created_at=pd.Timestamp(now))

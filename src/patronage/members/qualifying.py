@@ -1,5 +1,6 @@
-"""The qualifying value of members for a tier: what they spent as members, or the points their
-purchases earned, in the programme's rolling window (see :mod:`patronage.members.tiers`).
+"""The qualifying value of members for a tier: what they spent as members, or the base points
+their purchases earned (before multipliers, less refunds' shares), in the programme's rolling
+window (see :mod:`patronage.members.tiers`).
 
 A few members (a worker's round, a batch of reviews) are summed with one query per 500 ids.
 Many members at once (the accrual moving the members of a 50,000-purchase chunk up a tier,
@@ -53,6 +54,14 @@ def rows_of(result) -> list[tuple]:
     return list(map(tuple, result.fetchall()))
 
 
+def _signed_base():
+    """A transfer's base points as points-based tiers count them: a purchase's earning adds
+    its base points, a refund (or what of it was carried or written off) takes its share back;
+    transfers without base points (bonuses, redemptions, adjustments ...) do not count."""
+    p = point_transfers.c
+    return case((p.kind == "earn", p.base_points), else_=-p.base_points)
+
+
 def window_start(policy: Policy, on: date) -> date:
     """The first day of the qualification window that ends on ``on``."""
     return add_months(on, -policy.tier_window_months) + timedelta(days=1)
@@ -71,10 +80,8 @@ def _sums(conn: Connection, policy: Policy, start: datetime, end: datetime, *,
         member = m.id
     else:
         p = point_transfers.c
-        signed = case((p.kind == "earn", p.points), else_=-p.points)
-        query = (select(p.member_id, func.sum(signed))
-                 .where(p.kind.in_(("earn", "refund")), p.occurred_at >= start,
-                        p.occurred_at < end)
+        query = (select(p.member_id, func.sum(_signed_base()))
+                 .where(p.base_points.is_not(None), p.occurred_at >= start, p.occurred_at < end)
                  .group_by(p.member_id))
         member = p.member_id
     parts = [ids[i:i + _IN] for i in range(0, len(ids), _IN)] if ids is not None else [None]
@@ -113,9 +120,8 @@ def _delta(conn: Connection, policy: Policy, start: datetime, end: datetime, *,
         rows = rows[pd.to_datetime(rows["occurred_at"]) >= pd.to_datetime(rows["joined_on"])]
     else:
         p = point_transfers.c
-        signed = case((p.kind == "earn", p.points), else_=-p.points)
-        query = select(p.member_id, signed).where(
-            p.id > rows_after, p.kind.in_(("earn", "refund")), p.occurred_at >= start,
+        query = select(p.member_id, _signed_base()).where(
+            p.id > rows_after, p.base_points.is_not(None), p.occurred_at >= start,
             p.occurred_at < end, p.member_id <= members_upto)
         if rows_upto is not None:
             query = query.where(p.id <= rows_upto)
@@ -135,10 +141,9 @@ def _everyone(conn: Connection, policy: Policy, start: datetime, end: datetime, 
     apart from the day they joined."""
     if policy.tier_basis != "spend":
         p = point_transfers.c
-        signed = case((p.kind == "earn", p.points), else_=-p.points)
         who = (p.member_id + 0).label("member")
-        query = (select(who, func.sum(signed))
-                 .where(p.kind.in_(("earn", "refund")), p.occurred_at >= start,
+        query = (select(who, func.sum(_signed_base()))
+                 .where(p.base_points.is_not(None), p.occurred_at >= start,
                         p.occurred_at < end, p.id <= rows_upto, p.member_id <= members_upto)
                  .group_by(who))
         return {int(k): float(v or 0) for k, v in conn.execute(query)}

@@ -64,7 +64,8 @@ def _now() -> datetime:
 
 def qualifying_values(conn: Connection, member_ids: Iterable[int] | None, *, on: date,
                       policy: Policy | None = None) -> pd.Series:
-    """The qualifying value (spend or points, see the module) of each member in the window
+    """The qualifying value (spend, or base points: what purchases earned before multipliers,
+    less refunds' shares; see :mod:`patronage.members.qualifying`) of each member in the window
     ending on ``on``, as a Series indexed by member id (0 for a member with nothing in it);
     ``member_ids`` None: every member with something in the window."""
     on = on.date() if isinstance(on, datetime) else on

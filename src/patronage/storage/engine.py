@@ -89,19 +89,33 @@ def _write_lock(engine: Engine) -> threading.Lock:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
     """A connection inside a write transaction: committed on success, rolled back on error.
 
     On SQLite the transaction starts with ``BEGIN IMMEDIATE``, and writers of one process queue
     on a lock first: SQLite admits one writer at a time anyway, and waiting on a lock is
     prompt where SQLite's busy handler sleeps and retries (other processes still meet the busy
     timeout).
+
+    ``durable=False`` (SQLite): this transaction commits with ``synchronous=NORMAL``, without
+    waiting for the disk to confirm its log; in WAL mode a power cut may then lose it (never
+    corrupt the database). Only for work that is done again when it is lost, such as a batch of
+    a job whose cursor moves in the same transaction. SQLite takes the setting only outside a
+    transaction, so it is set before ``BEGIN`` and put back after the commit.
     """
-    lock = _write_lock(engine) if engine.dialect.name == "sqlite" else nullcontext()
+    sqlite = engine.dialect.name == "sqlite"
+    lock = _write_lock(engine) if sqlite else nullcontext()
     with lock, engine.connect() as conn:
-        conn = conn.execution_options(**{_WRITE: True})
-        with conn.begin():
-            yield conn
+        dbapi = conn.connection.driver_connection if sqlite and not durable else None
+        if dbapi is not None:
+            dbapi.execute("PRAGMA synchronous=NORMAL")
+        try:
+            conn = conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+        finally:
+            if dbapi is not None:
+                dbapi.execute("PRAGMA synchronous=FULL")
 
 
 def is_sqlite(engine: Engine) -> bool:
