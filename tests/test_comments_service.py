@@ -193,3 +193,65 @@ def test_traditional_readers_get_traditional_theme_names_and_agents_no_page(web)
     web.cookies.clear()
     _login(web, "agent")
     assert web.get("/comments", follow_redirects=False).status_code in (303, 403)
+
+
+def test_edited_themes_are_kept_and_come_first(commented):
+    from patronage.satisfaction import comment_themes as edits
+
+    scope = edits.scope_of("relationship")
+    edits.pin_theme(commented, scope, "交付延迟", "延迟、延遲, delay")
+    assert edits.pinned_themes(commented, scope) == {"交付延迟": ["延迟", "延遲", "delay"]}
+    result = analyse_survey_comments(commented, "relationship", n_themes=3)
+    delayed = result.comments["text"].str.contains("延遲|延迟")
+    assert (result.comments.loc[delayed, "theme"] == "交付延迟").all() and delayed.sum() == 30
+    found = [t for t in result.themes["theme"] if "/" in t]
+    edits.rename_theme(commented, scope, found[0], "第一主题")
+    edits.merge_themes(commented, scope, ["交付延迟", "第一主题"], "合并后")
+    assert list(edits.pinned_themes(commented, scope)) == ["合并后"]
+    assert set(found[0].split("/")) < set(edits.pinned_themes(commented, scope)["合并后"])
+    edits.drop_theme(commented, scope, "合并后")
+    assert edits.pinned_themes(commented, scope) == {}
+    for bad, message in ((lambda: edits.pin_theme(commented, scope, " ", "a"), "name"),
+                         (lambda: edits.pin_theme(commented, scope, "x", " , "), "keyword"),
+                         (lambda: edits.merge_themes(commented, scope, ["x"], "y"), "two"),
+                         (lambda: edits.drop_theme(commented, scope, "nope"), "No edited")):
+        with pytest.raises(ValueError, match=message):
+            bad()
+    assert edits.pinned_themes(commented, edits.scope_of(cases=True)) == {}
+
+
+def test_comment_themes_command(commented, db_url):
+    runner = CliRunner()
+    pin = runner.invoke(main, ["analyze", "comment-themes", "pin", "交付延迟", "--keywords",
+                               "延迟,延遲", "--db", db_url])
+    assert pin.exit_code == 0, pin.output
+    assert "交付延迟: 延迟, 延遲" in pin.stdout
+    shown = runner.invoke(main, ["analyze", "comments", "--db", db_url, "--format", "json"])
+    assert "交付延迟" in shown.stdout
+    wrong = runner.invoke(main, ["analyze", "comment-themes", "merge", "交付延迟", "--into",
+                                 "x", "--db", db_url])
+    assert wrong.exit_code == 1 and "at least two" in wrong.output
+    assert runner.invoke(main, ["analyze", "comment-themes", "drop", "交付延迟", "--db",
+                                db_url]).exit_code == 0
+
+
+def test_themes_are_edited_on_the_page(web):
+    _login(web, "analyst")
+    page = web.get("/comments", params={"wave": "2026-Q1"})
+    soup = BeautifulSoup(page.text, "html.parser")
+    csrf = soup.select_one("#edit input[name=csrf_token]")["value"]
+    done = web.post("/comments/themes", data={"action": "pin", "name": "交付延迟",
+                                              "keywords": "延迟，延遲", "csrf_token": csrf,
+                                              "wave": "2026-Q1"}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith(
+        "/comments?wave=2026-Q1")
+    shown = BeautifulSoup(web.get("/comments", params={"wave": "2026-Q1"}).text, "html.parser")
+    assert "交付延迟" in shown.select_one("#themes").text
+    bad = web.post("/comments/themes", data={"action": "merge", "themes": ["交付延迟"],
+                                             "name": "x", "csrf_token": csrf})
+    assert bad.status_code == 400
+    assert "请至少选择两个主题" in BeautifulSoup(bad.text, "html.parser").select_one(
+        "#edit .error").text
+    forged = web.post("/comments/themes", data={"action": "drop", "themes": ["交付延迟"]},
+                      follow_redirects=False)
+    assert forged.status_code in (400, 403)

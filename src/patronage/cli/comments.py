@@ -54,3 +54,36 @@ def analyze_comments(db, fmt, survey, cases, wave, segment, query, by, show, n_t
             engine, survey, wave=wave, segment=segment, query=query, n_themes=n_themes))
     emit(guard(lambda: comment_table(result, show or ("groups" if by else "themes"), by=by)),
          fmt)
+
+
+@analysis_commands.command("comment-themes")
+@db_option
+@click.argument("action", type=click.Choice(["list", "pin", "rename", "merge", "drop"]))
+@click.argument("themes", nargs=-1)
+@click.option("--survey", default=None, help="The survey whose themes to edit (default: the "
+                                             "survey with most responses).")
+@click.option("--cases", "cases", is_flag=True, help="Edit the themes of case descriptions.")
+@click.option("--keywords", default=None, metavar="A,B", help="With pin: the theme's keywords.")
+@click.option("--into", "into", default=None, help="With rename or merge: the new name.")
+def comment_themes(db, action, themes, survey, cases, keywords, into):
+    """Edit the themes of comments: pin keywords to a named theme, rename or merge themes.
+
+    A found theme is named by its top words (as 'analyze comments' prints it, e.g.
+    价格/太贵/同行); renaming or merging it pins those words under the new name.
+
+    Example: patronage analyze comment-themes pin 交付延迟 --keywords 延迟,延誤,delay
+    """
+    from patronage.satisfaction import comment_themes as edits
+    from patronage.satisfaction.comments import default_survey
+
+    engine = ready_engine(db)
+    scope = edits.scope_of(None if cases else guard(lambda: default_survey(engine, survey)),
+                           cases=cases)
+    run = {"pin": lambda: edits.pin_theme(engine, scope, " ".join(themes), keywords or ""),
+           "rename": lambda: edits.rename_theme(engine, scope, " ".join(themes), into or ""),
+           "merge": lambda: edits.merge_themes(engine, scope, themes, into or ""),
+           "drop": lambda: edits.drop_theme(engine, scope, " ".join(themes)),
+           "list": lambda: None}[action]
+    guard(run)
+    for name, words in edits.pinned_themes(engine, scope).items():
+        click.echo(f"{name}: {', '.join(words)}")

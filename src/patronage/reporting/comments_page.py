@@ -2,8 +2,8 @@
 their share, 95% interval and n, each theme's share per wave, and example comments linked to the
 customers' profiles. Built from :mod:`patronage.satisfaction.comments`.
 
-Theme names are their top words, in the language of their comments; for readers of 繁體中文 the
-Chinese ones are shown in Traditional characters. Comment texts are passed on as they are: the
+Found themes are named by their top words, in the language of their comments (for readers of
+繁體中文 the Chinese ones in Traditional characters); edited themes by the name people gave. Comment texts are passed on as they are: the
 template escapes them.
 """
 
@@ -66,7 +66,9 @@ def comments_page(engine: Engine, *, survey: str | None = None, wave: str | None
     for row in result.themes.itertuples():
         examples = result.examples(row.theme, EXAMPLES)
         themes.append({
-            "key": row.theme, "name": theme_name(row.keywords, language), "n": int(row.n),
+            "key": row.theme, "n": int(row.n), "pinned": row.theme != "/".join(row.keywords),
+            "name": (theme_name(row.keywords, language) if row.theme == "/".join(row.keywords)
+                     else row.theme),
             "share": row.share, "ci_low": row.ci_low, "ci_high": row.ci_high,
             "positive": int(row.positive), "neutral": int(row.neutral),
             "negative": int(row.negative),

@@ -15,8 +15,9 @@ from sqlalchemy import Engine
 
 from patronage.analytics.comments import CommentAnalysis, analyse_comments
 from patronage.messages import N_, UserError
+from patronage.satisfaction.comment_themes import pinned_themes, scope_of
 from patronage.satisfaction.sources import SEGMENT_COLUMNS, survey_data_from_db
-from patronage.storage import read_cases, read_customers
+from patronage.storage import read_cases, read_customers, read_responses
 
 GROUPS = ("wave", *SEGMENT_COLUMNS)
 CASE_GROUPS = ("month", "type", "subject", *SEGMENT_COLUMNS)
@@ -28,10 +29,20 @@ def model_cache_dir() -> Path:
     return Path.home() / ".cache" / "patronage"
 
 
+def default_survey(engine: Engine, survey: str | None = None) -> str:
+    """``survey``, or the code of the survey with most responses (an error when none has)."""
+    if survey:
+        return survey
+    responses = read_responses(engine)
+    if responses.empty:
+        raise UserError(N_("No survey responses yet."))
+    return str(responses["survey"].value_counts().idxmax())
+
+
 def survey_comments(engine: Engine, survey: str | None = None, *, wave: str | None = None,
                     include_flagged: bool = False) -> tuple[pd.Series, pd.DataFrame]:
     """``(texts, groups)`` of a survey's comments, indexed by response id: ``groups`` has
-    ``customer_id``, ``customer_pk``, ``wave`` and the customer's segment columns."""
+    ``survey``, ``customer_id``, ``customer_pk``, ``wave`` and the customer's segment columns."""
     data = survey_data_from_db(engine, survey, include_flagged=include_flagged)
     texts = data.comments.dropna().astype(str)
     meta = data.meta.reindex(texts.index)
@@ -42,8 +53,8 @@ def survey_comments(engine: Engine, survey: str | None = None, *, wave: str | No
                             wave=wave, waves=", ".join(waves) or "-")
         texts = texts[meta["wave"] == wave]
         meta = meta.loc[texts.index]
-    groups = pd.DataFrame({"wave": meta["wave"], "customer_id": meta["customer_id"]},
-                          index=texts.index)
+    groups = pd.DataFrame({"wave": meta["wave"], "customer_id": meta["customer_id"],
+                           "survey": meta["survey"]}, index=texts.index)
     for column in SEGMENT_COLUMNS:
         groups[column] = meta.get(f"customer_{column}")
     groups["customer_pk"] = groups["customer_id"].map(_customer_keys(engine))
@@ -85,10 +96,13 @@ def analyse_survey_comments(engine: Engine, survey: str | None = None, *,
                             pinned: dict[str, list[str]] | None = None,
                             include_flagged: bool = False) -> CommentAnalysis:
     """Sentiment and themes of a survey's comments, optionally of one ``wave``, one
-    ``segment`` (``region=East China``) and those matching ``query``."""
+    ``segment`` (``region=East China``) and those matching ``query``. The survey's edited
+    themes (:mod:`patronage.satisfaction.comment_themes`) and ``pinned`` come first."""
     texts, groups = survey_comments(engine, survey, wave=wave, include_flagged=include_flagged)
     keep = _segment(groups, segment, GROUPS)
-    return _analyse(texts[keep], groups[keep], query, n_themes, pinned)
+    code = survey or (groups["survey"].iloc[0] if len(groups) else None)
+    edits = {**pinned_themes(engine, scope_of(code)), **(pinned or {})}
+    return _analyse(texts[keep], groups[keep], query, n_themes, edits)
 
 
 def analyse_case_descriptions(engine: Engine, *, segment: str | None = None,
@@ -99,7 +113,8 @@ def analyse_case_descriptions(engine: Engine, *, segment: str | None = None,
     if texts.empty:
         raise UserError(N_("No case has a description yet."))
     keep = _segment(groups, segment, CASE_GROUPS)
-    return _analyse(texts[keep], groups[keep], query, n_themes, pinned)
+    edits = {**pinned_themes(engine, scope_of(cases=True)), **(pinned or {})}
+    return _analyse(texts[keep], groups[keep], query, n_themes, edits)
 
 
 def _analyse(texts, groups, query, n_themes, pinned) -> CommentAnalysis:
