@@ -3,8 +3,8 @@ their share, 95% interval and n, each theme's share per wave, and example commen
 customers' profiles. Built from :mod:`patronage.satisfaction.comments`.
 
 Found themes are named by their top words, in the language of their comments (for readers of
-繁體中文 the Chinese ones in Traditional characters); edited themes by the name people gave. Comment texts are passed on as they are: the
-template escapes them.
+繁體中文 the Chinese ones in Traditional characters); edited themes by the name people gave.
+Comment texts are passed on as they are: the template escapes them.
 """
 
 from __future__ import annotations

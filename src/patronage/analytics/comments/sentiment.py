@@ -82,8 +82,8 @@ class LogisticSentiment:
             for f in sorted(features(text)):
                 vocabulary.setdefault(f, len(vocabulary))
         self.vocabulary_ = vocabulary
-        self.coef_, self.intercept_ = fit_logistic(self.matrix(texts), labels, C=self.C, tol=self.tol,
-                                                 balanced=self.balanced)
+        self.coef_, self.intercept_ = fit_logistic(self.matrix(texts), labels, C=self.C,
+                                                   tol=self.tol, balanced=self.balanced)
         return self
 
     def predict_proba(self, texts) -> np.ndarray:
