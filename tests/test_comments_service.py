@@ -64,10 +64,10 @@ def commented(engine):
         insert_rows(conn, responses, rows)
         insert_rows(conn, answers, items)
         insert_rows(conn, cases, [
-            {"customer_id": 1, "type": "complaint", "status": "new", "subject": "设备",
-             "description": "设备故障，停机两天", "opened_at": now},
-            {"customer_id": 2, "type": "complaint", "status": "new", "subject": "交货",
-             "description": "交貨延遲一週", "opened_at": now}])
+            {"customer_id": 1 + k % 2, "type": "complaint", "status": "new",
+             "subject": "设备" if k % 2 == 0 else "交货", "opened_at": now,
+             "description": ["设备故障，停机两天", "交貨延遲一週"][k % 2] + "。" * (k // 2)}
+            for k in range(6)])
         if conn.dialect.name == "postgresql":
             from sqlalchemy import text as sql
             for table in ("customers", "surveys", "waves", "responses"):
@@ -121,8 +121,9 @@ def test_tables_for_the_command_line(commented):
 
 def test_case_descriptions_are_analysed_too(commented):
     result = analyse_case_descriptions(commented, n_themes=2)
-    assert result.n == 2 and set(result.comments["subject"]) == {"设备", "交货"}
-    assert analyse_case_descriptions(commented, query="交货").n == 1
+    assert result.n == 6 and set(result.comments["subject"]) == {"设备", "交货"}
+    assert analyse_case_descriptions(commented, query="交货").n == 3
+    assert set(result.comments.groupby("subject")["theme"].nunique()) == {1}
 
 
 def test_analyze_comments_command(commented, db_url):
@@ -255,3 +256,23 @@ def test_themes_are_edited_on_the_page(web):
     forged = web.post("/comments/themes", data={"action": "drop", "themes": ["交付延迟"]},
                       follow_redirects=False)
     assert forged.status_code in (400, 403)
+
+
+def test_case_descriptions_on_the_page(web):
+    _login(web, "analyst")
+    page = web.get("/comments", params={"source": "cases"})
+    assert page.status_code == 200
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.select_one("#source strong").text == "工单描述"
+    assert soup.select_one("select[name=wave]") is None
+    examples = soup.select_one("#examples").text
+    assert "停机两天" in examples or "交貨延遲" in examples
+    assert "<script>" not in examples and "设备故障太多" not in examples
+    csrf = soup.select_one("#edit input[name=csrf_token]")["value"]
+    done = web.post("/comments/themes", data={"action": "pin", "name": "延迟", "keywords": "延遲",
+                                              "source": "cases", "csrf_token": csrf},
+                    follow_redirects=False)
+    assert done.status_code == 303 and "source=cases" in done.headers["location"]
+    from patronage.satisfaction.comment_themes import pinned_themes, scope_of
+    assert pinned_themes(web.app.state.engine, scope_of(cases=True)) == {"延迟": ["延遲"]}
+    assert pinned_themes(web.app.state.engine, scope_of("relationship")) == {}

@@ -34,10 +34,14 @@ def theme_name(keywords, language: str) -> str:
     return ("、" if chinese else ", ").join(words)
 
 
-def _choices(engine: Engine, survey: str | None) -> dict:
-    """Waves and segment values to filter by (all of the survey's comments)."""
-    texts, groups = service.survey_comments(engine, survey)
-    waves = list(dict.fromkeys(groups.dropna(subset=["wave"])["wave"]))
+def _choices(engine: Engine, survey: str | None, cases: bool) -> dict:
+    """Waves and segment values to filter by (all of the survey's comments, or all cases)."""
+    if cases:
+        texts, groups = service.case_descriptions(engine)
+        waves = []
+    else:
+        texts, groups = service.survey_comments(engine, survey)
+        waves = list(dict.fromkeys(groups.dropna(subset=["wave"])["wave"]))
     segments = {c: sorted(groups[c].dropna().astype(str).unique()) for c in SEGMENT_COLUMNS
                 if c in groups and groups[c].notna().any()}
     return {"waves": waves, "segments": segments, "total": len(texts)}
@@ -53,12 +57,16 @@ def _example(row, index) -> dict:
 
 def comments_page(engine: Engine, *, survey: str | None = None, wave: str | None = None,
                   segment: str | None = None, query: str | None = None, language: str = "en",
-                  gettext=lambda s: s) -> dict:
-    """The page's content (see the module docstring); ``problem`` says why there is none."""
+                  gettext=lambda s: s, cases: bool = False) -> dict:
+    """The page's content (see the module docstring); ``problem`` says why there is none.
+    With ``cases`` the case descriptions are analysed instead of the survey's comments."""
     try:
-        choices = _choices(engine, survey)
-        result = service.analyse_survey_comments(engine, survey, wave=wave, segment=segment,
-                                                 query=query)
+        choices = _choices(engine, survey, cases)
+        if cases:
+            result = service.analyse_case_descriptions(engine, segment=segment, query=query)
+        else:
+            result = service.analyse_survey_comments(engine, survey, wave=wave,
+                                                     segment=segment, query=query)
     except ValueError as exc:
         return {"problem": translated(exc, gettext), "themes": [], "sentiment": [], "n": 0,
                 "waves": [], "segments": {}, "by_wave": None}
@@ -76,7 +84,7 @@ def comments_page(engine: Engine, *, survey: str | None = None, wave: str | None
         })
     unthemed = result.comments[result.comments["theme"].isna()]
     by_wave = None
-    if not wave and len(choices["waves"]) > 1:
+    if not wave and not cases and len(choices["waves"]) > 1:
         table = result.by_group("wave")
         by_wave = {"waves": [w for w in choices["waves"] if w in set(table["wave"])],
                    "n": table.groupby("wave")["group_n"].first().to_dict(),

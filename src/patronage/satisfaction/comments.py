@@ -154,6 +154,8 @@ def comment_table(result: CommentAnalysis, show: str = "themes", *,
     else:
         raise UserError(N_("Unknown table {show!r}: choose one of {shows}."), show=show,
                         shows=", ".join(SHOWS))
+    table = table.round({c: 3 for c in ("share", "ci_low", "ci_high", "p_positive")
+                         if c in table.columns})
     table.attrs["notes"] = [
         f"{result.n} comments; shares with 95% Wilson intervals; sentiment from a logistic "
         "regression trained on public labelled corpora (see README, Comment analytics)."]
