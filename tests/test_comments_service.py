@@ -5,6 +5,7 @@ PostgreSQL. The seeded comments come from planted topics in three languages, wit
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 
 import pytest
@@ -26,6 +27,7 @@ from visible_english import english_words
 
 pytestmark = pytest.mark.db
 HOSTILE = "<script>alert('x')</script> 设备故障"
+FORMULA = "=HYPERLINK(\"http://x\") 設備故障頻繁"   # a spreadsheet would run it
 TOPICS = [  # planted: equipment in the East, delivery in the North, price in both
     ("East China", ["设备故障太多，影响生产", "設備故障頻繁，停機維修", "设备经常故障需要维修"]),
     ("North China", ["交货延迟了两周", "交貨延遲，沒人通知", "发货延迟，交货时间太长"]),
@@ -56,7 +58,7 @@ def commented(engine):
             rows.append({"id": i + 1, "external_id": f"R{i}", "survey_id": 1,
                          "wave_id": 1 if i < 45 else 2, "customer_id": customer + 1,
                          "channel": "web", "submitted_at": now, "weight": 1.0})
-            text = HOSTILE if i == 0 else texts[(i // 3) % 3]
+            text = HOSTILE if i == 0 else FORMULA if i == 3 else texts[(i // 3) % 3]
             items += [{"response_id": i + 1, "item_code": "nps", "value_num": 8.0,
                        "value_text": None},
                       {"response_id": i + 1, "item_code": "comment", "value_num": None,
@@ -137,7 +139,9 @@ def test_analyze_comments_command(commented, db_url):
     csv = runner.invoke(main, ["analyze", "comments", "--db", db_url, "--show", "comments",
                                "--format", "csv"])
     assert csv.exit_code == 0, csv.output
-    assert "<script>" in csv.stdout   # data as they are; formulas would be neutralised
+    assert "<script>" in csv.stdout   # data as they are, but no formula a spreadsheet runs
+    assert "'=HYPERLINK" in csv.stdout
+    assert not re.search(r'(^|,)"?=HYPERLINK', csv.stdout, re.M)
     wrong = runner.invoke(main, ["analyze", "comments", "--db", db_url, "--wave", "Q9"])
     assert wrong.exit_code == 1 and "No wave 'Q9'" in wrong.output
     assert "Traceback" not in wrong.output
