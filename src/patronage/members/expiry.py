@@ -18,13 +18,14 @@ even before the job has run.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from patronage.members import lots
 from patronage.members.ledger import Movement, entries, lock_member, posted, take
-from patronage.members.programme import company_today, expiry_date, load_policy
+from patronage.members.programme import company_today, company_zone, expiry_date, load_policy
 from patronage.storage import write_transaction
 from patronage.storage.schema_cases import worker_cursors
 from patronage.storage.schema_members import point_accounts, point_transfers
@@ -44,24 +45,31 @@ def expires_for(conn: Connection, earned_on: date) -> date | None:
     return expiry_date(load_policy(conn), earned_on)
 
 
-def _post(conn: Connection, member_id: int, member_lots: list[lots.Lot], today: date) -> int:
+def _post(conn: Connection, member_id: int, member_lots: list[lots.Lot], today: date,
+          zone: ZoneInfo) -> int:
+    """Expire the lots due by ``today``; points of day D expire at the start of D in the
+    company's time zone (stored, like every time, in UTC)."""
     expired = 0
     for day, (points, newest) in lots.due(member_lots, today).items():
         key = f"expire:{member_id}:{day.isoformat()}"
         if posted(conn, key):  # points written late, past a day already expired
             key = f"{key}:{newest}"
+        start = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
         movement = Movement(kind="expire", points=points, source_key=key,
-                            occurred_at=datetime.combine(day, time()), expires_on=day)
+                            occurred_at=start, expires_on=day)
         if take(conn, member_id, movement, to="expiry") is not None:
             expired += points
     return expired
 
 
-def expire_member(conn: Connection, member_id: int, today: date) -> int:
-    """Expire the member's points due on or before ``today`` on the write connection ``conn``
-    (the member's accounts are locked first); returns the points expired."""
+def expire_member(conn: Connection, member_id: int, today: date, *,
+                  timezone: str | ZoneInfo | None = None) -> int:
+    """Expire the member's points due on or before ``today`` (the company's day, in
+    ``timezone`` or the setting's) on the write connection ``conn`` (the member's accounts are
+    locked first); returns the points expired."""
     lock_member(conn, member_id)
-    return _post(conn, member_id, lots.open_lots(entries(conn, [member_id])[member_id]), today)
+    return _post(conn, member_id, lots.open_lots(entries(conn, [member_id])[member_id]), today,
+                 timezone if isinstance(timezone, ZoneInfo) else company_zone(timezone))
 
 
 def _cursors(conn: Connection) -> dict[str, int]:
@@ -105,7 +113,8 @@ def run_expiry(engine: Engine, *, now: datetime | None = None, today: date | Non
                timezone: str | None = None) -> int:
     """Expire every point whose day has come (on or before ``today``: by default the company's
     day at ``now``, in ``timezone`` or the setting's); returns how many members lost points."""
-    today = today or company_today(now or _now(), timezone)
+    zone = company_zone(timezone)
+    today = today or company_today(now or _now(), zone)
     with engine.connect() as conn:
         cursors = _cursors(conn)
         seen = int(conn.execute(select(func.max(point_transfers.c.id))).scalar() or 0)
@@ -116,7 +125,7 @@ def run_expiry(engine: Engine, *, now: datetime | None = None, today: date | Non
         with write_transaction(engine) as conn:
             _lock(conn, chunk)
             for member_id, member_entries in entries(conn, chunk).items():
-                if _post(conn, member_id, lots.open_lots(member_entries), today):
+                if _post(conn, member_id, lots.open_lots(member_entries), today, zone):
                     touched += 1
     with write_transaction(engine) as conn:
         _move_cursors(conn, today, seen)

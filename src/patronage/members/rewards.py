@@ -238,7 +238,7 @@ def redeem_member(conn: Connection, member_id: int, reward_code: str, quantity=1
         raise RedemptionRefused("quantity", N_("The quantity must be a whole number from 1 to "
                                                "{maximum}; not {value!r}."),
                                 maximum=MAX_QUANTITY, value=str(quantity))
-    expire_member(conn, member_id, today)
+    expire_member(conn, member_id, today, timezone=timezone)
     redemption_id = _write(conn, member_id, reward, quantity, points, key=key, digest=digest,
                            channel=channel, actor_id=actor_id, api_key_id=api_key_id, now=now)
     if redemption_id is None:  # a concurrent redemption took the stock (not on a locked row)
