@@ -23,7 +23,14 @@ from patronage.demo.care import CareTruth, DemoCare, generate_care
 from patronage.demo.desk import DemoDesk, build_desk
 from patronage.demo.extra_surveys import DemoExtra, generate_extra
 from patronage.demo.members import DemoMembers, MembersTruth, generate_members
-from patronage.demo.population import DIMENSIONS, assign_tiers, generate_customers
+from patronage.demo.population import (
+    DIMENSIONS,
+    LOYALTY_FLAG_NAMES,
+    LOYALTY_FLAG_YES,
+    assign_tiers,
+    generate_customers,
+    loyalty_flags,
+)
 from patronage.demo.pulse import DeskTruth
 from patronage.demo.purchases import simulate_purchases
 from patronage.demo.service import (
@@ -75,7 +82,10 @@ class DemoTruth:
     * ``care``: the care history's planted reach rates, overdue visits and win-back uplift
       (see :mod:`patronage.demo.care`);
     * ``members``: who joined the membership programme and the planted effect of joining on
-      purchases, spend and retention (see :mod:`patronage.demo.members`).
+      purchases, spend and retention (see :mod:`patronage.demo.members`);
+    * ``loyalty_flags``: per customer, whether the CRM marks them as having few alternatives
+      (monopoly) or as a relationship customer (affinity) (see
+      :func:`patronage.demo.population.loyalty_flags`).
     """
 
     dimension_effects: dict
@@ -96,6 +106,7 @@ class DemoTruth:
     desk: DeskTruth | None = None
     care: CareTruth | None = None
     members: MembersTruth | None = None
+    loyalty_flags: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -162,12 +173,16 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
 
     value = transactions.groupby("customer_id")["amount"].sum().reindex(
         customers["external_id"]).fillna(0.0)
+    flags = loyalty_flags(int(seed), customers["external_id"])
     attributes = []
     for ext in customers["external_id"]:
         attrs = {"demo": True}
         if ext in defected.index:
             attrs["defected_to"] = str(defected.at[ext, "defected_to"])
             attrs["defection_reason"] = str(defected.at[ext, "defection_reason"])
+        for flag, name in LOYALTY_FLAG_NAMES.items():
+            if flags.at[ext, flag]:
+                attrs[name] = LOYALTY_FLAG_YES
         attributes.append(attrs)
     public = customers.drop(columns=["acquired_at", "chinese", *[f"u_{d}" for d in DIMENSIONS]])
     public = public.assign(tier=assign_tiers(value).to_numpy(), attributes=attributes)
@@ -202,6 +217,7 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
         desk=desk_truth,
         care=care.truth,
         members=members.truth,
+        loyalty_flags=flags,
     )
     return DemoCompany(
         customers=public, transactions=transactions, touchpoints=touchpoints,

@@ -6,6 +6,10 @@ channel) are drawn with fixed shares; the tier is set later from the purchase va
 (:func:`assign_tiers`). Every customer carries ``attributes = {"demo": True, ...}`` so that a demo
 database can be told apart from a real one.
 
+Some customers are marked in the CRM as having no real alternative (a sole supplier) or as
+relationship customers (:func:`loyalty_flags`): the attributes the monopoly and affinity loyalty
+types read.
+
 Each customer also gets a persistent latent quality level on the five survey dimensions
 (``u_<dimension>``), drawn once here and shared by the purchase model (dropout depends
 on it: the satisfaction–retention link) and the survey model.
@@ -226,6 +230,29 @@ def generate_customers(rng: np.random.Generator, n: int, today: date) -> pd.Data
     return frame
 
 
+#: Shares of customers the CRM marks as having no real alternative to the company (a sole
+#: supplier: the monopoly loyalty type) and as bound to it (a relationship customer: the
+#: affinity type), and the attribute names and "yes" the demo's customers file gives them
+#: (names that :data:`patronage.members.report.FLAG_ATTRIBUTES` reads).
+LOYALTY_FLAG_SHARES = {"few_alternatives": 0.06, "affinity": 0.04}
+LOYALTY_FLAG_NAMES = {"few_alternatives": "唯一供应商", "affinity": "关系客户"}
+LOYALTY_FLAG_YES = "是"
+
+
+def loyalty_flags(seed: int, external_ids) -> pd.DataFrame:
+    """Which customers the CRM marks ``few_alternatives`` or ``affinity`` (never both), drawn
+    at random with :data:`LOYALTY_FLAG_SHARES` from a stream of their own (so every other
+    frame of the demo stays as it was), independently of how they buy: the planted truth the
+    loyalty types must find among the customers who buy repeatedly. Indexed by external id."""
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(21,)))
+    ids = pd.Index(list(external_ids), name="customer_id")
+    draw = rng.random(len(ids))
+    sole = LOYALTY_FLAG_SHARES["few_alternatives"]
+    return pd.DataFrame({"few_alternatives": draw < sole,
+                         "affinity": (draw >= sole)
+                         & (draw < sole + LOYALTY_FLAG_SHARES["affinity"])}, index=ids)
+
+
 def assign_tiers(value: pd.Series) -> pd.Series:
     """Tier from two-year purchase value: top 5% platinum, next 15% gold, next 30% silver."""
     rank = value.rank(method="first", ascending=False) / len(value)
@@ -238,6 +265,9 @@ __all__ = [
     "CHANNELS",
     "DIMENSIONS",
     "INDUSTRIES",
+    "LOYALTY_FLAG_NAMES",
+    "LOYALTY_FLAG_SHARES",
+    "LOYALTY_FLAG_YES",
     "REGIONS",
     "SEGMENT_SHIFTS",
     "SIZES",
@@ -245,5 +275,6 @@ __all__ = [
     "acquisition_times",
     "assign_tiers",
     "generate_customers",
+    "loyalty_flags",
     "segment_shift",
 ]
