@@ -146,3 +146,12 @@ class _ConstantModel:
 
     def predict_proba(self, texts):
         return np.full(len(list(texts)), self.p)
+
+
+def test_factors_with_the_same_top_words_are_one_theme():
+    texts = pd.Series(["too many breakdowns this quarter"] * 6
+                      + ["breakdowns again this quarter"] * 2 + ["great service team"] * 4)
+    found = find_themes(texts, n_themes=4)
+    named = {frozenset(words) for words in found.keywords.values()}
+    assert len(named) == len(found.keywords)
+    assert found.assignment.iloc[:8].nunique() == 1

@@ -117,10 +117,11 @@ def _factorise(rest, n_themes, seed, top_words, min_df, assignment, weight, keyw
     if k < 1:
         return
     w, h = nmf(v, k, seed=seed)
-    keys = []
+    keys, by_words = [], {}
     for row in h:
         top = [vocabulary[j] for j in np.argsort(-row, kind="stable")[:top_words] if row[j] > 0]
-        keys.append("/".join(top))
+        # Two factors with the same top words are one theme (its first order of the words).
+        keys.append(by_words.setdefault(frozenset(top), "/".join(top)))
         keywords.setdefault(keys[-1], top)
     best = w.argmax(axis=1)
     # A comment belongs to its strongest theme only when it shares that theme's words: the
