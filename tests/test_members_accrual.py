@@ -82,7 +82,13 @@ def _rules(engine):
     earning.add_rule(engine, "referral", points=500, code="referral")
 
 
-def test_purchases_earn_by_the_most_specific_rule_with_multipliers_and_bonuses(engine):
+@pytest.mark.parametrize("one_pass", [False, True], ids=["first-purchases-by-list",
+                                                          "first-purchases-in-one-pass"])
+def test_purchases_earn_by_the_most_specific_rule_with_multipliers_and_bonuses(engine,
+                                                                               monkeypatch,
+                                                                               one_pass):
+    if one_pass:  # the path of a run whose first chunk holds many members
+        monkeypatch.setattr(accrual, "MANY_NEW", 0)
     ids, member = _setup(engine)
     _rules(engine)
     txn = _buy(engine, ids, [
@@ -116,6 +122,9 @@ def test_purchases_earn_by_the_most_specific_rule_with_multipliers_and_bonuses(e
     assert accrual.accrue(engine, now=NOW).points == 0  # run again: nothing more
     last = accrual.last_run(engine)
     assert (last["transactions"], last["points"], last["waiting"]) == (5, done.points, 0)
+    # A later run reads again which bonuses were given and gives none twice.
+    _buy(engine, ids, [("T8", "C1", datetime(2025, 4, 1, 10), 20.0, None, None, None)])
+    assert accrual.accrue(engine, now=NOW).points == 20
 
 
 def test_refunds_take_back_points_pro_rata_and_carry_or_write_off_the_rest(engine):

@@ -66,7 +66,10 @@ from patronage.storage.schema_cases import worker_cursors
 from patronage.storage.schema_members import earn_rules, member_tiers, members
 
 #: Transactions per database transaction of the accrual.
-CHUNK = 50_000
+CHUNK = 200_000
+#: More members new to a run than this in its first chunk: their first purchases are read in
+#: one pass over all members.
+MANY_NEW = 20_000
 #: Newly enrolled members caught up per database transaction.
 MEMBER_CHUNK = 2_000
 CURSOR, SEEN, MEMBERS = "members:earn", "members:earn:seen", "members:earn:members"
@@ -285,6 +288,9 @@ def _first_purchases(conn: Connection, run: _Run, purchases: pd.DataFrame) -> pd
     if frame.empty or not kinds & {"first_purchase", "referral"}:
         return frame
     new = sorted(set(frame["member_id"].astype(int).unique().tolist()) - run.first.keys())
+    if len(new) > MANY_NEW and not run.first:
+        _all_first_purchases(conn, run)
+        new = [m for m in new if m not in run.first]
     if new:
         posted = _posted(conn, [f"{prefix}:{m}" for m in new for prefix in ("first", "referral")])
         run.first.update(dict.fromkeys(
@@ -314,6 +320,33 @@ def _first_purchases(conn: Connection, run: _Run, purchases: pd.DataFrame) -> pd
         frame.loc[firsts.index[active], "referrer"] = referrer[active].astype("float64")
         frame.loc[firsts.index[active], "referrer_tier"] = referrer[active].map(found)
     return frame
+
+
+def _keys_from(conn: Connection, prefix: str) -> set[int]:
+    """The ids ending the posted source keys ``<prefix><id>`` (a range of the unique index)."""
+    bound = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    return {int(key[len(prefix):]) for (key,) in conn.exec_driver_sql(
+        f"SELECT source_key FROM point_transfers WHERE source_key >= {mark} AND source_key < "
+        f"{mark}", (prefix, bound))}
+
+
+def _all_first_purchases(conn: Connection, run: _Run) -> None:
+    """Every member's earliest purchase on or after joining, in one pass (``run.first``; None
+    for those whose first-purchase or referral bonus was given): for a run whose first chunk
+    holds many members, far cheaper than looking them up a list at a time."""
+    given = _keys_from(conn, "first:") | _keys_from(conn, "referral:")
+    # Per member, a seek into the purchases' (customer, time) index at the day they joined.
+    rows = [row for row in conn.exec_driver_sql(
+        "SELECT m.id, (SELECT t.occurred_at FROM transactions t WHERE t.customer_id = "
+        "m.customer_id AND t.occurred_at >= m.joined_on AND NOT t.is_refund "
+        "ORDER BY t.occurred_at LIMIT 1) FROM members m").fetchall() if row[1] is not None]
+    if not rows:
+        return
+    ids = [int(m) for m, _ in rows]
+    times = pd.to_datetime(pd.Series([at for _, at in rows]), format="ISO8601")
+    run.first.update({m: (None if m in given else at)
+                      for m, at in zip(ids, times.tolist(), strict=True)})
 
 
 def _refund_rows(conn: Connection, run: _Run, refunds: pd.DataFrame) -> pd.DataFrame:

@@ -151,8 +151,7 @@ def insert_transfers(conn: Connection, frame: pd.DataFrame) -> int:
     Columns empty on every row are left out (the database's NULL)."""
     if frame.empty:
         return 0
-    frame = frame[[c for c in frame.columns
-                   if _TRANSFER_KINDS[c] != "optint" or frame[c].notna().any()]]
+    frame = frame[[c for c in frame.columns if frame[c].notna().any()]]
     columns = list(frame.columns)
     if conn.dialect.name == "sqlite":
         # Many rows per statement: SQLite builds the check constraint's IN list once per
@@ -238,15 +237,6 @@ def _movement(row) -> Movement:
                     base_points=whole(getattr(row, "base_points", None)))
 
 
-def _day_values(values: pd.Series) -> np.ndarray:
-    """Days as numpy day values in an object array (NaT for none): what both the SQLite text
-    and the PostgreSQL binary encoders turn into dates fastest."""
-    days = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
-    out = np.empty(len(days), dtype=object)
-    out[:] = list(days)
-    return out
-
-
 def _day(value):
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
@@ -280,8 +270,8 @@ def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy:
             "base_points": (fast["base_points"].to_numpy(dtype="float64")
                             if "base_points" in fast else np.nan),
             "occurred_at": pd.to_datetime(fast["occurred_at"]).to_numpy(),
-            "earned_on": _day_values(fast["earned_on"]),
-            "expires_on": _day_values(fast["expires_on"]),
+            "earned_on": pd.to_datetime(fast["earned_on"]).to_numpy(dtype="datetime64[s]"),
+            "expires_on": pd.to_datetime(fast["expires_on"]).to_numpy(dtype="datetime64[s]"),
             "created_at": pd.Timestamp(now)})
         # In member order: the ledger's member and account indexes then take the rows in
         # key order (twice as fast on a large ledger as in transaction order).

@@ -135,7 +135,10 @@ def _binary_encoder(column: pd.Series, kind: str, oid: int, typmod: int):
         return encode
     if kind == "date" and oid == _DATE:
         def encode(part):
-            days = np.array(_object_values(part).tolist(), dtype="datetime64[D]")
+            if pd.api.types.is_datetime64_dtype(part.dtype):  # no Python object per value
+                days = part.to_numpy(dtype="datetime64[D]")
+            else:
+                days = np.array(_object_values(part).tolist(), dtype="datetime64[D]")
             return _fixed_field(days.view(np.int64) - _EPOCH_DAYS, np.isnat(days), ">i4")
         return encode
     if kind == "bool" and oid == _BOOL:
