@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         "Asia/Shanghai",
         description="Time zone of the working hours and working days (times are stored in UTC).",
     )
+    cache_dir: str = Field(
+        "",
+        description="Folder for what Patronage computes once and keeps between runs (the fitted "
+        "sentiment models of comment analytics). Empty: $XDG_CACHE_HOME/patronage, else "
+        "~/.cache/patronage.",
+    )
     api_requests_per_minute: int = Field(
         600, ge=1, description="Requests one API key may make per minute (HTTP 429 beyond).",
     )

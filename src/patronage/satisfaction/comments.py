@@ -8,6 +8,7 @@ themes found by TF-IDF and NMF with a fixed seed, shares with Wilson intervals.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ from patronage.analytics.comments import CommentAnalysis, analyse_comments
 from patronage.messages import N_, UserError
 from patronage.satisfaction.comment_themes import pinned_themes, scope_of
 from patronage.satisfaction.sources import SEGMENT_COLUMNS, survey_data_from_db
+from patronage.settings import Settings
 from patronage.storage import read_cases, read_customers, read_responses
 
 GROUPS = ("wave", *SEGMENT_COLUMNS)
@@ -25,8 +27,13 @@ SHOWS = ("themes", "sentiment", "comments", "groups")
 
 
 def model_cache_dir() -> Path:
-    """Where the fitted sentiment models are kept between runs (the user's cache folder)."""
-    return Path.home() / ".cache" / "patronage"
+    """Where the fitted sentiment models are kept between runs: ``PATRONAGE_CACHE_DIR``, else
+    the user's cache folder (``$XDG_CACHE_HOME/patronage`` or ``~/.cache/patronage``)."""
+    chosen = Settings().cache_dir
+    if chosen:
+        return Path(chosen).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "patronage"
 
 
 def default_survey(engine: Engine, survey: str | None = None) -> str:
