@@ -431,7 +431,7 @@ def _import_row(conn, row, line, day, consent, rows, actor_id, now) -> int:
 
 
 __all__ = ["BulkEnrolment", "CARD_DIGITS", "Enrolled", "IMPORT_ALIASES", "MAX_ENROL",
-           "SEGMENT_KINDS", "STATUS_FIELD", "close_membership", "enrol", "enrol_customers", "enrol_member",
-           "enrol_segment", "find_member", "import_members", "luhn_digit", "member_of_card",
+           "SEGMENT_KINDS", "STATUS_FIELD", "close_membership", "enrol", "enrol_customers",
+           "enrol_member", "enrol_segment", "find_member", "import_members", "luhn_digit", "member_of_card",
            "member_of_customer", "next_card_no", "reopen_membership", "segment_customers",
            "valid_card"]

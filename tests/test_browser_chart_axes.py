@@ -1,0 +1,37 @@
+"""Chart axes of large amounts in real headless Chromium on the demo company, in simplified
+Chinese on a phone (390 px) and a desktop (1440 px): the programme report's points (counts) and
+the loyalty page's CLV (money) are ticked in 万/亿, and no two tick labels of an axis overlap."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_browser_layout import _boxes, _open, _overlap, _ready, chromium, demo_server  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.slow]
+
+#: A page per kind of amount, with its chart and the axis that carries the amounts.
+CHARTS = [("/members/report", "#chart-flows", ".ytick text"),
+          ("/members/report", "#chart-outstanding", ".ytick text"),
+          ("/loyalty", "[data-figure]:has(.xtick text) >> nth=0", ".xtick text")]
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (1440, 900)])
+def test_amount_axes_read_in_wan_and_never_overlap(demo_server, chromium, width, height):
+    base, login = demo_server
+    context = chromium.new_context(viewport={"width": width, "height": height},
+                                   is_mobile=width < 500, has_touch=width < 500)
+    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
+    page = _open(context, base, login, "/")
+    for path, chart_selector, ticks in CHARTS:
+        _ready(page, base, path)
+        chart = page.locator(chart_selector).first
+        chart.scroll_into_view_if_needed()
+        texts = [t for t in chart.locator(ticks).all_text_contents() if t.strip()]
+        assert any(("万" in t or "亿" in t) for t in texts), (path, texts)
+        assert not any("," in t and "万" not in t and "亿" not in t and len(t) > 7
+                       for t in texts), (path, texts)  # no 20,000,000
+        boxes = _boxes(chart, ticks)
+        for i, a in enumerate(boxes):
+            assert not any(_overlap(a, b) for b in boxes[i + 1:]), (path, width, texts)
+    context.close()
