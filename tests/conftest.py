@@ -5,12 +5,19 @@ folder, or, when ``PATRONAGE_TEST_DATABASE_URL`` names a PostgreSQL server, a da
 on that server that is dropped afterwards. Both are copies of a database migrated once per test
 process (the migrations themselves are tested in ``test_storage_schema.py``); ``empty_db_url``
 and the demo company use a fresh file or schema instead.
+
+A test asking for ``panel`` (directly or through another fixture) gets a copy, made the same
+way, of a database that :func:`seed_panel` filled once per test process (its three logins cost
+three Argon2 hashes, about 0.4 s of processor time, and a third of the tests ask for it).
 """
 
 from __future__ import annotations
 
+import copy
 import os
+import queue
 import shutil
+import threading
 import uuid
 from contextlib import contextmanager
 
@@ -27,6 +34,40 @@ TEST_DATABASE_URL = os.environ.get("PATRONAGE_TEST_DATABASE_URL", "").strip()
 # preparation (test_page_cache.py) set these themselves.
 os.environ.setdefault("PATRONAGE_PAGE_WAIT_SECONDS", "600")
 os.environ.setdefault("PATRONAGE_WARM_PAGES_SECONDS", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _argon2_answers_remembered():
+    """Each Argon2 check of a password against a hash is computed once per test process.
+
+    A check takes about 0.13 s of processor time on purpose, and the tests log the same users
+    in with the same passwords hundreds of times (the panel's hashes are copied with its
+    database). The answer depends on nothing but the hash and the password, so a repeated
+    check gives the answer of the first, or raises a new error of the first one's class and
+    message; everything around it (the bounded number of hashes at a time, the dummy check for
+    unknown e-mails) runs as it does. Hashing a password is never remembered (it is salted).
+    """
+    from argon2 import PasswordHasher
+
+    check = PasswordHasher.verify
+    answers: dict = {}
+
+    def remembered(self, hash, password):  # noqa: A002 - the library's parameter name
+        key = (hash, password)
+        if key not in answers:
+            try:
+                answers[key] = (check(self, hash, password), None)
+            except Exception as error:  # noqa: BLE001 - raised again below, every time
+                answers[key] = (None, (type(error), error.args))
+                raise
+        answer, error = answers[key]
+        if error is not None:
+            raise error[0](*error[1])
+        return answer
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PasswordHasher, "verify", remembered)
+        yield
 
 
 def backend_name() -> str:
@@ -58,9 +99,172 @@ def empty_db_url(tmp_path):
         yield url
 
 
+def _is_sqlite() -> bool:
+    return not TEST_DATABASE_URL or backend_name() == "sqlite"
+
+
+def _postgres_url(database: str) -> str:
+    return make_url(TEST_DATABASE_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _postgres_admin():
+    """An engine for creating and dropping databases (outside transactions)."""
+    return make_engine(TEST_DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _create_database(admin, name: str, template: str | None = None) -> None:
+    """A new PostgreSQL database, empty or copied from ``template`` (a file copy on the server:
+    the template must have no connections)."""
+    source = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{source}'))
+
+
+def _drop_database(admin, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class _Databases:
+    """Creates a test process's PostgreSQL databases and drops them on a thread of its own:
+    ``DROP DATABASE`` waits for a checkpoint of the whole server (a second or more while the
+    other test process writes), which the next test need not wait for. At most ``backlog``
+    databases wait to be dropped, so the disk fills no further."""
+
+    def __init__(self, backlog: int = 32):
+        self.admin = _postgres_admin()
+        self._waiting: queue.Queue = queue.Queue(maxsize=backlog)
+        self._failures: list[BaseException] = []
+        self._thread = threading.Thread(target=self._drop_waiting, name="drop-test-databases",
+                                        daemon=True)
+        self._thread.start()
+
+    def create(self, name: str, template: str | None = None) -> str:
+        _create_database(self.admin, name, template)
+        return _postgres_url(name)
+
+    def drop(self, name: str) -> None:
+        """The database goes, on the dropping thread (this waits while the backlog is full)."""
+        self._waiting.put(name)
+
+    def _drop_waiting(self) -> None:
+        while (name := self._waiting.get()) is not None:
+            try:
+                _drop_database(self.admin, name)
+            except Exception as exc:  # noqa: BLE001 - raised when the session ends
+                self._failures.append(exc)
+
+    def close(self) -> None:
+        """Drops what is left; raises the first failure to drop a database."""
+        self._waiting.put(None)
+        self._thread.join()
+        self.admin.dispose()
+        if self._failures:
+            raise self._failures[0]
+
+
+def _close_for_copying(engine) -> None:
+    """Dispose of ``engine``, its SQLite write-ahead log folded into the file first, so that
+    the database can be copied (a file copy, or a PostgreSQL template with no connections)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_databases():
+    databases = _Databases()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory):
+    """A SQLite file migrated once per session (and test worker): each test gets a copy of it,
+    byte for byte what ``upgrade`` makes, without running the migrations again."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    _close_for_copying(engine)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres(_postgres_databases):
+    """A PostgreSQL database migrated once per session (and test worker): each test gets a
+    database copied from it (``CREATE DATABASE ... TEMPLATE``, a file copy on the server)."""
+    name = f"tpl_{uuid.uuid4().hex[:16]}"
+    engine = make_engine(_postgres_databases.create(name))
+    upgrade(engine)
+    engine.dispose()  # a template database must have no connections when it is copied
+    yield _postgres_databases.admin, name
+    _postgres_databases.drop(name)
+
+
+@pytest.fixture(scope="session")
+def _panel_template(request, tmp_path_factory):
+    """The migrated database holding :func:`seed_panel`'s panel, made once per session (and
+    test worker): ``(SQLite file or PostgreSQL database, seed_panel's answer)``."""
+    if _is_sqlite():
+        path = tmp_path_factory.mktemp("panel") / "panel.db"
+        shutil.copyfile(request.getfixturevalue("_migrated_sqlite"), path)
+        engine = make_engine(f"sqlite:///{path}")
+        info = seed_panel(engine)
+        _close_for_copying(engine)
+        yield path, info
+        return
+    databases = request.getfixturevalue("_postgres_databases")
+    name = f"tpl_{uuid.uuid4().hex[:16]}"
+    engine = make_engine(databases.create(name, request.getfixturevalue("_migrated_postgres")[1]))
+    info = seed_panel(engine)
+    _close_for_copying(engine)
+    yield name, info
+    databases.drop(name)
+
+
+#: The answer of seed_panel for each database ``db_url`` copied from the panel's template.
+_PANEL_COPIES: dict[str, dict] = {}
+
+
+@pytest.fixture
+def db_url(request, tmp_path):
+    """URL of a fresh database migrated to the newest schema (already holding
+    :func:`seed_panel`'s panel when the test asks for ``panel``)."""
+    seeded = "_panel_copy" in request.fixturenames
+    template = request.getfixturevalue("_panel_template") if seeded else None
+    if _is_sqlite():
+        path = tmp_path / "patronage-test.db"
+        shutil.copyfile(template[0] if seeded else request.getfixturevalue("_migrated_sqlite"),
+                        path)
+        url = f"sqlite:///{path}"
+        if seeded:
+            _PANEL_COPIES[url] = copy.deepcopy(template[1])
+        yield url
+        _PANEL_COPIES.pop(url, None)
+        return
+    databases = request.getfixturevalue("_postgres_databases")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = databases.create(name, template[0] if seeded else
+                           request.getfixturevalue("_migrated_postgres")[1])
+    if seeded:
+        _PANEL_COPIES[url] = copy.deepcopy(template[1])
+    yield url
+    _PANEL_COPIES.pop(url, None)
+    databases.drop(name)
+
+
+@pytest.fixture
+def engine(db_url):
+    """An engine on a fresh, migrated database."""
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture(scope="session")
 def demo_company(tmp_path_factory):
-    """The demo company (default seed) built once per test session: ``(url, summary, company)``.
+    """The demo company (default seed) built once per test process: ``(url, summary, company)``.
 
     Tests must only read it.
     """
@@ -73,66 +277,6 @@ def demo_company(tmp_path_factory):
         finally:
             engine.dispose()
         yield url, summary, generate()
-
-
-@pytest.fixture(scope="session")
-def _migrated_sqlite(tmp_path_factory):
-    """A SQLite file migrated once per session (and test worker): each test gets a copy of it,
-    byte for byte what ``upgrade`` makes, without running the migrations again."""
-    path = tmp_path_factory.mktemp("template") / "migrated.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    with engine.connect() as conn:  # fold the write-ahead log into the file before copying it
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
-
-
-@pytest.fixture(scope="session")
-def _migrated_postgres():
-    """A PostgreSQL database migrated once per session (and test worker): each test gets a
-    database copied from it (``CREATE DATABASE ... TEMPLATE``, a file copy on the server)."""
-    name = f"tpl_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(TEST_DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(TEST_DATABASE_URL).set(database=name)
-                         .render_as_string(hide_password=False))
-    upgrade(engine)
-    engine.dispose()  # a template database must have no connections when it is copied
-    try:
-        yield admin, name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture
-def db_url(request, tmp_path):
-    """URL of a fresh database migrated to the newest schema."""
-    if not TEST_DATABASE_URL or backend_name() == "sqlite":
-        path = tmp_path / "patronage-test.db"
-        shutil.copyfile(request.getfixturevalue("_migrated_sqlite"), path)
-        yield f"sqlite:///{path}"
-        return
-    admin, template = request.getfixturevalue("_migrated_postgres")
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    try:
-        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture
-def engine(db_url):
-    """An engine on a fresh, migrated database."""
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
 
 
 SCRIPT_COMMENT = "<script>alert('xss')</script> 交货太慢"
@@ -199,9 +343,17 @@ def seed_panel(engine) -> dict:
 
 
 @pytest.fixture
-def panel(engine):
-    """The engine of a fresh database holding :func:`seed_panel`'s small panel."""
-    return engine, seed_panel(engine)
+def _panel_copy():
+    """Tells ``db_url`` that the test asks for :func:`seed_panel`'s panel (see ``panel``)."""
+
+
+@pytest.fixture
+def panel(_panel_copy, db_url, engine):
+    """The engine of a fresh database holding :func:`seed_panel`'s small panel: a copy of a
+    database seeded once per test process (seeded here when ``db_url`` was made before
+    ``panel`` was asked for)."""
+    info = _PANEL_COPIES.pop(db_url, None)
+    return engine, info if info is not None else seed_panel(engine)
 
 
 def _t(en, hans, hant):
