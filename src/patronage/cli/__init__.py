@@ -13,7 +13,7 @@ from patronage.cli import (
     apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, comments, database,
     imports,
     labels, loyalty, members_analysis, members_cards, members_earning, members_rewards,
-    satisfaction, serving, surveys, users, work,
+    report, satisfaction, serving, surveys, users, work,
 )
 
 
@@ -50,7 +50,8 @@ for _module in (members_cards, members_earning, members_rewards):
         members.add_command(_command)
 
 for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
-                 surveys.survey, cases.case, care, members, work.work, apikeys.apikey, labels.labels):
+                 surveys.survey, cases.case, care, members, work.work, apikeys.apikey, labels.labels,
+                 report.report):
     main.add_command(_command)
 
 __all__ = ["main"]

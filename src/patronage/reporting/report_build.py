@@ -1,0 +1,159 @@
+"""A whole report of one survey wave, in the reader's language, ready to be written as Excel,
+HTML or PDF (:mod:`patronage.reporting.report_files`).
+
+The report gathers what a management meeting reads: a summary (NPS and CSI of the wave with
+their trend and n, the top drivers, the top complaint categories, the value at risk and, when a
+membership programme runs, its liability), then satisfaction, loyalty, cases and comments. Each
+table keeps its raw values (numbers stay numbers for Excel) and says per column how it is
+written (percent, ¥, score, count, text) so every writer gives one precision per column. A
+section that cannot be computed carries the reason instead of failing the report.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from patronage.messages import N_, UserError, translated
+from patronage.reporting import formats
+
+#: How a column is written: kind and decimals (see :func:`cell_text`).
+KINDS = ("text", "integer", "percent", "score", "signed", "money")
+SMALL_SAMPLE = formats.DEFAULT_MIN_SAMPLE
+
+SECTION_TITLES = {
+    "summary": N_("Management summary"), "satisfaction": N_("Satisfaction"),
+    "loyalty": N_("Loyalty"), "cases": N_("Cases"), "comments": N_("Comments"),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = "text"
+    digits: int = 0
+
+
+@dataclass(frozen=True)
+class Table:
+    """``frame`` holds raw values in ``columns`` order; ``columns`` say how to write them."""
+    title: str
+    frame: pd.DataFrame
+    columns: list[Column]
+
+
+@dataclass(frozen=True)
+class Bars:
+    """A horizontal bar chart drawn by each writer itself (vector in HTML and PDF)."""
+    title: str
+    labels: list[str]
+    values: list[float]
+    kind: str = "score"
+    digits: int = 1
+
+
+@dataclass(frozen=True)
+class Kpi:
+    label: str
+    value: float
+    kind: str
+    digits: int
+    n: int | None
+    change: float | None = None
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    kpis: list[Kpi] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Bars] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    survey: str
+    wave: str | None
+    language: str
+    generated_at: datetime
+    sections: list[Section]
+    labels: dict = field(default_factory=dict)
+
+
+def cell_text(value, kind: str, digits: int = 0, language: str = "en") -> str:
+    """A value as the report writes it in text (HTML, PDF): ``45.0%``, ``¥12,300``, ``+1.9``."""
+    if formats.is_missing(value):
+        return formats.MISSING
+    if kind == "text":
+        return str(value)
+    if kind == "integer":
+        return formats.integer(value)
+    if kind == "percent":
+        return formats.percent(value, digits)
+    if kind == "money":
+        return formats.money(value, digits) if abs(float(value)) < 1e5 \
+            else formats.compact_money(value, language)
+    if kind == "signed":
+        return formats.signed(value, digits)
+    return formats.number(value, digits)
+
+
+def build_report(engine: Engine, survey: str | None = None, wave: str | None = None, *,
+                 language: str = "en", gettext=lambda s: s,
+                 now: datetime | None = None) -> Report:
+    """Gather every section of the report of ``survey`` (default: the survey with the most
+    responses) up to and including ``wave`` (default: its latest wave)."""
+    from patronage.reporting.report_sections import (
+        cases_section, comments_section, loyalty_section, satisfaction_section, summary_section,
+        survey_frames,
+    )
+
+    _ = gettext
+    frames = survey_frames(engine, survey, wave)
+    builders = [("summary", summary_section), ("satisfaction", satisfaction_section),
+                ("loyalty", loyalty_section), ("cases", cases_section),
+                ("comments", comments_section)]
+    sections = []
+    for key, builder in builders:
+        section = Section(key, _(SECTION_TITLES[key]))
+        try:
+            builder(engine, frames, section, language=language, gettext=gettext)
+        except Exception as exc:  # noqa: BLE001  (one section's failure never fails the report)
+            section.notes.append(_("This section could not be computed: {reason}").format(
+                reason=translated(exc, gettext) if isinstance(exc, UserError) else type(exc).__name__))
+        sections.append(section)
+    title = _("Customer satisfaction and loyalty report")
+    labels = {"survey": _("Survey"), "wave": _("Wave"), "generated": _("Generated"),
+              "n": "n", "small": _("fewer than {n} answers: read with care").format(
+                  n=SMALL_SAMPLE), "change": _("change")}
+    return Report(title, frames["survey"], frames["wave"], language,
+                  now or datetime.now(timezone.utc), sections, labels)
+
+
+def check_survey(engine: Engine, survey: str | None) -> None:
+    """Refuse an unknown survey code with the codes there are."""
+    from patronage.storage import read_surveys
+
+    codes = read_surveys(engine)["code"].tolist()
+    if survey is not None and survey not in codes:
+        raise UserError(N_("There is no survey {code!r}; the surveys are: {codes}."),
+                        code=survey, codes=", ".join(codes) or "–")
+
+
+def finite(value) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+__all__ = ["Bars", "Column", "Kpi", "Report", "Section", "Table", "build_report", "cell_text",
+           "check_survey"]

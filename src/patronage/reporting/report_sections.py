@@ -1,0 +1,251 @@
+"""The sections of the whole report (:mod:`patronage.reporting.report_build`): each builder
+fills one :class:`Section` from the library's computations, labels in the reader's language."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from patronage.index_system import load_index_system
+from patronage.messages import N_, UserError, translated
+from patronage.reporting.formats import wave_label
+from patronage.reporting.report_build import Bars, Column, Kpi, Section, Table, finite
+from patronage.satisfaction.indices import csi_table, nps_table
+from patronage.satisfaction.sources import survey_data_from_db
+
+TOP = 5
+LATEST_COMMENTS = 15
+
+
+def survey_frames(engine: Engine, survey: str | None, wave: str | None) -> dict:
+    """The survey's responses up to ``wave`` and the per-wave NPS/CSI table they give."""
+    data = survey_data_from_db(engine, survey)
+    if data.meta.empty:
+        raise UserError(N_("The survey has no responses to report on yet."))
+    if survey is None and "survey" in data.meta.columns:
+        survey = str(data.meta["survey"].iloc[0])
+    order = data.waves_in_order()
+    if wave is not None:
+        if wave not in order:
+            raise UserError(N_("The survey has no wave {wave!r}; its waves are: {waves}."),
+                            wave=wave, waves=", ".join(order) or "–")
+        order = order[:order.index(wave) + 1]
+        keep = data.meta["wave"].isin(order)
+        data = replace(data, meta=data.meta.loc[keep], answers=data.answers.loc[keep],
+                       comments=data.comments.loc[data.comments.index.isin(
+                           data.meta.index[keep])])
+    elif order:
+        wave = order[-1]
+    waves = pd.DataFrame({"wave": order})
+    if "nps" in data.answers.columns:
+        nps = nps_table(data, by="wave").reset_index()
+        waves = waves.merge(nps[["wave", "n", "nps", "ci_low", "ci_high"]], on="wave", how="left")
+    counts = data.meta.groupby("wave").size()
+    waves["n"] = waves["wave"].map(counts)
+    try:
+        csi = csi_table(data, by="wave", index_system=load_index_system())
+        waves = waves.merge(csi[["csi"]].reset_index(), on="wave", how="left")
+    except ValueError:
+        csi = None
+    return {"survey": survey, "wave": wave, "data": data, "waves": waves, "csi": csi}
+
+
+def _latest(frames: dict) -> tuple[dict, dict]:
+    waves = frames["waves"]
+    latest = waves.iloc[-1].to_dict() if not waves.empty else {}
+    previous = waves.iloc[-2].to_dict() if len(waves) > 1 else {}
+    return latest, previous
+
+
+def _change(latest: dict, previous: dict, key: str):
+    a, b = latest.get(key), previous.get(key)
+    return float(a) - float(b) if finite(a) and finite(b) else None
+
+
+def summary_section(engine: Engine, frames: dict, section: Section, *, language: str,
+                    gettext) -> None:
+    _ = gettext
+    latest, previous = _latest(frames)
+    n = int(latest.get("n") or 0)
+    section.kpis.append(Kpi(_("Responses"), n, "integer", 0, None))
+    if finite(latest.get("nps")):
+        section.kpis.append(Kpi("NPS", latest["nps"], "signed", 1, n,
+                                _change(latest, previous, "nps")))
+    if finite(latest.get("csi")):
+        section.kpis.append(Kpi(_("CSI (0–100)"), latest["csi"], "score", 1, n,
+                                _change(latest, previous, "csi")))
+    trend = frames["waves"].copy()
+    trend["wave"] = [wave_label(w, gettext) for w in trend["wave"]]
+    columns = [Column("wave", _("Wave")), Column("n", "n", "integer")]
+    columns += [Column(k, label, kind, digits) for k, label, kind, digits in (
+        ("nps", "NPS", "signed", 1), ("ci_low", _("Lower 95%"), "signed", 1),
+        ("ci_high", _("Upper 95%"), "signed", 1), ("csi", _("CSI (0–100)"), "score", 1))
+        if k in trend.columns]
+    section.tables.append(Table(_("NPS and CSI by wave"),
+                                trend[[c.key for c in columns]], columns))
+    if "nps" in trend.columns and trend["nps"].notna().any():
+        section.charts.append(Bars(_("NPS by wave"), trend["wave"].tolist(),
+                                   trend["nps"].tolist(), "signed", 1))
+    if n < 30:
+        section.notes.append(_("fewer than {n} answers: read with care").format(n=30))
+    for name, part in (("drivers", _drivers), ("complaints", _complaint_categories),
+                       ("risk", _value_at_risk), ("programme", _liability)):
+        try:
+            part(engine, frames, section, gettext, language, top=3)
+        except (UserError, ValueError, KeyError) as exc:
+            del exc  # the section of its own says why; the summary leaves the figure out
+
+
+def _drivers(engine, frames, section, gettext, language, top=TOP):
+    from patronage.satisfaction.methods import drivers_table
+
+    _ = gettext
+    system = load_index_system()
+    table = drivers_table(frames["data"], n_boot=200, index_system=system).sort_values(
+        "share", ascending=False).head(top)
+    labels = system.dimensions.set_index("dimension")
+    column = f"label_{language}"
+    names = [labels.at[d, column] if d in labels.index and column in labels.columns else str(d)
+             for d in table.index]
+    frame = pd.DataFrame({"driver": names, "share": table["share"].to_numpy(),
+                          "lower": table["lower"].to_numpy(), "upper": table["upper"].to_numpy()})
+    columns = [Column("driver", _("Driver")), Column("share", _("Share of explained variance"),
+                                                     "percent", 1),
+               Column("lower", _("Lower 95%"), "percent", 1),
+               Column("upper", _("Upper 95%"), "percent", 1)]
+    section.tables.append(Table(_("Top drivers of overall satisfaction"), frame, columns))
+
+
+def _complaint_categories(engine, frames, section, gettext, language, top=TOP):
+    from patronage.reporting.case_desk import category_names
+    from patronage.storage.schema import cases
+    from sqlalchemy import func, select
+
+    _ = gettext
+    with engine.connect() as conn:
+        rows = conn.execute(select(cases.c.category, func.count()).group_by(cases.c.category)
+                            ).all()
+    if not rows:
+        raise UserError(N_("There are no cases yet."))
+    names = category_names(engine, language)
+    total = sum(int(c) for _k, c in rows)
+    frame = pd.DataFrame([(names.get(k, k) if k else _("(no category)"), int(c), int(c) / total)
+                          for k, c in rows], columns=["category", "cases", "share"])
+    frame = frame.sort_values("cases", ascending=False).head(top).reset_index(drop=True)
+    columns = [Column("category", _("Case category")), Column("cases", _("Cases"), "integer"),
+               Column("share", _("Share"), "percent", 1)]
+    section.tables.append(Table(_("Top complaint categories"), frame, columns))
+
+
+def _value_at_risk(engine, frames, section, gettext, language, top=TOP):
+    from patronage.loyalty.analysis import at_risk_table
+
+    _ = gettext
+    risk = at_risk_table(engine)
+    section.kpis.append(Kpi(_("Value at risk"), float(risk["value_at_risk"].sum()), "money", 0,
+                            len(risk)))
+    if top > 3:  # the loyalty section lists them
+        frame = risk.head(top).reset_index()
+        frame = pd.DataFrame({"name": frame["name"].astype(str),
+                              "value_at_risk": frame["value_at_risk"],
+                              "p_alive": frame.get("p_alive_now", frame.get("p_alive"))})
+        columns = [Column("name", _("Name")), Column("value_at_risk", _("Value at risk"), "money"),
+                   Column("p_alive", _("P(alive) now"), "percent", 0)]
+        section.tables.append(Table(_("Customers at risk, most valuable first"), frame, columns))
+
+
+def _liability(engine, frames, section, gettext, language, top=TOP):
+    from patronage.members.report import programme_figures
+
+    owed = programme_figures(engine).liability
+    section.kpis.append(Kpi(gettext("Programme liability (net)"), float(owed["net"]), "money", 0,
+                            None))
+
+
+def satisfaction_section(engine: Engine, frames: dict, section: Section, *, language: str,
+                         gettext) -> None:
+    _ = gettext
+    csi = frames["csi"]
+    if csi is None or csi.empty:
+        section.notes.append(_("The survey has no dimension items: no CSI or dimension scores."))
+    else:
+        system = load_index_system()
+        dims = [d for d in system.dimensions["dimension"] if d in csi.columns]
+        labels = system.dimensions.set_index("dimension")[f"label_{language}"]
+        latest = csi.iloc[-1]
+        previous = csi.iloc[-2] if len(csi) > 1 else pd.Series(np.nan, index=csi.columns)
+        frame = pd.DataFrame({"dimension": [labels.get(d, d) for d in dims],
+                              "score": [latest[d] for d in dims],
+                              "change": [latest[d] - previous[d] for d in dims]})
+        columns = [Column("dimension", _("Dimension")), Column("score", _("Score"), "score", 1),
+                   Column("change", _("Change"), "signed", 1)]
+        section.tables.append(Table(_("Dimension scores"), frame, columns))
+        section.charts.append(Bars(_("Dimension scores"), frame["dimension"].tolist(),
+                                   frame["score"].tolist(), "score", 1))
+    try:
+        _drivers(engine, frames, section, gettext, language, top=10)
+    except UserError as exc:
+        section.notes.append(_("Key drivers: {reason}").format(reason=translated(exc, gettext)))
+    except (ValueError, KeyError):
+        section.notes.append(_("Key drivers need answers to the dimensions' items."))
+
+
+def loyalty_section(engine: Engine, frames: dict, section: Section, *, language: str,
+                    gettext) -> None:
+    _value_at_risk(engine, frames, section, gettext, language, top=10)
+
+
+def cases_section(engine: Engine, frames: dict, section: Section, *, language: str,
+                  gettext) -> None:
+    from patronage.reporting.case_desk import STATUS_LABELS
+    from patronage.storage import read_cases
+
+    _ = gettext
+    cases = read_cases(engine)
+    if cases.empty:
+        section.notes.append(_("There are no cases yet."))
+        return
+    status = cases.groupby("status").size().rename("cases").reset_index()
+    status["share"] = status["cases"] / status["cases"].sum()
+    status["status"] = [_(STATUS_LABELS[s]) if s in STATUS_LABELS else s
+                        for s in status["status"]]
+    section.kpis.append(Kpi(_("Cases"), len(cases), "integer", 0, None))
+    section.tables.append(Table(_("Cases by status"), status,
+                                [Column("status", _("Status")),
+                                 Column("cases", _("Cases"), "integer"),
+                                 Column("share", _("Share"), "percent", 1)]))
+    _complaint_categories(engine, frames, section, gettext, language, top=10)
+
+
+def comments_section(engine: Engine, frames: dict, section: Section, *, language: str,
+                     gettext) -> None:
+    from patronage.reporting.comments_page import comments_page
+
+    _ = gettext
+    page = comments_page(engine, survey=frames["survey"], language=language, gettext=gettext)
+    if page.get("themes"):
+        frame = pd.DataFrame([{"theme": t["name"], "n": t["n"], "share": t["share"],
+                               "lower": t["ci_low"], "upper": t["ci_high"]}
+                              for t in page["themes"]])
+        section.tables.append(Table(_("Comment themes"), frame, [
+            Column("theme", _("Theme")), Column("n", "n", "integer"),
+            Column("share", _("Share"), "percent", 1), Column("lower", _("Lower 95%"), "percent", 1),
+            Column("upper", _("Upper 95%"), "percent", 1)]))
+    data = frames["data"]
+    texts = data.comments.dropna().astype(str)
+    texts = texts[texts.str.strip() != ""]
+    if texts.empty:
+        section.notes.append(_("No comments yet."))
+        return
+    meta = data.meta.loc[texts.index]
+    frame = pd.DataFrame({"wave": [wave_label(w, gettext) for w in meta["wave"]],
+                          "nps": data.answers["nps"].reindex(texts.index).to_numpy()
+                          if "nps" in data.answers else np.nan,
+                          "comment": texts.to_numpy(), "_at": meta.get("submitted_at")})
+    frame = frame.sort_values("_at", ascending=False).drop(columns="_at").head(LATEST_COMMENTS)
+    section.tables.append(Table(_("Latest comments"), frame.reset_index(drop=True), [
+        Column("wave", _("Wave")), Column("nps", "NPS", "integer"),
+        Column("comment", _("Comment"))]))
