@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 import uuid
@@ -185,6 +186,7 @@ def run(url: str, data: dict[str, pd.DataFrame], naive_rows: int) -> None:
     engine = make_engine(url)
     try:
         install(engine, data)
+        peak_before = _peak_mb()
         started, cpu = time.perf_counter(), time.process_time()
         done = accrue(engine, now=NOW)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -207,7 +209,10 @@ def run(url: str, data: dict[str, pd.DataFrame], naive_rows: int) -> None:
           f"{done.refunds:,} refunds took back {done.points_taken:,}; {transfers:,} transfers; "
           f"{upgrades:,} members moved up a tier")
     print(f"{'':10s} CPU time of this process: {cpu:6.2f} s (on SQLite the database's own work "
-          "is in it too; wall time above it is time spent waiting for the disk or a busy CPU)")
+          "is in it too; wall time above it is time spent waiting for the disk or a busy CPU, "
+          "or on PostgreSQL for the server)")
+    print(f"{'':10s} peak memory of this process: {peak_before:,.0f} MB before the accrual "
+          f"(the generated data), {_peak_mb():,.0f} MB after it")
     if naive_rows:
         engine = make_engine(url.replace("bench.db", "naive.db") if backend == "sqlite"
                              else url)
@@ -226,6 +231,11 @@ def run(url: str, data: dict[str, pd.DataFrame], naive_rows: int) -> None:
         print(f"{'':10s} naive (a transaction and ledger call per purchase): {seconds:6.2f} s "
               f"for {naive_rows:,} ({naive_rows / seconds:,.0f}/s) -> about {projected:,.0f} s "
               f"for {rows:,}; accrue is {projected / elapsed:,.0f}x faster")
+
+
+def _peak_mb() -> float:
+    """The process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _load() -> str:
