@@ -25,6 +25,7 @@ from patronage.cases.timers import run_timers
 from patronage.members.accrual import run_accrual
 from patronage.members.expiry import run_expiry
 from patronage.members.tiers import run_reviews
+from patronage.reporting.report_mail import run_schedules
 from patronage.surveys.outbox import deliver_pending, sender_from_settings
 from patronage.surveys.triggers import run_triggers
 
@@ -68,6 +69,8 @@ def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[
     done["points earned"] = job("points accrual", lambda: run_accrual(engine, now=now), 0)
     done["points expired"] = job("points expiry", lambda: run_expiry(engine, now=now), 0)
     done["tier changes"] = job("tier reviews", lambda: run_reviews(engine, now=now), 0)
+    done["reports queued"] = job("scheduled reports",
+                                 lambda: run_schedules(engine, settings, now=now), 0)
     done["mail sent"] = job("mail", lambda: deliver_pending(
         engine, sender_from_settings(settings), mail_from=settings.mail_from), 0)
     done["sms sent"] = job("text messages", lambda: deliver_sms(

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from patronage.catalogs import gettext_for
-from patronage.cli.common import db_option, ready_engine
+from patronage.cli.common import db_option, emit, format_option, guard, ready_engine
 
 LANGUAGES = ("zh_Hans", "zh_Hant", "en")
 
@@ -51,6 +51,60 @@ def report_build(db, fmt, survey, wave, language, out):
         raise _message(exc, gettext) from None
     Path(out).write_bytes(data)
     click.echo(f"Wrote {out} ({len(data):,} bytes).")
+
+
+@report.command("schedule")
+@db_option
+@click.option("--every", required=True, help="day, month, or a weekday (monday … sunday).")
+@click.option("--to", "to", required=True, help="Addresses, separated by commas.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "html"]), default="pdf",
+              show_default=True, help="The attached file's format.")
+@click.option("--survey", default=None, help="Survey code (default: the one with most responses).")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="zh_Hans",
+              show_default=True, help="The readers' language.")
+def report_schedule(db, every, to, fmt, survey, language):
+    """Mail the report of the latest wave every day, week or month (in the company's time zone)
+    through the outbox; the worker ('patronage work') sends each period exactly once.
+
+    Example: patronage report schedule --every monday --to lin@example.com,wang@example.com
+    """
+    from patronage.reporting.report_mail import add_schedule
+
+    engine = ready_engine(db)
+    gettext = gettext_for(language)
+    try:
+        number = add_schedule(engine, every=every, to=to, fmt=fmt, survey=survey,
+                              language=language)
+    except ValueError as exc:
+        raise _message(exc, gettext) from None
+    click.echo(f"Report schedule {number} stored; 'patronage work' sends it.")
+
+
+@report.command("schedules")
+@db_option
+@format_option
+def report_schedules(db, fmt):
+    """The report schedules, with the last period each sent.
+
+    Example: patronage report schedules
+    """
+    from patronage.reporting.report_mail import schedule_table
+
+    emit(schedule_table(ready_engine(db)), fmt)
+
+
+@report.command("unschedule")
+@db_option
+@click.argument("number", type=int)
+def report_unschedule(db, number):
+    """Stop a report schedule (its number is in 'patronage report schedules').
+
+    Example: patronage report unschedule 3
+    """
+    from patronage.reporting.report_mail import remove_schedule
+
+    guard(lambda: remove_schedule(ready_engine(db), number))
+    click.echo(f"Report schedule {number} removed.")
 
 
 commands = [report]

@@ -456,3 +456,5 @@ from patronage.storage import schema_care  # noqa: E402,F401
 from patronage.storage import schema_members  # noqa: E402,F401
 # Comment analytics' edited themes likewise.
 from patronage.storage import schema_comments  # noqa: E402,F401
+# Scheduled reports and outbox attachments likewise.
+from patronage.storage import schema_reports  # noqa: E402,F401

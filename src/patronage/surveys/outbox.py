@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from patronage.storage.engine import is_sqlite, write_transaction
 from patronage.storage.schema import invitations, outbox
+from patronage.storage.schema_reports import outbox_attachments
 
 #: A claim older than this is from a worker that died; its rows may be claimed again.
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -104,11 +105,12 @@ def survey_mail(kind: str, *, title: str, link: str, language: str) -> tuple[str
 
 def enqueue(conn: Connection, *, kind: str, to_address: str, subject: str, body_text: str,
             body_html: str | None = None, invitation_id: int | None = None,
-            now: datetime | None = None) -> int:
+            now: datetime | None = None, attachments=()) -> int:
     """Add a pending message on the open (write) connection ``conn``; returns its id.
 
     The Message-ID ``<hex@patronage>`` is fixed here, so every resend of the row carries it.
     The caller owns the transaction: commit it together with what the mail is about.
+    ``attachments``: ``(filename, media type, bytes)`` triples sent with the message.
     """
     if not isinstance(to_address, str) or "@" not in to_address:
         raise ValueError(f"to_address must be an e-mail address; got {to_address!r}")
@@ -118,7 +120,11 @@ def enqueue(conn: Connection, *, kind: str, to_address: str, subject: str, body_
         kind=kind, invitation_id=invitation_id, to_address=to_address.strip(), subject=subject,
         body_text=body_text, body_html=body_html, message_id=f"<{uuid4().hex}@patronage>",
         status="pending", attempts=0, created_at=now or _now()))
-    return int(result.inserted_primary_key[0])
+    message_id = int(result.inserted_primary_key[0])
+    for filename, media_type, content in attachments:
+        conn.execute(insert(outbox_attachments).values(
+            outbox_id=message_id, filename=filename, media_type=media_type, content=content))
+    return message_id
 
 
 def enqueue_invitation(conn: Connection, *, invitation_id: int, token: str, to_address: str,
@@ -139,8 +145,9 @@ class Sender(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
-def build_message(row: Any, mail_from: str) -> EmailMessage:
-    """The e-mail of an outbox row (plain text, with an HTML alternative when present)."""
+def build_message(row: Any, mail_from: str, attachments=()) -> EmailMessage:
+    """The e-mail of an outbox row (plain text, with an HTML alternative when present, and its
+    attached files)."""
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = row.to_address
@@ -150,7 +157,22 @@ def build_message(row: Any, mail_from: str) -> EmailMessage:
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
+    for filename, media_type, content in attachments:
+        main, _slash, sub = media_type.partition(";")[0].partition("/")
+        message.add_attachment(bytes(content), maintype=main, subtype=sub, filename=filename)
     return message
+
+
+def _attachments_of(engine: Engine, ids: list[int]) -> dict[int, list[tuple]]:
+    """The files attached to the outbox rows ``ids``, per row."""
+    a = outbox_attachments.c
+    found: dict[int, list[tuple]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(select(a.outbox_id, a.filename, a.media_type, a.content)
+                                .where(a.outbox_id.in_(ids)).order_by(a.id)):
+            found.setdefault(row.outbox_id, []).append((row.filename, row.media_type,
+                                                        row.content))
+    return found
 
 
 class SinkSender:
@@ -249,9 +271,11 @@ def deliver_pending(engine: Engine, sender: Sender, *, batch: int = 100,
         from patronage.settings import Settings
         mail_from = Settings().mail_from
     sent = 0
-    for row in _claim(engine, batch, now):
+    claimed = _claim(engine, batch, now)
+    files = _attachments_of(engine, [row.id for row in claimed]) if claimed else {}
+    for row in claimed:
         try:
-            sender.send(build_message(row, mail_from))
+            sender.send(build_message(row, mail_from, files.get(row.id, ())))
         except Exception as exc:  # any refusal: record it and retry on a later run
             attempts = row.attempts + 1
             with write_transaction(engine) as conn:
