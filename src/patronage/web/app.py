@@ -25,8 +25,8 @@ from patronage.surveys.intake import SubmissionIntake
 from patronage.web import (
     api, api_cases, care, care_accounts, care_calendar, cases, comments, customer_pages, desk_admin,
     labels,
-    members, members_report, members_rewards, members_rules, pages, public, selection, staff,
-    survey_admin,
+    members, members_report, members_rewards, members_rules, pages, public, reports, selection,
+    staff, survey_admin,
 )
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customer_pages.router)
     app.include_router(pages.router)
     app.include_router(comments.router)
+    app.include_router(reports.router)
     app.include_router(api.router)
     app.include_router(api_cases.router)
     app.include_router(survey_admin.router)

@@ -1,0 +1,71 @@
+"""Downloads: the whole report (PDF, Excel, HTML) and a dashboard page's tables as Excel, built
+in the background (:mod:`patronage.web.prepared`): the first visit gets the "being prepared"
+page, which reloads itself until the file is ready, then the file."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from patronage.reporting.page_export import PAGES, page_tables
+from patronage.reporting.report_files import FORMATS, MEDIA_TYPES, build_file, report_xlsx
+from patronage.web.deps import N_, language_of, render, require_user, translated
+from patronage.web.prepared import Job, prepared, preparing
+
+router = APIRouter()
+ANALYSTS = ("admin", "analyst")
+TITLE = N_("Export report")
+
+
+def _safely(compute, gettext):
+    """``(bytes, None)``, or ``(None, message)`` when the input is refused."""
+    def run():
+        try:
+            return compute(), None
+        except ValueError as exc:
+            return None, translated(exc, gettext)
+    return run
+
+
+def _answer(request: Request, job: Job, fmt: str, filename: str):
+    ready = prepared(request, job)
+    if ready is None:
+        return preparing(request, TITLE)
+    (data, problem), _current = ready
+    if problem:
+        return render(request, "error.html", 400, page_title=TITLE, status=400, message=problem)
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": "no-store"})
+
+
+@router.get("/reports/download")
+def report_download(request: Request, format: str = "pdf", survey: str = "", wave: str = ""):
+    """The whole report of ``survey`` up to ``wave`` in the reader's language."""
+    require_user(request, *ANALYSTS)
+    fmt = format if format in FORMATS else "pdf"
+    language = language_of(request)
+    engine, gettext = request.app.state.engine, request.app.state.translations[language].gettext
+    survey_code, wave_name = survey.strip() or None, wave.strip() or None
+    job = Job("report-file", (fmt, survey_code, wave_name, language),
+              _safely(lambda: build_file(engine, fmt, survey=survey_code, wave=wave_name,
+                                         language=language, gettext=gettext), gettext),
+              ("report-file", fmt, survey_code, wave_name, language))
+    return _answer(request, job, fmt, f"report-{survey_code or 'survey'}-{language}.{fmt}")
+
+
+@router.get("/reports/tables")
+def page_tables_download(request: Request, page: str = "overview", survey: str = ""):
+    """The tables of the Overview, Analysis or Loyalty page as one Excel workbook."""
+    require_user(request, *ANALYSTS)
+    page = page if page in PAGES else "overview"
+    language = language_of(request)
+    engine, gettext = request.app.state.engine, request.app.state.translations[language].gettext
+    survey_code = survey.strip() or None
+    job = Job("page-tables", (page, survey_code, language),
+              _safely(lambda: report_xlsx(page_tables(engine, page, survey=survey_code,
+                                                      language=language, gettext=gettext)),
+                      gettext), ("page-tables", page, survey_code, language))
+    return _answer(request, job, "xlsx", f"{page}-{language}.xlsx")
