@@ -13,6 +13,8 @@ from patronage.satisfaction.sources import survey_data_from_db
 from patronage.analytics import margin_of_error
 from patronage.index_system import load_index_system
 from patronage.index_system import COMMENT_ITEM
+from patronage.reporting.filters import Filters
+from patronage.reporting.filters import options as filter_options
 from patronage.reporting.formats import ALL_RESPONSES
 from patronage.storage import read_answers, read_responses, read_surveys
 from patronage.surveys.program import get_survey
@@ -36,6 +38,8 @@ class Overview:
     flagged: int = 0
     total: int = 0
     notes: list[str] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+    options: dict = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -62,8 +66,12 @@ _EMPTY_WAVES = ["wave", "n", "promoters", "passives", "detractors", "nps", "ci_l
                 "margin_of_error"]
 
 
-def overview(engine: Engine, survey: str | None = None, *, comments: int = 8) -> Overview:
-    """Compute the overview of ``survey`` (default: the survey with the most responses)."""
+def overview(engine: Engine, survey: str | None = None, *, comments: int = 8,
+             filters: Filters | None = None) -> Overview:
+    """Compute the overview of ``survey`` (default: the survey with the most responses) on the
+    responses ``filters`` keep (their survey is ``survey``; ``options`` lists what the filters can
+    choose, from all the survey's responses). An unknown filter value is a ``UserError``."""
+    filters = (filters or Filters()).but(survey=survey)
     codes = read_surveys(engine)["code"].tolist()
     responses = read_responses(engine, survey_code=survey)
     if responses.empty:
@@ -71,17 +79,25 @@ def overview(engine: Engine, survey: str | None = None, *, comments: int = 8) ->
                         dimensions=pd.DataFrame(), comments=pd.DataFrame())
     if survey is None:
         survey = responses["survey"].value_counts().idxmax()
+    filters = filters.but(survey=survey)
     data = survey_data_from_db(engine, survey)
-    total = len(data.meta)
-    flagged = int(responses["survey"].eq(survey).sum()) - total
+    flagged = int(responses["survey"].eq(survey).sum()) - len(data.meta)
     if data.meta["wave"].isna().all():
         data.meta["wave"] = ALL_RESPONSES
+    choices = filter_options(data)
+    data = filters.apply(data)
+    total = len(data.meta)
+    if data.meta.empty:
+        return Overview(survey=survey, surveys=codes, waves=pd.DataFrame(columns=_EMPTY_WAVES),
+                        dimensions=pd.DataFrame(), comments=pd.DataFrame(), flagged=flagged,
+                        filters=filters, options=choices)
     waves = _wave_table(data)
     system = load_index_system()
     dimensions = _dimension_table(data, system)
     recent = _recent_comments(data, open_answers(engine, survey, responses), comments)
     return Overview(survey=survey, surveys=codes, waves=waves, dimensions=dimensions,
-                    comments=recent, flagged=flagged, total=total)
+                    comments=recent, flagged=flagged, total=total, filters=filters,
+                    options=choices)
 
 
 def _wave_table(data) -> pd.DataFrame:

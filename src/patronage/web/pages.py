@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from patronage.accounts import authenticate, normalize_email
+from patronage.messages import UserError
 from patronage.reporting import customer_list, overview
+from patronage.reporting import respondents as respondents_list
 from patronage.reporting.charts import dimension_bars, nps_trend
+from patronage.reporting.filters import NAMES as FILTER_NAMES
+from patronage.reporting.filters import Filters
 from patronage.reporting.formats import wave_label
 from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
+from patronage.reporting.selection_lists import action_choices
 from patronage.reporting.shared import shared_call
 from patronage.sessions import end_session, start_session
 from patronage.storage import read_surveys
@@ -22,6 +28,7 @@ from patronage.web.deps import (
     N_,
     SESSION_COOKIE,
     check_csrf,
+    gettext_for,
     language_of,
     render,
     require_user,
@@ -32,6 +39,7 @@ from patronage.web.deps import (
 )
 from patronage.web.i18n import LANGUAGES
 from patronage.web.prepared import Job, freshness, prepared, preparing
+from patronage.web.selection import with_notice
 
 router = APIRouter()
 ANALYSTS = ("admin", "analyst")
@@ -88,10 +96,14 @@ def set_language(request: Request, lang: str = Form(...), next: str = Form("/"))
     return response
 
 
-def _overview(engine, survey: str | None, lang: str, _, min_sample: int = 1) -> dict:
-    """The overview's figures and charts (translated titles: the language is in the cache key;
-    the figures are shared by the languages)."""
-    result = shared_call(overview, engine, survey)
+def _overview(engine, filters: Filters, lang: str, _, min_sample: int = 1) -> dict:
+    """The overview's figures and charts on the filtered responses (translated titles: the
+    language is in the cache key; the figures are shared by the languages), or the problem with
+    the filters in the reader's language."""
+    try:
+        result = shared_call(overview, engine, filters.survey, filters=filters)
+    except UserError as exc:
+        return {"problem": translated(exc, _)}
     charts = {}
     if not result.empty:
         charts["trend"] = nps_trend(result.waves, title=_("NPS and CSI by wave"),
@@ -102,20 +114,55 @@ def _overview(engine, survey: str | None, lang: str, _, min_sample: int = 1) -> 
             charts["dimensions"] = dimension_bars(
                 result.dimensions[f"label_{lang}"].tolist(), result.dimensions["score"].tolist(),
                 title=_("Dimension scores, latest wave"))
-    return {"overview": result, "charts": charts}
+    return {"overview": result, "charts": charts, "problem": None}
+
+
+def _bad_filters(request: Request, problem) -> HTMLResponse:
+    """A filter the data cannot take: said in the reader's language, with the way back."""
+    message = problem if isinstance(problem, str) else translated(problem,
+                                                                  gettext_for(request))
+    return render(request, "error.html", 400, status=400, message=message)
 
 
 @router.get("/")
-def overview_page(request: Request, survey: str | None = None):
+def overview_page(request: Request):
+    """The overview on the responses the filters in the address keep (see
+    :class:`~patronage.reporting.filters.Filters`)."""
     user = require_user(request)
     if user["role"] not in ANALYSTS:
         return RedirectResponse("/customers", status_code=303)
-    title = N_("Overview")
-    ready = prepared(request, overview_job(request.app, survey or None, language_of(request)))
+    try:
+        filters = Filters.from_query(request.query_params)
+    except UserError as exc:
+        return _bad_filters(request, exc)
+    ready = prepared(request, overview_job(request.app, filters, language_of(request)))
     if ready is None:
-        return preparing(request, title)
+        return preparing(request, N_("Overview"))
     shown, current = ready
-    return render(request, "overview.html", **shown, **freshness(current))
+    if shown["problem"]:
+        return _bad_filters(request, shown["problem"])
+    return render(request, "overview.html", filter_names=FILTER_NAMES, **shown,
+                  **freshness(current))
+
+
+@router.get("/respondents")
+def respondents_page(request: Request, group: str = "", dimension: str = ""):
+    """The respondents behind an overview figure: the filters in the address, narrowed to an
+    NPS ``group`` and, with ``dimension``, to those who rated it."""
+    require_user(request, *ANALYSTS)
+    engine, language = request.app.state.engine, language_of(request)
+    try:
+        filters = Filters.from_query(request.query_params)
+        listing = respondents_list.respondents(engine, filters, group=group or None,
+                                               dimension=dimension[:60] or None)
+    except UserError as exc:
+        return _bad_filters(request, exc)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return render(request, "respondents.html", listing=listing,
+                  title=respondents_list.title(listing, gettext_for(request), language),
+                  choices=action_choices(engine), next=with_notice(here),
+                  filter_names=FILTER_NAMES, groups=respondents_list.GROUPS,
+                  due=(date.today() + timedelta(days=1)).isoformat())
 
 
 @router.get("/customers")
@@ -137,13 +184,13 @@ def _analysis(engine, survey: str | None, language: str, gettext, flagged: bool)
     return {"sections": sections, "problem": None, **common}
 
 
-def overview_job(app, survey: str | None, language: str) -> Job:
-    """The overview in ``language``; its figures are shared by the languages."""
+def overview_job(app, filters: Filters, language: str) -> Job:
+    """The overview on ``filters`` in ``language``; its figures are shared by the languages."""
     engine, gettext = app.state.engine, app.state.translations[language].gettext
     min_sample = app.state.settings.min_sample
-    return Job("overview", (survey, language),
-               lambda: _overview(engine, survey, language, gettext, min_sample),
-               ("overview", survey))
+    return Job("overview", (filters, language),
+               lambda: _overview(engine, filters, language, gettext, min_sample),
+               ("overview", filters))
 
 
 def analysis_job(app, survey: str | None, language: str, flagged: bool) -> Job:
@@ -164,7 +211,7 @@ def loyalty_job(app, language: str) -> Job:
 
 def default_jobs(app) -> list[Job]:
     """What the warmer prepares: the three pages with default options, in every language."""
-    return ([overview_job(app, None, language) for language in LANGUAGES]
+    return ([overview_job(app, Filters(), language) for language in LANGUAGES]
             + [analysis_job(app, None, language, False) for language in LANGUAGES]
             + [loyalty_job(app, language) for language in LANGUAGES])
 

@@ -1,0 +1,181 @@
+"""The dashboard pages' global filters: which responses (and customers) every figure is computed on.
+
+A :class:`Filters` is parsed from a page's query parameters (:meth:`Filters.from_query`), so a
+filtered page is a shareable address, and written back with :meth:`Filters.to_query` for links
+(the drill-down lists, the filter bar's "clear" links). It is frozen and hashable: the page cache
+keys a computed page by it. Values are checked twice: their form when parsed (dates, lengths),
+and against the survey's responses when applied (:meth:`Filters.apply`): an unknown region or
+wave is a :class:`~patronage.messages.UserError` naming the values there are, never an empty page
+that looks like a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from urllib.parse import urlencode
+
+import pandas as pd
+
+from patronage.messages import N_, Term, UserError
+from patronage.satisfaction.sources import SurveyData
+
+#: The customer attributes a page can be filtered by (columns of the customer panel; the survey
+#: data has them as ``customer_<name>``). ``channel`` is the customer's sales channel.
+SEGMENTS = ("region", "industry", "size", "tier", "channel")
+#: Every filter's query parameter, in the order the filter bar shows them.
+KEYS = ("survey", "wave", "date_from", "date_to", *SEGMENTS)
+#: The filters' names (English, translated where shown).
+NAMES = {"survey": N_("Survey"), "wave": N_("Wave"), "date_from": N_("Answered from"),
+         "date_to": N_("Answered until"), "region": N_("Region"), "industry": N_("Industry"),
+         "size": N_("Size"), "tier": N_("Tier"), "channel": N_("Channel")}
+#: Longest value accepted for a text filter (longer is not a value of the panel).
+MAX_VALUE = 120
+
+
+def _day(key: str, text: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(N_("The filter {field} must be a date such as 2026-03-31, not {value!r}."),
+                        field=Term(NAMES[key]), value=text[:40]) from None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The chosen filters; None means "all". Dates are inclusive days of ``submitted_at``."""
+
+    survey: str | None = None
+    wave: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    region: str | None = None
+    industry: str | None = None
+    size: str | None = None
+    tier: str | None = None
+    channel: str | None = None
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> Filters:
+        """The filters in a page's query parameters (other parameters are ignored; blank is
+        "all"). A malformed date, a range that ends before it starts or an over-long value is
+        a :class:`UserError`."""
+        values: dict = {}
+        for key in KEYS:
+            raw = params.get(key)
+            if raw is None or not str(raw).strip():
+                continue
+            text = str(raw).strip()
+            if key.startswith("date_"):
+                values[key] = _day(key, text)
+            elif len(text) > MAX_VALUE:
+                raise UserError(N_("The filter {field} is too long to be a value of the data."),
+                                field=Term(NAMES[key]))
+            else:
+                values[key] = text
+        found = cls(**values)
+        if found.date_from and found.date_to and found.date_from > found.date_to:
+            raise UserError(N_("The date range ends ({end}) before it starts ({start}): swap the "
+                               "two dates."), start=found.date_from.isoformat(),
+                            end=found.date_to.isoformat())
+        return found
+
+    def items(self) -> list[tuple[str, str]]:
+        """The active filters as ``(key, value)`` in :data:`KEYS` order (dates as ISO days)."""
+        found = []
+        for key in KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                found.append((key, value.isoformat() if isinstance(value, date) else value))
+        return found
+
+    def to_query(self, **extra) -> str:
+        """The query string (without ``?``) that :meth:`from_query` reads back to these
+        filters, followed by ``extra`` parameters whose value is not None."""
+        pairs = self.items() + [(k, str(v)) for k, v in extra.items() if v is not None]
+        return urlencode(pairs)
+
+    def without(self, *keys: str) -> Filters:
+        """These filters with ``keys`` set back to "all"."""
+        return replace(self, **{key: None for key in keys})
+
+    def cleared(self) -> Filters:
+        """Every filter back to "all", the survey kept (the filter bar's "clear all")."""
+        return Filters(survey=self.survey)
+
+    def but(self, **values) -> Filters:
+        """These filters with some values replaced."""
+        return replace(self, **values)
+
+    @property
+    def active(self) -> bool:
+        """Whether anything but the survey narrows the data."""
+        return any(getattr(self, f.name) is not None for f in fields(self) if f.name != "survey")
+
+    def apply(self, data: SurveyData) -> SurveyData:
+        """``data`` with only the responses these filters keep (the survey is chosen when the
+        data are read, not here). A wave or segment value the responses do not have is a
+        :class:`UserError` listing those they have."""
+        meta = data.meta
+        keep = pd.Series(True, index=meta.index)
+        if self.wave is not None:
+            keep &= meta["wave"].eq(self.wave) & _known("wave", self.wave, meta["wave"])
+        if self.date_from is not None or self.date_to is not None:
+            days = pd.to_datetime(meta["submitted_at"]).dt.date
+            if self.date_from is not None:
+                keep &= days.ge(self.date_from).fillna(False).astype(bool)
+            if self.date_to is not None:
+                keep &= days.le(self.date_to).fillna(False).astype(bool)
+        for key in SEGMENTS:
+            value = getattr(self, key)
+            column = f"customer_{key}"
+            if value is None:
+                continue
+            values = meta[column] if column in meta.columns else pd.Series(dtype=object)
+            keep &= values.eq(value).reindex(meta.index, fill_value=False) & _known(
+                key, value, values)
+        kept = keep[keep].index
+        return SurveyData(answers=data.answers.loc[kept],
+                          comments=data.comments[data.comments.index.isin(kept)],
+                          meta=meta.loc[kept])
+
+    def apply_customers(self, panel: pd.DataFrame) -> pd.DataFrame:
+        """The customers of ``panel`` (the customer table, with the segment columns) that the
+        segment filters keep; an unknown value is a :class:`UserError`."""
+        keep = pd.Series(True, index=panel.index)
+        for key in SEGMENTS:
+            value = getattr(self, key)
+            if value is not None:
+                column = panel[key] if key in panel.columns else pd.Series(dtype=object)
+                keep &= column.eq(value).reindex(panel.index, fill_value=False) & _known(
+                    key, value, column)
+        return panel[keep]
+
+
+def _known(key: str, value: str, values: pd.Series) -> bool:
+    """True when ``value`` is among ``values``; else the error that says which there are."""
+    present = sorted({str(v) for v in values.dropna()})
+    if value in present:
+        return True
+    shown = ", ".join(present[:12]) + (" …" if len(present) > 12 else "")
+    raise UserError(N_("There is no {field} {value!r} in these responses; choose one of: "
+                       "{choices}."), field=Term(NAMES[key]), value=value[:60],
+                    choices=shown or "–")
+
+
+def options(data: SurveyData) -> dict[str, list[str]]:
+    """What the filter bar offers for ``data`` (unfiltered): the waves in date order and each
+    segment's values, sorted."""
+    found = {"wave": data.waves_in_order()}
+    for key in SEGMENTS:
+        column = f"customer_{key}"
+        values = data.meta[column].dropna() if column in data.meta.columns else []
+        found[key] = sorted({str(v) for v in values})
+    return found
+
+
+__all__ = ["KEYS", "NAMES", "SEGMENTS", "Filters", "options"]
