@@ -23,7 +23,7 @@ FORMULA = "=cmd|' /C calc'!A0 太贵了"
 
 @pytest.fixture
 def reported(panel):
-    """The panel with a formula-like comment in wave 2026-Q2 (response 59)."""
+    """The panel with a formula-like comment in wave 2026-Q2 (response R58)."""
     engine = panel[0]
     with write_transaction(engine) as conn:
         insert_rows(conn, answers, [{"response_id": 59, "item_code": "comment",

@@ -27,7 +27,8 @@ analyze = click.CommandCollection(
     name="analyze",
     sources=[satisfaction.commands, loyalty.commands, cases.analysis_commands,
              care_tasks.analysis_commands, care_accounts.analysis_commands,
-             members_analysis.analysis_commands, comments.analysis_commands],
+             members_analysis.analysis_commands, comments.analysis_commands,
+             report.analysis_commands],
     help="Run a satisfaction or loyalty analysis on the database or on a file.",
 )
 

@@ -107,6 +107,40 @@ def report_unschedule(db, number):
     click.echo(f"Report schedule {number} removed.")
 
 
+analysis_commands = click.Group()
+
+
+@analysis_commands.command("responses")
+@db_option
+@click.option("--survey", default=None, help="Survey code (default: the one with most responses).")
+@click.option("--format", "fmt", type=click.Choice(["sav", "sps"]), default="sav",
+              show_default=True, help="sav: an SPSS file with labels; sps: a CSV and the SPSS "
+                                      "syntax that reads it with the same labels.")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="zh_Hans",
+              show_default=True, help="The language of the labels.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="The file to write (.sav, or the CSV beside which the .sps goes).")
+def analyze_responses(db, survey, fmt, language, out):
+    """The survey's responses for SPSS or R: one row per response, variable labels from the
+    index system, the waves as value labels.
+
+    Example: patronage analyze responses --survey relationship --format sav --out answers.sav
+    """
+    from patronage.reporting.spss import write_csv_syntax, write_sav
+
+    engine = ready_engine(db)
+    gettext = gettext_for(language)
+    try:
+        if fmt == "sav":
+            written = [write_sav(engine, out, survey, language=language, gettext=gettext)]
+        else:
+            written = list(write_csv_syntax(engine, out, survey, language=language,
+                                            gettext=gettext))
+    except ValueError as exc:
+        raise _message(exc, gettext) from None
+    click.echo("Wrote " + " and ".join(str(p) for p in written) + ".")
+
+
 commands = [report]
 
-__all__ = ["commands", "report"]
+__all__ = ["analysis_commands", "commands", "report"]
