@@ -147,6 +147,7 @@ def test_filtered_overview_page_shows_n_warning_and_active_filters(client):
     assert len(rows) == 1 and rows[0].find_all("td")[1].text == "10"
     assert "样本太少" in page.select_one("#kpi-nps").text and "10" in page.select_one(
         "#kpi-nps").text
+    assert page.select_one("#chart-dimensions") is None  # no bar drawn from 10 answers
     active = page.select_one("#active-filters")
     assert "地区" in active.text and "批次" in active.text
     clear = active.select_one("#clear-filters")["href"]
@@ -155,6 +156,7 @@ def test_filtered_overview_page_shows_n_warning_and_active_filters(client):
     everyone = BeautifulSoup(client.get(clear).text, "html.parser")
     assert [r.find_all("td")[1].text for r in everyone.select("#waves tbody tr")] == ["30", "30"]
     assert everyone.select_one("#active-filters") is None
+    assert everyone.select_one("#chart-dimensions") is not None
 
 
 def test_unknown_filter_value_is_a_clear_chinese_message(client):

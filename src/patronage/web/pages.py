@@ -15,7 +15,7 @@ from patronage.reporting import respondents as respondents_list
 from patronage.reporting.charts import dimension_bars, nps_trend
 from patronage.reporting.filters import NAMES as FILTER_NAMES
 from patronage.reporting.filters import Filters
-from patronage.reporting.formats import wave_label
+from patronage.reporting.formats import small_sample, wave_label
 from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
 from patronage.reporting.selection_lists import action_choices
@@ -110,7 +110,7 @@ def _overview(engine, filters: Filters, lang: str, _, min_sample: int = 1) -> di
                                     nps_label=_("NPS"), csi_label=_("CSI (0–100)"),
                                     wave_labels=[wave_label(w, _) for w in result.waves["wave"]],
                                     min_sample=min_sample)
-        if not result.dimensions.empty:
+        if not result.dimensions.empty and not small_sample(result.latest["n"], min_sample):
             charts["dimensions"] = dimension_bars(
                 result.dimensions[f"label_{lang}"].tolist(), result.dimensions["score"].tolist(),
                 title=_("Dimension scores, latest wave"))
