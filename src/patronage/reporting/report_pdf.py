@@ -91,7 +91,7 @@ def report_pdf(report: Report) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
     from reportlab.platypus import Table as PdfTable
     from reportlab.platypus import TableStyle
 
@@ -101,9 +101,12 @@ def report_pdf(report: Report) -> bytes:
                           wordWrap="CJK" if chinese else None)
     styles = {"h1": ParagraphStyle("h1", parent=base, fontSize=18, leading=24, spaceAfter=6),
               "h2": ParagraphStyle("h2", parent=base, fontSize=14, leading=20, spaceBefore=10,
-                                   spaceAfter=4, textColor=colors.HexColor("#1f4e79")),
-              "h3": ParagraphStyle("h3", parent=base, fontSize=11, leading=15, spaceBefore=6),
-              "cell": base, "note": ParagraphStyle("note", parent=base,
+                                   spaceAfter=4, textColor=colors.HexColor("#1f4e79"),
+                                   keepWithNext=1),
+              "h3": ParagraphStyle("h3", parent=base, fontSize=11, leading=15, spaceBefore=6,
+                                   keepWithNext=1),
+              "cell": base, "num": ParagraphStyle("num", parent=base, alignment=2),
+              "note": ParagraphStyle("note", parent=base,
                                                    textColor=colors.HexColor("#555555"))}
 
     def para(text, style="cell"):
@@ -132,12 +135,14 @@ def report_pdf(report: Report) -> bytes:
                 cells.append([para(text)])
             story.append(PdfTable(cells, colWidths=[width]))
         for chart in section.charts:
-            story += [Spacer(1, 4), _chart(chart, font, report.language)]
+            story.append(_chart(chart, font, report.language))
         for table in section.tables:
             story.append(para(table.title, "h3"))
-            rows = [[para(c.label) for c in table.columns]]
+            rows = [[para(c.label, "cell" if c.kind == "text" else "num")
+                     for c in table.columns]]
             for row in table.frame.itertuples(index=False):
-                rows.append([para(cell_text(v, c.kind, c.digits, report.language))
+                rows.append([para(cell_text(v, c.kind, c.digits, report.language),
+                                  "cell" if c.kind == "text" else "num")
                              for c, v in zip(table.columns, row)])
             text_cols = [c.kind == "text" for c in table.columns]
             narrow = 22 * mm

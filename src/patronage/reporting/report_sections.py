@@ -110,12 +110,15 @@ def _drivers(engine, frames, section, gettext, language, top=TOP):
     column = f"label_{language}"
     names = [labels.at[d, column] if d in labels.index and column in labels.columns else str(d)
              for d in table.index]
+    # The interval is the bootstrap's of the importance (on the R² scale), not of the share.
     frame = pd.DataFrame({"driver": names, "share": table["share"].to_numpy(),
+                          "importance": table["importance"].to_numpy(),
                           "lower": table["lower"].to_numpy(), "upper": table["upper"].to_numpy()})
     columns = [Column("driver", _("Driver")), Column("share", _("Share of explained variance"),
                                                      "percent", 1),
-               Column("lower", _("Lower 95%"), "percent", 1),
-               Column("upper", _("Upper 95%"), "percent", 1)]
+               Column("importance", _("Importance"), "score", 3),
+               Column("lower", _("Lower 95%"), "score", 3),
+               Column("upper", _("Upper 95%"), "score", 3)]
     section.tables.append(Table(_("Top drivers of overall satisfaction"), frame, columns))
 
 
@@ -126,8 +129,8 @@ def _complaint_categories(engine, frames, section, gettext, language, top=TOP):
 
     _ = gettext
     with engine.connect() as conn:
-        rows = conn.execute(select(cases.c.category, func.count()).group_by(cases.c.category)
-                            ).all()
+        rows = conn.execute(select(cases.c.category, func.count())
+                            .where(cases.c.type != "inquiry").group_by(cases.c.category)).all()
     if not rows:
         raise UserError(N_("There are no cases yet."))
     names = category_names(engine, language)
