@@ -158,8 +158,9 @@ def bars_svg(chart: Bars, language: str) -> str:
     span = (hi - lo) or 1.0
     zero = label_w + (0 - lo) / span * bar_w
     height = row * len(values) + 30
-    parts = [f'<svg width="{label_w + bar_w + 80}" '
-             f'height="{height}" role="img" aria-label="{_esc(chart.title)}">',
+    width = label_w + bar_w + 80
+    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+             f'role="img" aria-label="{_esc(chart.title)}">',
              f'<text x="0" y="14" font-size="13" font-weight="bold">{_esc(chart.title)}</text>']
     for i, (label, value, raw) in enumerate(zip(chart.labels, values, chart.values)):
         y = 24 + i * row
