@@ -177,3 +177,19 @@ def test_no_match_says_so(client):
                          "html.parser")
     assert page.select_one("#no-match") is not None
     assert page.select_one("#active-filters") is not None
+
+
+def test_analysis_page_is_computed_on_the_filtered_responses(client):
+    _login(client, lang="en")
+    page = BeautifulSoup(client.get("/analysis?region=North+China").text, "html.parser")
+    assert page.select_one("form#filters select[name=region] option[selected]")["value"] == (
+        "North China")
+    assert page.select_one("input#flagged") is not None
+    north = [r.find_all("td")[1].text for r in page.select("#section-trend tbody tr")]
+    assert north == ["Sample too small (n=10)"] * 2  # 10 answers a wave, hand-counted above
+    east = BeautifulSoup(client.get("/analysis?region=East+China").text, "html.parser")
+    assert [r.find_all("td")[1].text for r in east.select("#section-trend tbody tr")] == [
+        "Sample too small (n=20)"] * 2
+    assert "clear-filters" in str(east.select_one("#active-filters"))
+    mars = BeautifulSoup(client.get("/analysis?region=Mars").text, "html.parser")
+    assert "There is no Region 'Mars'" in mars.select_one("p.empty").text

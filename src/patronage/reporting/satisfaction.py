@@ -32,6 +32,7 @@ from patronage.labels import labels_for
 from patronage.reporting import scores_page
 from patronage.messages import N_, UserError, translated
 from patronage.reporting.charts import _LAYOUT, hover
+from patronage.reporting.filters import Filters
 from patronage.reporting.formats import quarter
 
 log = logging.getLogger(__name__)
@@ -213,13 +214,18 @@ def section_problem(error: Exception, key: str, gettext) -> str:
 
 
 def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "en",
-                        gettext=lambda s: s, include_flagged: bool = False) -> list[Section]:
+                        gettext=lambda s: s, include_flagged: bool = False,
+                        filters: Filters | None = None) -> list[Section]:
     """Compute every section; a section that cannot be computed carries the reason instead.
 
-    Responses flagged by cleaning are left out unless ``include_flagged``.
+    Responses flagged by cleaning are left out unless ``include_flagged``; ``filters`` (the
+    dashboard's, see :mod:`patronage.reporting.filters`) narrow the responses every section is
+    computed on (an unknown value is a ``UserError``).
     """
     _ = gettext
     data = survey_data_from_db(engine, survey, include_flagged=include_flagged)
+    if filters is not None:
+        data = filters.apply(data)
     label = _labeller(language, gettext)
     label.category = labels_for(engine, language, gettext)  # regions, industries, competitors
     compute = {"drivers": lambda: drivers_table(data, n_boot=200),

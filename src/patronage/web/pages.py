@@ -15,11 +15,13 @@ from patronage.reporting import respondents as respondents_list
 from patronage.reporting.charts import dimension_bars, nps_trend
 from patronage.reporting.filters import NAMES as FILTER_NAMES
 from patronage.reporting.filters import Filters
+from patronage.reporting.filters import options as filter_options
 from patronage.reporting.formats import small_sample, wave_label
 from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
 from patronage.reporting.selection_lists import action_choices
 from patronage.reporting.shared import shared_call
+from patronage.reporting.shared import survey_data_from_db as shared_survey_data
 from patronage.sessions import end_session, start_session
 from patronage.storage import read_surveys
 from patronage.web.deps import (
@@ -172,13 +174,17 @@ def customers_page(request: Request, q: str = "", page: int = 1):
     return render(request, "customers.html", listing=listing)
 
 
-def _analysis(engine, survey: str | None, language: str, gettext, flagged: bool) -> dict:
-    """What the analysis page shows: the survey codes and the sections, or why there are none."""
+def _analysis(engine, filters: Filters, language: str, gettext, flagged: bool) -> dict:
+    """What the analysis page shows on the filtered responses: the survey codes, what the
+    filters can choose and the sections, or why there are none."""
     common = {"surveys": read_surveys(engine)["code"].tolist(), "column_labels": COLUMN_LABELS,
-              "value_labels": VALUE_LABELS}
+              "value_labels": VALUE_LABELS, "options": {}}
     try:
-        sections = satisfaction_report(engine, survey, language=language, gettext=gettext,
-                                       include_flagged=flagged)
+        sections = satisfaction_report(engine, filters.survey, language=language,
+                                       gettext=gettext, include_flagged=flagged,
+                                       filters=filters)
+        common["options"] = filter_options(shared_survey_data(engine, filters.survey,
+                                                              include_flagged=flagged))
     except ValueError as exc:
         return {"sections": [], "problem": translated(exc, gettext), **common}
     return {"sections": sections, "problem": None, **common}
@@ -193,12 +199,13 @@ def overview_job(app, filters: Filters, language: str) -> Job:
                ("overview", filters))
 
 
-def analysis_job(app, survey: str | None, language: str, flagged: bool) -> Job:
-    """The analysis page in ``language``; its computations are shared by the languages."""
+def analysis_job(app, filters: Filters, language: str, flagged: bool) -> Job:
+    """The analysis page on ``filters`` in ``language``; its computations are shared by the
+    languages."""
     engine, gettext = app.state.engine, app.state.translations[language].gettext
-    return Job("analysis", (survey, language, flagged),
-               lambda: _analysis(engine, survey, language, gettext, flagged),
-               ("analysis", survey, flagged))
+    return Job("analysis", (filters, language, flagged),
+               lambda: _analysis(engine, filters, language, gettext, flagged),
+               ("analysis", filters, flagged))
 
 
 def loyalty_job(app, language: str) -> Job:
@@ -212,22 +219,27 @@ def loyalty_job(app, language: str) -> Job:
 def default_jobs(app) -> list[Job]:
     """What the warmer prepares: the three pages with default options, in every language."""
     return ([overview_job(app, Filters(), language) for language in LANGUAGES]
-            + [analysis_job(app, None, language, False) for language in LANGUAGES]
+            + [analysis_job(app, Filters(), language, False) for language in LANGUAGES]
             + [loyalty_job(app, language) for language in LANGUAGES])
 
 
 @router.get("/analysis")
-def analysis_page(request: Request, survey: str | None = None, flagged: bool = False):
-    """``flagged`` keeps the responses that cleaning flagged (left out by default)."""
+def analysis_page(request: Request, flagged: bool = False):
+    """The analysis on the responses the filters in the address keep; ``flagged`` keeps the
+    responses that cleaning flagged (left out by default)."""
     require_user(request, *ANALYSTS)
     title = N_("Satisfaction analysis")
-    ready = prepared(request, analysis_job(request.app, survey or None, language_of(request),
-                                           flagged))
+    try:
+        filters = Filters.from_query(request.query_params)
+    except UserError as exc:
+        return _bad_filters(request, exc)
+    ready = prepared(request, analysis_job(request.app, filters, language_of(request), flagged))
     if ready is None:
         return preparing(request, title)
     shown, current = ready
-    return render(request, "analysis.html", page_title=title, survey=survey or "",
-                  flagged=flagged, **shown, **freshness(current))
+    return render(request, "analysis.html", page_title=title, survey=filters.survey or "",
+                  flagged=flagged, filters=filters, filter_names=FILTER_NAMES, **shown,
+                  **freshness(current))
 
 
 @router.get("/loyalty")
