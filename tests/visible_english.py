@@ -18,7 +18,7 @@ ALLOWED = frozenset({
     "PLS", "Patronage", "JSON", "YAML", "QR", "Cronbach", "Holm", "Welch", "Cramér", "Better",
     "Worse", "Kish", "XLSX", "URL", "SMTP", "English", "Bot", "RFM", "CLV", "BG", "NBD",
     "Gamma", "HTML", "API", "SQLite", "PostgreSQL", "Excel", "ANOVA", "Wilcoxon", "raking",
-    "AAPOR", "UUID", "UTC", "Neyman", "Jones", "Sasser", "MAE", "CRM",
+    "AAPOR", "UUID", "UTC", "Neyman", "Jones", "Sasser", "MAE", "CRM", "PDF",
 })
 WORD = re.compile(r"(?<![\w.\-/@:#'\"])[A-Za-z][A-Za-z']{2,}(?![\w.\-/@:#(\"\[])")
 
