@@ -187,6 +187,8 @@ def test_analysis_page_is_computed_on_the_filtered_responses(client):
     assert page.select_one("input#flagged") is not None
     north = [r.find_all("td")[1].text for r in page.select("#section-trend tbody tr")]
     assert north == ["Sample too small (n=10)"] * 2  # 10 answers a wave, hand-counted above
+    weighting = page.select_one("#section-weighting")  # raked to North China's customers
+    assert weighting.select("table") and "no respondents" not in weighting.text
     east = BeautifulSoup(client.get("/analysis?region=East+China").text, "html.parser")
     assert [r.find_all("td")[1].text for r in east.select("#section-trend tbody tr")] == [
         "Sample too small (n=20)"] * 2

@@ -32,7 +32,8 @@ from patronage.labels import labels_for
 from patronage.reporting import scores_page
 from patronage.messages import N_, UserError, translated
 from patronage.reporting.charts import _LAYOUT, hover
-from patronage.reporting.filters import Filters
+from patronage.reporting.filters import SEGMENTS, Filters
+from patronage.storage import read_customers
 from patronage.reporting.formats import quarter
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,17 @@ def section_problem(error: Exception, key: str, gettext) -> str:
     return gettext(UNEXPECTED)
 
 
+def _base_margins(engine: Engine, filters: Filters | None) -> dict[str, pd.Series]:
+    """The customer base the responses are weighted to: the customers the segment filters keep
+    (weighting North China's respondents to the whole country's mix cannot be done)."""
+    margins = customer_base_margins(engine)
+    if filters is None or not any(getattr(filters, key) for key in SEGMENTS):
+        return margins
+    kept = filters.apply_customers(read_customers(engine))
+    return {v: kept[v].dropna().astype(str).value_counts(normalize=True) for v in margins
+            if kept[v].notna().any()}
+
+
 def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "en",
                         gettext=lambda s: s, include_flagged: bool = False,
                         filters: Filters | None = None) -> list[Section]:
@@ -273,7 +285,7 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
                                     "lower, to follow them up.")
         shown.index = labels
         sections.append(Section(key, _(title), shown, chart, None))
-    base = cache(lambda: customer_base_margins(engine))
+    base = cache(lambda: _base_margins(engine, filters))
     for key, title in scores_page.SECTIONS:
         try:
             table, chart = scores_page.BUILDERS[key](data, _, _(title), label, base)
