@@ -167,8 +167,12 @@ def test_unknown_filter_value_is_a_clear_chinese_message(client):
         text = BeautifulSoup(response.text, "html.parser").select_one("main, body").text
         assert "Traceback" not in text
         assert ("没有" in text or "日期" in text), text
-    page = client.get("/?region=Mars").text
-    assert "East China" in page and "地区" in page
+    from patronage.labels import set_labels
+
+    set_labels(client.app.state.engine, [("region", "East China", "zh_Hans", "华东")])
+    page = BeautifulSoup(client.get("/?region=Mars").text, "html.parser").text
+    assert "华东, North China" in page and "地区" in page and "East China" not in page
+    assert "2026年第1季度" in client.get("/?wave=2027-Q9").text
 
 
 def test_no_match_says_so(client):

@@ -162,9 +162,11 @@ def _known(key: str, value: str, values: pd.Series) -> bool:
     if value in present:
         return True
     shown = ", ".join(present[:12]) + (" …" if len(present) > 12 else "")
-    raise UserError(N_("There is no {field} {value!r} in these responses; choose one of: "
-                       "{choices}."), field=Term(NAMES[key]), value=value[:60],
-                    choices=shown or "–")
+    error = UserError(N_("There is no {field} {value!r} in these responses; choose one of: "
+                         "{choices}."), field=Term(NAMES[key]), value=value[:60],
+                      choices=shown or "–")
+    error.kind, error.choices = key, present  # a page shows them with their labels
+    raise error
 
 
 def options(data: SurveyData) -> dict[str, list[str]]:

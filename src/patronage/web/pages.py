@@ -40,6 +40,7 @@ from patronage.web.deps import (
     user_of,
 )
 from patronage.web.i18n import LANGUAGES
+from patronage.web.labels import labels_of
 from patronage.web.prepared import Job, freshness, prepared, preparing
 from patronage.web.selection import with_notice
 
@@ -104,8 +105,8 @@ def _overview(engine, filters: Filters, lang: str, _, min_sample: int = 1) -> di
     the filters in the reader's language."""
     try:
         result = shared_call(overview, engine, filters.survey, filters=filters)
-    except UserError as exc:
-        return {"problem": translated(exc, _)}
+    except UserError as exc:  # shown by the route, with the reader's labels
+        return {"problem": exc}
     charts = {}
     if not result.empty:
         charts["trend"] = nps_trend(result.waves, title=_("NPS and CSI by wave"),
@@ -119,11 +120,17 @@ def _overview(engine, filters: Filters, lang: str, _, min_sample: int = 1) -> di
     return {"overview": result, "charts": charts, "problem": None}
 
 
-def _bad_filters(request: Request, problem) -> HTMLResponse:
-    """A filter the data cannot take: said in the reader's language, with the way back."""
-    message = problem if isinstance(problem, str) else translated(problem,
-                                                                  gettext_for(request))
-    return render(request, "error.html", 400, status=400, message=message)
+def _bad_filters(request: Request, problem: UserError) -> HTMLResponse:
+    """A filter the data cannot take: said in the reader's language (the values to choose
+    from by their labels), with the way back."""
+    gettext = gettext_for(request)
+    kind, choices = getattr(problem, "kind", None), getattr(problem, "choices", None)
+    if choices is not None:
+        label = labels_of(request)
+        shown = [wave_label(v, gettext) if kind == "wave" else label(kind, v)
+                 for v in choices[:12]]
+        problem = UserError(problem.message, **{**problem.params, "choices": ", ".join(shown)})
+    return render(request, "error.html", 400, status=400, message=translated(problem, gettext))
 
 
 @router.get("/")
