@@ -96,6 +96,10 @@ def test_pdf_embeds_the_chinese_font_and_shows_the_kpis(reported):
     fonts = {str(f.get_object()["/BaseFont"]) for page in reader.pages
              for f in page["/Resources"]["/Font"].values()}
     assert any("WenQuanYi" in f or "+" in f for f in fonts)  # a subset, embedded
+    assert not [x for page in reader.pages for x in page.images]  # charts drawn as vectors
+    # The NPS bars: rectangles filled with the chart's blue (#2e75b6 = 46, 117, 182).
+    first = reader.pages[0].get_contents().get_data()
+    assert b".180392 .458824 .713725 rg" in first and b" re" in first
     for label in ("管理摘要", "满意度指数 CSI", "回答数", "各期 NPS 与 CSI", "客户意见"):
         assert label in words
     expected = _expected_nps(reported, "2026-Q2")
