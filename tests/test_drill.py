@@ -92,7 +92,11 @@ def test_overview_links_lead_to_the_respondents_behind_the_figure(client):
     assert form["action"] == "/selection" and form["method"] == "post"
     assert set(html.select_one("input[name=all_ids]")["value"].split(",")) == {"1", "2", "3"}
     wave_links = [a["href"] for a in overview.select("#waves a.drill")]
-    assert len(wave_links) == 1 and "group=detractors" in wave_links[0]
+    assert [dict(parse_qsl(urlsplit(a).query))["group"] for a in wave_links] == [
+        "promoters", "passives", "detractors"]
+    promoters = BeautifulSoup(client.get(wave_links[0]).text, "html.parser")
+    assert len(promoters.select("#respondents tbody tr")) == len(
+        _hand(lambda i: i >= 30, "promoters"))
     dims = overview.select("#dimensions a.drill")
     assert dims and all("dimension=" in a["href"] for a in dims)
     assert client.get(dims[0]["href"]).status_code == 200
