@@ -138,3 +138,15 @@ def test_cli_schedules_lists_and_unschedules(panel, db_url):
     bad = runner.invoke(main, ["report", "schedule", "--db", db_url, "--every", "monday",
                                "--to", "nobody", "--lang", "zh_Hans"])
     assert bad.exit_code == 1 and "nobody" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_report_that_cannot_be_built_holds_up_no_other(weekly, monkeypatch, tmp_path):
+    engine, settings = weekly
+    add_schedule(engine, every="day", to="chen@example.com", fmt="pdf", survey="relationship",
+                 language="en", now=datetime(2026, 12, 1))
+    monkeypatch.setenv("PATRONAGE_REPORT_FONT", str(tmp_path / "missing.ttf"))
+    done = work_once(engine, settings, now=datetime(2026, 12, 9, 2, 0))
+    assert done["failed"] == 1 and done["reports queued"] == 0
+    assert _count(engine, outbox) == 2  # the weekly HTML report went out
+    monkeypatch.delenv("PATRONAGE_REPORT_FONT")
+    assert run_schedules(engine, settings, now=datetime(2026, 12, 9, 3, 0)) == 1

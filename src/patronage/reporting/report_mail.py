@@ -146,19 +146,23 @@ def _mail(row, period: str, data: bytes, gettext) -> dict:
 
 def run_schedules(engine: Engine, settings, *, now: datetime | None = None) -> int:
     """Queue the mail of every schedule whose period has come and is not sent yet; returns the
-    number of mails queued. A report that cannot be built is logged by the worker and tried
-    again in the next round."""
+    number of mails queued. A report that cannot be built does not hold up the others; it is
+    raised after them (the worker logs it) and tried again in the next round."""
     from patronage.catalogs import gettext_for
     from patronage.reporting.report_files import build_file
     from patronage.surveys.outbox import enqueue
 
     now = now or _now()
     day = company_day(now, settings.timezone)
-    queued = 0
+    queued, failure = 0, None
     for row, period in _due(engine, day):
         gettext = gettext_for(row.language)
-        data = build_file(engine, row.format, survey=row.survey, language=row.language,
-                          gettext=gettext)
+        try:
+            data = build_file(engine, row.format, survey=row.survey, language=row.language,
+                              gettext=gettext)
+        except Exception as exc:  # noqa: BLE001  (the others still go; raised at the end)
+            failure = failure or exc
+            continue
         mail = _mail(row, period, data, gettext)
         try:
             with write_transaction(engine) as conn:
@@ -170,6 +174,8 @@ def run_schedules(engine: Engine, settings, *, now: datetime | None = None) -> i
         except IntegrityError:  # another worker sent this period first
             continue
         queued += len(row.recipients)
+    if failure is not None:  # the worker logs it and the next round tries that schedule again
+        raise failure
     return queued
 
 
