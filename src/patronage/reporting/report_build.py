@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import pandas as pd
 from sqlalchemy import Engine
 
-from patronage.messages import N_, UserError, translated
+from patronage.messages import N_, UserError
 from patronage.reporting import formats
 
 #: How a column is written: kind and decimals (see :func:`cell_text`).
@@ -111,6 +111,7 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
                  now: datetime | None = None) -> Report:
     """Gather every section of the report of ``survey`` (default: the survey with the most
     responses) up to and including ``wave`` (default: its latest wave)."""
+    from patronage.reporting.satisfaction import section_problem
     from patronage.reporting.report_sections import (
         cases_section, comments_section, loyalty_section, satisfaction_section, summary_section,
         survey_frames,
@@ -128,7 +129,7 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
             builder(engine, frames, section, language=language, gettext=gettext)
         except Exception as exc:  # noqa: BLE001  (one section's failure never fails the report)
             section.notes.append(_("This section could not be computed: {reason}").format(
-                reason=translated(exc, gettext) if isinstance(exc, UserError) else type(exc).__name__))
+                reason=section_problem(exc, key, gettext)))
         sections.append(section)
     title = _("Customer satisfaction and loyalty report")
     labels = {"survey": _("Survey"), "wave": _("Wave"), "generated": _("Generated"),

@@ -222,5 +222,5 @@ def report_html(report: Report) -> str:
     return "\n".join(out)
 
 
-__all__ = ["FORMATS", "MEDIA_TYPES", "bars_svg", "build_file", "excel_format", "report_html", "report_xlsx",
-           "write_report"]
+__all__ = ["FORMATS", "MEDIA_TYPES", "bars_svg", "build_file", "excel_format", "report_html",
+           "report_xlsx", "write_report"]

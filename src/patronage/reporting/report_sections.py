@@ -235,7 +235,8 @@ def comments_section(engine: Engine, frames: dict, section: Section, *, language
                               for t in page["themes"]])
         section.tables.append(Table(_("Comment themes"), frame, [
             Column("theme", _("Theme")), Column("n", "n", "integer"),
-            Column("share", _("Share"), "percent", 1), Column("lower", _("Lower 95%"), "percent", 1),
+            Column("share", _("Share"), "percent", 1),
+            Column("lower", _("Lower 95%"), "percent", 1),
             Column("upper", _("Upper 95%"), "percent", 1)]))
     data = frames["data"]
     texts = data.comments.dropna().astype(str)
