@@ -32,6 +32,7 @@ from patronage.demo.members import PROGRAMME_START
 from patronage.members.enrolment import valid_card
 from patronage.members.ledger import account_balances, entries, ledger_problems
 from patronage.members.lots import due, open_lots
+from patronage.members.programme import company_times
 from patronage.storage import make_engine
 from patronage.storage.schema import customers, transactions
 from patronage.storage.schema_members import (
@@ -152,9 +153,13 @@ def test_nothing_is_left_for_the_worker_at_the_demos_today(demo):
     assert all(not due(open_lots(rows), TODAY) for rows in lots.values())
     assert due_reviews == 0
     t = transactions.c
-    bought = _frame(engine, select(t.id).join(members, members.c.customer_id == t.customer_id)
-                    .where(t.is_refund.is_(False), func.date(t.occurred_at) >= members.c.joined_on,
-                           t.amount >= 1))
+    # Since joining in the company's days: 00:30 in Shanghai on the day they joined is the
+    # day before in UTC, and earns.
+    bought = _frame(engine, select(t.id, t.occurred_at, members.c.joined_on)
+                    .join(members, members.c.customer_id == t.customer_id)
+                    .where(t.is_refund.is_(False), t.amount >= 1))
+    local_day = company_times(pd.to_datetime(bought["occurred_at"])).dt.normalize()
+    bought = bought[(local_day >= pd.to_datetime(bought["joined_on"])).to_numpy()]
     earned = _frame(engine, select(point_transfers.c.transaction_id)
                     .where(point_transfers.c.kind == "earn"))
     assert set(bought["id"]) == set(earned["transaction_id"].dropna().astype(int))

@@ -37,12 +37,17 @@ shortfall policy: ``carry`` leaves a negative pending balance that later earning
 ``write_off`` lets the programme bear it; a refund to a closed membership takes nothing back.
 A transaction changed by a re-import keeps the points it earned when it was first accrued (a
 correction is a refund row).
+
+**Days are the company's** (``PATRONAGE_TIMEZONE``; times are stored in UTC): a purchase's
+earning day and expiry, joining day, member day, birthday month and capped month, the upgrades'
+day and a run ``until`` a day (each chunk's times are converted a column at a time).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -59,7 +64,7 @@ from patronage.members.points import (
     refund_points, rule_matches, survey_points,
 )
 from patronage.members.posting import Accounts, big_cache, give_many, rows_in, take_many
-from patronage.members.programme import load_policy
+from patronage.members.programme import company_day, company_times, company_zone, load_policy
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers, responses, transactions
 from patronage.storage.schema_cases import worker_cursors
@@ -107,6 +112,8 @@ class _Run:
     first: dict = field(default_factory=dict)  # member -> earliest purchase, None once given
     people: pd.DataFrame | None = None  # the covered members, by customer (see _people)
     people_upto: int = 0
+    zone: ZoneInfo | None = None  # the company's time zone
+    day: date | None = None  # the company's day of the run's limit (the upgrades' day)
 
 
 def _now() -> datetime:
@@ -221,7 +228,8 @@ def _transaction_rows(conn: Connection, run: _Run, where) -> pd.DataFrame:
     rows = _frame(conn, select(t.id.label("transaction_id"), t.customer_id, t.occurred_at,
                                t.amount, t.category, t.channel, t.is_refund, t.refund_of)
                   .where(where))
-    return _with_people(rows, run.people, "transaction_id")
+    rows = _with_people(rows, run.people, "transaction_id")
+    return rows.assign(local_at=company_times(rows["occurred_at"], run.zone))
 
 
 def _response_rows(conn: Connection, run: _Run, where) -> pd.DataFrame:
@@ -232,7 +240,8 @@ def _response_rows(conn: Connection, run: _Run, where) -> pd.DataFrame:
                         run.people, "response_id")
     if rows.empty:
         return rows
-    return rows[(rows["submitted_at"].dt.normalize() >= rows["joined_on"]).to_numpy()]
+    rows = rows.assign(local_at=company_times(rows["submitted_at"], run.zone))
+    return rows[(rows["local_at"].dt.normalize() >= rows["joined_on"]).to_numpy()]
 
 
 def _posted(conn: Connection, keys) -> set[str]:
@@ -269,11 +278,11 @@ def _capped_members(run: _Run, purchases: pd.DataFrame) -> list[int]:
         if rule["kind"] == "referral":
             rows = purchases[purchases["referrer"].notna().to_numpy()]
             found.update(rows["referrer"].astype(int)[
-                rule_matches(rule, rows, tier="referrer_tier")])
+                rule_matches(rule, rows, tier="referrer_tier", when="local_at")])
             continue
         rows = purchases[purchases["first"].to_numpy()] if rule["kind"] == "first_purchase" \
             else purchases
-        found.update(rows["member_id"].astype(int)[rule_matches(rule, rows)])
+        found.update(rows["member_id"].astype(int)[rule_matches(rule, rows, when="local_at")])
     return sorted(found)
 
 
@@ -396,14 +405,14 @@ def _accrue_rows(conn: Connection, run: _Run, rows: pd.DataFrame, *, check: bool
         keep = [f"earn:{i}" not in posted and f"refund:{i}" not in posted
                 for i in rows["transaction_id"]]
         rows = rows[keep]
-    on_time = (rows["occurred_at"].dt.normalize() >= rows["joined_on"]).to_numpy()
+    on_time = (rows["local_at"].dt.normalize() >= rows["joined_on"]).to_numpy()
     refund = rows["is_refund"].astype(bool).to_numpy()
     purchases = rows[~refund & on_time]
     purchases = purchases.assign(
         tier_multiplier=purchases["tier"].map(run.multipliers).astype("float64"),
         birthday_month=purchases["birthday"].dt.month.astype("float64"))
     purchases = _first_purchases(conn, run, purchases)
-    before = _earned_before(conn, run, _capped_members(run, purchases), purchases["occurred_at"])
+    before = _earned_before(conn, run, _capped_members(run, purchases), purchases["local_at"])
     moves = purchase_points(purchases, run.rules, before)
     given = give_many(conn, moves, run.accounts, run.policy, now=run.now)
     if not moves.empty:
@@ -428,13 +437,13 @@ def _accrue_rows(conn: Connection, run: _Run, rows: pd.DataFrame, *, check: bool
         run.done.refunds += len(takes)
     if not moves.empty:
         earners = sorted(set(moves["member_id"].astype(int)))
-        if tier_rules.upgrade_now(conn, earners, on=run.limit.date(), now=run.now):
+        if tier_rules.upgrade_now(conn, earners, on=run.day, now=run.now, zone=run.zone):
             _refresh_tiers(conn, run, earners)
 
 
 def _refresh_tiers(conn: Connection, run: _Run, member_ids: list[int]) -> None:
     """Read again the tiers of the members who moved up (the next chunk uses them)."""
-    since = run.limit.date().isoformat()
+    since = run.day.isoformat()
     tiers = dict(rows_in(conn, "SELECT customer_id, tier_code FROM members WHERE tier_since = "
                                f"'{since}' AND id {{in}}", member_ids))
     index = run.people.index.intersection(list(tiers))
@@ -447,7 +456,7 @@ def _accrue_responses(conn: Connection, run: _Run, rows: pd.DataFrame, *, check:
     if check:
         posted = _posted(conn, [f"survey:{i}" for i in rows["response_id"]])
         rows = rows[[f"survey:{i}" not in posted for i in rows["response_id"]]]
-    before = _earned_before(conn, run, rows["member_id"].tolist(), rows["submitted_at"])
+    before = _earned_before(conn, run, rows["member_id"].tolist(), rows["local_at"])
     moves = survey_points(rows, run.rules, before)
     run.done.points += give_many(conn, moves, run.accounts, run.policy, now=run.now)
     run.done.responses += len(moves)
@@ -520,33 +529,39 @@ def _note(conn: Connection, run: _Run) -> None:
                        LAST_POINTS: run.done.points})
 
 
-def _active_rules(conn: Connection, limit: datetime) -> list[dict]:
+def _active_rules(conn: Connection, day: date) -> list[dict]:
     r = earn_rules.c
     rows = conn.execute(select(earn_rules).where(r.active.is_(True)).order_by(r.id)).mappings()
-    return [dict(row) for row in rows
-            if row["starts_on"] is None or row["starts_on"] <= limit.date()]
+    return [dict(row) for row in rows if row["starts_on"] is None or row["starts_on"] <= day]
 
 
-def _until(until) -> datetime | None:
+def _until(until, zone: ZoneInfo) -> datetime | None:
+    """The run's limit (naive UTC): ``until``, or the end of that day in the company's."""
     if until is None or isinstance(until, datetime):
         return until
-    return datetime.combine(until, time.max)
+    end = datetime.combine(until + timedelta(days=1), time(), tzinfo=zone)
+    return end.astimezone(UTC).replace(tzinfo=None) - timedelta(microseconds=1)
 
 
 def accrue(engine: Engine, *, until: date | datetime | None = None,
-           now: datetime | None = None, chunk: int = CHUNK) -> Accrued:
+           now: datetime | None = None, chunk: int = CHUNK,
+           timezone: str | None = None) -> Accrued:
     """Earn the points of every transaction and survey response not yet accrued, dated up to
-    ``until`` (a day counts whole; by default ``now``); returns what was done."""
+    ``until`` (a day counts whole, in the company's time zone: ``timezone``, by default the
+    setting; by default up to ``now``); returns what was done."""
     now = now or _now()
-    limit = _until(until) or now
+    zone = company_zone(timezone)
+    limit = _until(until, zone) or now
+    day = company_day(limit, zone)
     with engine.connect() as conn:
-        rules = _active_rules(conn, limit)
+        rules = _active_rules(conn, day)
         multipliers = {code: float(x) for code, x in conn.execute(
             select(member_tiers.c.code, member_tiers.c.multiplier))}
         multiplier_rules = conn.execute(select(earn_rules.c.id).where(
             earn_rules.c.kind.in_(MULTIPLIER_KINDS))).scalars().all()
         policy = load_policy(conn)
-    run = _Run(rules, multipliers, list(multiplier_rules), policy, None, limit, now, Accrued())
+    run = _Run(rules, multipliers, list(multiplier_rules), policy, None, limit, now, Accrued(),
+               zone=zone, day=day)
     if not rules:
         return run.done
     _ensure_cursors(engine)

@@ -35,6 +35,11 @@ The rules, as the earning rules page states them:
   ``cap_per_month`` caps what one rule gives one member in a calendar month (of the purchase
   date), counting what it gave in earlier runs (``earned_before``). Within a batch, purchases
   count in the order given (the accrual gives them in transaction order).
+* **The company's day.** Times are stored in UTC; a row may carry ``local_at``, the company's
+  wall-clock time of it (:func:`patronage.members.programme.company_times`), and then its day
+  (a rule's dates, the member day, the birthday month, the month of a cap, and the day the
+  points are earned on, ``earned_on`` of the movements) is judged on that: a purchase at 00:30
+  on a Wednesday in Shanghai is a Wednesday purchase, though it is Tuesday in UTC.
 * **Refunds** take back, from a refund naming its purchase (``refund_of``), the points the
   purchase earned in proportion to the money returned (its ``earn`` and multiplier ``bonus``
   transfers, not the fixed bonuses), rounded down and never more than the purchase earned;
@@ -54,7 +59,7 @@ PURCHASE_KINDS = ("purchase", "member_day", "birthday_month", "first_purchase", 
 MULTIPLIER_KINDS = ("member_day", "birthday_month")
 #: Columns of the movements returned (one row per transfer to write).
 MOVEMENT_COLUMNS = ["transaction_id", "response_id", "member_id", "kind", "rule_id", "points",
-                    "source_key", "occurred_at", "base_points"]
+                    "source_key", "occurred_at", "base_points", "earned_on"]
 
 
 def whole(values) -> np.ndarray:
@@ -67,6 +72,12 @@ def month_index(stamps: pd.Series) -> np.ndarray:
     """The calendar month of each time as a number (year × 12 + month − 1)."""
     stamps = pd.to_datetime(stamps)
     return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy(dtype=np.int64)
+
+
+def day_column(frame: pd.DataFrame, stamp: str) -> str:
+    """The column the rows' days are judged on: ``local_at`` (the company's time) when the
+    frame has it, else the stored time ``stamp``."""
+    return "local_at" if "local_at" in frame else stamp
 
 
 def _folded(values: pd.Series) -> np.ndarray:
@@ -187,10 +198,13 @@ def capped(points: np.ndarray, rule: dict, members: np.ndarray, months: np.ndarr
 def _movements(frame: pd.DataFrame, mask: np.ndarray, points: np.ndarray, *, kind: str,
                rule_id, keys: pd.Series, member=None, response: bool = False,
                base: np.ndarray | None = None) -> pd.DataFrame:
+    """The transfers of the rows of ``mask`` given points, earned on the day of their
+    :func:`day_column`."""
     keep = mask & (points > 0)
     if not keep.any():
         return pd.DataFrame(columns=MOVEMENT_COLUMNS)
     rows = frame[keep]
+    stamp = "submitted_at" if response else "occurred_at"
     ids = rows["response_id" if response else "transaction_id"].to_numpy(dtype=np.int64)
     rule = np.full(len(rows), np.nan) if rule_id is None else np.full(len(rows), float(rule_id))
     return pd.DataFrame({
@@ -199,8 +213,9 @@ def _movements(frame: pd.DataFrame, mask: np.ndarray, points: np.ndarray, *, kin
         "member_id": (rows["member_id"] if member is None else rows[member]).to_numpy(np.int64),
         "kind": kind, "rule_id": rule, "points": points[keep].astype(np.int64),
         "source_key": keys[keep].to_numpy(dtype=object),
-        "occurred_at": rows["submitted_at" if response else "occurred_at"].to_numpy(),
-        "base_points": np.nan if base is None else base[keep].astype("float64")},
+        "occurred_at": rows[stamp].to_numpy(),
+        "base_points": np.nan if base is None else base[keep].astype("float64"),
+        "earned_on": pd.to_datetime(rows[day_column(rows, stamp)]).dt.normalize().to_numpy()},
         columns=MOVEMENT_COLUMNS)
 
 
@@ -212,16 +227,18 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
     tier_multiplier, birthday_month`` (1–12 or NaN), ``first`` (the member's first purchase on
     or after joining, with no first-purchase bonus given yet), ``referrer`` and
     ``referrer_tier`` (the member who referred this one, NaN when none or when the referral
-    bonus was given). Rows in the order the caps count them."""
+    bonus was given), optionally ``local_at`` (see the module docstring). Rows in the order
+    the caps count them."""
     frame = purchases.reset_index(drop=True)
     if frame.empty:
         return pd.DataFrame(columns=MOVEMENT_COLUMNS)
+    when = day_column(frame, "occurred_at")
     members = frame["member_id"].to_numpy(dtype=np.int64)
-    months = month_index(frame["occurred_at"])
+    months = month_index(frame[when])
     txn = frame["transaction_id"].astype(np.int64).astype(str)
     out = []
     texts = folded_texts(frame)
-    rule_ids, rates = purchase_rule(frame, rules, texts=texts)
+    rule_ids, rates = purchase_rule(frame, rules, when=when, texts=texts)
     exact = frame["amount"].to_numpy(dtype="float64") * rates
     base = np.where(rule_ids > 0, whole(exact), 0)
     exact *= np.maximum(frame["tier_multiplier"].fillna(1.0).to_numpy(dtype="float64"), 1.0)
@@ -231,7 +248,8 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
     for rule in multipliers:
         if not _has_cap(rule):
             factor = max(float(rule.get("multiplier") or 1.0), 1.0)
-            exact = np.where(rule_matches(rule, frame, texts=texts), exact * factor, exact)
+            exact = np.where(rule_matches(rule, frame, when=when, texts=texts), exact * factor,
+                             exact)
     total = np.where(rule_ids > 0, whole(exact), 0)
     for rule in _ordered(rules, "purchase"):
         mine = rule_ids == rule["id"]
@@ -242,7 +260,7 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
                                   keys="earn:" + txn, base=np.minimum(base, total)))
     exact = np.where(total < whole(exact), total, exact)  # what the caps left
     for rule in separate:
-        mask = rule_matches(rule, frame, texts=texts) & (total > 0)
+        mask = rule_matches(rule, frame, when=when, texts=texts) & (total > 0)
         factor = max(float(rule.get("multiplier") or 1.0), 1.0)
         if not mask.any() or factor == 1.0:
             continue
@@ -252,7 +270,7 @@ def purchase_points(purchases: pd.DataFrame, rules: list[dict],
         total = total + extra
         out.append(_movements(frame, mask, extra, kind="bonus", rule_id=rule["id"],
                               keys=f"bonus:{rule['id']}:" + txn))
-    out += _first_bonuses(frame, rules, members, months, earned_before, texts)
+    out += _first_bonuses(frame, rules, members, months, earned_before, texts, when)
     out = [part for part in out if not part.empty]
     if not out:
         return pd.DataFrame(columns=MOVEMENT_COLUMNS)
@@ -263,7 +281,8 @@ def _has_cap(rule: dict) -> bool:
     return rule.get("cap_per_transaction") is not None or rule.get("cap_per_month") is not None
 
 
-def _first_bonuses(frame, rules, members, months, earned_before, texts) -> list[pd.DataFrame]:
+def _first_bonuses(frame, rules, members, months, earned_before, texts,
+                   when) -> list[pd.DataFrame]:
     out = []
     first = frame["first"].fillna(False).to_numpy(dtype=bool)
     if not first.any():
@@ -271,7 +290,7 @@ def _first_bonuses(frame, rules, members, months, earned_before, texts) -> list[
     member_text = frame["member_id"].astype(np.int64).astype(str)
     left = first.copy()
     for rule in _ordered(rules, "first_purchase"):
-        mask = left & rule_matches(rule, frame, texts=texts)
+        mask = left & rule_matches(rule, frame, when=when, texts=texts)
         points = capped(np.where(mask, int(rule.get("points") or 0), 0), rule, members, months,
                         earned_before)
         out.append(_movements(frame, mask, points, kind="bonus", rule_id=rule["id"],
@@ -281,7 +300,8 @@ def _first_bonuses(frame, rules, members, months, earned_before, texts) -> list[
     if referred.any():
         referrers = frame["referrer"].fillna(0).to_numpy(dtype=np.int64)
         for rule in _ordered(rules, "referral"):
-            mask = referred & rule_matches(rule, frame, tier="referrer_tier", texts=texts)
+            mask = referred & rule_matches(rule, frame, tier="referrer_tier", when=when,
+                                           texts=texts)
             points = capped(np.where(mask, int(rule.get("points") or 0), 0), rule, referrers,
                             months, earned_before)
             out.append(_movements(frame, mask, points, kind="bonus", rule_id=rule["id"],
@@ -293,17 +313,19 @@ def _first_bonuses(frame, rules, members, months, earned_before, texts) -> list[
 def survey_points(responses: pd.DataFrame, rules: list[dict],
                   earned_before: pd.DataFrame | None = None) -> pd.DataFrame:
     """The movements survey responses earn: ``responses`` has ``response_id, member_id,
-    submitted_at, tier``; each earns the first matching ``survey_completed`` rule's points."""
+    submitted_at, tier`` (optionally ``local_at``); each earns the first matching
+    ``survey_completed`` rule's points."""
     frame = responses.reset_index(drop=True)
     if frame.empty:
         return pd.DataFrame(columns=MOVEMENT_COLUMNS)
+    when = day_column(frame, "submitted_at")
     members = frame["member_id"].to_numpy(dtype=np.int64)
-    months = month_index(frame["submitted_at"])
+    months = month_index(frame[when])
     keys = "survey:" + frame["response_id"].astype(np.int64).astype(str)
     left = np.ones(len(frame), dtype=bool)
     out = []
     for rule in _ordered(rules, "survey_completed"):
-        mask = left & rule_matches(rule, frame, when="submitted_at")
+        mask = left & rule_matches(rule, frame, when=when)
         points = capped(np.where(mask, int(rule.get("points") or 0), 0), rule, members, months,
                         earned_before)
         out.append(_movements(frame, mask, points, kind="bonus", rule_id=rule["id"], keys=keys,
@@ -338,7 +360,7 @@ def _share(frame: pd.DataFrame) -> np.ndarray:
 
 def _unnamed_points(frame: pd.DataFrame, rules: list[dict], refunded: np.ndarray) -> np.ndarray:
     """A refund naming no purchase: the purchase rule's points on the amount refunded."""
-    rule_ids, rates = purchase_rule(frame, rules)
+    rule_ids, rates = purchase_rule(frame, rules, when=day_column(frame, "occurred_at"))
     base = whole(refunded * rates)
     for rule in _ordered(rules, "purchase"):
         if rule.get("cap_per_transaction") is not None:
@@ -366,6 +388,7 @@ def refund_base_points(refunds: pd.DataFrame, rules: list[dict]) -> np.ndarray:
     return np.where(named, np.where(known, pro_rata, np.nan), unnamed).astype("float64")
 
 
-__all__ = ["MOVEMENT_COLUMNS", "MULTIPLIER_KINDS", "PURCHASE_KINDS", "capped", "folded_texts",
+__all__ = ["MOVEMENT_COLUMNS", "MULTIPLIER_KINDS", "PURCHASE_KINDS", "capped", "day_column",
+           "folded_texts",
            "month_index", "purchase_points", "purchase_rule", "refund_base_points",
            "refund_points", "rule_matches", "survey_points", "whole"]

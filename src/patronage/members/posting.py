@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy import Connection, insert
 
 from patronage.members.ledger import Movement, give, programme_account
-from patronage.members.programme import Policy, expiry_date
+from patronage.members.programme import Policy, company_times, expiry_date
 from patronage.storage.importing.pgcopy import SIGNATURE, TRAILER, binary_chunk, binary_plan
 from patronage.storage.schema_members import point_transfers
 
@@ -244,12 +244,18 @@ def _day(value):
 def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy: Policy, *,
               now: datetime | None = None) -> int:
     """Credit each movement (columns of :data:`patronage.members.points.MOVEMENT_COLUMNS`) to
-    its member from the ``issue`` account, earned on its day and expiring by ``policy``;
-    returns the points given."""
+    its member from the ``issue`` account, earned on its ``earned_on`` day (the company's day
+    of ``occurred_at`` when it has none: a purchase at 01:00 on 1 April in Shanghai is stored
+    at 17:00 UTC on 31 March, and was earned on 1 April) and expiring by ``policy``; returns
+    the points given."""
     if moves.empty:
         return 0
     now = now or _now()
-    moves = moves.assign(earned_on=pd.to_datetime(moves["occurred_at"]).dt.normalize())
+    if "earned_on" in moves and moves["earned_on"].notna().all():
+        earned_on = pd.to_datetime(moves["earned_on"]).dt.normalize()
+    else:
+        earned_on = company_times(moves["occurred_at"]).dt.normalize()
+    moves = moves.assign(earned_on=earned_on)
     moves = moves.assign(expires_on=expiry_dates(policy, moves["earned_on"]))
     accounts.load(conn, moves["member_id"])
     owing = _owing(conn, moves["member_id"])

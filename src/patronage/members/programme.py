@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -91,6 +92,15 @@ def company_day(moment: datetime, zone: ZoneInfo | str | None = None) -> date:
     """The company's date of ``moment`` (naive UTC, as stored)."""
     zone = zone if isinstance(zone, ZoneInfo) else company_zone(zone)
     return moment.replace(tzinfo=UTC).astimezone(zone).date()
+
+
+def company_times(stamps: pd.Series, zone: ZoneInfo | str | None = None) -> pd.Series:
+    """Stored moments (naive UTC) as the company's wall-clock times (naive), a whole column at
+    once (the accrual judges a purchase's day, its member day and its month on these:
+    ``.dt.normalize()`` gives the company's day)."""
+    zone = zone if isinstance(zone, ZoneInfo) else company_zone(zone)
+    stamps = pd.to_datetime(stamps)
+    return stamps.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
 
 
 def company_today(now: datetime | None = None, timezone: ZoneInfo | str | None = None) -> date:
@@ -466,6 +476,6 @@ def raised_severity(severity: str, floor: Priority | None) -> str:
 
 __all__ = ["CHOICE_LABELS", "POLICY_LABELS", "Policy", "Priority", "TIER_FIELDS", "TIER_LABELS",
            "Tier", "add_months", "add_tier", "case_severity_floor", "check_policy",
-           "company_day", "company_today", "company_zone", "local_moment",
+           "company_day", "company_times", "company_today", "company_zone", "local_moment",
            "expiry_date", "load_policy", "load_tiers", "raised_severity", "remove_tier",
            "tier_members", "update_policy", "update_tier"]

@@ -18,12 +18,13 @@ from __future__ import annotations
 import time
 import weakref
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Connection, case, func, select
 
-from patronage.members.programme import Policy, add_months
+from patronage.members.programme import Policy, add_months, company_zone
 from patronage.storage.schema import transactions
 from patronage.storage.schema_members import members, point_transfers
 
@@ -203,13 +204,22 @@ def _from_window_sums(conn: Connection, ids: list[int], policy: Policy, start: d
     return values
 
 
-def qualifying_values(conn: Connection, member_ids, *, on: date,
-                      policy: Policy) -> pd.Series:
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The start of ``day`` in the company's time zone, as a stored time (naive UTC)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC) \
+        .replace(tzinfo=None)
+
+
+def qualifying_values(conn: Connection, member_ids, *, on: date, policy: Policy,
+                      zone: ZoneInfo | str | None = None) -> pd.Series:
     """The qualifying value (spend or points) of each member in the window ending on ``on``,
     as a Series indexed by member id (0 for a member with nothing in it); ``member_ids``
-    None: every member with something in the window."""
-    start = datetime.combine(window_start(policy, on), datetime.min.time())
-    end = datetime.combine(on + timedelta(days=1), datetime.min.time())
+    None: every member with something in the window. The window's days are the company's
+    (``zone``, by default the setting): a purchase at 00:30 on the 5th in Shanghai counts on
+    the 5th, though it is stored at 16:30 UTC on the 4th."""
+    zone = zone if isinstance(zone, ZoneInfo) else company_zone(zone)
+    start = _midnight(window_start(policy, on), zone)
+    end = _midnight(on + timedelta(days=1), zone)
     if member_ids is None:
         values = _sums(conn, policy, start, end)
         index = sorted(values)

@@ -142,10 +142,12 @@ def _balance_after(conn: Connection, member_id: int, redemption_id: int) -> int 
     if transfer is None:
         return None
     account = points_accounts(conn, [member_id])[member_id]
+    # The member's own transfers (the ledger's member index), then their spendable account.
+    mine = (t.member_id == member_id, t.id <= transfer)
     credit = conn.execute(select(func.coalesce(func.sum(t.points), 0))
-                          .where(t.credit_account_id == account, t.id <= transfer)).scalar()
+                          .where(*mine, t.credit_account_id == account)).scalar()
     debit = conn.execute(select(func.coalesce(func.sum(t.points), 0))
-                         .where(t.debit_account_id == account, t.id <= transfer)).scalar()
+                         .where(*mine, t.debit_account_id == account)).scalar()
     return int(credit) - int(debit)
 
 

@@ -7,8 +7,10 @@ programme's ``tier_window_months`` months ending on a day (the window of 12 mont
 
 * ``spend``: what the customer spent as a member (purchases on or after the day they joined,
   less refunds) in the window;
-* ``points``: the points their purchases earned in the window (``earn`` transfers, less the
-  points refunds took back); bonuses, compensation and adjustments do not qualify.
+* ``points``: the base points their purchases earned in the window (``base_points`` of the
+  ledger's transfers: an ``earn`` adds them, a refund or other kind carrying them subtracts;
+  see :mod:`patronage.members.qualifying`), before tier, member-day and birthday multipliers;
+  bonuses, compensation and adjustments do not qualify.
 
 The best tier a member qualifies for is the active tier of highest rank whose
 ``qualify_value`` the value reaches (the lowest active tier when none is reached).
@@ -63,14 +65,15 @@ def _now() -> datetime:
 
 
 def qualifying_values(conn: Connection, member_ids: Iterable[int] | None, *, on: date,
-                      policy: Policy | None = None) -> pd.Series:
+                      policy: Policy | None = None, zone=None) -> pd.Series:
     """The qualifying value (spend, or base points: what purchases earned before multipliers,
     less refunds' shares; see :mod:`patronage.members.qualifying`) of each member in the window
     ending on ``on``, as a Series indexed by member id (0 for a member with nothing in it);
-    ``member_ids`` None: every member with something in the window."""
+    ``member_ids`` None: every member with something in the window; the window's days are
+    the company's (``zone``, by default the setting)."""
     on = on.date() if isinstance(on, datetime) else on
     return qualifying.qualifying_values(conn, member_ids, on=on,
-                                        policy=policy or load_policy(conn))
+                                        policy=policy or load_policy(conn), zone=zone)
 
 
 def best_tier(tiers: list[Tier], value: float) -> Tier | None:
@@ -129,7 +132,8 @@ def _same(column, value):
     return column.is_(None) if value is None else column == value
 
 
-def upgrade_now(conn: Connection, member_ids, *, on: date, now: datetime | None = None) -> int:
+def upgrade_now(conn: Connection, member_ids, *, on: date, now: datetime | None = None,
+                zone=None) -> int:
     """Move each of ``member_ids`` up to the best tier they qualify for on ``on`` (upgrades
     happen at once; downgrades only at review); returns how many moved up.
 
@@ -146,7 +150,7 @@ def upgrade_now(conn: Connection, member_ids, *, on: date, now: datetime | None 
         return 0
     ranks = {t.code: t.rank for t in load_tiers(conn, active_only=False)}
     policy = load_policy(conn)
-    values = qualifying_values(conn, ids, on=on, policy=policy)
+    values = qualifying_values(conn, ids, on=on, policy=policy, zone=zone)
     best = pd.Series(_best_codes(tiers, values.to_numpy()), index=values.index)
     # Only a member without a tier can move to the entry tier: read the tiers of the others
     # only where the value reaches above it.
@@ -321,7 +325,8 @@ def run_reviews(engine: Engine, *, now: datetime | None = None, today: date | No
                 return changed
             policy = load_policy(conn)
             ranks = {t.code: t.rank for t in load_tiers(conn, active_only=False)}
-            values = qualifying_values(conn, [r.id for r in rows], on=today, policy=policy)
+            values = qualifying_values(conn, [r.id for r in rows], on=today, policy=policy,
+                                       zone=timezone)
             for row in rows:
                 changed += _review(conn, row, float(values.get(row.id, 0.0)), tiers, ranks,
                                    policy, today, now)
@@ -331,11 +336,14 @@ def run_reviews(engine: Engine, *, now: datetime | None = None, today: date | No
 
 
 def set_tier(engine: Engine, member_id: int, tier_code: str, *, reason: str,
-             actor_id: int | None = None, now: datetime | None = None) -> bool:
-    """An admin puts the member on tier ``tier_code`` from today, for ``reason`` (required);
-    the next review is ``review_months`` later. Returns False when the member holds it
-    already. Gifts of the tier are given on a move up."""
+             actor_id: int | None = None, now: datetime | None = None,
+             timezone: str | None = None) -> bool:
+    """An admin puts the member on tier ``tier_code`` from today (the company's day at
+    ``now``, in ``timezone``, by default the setting), for ``reason`` (required); the next
+    review is ``review_months`` later. Returns False when the member holds it already. Gifts
+    of the tier are given on a move up."""
     now = now or _now()
+    today = company_today(now, timezone)
     reason = (reason or "").strip()
     if not reason:
         raise UserError(N_("Say why the tier is changed: a reason is required."))
@@ -360,9 +368,10 @@ def set_tier(engine: Engine, member_id: int, tier_code: str, *, reason: str,
             return False
         ranks = {t.code: t.rank for t in every}
         policy = load_policy(conn)
-        value = float(qualifying_values(conn, [member_id], on=now.date(), policy=policy)
+        value = float(qualifying_values(conn, [member_id], on=today, policy=policy,
+                                        zone=timezone)
                       .get(member_id, 0.0))
-        return _move(conn, row, tier, kind="manual", on=now.date(), value=value,
+        return _move(conn, row, tier, kind="manual", on=today, value=value,
                      key=f"manual:{member_id}:{uuid.uuid4().hex}", policy=policy, now=now,
                      actor_id=actor_id, reason=reason,
                      gifts=tier.rank > ranks.get(row.tier_code, -1))
