@@ -199,3 +199,18 @@ def test_analysis_page_is_computed_on_the_filtered_responses(client):
     assert "clear-filters" in str(east.select_one("#active-filters"))
     mars = BeautifulSoup(client.get("/analysis?region=Mars").text, "html.parser")
     assert "There is no Region 'Mars'" in mars.select_one("p.empty").text
+
+
+def test_flagged_count_is_of_the_filtered_responses(segmented):
+    engine, _info = segmented
+    from sqlalchemy import update as update_rows
+
+    from patronage.storage.schema import responses
+
+    flagged_ids = [2, 5, 6]  # R1 (customer C002), R4 (C002), R5 (C003): two in North China
+    with write_transaction(engine) as conn:
+        conn.execute(update_rows(responses).where(responses.c.id.in_(flagged_ids))
+                     .values(quality_flags={"speeder": True}))
+    assert overview(engine).flagged == 3
+    north = overview(engine, filters=Filters(region="North China"))
+    assert north.flagged == 2 and north.total == 18

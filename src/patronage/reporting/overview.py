@@ -87,6 +87,11 @@ def overview(engine: Engine, survey: str | None = None, *, comments: int = 8,
     choices = filter_options(data)
     data = filters.apply(data)
     total = len(data.meta)
+    if filters.active:  # the flagged responses among those the filters keep, not the survey's
+        everything = survey_data_from_db(engine, survey, include_flagged=True)
+        if everything.meta["wave"].isna().all():
+            everything.meta["wave"] = ALL_RESPONSES
+        flagged = len(filters.apply(everything).meta) - total
     if data.meta.empty:
         return Overview(survey=survey, surveys=codes, waves=pd.DataFrame(columns=_EMPTY_WAVES),
                         dimensions=pd.DataFrame(), comments=pd.DataFrame(), flagged=flagged,
