@@ -49,6 +49,22 @@ def test_a_purchase_after_local_midnight_is_earned_on_the_local_day(engine):
     assert found[f"earn:{txn['joined']}"] == (100, date(2025, 1, 1), date(2027, 1, 1))
 
 
+def test_a_first_purchase_early_on_the_local_join_day_earns_the_bonus(engine):
+    ids, made = _setup(engine, members=1)
+    earning.add_rule(engine, "purchase", points_per_yuan=1, code="any")
+    earning.add_rule(engine, "first_purchase", points=500, code="welcome")
+    # C1 joined on 1 January 2025: 00:30 that day in Shanghai is 31 December in UTC.
+    txn = _buy(engine, ids, [
+        ("first", "C1", datetime(2024, 12, 31, 16, 30), 100, None, None, None),
+        ("second", "C1", datetime(2025, 1, 5, 4, 0), 100, None, None, None)])
+    accrual.accrue(engine, now=NOW, timezone=ZONE)
+    p = point_transfers.c
+    with engine.connect() as conn:
+        given = conn.execute(select(p.transaction_id, p.points, p.earned_on)
+                             .where(p.source_key == f"first:{made['C1']}")).all()
+    assert [tuple(row) for row in given] == [(txn["first"], 500, date(2025, 1, 1))]
+
+
 def test_the_member_day_and_birthday_month_are_local(engine):
     ids, _ = _setup(engine)
     earning.add_rule(engine, "purchase", points_per_yuan=1, code="any")

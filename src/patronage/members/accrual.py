@@ -316,8 +316,10 @@ def _first_purchases(conn: Connection, run: _Run, purchases: pd.DataFrame) -> pd
     due = first_at.notna().to_numpy()
     ordered = frame[due].sort_values(["occurred_at", "transaction_id"],
                                      kind="stable").drop_duplicates("member_id")
-    hit = ordered.index[(pd.to_datetime(first_at[ordered.index])
-                         == ordered["occurred_at"]).to_numpy()]
+    # At or before: a purchase early on the company's join day (the UTC day before, which the
+    # query's join-day bound leaves out) is the first.
+    hit = ordered.index[(ordered["occurred_at"]
+                         <= pd.to_datetime(first_at[ordered.index])).to_numpy()]
     frame.loc[hit, "first"] = True
     run.first.update(dict.fromkeys(frame.loc[hit, "member_id"].astype(int).tolist(), None))
     if "referral" in kinds:
