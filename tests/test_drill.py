@@ -79,6 +79,9 @@ def test_overview_links_lead_to_the_respondents_behind_the_figure(client):
     assert query["wave"] == "2026-Q2" and query["survey"] == "relationship"
     page = client.get(link)
     assert page.status_code == 200
+    cache = client.app.state.page_cache
+    hits = cache.hits
+    assert client.get(link).text == page.text and cache.hits == hits + 1  # kept, not recomputed
     html = BeautifulSoup(page.text, "html.parser")
     rows = html.select("#respondents tbody tr")
     assert len(rows) == len(_hand(lambda i: i >= 30, "detractors"))

@@ -162,16 +162,38 @@ def respondents_page(request: Request, group: str = "", dimension: str = ""):
     engine, language = request.app.state.engine, language_of(request)
     try:
         filters = Filters.from_query(request.query_params)
-        listing = respondents_list.respondents(engine, filters, group=group or None,
-                                               dimension=dimension[:60] or None)
     except UserError as exc:
         return _bad_filters(request, exc)
+    ready = prepared(request, respondents_job(request.app, filters, group or None,
+                                              dimension[:60] or None))
+    if ready is None:
+        return preparing(request, N_("Respondents"))
+    listing, current = ready
+    if isinstance(listing, UserError):
+        return _bad_filters(request, listing)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render(request, "respondents.html", listing=listing,
                   title=respondents_list.title(listing, gettext_for(request), language),
                   choices=action_choices(engine), next=with_notice(here),
                   filter_names=FILTER_NAMES, groups=respondents_list.GROUPS,
-                  due=(date.today() + timedelta(days=1)).isoformat())
+                  due=(date.today() + timedelta(days=1)).isoformat(), **freshness(current))
+
+
+def respondents_job(app, filters: Filters, group: str | None, dimension: str | None) -> Job:
+    """The respondents behind a figure, computed in the background like the pages they come
+    from (seconds on a large panel); the same in every language. A list the data cannot give
+    is kept as its error, shown by the route."""
+    engine = app.state.engine
+
+    def compute():
+        try:
+            return respondents_list.respondents(engine, filters, group=group,
+                                                dimension=dimension)
+        except UserError as exc:
+            return exc
+
+    return Job("respondents", (filters, group, dimension), compute,
+               ("respondents", filters, group, dimension))
 
 
 @router.get("/customers")
