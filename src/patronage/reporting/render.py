@@ -125,6 +125,13 @@ def _finite(value):
     return value
 
 
+def write_csv(frame: pd.DataFrame, path, *, date_format: str | None = None) -> None:
+    """Write ``frame`` to the file ``path`` as UTF-8 CSV, neutralised like :func:`render`'s
+    CSV (CRLF line ends, no index): for files that other tools read back (SPSS syntax, R)."""
+    neutralise(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n",
+                             date_format=date_format)
+
+
 def render(result: pd.DataFrame | pd.Series, fmt: str = "table", *, digits: int = 3,
            about: dict | None = None) -> str:
     """``result`` as text in ``fmt`` (``table``, ``json`` or ``csv``). With ``about`` (JSON

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from patronage.index_system import load_index_system
 from patronage.messages import N_, UserError
-from patronage.reporting.render import neutralise
+from patronage.reporting.render import neutralise, write_csv
 from patronage.satisfaction.sources import survey_data_from_db
 
 SPSS_FORMATS = ("sav", "sps")
@@ -104,9 +104,7 @@ def write_csv_syntax(engine: Engine, out: str | Path, survey: str | None = None,
     frame, labels, values = labelled_responses(engine, survey, language=language,
                                                gettext=gettext)
     path = Path(out).with_suffix(".csv")
-    safe = neutralise(frame)
-    safe.to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n",
-                date_format="%Y-%m-%d %H:%M:%S")
+    write_csv(frame, path, date_format="%Y-%m-%d %H:%M:%S")
     kinds = []
     for name in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[name]):
@@ -114,7 +112,7 @@ def write_csv_syntax(engine: Engine, out: str | Path, survey: str | None = None,
         elif pd.api.types.is_numeric_dtype(frame[name]):
             kinds.append(f"  {name} F8.2")
         else:
-            width = max(1, int(safe[name].astype(str).str.len().max() or 1))
+            width = max(1, int(neutralise(frame[[name]])[name].astype(str).str.len().max() or 1))
             kinds.append(f"  {name} A{min(max(width * 3, 8), 32767)}")
     lines = ["* Encoding: UTF-8.", "SET UNICODE=ON.", "GET DATA /TYPE=TXT",
              f"  /FILE={_quoted(path.name)}", "  /ENCODING='UTF8'", "  /DELIMITERS=','",
