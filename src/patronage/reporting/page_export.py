@@ -40,10 +40,10 @@ def _table(title: str, frame: pd.DataFrame, labels: dict, gettext) -> Table:
     return Table(title, frame, _columns(frame, labels, gettext))
 
 
-def _overview(engine, survey, language, gettext):
+def _overview(engine, survey, language, gettext, filters=None):
     from patronage.reporting.overview import overview
 
-    shown = overview(engine, survey)
+    shown = overview(engine, survey, filters=filters)
     labels = {"wave": N_("Wave"), "nps": "NPS", "csi": N_("CSI (0–100)"), "ci_low": N_("Lower 95%"),
               "ci_high": N_("Upper 95%"), "score": N_("Score"), "change": N_("Change"),
               "comment": N_("Comment"), "promoters": N_("Promoters"),
@@ -70,21 +70,25 @@ def _sections(sections, labels):
 
 
 def page_tables(engine: Engine, page: str, *, survey: str | None = None, language: str = "en",
-                gettext=lambda s: s) -> Report:
+                gettext=lambda s: s, filters=None) -> Report:
     """The page's tables as a :class:`Report` (a section per table) for
-    :func:`patronage.reporting.report_files.report_xlsx`."""
+    :func:`patronage.reporting.report_files.report_xlsx`, computed on the responses the page's
+    ``filters`` keep (Overview and Analysis; the Loyalty page has none) and naming them on the
+    first sheet."""
     from datetime import UTC, datetime
+
+    from patronage.reporting.report_build import describe_filters
 
     if page not in PAGES:
         raise UserError(N_("Unknown page {page!r}: choose overview, analysis or loyalty."),
                         page=page)
     if page == "overview":
-        parts = _overview(engine, survey, language, gettext)
+        parts = _overview(engine, survey, language, gettext, filters)
     elif page == "analysis":
         from patronage.reporting.satisfaction import COLUMN_LABELS, satisfaction_report
 
         parts = _sections(satisfaction_report(engine, survey, language=language,
-                                              gettext=gettext), COLUMN_LABELS)
+                                              gettext=gettext, filters=filters), COLUMN_LABELS)
     else:
         from patronage.reporting.loyalty import COLUMN_LABELS, loyalty_report
 
@@ -97,6 +101,10 @@ def page_tables(engine: Engine, page: str, *, survey: str | None = None, languag
     if not sections:
         sections = [Section("empty", gettext(PAGE_TITLES[page]),
                             notes=[gettext(N_("No survey responses yet."))])]
+    described = describe_filters(engine, filters, language, gettext) if page != "loyalty" \
+        else None
+    if described:
+        sections[0].notes.insert(0, described)
     return Report(gettext(PAGE_TITLES[page]), survey or "", None, language,
                   datetime.now(UTC), sections,
                   {"survey": gettext("Survey"), "wave": gettext("Wave")})

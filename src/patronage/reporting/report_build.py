@@ -106,11 +106,34 @@ def cell_text(value, kind: str, digits: int = 0, language: str = "en") -> str:
     return formats.number(value, digits)
 
 
+def describe_filters(engine: Engine, filters, language: str = "en", gettext=lambda s: s
+                     ) -> str | None:
+    """The filters a report was built on as its reader reads them ("Filters: Region East
+    China, Tier Gold"), values by their labels; None when nothing but the survey is chosen.
+    Written on a filtered report's first page so a reader never takes it for the whole."""
+    from patronage.labels import labels_for
+    from patronage.reporting.filters import NAMES
+
+    if filters is None or not filters.active:
+        return None
+    label = labels_for(engine, language, gettext)
+    parts = []
+    for key, value in filters.items():
+        if key == "survey":
+            continue
+        shown = (formats.wave_label(value, gettext) if key == "wave"
+                 else value if key.startswith("date_") else label(key, value))
+        parts.append(f"{gettext(NAMES[key])} {shown}")
+    separator = "，" if language.startswith("zh") else ", "
+    return gettext(N_("Filters: {filters}")).format(filters=separator.join(parts))
+
+
 def build_report(engine: Engine, survey: str | None = None, wave: str | None = None, *,
                  language: str = "en", gettext=lambda s: s,
-                 now: datetime | None = None) -> Report:
+                 now: datetime | None = None, filters=None) -> Report:
     """Gather every section of the report of ``survey`` (default: the survey with the most
-    responses) up to and including ``wave`` (default: its latest wave)."""
+    responses) up to and including ``wave`` (default: its latest wave), on the responses the
+    dashboard's ``filters`` (a :class:`~patronage.reporting.filters.Filters`) keep."""
     from patronage.reporting.satisfaction import section_problem
     from patronage.reporting.report_sections import (
         cases_section, comments_section, loyalty_section, satisfaction_section, summary_section,
@@ -118,7 +141,7 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
     )
 
     _ = gettext
-    frames = survey_frames(engine, survey, wave)
+    frames = survey_frames(engine, survey, wave, filters)
     builders = [("summary", summary_section), ("satisfaction", satisfaction_section),
                 ("loyalty", loyalty_section), ("cases", cases_section),
                 ("comments", comments_section)]
@@ -131,6 +154,9 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
             section.notes.append(_("This section could not be computed: {reason}").format(
                 reason=section_problem(exc, key, gettext)))
         sections.append(section)
+    described = describe_filters(engine, filters, language, gettext)
+    if described and sections:
+        sections[0].notes.insert(0, described)
     title = _("Customer satisfaction and loyalty report")
     labels = {"survey": _("Survey"), "wave": _("Wave"), "generated": _("Generated"),
               "n": "n", "small": _("fewer than {n} answers: read with care").format(
@@ -157,4 +183,4 @@ def finite(value) -> bool:
 
 
 __all__ = ["Bars", "Column", "Kpi", "Report", "Section", "Table", "build_report", "cell_text",
-           "check_survey"]
+           "check_survey", "describe_filters"]

@@ -49,9 +49,10 @@ def write_report(report: Report, fmt: str) -> bytes:
 
 
 def build_file(engine, fmt: str, *, survey: str | None = None, wave: str | None = None,
-               language: str = "en", gettext=lambda s: s) -> bytes:
-    """Build the report of ``survey`` up to ``wave`` and write it as ``fmt``; an unknown survey
-    or wave, or a PDF without a Chinese font, is a :class:`UserError` saying what to do."""
+               language: str = "en", gettext=lambda s: s, filters=None) -> bytes:
+    """Build the report of ``survey`` up to ``wave`` (on the responses the dashboard's
+    ``filters`` keep) and write it as ``fmt``; an unknown survey or wave, or a PDF without a
+    Chinese font, is a :class:`UserError` saying what to do."""
     from patronage.reporting.report_build import build_report, check_survey
 
     if fmt not in FORMATS:
@@ -61,8 +62,8 @@ def build_file(engine, fmt: str, *, survey: str | None = None, wave: str | None 
         from patronage.reporting.report_pdf import find_font
 
         find_font()
-    return write_report(build_report(engine, survey, wave, language=language, gettext=gettext),
-                        fmt)
+    return write_report(build_report(engine, survey, wave, language=language, gettext=gettext,
+                                     filters=filters), fmt)
 
 
 def _sheet_name(title: str, used: set) -> str:

@@ -20,9 +20,12 @@ TOP = 5
 LATEST_COMMENTS = 15
 
 
-def survey_frames(engine: Engine, survey: str | None, wave: str | None) -> dict:
-    """The survey's responses up to ``wave`` and the per-wave NPS/CSI table they give."""
+def survey_frames(engine: Engine, survey: str | None, wave: str | None, filters=None) -> dict:
+    """The survey's responses up to ``wave`` (those the dashboard's ``filters`` keep) and the
+    per-wave NPS/CSI table they give."""
     data = survey_data_from_db(engine, survey)
+    if filters is not None:
+        data = filters.apply(data)
     if data.meta.empty:
         raise UserError(N_("The survey has no responses to report on yet."))
     if survey is None and "survey" in data.meta.columns:

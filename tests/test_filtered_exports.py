@@ -1,0 +1,112 @@
+"""The dashboard's exports follow its filters: "Export report" and "This page's tables (Excel)"
+carry the page's filters, are computed on the filtered responses (the same NPS and n as the
+filtered page) and name the filters on their first sheet in the reader's language."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import update
+
+from patronage.labels import set_label
+from patronage.reporting.filters import Filters
+from patronage.settings import Settings
+from patronage.storage import write_transaction
+from patronage.storage.schema import customers
+from patronage.web import create_app
+from test_report_web import _login
+
+# The seeded panel (conftest.seed_panel): response i (0..59) is customer 1 + i % 3, wave 2026-Q1
+# for i < 30 else 2026-Q2, NPS answer (7 i) mod 11. Customer 2 is moved to North China here, so
+# the filter region=North China keeps the 10 responses i % 3 == 1 of each wave.
+
+
+def _nps(scores: list[int]) -> float:
+    """NPS by its definition (Reichheld 2003, "The One Number You Need to Grow"): per cent of
+    9–10 answers minus per cent of 0–6 answers."""
+    return 100.0 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
+
+
+NORTH_Q2 = [(i * 7) % 11 for i in range(30, 60) if i % 3 == 1]
+
+
+@pytest.fixture
+def web(panel, db_url):
+    engine, info = panel
+    with write_transaction(engine) as conn:
+        conn.execute(update(customers).where(customers.c.external_id == "C002")
+                     .values(region="North China", tier="silver"))
+    set_label(engine, "region", "North China", "zh_Hans", "华北")
+    app = create_app(Settings(database_url=db_url, page_wait_seconds=120, warm_pages_seconds=0))
+    with TestClient(app) as client:
+        yield client, info["logins"]
+
+
+def _rows(sheet) -> list[tuple]:
+    return [row for row in sheet.iter_rows(values_only=True)]
+
+
+def _page(client, address):
+    response = client.get(address)
+    assert response.status_code == 200, response.text[:400]
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def test_filtered_report_has_the_filtered_pages_nps_and_n(web):
+    client, logins = web
+    _login(client, logins, "analyst")
+    page = _page(client, "/?region=North+China")
+    rows = page.select("#waves tbody tr")
+    assert [r.find_all("td")[1].text for r in rows] == ["10", "10"]  # the page's n
+    form = page.select_one("#report-export")
+    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    assert fields == {"survey": "relationship", "region": "North China"}
+    response = client.get(form["action"], params={**fields, "format": "xlsx"})
+    assert response.status_code == 200
+    first = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    cells = _rows(first)
+    assert ("筛选：地区 华北",) in [row[:1] for row in cells]
+    kpis = {row[0]: row for row in cells if row and row[2:3] == ("n",)}
+    assert kpis["NPS"][1] == pytest.approx(_nps(NORTH_Q2)) and kpis["NPS"][3] == 10
+    assert kpis["回答数"][1] == 10
+    everyone = load_workbook(io.BytesIO(client.get(
+        "/reports/download", params={"format": "xlsx", "survey": "relationship"}).content))
+    whole = {row[0]: row for row in _rows(everyone.worksheets[0]) if row and row[2:3] == ("n",)}
+    assert whole["NPS"][3] == 30  # the unfiltered report still has every response
+    assert not any(str(row[0]).startswith("筛选") for row in _rows(everyone.worksheets[0]))
+
+
+def test_filtered_page_tables_equal_the_page(web):
+    client, logins = web
+    _login(client, logins, "analyst", "en")
+    page = _page(client, "/?region=North+China&wave=2026-Q2")
+    link = page.select_one("#export-tables")["href"]
+    query = dict(parse_qsl(urlsplit(link).query))
+    assert query.pop("page") == "overview"
+    assert Filters.from_query(query) == Filters(survey="relationship", wave="2026-Q2",
+                                                region="North China")
+    book = load_workbook(io.BytesIO(client.get(link).content))
+    cells = _rows(book.worksheets[0])
+    assert any(row[0] == "Filters: Wave 2026 Q2, Region North China" for row in cells), cells
+    header = next(i for i, row in enumerate(cells) if row[:2] == ("Wave", "n"))
+    assert not any(row[0] == "2026 Q1" for row in cells)  # the page's one wave only
+    row = dict(zip(cells[header], cells[header + 1]))
+    assert row["n"] == 10 and row["NPS"] == pytest.approx(_nps(NORTH_Q2))
+
+
+def test_analysis_tables_and_report_refuse_an_unknown_filter_clearly(web):
+    client, logins = web
+    _login(client, logins, "analyst")
+    page = _page(client, "/analysis?region=North+China")
+    link = page.select_one("#export-tables")["href"]
+    assert "region=North+China" in link
+    assert client.get(link).status_code == 200
+    wrong = client.get("/reports/tables", params={"page": "analysis", "region": "Mars"})
+    assert wrong.status_code == 400 and "Mars" in wrong.text and "Traceback" not in wrong.text
+    bad_day = client.get("/reports/download", params={"format": "html", "date_from": "31/03"})
+    assert bad_day.status_code == 400 and "2026-03-31" in bad_day.text
