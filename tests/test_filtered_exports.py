@@ -15,6 +15,7 @@ from sqlalchemy import update
 
 from patronage.labels import set_label
 from patronage.reporting.filters import Filters
+from patronage.reporting.satisfaction import respondents_address
 from patronage.settings import Settings
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers
@@ -110,3 +111,30 @@ def test_analysis_tables_and_report_refuse_an_unknown_filter_clearly(web):
     assert wrong.status_code == 400 and "Mars" in wrong.text and "Traceback" not in wrong.text
     bad_day = client.get("/reports/download", params={"format": "html", "date_from": "31/03"})
     assert bad_day.status_code == 400 and "2026-03-31" in bad_day.text
+
+
+def test_driver_links_keep_the_filters_and_the_list_applies_them(web):
+    client, logins = web
+    _login(client, logins, "analyst")
+    # The seeded panel has too few items for the drivers section, so its link builder (the one
+    # the section uses for each driver) is checked directly.
+    link = respondents_address("relationship", "overall_satisfaction",
+                               Filters(region="East China"))
+    query = dict(parse_qsl(urlsplit(link).query))
+    assert query.pop("item") == "overall_satisfaction"
+    assert Filters.from_query(query) == Filters(survey="relationship", region="East China")
+    listed = _page(client, link)
+    ids = {r.select("td")[1].get_text() for r in listed.select("table#customer-list tbody tr")}
+    assert ids <= {"C001", "C003"}  # C002 (North China) is left out
+    assert "筛选：地区 East China" in listed.text
+    form = listed.select_one("form[action='/analysis/respondents']")
+    assert form.select_one("input[name=region]")["value"] == "East China"
+    # The latest answers (test_selection): C001 rated overall satisfaction 5, C002 1, C003 9.
+    rows = _page(client, "/analysis/respondents?item=overall_satisfaction&max=6"
+                         "&region=East+China").select("table#customer-list tbody tr")
+    assert [r.select("td")[1].get_text() for r in rows] == ["C001"]
+    everyone = _page(client, "/analysis/respondents?item=overall_satisfaction&max=6")
+    assert [r.select("td")[1].get_text() for r in everyone.select(
+        "table#customer-list tbody tr")] == ["C002", "C001"]
+    assert client.get("/analysis/respondents?item=overall_satisfaction&region=Mars"
+                      ).status_code == 404

@@ -181,8 +181,11 @@ def path_diagram(model, label, title: str) -> str:
     return figure.to_json()
 
 
-def respondents_address(survey: str | None, item: str) -> str:
-    """The list of respondents who rated driver ``item`` (a dimension or an item) low."""
+def respondents_address(survey: str | None, item: str, filters: Filters | None = None) -> str:
+    """The list of respondents who rated driver ``item`` (a dimension or an item) low, among
+    the responses the page's ``filters`` keep."""
+    if filters is not None:
+        return "/analysis/respondents?" + filters.but(survey=survey).to_query(item=item)
     return "/analysis/respondents?" + urlencode({"survey": survey or "", "item": item})
 
 
@@ -279,7 +282,7 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
                              _("Better"), _("|Worse|"), cuts=(0.5, 0.5))
         shown = table[[c for c in COLUMNS[key] if c in table.columns]].copy()
         if key == "drivers":  # each driver leads to the respondents who rated it low
-            shown.attrs["row_links"] = {text: respondents_address(survey, code)
+            shown.attrs["row_links"] = {text: respondents_address(survey, code, filters)
                                         for code, text in zip(table.index, labels, strict=True)}
             shown.attrs["hint"] = _("A driver's name lists the respondents who rated it 6 or "
                                     "lower, to follow them up.")

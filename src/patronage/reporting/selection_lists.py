@@ -140,7 +140,7 @@ def _items_of(code: str, answered) -> list[str]:
 
 
 def respondents(engine: Engine, survey: str | None, item: str, *, max_rating: float = LOW_RATING,
-                gettext=lambda s: s, language: str = "en") -> CustomerList:
+                gettext=lambda s: s, language: str = "en", filters=None) -> CustomerList:
     """Respondents whose latest answer to ``survey`` rated ``item`` (an item, or a dimension:
     the mean of its items answered) at most ``max_rating``, lowest first.
 
@@ -153,6 +153,11 @@ def respondents(engine: Engine, survey: str | None, item: str, *, max_rating: fl
         survey = found["survey"].value_counts().idxmax()
         found = found[found["survey"] == survey]
     found = found[found["quality_flags"].map(lambda f: not f) & found["customer_id"].notna()]
+    if filters is not None and filters.active:  # the analysis page's filters, as it applies them
+        from patronage.satisfaction.sources import survey_data_from_db
+
+        kept = filters.apply(survey_data_from_db(engine, survey)).meta.index
+        found = found[found["response_id"].isin(kept)]
     if found.empty:
         raise UserError(N_("No responses for survey {survey!r} yet."), survey=survey or "")
     latest = found.sort_values("submitted_at").groupby("customer_id").tail(1)
@@ -180,6 +185,10 @@ def respondents(engine: Engine, survey: str | None, item: str, *, max_rating: fl
                                                                    max=f"{max_rating:g}")
     note = _("{low} of {n} respondents (each customer's latest answer to {survey}).").format(
         low=f"{len(low):,}", n=f"{len(rated):,}", survey=survey_title(engine, survey))
+    if filters is not None and filters.active:
+        from patronage.reporting.report_build import describe_filters
+
+        note = f"{note} {describe_filters(engine, filters, language, gettext)}"
     return _finish("respondents", title, table, engine, note)
 
 

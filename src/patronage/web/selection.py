@@ -24,6 +24,7 @@ from patronage.care import selection
 from patronage.care.tasks import local_zone
 from patronage.messages import N_, UserError, translated
 from patronage.reporting import selection_lists
+from patronage.reporting.filters import Filters
 from patronage.reporting.loyalty import COLUMN_LABELS as LOYALTY_COLUMNS
 from patronage.reporting.loyalty import VALUE_LABELS
 from patronage.web.deps import (
@@ -201,16 +202,19 @@ def loyalty_list_page(request: Request, kind: str = Query("clv", alias="list"),
 @router.get("/analysis/respondents")
 def respondents_page(request: Request, item: str = "", survey: str = "",
                      max: float = selection_lists.LOW_RATING):
-    """The respondents who rated a driver (a dimension or an item) at most ``max``."""
+    """The respondents who rated a driver (a dimension or an item) at most ``max``, among the
+    responses the analysis page's filters (in the address) keep."""
     require_user(request, *ANALYSTS)
     max = max if math.isfinite(max) else selection_lists.LOW_RATING
     try:
+        filters = Filters.from_query(request.query_params)
         listing = selection_lists.respondents(
             request.app.state.engine, survey or None, item[:60], max_rating=max,
-            gettext=gettext_for(request), language=language_of(request))
+            gettext=gettext_for(request), language=language_of(request), filters=filters)
     except UserError as exc:
         return _missing(request, exc)
-    return _list_page(request, listing, item=item, survey=survey, max_rating=f"{max:g}")
+    return _list_page(request, listing, item=item, survey=survey, max_rating=f"{max:g}",
+                      list_filters=filters)
 
 
 __all__ = ["back_to", "router", "with_notice"]
