@@ -138,3 +138,25 @@ def test_driver_links_keep_the_filters_and_the_list_applies_them(web):
         "table#customer-list tbody tr")] == ["C002", "C001"]
     assert client.get("/analysis/respondents?item=overall_satisfaction&region=Mars"
                       ).status_code == 404
+
+
+def test_the_warmer_prepares_the_comments_page_so_a_first_visit_is_ready(panel, db_url):
+    """The comments page's default view is among the warmer's jobs in every language: with no
+    waiting allowed (``page_wait_seconds=0``) a first visit still gets the page, not the
+    "being prepared" note (202)."""
+    from test_page_cache import _until
+
+    from patronage.web import pages
+
+    settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0.2)
+    with TestClient(create_app(settings)) as client:
+        jobs = pages.default_jobs(client.app)
+        assert {job.params[-1] for job in jobs if job.page == "comments"} == {
+            "en", "zh_Hans", "zh_Hant"}
+        cache = client.app.state.page_cache
+        _until(lambda: cache.computed == len(jobs), 240)
+        _login(client, panel[1]["logins"], "analyst", "zh_Hant")
+        response = client.get("/comments")  # 202 "being prepared" had it not been warmed
+        # (on SQLite the login's stored session is a data change: the page shown is then the
+        # one warmed, marked as being updated, still not the "being prepared" note)
+        assert response.status_code == 200 and "comments.css" in response.text

@@ -246,10 +246,15 @@ def loyalty_job(app, language: str) -> Job:
 
 
 def default_jobs(app) -> list[Job]:
-    """What the warmer prepares: the three pages with default options, in every language."""
+    """What the warmer prepares: the three dashboard pages and the comments page with default
+    options, in every language (the comments page last: its text analysis is the slowest)."""
+    from patronage.web.comments import comments_job
+
     return ([overview_job(app, Filters(), language) for language in LANGUAGES]
             + [analysis_job(app, Filters(), language, False) for language in LANGUAGES]
-            + [loyalty_job(app, language) for language in LANGUAGES])
+            + [loyalty_job(app, language) for language in LANGUAGES]
+            + [comments_job(app, None, None, None, None, False, language)
+               for language in LANGUAGES])
 
 
 @router.get("/analysis")
