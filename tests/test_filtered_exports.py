@@ -71,7 +71,7 @@ def test_filtered_report_has_the_filtered_pages_nps_and_n(web):
     assert response.status_code == 200
     first = load_workbook(io.BytesIO(response.content)).worksheets[0]
     cells = _rows(first)
-    assert ("筛选：地区 华北",) in [row[:1] for row in cells]
+    assert "筛选：地区 华北" in cells[1]  # under the title, beside the survey and wave
     kpis = {row[0]: row for row in cells if row and row[2:3] == ("n",)}
     assert kpis["NPS"][1] == pytest.approx(_nps(NORTH_Q2)) and kpis["NPS"][3] == 10
     assert kpis["回答数"][1] == 10
@@ -79,7 +79,13 @@ def test_filtered_report_has_the_filtered_pages_nps_and_n(web):
         "/reports/download", params={"format": "xlsx", "survey": "relationship"}).content))
     whole = {row[0]: row for row in _rows(everyone.worksheets[0]) if row and row[2:3] == ("n",)}
     assert whole["NPS"][3] == 30  # the unfiltered report still has every response
-    assert not any(str(row[0]).startswith("筛选") for row in _rows(everyone.worksheets[0]))
+    assert not any(str(c).startswith("筛选") for row in _rows(everyone.worksheets[0]) for c in row)
+    html = BeautifulSoup(client.get("/reports/download", params={**fields, "format": "html"}
+                                    ).text, "html.parser")
+    assert html.select_one("#report-filters").text == "筛选：地区 华北"
+    none = client.get("/reports/download", params={**fields, "format": "html",
+                                                   "date_from": "2030-01-01"})
+    assert none.status_code == 400 and "没有符合这些筛选条件的答卷" in none.text
 
 
 def test_filtered_page_tables_equal_the_page(web):
@@ -93,7 +99,7 @@ def test_filtered_page_tables_equal_the_page(web):
                                                 region="North China")
     book = load_workbook(io.BytesIO(client.get(link).content))
     cells = _rows(book.worksheets[0])
-    assert any(row[0] == "Filters: Wave 2026 Q2, Region North China" for row in cells), cells
+    assert "Filters: Wave 2026 Q2, Region North China" in cells[1], cells
     header = next(i for i, row in enumerate(cells) if row[:2] == ("Wave", "n"))
     assert not any(row[0] == "2026 Q1" for row in cells)  # the page's one wave only
     row = dict(zip(cells[header], cells[header + 1]))

@@ -101,13 +101,11 @@ def page_tables(engine: Engine, page: str, *, survey: str | None = None, languag
     if not sections:
         sections = [Section("empty", gettext(PAGE_TITLES[page]),
                             notes=[gettext(N_("No survey responses yet."))])]
-    described = describe_filters(engine, filters, language, gettext) if page != "loyalty" \
-        else None
-    if described:
-        sections[0].notes.insert(0, described)
+    labels = {"survey": gettext("Survey"), "wave": gettext("Wave")}
+    if page != "loyalty" and (described := describe_filters(engine, filters, language, gettext)):
+        labels["filters"] = described  # under the title of every sheet
     return Report(gettext(PAGE_TITLES[page]), survey or "", None, language,
-                  datetime.now(UTC), sections,
-                  {"survey": gettext("Survey"), "wave": gettext("Wave")})
+                  datetime.now(UTC), sections, labels)
 
 
 __all__ = ["PAGES", "page_tables"]

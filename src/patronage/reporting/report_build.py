@@ -110,7 +110,8 @@ def describe_filters(engine: Engine, filters, language: str = "en", gettext=lamb
                      ) -> str | None:
     """The filters a report was built on as its reader reads them ("Filters: Region East
     China, Tier Gold"), values by their labels; None when nothing but the survey is chosen.
-    Written on a filtered report's first page so a reader never takes it for the whole."""
+    Written under a filtered report's title (``Report.labels["filters"]``) so a reader never
+    takes it for the whole."""
     from patronage.labels import labels_for
     from patronage.reporting.filters import NAMES
 
@@ -154,13 +155,13 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
             section.notes.append(_("This section could not be computed: {reason}").format(
                 reason=section_problem(exc, key, gettext)))
         sections.append(section)
-    described = describe_filters(engine, filters, language, gettext)
-    if described and sections:
-        sections[0].notes.insert(0, described)
     title = _("Customer satisfaction and loyalty report")
     labels = {"survey": _("Survey"), "wave": _("Wave"), "generated": _("Generated"),
               "n": "n", "small": _("fewer than {n} answers: read with care").format(
                   n=SMALL_SAMPLE), "change": _("change")}
+    described = describe_filters(engine, filters, language, gettext)
+    if described:  # written under the title, on the first page and sheet
+        labels["filters"] = described
     return Report(title, frames["survey"], frames["wave"], language,
                   now or datetime.now(timezone.utc), sections, labels)
 

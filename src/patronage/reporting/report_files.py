@@ -90,7 +90,8 @@ def report_xlsx(report: Report) -> bytes:
         sheet.append([escape_formula(section.title)])
         sheet.cell(1, 1).font = Font(bold=True, size=14)
         sheet.append([escape_formula(f"{report.labels.get('survey', 'Survey')}: {report.survey}"),
-                      escape_formula(f"{report.labels.get('wave', 'Wave')}: {report.wave or ''}")])
+                      escape_formula(f"{report.labels.get('wave', 'Wave')}: {report.wave or ''}"),
+                      escape_formula(report.labels.get("filters", ""))])  # a filtered report
         for kpi in section.kpis:
             sheet.append([escape_formula(kpi.label), kpi.value, "n", kpi.n])
             sheet.cell(sheet.max_row, 2).number_format = excel_format(kpi.kind, kpi.digits)
@@ -189,6 +190,8 @@ def report_html(report: Report) -> str:
            f'{_esc(labels.get("wave", "Wave"))}: {_esc(report.wave or "–")} · '
            f'{_esc(labels.get("generated", "Generated"))}: '
            f'{_esc(report.generated_at.strftime("%Y-%m-%d %H:%M UTC"))}</p>']
+    if labels.get("filters"):  # a filtered report says so first
+        out.append(f'<p class="note" id="report-filters">{_esc(labels["filters"])}</p>')
     for section in report.sections:
         out.append(f'<section id="{_esc(section.key)}"><h2>{_esc(section.title)}</h2>')
         if section.kpis:

@@ -118,6 +118,8 @@ def report_pdf(report: Report) -> bytes:
                   f"{labels.get('wave', 'Wave')}: {report.wave or '–'} · "
                   f"{labels.get('generated', 'Generated')}: "
                   f"{report.generated_at.strftime('%Y-%m-%d %H:%M UTC')}", "note")]
+    if labels.get("filters"):  # a filtered report says so first
+        story.append(para(labels["filters"], "note"))
     width = A4[0] - 30 * mm
     for section in report.sections:
         story.append(para(section.title, "h2"))

@@ -26,6 +26,9 @@ def survey_frames(engine: Engine, survey: str | None, wave: str | None, filters=
     data = survey_data_from_db(engine, survey)
     if filters is not None:
         data = filters.apply(data)
+        if data.meta.empty and filters.active:
+            raise UserError(N_("No response matches these filters. Remove a filter or clear "
+                               "them all."))
     if data.meta.empty:
         raise UserError(N_("The survey has no responses to report on yet."))
     if survey is None and "survey" in data.meta.columns:
