@@ -166,3 +166,29 @@ def test_the_warmer_prepares_the_comments_page_so_a_first_visit_is_ready(panel, 
         # (on SQLite the login's stored session is a data change: the page shown is then the
         # one warmed, marked as being updated, still not the "being prepared" note)
         assert response.status_code == 200 and "comments.css" in response.text
+
+
+def test_analysis_tables_keep_the_flagged_checkbox(web, panel):
+    """With "include responses flagged by cleaning" ticked the Analysis page's tables are
+    computed on those responses too, as the page is."""
+    from sqlalchemy import update as update_rows
+
+    from patronage.storage.schema import responses
+
+    client, logins = web
+    with write_transaction(panel[0]) as conn:
+        conn.execute(update_rows(responses).where(responses.c.id.in_([2, 5, 6]))
+                     .values(quality_flags={"speeder": True}))
+    _login(client, logins, "analyst", "en")
+    link = _page(client, "/analysis?flagged=true").select_one("#export-tables")["href"]
+    assert "flagged=true" in link
+    plain = _page(client, "/analysis").select_one("#export-tables")["href"]
+    assert "flagged" not in plain
+
+    def first_wave_n(address):  # the NPS trend sheet: a row per wave, its n second
+        book = load_workbook(io.BytesIO(client.get(address).content))
+        sheet = next(book[name] for name in book.sheetnames if name.startswith("NPS trend"))
+        return next(row[1] for row in _rows(sheet) if row[0] == "2026 Q1")
+
+    # Responses 1, 4 and 5 of the seeded panel are in 2026-Q1: 30 with them, 27 without.
+    assert first_wave_n(link) == 30 and first_wave_n(plain) == 27

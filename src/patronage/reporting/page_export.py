@@ -70,11 +70,11 @@ def _sections(sections, labels):
 
 
 def page_tables(engine: Engine, page: str, *, survey: str | None = None, language: str = "en",
-                gettext=lambda s: s, filters=None) -> Report:
+                gettext=lambda s: s, filters=None, include_flagged: bool = False) -> Report:
     """The page's tables as a :class:`Report` (a section per table) for
     :func:`patronage.reporting.report_files.report_xlsx`, computed on the responses the page's
     ``filters`` keep (Overview and Analysis; the Loyalty page has none) and naming them on the
-    first sheet."""
+    first sheet; ``include_flagged`` as the Analysis page's checkbox."""
     from datetime import UTC, datetime
 
     from patronage.reporting.report_build import describe_filters
@@ -88,7 +88,8 @@ def page_tables(engine: Engine, page: str, *, survey: str | None = None, languag
         from patronage.reporting.satisfaction import COLUMN_LABELS, satisfaction_report
 
         parts = _sections(satisfaction_report(engine, survey, language=language,
-                                              gettext=gettext, filters=filters), COLUMN_LABELS)
+                                              gettext=gettext, filters=filters,
+                                              include_flagged=include_flagged), COLUMN_LABELS)
     else:
         from patronage.reporting.loyalty import COLUMN_LABELS, loyalty_report
 

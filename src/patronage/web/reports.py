@@ -78,9 +78,10 @@ def report_download(request: Request, format: str = "pdf", survey: str = "", wav
 
 
 @router.get("/reports/tables")
-def page_tables_download(request: Request, page: str = "overview"):
+def page_tables_download(request: Request, page: str = "overview", flagged: bool = False):
     """The tables of the Overview, Analysis or Loyalty page as one Excel workbook, on the
-    responses the page's filters (in the address, as on the page) keep."""
+    responses the page's filters (in the address, as on the page) keep; ``flagged`` as the
+    Analysis page's checkbox."""
     require_user(request, *ANALYSTS)
     page = page if page in PAGES else "overview"
     language = language_of(request)
@@ -89,9 +90,10 @@ def page_tables_download(request: Request, page: str = "overview"):
         filters = Filters.from_query(request.query_params)
     except UserError as exc:
         return _bad(request, exc, gettext)
-    job = Job("page-tables", (page, filters, language),
-              _safely(lambda: report_xlsx(page_tables(engine, page, survey=filters.survey,
-                                                      language=language, gettext=gettext,
-                                                      filters=filters)),
-                      gettext), ("page-tables", page, filters, language))
+    flagged = flagged and page == "analysis"
+    job = Job("page-tables", (page, filters, flagged, language),
+              _safely(lambda: report_xlsx(page_tables(
+                  engine, page, survey=filters.survey, language=language, gettext=gettext,
+                  filters=filters, include_flagged=flagged)), gettext),
+              ("page-tables", page, filters, flagged, language))
     return _answer(request, job, "xlsx", f"{page}-{language}.xlsx")
