@@ -24,6 +24,8 @@ from patronage.reporting import formats
 #: How a column is written: kind and decimals (see :func:`cell_text`).
 KINDS = ("text", "integer", "percent", "score", "signed", "money")
 SMALL_SAMPLE = formats.DEFAULT_MIN_SAMPLE
+#: Said in a filtered report's sections computed on every customer (not on survey responses).
+UNFILTERED = N_("This section counts every customer: the filters choose survey responses only.")
 
 SECTION_TITLES = {
     "summary": N_("Management summary"), "satisfaction": N_("Satisfaction"),
@@ -154,6 +156,8 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
         except Exception as exc:  # noqa: BLE001  (one section's failure never fails the report)
             section.notes.append(_("This section could not be computed: {reason}").format(
                 reason=section_problem(exc, key, gettext)))
+        if filters is not None and filters.active and key in ("loyalty", "cases"):
+            section.notes.append(_(UNFILTERED))
         sections.append(section)
     title = _("Customer satisfaction and loyalty report")
     labels = {"survey": _("Survey"), "wave": _("Wave"), "generated": _("Generated"),
