@@ -9,6 +9,8 @@ held-out parts of public labelled corpora that installed packages ship:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -79,21 +81,21 @@ def test_corpora_hold_each_text_once_and_the_split_repeats():
 def test_fitted_model_is_cached_on_disk_and_read_back(tmp_path, monkeypatch):
     small = pd.DataFrame({"text": ["很好", "很差", "质量好", "质量差"], "label": [1, 0, 1, 0]})
     monkeypatch.setattr(corpora, "corpus", lambda language: small)
+    # A private in-memory cache around the same function: clearing it starts "a new process"
+    # without throwing away the full-corpus models other tests in this process have fitted.
+    monkeypatch.setattr(sentiment, "trained_model",
+                        functools.cache(sentiment.trained_model.__wrapped__))
+    fitted = sentiment.trained_model("zh", tmp_path)
+    stored = list(tmp_path.glob("sentiment-zh-*.npz"))
+    assert len(stored) == 1
     sentiment.trained_model.cache_clear()
-    try:
-        fitted = sentiment.trained_model("zh", tmp_path)
-        stored = list(tmp_path.glob("sentiment-zh-*.npz"))
-        assert len(stored) == 1
-        sentiment.trained_model.cache_clear()
-        again = sentiment.trained_model("zh", tmp_path)
-        assert again.vocabulary_ == fitted.vocabulary_
-        np.testing.assert_array_equal(again.coef_, fitted.coef_)
-        stored[0].write_bytes(b"damaged")
-        sentiment.trained_model.cache_clear()
-        refitted = sentiment.trained_model("zh", tmp_path)
-        np.testing.assert_array_equal(refitted.coef_, fitted.coef_)
-    finally:
-        sentiment.trained_model.cache_clear()
+    again = sentiment.trained_model("zh", tmp_path)
+    assert again.vocabulary_ == fitted.vocabulary_
+    np.testing.assert_array_equal(again.coef_, fitted.coef_)
+    stored[0].write_bytes(b"damaged")
+    sentiment.trained_model.cache_clear()
+    refitted = sentiment.trained_model("zh", tmp_path)
+    np.testing.assert_array_equal(refitted.coef_, fitted.coef_)
 
 
 def test_comments_get_a_language_a_probability_and_a_label():
