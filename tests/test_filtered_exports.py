@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import update
+from test_report_web import _login
 
 from patronage.labels import set_label
 from patronage.reporting.filters import Filters
@@ -20,7 +21,6 @@ from patronage.settings import Settings
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers
 from patronage.web import create_app
-from test_report_web import _login
 
 # The seeded panel (conftest.seed_panel): response i (0..59) is customer 1 + i % 3, wave 2026-Q1
 # for i < 30 else 2026-Q2, NPS answer (7 i) mod 11. Customer 2 is moved to North China here, so

@@ -12,7 +12,12 @@ from fastapi.responses import Response
 from patronage.messages import UserError
 from patronage.reporting.filters import Filters
 from patronage.reporting.page_export import PAGES, page_tables
-from patronage.reporting.report_files import FORMATS, MEDIA_TYPES, build_file, report_xlsx
+from patronage.reporting.report_files import (
+    FORMATS,
+    MEDIA_TYPES,
+    build_file,
+    report_xlsx,
+)
 from patronage.web.deps import N_, language_of, render, require_user, translated
 from patronage.web.prepared import Job, prepared, preparing
 
