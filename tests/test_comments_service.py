@@ -14,9 +14,11 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from patronage.accounts import create_user
+from patronage.analytics.comments.sentiment import trained_model
 from patronage.cli import main
 from patronage.satisfaction.comments import (
-    analyse_case_descriptions, analyse_survey_comments, comment_table, survey_comments,
+    analyse_case_descriptions, analyse_survey_comments, comment_table, model_cache_dir,
+    survey_comments,
 )
 from patronage.settings import Settings
 from patronage.storage import insert_rows, write_transaction
@@ -35,6 +37,28 @@ TOPICS = [  # planted: equipment in the East, delivery in the North, price in bo
 ]
 LOGINS = {"analyst": ("analyst@example.com", "Quill-Meadow-8352"),
           "agent": ("agent@example.com", "Ferry-Cobalt-2961")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sentiment_models():
+    """The full-corpus sentiment models, ready before this module's first test. With no model in
+    the cache folder yet (15-30 s of CPU per language), parallel test workers would each fit the
+    same models on the same data: under a lock file one worker fits and writes them, the others
+    wait and read the written files."""
+    cache = model_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:   # no POSIX file locks: each worker fits or reads on its own
+        fcntl = None
+    with open(cache / "sentiment-fit.lock", "a") as lock:
+        if fcntl:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return {language: trained_model(language, cache) for language in ("zh", "en")}
+        finally:
+            if fcntl:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture
