@@ -46,19 +46,18 @@ def sentiment_models():
     same models on the same data: under a lock file one worker fits and writes them, the others
     wait and read the written files."""
     cache = model_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
-    except ImportError:   # no POSIX file locks: each worker fits or reads on its own
-        fcntl = None
-    with open(cache / "sentiment-fit.lock", "a") as lock:
-        if fcntl:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        cache.mkdir(parents=True, exist_ok=True)
+        lock = open(cache / "sentiment-fit.lock", "a")   # noqa: SIM115 (closed by the with below)
+    except (ImportError, OSError):   # no POSIX locks or no writable cache: each fits or reads
+        return {language: trained_model(language, cache) for language in ("zh", "en")}
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             return {language: trained_model(language, cache) for language in ("zh", "en")}
         finally:
-            if fcntl:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture
