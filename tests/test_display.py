@@ -17,6 +17,7 @@ from patronage.storage import insert_rows, write_transaction
 from patronage.storage.schema import answers, responses
 from patronage.web import create_app
 from patronage.web.i18n import load_translations
+from staff_login import log_in
 
 pytestmark = pytest.mark.db
 
@@ -70,13 +71,6 @@ def client(panel, db_url):
         yield test_client
 
 
-def _login(client, role="analyst", lang="zh_Hans"):
-    email, password = client.info["logins"][role]
-    token = BeautifulSoup(client.get("/login").text, "html.parser").find(
-        "input", {"name": "csrf_token"})["value"]
-    client.post("/login", data={"email": email, "password": password, "csrf_token": token,
-                                "next": "/"}, follow_redirects=False)
-    client.cookies.set("patronage_lang", lang)
 
 
 def _one_nps_answer(engine, answers_given: dict[str, object]) -> str:
@@ -107,7 +101,7 @@ def _one_nps_answer(engine, answers_given: dict[str, object]) -> str:
 
 def test_a_new_survey_with_one_answer_says_the_sample_is_too_small(client):
     code = _one_nps_answer(client.engine, {"nps": 0.0})
-    _login(client)
+    log_in(client)
     page = BeautifulSoup(client.get(f"/?survey={code}").text, "html.parser")
     tile = page.select_one("#kpi-nps").text
     assert "样本太少 (n=1)" in tile
@@ -129,7 +123,7 @@ def test_open_answers_of_every_template_appear_under_latest_comments(client):
     reason = "<b>价格</b> 太高 & 交货慢"
     code = _one_nps_answer(client.engine, {"nps": 4.0, "nps_reason": reason,
                                            "nps_improve": "更快交货"})
-    _login(client)
+    log_in(client)
     html = client.get(f"/?survey={code}").text
     comments = BeautifulSoup(html, "html.parser").select_one("#comments")
     assert comments is not None
@@ -139,7 +133,7 @@ def test_open_answers_of_every_template_appear_under_latest_comments(client):
 
 def test_enough_answers_show_the_score_with_its_n(client):
     """The seeded survey has 30 answers per wave: the NPS is shown, with its n."""
-    _login(client)
+    log_in(client)
     page = BeautifulSoup(client.get("/").text, "html.parser")
     tile = page.select_one("#kpi-nps").text
     assert "样本太少" not in tile and "n=30" in tile.replace(" ", "").replace("n =", "n=")
@@ -152,7 +146,7 @@ def test_enough_answers_show_the_score_with_its_n(client):
 
 
 def test_notices_never_end_in_a_dangling_colon(client):
-    _login(client, "admin")
+    log_in(client, "admin")
     page = client.get("/surveys")
     token = BeautifulSoup(page.text, "html.parser").find("input", {"name": "csrf_token"})["value"]
     client.post("/surveys", data={"template": "nps", "code": "nps-x", "title": "",
@@ -167,7 +161,7 @@ def test_notices_never_end_in_a_dangling_colon(client):
 
 
 def test_charts_carry_a_translated_toolbar_config(client):
-    _login(client)
+    log_in(client)
     page = BeautifulSoup(client.get("/").text, "html.parser")
     config = json.loads(page.select_one("script#chart-config").string)
     assert config["plotly"]["displaylogo"] is False
@@ -255,7 +249,7 @@ def formats_colour(group: str) -> str:
 
 
 def test_the_profile_writes_money_in_yuan(client):
-    _login(client)
+    log_in(client)
     page = BeautifulSoup(client.get("/customers/1").text, "html.parser")
     revenue = page.select_one("#revenue")
     assert re.fullmatch(r"¥\d{1,3}(,\d{3})*|¥\d+\.\d[万亿]", revenue.text), revenue.text

@@ -15,6 +15,7 @@ from patronage.reporting.filters import Filters
 from patronage.reporting.respondents import respondents
 from patronage.settings import Settings
 from patronage.web import create_app
+from staff_login import log_in
 
 # Seeded panel (conftest.seed_panel): response R{i} (i = 0..59) is customer C00{1 + i % 3}, in
 # wave 2026-Q1 for i < 30 else 2026-Q2, NPS answer (7 i) mod 11; R59 carries the markup comment.
@@ -59,19 +60,10 @@ def client(panel, db_url):
         yield test_client
 
 
-def _login(client, role="analyst", lang="zh_Hans"):
-    email, password = client.info["logins"][role]
-    token = BeautifulSoup(client.get("/login").text, "html.parser").find(
-        "input", {"name": "csrf_token"})["value"]
-    client.post("/login", data={"email": email, "password": password, "csrf_token": token,
-                                "next": "/"})
-    token = BeautifulSoup(client.get("/").text, "html.parser").find(
-        "input", {"name": "csrf_token"})["value"]
-    client.post("/language", data={"lang": lang, "next": "/", "csrf_token": token})
 
 
 def test_overview_links_lead_to_the_respondents_behind_the_figure(client):
-    _login(client)
+    log_in(client)
     overview = BeautifulSoup(client.get("/?wave=2026-Q2").text, "html.parser")
     link = next(a["href"] for a in overview.select("#kpi-nps a.drill")
                 if "group=detractors" in a["href"])
@@ -106,7 +98,7 @@ def test_overview_links_lead_to_the_respondents_behind_the_figure(client):
 
 
 def test_selection_on_the_respondents_list_makes_tasks(client):
-    _login(client, lang="en")
+    log_in(client, lang="en")
     link = "/respondents?wave=2026-Q2&group=detractors"
     page = BeautifulSoup(client.get(link).text, "html.parser")
     token = page.find("input", {"name": "csrf_token"})["value"]

@@ -18,6 +18,7 @@ from patronage.settings import Settings
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers
 from patronage.web import create_app
+from staff_login import log_in
 
 # The seeded panel (conftest.seed_panel): response i (0..59) is customer 1 + i % 3, wave 2026-Q1
 # for i < 30 else 2026-Q2, submitted on day 1 + i % 28 of February (Q1) or May (Q2), with the NPS
@@ -125,19 +126,10 @@ def client(segmented, db_url):
         yield test_client
 
 
-def _login(client, role="analyst", lang="zh_Hans"):
-    email, password = client.info["logins"][role]
-    token = BeautifulSoup(client.get("/login").text, "html.parser").find(
-        "input", {"name": "csrf_token"})["value"]
-    client.post("/login", data={"email": email, "password": password, "csrf_token": token,
-                                "next": "/"})
-    token = BeautifulSoup(client.get("/").text, "html.parser").find(
-        "input", {"name": "csrf_token"})["value"]
-    client.post("/language", data={"lang": lang, "next": "/", "csrf_token": token})
 
 
 def test_filtered_overview_page_shows_n_warning_and_active_filters(client):
-    _login(client)
+    log_in(client)
     page = BeautifulSoup(client.get("/?region=North+China&wave=2026-Q2").text, "html.parser")
     bar = page.select_one("form#filters")
     assert bar["method"] == "get"
@@ -160,7 +152,7 @@ def test_filtered_overview_page_shows_n_warning_and_active_filters(client):
 
 
 def test_unknown_filter_value_is_a_clear_chinese_message(client):
-    _login(client)
+    log_in(client)
     for query in ("/?region=Mars", "/?date_from=yesterday", "/respondents?tier=iron"):
         response = client.get(query)
         assert response.status_code == 400, query
@@ -176,7 +168,7 @@ def test_unknown_filter_value_is_a_clear_chinese_message(client):
 
 
 def test_no_match_says_so(client):
-    _login(client, lang="en")
+    log_in(client, lang="en")
     page = BeautifulSoup(client.get("/?date_from=2026-03-01&date_to=2026-04-01").text,
                          "html.parser")
     assert page.select_one("#no-match") is not None
@@ -184,7 +176,7 @@ def test_no_match_says_so(client):
 
 
 def test_analysis_page_is_computed_on_the_filtered_responses(client):
-    _login(client, lang="en")
+    log_in(client, lang="en")
     page = BeautifulSoup(client.get("/analysis?region=North+China").text, "html.parser")
     assert page.select_one("form#filters select[name=region] option[selected]")["value"] == (
         "North China")
