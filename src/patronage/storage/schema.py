@@ -458,3 +458,5 @@ from patronage.storage import schema_members  # noqa: E402,F401
 from patronage.storage import schema_comments  # noqa: E402,F401
 # Scheduled reports and outbox attachments likewise.
 from patronage.storage import schema_reports  # noqa: E402,F401
+# Saved views of the dashboard pages likewise.
+from patronage.storage import schema_views  # noqa: E402,F401
