@@ -40,6 +40,15 @@ KIND_NAMES = {
 }
 #: The value tiers the loyalty analysis assigns; the interface translates them (catalog).
 BUILT_IN_TIERS = ("platinum", "gold", "silver", "bronze")
+#: The kinds of touchpoints (moments of truth, ``touchpoints.kind``) as the interface names them
+#: (catalog); ``labels("touchpoint", "delivery")`` reads them in the page's language.
+TOUCHPOINT_NAMES = {
+    "proposal": N_("Proposal"), "quote": N_("Quote"), "order": N_("Order"),
+    "invoice": N_("Invoice"), "delivery": N_("Delivery"), "installation": N_("Installation"),
+    "training": N_("Training"), "survey": N_("Survey"), "promotion": N_("Promotion"),
+    "payment": N_("Payment"), "inquiry": N_("Inquiry"), "complaint": N_("Complaint"),
+    "maintenance": N_("Maintenance"), "parts_return": N_("Parts return"),
+}
 MAX_LABEL = 300
 #: A sampling stratum: segment values joined by " / ", each labelled by the first kind that has it.
 STRATUM = "stratum"
@@ -72,6 +81,8 @@ class Labels:
             return found
         if kind == "tier" and text in BUILT_IN_TIERS:
             return self.gettext(text)
+        if kind == "touchpoint" and text in TOUCHPOINT_NAMES:
+            return self.gettext(TOUCHPOINT_NAMES[text])
         return text
 
     def _any(self, value: str) -> str:

@@ -16,20 +16,14 @@ import plotly.graph_objects as go
 from patronage.cases import analysis
 from patronage.messages import N_, Term, UserError, translated
 from patronage.reporting import formats
-from patronage.labels import labels_for
+from patronage.labels import TOUCHPOINT_NAMES, labels_for
 from patronage.reporting.case_desk import category_names
 from patronage.reporting.charts import _LAYOUT, hover
 
 VOLUME_BY = (("category", N_("Cases by category")), ("touchpoint", N_("Cases by touchpoint")),
              ("region", N_("Cases by region")), ("product", N_("Cases by product")),
              ("month", N_("Cases by month")))
-TOUCHPOINT_LABELS = {
-    "proposal": N_("Proposal"), "quote": N_("Quote"), "order": N_("Order"),
-    "invoice": N_("Invoice"), "delivery": N_("Delivery"), "installation": N_("Installation"),
-    "training": N_("Training"), "survey": N_("Survey"), "promotion": N_("Promotion"),
-    "payment": N_("Payment"), "inquiry": N_("Inquiry"), "complaint": N_("Complaint"),
-    "maintenance": N_("Maintenance"), "parts_return": N_("Parts return"),
-}
+TOUCHPOINT_LABELS = TOUCHPOINT_NAMES
 GROUP_LABELS = {"resolved_well": N_("Complaint resolved well"),
                 "never_complained": N_("Never complained"),
                 "resolved_badly": N_("Complaint resolved badly")}

@@ -7,6 +7,12 @@ keys a computed page by it. Values are checked twice: their form when parsed (da
 and against the survey's responses when applied (:meth:`Filters.apply`): an unknown region or
 wave is a :class:`~patronage.messages.UserError` naming the values there are, never an empty page
 that looks like a result.
+
+The touchpoint filter keeps the responses that followed a moment of truth of one kind: those whose
+customer had a touchpoint of that kind (an installation, a delivery ...) in the
+:data:`~patronage.satisfaction.sources.TOUCHPOINT_DAYS` days before answering (the survey's own
+touchpoint is not one). Pages about customers rather than responses (the Loyalty page) take the
+segment filters only: :func:`customer_filters` splits the rest off so the page can say so.
 """
 
 from __future__ import annotations
@@ -19,16 +25,17 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from patronage.messages import N_, Term, UserError
-from patronage.satisfaction.sources import SurveyData
+from patronage.satisfaction.sources import TOUCHPOINTS, SurveyData
+from patronage.storage.schema import TOUCHPOINT_KINDS
 
 #: The customer attributes a page can be filtered by (columns of the customer panel; the survey
 #: data has them as ``customer_<name>``). ``channel`` is the customer's sales channel.
 SEGMENTS = ("region", "industry", "size", "tier", "channel")
 #: Every filter's query parameter, in the order the filter bar shows them.
-KEYS = ("survey", "wave", "date_from", "date_to", *SEGMENTS)
+KEYS = ("survey", "wave", "date_from", "date_to", "touchpoint", *SEGMENTS)
 #: The filters' names (English, translated where shown).
 NAMES = {"survey": N_("Survey"), "wave": N_("Wave"), "date_from": N_("Answered from"),
-         "date_to": N_("Answered until"), "region": N_("Region"), "industry": N_("Industry"),
+         "date_to": N_("Answered until"), "touchpoint": N_("Touchpoint"), "region": N_("Region"), "industry": N_("Industry"),
          "size": N_("Size"), "tier": N_("Tier"), "channel": N_("Channel")}
 #: Longest value accepted for a text filter (longer is not a value of the panel).
 MAX_VALUE = 120
@@ -53,6 +60,7 @@ class Filters:
     wave: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    touchpoint: str | None = None
     region: str | None = None
     industry: str | None = None
     size: str | None = None
@@ -75,6 +83,12 @@ class Filters:
             elif len(text) > MAX_VALUE:
                 raise UserError(N_("The filter {field} is too long to be a value of the data."),
                                 field=Term(NAMES[key]))
+            elif key == "touchpoint" and text not in TOUCHPOINT_KINDS:
+                error = UserError(N_("There is no touchpoint {value!r}; choose one of: "
+                                     "{choices}."), value=text[:60],
+                                  choices=", ".join(TOUCHPOINT_KINDS))
+                error.kind, error.choices = key, list(TOUCHPOINT_KINDS)  # shown by their labels
+                raise error
             else:
                 values[key] = text
         found = cls(**values)
@@ -130,6 +144,12 @@ class Filters:
                 keep &= days.ge(self.date_from).fillna(False).astype(bool)
             if self.date_to is not None:
                 keep &= days.le(self.date_to).fillna(False).astype(bool)
+        if self.touchpoint is not None:
+            kinds = meta[TOUCHPOINTS] if TOUCHPOINTS in meta.columns else pd.Series(
+                "", index=meta.index)
+            lists = kinds.fillna("").astype(str).str.split(";")
+            keep &= lists.map(lambda found: self.touchpoint in found).astype(bool) & _known(
+                "touchpoint", self.touchpoint, pd.Series(_kinds(kinds)))
         for key in SEGMENTS:
             value = getattr(self, key)
             column = f"customer_{key}"
@@ -156,6 +176,20 @@ class Filters:
         return panel[keep]
 
 
+def _kinds(column: pd.Series) -> list[str]:
+    """The touchpoint kinds in a ``touchpoints`` column (";"-joined), in the schema's order."""
+    found = {kind for text in column.dropna() for kind in str(text).split(";") if kind}
+    return [kind for kind in TOUCHPOINT_KINDS if kind in found]
+
+
+def customer_filters(filters: Filters) -> tuple[Filters, list[str]]:
+    """The part of ``filters`` a page about customers can take (the segments), and the keys of
+    those it cannot (the survey's wave, answer dates, touchpoint), for the page to name."""
+    dropped = [key for key, _value in filters.items()
+               if key not in SEGMENTS and key != "survey"]
+    return filters.without(*dropped, "survey"), dropped
+
+
 def _known(key: str, value: str, values: pd.Series) -> bool:
     """True when ``value`` is among ``values``; else the error that says which there are."""
     present = sorted({str(v) for v in values.dropna()})
@@ -170,9 +204,11 @@ def _known(key: str, value: str, values: pd.Series) -> bool:
 
 
 def options(data: SurveyData) -> dict[str, list[str]]:
-    """What the filter bar offers for ``data`` (unfiltered): the waves in date order and each
-    segment's values, sorted."""
-    found = {"wave": data.waves_in_order()}
+    """What the filter bar offers for ``data`` (unfiltered): the waves in date order, the
+    touchpoint kinds the responses followed and each segment's values, sorted."""
+    found = {"wave": data.waves_in_order(),
+             "touchpoint": _kinds(data.meta[TOUCHPOINTS]) if TOUCHPOINTS in data.meta.columns
+             else []}
     for key in SEGMENTS:
         column = f"customer_{key}"
         values = data.meta[column].dropna() if column in data.meta.columns else []
@@ -180,4 +216,4 @@ def options(data: SurveyData) -> dict[str, list[str]]:
     return found
 
 
-__all__ = ["KEYS", "NAMES", "SEGMENTS", "Filters", "options"]
+__all__ = ["KEYS", "NAMES", "SEGMENTS", "Filters", "customer_filters", "options"]

@@ -15,11 +15,16 @@ from sqlalchemy import Engine
 
 from patronage.index_system import COMMENT_ITEM
 from patronage.messages import N_, UserError
-from patronage.storage import read_answers, read_customers, read_responses
+from patronage.storage import read_answers, read_customers, read_responses, read_touchpoints
 
 SEGMENT_COLUMNS = ("region", "industry", "size", "channel", "tier")
+#: The meta column of the touchpoint kinds a response followed (";"-joined, "" for none): those
+#: of its customer's touchpoints in the ``TOUCHPOINT_DAYS`` days up to the answer (not the
+#: survey's own touchpoint).
+TOUCHPOINTS, TOUCHPOINT_DAYS = "touchpoints", 30
 META_COLUMNS = ("wave", "wave_start", "survey", "customer_id", "channel", "language", "weight",
-                "submitted_at", "flagged", *(f"customer_{c}" for c in SEGMENT_COLUMNS))
+                "submitted_at", "flagged", *(f"customer_{c}" for c in SEGMENT_COLUMNS),
+                TOUCHPOINTS)
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class SurveyData:
         shown = {"channel": "mode", "customer_channel": "sales_channel"}
         available = ", ".join(dict.fromkeys(
             shown.get(c, c.removeprefix("customer_")) for c in self.meta.columns
-            if c not in ("flagged", "wave_start")))
+            if c not in ("flagged", "wave_start", TOUCHPOINTS)))
         raise UserError(N_("Cannot group by {by!r}: choose one of {available}."), by=by,
                         available=available)
 
@@ -91,8 +96,28 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
     customers = read_customers(engine)[["customer_id", *SEGMENT_COLUMNS]]
     customers = customers.rename(columns={c: f"customer_{c}" for c in SEGMENT_COLUMNS})
     meta = responses.merge(customers, on="customer_id", how="left").set_index("response_id")
+    meta[TOUCHPOINTS] = _followed(engine, meta)
     meta = meta[[c for c in META_COLUMNS if c in meta.columns]]
     return SurveyData(answers=answers, comments=comments.rename("comment"), meta=meta)
+
+
+def _followed(engine: Engine, meta: pd.DataFrame) -> pd.Series:
+    """Per response (``meta``: ``customer_id``, ``submitted_at``): the kinds of its customer's
+    touchpoints in the :data:`TOUCHPOINT_DAYS` days up to the answer, sorted and ";"-joined."""
+    points = read_touchpoints(engine)
+    points = points[(points["kind"] != "survey")
+                    & points["customer_id"].isin(meta["customer_id"].dropna())]
+    found = pd.Series("", index=meta.index, dtype=object)
+    if points.empty:
+        return found
+    asked = meta[["customer_id", "submitted_at"]].dropna().reset_index(names="_response")
+    pairs = asked.merge(points[["customer_id", "occurred_at", "kind"]], on="customer_id")
+    answered = pd.to_datetime(pairs["submitted_at"])
+    before = pairs[(pairs["occurred_at"] <= answered)
+                   & (pairs["occurred_at"] > answered - pd.Timedelta(days=TOUCHPOINT_DAYS))]
+    kinds = before.groupby("_response")["kind"].agg(lambda k: ";".join(sorted(set(k))))
+    found.loc[kinds.index] = kinds
+    return found
 
 
 def survey_data_from_csv(path: str | Path, *, encoding: str | None = None,
