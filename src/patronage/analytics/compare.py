@@ -2,6 +2,10 @@
 
 References: Welch (1947) for unequal-variance t; Kruskal & Wallis (1952); Mann & Whitney (1947);
 Cramér (1946) for V; Hedges (1981) for g; Holm (1979) for the step-down correction.
+
+Two groups side by side (a period against the one before, a segment against the rest):
+:func:`mean_difference` (Welch's t on weighted means) and :func:`nps_test` (z test on the
+difference of two NPS), both as ``a − b``.
 """
 
 from __future__ import annotations
@@ -102,6 +106,59 @@ def compare_groups(values, groups) -> dict:
             "effect": "eta_squared", "effect_size": between / total if total > 0 else np.nan}
 
 
+def mean_difference(a, b, weights_a=None, weights_b=None) -> pd.Series:
+    """Difference ``a − b`` of two independent groups' (weighted) mean ratings, with Welch's t test.
+
+    Each group's mean and standard deviation are those of
+    :func:`~patronage.analytics.ratings.mean_summary` (weighted, on Kish's effective sample size
+    ``n_eff``); the standard error of the difference is ``sqrt(sd_a²/n_eff_a + sd_b²/n_eff_b)``
+    and its degrees of freedom are Welch–Satterthwaite's (Welch 1947, *Biometrika* 34:28–35).
+    Without weights this is ``scipy.stats.ttest_ind(a, b, equal_var=False)``. Missing answers are
+    dropped; with fewer than two answers in a group the test is NaN.
+
+    Returns ``n_a, n_b, mean_a, mean_b, difference, t, df, p_value``.
+    """
+    sa, sb = mean_summary(a, weights_a), mean_summary(b, weights_b)
+    out = {"n_a": sa["n"], "n_b": sb["n"], "mean_a": sa["mean"], "mean_b": sb["mean"],
+           "difference": sa["mean"] - sb["mean"], "t": np.nan, "df": np.nan, "p_value": np.nan}
+    if sa["n_effective"] > 1 and sb["n_effective"] > 1:
+        va = sa["sd"] ** 2 / sa["n_effective"]
+        vb = sb["sd"] ** 2 / sb["n_effective"]
+        if va + vb > 0:
+            t = out["difference"] / np.sqrt(va + vb)
+            df = (va + vb) ** 2 / (va**2 / (sa["n_effective"] - 1)
+                                   + vb**2 / (sb["n_effective"] - 1))
+            out.update(t=float(t), df=float(df), p_value=float(2 * stats.t.sf(abs(t), df)))
+    return pd.Series(out)
+
+
+def nps_test(a, b, weights_a=None, weights_b=None) -> pd.Series:
+    """Difference ``a − b`` of two independent groups' NPS (0–10 answers), with a two-sided z test.
+
+    An NPS is ``100 (p⁺ − p⁻)`` with the shares of promoters and detractors estimated from one
+    multinomial sample, so ``Var(p̂⁺ − p̂⁻) = (p⁺(1 − p⁺) + p⁻(1 − p⁻) + 2p⁺p⁻) / n
+    = (p⁺ + p⁻ − (p⁺ − p⁻)²) / n`` (the variance of a difference of two proportions of the same
+    multinomial sample, whose covariance is ``−p⁺p⁻/n``); the variances of independent groups
+    add, and ``z = difference / se`` (see :func:`~patronage.analytics.ratings.nps_difference`;
+    weights enter through Kish's effective sample size). Returns ``n_a, n_b, nps_a, nps_b,
+    difference, ci_low, ci_high, z, p_value``; NaN when a group has no answer.
+    """
+    na = int(as_float_series(a).notna().sum())
+    nb = int(as_float_series(b).notna().sum())
+    if na == 0 or nb == 0:  # nothing to test; the other group's NPS is still shown
+        nan = np.nan
+        return pd.Series({"n_a": na, "n_b": nb,
+                          "nps_a": nps_summary(a, weights_a)["nps"] if na else nan,
+                          "nps_b": nps_summary(b, weights_b)["nps"] if nb else nan,
+                          "difference": nan, "ci_low": nan, "ci_high": nan, "z": nan,
+                          "p_value": nan})
+    found = nps_difference(b, a, weights_b, weights_a)  # its difference is the second − first
+    return pd.Series({"n_a": na, "n_b": nb, "nps_a": found["nps_b"], "nps_b": found["nps_a"],
+                      "difference": found["difference"], "ci_low": found["ci_low"],
+                      "ci_high": found["ci_high"], "z": found["z"],
+                      "p_value": found["p_value"]})
+
+
 def wave_trend(values, waves, order=None, weights=None, *, kind: str = "mean") -> pd.DataFrame:
     """Score per wave and the significance of each change from the previous wave.
 
@@ -172,5 +229,7 @@ __all__ = [
     "crosstab_test",
     "hedges_g",
     "holm",
+    "mean_difference",
+    "nps_test",
     "wave_trend",
 ]

@@ -28,6 +28,8 @@ from patronage.web import (
     members, members_report, members_rewards, members_rules, pages, public, reports, selection,
     staff, survey_admin,
 )
+from patronage.web import compare as compare_pages
+from patronage.web import saved_views
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
     N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     cases.install(app.state.templates.env)
     care.install(app.state.templates.env)
     labels.install(app.state.templates.env)
+    saved_views.install(app.state.templates.env)
     app.state.labels = LabelCache(app.state.engine,
                                   DataVersion(app.state.engine, ("category_labels",)))
     app.state.login_limiter = AttemptLimiter(settings.login_attempts_per_hour)
@@ -119,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customer_pages.router)
     app.include_router(pages.router)
     app.include_router(comments.router)
+    app.include_router(compare_pages.router)
+    app.include_router(saved_views.router)
     app.include_router(reports.router)
     app.include_router(api.router)
     app.include_router(api_cases.router)
