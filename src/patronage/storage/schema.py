@@ -460,3 +460,5 @@ from patronage.storage import schema_comments  # noqa: E402,F401
 from patronage.storage import schema_reports  # noqa: E402,F401
 # Saved views of the dashboard pages likewise.
 from patronage.storage import schema_views  # noqa: E402,F401
+# Action plans and their history likewise.
+from patronage.storage import schema_actions  # noqa: E402,F401
