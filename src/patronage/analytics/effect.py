@@ -1,0 +1,155 @@
+"""The measured effect of an improvement action: a metric before and after, for the customers the
+action targeted against the rest.
+
+* :func:`difference_in_differences` — where a comparison group exists (the targeted segment
+  and the other customers, both before and after): the OLS regression
+  ``y ~ after + treated + after:treated`` whose interaction coefficient is the effect, with
+  heteroskedasticity-robust (HC1, White 1980 with the ``n / (n − k)`` correction of MacKinnon &
+  White 1985) standard errors and normal-theory intervals and p-values, as
+  ``statsmodels.formula.api.ols(...).fit(cov_type="HC1")`` reports them.
+* :func:`mean_change` — no comparison group: the targeted customers' mean after against
+  before, Welch's unequal-variance t test and interval (Welch 1947).
+* :func:`nps_change` — no comparison group, NPS: the difference of two independent NPS with a
+  two-sided z test (:func:`~patronage.analytics.ratings.nps_difference`).
+
+NPS enters a regression as each answer coded +100 (promoter, 9–10), 0 (passive) or −100
+(detractor, 0–6), whose mean is the NPS (:func:`nps_points`). Answers are unweighted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from patronage.analytics.ratings import nps_difference
+from patronage.analytics.scores import DETRACTOR_MAX, PROMOTER_MIN
+
+METHODS = ("did", "welch", "z")
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A measured change: ``change`` (after − before; with a comparison group, the targeted
+    customers' change minus the others') with its ``ci_low``/``ci_high`` interval and two-sided
+    ``p_value``; the targeted group's ``before``/``after`` means and counts, and the comparison
+    group's (NaN / 0 without one)."""
+
+    method: str
+    change: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    before: float
+    after: float
+    n_before: int
+    n_after: int
+    other_before: float = np.nan
+    other_after: float = np.nan
+    n_other_before: int = 0
+    n_other_after: int = 0
+
+    def significant(self, alpha: float = 0.05) -> bool:
+        return bool(self.p_value == self.p_value and self.p_value < alpha)
+
+    @property
+    def smallest_n(self) -> int:
+        """The smallest of the groups the effect rests on."""
+        counts = [self.n_before, self.n_after]
+        if self.method == "did":
+            counts += [self.n_other_before, self.n_other_after]
+        return int(min(counts))
+
+
+def _values(values, name: str) -> np.ndarray:
+    array = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+    array = array[~np.isnan(array)]
+    if len(array) < 2:
+        raise ValueError(f"{name} needs at least two answers; got {len(array)}")
+    return array
+
+
+def nps_points(scores) -> pd.Series:
+    """NPS answers (0–10) as +100 (promoters), 0 (passives), −100 (detractors); missing stays
+    missing. Their mean is the NPS."""
+    values = pd.to_numeric(pd.Series(scores), errors="coerce").astype(float)
+    if ((values < 0) | (values > 10)).any():
+        raise ValueError("NPS scores must lie between 0 and 10")
+    points = pd.Series(0.0, index=values.index)
+    points[values >= PROMOTER_MIN] = 100.0
+    points[values <= DETRACTOR_MAX] = -100.0
+    return points.where(values.notna())
+
+
+def _z(confidence: float) -> float:
+    return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def difference_in_differences(y, after, treated, *, confidence: float = 0.95) -> Effect:
+    """The effect of a change on the treated group: the coefficient of ``after:treated`` in the
+    OLS regression ``y ~ after + treated + after:treated`` with HC1 robust standard errors.
+
+    ``y`` are the answers, ``after`` and ``treated`` 0/1 (or booleans) of the same length;
+    missing answers are dropped. Each of the four cells needs at least two answers.
+    """
+    frame = pd.DataFrame({"y": pd.to_numeric(pd.Series(np.asarray(y, dtype=float)),
+                                             errors="coerce"),
+                          "after": np.asarray(after, dtype=float),
+                          "treated": np.asarray(treated, dtype=float)}).dropna()
+    cells = frame.groupby(["treated", "after"])["y"].agg(["mean", "size"])
+    for cell in ((1.0, 0.0), (1.0, 1.0), (0.0, 0.0), (0.0, 1.0)):
+        if cell not in cells.index or cells.loc[cell, "size"] < 2:
+            raise ValueError("each of the four groups (targeted and others, before and after) "
+                             "needs at least two answers")
+    X = np.column_stack([np.ones(len(frame)), frame["after"], frame["treated"],
+                         frame["after"] * frame["treated"]])
+    y_values = frame["y"].to_numpy()
+    n, k = X.shape
+    bread = np.linalg.pinv(X.T @ X)
+    beta = bread @ X.T @ y_values
+    residuals = y_values - X @ beta
+    meat = (X * residuals[:, None] ** 2).T @ X
+    covariance = bread @ meat @ bread * n / (n - k)
+    estimate, se = float(beta[3]), float(np.sqrt(max(covariance[3, 3], 0.0)))
+    half = _z(confidence) * se
+    p_value = float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan
+    return Effect("did", estimate, estimate - half, estimate + half, p_value,
+                  before=float(cells.loc[(1.0, 0.0), "mean"]),
+                  after=float(cells.loc[(1.0, 1.0), "mean"]),
+                  n_before=int(cells.loc[(1.0, 0.0), "size"]),
+                  n_after=int(cells.loc[(1.0, 1.0), "size"]),
+                  other_before=float(cells.loc[(0.0, 0.0), "mean"]),
+                  other_after=float(cells.loc[(0.0, 1.0), "mean"]),
+                  n_other_before=int(cells.loc[(0.0, 0.0), "size"]),
+                  n_other_after=int(cells.loc[(0.0, 1.0), "size"]))
+
+
+def mean_change(before, after, *, confidence: float = 0.95) -> Effect:
+    """Mean after − mean before with Welch's t test and its interval (Welch–Satterthwaite
+    degrees of freedom)."""
+    a, b = _values(before, "before"), _values(after, "after")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    change, se = float(b.mean() - a.mean()), float(np.sqrt(va + vb))
+    if se > 0:
+        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+        half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+        p_value = float(2 * stats.t.sf(abs(change / se), df))
+    else:
+        half, p_value = np.nan, np.nan
+    return Effect("welch", change, change - half, change + half, p_value,
+                  before=float(a.mean()), after=float(b.mean()), n_before=len(a), n_after=len(b))
+
+
+def nps_change(before, after, *, confidence: float = 0.95) -> Effect:
+    """NPS after − NPS before with the two-sided z test of two independent NPS."""
+    a, b = _values(before, "before"), _values(after, "after")
+    found = nps_difference(a, b, confidence=confidence)
+    return Effect("z", float(found["difference"]), float(found["ci_low"]),
+                  float(found["ci_high"]), float(found["p_value"]), before=float(found["nps_a"]),
+                  after=float(found["nps_b"]), n_before=len(a), n_after=len(b))
+
+
+__all__ = ["METHODS", "Effect", "difference_in_differences", "mean_change", "nps_change",
+           "nps_points"]
