@@ -76,14 +76,40 @@ def nps_trend(waves: pd.DataFrame, *, title: str, nps_label: str, csi_label: str
     return figure.to_json()
 
 
-def dimension_bars(labels: list[str], scores: list[float], *, title: str) -> str:
-    """Horizontal bars of dimension scores on 0–100."""
+def dimension_bars(labels: list[str], scores: list[float], *, title: str,
+                   axis_title: str | None = None) -> str:
+    """Horizontal bars of dimension scores on 0–100 (``axis_title`` names the scale)."""
     figure = go.Figure(go.Bar(x=_finite(scores), y=labels, orientation="h",
+                              marker=dict(color=COLOURWAY[0]),
                               text=[f"{s:.1f}" if s is not None else "" for s in _finite(scores)],
                               textposition="auto",
                               hovertemplate=hover(f"%{{y}}: %{{x:{D3['score']}}}")))
-    figure.update_layout(title=title, xaxis=dict(range=[0, 100]),
+    figure.update_layout(title=title, xaxis=dict(range=[0, 100], title=axis_title),
                          yaxis=dict(autorange="reversed"), **_LAYOUT)
+    return figure.to_json()
+
+
+def nps_groups(waves: pd.DataFrame, *, title: str, names: dict[str, str], axis_title: str,
+               wave_labels: list[str] | None = None, min_sample: int = 1) -> str:
+    """The shares of detractors, passives and promoters per wave as stacked bars in their
+    colours (detractors at the bottom); ``names`` are the groups' names by ``promoters``,
+    ``passives``, ``detractors``. A wave with fewer than ``min_sample`` answers has no bars."""
+    x = wave_labels if wave_labels is not None else [str(w) for w in waves["wave"]]
+    counts = [0 if v is None else v for v in _finite(waves["n"])]
+    figure = go.Figure()
+    for group, colour in (("detractors", NPS_COLOURS["detractor"]),
+                          ("passives", NPS_COLOURS["passive"]),
+                          ("promoters", NPS_COLOURS["promoter"])):
+        shares = [v if n >= min_sample else None for v, n in zip(_finite(waves[group]), counts)]
+        figure.add_trace(go.Bar(
+            x=x, y=shares, name=names[group], marker=dict(color=colour),
+            text=[f"{100 * v:.0f}%" if v is not None else "" for v in shares],
+            textposition="inside", insidetextanchor="middle", customdata=counts,
+            hovertemplate=hover(f"%{{x}} · {names[group]}", f"%{{y:{D3['share']}}}",
+                                "n = %{customdata:,d}")))
+    figure.update_layout(title=title, barmode="stack",
+                         yaxis=dict(title=axis_title, tickformat=".0%", range=[0, 1]),
+                         legend=dict(orientation="h", y=-0.2, traceorder="normal"), **_LAYOUT)
     return figure.to_json()
 
 
@@ -134,4 +160,4 @@ def amount_texts(values, language: str = "en", *, money: bool = False) -> list[s
 
 
 __all__ = ["COLOURWAY", "NPS_COLOURS", "amount_axis", "amount_texts", "dimension_bars", "hover",
-           "nps_trend"]
+           "nps_groups", "nps_trend"]

@@ -91,7 +91,8 @@ def plotly_config(context) -> dict:
     return {
         "plotly": {"displaylogo": False, "responsive": True, "displayModeBar": True,
                    "locale": tag, "locales": {tag: {"dictionary": dictionary}}},
-        "labels": {"download": _("Download as image")},
+        "labels": {"download": _("Download as image"),
+                   "respondents": _("Respondents behind this chart")},
         "min_sample": min_sample_of(context),
     }
 

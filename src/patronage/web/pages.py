@@ -12,7 +12,9 @@ from patronage.accounts import authenticate, normalize_email
 from patronage.messages import UserError
 from patronage.reporting import customer_list, overview
 from patronage.reporting import respondents as respondents_list
-from patronage.reporting.charts import dimension_bars, nps_trend
+from patronage.labels import labels_for
+from patronage.reporting import chart_links
+from patronage.reporting.charts import dimension_bars, nps_groups, nps_trend
 from patronage.reporting.filters import NAMES as FILTER_NAMES
 from patronage.reporting.filters import Filters
 from patronage.reporting.filters import options as filter_options
@@ -113,11 +115,18 @@ def _overview(engine, filters: Filters, lang: str, _, min_sample: int = 1) -> di
                                     nps_label=_("NPS"), csi_label=_("CSI (0–100)"),
                                     wave_labels=[wave_label(w, _) for w in result.waves["wave"]],
                                     min_sample=min_sample)
+        if result.waves["nps"].notna().any():
+            charts["groups"] = nps_groups(
+                result.waves, title=_("Promoters, passives and detractors by wave"),
+                names={g: _(respondents_list.GROUPS[g]) for g in respondents_list.GROUPS},
+                axis_title=_("Share of respondents"), min_sample=min_sample,
+                wave_labels=[wave_label(w, _) for w in result.waves["wave"]])
         if not result.dimensions.empty and not small_sample(result.latest["n"], min_sample):
             charts["dimensions"] = dimension_bars(
                 result.dimensions[f"label_{lang}"].tolist(), result.dimensions["score"].tolist(),
-                title=_("Dimension scores, latest wave"))
-    return {"overview": result, "charts": charts, "problem": None}
+                title=_("Dimension scores, latest wave"), axis_title=_("Score (0–100)"))
+    return {"overview": result, "charts": charts, "problem": None,
+            **chart_links.overview_extras(result, filters, charts, lang, _, min_sample)}
 
 
 def _bad_filters(request: Request, problem: UserError) -> HTMLResponse:
@@ -203,7 +212,8 @@ def customers_page(request: Request, q: str = "", page: int = 1):
     return render(request, "customers.html", listing=listing)
 
 
-def _analysis(engine, filters: Filters, language: str, gettext, flagged: bool) -> dict:
+def _analysis(engine, filters: Filters, language: str, gettext, flagged: bool,
+              min_sample: int = 1) -> dict:
     """What the analysis page shows on the filtered responses: the survey codes, what the
     filters can choose and the sections, or why there are none."""
     common = {"surveys": read_surveys(engine)["code"].tolist(), "column_labels": COLUMN_LABELS,
@@ -216,7 +226,10 @@ def _analysis(engine, filters: Filters, language: str, gettext, flagged: bool) -
                                                               include_flagged=flagged))
     except ValueError as exc:
         return {"sections": [], "problem": translated(exc, gettext), **common}
-    return {"sections": sections, "problem": None, **common}
+    extras = chart_links.analysis_extras(sections, filters, common["options"],
+                                         labels_for(engine, language, gettext), language,
+                                         gettext, min_sample)
+    return {"sections": sections, "problem": None, **common, **extras}
 
 
 def overview_job(app, filters: Filters, language: str) -> Job:
@@ -232,8 +245,9 @@ def analysis_job(app, filters: Filters, language: str, flagged: bool) -> Job:
     """The analysis page on ``filters`` in ``language``; its computations are shared by the
     languages."""
     engine, gettext = app.state.engine, app.state.translations[language].gettext
+    min_sample = app.state.settings.min_sample
     return Job("analysis", (filters, language, flagged),
-               lambda: _analysis(engine, filters, language, gettext, flagged),
+               lambda: _analysis(engine, filters, language, gettext, flagged, min_sample),
                ("analysis", filters, flagged))
 
 

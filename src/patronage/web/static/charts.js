@@ -1,7 +1,11 @@
 // Draw every chart whose Plotly figure the page carries in a data-figure attribute, with the
 // page's configuration (script#chart-config: the toolbar's one button and Plotly's messages in
 // the reader's language). The title is written above the plot as text, so it wraps on a phone
-// and the toolbar never covers it; the downloaded image carries it again.
+// and the toolbar never covers it; the downloaded image carries it again. What the element
+// already holds (the sentence on what the chart means) stays under the plot.
+// A chart with data-links ({trace: [address per point]}) opens the address of the bar or point
+// clicked; the same addresses follow the plot as links, hidden until a keyboard reaches them, and
+// a focused link shows its point's tooltip.
 (function () {
   "use strict";
   var NARROW = 560;
@@ -56,26 +60,67 @@
     return layout;
   }
 
+  function pointName(trace, index) {
+    var category = trace.orientation === "h" ? (trace.y || [])[index] : (trace.x || [])[index];
+    var text = Array.isArray(trace.text) ? trace.text[index] : "";
+    var name = trace.type === "scatter" && text && isNaN(parseFloat(text)) ? text : category;
+    return [name, trace.name].filter(function (part) { return part; }).join(" · ");
+  }
+
+  function linkPoints(element, plot, links, config) {
+    plot.on("plotly_click", function (event) {
+      var point = event.points && event.points[0];
+      var address = point && (links[point.curveNumber] || [])[point.pointNumber];
+      if (address) window.location.assign(address);
+    });
+    plot.classList.add("linked");
+    var list = document.createElement("ul");
+    list.className = "chart-links";
+    list.setAttribute("aria-label", config.labels.respondents || "Respondents");
+    Object.keys(links).forEach(function (curve) {
+      var trace = plot.data[curve];
+      (links[curve] || []).forEach(function (address, index) {
+        if (!address || !trace) return;
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = address;
+        link.textContent = pointName(trace, index) + " →";
+        link.addEventListener("focus", function () {
+          Plotly.Fx.hover(plot, [{curveNumber: Number(curve), pointNumber: index}]);
+        });
+        link.addEventListener("blur", function () { Plotly.Fx.unhover(plot); });
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+    });
+    element.insertBefore(list, plot.nextSibling);
+  }
+
   function draw(element, config) {
     var figure = JSON.parse(element.getAttribute("data-figure"));
     var layout = figure.layout || {};
     var title = titleOf(layout);
     var narrow = element.clientWidth < NARROW;
+    var after = element.firstChild;
     if (title) {
       var caption = document.createElement("p");
       caption.className = "chart-title";
       caption.textContent = title;
-      element.appendChild(caption);
+      element.insertBefore(caption, after);
     }
     var plot = document.createElement("div");
     plot.className = "chart-plot";
-    element.appendChild(plot);
+    element.insertBefore(plot, after);
     var name = "patronage-" + (element.id || "chart").replace(/^chart-/, "");
     var options = Object.assign({}, config.plotly, {
       modeBarButtons: [[{name: "download", title: config.labels.download || "Download",
                          icon: Plotly.Icons.camera, click: download(title, name)}]]
     });
-    Plotly.newPlot(plot, figure.data, fit(layout, narrow), options);
+    var drawn = Plotly.newPlot(plot, figure.data, fit(layout, narrow), options);
+    var links = element.getAttribute("data-links");
+    if (links) {
+      drawn.then(function () { linkPoints(element, plot, JSON.parse(links), config); });
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
