@@ -150,7 +150,7 @@ def test_customer_search_and_profile(client):
 
 def test_roles_limit_what_a_user_sees(client):
     login(client, "agent")
-    assert client.get("/", follow_redirects=False).headers["location"] == "/customers"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/my"
     assert client.get("/api/overview").status_code == 403
 
 

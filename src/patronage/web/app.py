@@ -23,8 +23,8 @@ from patronage.settings import Settings
 from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import (
-    api, api_cases, care, care_accounts, care_calendar, cases, comments, customer_pages, desk_admin,
-    labels,
+    api, api_cases, care, care_accounts, care_calendar, cases, comments, customer_pages, dashboards,
+    desk_admin, labels,
     members, members_report, members_rewards, members_rules, pages, public, reports, selection,
     staff, survey_admin,
 )
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(customer_pages.router)
     app.include_router(pages.router)
+    app.include_router(dashboards.router)
     app.include_router(comments.router)
     app.include_router(compare_pages.router)
     app.include_router(saved_views.router)
@@ -157,7 +158,7 @@ def _page_warmer(app: FastAPI) -> PageWarmer | None:
     cache = app.state.page_cache
 
     def jobs(first: bool):  # at start-up all of them, later those visited recently
-        return [job for job in pages.default_jobs(app)
+        return [job for job in pages.default_jobs(app) + dashboards.default_jobs(app)
                 if first or cache.visited_within(job.page, job.params, RECENT_VISIT_SECONDS)]
 
     app.state.page_warmer = PageWarmer(
