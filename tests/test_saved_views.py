@@ -145,6 +145,7 @@ def test_the_filter_bar_saves_opens_and_deletes_my_views(client):
     replace = problem.find(id="replace-view").find_parent("form")
     fields = {field["name"]: field.get("value", "") for field in replace.find_all("input")}
     assert fields["replace"] == "yes"
+    assert problem.select_one("#saved-view-problem p:last-child a")["href"] == "/?wave=2026-Q2"
     assert client.post("/views", data=fields, follow_redirects=False).status_code == 303
     # Deleting, from the confirmation inside the list.
     delete_form = page.select_one("#my-views details.delete-view form")

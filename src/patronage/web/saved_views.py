@@ -10,7 +10,7 @@ from jinja2 import pass_context
 
 from patronage.messages import UserError
 from patronage.reporting.saved_views import (
-    DuplicateView, canonical_query, delete_view, list_views, page_of_path, save_view,
+    PAGE_PATHS, DuplicateView, canonical_query, delete_view, list_views, page_of_path, save_view,
 )
 from patronage.web.deps import check_csrf, render, require_user, safe_next, user_of
 from patronage.web.pages import ANALYSTS
@@ -51,9 +51,10 @@ def save(request: Request, page: str = Form(""), name: str = Form(""), query: st
         view = save_view(request.app.state.engine, user["id"], page, name[:200], query,
                          replace=replace == "yes")
     except UserError as exc:
+        back = PAGE_PATHS.get(page, "/") + (f"?{query}" if query else "")
         return render(request, "saved_view.html", 409 if isinstance(exc, DuplicateView) else 400,
                       problem=exc, duplicate=isinstance(exc, DuplicateView), page=page,
-                      name=name[:200], query=query)
+                      name=name[:200], query=query, back=safe_next(back))
     return RedirectResponse(view["url"], status_code=303)
 
 
