@@ -1,7 +1,7 @@
 """Scheduled work, run by one worker (``patronage work``): survey triggers, alert rules on new
 answers, case follow-up answers (a low one reopens its case), care follow-up rules, service-level
 timers and escalations, care greetings, the membership programme's points accrual, expiry and
-tier reviews, and the mail and text messages they queue.
+tier reviews, reminders of overdue improvement actions, and the mail and text messages they queue.
 
 Each job is safe to run in two workers at once and after a kill: triggers, rules and timers record
 what they did under unique constraints in the same transaction as its effect, and the outbox
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
+from patronage.actions.reminders import run_reminders as run_action_reminders
 from patronage.care.greetings import run_greetings
 from patronage.care.rules import run_rules as run_care_rules
 from patronage.care.sms import deliver_sms, sms_sender_from_settings
@@ -69,6 +70,8 @@ def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[
     done["points earned"] = job("points accrual", lambda: run_accrual(engine, now=now), 0)
     done["points expired"] = job("points expiry", lambda: run_expiry(engine, now=now), 0)
     done["tier changes"] = job("tier reviews", lambda: run_reviews(engine, now=now), 0)
+    done["actions reminded"] = job("action reminders",
+                                   lambda: run_action_reminders(engine, now=now, config=config), 0)
     done["reports queued"] = job("scheduled reports",
                                  lambda: run_schedules(engine, settings, now=now), 0)
     done["mail sent"] = job("mail", lambda: deliver_pending(

@@ -10,8 +10,8 @@ from __future__ import annotations
 import click
 
 from patronage.cli import (
-    apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, comments, database,
-    imports,
+    actions, apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, comments,
+    database, imports,
     labels, loyalty, members_analysis, members_cards, members_earning, members_rewards,
     report, satisfaction, serving, surveys, users, work,
 )
@@ -52,7 +52,7 @@ for _module in (members_cards, members_earning, members_rewards):
 
 for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
                  surveys.survey, cases.case, care, members, work.work, apikeys.apikey, labels.labels,
-                 report.report):
+                 report.report, actions.action):
     main.add_command(_command)
 
 __all__ = ["main"]
