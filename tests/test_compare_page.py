@@ -147,7 +147,7 @@ def test_the_comparison_page_in_chinese(client):
     assert control["action"] == "/compare"
     assert control.find("input", {"name": "wave"})["value"] == "2026-Q2"
     choices = {o["value"]: o.get_text() for o in control.find_all("option")}
-    assert choices["period"] == "最近一期与上一期"
+    assert choices["period"] == "本批次与上一批次"
     assert "region:North China" in choices
     response = client.get("/compare?wave=2026-Q2&compare=region%3ANorth+China")
     assert response.status_code == 200
@@ -171,7 +171,7 @@ def test_the_comparison_page_in_chinese(client):
     assert english == []
     problem = client.get("/compare?wave=2026-Q1")
     assert problem.status_code == 400
-    assert "没有更早的一期" in BeautifulSoup(problem.text, "html.parser").find(
+    assert "没有更早的批次" in BeautifulSoup(problem.text, "html.parser").find(
         id="compare-problem").get_text()
     unknown = client.get("/compare?compare=region%3AMars")
     assert unknown.status_code == 400 and "North China" in unknown.text
