@@ -25,7 +25,7 @@ def plant_survey(engine, *, seed: int = 7, later_wave: bool = True) -> None:
         insert_rows(conn, customers, [
             {"id": base + i + 1, "external_id": f"P{i:03d}", "name": f"客户{i:03d}",
              "region": REGIONS[i % 2], "created_at": now, "updated_at": now} for i in range(240)])
-        insert_rows(conn, surveys, [{"id": 50, "code": "planted", "title": "Planted",
+        insert_rows(conn, surveys, [{"id": 50, "code": "planted", "title": "关系调查",
                                      "status": "closed", "definition": {}, "created_at": now}])
         wave_rows = [{"id": 50, "survey_id": 50, "name": "2026-Q1", "starts_on": date(2026, 1, 1)}]
         if later_wave:

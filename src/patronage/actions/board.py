@@ -13,6 +13,7 @@ from patronage.actions.records import (
     METRIC_LABELS, SOURCE_LABELS, STATUS_LABELS, action_of, is_late, is_open, list_actions,
     segment_pairs,
 )
+from patronage.actions.sources import prefill
 from patronage.index_system import load_index_system
 from patronage.labels import labels_for
 from patronage.messages import N_
@@ -58,6 +59,7 @@ def segment_label(segment: str | None, label, gettext) -> str:
 
 def _shown(row: dict, label, data, *, language: str, gettext, today: date,
            min_sample: int) -> dict:
+    engine = data.engine
     found = measure(row, data(row["survey"]), min_sample=min_sample)
     metric = metric_label(row["metric_kind"], row["metric_code"], language, gettext)
     return {**row, "measurement": found, "effect": found.effect, "metric": metric,
@@ -65,6 +67,8 @@ def _shown(row: dict, label, data, *, language: str, gettext, today: date,
             "group": group_of(row, found.achieved, today), "late": is_late(row, today),
             "status_label": STATUS_LABELS[row["status"]],
             "source_label": SOURCE_LABELS[row["source"]],
+            "source_name": prefill(engine, row["source"], row["source_ref"] or "",
+                                   language=language, gettext=gettext)["about"],
             "segment_label": segment_label(row["segment"], label, gettext),
             "owner": row["owner_name"] or row["owner_email"]}
 

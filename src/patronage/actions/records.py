@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import Connection, Engine, distinct, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from patronage.cases.inputs import clean_text, now_utc, team_id_of, user_id_of
 from patronage.index_system import load_index_system
@@ -127,7 +127,7 @@ def segment_choices(engine: Engine) -> list[tuple[str, str, str]]:
     found = []
     with engine.connect() as conn:
         for key in SEGMENTS:
-            values = conn.execute(select(distinct(customers.c[key]))
+            values = conn.execute(select(customers.c[key]).distinct()
                                   .where(customers.c[key].is_not(None))
                                   .order_by(customers.c[key])).scalars().all()
             found += [(key, value, urlencode([(key, value)])) for value in values][:200]
