@@ -21,7 +21,7 @@ from patronage.members import report as programme
 from patronage.reporting import formats, management, my_work
 from patronage.reporting.filters import Filters
 from patronage.reporting.overview import overview
-from patronage.satisfaction.methods import ipa_table
+from patronage.satisfaction.methods import ipa_table, trend_table
 from patronage.satisfaction.sources import survey_data_from_db
 from patronage.settings import Settings
 from patronage.loyalty import at_risk_table, fit_value_models
@@ -294,6 +294,9 @@ def test_management_figures_equal_those_of_the_detail_computations(demo):
     assert scores["n"] == latest["n"] and scores["previous_n"] == previous["n"]
     assert scores["nps"]["value"] == pytest.approx(latest["nps"])
     assert scores["csi"]["change"] == pytest.approx(latest["csi"] - previous["csi"])
+    trend = trend_table(survey_data_from_db(engine, shown.survey))  # the Analysis page's trend
+    assert trend.index[-1] == latest["wave"]
+    assert scores["nps"]["p"] == pytest.approx(trend.iloc[-1]["p_value"])
     ipa = ipa_table(survey_data_from_db(engine, shown.survey))
     named = [row["code"] for row in slow["drivers"]["rows"]]
     assert len(named) == 3 and set(named) <= set(ipa.index)
@@ -338,6 +341,7 @@ def test_the_management_page_on_the_demo_shows_the_figures_in_chinese(demo):
         assert page.select_one("#figure-nps .value").text == formats.number(latest["nps"])
         assert page.select_one("#figure-csi .value").text == formats.number(latest["csi"])
         assert len(page.select("#card-drivers ol.drivers li")) == 3
+        assert "抽样误差" in page.select_one("#nps-change-p").text
         assert page.select_one("#risk-value").text.endswith("万")
         # A survey's title as the company wrote it (the filter bar) is data, not words.
         assert english_words(response.text, allowed={"Customer", "pulse"}) == []

@@ -34,7 +34,7 @@ from patronage.reporting.filters import Filters
 from patronage.reporting.formats import number, percent, wave_label
 from patronage.reporting.overview import overview
 from patronage.reporting.shared import (
-    at_risk_table, fit_value_models, ipa_table, shared_call, survey_data_from_db,
+    at_risk_table, fit_value_models, ipa_table, shared_call, survey_data_from_db, trend_table,
 )
 from patronage.storage.schema import OPEN_CASE_STATUSES, cases
 
@@ -102,6 +102,13 @@ def _scores(engine: Engine, filters: Filters, gettext) -> dict:
             "previous_n": int(previous["n"]) if previous else None, **figures}
 
 
+def nps_change_p(engine: Engine, survey: str, filters: Filters, wave) -> float | None:
+    """The p-value of the latest change of NPS as the Analysis page's trend gives it, when its
+    latest wave is ``wave`` (else None)."""
+    table = trend_table(filters.apply(survey_data_from_db(engine, survey)))
+    return _finite(table.iloc[-1]["p_value"]) if table.index[-1] == wave else None
+
+
 def drivers_to_improve(engine: Engine, survey: str, filters: Filters) -> pd.DataFrame:
     """The Analysis page's importance–performance table (same survey, filters and responses)
     in the order of what to improve first: the dimensions of the "concentrate here" quadrant
@@ -165,6 +172,12 @@ def slow_figures(engine: Engine, filters: Filters, *, language: str, gettext) ->
             return {"filter_problem": exc}
         scores = {"problem": translated(exc, gettext), "options": {}, "surveys": [],
                   "filters": filters}
+    if not scores["problem"] and scores["previous_wave"] is not None:
+        try:
+            scores["nps"]["p"] = nps_change_p(engine, scores["survey"], scores["filters"],
+                                              scores["wave_code"])
+        except ValueError:  # UserError included: no trend to test on these answers
+            scores["nps"]["p"] = None
     drivers = ({"problem": scores["problem"]} if scores["problem"] else
                _card(lambda: _drivers(engine, scores["survey"], scores["filters"], language,
                                       gettext), gettext))
