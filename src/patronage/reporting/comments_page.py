@@ -3,7 +3,10 @@ their share, 95% interval and n, each theme's share per wave, and example commen
 customers' profiles. Built from :mod:`patronage.satisfaction.comments`.
 
 Found themes are named by their top words, in the language of their comments (for readers of
-繁體中文 the Chinese ones in Traditional characters); edited themes by the name people gave.
+繁體中文 the Chinese ones in Traditional characters); edited themes by the name people gave. A
+found theme whose words are not in the reader's language (English comments on a Chinese page) is
+shown by its words, said to be those of comments in that language, never as if it were a name
+in the interface's language.
 Comment texts are passed on as they are: the template escapes them.
 """
 
@@ -22,6 +25,9 @@ SENTIMENT_LABELS = {"positive": N_("Positive"), "neutral": N_("Neutral"),
 SEGMENT_LABELS = {"region": N_("Region"), "industry": N_("Industry"), "size": N_("Size"),
                   "channel": N_("Sales channel"), "tier": N_("Tier")}
 EXAMPLES = 3
+#: What the words of a found theme are when they are not in the reader's language.
+WORDS_OF = {"en": N_("keywords of comments in English"),
+            "zh": N_("keywords of comments in Chinese")}
 
 
 def theme_name(keywords, language: str) -> str:
@@ -32,6 +38,11 @@ def theme_name(keywords, language: str) -> str:
     if chinese and language == "zh_Hant":
         words = [to_traditional(w) for w in words]
     return ("、" if chinese else ", ").join(words)
+
+
+def words_language(keywords) -> str:
+    """``zh`` for a theme whose words are Chinese, else ``en``."""
+    return "zh" if any("\u3400" <= ch <= "\u9fff" for w in keywords for ch in w) else "en"
 
 
 def _choices(engine: Engine, survey: str | None, cases: bool) -> dict:
@@ -73,15 +84,21 @@ def comments_page(engine: Engine, *, survey: str | None = None, wave: str | None
     themes = []
     for row in result.themes.itertuples():
         examples = result.examples(row.theme, EXAMPLES)
+        found = row.theme == "/".join(row.keywords)
+        words = words_language(row.keywords)
         themes.append({
-            "key": row.theme, "n": int(row.n), "pinned": row.theme != "/".join(row.keywords),
-            "name": (theme_name(row.keywords, language) if row.theme == "/".join(row.keywords)
-                     else row.theme),
+            "key": row.theme, "n": int(row.n), "pinned": not found,
+            "name": theme_name(row.keywords, language) if found else row.theme,
+            "words": words if found else None,
+            "words_label": (gettext(WORDS_OF[words]) if found and words != language[:2]
+                            else None),
             "share": row.share, "ci_low": row.ci_low, "ci_high": row.ci_high,
             "positive": int(row.positive), "neutral": int(row.neutral),
             "negative": int(row.negative),
             "examples": [_example(r, i) for i, r in examples.iterrows()],
         })
+    # Themes named in the reader's language first, then those known only by foreign words.
+    themes.sort(key=lambda theme: theme["words_label"] is not None)
     unthemed = result.comments[result.comments["theme"].isna()]
     by_wave = None
     if not wave and not cases and len(choices["waves"]) > 1:

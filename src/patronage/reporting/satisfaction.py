@@ -94,14 +94,16 @@ def _labeller(language: str, gettext):
     return label
 
 
-def _drivers_chart(table: pd.DataFrame, labels: list[str], title: str) -> str:
+def _drivers_chart(table: pd.DataFrame, labels: list[str], title: str,
+                   axis_title: str | None = None) -> str:
     figure = go.Figure(go.Bar(
         x=table["importance"].tolist(), y=labels, orientation="h",
         error_x=dict(type="data", array=(table["upper"] - table["importance"]).tolist(),
                      arrayminus=(table["importance"] - table["lower"]).tolist()),
         customdata=table[["lower", "upper"]].to_numpy().tolist(),
         hovertemplate=hover("%{y}", "%{x:.3f} (%{customdata[0]:.3f} … %{customdata[1]:.3f})")))
-    figure.update_layout(title=title, yaxis=dict(autorange="reversed"), **_LAYOUT)
+    figure.update_layout(title=title, xaxis=dict(title=axis_title),
+                         yaxis=dict(autorange="reversed"), **_LAYOUT)
     return figure.to_json()
 
 
@@ -132,7 +134,8 @@ def _segments(data, by: str = "region") -> pd.DataFrame:
     return table
 
 
-def _segment_chart(table: pd.DataFrame, labels: list[str], title: str, nps_label: str) -> str:
+def _segment_chart(table: pd.DataFrame, labels: list[str], title: str, nps_label: str,
+                   axis_title: str | None = None) -> str:
     figure = go.Figure(go.Bar(
         x=labels, y=table["nps"].tolist(),
         error_y=dict(type="data", array=(table["ci_high"] - table["nps"]).tolist(),
@@ -140,7 +143,8 @@ def _segment_chart(table: pd.DataFrame, labels: list[str], title: str, nps_label
         customdata=table[["ci_low", "ci_high", "n"]].to_numpy().tolist(),
         hovertemplate=hover("%{x}", f"{nps_label} %{{y:.1f}} (%{{customdata[0]:.1f}} … "
                             "%{customdata[1]:.1f})", "n = %{customdata[2]:,d}")))
-    figure.update_layout(title=title, yaxis=dict(title=nps_label), **_LAYOUT)
+    figure.update_layout(title=title, xaxis=dict(title=axis_title), yaxis=dict(title=nps_label),
+                         **_LAYOUT)
     return figure.to_json()
 
 
@@ -269,9 +273,9 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         if key == "kano":
             table = table.assign(note=[_kano_note(n, _) for n in table["note"]])
         if key == "drivers":
-            chart = _drivers_chart(table, labels, _(title))
+            chart = _drivers_chart(table, labels, _(title), _("Importance"))
         elif key == "segments":
-            chart = _segment_chart(table, labels, _(title), _("NPS"))
+            chart = _segment_chart(table, labels, _(title), _("NPS"), _("Region"))
         elif key == "ipa":
             chart = _scatter(table["performance"], table["importance"], labels, _(title),
                              _("Performance (0–100)"), _("Importance"),

@@ -60,6 +60,46 @@
     return layout;
   }
 
+  // Where a point's label may go, tried in this order when it would cover another label.
+  var PLACES = ["top center", "bottom center", "middle right", "middle left", "top right",
+                "top left", "bottom right", "bottom left"];
+
+  function overlap(a, b) {
+    return !(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top);
+  }
+
+  function separateLabels(plot, round) {
+    // Labelled points (importance-performance, Kano) whose labels collide: move the later of
+    // each colliding pair to its next place, and look again (a few rounds at most).
+    var layers = plot.querySelectorAll(".scatterlayer .trace");
+    var changes = [];
+    plot.data.forEach(function (trace, t) {
+      if (trace.type !== "scatter" || !/text/.test(trace.mode || "") ||
+          !Array.isArray(trace.text) || !layers[t]) return;
+      var labels = layers[t].querySelectorAll(".textpoint text");
+      if (labels.length !== trace.text.length) return;
+      var boxes = Array.prototype.map.call(labels, function (e) { return e.getBoundingClientRect(); });
+      var places = Array.isArray(trace.textposition) ? trace.textposition.slice()
+        : trace.text.map(function () { return trace.textposition || PLACES[0]; });
+      var moved = false;
+      for (var i = 0; i < boxes.length; i++) {
+        for (var j = i + 1; j < boxes.length; j++) {
+          if (boxes[i].width && boxes[j].width && overlap(boxes[i], boxes[j])) {
+            places[j] = PLACES[(PLACES.indexOf(places[j]) + 1) % PLACES.length];
+            moved = true;
+          }
+        }
+      }
+      if (moved) changes.push([t, places]);
+    });
+    if (!changes.length || round >= 6) return Promise.resolve();
+    return changes.reduce(function (done, change) {
+      return done.then(function () {
+        return Plotly.restyle(plot, {textposition: [change[1]]}, [change[0]]);
+      });
+    }, Promise.resolve()).then(function () { return separateLabels(plot, round + 1); });
+  }
+
   function pointName(trace, index) {
     var category = trace.orientation === "h" ? (trace.y || [])[index] : (trace.x || [])[index];
     var text = Array.isArray(trace.text) ? trace.text[index] : "";
@@ -116,7 +156,8 @@
       modeBarButtons: [[{name: "download", title: config.labels.download || "Download",
                          icon: Plotly.Icons.camera, click: download(title, name)}]]
     });
-    var drawn = Plotly.newPlot(plot, figure.data, fit(layout, narrow), options);
+    var drawn = Plotly.newPlot(plot, figure.data, fit(layout, narrow), options)
+      .then(function () { return separateLabels(plot, 0); });
     var links = element.getAttribute("data-links");
     if (links) {
       drawn.then(function () { linkPoints(element, plot, JSON.parse(links), config); });
