@@ -163,3 +163,50 @@ def test_an_empty_desk_says_why_in_every_language(engine, db_url):
                 assert any(words in p for p in problems), problems
             if language != "en":
                 assert not english_words(response.text)
+
+
+def test_the_analysis_is_computed_once_for_every_language(paradox_client, monkeypatch):
+    """The page is computed in the background and kept per data version: a second language
+    only translates and draws (the recovery paradox is computed once for the satisfaction
+    and once for the retention section, not again), and a repeat visit computes nothing."""
+    calls = []
+    original = analysis.recovery_paradox
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("retention", False))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "recovery_paradox", counted)
+    _login(paradox_client, "analyst")
+    chinese = paradox_client.get("/cases/analysis")
+    assert chinese.status_code == 200 and sorted(calls) == [False, True]
+    paradox_client.cookies.set("patronage_lang", "en")  # the same session: no data change
+    english = paradox_client.get("/cases/analysis")
+    assert english.status_code == 200 and "Recovery paradox" in english.text
+    cache = paradox_client.app.state.page_cache
+    computed = cache.computed
+    assert paradox_client.get("/cases/analysis").text == english.text
+    assert sorted(calls) == [False, True] and cache.computed == computed
+
+
+def test_the_warmer_prepares_the_analysis_so_a_first_visit_is_ready(desk_history, db_url):  # noqa: F811
+    """The complaint analysis is among the warmer's jobs in every language: with no waiting
+    allowed a first visit gets the page, not the "being prepared" note (202)."""
+    from test_page_cache import _until
+
+    from patronage.web import cases as case_pages
+    from patronage.web import dashboards, pages
+
+    engine, _kind = desk_history
+    with _client(engine, db_url, page_wait_seconds=0, warm_pages_seconds=0.2) as client:
+        jobs = case_pages.default_jobs(client.app)
+        assert {job.params for job in jobs} == {("en",), ("zh_Hans",), ("zh_Hant",)}
+        cache = client.app.state.page_cache
+        every = (len(pages.default_jobs(client.app)) + len(dashboards.default_jobs(client.app))
+                 + len(jobs))
+        _until(lambda: cache.computed == every, 240)  # the complaint analysis comes last
+        _login(client, "analyst", "zh_Hant")
+        response = client.get("/cases/analysis")  # 202 "being prepared" had it not been warmed
+        # (on SQLite the login's stored session is a data change: the page shown is then the
+        # one warmed, marked as being updated, still not the "being prepared" note)
+        assert response.status_code == 200 and "section-paradox" in response.text

@@ -19,6 +19,7 @@ from patronage.reporting import formats
 from patronage.labels import TOUCHPOINT_NAMES, labels_for
 from patronage.reporting.case_desk import category_names
 from patronage.reporting.charts import _LAYOUT, hover
+from patronage.reporting.shared import shared_call
 
 VOLUME_BY = (("category", N_("Cases by category")), ("touchpoint", N_("Cases by touchpoint")),
              ("region", N_("Cases by region")), ("product", N_("Cases by product")),
@@ -88,7 +89,7 @@ def _bars(labels, values, title: str, y_title: str, *, errors=None, percent: boo
 # -- volume --------------------------------------------------------------------------------------
 
 def _volume(engine, by: str, title: str, gettext, language: str) -> dict:
-    table, problem = _try(lambda: analysis.volume(engine, by), gettext)
+    table, problem = _try(lambda: shared_call(analysis.volume, engine, by), gettext)
     section = {"key": f"volume-{by}", "title": gettext(title), "problem": problem, "rows": []}
     if table is None:
         return section
@@ -121,7 +122,7 @@ def _volume(engine, by: str, title: str, gettext, language: str) -> dict:
 # -- handling ------------------------------------------------------------------------------------
 
 def _handling(engine, gettext) -> dict:
-    table, problem = _try(lambda: analysis.handling(engine), gettext)
+    table, problem = _try(lambda: shared_call(analysis.handling, engine), gettext)
     section = {"key": "handling", "title": gettext(N_("Handling: speed, service levels, reopening "
                                                       "and cost")), "problem": problem}
     if table is None:
@@ -151,7 +152,7 @@ def _handling(engine, gettext) -> dict:
 # -- detractor coverage --------------------------------------------------------------------------
 
 def _coverage(engine, gettext) -> dict:
-    table, problem = _try(lambda: analysis.detractor_coverage(engine), gettext)
+    table, problem = _try(lambda: shared_call(analysis.detractor_coverage, engine), gettext)
     section = {"key": "coverage", "title": gettext(N_("Detractors who got a case")),
                "problem": problem}
     if table is None:
@@ -179,8 +180,9 @@ def _reading(row: pd.Series, other: str, retention: bool, gettext) -> str:
 def _paradox(engine, gettext, *, retention: bool, min_sample: int, window_days: int) -> dict:
     title = (N_("Recovery paradox: buying again within {days} days") if retention
              else N_("Recovery paradox: later likelihood to recommend (0–10)"))
-    table, problem = _try(lambda: analysis.recovery_paradox(
-        engine, retention=retention, window_days=window_days), gettext)
+    table, problem = _try(lambda: shared_call(analysis.recovery_paradox, engine,
+                                              retention=retention, window_days=window_days),
+                          gettext)
     key = "retention" if retention else "paradox"
     section = {"key": key, "title": gettext(title).format(days=window_days), "problem": problem}
     if table is None:

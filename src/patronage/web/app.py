@@ -160,7 +160,8 @@ def _page_warmer(app: FastAPI) -> PageWarmer | None:
     cache = app.state.page_cache
 
     def jobs(first: bool):  # at start-up all of them, later those visited recently
-        return [job for job in pages.default_jobs(app) + dashboards.default_jobs(app)
+        return [job for job in (pages.default_jobs(app) + dashboards.default_jobs(app)
+                                + cases.default_jobs(app))
                 if first or cache.visited_within(job.page, job.params, RECENT_VISIT_SECONDS)]
 
     app.state.page_warmer = PageWarmer(

@@ -22,6 +22,8 @@ from patronage.messages import N_, Term, UserError
 from patronage.reporting import case_desk, case_remedies, complaints_page
 from patronage.storage.schema_cases import REMEDY_KINDS
 from patronage.web.deps import Forbidden, check_csrf, form_fields, language_of, render, require_user
+from patronage.web.i18n import LANGUAGES
+from patronage.web.prepared import Job, freshness, prepared, preparing
 
 router = APIRouter()
 CSRF = [Depends(check_csrf)]
@@ -215,14 +217,29 @@ def decide_remedy(request: Request, remedy_id: int, decision: str = Form(""),
     return _back(page, done="approved" if decision == "approve" else "rejected")
 
 
+def complaints_job(app, language: str) -> Job:
+    """The complaint analysis in ``language``, computed in the background and kept per data
+    version like the Overview; its figures are shared by the languages."""
+    engine, gettext = app.state.engine, app.state.translations[language].gettext
+    min_sample = app.state.settings.min_sample
+    return Job("complaints", (language,),
+               lambda: complaints_page.complaints_page(engine, gettext, language=language,
+                                                       min_sample=min_sample), ("complaints",))
+
+
+def default_jobs(app) -> list[Job]:
+    """What the warmer prepares: the complaint analysis in every language."""
+    return [complaints_job(app, language) for language in LANGUAGES]
+
+
 @router.get("/cases/analysis")
 def complaint_analysis_page(request: Request):
     require_user(request, ADMIN, "analyst")
-    language = language_of(request)
-    shown = complaints_page.complaints_page(
-        _engine(request), request.app.state.translations[language].gettext, language=language,
-        min_sample=request.app.state.settings.min_sample)
-    return render(request, "case_analysis.html", **shown)
+    ready = prepared(request, complaints_job(request.app, language_of(request)))
+    if ready is None:
+        return preparing(request, N_("Complaint analysis"))
+    shown, current = ready
+    return render(request, "case_analysis.html", **shown, **freshness(current))
 
 
 # -- one case ------------------------------------------------------------------------------------
