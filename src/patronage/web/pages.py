@@ -74,6 +74,10 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), nex
     settings = request.app.state.settings
     session_id = start_session(request.app.state.engine, user["id"], hours=settings.session_hours)
     target = safe_next(next)
+    if target == "/":  # an agent lands on their work; others on the start page they chose
+        from patronage.web.dashboards import home_of
+
+        target = home_of(request, user)
     if user["must_change_password"]:  # an admin reset the password: a new one comes first
         target = "/account/password?next=" + quote(target, safe="")
     response = RedirectResponse(target, status_code=303)
@@ -148,7 +152,7 @@ def overview_page(request: Request):
     :class:`~patronage.reporting.filters.Filters`)."""
     user = require_user(request)
     if user["role"] not in ANALYSTS:
-        return RedirectResponse("/customers", status_code=303)
+        return RedirectResponse("/my", status_code=303)
     try:
         filters = Filters.from_query(request.query_params)
     except UserError as exc:
