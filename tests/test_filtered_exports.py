@@ -83,7 +83,8 @@ def test_filtered_report_has_the_filtered_pages_nps_and_n(web):
     html = BeautifulSoup(client.get("/reports/download", params={**fields, "format": "html"}
                                     ).text, "html.parser")
     assert html.select_one("#report-filters").text == "筛选：地区 华北"
-    assert "本节统计全部客户：筛选条件只作用于问卷答卷。" in html.text  # cases, customer value
+    # the customer-value and cases sections count the customers of North China
+    assert "本节统计地区、行业、规模、等级和渠道筛选条件所保留的客户。" in html.text
     none = client.get("/reports/download", params={**fields, "format": "html",
                                                    "date_from": "2030-01-01"})
     assert none.status_code == 400 and "没有符合这些筛选条件的答卷" in none.text

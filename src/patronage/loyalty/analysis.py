@@ -207,9 +207,21 @@ def rfm_table(engine: Engine, *, observation_end=None,
     return _profiles(engine)[["name"]].join(scores, how="inner")
 
 
-def cohort_table(engine: Engine, *, period: str = "Q") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Acquisition-cohort retention matrix and the average retention curve."""
-    sales = read_transactions(engine)
+def only(frame: pd.DataFrame, customers: frozenset | None,
+         column: str | None = "customer_id") -> pd.DataFrame:
+    """The rows of ``frame`` of the ``customers`` (external ids; None: every customer), found
+    in ``column`` (None: the index)."""
+    if customers is None:
+        return frame
+    keys = frame.index if column is None else frame[column]
+    return frame[keys.isin(customers)]
+
+
+def cohort_table(engine: Engine, *, period: str = "Q", customers: frozenset | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Acquisition-cohort retention matrix and the average retention curve (of the
+    ``customers``, external ids, when given)."""
+    sales = only(read_transactions(engine), customers)
     if sales.empty:
         raise UserError(N_("no sales yet: import transactions first"))
     matrix = cohort_matrix(sales, period=period)
@@ -273,17 +285,20 @@ def _latest_answers(engine: Engine, items: tuple[str, ...]) -> pd.DataFrame:
     return wide.groupby("customer_id").last().reindex(columns=list(items))
 
 
-def segments_table(engine: Engine, models: ValueModels | None = None) -> dict[str, pd.DataFrame]:
+def segments_table(engine: Engine, models: ValueModels | None = None, *,
+                   customers: frozenset | None = None) -> dict[str, pd.DataFrame]:
     """Value tiers, Jones–Sasser quadrants (latest satisfaction answer against behavioural
-    loyalty: P(alive) >= 0.5 and a repeat purchase) and advocates / users / comparers."""
+    loyalty: P(alive) >= 0.5 and a repeat purchase) and advocates / users / comparers; of the
+    ``customers`` (external ids) when given, their tiers those of the whole customer base."""
     models = models or fit_value_models(engine)
     value = models.customers["clv"].where(models.customers["clv"].notna(),
                                           models.summary["total_spend"])
-    tiers = value_tiers(value)
+    tiers = only(value_tiers(value), customers, None)
+    value = value.reindex(tiers.index)
     out = {"value_tiers": tiers.groupby("tier").agg(customers=("decile", "size"))
            .join(value.groupby(tiers["tier"]).sum().rename("value"))}
-    latest = _latest_answers(engine, ("overall_satisfaction", "nps", "repurchase_intent",
-                                      "price_reasonable"))
+    latest = only(_latest_answers(engine, ("overall_satisfaction", "nps", "repurchase_intent",
+                                           "price_reasonable")), customers, None)
     loyal = ((models.customers["p_alive"] >= 0.5) & (models.summary["frequency"] > 0))
     sat = latest["overall_satisfaction"].dropna()
     if not sat.empty:
@@ -299,23 +314,31 @@ def segments_table(engine: Engine, models: ValueModels | None = None) -> dict[st
 
 def whale_table(engine: Engine, *, cost_per_touchpoint: float = 300.0,
                 cost_per_case: float = 1500.0,
-                summary: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+                summary: pd.DataFrame | None = None,
+                customers: frozenset | None = None) -> tuple[pd.DataFrame, dict]:
     """The profit whale curve and its 80/20 and 80/20/30 figures. Profit per customer is gross
-    profit from sales minus a cost to serve allocated from touchpoints and cases."""
+    profit from sales minus a cost to serve allocated from touchpoints and cases (of the
+    ``customers``, external ids, when given)."""
     if summary is None:
         summary = read_customer_summary(engine)
+    summary = only(summary, customers, None)
     if summary.empty:
         raise UserError(N_("no sales yet: import transactions first"))
-    cost = allocate_cost_to_serve(read_touchpoints(engine), read_cases(engine),
+    kept = frozenset(summary.index) if customers is not None else None
+    cost = allocate_cost_to_serve(only(read_touchpoints(engine), kept),
+                                  only(read_cases(engine), kept),
                                   pd.Series(summary.index), cost_per_touchpoint=cost_per_touchpoint,
                                   cost_per_case=cost_per_case)
     profit = summary["profit"] - cost["cost_to_serve"].reindex(summary.index).fillna(0.0)
     return whale_curve(profit), whale_figures(profit, summary["total_spend"])
 
 
-def holdout_table(engine: Engine, *, holdout_weeks: int = 26) -> pd.DataFrame:
+def holdout_table(engine: Engine, *, holdout_weeks: int = 26,
+                  customers: frozenset | None = None) -> pd.DataFrame:
     """Holdout validation of BG/NBD: fit on the calibration period, compare predicted and
-    actual repeat purchases in the last ``holdout_weeks`` by calibration frequency (with MAE)."""
+    actual repeat purchases in the last ``holdout_weeks`` by calibration frequency (with MAE);
+    the model is fitted on every customer and compared on the ``customers`` (external ids) when
+    given."""
     sales = read_transactions(engine)
     sales = sales[~sales["is_refund"].astype(bool)]
     if sales.empty:
@@ -332,7 +355,11 @@ def holdout_table(engine: Engine, *, holdout_weeks: int = 26) -> pd.DataFrame:
     new = cal["T_cal"] <= 0  # acquired in the last calibration week: nothing to fit, still
     known = cal[~new]        # predicted (as new customers) and compared
     model = BetaGeo().fit(known["frequency_cal"], known["recency_cal"], known["T_cal"])
-    table = holdout_comparison(model, cal, cal["frequency_holdout"], duration=holdout_weeks)
+    compared = only(cal, customers, None)
+    if compared.empty:
+        raise UserError(N_("none of these customers bought in the calibration period"))
+    table = holdout_comparison(model, compared, compared["frequency_holdout"],
+                               duration=holdout_weeks)
     start = sales["occurred_at"].min()
     span = (cut - start) / pd.Timedelta(weeks=1)
     table.attrs["about"] = {

@@ -18,22 +18,25 @@ from patronage.analytics import (
 from patronage.analytics.retention import repeat_purchase_by_cohort
 from patronage.loyalty.survival import lifetimes_from_sales, survival_summary
 from patronage.storage import read_answers, read_responses, read_transactions
-from patronage.storage.schema import customers
+from patronage.storage.schema import customers as customer_rows
 from patronage.storage.summary import read_customer_summary
 
 #: Keys of ``customers.attributes`` recording a defection (from lost-customer interviews).
 REASON_KEY, COMPETITOR_KEY = "defection_reason", "defected_to"
 
 
-def defection_table(engine: Engine) -> pd.DataFrame:
+def defection_table(engine: Engine, *, customers: frozenset | None = None) -> pd.DataFrame:
     """Counts and shares of defection reasons and destination competitors of lost customers
-    (recorded in the customer attributes ``defection_reason`` and ``defected_to``)."""
+    (recorded in the customer attributes ``defection_reason`` and ``defected_to``); of the
+    ``customers`` (external ids) when given."""
     with engine.connect() as conn:
-        rows = conn.execute(select(customers.c.external_id, customers.c.attributes)).all()
+        rows = conn.execute(select(customer_rows.c.external_id,
+                                  customer_rows.c.attributes)).all()
     lost = [{"customer_id": ext, "reason": attrs.get(REASON_KEY),
              "competitor": attrs.get(COMPETITOR_KEY)}
             for ext, attrs in rows if isinstance(attrs, dict)
-            and (attrs.get(REASON_KEY) or attrs.get(COMPETITOR_KEY))]
+            and (attrs.get(REASON_KEY) or attrs.get(COMPETITOR_KEY))
+            and (customers is None or ext in customers)]
     if not lost:
         raise UserError(N_("no defected customers are recorded (customer attributes "
                            "{reason!r} and {competitor!r}); import them with the customers"),
@@ -41,8 +44,10 @@ def defection_table(engine: Engine) -> pd.DataFrame:
     return defection_reasons(pd.DataFrame(lost))
 
 
-def _sales(engine: Engine) -> pd.DataFrame:
+def _sales(engine: Engine, customers: frozenset | None = None) -> pd.DataFrame:
     sales = read_transactions(engine)
+    if customers is not None:
+        sales = sales[sales["customer_id"].isin(customers)]
     sales = sales[~sales["is_refund"].astype(bool)]
     if sales.empty:
         raise UserError(N_("no sales yet: import transactions first"))
@@ -50,12 +55,16 @@ def _sales(engine: Engine) -> pd.DataFrame:
 
 
 def retention_by_satisfaction_table(engine: Engine, *, item: str = "overall_satisfaction",
-                                    window_days: int = 180) -> pd.DataFrame:
+                                    window_days: int = 180,
+                                    customers: frozenset | None = None) -> pd.DataFrame:
     """Retention per satisfaction level: each customer's latest answer to ``item`` given before
-    the last ``window_days`` of the data, against whether the customer bought in that window."""
+    the last ``window_days`` of the data, against whether the customer bought in that window
+    (of the ``customers``, external ids, when given)."""
     sales = _sales(engine)
     cutoff = sales["occurred_at"].max() - pd.Timedelta(days=window_days)
     responses = read_responses(engine)
+    if customers is not None:
+        responses = responses[responses["customer_id"].isin(customers)]
     responses = responses[(responses["submitted_at"] <= cutoff) & responses["customer_id"].notna()
                           & responses["quality_flags"].map(lambda f: not f)]
     answers = read_answers(engine, item_codes=[item])
@@ -69,9 +78,10 @@ def retention_by_satisfaction_table(engine: Engine, *, item: str = "overall_sati
     return retention_by_satisfaction(latest, retained)
 
 
-def observed_retention(engine: Engine) -> float:
-    """Share of the customers who bought in the year before last who bought again last year."""
-    sales = _sales(engine)
+def observed_retention(engine: Engine, *, customers: frozenset | None = None) -> float:
+    """Share of the customers who bought in the year before last who bought again last year
+    (of the ``customers``, external ids, when given)."""
+    sales = _sales(engine, customers)
     end = sales["occurred_at"].max()
     last = set(sales.loc[sales["occurred_at"] > end - pd.Timedelta(days=365), "customer_id"])
     before = set(sales.loc[(sales["occurred_at"] <= end - pd.Timedelta(days=365))
@@ -82,19 +92,23 @@ def observed_retention(engine: Engine) -> float:
 
 
 def retention_economics_table(engine: Engine, *, delta_points: float = 5.0,
-                              discount: float = 0.1, margin: float | None = None) -> pd.DataFrame:
-    """What raising yearly retention by ``delta_points`` points is worth to this customer base,
-    at the observed retention and the company's margin (geometric CLV, Gupta & Lehmann 2003)."""
+                              discount: float = 0.1, margin: float | None = None,
+                              customers: frozenset | None = None) -> pd.DataFrame:
+    """What raising yearly retention by ``delta_points`` points is worth to this customer base
+    (the ``customers``, external ids, when given), at its observed retention and margin
+    (geometric CLV, Gupta & Lehmann 2003)."""
     if not math.isfinite(discount) or discount <= -1:
         raise ValueError(f"--discount must be a yearly rate above -1 (0.1 = 10%), not {discount}")
     if not math.isfinite(delta_points):
         raise ValueError(f"--points must be a number of percentage points (5 = +5%), not "
                          f"{delta_points}")
     summary = read_customer_summary(engine)
+    if customers is not None:
+        summary = summary[summary.index.isin(customers)]
     if margin is None:
         revenue = summary["total_spend"].sum()
         margin = float(summary["profit"].sum() / revenue) if revenue > 0 else 1.0
-    rate = observed_retention(engine)
+    rate = observed_retention(engine, customers=customers)
     if not 0 < rate < 1:
         raise UserError(N_("the observed yearly retention is {rate}: what a change is worth "
                            "cannot be computed at a retention of 0% or 100% (the customers of "

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from sqlalchemy import Engine
 
 # The computations, through their wrappers shared by the page's languages (see shared.py).
+from patronage.reporting.shared import shared_call
 from patronage.reporting.shared import (
     at_risk_table,
     clv_table,
@@ -24,9 +25,11 @@ from patronage.reporting.shared import (
     whale_table,
 )
 from patronage.labels import labels_for
-from patronage.messages import N_
+from patronage.loyalty.analysis import only
+from patronage.messages import N_, UserError
 from patronage.reporting import formats
 from patronage.reporting.charts import _LAYOUT, amount_axis, amount_texts, hover
+from patronage.reporting.filters import SEGMENTS, customer_filters
 from patronage.storage import read_customers
 from patronage.reporting.satisfaction import Section, section_problem
 
@@ -70,27 +73,73 @@ def _figure(traces, title: str, **layout) -> str:
     return figure.to_json()
 
 
-def loyalty_report(engine: Engine, *, gettext=lambda s: s, language: str = "en"
+def loyalty_page(engine: Engine, filters, *, gettext=lambda s: s, language: str = "en",
+                 min_sample: int = formats.DEFAULT_MIN_SAMPLE) -> dict:
+    """What the Loyalty page shows on ``filters``: the sections on the customers the segment
+    filters keep, how many they are of how many (``kept``, ``total``), the keys of the chosen
+    filters the page cannot take (``not_applied``: the survey's wave, answer dates and
+    touchpoint choose responses, not customers), the bar's choices, or the ``problem`` with
+    the filters (an unknown value), shown by the route in the reader's language."""
+    taken, not_applied = customer_filters(filters)
+    try:
+        _customers, kept, total = shared_call(chosen_customers, engine, taken)
+    except UserError as exc:
+        return {"problem": exc}
+    sections = loyalty_report(engine, gettext=gettext, language=language, filters=taken,
+                              min_sample=min_sample) if kept else []
+    return {"problem": None, "sections": sections, "kept": kept, "total": total,
+            "not_applied": not_applied, "options": shared_call(customer_options, engine),
+            "customers_line": customers_line(kept, gettext, min_sample)}
+
+
+def customer_options(engine: Engine) -> dict[str, list[str]]:
+    """The filter bar's choices on a page about customers: each segment's values in the
+    customer panel, sorted (no waves or touchpoints)."""
+    panel = read_customers(engine)
+    found: dict[str, list[str]] = {"wave": [], "touchpoint": []}
+    for key in SEGMENTS:
+        found[key] = sorted({str(v) for v in panel[key].dropna()}) if key in panel else []
+    return found
+
+
+def chosen_customers(engine: Engine, filters=None) -> tuple[frozenset | None, int, int]:
+    """The customers (external ids) the segment filters of ``filters`` keep (None: every
+    customer, no segment chosen), how many they are and how many customers there are. An
+    unknown value is a :class:`~patronage.messages.UserError` naming those there are."""
+    panel = read_customers(engine)
+    if filters is None or not any(getattr(filters, key) for key in SEGMENTS):
+        return None, len(panel), len(panel)
+    kept = filters.apply_customers(panel)
+    return frozenset(kept["customer_id"]), len(kept), len(panel)
+
+
+def loyalty_report(engine: Engine, *, gettext=lambda s: s, language: str = "en",
+                   filters=None, min_sample: int = formats.DEFAULT_MIN_SAMPLE
                    ) -> list[Section]:
     """Compute every section; a section that cannot be computed carries the reason instead.
 
+    With ``filters`` (a :class:`~patronage.reporting.filters.Filters`) the sections count the
+    customers its segment filters keep (the purchase and spend models are fitted on every
+    customer, so a customer's CLV and P(alive) do not depend on the filters); each table says
+    how many customers it counts (``attrs["n"]``, and a line warning of a small number).
     Tiers, churn reasons and competitors read as the company labelled them for ``language``."""
     _ = gettext
     labels = labels_for(engine, language, gettext)
+    customers = shared_call(chosen_customers, engine, filters)[0]
     try:
         models = fit_value_models(engine)
     except Exception as exc:  # noqa: BLE001  (the page explains instead of failing)
         return [Section(key, _(title), None, None, section_problem(exc, key, _)) for key, title in SECTIONS]
-    builders = {"clv": lambda: _clv(engine, models, _, labels, language),
-                "rfm": lambda: _rfm(engine, models, _),
-                "cohorts": lambda: _cohorts(engine, _),
-                "at_risk": lambda: _at_risk(engine, models, _),
-                "whale": lambda: _whale(engine, models, _), "holdout": lambda: _holdout(engine, _),
-                "segments": lambda: _segments(engine, models, _, labels),
-                "retention_sat": lambda: _retention_sat(engine, _),
-                "defection": lambda: (_defection(engine, _, labels), None),
-                "economics": lambda: (_labelled(_figures(retention_economics_table(engine)), _),
-                                      None)}
+    builders = {"clv": lambda: _clv(engine, models, _, labels, language, customers),
+                "rfm": lambda: _rfm(engine, models, _, customers),
+                "cohorts": lambda: _cohorts(engine, _, customers),
+                "at_risk": lambda: _at_risk(engine, models, _, customers),
+                "whale": lambda: _whale(engine, models, _, customers),
+                "holdout": lambda: _holdout(engine, _, customers),
+                "segments": lambda: _segments(engine, models, _, labels, customers),
+                "retention_sat": lambda: _retention_sat(engine, _, customers),
+                "defection": lambda: (_defection(engine, _, labels, customers), None),
+                "economics": lambda: _economics(engine, models, _, customers)}
     sections = []
     for key, title in SECTIONS:
         try:
@@ -99,8 +148,29 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s, language: str = "en"
             sections.append(Section(key, _(title), None, None, section_problem(exc, key, _)))
             continue
         chart = chart(_(title)) if chart else None
+        if "n" in table.attrs:
+            table.attrs["hint"] = customers_line(table.attrs["n"], _, min_sample)
         sections.append(Section(key, _(title), table, chart, None))
     return sections
+
+
+def customers_line(n: int, gettext, min_sample: int = formats.DEFAULT_MIN_SAMPLE) -> str:
+    """"n = 1,234 customers", with the small-sample warning under ``min_sample``."""
+    line = gettext(N_("n = {n} customers")).format(n=formats.integer(n))
+    if formats.small_sample(n, min_sample):
+        line += " · " + gettext(N_("fewer than {n} customers: read with care")).format(
+            n=min_sample)
+    return line
+
+
+def _counted(table: pd.DataFrame, n) -> pd.DataFrame:
+    table.attrs["n"] = int(n)
+    return table
+
+
+def _economics(engine, models, _, customers):
+    table = _labelled(_figures(retention_economics_table(engine, customers=customers)), _)
+    return _counted(table, len(only(models.summary, customers, None))), None
 
 
 def _profiles(engine, ids) -> dict:
@@ -109,10 +179,13 @@ def _profiles(engine, ids) -> dict:
     return {i: int(keys.at[i, "customer_pk"]) for i in ids if i in keys.index}
 
 
-def _clv(engine, models, _, labels, language: str = "en"):
-    """The 20 customers of highest CLV: the table and a bar per customer, named and linked,
-    the axis and tooltips in ¥ with 万/亿 on Chinese pages."""
-    top = clv_table(engine, models).head(20)
+def _clv(engine, models, _, labels, language: str = "en", customers=None):
+    """The 20 customers of highest CLV (of ``customers``, when given): the table and a bar per
+    customer, named and linked, the axis and tooltips in ¥ with 万/亿 on Chinese pages."""
+    everyone = only(clv_table(engine, models), customers, None)
+    if everyone.empty:
+        raise UserError(N_("none of these customers has bought anything yet"))
+    top = everyone.head(20)
     top = top[["name", "p_alive", "expected_purchases_90d", "clv", "value_tier"]]
     top = top.assign(value_tier=[labels("tier", t) for t in top["value_tier"]])
     top.attrs["links"] = links = _profiles(engine, top.index)
@@ -130,7 +203,7 @@ def _clv(engine, models, _, labels, language: str = "en"):
                                                                     money=True)),
         yaxis=dict(autorange="reversed", tickmode="array", tickvals=list(top.index),
                    ticktext=ticks)))
-    return top, chart
+    return _counted(top, len(everyone)), chart
 
 
 def _escape(text: str) -> str:
@@ -139,8 +212,10 @@ def _escape(text: str) -> str:
             .replace('"', "&quot;"))
 
 
-def _rfm(engine, models, _):
-    scores = rfm_table(engine, summary=models.summary)
+def _rfm(engine, models, _, customers=None):
+    scores = only(rfm_table(engine, summary=models.summary), customers, None)
+    if scores.empty:
+        raise UserError(N_("none of these customers has bought anything yet"))
     table = scores.groupby("segment").agg(customers=("R", "size"), monetary=("monetary", "sum"),
                                           recency_days=("recency_days", "median"))
     table = table.sort_values("monetary", ascending=False)
@@ -151,11 +226,11 @@ def _rfm(engine, models, _):
                                                                         "segment": s})
                                 for s in table.index}
     table.index = [_(s) for s in table.index]
-    return table, chart
+    return _counted(table, len(scores)), chart
 
 
-def _cohorts(engine, _):
-    matrix, _curve = cohort_table(engine, period="Q")
+def _cohorts(engine, _, customers=None):
+    matrix, _curve = cohort_table(engine, period="Q", customers=customers)
     shares = matrix["retention"]
     table = shares.copy()
     table.insert(0, "cohort_size", matrix["cohort_size"])
@@ -169,7 +244,7 @@ def _cohorts(engine, _):
         colorbar=dict(tickformat=formats.D3["percent"]),
         hovertemplate=hover("%{y} · %{x}", f"%{{z:{formats.D3['percent']}}}"))], title,
         xaxis=dict(title=_("Quarters since acquisition")), yaxis=dict(autorange="reversed")))
-    return table, chart
+    return _counted(table, matrix["cohort_size"].sum()), chart
 
 
 def at_risk_reason(row, _) -> str:
@@ -193,17 +268,18 @@ def at_risk_reason(row, _) -> str:
     return parts[0] if parts else ""
 
 
-def _at_risk(engine, models, _):
-    table = at_risk_table(engine, models=models, top=20)
+def _at_risk(engine, models, _, customers=None):
+    everyone = only(at_risk_table(engine, models=models), customers, None)
+    table = everyone.head(20)
     reasons = [at_risk_reason(row, _) for _i, row in table.iterrows()]
     table = table[["name", "p_alive_now", "value_at_risk"]].assign(reason=reasons)
     table.attrs["links"] = _profiles(engine, table.index)
     table.attrs["lists"] = [("/loyalty/customers?list=at_risk", _("All customers at risk"))]
-    return table, None
+    return _counted(table, len(everyone)), None
 
 
-def _whale(engine, models, _):
-    curve, figures = whale_table(engine, summary=models.summary)
+def _whale(engine, models, _, customers=None):
+    curve, figures = whale_table(engine, summary=models.summary, customers=customers)
     chart = (lambda title: _figure([go.Scatter(x=curve["customers_pct"].tolist(),
                                                y=curve["cumulative_profit_pct"].tolist(),
                                                mode="lines",
@@ -216,7 +292,7 @@ def _whale(engine, models, _):
     table.attrs["lists"] = [
         ("/loyalty/customers?list=whales", _("The customers behind 80% of the profit")),
         ("/loyalty/customers?list=unprofitable", _("Customers who cost more than they bring"))]
-    return table, chart
+    return _counted(table, len(only(models.summary, customers, None))), chart
 
 
 def _figures(table: pd.DataFrame) -> pd.DataFrame:
@@ -230,13 +306,15 @@ DEFECTION_KINDS = {"reason": "churn_reason", "competitor": "competitor"}
 NOT_RECORDED = "(not recorded)"
 
 
-def _defection(engine, _, labels) -> pd.DataFrame:
+def _defection(engine, _, labels, customers=None) -> pd.DataFrame:
     """Reasons and destinations of defected customers, as the company labelled them."""
-    table = defection_table(engine).copy()
+    table = defection_table(engine, customers=customers).copy()
+    lost = table.loc["reason", "count"].sum() if "reason" in table.index.get_level_values(0) \
+        else 0
     table.index = [f"{_(dim)} · " + (_(value) if value == NOT_RECORDED
                                      else labels(DEFECTION_KINDS[dim], value))
                    for dim, value in table.index]
-    return table
+    return _counted(table, lost)
 
 
 def _labelled(table: pd.DataFrame, _) -> pd.DataFrame:
@@ -246,19 +324,21 @@ def _labelled(table: pd.DataFrame, _) -> pd.DataFrame:
     return table
 
 
-def _segments(engine, models, _, labels):
-    parts = segments_table(engine, models)
+def _segments(engine, models, _, labels, customers=None):
+    parts = segments_table(engine, models, customers=customers)
     rows = []
     for scheme, frame in parts.items():
         for segment, row in frame.iterrows():
             name = labels("tier", segment) if scheme == "value_tiers" else _(str(segment))
             rows.append({"segment": f"{_(scheme)} · {name}",
                          "customers": row["customers"], "value": row.get("value")})
-    return pd.DataFrame(rows).set_index("segment"), None
+    table = pd.DataFrame(rows).set_index("segment")
+    return _counted(table, parts["value_tiers"]["customers"].sum()), None
 
 
-def _retention_sat(engine, _):
-    table = retention_by_satisfaction_table(engine)
+def _retention_sat(engine, _, customers=None):
+    table = retention_by_satisfaction_table(engine, customers=customers)
+    n = table["n"].sum()
     table.index = [f"{v:g}" for v in table.index]
     chart = (lambda title: _figure([go.Bar(
         x=list(table.index), y=table["retention"].tolist(),
@@ -271,11 +351,12 @@ def _retention_sat(engine, _):
         xaxis=dict(title=_("Satisfaction")),
         yaxis=dict(title=_("Retention"), range=[0, 1], tickformat=formats.D3["percent"])))
     table.attrs["formats"] = {"ci_low": ("percent", 1), "ci_high": ("percent", 1)}
-    return table, chart
+    return _counted(table, n), chart
 
 
-def _holdout(engine, _):
-    table = holdout_table(engine)
+def _holdout(engine, _, customers=None):
+    table = holdout_table(engine, customers=customers)
+    n = table.loc["all", "customers"] if "all" in table.index else table["customers"].sum()
     rows = table.drop(index="all", errors="ignore")
     chart = (lambda title: _figure([
         go.Bar(x=[str(i) for i in rows.index], y=rows["actual"].tolist(), name=_("Actual"),
@@ -287,7 +368,7 @@ def _holdout(engine, _):
         xaxis=dict(title=_("Repeat purchases in the calibration period")),
         legend=dict(orientation="h", y=-0.25)))
     table.index = [_(ALL_CUSTOMERS) if str(i) == "all" else str(i) for i in table.index]
-    return table, chart
+    return _counted(table, n), chart
 
 
 #: The holdout table's row over every customer.
@@ -295,4 +376,5 @@ ALL_CUSTOMERS = N_("All customers")
 
 
 __all__ = ["COLUMN_LABELS", "ROW_LABELS", "SECTIONS", "VALUE_LABELS", "at_risk_reason",
+           "chosen_customers", "customer_options", "customers_line", "loyalty_page",
            "loyalty_report"]

@@ -69,12 +69,28 @@ def _sections(sections, labels):
             if s.problem or isinstance(s.table, pd.DataFrame)]
 
 
+def _loyalty(engine, language, gettext, filters):
+    """The Loyalty page's tables on the customers the segment filters keep, each with its
+    number of customers; the filters the page cannot take, named after the filter line."""
+    from patronage.reporting.filters import NAMES, Filters, customer_filters
+    from patronage.reporting.loyalty import COLUMN_LABELS, loyalty_report
+
+    taken, dropped = customer_filters(filters or Filters())
+    sections = loyalty_report(engine, gettext=gettext, language=language, filters=taken)
+    parts = _sections(sections, COLUMN_LABELS)
+    notes = {s.title: s.table.attrs.get("hint") for s in sections
+             if isinstance(s.table, pd.DataFrame)}
+    skipped = gettext(N_("Not applied on this page (it counts customers, not survey "
+                         "responses)")) + ": " + ", ".join(gettext(NAMES[k]) for k in dropped)
+    return parts, notes, taken, skipped if dropped else None
+
+
 def page_tables(engine: Engine, page: str, *, survey: str | None = None, language: str = "en",
                 gettext=lambda s: s, filters=None, include_flagged: bool = False) -> Report:
     """The page's tables as a :class:`Report` (a section per table) for
     :func:`patronage.reporting.report_files.report_xlsx`, computed on the responses the page's
-    ``filters`` keep (Overview and Analysis; the Loyalty page has none) and naming them on the
-    first sheet; ``include_flagged`` as the Analysis page's checkbox."""
+    ``filters`` keep (the Loyalty page: the customers its segment filters keep) and naming them
+    on the first sheet; ``include_flagged`` as the Analysis page's checkbox."""
     from datetime import UTC, datetime
 
     from patronage.reporting.report_build import describe_filters
@@ -90,12 +106,11 @@ def page_tables(engine: Engine, page: str, *, survey: str | None = None, languag
         parts = _sections(satisfaction_report(engine, survey, language=language,
                                               gettext=gettext, filters=filters,
                                               include_flagged=include_flagged), COLUMN_LABELS)
-    else:
-        from patronage.reporting.loyalty import COLUMN_LABELS, loyalty_report
-
-        parts = _sections(loyalty_report(engine, gettext=gettext, language=language),
-                          COLUMN_LABELS)
-    sections = [Section(f"table{i}", title, tables=[_table(title, frame, labels, gettext)])
+    notes, skipped = {}, None
+    if page == "loyalty":
+        parts, notes, filters, skipped = _loyalty(engine, language, gettext, filters)
+    sections = [Section(f"table{i}", title, tables=[_table(title, frame, labels, gettext)],
+                        notes=[notes[title]] if notes.get(title) else [])
                 if isinstance(frame, pd.DataFrame) else Section(f"table{i}", title,
                                                                 notes=[str(frame or "–")])
                 for i, (title, frame, labels) in enumerate(parts)]
@@ -103,8 +118,9 @@ def page_tables(engine: Engine, page: str, *, survey: str | None = None, languag
         sections = [Section("empty", gettext(PAGE_TITLES[page]),
                             notes=[gettext(N_("No survey responses yet."))])]
     labels = {"survey": gettext("Survey"), "wave": gettext("Wave")}
-    if page != "loyalty" and (described := describe_filters(engine, filters, language, gettext)):
-        labels["filters"] = described  # under the title of every sheet
+    described = describe_filters(engine, filters, language, gettext)
+    if described or skipped:  # under the title of every sheet
+        labels["filters"] = " · ".join(part for part in (described, skipped) if part)
     return Report(gettext(PAGE_TITLES[page]), survey or "", None, language,
                   datetime.now(UTC), sections, labels)
 

@@ -24,8 +24,6 @@ from patronage.reporting import formats
 #: How a column is written: kind and decimals (see :func:`cell_text`).
 KINDS = ("text", "integer", "percent", "score", "signed", "money")
 SMALL_SAMPLE = formats.DEFAULT_MIN_SAMPLE
-#: Said in a filtered report's sections computed on every customer (not on survey responses).
-UNFILTERED = N_("This section counts every customer: the filters choose survey responses only.")
 
 SECTION_TITLES = {
     "summary": N_("Management summary"), "satisfaction": N_("Satisfaction"),
@@ -136,7 +134,9 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
                  now: datetime | None = None, filters=None) -> Report:
     """Gather every section of the report of ``survey`` (default: the survey with the most
     responses) up to and including ``wave`` (default: its latest wave), on the responses the
-    dashboard's ``filters`` (a :class:`~patronage.reporting.filters.Filters`) keep."""
+    dashboard's ``filters`` (a :class:`~patronage.reporting.filters.Filters`) keep; the value
+    at risk, programme liability and cases count the customers its segment filters keep, each
+    section naming the filters it cannot take."""
     from patronage.reporting.satisfaction import section_problem
     from patronage.reporting.report_sections import (
         cases_section, comments_section, loyalty_section, satisfaction_section, summary_section,
@@ -156,8 +156,6 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
         except Exception as exc:  # noqa: BLE001  (one section's failure never fails the report)
             section.notes.append(_("This section could not be computed: {reason}").format(
                 reason=section_problem(exc, key, gettext)))
-        if filters is not None and filters.active and key in ("loyalty", "cases"):
-            section.notes.append(_(UNFILTERED))
         sections.append(section)
     title = _("Customer satisfaction and loyalty report")
     labels = {"survey": _("Survey"), "wave": _("Wave"), "generated": _("Generated"),

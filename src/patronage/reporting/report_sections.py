@@ -56,7 +56,42 @@ def survey_frames(engine: Engine, survey: str | None, wave: str | None, filters=
         waves = waves.merge(csi[["csi"]].reset_index(), on="wave", how="left")
     except ValueError:
         csi = None
-    return {"survey": survey, "wave": wave, "data": data, "waves": waves, "csi": csi}
+    return {"survey": survey, "wave": wave, "data": data, "waves": waves, "csi": csi,
+            "filters": filters}
+
+
+def report_scope(engine: Engine, frames: dict) -> tuple[frozenset | None, list[str]]:
+    """The customers (external ids) the report's segment filters keep (None: every customer)
+    and the keys of its other chosen filters (wave, dates, touchpoint: they choose responses),
+    for the sections about customers and cases."""
+    from patronage.reporting.filters import customer_filters
+    from patronage.reporting.loyalty import chosen_customers
+
+    filters = frames.get("filters")
+    if filters is None or not filters.active:
+        return None, []
+    taken, dropped = customer_filters(filters)
+    return chosen_customers(engine, taken)[0], dropped
+
+
+def scope_note(frames: dict, dropped: list[str], gettext, *, touchpoint: bool = False
+               ) -> str | None:
+    """What a customer section of a filtered report counts: the customers of the segment
+    filters, and which chosen filters it cannot take (``touchpoint``: the section takes the
+    touchpoint filter, as the cases' own touchpoint)."""
+    from patronage.reporting.filters import NAMES
+
+    filters = frames.get("filters")
+    if filters is None or not filters.active:
+        return None
+    skipped = [k for k in dropped if not (touchpoint and k == "touchpoint")]
+    line = gettext(N_("This section counts the customers the region, industry, size, tier and "
+                      "channel filters keep."))
+    if skipped:
+        line += " " + gettext(N_("It cannot be filtered by {filters}: they choose survey "
+                                 "responses.")).format(
+            filters=", ".join(gettext(NAMES[k]) for k in skipped))
+    return line
 
 
 def _latest(frames: dict) -> tuple[dict, dict]:
@@ -128,15 +163,38 @@ def _drivers(engine, frames, section, gettext, language, top=TOP):
     section.tables.append(Table(_("Top drivers of overall satisfaction"), frame, columns))
 
 
+def _cases(engine, frames):
+    """The cases of the customers the report's filters keep (and of its touchpoint, the
+    case's own), with the keys of the filters they cannot take."""
+    from sqlalchemy import select
+
+    from patronage.storage.schema import cases as case_table
+    from patronage.storage.schema import customers as customer_table
+
+    k = case_table.c
+    query = select(customer_table.c.external_id.label("customer_id"), k.type, k.status,
+                   k.category, k.touchpoint_kind).join(customer_table,
+                                                       customer_table.c.id == k.customer_id)
+    with engine.connect() as conn:
+        cases = pd.DataFrame(conn.execute(query).mappings().all(),
+                             columns=["customer_id", "type", "status", "category",
+                                      "touchpoint_kind"])
+    customers, dropped = report_scope(engine, frames)
+    if customers is not None:
+        cases = cases[cases["customer_id"].isin(customers)]
+    filters = frames.get("filters")
+    if filters is not None and filters.touchpoint is not None:
+        cases = cases[cases["touchpoint_kind"].eq(filters.touchpoint)]
+    return cases, dropped
+
+
 def _complaint_categories(engine, frames, section, gettext, language, top=TOP):
     from patronage.reporting.case_desk import category_names
-    from patronage.storage.schema import cases
-    from sqlalchemy import func, select
 
     _ = gettext
-    with engine.connect() as conn:
-        rows = conn.execute(select(cases.c.category, func.count())
-                            .where(cases.c.type != "inquiry").group_by(cases.c.category)).all()
+    cases, _dropped = _cases(engine, frames)
+    cases = cases[cases["type"] != "inquiry"]
+    rows = list(cases["category"].fillna("").value_counts(sort=False).items())
     if not rows:
         raise UserError(N_("There are no cases yet."))
     names = category_names(engine, language)
@@ -153,7 +211,9 @@ def _value_at_risk(engine, frames, section, gettext, language, top=TOP):
     from patronage.loyalty.analysis import at_risk_table
 
     _ = gettext
-    risk = at_risk_table(engine)
+    from patronage.loyalty.analysis import only
+
+    risk = only(at_risk_table(engine), report_scope(engine, frames)[0], None)
     section.kpis.append(Kpi(_("Value at risk"), float(risk["value_at_risk"].sum()), "money", 0,
                             len(risk)))
     if top > 3:  # the loyalty section lists them
@@ -169,9 +229,29 @@ def _value_at_risk(engine, frames, section, gettext, language, top=TOP):
 def _liability(engine, frames, section, gettext, language, top=TOP):
     from patronage.members.report import programme_figures
 
-    owed = programme_figures(engine).liability
+    customers = report_scope(engine, frames)[0]
+    owed = programme_figures(engine, data=_members_of(engine, customers)).liability
     section.kpis.append(Kpi(gettext("Programme liability (net)"), float(owed["net"]), "money", 0,
                             None))
+
+
+def _members_of(engine, customers):
+    """The programme's data of the members among ``customers`` (None: the whole programme)."""
+    from dataclasses import replace as changed
+
+    from patronage.members.report import load_data
+
+    data = load_data(engine)
+    if customers is None:
+        return data
+    people = data.members[data.members["customer_id"].isin(customers)]
+    ids = set(people["member_id"])
+    return changed(data, members=people,
+                   transfers=data.transfers[data.transfers["member_id"].isin(ids)],
+                   transactions=data.transactions[data.transactions["customer_id"].isin(
+                       customers)],
+                   tier_changes=data.tier_changes[data.tier_changes["member_id"].isin(ids)],
+                   customers=data.customers[data.customers["customer_id"].isin(customers)])
 
 
 def satisfaction_section(engine: Engine, frames: dict, section: Section, *, language: str,
@@ -204,16 +284,25 @@ def satisfaction_section(engine: Engine, frames: dict, section: Section, *, lang
 
 def loyalty_section(engine: Engine, frames: dict, section: Section, *, language: str,
                     gettext) -> None:
+    note = scope_note(frames, report_scope(engine, frames)[1], gettext)
+    if note:
+        section.notes.append(note)
     _value_at_risk(engine, frames, section, gettext, language, top=10)
+    try:
+        _liability(engine, frames, section, gettext, language)
+    except UserError as exc:  # no programme (or no member among these customers)
+        section.notes.append(translated(exc, gettext))
 
 
 def cases_section(engine: Engine, frames: dict, section: Section, *, language: str,
                   gettext) -> None:
     from patronage.reporting.case_desk import STATUS_LABELS
-    from patronage.storage import read_cases
 
     _ = gettext
-    cases = read_cases(engine)
+    cases, dropped = _cases(engine, frames)
+    note = scope_note(frames, dropped, gettext, touchpoint=True)
+    if note:
+        section.notes.append(note)
     if cases.empty:
         section.notes.append(_("There are no cases yet."))
         return
@@ -234,7 +323,12 @@ def comments_section(engine: Engine, frames: dict, section: Section, *, language
     from patronage.reporting.comments_page import comments_page
 
     _ = gettext
-    page = comments_page(engine, survey=frames["survey"], language=language, gettext=gettext)
+    filters = frames.get("filters")
+    if filters is not None and filters.active:
+        page = {"themes": _filtered_themes(engine, frames, section, language, gettext)}
+    else:
+        page = comments_page(engine, survey=frames["survey"], language=language,
+                             gettext=gettext)
     if page.get("themes"):
         frame = pd.DataFrame([{"theme": t["name"], "n": t["n"], "share": t["share"],
                                "lower": t["ci_low"], "upper": t["ci_high"]}
@@ -259,3 +353,24 @@ def comments_section(engine: Engine, frames: dict, section: Section, *, language
     section.tables.append(Table(_("Latest comments"), frame.reset_index(drop=True), [
         Column("wave", _("Wave")), Column("nps", "NPS", "integer"),
         Column("comment", _("Comment"))]))
+
+
+def _filtered_themes(engine, frames, section, language, gettext) -> list[dict]:
+    """The themes of the comments of the responses a filtered report keeps (found on those
+    comments), named as the comments page names them; none, with the reason in a note, when
+    they cannot be found."""
+    from patronage.reporting.comments_page import theme_name
+    from patronage.satisfaction.comments import analyse_survey_comments
+
+    try:
+        result = analyse_survey_comments(engine, frames["survey"],
+                                          responses=frozenset(frames["data"].meta.index))
+    except (UserError, ValueError) as exc:
+        section.notes.append(gettext(N_("Comment themes: {reason}")).format(
+            reason=translated(exc, gettext)))
+        return []
+    section.notes.append(gettext(N_("The comment themes are found in the comments of the "
+                                    "responses the filters keep.")))
+    return [{"name": theme_name(row.keywords, language) if row.theme == "/".join(row.keywords)
+             else row.theme, "n": int(row.n), "share": row.share, "ci_low": row.ci_low,
+             "ci_high": row.ci_high} for row in result.themes.itertuples()]

@@ -101,12 +101,16 @@ def analyse_survey_comments(engine: Engine, survey: str | None = None, *,
                             wave: str | None = None, segment: str | None = None,
                             query: str | None = None, n_themes: int = 8,
                             pinned: dict[str, list[str]] | None = None,
-                            include_flagged: bool = False) -> CommentAnalysis:
+                            include_flagged: bool = False,
+                            responses=None) -> CommentAnalysis:
     """Sentiment and themes of a survey's comments, optionally of one ``wave``, one
-    ``segment`` (``region=East China``) and those matching ``query``. The survey's edited
-    themes (:mod:`patronage.satisfaction.comment_themes`) and ``pinned`` come first."""
+    ``segment`` (``region=East China``), the ``responses`` (ids, e.g. those the dashboard's
+    filters keep) and those matching ``query``. The survey's edited themes
+    (:mod:`patronage.satisfaction.comment_themes`) and ``pinned`` come first."""
     texts, groups = survey_comments(engine, survey, wave=wave, include_flagged=include_flagged)
     keep = _segment(groups, segment, GROUPS)
+    if responses is not None:
+        keep = keep & texts.index.isin(list(responses))
     code = survey or (groups["survey"].iloc[0] if len(groups) else None)
     edits = {**pinned_themes(engine, scope_of(code)), **(pinned or {})}
     return _analyse(texts[keep], groups[keep], query, n_themes, edits)

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from patronage.index_system import COMMENT_ITEM
 from patronage.messages import N_, UserError
-from patronage.storage import read_answers, read_customers, read_responses, read_touchpoints
+from patronage.storage import read_answers, read_customers, read_responses
+from patronage.storage.schema import customers as customer_rows
+from patronage.storage.schema import touchpoints
 
 SEGMENT_COLUMNS = ("region", "industry", "size", "channel", "tier")
 #: The meta column of the touchpoint kinds a response followed (";"-joined, "" for none): those
@@ -104,12 +106,23 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
 def _followed(engine: Engine, meta: pd.DataFrame) -> pd.Series:
     """Per response (``meta``: ``customer_id``, ``submitted_at``): the kinds of its customer's
     touchpoints in the :data:`TOUCHPOINT_DAYS` days up to the answer, sorted and ";"-joined."""
-    points = read_touchpoints(engine)
-    points = points[(points["kind"] != "survey")
-                    & points["customer_id"].isin(meta["customer_id"].dropna())]
     found = pd.Series("", index=meta.index, dtype=object)
+    answered = pd.to_datetime(meta["submitted_at"]).dropna()
+    if answered.empty:
+        return found
+    tp, people = touchpoints.c, customer_rows.c
+    query = (select(people.external_id.label("customer_id"), tp.occurred_at, tp.kind)
+             .join(customer_rows, people.id == tp.customer_id)
+             .where(tp.kind != "survey",
+                    tp.occurred_at > (answered.min() - pd.Timedelta(days=TOUCHPOINT_DAYS))
+                    .to_pydatetime(), tp.occurred_at <= answered.max().to_pydatetime()))
+    with engine.connect() as conn:
+        points = pd.DataFrame([tuple(row) for row in conn.execute(query)],
+                              columns=["customer_id", "occurred_at", "kind"])
+    points = points[points["customer_id"].isin(meta["customer_id"].dropna())]
     if points.empty:
         return found
+    points["occurred_at"] = pd.to_datetime(points["occurred_at"])
     asked = meta[["customer_id", "submitted_at"]].dropna().reset_index(names="_response")
     pairs = asked.merge(points[["customer_id", "occurred_at", "kind"]], on="customer_id")
     answered = pd.to_datetime(pairs["submitted_at"])
