@@ -1,7 +1,8 @@
 """A survey with a planted effect for the action-plan tests: 240 customers in two regions answer
 a relationship survey in two waves (2026-Q1, 2026-Q2). Between the waves East China's timeliness
 (``speed_timeliness``, 1–10) rises by 1.0 over a common rise of 0.2, its NPS answers by one
-point; price (``price_reasonable``) does not move anywhere."""
+point; price (``price_reasonable``) does not move anywhere. Overall satisfaction follows
+timeliness, and service performs below price: service is the dimension to concentrate on."""
 
 from __future__ import annotations
 
@@ -43,10 +44,11 @@ def plant_survey(engine, *, seed: int = 7, later_wave: bool = True) -> None:
                              "submitted_at": datetime(2026, 2 if not after else 5, 1 + i % 27),
                              "weight": 1.0})
                 lift = (0.2 + (1.0 if east else 0.0)) if after else 0.0
-                values = {"speed_timeliness": rng.normal(6.0 + lift, 1.2),
-                          "speed_accuracy": rng.normal(7.0, 1.2),
-                          "price_reasonable": rng.normal(6.5, 1.5),
-                          "overall_satisfaction": rng.normal(7.0 + lift / 2, 1.2),
+                timeliness = rng.normal(6.0 + lift, 1.2)
+                values = {"speed_timeliness": timeliness,
+                          "speed_accuracy": rng.normal(6.5, 1.2),
+                          "price_reasonable": rng.normal(7.8, 1.5),
+                          "overall_satisfaction": 3.0 + 0.6 * timeliness + rng.normal(0, 0.8),
                           "nps": rng.integers(4, 10) + (1 if east and after else 0)}
                 items += [{"response_id": pk, "item_code": code,
                            "value_num": float(np.clip(round(float(v)), 0 if code == "nps" else 1,

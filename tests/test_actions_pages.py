@@ -126,3 +126,20 @@ def test_agents_see_the_board_and_change_only_their_own_actions(client):
     assert client.get("/actions/999").status_code == 404
     missing_csrf = client.post(f"/actions/{theirs}", data={"status": "done"})
     assert missing_csrf.status_code in (400, 403)
+
+
+def test_the_analysis_page_offers_an_action_on_drivers_and_what_to_concentrate_on(client):
+    log_in(client, "analyst")
+    page = _page(client, "/analysis?survey=planted&region=East+China")
+    drivers = page.find(id="section-drivers").select("a.plan-action")
+    assert drivers and all(a.text == "制定改进措施" for a in drivers)
+    assert {a["href"] for a in drivers} == {
+        f"/actions/new?source=driver&ref={code}&survey=planted&segment=region%3DEast%2BChina"
+        for code in ("service", "price")}
+    ipa = page.find(id="section-ipa")
+    focus = [row for row in ipa.select("tbody tr") if "重点改进" in row.text]
+    assert len(focus) == 1 and "服务" in focus[0].text
+    assert [a["href"] for a in ipa.select("a.plan-action")] == [
+        "/actions/new?source=ipa&ref=service&survey=planted&segment=region%3DEast%2BChina"]
+    form = _form(_page(client, drivers[0]["href"]), "action-form")
+    assert form["segment"] == "region=East+China" and form["source"] == "driver"

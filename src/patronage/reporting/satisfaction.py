@@ -33,6 +33,7 @@ from patronage.reporting import scores_page
 from patronage.messages import N_, UserError, translated
 from patronage.reporting.charts import _LAYOUT, hover
 from patronage.reporting.filters import SEGMENTS, Filters
+from patronage.actions.sources import new_action_link
 from patronage.storage import read_customers
 from patronage.reporting.formats import quarter
 
@@ -193,6 +194,30 @@ def respondents_address(survey: str | None, item: str, filters: Filters | None =
     return "/analysis/respondents?" + urlencode({"survey": survey or "", "item": item})
 
 
+#: The sections whose rows offer "Plan an action", as the action's source.
+ACTION_SOURCES = {"drivers": "driver", "ipa": "ipa", "kano": "kano"}
+
+
+def _action_links(key: str, table: pd.DataFrame, labels: list[str], survey: str | None,
+                  filters: Filters | None) -> dict[str, str]:
+    """The new-action form of each row worth acting on, by its label: every key driver, the
+    importance–performance dimensions to concentrate on and the Kano must-be attributes; the
+    page's segment filters become the action's target segment."""
+    if key == "ipa" and "quadrant" in table:
+        rows = table.index[table["quadrant"].eq("concentrate_here")]
+    elif key == "kano" and "category" in table:
+        rows = table.index[table["category"].eq("M")]
+    elif key == "drivers":
+        rows = table.index
+    else:
+        return {}
+    segment = urlencode([(k, getattr(filters, k)) for k in SEGMENTS
+                         if getattr(filters, k)]) if filters is not None else ""
+    names = dict(zip(table.index, labels, strict=True))
+    return {names[code]: new_action_link(ACTION_SOURCES[key], str(code), survey, segment or None)
+            for code in rows}
+
+
 #: Why a section is empty when its method failed on data it did not foresee (the details are logged).
 UNEXPECTED = N_("These answers cannot support this analysis (too few responses, or answers that "
                 "do not vary). Collect more responses and look again.")
@@ -290,6 +315,9 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
                                         for code, text in zip(table.index, labels, strict=True)}
             shown.attrs["hint"] = _("A driver's name lists the respondents who rated it 6 or "
                                     "lower, to follow them up.")
+        links = _action_links(key, table, labels, survey, filters)
+        if links:  # "Plan an action" on what to improve
+            shown.attrs["action_links"] = links
         shown.index = labels
         sections.append(Section(key, _(title), shown, chart, None))
     base = cache(lambda: _base_margins(engine, filters))
