@@ -159,6 +159,17 @@ touchpoints = Table(
     Column("channel", String(50)),
     Column("waiting_seconds", Float),
     Column("handling_seconds", Float),
+    # Imported touchpoints (migration 0014): the source's id (re-importing adds nothing), where
+    # and by whom the customer was served, when the contact was answered and ended
+    # (``occurred_at`` is its start; waiting and handling are derived from the three when the
+    # file gives times), and whether it was right the first time (an invoice without correction).
+    Column("external_id", String(64), unique=True),
+    Column("site", String(100)),
+    Column("team", String(100)),
+    Column("agent", String(100)),
+    Column("answered_at", DateTime),
+    Column("ended_at", DateTime),
+    Column("right_first_time", Boolean),
     CheckConstraint(_in("kind", TOUCHPOINT_KINDS), name="kind"),
     CheckConstraint("waiting_seconds IS NULL OR waiting_seconds >= 0", name="waiting"),
     CheckConstraint("handling_seconds IS NULL OR handling_seconds >= 0", name="handling"),
@@ -462,3 +473,5 @@ from patronage.storage import schema_reports  # noqa: E402,F401
 from patronage.storage import schema_views  # noqa: E402,F401
 # Action plans and their history likewise.
 from patronage.storage import schema_actions  # noqa: E402,F401
+# Service standards and their breaches likewise.
+from patronage.storage import schema_standards  # noqa: E402,F401
