@@ -348,3 +348,16 @@ def test_the_management_page_on_the_demo_shows_the_figures_in_chinese(demo):
         for card in ("satisfaction", "drivers", "complaints", "risk", "liability", "sla"):
             assert page.select_one(f"#card-{card} .more a")["href"]
             assert "n = " in page.select_one(f"#card-{card}").text or card == "sla", card
+
+
+def test_a_case_without_category_is_counted_but_not_linked(desk_client):
+    with write_transaction(desk_client.engine) as conn:
+        insert_rows(conn, cases, [{"customer_id": 1, "status": "new", "type": "inquiry",
+                                   "subject": "无类别", "severity": "normal",
+                                   "opened_at": _month_start(desk_client.desk["now"])}])
+    log_in(desk_client, "admin")
+    page = _soup(desk_client.get("/management"))
+    rows = {tr.td.text.strip(): tr.td for tr in page.select("#complaint-categories tbody tr")}
+    assert set(rows) == {"账单发票", "交付物流", "未填写"}
+    assert rows["未填写"].a is None and rows["交付物流"].a is not None
+    assert "n = 5" in page.select_one("#card-complaints").text
