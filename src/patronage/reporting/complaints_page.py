@@ -13,6 +13,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from patronage.actions.sources import new_action_link
 from patronage.cases import analysis
 from patronage.messages import N_, Term, UserError, translated
 from patronage.reporting import formats
@@ -109,7 +110,10 @@ def _volume(engine, by: str, title: str, gettext, language: str) -> dict:
         section["rows"].append({"label": label(key), "cases": formats.integer(row["cases"]),
                                 "customers": formats.integer(None if _missing(row["customers"])
                                                              else row["customers"]),
-                                "rate": formats.number(row["per_1000_customers"], 1)})
+                                "rate": formats.number(row["per_1000_customers"], 1),
+                                # a category leads to planning an action that reduces it
+                                "action": new_action_link("complaint", str(key))
+                                if by == "category" and key != "-" else None})
     if by in ("category", "month"):
         section["chart"] = _bars([r["label"] for r in section["rows"]],
                                  table["per_1000_customers"], gettext(title),
