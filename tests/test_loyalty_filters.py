@@ -144,7 +144,7 @@ def test_the_loyalty_page_filters_in_chinese_and_names_what_it_cannot_filter(cli
     assert response.status_code == 200
     page = BeautifulSoup(response.text, "html.parser")
     counted = page.select_one("#customers-counted").text
-    assert " / 5,000" in counted and "n = 5,000" not in counted
+    assert "共 5,000 位客户" in counted and "n = 5,000" not in counted
     assert "本页不适用" in page.select_one("#filters-not-applied").text
     assert "接触点" in page.select_one("#filters-not-applied").text
     assert _counted(page)["clv"] != _counted(whole)["clv"]
