@@ -76,9 +76,15 @@ def add_later_wave(engine, *, seed: int = 8) -> None:
             rows.append({"id": pk, "external_id": f"PR{pk}", "survey_id": 50, "wave_id": 51,
                          "customer_id": base + i, "channel": "web",
                          "submitted_at": datetime(2026, 5, 1 + i % 27), "weight": 1.0})
-            value = rng.normal(6.2 + (1.0 if east else 0.0), 1.2)
-            items += [{"response_id": pk, "item_code": "speed_timeliness",
-                       "value_num": float(np.clip(round(value), 1, 10)), "value_text": None}]
+            timeliness = rng.normal(6.2 + (1.0 if east else 0.0), 1.2)
+            values = {"speed_timeliness": timeliness, "speed_accuracy": rng.normal(6.5, 1.2),
+                      "price_reasonable": rng.normal(7.8, 1.5),
+                      "overall_satisfaction": 3.0 + 0.6 * timeliness + rng.normal(0, 0.8),
+                      "nps": rng.integers(4, 10) + (1 if east else 0)}
+            items += [{"response_id": pk, "item_code": code,
+                       "value_num": float(np.clip(round(float(v)), 0 if code == "nps" else 1,
+                                                  10)),
+                       "value_text": None} for code, v in values.items()]
         insert_rows(conn, responses, rows)
         insert_rows(conn, answers, items)
         if conn.dialect.name == "postgresql":

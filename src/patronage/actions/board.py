@@ -22,7 +22,7 @@ from patronage.storage.schema_actions import ACTION_STATUSES
 from patronage.storage.schema_cases import teams
 
 #: The board's groups in page order, with their English names.
-GROUPS = (("late", N_("Late")), ("open", N_("Open")), ("achieved", N_("Achieved")),
+GROUPS = (("late", N_("Late")), ("open", N_("Open, on time")), ("achieved", N_("Achieved")),
           ("not_achieved", N_("Not achieved")), ("waiting", N_("Done, effect not yet known")),
           ("cancelled", N_("Cancelled")))
 

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 
 from patronage.actions import board, records, sources
 from patronage.messages import N_, UserError
+from patronage.reporting.case_desk import local_time
 from patronage.reporting.filters import NAMES as FILTER_NAMES
 from patronage.web.deps import (
     Forbidden, check_csrf, form_fields, gettext_for, language_of, render, require_user,
@@ -101,6 +102,9 @@ def _detail(request: Request, action_id: int, status: int = 200, **context):
         shown = board.detail(_engine(request), action_id, **_common(request))
     except UserError:
         raise HTTPException(404) from None
+    zone = request.app.state.settings.timezone
+    for event in shown["history"]:
+        event["at_local"] = local_time(event["at"], zone)
     return render(request, "action.html", status, action=shown, **board.people(_engine(request)),
                   status_labels=records.STATUS_LABELS, min_sample=_common(request)["min_sample"],
                   **context)
