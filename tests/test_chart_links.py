@@ -75,3 +75,14 @@ def test_analysis_extras_map_labels_back_to_stored_values():
         lambda s: s, 30)
     assert _query(json.loads(extras["chart_links"]["segments"])["0"][0])["region"] == "East China"
     assert extras["insights"] == {}  # one region: nothing to compare
+
+
+def test_loyalty_rfm_bars_lead_to_their_segments_customers():
+    rfm = pd.DataFrame({"customers": [10, 20]}, index=["重要价值客户", "新客户"])
+    rfm.attrs["row_links"] = {"重要价值客户": "/loyalty/customers?segment=champions",
+                              "新客户": "/loyalty/customers?segment=new"}
+    links = chart_links.loyalty_links([Section("rfm", "", rfm, "{}", None),
+                                       Section("clv", "", rfm, "{}", None)])
+    assert json.loads(links["rfm"])["0"] == ["/loyalty/customers?segment=champions",
+                                             "/loyalty/customers?segment=new"]
+    assert "clv" not in links

@@ -177,3 +177,32 @@ def test_analysis_insights_keep_the_sections_that_have_a_sentence():
                 Section("reliability", "", pd.DataFrame({"ave": [0.7]}), None, None)]
     found = insights.analysis_insights(sections, EN, "en", 30)
     assert list(found) == ["drivers"]
+
+
+def test_competitor_names_what_is_better_and_worse_beyond_chance():
+    table = pd.DataFrame({"difference": [0.41, -0.58, -0.08, 0.43, -0.57],
+                          "p_holm": [1e-13, 4e-22, 0.32, 2e-14, 3e-23]},
+                         index=["设计", "耐用性", "灵活性", "功能", "性能"])
+    assert insights.competitor(table, ZH, "zh_Hans") == (
+        "与竞争对手相比，同一批受访者对我们的评价在功能、设计上更好，在耐用性、性能上更差，"
+        "均超出随机波动（Holm 校正 p < 0.05）。")
+    only_better = table[table["difference"] > 0]
+    assert insights.competitor(only_better, EN).endswith("and worse on nothing.")
+    assert insights.competitor(table.assign(p_holm=0.3), EN) == (
+        "No difference from the competitor is beyond chance.")
+
+
+def test_loyalty_sentences_read_rfm_cohorts_and_the_holdout():
+    rfm = pd.DataFrame({"customers": [1261, 829, 769], "monetary": [3.4e8, 8.5e7, 6.1e7]},
+                       index=["重要价值客户", "忠诚客户", "有流失风险"])
+    assert insights.rfm(rfm, ZH).startswith("重要价值客户（1,261 位客户，占客户的 44%）贡献了全部消费的 70%")
+    cohorts = pd.DataFrame({"cohort_size": [12, 900, 800, 300], 4: [0.9, 0.6, 0.55, np.nan]},
+                           index=["2024 Q2", "2024 Q3", "2024 Q4", "2025 Q1"])
+    # The 12-customer cohort is too small, the 2025 Q1 one not a year old: (0.6·900 + 0.55·800)/1700
+    assert insights.cohorts(cohorts, EN, min_sample=30) == (
+        "A year after their first purchase, 58% of customers still buy (cohorts acquired from "
+        "2024 Q3 to 2024 Q4, n = 1,700).")
+    holdout = pd.DataFrame({"customers": [532, 4285], "actual": [1.68, 3.48],
+                            "predicted": [1.86, 3.54]}, index=["0", "全部客户"])
+    assert insights.holdout(holdout, ZH) == ("在留出期内，购买模型预计每位客户购买 3.54 次，实际为 "
+                                             "3.48 次（相差 1.7%，n = 4,285）。")

@@ -78,6 +78,23 @@ def analysis_links(sections, filters: Filters, codes) -> dict[str, str]:
     return {key: text for key, links in found.items() if (text := as_json(links))}
 
 
+def loyalty_links(sections) -> dict[str, str]:
+    """The links of the Loyalty page's charts whose bars are the rows of their table: an RFM
+    segment's bar leads to the list of its customers (the table's row links)."""
+    found = {}
+    for section in sections:
+        if section.key == "rfm" and section.table is not None and section.chart:
+            row_links = section.table.attrs.get("row_links", {})
+            found[section.key] = {0: [row_links.get(label) for label in section.table.index]}
+    return {key: text for key, links in found.items() if (text := as_json(links))}
+
+
+def loyalty_extras(sections, gettext, min_sample: int) -> dict:
+    """What the Loyalty page adds to its sections: ``insights`` and ``chart_links``."""
+    return {"insights": insights.loyalty_insights(sections, gettext, min_sample),
+            "chart_links": loyalty_links(sections)}
+
+
 def overview_extras(result, filters: Filters, charts, language: str, gettext,
                     min_sample: int) -> dict:
     """What the Overview adds to its charts: ``insights`` (the sentence under each) and
@@ -98,5 +115,5 @@ def analysis_extras(sections, filters: Filters, options, labels, language: str, 
                                           lambda kind, label: names.get((kind, str(label))))}
 
 
-__all__ = ["analysis_extras", "analysis_links", "as_json", "overview_extras", "overview_links",
-           "respondents"]
+__all__ = ["analysis_extras", "analysis_links", "as_json", "loyalty_extras", "loyalty_links",
+           "overview_extras", "overview_links", "respondents"]

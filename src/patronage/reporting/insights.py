@@ -66,6 +66,19 @@ CROSSTAB_REAL = N_("{group} has the largest share of detractors ({share}, n = {n
 CROSSTAB_CHANCE = N_("{group} has the largest share of detractors ({share}, n = {n}), but the mix "
                      "of promoters, passives and detractors does not differ between groups beyond "
                      "chance ({p}).")
+COMPETITOR_BOTH = N_("Against the competitor, the same respondents rate us better on {better} and "
+                     "worse on {worse}, beyond chance (Holm-adjusted p < 0.05).")
+COMPETITOR_BETTER = N_("Against the competitor, the same respondents rate us better on {better}, "
+                       "beyond chance (Holm-adjusted p < 0.05), and worse on nothing.")
+COMPETITOR_WORSE = N_("Against the competitor, the same respondents rate us worse on {worse}, "
+                      "beyond chance (Holm-adjusted p < 0.05), and better on nothing.")
+COMPETITOR_NONE = N_("No difference from the competitor is beyond chance.")
+RFM_TOP = N_("{segment} ({customers} customers, {share} of customers) account for {spend} of all "
+             "spend.")
+COHORT_RETENTION = N_("A year after their first purchase, {share} of customers still buy (cohorts "
+                      "acquired from {first} to {last}, n = {n}).")
+HOLDOUT_FIT = N_("In the holdout weeks the purchase model expected {predicted} purchases per "
+                 "customer and they made {actual} ({difference} off, n = {n}).")
 
 
 def _missing(value) -> bool:
@@ -297,6 +310,25 @@ def crosstab(table: pd.DataFrame, gettext, min_sample: int = formats.DEFAULT_MIN
                              n=formats.integer(enough.loc[worst, "n"]), p=p_text(p))
 
 
+def competitor(table: pd.DataFrame, gettext, language: str = "en") -> str | None:
+    """Paired ratings against a competitor (``difference`` = ours − theirs, ``p_holm``, rows
+    named): the items rated better and worse beyond chance, largest differences first."""
+    _ = gettext
+    if "difference" not in table or "p_holm" not in table:
+        return None
+    real = table[table["p_holm"] < ALPHA].sort_values("difference", key=abs, ascending=False)
+    better = list(real.index[real["difference"] > 0])
+    worse = list(real.index[real["difference"] < 0])
+    if better and worse:
+        return _(COMPETITOR_BOTH).format(better=_names(better, language),
+                                         worse=_names(worse, language))
+    if better:
+        return _(COMPETITOR_BETTER).format(better=_names(better, language))
+    if worse:
+        return _(COMPETITOR_WORSE).format(worse=_names(worse, language))
+    return _(COMPETITOR_NONE)
+
+
 def analysis_insights(sections, gettext, language: str = "en",
                       min_sample: int = formats.DEFAULT_MIN_SAMPLE) -> dict[str, str]:
     """The sentence under each section of the Analysis page that has one, by section key
@@ -307,7 +339,69 @@ def analysis_insights(sections, gettext, language: str = "en",
              "gap": lambda t: gap(t, gettext, language),
              "trend": lambda t: trend(t, gettext, min_sample),
              "segments": lambda t: segments(t, gettext, min_sample),
-             "crosstab": lambda t: crosstab(t, gettext, min_sample)}
+             "crosstab": lambda t: crosstab(t, gettext, min_sample),
+             "competitor": lambda t: competitor(t, gettext, language)}
+    found = {}
+    for section in sections:
+        if section.key in rules and section.table is not None and not section.table.empty:
+            text = rules[section.key](section.table)
+            if text:
+                found[section.key] = text
+    return found
+
+
+def rfm(table: pd.DataFrame, gettext) -> str | None:
+    """RFM segments (``customers``, ``monetary``, rows named): the segment with the largest
+    share of spend, and its share of customers."""
+    if table.empty or not {"customers", "monetary"} <= set(table.columns):
+        return None
+    spend, people = table["monetary"].sum(), table["customers"].sum()
+    if not spend or not people:
+        return None
+    top = table["monetary"].idxmax()
+    return gettext(RFM_TOP).format(segment=top, customers=formats.integer(
+        table.loc[top, "customers"]), share=formats.percent(table.loc[top, "customers"] / people),
+        spend=formats.percent(table.loc[top, "monetary"] / spend))
+
+
+def cohorts(table: pd.DataFrame, gettext, min_sample: int = formats.DEFAULT_MIN_SAMPLE,
+            after: int = 4) -> str | None:
+    """Acquisition cohorts (``cohort_size`` and the share still buying ``0, 1, ...`` quarters
+    later, rows named by quarter): the share still buying ``after`` quarters on, over the
+    cohorts with enough customers that are that old (weighted by their size)."""
+    column = after if after in table.columns else str(after)
+    if column not in table.columns or "cohort_size" not in table:
+        return None
+    old = table[table[column].notna()]
+    old = old[[not formats.small_sample(n, min_sample) for n in old["cohort_size"]]]
+    if old.empty:
+        return None
+    share = (old[column] * old["cohort_size"]).sum() / old["cohort_size"].sum()
+    return gettext(COHORT_RETENTION).format(share=formats.percent(share), first=old.index[0],
+                                            last=old.index[-1],
+                                            n=formats.integer(old["cohort_size"].sum()))
+
+
+def holdout(table: pd.DataFrame, gettext) -> str | None:
+    """The purchase model's holdout check (``customers, actual, predicted``, the last row for
+    all customers): expected against actual purchases per customer."""
+    if table.empty or not {"customers", "actual", "predicted"} <= set(table.columns):
+        return None
+    row = table.iloc[-1]
+    if _missing(row["actual"]) or _missing(row["predicted"]):
+        return None
+    off = (row["predicted"] - row["actual"]) / row["actual"] if row["actual"] else math.nan
+    return gettext(HOLDOUT_FIT).format(predicted=formats.number(row["predicted"], 2),
+                                       actual=formats.number(row["actual"], 2),
+                                       difference=formats.percent(abs(off), 1),
+                                       n=formats.integer(row["customers"]))
+
+
+def loyalty_insights(sections, gettext, min_sample: int = formats.DEFAULT_MIN_SAMPLE
+                     ) -> dict[str, str]:
+    """The sentence under the Loyalty page's RFM, cohort and holdout sections, by key."""
+    rules = {"rfm": lambda t: rfm(t, gettext), "holdout": lambda t: holdout(t, gettext),
+             "cohorts": lambda t: cohorts(t, gettext, min_sample)}
     found = {}
     for section in sections:
         if section.key in rules and section.table is not None and not section.table.empty:
@@ -335,6 +429,7 @@ def overview_insights(result, gettext, language: str = "en",
     return found
 
 
-__all__ = ["ALPHA", "analysis_insights", "crosstab", "difference_p", "drivers", "gap", "ipa",
-           "kano", "nps_change", "overview_dimensions", "overview_insights", "overview_trend",
-           "p_text", "segments", "trend"]
+__all__ = ["ALPHA", "analysis_insights", "cohorts", "competitor", "crosstab", "difference_p",
+           "drivers", "gap", "holdout", "ipa", "kano", "loyalty_insights", "nps_change",
+           "overview_dimensions", "overview_insights", "overview_trend", "p_text", "rfm",
+           "segments", "trend"]
