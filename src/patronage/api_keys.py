@@ -21,6 +21,7 @@ from patronage.storage import write_transaction
 from patronage.storage.schema_cases import api_keys
 
 SCOPES = {
+    "actions:read": N_("read improvement actions"),
     "cases:read": N_("read cases"),
     "cases:write": N_("open cases"),
     "customers:read": N_("read customers"),
