@@ -361,3 +361,13 @@ def test_a_case_without_category_is_counted_but_not_linked(desk_client):
     assert set(rows) == {"账单发票", "交付物流", "未填写"}
     assert rows["未填写"].a is None and rows["交付物流"].a is not None
     assert "n = 5" in page.select_one("#card-complaints").text
+
+
+def test_the_purchase_models_are_fitted_once_for_the_loyalty_page_and_the_view(desk_client):
+    log_in(desk_client, "analyst")
+    assert desk_client.get("/loyalty").status_code == 200
+    assert desk_client.get("/management").status_code == 200
+    stores = desk_client.app.state.page_cache._stores.values()  # the shared results per group
+    fits = [key for _version, store in stores for key in store
+            if isinstance(key, tuple) and key[1] == "fit_value_models"]
+    assert len(fits) == 1

@@ -29,11 +29,13 @@ TITLE = N_("Management overview")
 
 
 def management_job(app, filters: Filters, language: str) -> Job:
-    """The view's slow figures on ``filters`` in ``language`` (shared by the languages)."""
+    """The view's slow figures on ``filters`` in ``language``. Its computations are shared
+    with the Loyalty page's (the group: the purchase models are fitted once per data version
+    for both) and between languages and filters (their results are kept by arguments)."""
     engine, gettext = app.state.engine, app.state.translations[language].gettext
     return Job("management", (filters, language),
                lambda: management.slow_figures(engine, filters, language=language,
-                                               gettext=gettext), ("management", filters))
+                                               gettext=gettext), ("loyalty",))
 
 
 def default_jobs(app) -> list[Job]:
