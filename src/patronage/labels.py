@@ -27,6 +27,7 @@ from patronage.storage.schema import (
     category_labels,
     competitors,
     customers,
+    touchpoints,
     transactions,
 )
 
@@ -37,6 +38,7 @@ KIND_NAMES = {
     "channel": N_("Channel"), "tier": N_("Tier"), "product": N_("Product"),
     "category": N_("Category"), "churn_reason": N_("Churn reason"),
     "competitor": N_("Competitor"), "case_subject": N_("Case subject"),
+    "touchpoint": N_("Touchpoint"), "site": N_("Site"), "team": N_("Team"),
 }
 #: The value tiers the loyalty analysis assigns; the interface translates them (catalog).
 BUILT_IN_TIERS = ("platinum", "gold", "silver", "bronze")
@@ -59,6 +61,7 @@ _IN_USE = {
     "channel": customers.c.channel, "tier": customers.c.tier,
     "product": transactions.c.product, "category": transactions.c.category,
     "competitor": competitors.c.name,
+    "touchpoint": touchpoints.c.kind, "site": touchpoints.c.site, "team": touchpoints.c.team,
 }
 
 

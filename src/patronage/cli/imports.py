@@ -13,7 +13,8 @@ from patronage.cli.common import (
 
 @click.group("import")
 def import_() -> None:
-    """Import customers, transactions, survey responses, cases or members from CSV or Excel."""
+    """Import customers, transactions, survey responses, touchpoints, cases or members from CSV or
+    Excel."""
 
 
 def _file_options(func):
@@ -80,6 +81,28 @@ def import_contacts_command(db, file, dry_run, encoding, sheet, date_order):
     settings = settings_for(db)
     require_current_schema(settings)
     report = guard(lambda: import_contacts(
+        engine_for(settings), file, dry_run=dry_run, encoding=encoding, sheet=sheet,
+        date_order=date_order))
+    click.echo(report.to_text())
+    if not report.ok:
+        sys.exit(1)
+
+
+@import_.command("touchpoints")
+@_file_options
+def import_touchpoints_command(db, file, dry_run, encoding, sheet, date_order):
+    """Import touchpoints (moments of truth): customer, kind (报价, 安装, 维修 … or quote,
+    installation, maintenance …) and start time required; answer and end times or waiting and
+    handling seconds, site, team, agent, channel, right first time (是/否) and id optional.
+    Nothing is written unless every row is valid; a row imported before is left as it is.
+
+    Example: patronage import touchpoints service-log-2026.xlsx --dry-run
+    """
+    from patronage.journey.importing import import_touchpoints
+
+    settings = settings_for(db)
+    require_current_schema(settings)
+    report = guard(lambda: import_touchpoints(
         engine_for(settings), file, dry_run=dry_run, encoding=encoding, sheet=sheet,
         date_order=date_order))
     click.echo(report.to_text())

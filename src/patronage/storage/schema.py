@@ -411,7 +411,7 @@ sessions = Table(
 
 #: Kinds of category values that carry display labels per language.
 LABEL_KINDS = ("region", "industry", "size", "channel", "tier", "product", "category",
-               "churn_reason", "competitor", "case_subject")
+               "churn_reason", "competitor", "case_subject", "touchpoint", "site", "team")
 
 category_labels = Table(
     "category_labels",

@@ -1,5 +1,5 @@
 """touchpoints with their source id, site, team, agent, answer and end times and right first
-time; service standards (measurable promises with a target and a period) and the breaches their
+time; labels for touchpoint kinds, sites and teams; service standards (measurable promises with a target and a period) and the breaches their
 owners were alerted of
 
 Revision ID: 0014
@@ -16,6 +16,8 @@ down_revision = '0013'
 branch_labels = None
 depends_on = None
 
+_LABELS = ("'region', 'industry', 'size', 'channel', 'tier', 'product', 'category', "
+           "'churn_reason', 'competitor', 'case_subject'")
 _KINDS = ("proposal", "quote", "order", "invoice", "delivery", "installation", "training",
           "survey", "promotion", "payment", "inquiry", "complaint", "maintenance", "parts_return")
 
@@ -30,6 +32,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('ended_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('right_first_time', sa.Boolean(), nullable=True))
         batch_op.create_unique_constraint('uq_touchpoints_external_id', ['external_id'])
+    # Touchpoint kinds, sites and teams get labels in each language like other category values.
+    with op.batch_alter_table('category_labels', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_category_labels_kind'), type_='check')
+        batch_op.create_check_constraint(
+            'kind', f"kind IN ({_LABELS}, 'touchpoint', 'site', 'team')")
     kinds = ", ".join(f"'{k}'" for k in _KINDS)
     op.create_table(
         'service_standards',
@@ -105,3 +112,6 @@ def downgrade() -> None:
         batch_op.drop_column('team')
         batch_op.drop_column('site')
         batch_op.drop_column('external_id')
+    with op.batch_alter_table('category_labels', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_category_labels_kind'), type_='check')
+        batch_op.create_check_constraint('kind', f"kind IN ({_LABELS})")
