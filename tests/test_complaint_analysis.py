@@ -182,3 +182,14 @@ def test_volume_by_product_counts_the_last_product_bought_before_the_case(engine
     # 空调 was bought by 2 customers, 冰箱 by 2: 2 and 1 cases per 2 buyers
     assert table.loc["空调", "per_1000_customers"] == pytest.approx(1000.0)
     assert table.loc["冰箱", "per_1000_customers"] == pytest.approx(500.0)
+
+
+def test_retention_with_nobody_followed_for_the_whole_window_is_unknown_not_an_error():
+    """Cases resolved less than the window ago: nobody's retention can be told yet (it was a
+    TypeError from pandas, which broke the whole page)."""
+    from patronage.cases.analysis import _retained
+
+    moment = pd.Series(pd.to_datetime(["2026-05-01", "2026-05-20"]), index=[1, 2])
+    bought = pd.DataFrame({"customer_id": [1, 2], "occurred_at": ["2026-05-02", "2026-05-21"]})
+    found = _retained(bought, moment, 180, pd.Timestamp("2026-06-01"))
+    assert list(found.index) == [1, 2] and found.isna().all()

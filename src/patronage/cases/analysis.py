@@ -220,6 +220,8 @@ def _later_answer(answers_frame: pd.DataFrame, moment: pd.Series) -> pd.Series:
 def _retained(bought: pd.DataFrame, moment: pd.Series, window_days: int, end) -> pd.Series:
     window = pd.Timedelta(days=window_days)
     observed = moment[moment + window <= end]  # only customers followed for the whole window
+    if observed.empty:  # nobody yet (pandas cannot map by an empty series of times)
+        return pd.Series(np.nan, index=moment.index)
     if bought.empty:
         return pd.Series(0.0, index=observed.index)
     frame = bought.assign(occurred_at=pd.to_datetime(bought["occurred_at"]))
