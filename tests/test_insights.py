@@ -87,9 +87,9 @@ def test_dimensions_name_the_lowest_and_the_largest_fall():
     text = insights.overview_dimensions(dims, ["产品", "价格", "服务"], ZH, "zh_Hans")
     assert text == ("价格得分最低（57.3 分，满分 100）：是最需要关注的维度。"
                     "与上一期相比，服务下降最多（-1.9 分）。")
-    rising = dims.assign(change=[0.4, 0.9, 1.0])
-    assert insights.overview_dimensions(rising, ["Product", "Price", "Service"], EN).endswith(
-        "No dimension fell since the previous wave.")
+    steady = dims.assign(change=[0.4, 0.9, -0.6])
+    assert insights.overview_dimensions(steady, ["Product", "Price", "Service"], EN).endswith(
+        "No dimension fell by a point or more since the previous wave.")
 
 
 def _drivers(lower_first: float, n_used: int = 900) -> pd.DataFrame:

@@ -33,7 +33,9 @@ NPS_ONE = N_("There is one wave so far: NPS is {score} (n = {n}); a trend needs 
 DIMENSION_LOWEST = N_("{dimension} scores lowest ({score} of 100): the first dimension to look "
                       "at.")
 DIMENSION_FELL = N_("{dimension} fell most since the previous wave ({change} points).")
-DIMENSION_NONE_FELL = N_("No dimension fell since the previous wave.")
+DIMENSION_NONE_FELL = N_("No dimension fell by a point or more since the previous wave.")
+#: A dimension's fall smaller than this (points on 0–100) is not worth a sentence.
+NOTABLE_FALL = 1.0
 DRIVER_FIRST = N_("{first} moves overall satisfaction most ({share} of what the drivers explain), "
                   "followed by {second}.")
 DRIVER_ONLY = N_("{first} moves overall satisfaction most ({share} of what the drivers explain).")
@@ -161,7 +163,8 @@ def overview_trend(waves: pd.DataFrame, gettext,
 def overview_dimensions(dimensions: pd.DataFrame, labels: list[str], gettext,
                         language: str = "en") -> str | None:
     """The Overview's dimension scores (``score, change``; ``labels`` their names in order): the
-    lowest one, and the one that fell most since the previous wave."""
+    lowest one, and the one that fell most since the previous wave (by :data:`NOTABLE_FALL` or
+    more)."""
     _ = gettext
     if dimensions.empty or dimensions["score"].isna().all():
         return None
@@ -174,7 +177,7 @@ def overview_dimensions(dimensions: pd.DataFrame, labels: list[str], gettext,
         worst = table.loc[changes.idxmin()]
         parts.append(_(DIMENSION_FELL).format(dimension=worst["_label"],
                                               change=formats.signed(worst["change"], 1))
-                     if round(worst["change"], 1) < 0 else _(DIMENSION_NONE_FELL))
+                     if worst["change"] <= -NOTABLE_FALL else _(DIMENSION_NONE_FELL))
     return _join(parts, language)
 
 
