@@ -139,11 +139,14 @@ class Filters:
         if self.wave is not None:
             keep &= meta["wave"].eq(self.wave) & _known("wave", self.wave, meta["wave"])
         if self.date_from is not None or self.date_to is not None:
-            days = pd.to_datetime(meta["submitted_at"]).dt.date
+            days = pd.to_datetime(meta["submitted_at"])  # compared as days at midnight: no
+            if days.dt.tz is not None:  # Python date per response (a second on 1M responses)
+                days = days.dt.tz_localize(None)
+            days = days.dt.normalize()
             if self.date_from is not None:
-                keep &= days.ge(self.date_from).fillna(False).astype(bool)
+                keep &= days.ge(pd.Timestamp(self.date_from)).fillna(False).astype(bool)
             if self.date_to is not None:
-                keep &= days.le(self.date_to).fillna(False).astype(bool)
+                keep &= days.le(pd.Timestamp(self.date_to)).fillna(False).astype(bool)
         if self.touchpoint is not None:
             kinds = meta[TOUCHPOINTS] if TOUCHPOINTS in meta.columns else pd.Series(
                 "", index=meta.index)
