@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import Engine, select
 
-from patronage.actions.measure import SurveyCache, measure, sentence
+from patronage.actions.measure import SurveyCache, SurveyStore, measure, sentence
 from patronage.actions.records import (
     METRIC_LABELS, SOURCE_LABELS, STATUS_LABELS, action_of, is_late, is_open, list_actions,
     segment_pairs,
@@ -75,11 +75,13 @@ def _shown(row: dict, label, data, *, language: str, gettext, today: date,
 
 def board(engine: Engine, *, status: str | None = None, owner: str | int | None = None,
           team: str | None = None, group: str | None = None, language: str = "en",
-          gettext=lambda s: s, today: date | None = None, min_sample: int = 30) -> dict:
+          gettext=lambda s: s, today: date | None = None, min_sample: int = 30,
+          store: SurveyStore | None = None) -> dict:
     """``{"rows", "counts", "groups", "group"}``: the actions the filters keep (``group`` one of
-    :data:`GROUPS`' keys narrows the rows, not the counts), each with its measurement."""
+    :data:`GROUPS`' keys narrows the rows, not the counts), each with its measurement (the
+    surveys' data from ``store`` when given)."""
     today = today or date.today()
-    data = SurveyCache(engine)
+    data = SurveyCache(engine, store)
     label = labels_for(engine, language, gettext)
     rows = [_shown(row, label, data, language=language, gettext=gettext, today=today,
                    min_sample=min_sample)
@@ -93,10 +95,11 @@ def board(engine: Engine, *, status: str | None = None, owner: str | int | None 
 
 
 def detail(engine: Engine, action_id, *, language: str = "en", gettext=lambda s: s,
-           today: date | None = None, min_sample: int = 30) -> dict:
+           today: date | None = None, min_sample: int = 30,
+           store: SurveyStore | None = None) -> dict:
     """One action with its measurement and history."""
     row = action_of(engine, action_id)
-    return _shown(row, labels_for(engine, language, gettext), SurveyCache(engine), language=language, gettext=gettext,
+    return _shown(row, labels_for(engine, language, gettext), SurveyCache(engine, store), language=language, gettext=gettext,
                   today=today or date.today(), min_sample=min_sample)
 
 

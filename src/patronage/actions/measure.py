@@ -13,6 +13,7 @@ sample called small, and neither verdict is given).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -197,22 +198,47 @@ def sentence(measurement: Measurement, metric: str, target: float | None, gettex
     return words
 
 
-class SurveyCache:
-    """Each survey's data read once (a board measures many actions on few surveys)."""
+def _read(engine: Engine, survey: str) -> SurveyData | None:
+    try:
+        return survey_data_from_db(engine, survey)
+    except UserError:
+        return None
 
-    def __init__(self, engine: Engine):
-        self.engine, self.found = engine, {}
+
+class SurveyStore:
+    """Surveys' data kept between requests while ``version()`` (a
+    :class:`~patronage.storage.DataVersion`) returns the same token."""
+
+    def __init__(self, version):
+        self.version, self.lock, self.kept = version, threading.Lock(), {}
+
+    def get(self, engine: Engine, survey: str) -> SurveyData | None:
+        token = self.version()
+        with self.lock:
+            found = self.kept.get(survey)
+        if found is not None and token is not None and found[0] == token:
+            return found[1]
+        data = _read(engine, survey)
+        with self.lock:
+            self.kept[survey] = (token, data)
+        return data
+
+
+class SurveyCache:
+    """Each survey's data read once (a board measures many actions on few surveys), or taken
+    from ``store`` when the data have not changed since it was read."""
+
+    def __init__(self, engine: Engine, store: SurveyStore | None = None):
+        self.engine, self.store, self.found = engine, store, {}
 
     def __call__(self, survey: str | None) -> SurveyData | None:
         if survey is None:
             return None
         if survey not in self.found:
-            try:
-                self.found[survey] = survey_data_from_db(self.engine, survey)
-            except UserError:
-                self.found[survey] = None
+            self.found[survey] = (self.store.get(self.engine, survey) if self.store is not None
+                                  else _read(self.engine, survey))
         return self.found[survey]
 
 
-__all__ = ["Measurement", "REASONS", "SurveyCache", "measure", "metric_values", "sentence",
+__all__ = ["Measurement", "REASONS", "SurveyCache", "SurveyStore", "measure", "metric_values", "sentence",
            "signed"]

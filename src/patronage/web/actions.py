@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from patronage.actions import board, records, sources
+from patronage.actions.measure import SurveyStore
 from patronage.messages import N_, UserError
 from patronage.reporting.case_desk import local_time
 from patronage.reporting.filters import NAMES as FILTER_NAMES
@@ -29,9 +30,18 @@ def _engine(request: Request):
     return request.app.state.engine
 
 
+def _store(request: Request) -> SurveyStore:
+    """The app's surveys' data for measuring actions, kept per data version."""
+    state = request.app.state
+    store = getattr(state, "action_surveys", None)
+    if store is None:
+        store = state.action_surveys = SurveyStore(state.data_version)
+    return store
+
+
 def _common(request: Request) -> dict:
     return {"language": language_of(request), "gettext": gettext_for(request),
-            "min_sample": int(request.app.state.settings.min_sample)}
+            "min_sample": int(request.app.state.settings.min_sample), "store": _store(request)}
 
 
 def _text(form: dict) -> dict:
@@ -106,7 +116,8 @@ def _detail(request: Request, action_id: int, status: int = 200, **context):
     for event in shown["history"]:
         event["at_local"] = local_time(event["at"], zone)
     return render(request, "action.html", status, action=shown, **board.people(_engine(request)),
-                  status_labels=records.STATUS_LABELS, min_sample=_common(request)["min_sample"],
+                  status_labels=records.STATUS_LABELS,
+                  min_sample=int(request.app.state.settings.min_sample),
                   **context)
 
 
