@@ -1,6 +1,6 @@
 """Chart axes of large amounts read as people write them: ticks in 万/亿 (with ¥ for money) on
 Chinese pages and k/M in English, one unit per axis, round steps covering the data and 0, and
-tooltips in the same words; the programme report's charts use them."""
+tooltips in the same words (萬/億 in Traditional Chinese); the programme report's charts use them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from patronage.reporting.charts import amount_axis, amount_texts
 @pytest.mark.parametrize(("values", "language", "money", "texts"), [
     ([20_345_678, 3_000_000], "zh_Hans", False, ["0", "1,000万", "2,000万", "3,000万"]),
     ([-12_000_000, 25_000_000], "zh_Hant", False,
-     ["-2,000万", "-1,000万", "0", "1,000万", "2,000万", "3,000万"]),
+     ["-2,000萬", "-1,000萬", "0", "1,000萬", "2,000萬", "3,000萬"]),
+    ([230_000_000], "zh_Hant", True, ["¥0", "¥1億", "¥2億", "¥3億"]),
     ([450_000, 120_000], "zh_Hans", True, ["¥0", "¥20万", "¥40万", "¥60万"]),
     ([230_000_000], "zh_Hans", True, ["¥0", "¥1亿", "¥2亿", "¥3亿"]),
     ([150_000_000], "zh_Hans", False, ["0", "0.5亿", "1.0亿", "1.5亿"]),
@@ -36,6 +37,7 @@ def test_ticks_are_round_steps_in_one_unit(values, language, money, texts):
 def test_tooltips_say_the_amount_in_the_readers_words():
     assert amount_texts([20_345_678, 8_765], "zh_Hans", money=True) == ["¥2,034.6万", "¥8,765"]
     assert amount_texts([20_345_678], "en") == ["20.3M"]
+    assert amount_texts([20_345_678], "zh_Hant", money=True) == ["¥2,034.6萬"]
 
 
 def test_the_programme_reports_charts_count_points_in_wan_on_chinese_pages():

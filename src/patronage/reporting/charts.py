@@ -113,10 +113,6 @@ def nps_groups(waves: pd.DataFrame, *, title: str, names: dict[str, str], axis_t
     return figure.to_json()
 
 
-#: Units of large amounts on axes, largest first: Chinese counts in 万 and 亿.
-_AXIS_UNITS = {"zh": ((1e8, "亿"), (1e4, "万")), "en": ((1e9, "B"), (1e6, "M"), (1e3, "k"))}
-
-
 def _nice_step(span: float, ticks: int) -> float:
     """A round step (1, 2 or 5 times a power of ten) giving about ``ticks`` intervals."""
     raw = max(span, 1e-9) / max(ticks, 1)
@@ -136,8 +132,8 @@ def amount_axis(values, language: str = "en", *, money: bool = False, ticks: int
     first, last = math.floor(low / step), math.ceil(high / step)
     spots = [k * step for k in range(first, last + 1)]
     top = max(abs(spots[0]), abs(spots[-1]))
-    size, unit = next(((s, u) for s, u in _AXIS_UNITS["zh" if language.startswith("zh")
-                                                      else "en"] if top >= s), (1.0, ""))
+    size, unit = next(((s, u) for s, u in formats.large_units(language) if top >= s),
+                      (1.0, ""))
     scaled = step / size
     digits = 0 if abs(scaled - round(scaled)) < 1e-9 else 1 if abs(
         scaled * 10 - round(scaled * 10)) < 1e-9 else 2

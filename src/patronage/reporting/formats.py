@@ -68,17 +68,27 @@ def money(value, digits: int = 0) -> str:
 
 _COMPACT = {
     "en": ((1e9, "B"), (1e6, "M"), (1e3, "k")),
-    "zh": ((1e8, "亿"), (1e4, "万")),
+    "zh_Hans": ((1e8, "亿"), (1e4, "万")),
+    "zh_Hant": ((1e8, "億"), (1e4, "萬")),
 }
 
 
+def large_units(language: str) -> tuple[tuple[float, str], ...]:
+    """The units large figures are written in, largest first: 亿/万 in Simplified Chinese,
+    億/萬 in Traditional, B/M/k otherwise."""
+    if language.startswith("zh"):
+        return _COMPACT["zh_Hant" if language == "zh_Hant" else "zh_Hans"]
+    return _COMPACT["en"]
+
+
 def compact(value, language: str = "en", *, prefix: str = "") -> str:
-    """A large figure made short for a KPI tile: ``12.3万`` / ``1.2亿`` in Chinese, ``12.3k`` /
-    ``1.2M`` in English; smaller figures are written in full."""
+    """A large figure made short for a KPI tile: ``12.3万`` / ``1.2亿`` in Simplified Chinese
+    (``12.3萬`` / ``1.2億`` in Traditional), ``12.3k`` / ``1.2M`` in English; smaller figures are
+    written in full."""
     if is_missing(value):
         return MISSING
     amount = float(value)
-    units = _COMPACT["zh" if language.startswith("zh") else "en"]
+    units = large_units(language)
     sign = "-" if amount < 0 else ""
     for size, unit in units:
         if abs(amount) >= size:
