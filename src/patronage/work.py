@@ -1,7 +1,8 @@
 """Scheduled work, run by one worker (``patronage work``): survey triggers, alert rules on new
 answers, case follow-up answers (a low one reopens its case), care follow-up rules, service-level
 timers and escalations, care greetings, the membership programme's points accrual, expiry and
-tier reviews, reminders of overdue improvement actions, and the mail and text messages they queue.
+tier reviews, reminders of overdue improvement actions, alerts of breached service standards,
+and the mail and text messages they queue.
 
 Each job is safe to run in two workers at once and after a kill: triggers, rules and timers record
 what they did under unique constraints in the same transaction as its effect, and the outbox
@@ -27,6 +28,7 @@ from patronage.members.accrual import run_accrual
 from patronage.members.expiry import run_expiry
 from patronage.members.tiers import run_reviews
 from patronage.reporting.report_mail import run_schedules
+from patronage.standards.alerts import run_standard_alerts
 from patronage.surveys.outbox import deliver_pending, sender_from_settings
 from patronage.surveys.triggers import run_triggers
 
@@ -72,6 +74,8 @@ def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[
     done["tier changes"] = job("tier reviews", lambda: run_reviews(engine, now=now), 0)
     done["actions reminded"] = job("action reminders",
                                    lambda: run_action_reminders(engine, now=now, config=config), 0)
+    done["standards breached"] = job(
+        "service standard alerts", lambda: run_standard_alerts(engine, now=now, config=config), 0)
     done["reports queued"] = job("scheduled reports",
                                  lambda: run_schedules(engine, settings, now=now), 0)
     done["mail sent"] = job("mail", lambda: deliver_pending(

@@ -13,7 +13,7 @@ from patronage.cli import (
     actions, apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, comments,
     database, imports,
     labels, loyalty, members_analysis, members_cards, members_earning, members_rewards,
-    report, satisfaction, serving, surveys, users, work,
+    report, satisfaction, serving, standards, surveys, users, work,
 )
 
 
@@ -28,7 +28,7 @@ analyze = click.CommandCollection(
     sources=[satisfaction.commands, loyalty.commands, cases.analysis_commands,
              care_tasks.analysis_commands, care_accounts.analysis_commands,
              members_analysis.analysis_commands, comments.analysis_commands,
-             report.analysis_commands],
+             report.analysis_commands, standards.analysis_commands],
     help="Run a satisfaction or loyalty analysis on the database or on a file.",
 )
 
@@ -52,7 +52,7 @@ for _module in (members_cards, members_earning, members_rewards):
 
 for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
                  surveys.survey, cases.case, care, members, work.work, apikeys.apikey, labels.labels,
-                 report.report, actions.action):
+                 report.report, actions.action, standards.standard):
     main.add_command(_command)
 
 __all__ = ["main"]

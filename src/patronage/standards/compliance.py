@@ -1,0 +1,241 @@
+"""Compliance with a service standard: its events (touchpoints or cases) each within the
+standard or not, the share within per period and per site, team or agent, the p chart of that
+share (limits varying with each period's n) and, for times, the X̄/S chart of the times per
+period (the individuals chart of the period means when a period has a single event), with the
+Western Electric run rules flagging special causes (:mod:`patronage.analytics.control_charts`).
+
+And whether the standard matters to customers: the satisfaction answered after a touchpoint
+served within the standard against after one served outside it (Welch's t test).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from patronage.analytics.control_charts import individuals_chart, p_chart, xbar_s_chart
+from patronage.analytics.effect import mean_change
+from patronage.analytics.ratings import mean_summary
+from patronage.cases.config import DEFAULT, DeskConfig
+from patronage.cases.sla import calendar as business_calendar
+from patronage.storage.schema import answers, cases, responses, touchpoints, users
+from patronage.storage.schema_cases import teams
+
+UNITS = ("site", "team", "agent")
+#: Items read, in this order, as the satisfaction after a touchpoint.
+SATISFACTION_ITEMS = ("overall_satisfaction", "csat", "satisfaction", "nps")
+#: A response counts for the touchpoint it follows within this many days.
+AFTER_DAYS = 30
+EVENT_COLUMNS = ["at", "customer_id", "site", "team", "agent", "seconds", "within"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def period_start(at: pd.Series, period: str) -> pd.Series:
+    """The first day of each time's week (Monday) or month."""
+    day = pd.to_datetime(at).dt.normalize()
+    if period == "week":
+        return (day - pd.to_timedelta(day.dt.weekday, unit="D")).dt.date
+    return day.dt.to_period("M").dt.start_time.dt.date
+
+
+def events(engine: Engine, standard: dict, *, now: datetime | None = None,
+           config: DeskConfig = DEFAULT) -> pd.DataFrame:
+    """The standard's events, oldest first: ``at``, ``customer_id``, ``site``, ``team``,
+    ``agent``, ``seconds`` (the measured time; NaN for right the first time) and ``within``."""
+    now = now or _now()
+    if standard["source"] == "case":
+        frame = _case_events(engine, standard, now, config)
+    else:
+        frame = _touchpoint_events(engine, standard, config)
+    return frame.sort_values("at", kind="stable").reset_index(drop=True)[EVENT_COLUMNS]
+
+
+def _working(engine: Engine, config: DeskConfig, starts, ends) -> np.ndarray:
+    with engine.connect() as conn:
+        cal = business_calendar(conn, config)
+    return np.array([np.nan if pd.isna(a) or pd.isna(b) else
+                     cal.between(a.to_pydatetime(), b.to_pydatetime()).total_seconds()
+                     for a, b in zip(starts, ends, strict=True)], dtype=float)
+
+
+def _touchpoint_events(engine: Engine, standard: dict, config: DeskConfig) -> pd.DataFrame:
+    t = touchpoints.c
+    query = (select(t.occurred_at.label("at"), t.customer_id, t.site, t.team, t.agent,
+                    t.waiting_seconds, t.handling_seconds, t.answered_at, t.ended_at,
+                    t.right_first_time)
+             .where(t.kind == standard["touchpoint_kind"]))
+    if standard.get("channel"):
+        query = query.where(t.channel == standard["channel"])
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                             columns=["at", "customer_id", "site", "team", "agent",
+                                      "waiting_seconds", "handling_seconds", "answered_at",
+                                      "ended_at", "right_first_time"])
+    frame["at"] = pd.to_datetime(frame["at"])
+    metric = standard["metric"]
+    if metric == "right_first_time":
+        frame = frame[frame["right_first_time"].notna()].copy()
+        frame["seconds"] = np.nan
+        frame["within"] = frame["right_first_time"].astype(bool)
+        return frame
+    wait = pd.to_numeric(frame["waiting_seconds"], errors="coerce")
+    handle = pd.to_numeric(frame["handling_seconds"], errors="coerce")
+    if metric == "waiting":
+        value, start = wait, frame["at"]
+    elif metric == "handling":
+        value, start = handle, frame["at"] + pd.to_timedelta(wait.fillna(0), unit="s")
+    else:
+        value = wait.fillna(0) + handle.fillna(0)
+        value[wait.isna() & handle.isna()] = np.nan
+        start = frame["at"]
+    if standard.get("working_hours"):
+        value = pd.Series(_working(engine, config, start,
+                                   start + pd.to_timedelta(value, unit="s")), index=frame.index)
+    frame["seconds"] = value
+    frame = frame[frame["seconds"].notna()].copy()
+    frame["within"] = frame["seconds"] <= float(standard["threshold_seconds"])
+    return frame
+
+
+def _case_events(engine: Engine, standard: dict, now: datetime,
+                 config: DeskConfig) -> pd.DataFrame:
+    """Resolved cases with their time to resolve; an open case already older than the threshold
+    counts as outside (it cannot come back within), a younger one is not counted yet."""
+    k = cases.c
+    query = (select(k.opened_at.label("at"), k.customer_id, teams.c.name.label("team"),
+                    func.coalesce(users.c.display_name, users.c.email).label("agent"),
+                    k.resolved_at)
+             .select_from(cases.outerjoin(teams, teams.c.id == k.team_id)
+                          .outerjoin(users, users.c.id == k.owner_id)))
+    if standard.get("case_category"):
+        query = query.where(k.category == standard["case_category"])
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                             columns=["at", "customer_id", "team", "agent", "resolved_at"])
+    frame["site"] = None
+    frame["at"] = pd.to_datetime(frame["at"])
+    end = pd.to_datetime(frame["resolved_at"]).fillna(pd.Timestamp(now))
+    if standard.get("working_hours"):
+        seconds = pd.Series(_working(engine, config, frame["at"], end), index=frame.index)
+    else:
+        seconds = (end - frame["at"]).dt.total_seconds()
+    limit = float(standard["threshold_seconds"])
+    open_ = frame["resolved_at"].isna()
+    frame["seconds"] = seconds.where(~open_, np.nan)
+    frame["within"] = (seconds <= limit) & ~open_
+    return frame[~open_ | (seconds > limit)].copy()
+
+
+def compliance(frame: pd.DataFrame, standard: dict, by: str | None = None) -> pd.DataFrame:
+    """Per period (and unit): ``n``, ``within``, ``share``, ``met`` (share ≥ target)."""
+    columns = ["period", "unit", "n", "within", "share", "met"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    data = frame.assign(period=period_start(frame["at"], standard["period"]),
+                        unit=frame[by].fillna("–") if by else "")
+    table = (data.groupby(["unit", "period"], sort=True)["within"]
+             .agg(n="size", within="sum").reset_index())
+    table["share"] = table["within"] / table["n"]
+    table["met"] = table["share"] >= float(standard["target"]) - 1e-12
+    return table[columns]
+
+
+def share_chart(table: pd.DataFrame) -> pd.DataFrame:
+    """The p chart of one unit's shares per period (periods without events are left out)."""
+    chart = p_chart(table["within"].to_numpy(), table["n"].to_numpy())
+    chart.insert(0, "period", table["period"].to_numpy())
+    return chart
+
+
+def time_chart(frame: pd.DataFrame, standard: dict) -> tuple[str, pd.DataFrame] | None:
+    """The X̄ chart of the times per period (``"xbar"``), or the individuals chart of the period
+    means (``"i"``) when some period has a single time; None with fewer than 2 periods or for
+    right the first time."""
+    data = frame[frame["seconds"].notna()]
+    if data.empty or standard["metric"] == "right_first_time":
+        return None
+    data = data.assign(period=period_start(data["at"], standard["period"]))
+    groups = [(period, g["seconds"].to_numpy()) for period, g in data.groupby("period")]
+    if len(groups) < 2:
+        return None
+    if all(len(values) >= 2 for _p, values in groups):
+        chart, kind = xbar_s_chart([values for _p, values in groups])[0], "xbar"
+    else:
+        chart, kind = individuals_chart([values.mean() for _p, values in groups])[0], "i"
+    chart.insert(0, "period", [period for period, _v in groups])
+    return kind, chart
+
+
+def signals(frame: pd.DataFrame, standard: dict) -> pd.DataFrame:
+    """Every special cause on the p charts of the whole company and of each site, team and
+    agent with at least 2 periods: ``unit_kind``, ``unit``, ``period``, ``share``, ``n``,
+    ``rules``."""
+    found = []
+    for by in (None, *UNITS):
+        if by is not None and frame[by].isna().all():
+            continue
+        table = compliance(frame, standard, by)
+        for unit, part in table.groupby("unit", sort=True):
+            if len(part) < 2 or part["n"].sum() == 0:
+                continue
+            chart = share_chart(part)
+            for row in chart[chart["signal"]].itertuples():
+                found.append({"unit_kind": by or "", "unit": unit, "period": row.period,
+                              "share": row.value, "n": int(row.n), "rules": row.rules})
+    return pd.DataFrame(found, columns=["unit_kind", "unit", "period", "share", "n", "rules"])
+
+
+def _satisfaction(engine: Engine) -> tuple[str | None, pd.DataFrame]:
+    """The first satisfaction item answered, and its answers with customer and time."""
+    with engine.connect() as conn:
+        present = set(conn.execute(select(answers.c.item_code).where(
+            answers.c.item_code.in_(SATISFACTION_ITEMS)).distinct()).scalars())
+        item = next((i for i in SATISFACTION_ITEMS if i in present), None)
+        if item is None:
+            return None, pd.DataFrame()
+        r = responses.c
+        rows = conn.execute(select(r.customer_id, r.submitted_at, answers.c.value_num)
+                            .join(answers, answers.c.response_id == r.id)
+                            .where(answers.c.item_code == item, answers.c.value_num.is_not(None),
+                                   r.customer_id.is_not(None))).all()
+    frame = pd.DataFrame(rows, columns=["customer_id", "submitted_at", "value"])
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"])
+    return item, frame
+
+
+def within_vs_outside(engine: Engine, standard: dict, frame: pd.DataFrame) -> dict | None:
+    """The satisfaction of customers after a touchpoint served within the standard against
+    after one served outside it: each group's n, mean and 95% interval, the difference with
+    Welch's interval and p-value. Each response is matched to the customer's latest event of
+    the standard in the :data:`AFTER_DAYS` days before it (as the dashboards' touchpoint
+    filter); responses after none are left out. None without satisfaction answers."""
+    item, answered = _satisfaction(engine)
+    if item is None or answered.empty or frame.empty:
+        return None
+    left = answered.sort_values("submitted_at")
+    right = frame[["at", "customer_id", "within"]].sort_values("at")
+    left = left.assign(customer_id=left["customer_id"].astype("int64"))
+    right = right.assign(customer_id=right["customer_id"].astype("int64"))
+    matched = pd.merge_asof(left, right, left_on="submitted_at", right_on="at",
+                            by="customer_id", direction="backward",
+                            tolerance=pd.Timedelta(days=AFTER_DAYS)).dropna(subset=["at"])
+    groups = {name: matched.loc[matched["within"] == flag, "value"].astype(float)
+              for name, flag in (("within", True), ("outside", False))}
+    out = {"item": item, "n": int(len(matched))}
+    for name, values in groups.items():
+        out[name] = mean_summary(values).to_dict() if len(values) else {"n": 0}
+    if all(len(v) >= 2 for v in groups.values()):
+        effect = mean_change(groups["outside"], groups["within"])
+        out.update(difference=effect.change, ci_low=effect.ci_low, ci_high=effect.ci_high,
+                   p_value=effect.p_value)
+    return out
+
+
+__all__ = ["AFTER_DAYS", "UNITS", "compliance", "events", "period_start", "share_chart",
+           "signals", "time_chart", "within_vs_outside"]
