@@ -99,7 +99,8 @@ def detail(engine: Engine, action_id, *, language: str = "en", gettext=lambda s:
            store: SurveyStore | None = None) -> dict:
     """One action with its measurement and history."""
     row = action_of(engine, action_id)
-    return _shown(row, labels_for(engine, language, gettext), SurveyCache(engine, store), language=language, gettext=gettext,
+    return _shown(row, labels_for(engine, language, gettext), SurveyCache(engine, store),
+                  language=language, gettext=gettext,
                   today=today or date.today(), min_sample=min_sample)
 
 

@@ -240,5 +240,5 @@ class SurveyCache:
         return self.found[survey]
 
 
-__all__ = ["Measurement", "REASONS", "SurveyCache", "SurveyStore", "measure", "metric_values", "sentence",
-           "signed"]
+__all__ = ["Measurement", "REASONS", "SurveyCache", "SurveyStore", "measure", "metric_values",
+           "sentence", "signed"]

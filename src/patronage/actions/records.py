@@ -144,7 +144,8 @@ def survey_of(conn: Connection, code: str | None) -> dict:
         return dict(row)
     row = conn.execute(query.join(responses, responses.c.survey_id == surveys.c.id)
                        .group_by(surveys.c.id, surveys.c.code, surveys.c.title)
-                       .order_by(func.count(responses.c.id).desc(), surveys.c.id)).mappings().first()
+                       .order_by(func.count(responses.c.id).desc(), surveys.c.id)
+                       ).mappings().first()
     if row is None:
         raise UserError(N_("No survey responses yet."))
     return dict(row)

@@ -13,6 +13,8 @@ from fastapi.responses import RedirectResponse
 
 from patronage.actions import board, records, sources
 from patronage.actions.measure import SurveyStore
+from patronage.actions.reminders import today_in
+from patronage.cases.inputs import now_utc
 from patronage.messages import N_, UserError
 from patronage.reporting.case_desk import local_time
 from patronage.reporting.filters import NAMES as FILTER_NAMES
@@ -41,7 +43,8 @@ def _store(request: Request) -> SurveyStore:
 
 def _common(request: Request) -> dict:
     return {"language": language_of(request), "gettext": gettext_for(request),
-            "min_sample": int(request.app.state.settings.min_sample), "store": _store(request)}
+            "min_sample": int(request.app.state.settings.min_sample), "store": _store(request),
+            "today": today_in(now_utc(), request.app.state.settings.timezone)}
 
 
 def _text(form: dict) -> dict:
