@@ -107,6 +107,11 @@ def test_the_board_groups_filters_and_updates(client):
     assert "计划中 → 进行中" in history and "已联系供应商" in history
     again = _form(_page(client, f"/actions/{late}"), "update-form")
     assert client.post(f"/actions/{late}", data=again).status_code == 400  # nothing changed
+    analyst_id = only_late.find("option", string=re.compile("analyst@example.com"))["value"]
+    moved = client.post(f"/actions/{late}", data={**again, "owner": analyst_id},
+                        follow_redirects=False)
+    assert moved.status_code == 303
+    assert _form(_page(client, f"/actions/{late}"), "update-form")["owner"] == analyst_id
 
 
 def test_agents_see_the_board_and_change_only_their_own_actions(client):

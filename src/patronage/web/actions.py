@@ -147,8 +147,11 @@ def change_action(request: Request, action_id: int, form: dict = Depends(form_fi
     _may_change(user, action_id, request)
     form = _text(form)
     try:
+        owner = form.get("owner", "")
         records.update_action(_engine(request), action_id, status=form.get("status") or None,
-                              note=form.get("note"), due=form.get("due") or None, by=user["id"])
+                              note=form.get("note"), due=form.get("due") or None,
+                              owner=int(owner) if owner.isdigit() and user["role"] in ANALYSTS
+                              else None, by=user["id"])
     except UserError as exc:
         return _detail(request, action_id, 400, error=exc, form=form)
     return RedirectResponse(f"/actions/{action_id}?done=updated", status_code=303)
