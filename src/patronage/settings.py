@@ -106,6 +106,11 @@ class Settings(BaseSettings):
         description="Fewest answers behind a score (NPS, CSI, a mean) for the pages to show it as "
         "a number; below it they say the sample is too small and give n.",
     )
+    employee_min_group: int = Field(
+        5, ge=3,
+        description="Fewest employee answers behind any figure of the employee survey (the "
+        "service-profit chain); smaller groups are left out of every page, export and total.",
+    )
     page_wait_seconds: float = Field(
         0.3, ge=0, le=600,
         description="How long a visit to the analysis or loyalty page waits for it to be "

@@ -408,3 +408,59 @@ def analyze_competitor(db, file, survey, include_flagged, fmt, competitor):
 
     data = _survey_data(db, file, survey, include_flagged)
     emit(guard(lambda: competitor_table(data, competitor=competitor)), fmt)
+
+
+@commands.command("cdv")
+@_analysis_options
+@click.option("--by", default="none", show_default=True, help=BY_HELP)
+@click.option("--competitor", default=None,
+              help="Compare with a competitor's delivered value (answer codes "
+                   "competitor.<name>.cdv_…); 'any' takes the first one rated.")
+def analyze_cdv(db, file, survey, include_flagged, fmt, by, competitor):
+    """Customer delivered value: total value (product, service, personnel, image) minus total
+    cost (money, time, energy, psychic), per segment or against a competitor.
+
+    Example: patronage analyze cdv --survey cdv-2026 --by region
+    """
+    from patronage.satisfaction.value import cdv_competitor, cdv_table
+
+    data = _survey_data(db, file, survey, include_flagged)
+    if competitor:
+        name = None if competitor == "any" else competitor
+        rated, table = guard(lambda: cdv_competitor(data, name))
+        table.attrs["notes"] = [f"against competitor {rated} (the same respondents, paired t test)"]
+        emit(table, fmt)
+        return
+    emit(guard(lambda: cdv_table(data, by=_by(by))), fmt)
+
+
+@commands.command("chain")
+@db_option
+@format_option
+@click.option("--by", "unit", type=click.Choice(["site", "team"]), default="site",
+              show_default=True, help="The unit employees and customers are matched by.")
+@click.option("--show", type=click.Choice(["units", "correlations", "paths"]), default="units",
+              show_default=True, help="Unit figures, their correlations, or the path model.")
+@click.option("--survey", default=None, help="The employee survey (default: the one with most "
+                                             "answers to the employee template).")
+@click.option("--customer-survey", default=None,
+              help="The customer survey for CSI and NPS (default: the one with most NPS answers).")
+@click.option("--wave", default=None, help="One wave of the employee survey (default: all).")
+@click.option("--site", default=None, help="Only employees of this site.")
+@click.option("--team", default=None, help="Only employees of this team.")
+def analyze_chain(db, fmt, unit, show, survey, customer_survey, wave, site, team):
+    """The service-profit chain: anonymous employee results per site or team beside the
+    customers' (CSI, NPS, complaints, retention, revenue), their correlation across units and
+    the chain as a PLS path model; groups under PATRONAGE_EMPLOYEE_MIN_GROUP are never shown.
+
+    Example: patronage analyze chain --by team --show correlations
+    """
+    from patronage.chain.report import chain_output, chain_report
+
+    settings = settings_for(db)
+    require_current_schema(settings)
+    report = guard(lambda: chain_report(
+        engine_for(settings), unit=unit, minimum=settings.employee_min_group,
+        employee_survey=survey, customer_survey=customer_survey, wave=wave, site=site,
+        team=team))
+    emit(chain_output(report, show), fmt)
