@@ -1,0 +1,88 @@
+"""The journey view and the service standards pages in Chinese on the selected database: the
+touchpoints per kind with cases per 1,000 and detractors' mentions, a standard's compliance per
+site with the p chart's special cause, satisfaction within against outside, who may see them,
+escaping and no English on the pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+
+from patronage.labels import set_labels
+from patronage.settings import Settings
+from patronage.standards.records import add_standard
+from patronage.storage import insert_rows, write_transaction
+from patronage.storage.schema import cases, touchpoints
+from patronage.web import create_app
+from staff_login import log_in
+from test_standards import _calls
+from visible_english import english_words
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def client(panel, db_url):
+    engine, info = panel
+    _calls(engine)
+    with write_transaction(engine) as conn:
+        insert_rows(conn, touchpoints, [
+            {"customer_id": 1, "kind": "delivery", "occurred_at": datetime(2026, m, 25),
+             "waiting_seconds": 86400.0} for m in (1, 4)])
+        insert_rows(conn, cases, [{"customer_id": 1, "type": "complaint", "status": "new",
+                                   "subject": "late", "touchpoint_kind": "delivery",
+                                   "opened_at": datetime(2026, 5, 1)}])
+    set_labels(engine, [("site", "北京", "zh_Hans", "北京总部<b>")])
+    add_standard(engine, code="answer-20s", name="接听<script>20秒", metric="waiting",
+                 threshold="20s", target="80%", touchpoint="inquiry",
+                 owner="analyst@example.com")
+    app = create_app(Settings(database_url=db_url))
+    with TestClient(app) as test_client:
+        test_client.info = info
+        yield test_client
+
+
+def _page(client, url: str) -> tuple[BeautifulSoup, str]:
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    return BeautifulSoup(response.text, "html.parser"), response.text
+
+
+def test_the_journey_view_in_chinese(client):
+    log_in(client, "analyst")
+    page, html = _page(client, "/journey")
+    rows = {tr["id"]: [c.get_text(" ", strip=True) for c in tr.select("th, td")]
+            for tr in page.select("#journey tbody tr")}
+    assert rows["kind-inquiry"][0] == "咨询" and rows["kind-inquiry"][1] == "480"
+    # One case about deliveries per 2 deliveries: 500 per 1,000.
+    assert rows["kind-delivery"][0] == "交付" and rows["kind-delivery"][6].startswith("500.0")
+    assert not english_words(html), english_words(html)
+
+
+def test_the_standards_list_and_one_standard_per_site(client):
+    log_in(client, "analyst")
+    page, html = _page(client, "/standards")
+    card = page.select_one("#standard-answer-20s")
+    assert "接听<script>20秒" in card.h2.text and "<script>" not in html
+    assert "咨询" in card.text and "20 秒" in card.text and "80%" in card.text
+    assert not english_words(html), english_words(html)
+    page, html = _page(client, "/standards/answer-20s?by=site&unit=北京")
+    assert "北京总部<b>" in page.select_one("#compliance h2").text  # the label, escaped
+    april = [tr for tr in page.select("#periods tbody tr") if "2026-04-01" in tr.text][0]
+    assert "signal" in april["class"] and "30.0%" in april.text
+    assert page.select_one("#chart-p")["data-figure"].startswith("{")
+    where = [tr.td.text for tr in page.select("#signals tbody tr")]
+    assert "全公司" in where and "网点 北京总部<b>" in where
+    assert page.select_one("#satisfaction")
+    assert not english_words(html), english_words(html)
+
+
+def test_who_may_see_them(client):
+    log_in(client, "agent")
+    assert client.get("/standards").status_code == 403
+    assert client.get("/journey").status_code == 403
+    log_in(client, "analyst")
+    assert client.get("/standards/nope").status_code == 404
