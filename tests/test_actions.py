@@ -190,6 +190,7 @@ def test_an_overdue_action_reminds_its_owner_once_per_due_date(planted):
     assert mail["subject"] == f"改进措施 #{number} 已逾期（截止 2026-03-05）：缩短服务响应时间"
     assert f"/actions/{number}" in mail["body_text"]
     update_action(engine, number, due="2026-03-10")  # a new due date: a new reminder when missed
+    assert action_of(engine, number)["history"][-1]["note"] == "2026-03-10"
     assert run_reminders(engine, now=datetime(2026, 3, 8), config=config) == 0
     assert run_reminders(engine, now=datetime(2026, 3, 11), config=config) == 1
     assert _count(engine, action_events, kind="reminder") == 2

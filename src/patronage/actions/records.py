@@ -268,10 +268,12 @@ def update_action(engine: Engine, action_id, *, status: str | None = None,
                 action_id=number, kind="status", at=now, user_id=by, status_from=row["status"],
                 status_to=changes["status"], note=note))
             note = None
-        if "due_on" in changes or "owner_id" in changes:
+        if "due_on" in changes or "owner_id" in changes:  # the new values, in no language
+            owner_email = conn.execute(select(users.c.email).where(
+                users.c.id == changes["owner_id"])).scalar() if changes.get("owner_id") else None
             conn.execute(insert(action_events).values(
                 action_id=number, kind="edit", at=now, user_id=by,
-                note=", ".join(f"{k}: {v}" for k, v in changes.items() if k != "status")))
+                note=" · ".join(str(v) for v in (changes.get("due_on"), owner_email) if v)))
         if note:
             conn.execute(insert(action_events).values(action_id=number, kind="note", at=now,
                                                       user_id=by, note=note))
