@@ -302,7 +302,9 @@ def loyalty_page(request: Request):
     if ready is None:
         return preparing(request, title)
     sections, current = ready
-    return render(request, "analysis.html", sections=sections, problem=None,
+    extras = chart_links.loyalty_extras(sections, gettext_for(request),
+                                        request.app.state.settings.min_sample)
+    return render(request, "analysis.html", sections=sections, problem=None, **extras,
                   column_labels=loyalty_page_data.COLUMN_LABELS,
                   value_labels=loyalty_page_data.VALUE_LABELS, page_title=title,
                   **freshness(current))
