@@ -127,6 +127,11 @@ def test_the_loyalty_sections_count_the_customers_the_filters_keep(demo_engine):
     assert customers_line(12, lambda s: s) == "n = 12 customers · fewer than 30 customers: " \
                                                 "read with care"
     assert customers_line(1234, lambda s: s) == "n = 1,234 customers"
+    from patronage.reporting.selection_lists import loyalty_list
+
+    at_risk = loyalty_list(demo_engine, "at_risk", filters=Filters(region="North China"))
+    assert at_risk.total == mine["at_risk"].attrs["n"] and set(at_risk.table.index) <= buyers
+    assert loyalty_list(demo_engine, "at_risk").total == whole["at_risk"].attrs["n"]
     problem = loyalty_page(demo_engine, Filters(region="Atlantis"))["problem"]
     assert isinstance(problem, UserError) and "no Region 'Atlantis'" in str(problem)
 
@@ -149,6 +154,10 @@ def test_the_loyalty_page_filters_in_chinese_and_names_what_it_cannot_filter(cli
     assert "接触点" in page.select_one("#filters-not-applied").text
     assert _counted(page)["clv"] != _counted(whole)["clv"]
     assert _counted(whole)["clv"] == "n = 5,000 位客户"
+    lists = [a["href"] for a in page.select("#section-clv p.lists a")]
+    assert lists and all("region=North+China" in address for address in lists)
+    listing = BeautifulSoup(_ready(client, lists[0], None).text, "html.parser")
+    assert "筛选：地区 华北" in listing.text
     export = page.select_one("#export-tables")["href"]
     assert "region=North+China" in export and "page=loyalty" in export
     bad = client.get("/loyalty?region=Atlantis")

@@ -150,6 +150,12 @@ def loyalty_report(engine: Engine, *, gettext=lambda s: s, language: str = "en",
         chart = chart(_(title)) if chart else None
         if "n" in table.attrs:
             table.attrs["hint"] = customers_line(table.attrs["n"], _, min_sample)
+        if customers is not None:  # the lists behind a table keep the filters
+            query = "&" + filters.to_query()
+            table.attrs["lists"] = [(address + query, text) for address, text
+                                    in table.attrs.get("lists", [])]
+            table.attrs["row_links"] = {label: address + query for label, address
+                                        in table.attrs.get("row_links", {}).items()}
         sections.append(Section(key, _(title), table, chart, None))
     return sections
 

@@ -87,26 +87,52 @@ def _finish(key: str, title: str, table: pd.DataFrame, engine: Engine,
 
 
 def loyalty_list(engine: Engine, key: str, *, segment: str = "", gettext=lambda s: s,
-                 language: str = "en") -> CustomerList:
-    """The customers behind one of the loyalty page's tables (see :data:`LOYALTY_LISTS`)."""
+                 language: str = "en", filters=None) -> CustomerList:
+    """The customers behind one of the loyalty page's tables (see :data:`LOYALTY_LISTS`),
+    among those the segment filters of ``filters`` keep (as on the page)."""
+    from patronage.reporting.filters import customer_filters
+    from patronage.reporting.loyalty import chosen_customers
+
     _ = gettext
     if key not in LOYALTY_LISTS:
         raise UserError(N_("There is no customer list {name!r}; the lists are {choices}."),
                         name=str(key)[:40], choices=", ".join(LOYALTY_LISTS))
+    taken = customer_filters(filters)[0] if filters is not None else None
+    customers = chosen_customers(engine, taken)[0]
+    if customers is not None:
+        return _filtered(_unfiltered_list(engine, key, segment, gettext, language, customers),
+                         engine, taken, language, gettext)
+    return _unfiltered_list(engine, key, segment, gettext, language, None)
+
+
+def _filtered(listing: CustomerList, engine: Engine, filters, language, gettext):
+    """A list of the customers some filters keep, saying which."""
+    from patronage.reporting.report_build import describe_filters
+
+    shown = describe_filters(engine, filters, language, gettext)
+    note = f"{listing.note} {shown}" if listing.note else shown
+    return CustomerList(listing.key, listing.title, listing.table, listing.total, note)
+
+
+def _unfiltered_list(engine: Engine, key: str, segment: str, gettext, language: str,
+                     customers) -> CustomerList:
+    from patronage.loyalty.analysis import only
+
+    _ = gettext
     models = fit_value_models(engine)
     if key == "clv":
         labels = labels_for(engine, language, gettext)
-        table = clv_table(engine, models)
+        table = only(clv_table(engine, models), customers, None)
         table = table[["name", "p_alive", "expected_purchases_90d", "clv", "value_tier"]]
         table = table.assign(value_tier=[labels("tier", t) for t in table["value_tier"]])
         return _finish(key, _(LOYALTY_LISTS[key]), table, engine)
     if key == "at_risk":
-        table = at_risk_table(engine, models=models)
+        table = only(at_risk_table(engine, models=models), customers, None)
         reasons = [at_risk_reason(row, _) for _i, row in table.iterrows()]
         table = table[["name", "p_alive_now", "value_at_risk"]].assign(reason=reasons)
         return _finish(key, _(LOYALTY_LISTS[key]), table, engine)
     if key == "segment":
-        scores = rfm_table(engine, summary=models.summary)
+        scores = only(rfm_table(engine, summary=models.summary), customers, None)
         if segment not in set(scores["segment"].dropna()):
             raise UserError(N_("There is no RFM segment {segment!r} among the customers."),
                             segment=str(segment)[:40])
@@ -115,7 +141,7 @@ def loyalty_list(engine: Engine, key: str, *, segment: str = "", gettext=lambda 
         table = table.sort_values("monetary", ascending=False)
         title = _(LOYALTY_LISTS[key]).format(segment=_(segment))
         return _finish(key, title, table, engine)
-    curve, _figures = whale_table(engine, summary=models.summary)
+    curve, _figures = whale_table(engine, summary=models.summary, customers=customers)
     curve = curve.dropna(subset=["customer"]).set_index("customer")
     names = read_customers(engine).set_index("customer_id")["name"]
     curve = curve.assign(name=names.reindex(curve.index).to_numpy())

@@ -162,12 +162,15 @@ def _list_page(request: Request, listing, current: bool = True, **context):
                   **context)
 
 
-def loyalty_list_job(app, key: str, segment: str, language: str) -> Job:
-    """A loyalty list in ``language``, sharing the loyalty page's computed models."""
+def loyalty_list_job(app, key: str, segment: str, language: str,
+                     filters: Filters | None = None) -> Job:
+    """A loyalty list in ``language`` on the page's ``filters``, sharing the loyalty page's
+    computed models."""
     engine, gettext = app.state.engine, app.state.translations[language].gettext
-    return Job("loyalty_list", (key, segment, language),
+    return Job("loyalty_list", (key, segment, language, filters),
                lambda: _or_problem(lambda: selection_lists.loyalty_list(
-                   engine, key, segment=segment, gettext=gettext, language=language)),
+                   engine, key, segment=segment, gettext=gettext, language=language,
+                   filters=filters)),
                ("loyalty",))
 
 
@@ -187,10 +190,14 @@ def _or_problem(make):
 def loyalty_list_page(request: Request, kind: str = Query("clv", alias="list"),
                       segment: str = ""):
     """Everyone behind a table of the loyalty page: ``list`` = clv, at_risk, segment (with
-    ``segment``), whales or unprofitable."""
+    ``segment``), whales or unprofitable; among the customers the page's filters keep."""
     require_user(request, *ANALYSTS)
+    try:
+        filters = Filters.from_query(request.query_params)
+    except UserError as exc:
+        return _missing(request, exc)
     ready = prepared(request, loyalty_list_job(request.app, kind[:40], segment[:60],
-                                               language_of(request)))
+                                               language_of(request), filters))
     if ready is None:
         return preparing(request, N_("Loyalty and customer value"))
     listing, current = ready
