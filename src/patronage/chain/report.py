@@ -98,6 +98,9 @@ def chain_report(engine: Engine, *, unit: str = "site", minimum: int = 5,
         if value:
             kept = kept[kept[name] == value]
     employees = by_unit(kept, unit, minimum)
+    if employees.empty:
+        raise UserError(N_("No employee group of at least {minimum} answers among these "
+                           "filters: groups under {minimum} are never shown."), minimum=minimum)
     units = customer_units(engine, unit)
     code = _customer_survey(engine, customer_survey, staff.survey)
     customers = business_by_unit(engine, units)

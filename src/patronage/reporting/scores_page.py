@@ -19,6 +19,7 @@ from patronage.reporting.shared import (
     weighting_effect,
 )
 from patronage.messages import N_, UserError
+from patronage.satisfaction.value import cdv_competitor, cdv_table
 from patronage.reporting.charts import _LAYOUT, NPS_COLOURS, hover
 
 SECTIONS = (
@@ -26,6 +27,8 @@ SECTIONS = (
     ("ces", "Customer effort score by wave"),
     ("servqual", "SERVQUAL: perception minus expectation by dimension"),
     ("competitor", "Against a named competitor (same respondents, paired tests)"),
+    ("cdv", "Customer delivered value by region: total customer value minus total customer cost"),
+    ("cdv_competitor", "Customer delivered value against a competitor (same respondents)"),
     ("crosstab", "Promoters, passives and detractors by industry (chi-square test)"),
     ("composition", "Respondents against the customer base (share of each segment)"),
     ("weighting", "Effect of weighting: unweighted, stored weights, raked to the customer base"),
@@ -37,6 +40,8 @@ COLUMNS = {
     "ces": ["n", "mean", "ci_low", "ci_high", "easy_share"],
     "servqual": ["perception", "expectation", "gap"],
     "competitor": ["n", "own", "competitor", "difference", "p_value", "p_holm"],
+    "cdv": ["n", "total_value", "total_cost", "delivered_value", "ci_low", "ci_high"],
+    "cdv_competitor": ["n", "own", "competitor", "difference", "p_value"],
     "crosstab": ["promoter", "passive", "detractor", "n", "chi2", "p_value", "cramers_v"],
     "composition": ["customers", "respondents", "weighted", "difference"],
     "weighting": ["unweighted", "weighted", "raked"],
@@ -50,7 +55,11 @@ COLUMN_LABELS = {
     "cramers_v": "Cramér's V", "customers": "Customers", "respondents": "Respondents",
     "weighted": "Weighted", "difference": "Difference (points)", "unweighted": "Unweighted",
     "raked": "Raked to the customer base",
+    "total_value": "Total customer value", "total_cost": "Total customer cost",
+    "delivered_value": "Customer delivered value",
 }
+
+ALL_RESPONDENTS = N_("All respondents")
 
 #: Segment variables and the rows of the weighting table, shown translated.
 VARIABLES = {"industry": "Industry", "region": "Region", "size": "Size"}
@@ -148,9 +157,53 @@ def _weighting(data, _, title, label, base):
 WEIGHTING_KINDS = {"NPS": ("number", 1), "CSI": ("number", 1), "n": ("int", 0),
                    "n_effective": ("number", 1), "design_effect": ("number", 3)}
 
+#: The parts of customer delivered value (Kotler) and its totals, as rows.
+CDV_ROWS = {"product": N_("Product value"), "service": N_("Services value"),
+            "personnel": N_("Personnel value"), "image": N_("Image value"),
+            "money": N_("Monetary cost"), "time": N_("Time cost"), "energy": N_("Energy cost"),
+            "psychic": N_("Psychic cost"), "total_value": N_("Total customer value"),
+            "total_cost": N_("Total customer cost"),
+            "delivered_value": N_("Customer delivered value")}
+CDV_FORMATS = {"n": ("int", 0), "total_value": ("number", 1), "total_cost": ("number", 1),
+               "delivered_value": ("signed", 1), "ci_low": ("signed", 1),
+               "ci_high": ("signed", 1), "own": ("number", 1), "competitor": ("number", 1),
+               "difference": ("signed", 1)}
+
+
+def _cdv(data, _, title, label, base):
+    try:
+        by = "region" if data.groups("region").notna().any() else None
+    except UserError:  # a file without regions
+        by = None
+    table = cdv_table(data, by=by)
+    table.index = [_(ALL_RESPONDENTS) if i == "all" else label.category("region", i)
+                   for i in table.index]
+    table.attrs["formats"] = CDV_FORMATS
+    errors = (table["delivered_value"] - table["ci_low"],
+              table["ci_high"] - table["delivered_value"])
+    return table, _bars(list(table.index), table["delivered_value"], title,
+                        errors=(errors[0].fillna(0), errors[1].fillna(0)),
+                        y_title=_("Value − cost"), y_format=".1f")
+
+
+def _cdv_competitor(data, _, title, label, base):
+    competitor, table = cdv_competitor(data)
+    totals = ["total_value", "total_cost", "delivered_value"]
+    names = [_(CDV_ROWS[r]) for r in totals]
+    rival = label.category("competitor", competitor)
+    figure = go.Figure([go.Bar(name=name, x=names, y=table.loc[totals, column].tolist(),
+                               hovertemplate=hover(f"%{{x}} · {name} %{{y:.1f}}"))
+                        for column, name in (("own", _("Us")), ("competitor", rival))])
+    figure.update_layout(title=f"{title} · {rival}", barmode="group", **_LAYOUT)
+    table.index = [_(CDV_ROWS[r]) for r in table.index]
+    table.attrs["formats"] = CDV_FORMATS
+    return table, figure.to_json()
+
+
 #: Section builders: ``(data, gettext, title, label, base)`` -> (table, chart JSON), where
 #: ``base()`` gives the customer base's segment shares (read once per report).
 BUILDERS = {"csat": _csat, "ces": _ces, "servqual": _servqual, "competitor": _competitor,
+            "cdv": _cdv, "cdv_competitor": _cdv_competitor,
             "crosstab": _crosstab, "composition": _composition, "weighting": _weighting}
 
 #: Row and value labels shown translated.

@@ -30,6 +30,7 @@ from patronage.web import (
 )
 from patronage.web import actions as action_pages
 from patronage.web import standards as standard_pages
+from patronage.web import chain as chain_pages
 from patronage.web import api_actions
 from patronage.web import compare as compare_pages
 from patronage.web import saved_views
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(saved_views.router)
     app.include_router(action_pages.router)
     app.include_router(standard_pages.router)
+    app.include_router(chain_pages.router)
     app.include_router(api_actions.router)
     app.include_router(reports.router)
     app.include_router(api.router)
