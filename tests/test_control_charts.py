@@ -149,3 +149,18 @@ def test_western_electric_rules_each_alone():
     assert run_rules([0.3] * 7 + [-0.3])[7] == ()
     # A missing point neither breaks a rule nor interrupts a run.
     assert run_rules([0.3] * 4 + [np.nan] + [0.3] * 4)[8] == (4,)
+
+
+def test_revised_limits_leave_the_slipped_samples_out_of_the_centre_line():
+    """The standards' p chart revises its trial limits as Montgomery's Example 7.1 does:
+    samples 15 and 23 out, p̄ = 0.2150, once (sample 21, 0.40, is then just above the revised
+    UCL; the book keeps it, finding no assignable cause, and so is it flagged here)."""
+    import pandas as pd
+
+    from patronage.standards.compliance import share_chart
+
+    table = pd.DataFrame({"period": range(30), "within": ORANGE_JUICE, "n": [50] * 30})
+    chart = share_chart(table)
+    assert chart["center"].iloc[0] == pytest.approx(0.2150, abs=1e-4)
+    assert chart["ucl"].iloc[0] == pytest.approx(0.3893, abs=1e-4)
+    assert [i + 1 for i, r in enumerate(chart["rules"]) if 1 in r] == [15, 21, 23]

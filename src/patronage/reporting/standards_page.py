@@ -73,9 +73,10 @@ def standards_list(engine: Engine, *, language: str, gettext) -> dict:
     labels = labels_for(engine, language, gettext)
     rows = []
     for row in list_standards(engine, active_only=True).to_dict("records"):
-        table = compliance(events(engine, row), row)
+        frame = events(engine, row)
+        table = compliance(frame, row)
         last = table.iloc[-1] if len(table) else None
-        found = signals(events(engine, row), row) if len(table) >= 2 else pd.DataFrame()
+        found = signals(frame, row) if len(table) >= 2 else pd.DataFrame()
         rows.append({
             "code": row["code"], "name": row["name"],
             "promise": describe(row, gettext, labels.of("touchpoint")),

@@ -146,9 +146,21 @@ def compliance(frame: pd.DataFrame, standard: dict, by: str | None = None) -> pd
     return table[columns]
 
 
-def share_chart(table: pd.DataFrame) -> pd.DataFrame:
-    """The p chart of one unit's shares per period (periods without events are left out)."""
-    chart = p_chart(table["within"].to_numpy(), table["n"].to_numpy())
+def share_chart(table: pd.DataFrame, *, revisions: int = 1) -> pd.DataFrame:
+    """The p chart of one unit's shares per period (periods without events are left out), with
+    revised limits: as Montgomery does with trial limits (Example 7.1), the periods beyond the
+    limits are left out of the centre line and the limits computed once more (``revisions``
+    times), so that a quarter that slipped does not hide itself by dragging the centre line
+    towards it. Every period is then judged against the revised limits."""
+    within, n = table["within"].to_numpy(dtype=float), table["n"].to_numpy(dtype=float)
+    keep = np.ones(len(n), dtype=bool)
+    for _ in range(revisions + 1):
+        center = float(within[keep].sum() / n[keep].sum())
+        chart = p_chart(within, n, center=center)
+        beyond = np.array([1 in r for r in chart["rules"]])
+        if not (beyond & keep).any() or (keep & ~beyond).sum() < 2:
+            break
+        keep &= ~beyond
     chart.insert(0, "period", table["period"].to_numpy())
     return chart
 

@@ -135,7 +135,8 @@ def list_standards(engine: Engine, *, active_only: bool = False) -> pd.DataFrame
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
     columns = [c.name for c in service_standards.columns] + ["owner_email"]
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=columns).astype(object)
+    return frame.where(frame.notna(), None)  # a missing channel or owner is None, not NaN
 
 
 def standard(engine: Engine, code: str) -> dict:
