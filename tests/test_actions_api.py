@@ -35,6 +35,8 @@ def test_actions_read_by_api_key(engine, db_url):
         effect = row["effect"]
         assert effect["method"] == "did" and effect["significant"] and effect["achieved"]
         assert effect["ci_low"] < effect["change"] < effect["ci_high"]
+        low, high = effect["intervals"]["after"]
+        assert low < effect["after"] < high
         assert (effect["n_before"], effect["before_label"], effect["after_label"]) == (
             120, "2026-Q1", "2026-Q2")
         assert row["sentence"].endswith("target +0.50 reached")

@@ -72,6 +72,9 @@ def test_a_new_action_from_an_ipa_row_is_prefilled_added_and_measured(client):
     assert re.fullmatch(r"及时性 \+\d\.\d\d，显著（与其他客户相比）；目标 \+0\.50 已达成", sentence)
     assert "<b>快</b>" in shown.find("h1").text  # escaped, shown as typed
     assert "双重差分" in shown.find(id="effect-facts").text
+    cells = shown.find(id="effect-table").select("td.n .meta")
+    shown_mean = re.compile(r"\d+\.\d\d\xa0…\xa0\d+\.\d\d · n\xa0=\xa0120")  # 95% interval, n
+    assert len(cells) == 4 and all(shown_mean.fullmatch(c.text) for c in cells)
     assert english_words(str(shown), allowed={"OLS"}) == []
 
 

@@ -4,7 +4,8 @@ References: the difference-in-differences regression ``y ~ after + treated + aft
 HC1 robust standard errors as statsmodels fits it (``smf.ols(...).fit(cov_type="HC1")``;
 MacKinnon & White 1985, J. Econometrics 29); Welch's test as
 ``statsmodels.stats.weightstats.ttest_ind(usevar="unequal")`` and its interval as
-``CompareMeans.tconfint_diff(usevar="unequal")``; the NPS difference's z test equals the
+``CompareMeans.tconfint_diff(usevar="unequal")``; each group's mean interval as
+``DescrStatsW.tconfint_mean()``; the NPS difference's z test equals the
 regression of the ±100 coded answers on ``after`` with HC0 (White 1980) standard errors, whose
 variance is each group's (biased) variance over its n.
 """
@@ -52,6 +53,10 @@ def test_difference_in_differences_matches_statsmodels_hc1():
     assert (found.n_before, found.n_after, found.n_other_before, found.n_other_after) == (
         110, 127, 80, 97)
     assert found.smallest_n == 80
+    treated_after = data.loc[(data["treated"] == 1) & (data["after"] == 1), "y"]
+    low, high = weightstats.DescrStatsW(treated_after.to_numpy()).tconfint_mean()
+    assert found.intervals["after"] == (pytest.approx(low), pytest.approx(high))
+    assert set(found.intervals) == {"before", "after", "other_before", "other_after"}
     assert found.significant() == (fit.pvalues["after:treated"] < 0.05)
 
 

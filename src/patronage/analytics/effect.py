@@ -18,7 +18,7 @@ NPS enters a regression as each answer coded +100 (promoter, 9–10), 0 (passive
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,8 @@ class Effect:
     """A measured change: ``change`` (after − before; with a comparison group, the targeted
     customers' change minus the others') with its ``ci_low``/``ci_high`` interval and two-sided
     ``p_value``; the targeted group's ``before``/``after`` means and counts, and the comparison
-    group's (NaN / 0 without one)."""
+    group's (NaN / 0 without one); ``intervals`` of each of those means by name
+    (``"before"``, ``"after"``, ``"other_before"``, ``"other_after"``)."""
 
     method: str
     change: float
@@ -50,6 +51,8 @@ class Effect:
     other_after: float = np.nan
     n_other_before: int = 0
     n_other_after: int = 0
+    #: 95% intervals (low, high) of the four means: Student's t on each group's answers.
+    intervals: dict = field(default_factory=dict)
 
     def significant(self, alpha: float = 0.05) -> bool:
         return bool(self.p_value == self.p_value and self.p_value < alpha)
@@ -81,6 +84,17 @@ def nps_points(scores) -> pd.Series:
     points[values >= PROMOTER_MIN] = 100.0
     points[values <= DETRACTOR_MAX] = -100.0
     return points.where(values.notna())
+
+
+def mean_interval(values, confidence: float = 0.95) -> tuple[float, float]:
+    """The Student's t interval of the mean of ``values`` (NaN for fewer than two)."""
+    array = np.asarray(values, dtype=float)
+    array = array[~np.isnan(array)]
+    if len(array) < 2:
+        return np.nan, np.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(array) - 1)
+                 * array.std(ddof=1) / np.sqrt(len(array)))
+    return float(array.mean()) - half, float(array.mean()) + half
 
 
 def _z(confidence: float) -> float:
@@ -123,7 +137,12 @@ def difference_in_differences(y, after, treated, *, confidence: float = 0.95) ->
                   other_before=float(cells.loc[(0.0, 0.0), "mean"]),
                   other_after=float(cells.loc[(0.0, 1.0), "mean"]),
                   n_other_before=int(cells.loc[(0.0, 0.0), "size"]),
-                  n_other_after=int(cells.loc[(0.0, 1.0), "size"]))
+                  n_other_after=int(cells.loc[(0.0, 1.0), "size"]),
+                  intervals={name: mean_interval(frame.loc[(frame["treated"] == t)
+                                                           & (frame["after"] == a), "y"],
+                                                 confidence)
+                             for name, t, a in (("before", 1, 0), ("after", 1, 1),
+                                                ("other_before", 0, 0), ("other_after", 0, 1))})
 
 
 def mean_change(before, after, *, confidence: float = 0.95) -> Effect:
@@ -139,7 +158,9 @@ def mean_change(before, after, *, confidence: float = 0.95) -> Effect:
     else:
         half, p_value = np.nan, np.nan
     return Effect("welch", change, change - half, change + half, p_value,
-                  before=float(a.mean()), after=float(b.mean()), n_before=len(a), n_after=len(b))
+                  before=float(a.mean()), after=float(b.mean()), n_before=len(a), n_after=len(b),
+                  intervals={"before": mean_interval(a, confidence),
+                             "after": mean_interval(b, confidence)})
 
 
 def nps_change(before, after, *, confidence: float = 0.95) -> Effect:
@@ -148,8 +169,10 @@ def nps_change(before, after, *, confidence: float = 0.95) -> Effect:
     found = nps_difference(a, b, confidence=confidence)
     return Effect("z", float(found["difference"]), float(found["ci_low"]),
                   float(found["ci_high"]), float(found["p_value"]), before=float(found["nps_a"]),
-                  after=float(found["nps_b"]), n_before=len(a), n_after=len(b))
+                  after=float(found["nps_b"]), n_before=len(a), n_after=len(b),
+                  intervals={"before": mean_interval(nps_points(a), confidence),
+                             "after": mean_interval(nps_points(b), confidence)})
 
 
-__all__ = ["METHODS", "Effect", "difference_in_differences", "mean_change", "nps_change",
-           "nps_points"]
+__all__ = ["METHODS", "Effect", "difference_in_differences", "mean_change", "mean_interval",
+           "nps_change", "nps_points"]

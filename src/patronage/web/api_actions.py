@@ -32,6 +32,8 @@ def _json(row: dict) -> dict:
     effect = row["effect"]
     found["effect"] = None if effect is None else {
         **{key: _value(getattr(effect, key)) for key in EFFECT},
+        "intervals": {name: [_value(low), _value(high)]
+                      for name, (low, high) in effect.intervals.items()},
         "significant": effect.significant(), "achieved": row["measurement"].achieved,
         "small_sample": row["measurement"].small,
         "before_label": row["measurement"].before_label,
