@@ -32,7 +32,7 @@ def cdv_table(data: SurveyData, *, by: str | None = None) -> pd.DataFrame:
     if table["n"].iloc[0] == 0:
         raise UserError(N_("No respondent answered all eight parts of customer delivered "
                            "value."))
-    return table
+    return table.rename_axis(by or "group")
 
 
 def cdv_competitor(data: SurveyData, competitor: str | None = None) -> tuple[str, pd.DataFrame]:
@@ -54,7 +54,7 @@ def cdv_competitor(data: SurveyData, competitor: str | None = None) -> tuple[str
     if table["n"].iloc[0] == 0:
         raise UserError(N_("No respondent rated all eight parts for both us and {competitor!r}."),
                         competitor=competitor)
-    return competitor, table
+    return competitor, table.rename_axis("part")
 
 
 __all__ = ["cdv_competitor", "cdv_table"]
