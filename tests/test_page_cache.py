@@ -5,6 +5,7 @@ PATRONAGE_TEST_DATABASE_URL says so."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, update
 
 from conftest import backend_name
+from patronage.reporting import shared as shared_module
 from patronage.reporting.page_cache import PageCache
 from patronage.settings import Settings
 from patronage.storage import DataVersion, insert_rows, write_transaction
@@ -498,6 +500,19 @@ def test_a_first_visit_gets_a_page_that_says_it_is_being_prepared(panel, db_url,
         release.set()
 
 
+def _warmed(client) -> bool:
+    """Whether the warmer's first round is over: every page it prepares computed (the
+    dashboard, comments, management and complaint analysis pages in every language)."""
+    from patronage.web import cases as case_pages
+    from patronage.web import dashboards
+
+    app, cache = client.app, client.app.state.page_cache
+    jobs = pages.default_jobs(app) + dashboards.default_jobs(app) + case_pages.default_jobs(app)
+    return cache.computed >= len(jobs) and all(
+        cache.prepared(job.page, job.params, job.compute, group=job.group, visit=False)
+        is not None for job in jobs)
+
+
 def test_the_warmer_prepares_the_pages_in_every_language_before_any_visit(panel, db_url,
                                                                            monkeypatch):
     from patronage.loyalty import fit_value_models
@@ -514,9 +529,7 @@ def test_the_warmer_prepares_the_pages_in_every_language_before_any_visit(panel,
     monkeypatch.setattr(loyalty_module, "fit_value_models", shared(counted_fit))
     settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0.2)
     with TestClient(create_app(settings)) as client:
-        cache = client.app.state.page_cache
-        every = len(pages.default_jobs(client.app))  # the dashboard and comments pages
-        _until(lambda: len(cache) == every and cache.computed == every, 240)
+        _until(lambda: _warmed(client), 240)
         _analyst(client, info)  # a login (a stored session) may change the version on SQLite
         for language in ("en", "zh_Hans", "zh_Hant"):
             client.cookies.set("patronage_lang", language)
@@ -574,8 +587,7 @@ def test_after_a_change_the_warmer_prepares_again_only_the_pages_visited(panel, 
     settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0.2)
     with TestClient(create_app(settings)) as client:
         cache, warmer = client.app.state.page_cache, client.app.state.page_warmer
-        every = len(pages.default_jobs(client.app))  # the dashboard and comments pages
-        _until(lambda: len(cache) == every and cache.computed == every, 240)
+        _until(lambda: _warmed(client), 240)
         _analyst(client, info)
         client.cookies.set("patronage_lang", "zh_Hant")
         _until(lambda: (r := client.get("/loyalty")).status_code == 200
@@ -589,3 +601,67 @@ def test_after_a_change_the_warmer_prepares_again_only_the_pages_visited(panel, 
         assert cache.computed == before + 1  # only the loyalty page in 繁體中文
         assert cache.prepared("loyalty", ("zh_Hant",), lambda: None, visit=False)[1]
         assert not cache.prepared("loyalty", ("en",), lambda: "new", visit=False)[1]
+
+
+def test_what_does_not_depend_on_the_filters_is_read_once_for_every_page():
+    """A result shared by every page (the survey's responses as read) is computed once per data
+    version for all pages and filters; a result of one page's group stays in its group."""
+    from patronage.reporting.shared import shared
+
+    version = ["v1"]
+    cache = PageCache(lambda: version[0])
+    reads, fits = [], []
+
+    @functools.partial(shared, every_page=True)
+    def read(survey: str) -> pd.DataFrame:
+        reads.append(survey)
+        return pd.DataFrame({"region": ["east", "west", "east"], "nps": [10.0, 0.0, 9.0]})
+
+    @shared
+    def fit(region: str) -> float:
+        fits.append(region)
+        data = read("relationship")
+        return float(data.loc[data["region"] == region, "nps"].mean())
+
+    try:
+        for page, region in (("overview", "east"), ("analysis", "east"), ("overview", "west")):
+            for language in ("en", "zh_Hans"):
+                shown, current = cache.prepared(page, (region, language),
+                                                lambda region=region: fit(region),
+                                                group=(page, region), wait=30)
+                assert current and shown == {"east": 9.5, "west": 0.0}[region]
+        assert reads == ["relationship"]  # once for three filtered views in two languages
+        assert fits == ["east", "east", "west"]  # once per group
+        version[0] = "v2"
+        cache.prepared("overview", ("east", "en"), lambda: fit("east"), group=("overview",
+                                                                                "east"), wait=30)
+        assert reads == ["relationship", "relationship"]  # a new data version reads again
+    finally:
+        cache.close()
+
+
+def test_a_filtered_overview_does_not_read_the_survey_again(counted, monkeypatch):
+    """After the default Overview, a filtered one (a page not seen before) narrows the survey's
+    responses already read instead of reading them from the database again."""
+    import importlib
+
+    from patronage.satisfaction import sources
+
+    overview_module = importlib.import_module("patronage.reporting.overview")  # not the function
+
+    reads = []
+
+    def counted_read(*args, **kwargs):
+        reads.append(kwargs.get("include_flagged", False))
+        return sources.survey_data_from_db(*args, **kwargs)
+
+    monkeypatch.setattr(overview_module, "shared_survey_data",
+                        shared_module.shared(counted_read, every_page=True))
+    assert counted.get("/").status_code == 200
+    first = len(reads)
+    assert 1 <= first <= 2  # the responses kept, and those with the flagged ones if asked for
+    for query in ("?region=East+China", "?wave=2026-Q1", "?date_from=2026-03-01"):
+        response = counted.get("/" + query)
+        assert response.status_code == 200 and "kpi-nps" in response.text
+    assert counted.computed["overview"] == 4  # four pages computed ...
+    assert len(reads) <= 2  # ... on the responses read once (and once with the flagged ones)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
 from patronage.satisfaction.indices import csi_table, nps_table
-from patronage.satisfaction.sources import survey_data_from_db
 from patronage.analytics import margin_of_error
 from patronage.index_system import load_index_system
 from patronage.index_system import COMMENT_ITEM
 from patronage.reporting.filters import Filters
-from patronage.reporting.filters import options as filter_options
+from patronage.reporting.shared import filter_choices, shared
+from patronage.reporting.shared import survey_data_from_db as shared_survey_data
 from patronage.reporting.formats import ALL_RESPONSES
 from patronage.storage import read_answers, read_responses, read_surveys
 from patronage.surveys.program import get_survey
@@ -70,27 +70,26 @@ def overview(engine: Engine, survey: str | None = None, *, comments: int = 8,
              filters: Filters | None = None) -> Overview:
     """Compute the overview of ``survey`` (default: the survey with the most responses) on the
     responses ``filters`` keep (their survey is ``survey``; ``options`` lists what the filters can
-    choose, from all the survey's responses). An unknown filter value is a ``UserError``."""
+    choose, from all the survey's responses). An unknown filter value is a ``UserError``.
+
+    What does not depend on the filters (the survey's responses and free-text answers as read,
+    the filter choices) is read through :mod:`patronage.reporting.shared`: in the background
+    computation of a page, once per data version for every filtered view."""
     filters = (filters or Filters()).but(survey=survey)
     codes = read_surveys(engine)["code"].tolist()
-    responses = read_responses(engine, survey_code=survey)
-    if responses.empty:
+    chosen, count, texts = _survey_basics(engine, survey)
+    if chosen is None:
         return Overview(survey=survey, surveys=codes, waves=pd.DataFrame(columns=_EMPTY_WAVES),
                         dimensions=pd.DataFrame(), comments=pd.DataFrame())
-    if survey is None:
-        survey = responses["survey"].value_counts().idxmax()
+    survey = chosen
     filters = filters.but(survey=survey)
-    data = survey_data_from_db(engine, survey)
-    flagged = int(responses["survey"].eq(survey).sum()) - len(data.meta)
-    if data.meta["wave"].isna().all():
-        data.meta["wave"] = ALL_RESPONSES
-    choices = filter_options(data)
+    data = _survey_data(engine, survey)
+    flagged = count - len(data.meta)
+    choices = filter_choices(data)
     data = filters.apply(data)
     total = len(data.meta)
     if filters.active:  # the flagged responses among those the filters keep, not the survey's
-        everything = survey_data_from_db(engine, survey, include_flagged=True)
-        if everything.meta["wave"].isna().all():
-            everything.meta["wave"] = ALL_RESPONSES
+        everything = _survey_data(engine, survey, include_flagged=True)
         flagged = len(filters.apply(everything).meta) - total
     if data.meta.empty:
         return Overview(survey=survey, surveys=codes, waves=pd.DataFrame(columns=_EMPTY_WAVES),
@@ -99,10 +98,36 @@ def overview(engine: Engine, survey: str | None = None, *, comments: int = 8,
     waves = _wave_table(data)
     system = load_index_system()
     dimensions = _dimension_table(data, system)
-    recent = _recent_comments(data, open_answers(engine, survey, responses), comments)
+    recent = _recent_comments(data, texts, comments)
     return Overview(survey=survey, surveys=codes, waves=waves, dimensions=dimensions,
                     comments=recent, flagged=flagged, total=total, filters=filters,
                     options=choices)
+
+
+def survey_basics(engine: Engine, survey: str | None) -> tuple[str | None, int, pd.Series | None]:
+    """``survey`` (None: the survey with the most responses), how many responses it has (the
+    flagged ones too) and its free-text answers by ``response_id``; ``(None, 0, None)`` when
+    there are no responses."""
+    responses = read_responses(engine, survey_code=survey)
+    if responses.empty:
+        return None, 0, None
+    if survey is None:
+        survey = responses["survey"].value_counts().idxmax()
+    return (survey, int(responses["survey"].eq(survey).sum()),
+            open_answers(engine, survey, responses))
+
+
+def survey_data(engine: Engine, survey: str, include_flagged: bool = False):
+    """The survey's responses as the overview reads them: a survey without waves has one,
+    :data:`ALL_RESPONSES` (a copy: the data read are shared with other pages)."""
+    data = shared_survey_data(engine, survey, include_flagged=include_flagged)
+    if data.meta["wave"].isna().all():
+        data = replace(data, meta=data.meta.assign(wave=ALL_RESPONSES))
+    return data
+
+
+_survey_basics = shared(survey_basics, every_page=True)
+_survey_data = shared(survey_data, every_page=True)
 
 
 def _wave_table(data) -> pd.DataFrame:

@@ -14,7 +14,9 @@ computed by one background thread, and the visit gets the previous version's pag
 current) or nothing (the caller shows that the page is being prepared). Pages of one ``group``
 (the same page and options in the three languages) share one store of computed results per data
 version (see :mod:`patronage.reporting.shared`), so the second and third languages only
-translate and draw. The application warms the default pages this way at start-up, and after a
+translate and draw; what does not depend on the page or its filters (the survey's responses as
+read) is kept in one store for every page at the data version, so a filtered view not seen
+before narrows them in memory instead of reading the database again. The application warms the default pages this way at start-up, and after a
 change of the data version those that were visited recently.
 """
 
@@ -69,6 +71,7 @@ class PageCache:
         self._pages: dict[str, OrderedDict] = {}
         self._flights: dict[tuple, _Flight] = {}
         self._stores: OrderedDict[Hashable, tuple[Hashable, dict]] = OrderedDict()
+        self._every_page: tuple[Hashable, dict] | None = None
         self._failures: dict[tuple, tuple[Hashable, float, BaseException]] = {}
         self._visits: dict[tuple, float] = {}
         self._executor: ThreadPoolExecutor | None = None
@@ -191,10 +194,13 @@ class PageCache:
                 if not done:
                     self.computed += 1
                     store = self._store(group, version)
+                    if self._every_page is None or self._every_page[0] != version:
+                        self._every_page = (version, {})
+                    every_page = self._every_page[1]
             if done:
                 flight.value, flight.ok = entry.value, True
                 return
-            with sharing(store):
+            with sharing(store, every_page):
                 value = compute()
             flight.value, flight.ok = value, True
             with self._lock:
@@ -246,6 +252,7 @@ class PageCache:
         with self._lock:
             self._pages.clear()
             self._stores.clear()
+            self._every_page = None
             self._failures.clear()
 
     def __len__(self) -> int:

@@ -30,18 +30,23 @@ import pandas as pd
 
 from patronage import loyalty
 from patronage.loyalty import retention
+from patronage.reporting import filters
 from patronage.satisfaction import methods, sources, weights
 
 _STORE: ContextVar[dict | None] = ContextVar("patronage_shared_results", default=None)
+_EVERY_PAGE: ContextVar[dict | None] = ContextVar("patronage_version_results", default=None)
 
 
 @contextmanager
-def sharing(store: dict) -> Iterator[dict]:
-    """Within this block, the wrapped functions keep their results in ``store``."""
-    token = _STORE.set(store)
+def sharing(store: dict, every_page: dict | None = None) -> Iterator[dict]:
+    """Within this block, the wrapped functions keep their results in ``store``, and those
+    wrapped with ``every_page`` in ``every_page`` when given (the store of every page and
+    filter at one data version)."""
+    token, wide = _STORE.set(store), _EVERY_PAGE.set(every_page)
     try:
         yield store
     finally:
+        _EVERY_PAGE.reset(wide)
         _STORE.reset(token)
 
 
@@ -63,12 +68,17 @@ def _fresh(result: Any) -> Any:
     return result
 
 
-def shared(function: Callable) -> Callable:
-    """``function`` with its results kept in the current :func:`sharing` store, if any."""
+def shared(function: Callable, *, every_page: bool = False) -> Callable:
+    """``function`` with its results kept in the current :func:`sharing` store, if any; with
+    ``every_page``, in the store of every page and filter at the data version when there is one
+    (for what does not depend on the filters: the survey's responses as read from the
+    database, which each filtered view then narrows in memory)."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        store = _STORE.get()
+        store = _EVERY_PAGE.get() if every_page else None
+        if store is None:
+            store = _STORE.get()
         if store is None:
             return function(*args, **kwargs)
         key = (function.__module__, function.__qualname__,
@@ -93,8 +103,10 @@ def shared_call(function: Callable, *args, **kwargs) -> Any:
     return shared(function)(*args, **kwargs)
 
 
-# The analysis page (patronage.reporting.satisfaction and scores_page).
-survey_data_from_db = shared(sources.survey_data_from_db)
+# The analysis page (patronage.reporting.satisfaction and scores_page); the survey data read and
+# what the filter bar offers are the same for every filter, page and language.
+survey_data_from_db = shared(sources.survey_data_from_db, every_page=True)
+filter_choices = shared(filters.options, every_page=True)
 customer_base_margins = shared(weights.customer_base_margins)
 composition_table = shared(weights.composition_table)
 weighting_effect = shared(weights.weighting_effect)
