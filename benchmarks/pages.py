@@ -1,0 +1,424 @@
+"""Benchmark: how fast the dashboard pages open in a real browser (issue 14, item 6).
+
+Goal: on the demo company, every dashboard page's first visit <= 1 s and a repeat visit
+<= 200 ms (results computed once per data version in the background and shared by all languages
+and users with the same filters; a loading state when work is unavoidable); on a database of
+1,000,000 survey responses, filtered views not seen before answer in <= 2 s.
+
+Part 1, the demo: builds the demo company (``build_demo_database``, what ``patronage demo``
+runs) into a temporary SQLite file, starts ``patronage serve`` on it in a subprocess on a free
+port and logs two staff members in with Playwright driving Debian's Chromium: the analyst (in
+简体中文) and the admin (简体中文). Logging in writes the session into the database, which on
+SQLite changes the data version like any commit (see
+:mod:`patronage.storage.data_version`), so the benchmark waits until the server has been idle
+for a few seconds (its CPU time, read from /proc, not moving) before it measures. Then, for each
+dashboard page that exists (the Overview ``/``, ``/analysis``, ``/comments``, ``/loyalty``,
+``/management``, ``/my``, ``/members/report``, ``/care/report``, ``/cases/analysis``):
+
+* **first**: the analyst's first visit in a fresh browser context (nothing cached by the
+  browser), up to the final page: a page answered with "being prepared" or "being updated"
+  reloads itself, and the benchmark follows those reloads;
+* **repeat**: the same page again in the same context;
+* **2nd lang**: the analyst's session in a fresh context reading English (results shared by
+  the languages);
+* **2nd user**: the admin's first visit (results shared by the users).
+
+Each cell is the wall time from the start of the navigation to the final page's ``load`` event;
+the Navigation Timing API of the final document gives ``resp`` (``responseEnd``: the server's
+HTML received) and ``load`` (``loadEventEnd``); ``hops`` counts the self-reloads followed.
+Verdicts: first visits against 1 s, repeats against 200 ms.
+
+Part 2, 1M responses (``--million``): the demo company plus 1,000,000 responses to its
+relationship survey, each a copy of a random demo response's answers to 14 items (NPS, overall
+satisfaction and two items of every other dimension; 14M answers) given by a random customer
+of the panel, written with ``executemany`` on the raw SQLite connection (indexes dropped and
+rebuilt). The file is kept in ``--cache`` (default ``~/.cache/patronage-bench``) so that a
+rerun skips the build (several minutes). It is served the same way but without the start-up
+warmer (every dashboard page in three languages would take many minutes): the benchmark opens
+the default Overview and Analysis (following the "being prepared" reloads: the survey's
+responses are read once), waits for an idle server, then times filtered views never asked for
+before in Chromium: one region, a date range, a region and a wave, on the Overview and the
+Analysis page (goal <= 2 s each, wall time up to the final page).
+
+The load average is printed before and after: on a shared 2-core machine other work slows
+every step, so compare runs made under similar load.
+
+Usage: python benchmarks/pages.py                      # part 1
+       python benchmarks/pages.py --million            # part 2 (builds the file once)
+       python benchmarks/pages.py --million --cache /tmp/bench --responses 1000000
+       [--port 8150] [--keep] (keep the server running at the end, for screenshots)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+GOAL_FIRST, GOAL_REPEAT, GOAL_FILTERED = 1.0, 0.2, 2.0
+PAGES = ("/", "/analysis", "/comments", "/loyalty", "/management", "/my", "/members/report",
+         "/care/report", "/cases/analysis")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+#: Items copied into the 1M responses: NPS, overall satisfaction, two items per other dimension.
+MILLION_ITEMS = ("nps", "overall_satisfaction", "quality_performance", "innovation_design",
+                 "service_presale", "speed_timeliness", "brand_trust", "brand_image",
+                 "price_reasonable", "price_vs_expected", "comm_clear", "comm_timely",
+                 "attitude_warmth", "process_convenience")
+
+
+def load() -> str:
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- databases -----------------------------------------------------------------------------
+
+def build_demo(path: Path) -> dict:
+    """The demo company in ``path``; returns ``{email: (role, password)}``."""
+    from patronage.demo import build_demo_database
+    from patronage.storage import make_engine
+
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        summary = build_demo_database(engine)
+    finally:
+        engine.dispose()
+    return {email: list(pair) for email, pair in summary.users.items()}
+
+
+def add_responses(path: Path, count: int, seed: int = 14) -> None:
+    """``count`` more responses to the relationship survey, copied from random demo responses
+    (their wave, submission time plus up to 6 hours, answers to :data:`MILLION_ITEMS`), from
+    random customers."""
+    rng = np.random.default_rng(seed)
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA synchronous=OFF")
+        survey = con.execute("SELECT id FROM surveys WHERE code='relationship'").fetchone()[0]
+        templates = con.execute(
+            "SELECT id, wave_id, submitted_at FROM responses WHERE survey_id=? AND "
+            "(quality_flags IS NULL OR quality_flags='{}')", (survey,)).fetchall()
+        marks = ",".join("?" * len(MILLION_ITEMS))
+        rows = con.execute(f"SELECT response_id, item_code, value_num FROM answers WHERE "
+                           f"item_code IN ({marks}) AND value_num IS NOT NULL", MILLION_ITEMS)
+        position = {t[0]: i for i, t in enumerate(templates)}
+        column = {code: j for j, code in enumerate(MILLION_ITEMS)}
+        values = np.full((len(templates), len(MILLION_ITEMS)), np.nan)
+        for response, item, value in rows:
+            if response in position:
+                values[position[response], column[item]] = value
+        customers = np.array([r[0] for r in con.execute("SELECT id FROM customers")])
+        first = con.execute("SELECT max(id) FROM responses").fetchone()[0] + 1
+        pick = rng.integers(0, len(templates), count)
+        who = rng.choice(customers, count)
+        shift = rng.integers(0, 6 * 3600, count).astype("timedelta64[s]")
+        sent = (np.array([t[2] for t in templates], dtype="datetime64[s]")[pick] + shift)
+        sent_text = np.datetime_as_string(sent, unit="s")
+        waves = [templates[i][1] for i in range(len(templates))]
+        con.execute("DROP INDEX IF EXISTS ix_answers_item")
+        con.execute("DROP INDEX IF EXISTS ix_responses_survey_wave")
+        con.execute("DROP INDEX IF EXISTS ix_responses_customer")
+        chunk = 100_000
+        for start in range(0, count, chunk):
+            stop = min(start + chunk, count)
+            ids = range(first + start, first + stop)
+            con.executemany(
+                "INSERT INTO responses (id, external_id, survey_id, wave_id, customer_id, channel,"
+                " language, started_at, submitted_at, weight, quality_flags) "
+                "VALUES (?, ?, ?, ?, ?, 'web', 'zh_Hans', NULL, ?, 1.0, '{}')",
+                ((rid, f"B{rid:08d}", survey, waves[pick[k]], int(who[k]),
+                  sent_text[k].replace("T", " ") + ".000000")
+                 for k, rid in zip(range(start, stop), ids)))
+            block = values[pick[start:stop]]
+            r, c = np.nonzero(~np.isnan(block))
+            con.executemany(
+                "INSERT INTO answers (response_id, item_code, value_num, value_text) "
+                "VALUES (?, ?, ?, NULL)",
+                zip((r + first + start).tolist(), [MILLION_ITEMS[j] for j in c],
+                    block[r, c].tolist()))
+            con.commit()
+            print(f"  {stop:,} responses written", flush=True)
+        con.execute("CREATE INDEX ix_answers_item ON answers (item_code)")
+        con.execute("CREATE INDEX ix_responses_survey_wave ON responses (survey_id, wave_id)")
+        con.execute("CREATE INDEX ix_responses_customer ON responses (customer_id)")
+        con.commit()
+        con.execute("ANALYZE")
+    finally:
+        con.close()
+
+
+def million_database(cache: Path, count: int) -> tuple[Path, dict]:
+    """The cached 1M-response database and its logins, built when missing (brought to the
+    current schema when reused)."""
+    from patronage.storage import make_engine, upgrade
+
+    cache.mkdir(parents=True, exist_ok=True)
+    path, notes = cache / f"pages-{count}.db", cache / f"pages-{count}.json"
+    if path.exists() and notes.exists():
+        print(f"Reusing {path}")
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        return path, json.loads(notes.read_text())
+    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        stale.unlink(missing_ok=True)
+    started = time.perf_counter()
+    print(f"Building the demo company and {count:,} more responses in {path}")
+    users = build_demo(path)
+    add_responses(path, count)
+    notes.write_text(json.dumps(users))
+    print(f"Built in {time.perf_counter() - started:.0f} s")
+    return path, users
+
+
+# --- the server ----------------------------------------------------------------------------
+
+class Server:
+    """``patronage serve`` on ``path`` in a subprocess."""
+
+    def __init__(self, path: Path, port: int, log: Path, **settings):
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = log.open("w")
+        env = {**os.environ, **{f"PATRONAGE_{k.upper()}": str(v) for k, v in settings.items()}}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "patronage", "serve", "--db", str(path), "--port", str(port)],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the server did not start: see {log}")
+                time.sleep(0.2)
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def wait_idle(self, quiet: float = 3.0, limit: float = 1800.0) -> float:
+        """Wait until the server used under 5 % of a core for ``quiet`` seconds; returns the
+        seconds waited."""
+        started = time.monotonic()
+        calm_since, last = None, self.cpu_seconds()
+        while time.monotonic() - started < limit:
+            time.sleep(0.5)
+            now = self.cpu_seconds()
+            if now - last < 0.025:
+                calm_since = calm_since or time.monotonic()
+                if time.monotonic() - calm_since >= quiet:
+                    break
+            else:
+                calm_since = None
+            last = now
+        return time.monotonic() - started
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+# --- the browser ---------------------------------------------------------------------------
+
+TIMING = """() => { const n = performance.getEntriesByType('navigation')[0];
+  return {resp: n.responseEnd - n.startTime, load: n.loadEventEnd - n.startTime,
+          status: n.responseStatus}; }"""
+RELOADING = 'meta[http-equiv="refresh"]'
+
+
+def visit(page, url: str, limit: float = 600.0) -> dict:
+    """Open ``url`` and follow its self-reloads to the final page; wall and navigation times."""
+    started = time.perf_counter()
+    page.goto(url, wait_until="load", timeout=limit * 1000)
+    hops = 0
+    while page.locator(RELOADING).count():
+        hops += 1
+        with page.expect_event("load", timeout=limit * 1000):
+            pass
+    wall = time.perf_counter() - started
+    timing = page.evaluate(TIMING)
+    while not timing["load"]:
+        time.sleep(0.01)
+        timing = page.evaluate(TIMING)
+    return {"wall": wall, "resp": timing["resp"] / 1000, "load": timing["load"] / 1000,
+            "hops": hops, "status": timing["status"]}
+
+
+def log_in(browser, base: str, email: str, password: str, lang: str = "zh_Hans"):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_cookies([{"name": "patronage_lang", "value": lang, "url": base}])
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return context, page
+
+
+def same_session(browser, base: str, context, lang: str):
+    """A fresh context (empty browser cache) with ``context``'s session, reading ``lang``."""
+    fresh = browser.new_context(viewport={"width": 1440, "height": 900})
+    cookies = [c for c in context.cookies() if c["name"] != "patronage_lang"]
+    fresh.add_cookies(cookies + [{"name": "patronage_lang", "value": lang, "url": base}])
+    return fresh, fresh.new_page()
+
+
+def cell(result: dict | None, goal: float) -> str:
+    if result is None:
+        return f"{'-':>22}"
+    verdict = "ok" if result["wall"] <= goal else "MISS"
+    hops = f"+{result['hops']}" if result["hops"] else "  "
+    return f"{result['wall']:6.2f} {result['load']:5.2f} {hops} {verdict:>4}   "
+
+
+def login_of(users: dict, role: str) -> tuple[str, str]:
+    for email, (found, password) in users.items():
+        if found == role and email.endswith("@demo.patronage") and email.split("@")[0] == role:
+            return email, password
+    raise SystemExit(f"no {role} login")
+
+
+def part_demo(args) -> None:
+    from playwright.sync_api import sync_playwright
+
+    folder = Path(tempfile.mkdtemp(prefix="patronage-pages-"))
+    path = folder / "demo.db"
+    started = time.perf_counter()
+    users = build_demo(path)
+    print(f"Demo company built in {time.perf_counter() - started:.0f} s; load {load()}")
+    server = Server(path, args.port or free_port(), folder / "server.log")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
+                                                 args=CHROMIUM_FLAGS)
+            analyst, analyst_page = log_in(browser, server.base, *login_of(users, "analyst"))
+            admin, admin_page = log_in(browser, server.base, *login_of(users, "admin"))
+            waited = server.wait_idle()
+            print(f"Server started, two logins, idle after {waited:.0f} s; load {load()}")
+            pages = [p for p in PAGES
+                     if analyst.request.get(server.base + p, max_redirects=0).status < 300]
+            english, english_page = same_session(browser, server.base, analyst, "en")
+            rows = []
+            for path_ in pages:
+                url = server.base + path_
+                first = visit(analyst_page, url)
+                repeat = visit(analyst_page, url)
+                other_lang = visit(english_page, url)
+                other_user = visit(admin_page, url)
+                rows.append((path_, first, repeat, other_lang, other_user))
+            browser.close()
+    finally:
+        if args.keep:
+            print(f"Server left running at {server.base} (pid {server.process.pid}), "
+                  f"database {path}")
+        else:
+            server.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+    print()
+    print("Seconds: wall (navigation start to the final page's load event), load "
+          "(loadEventEnd of the final document); +N = self-reloads followed")
+    head = ("first (<= 1 s)", "repeat (<= 0.2 s)", "2nd lang (<= 1 s)", "2nd user (<= 1 s)")
+    print(f"{'page':<16}" + "".join(f"{h:<25}" for h in head))
+    for path_, first, repeat, other_lang, other_user in rows:
+        print(f"{path_:<16}{cell(first, GOAL_FIRST)}{cell(repeat, GOAL_REPEAT)}"
+              f"{cell(other_lang, GOAL_FIRST)}{cell(other_user, GOAL_FIRST)}")
+    print(f"Load average after: {load()}")
+
+
+FILTERED = (("one region", "?region=East+China"),
+            ("a date range", "?date_from=2025-09-01&date_to=2025-12-31"),
+            ("region + wave", "?region=North+China&wave={wave}"))
+
+
+def part_million(args) -> None:
+    from playwright.sync_api import sync_playwright
+
+    path, users = million_database(Path(args.cache).expanduser(), args.responses)
+    with sqlite3.connect(path) as con:
+        waves = [r[0] for r in con.execute(
+            "SELECT w.name FROM waves w JOIN surveys s ON s.id = w.survey_id "
+            "WHERE s.code = 'relationship' ORDER BY w.id")]
+        regions = {r[0] for r in con.execute("SELECT DISTINCT region FROM customers")}
+    missing = {"East China", "North China"} - regions
+    if missing:
+        raise SystemExit(f"the demo has no region {missing}: {sorted(regions)}")
+    print(f"Load average before: {load()}")
+    # Not warmed at start-up (every dashboard page in three languages: many minutes on 1M
+    # responses): the default Overview and Analysis are opened first, which reads the survey.
+    server = Server(path, args.port or free_port(), Path(args.cache).expanduser() / "server.log",
+                    warm_pages_seconds=0)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
+                                                 args=CHROMIUM_FLAGS)
+            _, page = log_in(browser, server.base, *login_of(users, "analyst"))
+            print(f"Warming: server idle after {server.wait_idle():.0f} s")
+            for default in ("/", "/analysis"):
+                result = visit(page, server.base + default, limit=1800)
+                print(f"  default {default}: {result['wall']:.1f} s, {result['hops']} reloads")
+            print(f"Server idle after {server.wait_idle():.0f} s more; load {load()}")
+            rows = []
+            for name, query in FILTERED:
+                query = query.format(wave=waves[-2] if len(waves) > 1 else waves[-1])
+                for target in ("/", "/analysis"):
+                    rows.append((target, name, query, visit(page, server.base + target + query,
+                                                            limit=1800)))
+            browser.close()
+    finally:
+        if args.keep:
+            print(f"Server left running at {server.base} (pid {server.process.pid})")
+        else:
+            server.stop()
+    print()
+    print(f"{args.responses:,} responses; filtered views never asked for before (goal <= 2 s)")
+    print(f"{'page':<11}{'filters':<15}{'wall s':>8}{'resp s':>8}{'load s':>8}  reloads")
+    for target, name, query, result in rows:
+        verdict = "ok" if result["wall"] <= GOAL_FILTERED else "MISS"
+        print(f"{target:<11}{name:<15}{result['wall']:8.2f}{result['resp']:8.2f}"
+              f"{result['load']:8.2f}  {result['hops']:>7}  {verdict}   {query}")
+    print(f"Load average after: {load()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--million", action="store_true", help="part 2: 1M responses")
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--cache", default="~/.cache/patronage-bench")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--keep", action="store_true", help="leave the server running")
+    args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when redirected to a file
+    if shutil.which("chromium") is None:
+        raise SystemExit("chromium is not installed (apt-get install chromium)")
+    print(f"Load average before: {load()}")
+    (part_million if args.million else part_demo)(args)
+
+
+if __name__ == "__main__":
+    main()
