@@ -28,8 +28,18 @@ RULE_NAMES = {1: N_("one point beyond the control limits"),
               4: N_("eight points in a row on one side of the centre line")}
 UNIT_NAMES = {"": N_("Whole company"), "site": N_("Site"), "team": N_("Team"),
               "agent": N_("Agent")}
+_HIGHER = N_("Customers served within the standard rate the item {diff} points higher (95% "
+             "interval {low} to {high}; p = {p}): the standard matters to them.")
+_LOWER = N_("Customers served within the standard rate the item {diff} points lower (95% "
+            "interval {low} to {high}; p = {p}): meeting this standard does not go with "
+            "higher satisfaction here; look for what else differs between the two groups.")
 ITEM_NAMES = {"overall_satisfaction": N_("Overall satisfaction"), "csat": N_("CSAT"),
               "satisfaction": N_("Satisfaction"), "nps": N_("Likelihood to recommend (0–10)")}
+
+
+def period_label(day, period: str) -> str:
+    """A month as ``2026-04``, a week by its Monday ``2026-04-06``."""
+    return day.strftime("%Y-%m") if period == "month" else day.isoformat()
 
 
 def _interval(low, high, digits: int = 2) -> str:
@@ -81,7 +91,7 @@ def standards_list(engine: Engine, *, language: str, gettext) -> dict:
             "code": row["code"], "name": row["name"],
             "promise": describe(row, gettext, labels.of("touchpoint")),
             "owner": row["owner_email"] or "–",
-            "period": last["period"].isoformat() if last is not None else "–",
+            "period": period_label(last["period"], row["period"]) if last is not None else "–",
             "n": int(last["n"]) if last is not None else 0,
             "share": formats.percent(last["share"], 1) if last is not None else "–",
             "target": formats.percent(row["target"], 1),
@@ -141,7 +151,7 @@ def standard_page(engine: Engine, code: str, *, by: str = "", unit: str = "", la
         p_figure = _figure(chart, title=gettext("p-chart: share within the standard"),
                            axis=gettext("Share within standard"), percent=True, names=names)
         for r in chart.itertuples():
-            periods.append({"period": r.period.isoformat(), "n": int(r.n),
+            periods.append({"period": period_label(r.period, row["period"]), "n": int(r.n),
                             "share": formats.percent(r.value, 1),
                             "limits": f"{formats.percent(r.lcl, 1)} – {formats.percent(r.ucl, 1)}",
                             "met": r.value >= row["target"] - 1e-12, "small": r.n < min_sample,
@@ -171,7 +181,9 @@ def standard_page(engine: Engine, code: str, *, by: str = "", unit: str = "", la
             if kind else name
 
     found = signals(frame, row)
-    special = [{"where": where(s.unit_kind, s.unit), "period": s.period.isoformat(), "share": formats.percent(s.share, 1), "n": s.n,
+    special = [{"where": where(s.unit_kind, s.unit),
+                "period": period_label(s.period, row["period"]),
+                "share": formats.percent(s.share, 1), "n": s.n,
                 "rules": [gettext(RULE_NAMES[k]) for k in s.rules]}
                for s in found.itertuples()]
     return {"standard": row, "promise": describe(row, gettext, labels.of("touchpoint")),
@@ -201,10 +213,12 @@ def _satisfaction(found: dict | None, gettext, min_sample: int) -> dict | None:
     difference = found.get("difference")
     if difference is None:
         verdict = gettext("Too few answers in one of the groups to compare.")
+    elif found["p_value"] < 0.05 and difference < 0:
+        verdict = gettext(_LOWER).format(
+            diff=formats.number(-difference, 2), low=formats.number(-found["ci_high"], 2),
+            high=formats.number(-found["ci_low"], 2), p=formats.p_value(found["p_value"]))
     elif found["p_value"] < 0.05:
-        verdict = gettext("Customers served within the standard rate the item {diff} points "
-                          "higher (95% interval {low} to {high}; p = {p}): the standard "
-                          "matters to them.").format(
+        verdict = gettext(_HIGHER).format(
             diff=formats.signed(difference, 2), low=formats.number(found["ci_low"], 2),
             high=formats.number(found["ci_high"], 2), p=formats.p_value(found["p_value"]))
     else:

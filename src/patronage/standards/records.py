@@ -166,6 +166,8 @@ def describe(row: dict, gettext=lambda s: s, kind_label=lambda k: k) -> str:
 def duration(seconds: float, gettext=lambda s: s) -> str:
     """``20 s``, ``4 h``, ``2 d`` in the reader's words."""
     for size, unit in ((86400, N_("{n} d")), (3600, N_("{n} h")), (60, N_("{n} min"))):
+        if size == 86400 and seconds < 3 * size:
+            continue  # 48 h reads as hours
         if seconds >= size and seconds % size == 0 or seconds >= size * 10:
             return gettext(unit).format(n=f"{seconds / size:g}")
     return gettext(N_("{n} s")).format(n=f"{seconds:g}")
