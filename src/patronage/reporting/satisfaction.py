@@ -178,8 +178,9 @@ def path_diagram(model, label, title: str) -> str:
     figure.add_trace(go.Scatter(
         x=[position[n][0] for n in names], y=[position[n][1] for n in names], text=texts,
         mode="markers+text", textposition="middle center", hoverinfo="text",
-        marker=dict(size=70, color="#e8f0fe", line=dict(color="#1f6feb", width=2))))
-    layout = {**_LAYOUT, "height": 420}
+        marker=dict(size=62, color="#e8f0fe", line=dict(color="#1f6feb", width=2))))
+    # Room for each exogenous node's circle and a gap, so neighbouring circles never touch.
+    layout = {**_LAYOUT, "height": max(420, 80 * len(exogenous) + 100)}
     figure.update_layout(title=title, annotations=annotations, showlegend=False,
                          xaxis=dict(visible=False, range=[-0.4, len(endogenous) + 0.4]),
                          yaxis=dict(visible=False, range=[-0.05, 1.05]), **layout)

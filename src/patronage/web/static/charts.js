@@ -75,7 +75,8 @@
     var changes = [];
     plot.data.forEach(function (trace, t) {
       if (trace.type !== "scatter" || !/text/.test(trace.mode || "") ||
-          !Array.isArray(trace.text) || !layers[t]) return;
+          !Array.isArray(trace.text) || !layers[t] ||
+          trace.textposition === "middle center") return;  // labels inside their markers
       var labels = layers[t].querySelectorAll(".textpoint text");
       if (labels.length !== trace.text.length) return;
       var boxes = Array.prototype.map.call(labels, function (e) { return e.getBoundingClientRect(); });
