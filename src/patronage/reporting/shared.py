@@ -21,6 +21,7 @@ raised again, other errors (a database that is busy) are not remembered.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -103,9 +104,33 @@ def shared_call(function: Callable, *args, **kwargs) -> Any:
     return shared(function)(*args, **kwargs)
 
 
+def _with_flagged(engine, survey: str | None) -> sources.SurveyData:
+    return sources.survey_data_from_db(engine, survey, include_flagged=True)
+
+
+def _kept_by_cleaning(data: sources.SurveyData) -> sources.SurveyData:
+    """``data`` without the responses cleaning flagged: what ``survey_data_from_db`` reads
+    without ``include_flagged`` (the items only flagged responses answered left out too)."""
+    kept = data.meta.index[~data.meta["flagged"].astype(bool)]
+    answers = data.answers.loc[kept]
+    return replace(data, answers=answers.loc[:, answers.notna().any()],
+                   comments=data.comments[data.comments.index.isin(kept)],
+                   meta=data.meta.loc[kept])
+
+
+def _survey_data_from_db(engine, survey: str | None = None, *,
+                         include_flagged: bool = False) -> sources.SurveyData:
+    """:func:`patronage.satisfaction.sources.survey_data_from_db`, the responses with and
+    without those flagged by cleaning taken from one read (a filtered Overview needs both)."""
+    everything = _read_with_flagged(engine, survey)
+    return everything if include_flagged else _kept_by_cleaning(everything)
+
+
+_read_with_flagged = shared(_with_flagged, every_page=True)
+
 # The analysis page (patronage.reporting.satisfaction and scores_page); the survey data read and
 # what the filter bar offers are the same for every filter, page and language.
-survey_data_from_db = shared(sources.survey_data_from_db, every_page=True)
+survey_data_from_db = shared(_survey_data_from_db, every_page=True)
 filter_choices = shared(filters.options, every_page=True)
 customer_base_margins = shared(weights.customer_base_margins)
 composition_table = shared(weights.composition_table)

@@ -1,0 +1,50 @@
+"""The survey data shared by every page at a data version (patronage.reporting.shared): the
+responses kept by cleaning are taken from the same read as those with the flagged ones, and
+are exactly what reading them alone gives."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import update
+
+from patronage.reporting.shared import sharing, survey_data_from_db
+from patronage.satisfaction import sources
+from patronage.storage import write_transaction
+from patronage.storage.schema import answers, responses
+
+pytestmark = pytest.mark.db
+
+
+def _same(found: sources.SurveyData, expected: sources.SurveyData) -> None:
+    pd.testing.assert_frame_equal(found.answers, expected.answers)
+    pd.testing.assert_frame_equal(found.meta, expected.meta)
+    pd.testing.assert_series_equal(found.comments, expected.comments)
+
+
+def test_the_kept_responses_are_those_read_without_the_flagged_ones(panel, monkeypatch):
+    engine, _ = panel
+    with write_transaction(engine) as conn:
+        conn.execute(update(responses).where(responses.c.id.in_([2, 5, 6]))
+                     .values(quality_flags={"speeder": "completed in 41 s"}))
+        # an item only a flagged response answered: left out of the kept responses' columns
+        conn.execute(answers.insert().values(response_id=5, item_code="only_flagged",
+                                             value_num=3.0))
+    reads = []
+    original = sources.survey_data_from_db
+
+    def counted(*args, **kwargs):
+        reads.append(kwargs.get("include_flagged", False))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sources, "survey_data_from_db", counted)
+    with sharing({}, {}):
+        kept = survey_data_from_db(engine, None)
+        everything = survey_data_from_db(engine, None, include_flagged=True)
+        again = survey_data_from_db(engine, None)
+    assert reads == [True]  # one read for both
+    assert again is kept
+    _same(kept, original(engine, None))
+    _same(everything, original(engine, None, include_flagged=True))
+    assert "only_flagged" in everything.answers and "only_flagged" not in kept.answers
+    assert len(everything.meta) == len(kept.meta) + 3
