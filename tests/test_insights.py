@@ -80,6 +80,8 @@ def test_one_wave_says_a_trend_needs_a_second():
     waves = _waves((100, 200, 100))
     assert "a trend needs a second wave" in insights.overview_trend(waves, EN, min_sample=30)
     assert insights.overview_trend(_waves((5, 5, 5)), EN, min_sample=30) is None
+    chosen = insights.overview_trend(waves, ZH, min_sample=30, wave_chosen=True)
+    assert chosen == "所选批次的 NPS 为 0.0（n = 400）；在筛选中选择全部批次可查看其变化。"
 
 
 def test_dimensions_name_the_lowest_and_the_largest_fall():

@@ -30,6 +30,8 @@ NPS_SAME = N_("NPS changed by {change} points from {previous} to {latest} (n = {
 NPS_FEW = N_("NPS changed by {change} points from {previous} to {latest}, but on few answers "
              "(n = {n_previous} and {n}): read it as a hint, not a result.")
 NPS_ONE = N_("There is one wave so far: NPS is {score} (n = {n}); a trend needs a second wave.")
+NPS_ONE_CHOSEN = N_("NPS is {score} in the chosen wave (n = {n}); choose all waves in the filters "
+                    "to see how it changed.")
 DIMENSION_LOWEST = N_("{dimension} scores lowest ({score} of 100): the first dimension to look "
                       "at.")
 DIMENSION_FELL = N_("{dimension} fell most since the previous wave ({change} points).")
@@ -137,9 +139,11 @@ def nps_change(previous: str, latest: str, *, score, change, n, n_previous, p, g
 
 
 def overview_trend(waves: pd.DataFrame, gettext,
-                   min_sample: int = formats.DEFAULT_MIN_SAMPLE) -> str | None:
+                   min_sample: int = formats.DEFAULT_MIN_SAMPLE, *,
+                   wave_chosen: bool = False) -> str | None:
     """The Overview's NPS by wave (``wave, n, nps, ci_low, ci_high``): the change from the
-    previous wave to the latest, its significance from the two waves' intervals."""
+    previous wave to the latest, its significance from the two waves' intervals. With
+    ``wave_chosen`` (the filters keep one wave) a single wave is not "the only one so far"."""
     _ = gettext
     if waves.empty or "nps" not in waves:
         return None
@@ -150,8 +154,8 @@ def overview_trend(waves: pd.DataFrame, gettext,
     if len(rows) == 1:
         if formats.small_sample(last["n"], min_sample):
             return None
-        return _(NPS_ONE).format(score=formats.number(last["nps"], 1),
-                                 n=formats.integer(last["n"]))
+        return _(NPS_ONE_CHOSEN if wave_chosen else NPS_ONE).format(
+            score=formats.number(last["nps"], 1), n=formats.integer(last["n"]))
     first = rows[-2]
     p = difference_p(first["nps"], first["ci_low"], first["ci_high"],
                      last["nps"], last["ci_low"], last["ci_high"])
@@ -421,7 +425,8 @@ def overview_insights(result, gettext, language: str = "en",
     found = {}
     if result.empty:
         return found
-    text = overview_trend(result.waves, gettext, min_sample)
+    text = overview_trend(result.waves, gettext, min_sample,
+                          wave_chosen=getattr(result.filters, "wave", None) is not None)
     if text:
         found["trend"] = text
     dims = result.dimensions
