@@ -218,3 +218,8 @@ def test_a_filtered_report_counts_value_at_risk_cases_and_themes_of_its_customer
     assert "region, industry, size, tier and channel filters keep" in notes
     assert "cannot be filtered by Wave" in notes
     assert not any("filters keep" in n for s in whole[0].values() for n in s.notes)
+    delivered = figures(build_report(demo_engine, "relationship",
+                                     filters=Filters(region="North China", touchpoint="delivery")))
+    assert delivered[1]["Cases"].value < north[1]["Cases"].value
+    assert "keeps the cases about that touchpoint" in " ".join(delivered[0]["cases"].notes)
+    assert "cannot be filtered by Touchpoint" in " ".join(delivered[0]["loyalty"].notes)

@@ -81,7 +81,8 @@ def _loyalty(engine, language, gettext, filters):
     notes = {s.title: s.table.attrs.get("hint") for s in sections
              if isinstance(s.table, pd.DataFrame)}
     skipped = gettext(N_("Not applied on this page (it counts customers, not survey "
-                         "responses)")) + ": " + ", ".join(gettext(NAMES[k]) for k in dropped)
+                         "responses)")) + ": " + ("、" if language.startswith("zh") else ", ").join(
+        gettext(NAMES[k]) for k in dropped)
     return parts, notes, taken, skipped if dropped else None
 
 

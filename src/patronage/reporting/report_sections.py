@@ -74,8 +74,8 @@ def report_scope(engine: Engine, frames: dict) -> tuple[frozenset | None, list[s
     return chosen_customers(engine, taken)[0], dropped
 
 
-def scope_note(frames: dict, dropped: list[str], gettext, *, touchpoint: bool = False
-               ) -> str | None:
+def scope_note(frames: dict, dropped: list[str], gettext, *, touchpoint: bool = False,
+               language: str = "en") -> str | None:
     """What a customer section of a filtered report counts: the customers of the segment
     filters, and which chosen filters it cannot take (``touchpoint``: the section takes the
     touchpoint filter, as the cases' own touchpoint)."""
@@ -85,13 +85,16 @@ def scope_note(frames: dict, dropped: list[str], gettext, *, touchpoint: bool = 
     if filters is None or not filters.active:
         return None
     skipped = [k for k in dropped if not (touchpoint and k == "touchpoint")]
-    line = gettext(N_("This section counts the customers the region, industry, size, tier and "
-                      "channel filters keep."))
+    lines = [gettext(N_("This section counts the customers the region, industry, size, tier "
+                        "and channel filters keep."))]
+    if touchpoint and filters.touchpoint is not None:
+        lines.append(gettext(N_("The touchpoint filter keeps the cases about that touchpoint.")))
     if skipped:
-        line += " " + gettext(N_("It cannot be filtered by {filters}: they choose survey "
-                                 "responses.")).format(
-            filters=", ".join(gettext(NAMES[k]) for k in skipped))
-    return line
+        separator = "、" if language.startswith("zh") else ", "
+        lines.append(gettext(N_("It cannot be filtered by {filters}: they choose survey "
+                                "responses.")).format(
+            filters=separator.join(gettext(NAMES[k]) for k in skipped)))
+    return ("" if language.startswith("zh") else " ").join(lines)
 
 
 def _latest(frames: dict) -> tuple[dict, dict]:
@@ -284,7 +287,7 @@ def satisfaction_section(engine: Engine, frames: dict, section: Section, *, lang
 
 def loyalty_section(engine: Engine, frames: dict, section: Section, *, language: str,
                     gettext) -> None:
-    note = scope_note(frames, report_scope(engine, frames)[1], gettext)
+    note = scope_note(frames, report_scope(engine, frames)[1], gettext, language=language)
     if note:
         section.notes.append(note)
     _value_at_risk(engine, frames, section, gettext, language, top=10)
@@ -300,7 +303,7 @@ def cases_section(engine: Engine, frames: dict, section: Section, *, language: s
 
     _ = gettext
     cases, dropped = _cases(engine, frames)
-    note = scope_note(frames, dropped, gettext, touchpoint=True)
+    note = scope_note(frames, dropped, gettext, touchpoint=True, language=language)
     if note:
         section.notes.append(note)
     if cases.empty:
