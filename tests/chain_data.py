@@ -74,7 +74,9 @@ def seed_chain(engine, *, seed: int = 7, employees_per_team: int = 7,
                 conn.execute(insert(touchpoints), [
                     {"customer_id": customer, "kind": "maintenance", "site": site,
                      "team": f"{site}{'一二'[number % 2]}组",
-                     "occurred_at": END - timedelta(days=30 * (k + 1))} for k in range(3)])
+                     "occurred_at": END - timedelta(days=30 * (k + 1)),
+                     "right_first_time": bool(rng.random() < 1 / (1 + np.exp(-(1 + q))))}
+                    for k in range(3)])
                 sales = [{"external_id": f"T-{external}-0", "customer_id": customer,
                           "occurred_at": END - timedelta(days=500), "amount": 1000.0}]
                 if rng.random() < 1 / (1 + np.exp(-(0.8 + 1.2 * q))):

@@ -123,6 +123,15 @@ def test_units_side_by_side_recover_the_planted_chain(chain_db):
     assert report.correlations.loc[("employee_index", "complaint_rate"), "r"] < 0
     assert report.model is not None and report.model.paths_.loc["EMP", "CUS"] > 0.5
     assert not report.notes  # 12 units: no "few units" note
+    assert "compliance" not in report.table or report.table["compliance"].isna().all()
+    from patronage.standards.records import add_standard
+
+    add_standard(engine, code="fixed-first-time", name="一次修好", metric="right_first_time",
+                 target=0.8, touchpoint="maintenance")
+    with_standard = chain_report(engine, unit="site")
+    share = with_standard.table["compliance"]
+    assert share.between(0, 1).all() and planted.corr(share) > 0.5
+    assert ("employee_index", "compliance") in with_standard.correlations.index
     few = chain_report(engine, unit="site", site="北京")
     assert few.model is None and "at least 10 units" in str(few.model_problem)
     assert few.notes and "Only 1 units" in str(few.notes[0])

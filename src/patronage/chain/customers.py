@@ -112,4 +112,23 @@ def survey_by_unit(answers: pd.DataFrame, customer_ids: pd.Series, weights: pd.S
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-__all__ = ["business_by_unit", "customer_units", "survey_by_unit"]
+def compliance_by_unit(engine: Engine, unit: str) -> pd.Series:
+    """Per unit: the share of the active service standards' events (touchpoints or cases) in
+    the 12 months up to the latest one that met their standard, all standards pooled; empty
+    without standards (see :mod:`patronage.standards.compliance`)."""
+    from patronage.standards.compliance import events
+    from patronage.standards.records import list_standards
+
+    frames = [events(engine, row) for row in
+              list_standards(engine, active_only=True).to_dict(orient="records")]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.Series(dtype=float, name="compliance")
+    pooled = pd.concat(frames, ignore_index=True)
+    pooled["at"] = pd.to_datetime(pooled["at"])
+    pooled = pooled[(pooled["at"] > pooled["at"].max() - YEAR) & pooled[unit].notna()]
+    return pooled.groupby(pooled[unit].astype(str))["within"].mean().astype(float) \
+        .rename("compliance")
+
+
+__all__ = ["business_by_unit", "compliance_by_unit", "customer_units", "survey_by_unit"]

@@ -2,8 +2,8 @@
 customers' (CSI, NPS, complaint rate, retention, revenue), their correlation across units with
 n, and the chain as a PLS path model when there are enough units.
 
-Standard compliance is not among the customer results yet (no service standards to read when
-this was written).
+Standard compliance (the share of the active service standards' events within their standard,
+per unit) joins the customer results when there are standards.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from sqlalchemy import Engine, select
 
 from patronage.analytics import PLSPathModel
 from patronage.analytics.service_chain import correlation_table
-from patronage.chain.customers import business_by_unit, customer_units, survey_by_unit
+from patronage.chain.customers import (
+    business_by_unit, compliance_by_unit, customer_units, survey_by_unit,
+)
 from patronage.chain.employees import UNITS, by_unit, employee_answers
 from patronage.messages import N_, Message, UserError
 from patronage.satisfaction import survey_data_from_db
@@ -26,7 +28,7 @@ from patronage.storage.schema import answers, responses, surveys
 #: fitted (ten times the most arrows pointing at one construct, Hair et al. 2017).
 MIN_UNITS = 10
 EMPLOYEE_MEASURES = ("employee_index", "enps")
-CUSTOMER_MEASURES = ("csi", "nps", "complaint_rate", "retention", "revenue")
+CUSTOMER_MEASURES = ("csi", "nps", "complaint_rate", "compliance", "retention", "revenue")
 #: The chain's constructs (unit figures as indicators) and paths.
 CONSTRUCTS = {"EMP": ["employee_index", "enps"], "CUS": ["csi", "nps"],
               "RES": ["retention", "revenue"]}
@@ -108,14 +110,16 @@ def chain_report(engine: Engine, *, unit: str = "site", minimum: int = 5,
         data = survey_data_from_db(engine, code)
         customers = customers.join(survey_by_unit(data.answers, data.meta["customer_id"],
                                                   data.weights, units), how="outer")
-    table = employees.join(customers, how="left") if len(employees) else employees
+    compliance = compliance_by_unit(engine, unit)
+    if not compliance.empty:
+        customers = customers.join(compliance, how="outer")
+    table = employees.join(customers, how="left")
     for column in CUSTOMER_MEASURES:
         if column not in table:
             table[column] = float("nan")
-    correlations = correlation_table(table[list(EMPLOYEE_MEASURES)],
-                                     table[list(CUSTOMER_MEASURES)]) if len(table) else \
-        pd.DataFrame()
-    model, problem = _fit(table) if len(table) else (None, None)
+    known = [c for c in CUSTOMER_MEASURES if table[c].notna().any()]
+    correlations = correlation_table(table[list(EMPLOYEE_MEASURES)], table[known])
+    model, problem = _fit(table)
     notes = []
     if len(table) < MIN_UNITS:
         notes.append(Message(N_("Only {n} units: read the correlations as a hint, not as "

@@ -23,11 +23,13 @@ UNIT_COLUMNS = {
     "csi": (N_("CSI (0–100)"), ("number", 1)),
     "nps": (N_("NPS"), ("signed", 0)),
     "complaint_rate": (N_("Complaints per 100 customers"), ("number", 1)),
+    "compliance": (N_("Standard compliance"), ("percent", 1)),
     "retention": (N_("Retention"), ("percent", 1)),
     "revenue": (N_("Revenue per customer"), ("money", 0)),
 }
 MEASURES = {"employee_index": N_("Employee satisfaction"), "enps": N_("eNPS"),
             "csi": N_("CSI"), "nps": N_("NPS"), "complaint_rate": N_("Complaint rate"),
+            "compliance": N_("Standard compliance"),
             "retention": N_("Retention"), "revenue": N_("Revenue per customer")}
 CONSTRUCT_NAMES = {"EMP": N_("Employees"), "CUS": N_("Customer satisfaction"),
                    "RES": N_("Retention and revenue")}
@@ -35,9 +37,9 @@ UNIT_NAMES = {"site": N_("Site"), "team": N_("Team")}
 TITLE = N_("Service-profit chain")
 
 
-def _sentence(row, left: str, right: str, _) -> str:
+def _sentence(row, left: str, right: str, _) -> str | None:
     if row["n"] < 3 or row["r"] != row["r"]:
-        return _("Too few units to say.")
+        return None  # the page says once that there are too few units
     strength = abs(row["r"])
     word = (_("strong") if strength >= 0.5 else _("moderate") if strength >= 0.3
             else _("weak"))
@@ -96,7 +98,8 @@ def chain_page(engine: Engine, *, unit: str, minimum: int, language: str, gettex
         shown["problem"] = translated(exc, _)
         return shown
     label = labels_for(engine, language, _)
-    table = report.table[[c for c in UNIT_COLUMNS if c in report.table.columns]].copy()
+    table = report.table[[c for c in UNIT_COLUMNS if c in report.table.columns
+                          and (c != "compliance" or report.table[c].notna().any())]].copy()
     table.index = [label(unit, name) for name in table.index]
     rows = []
     for (left, right), row in report.correlations.iterrows():

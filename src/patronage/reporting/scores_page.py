@@ -41,7 +41,7 @@ COLUMNS = {
     "servqual": ["perception", "expectation", "gap"],
     "competitor": ["n", "own", "competitor", "difference", "p_value", "p_holm"],
     "cdv": ["n", "total_value", "total_cost", "delivered_value", "ci_low", "ci_high"],
-    "cdv_competitor": ["n", "own", "competitor", "difference", "p_value"],
+    "cdv_competitor": ["n", "own", "competitor", "us_minus_competitor", "p_value"],
     "crosstab": ["promoter", "passive", "detractor", "n", "chi2", "p_value", "cramers_v"],
     "composition": ["customers", "respondents", "weighted", "difference"],
     "weighting": ["unweighted", "weighted", "raked"],
@@ -56,7 +56,7 @@ COLUMN_LABELS = {
     "weighted": "Weighted", "difference": "Difference (points)", "unweighted": "Unweighted",
     "raked": "Raked to the customer base",
     "total_value": "Total customer value", "total_cost": "Total customer cost",
-    "delivered_value": "Customer delivered value",
+    "delivered_value": "Customer delivered value", "us_minus_competitor": "Us − competitor",
 }
 
 ALL_RESPONDENTS = N_("All respondents")
@@ -134,7 +134,7 @@ def _composition(data, _, title, label, base):
                         for column in ("customers", "weighted")])
     table.attrs["formats"] = {**{c: ("percent", 1) for c in ("customers", "respondents",
                                                                 "weighted")},
-                              "difference": ("signed", 1)}
+                              "us_minus_competitor": ("signed", 1)}
     figure.update_layout(title=title, barmode="group", yaxis=dict(title="%"), **_LAYOUT)
     return table, figure.to_json()
 
@@ -167,7 +167,7 @@ CDV_ROWS = {"product": N_("Product value"), "service": N_("Services value"),
 CDV_FORMATS = {"n": ("int", 0), "total_value": ("number", 1), "total_cost": ("number", 1),
                "delivered_value": ("signed", 1), "ci_low": ("signed", 1),
                "ci_high": ("signed", 1), "own": ("number", 1), "competitor": ("number", 1),
-               "difference": ("signed", 1)}
+               "us_minus_competitor": ("signed", 1)}
 
 
 def _cdv(data, _, title, label, base):
@@ -195,6 +195,7 @@ def _cdv_competitor(data, _, title, label, base):
                                hovertemplate=hover(f"%{{x}} · {name} %{{y:.1f}}"))
                         for column, name in (("own", _("Us")), ("competitor", rival))])
     figure.update_layout(title=f"{title} · {rival}", barmode="group", **_LAYOUT)
+    table = table.rename(columns={"difference": "us_minus_competitor"})
     table.index = [_(CDV_ROWS[r]) for r in table.index]
     table.attrs["formats"] = CDV_FORMATS
     return table, figure.to_json()
