@@ -57,7 +57,10 @@ def add(db, code, name, metric, touchpoint, threshold, target, period, channel, 
 @db_option
 @format_option
 def list_(db, fmt):
-    """Every standard with its promise, target, period and owner."""
+    """Every standard with its promise, target, period and owner.
+
+    Example: patronage standard list --format csv
+    """
     from patronage.standards.records import list_standards
 
     emit(list_standards(ready_engine(db))[LIST_COLUMNS], fmt)
@@ -67,7 +70,10 @@ def list_(db, fmt):
 @db_option
 @click.argument("code")
 def stop(db, code):
-    """Stop measuring and alerting a standard (its history stays)."""
+    """Stop measuring and alerting a standard (its history stays).
+
+    Example: patronage standard stop answer-20s
+    """
     from patronage.standards.records import set_active
 
     guard(lambda: set_active(ready_engine(db), code, False))
@@ -78,7 +84,10 @@ def stop(db, code):
 @db_option
 @click.argument("code")
 def start(db, code):
-    """Measure and alert a stopped standard again."""
+    """Measure and alert a stopped standard again.
+
+    Example: patronage standard start answer-20s
+    """
     from patronage.standards.records import set_active
 
     guard(lambda: set_active(ready_engine(db), code, True))
