@@ -168,3 +168,24 @@ def test_the_cli_adds_lists_and_analyses(panel, db_url):
     assert bad.exit_code == 1 and "No standard" in bad.output and "Traceback" not in bad.output
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(touchpoints)).scalar() >= 480
+
+
+def test_a_stopped_standard_is_neither_analysed_nor_alerted_and_the_worker_runs_the_alerts(
+        panel, db_url):
+    from patronage.settings import Settings
+    from patronage.work import work_once
+
+    engine = panel[0]
+    _calls(engine)
+    _add(engine)
+    runner = CliRunner()
+    stopped = runner.invoke(main, ["standard", "stop", "answer-20s", "--db", db_url])
+    assert stopped.exit_code == 0, stopped.output
+    nothing = runner.invoke(main, ["analyze", "standards", "--db", db_url])
+    assert nothing.exit_code == 1 and "No service standard" in nothing.output
+    assert alerts.run_standard_alerts(engine, now=datetime(2026, 5, 3)) == 0
+    runner.invoke(main, ["standard", "start", "answer-20s", "--db", db_url])
+    done = work_once(engine, Settings(database_url=db_url), now=datetime(2026, 5, 3))
+    assert done["standards breached"] == 7 and "failed" not in done
+    again = work_once(engine, Settings(database_url=db_url), now=datetime(2026, 5, 4))
+    assert again["standards breached"] == 0
