@@ -185,3 +185,25 @@ def test_the_page_in_chinese(chain_db, db_url):
         assert small.status_code == 200 and soup.select_one("#section-units") is not None
         assert BeautifulSoup(small.text, "html.parser").select_one("#chain-problem")
         assert "<script>" not in client.get("/chain", params={"site": "<script>"}).text
+
+
+@pytest.mark.db
+def test_the_employee_survey_is_never_analysed_answer_by_answer(chain_db, db_url, tmp_path):
+    from patronage.cli import main
+    from patronage.satisfaction.comments import default_survey
+    from patronage.satisfaction.sources import employee_surveys, survey_data_from_db
+
+    engine, _quality = chain_db
+    assert employee_surveys(engine) == {"employee-2026"}
+    with pytest.raises(Exception, match="anonymous employee survey"):
+        survey_data_from_db(engine, "employee-2026")
+    # the default survey is the customers' even where the employees answered more
+    assert survey_data_from_db(engine).meta["survey"].unique().tolist() == ["relationship"]
+    assert default_survey(engine) == "relationship"
+    runner = CliRunner()
+    for command in (["analyze", "nps", "--survey", "employee-2026", "--by", "wave"],
+                    ["analyze", "responses", "--survey", "employee-2026", "--format", "sps",
+                     "--out", str(tmp_path / "answers.csv")]):
+        out = runner.invoke(main, [*command, "--db", db_url])
+        assert out.exit_code == 1 and "patronage analyze chain" in out.output, out.output
+        assert SMALL_TEAM not in out.output and not (tmp_path / "answers.csv").exists()

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from patronage.analytics.comments import CommentAnalysis, analyse_comments
 from patronage.messages import N_, UserError
 from patronage.satisfaction.comment_themes import pinned_themes, scope_of
-from patronage.satisfaction.sources import SEGMENT_COLUMNS, survey_data_from_db
+from patronage.satisfaction.sources import SEGMENT_COLUMNS, employee_surveys, survey_data_from_db
 from patronage.settings import Settings
 from patronage.storage import read_cases, read_customers, read_responses
 
@@ -41,6 +41,7 @@ def default_survey(engine: Engine, survey: str | None = None) -> str:
     if survey:
         return survey
     responses = read_responses(engine)
+    responses = responses[~responses["survey"].isin(employee_surveys(engine))]
     if responses.empty:
         raise UserError(N_("No survey responses yet."))
     return str(responses["survey"].value_counts().idxmax())

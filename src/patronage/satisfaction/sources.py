@@ -16,7 +16,10 @@ from sqlalchemy import Engine, select
 from patronage.index_system import COMMENT_ITEM
 from patronage.messages import N_, UserError
 from patronage.storage import read_answers, read_customers, read_responses
+from patronage.storage.schema import answers as answer_rows
 from patronage.storage.schema import customers as customer_rows
+from patronage.storage.schema import responses as response_rows
+from patronage.storage.schema import surveys as survey_rows
 from patronage.storage.schema import touchpoints
 
 SEGMENT_COLUMNS = ("region", "industry", "size", "channel", "tier")
@@ -24,6 +27,8 @@ SEGMENT_COLUMNS = ("region", "industry", "size", "channel", "tier")
 #: of its customer's touchpoints in the ``TOUCHPOINT_DAYS`` days up to the answer (not the
 #: survey's own touchpoint).
 TOUCHPOINTS, TOUCHPOINT_DAYS = "touchpoints", 30
+#: The employee template's overall item: a survey answering it is an anonymous employee survey.
+EMPLOYEE_ITEM = "emp_overall"
 META_COLUMNS = ("wave", "wave_start", "survey", "customer_id", "channel", "language", "weight",
                 "submitted_at", "flagged", *(f"customer_{c}" for c in SEGMENT_COLUMNS),
                 TOUCHPOINTS)
@@ -68,6 +73,17 @@ def _is_flagged(flags) -> bool:
     return isinstance(flags, dict) and len(flags) > 0
 
 
+def employee_surveys(engine: Engine) -> set[str]:
+    """The codes of the anonymous employee surveys (those answering the employee template's
+    overall item): no analysis of single responses reads them (see :mod:`patronage.chain`)."""
+    query = (select(survey_rows.c.code).distinct()
+             .join(response_rows, response_rows.c.survey_id == survey_rows.c.id)
+             .join(answer_rows, answer_rows.c.response_id == response_rows.c.id)
+             .where(answer_rows.c.item_code == EMPLOYEE_ITEM))
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(query)}
+
+
 def survey_data_from_db(engine: Engine, survey: str | None = None, *,
                         include_flagged: bool = False) -> SurveyData:
     """Responses of ``survey`` (default: the survey with the most responses).
@@ -76,6 +92,12 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
     unless ``include_flagged``.
     """
     responses = read_responses(engine, survey_code=survey)
+    internal = employee_surveys(engine)
+    if survey in internal:
+        raise UserError(N_("Survey {survey!r} is the anonymous employee survey: its results are "
+                           "shown only for groups of a minimum size, by site and team, on the "
+                           "service-profit chain page (patronage analyze chain)."), survey=survey)
+    responses = responses[~responses["survey"].isin(internal)]
     if survey is None and not responses.empty:
         survey = responses["survey"].value_counts().idxmax()
         responses = responses[responses["survey"] == survey]
