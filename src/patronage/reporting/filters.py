@@ -195,7 +195,7 @@ def customer_filters(filters: Filters) -> tuple[Filters, list[str]]:
 
 def _known(key: str, value: str, values: pd.Series) -> bool:
     """True when ``value`` is among ``values``; else the error that says which there are."""
-    present = sorted({str(v) for v in values.dropna()})
+    present = sorted({str(v) for v in values.dropna().unique()})  # not a str per response
     if value in present:
         return True
     shown = ", ".join(present[:12]) + (" …" if len(present) > 12 else "")
