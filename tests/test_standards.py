@@ -164,6 +164,8 @@ def test_the_cli_adds_lists_and_analyses(panel, db_url):
     assert "北京" in shown.output and "2026-04-01" in shown.output
     signals = runner.invoke(main, ["analyze", "standards", "--db", db_url, "--show", "signals"])
     assert signals.exit_code == 0 and "北京" in signals.output
+    journey = runner.invoke(main, ["analyze", "journey", "--db", db_url, "--format", "csv"])
+    assert journey.exit_code == 0 and "inquiry,480," in journey.output, journey.output
     bad = runner.invoke(main, ["analyze", "standards", "nope", "--db", db_url])
     assert bad.exit_code == 1 and "No standard" in bad.output and "Traceback" not in bad.output
     with engine.connect() as conn:

@@ -59,6 +59,9 @@ def test_the_journey_view_in_chinese(client):
     assert rows["kind-inquiry"][0] == "咨询" and rows["kind-inquiry"][1] == "480"
     # One case about deliveries per 2 deliveries: 500 per 1,000.
     assert rows["kind-delivery"][0] == "交付" and rows["kind-delivery"][6].startswith("500.0")
+    # The one detractor's comment, "交货太慢", mentions deliveries: 100% of 1.
+    assert rows["kind-delivery"][7].startswith("100.0%") and "(1;" in rows["kind-delivery"][7]
+    assert rows["kind-inquiry"][7].startswith("0.0%")
     assert not english_words(html), english_words(html)
 
 

@@ -119,3 +119,18 @@ def analyze_standards(db, fmt, code, by, show):
 
     engine = ready_engine(db)
     emit(guard(lambda: standards_table(engine, code, by=by, show=show)), fmt)
+
+
+@analysis_commands.command("journey")
+@db_option
+@format_option
+def analyze_journey(db, fmt):
+    """The journey view: per touchpoint kind its volume, satisfaction and effort after it with
+    95% intervals, cases per 1,000 touchpoints, the share of detractors who mention it and its
+    derived importance for overall satisfaction.
+
+    Example: patronage analyze journey --format csv
+    """
+    from patronage.journey.view import journey
+
+    emit(guard(lambda: journey(ready_engine(db))), fmt)
