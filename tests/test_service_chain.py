@@ -207,3 +207,16 @@ def test_the_employee_survey_is_never_analysed_answer_by_answer(chain_db, db_url
         out = runner.invoke(main, [*command, "--db", db_url])
         assert out.exit_code == 1 and "patronage analyze chain" in out.output, out.output
         assert SMALL_TEAM not in out.output and not (tmp_path / "answers.csv").exists()
+
+
+@pytest.mark.db
+def test_answers_without_units_are_explained(chain_db):
+    from patronage.chain.report import chain_report
+    from patronage.storage.schema import answers
+
+    engine, _quality = chain_db
+    with engine.begin() as conn:
+        conn.execute(answers.delete().where(answers.c.item_code == "team.text"))
+    with pytest.raises(Exception, match="team.text"):
+        chain_report(engine, unit="team")
+    assert len(chain_report(engine, unit="site").table) == 12

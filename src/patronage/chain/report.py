@@ -99,6 +99,9 @@ def chain_report(engine: Engine, *, unit: str = "site", minimum: int = 5,
     for name, value in (("site", site), ("team", team)):
         if value:
             kept = kept[kept[name] == value]
+    if staff.frame[unit].isna().all():
+        raise UserError(N_("The employee survey's answers name no {unit}: ask it as a question "
+                           "coded {unit}, or import it as the column {unit}.text."), unit=unit)
     employees = by_unit(kept, unit, minimum)
     if employees.empty:
         raise UserError(N_("No employee group of at least {minimum} answers among these "
