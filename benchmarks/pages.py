@@ -35,8 +35,8 @@ of the panel, written with ``executemany`` on the raw SQLite connection (indexes
 rebuilt). The file is kept in ``--cache`` (default ``~/.cache/patronage-bench``) so that a
 rerun skips the build (several minutes). It is served the same way but without the start-up
 warmer (every dashboard page in three languages would take many minutes): the benchmark opens
-the default Overview and Analysis (following the "being prepared" reloads: the survey's
-responses are read once), waits for an idle server, then times filtered views never asked for
+the default Overview (following the "being prepared" reloads: the survey's responses are read
+once, for every page), waits for an idle server, then times filtered views never asked for
 before in Chromium: one region, a date range, a region and a wave, on the Overview and the
 Analysis page (goal <= 2 s each, wall time up to the final page).
 
@@ -379,7 +379,7 @@ def part_million(args) -> None:
                                                  args=CHROMIUM_FLAGS)
             _, page = log_in(browser, server.base, *login_of(users, "analyst"))
             print(f"Warming: server idle after {server.wait_idle():.0f} s")
-            for default in ("/", "/analysis"):
+            for default in ("/",):
                 result = visit(page, server.base + default, limit=1800)
                 print(f"  default {default}: {result['wall']:.1f} s, {result['hops']} reloads")
             print(f"Server idle after {server.wait_idle():.0f} s more; load {load()}")
