@@ -255,12 +255,15 @@ def analysis_job(app, filters: Filters, language: str, flagged: bool) -> Job:
                ("analysis", filters, flagged))
 
 
-def loyalty_job(app, language: str) -> Job:
-    """The loyalty page in ``language``; its computations are shared by the languages."""
+def loyalty_job(app, language: str, filters: Filters | None = None) -> Job:
+    """The loyalty page on ``filters`` in ``language``; its computations (the purchase models
+    fitted on every customer above all) are shared by the languages and the filters."""
     engine, gettext = app.state.engine, app.state.translations[language].gettext
-    return Job("loyalty", (language,),
-               lambda: loyalty_page_data.loyalty_report(engine, gettext=gettext,
-                                                        language=language), ("loyalty",))
+    min_sample, filters = app.state.settings.min_sample, filters or Filters()
+    return Job("loyalty", (language, filters),
+               lambda: loyalty_page_data.loyalty_page(engine, filters, gettext=gettext,
+                                                      language=language,
+                                                      min_sample=min_sample), ("loyalty",))
 
 
 def default_jobs(app) -> list[Job]:
@@ -296,15 +299,24 @@ def analysis_page(request: Request, flagged: bool = False):
 
 @router.get("/loyalty")
 def loyalty_page(request: Request):
+    """The loyalty page on the customers the segment filters in the address keep; the
+    filters that choose responses (wave, dates, touchpoint) are named as not applied."""
     require_user(request, *ANALYSTS)
     title = N_("Loyalty and customer value")
-    ready = prepared(request, loyalty_job(request.app, language_of(request)))
+    try:
+        filters = Filters.from_query(request.query_params)
+    except UserError as exc:
+        return _bad_filters(request, exc)
+    ready = prepared(request, loyalty_job(request.app, language_of(request), filters))
     if ready is None:
         return preparing(request, title)
-    sections, current = ready
-    extras = chart_links.loyalty_extras(sections, gettext_for(request),
+    shown, current = ready
+    if shown["problem"]:
+        return _bad_filters(request, shown["problem"])
+    extras = chart_links.loyalty_extras(shown["sections"], gettext_for(request),
                                         request.app.state.settings.min_sample)
-    return render(request, "analysis.html", sections=sections, problem=None, **extras,
+    return render(request, "loyalty.html", **shown, **extras, filters=filters,
+                  filter_names=FILTER_NAMES,
                   column_labels=loyalty_page_data.COLUMN_LABELS,
                   value_labels=loyalty_page_data.VALUE_LABELS, page_title=title,
                   **freshness(current))
