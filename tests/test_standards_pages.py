@@ -89,3 +89,22 @@ def test_who_may_see_them(client):
     assert client.get("/journey").status_code == 403
     log_in(client, "analyst")
     assert client.get("/standards/nope").status_code == 404
+
+
+def test_empty_pages_say_what_to_do(panel, db_url):
+    engine, info = panel
+    add_standard(engine, code="invoice-right", name="发票一次正确", metric="right_first_time",
+                 target="99%", touchpoint="invoice")
+    add_standard(engine, code="complaint-48h", name="投诉 48 小时内解决", metric="resolution",
+                 threshold="48h", target="90%", period="week")
+    app = create_app(Settings(database_url=db_url))
+    with TestClient(app) as client:
+        client.info = info
+        log_in(client, "analyst")
+        page, html = _page(client, "/journey")
+        assert not english_words(html), english_words(html)
+        page, html = _page(client, "/standards")
+        assert "尚无数据" in page.select_one("#standard-invoice-right").text
+        for code in ("invoice-right", "complaint-48h"):
+            page, html = _page(client, f"/standards/{code}?by=agent")
+            assert page.select_one("#compliance .empty") and not english_words(html)

@@ -50,7 +50,7 @@ def _answers(engine: Engine) -> pd.DataFrame:
         frame = pd.DataFrame(conn.execute(query).all(),
                              columns=["response_id", "customer_id", "submitted_at", "item_code",
                                       "value_num", "value_text"])
-    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"])
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"]).astype("datetime64[ns]")
     return frame
 
 
@@ -67,7 +67,7 @@ def _exposure(engine: Engine, answered: pd.DataFrame) -> pd.DataFrame:
                        columns=list(TOUCHPOINT_KINDS))
     if points.empty or done.empty:
         return out
-    points["occurred_at"] = pd.to_datetime(points["occurred_at"])
+    points["occurred_at"] = pd.to_datetime(points["occurred_at"]).astype("datetime64[ns]")
     left = done.sort_values("submitted_at").assign(
         customer_id=lambda f: f["customer_id"].astype("int64"))
     for kind, part in points.groupby("kind"):

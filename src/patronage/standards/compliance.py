@@ -40,7 +40,7 @@ def period_start(at: pd.Series, period: str) -> pd.Series:
     """The first day of each time's week (Monday) or month."""
     day = pd.to_datetime(at).dt.normalize()
     if period == "week":
-        return (day - pd.to_timedelta(day.dt.weekday, unit="D")).dt.date
+        return (day - pd.to_timedelta(day.dt.day_of_week, unit="D")).dt.date
     return day.dt.to_period("M").dt.start_time.dt.date
 
 
@@ -77,7 +77,7 @@ def _touchpoint_events(engine: Engine, standard: dict, config: DeskConfig) -> pd
                              columns=["at", "customer_id", "site", "team", "agent",
                                       "waiting_seconds", "handling_seconds", "answered_at",
                                       "ended_at", "right_first_time"])
-    frame["at"] = pd.to_datetime(frame["at"])
+    frame["at"] = pd.to_datetime(frame["at"]).astype("datetime64[ns]")
     metric = standard["metric"]
     if metric == "right_first_time":
         frame = frame[frame["right_first_time"].notna()].copy()
@@ -119,8 +119,8 @@ def _case_events(engine: Engine, standard: dict, now: datetime,
         frame = pd.DataFrame(conn.execute(query).mappings().all(),
                              columns=["at", "customer_id", "team", "agent", "resolved_at"])
     frame["site"] = None
-    frame["at"] = pd.to_datetime(frame["at"])
-    end = pd.to_datetime(frame["resolved_at"]).fillna(pd.Timestamp(now))
+    frame["at"] = pd.to_datetime(frame["at"]).astype("datetime64[ns]")
+    end = pd.to_datetime(frame["resolved_at"]).astype("datetime64[ns]").fillna(pd.Timestamp(now))
     if standard.get("working_hours"):
         seconds = pd.Series(_working(engine, config, frame["at"], end), index=frame.index)
     else:
@@ -217,7 +217,7 @@ def _satisfaction(engine: Engine) -> tuple[str | None, pd.DataFrame]:
                             .where(answers.c.item_code == item, answers.c.value_num.is_not(None),
                                    r.customer_id.is_not(None))).all()
     frame = pd.DataFrame(rows, columns=["customer_id", "submitted_at", "value"])
-    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"])
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"]).astype("datetime64[ns]")
     return item, frame
 
 
@@ -232,6 +232,7 @@ def within_vs_outside(engine: Engine, standard: dict, frame: pd.DataFrame) -> di
         return None
     left = answered.sort_values("submitted_at")
     right = frame[["at", "customer_id", "within"]].sort_values("at")
+    right = right.assign(at=right["at"].astype("datetime64[ns]"))
     left = left.assign(customer_id=left["customer_id"].astype("int64"))
     right = right.assign(customer_id=right["customer_id"].astype("int64"))
     matched = pd.merge_asof(left, right, left_on="submitted_at", right_on="at",
