@@ -108,3 +108,23 @@ def test_empty_pages_say_what_to_do(panel, db_url):
         for code in ("invoice-right", "complaint-48h"):
             page, html = _page(client, f"/standards/{code}?by=agent")
             assert page.select_one("#compliance .empty") and not english_words(html)
+
+
+def test_an_analyst_adds_a_standard_on_the_page(client):
+    log_in(client, "analyst")
+    page, _html = _page(client, "/standards")
+    token = page.select_one("#new-standard input[name=csrf_token]")["value"]
+    form = {"csrf_token": token, "code": "install-4h", "name": "4 小时内到场",
+            "metric": "waiting", "touchpoint": "installation", "threshold": "4 小时",
+            "working_hours": "1", "target": "90%", "period": "week"}
+    bad = client.post("/standards", data={**form, "threshold": "soon"})
+    assert bad.status_code == 400
+    shown = BeautifulSoup(bad.text, "html.parser")
+    assert "阈值必须是时长" in shown.select_one("#user-error").text
+    assert shown.select_one("#new-standard input[name=name]")["value"] == "4 小时内到场"
+    assert not english_words(bad.text), english_words(bad.text)
+    done = client.post("/standards", data=form, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/standards/install-4h"
+    page, html = _page(client, "/standards/install-4h")
+    assert "安装" in page.select_one(".promise").text and "（工作时间）" in html
+    assert client.post("/standards", data={**form, "csrf_token": "x"}).status_code in (400, 403)

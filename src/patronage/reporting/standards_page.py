@@ -20,7 +20,10 @@ from patronage.reporting.charts import _LAYOUT, hover
 from patronage.standards.compliance import (
     UNITS, compliance, events, share_chart, signals, time_chart, within_vs_outside,
 )
-from patronage.standards.records import describe, duration, list_standards, standard
+from patronage.standards.records import (
+    METRIC_NAMES, PERIOD_NAMES, describe, duration, list_standards, standard,
+)
+from patronage.storage.schema import TOUCHPOINT_KINDS
 
 RULE_NAMES = {1: N_("one point beyond the control limits"),
               2: N_("two of three points beyond 2 sigma on one side"),
@@ -229,4 +232,14 @@ def _satisfaction(found: dict | None, gettext, min_sample: int) -> dict | None:
             "verdict": verdict}
 
 
-__all__ = ["journey_page", "standard_page", "standards_list"]
+def form_choices(*, language: str, gettext) -> dict:
+    """The new-standard form's choices in the reader's language (kinds by their built-in
+    names; the importer and the command take an admin's labels too)."""
+    from patronage.labels import TOUCHPOINT_NAMES
+
+    return {"kinds": [(k, gettext(TOUCHPOINT_NAMES[k])) for k in TOUCHPOINT_KINDS],
+            "metrics": [(k, gettext(v)) for k, v in METRIC_NAMES.items()],
+            "periods": [(k, gettext(v)) for k, v in PERIOD_NAMES.items()]}
+
+
+__all__ = ["form_choices", "journey_page", "standard_page", "standards_list"]

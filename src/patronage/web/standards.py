@@ -4,14 +4,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
 
 from patronage.messages import UserError
 from patronage.reporting import standards_page
-from patronage.web.deps import gettext_for, language_of, render, require_user
+from patronage.standards.records import add_standard
+from patronage.web.deps import (
+    check_csrf, form_fields, gettext_for, language_of, render, require_user,
+)
 from patronage.web.pages import ANALYSTS
 
 router = APIRouter()
+CSRF = [Depends(check_csrf)]
 
 
 def _common(request: Request) -> dict:
@@ -27,11 +32,32 @@ def journey_page(request: Request):
     return render(request, "journey.html", **shown)
 
 
+def _list(request: Request, status: int = 200, form: dict | None = None, error=None):
+    shown = standards_page.standards_list(request.app.state.engine, **_common(request))
+    return render(request, "standards.html", status, form=form or {}, error=error,
+                  **shown, **standards_page.form_choices(**_common(request)))
+
+
 @router.get("/standards")
 def standards_page_(request: Request):
     require_user(request, *ANALYSTS)
-    return render(request, "standards.html",
-                  **standards_page.standards_list(request.app.state.engine, **_common(request)))
+    return _list(request)
+
+
+@router.post("/standards", dependencies=CSRF)
+def add_standard_(request: Request, form: dict = Depends(form_fields)):
+    user = require_user(request, *ANALYSTS)
+    form = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    try:
+        add_standard(request.app.state.engine, code=form.get("code"), name=form.get("name"),
+                     metric=form.get("metric"), target=form.get("target"),
+                     threshold=form.get("threshold"), period=form.get("period") or "month",
+                     touchpoint=form.get("touchpoint") or None,
+                     channel=form.get("channel") or None,
+                     working_hours=form.get("working_hours") == "1", owner=user["email"])
+    except UserError as exc:
+        return _list(request, 400, form, exc)
+    return RedirectResponse(f"/standards/{form['code'].strip().lower()}", status_code=303)
 
 
 @router.get("/standards/{code}")
