@@ -93,7 +93,7 @@ def test_no_grouping_or_filter_shows_a_group_under_the_minimum(chain_db):
         chain_report(engine, unit="site", team=SMALL_TEAM)
     # whatever the small team answered, no figure of any view changes
     before = _views(engine)
-    from patronage.storage.schema import answers, responses, surveys
+    from patronage.storage.schema import answers
 
     with engine.begin() as conn:
         small = [row[0] for row in conn.execute(
@@ -103,7 +103,6 @@ def test_no_grouping_or_filter_shows_a_group_under_the_minimum(chain_db):
                                            answers.c.value_num.is_not(None))
                      .values(value_num=1.0))
     assert _views(engine) == before
-    del responses, surveys
 
 
 @pytest.mark.db
