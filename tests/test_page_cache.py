@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 
 from conftest import backend_name
 from patronage.reporting import shared as shared_module
+from patronage.reporting.filters import Filters
 from patronage.reporting.page_cache import PageCache
 from patronage.settings import Settings
 from patronage.storage import DataVersion, insert_rows, write_transaction
@@ -599,8 +600,8 @@ def test_after_a_change_the_warmer_prepares_again_only_the_pages_visited(panel, 
         _until(lambda: warmer.rounds > rounds and cache.computed == before + 1)
         time.sleep(1.0)
         assert cache.computed == before + 1  # only the loyalty page in 繁體中文
-        assert cache.prepared("loyalty", ("zh_Hant",), lambda: None, visit=False)[1]
-        assert not cache.prepared("loyalty", ("en",), lambda: "new", visit=False)[1]
+        assert cache.prepared("loyalty", ("zh_Hant", Filters()), lambda: None, visit=False)[1]
+        assert not cache.prepared("loyalty", ("en", Filters()), lambda: "new", visit=False)[1]
 
 
 def test_what_does_not_depend_on_the_filters_is_read_once_for_every_page():
