@@ -180,6 +180,9 @@ def test_the_page_in_chinese(chain_db, db_url):
         assert "少于 5 份" in soup.select_one("#anonymity").text
         assert soup.select("#section-correlations tbody tr")
         assert soup.select_one("#chart-chain") is not None
+        # 13 or 12 customer answers per team, under the minimum sample of 30: marked as a hint
+        assert "提示" in soup.select_one("#small-customer-samples").text
+        assert soup.select("#section-units td.too-small")
         small = client.get("/chain", params={"team": SMALL_TEAM})
         assert small.status_code == 200 and soup.select_one("#section-units") is not None
         assert BeautifulSoup(small.text, "html.parser").select_one("#chain-problem")

@@ -20,7 +20,8 @@ def chain(request: Request, by: str = "site", wave: str = "", site: str = "", te
                        language=language,
                        gettext=request.app.state.translations[language].gettext,
                        wave=wave or None, site=site or None, team=team or None)
-    return render(request, "chain.html", page_title=shown["title"], **shown)
+    return render(request, "chain.html", page_title=shown["title"],
+                  min_sample=request.app.state.settings.min_sample, **shown)
 
 
 __all__ = ["router"]
