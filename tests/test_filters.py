@@ -153,7 +153,8 @@ def test_filtered_overview_page_shows_n_warning_and_active_filters(client):
 
 def test_unknown_filter_value_is_a_clear_chinese_message(client):
     log_in(client)
-    for query in ("/?region=Mars", "/?date_from=yesterday", "/respondents?tier=iron"):
+    for query in ("/?region=Mars", "/?date_from=yesterday", "/respondents?tier=iron",
+                  "/analysis?region=Mars"):
         response = client.get(query)
         assert response.status_code == 400, query
         text = BeautifulSoup(response.text, "html.parser").select_one("main, body").text
@@ -164,6 +165,9 @@ def test_unknown_filter_value_is_a_clear_chinese_message(client):
     set_labels(client.app.state.engine, [("region", "East China", "zh_Hans", "华东")])
     page = BeautifulSoup(client.get("/?region=Mars").text, "html.parser").text
     assert "华东, North China" in page and "地区" in page and "East China" not in page
+    # The Analysis page names the regions there are by their labels too, not by their codes.
+    page = BeautifulSoup(client.get("/analysis?region=Mars").text, "html.parser").text
+    assert "华东, North China" in page and "East China" not in page
     assert "2026年第1季度" in client.get("/?wave=2027-Q9").text
 
 

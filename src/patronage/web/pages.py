@@ -228,6 +228,10 @@ def _analysis(engine, filters: Filters, language: str, gettext, flagged: bool,
                                        filters=filters)
         common["options"] = filter_options(shared_survey_data(engine, filters.survey,
                                                               include_flagged=flagged))
+    except UserError as exc:
+        if getattr(exc, "choices", None) is not None:  # a filter value the data do not have
+            return {"sections": [], "problem": None, "bad_filter": exc, **common}
+        return {"sections": [], "problem": translated(exc, gettext), **common}
     except ValueError as exc:
         return {"sections": [], "problem": translated(exc, gettext), **common}
     extras = chart_links.analysis_extras(sections, filters, common["options"],
@@ -292,6 +296,8 @@ def analysis_page(request: Request, flagged: bool = False):
     if ready is None:
         return preparing(request, title)
     shown, current = ready
+    if shown.get("bad_filter"):
+        return _bad_filters(request, shown["bad_filter"])
     return render(request, "analysis.html", page_title=title, survey=filters.survey or "",
                   flagged=flagged, filters=filters, filter_names=FILTER_NAMES, **shown,
                   **freshness(current))
