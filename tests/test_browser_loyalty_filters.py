@@ -42,6 +42,8 @@ def test_filtering_the_loyalty_page_changes_its_figures(demo_server, chromium,  
     clv_before = page.locator("#section-clv p.note").first.inner_text()
     assert before == "n = 5,000 位客户" and clv_before == "n = 5,000 位客户"
     assert page.locator("form#filters select[name=wave]").count() == 0
+    if not page.locator("#filter-panel").evaluate("d => d.open"):  # folded on a phone
+        page.click("#filter-panel > summary")
     page.locator("form#filters select[name=region]").select_option(label="华北")
     page.locator("form#filters button[type=submit]").click()
     page.wait_for_load_state()

@@ -47,6 +47,8 @@ def test_save_open_compare_and_delete_a_view(panel, live_server, browser, tmp_pa
     shots = []
 
     # Filter, then save the view under a name.
+    if not page.locator("#filter-panel").evaluate("d => d.open"):  # folded on a phone
+        page.click("#filter-panel > summary")
     page.select_option("form#filters select[name=wave]", "2026-Q2")
     page.click("form#filters button[type=submit]")
     page.wait_for_selector("#active-filters")

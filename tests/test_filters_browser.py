@@ -38,11 +38,19 @@ def test_filtered_overview_in_chinese(panel, live_server, browser, tmp_path, wid
     page.click("form.lang button[value=zh_Hans]")
     page.wait_for_selector("h1:text('总览')")
 
+    # On a phone the filter bar starts folded, the figures first; a tap on "筛选" opens it.
+    panel = page.locator("#filter-panel")
+    assert panel.evaluate("d => d.open") == (width > 600)
+    if width <= 600:
+        assert page.locator("form#filters select[name=region]").is_hidden()
+        page.click("#filter-panel > summary")
     page.select_option("form#filters select[name=region]", "North China")
     page.click("form#filters button[type=submit]")
     page.wait_for_selector("#active-filters")
     assert "region=North+China" in page.url
     assert "地区" in page.locator("#active-filters").inner_text()
+    if width <= 600:  # folded again, saying how many filters are chosen
+        assert "已选 1 项" in page.locator("#filter-panel > summary").inner_text()
     assert page.locator("#waves tbody tr").nth(0).locator("td").nth(1).inner_text() == "10"
     assert "样本太少" in page.locator("#kpi-nps").inner_text()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
