@@ -22,6 +22,7 @@ import pandas as pd
 from patronage.demo.care import CareTruth, DemoCare, generate_care
 from patronage.demo.desk import DemoDesk, build_desk
 from patronage.demo.extra_surveys import DemoExtra, generate_extra
+from patronage.demo.improvement import DemoImprovement, ImprovementTruth, generate_improvement
 from patronage.demo.members import DemoMembers, MembersTruth, generate_members
 from patronage.demo.population import (
     DIMENSIONS,
@@ -83,6 +84,8 @@ class DemoTruth:
       (see :mod:`patronage.demo.care`);
     * ``members``: who joined the membership programme and the planted effect of joining on
       purchases, spend and retention (see :mod:`patronage.demo.members`);
+    * ``improvement``: the improvement cycle's planted team qualities, slipping standard and
+      action effects (see :mod:`patronage.demo.improvement`);
     * ``loyalty_flags``: per customer, whether the CRM marks them as having few alternatives
       (monopoly) or as a relationship customer (affinity) (see
       :func:`patronage.demo.population.loyalty_flags`).
@@ -107,6 +110,7 @@ class DemoTruth:
     care: CareTruth | None = None
     members: MembersTruth | None = None
     loyalty_flags: pd.DataFrame | None = None
+    improvement: ImprovementTruth | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ class DemoCompany:
     desk: DemoDesk | None = None
     care: DemoCare | None = None
     members: DemoMembers | None = None
+    improvement: DemoImprovement | None = None
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The table frames by table name (insertion order)."""
@@ -202,6 +207,11 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
     # The membership programme after care: it adds its members' extra purchases and links
     # refunds to their purchases; nothing before it sees them.
     members, transactions = generate_members(int(seed), public, params, transactions, today)
+    # The improvement cycle last: it gives the touchpoints their site, team and agent, slows one
+    # site's calls for a quarter and raises one segment's last-wave service answers.
+    improvement, touchpoints, answers = generate_improvement(
+        int(seed), public, pd.Series(baseline, index=customers["external_id"].to_numpy()),
+        touchpoints, survey["responses"], survey["answers"], survey["waves"])
     truth = DemoTruth(
         dimension_effects=dict(DIMENSION_EFFECTS),
         driver_effects=driver_effects(),
@@ -218,13 +228,14 @@ def generate(seed: int = 2026, n_customers: int = 5000, *,
         care=care.truth,
         members=members.truth,
         loyalty_flags=flags,
+        improvement=improvement.truth,
     )
     return DemoCompany(
         customers=public, transactions=transactions, touchpoints=touchpoints,
         competitors=competitor_frame(), surveys=survey["surveys"], waves=survey["waves"],
         invitations=survey["invitations"], responses=survey["responses"],
-        answers=survey["answers"], cases=cases, truth=truth, extra=extra, desk=desk,
-        care=care, members=members,
+        answers=answers, cases=cases, truth=truth, extra=extra, desk=desk,
+        care=care, members=members, improvement=improvement,
     )
 
 

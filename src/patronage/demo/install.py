@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, select, true
 
 from patronage.accounts import create_user
-from patronage.demo import care_install, desk_install, members_install
+from patronage.demo import care_install, desk_install, improvement_install, members_install
 from patronage.storage import insert_rows, upgrade, write_transaction
 from patronage.storage.schema import (
     answers,
@@ -144,7 +144,8 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
     counts["touchpoints"] = insert_rows(conn, touchpoints, _records(tp, {
         "customer_id": customer_ids(tp), "occurred_at": "occurred_at", "kind": "kind",
         "channel": "channel", "waiting_seconds": "waiting_seconds",
-        "handling_seconds": "handling_seconds"}))
+        "handling_seconds": "handling_seconds",
+        **{unit: unit for unit in ("site", "team", "agent") if unit in tp}}))
     counts["competitors"] = insert_rows(conn, competitors, _records(
         company.competitors, {"name": "name", "note": "note"}))
 
@@ -198,6 +199,9 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
         desk_install.history(conn, company, counts, say)
     if company.care is not None and company.desk is not None:
         care_install.install(conn, company, counts, say)
+    if company.improvement is not None:
+        improvement_install.install_survey(conn, company, counts, say, _records, _key_map,
+                                           _mapped)
     return counts
 
 
@@ -321,6 +325,9 @@ def build_demo_database(engine: Engine, *, seed: int = 2026,
         users.update(desk_install.set_printed_passwords(engine))
     if company.care is not None:
         care_install.hand_to_agent(engine, DEMO_USERS[2][0])
+    if company.improvement is not None:
+        say("Adding the service standard and the improvement actions")
+        improvement_install.plan(engine, company, DEMO_USERS[1][0])
     admin_email = DEMO_USERS[0][0]
     return DemoSummary(
         customers=counts["customers"], transactions=counts["transactions"],
