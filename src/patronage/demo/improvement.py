@@ -50,7 +50,8 @@ STANDARD = {"code": "inquiry-answer-90s", "name": "电话咨询 90 秒内接听"
 EMPLOYEE_CODE = "employee-2026"
 EMPLOYEE_WAVES = (("2025年下半年", "2025-12-01", "2025-12-20"),
                   ("2026年上半年", "2026-06-01", "2026-06-20"))
-EMPLOYEE_RATING_CENTER, EMPLOYEE_RATING_EFFECT, EMPLOYEE_RATING_NOISE = 3.4, 0.5, 0.7
+EMPLOYEE_RATING_CENTER, EMPLOYEE_RATING_EFFECT, EMPLOYEE_RATING_NOISE = 3.5, 0.3, 0.8
+ENPS_CENTER, ENPS_EFFECT, ENPS_NOISE = 7.0, 0.9, 1.8
 WORKS_SEGMENT = ("region", "Southwest China")
 IDLE_SEGMENT = ("region", "North China")
 RISE_SHARE = 0.7
@@ -139,8 +140,8 @@ def _employees(rng, quality: np.ndarray):
                                   1, 5)
                 answers += [(rid, item, float(v), None) for item, v in zip(items, ratings,
                                                                            strict=True)]
-                answers.append((rid, "enps", float(np.clip(round(7 + 1.5 * q + rng.normal(
-                    0, 1.5)), 0, 10)), None))
+                answers.append((rid, "enps", float(np.clip(round(
+                    ENPS_CENTER + ENPS_EFFECT * q + rng.normal(0, ENPS_NOISE)), 0, 10)), None))
                 answers += [(rid, "site.text", None, site), (rid, "team.text", None, team)]
     waves = pd.DataFrame([{"survey": EMPLOYEE_CODE, "name": name,
                            "starts_on": pd.Timestamp(s).date(), "ends_on": pd.Timestamp(e).date()}
