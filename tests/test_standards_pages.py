@@ -9,13 +9,14 @@ from datetime import datetime
 
 import pytest
 from bs4 import BeautifulSoup
+from sqlalchemy import update
 from fastapi.testclient import TestClient
 
 from patronage.labels import set_labels
 from patronage.settings import Settings
 from patronage.standards.records import add_standard
 from patronage.storage import insert_rows, write_transaction
-from patronage.storage.schema import cases, touchpoints
+from patronage.storage.schema import cases, touchpoints, users
 from patronage.web import create_app
 from staff_login import log_in
 from test_standards import _calls
@@ -66,9 +67,13 @@ def test_the_journey_view_in_chinese(client):
 
 
 def test_the_standards_list_and_one_standard_per_site(client):
+    with write_transaction(client.app.state.engine) as conn:  # the owner is named, not mailed
+        conn.execute(update(users).where(users.c.email == "analyst@example.com")
+                     .values(display_name="王分析"))
     log_in(client, "analyst")
     page, html = _page(client, "/standards")
     card = page.select_one("#standard-answer-20s")
+    assert "王分析" in card.text and "analyst@example.com" not in card.text
     assert "接听<script>20秒" in card.h2.text and "<script>" not in html
     assert "咨询" in card.text and "20 秒" in card.text and "80%" in card.text
     assert not english_words(html), english_words(html)

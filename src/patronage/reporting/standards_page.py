@@ -93,7 +93,7 @@ def standards_list(engine: Engine, *, language: str, gettext) -> dict:
         rows.append({
             "code": row["code"], "name": row["name"],
             "promise": describe(row, gettext, labels.of("touchpoint")),
-            "owner": row["owner_email"] or "–",
+            "owner": row["owner_name"] or "–",
             "period": period_label(last["period"], row["period"]) if last is not None else "–",
             "n": int(last["n"]) if last is not None else 0,
             "share": formats.percent(last["share"], 1) if last is not None else "–",

@@ -125,16 +125,18 @@ def set_active(engine: Engine, code: str, active: bool) -> None:
 
 
 def list_standards(engine: Engine, *, active_only: bool = False) -> pd.DataFrame:
-    """Every standard with its owner's e-mail, newest code order."""
+    """Every standard with its owner's e-mail and name (the e-mail when they gave none), in
+    code order."""
     s = service_standards.c
-    query = (select(service_standards, users.c.email.label("owner_email"))
+    query = (select(service_standards, users.c.email.label("owner_email"),
+                    func.coalesce(users.c.display_name, users.c.email).label("owner_name"))
              .select_from(service_standards.outerjoin(users, users.c.id == s.owner_id))
              .order_by(s.code))
     if active_only:
         query = query.where(s.active)
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-    columns = [c.name for c in service_standards.columns] + ["owner_email"]
+    columns = [c.name for c in service_standards.columns] + ["owner_email", "owner_name"]
     frame = pd.DataFrame(rows, columns=columns).astype(object)
     return frame.where(frame.notna(), None)  # a missing channel or owner is None, not NaN
 
