@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select, text, update
 
-from patronage.members import accrual, earning, ledger
+from patronage.members import accrual, accrual_batch, earning, ledger
 from patronage.members.enrolment import enrol_member
 from patronage.storage import insert_rows, write_transaction
 from patronage.storage.importing import import_file
@@ -88,13 +88,13 @@ def test_purchases_earn_by_the_most_specific_rule_with_multipliers_and_bonuses(e
                                                                                monkeypatch,
                                                                                one_pass):
     if one_pass:  # the path of a run whose first chunk holds many members
-        monkeypatch.setattr(accrual, "MANY_NEW", 0)
+        monkeypatch.setattr(accrual_batch, "MANY_NEW", 0)
     ids, member = _setup(engine)
     _rules(engine)
     txn = _buy(engine, ids, [
         ("T1", "C1", datetime(2024, 12, 20), 100.0, None, None, None),  # before joining
         ("T2", "C1", datetime(2025, 1, 6, 10), 99.5, None, None, None),  # a Monday
-        ("T3", "C1", datetime(2025, 3, 3, 10), 50.0, "家电", "门店", None),  # birthday month
+        ("T3", "C1", datetime(2025, 3, 3, 10), 50.0, "家电", "门店", None),  # birthday month; C3 spends 300 in the window
         ("T4", "C2", datetime(2025, 1, 8, 10), 100.0, "家电", "app", None),  # a Wednesday
         ("T5", "C2", datetime(2025, 1, 9, 10), 100.0, "厨具", "APP ", None),
         ("T6", "C3", datetime(2025, 2, 4, 10), 10.01, None, None, None),
@@ -174,7 +174,7 @@ def test_a_killed_run_resumes_and_two_workers_earn_each_purchase_once(engine, mo
     amounts = [10.5, 20.0, 30.9, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
     txn = _buy(engine, ids, [(f"T{i}", f"C{1 + i % 3}", datetime(2025, 2, 1 + i), amount,
                               None, None, None) for i, amount in enumerate(amounts)])
-    real, calls = accrual._accrue_rows, []
+    real, calls = accrual.apply, []
 
     def dies_on_the_second_chunk(*args, **kwargs):
         calls.append(1)
@@ -182,11 +182,11 @@ def test_a_killed_run_resumes_and_two_workers_earn_each_purchase_once(engine, mo
             raise RuntimeError("killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(accrual, "_accrue_rows", dies_on_the_second_chunk)
+    monkeypatch.setattr(accrual, "apply", dies_on_the_second_chunk)
     with pytest.raises(RuntimeError):
         accrual.accrue(engine, now=NOW, chunk=3)
     assert len(_ledger(engine)) == 3  # the first chunk was kept, the second rolled back
-    monkeypatch.setattr(accrual, "_accrue_rows", real)
+    monkeypatch.setattr(accrual, "apply", real)
     # Two workers resume at once: each purchase still earns once.
     errors = []
 
@@ -280,3 +280,35 @@ def test_imported_refunds_name_their_purchase_and_take_back_its_points(engine, t
                                                                        (3, "refund_of")]
     assert "T404" in report.errors[0].message and "C1" in report.errors[1].message
     assert report.inserted == 0
+
+
+@pytest.mark.parametrize("ahead", [True, False], ids=["prepared-ahead", "one-chunk-at-a-time"])
+def test_a_chunk_prepared_while_the_one_before_is_written_sees_its_upgrades_and_caps(
+        engine, monkeypatch, ahead):
+    """With one transaction per chunk, each chunk is prepared while the one before it is
+    written: it must still earn at the tier that chunk moved its member up to, and under the
+    monthly cap that chunk used up (the same points as chunk by chunk)."""
+    if not ahead:
+        monkeypatch.setattr(accrual, "_purchases", lambda engine, run, top, chunk: accrual._stream(
+            engine, run, top, chunk, table=transactions, stamp="occurred_at",
+            cursor=accrual.CURSOR, seen=accrual.SEEN, accrue=accrual_batch.accrue_rows,
+            read=accrual_batch.transaction_rows))
+    ids, member = _setup(engine)
+    with write_transaction(engine) as conn:  # gold (x1.5) at 150 in the window
+        conn.execute(update(member_tiers).where(member_tiers.c.code == "gold")
+                     .values(qualify_value=150))
+    earning.add_rule(engine, "purchase", points_per_yuan=1)
+    earning.add_rule(engine, "birthday_month", multiplier=2, cap_per_month=150)
+    txn = _buy(engine, ids, [
+        ("T1", "C1", datetime(2025, 2, 3), 200.0, None, None, None),  # basic; moves up
+        ("T2", "C1", datetime(2025, 2, 4), 100.0, None, None, None),  # gold: x1.5
+        ("T3", "C3", datetime(2025, 7, 1), 100.0, None, None, None),  # birthday month; C3 spends 300 in the window
+        ("T4", "C3", datetime(2025, 7, 2), 100.0, None, None, None),  # gold; 50 left of the cap
+        ("T5", "C3", datetime(2025, 7, 3), 100.0, None, None, None),  # gold, cap used up
+    ])
+    done = accrual.accrue(engine, now=NOW, chunk=1)
+    found = _ledger(engine)
+    earned = {name: sum(points for key, (_, points) in found.items()
+                        if key.rsplit(":", 1)[-1] == str(txn[name])) for name in txn}
+    assert earned == {"T1": 200, "T2": 150, "T3": 200, "T4": 200, "T5": 150}
+    assert done.transactions == 5 and ledger.check_balances(engine) == []

@@ -20,6 +20,16 @@ cursor has passed it. On SQLite a chunk commits without waiting for the disk
 the last chunks committed, never part of one, and since the cursor commits with the transfers,
 a lost chunk is simply not done and the next run accrues it again; the ledger stays whole.
 
+**Two chunks at once.** While a chunk of transactions is written (inserting its transfers
+is most of the job, and the database does it without holding Python's lock), the next one is
+read and its points worked out on a read connection of its own, in a thread
+(:mod:`patronage.members.accrual_batch`): on two cores the accrual takes about the time of the
+writing alone. The prepared chunk reads the ledger as of the last committed chunk; the chunk
+being written is added to it (what it gave under monthly caps) and put right after it (the
+members it moved up a tier earn at their new tier). The writer commits only once the next
+chunk's snapshot is taken, so that snapshot never holds the chunk being written. A prepared
+chunk is thrown away and prepared again when another worker's run moved a cursor in between.
+
 **What earns.** Purchases of active members dated on or after the day they joined, up to the
 run's time (``until``, by default now). A transaction dated later waits: the cursor stops
 before it, later ones are still accrued, and the next run skips those it finds already posted
@@ -45,37 +55,31 @@ day and a run ``until`` a day (each chunk's times are converted a column at a ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from threading import Event
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import (
-    Boolean, Connection, Date, DateTime, Engine, Numeric, and_, func, insert, select, type_coerce,
-    update,
-)
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.types import NullType
 
-from patronage.members import tiers as tier_rules
-from patronage.members.points import (
-    MULTIPLIER_KINDS, PURCHASE_KINDS, month_index, purchase_points, refund_base_points,
-    refund_points, rule_matches, survey_points,
+from patronage.members.accrual_batch import (
+    Accrued, Prepared, Run, accrue_responses, accrue_rows, apply, capped_moves, prepare,
+    read_people, response_rows, retier, set_tiers, transaction_rows,
 )
-from patronage.members.posting import Accounts, big_cache, give_many, rows_in, take_many
-from patronage.members.programme import company_day, company_times, company_zone, load_policy
+from patronage.members.points import MULTIPLIER_KINDS, PURCHASE_KINDS
+from patronage.members.posting import Accounts, big_cache
+from patronage.members.programme import company_day, company_zone, load_policy
 from patronage.storage import write_transaction
-from patronage.storage.schema import customers, responses, transactions
+from patronage.storage.schema import responses, transactions
 from patronage.storage.schema_cases import worker_cursors
 from patronage.storage.schema_members import earn_rules, member_tiers, members
 
 #: Transactions per database transaction of the accrual: large, because each commit rewrites
 #: much of the ledger's member index (about 0.4 GB of memory at the peak for 200k).
 CHUNK = 200_000
-#: More members new to a run than this in its first chunk: their first purchases are read in
-#: one pass over all members.
-MANY_NEW = 20_000
 #: Newly enrolled members caught up per database transaction.
 MEMBER_CHUNK = 2_000
 CURSOR, SEEN, MEMBERS = "members:earn", "members:earn:seen", "members:earn:members"
@@ -86,34 +90,8 @@ LAST_TRANSACTIONS, LAST_POINTS = "members:earn:last_transactions", "members:earn
 CURSORS = (CURSOR, SEEN, MEMBERS, SURVEYS, SURVEYS_SEEN, RUN_AT, LAST_AT, LAST_TRANSACTIONS,
            LAST_POINTS)
 _INT4 = 2**31 - 1
-
-
-@dataclass
-class Accrued:
-    """What a run did."""
-
-    transactions: int = 0  # purchases that earned points
-    points: int = 0  # points given: base, multipliers and bonuses
-    refunds: int = 0  # refunds that took points back
-    points_taken: int = 0
-    responses: int = 0  # survey responses that earned points
-
-
-@dataclass
-class _Run:
-    rules: list
-    multipliers: dict  # tier code -> multiplier
-    multiplier_rules: list  # ids of every member-day and birthday rule, active or not
-    policy: object
-    accounts: Accounts | None
-    limit: datetime
-    now: datetime
-    done: Accrued
-    first: dict = field(default_factory=dict)  # member -> earliest purchase, None once given
-    people: pd.DataFrame | None = None  # the covered members, by customer (see _people)
-    people_upto: int = 0
-    zone: ZoneInfo | None = None  # the company's time zone
-    day: date | None = None  # the company's day of the run's limit (the upgrades' day)
+#: Cursors that move only when the accrual works (another worker's run moves them).
+_WORK = (CURSOR, SEEN, MEMBERS, SURVEYS, SURVEYS_SEEN)
 
 
 def _now() -> datetime:
@@ -169,304 +147,9 @@ def _horizon(engine: Engine) -> dict[str, int]:
                 for name, t in tables.items()}
 
 
-# -- reading -------------------------------------------------------------------------------------
-
-def _frame(conn: Connection, query) -> pd.DataFrame:
-    """The rows of ``query`` as a frame; times, days, flags and amounts are read as the
-    driver gives them and converted a column at a time (far faster than row by row)."""
-    kinds, columns = {}, []
-    for column in query.selected_columns:
-        kind = next((k for t, k in ((DateTime, "stamp"), (Date, "day"), (Boolean, "flag"),
-                                    (Numeric, "number")) if isinstance(column.type, t)), None)
-        if kind:
-            kinds[column.name] = kind
-            column = type_coerce(column, NullType()).label(column.name)
-        columns.append(column)
-    result = conn.execute(query.with_only_columns(*columns))
-    names = list(result.keys())
-    frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=names)
-    for name, kind in kinds.items():
-        if kind in ("stamp", "day"):
-            values = pd.to_datetime(frame[name], format="ISO8601")
-            frame[name] = values if kind == "stamp" else values.dt.date.where(values.notna(), None)
-        elif kind == "flag":
-            frame[name] = frame[name].astype(bool)
-        else:
-            frame[name] = frame[name].astype("float64")
-    return frame
-
-
-def _people(conn: Connection, run: _Run, up_to: int) -> pd.DataFrame:
-    """The active members with an id up to ``up_to``, indexed by customer: read once per run
-    and extended when the members cursor moves (a join per chunk costs more than the chunk's
-    own rows)."""
-    if up_to > run.people_upto:
-        m, c = members.c, customers.c
-        more = _frame(conn, select(
-            m.customer_id, m.id.label("member_id"), m.joined_on, m.tier_code.label("tier"),
-            m.referred_by, c.birthday).join(customers, c.id == m.customer_id).where(
-            m.status == "active", m.id > run.people_upto, m.id <= up_to))
-        for column in ("joined_on", "birthday"):
-            more[column] = pd.to_datetime(more[column])
-        more = more.set_index("customer_id")
-        run.people = more if run.people is None else pd.concat([run.people, more])
-        run.people_upto = up_to
-    return run.people
-
-
-def _with_people(rows: pd.DataFrame, people: pd.DataFrame | None, key: str) -> pd.DataFrame:
-    if people is None or rows.empty:
-        return rows.iloc[0:0].assign(member_id=pd.Series(dtype="int64"))
-    joined = rows.join(people, on="customer_id", how="inner")
-    return joined.sort_values(key, kind="stable").reset_index(drop=True)
-
-
-def _transaction_rows(conn: Connection, run: _Run, where) -> pd.DataFrame:
-    """The transactions of ``where`` (in id order) of the members the run covers, with the
-    member's join day, tier, referrer and birthday."""
-    t = transactions.c
-    rows = _frame(conn, select(t.id.label("transaction_id"), t.customer_id, t.occurred_at,
-                               t.amount, t.category, t.channel, t.is_refund, t.refund_of)
-                  .where(where))
-    rows = _with_people(rows, run.people, "transaction_id")
-    return rows.assign(local_at=company_times(rows["occurred_at"], run.zone))
-
-
-def _response_rows(conn: Connection, run: _Run, where) -> pd.DataFrame:
-    """The survey responses of ``where`` submitted by covered members after they joined."""
-    r = responses.c
-    rows = _with_people(_frame(conn, select(r.id.label("response_id"), r.customer_id,
-                                            r.submitted_at).where(where)),
-                        run.people, "response_id")
-    if rows.empty:
-        return rows
-    rows = rows.assign(local_at=company_times(rows["submitted_at"], run.zone))
-    return rows[(rows["local_at"].dt.normalize() >= rows["joined_on"]).to_numpy()]
-
-
-def _posted(conn: Connection, keys) -> set[str]:
-    """Which of these source keys were posted already."""
-    return {key for (key,) in rows_in(
-        conn, "SELECT source_key FROM point_transfers WHERE source_key {in}", sorted(set(keys)))}
-
-
-def _earned_before(conn: Connection, run: _Run, member_ids, stamps: pd.Series):
-    """Points the monthly-capped rules gave these members in the months of ``stamps``."""
-    capped = [int(r["id"]) for r in run.rules if r.get("cap_per_month") is not None]
-    if not capped or len(stamps) == 0 or len(member_ids) == 0:
-        return None
-    days = pd.to_datetime(stamps)
-    start = days.min().date().replace(day=1).isoformat()
-    end = (days.max() + pd.offsets.MonthEnd(0)).date().isoformat()
-    rows = rows_in(conn, "SELECT member_id, rule_id, earned_on, points FROM point_transfers "
-                         f"WHERE rule_id IN ({', '.join(map(str, capped))}) AND earned_on >= "
-                         f"'{start}' AND earned_on <= '{end}' AND member_id {{in}}",
-                   sorted({int(m) for m in member_ids}))
-    if not rows:
-        return None
-    frame = pd.DataFrame(rows, columns=["member_id", "rule_id", "earned_on", "points"])
-    return frame.assign(month=month_index(frame["earned_on"]))
-
-
-def _capped_members(run: _Run, purchases: pd.DataFrame) -> list[int]:
-    """The members whose purchases a monthly-capped rule may give points for (the referrers
-    for a referral rule)."""
-    found: set[int] = set()
-    for rule in run.rules:
-        if rule.get("cap_per_month") is None or rule["kind"] not in PURCHASE_KINDS:
-            continue
-        if rule["kind"] == "referral":
-            rows = purchases[purchases["referrer"].notna().to_numpy()]
-            found.update(rows["referrer"].astype(int)[
-                rule_matches(rule, rows, tier="referrer_tier", when="local_at")])
-            continue
-        rows = purchases[purchases["first"].to_numpy()] if rule["kind"] == "first_purchase" \
-            else purchases
-        found.update(rows["member_id"].astype(int)[rule_matches(rule, rows, when="local_at")])
-    return sorted(found)
-
-
-def _first_purchases(conn: Connection, run: _Run, purchases: pd.DataFrame) -> pd.DataFrame:
-    """Mark each member's first purchase on or after joining (``first``) and the member who
-    referred them (``referrer``, ``referrer_tier``) when the referral bonus is still due.
-
-    A member's earliest purchase on or after joining is looked up once per run (``run.first``:
-    its time, or None once their bonus is given), so a run reads it once however many chunks
-    the member's purchases fall in."""
-    kinds = {r["kind"] for r in run.rules}
-    frame = purchases.assign(first=False, referrer=np.nan, referrer_tier=None)
-    if frame.empty or not kinds & {"first_purchase", "referral"}:
-        return frame
-    new = sorted(set(frame["member_id"].astype(int).unique().tolist()) - run.first.keys())
-    if len(new) > MANY_NEW and not run.first:
-        _all_first_purchases(conn, run)
-        new = [m for m in new if m not in run.first]
-    if new:
-        posted = _posted(conn, [f"{prefix}:{m}" for m in new for prefix in ("first", "referral")])
-        run.first.update(dict.fromkeys(
-            (m for m in new if f"first:{m}" in posted or f"referral:{m}" in posted), None))
-        wanted = [m for m in new if m not in run.first]
-        run.first.update(dict.fromkeys(wanted, None))
-        run.first.update({int(m): pd.Timestamp(at) for m, at in rows_in(
-            conn, "SELECT m.id, MIN(t.occurred_at) FROM members m JOIN transactions t ON "
-                  "t.customer_id = m.customer_id WHERE NOT t.is_refund AND t.occurred_at >= "
-                  "m.joined_on AND m.id {in} GROUP BY m.id", wanted) if at is not None})
-    here = frame["member_id"].astype(int)
-    first_at = here.map({m: run.first.get(m) for m in here.unique().tolist()})
-    due = first_at.notna().to_numpy()
-    ordered = frame[due].sort_values(["occurred_at", "transaction_id"],
-                                     kind="stable").drop_duplicates("member_id")
-    # At or before: a purchase early on the company's join day (the UTC day before, which the
-    # query's join-day bound leaves out) is the first.
-    hit = ordered.index[(ordered["occurred_at"]
-                         <= pd.to_datetime(first_at[ordered.index])).to_numpy()]
-    frame.loc[hit, "first"] = True
-    run.first.update(dict.fromkeys(frame.loc[hit, "member_id"].astype(int).tolist(), None))
-    if "referral" in kinds:
-        firsts = frame[frame["first"] & frame["referred_by"].notna()]
-        found = dict(rows_in(conn, "SELECT id, tier_code FROM members WHERE status = 'active' "
-                                   "AND id {in}",
-                             firsts["referred_by"].astype(int).unique().tolist()))
-        referrer = firsts["referred_by"].astype(int)
-        active = referrer.isin(list(found)).to_numpy()
-        frame.loc[firsts.index[active], "referrer"] = referrer[active].astype("float64")
-        frame.loc[firsts.index[active], "referrer_tier"] = referrer[active].map(found)
-    return frame
-
-
-def _keys_from(conn: Connection, prefix: str) -> set[int]:
-    """The ids ending the posted source keys ``<prefix><id>`` (a range of the unique index)."""
-    bound = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    return {int(key[len(prefix):]) for (key,) in conn.exec_driver_sql(
-        f"SELECT source_key FROM point_transfers WHERE source_key >= {mark} AND source_key < "
-        f"{mark}", (prefix, bound))}
-
-
-def _all_first_purchases(conn: Connection, run: _Run) -> None:
-    """Every member's earliest purchase on or after joining, in one pass (``run.first``; None
-    for those whose first-purchase or referral bonus was given): for a run whose first chunk
-    holds many members, far cheaper than looking them up a list at a time."""
-    given = _keys_from(conn, "first:") | _keys_from(conn, "referral:")
-    # Per member, a seek into the purchases' (customer, time) index at the day they joined.
-    rows = [row for row in conn.exec_driver_sql(
-        "SELECT m.id, (SELECT t.occurred_at FROM transactions t WHERE t.customer_id = "
-        "m.customer_id AND t.occurred_at >= m.joined_on AND NOT t.is_refund "
-        "ORDER BY t.occurred_at LIMIT 1) FROM members m").fetchall() if row[1] is not None]
-    if not rows:
-        return
-    ids = [int(m) for m, _ in rows]
-    times = pd.to_datetime(pd.Series([at for _, at in rows]), format="ISO8601")
-    run.first.update({m: (None if m in given else at)
-                      for m, at in zip(ids, times.tolist(), strict=True)})
-
-
-def _refund_rows(conn: Connection, run: _Run, refunds: pd.DataFrame) -> pd.DataFrame:
-    """The refunds with what their purchase (``refund_of``) cost and earned, and the base
-    points of its earning (``purchase_base``)."""
-    frame = refunds.assign(purchase_amount=np.nan, purchase_points=np.nan, purchase_base=np.nan)
-    named = frame["refund_of"].dropna().astype(str).unique().tolist()
-    if not named:
-        return frame
-    bought = {ext: (int(i), float(amount)) for ext, i, amount in rows_in(
-        conn, "SELECT external_id, id, amount FROM transactions WHERE NOT is_refund AND "
-              "external_id {in}", named)}
-    keys = []
-    for pid, _ in bought.values():
-        keys += [f"earn:{pid}"] + [f"bonus:{r}:{pid}" for r in run.multiplier_rules]
-    earned: dict[tuple[int, int], int] = {}
-    base: dict[tuple[int, int], int] = {}
-    for key, member, points, base_points in rows_in(
-            conn, "SELECT source_key, member_id, points, base_points FROM point_transfers "
-                  "WHERE source_key {in}", keys):
-        pid = int(key.rsplit(":", 1)[1])
-        earned[(pid, int(member))] = earned.get((pid, int(member)), 0) + int(points)
-        if base_points is not None:
-            base[(pid, int(member))] = base.get((pid, int(member)), 0) + int(base_points)
-    purchase = frame["refund_of"].map(lambda ext: bought.get(ext, (None, np.nan)))
-    frame["purchase_amount"] = [amount for _, amount in purchase]
-    frame["purchase_points"] = [np.nan if pid is None else earned.get((pid, int(member)), 0)
-                                for (pid, _), member in zip(purchase, frame["member_id"],
-                                                            strict=True)]
-    frame["purchase_base"] = [np.nan if pid is None else base.get((pid, int(member)), np.nan)
-                              for (pid, _), member in zip(purchase, frame["member_id"],
-                                                          strict=True)]
-    return frame
-
-
-# -- one batch -----------------------------------------------------------------------------------
-
-def _accrue_rows(conn: Connection, run: _Run, rows: pd.DataFrame, *, check: bool) -> None:
-    """Accrue a batch of transactions (purchases and refunds of active members, in id order);
-    ``check`` skips those already posted (read before by a run that stopped behind them)."""
-    if rows.empty:
-        return
-    if check:
-        posted = _posted(conn, [f"{k}:{i}" for i in rows["transaction_id"]
-                                for k in ("earn", "refund")])
-        keep = [f"earn:{i}" not in posted and f"refund:{i}" not in posted
-                for i in rows["transaction_id"]]
-        rows = rows[keep]
-    on_time = (rows["local_at"].dt.normalize() >= rows["joined_on"]).to_numpy()
-    refund = rows["is_refund"].astype(bool).to_numpy()
-    purchases = rows[~refund & on_time]
-    purchases = purchases.assign(
-        tier_multiplier=purchases["tier"].map(run.multipliers).astype("float64"),
-        birthday_month=purchases["birthday"].dt.month.astype("float64"))
-    purchases = _first_purchases(conn, run, purchases)
-    before = _earned_before(conn, run, _capped_members(run, purchases), purchases["local_at"])
-    moves = purchase_points(purchases, run.rules, before)
-    given = give_many(conn, moves, run.accounts, run.policy, now=run.now)
-    if not moves.empty:
-        own = ~moves["source_key"].str.startswith("referral:")
-        run.done.transactions += int(moves.loc[own, "transaction_id"].nunique())
-        run.done.points += given
-    refunds = rows[refund]
-    if not refunds.empty:
-        refunds = _refund_rows(conn, run, refunds)
-        # A refund naming no purchase (or an unknown one) counts from the day they joined.
-        refunds = refunds[refunds["purchase_amount"].notna().to_numpy() | on_time[refund]]
-        refunds = refunds.assign(points=refund_points(refunds, run.rules),
-                                 base_points=refund_base_points(refunds, run.rules))
-        refunds = refunds[refunds["points"] > 0]
-        takes = pd.DataFrame({
-            "member_id": refunds["member_id"], "kind": "refund", "points": refunds["points"],
-            "source_key": "refund:" + refunds["transaction_id"].astype(int).astype(str),
-            "occurred_at": refunds["occurred_at"], "transaction_id": refunds["transaction_id"],
-            "base_points": refunds["base_points"]})
-        run.done.points_taken += take_many(conn, takes, run.accounts,
-                                           shortfall=run.policy.refund_shortfall, now=run.now)
-        run.done.refunds += len(takes)
-    if not moves.empty:
-        earners = sorted(set(moves["member_id"].astype(int)))
-        if tier_rules.upgrade_now(conn, earners, on=run.day, now=run.now, zone=run.zone):
-            _refresh_tiers(conn, run, earners)
-
-
-def _refresh_tiers(conn: Connection, run: _Run, member_ids: list[int]) -> None:
-    """Read again the tiers of the members who moved up (the next chunk uses them)."""
-    since = run.day.isoformat()
-    tiers = dict(rows_in(conn, "SELECT customer_id, tier_code FROM members WHERE tier_since = "
-                               f"'{since}' AND id {{in}}", member_ids))
-    index = run.people.index.intersection(list(tiers))
-    run.people.loc[index, "tier"] = [tiers[c] for c in index]
-
-
-def _accrue_responses(conn: Connection, run: _Run, rows: pd.DataFrame, *, check: bool) -> None:
-    if rows.empty:
-        return
-    if check:
-        posted = _posted(conn, [f"survey:{i}" for i in rows["response_id"]])
-        rows = rows[[f"survey:{i}" not in posted for i in rows["response_id"]]]
-    before = _earned_before(conn, run, rows["member_id"].tolist(), rows["local_at"])
-    moves = survey_points(rows, run.rules, before)
-    run.done.points += give_many(conn, moves, run.accounts, run.policy, now=run.now)
-    run.done.responses += len(moves)
-
-
 # -- the passes ----------------------------------------------------------------------------------
 
-def _catch_up(engine: Engine, run: _Run, top: dict) -> None:
+def _catch_up(engine: Engine, run: Run, top: dict) -> None:
     """Accrue the earlier transactions and responses of members enrolled since the last run."""
     purchase_rules = any(r["kind"] in PURCHASE_KINDS for r in run.rules)
     survey_rules = any(r["kind"] == "survey_completed" for r in run.rules)
@@ -479,21 +162,21 @@ def _catch_up(engine: Engine, run: _Run, top: dict) -> None:
             hi = conn.execute(select(members.c.id).where(
                 members.c.id > mc, members.c.id <= top["members"]).order_by(members.c.id)
                 .offset(MEMBER_CHUNK - 1).limit(1)).scalar() or top["members"]
-            _people(conn, run, hi)
+            read_people(conn, run, hi)
             new = select(members.c.customer_id).where(members.c.id > mc, members.c.id <= hi)
             if purchase_rules and cur[CURSOR] > 0:
-                rows = _transaction_rows(conn, run, and_(
+                rows = transaction_rows(conn, run, and_(
                     transactions.c.customer_id.in_(new), transactions.c.id <= cur[CURSOR]))
-                _accrue_rows(conn, run, rows[rows["member_id"] > mc], check=False)
+                accrue_rows(conn, run, rows[rows["member_id"] > mc], check=False)
             if survey_rules and cur[SURVEYS] > 0:
-                rows = _response_rows(conn, run, and_(
+                rows = response_rows(conn, run, and_(
                     responses.c.customer_id.in_(new), responses.c.id <= cur[SURVEYS]))
-                _accrue_responses(conn, run, rows[rows["member_id"] > mc], check=False)
+                accrue_responses(conn, run, rows[rows["member_id"] > mc], check=False)
             _move(conn, mc=hi)
             _note(conn, run)
 
 
-def _stream(engine: Engine, run: _Run, top: int, chunk: int, *, table, stamp: str, cursor: str,
+def _stream(engine: Engine, run: Run, top: int, chunk: int, *, table, stamp: str, cursor: str,
             seen: str, accrue, read) -> None:
     """Accrue ``table``'s rows after ``cursor`` dated up to the run's limit, chunk by chunk."""
     after, first_held = None, None
@@ -512,7 +195,7 @@ def _stream(engine: Engine, run: _Run, top: int, chunk: int, *, table, stamp: st
                 .order_by(table.c.id).offset(chunk - 1).limit(1)).scalar() or top
             if hi > after:
                 window = and_(table.c.id > after, table.c.id <= hi, table.c[stamp] <= limit)
-                _people(conn, run, cur[MEMBERS])
+                read_people(conn, run, cur[MEMBERS])
                 accrue(conn, run, read(conn, run, window), check=after < cur[seen])
             _move(conn, **{cursor: max(cur[cursor], min(hi, first_held - 1)),
                            seen: max(cur[seen], hi)})
@@ -522,7 +205,120 @@ def _stream(engine: Engine, run: _Run, top: int, chunk: int, *, table, stamp: st
             return
 
 
-def _note(conn: Connection, run: _Run) -> None:
+def _chunk_end(conn: Connection, run: Run, after: int, top: int, chunk: int) -> int:
+    """The id ending the chunk of transactions after ``after``: its last row dated up to the
+    run's limit (or the top)."""
+    t = transactions.c
+    return conn.execute(select(t.id).where(t.id > after, t.id <= top, t.occurred_at <= run.limit)
+                        .order_by(t.id).offset(chunk - 1).limit(1)).scalar() or top
+
+
+def _window(run: Run, after: int, hi: int):
+    t = transactions.c
+    return and_(t.id > after, t.id <= hi, t.occurred_at <= run.limit)
+
+
+@dataclass
+class _Ahead:
+    """A chunk prepared on a connection of its own: the transactions after ``after`` up to
+    ``hi`` (``prepared`` is None when none of them is a covered member's)."""
+
+    after: int
+    hi: int
+    prepared: Prepared | None
+
+
+def _reading(engine: Engine) -> Connection:
+    """A connection whose reads all see one snapshot of the database (SQLite: a deferred
+    transaction in WAL mode; PostgreSQL: repeatable read)."""
+    conn = engine.connect()
+    if engine.dialect.name != "sqlite":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
+def _prepare_ahead(engine: Engine, run: Run, after: int, top: int, chunk: int, *, check: bool,
+                   pending: pd.DataFrame | None, started: Event) -> _Ahead:
+    """Prepare the chunk after ``after`` (in a thread, while the chunk before is written);
+    ``started`` is set once its snapshot is taken, which the writer waits for before it
+    commits: the snapshot then holds every chunk but the one being written (``pending``)."""
+    try:
+        with _reading(engine) as conn:
+            conn.execute(select(worker_cursors.c.position).limit(1))  # the snapshot starts
+            started.set()
+            hi = _chunk_end(conn, run, after, top, chunk)
+            rows = transaction_rows(conn, run, _window(run, after, hi)) if hi > after else None
+            if rows is None or rows.empty:
+                return _Ahead(after, hi, None)
+            return _Ahead(after, hi, prepare(conn, run, rows, check=check, pending=pending))
+    finally:
+        started.set()
+
+
+def _purchases(engine: Engine, run: Run, top: int, chunk: int) -> None:
+    """Accrue the transactions after the cursor dated up to the run's limit, chunk by chunk,
+    each chunk prepared on a read connection while the chunk before it is written (the two
+    overlap: the database writes without holding Python's lock). A prepared chunk is used only
+    when no other worker's run moved a cursor in between; else it is prepared again."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database in (None, "", ":memory:"):
+        _stream(engine, run, top, chunk, table=transactions, stamp="occurred_at",
+                cursor=CURSOR, seen=SEEN, accrue=accrue_rows, read=transaction_rows)
+        return
+    pool = ThreadPoolExecutor(1, thread_name_prefix="patronage-accrual")
+    after, first_held, ahead, left, moved = None, None, None, None, None
+    try:
+        while True:
+            with write_transaction(engine, durable=False) as conn, big_cache(conn):
+                cur = _lock(conn)
+                planned, ahead = (ahead.result() if ahead is not None else None), None
+                after = max(after or 0, cur[CURSOR])
+                if first_held is None:
+                    first_held = conn.execute(select(func.min(transactions.c.id)).where(
+                        transactions.c.id > cur[CURSOR], transactions.c.id <= top,
+                        transactions.c.occurred_at > run.limit)).scalar() or top + 1
+                covered = run.people_upto
+                read_people(conn, run, cur[MEMBERS])
+                if moved is not None:
+                    set_tiers(run, moved)
+                if (planned is not None and planned.after == after and left is not None
+                        and all(cur[k] == left[k] for k in _WORK)
+                        and run.people_upto == covered):
+                    hi, prepared = planned.hi, planned.prepared
+                    if prepared is not None and moved is not None:
+                        prepared = retier(run, prepared, moved)
+                else:
+                    hi, prepared = _chunk_end(conn, run, after, top, chunk), None
+                    if hi > after:
+                        rows = transaction_rows(conn, run, _window(run, after, hi))
+                        if not rows.empty:
+                            prepared = prepare(conn, run, rows, check=after < cur[SEEN])
+                started, moved = Event(), None
+                if hi < top:
+                    pending = capped_moves(run, prepared.moves) if prepared else None
+                    ahead = pool.submit(_prepare_ahead, engine, run, hi, top, chunk,
+                                        check=hi < cur[SEEN], pending=pending, started=started)
+                else:
+                    started.set()
+                if prepared is not None:
+                    moved = apply(conn, run, prepared)
+                left = {**cur, CURSOR: max(cur[CURSOR], min(hi, first_held - 1)),
+                        SEEN: max(cur[SEEN], hi)}
+                _move(conn, tc=left[CURSOR], seen=left[SEEN])
+                _note(conn, run)
+                started.wait()
+            after = hi
+            if hi >= top:
+                break
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+        pool.shutdown(wait=True)
+    if moved is not None:
+        set_tiers(run, moved)
+
+
+def _note(conn: Connection, run: Run) -> None:
     """Record the run (and, when it earned, its totals so far) for the rules page."""
     stamp = _minutes(run.now)
     _move(conn, **{RUN_AT: stamp})
@@ -562,7 +358,7 @@ def accrue(engine: Engine, *, until: date | datetime | None = None,
         multiplier_rules = conn.execute(select(earn_rules.c.id).where(
             earn_rules.c.kind.in_(MULTIPLIER_KINDS))).scalars().all()
         policy = load_policy(conn)
-    run = _Run(rules, multipliers, list(multiplier_rules), policy, None, limit, now, Accrued(),
+    run = Run(rules, multipliers, list(multiplier_rules), policy, None, limit, now, Accrued(),
                zone=zone, day=day)
     if not rules:
         return run.done
@@ -572,12 +368,10 @@ def accrue(engine: Engine, *, until: date | datetime | None = None,
         run.accounts = Accounts(conn)
     _catch_up(engine, run, top)
     if any(r["kind"] in PURCHASE_KINDS for r in rules):
-        _stream(engine, run, top["transactions"], chunk, table=transactions,
-                stamp="occurred_at", cursor=CURSOR, seen=SEEN, accrue=_accrue_rows,
-                read=_transaction_rows)
+        _purchases(engine, run, top["transactions"], chunk)
     if any(r["kind"] == "survey_completed" for r in rules):
         _stream(engine, run, top["responses"], chunk, table=responses, stamp="submitted_at",
-                cursor=SURVEYS, seen=SURVEYS_SEEN, accrue=_accrue_responses, read=_response_rows)
+                cursor=SURVEYS, seen=SURVEYS_SEEN, accrue=accrue_responses, read=response_rows)
     return run.done
 
 
