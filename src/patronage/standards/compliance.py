@@ -137,8 +137,9 @@ def compliance(frame: pd.DataFrame, standard: dict, by: str | None = None) -> pd
     columns = ["period", "unit", "n", "within", "share", "met"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    data = frame.assign(period=period_start(frame["at"], standard["period"]),
-                        unit=frame[by].fillna("–") if by else "")
+    period = frame["period"] if "period" in frame.columns else \
+        period_start(frame["at"], standard["period"])
+    data = frame.assign(period=period, unit=frame[by].fillna("–") if by else "")
     table = (data.groupby(["unit", "period"], sort=True)["within"]
              .agg(n="size", within="sum").reset_index())
     table["share"] = table["within"] / table["n"]
@@ -205,17 +206,25 @@ def judge(frame: pd.DataFrame, standard: dict, *,
     periods among two or more, ``unit_kind``, ``unit`` and ``n`` (their events per period,
     :func:`per_period`)."""
     found, skipped = [], []
+    if frame.empty:
+        return (pd.DataFrame(columns=["unit_kind", "unit", "period", "share", "n", "rules"]),
+                pd.DataFrame(columns=["unit_kind", "unit", "n"]))
+    data = frame.assign(period=period_start(frame["at"], standard["period"]))
+    floor = max(int(min_events), 1)
     for by in (None, *UNITS):
         if by is not None and frame[by].isna().all():
             continue
-        table = compliance(frame, standard, by)
-        for unit, part in table.groupby("unit", sort=True):
-            kept = judged_periods(part, min_events)
-            if kept is None:
-                if len(part) >= 2:  # one period: nothing to chart yet, whatever its size
-                    skipped.append({"unit_kind": by or "", "unit": unit, "n": per_period(part)})
-                continue
-            chart = share_chart(kept)
+        table = compliance(data, standard, by)
+        periods = table.groupby("unit", sort=True)["n"].agg(["size", "median"])
+        kept = table[table["n"] >= floor]
+        judged = kept.groupby("unit").size().reindex(periods.index, fill_value=0)
+        # One period: nothing to chart yet, whatever its size; two or more, too few judged.
+        skipped += [{"unit_kind": by or "", "unit": unit, "n": int(round(float(median)))}
+                    for unit, median in periods.loc[(periods["size"] >= 2) & (judged < 2),
+                                                    "median"].items()]
+        kept = kept[kept["unit"].isin(judged.index[judged >= 2])]
+        for unit, part in kept.groupby("unit", sort=True):
+            chart = share_chart(part)
             for row in chart[chart["signal"]].itertuples():
                 found.append({"unit_kind": by or "", "unit": unit, "period": row.period,
                               "share": row.value, "n": int(row.n), "rules": row.rules})
