@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from action_data import plant_survey
 from patronage.actions.board import board, detail
@@ -30,7 +30,9 @@ from patronage.labels import set_labels
 from patronage.settings import Settings
 from patronage.standards.records import add_standard
 from patronage.storage import insert_rows, write_transaction
+from patronage.messages import UserError
 from patronage.storage.schema import customers, touchpoints
+from patronage.storage.schema_standards import service_standards
 from patronage.web import create_app
 from staff_login import log_in
 from visible_english import english_words
@@ -101,6 +103,8 @@ def test_a_segment_is_compared_with_the_other_customers_as_statsmodels_does(call
     assert (effect.n_before, effect.n_after, effect.n_other_before) == (360, 360, 360)
     assert effect.before == pytest.approx(data.query("treated == 1 and after == 0")["y"].mean())
     assert (measured.before_label, measured.after_label) == ("2026-Q1", "2026-Q2")
+    assert all(0 <= low < high <= 100 for low, high in effect.intervals.values())
+    assert len(effect.intervals) == 4
     assert measured.achieved is True
     assert shown["metric"] == "20秒内接听率"
     change = f"+{effect.change:.1f}"
@@ -132,8 +136,14 @@ def test_no_later_wave_a_gone_standard_and_a_small_segment_say_so(calls):
     waiting = detail(engine, _make(engine, number, baseline_wave="2026-Q2"), today=TODAY)
     assert waiting["effect"] is None and waiting["measurement"].reason == "no_later"
     assert waiting["sentence"] == "No later wave or answers after the baseline yet."
-    gone = detail(engine, _make(engine, number + 1), language="zh_Hans", gettext=_zh(),
-                  today=TODAY)
+    with pytest.raises(UserError, match="no service standard"):
+        _make(engine, number + 1)
+    gone_number = _make(engine, add_standard(
+        engine, code="answer-30s", name="30秒内接听率", metric="waiting", threshold="30s",
+        target="80%", touchpoint="inquiry", channel="phone"))
+    with write_transaction(engine) as conn:
+        conn.execute(delete(service_standards).where(service_standards.c.code == "answer-30s"))
+    gone = detail(engine, gone_number, language="zh_Hans", gettext=_zh(), today=TODAY)
     assert gone["effect"] is None and gone["sentence"] == "其服务标准已不存在。"
     small = detail(engine, _make(engine, number), today=TODAY, min_sample=400)
     assert small["measurement"].small and small["measurement"].achieved is None
@@ -163,6 +173,8 @@ def test_the_page_the_board_the_api_and_the_command_show_it(panel, db_url):
         assert "20秒内接听率 +" in page.text and "个百分点，显著" in page.text
         assert "前后" not in page.text and "%" in page.text
         assert english_words(page.text, allowed={"OLS"}) == []
+        form = client.get("/actions/new").text
+        assert f'value="standard:{number}"' in form and "20秒内接听率" in form
         board_page = client.get("/actions?group=achieved")
         assert "个百分点" in board_page.text and english_words(board_page.text) == []
     listed = CliRunner().invoke(main, ["action", "list", "--db", db_url, "--format", "json"])

@@ -11,7 +11,8 @@ variance is each group's (biased) variance over its n; the difference of two pro
 service standard's share of events within it, before and after) as
 ``statsmodels.stats.proportion.proportions_ztest`` (pooled z test) and
 ``confint_proportions_2indep(method="wald", compare="diff")`` report them (Agresti,
-*Categorical Data Analysis*, 3rd ed., §2.2.3), and the difference in differences of a 0/1
+*Categorical Data Analysis*, 3rd ed., §2.2.3), each share's Wilson interval as
+``proportion_confint(method="wilson")``, and the difference in differences of a 0/1
 outcome (the linear probability model) as statsmodels fits it with HC1 errors.
 """
 
@@ -23,6 +24,7 @@ import pytest
 
 from patronage.analytics.effect import (
     difference_in_differences, mean_change, nps_change, nps_points, share_change,
+    share_interval,
 )
 
 smf = pytest.importorskip("statsmodels.formula.api")
@@ -136,6 +138,11 @@ def test_share_change_is_the_two_proportion_z_test_as_statsmodels_reports_it():
     assert points.change == pytest.approx(100 * found.change)
     assert points.ci_low == pytest.approx(100 * low) and points.p_value == found.p_value
     assert points.before == pytest.approx(100 * before.mean())
+    # Each share's interval is Wilson's, as statsmodels gives it, and stays within 0–100.
+    low, high = proportion.proportion_confint(after.sum(), len(after), method="wilson")
+    assert points.intervals["after"] == (pytest.approx(100 * low), pytest.approx(100 * high))
+    assert share_interval(40, 40, scale=100)[1] == pytest.approx(100)
+    assert share_interval(39, 40, scale=100)[1] < 100
     with pytest.raises(ValueError, match="0 or 1"):
         share_change([0, 1, 2], [1, 1])
 

@@ -149,7 +149,8 @@ def test_small_groups_are_not_judged_and_the_signals_fold_per_place(panel, db_ur
         assert page.select_one("#chart-p") is None
         assert not page.select("#periods tr.signal")
         unjudged = [li.text for li in page.select("#unjudged li")]
-        assert len(unjudged) == 8 and "人员 北京-1：样本太少（n = 10），不判断" in unjudged
+        assert len(unjudged) == 8 and "人员 北京-1（n\xa0=\xa010）" in unjudged
+        assert page.select_one("#unjudged summary").text == "8 处样本太少，不判断"
         # The flagged places: the whole company and Beijing (its April), the latest first.
         where = [span.text for span in page.select("#signal-units .where")]
         assert where and set(where) <= {"全公司", "网点 北京总部", "团队 北京热线"}

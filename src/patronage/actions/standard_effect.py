@@ -12,13 +12,15 @@ before the action against after it, in percentage points.
   :func:`~patronage.analytics.effect.difference_in_differences`); without a segment, or when the
   other customers have fewer than two events before or after, the segment's (or every) share
   after against before with the two-proportion z test
-  (:func:`~patronage.analytics.effect.share_change`).
+  (:func:`~patronage.analytics.effect.share_change`). Each share before and after comes with
+  its Wilson interval.
 
 Verdicts (achieved, small sample) follow :mod:`patronage.actions.measure`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -26,7 +28,7 @@ from sqlalchemy import Engine, select
 
 from patronage.actions.measure import Measurement, achieved
 from patronage.actions.records import segment_pairs
-from patronage.analytics.effect import difference_in_differences, share_change
+from patronage.analytics.effect import difference_in_differences, share_change, share_interval
 from patronage.reporting.filters import SEGMENTS
 from patronage.standards.compliance import events
 from patronage.storage.schema import customers, waves
@@ -84,6 +86,16 @@ def _treated(action: dict, frame: pd.DataFrame) -> pd.Series | None:
     return keep
 
 
+def _intervals(effect, within: pd.Series, before, after, treated) -> dict:
+    """Each share's Wilson interval (in points), which stays within 0–100."""
+    group = treated if treated is not None else pd.Series(True, index=within.index)
+    cells = {"before": group & before, "after": group & after}
+    if effect.method == "did":
+        cells.update(other_before=~group & before, other_after=~group & after)
+    return {name: share_interval(float(within[mask].sum()), int(mask.sum()), scale=SCALE)
+            for name, mask in cells.items()}
+
+
 def measure_standard(action: dict, frame: pd.DataFrame | None,
                      wave_rows: list[tuple[str, date, date | None]], *,
                      min_sample: int = 30) -> Measurement:
@@ -118,6 +130,7 @@ def measure_standard(action: dict, frame: pd.DataFrame | None,
             effect = share_change(within[before & keep], within[after & keep], scale=SCALE)
     except ValueError:
         return Measurement(None, before_label, after_label, reason="too_few", unit="pp")
+    effect = replace(effect, intervals=_intervals(effect, within, before, after, treated))
     small = effect.smallest_n < min_sample
     return Measurement(effect, before_label, after_label, small=small,
                        achieved=None if small else achieved(effect,

@@ -186,10 +186,23 @@ def _shares(values, name: str) -> np.ndarray:
     return array
 
 
+def share_interval(successes: float, n: int, *, scale: float = 1.0,
+                   confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a share (Wilson 1927; Agresti & Coull 1998), which stays
+    within 0 and 1, times ``scale``; NaN for no events."""
+    if n <= 0:
+        return np.nan, np.nan
+    z, p = _z(confidence), successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half) * scale, float(centre + half) * scale
+
+
 def share_change(before, after, *, scale: float = 1.0, confidence: float = 0.95) -> Effect:
     """The share of 1s after − before (two independent samples of 0/1 outcomes): the two-sided z
-    test with the pooled share and the unpooled (Wald) interval; ``scale`` multiplies the shares,
-    the change and the intervals (100: percentage points)."""
+    test with the pooled share and the unpooled (Wald) interval, each share with its Wilson
+    interval (:func:`share_interval`); ``scale`` multiplies the shares, the change and the
+    intervals (100: percentage points)."""
     a, b = _shares(before, "before"), _shares(after, "after")
     p_a, p_b = float(a.mean()), float(b.mean())
     n_a, n_b = len(a), len(b)
@@ -199,14 +212,12 @@ def share_change(before, after, *, scale: float = 1.0, confidence: float = 0.95)
     p_value = float(2 * stats.norm.sf(abs(change) / se_null)) if se_null > 0 else np.nan
     half = _z(confidence) * float(np.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b))
 
-    def interval(values):
-        low, high = mean_interval(values, confidence)
-        return low * scale, high * scale
-
     return Effect("prop", change * scale, (change - half) * scale, (change + half) * scale,
                   p_value, before=p_a * scale, after=p_b * scale, n_before=n_a, n_after=n_b,
-                  intervals={"before": interval(a), "after": interval(b)})
+                  intervals={name: share_interval(float(v.sum()), len(v), scale=scale,
+                                                  confidence=confidence)
+                             for name, v in (("before", a), ("after", b))})
 
 
 __all__ = ["METHODS", "Effect", "difference_in_differences", "mean_change", "mean_interval",
-           "nps_change", "nps_points", "share_change"]
+           "nps_change", "nps_points", "share_change", "share_interval"]

@@ -206,8 +206,7 @@ def standard_page(engine: Engine, code: str, *, by: str = "", unit: str = "", la
             "periods": periods, "p_chart": p_figure, "t_chart": t_figure,
             "by_unit": by_unit, "signals": special, "latest": by_unit and by_unit[0],
             "signal_count": int(len(found)), "not_judged": not_judged,
-            "unjudged": [{"where": where(u.unit_kind, u.unit),
-                          "words": gettext(NOT_JUDGED).format(n=u.n)}
+            "unjudged": [{"where": where(u.unit_kind, u.unit), "n": int(u.n)}
                          for u in unjudged.itertuples()],
             "min_events": min_events,
             "satisfaction": _satisfaction(within_vs_outside(engine, row, frame), gettext,
