@@ -159,3 +159,21 @@ def test_small_groups_are_not_judged_and_the_signals_fold_per_place(panel, db_ur
         assert f"涉及 {len(where)} 处" in count
         assert "仅判断事件数不少于 30 的周期" in html
         assert not english_words(html), english_words(html)
+
+
+def test_a_repeat_visit_is_kept_until_the_data_change(client):
+    log_in(client, "analyst")
+    _page(client, "/standards/answer-20s?by=site&unit=北京")
+    cache = client.app.state.standard_pages
+    computed = cache.computed
+    _page(client, "/standards/answer-20s?by=site&unit=北京")
+    assert cache.computed == computed and cache.hits >= 1
+    # A new call outside the standard changes the share: the page is computed again.
+    with write_transaction(client.app.state.engine) as conn:
+        insert_rows(conn, touchpoints, [
+            {"customer_id": 3, "kind": "inquiry", "channel": "phone", "site": "北京",
+             "occurred_at": datetime(2026, 6, 2, 9, 0), "waiting_seconds": 500.0}])
+    page, _html = _page(client, "/standards/answer-20s?by=site&unit=北京")
+    assert cache.computed == computed + 1
+    june = [tr for tr in page.select("#periods tbody tr") if "2026-06" in tr.text][0]
+    assert june.select("td")[1].text == "41"
