@@ -5,7 +5,7 @@ since that day), for the customers of its segment against the others
 a comparison group (Welch's test for means, the z test for NPS); and the sentence a manager reads
 ("服务响应速度 +0.6，显著；目标 +0.5 已达成"). An action on a service standard is measured by
 :mod:`patronage.actions.standard_effect`, in percentage points ("电话咨询 90 秒内接听 +8.0 个百分点，
-显著；目标 +5.0 个百分点已达成").
+显著；目标 +5.0 个百分点 已达成").
 
 An action is **achieved** when its change is significant (p < 0.05) and reaches its target
 (at least the target, or at most a negative target; without a target, any significant rise),
@@ -251,5 +251,4 @@ class SurveyCache:
 
 
 __all__ = ["Measurement", "REASONS", "SurveyCache", "SurveyStore", "achieved", "measure",
-           "metric_values",
-           "sentence", "signed"]
+           "metric_values", "sentence", "signed"]
