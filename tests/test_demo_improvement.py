@@ -4,6 +4,10 @@ what the demo plants is recovered by the services the pages and the CLI use.
 * the two actions' measured effect (difference in differences of the segment against the other
   customers between the baseline wave and the next, see :mod:`patronage.actions.measure`): the
   one with a planted rise is achieved, with an interval covering the planted rise, the other not;
+* the action on the phone-answer standard (the South China customers' share answered within it,
+  the difference in differences of the 0/1 outcome against the other customers' events with HC1
+  errors, see :mod:`patronage.actions.standard_effect`) is achieved, its interval covering the
+  planted rise, and its sentence reads in percentage points;
 * the phone-answer standard's p chart (limits and Western Electric run rules as in Montgomery,
   *Introduction to Statistical Quality Control*, 7th ed., §7.2 and §5.3.6; the rules are
   checked against that book in tests/test_control_charts.py) flags the slipping site in the
@@ -27,7 +31,7 @@ from patronage.chain.employees import employee_answers
 from patronage.chain.report import chain_report
 from patronage.demo import generate
 from patronage.demo.improvement import (
-    ACTIONS, EMPLOYEE_CODE, RISE_SHARE, SITES, SLIP_MONTHS, SLIP_SITE, STANDARD,
+    ACTIONS, EMPLOYEE_CODE, RISE_SHARE, SITES, SLIP_MONTHS, SLIP_SITE, STANDARD, STANDARD_ACTION,
 )
 from patronage.satisfaction.comments import default_survey
 from patronage.satisfaction.sources import survey_data_from_db
@@ -75,6 +79,26 @@ def test_the_actions_measured_effects_come_out_as_planted(demo):
     assert works["effect"].ci_low <= planted <= works["effect"].ci_high
     assert idle["effect"].ci_low <= 0 <= idle["effect"].ci_high
     assert not idle["effect"].significant()
+
+
+def test_the_action_on_the_standard_recovers_its_planted_rise(demo):
+    engine, company = demo
+    rows = {row["title"]: row for row in board(engine, today=TODAY)["rows"]}
+    found = rows[STANDARD_ACTION["title"]]
+    planted = company.truth.improvement.standard_rise
+    assert planted > 10  # the planted speed-up is large enough to be seen
+    effect = found["effect"]
+    assert effect.method == "did" and found["group"] == "achieved"
+    assert effect.ci_low <= planted <= effect.ci_high and effect.ci_low > 0
+    assert found["measurement"].before_label == "2026-Q1"
+    assert found["measurement"].after_label == "2026-Q2"
+    assert found["metric"] == STANDARD["name"]
+    assert found["sentence"].startswith(f"{STANDARD['name']} +")
+    assert "percentage points, significant" in found["sentence"]
+    # Every event in the two waves' days counts once, in its customer's group.
+    frame = events(engine, standard(engine, STANDARD["code"]))
+    assert effect.n_before + effect.n_other_before + effect.n_after + effect.n_other_after \
+        == int(((frame["at"] >= "2026-01-01") & (frame["at"] < "2026-07-01")).sum())
 
 
 def test_the_standard_slips_at_one_site_in_one_quarter_and_the_chart_flags_it(demo):

@@ -7,7 +7,13 @@ MacKinnon & White 1985, J. Econometrics 29); Welch's test as
 ``CompareMeans.tconfint_diff(usevar="unequal")``; each group's mean interval as
 ``DescrStatsW.tconfint_mean()``; the NPS difference's z test equals the
 regression of the ±100 coded answers on ``after`` with HC0 (White 1980) standard errors, whose
-variance is each group's (biased) variance over its n.
+variance is each group's (biased) variance over its n; the difference of two proportions (a
+service standard's share of events within it, before and after) as
+``statsmodels.stats.proportion.proportions_ztest`` (pooled z test) and
+``confint_proportions_2indep(method="wald", compare="diff")`` report them (Agresti,
+*Categorical Data Analysis*, 3rd ed., §2.2.3), each share's Wilson interval as
+``proportion_confint(method="wilson")``, and the difference in differences of a 0/1
+outcome (the linear probability model) as statsmodels fits it with HC1 errors.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import pandas as pd
 import pytest
 
 from patronage.analytics.effect import (
-    difference_in_differences, mean_change, nps_change, nps_points,
+    difference_in_differences, mean_change, nps_change, nps_points, share_change,
+    share_interval,
 )
 
 smf = pytest.importorskip("statsmodels.formula.api")
@@ -111,3 +118,41 @@ def test_too_few_answers_are_refused():
         difference_in_differences([1, 2, 3, 4, 5], [0, 0, 1, 1, 1], [1, 1, 1, 1, 0])
     with pytest.raises(ValueError, match="at least two"):
         mean_change([5.0], [6.0, 7.0])
+
+
+def test_share_change_is_the_two_proportion_z_test_as_statsmodels_reports_it():
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    rng = np.random.default_rng(15)
+    before, after = rng.random(240) < 0.74, rng.random(310) < 0.82
+    found = share_change(before, after)
+    count, nobs = [after.sum(), before.sum()], [len(after), len(before)]
+    _z, p = proportion.proportions_ztest(count, nobs)
+    assert found.p_value == pytest.approx(p, rel=1e-10)
+    low, high = proportion.confint_proportions_2indep(count[0], nobs[0], count[1], nobs[1],
+                                                      method="wald", compare="diff")
+    assert (found.ci_low, found.ci_high) == (pytest.approx(low, rel=1e-10),
+                                             pytest.approx(high, rel=1e-10))
+    assert found.change == pytest.approx(after.mean() - before.mean())
+    assert (found.method, found.n_before, found.n_after) == ("prop", 240, 310)
+    points = share_change(before, after, scale=100)
+    assert points.change == pytest.approx(100 * found.change)
+    assert points.ci_low == pytest.approx(100 * low) and points.p_value == found.p_value
+    assert points.before == pytest.approx(100 * before.mean())
+    # Each share's interval is Wilson's, as statsmodels gives it, and stays within 0–100.
+    low, high = proportion.proportion_confint(after.sum(), len(after), method="wilson")
+    assert points.intervals["after"] == (pytest.approx(100 * low), pytest.approx(100 * high))
+    assert share_interval(40, 40, scale=100)[1] == pytest.approx(100)
+    assert share_interval(39, 40, scale=100)[1] < 100
+    with pytest.raises(ValueError, match="0 or 1"):
+        share_change([0, 1, 2], [1, 1])
+
+
+def test_difference_in_differences_of_a_share_in_points_matches_statsmodels():
+    rng = np.random.default_rng(16)
+    data = pd.DataFrame({"after": rng.integers(0, 2, 800), "treated": rng.integers(0, 2, 800)})
+    chance = 0.7 + 0.05 * data["after"] + 0.08 * data["after"] * data["treated"]
+    data["y"] = 100.0 * (rng.random(800) < chance)
+    fit = smf.ols("y ~ after + treated + after:treated", data=data).fit(cov_type="HC1")
+    found = difference_in_differences(data["y"], data["after"], data["treated"])
+    assert found.change == pytest.approx(fit.params["after:treated"], rel=1e-10)
+    assert found.p_value == pytest.approx(fit.pvalues["after:treated"], rel=1e-8)

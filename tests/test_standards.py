@@ -95,6 +95,15 @@ def test_compliance_and_the_p_chart_flag_the_site_and_month_that_slipped(panel):
     assert ("site", "北京", date(2026, 4, 1)) in flagged
     assert ("", "", date(2026, 4, 1)) in flagged  # the whole company's April drops too
     assert not any(unit == "上海" for _k, unit, _p in flagged)
+    judged, unjudged = compliance.judge(events, standard, min_events=30)
+    assert unjudged.empty or set(unjudged["unit_kind"]) == {"agent"}
+    flagged_judged = {(r.unit_kind, r.unit, r.period) for r in judged.itertuples()
+                      if 1 in r.rules}
+    assert ("site", "北京", date(2026, 4, 1)) in flagged_judged
+    # Each agent answers 10 calls a month: below 30 a period, its chart is not judged.
+    assert sorted(unjudged["unit"]) == sorted(events["agent"].unique())
+    assert (unjudged["n"] == 10).all() and "agent" not in set(judged["unit_kind"])
+    assert len(compliance.signals(events, standard, min_events=10)) == len(found)
     kind, chart = compliance.time_chart(events, standard)
     assert kind == "xbar" and len(chart) == 6 and chart["signal"].iloc[3]
 

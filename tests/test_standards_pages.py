@@ -82,7 +82,7 @@ def test_the_standards_list_and_one_standard_per_site(client):
     april = [tr for tr in page.select("#periods tbody tr") if "2026-04" in tr.text][0]
     assert "signal" in april["class"] and "30.0%" in april.text
     assert page.select_one("#chart-p")["data-figure"].startswith("{")
-    where = [tr.td.text for tr in page.select("#signals tbody tr")]
+    where = [span.text for span in page.select("#signal-units .where")]
     assert "全公司" in where and "网点 北京总部<b>" in where
     assert page.select_one("#satisfaction")
     assert not english_words(html), english_words(html)
@@ -133,3 +133,47 @@ def test_an_analyst_adds_a_standard_on_the_page(client):
     page, html = _page(client, "/standards/install-4h")
     assert "安装" in page.select_one(".promise").text and "（工作时间）" in html
     assert client.post("/standards", data={**form, "csrf_token": "x"}).status_code in (400, 403)
+
+
+def test_small_groups_are_not_judged_and_the_signals_fold_per_place(panel, db_url):
+    engine, info = panel
+    _calls(engine)  # 40 calls a site and month, 10 an agent
+    set_labels(engine, [("site", "北京", "zh_Hans", "北京总部")])
+    add_standard(engine, code="answer-20s", name="20秒内接听", metric="waiting",
+                 threshold="20s", target="80%", touchpoint="inquiry")
+    with TestClient(create_app(Settings(database_url=db_url, standard_min_events=30))) as client:
+        client.info = info
+        log_in(client, "analyst")
+        page, html = _page(client, "/standards/answer-20s?by=agent&unit=北京-1")
+        assert page.select_one("#not-judged").text == "样本太少（n = 10），不判断"
+        assert page.select_one("#chart-p") is None
+        assert not page.select("#periods tr.signal")
+        unjudged = [li.text for li in page.select("#unjudged li")]
+        assert len(unjudged) == 8 and "人员 北京-1（n\xa0=\xa010）" in unjudged
+        assert page.select_one("#unjudged summary").text == "8 处样本太少，不判断"
+        # The flagged places: the whole company and Beijing (its April), the latest first.
+        where = [span.text for span in page.select("#signal-units .where")]
+        assert where and set(where) <= {"全公司", "网点 北京总部", "团队 北京热线"}
+        assert "网点 北京总部" in where and not any("人员" in w for w in where)
+        count = page.select_one("#signal-count").text
+        assert f"涉及 {len(where)} 处" in count
+        assert "仅判断事件数不少于 30 的周期" in html
+        assert not english_words(html), english_words(html)
+
+
+def test_a_repeat_visit_is_kept_until_the_data_change(client):
+    log_in(client, "analyst")
+    _page(client, "/standards/answer-20s?by=site&unit=北京")
+    cache = client.app.state.standard_pages
+    computed = cache.computed
+    _page(client, "/standards/answer-20s?by=site&unit=北京")
+    assert cache.computed == computed and cache.hits >= 1
+    # A new call outside the standard changes the share: the page is computed again.
+    with write_transaction(client.app.state.engine) as conn:
+        insert_rows(conn, touchpoints, [
+            {"customer_id": 3, "kind": "inquiry", "channel": "phone", "site": "北京",
+             "occurred_at": datetime(2026, 6, 2, 9, 0), "waiting_seconds": 500.0}])
+    page, _html = _page(client, "/standards/answer-20s?by=site&unit=北京")
+    assert cache.computed == computed + 1
+    june = [tr for tr in page.select("#periods tbody tr") if "2026-06" in tr.text][0]
+    assert june.select("td")[1].text == "41"

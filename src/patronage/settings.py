@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         description="Fewest answers behind a score (NPS, CSI, a mean) for the pages to show it as "
         "a number; below it they say the sample is too small and give n.",
     )
+    standard_min_events: int = Field(
+        10, ge=1,
+        description="Fewest events in a period for a service standard's control chart to judge "
+        "it: a site, team or agent with fewer than two such periods is not judged (its page "
+        "says the sample is too small and gives n), so small groups raise no special causes.",
+    )
     employee_min_group: int = Field(
         5, ge=3,
         description="Fewest employee answers behind any figure of the employee survey (the "

@@ -14,6 +14,7 @@ from patronage.actions.records import (
     segment_pairs,
 )
 from patronage.actions.sources import prefill
+from patronage.actions.standard_effect import StandardCache
 from patronage.index_system import load_index_system
 from patronage.labels import labels_for
 from patronage.messages import N_
@@ -57,11 +58,15 @@ def segment_label(segment: str | None, label, gettext) -> str:
     return " · ".join(label(key, value) for key, value in pairs)
 
 
-def _shown(row: dict, label, data, *, language: str, gettext, today: date,
-           min_sample: int) -> dict:
+def _shown(row: dict, label, data, standards: StandardCache, *, language: str, gettext,
+           today: date, min_sample: int) -> dict:
     engine = data.engine
-    found = measure(row, data(row["survey"]), min_sample=min_sample)
     metric = metric_label(row["metric_kind"], row["metric_code"], language, gettext)
+    if row["metric_kind"] == "standard":
+        found, promise = standards.measure(row, min_sample=min_sample)
+        metric = promise["name"] if promise is not None else metric
+    else:
+        found = measure(row, data(row["survey"]), min_sample=min_sample)
     return {**row, "measurement": found, "effect": found.effect, "metric": metric,
             "sentence": sentence(found, metric, row["target_change"], gettext),
             "group": group_of(row, found.achieved, today), "late": is_late(row, today),
@@ -81,9 +86,9 @@ def board(engine: Engine, *, status: str | None = None, owner: str | int | None 
     :data:`GROUPS`' keys narrows the rows, not the counts), each with its measurement (the
     surveys' data from ``store`` when given)."""
     today = today or date.today()
-    data = SurveyCache(engine, store)
+    data, standards = SurveyCache(engine, store), StandardCache(engine)
     label = labels_for(engine, language, gettext)
-    rows = [_shown(row, label, data, language=language, gettext=gettext, today=today,
+    rows = [_shown(row, label, data, standards, language=language, gettext=gettext, today=today,
                    min_sample=min_sample)
             for row in list_actions(engine, status=status, owner=owner, team=team)]
     counts = {key: sum(1 for r in rows if r["group"] == key) for key, _name in GROUPS}
@@ -100,7 +105,7 @@ def detail(engine: Engine, action_id, *, language: str = "en", gettext=lambda s:
     """One action with its measurement and history."""
     row = action_of(engine, action_id)
     return _shown(row, labels_for(engine, language, gettext), SurveyCache(engine, store),
-                  language=language, gettext=gettext,
+                  StandardCache(engine), language=language, gettext=gettext,
                   today=today or date.today(), min_sample=min_sample)
 
 

@@ -3,7 +3,9 @@ before the baseline day) and after (the newest wave after the baseline, or the r
 since that day), for the customers of its segment against the others
 (:func:`~patronage.analytics.effect.difference_in_differences`), or before against after without
 a comparison group (Welch's test for means, the z test for NPS); and the sentence a manager reads
-("服务响应速度 +0.6，显著；目标 +0.5 已达成").
+("服务响应速度 +0.6，显著；目标 +0.5 已达成"). An action on a service standard is measured by
+:mod:`patronage.actions.standard_effect`, in percentage points ("电话咨询 90 秒内接听 +8.0 个百分点，
+显著；目标 +5.0 个百分点 已达成").
 
 An action is **achieved** when its change is significant (p < 0.05) and reaches its target
 (at least the target, or at most a negative target; without a target, any significant rise),
@@ -33,7 +35,7 @@ REASONS = {
     "no_survey": N_("Its survey is gone."),
     "no_later": N_("No later wave or answers after the baseline yet."),
     "no_baseline": N_("No answers in the baseline."),
-    "standard": N_("Service standards are not measured here yet."),
+    "no_standard": N_("Its service standard is gone."),
     "no_metric": N_("The survey has no answers for this metric."),
     "too_few": N_("Too few answers before and after to compare."),
 }
@@ -43,12 +45,14 @@ AGAINST_OTHERS = N_(" (against the other customers)")
 REACHED = N_("; target {target} reached")
 NOT_REACHED = N_("; target {target} not reached")
 SMALL = N_("; small sample (n = {n}), read with care")
+POINTS = N_("{value} percentage points")
 
 
 @dataclass(frozen=True)
 class Measurement:
     """``effect`` with the waves (or days) it compares; ``reason`` (a key of :data:`REASONS`)
-    when there is none. ``achieved``: True, False, or None when not (yet) decided."""
+    when there is none. ``achieved``: True, False, or None when not (yet) decided. ``unit``
+    ``"pp"``: the metric is a share and the change is in percentage points."""
 
     effect: Effect | None
     before_label: str | None = None
@@ -57,6 +61,7 @@ class Measurement:
     small: bool = False
     achieved: bool | None = None
     decimals: int = 1
+    unit: str = ""
 
 
 def metric_values(data: SurveyData, kind: str, code: str | None) -> pd.Series | None:
@@ -113,7 +118,8 @@ def _treated(action: dict, data: SurveyData) -> pd.Series | None:
     return keep
 
 
-def _achieved(effect: Effect, target: float | None) -> bool:
+def achieved(effect: Effect, target: float | None) -> bool:
+    """Significant and reaching ``target`` (any significant rise without one)."""
     if not effect.significant():
         return False
     if target is None or target == 0:
@@ -126,8 +132,8 @@ def measure(action: dict, data: SurveyData | None, *, min_sample: int = 30) -> M
     on its survey's ``data`` (None when the survey is gone)."""
     kind, code = action["metric_kind"], action["metric_code"]
     decimals = 2 if kind == "item" else 1
-    if kind == "standard":
-        return Measurement(None, reason="standard", decimals=decimals)
+    if kind == "standard":  # measured on its events by actions.standard_effect
+        return Measurement(None, reason="no_standard", decimals=decimals, unit="pp")
     if data is None:
         return Measurement(None, reason="no_survey", decimals=decimals)
     values = metric_values(data, kind, code)
@@ -152,8 +158,8 @@ def measure(action: dict, data: SurveyData | None, *, min_sample: int = 30) -> M
     except ValueError:
         return Measurement(None, before_label, after_label, reason="too_few", decimals=decimals)
     small = effect.smallest_n < min_sample
-    achieved = None if small else _achieved(effect, action.get("target_change"))
-    return Measurement(effect, before_label, after_label, small=small, achieved=achieved,
+    return Measurement(effect, before_label, after_label, small=small,
+                       achieved=None if small else achieved(effect, action.get("target_change")),
                        decimals=decimals)
 
 
@@ -184,15 +190,19 @@ def sentence(measurement: Measurement, metric: str, target: float | None, gettex
     if effect is None:
         return gettext(REASONS[measurement.reason])
     decimals = measurement.decimals
+
+    def amount(value: float) -> str:
+        text = signed(value, decimals)
+        return gettext(POINTS).format(value=text) if measurement.unit == "pp" else text
+
     words = gettext(SIGNIFICANT if effect.significant() else NOT_SIGNIFICANT).format(
-        metric=metric, change=signed(effect.change, decimals))
+        metric=metric, change=amount(effect.change))
     if effect.method == "did":
         words += gettext(AGAINST_OTHERS)
     if target is not None:
         reached = measurement.achieved if measurement.achieved is not None else \
-            _achieved(effect, target)
-        words += gettext(REACHED if reached else NOT_REACHED).format(
-            target=signed(target, decimals))
+            achieved(effect, target)
+        words += gettext(REACHED if reached else NOT_REACHED).format(target=amount(target))
     if measurement.small:
         words += gettext(SMALL).format(n=effect.smallest_n)
     return words
@@ -240,5 +250,5 @@ class SurveyCache:
         return self.found[survey]
 
 
-__all__ = ["Measurement", "REASONS", "SurveyCache", "SurveyStore", "measure", "metric_values",
-           "sentence", "signed"]
+__all__ = ["Measurement", "REASONS", "SurveyCache", "SurveyStore", "achieved", "measure",
+           "metric_values", "sentence", "signed"]

@@ -26,6 +26,7 @@ from patronage.storage.schema_actions import (
     action_events, actions,
 )
 from patronage.storage.schema_cases import teams
+from patronage.storage.schema_standards import service_standards
 
 STATUS_LABELS = {"planned": N_("planned"), "in_progress": N_("in progress"),
                  "done": N_("done"), "cancelled": N_("cancelled")}
@@ -166,6 +167,9 @@ def _check_metric(conn: Connection, survey_id: int, kind: str, code: str | None)
     if kind == "standard" and not str(code).isdigit():
         raise UserError(N_("A service standard is named by its number, not {value!r}."),
                         value=str(code)[:40])
+    if kind == "standard" and conn.execute(select(service_standards.c.id).where(
+            service_standards.c.id == int(code))).first() is None:
+        raise UserError(N_("There is no service standard {value!r}."), value=str(code)[:40])
 
 
 def _baseline(conn: Connection, survey_id: int, wave: str | None,

@@ -13,6 +13,7 @@ from patronage.index_system import load_index_system
 from patronage.messages import N_
 from patronage.storage.schema import responses, surveys
 from patronage.storage.schema_actions import ACTION_SOURCES
+from patronage.storage.schema_standards import service_standards
 from patronage.storage.schema_cases import case_categories
 
 IMPROVE = N_("Improve {name}")
@@ -59,7 +60,8 @@ def prefill(engine: Engine, source: str, ref: str, *, language: str = "en",
 
 def form_choices(engine: Engine, language: str = "en") -> dict:
     """The new-action form's choices: the surveys with responses (most answered first) and the
-    metrics (NPS, CSI, the index system's dimensions and items, labelled)."""
+    metrics (NPS, CSI, the index system's dimensions and items, labelled; the active service
+    standards by name)."""
     system = load_index_system()
     with engine.connect() as conn:
         rows = conn.execute(
@@ -67,11 +69,15 @@ def form_choices(engine: Engine, language: str = "en") -> dict:
             .join(responses, responses.c.survey_id == surveys.c.id)
             .group_by(surveys.c.code, surveys.c.title)
             .order_by(func.count(responses.c.id).desc(), surveys.c.code)).all()
+        standards = conn.execute(select(service_standards.c.id, service_standards.c.name)
+                                 .where(service_standards.c.active)
+                                 .order_by(service_standards.c.code)).all()
     return {"surveys": [{"code": code, "title": title, "n": n} for code, title, n in rows],
             "dimensions": [(f"dimension:{d}", system.label("dimension", d, language))
                            for d in system.dimensions["dimension"]],
             "items": [(f"item:{i}", system.label("item", i, language))
-                      for i in system.items["item_code"] if i != system.nps_item]}
+                      for i in system.items["item_code"] if i != system.nps_item],
+            "standards": [(f"standard:{number}", name) for number, name in standards]}
 
 
 __all__ = ["form_choices", "new_action_link", "prefill"]

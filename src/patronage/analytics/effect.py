@@ -11,6 +11,11 @@ action targeted against the rest.
   before, Welch's unequal-variance t test and interval (Welch 1947).
 * :func:`nps_change` — no comparison group, NPS: the difference of two independent NPS with a
   two-sided z test (:func:`~patronage.analytics.ratings.nps_difference`).
+* :func:`share_change` — no comparison group, a 0/1 outcome (an event within a service standard
+  or not): the difference of two independent proportions, the two-sided z test with the pooled
+  proportion and the Wald interval (Agresti, *Categorical Data Analysis*, 3rd ed., §1.4 and
+  §2.2.3), as ``statsmodels.stats.proportion.proportions_ztest`` and
+  ``confint_proportions_2indep(method="wald")`` report them.
 
 NPS enters a regression as each answer coded +100 (promoter, 9–10), 0 (passive) or −100
 (detractor, 0–6), whose mean is the NPS (:func:`nps_points`). Answers are unweighted.
@@ -27,7 +32,7 @@ from scipy import stats
 from patronage.analytics.ratings import nps_difference
 from patronage.analytics.scores import DETRACTOR_MAX, PROMOTER_MIN
 
-METHODS = ("did", "welch", "z")
+METHODS = ("did", "welch", "z", "prop")
 
 
 @dataclass(frozen=True)
@@ -174,5 +179,45 @@ def nps_change(before, after, *, confidence: float = 0.95) -> Effect:
                              "after": mean_interval(nps_points(b), confidence)})
 
 
+def _shares(values, name: str) -> np.ndarray:
+    array = _values(values, name)
+    if not np.isin(array, (0.0, 1.0)).all():
+        raise ValueError(f"{name} must be 0 or 1 for each event")
+    return array
+
+
+def share_interval(successes: float, n: int, *, scale: float = 1.0,
+                   confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a share (Wilson 1927; Agresti & Coull 1998), which stays
+    within 0 and 1, times ``scale``; NaN for no events."""
+    if n <= 0:
+        return np.nan, np.nan
+    z, p = _z(confidence), successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half) * scale, float(centre + half) * scale
+
+
+def share_change(before, after, *, scale: float = 1.0, confidence: float = 0.95) -> Effect:
+    """The share of 1s after − before (two independent samples of 0/1 outcomes): the two-sided z
+    test with the pooled share and the unpooled (Wald) interval, each share with its Wilson
+    interval (:func:`share_interval`); ``scale`` multiplies the shares, the change and the
+    intervals (100: percentage points)."""
+    a, b = _shares(before, "before"), _shares(after, "after")
+    p_a, p_b = float(a.mean()), float(b.mean())
+    n_a, n_b = len(a), len(b)
+    pooled = (a.sum() + b.sum()) / (n_a + n_b)
+    se_null = float(np.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b)))
+    change = p_b - p_a
+    p_value = float(2 * stats.norm.sf(abs(change) / se_null)) if se_null > 0 else np.nan
+    half = _z(confidence) * float(np.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b))
+
+    return Effect("prop", change * scale, (change - half) * scale, (change + half) * scale,
+                  p_value, before=p_a * scale, after=p_b * scale, n_before=n_a, n_after=n_b,
+                  intervals={name: share_interval(float(v.sum()), len(v), scale=scale,
+                                                  confidence=confidence)
+                             for name, v in (("before", a), ("after", b))})
+
+
 __all__ = ["METHODS", "Effect", "difference_in_differences", "mean_change", "mean_interval",
-           "nps_change", "nps_points"]
+           "nps_change", "nps_points", "share_change", "share_interval"]

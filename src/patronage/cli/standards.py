@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import click
 
-from patronage.cli.common import db_option, emit, format_option, guard, ready_engine
+from patronage.cli.common import (
+    db_option, emit, format_option, guard, ready_engine, settings_for,
+)
 
 LIST_COLUMNS = ["code", "name", "source", "touchpoint_kind", "channel", "case_category",
                 "metric", "threshold_seconds", "working_hours", "target", "period",
@@ -111,14 +113,16 @@ def analysis_commands() -> None:
                    "run rules flag; satisfaction after service within against outside.")
 def analyze_standards(db, fmt, code, by, show):
     """Service standard compliance per period (and site, team or agent), with control-chart
-    limits and the Western Electric run rules.
+    limits and the Western Electric run rules; special causes only on the periods with at least
+    PATRONAGE_STANDARD_MIN_EVENTS events.
 
     Example: patronage analyze standards answer-20s --by site
     """
     from patronage.standards.report import standards_table
 
     engine = ready_engine(db)
-    emit(guard(lambda: standards_table(engine, code, by=by, show=show)), fmt)
+    minimum = settings_for(db).standard_min_events
+    emit(guard(lambda: standards_table(engine, code, by=by, show=show, min_events=minimum)), fmt)
 
 
 @analysis_commands.command("journey")

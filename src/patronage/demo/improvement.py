@@ -25,6 +25,11 @@ What is planted, and what the tests recover:
   by one point with probability :data:`RISE_SHARE`, at most 10), one for the communication
   dimension of :data:`IDLE_SEGMENT` customers with nothing planted. Their measured effect is
   achieved and not achieved.
+* **An action on the standard.** :data:`STANDARD_ACTION`, made at the same time for the phone
+  inquiries of :data:`STANDARD_SEGMENT` customers: from the first day of the fourth wave their
+  waiting times are :data:`SPEEDUP` of what they would have been. The in-sample rise of their
+  share answered within the standard (``ImprovementTruth.standard_rise``, percentage points) is
+  what the action's difference in differences against the other customers recovers, achieved.
 """
 
 from __future__ import annotations
@@ -55,6 +60,11 @@ ENPS_CENTER, ENPS_EFFECT, ENPS_NOISE = 7.0, 0.9, 1.8
 WORKS_SEGMENT = ("region", "Southwest China")
 IDLE_SEGMENT = ("region", "North China")
 RISE_SHARE = 0.7
+STANDARD_SEGMENT = ("region", "South China")
+SPEEDUP = 0.5
+STANDARD_ACTION = {"key": "standard", "title": "华南区电话咨询专席：高峰时段增派坐席",
+                   "segment": "region=South+China", "target": "5", "budget": "120000",
+                   "source": "manual"}
 ACTIONS = (
     {"key": "works", "title": "西南区服务响应提速：成都备件库与 24 小时热线",
      "metric": "dimension:service", "segment": "region=Southwest+China", "target": "5",
@@ -73,8 +83,10 @@ class ImprovementTruth:
     team_quality: dict = field(default_factory=dict)
     slip_site: str = SLIP_SITE
     slip_months: tuple = SLIP_MONTHS
-    achieved: dict = field(default_factory=lambda: {"works": True, "idle": False})
+    achieved: dict = field(default_factory=lambda: {"works": True, "idle": False,
+                                                    "standard": True})
     rise_share: float = RISE_SHARE
+    standard_rise: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,27 @@ def _touchpoints(rng, touchpoints: pd.DataFrame, team_of: pd.Series) -> pd.DataF
             & (out["channel"] == "phone")).to_numpy()
     out.loc[slip, "waiting_seconds"] = np.round(out.loc[slip, "waiting_seconds"] * SLIP_FACTOR, 1)
     return out
+
+
+def _speed_up(touchpoints: pd.DataFrame, customers: pd.DataFrame,
+              first_day) -> tuple[pd.DataFrame, float]:
+    """The standard's touchpoints of :data:`STANDARD_SEGMENT` customers from ``first_day`` on,
+    answered :data:`SPEEDUP` times as long after; and the rise (percentage points) of their
+    share within the standard that this makes."""
+    key, value = STANDARD_SEGMENT
+    who = set(customers.loc[customers[key] == value, "external_id"])
+    rows = ((touchpoints["kind"] == STANDARD["touchpoint"])
+            & (touchpoints["channel"] == STANDARD["channel"])
+            & touchpoints["customer_id"].isin(who)
+            & (touchpoints["occurred_at"] >= pd.Timestamp(first_day))
+            & touchpoints["waiting_seconds"].notna()).to_numpy()
+    limit = float(STANDARD["threshold"].rstrip("s"))
+    waits = touchpoints.loc[rows, "waiting_seconds"].astype(float)
+    faster = np.round(waits * SPEEDUP, 1)
+    out = touchpoints.copy()
+    out.loc[rows, "waiting_seconds"] = faster
+    rise = 100.0 * float((faster <= limit).mean() - (waits <= limit).mean()) if rows.any() else 0.0
+    return out, rise
 
 
 def _employees(rng, quality: np.ndarray):
@@ -180,6 +213,7 @@ def generate_improvement(seed: int, customers: pd.DataFrame, satisfaction: pd.Se
     team_of = _allot(allot_rng, satisfaction.reindex(customers["external_id"]).fillna(0.0),
                      quality)
     touchpoints = _touchpoints(touch_rng, touchpoints, team_of)
+    touchpoints, standard_rise = _speed_up(touchpoints, customers, waves["starts_on"].iloc[-1])
     staff_waves, staff_responses, staff_answers = _employees(staff_rng, quality)
     answers = _raise_service(rise_rng, answers, responses, customers, waves["name"].iloc[-1])
     surveys = pd.DataFrame([{
@@ -187,7 +221,8 @@ def generate_improvement(seed: int, customers: pd.DataFrame, satisfaction: pd.Se
         "status": "closed", "definition": load_template("employee").to_dict(),
         "created_at": pd.Timestamp(EMPLOYEE_WAVES[0][1]) - pd.Timedelta(days=7)}])
     names = team_names()
-    truth = ImprovementTruth(team_quality={names[i][1]: float(q) for i, q in enumerate(quality)})
+    truth = ImprovementTruth(team_quality={names[i][1]: float(q) for i, q in enumerate(quality)},
+                             standard_rise=standard_rise)
     improvement = DemoImprovement(
         surveys=surveys, waves=staff_waves, responses=staff_responses, answers=staff_answers,
         teams=team_of.map(lambda i: names[i][1]), truth=truth)
@@ -195,5 +230,6 @@ def generate_improvement(seed: int, customers: pd.DataFrame, satisfaction: pd.Se
 
 
 __all__ = ["ACTIONS", "DemoImprovement", "EMPLOYEE_CODE", "ImprovementTruth", "SITES",
-           "SLIP_MONTHS", "SLIP_SITE", "STANDARD", "WORKS_SEGMENT", "generate_improvement",
+           "SLIP_MONTHS", "SLIP_SITE", "SPEEDUP", "STANDARD", "STANDARD_ACTION",
+           "STANDARD_SEGMENT", "WORKS_SEGMENT", "generate_improvement",
            "team_names"]

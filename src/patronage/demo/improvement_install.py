@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, select
 
 from patronage.actions.records import create_action, update_action
-from patronage.demo.improvement import ACTIONS, STANDARD
+from patronage.demo.improvement import ACTIONS, STANDARD, STANDARD_ACTION
 from patronage.standards.records import add_standard
 from patronage.storage import insert_rows
 from patronage.storage.schema import answers, responses, surveys, waves
@@ -47,19 +47,19 @@ def install_survey(conn: Connection, company: DemoCompany, counts: dict, say, re
 
 
 def plan(engine: Engine, company: DemoCompany, owner: str) -> dict:
-    """The standard and the two actions (made at the relationship survey's third wave, done by
-    the fourth), owned by ``owner``; returns the actions' numbers by key."""
-    add_standard(engine, **STANDARD, owner=owner,
-                 now=datetime(2025, 6, 20, 9, 0))
+    """The standard and the three actions (made at the relationship survey's third wave, done
+    by the fourth; one on the standard), owned by ``owner``; returns the actions' numbers by
+    key."""
+    standard_id = add_standard(engine, **STANDARD, owner=owner, now=datetime(2025, 6, 20, 9, 0))
     survey = str(company.surveys["code"].iloc[0])
     baseline = company.waves.iloc[-2]
     made = datetime.combine(baseline["ends_on"], datetime.min.time()) + timedelta(days=5, hours=9)
     numbers = {}
-    for spec in ACTIONS:
+    for spec in (*ACTIONS, {**STANDARD_ACTION, "metric": f"standard:{standard_id}"}):
         number = create_action(
             engine, title=spec["title"], due=(made + timedelta(days=60)).date(),
             metric=spec["metric"], survey=survey, source=spec["source"],
-            source_ref=spec["source_ref"], owner=owner, budget=spec["budget"],
+            source_ref=spec.get("source_ref"), owner=owner, budget=spec["budget"],
             target=spec["target"], segment=spec["segment"], baseline_wave=baseline["name"],
             now=made)
         update_action(engine, number, status="in_progress", now=made + timedelta(days=3))

@@ -18,7 +18,8 @@ from patronage.messages import N_, UserError
 from patronage.reporting import formats
 from patronage.reporting.charts import _LAYOUT, hover
 from patronage.standards.compliance import (
-    UNITS, compliance, events, share_chart, signals, time_chart, within_vs_outside,
+    UNITS, compliance, events, judge, judged_periods, per_period, share_chart, time_chart,
+    within_vs_outside,
 )
 from patronage.standards.records import (
     METRIC_NAMES, PERIOD_NAMES, describe, duration, list_standards, standard,
@@ -36,6 +37,7 @@ _HIGHER = N_("Customers served within the standard rate the item {diff} points h
 _LOWER = N_("Customers served within the standard rate the item {diff} points lower (95% "
             "interval {low} to {high}; p = {p}): meeting this standard does not go with "
             "higher satisfaction here; look for what else differs between the two groups.")
+NOT_JUDGED = N_("Too few events (n = {n}), not judged")
 ITEM_NAMES = {"overall_satisfaction": N_("Overall satisfaction"), "csat": N_("CSAT"),
               "satisfaction": N_("Satisfaction"), "nps": N_("Likelihood to recommend (0–10)")}
 
@@ -81,15 +83,17 @@ def journey_page(engine: Engine, *, language: str, gettext, min_sample: int) -> 
             "n_importance": table.attrs.get("n_importance", 0), "min_sample": min_sample}
 
 
-def standards_list(engine: Engine, *, language: str, gettext) -> dict:
-    """Every active standard with its promise and its newest period's compliance."""
+def standards_list(engine: Engine, *, language: str, gettext, min_events: int = 0) -> dict:
+    """Every active standard with its promise, its newest period's compliance and the number of
+    special causes on the charts with at least ``min_events`` events a period."""
     labels = labels_for(engine, language, gettext)
     rows = []
     for row in list_standards(engine, active_only=True).to_dict("records"):
         frame = events(engine, row)
         table = compliance(frame, row)
         last = table.iloc[-1] if len(table) else None
-        found = signals(frame, row) if len(table) >= 2 else pd.DataFrame()
+        found = judge(frame, row, min_events=min_events)[0] if len(table) >= 2 else \
+            pd.DataFrame()
         rows.append({
             "code": row["code"], "name": row["name"],
             "promise": describe(row, gettext, labels.of("touchpoint")),
@@ -132,8 +136,10 @@ def _figure(chart: pd.DataFrame, *, title: str, axis: str, percent: bool, names:
 
 
 def standard_page(engine: Engine, code: str, *, by: str = "", unit: str = "", language: str,
-                  gettext, min_sample: int) -> dict:
-    """One standard: its compliance, charts, special causes and satisfaction link."""
+                  gettext, min_sample: int, min_events: int = 0) -> dict:
+    """One standard: its compliance, charts, special causes (on the charts of the periods with at
+    least ``min_events`` events; smaller units are said to be too small to judge) and
+    satisfaction link."""
     row = standard(engine, code)
     if by not in ("", *UNITS):
         raise UserError(N_("Group by one of {choices}; got {value!r}."),
@@ -148,17 +154,26 @@ def standard_page(engine: Engine, code: str, *, by: str = "", unit: str = "", la
     shown = frame if not by else frame[frame[by].fillna("–") == chosen]
     names = {"ucl": gettext("Upper control limit"), "center": gettext("Centre line"),
              "lcl": gettext("Lower control limit"), "value": gettext("Share within standard")}
-    p_figure, periods = None, []
-    if len(part) >= 2:
-        chart = share_chart(part)
+    p_figure, periods, not_judged = None, [], None
+    kept = judged_periods(part, min_events) if len(part) >= 2 else None
+    if kept is not None:
+        chart = share_chart(kept)
         p_figure = _figure(chart, title=gettext("p-chart: share within the standard"),
                            axis=gettext("Share within standard"), percent=True, names=names)
-        for r in chart.itertuples():
-            periods.append({"period": period_label(r.period, row["period"]), "n": int(r.n),
-                            "share": formats.percent(r.value, 1),
-                            "limits": f"{formats.percent(r.lcl, 1)} – {formats.percent(r.ucl, 1)}",
-                            "met": r.value >= row["target"] - 1e-12, "small": r.n < min_sample,
-                            "rules": [gettext(RULE_NAMES[k]) for k in r.rules]})
+        charted = {r.period: r for r in chart.itertuples()}
+    else:
+        charted = {}
+        if len(part) >= 2:
+            not_judged = gettext(NOT_JUDGED).format(n=per_period(part))
+    for r in part.itertuples() if len(part) >= 2 else ():
+        c = charted.get(r.period)
+        periods.append({"period": period_label(r.period, row["period"]), "n": int(r.n),
+                        "share": formats.percent(r.share, 1),
+                        "limits": f"{formats.percent(c.lcl, 1)} – {formats.percent(c.ucl, 1)}"
+                        if c is not None else "–",
+                        "met": r.share >= row["target"] - 1e-12, "small": r.n < min_sample,
+                        "rules": [gettext(RULE_NAMES[k]) for k in c.rules] if c is not None
+                        else []})
     times = time_chart(shown, row)
     t_figure = None
     if times is not None:
@@ -183,23 +198,39 @@ def standard_page(engine: Engine, code: str, *, by: str = "", unit: str = "", la
         return f"{name} {labels(kind, value) if kind in ('site', 'team') else value}" \
             if kind else name
 
-    found = signals(frame, row)
-    special = [{"where": where(s.unit_kind, s.unit),
-                "period": period_label(s.period, row["period"]),
-                "share": formats.percent(s.share, 1), "n": s.n,
-                "rules": [gettext(RULE_NAMES[k]) for k in s.rules]}
-               for s in found.itertuples()]
+    found, unjudged = judge(frame, row, min_events=min_events)
+    special = _by_unit(found, where, row["period"], gettext)
     return {"standard": row, "promise": describe(row, gettext, labels.of("touchpoint")),
             "by": by, "units": [(u, label_of(u)) for u in units] if by else [],
             "unit": chosen, "unit_label": label_of(chosen) if by else "",
             "periods": periods, "p_chart": p_figure, "t_chart": t_figure,
             "by_unit": by_unit, "signals": special, "latest": by_unit and by_unit[0],
+            "signal_count": int(len(found)), "not_judged": not_judged,
+            "unjudged": [{"where": where(u.unit_kind, u.unit), "n": int(u.n)}
+                         for u in unjudged.itertuples()],
+            "min_events": min_events,
             "satisfaction": _satisfaction(within_vs_outside(engine, row, frame), gettext,
                                           min_sample),
             "threshold": duration(row["threshold_seconds"], gettext)
             if row["threshold_seconds"] == row["threshold_seconds"] and
             row["threshold_seconds"] else None,
             "target": formats.percent(row["target"], 1)}
+
+
+def _by_unit(found: pd.DataFrame, where, period: str, gettext) -> list[dict]:
+    """The special causes collapsed to one entry per unit, the unit with the most recent signal
+    first: its count and its signals, newest first."""
+    units = []
+    for (kind, unit), part in found.groupby(["unit_kind", "unit"], sort=False):
+        part = part.sort_values("period", ascending=False, kind="stable")
+        units.append({"where": where(kind, unit), "count": int(len(part)),
+                      "latest": part["period"].iloc[0],
+                      "signals": [{"period": period_label(s.period, period),
+                                   "share": formats.percent(s.share, 1), "n": s.n,
+                                   "rules": [gettext(RULE_NAMES[k]) for k in s.rules]}
+                                  for s in part.itertuples()]})
+    units.sort(key=lambda u: (u["latest"], u["count"]), reverse=True)
+    return units
 
 
 def _satisfaction(found: dict | None, gettext, min_sample: int) -> dict | None:

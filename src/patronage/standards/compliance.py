@@ -137,8 +137,9 @@ def compliance(frame: pd.DataFrame, standard: dict, by: str | None = None) -> pd
     columns = ["period", "unit", "n", "within", "share", "met"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    data = frame.assign(period=period_start(frame["at"], standard["period"]),
-                        unit=frame[by].fillna("–") if by else "")
+    period = frame["period"] if "period" in frame.columns else \
+        period_start(frame["at"], standard["period"])
+    data = frame.assign(period=period, unit=frame[by].fillna("–") if by else "")
     table = (data.groupby(["unit", "period"], sort=True)["within"]
              .agg(n="size", within="sum").reset_index())
     table["share"] = table["within"] / table["n"]
@@ -184,23 +185,57 @@ def time_chart(frame: pd.DataFrame, standard: dict) -> tuple[str, pd.DataFrame] 
     return kind, chart
 
 
-def signals(frame: pd.DataFrame, standard: dict) -> pd.DataFrame:
-    """Every special cause on the p charts of the whole company and of each site, team and
-    agent with at least 2 periods: ``unit_kind``, ``unit``, ``period``, ``share``, ``n``,
-    ``rules``."""
-    found = []
+def judged_periods(part: pd.DataFrame, min_events: int = 0) -> pd.DataFrame | None:
+    """The periods of one unit's compliance that its chart judges: those with at least
+    ``min_events`` events; None when fewer than two are left (the unit is not judged)."""
+    kept = part[part["n"] >= max(int(min_events), 1)]
+    return kept if len(kept) >= 2 else None
+
+
+def per_period(part: pd.DataFrame) -> int:
+    """A unit's typical number of events per period (the median over its periods)."""
+    return int(round(float(part["n"].median()))) if len(part) else 0
+
+
+def judge(frame: pd.DataFrame, standard: dict, *,
+          min_events: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The special causes on the p charts of the whole company and of each site, team and
+    agent, each chart built on its periods with at least ``min_events`` events
+    (:func:`judged_periods`): ``(signals, unjudged)``. ``signals``: ``unit_kind``, ``unit``,
+    ``period``, ``share``, ``n``, ``rules``; ``unjudged``: the units with fewer than two such
+    periods among two or more, ``unit_kind``, ``unit`` and ``n`` (their events per period,
+    :func:`per_period`)."""
+    found, skipped = [], []
+    if frame.empty:
+        return (pd.DataFrame(columns=["unit_kind", "unit", "period", "share", "n", "rules"]),
+                pd.DataFrame(columns=["unit_kind", "unit", "n"]))
+    data = frame.assign(period=period_start(frame["at"], standard["period"]))
+    floor = max(int(min_events), 1)
     for by in (None, *UNITS):
         if by is not None and frame[by].isna().all():
             continue
-        table = compliance(frame, standard, by)
-        for unit, part in table.groupby("unit", sort=True):
-            if len(part) < 2 or part["n"].sum() == 0:
-                continue
+        table = compliance(data, standard, by)
+        periods = table.groupby("unit", sort=True)["n"].agg(["size", "median"])
+        kept = table[table["n"] >= floor]
+        judged = kept.groupby("unit").size().reindex(periods.index, fill_value=0)
+        # One period: nothing to chart yet, whatever its size; two or more, too few judged.
+        skipped += [{"unit_kind": by or "", "unit": unit, "n": int(round(float(median)))}
+                    for unit, median in periods.loc[(periods["size"] >= 2) & (judged < 2),
+                                                    "median"].items()]
+        kept = kept[kept["unit"].isin(judged.index[judged >= 2])]
+        for unit, part in kept.groupby("unit", sort=True):
             chart = share_chart(part)
             for row in chart[chart["signal"]].itertuples():
                 found.append({"unit_kind": by or "", "unit": unit, "period": row.period,
                               "share": row.value, "n": int(row.n), "rules": row.rules})
-    return pd.DataFrame(found, columns=["unit_kind", "unit", "period", "share", "n", "rules"])
+    return (pd.DataFrame(found, columns=["unit_kind", "unit", "period", "share", "n", "rules"]),
+            pd.DataFrame(skipped, columns=["unit_kind", "unit", "n"]))
+
+
+def signals(frame: pd.DataFrame, standard: dict, *, min_events: int = 0) -> pd.DataFrame:
+    """Every special cause (:func:`judge`'s first frame); ``min_events`` 0 judges every unit
+    with at least 2 periods."""
+    return judge(frame, standard, min_events=min_events)[0]
 
 
 def _satisfaction(engine: Engine) -> tuple[str | None, pd.DataFrame]:
@@ -250,5 +285,5 @@ def within_vs_outside(engine: Engine, standard: dict, frame: pd.DataFrame) -> di
     return out
 
 
-__all__ = ["AFTER_DAYS", "UNITS", "compliance", "events", "period_start", "share_chart",
-           "signals", "time_chart", "within_vs_outside"]
+__all__ = ["AFTER_DAYS", "UNITS", "compliance", "events", "judge", "judged_periods", "per_period",
+           "period_start", "share_chart", "signals", "time_chart", "within_vs_outside"]

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from patronage.analytics.control_charts import RULES
 from patronage.messages import N_, UserError
 from patronage.standards.compliance import (
-    UNITS, compliance, events, share_chart, signals, within_vs_outside,
+    UNITS, compliance, events, judged_periods, share_chart, signals, within_vs_outside,
 )
 from patronage.standards.records import list_standards, standard
 
@@ -27,8 +27,9 @@ def _chosen(engine: Engine, code: str | None) -> list[dict]:
 
 
 def standards_table(engine: Engine, code: str | None = None, *, by: str | None = None,
-                    show: str = "compliance") -> pd.DataFrame:
-    """One table for the command line; ``by`` is site, team or agent."""
+                    show: str = "compliance", min_events: int = 0) -> pd.DataFrame:
+    """One table for the command line; ``by`` is site, team or agent; the control charts are
+    built on the periods with at least ``min_events`` events."""
     if by not in (None, "", *UNITS):
         raise UserError(N_("Group by one of {choices}; got {value!r}."),
                         choices=", ".join(UNITS), value=by)
@@ -39,15 +40,17 @@ def standards_table(engine: Engine, code: str | None = None, *, by: str | None =
     for row in _chosen(engine, code):
         frame = events(engine, row)
         if show == "signals":
-            table = signals(frame, row)
+            table = signals(frame, row, min_events=min_events)
             table["rules"] = ["; ".join(RULES[r] for r in rules) for rules in table["rules"]]
         elif show == "satisfaction":
             found = within_vs_outside(engine, row, frame)
             table = pd.DataFrame([_satisfaction_row(found)] if found else [])
         else:
             table = compliance(frame, row, by or None)
-            charts = [share_chart(part).assign(unit=unit)
-                      for unit, part in table.groupby("unit", sort=False) if len(part) >= 2]
+            kept = [(unit, judged_periods(part, min_events))
+                    for unit, part in table.groupby("unit", sort=False)]
+            charts = [share_chart(part).assign(unit=unit) for unit, part in kept
+                      if part is not None]
             if charts:
                 limits = pd.concat(charts)[["unit", "period", "lcl", "ucl", "rules"]]
                 table = table.merge(limits, on=["unit", "period"], how="left")

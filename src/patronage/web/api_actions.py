@@ -37,7 +37,8 @@ def _json(row: dict) -> dict:
         "significant": effect.significant(), "achieved": row["measurement"].achieved,
         "small_sample": row["measurement"].small,
         "before_label": row["measurement"].before_label,
-        "after_label": row["measurement"].after_label}
+        "after_label": row["measurement"].after_label,
+        "unit": row["measurement"].unit or None}
     found["sentence"] = row["sentence"]
     return found
 

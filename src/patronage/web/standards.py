@@ -9,7 +9,9 @@ from fastapi.responses import RedirectResponse
 
 from patronage.messages import UserError
 from patronage.reporting import standards_page
+from patronage.reporting.page_cache import PageCache
 from patronage.standards.records import add_standard
+from patronage.storage import PANEL_TABLES, DataVersion
 from patronage.web.deps import (
     check_csrf, form_fields, gettext_for, language_of, render, require_user,
 )
@@ -17,10 +19,28 @@ from patronage.web.pages import ANALYSTS
 
 router = APIRouter()
 CSRF = [Depends(check_csrf)]
+#: What the standards pages read: a change to any of them computes the pages again.
+STANDARD_TABLES = (*PANEL_TABLES, "service_standards", "users", "teams", "business_days")
 
 
 def _common(request: Request) -> dict:
     return {"language": language_of(request), "gettext": gettext_for(request)}
+
+
+def _cached(request: Request, page: str, params: tuple, compute):
+    """The page's figures kept per data version (and language and settings) between visits."""
+    state = request.app.state
+    cache = getattr(state, "standard_pages", None)
+    if cache is None:
+        cache = state.standard_pages = PageCache(DataVersion(state.engine, STANDARD_TABLES))
+    return cache.get(page, (*params, language_of(request), *_minimums(request).values()),
+                     compute)
+
+
+def _minimums(request: Request) -> dict:
+    settings = request.app.state.settings
+    return {"min_sample": int(settings.min_sample),
+            "min_events": int(settings.standard_min_events)}
 
 
 @router.get("/journey")
@@ -33,7 +53,9 @@ def journey_page(request: Request):
 
 
 def _list(request: Request, status: int = 200, form: dict | None = None, error=None):
-    shown = standards_page.standards_list(request.app.state.engine, **_common(request))
+    shown = _cached(request, "standards", (), lambda: standards_page.standards_list(
+        request.app.state.engine, min_events=_minimums(request)["min_events"],
+        **_common(request)))
     return render(request, "standards.html", status, form=form or {}, error=error,
                   **shown, **standards_page.form_choices(**_common(request)))
 
@@ -65,9 +87,10 @@ def standard_page(request: Request, code: str, by: str = "", unit: str = ""):
     require_user(request, *ANALYSTS)
     by = by if by in ("site", "team", "agent") else ""
     try:
-        shown = standards_page.standard_page(
-            request.app.state.engine, code, by=by, unit=unit,
-            min_sample=int(request.app.state.settings.min_sample), **_common(request))
+        shown = _cached(request, "standard", (code, by, unit),
+                        lambda: standards_page.standard_page(
+                            request.app.state.engine, code, by=by, unit=unit,
+                            **_minimums(request), **_common(request)))
     except UserError:
         raise HTTPException(404) from None
     return render(request, "standard.html", **shown)
