@@ -5,17 +5,21 @@ tag before the 30-day window."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select, update
 
+from patronage.cases.desk import NewCase, open_case
 from patronage.cli import main
 from patronage.journey.importing import import_touchpoints
+from patronage.messages import UserError
 from patronage.storage import write_transaction
 from patronage.storage.importing import import_file
-from patronage.storage.schema import responses, touchpoints
+from patronage.storage.schema import (
+    cases, customers, invitations, responses, surveys, touchpoints,
+)
 
 pytestmark = pytest.mark.db
 
@@ -84,3 +88,101 @@ def test_an_unknown_or_foreign_touchpoint_is_named_and_nothing_is_written(panel,
     with engine.connect() as conn:
         assert conn.execute(select(responses.c.id)
                             .where(responses.c.external_id.like("Y%"))).first() is None
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+def _case(engine, number):
+    from patronage.cases.records import case_id_of
+    with engine.connect() as conn:
+        return conn.execute(select(cases.c.touchpoint_id, cases.c.touchpoint_kind)
+                            .where(cases.c.id == case_id_of(number))).one()
+
+
+def test_a_case_names_its_touchpoint_and_takes_its_kind(panel, tmp_path):
+    engine = panel[0]
+    ids = _points(engine, tmp_path)
+    number = open_case(engine, NewCase(customer="C001", subject="送货晚了", touchpoint="TP1"))
+    assert tuple(_case(engine, number)) == (ids["TP1"], "delivery")
+    plain = open_case(engine, NewCase(customer="C001", subject="发票", touchpoint_kind="invoice"))
+    assert tuple(_case(engine, plain)) == (None, "invoice")
+    with pytest.raises(UserError, match="no touchpoint 'TP9'"):
+        open_case(engine, NewCase(customer="C001", subject="x", touchpoint="TP9"))
+    with pytest.raises(UserError, match="'TP2' belongs to another customer"):
+        open_case(engine, NewCase(customer="C001", subject="x", touchpoint="TP2"))
+
+
+def test_the_cases_import_reads_the_touchpoint_column(panel, db_url, tmp_path):
+    engine = panel[0]
+    ids = _points(engine, tmp_path)
+    path = _csv(tmp_path / "热线.csv", "工单号,客户编号,主题,触点编号\n"
+                                        "HL-1,C002,安装不到位,TP2\n"
+                                        "HL-2,C001,别的,\n")
+    result = CliRunner().invoke(main, ["import", "cases", str(path), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        got = dict(conn.execute(select(cases.c.external_ref, cases.c.touchpoint_id)
+                                .where(cases.c.external_ref.like("HL-%"))).all())
+    assert got == {"HL-1": ids["TP2"], "HL-2": None}
+    bad = _csv(tmp_path / "bad.csv", "ref,customer_id,subject,touchpoint_id\n"
+                                     "B1,C001,ok,TP1\nB2,C001,unknown,TP9\n")
+    result = CliRunner().invoke(main, ["import", "cases", str(bad), "--db", db_url])
+    assert result.exit_code == 1 and "Nothing was written: 1 problem" in result.output
+    assert "line 3, column touchpoint_id (touchpoint): 'TP9'" in result.output
+    assert "There is no touchpoint 'TP9'" in result.output
+
+
+def test_a_case_from_a_follow_up_call_after_a_touchpoint_records_it():
+    from patronage.care.tasks import _touchpoint_of
+    assert _touchpoint_of("rule:3:touchpoint:41") == 41
+    assert _touchpoint_of("rule:3:transaction:41") is None
+    assert _touchpoint_of(None) is None
+
+
+# --- transactional surveys -----------------------------------------------------------------------
+
+T0 = datetime(2026, 6, 1, 9, 0)
+
+
+def test_answers_to_a_trigger_made_invitation_carry_its_touchpoint(engine):
+    from patronage.surveys import program
+    from patronage.surveys.links import resolve_token
+    from patronage.surveys.submissions import submit
+    from patronage.surveys.templates import load_template
+    from patronage.surveys.triggers import add_trigger, run_triggers
+
+    with write_transaction(engine) as conn:
+        people = [conn.execute(insert(customers).values(
+            external_id=f"K{i}", name=f"客户{i}", email=f"k{i}@example.com", created_at=T0,
+            updated_at=T0)).inserted_primary_key[0] for i in range(3)]
+        point = [conn.execute(insert(touchpoints).values(
+            customer_id=people[i], kind=kind, occurred_at=T0 + timedelta(hours=1 + i)))
+            .inserted_primary_key[0] for i, kind in enumerate(("delivery", "installation",
+                                                               "survey"))]
+        conn.execute(insert(cases).values(
+            customer_id=people[1], type="complaint", status="closed", subject="装坏了",
+            opened_at=T0, closed_at=T0 + timedelta(hours=2), touchpoint_id=point[1],
+            touchpoint_kind="installation"))
+    codes = []
+    for event, template in (("touchpoint", "nps"), ("case_closed", "csat")):
+        code = program.create_survey(engine, load_template(template), now=T0)
+        program.set_status(engine, code, "open")
+        add_trigger(engine, code, event, delay_hours=0, now=T0)
+        codes.append(code)
+    assert run_triggers(engine, T0 + timedelta(hours=5)) == 3  # the "survey" touchpoint: none
+    with engine.connect() as conn:
+        made = conn.execute(select(invitations.c.token, invitations.c.customer_id,
+                                   invitations.c.touchpoint_id, surveys.c.code)
+                            .join(surveys, surveys.c.id == invitations.c.survey_id)).all()
+    assert sorted((c, t, s) for _, c, t, s in made) == sorted([
+        (people[0], point[0], codes[0]), (people[1], point[1], codes[0]),
+        (people[1], point[1], codes[1])])
+    for n, (token, customer, tagged, code) in enumerate(made):
+        assert resolve_token(engine, token).touchpoint_id == tagged
+        submit(engine, survey_code=code, answers={"nps": 9.0} if code == codes[0] else
+               {"csat": 4.0}, submission_id=f"t-{n}",
+               invitation_token=token, now=T0 + timedelta(hours=6))
+    with engine.connect() as conn:
+        stored = conn.execute(select(responses.c.customer_id, responses.c.touchpoint_id)
+                              .where(responses.c.external_id.like("t-%"))).all()
+    assert sorted(stored) == sorted((c, t) for _, c, t, _ in made)
