@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select, update
@@ -186,3 +187,113 @@ def test_answers_to_a_trigger_made_invitation_carry_its_touchpoint(engine):
         stored = conn.execute(select(responses.c.customer_id, responses.c.touchpoint_id)
                               .where(responses.c.external_id.like("t-%"))).all()
     assert sorted(stored) == sorted((c, t) for _, c, t, _ in made)
+
+
+# --- the journey view and the touchpoint filter --------------------------------------------------
+# The seeded panel (conftest.seed_panel): response R{i} (i = 0..59) is customer 1 + i % 3's,
+# submitted on 2026-02-(1 + i % 28) for i < 30, with nps (7 i) mod 11 and overall satisfaction
+# 1 + nps mod 10; R59, a detractor's, comments "交货太慢" (a delivery).
+
+def _seed_score(i):
+    nps = (i * 7) % 11
+    return nps, 1 + nps % 10
+
+
+def _tagged_panel(engine):
+    """Customer 1 had a delivery on 2026-02-10 and a training on 2026-01-03; R15 (customer 1,
+    2026-02-16, a detractor) is tagged with the training, which the window would not give it;
+    one case names the training's touchpoint, another says "delivery" without one."""
+    with write_transaction(engine) as conn:
+        delivery, training = (conn.execute(insert(touchpoints).values(
+            customer_id=1, kind=kind, occurred_at=at)).inserted_primary_key[0]
+            for kind, at in (("delivery", datetime(2026, 2, 10)),
+                             ("training", datetime(2026, 1, 3))))
+        conn.execute(update(responses).where(responses.c.external_id == "R15")
+                     .values(touchpoint_id=training))
+        conn.execute(insert(cases).values(customer_id=1, type="complaint", subject="培训",
+                                          opened_at=datetime(2026, 2, 20),
+                                          touchpoint_id=training))
+        conn.execute(insert(cases).values(customer_id=1, type="complaint", subject="送货",
+                                          opened_at=datetime(2026, 2, 20),
+                                          touchpoint_kind="delivery"))
+    window = {i for i in range(30) if i % 3 == 0 and 1 + i % 28 >= 10}  # after the delivery
+    return {"delivery": window - {15}, "training": {0, 15}}  # R0: 29 days after the training
+
+
+def test_the_journey_view_counts_tagged_answers_for_their_touchpoint(panel):
+    from scipy import stats
+    from statsmodels.stats.proportion import proportion_confint
+
+    from patronage.journey.view import journey
+
+    engine = panel[0]
+    about = _tagged_panel(engine)
+    table = journey(engine).set_index("kind")
+    for kind, basis, tagged in (("delivery", "window", 0), ("training", "both", 1)):
+        row = table.loc[kind]
+        sat = np.array([_seed_score(i)[1] for i in sorted(about[kind])], dtype=float)
+        assert (row["responses"], row["tagged"], row["basis"]) == (len(sat), tagged, basis)
+        assert row["sat_n"] == len(sat) and row["sat_mean"] == pytest.approx(sat.mean())
+        # The 95% t interval of the mean, as scipy gives it.
+        low, high = stats.t.interval(0.95, len(sat) - 1, loc=sat.mean(), scale=stats.sem(sat))
+        assert (row["sat_low"], row["sat_high"]) == pytest.approx((low, high))
+    assert (table.loc["training", "cases"], table.loc["training", "cases_tagged"]) == (1, 1)
+    assert table.loc["training", "cases_per_1000"] == pytest.approx(1000.0)
+    assert (table.loc["delivery", "cases"], table.loc["delivery", "cases_tagged"]) == (1, 0)
+    # Detractors: R15 by its tag (training), R59 by its comment (delivery): 1 of 2 each, with
+    # the Wilson interval statsmodels gives.
+    assert table.attrs["detractors"] == 2
+    for kind in ("training", "delivery"):
+        row = table.loc[kind]
+        assert (row["mentions"], row["mention_share"]) == (1, 0.5)
+        assert (row["mention_low"], row["mention_high"]) == pytest.approx(
+            proportion_confint(1, 2, alpha=0.05, method="wilson"))
+
+
+def test_without_tags_the_journey_view_keeps_the_window_rule(panel):
+    from patronage.journey.view import journey
+
+    engine = panel[0]
+    about = _tagged_panel(engine)
+    with write_transaction(engine) as conn:
+        conn.execute(update(responses).values(touchpoint_id=None))
+    table = journey(engine).set_index("kind")
+    assert table.loc["delivery", "sat_n"] == len(about["delivery"]) + 1  # R15 is back
+    assert (table.loc["training", "sat_n"], table.loc["training", "basis"]) == (1, "window")
+    assert table.loc["delivery", "mentions"] == 1 and table.attrs["detractors"] == 1
+
+
+def test_the_touchpoint_filter_takes_the_tag_before_the_window(panel):
+    from patronage.reporting.filters import Filters
+    from patronage.satisfaction.sources import survey_data_from_db
+
+    engine = panel[0]
+    about = _tagged_panel(engine)
+    data = survey_data_from_db(engine, "relationship")
+    for kind in ("delivery", "training"):
+        kept = Filters(touchpoint=kind).apply(data)
+        assert set(kept.meta.index) == {f"R{i}" for i in about[kind]}
+
+
+def test_the_journey_page_says_which_rule_each_row_uses(panel, db_url):
+    from bs4 import BeautifulSoup
+    from fastapi.testclient import TestClient
+
+    from patronage.settings import Settings
+    from patronage.web import create_app
+    from staff_login import log_in
+    from visible_english import english_words
+
+    engine, info = panel
+    _tagged_panel(engine)
+    with TestClient(create_app(Settings(database_url=db_url))) as client:
+        client.info = info
+        log_in(client, "analyst")
+        response = client.get("/journey")
+    assert response.status_code == 200
+    page = BeautifulSoup(response.text, "html.parser")
+    assert page.select_one("#kind-delivery td.basis").get_text(strip=True) == "按30天内的触点推断"
+    assert page.select_one("#kind-training td.basis").get_text(strip=True) == \
+        "1 份按关联触点，其余 1 份按30天内的触点推断"
+    assert "1 件已关联" in page.select_one("#kind-training").get_text()
+    assert not english_words(response.text), english_words(response.text)
