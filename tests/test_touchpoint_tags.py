@@ -19,7 +19,7 @@ from patronage.messages import UserError
 from patronage.storage import write_transaction
 from patronage.storage.importing import import_file
 from patronage.storage.schema import (
-    cases, customers, invitations, responses, surveys, touchpoints,
+    answers, cases, customers, invitations, responses, surveys, touchpoints,
 )
 
 pytestmark = pytest.mark.db
@@ -131,6 +131,42 @@ def test_the_cases_import_reads_the_touchpoint_column(panel, db_url, tmp_path):
     assert result.exit_code == 1 and "Nothing was written: 1 problem" in result.output
     assert "line 3, column touchpoint_id (touchpoint): 'TP9'" in result.output
     assert "There is no touchpoint 'TP9'" in result.output
+
+
+def test_the_cases_api_and_the_case_form_take_a_touchpoint_id(panel, db_url, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from patronage.api_keys import create_key
+    from patronage.settings import Settings
+    from patronage.web import create_app
+    from staff_login import log_in
+    from test_web import csrf_of
+
+    engine, info = panel
+    ids = _points(engine, tmp_path)
+    key = create_key(engine, "hotline", ["cases:write", "cases:read"])
+    with TestClient(create_app(Settings(database_url=db_url))) as client:
+        client.info = info
+        made = client.post("/api/cases", headers={"Authorization": f"Bearer {key}"},
+                           json={"customer": "C002", "subject": "安装", "touchpoint": "TP2"})
+        assert made.status_code == 201, made.text
+        assert tuple(_case(engine, made.json()["number"])) == (ids["TP2"], "installation")
+        refused = client.post("/api/cases", headers={"Authorization": f"Bearer {key}"},
+                              json={"customer": "C002", "subject": "x", "touchpoint": "TP9"})
+        assert refused.status_code == 422 and "TP9" in refused.json()["error"]
+        log_in(client, "agent")
+        page = client.get("/cases/new")
+        assert 'name="touchpoint"' in page.text and "触点编号" in page.text
+        form = {"csrf_token": csrf_of(page.text), "customer": "C001", "subject": "送货",
+                "type": "complaint", "severity": "normal", "channel": "phone",
+                "touchpoint": "TP2"}
+        wrong = client.post("/cases/new", data=form)
+        assert wrong.status_code == 400 and "属于另一位客户" in wrong.text
+        form["touchpoint"] = "TP1"
+        opened = client.post("/cases/new", data=form, follow_redirects=False)
+        assert opened.status_code in (302, 303), opened.text
+        number = opened.headers["location"].split("/cases/")[1].split("?")[0]
+        assert tuple(_case(engine, number)) == (ids["TP1"], "delivery")
 
 
 def test_a_case_from_a_follow_up_call_after_a_touchpoint_records_it():
@@ -297,3 +333,47 @@ def test_the_journey_page_says_which_rule_each_row_uses(panel, db_url):
         "1 份按关联触点，其余 1 份按30天内的触点推断"
     assert "1 件已关联" in page.select_one("#kind-training").get_text()
     assert not english_words(response.text), english_words(response.text)
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+def test_the_demo_tags_its_effort_answers_and_inquiry_cases(demo_company):
+    from sqlalchemy import func
+
+    from patronage.demo.extra_surveys import CES_CODE
+    from patronage.journey.view import journey
+    from patronage.storage import make_engine
+
+    engine = make_engine(demo_company[0])
+    try:
+        r, t, k = responses.c, touchpoints.c, cases.c
+        with engine.connect() as conn:
+            ces = conn.execute(select(r.customer_id, r.submitted_at, t.customer_id, t.kind,
+                                      t.occurred_at, answers.c.value_num)
+                               .join(surveys, surveys.c.id == r.survey_id)
+                               .outerjoin(touchpoints, t.id == r.touchpoint_id)
+                               .outerjoin(answers, (answers.c.response_id == r.id)
+                                          & (answers.c.item_code == "ces"))
+                               .where(surveys.c.code == CES_CODE)).all()
+            by_type = dict(conn.execute(select(k.type, func.count(k.touchpoint_id))
+                                        .group_by(k.type)).all())
+            inquiries = conn.execute(select(func.count()).select_from(cases)
+                                     .where(k.type == "inquiry")).scalar()
+        table = journey(engine).set_index("kind")
+    finally:
+        engine.dispose()
+    # Every effort answer is about the complaint or inquiry contact of its case: the same
+    # customer's, before the answer.
+    assert ces and all(row[3] in ("complaint", "inquiry") for row in ces)
+    assert all(row[0] == row[2] and row[4] <= row[1] for row in ces)
+    assert by_type["inquiry"] == inquiries and by_type["complaint"] == 0
+    for kind in ("complaint", "inquiry"):
+        # The effort figure is the tagged answers' (no other survey asks for effort) ...
+        answered = [row[5] for row in ces if row[3] == kind and row[5] is not None]
+        assert table.loc[kind, "effort_n"] == len(answered) > 0
+        assert table.loc[kind, "effort_mean"] == pytest.approx(np.mean(answered))
+        # ... and the row says so: these by the tag, the relationship answers by the window.
+        assert table.loc[kind, "tagged"] == len(answered)
+        assert table.loc[kind, "basis"] == "both"
+    assert table.loc["inquiry", "cases_tagged"] == inquiries
+    assert (table.loc["delivery", "tagged"], table.loc["delivery", "basis"]) == (0, "window")

@@ -83,6 +83,7 @@ def journey_page(engine: Engine, *, language: str, gettext, min_sample: int) -> 
             "effort_range": _interval(row["effort_low"], row["effort_high"]),
             "effort_small": row["effort_n"] < min_sample,
             "cases": formats.integer(row["cases"]), "cases_tagged": row["cases_tagged"],
+            "cases_tagged_text": formats.integer(row["cases_tagged"]),
             "cases_rate": formats.number(row["cases_per_1000"], 1),
             "mentions": row["mentions"],
             "mention_share": formats.percent(row["mention_share"], 1),
