@@ -169,6 +169,25 @@ def test_the_cases_api_and_the_case_form_take_a_touchpoint_id(panel, db_url, tmp
         assert tuple(_case(engine, number)) == (ids["TP1"], "delivery")
 
 
+def test_an_alert_rule_opens_the_case_of_a_tagged_answer_about_its_touchpoint(panel, tmp_path):
+    from patronage.cases import rules
+
+    engine = panel[0]
+    ids = _points(engine, tmp_path)
+    # R1 (customer 2, nps 7) and R4 (customer 2, nps 6): R4 is tagged with the installation.
+    with write_transaction(engine) as conn:
+        conn.execute(update(responses).where(responses.c.external_id == "R4")
+                     .values(touchpoint_id=ids["TP2"]))
+    rules.add_rule(engine, "detractor", "差评预警", "nps <= 6", from_start=True)
+    assert rules.apply_rules(engine, now=datetime(2026, 6, 2, 9, 0)) > 1
+    with engine.connect() as conn:
+        made = {e: (t, k) for e, t, k in conn.execute(
+            select(responses.c.external_id, cases.c.touchpoint_id, cases.c.touchpoint_kind)
+            .join(cases, cases.c.response_id == responses.c.id))}
+    assert made.pop("R4") == (ids["TP2"], "installation")
+    assert made and set(made.values()) == {(None, "survey")}
+
+
 def test_a_case_from_a_follow_up_call_after_a_touchpoint_records_it():
     from patronage.care.tasks import _touchpoint_of
     assert _touchpoint_of("rule:3:touchpoint:41") == 41
