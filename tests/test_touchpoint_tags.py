@@ -19,10 +19,11 @@ from patronage.messages import UserError
 from patronage.storage import write_transaction
 from patronage.storage.importing import import_file
 from patronage.storage.schema import (
-    answers, cases, customers, invitations, responses, surveys, touchpoints,
+    answers, cases, customers, invitations, responses, survey_triggers, surveys, touchpoints,
 )
 
 pytestmark = pytest.mark.db
+T0 = datetime(2026, 6, 1, 9, 0)
 
 
 def _csv(path, text):
@@ -47,6 +48,68 @@ def _tags(engine, *external_ids):
         found = dict(conn.execute(select(responses.c.external_id, responses.c.touchpoint_id)
                                   .where(responses.c.external_id.in_(external_ids))).all())
     return [found[e] for e in external_ids]
+
+
+def test_migration_0015_up_and_down_keeps_the_answers(empty_db_url):
+    """0014 → 0015: stored answers and cases stay, untagged; a tag is a foreign key that a
+    deleted touchpoint clears; a trigger's kind needs the event 'touchpoint'; back to 0014
+    drops the tags and the after-touchpoint triggers."""
+    from sqlalchemy import delete, inspect, text
+    from sqlalchemy.exc import IntegrityError
+
+    from patronage.storage import make_engine
+    from patronage.storage.migrate import current_revision, downgrade, upgrade
+
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine, "0014")
+        with write_transaction(engine) as conn:
+            conn.execute(text("INSERT INTO customers (id, external_id, name, created_at, "
+                              "updated_at) VALUES (1, 'C1', '王芳', :t, :t)"), {"t": T0})
+            conn.execute(text("INSERT INTO surveys (id, code, title, definition, created_at) "
+                              "VALUES (1, 's', 't', '{}', :t)"), {"t": T0})
+            conn.execute(text("INSERT INTO responses (external_id, survey_id, customer_id, "
+                              "channel, submitted_at, weight) VALUES ('R1', 1, 1, 'web', :t, "
+                              "1)"), {"t": T0})
+            conn.execute(text("INSERT INTO cases (customer_id, type, status, subject, "
+                              "opened_at, channel, severity, round) VALUES (1, 'complaint', "
+                              "'new', 's', :t, 'agent', 'normal', 1)"), {"t": T0})
+        assert upgrade(engine) == "0015"
+        with engine.connect() as conn:
+            assert conn.execute(select(responses.c.touchpoint_id)).scalar_one() is None
+            assert conn.execute(select(cases.c.touchpoint_id)).scalar_one() is None
+        names = {ix["name"] for table in ("responses", "cases")
+                 for ix in inspect(engine).get_indexes(table)}
+        assert {"ix_responses_touchpoint", "ix_cases_touchpoint"} <= names
+        with write_transaction(engine) as conn:
+            point = conn.execute(insert(touchpoints).values(
+                customer_id=1, kind="delivery", occurred_at=T0)).inserted_primary_key[0]
+            conn.execute(update(responses).values(touchpoint_id=point))
+            conn.execute(update(cases).values(touchpoint_id=point))
+            conn.execute(insert(survey_triggers).values(survey_id=1, event="touchpoint",
+                                                        touchpoint_kind="delivery"))
+        with pytest.raises(IntegrityError):
+            with write_transaction(engine) as conn:
+                conn.execute(update(responses).values(touchpoint_id=point + 99))
+        with pytest.raises(IntegrityError):
+            with write_transaction(engine) as conn:
+                conn.execute(insert(survey_triggers).values(survey_id=1, event="purchase",
+                                                            touchpoint_kind="delivery"))
+        with write_transaction(engine) as conn:
+            conn.execute(delete(touchpoints).where(touchpoints.c.id == point))
+        with engine.connect() as conn:
+            assert conn.execute(select(responses.c.touchpoint_id)).scalar_one() is None
+            assert conn.execute(select(cases.c.touchpoint_id)).scalar_one() is None
+        downgrade(engine, "0014")
+        assert current_revision(engine) == "0014"
+        columns = {c["name"] for c in inspect(engine).get_columns("responses")}
+        assert "touchpoint_id" not in columns
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM responses")).scalar_one() == 1
+            assert conn.execute(text("SELECT COUNT(*) FROM survey_triggers")).scalar_one() == 0
+        assert upgrade(engine) == "0015"
+    finally:
+        engine.dispose()
 
 
 def test_the_responses_import_tags_answers_by_the_touchpoints_id(panel, tmp_path):
@@ -197,9 +260,6 @@ def test_a_case_from_a_follow_up_call_after_a_touchpoint_records_it():
 
 # --- transactional surveys -----------------------------------------------------------------------
 
-T0 = datetime(2026, 6, 1, 9, 0)
-
-
 def test_answers_to_a_trigger_made_invitation_carry_its_touchpoint(engine):
     from patronage.surveys import program
     from patronage.surveys.links import resolve_token
@@ -220,23 +280,29 @@ def test_answers_to_a_trigger_made_invitation_carry_its_touchpoint(engine):
             opened_at=T0, closed_at=T0 + timedelta(hours=2), touchpoint_id=point[1],
             touchpoint_kind="installation"))
     codes = []
-    for event, template in (("touchpoint", "nps"), ("case_closed", "csat")):
-        code = program.create_survey(engine, load_template(template), now=T0)
+    for event, template, kind in (("touchpoint", "nps", None), ("case_closed", "csat", None),
+                                  ("touchpoint", "ces", "installation")):
+        # No quiet period: one customer is asked by three surveys here.
+        code = program.create_survey(engine, load_template(template), now=T0, quiet_days=0)
         program.set_status(engine, code, "open")
-        add_trigger(engine, code, event, delay_hours=0, now=T0)
+        add_trigger(engine, code, event, delay_hours=0, now=T0, touchpoint_kind=kind)
         codes.append(code)
-    assert run_triggers(engine, T0 + timedelta(hours=5)) == 3  # the "survey" touchpoint: none
+    with pytest.raises(ValueError, match="touchpoint_kind goes with the event 'touchpoint'"):
+        add_trigger(engine, codes[1], "case_closed", touchpoint_kind="delivery")
+    with pytest.raises(ValueError, match="got 'teleport'"):
+        add_trigger(engine, codes[0], "touchpoint", touchpoint_kind="teleport")
+    assert run_triggers(engine, T0 + timedelta(hours=5)) == 4  # the "survey" touchpoint: none
     with engine.connect() as conn:
         made = conn.execute(select(invitations.c.token, invitations.c.customer_id,
                                    invitations.c.touchpoint_id, surveys.c.code)
                             .join(surveys, surveys.c.id == invitations.c.survey_id)).all()
     assert sorted((c, t, s) for _, c, t, s in made) == sorted([
         (people[0], point[0], codes[0]), (people[1], point[1], codes[0]),
-        (people[1], point[1], codes[1])])
+        (people[1], point[1], codes[1]), (people[1], point[1], codes[2])])
+    item = dict(zip(codes, ({"nps": 9.0}, {"csat": 4.0}, {"ces": 2.0})))
     for n, (token, customer, tagged, code) in enumerate(made):
         assert resolve_token(engine, token).touchpoint_id == tagged
-        submit(engine, survey_code=code, answers={"nps": 9.0} if code == codes[0] else
-               {"csat": 4.0}, submission_id=f"t-{n}",
+        submit(engine, survey_code=code, answers=item[code], submission_id=f"t-{n}",
                invitation_token=token, now=T0 + timedelta(hours=6))
     with engine.connect() as conn:
         stored = conn.execute(select(responses.c.customer_id, responses.c.touchpoint_id)

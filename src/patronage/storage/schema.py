@@ -290,7 +290,10 @@ survey_triggers = Table(
     Column("last_run_at", DateTime),
     # For a case follow-up: answers matching this condition reopen the case ("csat <= 2").
     Column("reopen_condition", JSON),
+    # After a touchpoint: only touchpoints of this kind (None: any but a survey; migration 0015).
+    Column("touchpoint_kind", String(30)),
     CheckConstraint(_in("event", TRIGGER_EVENTS), name="event"),
+    CheckConstraint("touchpoint_kind IS NULL OR event = 'touchpoint'", name="touchpoint_kind"),
     CheckConstraint("delay_hours >= 0", name="delay"),
 )
 

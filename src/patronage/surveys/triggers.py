@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, insert, null, select, update
 
 from patronage.storage.engine import is_sqlite, write_transaction
 from patronage.storage.schema import (
+    TOUCHPOINT_KINDS,
     TRIGGER_EVENTS,
     cases,
     customers,
@@ -40,18 +41,23 @@ def _now() -> datetime:
 
 
 def add_trigger(engine: Engine, code: str, event: str = "purchase", delay_hours: int = 24, *,
-                now: datetime | None = None, reopen_condition: dict | None = None) -> int:
+                now: datetime | None = None, reopen_condition: dict | None = None,
+                touchpoint_kind: str | None = None) -> int:
     """Invite customers to survey ``code`` ``delay_hours`` after each ``event``; returns its id.
 
     ``event`` is ``"purchase"`` (a transaction that is not a refund), ``"touchpoint"`` (a
-    delivery, an installation, a call ... any touchpoint but a survey; the answer is tagged
-    with it) or ``"case_closed"`` (a case resolved or closed: the invitation carries the case
+    delivery, an installation, a call ... of ``touchpoint_kind``, or any touchpoint but a
+    survey; the answer is tagged with it) or ``"case_closed"`` (a case resolved or closed: the invitation carries the case
     and its touchpoint, and an answer matching ``reopen_condition``, a parsed alert-rule
     condition, reopens it). Only events after ``now`` (default: the current time) are
     surveyed.
     """
     if event not in TRIGGER_EVENTS:
         raise ValueError(f"event must be one of {list(TRIGGER_EVENTS)}; got {event!r}")
+    if touchpoint_kind is not None and (event != "touchpoint"
+                                        or touchpoint_kind not in TOUCHPOINT_KINDS):
+        raise ValueError(f"touchpoint_kind goes with the event 'touchpoint' and is one of "
+                         f"{list(TOUCHPOINT_KINDS)}; got {touchpoint_kind!r}")
     if isinstance(delay_hours, bool) or not isinstance(delay_hours, int) or delay_hours < 0:
         raise ValueError(f"delay_hours must be a whole number >= 0; got {delay_hours!r}")
     with write_transaction(engine) as conn:
@@ -61,11 +67,13 @@ def add_trigger(engine: Engine, code: str, event: str = "purchase", delay_hours:
         result = conn.execute(insert(survey_triggers).values(
             survey_id=survey.id, event=event, delay_hours=delay_hours, active=True,
             last_run_at=now or _now(),
-            reopen_condition=reopen_condition if event == "case_closed" else None))
+            reopen_condition=reopen_condition if event == "case_closed" else None,
+            touchpoint_kind=touchpoint_kind))
         return int(result.inserted_primary_key[0])
 
 
-def _events(conn, event: str, start: datetime, end: datetime) -> pd.DataFrame:
+def _events(conn, event: str, start: datetime, end: datetime,
+            kind: str | None = None) -> pd.DataFrame:
     if event == "purchase":
         t = transactions.c
         query = (select(t.customer_id, t.occurred_at.label("at"), null().label("case_id"),
@@ -75,7 +83,8 @@ def _events(conn, event: str, start: datetime, end: datetime) -> pd.DataFrame:
         p = touchpoints.c
         query = (select(p.customer_id, p.occurred_at.label("at"), null().label("case_id"),
                         p.id.label("touchpoint_id"))
-                 .where((p.kind != "survey") & (p.occurred_at > start) & (p.occurred_at <= end)))
+                 .where((p.kind == kind if kind else p.kind != "survey")
+                        & (p.occurred_at > start) & (p.occurred_at <= end)))
     else:
         k = cases.c
         done = func.coalesce(k.resolved_at, k.closed_at)
@@ -118,7 +127,7 @@ def _run_one(engine: Engine, trigger_id: int, now: datetime, base_url: str | Non
         if not trig.active or survey_row.status != "open" or trig.last_run_at >= cutoff:
             return 0
         survey = get_survey(conn, survey_row.code)
-        events = _events(conn, trig.event, trig.last_run_at, cutoff)
+        events = _events(conn, trig.event, trig.last_run_at, cutoff, trig.touchpoint_kind)
         created = 0
         if len(events):
             first = events.sort_values("at").drop_duplicates("customer_pk")

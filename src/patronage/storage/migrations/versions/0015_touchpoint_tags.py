@@ -1,5 +1,5 @@
 """survey responses, cases and invitations name the touchpoint they concern; triggers can
-invite after a touchpoint
+invite after a touchpoint (of one kind)
 
 Revision ID: 0015
 Revises: 0014
@@ -26,16 +26,21 @@ def upgrade() -> None:
             if table != 'invitations':
                 batch_op.create_index(f'ix_{table}_touchpoint', ['touchpoint_id'], unique=False)
     with op.batch_alter_table('survey_triggers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('touchpoint_kind', sa.String(length=30), nullable=True))
         batch_op.drop_constraint(op.f('ck_survey_triggers_event'), type_='check')
         batch_op.create_check_constraint(
             'event', "event IN ('purchase', 'case_closed', 'touchpoint')")
+        batch_op.create_check_constraint(
+            'touchpoint_kind', "touchpoint_kind IS NULL OR event = 'touchpoint'")
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM survey_triggers WHERE event = 'touchpoint'")
     with op.batch_alter_table('survey_triggers', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_survey_triggers_touchpoint_kind'), type_='check')
         batch_op.drop_constraint(op.f('ck_survey_triggers_event'), type_='check')
         batch_op.create_check_constraint('event', "event IN ('purchase', 'case_closed')")
+        batch_op.drop_column('touchpoint_kind')
     for table in ('invitations', 'cases', 'responses'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             if table != 'invitations':
