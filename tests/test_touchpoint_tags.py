@@ -197,6 +197,7 @@ def test_the_cases_import_reads_the_touchpoint_column(panel, db_url, tmp_path):
 
 
 def test_the_cases_api_and_the_case_form_take_a_touchpoint_id(panel, db_url, tmp_path):
+    from bs4 import BeautifulSoup
     from fastapi.testclient import TestClient
 
     from patronage.api_keys import create_key
@@ -230,6 +231,10 @@ def test_the_cases_api_and_the_case_form_take_a_touchpoint_id(panel, db_url, tmp
         assert opened.status_code in (302, 303), opened.text
         number = opened.headers["location"].split("/cases/")[1].split("?")[0]
         assert tuple(_case(engine, number)) == (ids["TP1"], "delivery")
+        log_in(client, "admin")  # the agent sees only the cases routed to them
+        shown = BeautifulSoup(client.get(f"/cases/{number}").text, "html.parser")
+        assert shown.select_one("#case-touchpoint").get_text(" ", strip=True).startswith(
+            "交付 · 2026-05-20") and "TP1" in shown.select_one("#case-touchpoint").text
 
 
 def test_an_alert_rule_opens_the_case_of_a_tagged_answer_about_its_touchpoint(panel, tmp_path):
