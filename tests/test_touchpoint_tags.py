@@ -256,6 +256,35 @@ def test_an_alert_rule_opens_the_case_of_a_tagged_answer_about_its_touchpoint(pa
     assert made and set(made.values()) == {(None, "survey")}
 
 
+def test_the_command_line_takes_a_touchpoint_for_a_case_and_a_trigger(panel, db_url,
+                                                                      tmp_path):
+    from patronage.surveys import program
+    from patronage.surveys.templates import load_template
+
+    engine = panel[0]
+    ids = _points(engine, tmp_path)
+    runner = CliRunner()
+    opened = runner.invoke(main, ["case", "open", "--db", db_url, "--customer", "C001",
+                                  "--subject", "送货晚了", "--touchpoint", "TP1"])
+    assert opened.exit_code == 0, opened.output
+    assert tuple(_case(engine, opened.output.strip())) == (ids["TP1"], "delivery")
+    wrong = runner.invoke(main, ["case", "open", "--db", db_url, "--customer", "C001",
+                                 "--subject", "x", "--touchpoint", "TP2"])
+    assert wrong.exit_code != 0 and "'TP2' belongs to another customer" in wrong.output
+    assert "Traceback" not in wrong.output
+    code = program.create_survey(engine, load_template("ces"), now=T0)
+    program.set_status(engine, code, "open")
+    made = runner.invoke(main, ["survey", "trigger", code, "--db", db_url, "--event",
+                                "touchpoint", "--kind", "installation", "--delay-hours", "2"])
+    assert made.exit_code == 0 and "after each installation" in made.output, made.output
+    with engine.connect() as conn:
+        assert conn.execute(select(survey_triggers.c.event, survey_triggers.c.touchpoint_kind)
+                            ).one() == ("touchpoint", "installation")
+    bad = runner.invoke(main, ["survey", "trigger", code, "--db", db_url, "--event",
+                               "purchase", "--kind", "installation"])
+    assert bad.exit_code != 0 and "a touchpoint kind goes only with the event" in bad.output
+
+
 def test_a_case_from_a_follow_up_call_after_a_touchpoint_records_it():
     from patronage.care.tasks import _touchpoint_of
     assert _touchpoint_of("rule:3:touchpoint:41") == 41
@@ -292,7 +321,7 @@ def test_answers_to_a_trigger_made_invitation_carry_its_touchpoint(engine):
         program.set_status(engine, code, "open")
         add_trigger(engine, code, event, delay_hours=0, now=T0, touchpoint_kind=kind)
         codes.append(code)
-    with pytest.raises(ValueError, match="touchpoint_kind goes with the event 'touchpoint'"):
+    with pytest.raises(ValueError, match="a touchpoint kind goes only with the event 'touchpoint'"):
         add_trigger(engine, codes[1], "case_closed", touchpoint_kind="delivery")
     with pytest.raises(ValueError, match="got 'teleport'"):
         add_trigger(engine, codes[0], "touchpoint", touchpoint_kind="teleport")

@@ -56,8 +56,8 @@ def add_trigger(engine: Engine, code: str, event: str = "purchase", delay_hours:
         raise ValueError(f"event must be one of {list(TRIGGER_EVENTS)}; got {event!r}")
     if touchpoint_kind is not None and (event != "touchpoint"
                                         or touchpoint_kind not in TOUCHPOINT_KINDS):
-        raise ValueError(f"touchpoint_kind goes with the event 'touchpoint' and is one of "
-                         f"{list(TOUCHPOINT_KINDS)}; got {touchpoint_kind!r}")
+        raise ValueError(f"a touchpoint kind goes only with the event 'touchpoint' and is one "
+                         f"of {', '.join(TOUCHPOINT_KINDS)}; got {touchpoint_kind!r}")
     if isinstance(delay_hours, bool) or not isinstance(delay_hours, int) or delay_hours < 0:
         raise ValueError(f"delay_hours must be a whole number >= 0; got {delay_hours!r}")
     with write_transaction(engine) as conn:
