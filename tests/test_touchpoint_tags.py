@@ -392,6 +392,14 @@ def test_the_journey_view_counts_tagged_answers_for_their_touchpoint(panel):
         # The 95% t interval of the mean, as scipy gives it.
         low, high = stats.t.interval(0.95, len(sat) - 1, loc=sat.mean(), scale=stats.sem(sat))
         assert (row["sat_low"], row["sat_high"]) == pytest.approx((low, high))
+    # What the importance regression is fed: R15 is about the training only (its tag), R12
+    # (untagged, 3 days after the delivery) about the delivery by the window.
+    from patronage.journey.view import _answers, _exposure
+    exposure = _exposure(engine, _answers(engine))
+    with engine.connect() as conn:
+        pk = dict(conn.execute(select(responses.c.external_id, responses.c.id)).all())
+    assert exposure.loc[pk["R15"]][lambda row: row].index.tolist() == ["training"]
+    assert exposure.loc[pk["R12"]][lambda row: row].index.tolist() == ["delivery"]
     assert (table.loc["training", "cases"], table.loc["training", "cases_tagged"]) == (1, 1)
     assert table.loc["training", "cases_per_1000"] == pytest.approx(1000.0)
     assert (table.loc["delivery", "cases"], table.loc["delivery", "cases_tagged"]) == (1, 0)
