@@ -293,6 +293,13 @@ def task_of(conn: Connection, task_id, *, for_update: bool = False) -> dict:
     return dict(row)
 
 
+def _touchpoint_of(source_key: str | None) -> int | None:
+    """The touchpoint a rule's follow-up call was made for (``rule:{id}:touchpoint:{id}``)."""
+    parts = (source_key or "").split(":")
+    return int(parts[3]) if len(parts) == 4 and parts[2] == "touchpoint" and \
+        parts[3].isdigit() else None
+
+
 def may_see(conn: Connection, user: dict, task: dict) -> bool:
     if user.get("role") == "admin" or task["assignee_id"] == user["id"]:
         return True
@@ -353,6 +360,7 @@ def complete_task(engine: Engine, task_id, outcome: str, *, note: str | None = N
             new = NewCase(customer=None, customer_pk=task["customer_id"],
                           subject=task["subject"], description=note, type="complaint",
                           channel=CASE_CHANNEL_OF[task["type"]],
+                          touchpoint_pk=_touchpoint_of(task["source_key"]),
                           extra={"care_task": task["id"]})
             case_number = open_on(conn, new, case_values(new), by=by, now=now, config=config)
             values["case_id"] = case_id_of(case_number)

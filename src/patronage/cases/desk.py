@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from patronage.cases import records, routing, sla
 from patronage.cases.config import DEFAULT, DeskConfig
 from patronage.cases.inputs import (
-    category_code, clean_text, customer_pk, now_utc, one_of, team_id_of, user_id_of,
+    category_code, clean_text, customer_pk, now_utc, one_of, team_id_of, touchpoint_of,
+    user_id_of,
 )
 from patronage.members.programme import case_severity_floor, raised_severity
 from patronage.messages import N_, UserError
@@ -51,6 +52,10 @@ class NewCase:
     severity: str = "normal"
     contact: str | None = None
     touchpoint_kind: str | None = None
+    # The touchpoint it is about: its imported id (a form, a file, the API) or its database id
+    # (a case opened from a touchpoint or a tagged answer); its kind replaces touchpoint_kind.
+    touchpoint: str | None = None
+    touchpoint_pk: int | None = None
     external_ref: str | None = None
     response_id: int | None = None
     survey_id: int | None = None
@@ -96,6 +101,9 @@ def open_on(conn, new: NewCase, values: dict, *, by: int | None, now: datetime,
             config: DeskConfig = DEFAULT) -> str:
     """Open the case on the caller's write connection (see :func:`open_case`)."""
     customer_id = new.customer_pk or customer_pk(conn, new.customer)
+    touchpoint_id, kind = touchpoint_of(conn, new.touchpoint, new.touchpoint_pk, customer_id)
+    if touchpoint_id is not None:
+        values = {**values, "touchpoint_id": touchpoint_id, "touchpoint_kind": kind}
     category = category_code(conn, new.category)
     team_id, owner_id = team_id_of(conn, new.team), user_id_of(conn, new.owner)
     if team_id is None and owner_id is None:

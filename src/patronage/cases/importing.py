@@ -39,6 +39,7 @@ ALIASES = {
                   "受理时间", "受理時間"),
     "owner": ("owner", "负责人", "負責人", "处理人", "處理人"),
     "team": ("team", "团队", "團隊", "班组", "班組"),
+    "touchpoint": PANEL_ALIASES["responses"]["touchpoint"],
 }
 REQUIRED = ("customer", "subject")
 _FIELD_OF = {"subject": "subject", "description": "description", "contact": "contact",
@@ -78,7 +79,8 @@ def _one(conn, row, line, opened, now, problems, labels, config) -> int:
                   description=_value(row, "description"), type=_value(row, "type") or "complaint",
                   channel=_value(row, "channel") or "import", category=_value(row, "category"),
                   severity=_value(row, "severity") or "normal", contact=_value(row, "contact"),
-                  external_ref=ref, owner=_value(row, "owner"), team=_value(row, "team"))
+                  external_ref=ref, owner=_value(row, "owner"), team=_value(row, "team"),
+                  touchpoint=_value(row, "touchpoint"))
     savepoint = conn.begin_nested()
     try:
         values = case_values(new)
@@ -88,7 +90,8 @@ def _one(conn, row, line, opened, now, problems, labels, config) -> int:
         savepoint.rollback()
         field = str(exc.params.get("field", "")) if exc.params else ""
         name = _FIELD_OF.get(field) or next(
-            (k for k in ("customer", "category", "owner", "team") if k in exc.params), None)
+            (k for k in ("customer", "category", "owner", "team", "touchpoint")
+             if k in exc.params), None)
         problems.add(int(line), labels.get(name, name) if name else None,
                      _value(row, name) if name else None, str(exc))
         return 0

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from patronage.messages import N_, Term, UserError
-from patronage.storage.schema import customers, users
+from patronage.storage.schema import customers, touchpoints, users
 from patronage.storage.schema_cases import case_categories, teams
 
 #: Field names as people read them (translated with the message).
@@ -83,6 +83,28 @@ def team_id_of(conn, name: str | None) -> int | None:
     return int(pk)
 
 
+def touchpoint_of(conn, ref: str | None, pk: int | None,
+                  customer_id: int) -> tuple[int | None, str | None]:
+    """The touchpoint a case is about, ``(id, kind)``: by the id it was imported under
+    (``ref``, as people type it) or by its database id (``pk``, as the library passes it);
+    ``(None, None)`` for neither. UserError when ``ref`` is unknown or another customer's."""
+    ref = None if ref is None else str(ref).strip() or None
+    if ref is None and pk is None:
+        return None, None
+    t = touchpoints.c
+    where = t.external_id == ref if ref is not None else t.id == int(pk)
+    row = conn.execute(select(t.id, t.kind, t.customer_id).where(where)).first()
+    if row is None and ref is None:
+        return None, None  # deleted since the event that refers to it
+    if row is None:
+        raise UserError(N_("There is no touchpoint {touchpoint!r}; check its id or import it "
+                           "first (patronage import touchpoints)."), touchpoint=ref[:64])
+    if ref is not None and row.customer_id != customer_id:
+        raise UserError(N_("Touchpoint {touchpoint!r} belongs to another customer; check the "
+                           "touchpoint or the customer."), touchpoint=ref[:64])
+    return int(row.id), row.kind
+
+
 def category_code(conn, code: str | None) -> str | None:
     if not code:
         return None
@@ -97,4 +119,4 @@ def category_code(conn, code: str | None) -> str | None:
 
 
 __all__ = ["FIELDS", "LIMITS", "category_code", "clean_text", "customer_pk", "now_utc", "one_of",
-           "team_id_of", "user_id_of"]
+           "team_id_of", "touchpoint_of", "user_id_of"]

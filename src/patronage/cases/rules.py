@@ -159,7 +159,8 @@ def _apply_batch(engine: Engine, rule: dict, now: datetime, batch: int, config: 
                               .where(case_rules.c.id == rule["id"])).scalar()
         # An answer to the check after a case belongs to that case (it may reopen it), not to
         # a new one.
-        query = (select(r.id, r.customer_id, r.survey_id, r.submitted_at, invitations.c.case_id)
+        query = (select(r.id, r.customer_id, r.survey_id, r.submitted_at, r.touchpoint_id,
+                        invitations.c.case_id)
                  .outerjoin(invitations, invitations.c.id == r.invitation_id)
                  .where(r.id > cursor).order_by(r.id).limit(batch))
         if rule["survey_id"] is not None:
@@ -196,7 +197,8 @@ def _open_for(conn, rule, row, customer, numbers, texts, now, config) -> int:
                   category=rule["category"], severity=rule["severity"],
                   contact=customer.get("phone") or customer.get("email"),
                   response_id=row["id"], survey_id=row["survey_id"], rule_id=rule["id"],
-                  touchpoint_kind="survey", extra={"rule": rule["code"]})
+                  touchpoint_kind="survey", touchpoint_pk=row["touchpoint_id"],
+                  extra={"rule": rule["code"]})
     savepoint = conn.begin_nested()
     try:
         open_on(conn, new, case_values(new), by=None, now=now, config=config)

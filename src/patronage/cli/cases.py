@@ -35,8 +35,11 @@ def case() -> None:
 @click.option("--owner", default=None, help="Staff e-mail (default: by assignment rules).")
 @click.option("--team", default=None)
 @click.option("--ref", "external_ref", default=None, help="Your system's id for it (idempotent).")
+@click.option("--touchpoint", default=None,
+              help="The id of the touchpoint it is about, as imported (patronage import "
+                   "touchpoints).")
 def case_open(db, customer, subject, description, type_, channel, category, severity, contact,
-              owner, team, external_ref):
+              owner, team, external_ref, touchpoint):
     """Open a case.
 
     Example: patronage case open --customer C001 --subject "货物破损" --category delivery
@@ -45,7 +48,7 @@ def case_open(db, customer, subject, description, type_, channel, category, seve
 
     new = NewCase(customer=customer, subject=subject, description=description, type=type_,
                   channel=channel, category=category, severity=severity, contact=contact,
-                  owner=owner, team=team, external_ref=external_ref)
+                  owner=owner, team=team, external_ref=external_ref, touchpoint=touchpoint)
     click.echo(guard(lambda: open_case(ready_engine(db), new, config=_config(db))))
 
 

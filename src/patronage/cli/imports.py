@@ -53,6 +53,10 @@ def _import_command(kind: str):
         f"Import {kind} from a CSV or XLSX file. Nothing is written unless every row is valid; "
         f"re-importing the same file adds nothing.\n\nExample: patronage import {kind} {kind}.csv --dry-run"
     )
+    if kind == "responses":
+        command.__doc__ = command.__doc__.replace(
+            "\n\nExample", " A touchpoint column (touchpoint_id, 触点编号) tags each answer with "
+            "the touchpoint it is about, by the id `patronage import touchpoints` read.\n\nExample")
     if kind == "transactions":
         command = click.option(
             "--create-customers", is_flag=True,
@@ -114,6 +118,7 @@ def import_touchpoints_command(db, file, dry_run, encoding, sheet, date_order):
 @_file_options
 def import_cases_command(db, file, dry_run, encoding, sheet, date_order):
     """Import cases (a hotline's or ticketing system's export): customer and subject required;
+    a touchpoint column (touchpoint_id, 触点编号) names the imported touchpoint a case is about;
     each row is routed and timed like a new case. Nothing is written unless every row is valid;
     rows whose reference (工单号) is already a case are left as they are.
 

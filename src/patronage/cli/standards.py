@@ -129,9 +129,10 @@ def analyze_standards(db, fmt, code, by, show):
 @db_option
 @format_option
 def analyze_journey(db, fmt):
-    """The journey view: per touchpoint kind its volume, satisfaction and effort after it with
-    95% intervals, cases per 1,000 touchpoints, the share of detractors who mention it and its
-    derived importance for overall satisfaction.
+    """The journey view: per touchpoint kind its volume, satisfaction and effort about it with
+    95% intervals, cases per 1,000 touchpoints, the share of detractors about it and its
+    derived importance for overall satisfaction. An answer tagged with a touchpoint counts for
+    it; an untagged one for the touchpoints of the 30 days before it (columns tagged, basis).
 
     Example: patronage analyze journey --format csv
     """

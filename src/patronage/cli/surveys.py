@@ -55,24 +55,31 @@ def survey_work(db, loop, interval):
 @survey.command("trigger")
 @db_option
 @click.argument("code")
-@click.option("--event", type=click.Choice(["purchase", "case_closed"]), required=True)
+@click.option("--event", type=click.Choice(["purchase", "touchpoint", "case_closed"]),
+              required=True)
 @click.option("--delay-hours", default=24, show_default=True, type=int,
               help="Invite this long after the event.")
 @click.option("--reopen-if", "reopen_if", default=None, metavar="CONDITION",
               help="With case_closed: an answer like this reopens the case, e.g. \"csat <= 2\".")
-def survey_trigger(db, code, event, delay_hours, reopen_if):
-    """Invite customers to survey CODE after each purchase or resolved case (transactional
-    survey; after a case, the answer lands on the case and a low one can reopen it).
+@click.option("--kind", default=None, metavar="KIND",
+              help="With touchpoint: only after touchpoints of this kind, e.g. installation.")
+def survey_trigger(db, code, event, delay_hours, reopen_if, kind):
+    """Invite customers to survey CODE after each purchase, touchpoint or resolved case
+    (transactional survey; the answer is tagged with the touchpoint, or the case's; after a
+    case, the answer lands on the case and a low one can reopen it).
 
     Example: patronage survey trigger case-check --event case_closed --delay-hours 0 --reopen-if "csat <= 2"
+
+    Example: patronage survey trigger after-install --event touchpoint --kind installation
     """
     from patronage.cases.rules import parse_condition
     from patronage.surveys.triggers import add_trigger
 
     _settings_, engine = _survey_engine(db)
     condition = guard(lambda: parse_condition(reopen_if)) if reopen_if else None
-    guard(lambda: add_trigger(engine, code, event, delay_hours, reopen_condition=condition))
-    click.echo(f"Survey {code} now invites customers {delay_hours} h after each {event}; "
+    guard(lambda: add_trigger(engine, code, event, delay_hours, reopen_condition=condition,
+                              touchpoint_kind=kind))
+    click.echo(f"Survey {code} now invites customers {delay_hours} h after each {kind or event}; "
                "`patronage work --loop` sends the invitations.")
 
 

@@ -144,6 +144,8 @@ def _ces(rng, cases, waves, start, end):
         rng.choice(3, size=n, p=[0.5, 0.3, 0.2])]
     responses = _responses("CES", CES_CODE, wave, picked["customer_id"].to_numpy(), submitted,
                            duration, channel, "zh_Hans")
+    if "touchpoint_ref" in picked:  # a transactional survey: about the contact of its case
+        responses["touchpoint_ref"] = picked["touchpoint_ref"].to_numpy()
     effort = np.where(rng.random(n) < SERVQUAL_MISSING, np.nan, effort)
     answers = _long(responses["external_id"].to_numpy(), pd.DataFrame({"ces": effort}))
     case_of = pd.Series(case_type, index=responses["external_id"].to_numpy(), name="case_type")

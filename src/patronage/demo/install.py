@@ -146,6 +146,8 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
         "channel": "channel", "waiting_seconds": "waiting_seconds",
         "handling_seconds": "handling_seconds",
         **{unit: unit for unit in ("site", "team", "agent") if unit in tp}}))
+    tp_ids = conn.execute(select(touchpoints.c.id).order_by(touchpoints.c.id)).scalars().all()
+    touchpoint_pk = dict(zip(tp.index.tolist(), tp_ids[len(tp_ids) - len(tp):]))
     counts["competitors"] = insert_rows(conn, competitors, _records(
         company.competitors, {"name": "name", "note": "note"}))
 
@@ -189,10 +191,14 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
         "description": "description", "touchpoint_kind": "touchpoint_kind",
         "response_id": _mapped(k["response_id"], response_pk, "response"),
         "opened_at": "opened_at", "closed_at": "closed_at",
+        # An inquiry's case is about the call that raised it; a complaint's about its topic.
+        **({"touchpoint_id": _mapped(k["touchpoint_ref"].where(k["type"].eq("inquiry")),
+                                     touchpoint_pk, "touchpoint")}
+           if "touchpoint_ref" in k else {}),
         **{column: pd.Series(values, index=k.index, dtype=object)
            for column, values in desk.items()}}))
     if company.extra is not None:
-        _install_extra(conn, company.extra, counts, say)
+        _install_extra(conn, company.extra, counts, say, touchpoint_pk)
     say("Writing the labels of regions, industries, tiers, products … in three languages")
     insert_rows(conn, category_labels, label_rows())
     if company.desk is not None:
@@ -205,8 +211,10 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
     return counts
 
 
-def _install_extra(conn: Connection, extra, counts: dict[str, int], say) -> None:
-    """The extra surveys (SERVQUAL-22, CES) and the competitor ratings; adds to ``counts``."""
+def _install_extra(conn: Connection, extra, counts: dict[str, int], say,
+                   touchpoint_pk: dict) -> None:
+    """The extra surveys (SERVQUAL-22, CES) and the competitor ratings; adds to ``counts``.
+    A CES answer is tagged with the complaint or inquiry contact of its case."""
     say(f"Writing {len(extra.responses):,} SERVQUAL and CES responses and competitor ratings")
     s, w, r, a = extra.surveys, extra.waves, extra.responses, extra.answers
     counts["surveys"] += insert_rows(conn, surveys, _records(s, {col: col for col in s.columns}))
@@ -223,7 +231,9 @@ def _install_extra(conn: Connection, extra, counts: dict[str, int], say) -> None
         "wave_id": _mapped(survey_ids.astype(str) + "/" + r["wave"], wave_pk, "wave"),
         "customer_id": _mapped(r["customer_id"], customer_pk, "customer"),
         "channel": "channel", "language": "language", "started_at": "started_at",
-        "submitted_at": "submitted_at", "weight": "weight", "quality_flags": "quality_flags"}))
+        "submitted_at": "submitted_at", "weight": "weight", "quality_flags": "quality_flags",
+        **({"touchpoint_id": _mapped(r["touchpoint_ref"], touchpoint_pk, "touchpoint")}
+           if "touchpoint_ref" in r else {})}))
     response_pk = _key_map(conn, responses.c.external_id, responses.c.id)
     counts["answers"] += insert_rows(conn, answers, _records(a, {
         "response_id": _mapped(a["response_id"], response_pk, "response"),

@@ -184,7 +184,8 @@ def generate_cases(rng: np.random.Generator, touchpoints: pd.DataFrame, response
                    answers: pd.DataFrame, today: date) -> pd.DataFrame:
     """Cases from complaints, inquiries, detractor answers and negative comments.
 
-    ``response_id`` holds the response's external id for survey-born cases.
+    ``response_id`` holds the response's external id for survey-born cases, ``touchpoint_ref``
+    the touchpoint frame's index of the complaint or inquiry contact that raised a case.
     """
     end = pd.Timestamp(datetime.combine(today, datetime.max.time().replace(microsecond=0)))
     parts = []
@@ -200,6 +201,7 @@ def generate_cases(rng: np.random.Generator, touchpoints: pd.DataFrame, response
         "description": [f"客户通过{_VIA.get(c, c)}投诉。" for c in complaints["channel"]],
         "touchpoint_kind": kind, "response_id": None,
         "opened_at": complaints["occurred_at"].to_numpy(),
+        "touchpoint_ref": complaints.index.to_numpy(),
     }))
     inquiries = touchpoints[touchpoints["kind"] == "inquiry"]
     inquiries = inquiries[rng.random(len(inquiries)) < 0.25]
@@ -209,6 +211,7 @@ def generate_cases(rng: np.random.Generator, touchpoints: pd.DataFrame, response
         "customer_id": inquiries["customer_id"].to_numpy(), "type": "inquiry", "subject": topics,
         "description": None, "touchpoint_kind": "inquiry", "response_id": None,
         "opened_at": inquiries["occurred_at"].to_numpy(),
+        "touchpoint_ref": inquiries.index.to_numpy(),
     }))
     wide = answers[answers["item_code"].isin(["nps", "overall_satisfaction"])].pivot(
         index="response_id", columns="item_code", values="value_num")
@@ -239,11 +242,11 @@ def generate_cases(rng: np.random.Generator, touchpoints: pd.DataFrame, response
     status, closed = _status(rng, frame["opened_at"], end)
     frame["status"] = status
     frame["closed_at"] = closed.dt.floor("s")
-    for column in ("description", "response_id"):
+    for column in ("description", "response_id", "touchpoint_ref"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     frame.insert(0, "case_id", np.arange(1, len(frame) + 1))
     return frame[["case_id", "customer_id", "type", "status", "subject", "description",
-                  "touchpoint_kind", "response_id", "opened_at", "closed_at"]]
+                  "touchpoint_kind", "response_id", "opened_at", "closed_at", "touchpoint_ref"]]
 
 
 def competitor_frame() -> pd.DataFrame:

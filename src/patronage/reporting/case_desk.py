@@ -22,7 +22,7 @@ from patronage.messages import N_, Term, UserError
 from patronage.reporting.formats import money
 from patronage.storage.schema import (
     CASE_CHANNELS, CASE_SEVERITIES, CASE_STATUSES, CASE_TYPES, OPEN_CASE_STATUSES, cases,
-    customers, surveys, users,
+    customers, surveys, touchpoints, users,
 )
 from patronage.storage.schema_cases import case_categories, team_members, teams
 
@@ -267,6 +267,9 @@ def case_page(engine: Engine, number, *, language: str, timezone: str | None,
         team_names = dict(conn.execute(select(teams.c.id, teams.c.name)).all())
         survey = conn.execute(select(surveys.c.code).where(
             surveys.c.id == case["survey_id"])).scalar() if case["survey_id"] else None
+        point = conn.execute(select(touchpoints).where(
+            touchpoints.c.id == case["touchpoint_id"])).mappings().first() \
+            if case["touchpoint_id"] else None
     categories = category_names(engine, language)
     return {
         "case": case, "customer": customer, "survey": survey,
@@ -277,6 +280,11 @@ def case_page(engine: Engine, number, *, language: str, timezone: str | None,
         "can_reopen": case["status"] in ("resolved", "closed"),
         "is_open": case["status"] in OPEN_CASE_STATUSES,
         "opened_local": local_time(case["opened_at"], timezone),
+        # The touchpoint it is about: the tagged one (its kind, time, where, id), else the kind.
+        "touchpoint": None if point is None else {
+            "kind": point["kind"], "at": local_time(point["occurred_at"], timezone),
+            "where": " · ".join(v for v in (point["site"], point["agent"]) if v),
+            "external_id": point["external_id"]},
         "events": [_event(e, people, team_names, timezone) for e in case["events"]],
     }
 

@@ -8,10 +8,11 @@ and against the survey's responses when applied (:meth:`Filters.apply`): an unkn
 wave is a :class:`~patronage.messages.UserError` naming the values there are, never an empty page
 that looks like a result.
 
-The touchpoint filter keeps the responses that followed a moment of truth of one kind: those whose
-customer had a touchpoint of that kind (an installation, a delivery ...) in the
-:data:`~patronage.satisfaction.sources.TOUCHPOINT_DAYS` days before answering (the survey's own
-touchpoint is not one). Pages about customers rather than responses (the Loyalty page) take the
+The touchpoint filter keeps the responses about a moment of truth of one kind: those tagged with a
+touchpoint of that kind (a survey sent after it, an import's touchpoint column) and, of the
+untagged ones, those whose customer had a touchpoint of that kind (an installation, a delivery
+...) in the :data:`~patronage.satisfaction.sources.TOUCHPOINT_DAYS` days before answering (the
+survey's own touchpoint is not one). Pages about customers rather than responses (the Loyalty page) take the
 segment filters only: :func:`customer_filters` splits the rest off so the page can say so.
 """
 

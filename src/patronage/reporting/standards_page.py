@@ -42,6 +42,20 @@ ITEM_NAMES = {"overall_satisfaction": N_("Overall satisfaction"), "csat": N_("CS
               "satisfaction": N_("Satisfaction"), "nps": N_("Likelihood to recommend (0–10)")}
 
 
+#: Which rule a journey row's answers came by (see :mod:`patronage.journey.view`).
+BASIS_NAMES = {"tag": N_("by the tagged touchpoint"),
+               "window": N_("inferred from touchpoints in the 30 days before answering")}
+_BOTH = N_("{tagged} by the tagged touchpoint, the other {rest} inferred from touchpoints in "
+           "the 30 days before answering")
+
+
+def _basis(row: dict, gettext) -> str:
+    if row["basis"] == "both":
+        return gettext(_BOTH).format(tagged=formats.integer(row["tagged"]),
+                                     rest=formats.integer(row["responses"] - row["tagged"]))
+    return gettext(BASIS_NAMES[row["basis"]])
+
+
 def period_label(day, period: str) -> str:
     """A month as ``2026-04``, a week by its Monday ``2026-04-06``."""
     return day.strftime("%Y-%m") if period == "month" else day.isoformat()
@@ -63,13 +77,15 @@ def journey_page(engine: Engine, *, language: str, gettext, min_sample: int) -> 
             "kind": row["kind"], "label": labels("touchpoint", row["kind"]),
             "touchpoints": formats.integer(row["touchpoints"]),
             "customers": formats.integer(row["customers"]),
+            "basis": row["basis"], "basis_text": _basis(row, gettext),
             "sat_n": row["sat_n"], "sat": formats.number(row["sat_mean"], 2),
             "sat_range": _interval(row["sat_low"], row["sat_high"]),
             "sat_small": row["sat_n"] < min_sample,
             "effort_n": row["effort_n"], "effort": formats.number(row["effort_mean"], 2),
             "effort_range": _interval(row["effort_low"], row["effort_high"]),
             "effort_small": row["effort_n"] < min_sample,
-            "cases": formats.integer(row["cases"]),
+            "cases": formats.integer(row["cases"]), "cases_tagged": row["cases_tagged"],
+            "cases_tagged_text": formats.integer(row["cases_tagged"]),
             "cases_rate": formats.number(row["cases_per_1000"], 1),
             "mentions": row["mentions"],
             "mention_share": formats.percent(row["mention_share"], 1),

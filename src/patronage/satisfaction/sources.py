@@ -23,8 +23,9 @@ from patronage.storage.schema import surveys as survey_rows
 from patronage.storage.schema import touchpoints
 
 SEGMENT_COLUMNS = ("region", "industry", "size", "channel", "tier")
-#: The meta column of the touchpoint kinds a response followed (";"-joined, "" for none): those
-#: of its customer's touchpoints in the ``TOUCHPOINT_DAYS`` days up to the answer (not the
+#: The meta column of the touchpoint kinds a response is about (";"-joined, "" for none): the
+#: kind of the touchpoint it is tagged with (``responses.touchpoint_id``) when it has one, else
+#: those of its customer's touchpoints in the ``TOUCHPOINT_DAYS`` days up to the answer (not the
 #: survey's own touchpoint).
 TOUCHPOINTS, TOUCHPOINT_DAYS = "touchpoints", 30
 #: The employee template's overall item: a survey answering it is an anonymous employee survey.
@@ -125,10 +126,33 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
     return SurveyData(answers=answers, comments=comments.rename("comment"), meta=meta)
 
 
+def _tagged(engine: Engine, ids: pd.Index) -> pd.Series:
+    """The kind of the touchpoint each of the responses ``ids`` (external ids) is tagged with;
+    only the tagged ones."""
+    r, tp = response_rows.c, touchpoints.c
+    query = (select(r.external_id, tp.kind).join(touchpoints, tp.id == r.touchpoint_id))
+    wanted = list(ids)
+    found: dict = {}
+    with engine.connect() as conn:
+        if len(wanted) > 5000:  # cheaper to read every tag than to list the ids
+            asked = set(wanted)
+            found = {e: k for e, k in conn.execute(query) if e in asked}
+        else:
+            for start in range(0, len(wanted), 500):
+                found.update(conn.execute(query.where(
+                    r.external_id.in_(wanted[start:start + 500]))).all())
+    return pd.Series(found, dtype=object)
+
+
 def _followed(engine: Engine, meta: pd.DataFrame) -> pd.Series:
-    """Per response (``meta``: ``customer_id``, ``submitted_at``): the kinds of its customer's
-    touchpoints in the :data:`TOUCHPOINT_DAYS` days up to the answer, sorted and ";"-joined."""
+    """Per response (``meta``: ``customer_id``, ``submitted_at``): the kind of its tagged
+    touchpoint, else the kinds of its customer's touchpoints in the :data:`TOUCHPOINT_DAYS`
+    days up to the answer, sorted and ";"-joined."""
     found = pd.Series("", index=meta.index, dtype=object)
+    tagged = _tagged(engine, meta.index)
+    if len(tagged):
+        found.loc[tagged.index] = tagged
+        meta = meta[~meta.index.isin(tagged.index)]
     answered = pd.to_datetime(meta["submitted_at"]).dropna()
     if answered.empty:
         return found

@@ -70,7 +70,7 @@ RESPONSE_CHANNELS = ("web", "email", "phone", "paper", "interview", "import")
 LANGUAGES = ("en", "zh_Hans", "zh_Hant")
 INVITATION_CHANNELS = ("email", "sms", "phone", "link", "paper")
 OUTBOX_STATUSES = ("pending", "sent", "failed")
-TRIGGER_EVENTS = ("purchase", "case_closed")
+TRIGGER_EVENTS = ("purchase", "case_closed", "touchpoint")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -232,6 +232,8 @@ invitations = Table(
     # A follow-up survey after a case: its answer is checked against the case (migration 0005).
     Column("case_id", Integer, ForeignKey("cases.id", ondelete="SET NULL", use_alter=True,
                                           name="fk_invitations_case_id_cases")),
+    # The touchpoint a transactional survey asks about (migration 0015): its answer is tagged.
+    Column("touchpoint_id", Integer, ForeignKey("touchpoints.id", ondelete="SET NULL")),
     CheckConstraint(_in("channel", INVITATION_CHANNELS), name="channel"),
     CheckConstraint("design_weight > 0", name="design_weight_positive"),
 )
@@ -288,7 +290,10 @@ survey_triggers = Table(
     Column("last_run_at", DateTime),
     # For a case follow-up: answers matching this condition reopen the case ("csat <= 2").
     Column("reopen_condition", JSON),
+    # After a touchpoint: only touchpoints of this kind (None: any but a survey; migration 0015).
+    Column("touchpoint_kind", String(30)),
     CheckConstraint(_in("event", TRIGGER_EVENTS), name="event"),
+    CheckConstraint("touchpoint_kind IS NULL OR event = 'touchpoint'", name="touchpoint_kind"),
     CheckConstraint("delay_hours >= 0", name="delay"),
 )
 
@@ -314,11 +319,16 @@ responses = Table(
     Column("weight", Float, nullable=False, server_default="1"),
     # Quality flags with reasons, e.g. {"speeder": "completed in 41 s"}; empty when clean.
     Column("quality_flags", JSON),
+    # The touchpoint the answer concerns (migration 0015): from the invitation of a
+    # transactional survey or the import's touchpoint column. NULL: the journey view and the
+    # touchpoint filter infer it from the customer's touchpoints before answering.
+    Column("touchpoint_id", Integer, ForeignKey("touchpoints.id", ondelete="SET NULL")),
     CheckConstraint(_in("channel", RESPONSE_CHANNELS), name="channel"),
     CheckConstraint("weight > 0", name="weight_positive"),
 )
 Index("ix_responses_survey_wave", responses.c.survey_id, responses.c.wave_id)
 Index("ix_responses_customer", responses.c.customer_id)
+Index("ix_responses_touchpoint", responses.c.touchpoint_id)
 
 answers = Table(
     "answers",
@@ -368,6 +378,8 @@ cases = Table(
     Column("waiting_since", DateTime),
     Column("round", Integer, nullable=False, server_default="1"),
     Column("updated_at", DateTime),
+    # The touchpoint the case is about (migration 0015); its kind is ``touchpoint_kind``.
+    Column("touchpoint_id", Integer, ForeignKey("touchpoints.id", ondelete="SET NULL")),
     UniqueConstraint("rule_id", "response_id", name="uq_cases_rule_response"),
     CheckConstraint(_in("type", CASE_TYPES), name="type"),
     CheckConstraint(_in("status", CASE_STATUSES), name="status"),
@@ -379,6 +391,7 @@ Index("ix_cases_customer", cases.c.customer_id)
 Index("ix_cases_status", cases.c.status, cases.c.resolution_due_at)
 Index("ix_cases_owner", cases.c.owner_id)
 Index("ix_cases_team", cases.c.team_id)
+Index("ix_cases_touchpoint", cases.c.touchpoint_id)
 
 users = Table(
     "users",

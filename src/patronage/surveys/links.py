@@ -48,6 +48,7 @@ class SurveyLink:
     design_weight: float = 1.0
     response_id: int | None = None
     draft: dict | None = None
+    touchpoint_id: int | None = None
 
 
 def _token_ok(token: Any) -> bool:
@@ -91,7 +92,8 @@ def stored_questionnaire(conn, survey_id: int, version: int, definition,
 def _link_from_invitation(conn, token: str, *, statuses=("open",)) -> SurveyLink | None:
     i, s = invitations.c, surveys.c
     row = conn.execute(
-        select(i.id, i.customer_id, i.wave_id, i.design_weight, s.id.label("survey_id"), s.code,
+        select(i.id, i.customer_id, i.wave_id, i.design_weight, i.touchpoint_id,
+               s.id.label("survey_id"), s.code,
                s.title, s.language, s.status, s.definition, s.version)
         .join(surveys, s.id == i.survey_id).where(i.token == token)).first()
     if row is None or row.status not in statuses:
@@ -103,7 +105,7 @@ def _link_from_invitation(conn, token: str, *, statuses=("open",)) -> SurveyLink
         questionnaire=stored_questionnaire(conn, row.survey_id, row.version, row.definition,
                                            row.code),
         version=row.version, invitation_id=row.id, token=token, customer_pk=row.customer_id,
-        wave_id=row.wave_id,
+        wave_id=row.wave_id, touchpoint_id=row.touchpoint_id,
         design_weight=float(row.design_weight), response_id=response_id,
         draft=_draft_of(conn, drafts.c.invitation_id == row.id))
 

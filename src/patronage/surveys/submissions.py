@@ -338,7 +338,8 @@ def prepare_from_link(link: SurveyLink, *, answers: Mapping[str, Any], submissio
         "customer_id": link.customer_pk if link.customer_pk is not None else customer_pk,
         "invitation_id": link.invitation_id, "channel": channel,
         "language": language or link.language, "started_at": started_at, "submitted_at": now,
-        "weight": link.design_weight, "quality_flags": flags}
+        "weight": link.design_weight, "quality_flags": flags,
+        "touchpoint_id": link.touchpoint_id}
     return PreparedSubmission(
         survey_id=link.survey_id, survey_code=link.survey_code, version=link.version,
         statuses=statuses, values=values, answers=tuple(rows),

@@ -16,7 +16,7 @@ from patronage.web.guard import json_object
 
 router = APIRouter(prefix="/api/cases")
 FIELDS = ("customer", "subject", "description", "type", "category", "severity", "contact",
-          "touchpoint_kind", "external_ref", "owner", "team")
+          "touchpoint_kind", "touchpoint", "external_ref", "owner", "team")
 
 
 _Caller = ApiCaller

@@ -140,7 +140,8 @@ def open_new_case(request: Request, form: dict = Depends(form_fields)):
             description=form.get("description"), type=form.get("type", ""),
             channel=form.get("channel", ""), category=form.get("category") or None,
             severity=form.get("severity", ""), contact=form.get("contact"),
-            owner=_owner(form.get("owner")), team=form.get("team") or None),
+            owner=_owner(form.get("owner")), team=form.get("team") or None,
+            touchpoint=form.get("touchpoint") or None),
             by=user["id"], config=_config(request))
     except UserError as exc:
         return _new_form(request, form, 400, error=readable(exc))

@@ -71,6 +71,9 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "submitted_at": ("submitted_at", "submitted", "submission time", "提交时间",
                          "提交時間"),
         "weight": ("weight", "权重", "權重"),
+        # The touchpoint the answer is about, by the id ``patronage import touchpoints`` read.
+        "touchpoint": ("touchpoint_id", "touchpoint id", "touchpoint no", "touchpoint",
+                       "触点编号", "觸點編號", "接触点编号", "接觸點編號", "触点", "觸點"),
     },
 }
 

@@ -1,13 +1,17 @@
 """Importing survey responses from a wide file: one row per response, one column per item.
 
 Known columns (response id, survey, wave, customer, channel, language, started/submitted time,
-weight) describe the response; every other column is an item code (``nps``,
+weight, touchpoint) describe the response; every other column is an item code (``nps``,
 ``q_product_quality``, ``comment``). Numeric cells become ``answers.value_num``; text is allowed
 only in the item ``comment`` and in columns ending with ``.text`` (``answers.value_text``); a
 blank cell is no answer. A survey code not in the database is created (status ``closed``, title =
 code, definition ``{"source": "import", "items": [...]}``); so is an unknown wave, starting on the
 earliest submission date of its rows. Re-importing upserts on the response id and replaces the
 response's answers; a response counts as updated when a field or any answer changed.
+
+The optional touchpoint column tags each response with the touchpoint it is about, by the id
+the touchpoint was imported under (``patronage import touchpoints``); without the column the
+responses' stored tags are left as they are.
 """
 
 from __future__ import annotations
@@ -22,14 +26,17 @@ from sqlalchemy import Connection, delete, insert, select
 from patronage.storage.importing import bulk
 from patronage.storage.importing.checks import Fields, customer_keys
 from patronage.storage.importing.parsing import NOT_A_NUMBER, parse_code, parse_number, parse_text
-from patronage.storage.schema import RESPONSE_CHANNELS, answers, responses, surveys, waves
+from patronage.storage.importing.report import shorten
+from patronage.storage.schema import (
+    RESPONSE_CHANNELS, answers, responses, surveys, touchpoints, waves,
+)
 
 TABLE = "responses"
 #: The longest text answer (a comment) an import takes; the survey form allows 2000 by default.
 MAX_TEXT_ANSWER = 10_000
 KINDS = {"survey_id": "int", "wave_id": "optint", "customer_id": "optint", "started_at": "datetime",
          "submitted_at": "datetime", "weight": "float", "response_id": "int",
-         "value_num": "float"}
+         "value_num": "float", "touchpoint_id": "optint"}
 _LANGUAGES = {"en": "en", "english": "en", "英文": "en", "英语": "en", "英語": "en",
               "zh": "zh_Hans", "zhhans": "zh_Hans", "zhcn": "zh_Hans", "zhsg": "zh_Hans",
               "简体中文": "zh_Hans", "简体": "zh_Hans", "zhhant": "zh_Hant", "zhtw": "zh_Hant",
@@ -49,6 +56,12 @@ class Parsed:
     rows: pd.DataFrame      # one row per response; survey/wave/customer as written
     answers: pd.DataFrame   # position, item_code, value_num, value_text
     items: list[str]
+    tagged: bool = False    # the file has a touchpoint column
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The response columns the import writes and compares."""
+        return (*_FIELDS, "touchpoint_id") if self.tagged else _FIELDS
 
 
 def _choice(fields: Fields, name: str, allowed: dict[str, str], what: str) -> pd.Series:
@@ -121,8 +134,9 @@ def validate(fields: Fields) -> Parsed:
         messages[not_positive] = "weight must be greater than 0"
         fields.record("weight", fields.raw("weight"), messages)
     rows["weight"] = weight.fillna(1.0)
+    rows["touchpoint"] = fields.parse("touchpoint", parse_code, 64)
     answers_frame, codes = _items(fields)
-    return Parsed(pd.DataFrame(rows), answers_frame, codes)
+    return Parsed(pd.DataFrame(rows), answers_frame, codes, tagged="touchpoint" in fields)
 
 
 @dataclass
@@ -131,6 +145,7 @@ class Resolved:
     customer_ids: pd.Series
     survey_ids: dict[str, int]
     wave_ids: dict[tuple[int, str], int]
+    touchpoint_ids: pd.Series | None = None
 
 
 def resolve(conn: Connection, fields: Fields, parsed: Parsed) -> Resolved:
@@ -140,7 +155,38 @@ def resolve(conn: Connection, fields: Fields, parsed: Parsed) -> Resolved:
     survey_ids = dict(conn.execute(select(surveys.c.code, surveys.c.id)).all())
     wave_ids = {(s, n): i for s, n, i in
                 conn.execute(select(waves.c.survey_id, waves.c.name, waves.c.id)).all()}
-    return Resolved(parsed, customer_ids, survey_ids, wave_ids)
+    return Resolved(parsed, customer_ids, survey_ids, wave_ids,
+                    _touchpoint_keys(conn, fields, parsed.rows["touchpoint"], customer_ids)
+                    if parsed.tagged else None)
+
+
+def _touchpoint_keys(conn: Connection, fields: Fields, refs: pd.Series,
+                     customer_ids: pd.Series) -> pd.Series:
+    """Database ids of the touchpoints named by their imported id; an unknown one, or one of
+    another customer than the response's, is a problem of its row."""
+    wanted = sorted(set(refs.dropna()))
+    found: dict = {}
+    t = touchpoints.c
+    for start in range(0, len(wanted), 500):
+        found.update({e: (i, c) for e, i, c in conn.execute(
+            select(t.external_id, t.id, t.customer_id)
+            .where(t.external_id.in_(wanted[start:start + 500])))})
+    keys = pd.Series([found[r][0] if r in found else np.nan for r in refs], index=refs.index,
+                     dtype="float64")
+    messages = pd.Series(None, index=refs.index, dtype=object)
+    for pos, (ref, customer) in enumerate(zip(refs, customer_ids, strict=True)):
+        if not isinstance(ref, str):
+            continue
+        if ref not in found:
+            messages.iloc[pos] = (f"touchpoint {shorten(ref)!r} is not among the imported "
+                                  "touchpoints; import it first (patronage import touchpoints "
+                                  "FILE) or leave the cell blank")
+        elif not pd.isna(customer) and int(customer) != found[ref][1]:
+            messages.iloc[pos] = (f"touchpoint {shorten(ref)!r} belongs to another customer "
+                                  "than this response; check the touchpoint or customer id")
+    if messages.notna().any():
+        fields.record("touchpoint", fields.raw("touchpoint"), messages)
+    return keys
 
 
 def count_new(conn: Connection, resolved: Resolved) -> int:
@@ -168,6 +214,8 @@ def _ensure_surveys_and_waves(conn: Connection, resolved: Resolved) -> pd.DataFr
     out["wave_id"] = [resolved.wave_ids.get((s, w)) if isinstance(w, str) else None
                       for s, w in zip(out["survey_id"], out["wave"])]
     out["customer_id"] = resolved.customer_ids
+    if resolved.touchpoint_ids is not None:
+        out["touchpoint_id"] = resolved.touchpoint_ids
     return out
 
 
@@ -181,13 +229,14 @@ def _norm(value):
     return value
 
 
-def _stored(conn: Connection, external_ids: list[str]) -> tuple[dict, dict]:
+def _stored(conn: Connection, external_ids: list[str],
+            names: tuple[str, ...] = _FIELDS) -> tuple[dict, dict]:
     """Stored responses (external id -> (id, fields)) and their answers (id -> set)."""
     found: dict = {}
     for offset in range(0, len(external_ids), 500):
         chunk = external_ids[offset: offset + 500]
         query = select(responses.c.id, responses.c.external_id,
-                       *[responses.c[f] for f in _FIELDS]).where(
+                       *[responses.c[f] for f in names]).where(
             responses.c.external_id.in_(chunk))
         for row in conn.execute(query):
             found[row[1]] = (row[0], tuple(_norm(v) for v in row[2:]))
@@ -206,9 +255,10 @@ def write(conn: Connection, resolved: Resolved, on_progress=None) -> tuple[int, 
     by_position: dict[int, set] = {}
     for pos, code, num, text in given.itertuples(index=False):
         by_position.setdefault(int(pos), set()).add((code, _norm(num), _norm(text)))
-    found, stored_answers = _stored(conn, rows["external_id"].tolist())
+    names = resolved.parsed.fields
+    found, stored_answers = _stored(conn, rows["external_id"].tolist(), names)
     new, changed = [], []
-    for pos, record in enumerate(rows[["external_id", *_FIELDS]].itertuples(index=False)):
+    for pos, record in enumerate(rows[["external_id", *names]].itertuples(index=False)):
         external_id, *values = record
         if external_id not in found:
             new.append(pos)
@@ -219,8 +269,8 @@ def write(conn: Connection, resolved: Resolved, on_progress=None) -> tuple[int, 
         if not same:
             changed.append(pos)
     todo = sorted(new + changed)
-    frame = rows.iloc[todo][["external_id", *_FIELDS]]
-    bulk.upsert(conn, TABLE, frame, key="external_id", kinds=KINDS, compare=list(_FIELDS),
+    frame = rows.iloc[todo][["external_id", *names]]
+    bulk.upsert(conn, TABLE, frame, key="external_id", kinds=KINDS, compare=list(names),
                 on_progress=on_progress)
     if changed:
         pks = [found[rows["external_id"].iloc[p]][0] for p in changed]
