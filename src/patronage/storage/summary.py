@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Date, Engine, and_, case, cast, func, literal, select
+from sqlalchemy import Date, Engine, Float, and_, case, cast, func, literal, select
 
 from patronage.storage.schema import customers, transactions
 
@@ -101,13 +101,24 @@ def read_summary_totals(engine: Engine, *, observation_end=None) -> dict:
             "end": None if first is None else pd.Timestamp(end)}
 
 
+def _cents(amount):
+    """Whole cents: sums of them are exact in SQLite's floating point as in PostgreSQL's
+    numeric, so every engine sums the same money."""
+    return func.round(amount * 100)
+
+
+def _money(cents):
+    """Cents as a double, rounded once (as DuckDB casts its exact decimals)."""
+    return cast(cast(cents, Float) / literal(100.0, Float), Float)
+
+
 def _summary_query(engine: Engine, end: date):
     t = transactions.c
     day = _day(engine, t.occurred_at).label("day")
     cutoff = datetime.combine(end + timedelta(days=1), datetime.min.time())
     daily = (
-        select(t.customer_id, day, func.sum(t.amount).label("amount"),
-               func.sum(func.coalesce(t.cost, 0)).label("cost"))
+        select(t.customer_id, day, func.sum(_cents(t.amount)).label("amount"),
+               func.sum(_cents(func.coalesce(t.cost, 0))).label("cost"))
         .where(t.is_refund.is_(False), t.occurred_at < cutoff)
         .group_by(t.customer_id, day)
         .subquery("daily")
@@ -128,10 +139,10 @@ def _summary_query(engine: Engine, end: date):
             (pc.days - 1).label("frequency"),
             _days_between(engine, pc.last_day, pc.first_day).label("recency"),
             _days_between(engine, end_value, pc.first_day).label("T"),
-            case((pc.days > 1, (pc.total - first.c.amount) / (pc.days - 1)), else_=0.0)
+            case((pc.days > 1, _money(pc.total - first.c.amount) / (pc.days - 1)), else_=0.0)
             .label("monetary_value"),
             pc.first_day.label("first_purchase"), pc.last_day.label("last_purchase"),
-            pc.total.label("total_spend"), (pc.total - pc.cost).label("profit"),
+            _money(pc.total).label("total_spend"), _money(pc.total - pc.cost).label("profit"),
         )
         .join(customers, customers.c.id == pc.customer_id)
         .join(first, and_(first.c.customer_id == pc.customer_id, first.c.day == pc.first_day))
