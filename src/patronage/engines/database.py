@@ -1,11 +1,10 @@
 """The operational database (SQLite or PostgreSQL) as an analysis engine: the summary and its
-sufficient statistics are computed in SQL (:mod:`patronage.storage.summary`); scores, computed
-in process, are written to Parquet."""
+sufficient statistics are computed in SQL (:mod:`patronage.storage.summary`); the scores are
+computed in process (:mod:`patronage.engines.analyses` writes them to Parquet)."""
 
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import Engine
 
 from patronage.loyalty.value_fit import ValueStatistics
@@ -55,8 +54,3 @@ class DatabaseEngine:
     def profiles(self) -> pd.DataFrame:
         return read_customers(self.engine).set_index("customer_id")[
             ["name", "region", "industry", "size", "tier"]]
-
-    @staticmethod
-    def scores_relation(scores: pd.DataFrame) -> pa.Table:
-        """Per-customer scores computed in process, as an Arrow table to write."""
-        return pa.Table.from_pandas(scores.reset_index(), preserve_index=False)

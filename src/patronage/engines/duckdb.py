@@ -149,9 +149,9 @@ class DuckDBEngine:
         """The value models' sufficient statistics, counted in SQL."""
         end = self._summarise(observation_end)
         if end is None:
-            empty = pd.DataFrame({"frequency": [], "recency": [], "T": [], "customers": []})
-            return ValueStatistics(empty, empty[["frequency", "customers"]].assign(
-                monetary_value=[]), 0.0, 0.0, None, None)
+            purchases = pd.DataFrame({"frequency": [], "recency": [], "T": [], "customers": []})
+            spend = pd.DataFrame({"frequency": [], "monetary_value": [], "customers": []})
+            return ValueStatistics(purchases, spend, 0.0, 0.0, None, None)
         purchases = self.conn.execute(
             'SELECT frequency, recency, "T", COUNT(*) AS customers FROM summary '
             'GROUP BY ALL ORDER BY frequency, recency, "T"').df()
@@ -177,7 +177,8 @@ class DuckDBEngine:
 
     # -- scores written back -----------------------------------------------------------------
     def value_scores(self, purchases, spend, *, margin: float, months: int = 12,
-                     monthly_discount: float = 0.01, observation_end=None) -> duckdb.DuckDBPyRelation:
+                     monthly_discount: float = 0.01,
+                     observation_end=None) -> duckdb.DuckDBPyRelation:
         """Per customer: P(alive), expected purchases in 90 days and CLV, as a relation
         (write it with ``.write_parquet(path)``). ``purchases`` is a fitted BetaGeo,
         ``spend`` a fitted GammaGamma or None (CLV left empty)."""
