@@ -106,7 +106,8 @@ def test_duckdb_on_the_export_prints_the_database_table(demo, analysis, tmp_path
     extra = ["--top", "0"] if analysis == "clv" else []
     ours = _json_run(analysis, "--engine", "duckdb", "--source", f"parquet:{folder}",
                      "--scores-out", str(tmp_path / "scores.parquet"), *extra)
-    theirs = _json_run(analysis, "--db", url, *extra)
+    theirs = _json_run(analysis, "--db", url, "--scores-out", str(tmp_path / "db.parquet"),
+                       *extra)
     ours_rows, theirs_rows = (pd.DataFrame(d["rows"] if isinstance(d, dict) else d)
                               for d in (ours, theirs))
     assert len(ours_rows) > 1000
@@ -118,6 +119,10 @@ def test_duckdb_on_the_export_prints_the_database_table(demo, analysis, tmp_path
             np.testing.assert_allclose(scores[column], shown[column], rtol=1e-8, err_msg=column)
         elif column in shown.columns:
             assert (scores[column].to_numpy() == shown[column].to_numpy()).all(), column
+    in_process = pd.read_parquet(tmp_path / "db.parquet").set_index("customer_id")
+    assert list(in_process.columns) == list(scores.columns)
+    pd.testing.assert_index_equal(in_process.index, scores.index)
+    pd.testing.assert_frame_equal(scores, in_process, check_exact=False, rtol=1e-8)
     if analysis == "clv":
         assert {"p_alive", "expected_purchases_90d", "clv"} <= set(scores.columns)
         for key in ("purchase_model", "spend_model"):
