@@ -163,5 +163,7 @@ def test_open_engine_explains_a_bad_source(tmp_path):
         open_engine("duckdb", None)
     with pytest.raises(ValueError, match="patronage export parquet"):
         open_engine("duckdb", f"parquet:{tmp_path}")
+    with pytest.raises(ValueError, match="spark engine needs --source parquet:DIR"):
+        open_engine("spark", "csv:x")
     with pytest.raises(ValueError, match="unknown engine"):
-        open_engine("spark", "parquet:x")
+        open_engine("hadoop", "parquet:x")

@@ -49,12 +49,13 @@ def _engine_options(func):
                         default=None, help="Also write every customer's scores to this Parquet "
                                            "file.")(func)
     func = click.option("--source", default=None, metavar="parquet:DIR",
-                        help="What the duckdb engine reads: a folder written by `patronage "
-                             "export parquet`.")(func)
+                        help="What the duckdb and spark engines read: a folder written by "
+                             "`patronage export parquet`.")(func)
     return click.option("--engine", "engine_name", type=click.Choice(ENGINES), default="database",
                         show_default=True,
                         help="Where the statistics are computed: the database of --db, or "
-                             "DuckDB over Parquet files (--source).")(func)
+                             "DuckDB or Spark (pip install 'patronage[spark]') over Parquet "
+                             "files (--source).")(func)
 
 
 def _open(engine_name: str, source: str | None, db: str | None):

@@ -3,8 +3,9 @@
 An analysis reduces to sufficient statistics computed in one pass plus a small fit in numpy: an
 engine computes the statistics (and writes per-customer scores back from the fitted
 parameters), :mod:`patronage.analytics` fits on them. Engines: the operational database
-(:mod:`patronage.engines.database`, SQL pushed down to SQLite/PostgreSQL) and DuckDB over the
-Parquet files of ``patronage export parquet`` (:mod:`patronage.engines.duckdb`).
+(:mod:`patronage.engines.database`, SQL pushed down to SQLite/PostgreSQL), DuckDB
+(:mod:`patronage.engines.duckdb`) and Apache Spark (:mod:`patronage.engines.spark`, optional)
+over the Parquet files of ``patronage export parquet``.
 
 Every engine offers ``customer_summary(observation_end)``, ``statistics(observation_end)``
 (:class:`patronage.loyalty.value_fit.ValueStatistics`) and ``profiles()``.
@@ -12,7 +13,9 @@ Every engine offers ``customer_summary(observation_end)``, ``statistics(observat
 
 from __future__ import annotations
 
-ENGINES = ("database", "duckdb")
+import importlib.util
+
+ENGINES = ("database", "duckdb", "spark")
 
 __all__ = ["ENGINES", "open_engine"]
 
@@ -27,12 +30,19 @@ def open_engine(name: str, source: str | None = None, database=None):
         from patronage.engines.database import DatabaseEngine
 
         return DatabaseEngine(database)
-    if name == "duckdb":
+    if name in ("duckdb", "spark"):
         kind, _, path = (source or "").partition(":")
         if kind != "parquet" or not path:
-            raise ValueError("the duckdb engine needs --source parquet:DIR, a folder written "
+            raise ValueError(f"the {name} engine needs --source parquet:DIR, a folder written "
                              "by `patronage export parquet DIR`")
-        from patronage.engines.duckdb import DuckDBEngine
+        if name == "duckdb":
+            from patronage.engines.duckdb import DuckDBEngine
 
-        return DuckDBEngine(path)
+            return DuckDBEngine(path)
+        if importlib.util.find_spec("pyspark") is None:
+            raise ValueError("the spark engine needs pyspark and Java 17 or later: "
+                             "pip install 'patronage[spark]'")
+        from patronage.engines.spark import SparkEngine
+
+        return SparkEngine(path)
     raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")

@@ -3,7 +3,7 @@
 The models are fitted on the engine's sufficient statistics; the table shown is the one of the
 in-database analysis (:func:`patronage.loyalty.clv_table`, :func:`patronage.loyalty.rfm_table`);
 ``scores_out`` writes every customer's scores to a Parquet file: computed in SQL by DuckDB, in
-process for the database engine.
+process for the database engine (Spark writes a folder of that name).
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from patronage.loyalty.analysis import ValueModels, clv_table, rfm_table, value_
 __all__ = ["clv_analysis", "rfm_analysis", "write_rfm_scores", "write_value_scores"]
 
 
-def _target(path) -> Path:
+def _target(path, engine=None) -> Path:
     path = Path(path)
+    if engine is not None and engine.name == "spark" and path.exists():
+        raise ValueError(f"{path} already exists: Spark writes its scores as a folder of that "
+                         "name; give a new name")
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
     if path.is_dir():
@@ -29,14 +32,23 @@ def _target(path) -> Path:
     return path
 
 
+def _write(engine, relation, path: Path) -> None:
+    """A DuckDB relation to one Parquet file; a Spark DataFrame to a folder of part files."""
+    if engine.name == "spark":
+        relation.write.mode("errorifexists").parquet(str(path))
+    else:
+        relation.write_parquet(str(path))
+
+
 def write_value_scores(engine, models: ValueModels, path, *, months: int = 12,
                        monthly_discount: float = 0.01, observation_end=None) -> Path:
     """Every customer's P(alive), expected purchases in 90 days and CLV to ``path``."""
-    path = _target(path)
-    if engine.name == "duckdb":
-        engine.value_scores(models.purchases, models.spend, margin=models.margin, months=months,
-                            monthly_discount=monthly_discount,
-                            observation_end=observation_end).write_parquet(str(path))
+    path = _target(path, engine)
+    if engine.name in ("duckdb", "spark"):
+        scores = engine.value_scores(models.purchases, models.spend, margin=models.margin,
+                                     months=months, monthly_discount=monthly_discount,
+                                     observation_end=observation_end)
+        _write(engine, scores, path)
     else:
         frame = models.customers.rename_axis("customer_id").reset_index()
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
@@ -45,9 +57,9 @@ def write_value_scores(engine, models: ValueModels, path, *, months: int = 12,
 
 def write_rfm_scores(engine, path, *, observation_end=None, summary=None) -> Path:
     """Every customer's RFM values, scores, code and segment to ``path``."""
-    path = _target(path)
-    if engine.name == "duckdb":
-        engine.rfm_scores(observation_end).write_parquet(str(path))
+    path = _target(path, engine)
+    if engine.name in ("duckdb", "spark"):
+        _write(engine, engine.rfm_scores(observation_end), path)
     else:
         if summary is None:
             summary = engine.customer_summary(observation_end)
