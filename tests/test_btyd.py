@@ -37,6 +37,7 @@ from patronage.analytics.btyd import (
     customer_lifetime_value,
     customer_summary,
     holdout_comparison,
+    lifetime_value_factor,
 )
 from patronage.analytics.btyd.beta_geo import _prepare as bg_prepare
 from patronage.analytics.btyd.pareto_nbd import log_integral
@@ -216,6 +217,25 @@ def test_gamma_gamma_and_clv_equal_lifetimes(lt, bgnbd, gg, cdnow):
     assert np.allclose(half, 0.5 * ours, rtol=1e-12)
     fitted = quiet(lt.GammaGammaFitter().fit, x[x > 0], m[x > 0])
     assert _rel(list(gg.params_.values()), fitted.params_.to_numpy()) < 1e-3
+
+
+def test_the_factors_an_engine_tabulates_rebuild_the_forecasts(lt, bgnbd, gg, cdnow):
+    """Issue 16: per distinct (x, T) an engine tabulates E[X | alive] and the discounted value
+    factor; times P(alive) (and the expected spend and margin) they give lifetimes' conditional
+    expected purchases and CLV on CDNOW."""
+    x, tx, age, m = (cdnow[c] for c in ("frequency", "recency", "T", "monetary_value"))
+    ref_bg = _lifetimes_model(lt.BetaGeoFitter, bgnbd.params_)
+    alive = bgnbd.probability_alive(x, tx, age)
+    if_alive = bgnbd.expected_purchases_if_alive(13.0, x, age)
+    theirs = quiet(ref_bg.conditional_expected_number_of_purchases_up_to_time, 13.0, x, tx, age)
+    assert _rel(if_alive * alive, theirs) < 1e-10
+    factor = lifetime_value_factor(bgnbd, x, age, time=12, discount_rate=0.01, freq="W")
+    rebuilt = 0.3 * gg.conditional_expected_average_profit(x, m) * alive * factor
+    ours = customer_lifetime_value(bgnbd, gg, x, tx, age, m, time=12, discount_rate=0.01,
+                                   margin=0.3, freq="W")
+    assert _rel(rebuilt, ours) < 1e-12
+    with pytest.raises(ValueError, match="BetaGeo"):
+        lifetime_value_factor(object(), x, age)
 
 
 def test_bgbb_predictions_equal_lifetimes(lt, donations):

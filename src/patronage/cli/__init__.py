@@ -11,7 +11,7 @@ import click
 
 from patronage.cli import (
     actions, apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, comments,
-    database, imports,
+    database, exports, imports,
     labels, loyalty, members_analysis, members_cards, members_earning, members_rewards,
     report, satisfaction, serving, standards, surveys, users, work,
 )
@@ -50,7 +50,7 @@ for _module in (members_cards, members_earning, members_rewards):
     for _command in _module.commands:
         members.add_command(_command)
 
-for _command in (database.db, serving.serve, serving.demo, imports.import_, users.user, analyze,
+for _command in (database.db, exports.export, serving.serve, serving.demo, imports.import_, users.user, analyze,
                  surveys.survey, cases.case, care, members, work.work, apikeys.apikey, labels.labels,
                  report.report, actions.action, standards.standard):
     main.add_command(_command)

@@ -41,6 +41,30 @@ def _finite(low: float | None = None, *, above: bool = False):
     return check
 
 
+def _engine_options(func):
+    """``--engine``, ``--source`` and ``--scores-out`` of the analyses that run on an engine."""
+    from patronage.engines import ENGINES
+
+    func = click.option("--scores-out", type=click.Path(dir_okay=False, path_type=Path),
+                        default=None, help="Also write every customer's scores to this Parquet "
+                                           "file.")(func)
+    func = click.option("--source", default=None, metavar="parquet:DIR",
+                        help="What the duckdb and spark engines read: a folder written by "
+                             "`patronage export parquet`.")(func)
+    return click.option("--engine", "engine_name", type=click.Choice(ENGINES), default="database",
+                        show_default=True,
+                        help="Where the statistics are computed: the database of --db, or "
+                             "DuckDB or Spark (pip install 'patronage[spark]') over Parquet "
+                             "files (--source).")(func)
+
+
+def _open(engine_name: str, source: str | None, db: str | None):
+    from patronage.engines import open_engine
+
+    database = ready_engine(db) if engine_name == "database" else None
+    return guard(lambda: open_engine(engine_name, source, database))
+
+
 @commands.command("clv")
 @_format
 @_top
@@ -57,7 +81,9 @@ def _finite(low: float | None = None, *, above: bool = False):
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Observation end: fit on the sales up to this day, customer ages (T) "
                    "counted to it (default: the last sale).")
-def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, until):
+@_engine_options
+def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, until, engine_name,
+                source, scores_out):
     """Customer lifetime value (BG/NBD + Gamma-Gamma), P(alive) and value tiers.
 
     The model works in weeks: recency_weeks and T_weeks are weeks since the first purchase.
@@ -67,17 +93,19 @@ def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, unt
 
     Example: patronage analyze clv --months 24 --save-params model.json; next month:
     patronage analyze clv --params model.json; calibration: patronage analyze clv --until
-    2025-06-30
+    2025-06-30; on exported files: patronage analyze clv --engine duckdb --source
+    parquet:export --scores-out scores.parquet
     """
-    from patronage.loyalty import clv_table, fit_value_models, save_value_models
+    from patronage.engines.analyses import clv_analysis
+    from patronage.loyalty import save_value_models
 
     if params is not None and save_params is not None:
         raise click.UsageError("use --params (score with saved parameters) or --save-params "
                                "(fit and save them), not both")
-    engine = ready_engine(db)
-    models = guard(lambda: fit_value_models(engine, months=months, monthly_discount=discount,
-                                             margin=margin, params=params,
-                                             observation_end=until))
+    with _open(engine_name, source, db) as engine:
+        models, table = guard(lambda: clv_analysis(
+            engine, months=months, monthly_discount=discount, margin=margin, params=params,
+            observation_end=until, top=top or None, scores_out=scores_out))
     if save_params is not None:
         guard(lambda: save_value_models(models, save_params))
         click.echo(f"Saved the model parameters to {save_params}.", err=True)
@@ -86,20 +114,28 @@ def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, unt
         click.echo(f"Scored with the parameters fitted {fit.fitted_at} on the sales of "
                    f"{fit.customers:,} customers from {fit.first_purchase} to "
                    f"{fit.observation_end}.", err=True)
-    emit(clv_table(engine, models, top=top or None), fmt)
+    if scores_out is not None:
+        click.echo(f"Wrote the scores of {len(models.summary):,} customers to {scores_out}.",
+                   err=True)
+    emit(table, fmt)
 
 
 @commands.command("rfm")
 @_format
 @click.option("--summary", is_flag=True, help="Show customers per segment instead.")
-def analyze_rfm(db, fmt, summary):
+@_engine_options
+def analyze_rfm(db, fmt, summary, engine_name, source, scores_out):
     """RFM quintile scores and named segments per customer.
 
-    Example: patronage analyze rfm --summary
+    Example: patronage analyze rfm --summary; on exported files: patronage analyze rfm
+    --engine duckdb --source parquet:export --scores-out rfm.parquet
     """
-    from patronage.loyalty import rfm_table
+    from patronage.engines.analyses import rfm_analysis
 
-    table = guard(lambda: rfm_table(ready_engine(db)))
+    with _open(engine_name, source, db) as engine:
+        table = guard(lambda: rfm_analysis(engine, scores_out=scores_out))
+    if scores_out is not None:
+        click.echo(f"Wrote the RFM scores of {len(table):,} customers to {scores_out}.", err=True)
     if summary:
         table = table.groupby("segment").agg(customers=("R", "size"), monetary=("monetary", "sum"),
                                              recency_days=("recency_days", "median"))

@@ -37,6 +37,12 @@ from patronage.analytics.btyd import (
     holdout_comparison,
 )
 from patronage.analytics.retention import repeat_purchase_by_cohort
+from patronage.loyalty.value_fit import (
+    WEEK,
+    ValueStatistics,
+    fit_on_statistics,
+    summary_statistics,
+)
 from patronage.loyalty.model_notes import (
     model_about,
     model_lines,
@@ -47,8 +53,6 @@ from patronage.messages import N_, UserError
 from patronage.storage import read_answers, read_cases, read_customers, read_responses
 from patronage.storage import read_touchpoints, read_transactions
 from patronage.storage.summary import read_customer_summary
-
-WEEK = 7.0
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,6 @@ def _data_range(summary: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
     return summary["first_purchase"].min(), end
 
 
-def _company_margin(summary: pd.DataFrame) -> float:
-    revenue = summary["total_spend"].sum()
-    return float(summary["profit"].sum() / revenue) if revenue > 0 else 1.0
-
-
 def fit_value_models(engine: Engine, *, observation_end=None, months: int = 12,
                      monthly_discount: float = 0.01, margin: float | None = None,
                      params=None) -> ValueModels:
@@ -123,6 +122,15 @@ def fit_value_models(engine: Engine, *, observation_end=None, months: int = 12,
     from one) scores the customers with saved parameters instead of refitting them.
     """
     summary = read_customer_summary(engine, observation_end=observation_end)
+    return value_models(summary, observation_end=observation_end, months=months,
+                        monthly_discount=monthly_discount, margin=margin, params=params)
+
+
+def value_models(summary: pd.DataFrame, statistics: ValueStatistics | None = None, *,
+                 observation_end=None, months: int = 12, monthly_discount: float = 0.01,
+                 margin: float | None = None, params=None) -> ValueModels:
+    """:func:`fit_value_models` on a customer summary computed by any engine; the models are
+    fitted on ``statistics`` (the engine's, or computed here from ``summary``)."""
     if summary.empty and observation_end is not None:
         raise ValueError(f"no sales up to {pd.Timestamp(observation_end):%Y-%m-%d}: choose a "
                          "later --until date")
@@ -132,24 +140,21 @@ def fit_value_models(engine: Engine, *, observation_end=None, months: int = 12,
                            "import transactions first"))
     if summary.empty:
         raise UserError(N_("no sales yet: import transactions first"))
+    stats = summary_statistics(summary) if statistics is None else statistics
     x, tx, T = _weeks(summary)
     if margin is None:
-        margin = _company_margin(summary)
+        margin = stats.margin
     repeaters = (x > 0) & (summary["monetary_value"] > 0)
     spend_left_out = tuple(summary.index[(x > 0) & ~repeaters])
     if saved is not None:
         saved.check_against(summary)
         purchases, spend, fit = saved.purchases, saved.spend, saved.fit
     else:
-        known = T > 0  # first purchase before the observation end: T = 0 adds nothing
-        purchases = BetaGeo().fit(x[known], tx[known], T[known])
-        spend = None
-        if repeaters.sum() >= 20:
-            spend = GammaGamma().fit(x[repeaters], summary.loc[repeaters, "monetary_value"])
-        first, end = _data_range(summary)
+        purchases, spend = fit_on_statistics(stats)
         fit = FitRecord(fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                        first_purchase=f"{first:%Y-%m-%d}", observation_end=f"{end:%Y-%m-%d}",
-                        customers=len(summary), repeat_buyers=int(repeaters.sum()),
+                        first_purchase=f"{stats.first_purchase:%Y-%m-%d}",
+                        observation_end=f"{stats.observation_end:%Y-%m-%d}",
+                        customers=stats.customers, repeat_buyers=stats.repeat_buyers,
                         margin=float(margin))
     out = pd.DataFrame(index=summary.index)
     out["p_alive"] = np.asarray(purchases.probability_alive(x, tx, T), dtype=float)
@@ -172,10 +177,12 @@ def _profiles(engine: Engine) -> pd.DataFrame:
                                                             "size", "tier"]]
 
 
-def clv_table(engine: Engine, models: ValueModels | None = None, *, top: int | None = None,
+def clv_table(engine: Engine | None, models: ValueModels | None = None, *,
+              top: int | None = None, profiles: pd.DataFrame | None = None,
               **kwargs) -> pd.DataFrame:
     """Per customer: purchases so far, P(alive), expected purchases in 90 days, CLV, the CLV
-    decile and value tier, most valuable first."""
+    decile and value tier, most valuable first (``profiles``: the customers' names and
+    regions by external id when they come from another engine than ``engine``)."""
     models = models or fit_value_models(engine, **kwargs)
     summary = models.summary
     table = pd.DataFrame({"frequency": summary["frequency"].astype(int),
@@ -187,7 +194,8 @@ def clv_table(engine: Engine, models: ValueModels | None = None, *, top: int | N
     table = table.join(models.customers)
     tiers = value_tiers(table["clv"] if table["clv"].notna().any() else table["total_spend"])
     table = table.join(tiers[["decile", "tier"]].rename(columns={"tier": "value_tier"}))
-    table = _profiles(engine)[["name", "region"]].join(table, how="inner")
+    profiles = _profiles(engine) if profiles is None else profiles
+    table = profiles[["name", "region"]].join(table, how="inner")
     table = table.sort_values("clv", ascending=False, na_position="last")
     table.attrs.update({"params": models.purchases.params_, "margin": models.margin,
                         "total_clv": float(table["clv"].sum()), "notes": models.notes(),
@@ -195,8 +203,9 @@ def clv_table(engine: Engine, models: ValueModels | None = None, *, top: int | N
     return table.head(top) if top else table
 
 
-def rfm_table(engine: Engine, *, observation_end=None,
-              summary: pd.DataFrame | None = None) -> pd.DataFrame:
+def rfm_table(engine: Engine | None, *, observation_end=None,
+              summary: pd.DataFrame | None = None,
+              profiles: pd.DataFrame | None = None) -> pd.DataFrame:
     """RFM values, quintile scores, code and named segment per customer (``summary``: a
     customer summary already read, e.g. ``ValueModels.summary``)."""
     if summary is None:
@@ -204,7 +213,8 @@ def rfm_table(engine: Engine, *, observation_end=None,
     if summary.empty:
         raise UserError(N_("no sales yet: import transactions first"))
     scores = rfm_scores(summary)
-    return _profiles(engine)[["name"]].join(scores, how="inner")
+    profiles = _profiles(engine) if profiles is None else profiles
+    return profiles[["name"]].join(scores, how="inner")
 
 
 def only(frame: pd.DataFrame, customers: frozenset | None,

@@ -221,17 +221,31 @@ class BetaGeo(BaseFitter):
         """Conditional expectation E[X(T, T+t) | x, t_x, T] (FHL 2005, eq. 10).
 
         ``(a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x)
-        2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))] / (1 + D)``.
+        2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))] / (1 + D)``: the expectation for a customer
+        still alive (:meth:`expected_purchases_if_alive`) times P(alive).
         """
-        p = self._require_fitted()
-        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        self._require_fitted()
         x, tx, age = check_rft(frequency, recency, T)
-        t = _horizon(t)
+        value = self._if_alive(_horizon(t), x, age) * special.expit(-self._log_d(x, tx, age))
+        return wrap_like(value, first_series(frequency, recency, T, t))
+
+    def expected_purchases_if_alive(self, t, frequency, T):
+        """E[X(T, T+t) | x, T, alive at T]: the part of :meth:`expected_purchases` that does not
+        depend on the recency, so an engine can tabulate it per distinct ``(x, T)`` and
+        multiply by P(alive) row by row."""
+        self._require_fitted()
+        x = np.asarray(frequency, dtype=float)
+        age = np.asarray(T, dtype=float)
+        check_rft(x, np.zeros_like(x), age)
+        return wrap_like(self._if_alive(_horizon(t), x, age), first_series(frequency, T, t))
+
+    def _if_alive(self, t, x, age):
+        p = self.params_
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         z = t / (alpha + age + t)
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
         bracket = 1.0 - np.exp((r + x) * (np.log(alpha + age) - np.log(alpha + age + t))) * hyp
-        value = (a + b + x - 1.0) / (a - 1.0) * bracket * special.expit(-self._log_d(x, tx, age))
-        return wrap_like(value, first_series(frequency, recency, T, t))
+        return (a + b + x - 1.0) / (a - 1.0) * bracket
 
     def expected_purchases_unconditional(self, t):
         """E[X(t)] for a new customer (FHL 2005, eq. 9):

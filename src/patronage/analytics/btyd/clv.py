@@ -17,7 +17,7 @@ import pandas as pd
 
 from patronage.analytics.btyd._base import as_array, first_series
 
-__all__ = ["customer_lifetime_value", "holdout_comparison"]
+__all__ = ["customer_lifetime_value", "holdout_comparison", "lifetime_value_factor"]
 
 _UNITS_PER_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "h": 720.0, "H": 720.0}
 
@@ -67,6 +67,36 @@ def customer_lifetime_value(transaction_model, spend_model, frequency, recency, 
     if isinstance(like, pd.Series):
         return pd.Series(result, index=like.index, name="clv")
     return result
+
+
+def lifetime_value_factor(transaction_model, frequency, T, time: int = 12,
+                          discount_rate: float = 0.01, freq: str = "W") -> np.ndarray:
+    """The discounted expected purchases of a customer still alive at ``T``,
+
+        F(x, T) = sum_{k=1}^{time} (A(k f) - A((k-1) f)) / (1 + d)^k,
+        A(t) = E[X(T, T+t) | x, T, alive],
+
+    so that ``customer_lifetime_value = margin * E[M | x, m] * P(alive) * F(x, T)`` for a
+    BG/NBD model. ``F`` depends on ``(x, T)`` only: an engine tabulates it once per distinct
+    pair and computes the per-customer value in one pass (issue 16)."""
+    if freq not in _UNITS_PER_MONTH:
+        raise ValueError(f"freq must be one of {sorted(_UNITS_PER_MONTH)}, got {freq!r}")
+    if int(time) != time or time < 1:
+        raise ValueError("time must be a positive whole number of months")
+    if not (np.isfinite(discount_rate) and discount_rate > -1):
+        raise ValueError("discount_rate must be a number > -1 (a monthly rate such as 0.01)")
+    if not hasattr(transaction_model, "expected_purchases_if_alive"):
+        raise ValueError("transaction_model must be a fitted BetaGeo model")
+    factor = _UNITS_PER_MONTH[freq]
+    x, age = (np.asarray(v, dtype=float) for v in (frequency, T))
+    total = np.zeros(np.shape(x))
+    previous = np.zeros(np.shape(x))
+    for month in range(1, int(time) + 1):
+        cumulative = np.asarray(transaction_model.expected_purchases_if_alive(month * factor, x,
+                                                                              age))
+        total = total + (cumulative - previous) / (1.0 + discount_rate) ** month
+        previous = cumulative
+    return total
 
 
 def holdout_comparison(model, calibration_summary: pd.DataFrame, holdout_frequency,

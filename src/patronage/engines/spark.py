@@ -1,0 +1,226 @@
+"""Apache Spark over the Parquet files of ``patronage export parquet`` (issue 16).
+
+The same statistics as :mod:`patronage.engines.duckdb`, in Spark SQL: the customer summary in
+one pass (amounts summed as exact ``DECIMAL(18, 2)``), the value models' statistics as
+``GROUP BY`` counts, and the per-customer scores from the fitted parameters. ``pyspark`` is an
+optional dependency (``pip install patronage[spark]``, Java 17+); the session is local unless
+``master`` names a cluster.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from patronage.analytics.btyd import lifetime_value_factor
+from patronage.analytics.rfm import DEFAULT_RFM_RULES
+from patronage.loyalty.value_fit import WEEK, ValueStatistics
+
+__all__ = ["SparkEngine"]
+
+_SUMMARY = """
+WITH daily AS (
+    SELECT customer_id, CAST(occurred_at AS DATE) AS day,
+           SUM(CAST(amount AS DECIMAL(18, 2))) AS amount,
+           SUM(CAST(COALESCE(cost, 0) AS DECIMAL(18, 2))) AS cost
+    FROM transactions
+    WHERE NOT is_refund AND occurred_at < TIMESTAMP_NTZ'{cutoff}'
+    GROUP BY customer_id, CAST(occurred_at AS DATE)
+), per_customer AS (
+    SELECT customer_id, MIN(day) AS first_day, MAX(day) AS last_day, COUNT(*) AS days,
+           SUM(amount) AS total, SUM(cost) AS cost, MIN_BY(amount, day) AS first_amount
+    FROM daily GROUP BY customer_id
+)
+SELECT c.external_id AS customer_id,
+       CAST(p.days - 1 AS DOUBLE) AS frequency,
+       CAST(DATEDIFF(p.last_day, p.first_day) AS DOUBLE) AS recency,
+       CAST(DATEDIFF(DATE'{end}', p.first_day) AS DOUBLE) AS `T`,
+       CASE WHEN p.days > 1 THEN CAST(p.total - p.first_amount AS DOUBLE) / (p.days - 1)
+            ELSE CAST(0 AS DOUBLE) END AS monetary_value,
+       CAST(p.first_day AS TIMESTAMP_NTZ) AS first_purchase,
+       CAST(p.last_day AS TIMESTAMP_NTZ) AS last_purchase,
+       CAST(p.total AS DOUBLE) AS total_spend, CAST(p.total - p.cost AS DOUBLE) AS profit
+FROM per_customer AS p JOIN customers AS c ON c.id = p.customer_id
+"""
+
+
+def _p_alive_sql() -> str:
+    """P(alive) = 1 / (1 + D) as in :mod:`patronage.engines.duckdb`, times in weeks."""
+    log_d = ("(ln(m.a) - ln(m.b + s.frequency - 1.0D) + (m.r + s.frequency) * "
+             "(ln(m.alpha + s.`T` / 7.0D) - ln(m.alpha + s.recency / 7.0D)))")
+    return (f"CASE WHEN s.frequency = 0 THEN 1.0D WHEN {log_d} > 0 "
+            f"THEN exp(-{log_d}) / (1.0D + exp(-{log_d})) ELSE 1.0D / (1.0D + exp({log_d})) END")
+
+
+def _segment_sql(rules=DEFAULT_RFM_RULES) -> str:
+    whens = " ".join(
+        f"WHEN R BETWEEN {int(rule['r'][0])} AND {int(rule['r'][1])} "
+        f"AND fm BETWEEN {int(rule['fm'][0])} AND {int(rule['fm'][1])} "
+        f"THEN '{rule['segment'].replace(chr(39), '')}'" for rule in rules)
+    return f"CASE {whens} END"
+
+
+class SparkEngine:
+    """The analyses' statistics from an exported panel, computed by Spark."""
+
+    name = "spark"
+
+    def __init__(self, folder, *, master: str = "local[2]", session=None):
+        from pyspark.sql import SparkSession
+
+        self.folder = Path(folder)
+        if not (self.folder / "customers").is_dir() or not (self.folder / "transactions").is_dir():
+            raise ValueError(f"{self.folder} holds no exported panel (customers/ and "
+                             "transactions/ folders): write one with `patronage export parquet "
+                             "DIR` and pass --source parquet:DIR")
+        self.spark = session or (SparkSession.builder.master(master)
+                                 .config("spark.ui.enabled", "false")
+                                 .config("spark.ui.showConsoleProgress", "false")
+                                 .config("spark.sql.session.timeZone", "UTC")
+                                 .getOrCreate())
+        self._owns_session = session is None
+        if self._owns_session:
+            self.spark.sparkContext.setLogLevel("ERROR")
+        reader = self.spark.read
+        reader.parquet(str(self.folder / "customers")).createOrReplaceTempView("customers")
+        (reader.option("basePath", str(self.folder / "transactions"))
+         .parquet(str(self.folder / "transactions")).createOrReplaceTempView("transactions"))
+        self._summary_end: date | None = None
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.spark.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _rows(self, query: str) -> list:
+        return self.spark.sql(query).collect()
+
+    def _summarise(self, observation_end) -> date | None:
+        if observation_end is not None:
+            end = pd.Timestamp(observation_end).date()
+        else:
+            latest = self._rows("SELECT MAX(occurred_at) AS m FROM transactions")[0]["m"]
+            end = None if latest is None else pd.Timestamp(latest).date()
+        if end is not None and end != self._summary_end:
+            cutoff = datetime.combine(end + timedelta(days=1), datetime.min.time())
+            frame = self.spark.sql(_SUMMARY.format(cutoff=f"{cutoff:%Y-%m-%d %H:%M:%S}",
+                                                   end=end.isoformat()))
+            frame.cache().createOrReplaceTempView("summary")
+            self._summary_end = end
+        return end
+
+    def customer_summary(self, observation_end=None) -> pd.DataFrame:
+        columns = ["frequency", "recency", "T", "monetary_value", "first_purchase",
+                   "last_purchase", "total_spend", "profit"]
+        if self._summarise(observation_end) is None:
+            return pd.DataFrame(columns=columns).rename_axis("customer_id")
+        rows = self._rows("SELECT * FROM summary ORDER BY customer_id")
+        frame = pd.DataFrame([r.asDict() for r in rows])
+        for column in ("first_purchase", "last_purchase"):
+            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+        return frame.set_index("customer_id")[columns]
+
+    def statistics(self, observation_end=None) -> ValueStatistics:
+        end = self._summarise(observation_end)
+        if end is None:
+            return ValueStatistics(
+                pd.DataFrame({"frequency": [], "recency": [], "T": [], "customers": []}),
+                pd.DataFrame({"frequency": [], "monetary_value": [], "customers": []}),
+                0.0, 0.0, None, None)
+
+        def frame(query: str, keys: list[str]) -> pd.DataFrame:
+            out = pd.DataFrame([r.asDict() for r in self._rows(query)],
+                               columns=[*keys, "customers"])
+            out[keys] = out[keys].astype(float)
+            out["customers"] = out["customers"].astype("int64")
+            return out
+
+        purchases = frame("SELECT frequency, recency, `T`, COUNT(*) AS customers FROM summary "
+                          "GROUP BY frequency, recency, `T` ORDER BY frequency, recency, `T`",
+                          ["frequency", "recency", "T"])
+        spend = frame("SELECT frequency, monetary_value, COUNT(*) AS customers FROM summary "
+                      "WHERE frequency > 0 AND monetary_value > 0 "
+                      "GROUP BY frequency, monetary_value ORDER BY frequency, monetary_value",
+                      ["frequency", "monetary_value"])
+        total, profit, first = self._rows(
+            "SELECT SUM(total_spend), SUM(profit), MIN(first_purchase) FROM summary")[0]
+        return ValueStatistics(purchases=purchases, spend=spend, total_spend=float(total or 0),
+                               profit=float(profit or 0),
+                               first_purchase=None if first is None else pd.Timestamp(first),
+                               observation_end=pd.Timestamp(end))
+
+    def profiles(self) -> pd.DataFrame:
+        rows = self._rows("SELECT external_id AS customer_id, name, region, industry, size, "
+                          "tier FROM customers ORDER BY external_id")
+        return pd.DataFrame([r.asDict() for r in rows],
+                            columns=["customer_id", "name", "region", "industry", "size",
+                                     "tier"]).set_index("customer_id")
+
+    def value_scores(self, purchases, spend, *, margin: float, months: int = 12,
+                     monthly_discount: float = 0.01, observation_end=None):
+        """Per customer: P(alive), expected purchases in 90 days and CLV, as a Spark
+        DataFrame (write it with ``.write.parquet(folder)``)."""
+        if self._summarise(observation_end) is None:
+            raise ValueError("no sales yet: import transactions first")
+        pairs = self._rows("SELECT DISTINCT frequency, `T` FROM summary")
+        x = np.array([r["frequency"] for r in pairs], dtype=float)
+        days = np.array([r["T"] for r in pairs], dtype=float)
+        if_alive = np.asarray(purchases.expected_purchases_if_alive(90 / WEEK, x, days / WEEK),
+                              dtype=float)
+        factor = np.asarray(lifetime_value_factor(purchases, x, days / WEEK, time=months,
+                                                  discount_rate=monthly_discount, freq="W"),
+                            dtype=float)
+        self.spark.createDataFrame(
+            [(float(a), float(b), float(c), float(d))
+             for a, b, c, d in zip(x, days, if_alive, factor, strict=True)],
+            "frequency double, T double, if_alive_90d double, value_factor double",
+        ).createOrReplaceTempView("value_factors")
+        p = purchases.params_
+        g = spend.params_ if spend is not None else {"p": None, "q": None, "v": None}
+        self.spark.createDataFrame(
+            [(p["r"], p["alpha"], p["a"], p["b"], g["p"], g["q"], g["v"], float(margin))],
+            "r double, alpha double, a double, b double, gp double, gq double, gv double, "
+            "margin double").createOrReplaceTempView("value_model")
+        return self.spark.sql(f"""
+            WITH alive AS (
+                SELECT s.customer_id, s.frequency, s.monetary_value, f.if_alive_90d,
+                       f.value_factor, {_p_alive_sql()} AS p_alive
+                FROM summary AS s CROSS JOIN value_model AS m
+                JOIN value_factors AS f ON f.frequency = s.frequency AND f.`T` = s.`T`)
+            SELECT a.customer_id, a.p_alive, a.p_alive * a.if_alive_90d AS expected_purchases_90d,
+                   m.margin * (m.gp * (m.gv + a.monetary_value * a.frequency)
+                               / (m.gp * a.frequency + m.gq - 1.0D))
+                   * a.p_alive * a.value_factor AS clv
+            FROM alive AS a CROSS JOIN value_model AS m
+            ORDER BY a.customer_id""")
+
+    def rfm_scores(self, observation_end=None):
+        """RFM values, balanced quintile scores, code and segment per customer."""
+        if self._summarise(observation_end) is None:
+            raise ValueError("no sales yet: import transactions first")
+        return self.spark.sql(f"""
+            WITH v AS (
+                SELECT customer_id, `T` - recency AS recency_days, frequency + 1.0D AS frequency,
+                       total_spend AS monetary, COUNT(*) OVER () AS n FROM summary),
+            ranked AS (
+                SELECT *,
+                  CAST(ceil(CAST(5 * ROW_NUMBER() OVER (ORDER BY recency_days DESC, customer_id)
+                                 AS DOUBLE) / n) AS BIGINT) AS R,
+                  CAST(ceil(CAST(5 * ROW_NUMBER() OVER (ORDER BY frequency, customer_id)
+                                 AS DOUBLE) / n) AS BIGINT) AS F,
+                  CAST(ceil(CAST(5 * ROW_NUMBER() OVER (ORDER BY monetary, customer_id)
+                                 AS DOUBLE) / n) AS BIGINT) AS M
+                FROM v),
+            coded AS (SELECT *, CAST(floor((F + M) / 2.0D + 0.5D) AS BIGINT) AS fm FROM ranked)
+            SELECT customer_id, recency_days, frequency, monetary, R, F, M,
+                   CONCAT(CAST(R AS STRING), CAST(F AS STRING), CAST(M AS STRING)) AS rfm_code,
+                   {_segment_sql()} AS segment
+            FROM coded ORDER BY customer_id""")

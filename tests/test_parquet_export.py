@@ -1,0 +1,151 @@
+"""``patronage export parquet DIR`` and the analyses on its files (issue 16).
+
+The export reads back to the stored rows (customers, transactions by year/month, responses,
+answers), whatever the chunk size; ``analyze clv|rfm --engine duckdb --source parquet:DIR``
+prints the table of the in-database analysis; bad input gets a message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import JSON, select
+
+from patronage.cli import main
+from patronage.engines.parquet import EXPORTED_TABLES, export_parquet, read_parquet_table
+from patronage.storage import make_engine
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def demo(demo_company, tmp_path_factory):
+    """The demo company's database and its export (written once for the module)."""
+    url = demo_company[0]
+    folder = tmp_path_factory.mktemp("export") / "panel"
+    result = CliRunner().invoke(main, ["export", "parquet", str(folder), "--db", url])
+    assert result.exit_code == 0, result.output
+    return url, folder, result.output
+
+
+def stored_rows(engine, table) -> list[tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(*table.columns).order_by(*table.primary_key.columns)).all()
+    return [tuple(_plain(column, value) for column, value in zip(table.columns, row,
+                                                                 strict=True)) for row in rows]
+
+
+def _plain(column, value):
+    if value is not None and isinstance(column.type, JSON) and not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) or type(value).__name__ == "Decimal":
+        return float(value)
+    return value
+
+
+def exported_rows(folder, table) -> list[tuple]:
+    frame = read_parquet_table(folder, table.name).to_pylist()
+    keys = [c.name for c in table.primary_key.columns]
+    rows = sorted(frame, key=lambda r: tuple(r[k] for k in keys))
+    return [tuple(_plain(c, r[c.name]) for c in table.columns) for r in rows]
+
+
+def test_the_export_reads_back_to_the_stored_rows(demo):
+    url, folder, output = demo
+    engine = make_engine(url)
+    try:
+        for table in EXPORTED_TABLES:
+            stored = stored_rows(engine, table)
+            assert stored, table.name  # the demo fills every exported table
+            assert exported_rows(folder, table) == stored, table.name
+            assert f"{table.name}: {len(stored):,} rows" in output
+    finally:
+        engine.dispose()
+    parts = [p.parent for p in (folder / "transactions").rglob("*.parquet")]
+    assert len(parts) > 12 and len(parts) == len(set(parts))  # one file per (year, month)
+    for path in (folder / "transactions").rglob("*.parquet"):
+        year, month = int(path.parent.parent.name[5:]), int(path.parent.name[6:])
+        stamps = pd.to_datetime(pd.read_parquet(path, columns=["occurred_at"])["occurred_at"])
+        assert ((stamps.dt.year == year) & (stamps.dt.month == month)).all(), path
+
+
+def test_small_chunks_write_the_same_files(demo, tmp_path):
+    url, folder, _ = demo
+    engine = make_engine(url)
+    try:
+        report = export_parquet(engine, tmp_path / "small", chunk_rows=997)
+    finally:
+        engine.dispose()
+    for table in EXPORTED_TABLES:
+        assert (read_parquet_table(tmp_path / "small", table.name)
+                .equals(read_parquet_table(folder, table.name))), table.name
+    assert report.files["transactions"] == len(list((folder / "transactions").rglob("*.parquet")))
+
+
+def test_export_refuses_a_folder_with_files(demo, tmp_path):
+    url = demo[0]
+    (tmp_path / "old.txt").write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(main, ["export", "parquet", str(tmp_path), "--db", url])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "not an empty folder" in result.output
+
+
+def _json_run(*args):
+    result = CliRunner().invoke(main, ["analyze", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("analysis", ["clv", "rfm"])
+def test_duckdb_on_the_export_prints_the_database_table(demo, analysis, tmp_path):
+    url, folder, _ = demo
+    extra = ["--top", "0"] if analysis == "clv" else []
+    ours = _json_run(analysis, "--engine", "duckdb", "--source", f"parquet:{folder}",
+                     "--scores-out", str(tmp_path / "scores.parquet"), *extra)
+    theirs = _json_run(analysis, "--db", url, "--scores-out", str(tmp_path / "db.parquet"),
+                       *extra)
+    ours_rows, theirs_rows = (pd.DataFrame(d["rows"] if isinstance(d, dict) else d)
+                              for d in (ours, theirs))
+    assert len(ours_rows) > 1000
+    pd.testing.assert_frame_equal(ours_rows, theirs_rows, rtol=1e-12)
+    scores = pd.read_parquet(tmp_path / "scores.parquet").set_index("customer_id")
+    shown = ours_rows.set_index("customer_id").loc[scores.index]
+    for column in scores.columns:
+        if column in shown.columns and shown[column].dtype.kind == "f":
+            np.testing.assert_allclose(scores[column], shown[column], rtol=1e-8, err_msg=column)
+        elif column in shown.columns:
+            assert (scores[column].to_numpy() == shown[column].to_numpy()).all(), column
+    in_process = pd.read_parquet(tmp_path / "db.parquet").set_index("customer_id")
+    assert list(in_process.columns) == list(scores.columns)
+    pd.testing.assert_index_equal(in_process.index, scores.index)
+    pd.testing.assert_frame_equal(scores, in_process, check_exact=False, rtol=1e-8)
+    if analysis == "clv":
+        assert {"p_alive", "expected_purchases_90d", "clv"} <= set(scores.columns)
+        for key in ("purchase_model", "spend_model"):
+            assert ours[key]["params"] == theirs[key]["params"]  # the same fit, to the bit
+        assert ours["margin"] == pytest.approx(theirs["margin"], rel=1e-12)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["clv", "--engine", "duckdb"], ["--source parquet:DIR"]),
+    (["rfm", "--engine", "duckdb", "--source", "csv:x"], ["--source parquet:DIR"]),
+    (["clv", "--engine", "duckdb", "--source", "parquet:/no/such/folder"],
+     ["patronage export parquet"]),
+])
+def test_bad_sources_get_a_message(args, words):
+    result = CliRunner().invoke(main, ["analyze", *args])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.exception
+    for word in words:
+        assert word in result.output
+
+
+def test_scores_out_into_a_missing_folder_gets_a_message(demo, tmp_path):
+    url = demo[0]
+    result = CliRunner().invoke(main, ["analyze", "rfm", "--db", url, "--scores-out",
+                                       str(tmp_path / "nowhere" / "rfm.parquet")])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.exception
+    assert "does not exist" in result.output
