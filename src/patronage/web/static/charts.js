@@ -137,11 +137,13 @@
     element.insertBefore(list, plot.nextSibling);
   }
 
-  function draw(element, config) {
+  function draw(element, config, width) {
+    // width: the element's, when read with the other charts' before any was drawn (one layout
+    // for them all instead of one per chart).
     var figure = JSON.parse(element.getAttribute("data-figure"));
     var layout = figure.layout || {};
     var title = titleOf(layout);
-    var narrow = element.clientWidth < NARROW;
+    var narrow = (width === undefined ? element.clientWidth : width) < NARROW;
     var after = element.firstChild;
     if (title) {
       var caption = document.createElement("p");
@@ -212,11 +214,13 @@
   document.addEventListener("DOMContentLoaded", function () {
     var config = pageConfig();
     var elements = Array.prototype.slice.call(document.querySelectorAll("[data-figure]"));
-    var visible = elements.map(inView);  // every position read before anything is drawn
+    // Every position and width is read before anything is drawn.
+    var visible = elements.map(inView);
+    var widths = elements.map(function (element) { return element.clientWidth; });
     var drawn = [], later = [];
     elements.forEach(function (element, i) {
       if (visible[i]) {
-        drawn.push(draw(element, config));
+        drawn.push(draw(element, config, widths[i]));
       } else {
         reserve(element);
         later.push(element);
