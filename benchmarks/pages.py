@@ -8,10 +8,11 @@ and users with the same filters; a loading state when work is unavoidable); on a
 Part 1, the demo: builds the demo company (``build_demo_database``, what ``patronage demo``
 runs) into a temporary SQLite file, starts ``patronage serve`` on it in a subprocess on a free
 port and logs two staff members in with Playwright driving Debian's Chromium: the analyst (in
-简体中文) and the admin (简体中文). Logging in writes the session into the database, which on
-SQLite changes the data version like any commit (see
-:mod:`patronage.storage.data_version`), so the benchmark waits until the server has been idle
-for a few seconds (its CPU time, read from /proc, not moving) before it measures. Then, for each
+简体中文) and the admin (简体中文). Logging in writes the session on the data version's own
+connection, which leaves the prepared pages as they are (see
+:mod:`patronage.storage.data_version`); the benchmark still waits until the server has been idle
+for a few seconds (its CPU time, read from /proc, not moving: the start-up warmer done) before
+it measures. Then, for each
 dashboard page that exists (the Overview ``/``, ``/analysis``, ``/comments``, ``/loyalty``,
 ``/management``, ``/my``, ``/members/report``, ``/care/report``, ``/cases/analysis``):
 
