@@ -233,6 +233,19 @@ def test_the_data_version_ignores_logins_and_logouts(panel):
     assert version() != before
 
 
+def test_a_write_just_before_a_login_still_changes_the_data_version(panel):
+    """The quiet connection's own commit must not hide a commit of another connection made
+    before it (SQLite notices that one when the quiet transaction begins)."""
+    from patronage.sessions import start_session
+
+    engine, _info = panel
+    version = DataVersion(engine)
+    before = version()
+    _write_response(engine, None)
+    start_session(engine, 1, hours=1)
+    assert version() != before
+
+
 @pytest.mark.skipif(backend_name() != "sqlite", reason="the watcher connection is SQLite's")
 @pytest.mark.parametrize("statement", [
     update(responses).values(weight=2.0),
