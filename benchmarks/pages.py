@@ -8,10 +8,11 @@ and users with the same filters; a loading state when work is unavoidable); on a
 Part 1, the demo: builds the demo company (``build_demo_database``, what ``patronage demo``
 runs) into a temporary SQLite file, starts ``patronage serve`` on it in a subprocess on a free
 port and logs two staff members in with Playwright driving Debian's Chromium: the analyst (in
-简体中文) and the admin (简体中文). Logging in writes the session into the database, which on
-SQLite changes the data version like any commit (see
-:mod:`patronage.storage.data_version`), so the benchmark waits until the server has been idle
-for a few seconds (its CPU time, read from /proc, not moving) before it measures. Then, for each
+简体中文) and the admin (简体中文). Logging in writes the session on the data version's own
+connection, which leaves the prepared pages as they are (see
+:mod:`patronage.storage.data_version`); the benchmark still waits until the server has been idle
+for a few seconds (its CPU time, read from /proc, not moving: the start-up warmer done) before
+it measures. Then, for each
 dashboard page that exists (the Overview ``/``, ``/analysis``, ``/comments``, ``/loyalty``,
 ``/management``, ``/my``, ``/members/report``, ``/care/report``, ``/cases/analysis``):
 
@@ -23,10 +24,17 @@ dashboard page that exists (the Overview ``/``, ``/analysis``, ``/comments``, ``
   the languages);
 * **2nd user**: the admin's first visit (results shared by the users).
 
-Each cell is the wall time from the start of the navigation to the final page's ``load`` event;
-the Navigation Timing API of the final document gives ``resp`` (``responseEnd``: the server's
-HTML received) and ``load`` (``loadEventEnd``); ``hops`` counts the self-reloads followed.
-Verdicts: first visits against 1 s, repeats against 200 ms.
+Each cell ends at the final page's ``load`` event or, on a page with charts, when its charts
+in view are drawn (static/charts.js sets the performance mark ``patronage-charts-drawn`` when
+Plotly's promises for them have resolved), whichever comes later: a page counts as open when
+what the reader sees is drawn, not when the browser has merely run its scripts (charts further
+down are drawn as they come near the view or when the browser is idle). ``ready`` is that end
+point in the browser's own clock, from the start of the final page's navigation (Navigation
+Timing); ``wall`` is the benchmark's own clock from its first request (it adds the self-reloads
+followed, counted by ``hops``, and Playwright's round trips to the browser, 10-50 ms on a loaded
+machine). Verdicts, on ``ready`` (on ``wall`` when the page reloaded itself, so that the wait
+for the page being prepared counts): first visits against 1 s, repeats against 200 ms, with
+the ratio to the goal.
 
 Part 2, 1M responses (``--million``): the demo company plus 1,000,000 responses to its
 relationship survey, each a copy of a random demo response's answers to 14 items (NPS, overall
@@ -246,26 +254,36 @@ class Server:
 # --- the browser ---------------------------------------------------------------------------
 
 TIMING = """() => { const n = performance.getEntriesByType('navigation')[0];
+  const drawn = performance.getEntriesByName('patronage-charts-drawn')[0];
   return {resp: n.responseEnd - n.startTime, load: n.loadEventEnd - n.startTime,
-          status: n.responseStatus}; }"""
-RELOADING = 'meta[http-equiv="refresh"]'
+          drawn: drawn ? drawn.startTime - n.startTime : null, status: n.responseStatus}; }"""
+RELOADS = """() => document.querySelector('meta[http-equiv="refresh"]') !== null"""
+#: static/charts.js marks this once the charts in view are drawn (Plotly's promises resolved).
+CHARTS_DRAWN = """() => document.querySelector('[data-figure]') === null
+  || performance.getEntriesByName('patronage-charts-drawn').length > 0"""
 
 
 def visit(page, url: str, limit: float = 600.0) -> dict:
-    """Open ``url`` and follow its self-reloads to the final page; wall and navigation times."""
+    """Open ``url`` and follow its self-reloads to the final page; wall and navigation times.
+
+    The wall time ends at the final page's ``load`` event, or, on a page with charts, once the
+    charts in view are drawn (the mark set by static/charts.js), whichever is later."""
     started = time.perf_counter()
     page.goto(url, wait_until="load", timeout=limit * 1000)
     hops = 0
-    while page.locator(RELOADING).count():
+    while page.evaluate(RELOADS):
         hops += 1
         with page.expect_event("load", timeout=limit * 1000):
             pass
+    page.wait_for_function(CHARTS_DRAWN, polling="raf", timeout=limit * 1000)
     wall = time.perf_counter() - started
     timing = page.evaluate(TIMING)
     while not timing["load"]:
         time.sleep(0.01)
         timing = page.evaluate(TIMING)
+    ready = max(timing["load"], timing["drawn"] or 0)
     return {"wall": wall, "resp": timing["resp"] / 1000, "load": timing["load"] / 1000,
+            "ready": ready / 1000, "charts": timing["drawn"] is not None,
             "hops": hops, "status": timing["status"]}
 
 
@@ -292,9 +310,13 @@ def same_session(browser, base: str, context, lang: str):
 def cell(result: dict | None, goal: float) -> str:
     if result is None:
         return f"{'-':>22}"
-    verdict = "ok" if result["wall"] <= goal else "MISS"
+    # After self-reloads the final navigation's clock would leave out the waits: the wall time.
+    judged = result["wall"] if result["hops"] else result["ready"]
+    verdict = "ok" if judged <= goal else "MISS"
     hops = f"+{result['hops']}" if result["hops"] else "  "
-    return f"{result['wall']:6.2f} {result['load']:5.2f} {hops} {verdict:>4}   "
+    drawn = "c" if result["charts"] else " "
+    return (f"{result['wall']:6.2f} {result['ready']:5.2f}{drawn}{hops} {verdict:>4} "
+            f"{judged / goal:4.1f}x")
 
 
 def login_of(users: dict, role: str) -> tuple[str, str]:
@@ -341,10 +363,13 @@ def part_demo(args) -> None:
             server.stop()
             shutil.rmtree(folder, ignore_errors=True)
     print()
-    print("Seconds: wall (navigation start to the final page's load event), load "
-          "(loadEventEnd of the final document); +N = self-reloads followed")
+    print("Seconds: wall, ready. ready = in the browser's clock, from the start of the final "
+          "page's navigation to its load event or, on a page with charts (c), to the charts in "
+          "view being drawn, whichever is later; wall = the same end in the benchmark's clock "
+          "from its first request, with Playwright's round trips and the self-reloads (+N) "
+          "followed. Verdict and Nx = time / goal on ready, on wall after self-reloads")
     head = ("first (<= 1 s)", "repeat (<= 0.2 s)", "2nd lang (<= 1 s)", "2nd user (<= 1 s)")
-    print(f"{'page':<16}" + "".join(f"{h:<25}" for h in head))
+    print(f"{'page':<16}" + "".join(f"{h:<30}" for h in head))
     for path_, first, repeat, other_lang, other_user in rows:
         print(f"{path_:<16}{cell(first, GOAL_FIRST)}{cell(repeat, GOAL_REPEAT)}"
               f"{cell(other_lang, GOAL_FIRST)}{cell(other_user, GOAL_FIRST)}")

@@ -14,15 +14,16 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DatabaseError
 
 from conftest import backend_name
 from patronage.reporting import shared as shared_module
 from patronage.reporting.filters import Filters
 from patronage.reporting.page_cache import PageCache
 from patronage.settings import Settings
-from patronage.storage import DataVersion, insert_rows, write_transaction
+from patronage.storage import DataVersion, insert_rows, quiet_transaction, write_transaction
 from patronage.storage.importing import import_file
-from patronage.storage.schema import answers, cases, responses, surveys
+from patronage.storage.schema import answers, cases, responses, surveys, users
 from patronage.web import create_app, pages
 
 # --- the cache itself ---------------------------------------------------------------------------
@@ -213,19 +214,62 @@ def test_the_data_version_changes_on_every_kind_of_write(panel, tmp_path, write)
     assert version() == after
 
 
-def test_the_data_version_ignores_logins_on_postgresql_only(panel):
-    """SQLite's data_version covers the whole file: a login (a stored session) changes it, which
-    costs a recomputation, never a stale page. PostgreSQL's covers the panel tables only."""
+def test_the_data_version_ignores_logins_and_logouts(panel):
+    """A login stores a session and the user's last login, which no cached page reads: on
+    SQLite they are written on the watcher connection, whose own commits leave
+    PRAGMA data_version as it was; PostgreSQL's token covers the panel tables only. A write to
+    the panel after them still changes the token."""
+    from patronage.sessions import end_session, renew_session, start_session
+
+    engine, _info = panel
+    version = DataVersion(engine)
+    before = version()
+    session = start_session(engine, 1, hours=1)
+    session = renew_session(engine, session)
+    assert session is not None
+    end_session(engine, session)
+    assert version() == before
+    _write_response(engine, None)
+    assert version() != before
+
+
+def test_a_write_just_before_a_login_still_changes_the_data_version(panel):
+    """The quiet connection's own commit must not hide a commit of another connection made
+    before it (SQLite notices that one when the quiet transaction begins)."""
     from patronage.sessions import start_session
 
     engine, _info = panel
     version = DataVersion(engine)
     before = version()
+    _write_response(engine, None)
     start_session(engine, 1, hours=1)
-    if backend_name() == "postgresql":
-        assert version() == before
-    else:
-        assert version() != before
+    assert version() != before
+
+
+@pytest.mark.skipif(backend_name() != "sqlite", reason="the watcher connection is SQLite's")
+@pytest.mark.parametrize("statement", [
+    update(responses).values(weight=2.0),
+    update(users).values(display_name="Someone else"),
+    delete(cases),
+], ids=["responses", "user-name", "cases"])
+def test_a_quiet_transaction_cannot_change_what_pages_read(panel, statement):
+    """SQLite refuses the quiet connection every write but a session and the last login, so a
+    write there can never leave a page stale."""
+    engine, _info = panel
+    version = DataVersion(engine)
+    before = version()
+    with pytest.raises(DatabaseError, match="not authorized"):
+        with quiet_transaction(engine) as conn:
+            conn.execute(statement)
+    with engine.connect() as conn:
+        assert conn.execute(select(responses.c.weight).where(responses.c.weight == 2.0)).first() \
+            is None
+    assert version() == before
+
+
+def test_quiet_tables_cannot_key_a_data_version(engine):
+    with pytest.raises(ValueError, match="quiet tables cannot key a data version: sessions"):
+        DataVersion(engine, tables=["responses", "sessions"])
 
 
 def test_the_data_version_refuses_unknown_tables(engine):
@@ -328,6 +372,34 @@ def _respondents(html: str) -> int:
     row = next(tr for tr in page.select("#section-weighting tbody tr")
                if tr.td.text == "Respondents")
     return int(row.find_all("td")[1].text.replace(",", ""))
+
+
+def _log_in(client, email: str, password: str) -> None:
+    page = client.get("/login")
+    token = BeautifulSoup(page.text, "html.parser").find("input", {"name": "csrf_token"})["value"]
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": token, "next": "/"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+
+
+def test_a_login_keeps_the_prepared_pages_and_a_response_changes_them(counted, panel):
+    """Logging in writes a session and the user's last login: the pages stay as prepared. A
+    new response then shows on the next visit."""
+    _engine, info = panel
+    paths = ("/analysis", "/loyalty", "/")
+    before = _respondents(counted.get("/analysis").text)
+    for path in paths:
+        assert counted.get(path).status_code == 200
+    _log_in(TestClient(counted.app), *info["logins"]["admin"])  # no lifespan: the same app
+    _log_in(counted, *info["logins"]["analyst"])
+    for path in paths:
+        assert counted.get(path).status_code == 200
+    assert counted.computed == {"analysis": 1, "loyalty": 1, "overview": 1}
+    with write_transaction(counted.engine) as conn:
+        _response(conn, 0, 0.0)
+    assert _respondents(counted.get("/analysis").text) == before + 1
+    assert counted.computed["analysis"] == 2
 
 
 def test_a_new_response_shows_on_the_next_visit(counted):

@@ -2,7 +2,9 @@
 
 A session id is 256 random bits held only in the user's cookie; the database keeps its SHA-256,
 so a copy of the table opens no sessions. Each session carries its own CSRF token, checked on
-every state-changing request.
+every state-changing request. Sessions are written in quiet transactions (see
+:func:`patronage.storage.quiet_transaction`): a login or a logout does not make the
+prepared pages compute again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from patronage.storage import write_transaction
+from patronage.storage import quiet_transaction
 from patronage.storage.schema import sessions, users
 
 
@@ -40,7 +42,7 @@ def start_session(engine: Engine, user_id: int, *, hours: int) -> str:
     """
     session_id = new_token()
     now = _now()
-    with write_transaction(engine) as conn:
+    with quiet_transaction(engine) as conn:
         conn.execute(delete(sessions).where(sessions.c.expires_at < now))
         conn.execute(insert(sessions).values(
             id_hash=_digest(session_id), user_id=user_id, csrf_token=new_token(),
@@ -73,7 +75,7 @@ def renew_session(engine: Engine, session_id: str | None) -> str | None:
     if not session_id:
         return None
     renewed = new_token()
-    with write_transaction(engine) as conn:
+    with quiet_transaction(engine) as conn:
         changed = conn.execute(update(sessions).where(sessions.c.id_hash == _digest(session_id))
                                .values(id_hash=_digest(renewed), csrf_token=new_token())).rowcount
     return renewed if changed else None
@@ -83,7 +85,7 @@ def end_session(engine: Engine, session_id: str | None) -> None:
     """Log out: the session stops working at once."""
     if not session_id:
         return
-    with write_transaction(engine) as conn:
+    with quiet_transaction(engine) as conn:
         conn.execute(delete(sessions).where(sessions.c.id_hash == _digest(session_id)))
 
 

@@ -1,6 +1,6 @@
 """Storage: the customer panel schema, migrations, reads (DataFrames) and writes."""
 
-from patronage.storage.data_version import PANEL_TABLES, DataVersion
+from patronage.storage.data_version import PANEL_TABLES, DataVersion, quiet_transaction
 from patronage.storage.engine import make_engine, write_transaction
 from patronage.storage.migrate import current_revision, head_revision, pending, upgrade
 from patronage.storage.reads import (
@@ -26,6 +26,7 @@ __all__ = [
     "insert_rows",
     "make_engine",
     "pending",
+    "quiet_transaction",
     "read_answers",
     "read_cases",
     "read_customer",

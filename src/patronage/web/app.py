@@ -6,6 +6,7 @@ import gc
 import logging
 import threading
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from patronage.web import chain as chain_pages
 from patronage.web import api_actions
 from patronage.web import compare as compare_pages
 from patronage.web import saved_views
+from patronage.web.assets import IMMUTABLE, Assets
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
     N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
@@ -118,10 +120,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", compressed_static(str(files("patronage.web") / "static")),
               name="static")
     app.state.plotly_js = GzippedFile(_plotly_js(), "text/javascript")
+    app.state.assets = Assets(Path(str(files("patronage.web") / "static")), version("plotly"))
+    app.state.assets.install(app.state.templates.env)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_bundle(request: Request):
         return app.state.plotly_js.response(request)
+
+    @app.get("/vendor/plotly-{release}.min.js", include_in_schema=False)
+    def versioned_plotly_bundle(request: Request, release: str):
+        current = release == app.state.assets.plotly_version
+        return app.state.plotly_js.response(request, IMMUTABLE if current else None)
 
     app.include_router(customer_pages.router)
     app.include_router(pages.router)
@@ -152,7 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public.router)
     _install_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, error=_error)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, assets=app.state.assets)
     return app
 
 
@@ -188,17 +197,19 @@ _HEADERS = [
 
 class SecurityHeaders:
     """Pure ASGI middleware: security headers on every response, ``no-store`` on pages and
-    API answers, and an error page instead of a traceback when a request fails."""
+    API answers, the cache lifetime of static files (see :mod:`patronage.web.assets`), and an
+    error page instead of a traceback when a request fails."""
 
-    def __init__(self, app):
+    def __init__(self, app, assets: Assets):
         self.app = app
+        self.assets = assets
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        cacheable = path == "/vendor/plotly.min.js" or path.startswith("/static")
+        cacheable = path.startswith("/vendor/") or path.startswith("/static/")
         started = False
 
         async def send_with_headers(message):
@@ -208,7 +219,13 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(k, v) for k, v in _HEADERS if k not in present]
-                if not cacheable and b"cache-control" not in present:
+                if (path.startswith("/static/") and message["status"] in (200, 304)
+                        and b"cache-control" not in present):
+                    query = scope.get("query_string", b"").decode("latin-1")
+                    control = self.assets.static_cache_control(path, query)
+                    headers.append((b"cache-control", control.encode()))
+                elif ((not cacheable or message["status"] >= 400)
+                      and b"cache-control" not in present):
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)

@@ -40,11 +40,14 @@ class GzippedFile:
                 self._body = gzip.compress(self.path.read_bytes(), compresslevel=6, mtime=0)
             return self._body
 
-    def response(self, request: Request) -> Response:
+    def response(self, request: Request, cache_control: str | None = None) -> Response:
+        """The file; ``cache_control`` replaces the default lifetime (a versioned address)."""
+        headers = self.headers if cache_control is None else {**self.headers,
+                                                               "Cache-Control": cache_control}
         if not accepts_gzip(request):
-            return FileResponse(self.path, media_type=self.media_type, headers=self.headers)
+            return FileResponse(self.path, media_type=self.media_type, headers=headers)
         return Response(self.compressed(), media_type=self.media_type,
-                        headers={**self.headers, "Content-Encoding": "gzip"})
+                        headers={**headers, "Content-Encoding": "gzip"})
 
 
 def compressed_static(directory: str):
