@@ -65,8 +65,10 @@ class SurveyData:
                         available=available)
 
     def waves_in_order(self) -> list[str]:
-        order = self.meta.dropna(subset=["wave"]).sort_values("wave_start")["wave"]
-        return list(dict.fromkeys(order))
+        """The waves by start date (one row per wave sorted, not one per response)."""
+        waves = self.meta[["wave", "wave_start"]].dropna(subset=["wave"])
+        first = waves.drop_duplicates(subset="wave")
+        return first.sort_values("wave_start", kind="stable")["wave"].tolist()
 
 
 def _is_flagged(flags) -> bool:

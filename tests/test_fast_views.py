@@ -1,0 +1,120 @@
+"""The filtered views' fast computations (numpy on the columns, groups compared once by their
+codes, filters as boolean masks) give what the plain pandas computations they replaced gave, on
+the demo company's relationship survey. The references below are those computations as they
+were, kept here only to compare."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from patronage.analytics import csi_scores
+from patronage.analytics.scores import nps_summary, rescale_0_100
+from patronage.index_system import load_index_system
+from patronage.reporting.filters import Filters
+from patronage.satisfaction.indices import csi_table, nps_table
+from patronage.satisfaction.sources import SurveyData, survey_data_from_db
+from patronage.storage import make_engine
+
+
+@pytest.fixture(scope="module")
+def data(demo_company):
+    engine = make_engine(demo_company[0])
+    try:
+        yield survey_data_from_db(engine, "relationship", include_flagged=True)
+    finally:
+        engine.dispose()
+
+
+def _old_waves(data: SurveyData) -> list[str]:
+    order = data.meta.dropna(subset=["wave"]).sort_values("wave_start")["wave"]
+    return list(dict.fromkeys(order))
+
+
+def _old_csi_scores(answers: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    present = items[items["item_code"].isin(answers.columns)]
+    scaled = pd.DataFrame(index=answers.index)
+    for row in present.itertuples(index=False):
+        scaled[row.item_code] = rescale_0_100(answers[row.item_code], row.scale_min, row.scale_max)
+    weights = present.set_index("item_code")["weight"]
+
+    def weighted(frame, w):
+        num = (frame.fillna(0.0) * w).sum(axis=1)
+        den = (frame.notna() * w).sum(axis=1)
+        return num / den.where(den > 0)
+
+    out = pd.DataFrame(index=answers.index)
+    out["csi"] = weighted(scaled[weights.index], weights)
+    for dimension, group in present.groupby("dimension", sort=False):
+        codes = group["item_code"].tolist()
+        out[dimension] = weighted(scaled[codes], weights[codes])
+    return out
+
+
+def _old_csi_table(data: SurveyData, by: str) -> pd.DataFrame:
+    per_respondent = _old_csi_scores(data.answers, load_index_system().items)
+
+    def weighted_means(mask) -> pd.Series:
+        part, w = per_respondent[mask], data.weights[mask]
+        out = {"n": float(mask.sum())}
+        for column in part.columns:
+            valid = part[column].notna()
+            total = float(w[valid].sum())
+            out[column] = float((part[column][valid] * w[valid]).sum() / total) if total else np.nan
+        return pd.Series(out)
+
+    groups = data.groups(by)
+    keys = _old_waves(data) if by == "wave" else sorted(groups.dropna().unique(), key=str)
+    return pd.DataFrame({key: weighted_means(groups == key) for key in keys}).T.rename_axis(by)
+
+
+def _old_nps_table(data: SurveyData, by: str) -> pd.DataFrame:
+    values, weights, groups = data.answers["nps"], data.weights, data.groups(by)
+    keys = _old_waves(data) if by == "wave" else sorted(groups.dropna().unique(), key=str)
+    keys = [key for key in keys if values[(groups == key).to_numpy()].notna().any()]
+    rows = {key: nps_summary(values[groups == key], weights[groups == key]) for key in keys}
+    return pd.DataFrame(rows).T.rename_axis(by)
+
+
+def _old_filter(filters: Filters, data: SurveyData) -> SurveyData:
+    meta = data.meta
+    keep = pd.Series(True, index=meta.index)
+    if filters.wave is not None:
+        keep &= meta["wave"].eq(filters.wave)
+    for key in ("region", "industry", "size", "tier", "channel"):
+        value = getattr(filters, key)
+        if value is not None:
+            keep &= meta[f"customer_{key}"].eq(value).reindex(meta.index, fill_value=False)
+    kept = keep[keep].index
+    return SurveyData(answers=data.answers.loc[kept],
+                      comments=data.comments[data.comments.index.isin(kept)],
+                      meta=meta.loc[kept])
+
+
+def test_waves_and_scores_equal_the_plain_computation(data):
+    assert data.waves_in_order() == _old_waves(data)
+    assert len(data.waves_in_order()) > 1
+    items = load_index_system().items
+    pd.testing.assert_frame_equal(csi_scores(data.answers, items),
+                                  _old_csi_scores(data.answers, items), rtol=1e-12)
+
+
+@pytest.mark.parametrize("by", ["wave", "region", "industry"])
+def test_csi_and_nps_tables_equal_the_plain_computation(data, by):
+    new, old = csi_table(data, by=by), _old_csi_table(data, by)
+    assert len(new) > 1 and new["csi"].notna().all()
+    pd.testing.assert_frame_equal(new, old, rtol=1e-12)
+    pd.testing.assert_frame_equal(nps_table(data, by=by), _old_nps_table(data, by), rtol=1e-12)
+
+
+def test_filters_keep_the_rows_the_plain_comparison_kept(data):
+    region = data.meta["customer_region"].dropna().iloc[0]
+    wave = data.waves_in_order()[-1]
+    for filters in (Filters(region=region), Filters(region=region, wave=wave)):
+        new, old = filters.apply(data), _old_filter(filters, data)
+        assert 0 < len(new.meta) < len(data.meta)
+        pd.testing.assert_frame_equal(new.answers, old.answers)
+        pd.testing.assert_frame_equal(new.meta, old.meta)
+        pd.testing.assert_series_equal(new.comments, old.comments)
+        assert filters.keep(data.meta).sum() == len(old.meta)
