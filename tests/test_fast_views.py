@@ -118,3 +118,27 @@ def test_filters_keep_the_rows_the_plain_comparison_kept(data):
         pd.testing.assert_frame_equal(new.meta, old.meta)
         pd.testing.assert_series_equal(new.comments, old.comments)
         assert filters.keep(data.meta).sum() == len(old.meta)
+
+
+def test_weighting_effect_equals_the_plain_computation(data):
+    # The three weightings were once three copies of the data through nps_table and csi_table.
+    from patronage.analytics import design_effect, effective_sample_size, rake
+    from patronage.satisfaction.weights import _known, weighting_effect
+
+    base = {"region": data.meta["customer_region"].value_counts(normalize=True).iloc[::-1]}
+    base["region"] = base["region"] * 0 + 1 / len(base["region"])  # equal shares: raking moves
+    table = weighting_effect(data, base)
+    sample = _known(data, base)
+    raked = rake(sample, base, weights=data.weights.reindex(sample.index))
+    versions = {"unweighted": pd.Series(1.0, index=data.meta.index),
+                "weighted": data.weights, "raked": raked}
+    for name, weights in versions.items():
+        part = SurveyData(answers=data.answers.loc[weights.index], comments=data.comments,
+                          meta=data.meta.loc[weights.index].assign(weight=weights))
+        expected = {"NPS": float(nps_table(part, by=None)["nps"].iloc[0]),
+                    "CSI": float(csi_table(part, by=None)["csi"].iloc[0]),
+                    "n": float(len(weights)), "n_effective": effective_sample_size(weights),
+                    "design_effect": design_effect(weights)}
+        for measure, value in expected.items():
+            assert table.loc[measure, name] == pytest.approx(value, rel=1e-12)
+    assert table.loc["NPS", "raked"] != pytest.approx(table.loc["NPS", "unweighted"], rel=1e-6)
