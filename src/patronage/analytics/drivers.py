@@ -33,7 +33,7 @@ _SINGULAR_TOL = 1e-10
 #: by multinomial counts, the percentile bounds averaged over the subsets. Below it, the plain
 #: bootstrap of all rows.
 BLB_MIN_ROWS = 50_000
-BLB_SUBSETS, BLB_GAMMA = 10, 0.7
+BLB_SUBSETS, BLB_GAMMA = 10, 0.6
 # Bootstrap replicates are processed in chunks of about this many matrix entries.
 _CHUNK_ENTRIES = 4_000_000
 

@@ -116,7 +116,10 @@ def csi_scores(answers: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     spread[:, 0] = item_weights
     for column, rows in enumerate(dimensions.values(), start=1):
         spread[rows, column] = item_weights[rows]
-    num, den = filled @ spread, answered.astype(float) @ spread
+    # einsum's plain loop, not BLAS: a threaded product of this thin shape stalls on a busy
+    # machine (as in patronage.analytics.drivers).
+    num = np.einsum("nk,ks->ns", filled, spread)
+    den = np.einsum("nk,ks->ns", answered.astype(float), spread)
     with np.errstate(invalid="ignore", divide="ignore"):
         scores = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
     return pd.DataFrame(scores, index=answers.index, columns=["csi", *dimensions])

@@ -138,7 +138,7 @@ def weighting_effect(data: SurveyData, margins: dict[str, pd.Series]) -> pd.Data
     if len(sample) < 2:
         raise UserError(N_("Fewer than two respondents are linked to customers with "
                            "segments."))
-    usable = {v: m for v, m in margins.items() if set(sample[v]) <= set(m.index)}
+    usable = {v: m for v, m in margins.items() if set(sample[v].unique()) <= set(m.index)}
     raked = rake(sample, usable, weights=data.weights.reindex(sample.index))
     versions = {"unweighted": pd.Series(1.0, index=data.meta.index),
                 "weighted": data.weights, "raked": raked}
