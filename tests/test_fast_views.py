@@ -142,3 +142,34 @@ def test_weighting_effect_equals_the_plain_computation(data):
         for measure, value in expected.items():
             assert table.loc[measure, name] == pytest.approx(value, rel=1e-12)
     assert table.loc["NPS", "raked"] != pytest.approx(table.loc["NPS", "unweighted"], rel=1e-6)
+
+
+@pytest.mark.parametrize("include_flagged", [True, False])
+def test_survey_read_as_a_matrix_equals_the_pivot_of_the_long_rows(demo_company, include_flagged):
+    # The survey's answers were once read as long rows and pivoted; the matrix read numbers
+    # the items in SQL and places the values with numpy. Same frames, flagged or not.
+    from patronage.index_system import COMMENT_ITEM
+    from patronage.storage import read_answers, read_responses
+
+    engine = make_engine(demo_company[0])
+    try:
+        data = survey_data_from_db(engine, "relationship", include_flagged=include_flagged)
+        responses = read_responses(engine, survey_code="relationship")
+        flagged = responses["quality_flags"].map(lambda f: isinstance(f, dict) and len(f) > 0)
+        if not include_flagged:
+            assert flagged.any()  # the demo has responses cleaning flagged
+            responses = responses[~flagged]
+        long = read_answers(engine, survey_code="relationship")
+    finally:
+        engine.dispose()
+    long = long[long["response_pk"].isin(responses["response_pk"])]
+    key = responses.set_index("response_pk")["response_id"]
+    long = long.assign(response_id=long["response_pk"].map(key))
+    answers = long.dropna(subset=["value_num"]).pivot(index="response_id", columns="item_code",
+                                                       values="value_num")
+    answers = answers.reindex(responses["response_id"])
+    answers.columns.name = None
+    comments = long[long["item_code"] == COMMENT_ITEM].set_index("response_id")["value_text"]
+    assert answers.shape[1] > 10 and comments.notna().any()
+    pd.testing.assert_frame_equal(data.answers, answers)
+    pd.testing.assert_series_equal(data.comments, comments.rename("comment"))
