@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 
 from patronage.messages import N_, Term, UserError
@@ -136,36 +137,49 @@ class Filters:
         data are read, not here). A wave or segment value the responses do not have is a
         :class:`UserError` listing those they have."""
         meta = data.meta
-        keep = pd.Series(True, index=meta.index)
+        if not self.active:
+            return data
+        keep = self.keep(meta)
+        kept = meta.index[keep]
+        if data.answers.index.equals(meta.index):  # by position: no lookup of a million labels
+            answers = data.answers[keep]
+        else:
+            answers = data.answers.loc[kept]
+        return SurveyData(answers=answers,
+                          comments=data.comments[data.comments.index.isin(kept)],
+                          meta=meta[keep])
+
+    def keep(self, meta: pd.DataFrame) -> np.ndarray:
+        """Which rows of ``meta`` (a survey's response meta) these filters keep, as a boolean
+        array; an unknown value is a :class:`UserError` as in :meth:`apply`."""
+        keep = np.ones(len(meta), dtype=bool)
         if self.wave is not None:
-            keep &= meta["wave"].eq(self.wave) & _known("wave", self.wave, meta["wave"])
+            keep &= _equal(meta["wave"], self.wave) & _known("wave", self.wave, meta["wave"])
         if self.date_from is not None or self.date_to is not None:
             days = pd.to_datetime(meta["submitted_at"])  # compared as days at midnight: no
             if days.dt.tz is not None:  # Python date per response (a second on 1M responses)
                 days = days.dt.tz_localize(None)
             days = days.dt.normalize()
             if self.date_from is not None:
-                keep &= days.ge(pd.Timestamp(self.date_from)).fillna(False).astype(bool)
+                keep &= days.ge(pd.Timestamp(self.date_from)).fillna(False).to_numpy(dtype=bool)
             if self.date_to is not None:
-                keep &= days.le(pd.Timestamp(self.date_to)).fillna(False).astype(bool)
+                keep &= days.le(pd.Timestamp(self.date_to)).fillna(False).to_numpy(dtype=bool)
         if self.touchpoint is not None:
             kinds = meta[TOUCHPOINTS] if TOUCHPOINTS in meta.columns else pd.Series(
                 "", index=meta.index)
             lists = kinds.fillna("").astype(str).str.split(";")
-            keep &= lists.map(lambda found: self.touchpoint in found).astype(bool) & _known(
+            keep &= lists.map(lambda found: self.touchpoint in found).to_numpy(dtype=bool) & _known(
                 "touchpoint", self.touchpoint, pd.Series(_kinds(kinds)))
         for key in SEGMENTS:
             value = getattr(self, key)
             column = f"customer_{key}"
             if value is None:
                 continue
-            values = meta[column] if column in meta.columns else pd.Series(dtype=object)
-            keep &= values.eq(value).reindex(meta.index, fill_value=False) & _known(
-                key, value, values)
-        kept = keep[keep].index
-        return SurveyData(answers=data.answers.loc[kept],
-                          comments=data.comments[data.comments.index.isin(kept)],
-                          meta=meta.loc[kept])
+            if column in meta.columns:
+                keep &= _equal(meta[column], value) & _known(key, value, meta[column])
+            else:
+                keep &= _known(key, value, pd.Series(dtype=object))
+        return keep
 
     def apply_customers(self, panel: pd.DataFrame) -> pd.DataFrame:
         """The customers of ``panel`` (the customer table, with the segment columns) that the
@@ -178,6 +192,13 @@ class Filters:
                 keep &= column.eq(value).reindex(panel.index, fill_value=False) & _known(
                     key, value, column)
         return panel[keep]
+
+
+def _equal(column: pd.Series, value: str) -> np.ndarray:
+    """``column == value`` as a boolean array (missing is not equal), on the column's codes."""
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object))
+    found = [i for i, unique in enumerate(uniques) if unique == value]
+    return np.isin(codes, found) if found else np.zeros(len(column), dtype=bool)
 
 
 def _kinds(column: pd.Series) -> list[str]:

@@ -90,14 +90,18 @@ def overview(engine: Engine, survey: str | None = None, *, comments: int = 8,
     total = len(data.meta)
     if filters.active:  # the flagged responses among those the filters keep, not the survey's
         everything = _survey_data(engine, survey, include_flagged=True)
-        flagged = len(filters.apply(everything).meta) - total
+        flagged = int(filters.keep(everything.meta).sum()) - total
     if data.meta.empty:
         return Overview(survey=survey, surveys=codes, waves=pd.DataFrame(columns=_EMPTY_WAVES),
                         dimensions=pd.DataFrame(), comments=pd.DataFrame(), flagged=flagged,
                         filters=filters, options=choices)
-    waves = _wave_table(data)
     system = load_index_system()
-    dimensions = _dimension_table(data, system)
+    try:  # the scores per wave, computed once for both tables
+        by_wave = csi_table(data, by="wave", index_system=system)
+    except ValueError:
+        by_wave = None
+    waves = _wave_table(data, by_wave)
+    dimensions = _dimension_table(by_wave, system)
     recent = _recent_comments(data, texts, comments)
     return Overview(survey=survey, surveys=codes, waves=waves, dimensions=dimensions,
                     comments=recent, flagged=flagged, total=total, filters=filters,
@@ -130,7 +134,7 @@ _survey_basics = shared(survey_basics, every_page=True)
 _survey_data = shared(survey_data, every_page=True)
 
 
-def _wave_table(data) -> pd.DataFrame:
+def _wave_table(data, by_wave: pd.DataFrame | None) -> pd.DataFrame:
     if "nps" in data.answers.columns:
         nps = nps_table(data, by="wave")[["n", "promoters", "passives", "detractors", "nps",
                                             "ci_low", "ci_high"]]
@@ -138,9 +142,9 @@ def _wave_table(data) -> pd.DataFrame:
         nps = pd.DataFrame(np.nan, index=pd.Index(data.waves_in_order(), name="wave"),
                            columns=["promoters", "passives", "detractors", "nps", "ci_low",
                                     "ci_high"])
-    try:
-        csi = csi_table(data, by="wave")[["csi"]]
-    except ValueError:
+    if by_wave is not None:
+        csi = by_wave[["csi"]]
+    else:
         csi = pd.DataFrame({"csi": np.nan}, index=nps.index)
     counts = data.meta.groupby("wave").size().rename("responses")
     table = nps.join(csi, how="outer").join(counts, how="left")
@@ -151,10 +155,8 @@ def _wave_table(data) -> pd.DataFrame:
     return table.drop(columns="responses").reset_index(names="wave")
 
 
-def _dimension_table(data, system) -> pd.DataFrame:
-    try:
-        by_wave = csi_table(data, by="wave", index_system=system)
-    except ValueError:
+def _dimension_table(by_wave: pd.DataFrame | None, system) -> pd.DataFrame:
+    if by_wave is None:
         return pd.DataFrame()
     dims = [d for d in system.dimensions["dimension"] if d in by_wave.columns]
     latest = by_wave.iloc[-1]

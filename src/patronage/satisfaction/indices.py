@@ -6,6 +6,7 @@ Each function returns a DataFrame ready to render; the statistics come from
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from patronage.satisfaction.sources import SurveyData
@@ -31,15 +32,25 @@ def per_group(data: SurveyData, item: str, by: str | None, summary) -> pd.DataFr
     if by is None:
         return summary(values, weights).to_frame("all").T.rename_axis("group")
     groups = data.groups(by)
-    order = [key for key in _group_order(data, by, groups)
-             if values[(groups == key).to_numpy()].notna().any()]
+    masks = _masks(groups, _group_order(data, by, groups))
+    answered = values.notna().to_numpy()
+    order = [key for key, mask in masks.items() if (answered & mask).any()]
     if not order:
         if by == "wave" and values.notna().any():  # a survey without waves: one row
             return summary(values, weights).to_frame(ALL).T.rename_axis(by)
         raise UserError(N_("No answers to {item!r} in any group (anonymous responses, or "
                            "customers without this attribute)."), item=item)
-    rows = {key: summary(values[groups == key], weights[groups == key]) for key in order}
+    rows = {key: summary(values[masks[key]], weights[masks[key]]) for key in order}
     return pd.DataFrame(rows).T.rename_axis(by)
+
+
+def _masks(groups: pd.Series, order: list) -> dict:
+    """Per group in ``order``: the boolean array of its rows (the column compared once, by its
+    codes, not once per group: a million responses)."""
+    codes, uniques = pd.factorize(groups.to_numpy(dtype=object), use_na_sentinel=True)
+    position = {key: i for i, key in enumerate(uniques)}
+    empty = np.zeros(len(groups), dtype=bool)
+    return {key: codes == position[key] if key in position else empty for key in order}
 
 
 def nps_table(data: SurveyData, *, by: str | None = "wave", item: str = "nps") -> pd.DataFrame:
@@ -57,19 +68,26 @@ def csi_table(data: SurveyData, *, by: str | None = "wave",
     per_respondent = csi_scores(data.answers, system.items)
     weights = data.weights
 
-    def weighted_means(mask) -> pd.Series:
-        part, w = per_respondent[mask], weights[mask]
-        out = {"n": float(mask.sum())}
-        for column in part.columns:
-            valid = part[column].notna()
-            total = float(w[valid].sum())
-            out[column] = float((part[column][valid] * w[valid]).sum() / total) if total else float("nan")
-        return pd.Series(out)
+    scores = per_respondent.to_numpy(dtype=float)
+    if not weights.index.equals(per_respondent.index):  # answers and meta in another order
+        weights = weights.reindex(per_respondent.index)
+    w_all = np.nan_to_num(weights.to_numpy(dtype=float), nan=0.0)  # as pandas' sums skip NaN
+
+    def weighted_means(mask: np.ndarray) -> pd.Series:
+        part, w = scores[mask], w_all[mask]
+        valid = ~np.isnan(part)
+        totals = np.where(valid, w[:, None], 0.0).sum(axis=0)
+        sums = np.where(valid, part * w[:, None], 0.0).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(totals != 0, sums / np.where(totals != 0, totals, 1.0), np.nan)
+        return pd.Series({"n": float(mask.sum()), **dict(zip(per_respondent.columns,
+                                                            means.tolist()))})
 
     if by is None:
-        return weighted_means(pd.Series(True, index=per_respondent.index)).to_frame("all").T
+        return weighted_means(np.ones(len(scores), dtype=bool)).to_frame("all").T
     groups = data.groups(by)
-    rows = {key: weighted_means(groups == key) for key in _group_order(data, by, groups)}
+    masks = _masks(groups.reindex(per_respondent.index), _group_order(data, by, groups))
+    rows = {key: weighted_means(mask) for key, mask in masks.items()}
     return pd.DataFrame(rows).T.rename_axis(by)
 
 

@@ -155,9 +155,15 @@ def _listed(columns, limit: int = 40) -> str:
 
 
 def _mean_scores(scores: pd.DataFrame, w: pd.Series) -> pd.Series:
-    return pd.Series({c: float(np.average(scores[c][scores[c].notna()],
-                                          weights=w[scores[c].notna()]))
-                      for c in scores.columns if scores[c].notna().any()})
+    """The weighted mean of each column's answered scores (on the arrays: a million rows)."""
+    weights = w.reindex(scores.index).to_numpy(dtype=float)
+    means = {}
+    for column in scores.columns:
+        values = scores[column].to_numpy(dtype=float)
+        valid = ~np.isnan(values)
+        if valid.any():
+            means[column] = float(np.average(values[valid], weights=weights[valid]))
+    return pd.Series(means)
 
 
 def ipa_table(data: SurveyData, *, target: str = "overall_satisfaction",

@@ -15,7 +15,8 @@ from sqlalchemy import Engine, select
 
 from patronage.index_system import COMMENT_ITEM
 from patronage.messages import N_, UserError
-from patronage.storage import read_answers, read_customers, read_responses
+from patronage.storage import read_customers, read_responses
+from patronage.storage.answer_matrix import read_answer_matrix, read_answer_texts
 from patronage.storage.schema import answers as answer_rows
 from patronage.storage.schema import customers as customer_rows
 from patronage.storage.schema import responses as response_rows
@@ -66,8 +67,10 @@ class SurveyData:
                         available=available)
 
     def waves_in_order(self) -> list[str]:
-        order = self.meta.dropna(subset=["wave"]).sort_values("wave_start")["wave"]
-        return list(dict.fromkeys(order))
+        """The waves by start date (one row per wave sorted, not one per response)."""
+        waves = self.meta[["wave", "wave_start"]].dropna(subset=["wave"])
+        first = waves.drop_duplicates(subset="wave")
+        return first.sort_values("wave_start", kind="stable")["wave"].tolist()
 
 
 def _is_flagged(flags) -> bool:
@@ -109,15 +112,13 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
     responses = responses.assign(flagged=responses["quality_flags"].map(_is_flagged))
     if not include_flagged:
         responses = responses[~responses["flagged"]]
-    long = read_answers(engine, survey_code=survey)
-    long = long[long["response_pk"].isin(responses["response_pk"])]
+    answers = read_answer_matrix(engine, survey, responses["response_pk"])
+    answers.index = pd.Index(responses["response_id"], name="response_id")
+    texts = read_answer_texts(engine, survey, COMMENT_ITEM)
     key = responses.set_index("response_pk")["response_id"]
-    long = long.assign(response_id=long["response_pk"].map(key))
-    numeric = long.dropna(subset=["value_num"])
-    answers = numeric.pivot(index="response_id", columns="item_code", values="value_num")
-    answers = answers.reindex(responses["response_id"])
-    answers.columns.name = None
-    comments = long[long["item_code"] == COMMENT_ITEM].set_index("response_id")["value_text"]
+    texts = texts[texts["response_pk"].isin(responses["response_pk"])]
+    comments = pd.Series(texts["value_text"].to_numpy(), name="value_text",
+                         index=pd.Index(texts["response_pk"].map(key), name="response_id"))
     customers = read_customers(engine)[["customer_id", *SEGMENT_COLUMNS]]
     customers = customers.rename(columns={c: f"customer_{c}" for c in SEGMENT_COLUMNS})
     meta = responses.merge(customers, on="customer_id", how="left").set_index("response_id")

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, bindparam, update
 
-from patronage.satisfaction.indices import csi_table, nps_table
 from patronage.satisfaction.sources import SurveyData, survey_data_from_db
-from patronage.analytics import design_effect, effective_sample_size, rake
+from patronage.analytics import csi_scores, design_effect, effective_sample_size, nps_summary, rake
+from patronage.index_system import load_index_system
 from patronage.messages import N_, UserError
 from patronage.storage import read_customers, read_responses, write_transaction
 from patronage.storage.schema import responses
@@ -138,26 +138,38 @@ def weighting_effect(data: SurveyData, margins: dict[str, pd.Series]) -> pd.Data
     if len(sample) < 2:
         raise UserError(N_("Fewer than two respondents are linked to customers with "
                            "segments."))
-    usable = {v: m for v, m in margins.items() if set(sample[v]) <= set(m.index)}
+    usable = {v: m for v, m in margins.items() if set(sample[v].unique()) <= set(m.index)}
     raked = rake(sample, usable, weights=data.weights.reindex(sample.index))
     versions = {"unweighted": pd.Series(1.0, index=data.meta.index),
                 "weighted": data.weights, "raked": raked}
+    # Each respondent's NPS answer and CSI once, weighted three ways (not three copies of the
+    # answers: a million responses).
+    nps_answers = data.answers["nps"] if "nps" in data.answers.columns else None
+    try:
+        scores = csi_scores(data.answers, load_index_system().items)["csi"]
+    except (ValueError, KeyError):
+        scores = None
     out = {}
     for name, weights in versions.items():
-        part = SurveyData(answers=data.answers.loc[weights.index], comments=data.comments,
-                          meta=data.meta.loc[weights.index].assign(weight=weights))
         column = {"n": float(len(weights)), "n_effective": effective_sample_size(weights),
                   "design_effect": design_effect(weights)}
-        if "nps" in data.answers.columns:
-            column["NPS"] = float(nps_table(part, by=None)["nps"].iloc[0])
-        try:
-            column["CSI"] = float(csi_table(part, by=None)["csi"].iloc[0])
-        except (ValueError, KeyError):
-            pass
+        if nps_answers is not None:
+            column["NPS"] = float(nps_summary(nps_answers.loc[weights.index], weights)["nps"])
+        if scores is not None:
+            column["CSI"] = _weighted_mean(scores.loc[weights.index], weights)
         out[name] = column
     table = pd.DataFrame(out)
     return table.reindex(pd.Index([r for r in ("NPS", "CSI", "n", "n_effective", "design_effect")
                                    if r in table.index], name="measure"))
+
+
+def _weighted_mean(values: pd.Series, weights: pd.Series) -> float:
+    """The ``weights``-weighted mean of the answered ``values`` (NaN when no weight is left),
+    as :func:`~patronage.satisfaction.indices.csi_table` takes it."""
+    valid = values.notna().to_numpy()
+    w = np.nan_to_num(weights.to_numpy(dtype=float)[valid], nan=0.0)
+    total = float(w.sum())
+    return float((values.to_numpy()[valid] * w).sum() / total) if total else float("nan")
 
 
 __all__ = ["BASE_VARIABLES", "apply_weights", "composition_table", "customer_base_margins",

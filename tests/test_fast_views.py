@@ -1,0 +1,175 @@
+"""The filtered views' fast computations (numpy on the columns, groups compared once by their
+codes, filters as boolean masks) give what the plain pandas computations they replaced gave, on
+the demo company's relationship survey. The references below are those computations as they
+were, kept here only to compare."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from patronage.analytics import csi_scores
+from patronage.analytics.scores import nps_summary, rescale_0_100
+from patronage.index_system import load_index_system
+from patronage.reporting.filters import Filters
+from patronage.satisfaction.indices import csi_table, nps_table
+from patronage.satisfaction.sources import SurveyData, survey_data_from_db
+from patronage.storage import make_engine
+
+
+@pytest.fixture(scope="module")
+def data(demo_company):
+    engine = make_engine(demo_company[0])
+    try:
+        yield survey_data_from_db(engine, "relationship", include_flagged=True)
+    finally:
+        engine.dispose()
+
+
+def _old_waves(data: SurveyData) -> list[str]:
+    order = data.meta.dropna(subset=["wave"]).sort_values("wave_start")["wave"]
+    return list(dict.fromkeys(order))
+
+
+def _old_csi_scores(answers: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    present = items[items["item_code"].isin(answers.columns)]
+    scaled = pd.DataFrame(index=answers.index)
+    for row in present.itertuples(index=False):
+        scaled[row.item_code] = rescale_0_100(answers[row.item_code], row.scale_min, row.scale_max)
+    weights = present.set_index("item_code")["weight"]
+
+    def weighted(frame, w):
+        num = (frame.fillna(0.0) * w).sum(axis=1)
+        den = (frame.notna() * w).sum(axis=1)
+        return num / den.where(den > 0)
+
+    out = pd.DataFrame(index=answers.index)
+    out["csi"] = weighted(scaled[weights.index], weights)
+    for dimension, group in present.groupby("dimension", sort=False):
+        codes = group["item_code"].tolist()
+        out[dimension] = weighted(scaled[codes], weights[codes])
+    return out
+
+
+def _old_csi_table(data: SurveyData, by: str) -> pd.DataFrame:
+    per_respondent = _old_csi_scores(data.answers, load_index_system().items)
+
+    def weighted_means(mask) -> pd.Series:
+        part, w = per_respondent[mask], data.weights[mask]
+        out = {"n": float(mask.sum())}
+        for column in part.columns:
+            valid = part[column].notna()
+            total = float(w[valid].sum())
+            out[column] = float((part[column][valid] * w[valid]).sum() / total) if total else np.nan
+        return pd.Series(out)
+
+    groups = data.groups(by)
+    keys = _old_waves(data) if by == "wave" else sorted(groups.dropna().unique(), key=str)
+    return pd.DataFrame({key: weighted_means(groups == key) for key in keys}).T.rename_axis(by)
+
+
+def _old_nps_table(data: SurveyData, by: str) -> pd.DataFrame:
+    values, weights, groups = data.answers["nps"], data.weights, data.groups(by)
+    keys = _old_waves(data) if by == "wave" else sorted(groups.dropna().unique(), key=str)
+    keys = [key for key in keys if values[(groups == key).to_numpy()].notna().any()]
+    rows = {key: nps_summary(values[groups == key], weights[groups == key]) for key in keys}
+    return pd.DataFrame(rows).T.rename_axis(by)
+
+
+def _old_filter(filters: Filters, data: SurveyData) -> SurveyData:
+    meta = data.meta
+    keep = pd.Series(True, index=meta.index)
+    if filters.wave is not None:
+        keep &= meta["wave"].eq(filters.wave)
+    for key in ("region", "industry", "size", "tier", "channel"):
+        value = getattr(filters, key)
+        if value is not None:
+            keep &= meta[f"customer_{key}"].eq(value).reindex(meta.index, fill_value=False)
+    kept = keep[keep].index
+    return SurveyData(answers=data.answers.loc[kept],
+                      comments=data.comments[data.comments.index.isin(kept)],
+                      meta=meta.loc[kept])
+
+
+def test_waves_and_scores_equal_the_plain_computation(data):
+    assert data.waves_in_order() == _old_waves(data)
+    assert len(data.waves_in_order()) > 1
+    items = load_index_system().items
+    pd.testing.assert_frame_equal(csi_scores(data.answers, items),
+                                  _old_csi_scores(data.answers, items), rtol=1e-12)
+
+
+@pytest.mark.parametrize("by", ["wave", "region", "industry"])
+def test_csi_and_nps_tables_equal_the_plain_computation(data, by):
+    new, old = csi_table(data, by=by), _old_csi_table(data, by)
+    assert len(new) > 1 and new["csi"].notna().all()
+    pd.testing.assert_frame_equal(new, old, rtol=1e-12)
+    pd.testing.assert_frame_equal(nps_table(data, by=by), _old_nps_table(data, by), rtol=1e-12)
+
+
+def test_filters_keep_the_rows_the_plain_comparison_kept(data):
+    region = data.meta["customer_region"].dropna().iloc[0]
+    wave = data.waves_in_order()[-1]
+    for filters in (Filters(region=region), Filters(region=region, wave=wave)):
+        new, old = filters.apply(data), _old_filter(filters, data)
+        assert 0 < len(new.meta) < len(data.meta)
+        pd.testing.assert_frame_equal(new.answers, old.answers)
+        pd.testing.assert_frame_equal(new.meta, old.meta)
+        pd.testing.assert_series_equal(new.comments, old.comments)
+        assert filters.keep(data.meta).sum() == len(old.meta)
+
+
+def test_weighting_effect_equals_the_plain_computation(data):
+    # The three weightings were once three copies of the data through nps_table and csi_table.
+    from patronage.analytics import design_effect, effective_sample_size, rake
+    from patronage.satisfaction.weights import _known, weighting_effect
+
+    base = {"region": data.meta["customer_region"].value_counts(normalize=True).iloc[::-1]}
+    base["region"] = base["region"] * 0 + 1 / len(base["region"])  # equal shares: raking moves
+    table = weighting_effect(data, base)
+    sample = _known(data, base)
+    raked = rake(sample, base, weights=data.weights.reindex(sample.index))
+    versions = {"unweighted": pd.Series(1.0, index=data.meta.index),
+                "weighted": data.weights, "raked": raked}
+    for name, weights in versions.items():
+        part = SurveyData(answers=data.answers.loc[weights.index], comments=data.comments,
+                          meta=data.meta.loc[weights.index].assign(weight=weights))
+        expected = {"NPS": float(nps_table(part, by=None)["nps"].iloc[0]),
+                    "CSI": float(csi_table(part, by=None)["csi"].iloc[0]),
+                    "n": float(len(weights)), "n_effective": effective_sample_size(weights),
+                    "design_effect": design_effect(weights)}
+        for measure, value in expected.items():
+            assert table.loc[measure, name] == pytest.approx(value, rel=1e-12)
+    assert table.loc["NPS", "raked"] != pytest.approx(table.loc["NPS", "unweighted"], rel=1e-6)
+
+
+@pytest.mark.parametrize("include_flagged", [True, False])
+def test_survey_read_as_a_matrix_equals_the_pivot_of_the_long_rows(demo_company, include_flagged):
+    # The survey's answers were once read as long rows and pivoted; the matrix read numbers
+    # the items in SQL and places the values with numpy. Same frames, flagged or not.
+    from patronage.index_system import COMMENT_ITEM
+    from patronage.storage import read_answers, read_responses
+
+    engine = make_engine(demo_company[0])
+    try:
+        data = survey_data_from_db(engine, "relationship", include_flagged=include_flagged)
+        responses = read_responses(engine, survey_code="relationship")
+        flagged = responses["quality_flags"].map(lambda f: isinstance(f, dict) and len(f) > 0)
+        if not include_flagged:
+            assert flagged.any()  # the demo has responses cleaning flagged
+            responses = responses[~flagged]
+        long = read_answers(engine, survey_code="relationship")
+    finally:
+        engine.dispose()
+    long = long[long["response_pk"].isin(responses["response_pk"])]
+    key = responses.set_index("response_pk")["response_id"]
+    long = long.assign(response_id=long["response_pk"].map(key))
+    answers = long.dropna(subset=["value_num"]).pivot(index="response_id", columns="item_code",
+                                                       values="value_num")
+    answers = answers.reindex(responses["response_id"])
+    answers.columns.name = None
+    comments = long[long["item_code"] == COMMENT_ITEM].set_index("response_id")["value_text"]
+    assert answers.shape[1] > 10 and comments.notna().any()
+    pd.testing.assert_frame_equal(data.answers, answers)
+    pd.testing.assert_series_equal(data.comments, comments.rename("comment"))
