@@ -188,3 +188,15 @@ def test_staff_accounts_migration_keeps_users_and_sessions(empty_db_url):
         assert upgrade(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_point_accounts_leave_room_for_balance_updates_on_postgresql(engine):
+    """Migration 0016: half of each page of ``point_accounts`` is kept free on PostgreSQL, so
+    balance updates stay on their page (heap-only tuples)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL storage parameter")
+    with engine.connect() as conn:
+        options = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'point_accounts' "
+            "AND relnamespace = to_regnamespace(current_schema())").scalar_one()
+    assert "fillfactor=50" in (options or [])
