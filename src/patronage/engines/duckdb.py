@@ -14,7 +14,6 @@ Amounts are summed as ``DECIMAL(18, 2)`` (exact cents, as the database keeps the
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -22,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 
 from patronage.analytics.btyd import lifetime_value_factor
-from patronage.analytics.rfm import DEFAULT_RFM_RULES
 from patronage.engines.parquet import arrow_schema
+from patronage.engines.sql import p_alive_sql, panel_folder, segment_sql
 from patronage.loyalty.value_fit import WEEK, ValueStatistics
 from patronage.storage.schema import customers, transactions
 
@@ -59,22 +58,8 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _p_alive_sql() -> str:
-    """P(alive) = 1 / (1 + D), D = a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x) (FHL 2005, eq. 11),
-    with times in weeks; the two branches keep exp() from overflowing."""
-    log_d = ("(ln(m.a) - ln(m.b + s.frequency - 1.0) + (m.r + s.frequency) * "
-             "(ln(m.alpha + s.\"T\" / 7.0) - ln(m.alpha + s.recency / 7.0)))")
-    return (f"CASE WHEN s.frequency = 0 THEN 1.0 WHEN {log_d} > 0 "
-            f"THEN exp(-{log_d}) / (1.0 + exp(-{log_d})) ELSE 1.0 / (1.0 + exp({log_d})) END")
-
-
-def _segment_sql(rules=DEFAULT_RFM_RULES) -> str:
-    """The first matching (R, FM) rule of :data:`DEFAULT_RFM_RULES`, as a CASE."""
-    whens = " ".join(
-        f"WHEN \"R\" BETWEEN {int(rule['r'][0])} AND {int(rule['r'][1])} "
-        f"AND fm BETWEEN {int(rule['fm'][0])} AND {int(rule['fm'][1])} "
-        f"THEN {_quote(rule['segment'])}" for rule in rules)
-    return f"CASE {whens} END"
+def _column(name: str) -> str:
+    return f'"{name}"'
 
 
 class DuckDBEngine:
@@ -83,11 +68,7 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(self, folder, *, threads: int | None = None):
-        self.folder = Path(folder)
-        if not (self.folder / "customers").is_dir() or not (self.folder / "transactions").is_dir():
-            raise ValueError(f"{self.folder} holds no exported panel (customers/ and "
-                             "transactions/ folders): write one with `patronage export parquet "
-                             "DIR` and pass --source parquet:DIR")
+        self.folder = panel_folder(folder)
         self.conn = duckdb.connect()
         if threads is not None:
             self.conn.execute(f"SET threads = {int(threads)}")
@@ -203,7 +184,7 @@ class DuckDBEngine:
         return self.conn.sql(f"""
             WITH alive AS (
                 SELECT s.customer_id, s.frequency, s.monetary_value, f.if_alive_90d,
-                       f.value_factor, {_p_alive_sql()} AS p_alive
+                       f.value_factor, {p_alive_sql(_column, str)} AS p_alive
                 FROM summary AS s CROSS JOIN value_model AS m
                 JOIN value_factors AS f ON f.frequency = s.frequency AND f."T" = s."T")
             SELECT a.customer_id, a.p_alive, a.p_alive * a.if_alive_90d AS expected_purchases_90d,
@@ -235,5 +216,5 @@ class DuckDBEngine:
             SELECT customer_id, recency_days, frequency, monetary, "R", "F", "M",
                    CAST("R" AS VARCHAR) || CAST("F" AS VARCHAR) || CAST("M" AS VARCHAR)
                        AS rfm_code,
-                   {_segment_sql()} AS segment
+                   {segment_sql(_column, _quote)} AS segment
             FROM coded ORDER BY customer_id""")

@@ -10,13 +10,12 @@ optional dependency (``pip install patronage[spark]``, Java 17+); the session is
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from patronage.analytics.btyd import lifetime_value_factor
-from patronage.analytics.rfm import DEFAULT_RFM_RULES
+from patronage.engines.sql import p_alive_sql, panel_folder, segment_sql
 from patronage.loyalty.value_fit import WEEK, ValueStatistics
 
 __all__ = ["SparkEngine"]
@@ -47,20 +46,16 @@ FROM per_customer AS p JOIN customers AS c ON c.id = p.customer_id
 """
 
 
-def _p_alive_sql() -> str:
-    """P(alive) = 1 / (1 + D) as in :mod:`patronage.engines.duckdb`, times in weeks."""
-    log_d = ("(ln(m.a) - ln(m.b + s.frequency - 1.0D) + (m.r + s.frequency) * "
-             "(ln(m.alpha + s.`T` / 7.0D) - ln(m.alpha + s.recency / 7.0D)))")
-    return (f"CASE WHEN s.frequency = 0 THEN 1.0D WHEN {log_d} > 0 "
-            f"THEN exp(-{log_d}) / (1.0D + exp(-{log_d})) ELSE 1.0D / (1.0D + exp({log_d})) END")
+def _column(name: str) -> str:
+    return f"`{name}`"
 
 
-def _segment_sql(rules=DEFAULT_RFM_RULES) -> str:
-    whens = " ".join(
-        f"WHEN R BETWEEN {int(rule['r'][0])} AND {int(rule['r'][1])} "
-        f"AND fm BETWEEN {int(rule['fm'][0])} AND {int(rule['fm'][1])} "
-        f"THEN '{rule['segment'].replace(chr(39), '')}'" for rule in rules)
-    return f"CASE {whens} END"
+def _double(text: str) -> str:
+    return f"{text}D"
+
+
+def _text(text: str) -> str:
+    return "'" + text.replace("'", "") + "'"
 
 
 class SparkEngine:
@@ -71,11 +66,7 @@ class SparkEngine:
     def __init__(self, folder, *, master: str = "local[2]", session=None):
         from pyspark.sql import SparkSession
 
-        self.folder = Path(folder)
-        if not (self.folder / "customers").is_dir() or not (self.folder / "transactions").is_dir():
-            raise ValueError(f"{self.folder} holds no exported panel (customers/ and "
-                             "transactions/ folders): write one with `patronage export parquet "
-                             "DIR` and pass --source parquet:DIR")
+        self.folder = panel_folder(folder)
         self.spark = session or (SparkSession.builder.master(master)
                                  .config("spark.ui.enabled", "false")
                                  .config("spark.ui.showConsoleProgress", "false")
@@ -192,7 +183,7 @@ class SparkEngine:
         return self.spark.sql(f"""
             WITH alive AS (
                 SELECT s.customer_id, s.frequency, s.monetary_value, f.if_alive_90d,
-                       f.value_factor, {_p_alive_sql()} AS p_alive
+                       f.value_factor, {p_alive_sql(_column, _double)} AS p_alive
                 FROM summary AS s CROSS JOIN value_model AS m
                 JOIN value_factors AS f ON f.frequency = s.frequency AND f.`T` = s.`T`)
             SELECT a.customer_id, a.p_alive, a.p_alive * a.if_alive_90d AS expected_purchases_90d,
@@ -222,5 +213,5 @@ class SparkEngine:
             coded AS (SELECT *, CAST(floor((F + M) / 2.0D + 0.5D) AS BIGINT) AS fm FROM ranked)
             SELECT customer_id, recency_days, frequency, monetary, R, F, M,
                    CONCAT(CAST(R AS STRING), CAST(F AS STRING), CAST(M AS STRING)) AS rfm_code,
-                   {_segment_sql()} AS segment
+                   {segment_sql(_column, _text)} AS segment
             FROM coded ORDER BY customer_id""")
