@@ -22,6 +22,17 @@ __all__ = ["customer_lifetime_value", "holdout_comparison", "lifetime_value_fact
 _UNITS_PER_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "h": 720.0, "H": 720.0}
 
 
+def _check_horizon(time, discount_rate: float, freq: str) -> None:
+    """Refuse a horizon that is not a whole number of months, a discount rate of -100 % or
+    less, or an unknown time unit."""
+    if freq not in _UNITS_PER_MONTH:
+        raise ValueError(f"freq must be one of {sorted(_UNITS_PER_MONTH)}, got {freq!r}")
+    if int(time) != time or time < 1:
+        raise ValueError("time must be a positive whole number of months")
+    if not (np.isfinite(discount_rate) and discount_rate > -1):
+        raise ValueError("discount_rate must be a number > -1 (a monthly rate such as 0.01)")
+
+
 def customer_lifetime_value(transaction_model, spend_model, frequency, recency, T,
                             monetary_value, time: int = 12, discount_rate: float = 0.01,
                             margin: float = 1.0, freq: str = "W"):
@@ -39,12 +50,7 @@ def customer_lifetime_value(transaction_model, spend_model, frequency, recency, 
 
     Returns a Series indexed like ``frequency`` (an array when no Series is given).
     """
-    if freq not in _UNITS_PER_MONTH:
-        raise ValueError(f"freq must be one of {sorted(_UNITS_PER_MONTH)}, got {freq!r}")
-    if int(time) != time or time < 1:
-        raise ValueError("time must be a positive whole number of months")
-    if not (np.isfinite(discount_rate) and discount_rate > -1):
-        raise ValueError("discount_rate must be a number > -1 (a monthly rate such as 0.01)")
+    _check_horizon(time, discount_rate, freq)
     if not np.isfinite(margin):
         raise ValueError("margin must be a finite number (share of spend kept as profit)")
     if not hasattr(transaction_model, "expected_purchases"):
@@ -78,13 +84,8 @@ def lifetime_value_factor(transaction_model, frequency, T, time: int = 12,
 
     so that ``customer_lifetime_value = margin * E[M | x, m] * P(alive) * F(x, T)`` for a
     BG/NBD model. ``F`` depends on ``(x, T)`` only: an engine tabulates it once per distinct
-    pair and computes the per-customer value in one pass (issue 16)."""
-    if freq not in _UNITS_PER_MONTH:
-        raise ValueError(f"freq must be one of {sorted(_UNITS_PER_MONTH)}, got {freq!r}")
-    if int(time) != time or time < 1:
-        raise ValueError("time must be a positive whole number of months")
-    if not (np.isfinite(discount_rate) and discount_rate > -1):
-        raise ValueError("discount_rate must be a number > -1 (a monthly rate such as 0.01)")
+    pair and computes the per-customer value in one pass."""
+    _check_horizon(time, discount_rate, freq)
     if not hasattr(transaction_model, "expected_purchases_if_alive"):
         raise ValueError("transaction_model must be a fitted BetaGeo model")
     factor = _UNITS_PER_MONTH[freq]
