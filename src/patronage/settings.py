@@ -250,3 +250,22 @@ class Settings(BaseSettings):
         elif ":" in host and not host.startswith("["):
             host = f"[{host}]"  # an IPv6 address
         return f"http://{host}:{self.port}"
+
+
+def explain(error) -> str:
+    """A pydantic ``ValidationError`` of :class:`Settings` as a message naming each environment
+    variable, the value given, what is wrong and its default."""
+    lines = []
+    for problem in error.errors():
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        if not problem.get("loc"):  # a rule about several settings
+            lines.append(f"{message}.")
+            continue
+        name = str(problem["loc"][0])
+        field = Settings.model_fields.get(name)
+        default = "" if field is None or field.default is None else f" ({field.default!r})"
+        given = problem.get("input")
+        shown = "" if isinstance(given, dict) else f"={str(given)[:80]!r}"
+        lines.append(f"PATRONAGE_{name.upper()}{shown}: {message}. Set a valid value or unset "
+                     f"it to use the default{default}.")
+    return "Invalid setting:\n" + "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from patronage.cli.common import Root
 from patronage.cli import (
     actions, apikeys, care_accounts, care_calendar, care_customers, care_tasks, cases, comments,
     database, exports, imports,
@@ -17,7 +18,7 @@ from patronage.cli import (
 )
 
 
-@click.group()
+@click.group(cls=Root)
 @click.version_option(package_name="patronage")
 def main() -> None:
     """Patronage: customer satisfaction and loyalty management."""

@@ -14,6 +14,21 @@ from patronage.settings import Settings
 FORMATS = ("table", "json", "csv")
 
 
+class Root(click.Group):
+    """The ``patronage`` group: an invalid ``PATRONAGE_*`` setting, met by any command,
+    is a message naming the variable, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from pydantic import ValidationError
+
+        from patronage.settings import explain
+
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            raise click.ClickException(explain(exc)) from None
+
+
 def settings_for(db: str | None) -> Settings:
     if db is None:
         return Settings()
