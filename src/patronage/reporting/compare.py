@@ -17,7 +17,7 @@ number of rows. A side with fewer than :data:`SMALL_SAMPLE` answers is marked as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -100,7 +100,7 @@ def comparison(engine: Engine, filters: Filters, choice: str, other: str = "") -
     segment = parse_segment(choice) if mode == "segment" else None
     data = survey_data_from_db(engine, filters.survey)
     if data.meta["wave"].isna().all():
-        data.meta["wave"] = ALL_RESPONSES
+        data = replace(data, meta=data.meta.assign(wave=ALL_RESPONSES))  # shared: a copy
     survey = filters.survey or str(data.meta["survey"].iloc[0])
     filters = filters.but(survey=survey)
     choices = filter_options(data)

@@ -10,7 +10,7 @@ the ones from known customers link to the profile and can be selected and turned
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -76,7 +76,7 @@ def respondents(engine: Engine, filters: Filters, *, group: str | None = None,
     survey = filters.survey or found["survey"].value_counts().idxmax()
     data = survey_data_from_db(engine, survey)
     if data.meta["wave"].isna().all():  # as the overview names a survey without waves
-        data.meta["wave"] = ALL_RESPONSES
+        data = replace(data, meta=data.meta.assign(wave=ALL_RESPONSES))  # shared: a copy
     data = filters.but(survey=survey).apply(data)
     frame = pd.DataFrame({
         "customer_id": data.meta["customer_id"],
