@@ -177,3 +177,19 @@ def test_a_repeat_visit_is_kept_until_the_data_change(client):
     assert cache.computed == computed + 1
     june = [tr for tr in page.select("#periods tbody tr") if "2026-06" in tr.text][0]
     assert june.select("td")[1].text == "41"
+
+
+def test_the_list_names_owners_as_they_are_now_and_logins_keep_it(client):
+    log_in(client, "analyst")
+    _page(client, "/standards")
+    with write_transaction(client.app.state.engine) as conn:  # renamed after the first visit
+        conn.execute(update(users).where(users.c.email == "analyst@example.com")
+                     .values(display_name="林分析"))
+    page, _html = _page(client, "/standards")
+    assert "林分析" in page.select_one("#standard-answer-20s").text
+    cache = client.app.state.standard_pages
+    computed = cache.computed
+    log_in(client, "analyst")  # a login writes the session and the user's last login
+    page, _html = _page(client, "/standards")
+    assert "林分析" in page.select_one("#standard-answer-20s").text
+    assert cache.computed == computed  # the figures were kept

@@ -74,7 +74,7 @@ def test_migration_0015_up_and_down_keeps_the_answers(empty_db_url):
             conn.execute(text("INSERT INTO cases (customer_id, type, status, subject, "
                               "opened_at, channel, severity, round) VALUES (1, 'complaint', "
                               "'new', 's', :t, 'agent', 'normal', 1)"), {"t": T0})
-        assert upgrade(engine) == "0015"
+        assert upgrade(engine, "0015") == "0015"
         with engine.connect() as conn:
             assert conn.execute(select(responses.c.touchpoint_id)).scalar_one() is None
             assert conn.execute(select(cases.c.touchpoint_id)).scalar_one() is None
@@ -107,7 +107,7 @@ def test_migration_0015_up_and_down_keeps_the_answers(empty_db_url):
         with engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM responses")).scalar_one() == 1
             assert conn.execute(text("SELECT COUNT(*) FROM survey_triggers")).scalar_one() == 0
-        assert upgrade(engine) == "0015"
+        assert upgrade(engine, "0015") == "0015"
     finally:
         engine.dispose()
 

@@ -99,6 +99,15 @@ def journey_page(engine: Engine, *, language: str, gettext, min_sample: int) -> 
             "n_importance": table.attrs.get("n_importance", 0), "min_sample": min_sample}
 
 
+def with_owner_names(engine: Engine, page: dict) -> dict:
+    """:func:`standards_list`'s page with each standard's owner named as the staff account is
+    now (names change without changing the figures, which are kept between visits)."""
+    names = {row["code"]: row["owner_name"] or "–"
+             for row in list_standards(engine, active_only=True).to_dict("records")}
+    return {**page, "standards": [{**row, "owner": names.get(row["code"], row["owner"])}
+                                  for row in page["standards"]]}
+
+
 def standards_list(engine: Engine, *, language: str, gettext, min_events: int = 0) -> dict:
     """Every active standard with its promise, its newest period's compliance and the number of
     special causes on the charts with at least ``min_events`` events a period."""

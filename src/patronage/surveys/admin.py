@@ -144,7 +144,9 @@ def exclusion_counts(exclusions: pd.DataFrame) -> pd.DataFrame:
     reasons = (exclusions["reason"].astype(str).str.split("; ").explode()
                .str.replace(_DATE, "…", regex=True))
     counts = reasons.value_counts()
-    return pd.DataFrame({"reason": [reason_message(r) for r in counts.index],
+    # object: a string column would turn the messages into plain text (no translation)
+    return pd.DataFrame({"reason": pd.Series([reason_message(r) for r in counts.index],
+                                             dtype=object),
                          "customers": counts.to_numpy().astype("int64")})
 
 

@@ -19,8 +19,9 @@ from patronage.web.pages import ANALYSTS
 
 router = APIRouter()
 CSRF = [Depends(check_csrf)]
-#: What the standards pages read: a change to any of them computes the pages again.
-STANDARD_TABLES = (*PANEL_TABLES, "service_standards", "users", "teams", "business_days")
+#: What the standards pages' figures are computed from: a change to any of them computes the
+#: pages again. The owners' names (staff accounts, written at every login) are read at each visit.
+STANDARD_TABLES = (*PANEL_TABLES, "service_standards", "teams", "business_days")
 
 
 def _common(request: Request) -> dict:
@@ -53,9 +54,10 @@ def journey_page(request: Request):
 
 
 def _list(request: Request, status: int = 200, form: dict | None = None, error=None):
-    shown = _cached(request, "standards", (), lambda: standards_page.standards_list(
-        request.app.state.engine, min_events=_minimums(request)["min_events"],
-        **_common(request)))
+    engine = request.app.state.engine
+    shown = standards_page.with_owner_names(engine, _cached(
+        request, "standards", (), lambda: standards_page.standards_list(
+            engine, min_events=_minimums(request)["min_events"], **_common(request))))
     return render(request, "standards.html", status, form=form or {}, error=error,
                   **shown, **standards_page.form_choices(**_common(request)))
 
