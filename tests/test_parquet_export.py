@@ -185,3 +185,32 @@ def test_duckdb_survey_indices_explain_bad_input(demo):
         result = CliRunner().invoke(main, ["analyze", *args, *source])
         assert result.exit_code != 0 and isinstance(result.exception, SystemExit), args
         assert words in result.output, (args, result.output)
+
+
+@pytest.mark.parametrize("args", [
+    ["cohorts"], ["cohorts", "--period", "M", "--curve"],
+    ["cohorts", "--period", "Y", "--repeat", "--repeat-days", "30"],
+    ["whale"], ["whale", "--cost-per-touchpoint", "120", "--cost-per-case", "2000"],
+])
+def test_duckdb_cohorts_and_whale_equal_the_database(demo, args):
+    """Issue 16: cohorts from (cohort, period) counts and per-cohort repeat counts in SQL, the
+    whale curve from each customer's profit less cost to serve in SQL: the database's table."""
+    url, folder, _ = demo
+    ours = _frame(_json_run(*args, "--engine", "duckdb", "--source", f"parquet:{folder}"))
+    theirs = _frame(_json_run(*args, "--db", url))
+    assert len(theirs) > 3 and list(ours.columns) == list(theirs.columns)
+    pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-8, atol=1e-10)
+
+
+def test_an_older_export_without_the_new_tables_gets_a_message(demo, tmp_path):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(demo[1], old)
+    for name in ("surveys", "cases"):
+        shutil.rmtree(old / name)
+    for args in (["nps"], ["whale"]):
+        result = CliRunner().invoke(main, ["analyze", *args, "--engine", "duckdb", "--source",
+                                           f"parquet:{old}"])
+        assert result.exit_code != 0 and isinstance(result.exception, SystemExit), args
+        assert "export the panel again" in result.output, result.output
