@@ -169,25 +169,16 @@ def analyze_cohorts(db, fmt, period, curve, repeat, repeat_days, engine_name, so
     Example: patronage analyze cohorts --period M --repeat --repeat-days 60 ; on exported
     files: patronage analyze cohorts --engine duckdb --source parquet:export
     """
-    from patronage.loyalty import cohort_overview, cohort_table
-    from patronage.loyalty.retention import repeat_purchase_table
+    from patronage.engines.cohorts import cohort_analysis
+    from patronage.loyalty.retention import cohorts_table
 
-    if engine_name != "database":
-        from patronage.engines.cohorts import cohort_analysis
-
-        with _open(engine_name, source, db) as engine:
-            emit(guard(lambda: cohort_analysis(engine, period=period, curve=curve, repeat=repeat,
-                                               repeat_days=repeat_days)), fmt)
-        return
-    engine = ready_engine(db)
-    if curve:
-        emit(guard(lambda: cohort_table(engine, period=period))[1], fmt)
-    elif repeat:
-        emit(guard(lambda: repeat_purchase_table(engine, period=period,
-                                                   within_days=repeat_days)), fmt)
+    options = {"period": period, "curve": curve, "repeat": repeat, "repeat_days": repeat_days}
+    if engine_name == "database":
+        table = guard(lambda: cohorts_table(ready_engine(db), **options))
     else:
-        emit(guard(lambda: cohort_overview(engine, period=period, repeat_days=repeat_days)),
-              fmt)
+        with _open(engine_name, source, db) as engine:
+            table = guard(lambda: cohort_analysis(engine, **options))
+    emit(table, fmt)
 
 
 @commands.command("at-risk")
