@@ -185,8 +185,9 @@ def import_members_command(db, file, dry_run, encoding, sheet, date_order):
 @click.option("--dry-run", is_flag=True, help="Check the files and report; write nothing.")
 def import_panel_command(db, source, dry_run):
     """Read an exported panel back: its customers (with their custom attributes), then its
-    transactions, each checked like an import file and written in one transaction or not at
-    all; rows imported before are left as they are.
+    transactions and its survey responses with their answers, each checked like an import file
+    and written in one transaction or not at all; rows imported before are left as they are
+    (quality flags and touchpoint tags are not read back).
 
     Example: patronage import panel --from parquet:export --dry-run
     """

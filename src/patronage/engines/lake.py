@@ -4,8 +4,10 @@ The Parquet files of ``patronage export parquet`` become the cells of an import 
 a spreadsheet holds them, under the import's field names) and go through the import of that
 kind (:func:`patronage.storage.importing.loader.import_table`): every cell checked, all rows
 written in one transaction or none, problems named by table, row and column. Customers come
-first (with their custom attributes), then the transactions, whose customers the export names
-by their stored key: they are named by the customer id (``external_id``) again.
+first (with their custom attributes), then the transactions and the responses with their
+answers (one column per item, as a wide responses file): the export names customers, surveys and
+waves by their stored keys; the cells name them by customer id, survey code and wave name again.
+Quality flags and touchpoint tags are not carried by an import, and say so in the report.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from patronage.storage.importing.report import ImportReport
 __all__ = ["PANEL_KINDS", "import_panel", "panel_cells"]
 
 #: What :func:`import_panel` reads back, in this order.
-PANEL_KINDS = ("customers", "transactions")
+PANEL_KINDS = ("customers", "transactions", "responses")
+#: What a responses import cannot carry, said in its report.
+RESPONSES_NOTE = ("read back without their quality flags and touchpoint tags; a survey or wave "
+                  "not in the database is created as an import creates it (title = code, the "
+                  "wave starting on its first answer), not with the exported definition")
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -53,16 +59,38 @@ def _attributes(column: pd.Series, index: pd.Index) -> pd.DataFrame:
                         index=index, dtype=object)
 
 
+def _names(folder: Path, table: str, column: str) -> pd.Series:
+    """``column`` of the exported ``table`` by its stored key."""
+    return read_parquet_table(folder, table).select(["id", column]).to_pandas().set_index(
+        "id")[column]
+
+
+def _answers(folder: Path, response_keys: pd.Series) -> pd.DataFrame:
+    """The exported answers wide, one column per item, in the order of ``response_keys``: the
+    number where there is one, else the text."""
+    long = read_parquet_table(folder, "answers").to_pandas()
+    value = long["value_num"].map(lambda v: np.nan if v != v else repr(v)).astype(object)
+    long["cell"] = value.where(value.notna(), long["value_text"])
+    wide = long.pivot(index="response_id", columns="item_code", values="cell")
+    return wide.reindex(response_keys.to_numpy()).set_axis(response_keys.index).rename_axis(
+        columns=None)
+
+
 def panel_cells(folder, kind: str) -> pd.DataFrame:
-    """The exported ``kind`` (customers or transactions) as import cells: text, one column
-    per field of the import, customers named by their id."""
+    """The exported ``kind`` (customers, transactions or responses) as import cells: text,
+    one column per field of the import (for responses, one per item), customers, surveys and
+    waves named by their ids, codes and names."""
     folder = panel_folder(folder)
     frame = read_parquet_table(folder, kind).to_pandas()
-    fields = [name for name in ALIASES[kind] if name in frame.columns or name == "customer"]
-    if kind == "transactions":
-        keys = read_parquet_table(folder, "customers").select(["id", "external_id"]).to_pandas()
-        frame["customer"] = frame["customer_id"].map(keys.set_index("id")["external_id"])
+    if kind in ("transactions", "responses"):
+        frame["customer"] = frame["customer_id"].map(_names(folder, "customers", "external_id"))
+    if kind == "responses":
+        frame["survey"] = frame["survey_id"].map(_names(folder, "surveys", "code"))
+        frame["wave"] = frame["wave_id"].map(_names(folder, "waves", "name"))
+    fields = [name for name in ALIASES[kind] if name in frame.columns and name != "touchpoint"]
     cells = pd.DataFrame({name: _text(frame[name]) for name in fields if name in frame.columns})
+    if kind == "responses":
+        cells = cells.join(_answers(folder, frame["id"]))
     if kind == "customers" and "attributes" in frame.columns:
         extra = _attributes(frame["attributes"], cells.index)
         cells = cells.join(extra[[c for c in extra.columns if c not in cells.columns]])
@@ -70,9 +98,9 @@ def panel_cells(folder, kind: str) -> pd.DataFrame:
 
 
 def import_panel(engine: Engine, source: str, *, dry_run: bool = False) -> list[ImportReport]:
-    """Import the customers and then the transactions of the export ``source``
-    (``parquet:DIR``); each kind is written in one transaction or not at all, and the
-    transactions are not read when the customers had problems."""
+    """Import the customers, then the transactions and the responses (with their answers) of
+    the export ``source`` (``parquet:DIR``); each kind is written in one transaction or not at
+    all, and the next is not read when one had problems."""
     kind, _, path = (source or "").partition(":")
     if kind != "parquet" or not path:
         raise ValueError("give the export as --from parquet:DIR, a folder written by "
@@ -85,6 +113,8 @@ def import_panel(engine: Engine, source: str, *, dry_run: bool = False) -> list[
         report = import_table(engine, name, table, name=f"{name}/ of {source} (rows from 1)",
                               dry_run=dry_run)
         reports.append(report)
+        if name == "responses":
+            report.notes.append(RESPONSES_NOTE)
         if not report.ok:
             break
         if dry_run and report.new_rows and name == "customers":
