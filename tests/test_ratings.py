@@ -20,6 +20,7 @@ from patronage.analytics import (
     margin_of_error,
     mean_summary,
     nps_difference,
+    nps_from_totals,
     nps_summary,
     poststratify,
     rake,
@@ -166,3 +167,19 @@ def test_raking_matches_margins_and_keeps_the_odds_ratio():
         poststratify(sample, "sex", pd.Series({"m": 1, "f": 3})).to_numpy())
     with pytest.raises(ValueError, match="no respondents"):
         rake(sample, {"sex": pd.Series({"m": 1, "f": 1, "x": 1})})
+
+
+def test_nps_from_totals_is_nps_summary_on_its_sufficient_statistics():
+    """What an engine counts in one pass (answers; weight sums of all, promoters, detractors;
+    squared weights) gives the summary of the answers themselves, interval included (the
+    Rocks 2016 Wald interval with Kish's effective n); no answers give the empty summary."""
+    rng = np.random.default_rng(16)
+    scores = pd.Series(rng.integers(0, 11, 500).astype(float))
+    weights = pd.Series(rng.uniform(0.2, 3.0, 500))
+    expected = nps_summary(scores, weights)
+    ours = nps_from_totals(500, weights.sum(), (weights**2).sum(),
+                           weights[scores >= 9].sum(), weights[scores <= 6].sum())
+    pd.testing.assert_series_equal(ours, expected, rtol=1e-12)
+    assert 0 < expected["n_effective"] < 500 and expected["ci_low"] < expected["nps"]
+    empty = nps_from_totals(0, 0.0, 0.0, 0.0, 0.0)
+    pd.testing.assert_series_equal(empty, nps_summary(pd.Series([], dtype=float)))

@@ -33,7 +33,9 @@ from patronage.analytics.reliability import (
     cronbach_alpha,
     htmt,
 )
-from patronage.analytics.scores import csi, csi_scores, nps, nps_summary, rescale_0_100
+from patronage.analytics.scores import (
+    csi, csi_scores, nps, nps_from_totals, nps_summary, rescale_0_100,
+)
 from patronage.analytics.retention import (
     cohort_matrix,
     cross_buying,
@@ -74,6 +76,6 @@ __all__ = sorted([
     "relative_weights", "shapley_regression", "gap1", "servqual_gaps", "weighted_servqual",
     "ces", "compare_groups", "competitor_comparison", "crosstab_test", "csat", "csi",
     "csi_scores", "design_effect", "design_weights", "effective_sample_size", "hedges_g", "holm",
-    "margin_of_error", "mean_summary", "nps", "nps_difference", "nps_summary", "poststratify", "rake", "rescale_0_100", "response_rate",
+    "margin_of_error", "mean_summary", "nps", "nps_difference", "nps_from_totals", "nps_summary", "poststratify", "rake", "rescale_0_100", "response_rate",
     "satisfaction_gap", "top_box", "wave_trend", "wilson_interval",
 ])

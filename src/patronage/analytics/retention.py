@@ -24,8 +24,9 @@ from scipy import sparse, stats
 from patronage.analytics.btyd.summary import customer_summary
 from patronage.analytics.rfm import _check_transactions, _sales_only
 
-__all__ = ["cohort_matrix", "cross_buying", "kaplan_meier", "logrank_test", "median_survival",
-           "repeat_purchase_by_cohort", "repeat_purchase_rate", "retention_curve",
+__all__ = ["cohort_matrix", "cohort_matrix_from_counts", "cross_buying", "kaplan_meier",
+           "logrank_test", "median_survival", "repeat_purchase_by_cohort",
+           "repeat_purchase_from_counts", "repeat_purchase_rate", "retention_curve",
            "share_of_wallet", "survival_at"]
 
 _PERIODS = {"D", "W", "M", "Q", "Y"}
@@ -76,9 +77,19 @@ def cohort_matrix(transactions: pd.DataFrame, *, period: str = "M",
     first = pairs.groupby("c")["p"].transform("min").to_numpy()
     pairs["cohort"] = first
     pairs["k"] = pairs["p"].to_numpy() - first
-    active = pairs.groupby(["cohort", "k"]).size().unstack("k", fill_value=0)
-    active = active.reindex(columns=range(int(pairs["k"].max()) + 1), fill_value=0)
-    active = active.astype(float)
+    counts = pairs.groupby(["cohort", "k"]).size().rename("active").reset_index()
+    return cohort_matrix_from_counts(counts, period=period, end=end)
+
+
+def cohort_matrix_from_counts(counts: pd.DataFrame, *, period: str, end: int) -> pd.DataFrame:
+    """:func:`cohort_matrix` from its sufficient statistics, as an engine counts them:
+    ``counts`` has one row per (``cohort``, ``k``) with ``active``, the number of the cohort's
+    customers buying ``k`` periods after acquisition (cohorts as period ordinals of ``period``,
+    ``end`` the ordinal of the observation end)."""
+    active = counts.pivot(index="cohort", columns="k", values="active").fillna(0)
+    active = active.reindex(columns=range(int(counts["k"].max()) + 1), fill_value=0)
+    active = active.sort_index().astype(float)
+    active.columns.name = "k"
     reached = (active.index.to_numpy()[:, None] + active.columns.to_numpy()[None, :]) <= end
     active = active.where(reached)
     size = active[0]
@@ -341,6 +352,14 @@ def repeat_purchase_by_cohort(transactions: pd.DataFrame, *, period: str = "Q",
                                         repeat_customers=("repeat", "sum"),
                                         ever=("ever", "sum"))
     table.index = table.index.astype(str)
+    return repeat_purchase_from_counts(table)
+
+
+def repeat_purchase_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`repeat_purchase_by_cohort` from its counts per cohort (index: the cohort as text,
+    in order; ``customers``, ``observed``, ``repeat_customers`` and ``ever``, those who bought
+    again by the end of the data), as an engine counts them."""
+    table = counts[["customers", "observed", "repeat_customers", "ever"]].copy()
     table.loc["all"] = table.sum()
     table = table.astype(int)
     table["repeat_rate"] = (table["repeat_customers"] / table["observed"]).where(

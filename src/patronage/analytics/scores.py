@@ -56,7 +56,22 @@ def nps_summary(scores, weights=None, *, confidence: float = 0.95) -> pd.Series:
     Returns ``n, n_effective, promoters, passives, detractors, nps, ci_low, ci_high`` (shares as
     fractions, NPS and bounds on the -100..100 scale).
     """
-    promoters, passives, detractors, n_eff, n = _nps_parts(scores, weights)
+    return _nps_series(*_nps_parts(scores, weights), confidence=confidence)
+
+
+def nps_from_totals(n: float, weight: float, weight_squares: float, promoter_weight: float,
+                    detractor_weight: float, *, confidence: float = 0.95) -> pd.Series:
+    """:func:`nps_summary` from its sufficient statistics, as an engine counts them in one
+    pass: the number of answers ``n``, the sums of their weights and squared weights, and the
+    weight sums of the promoters (9–10) and detractors (0–6)."""
+    if n == 0 or weight == 0:
+        return _nps_series(np.nan, np.nan, np.nan, 0.0, 0.0, confidence=confidence)
+    promoters, detractors = promoter_weight / weight, detractor_weight / weight
+    return _nps_series(promoters, 1.0 - promoters - detractors, detractors,
+                       weight**2 / weight_squares, float(n), confidence=confidence)
+
+
+def _nps_series(promoters, passives, detractors, n_eff, n, *, confidence) -> pd.Series:
     score = promoters - detractors
     if n_eff > 0:
         variance = max(promoters + detractors - score**2, 0.0) / n_eff
@@ -135,4 +150,4 @@ def csi(answers: pd.DataFrame, items: pd.DataFrame, weights=None) -> float:
     return float(np.average(per_respondent[keep], weights=w[keep]))
 
 
-__all__ = ["csi", "csi_scores", "nps", "nps_summary", "rescale_0_100"]
+__all__ = ["csi", "csi_scores", "nps", "nps_from_totals", "nps_summary", "rescale_0_100"]

@@ -176,3 +176,27 @@ def import_members_command(db, file, dry_run, encoding, sheet, date_order):
     click.echo(report.to_text())
     if not report.ok:
         sys.exit(1)
+
+
+@import_.command("panel")
+@db_option
+@click.option("--from", "source", required=True, metavar="parquet:DIR",
+              help="A folder written by `patronage export parquet DIR`, as parquet:DIR.")
+@click.option("--dry-run", is_flag=True, help="Check the files and report; write nothing.")
+def import_panel_command(db, source, dry_run):
+    """Read an exported panel back: its customers (with their custom attributes), then its
+    transactions and its survey responses with their answers, each checked like an import file
+    and written in one transaction or not at all; rows imported before are left as they are
+    (quality flags and touchpoint tags are not read back).
+
+    Example: patronage import panel --from parquet:export --dry-run
+    """
+    from patronage.engines.lake import import_panel
+
+    settings = settings_for(db)
+    require_current_schema(settings)
+    reports = guard(lambda: import_panel(engine_for(settings), source, dry_run=dry_run))
+    for report in reports:
+        click.echo(report.to_text())
+    if not all(report.ok for report in reports):
+        sys.exit(1)

@@ -142,6 +142,17 @@ def analyze_rfm(db, fmt, summary, engine_name, source, scores_out):
     emit(table, fmt)
 
 
+def _panel_options(func):
+    """``--engine`` and ``--source`` of the transaction analyses that run on DuckDB."""
+    func = click.option("--source", default=None, metavar="parquet:DIR",
+                        help="With --engine duckdb: a folder written by `patronage export "
+                             "parquet DIR`, as parquet:DIR.")(func)
+    return click.option("--engine", "engine_name", type=click.Choice(["database", "duckdb"]),
+                        default="database", show_default=True,
+                        help="Where the counts are computed: the database of --db, or DuckDB "
+                             "over exported Parquet files (--source).")(func)
+
+
 @commands.command("cohorts")
 @_format
 @click.option("--period", type=click.Choice(["M", "Q", "Y"]), default="Q", show_default=True)
@@ -150,24 +161,24 @@ def analyze_rfm(db, fmt, summary, engine_name, source, scores_out):
               help="Show the repeat-purchase rate per cohort in detail instead.")
 @click.option("--repeat-days", default=90, show_default=True, type=click.IntRange(min=1),
               help="Repeat purchase: bought again within this many days of the first purchase.")
-def analyze_cohorts(db, fmt, period, curve, repeat, repeat_days):
+@_panel_options
+def analyze_cohorts(db, fmt, period, curve, repeat, repeat_days, engine_name, source):
     """Acquisition-cohort retention matrix with each cohort's repeat-purchase rate (or the
     retention and churn curve, or the repeat-purchase detail).
 
-    Example: patronage analyze cohorts --period M --repeat --repeat-days 60
+    Example: patronage analyze cohorts --period M --repeat --repeat-days 60 ; on exported
+    files: patronage analyze cohorts --engine duckdb --source parquet:export
     """
-    from patronage.loyalty import cohort_overview, cohort_table
-    from patronage.loyalty.retention import repeat_purchase_table
+    from patronage.engines.cohorts import cohort_analysis
+    from patronage.loyalty.retention import cohorts_table
 
-    engine = ready_engine(db)
-    if curve:
-        emit(guard(lambda: cohort_table(engine, period=period))[1], fmt)
-    elif repeat:
-        emit(guard(lambda: repeat_purchase_table(engine, period=period,
-                                                   within_days=repeat_days)), fmt)
+    options = {"period": period, "curve": curve, "repeat": repeat, "repeat_days": repeat_days}
+    if engine_name == "database":
+        table = guard(lambda: cohorts_table(ready_engine(db), **options))
     else:
-        emit(guard(lambda: cohort_overview(engine, period=period, repeat_days=repeat_days)),
-              fmt)
+        with _open(engine_name, source, db) as engine:
+            table = guard(lambda: cohort_analysis(engine, **options))
+    emit(table, fmt)
 
 
 @commands.command("at-risk")
@@ -205,16 +216,22 @@ def analyze_segments(db, fmt):
               callback=_finite(0))
 @click.option("--cost-per-case", default=1500.0, show_default=True, type=float,
               callback=_finite(0))
-def analyze_whale(db, fmt, cost_per_touchpoint, cost_per_case):
+@_panel_options
+def analyze_whale(db, fmt, cost_per_touchpoint, cost_per_case, engine_name, source):
     """Profit whale curve figures: the 80/20 and 80/20/30 numbers of this customer base.
 
-    Example: patronage analyze whale --cost-per-case 2000
+    Example: patronage analyze whale --cost-per-case 2000 ; on exported files: patronage
+    analyze whale --engine duckdb --source parquet:export
     """
+    from patronage.engines.cohorts import whale_analysis
     from patronage.loyalty import whale_table
 
-    _curve, figures = guard(lambda: whale_table(ready_engine(db),
-                                                 cost_per_touchpoint=cost_per_touchpoint,
-                                                 cost_per_case=cost_per_case))
+    costs = {"cost_per_touchpoint": cost_per_touchpoint, "cost_per_case": cost_per_case}
+    if engine_name == "database":
+        _curve, figures = guard(lambda: whale_table(ready_engine(db), **costs))
+    else:
+        with _open(engine_name, source, db) as engine:
+            _curve, figures = guard(lambda: whale_analysis(engine, **costs))
     emit(pd.Series(figures, name="value").rename_axis("figure").to_frame(), fmt)
 
 

@@ -102,32 +102,60 @@ BY_HELP = ("Group by wave, region, industry, size, tier, language, mode (how the
 BY_ONE_HELP = BY_HELP.replace(", or none.", ".")
 
 
+def _survey_engine_options(func):
+    """``--engine`` and ``--source`` of the survey indices that run on an engine."""
+    func = click.option("--source", default=None, metavar="parquet:DIR",
+                        help="With --engine duckdb: a folder written by `patronage export "
+                             "parquet DIR`, as parquet:DIR.")(func)
+    return click.option("--engine", "engine_name", type=click.Choice(["database", "duckdb"]),
+                        default="database", show_default=True,
+                        help="Where the counts are computed: the database of --db, or DuckDB "
+                             "over exported Parquet files (--source).")(func)
+
+
+def _index_table(name, db, file, survey, include_flagged, by, engine_name, source):
+    """The ``name`` (nps or csi) table of the database/file, or of DuckDB on an export."""
+    from patronage.satisfaction import indices
+
+    if engine_name == "database":
+        if source is not None:
+            raise click.UsageError("--source is for --engine duckdb")
+        data = _survey_data(db, file, survey, include_flagged)
+        return guard(lambda: getattr(indices, f"{name}_table")(data, by=_by(by)))
+    if file is not None:
+        raise click.UsageError("--file is read in process: leave out --engine duckdb")
+    from patronage.engines import open_engine
+    from patronage.engines import surveys
+
+    with guard(lambda: open_engine(engine_name, source)) as engine:
+        return guard(lambda: getattr(surveys, f"{name}_table")(
+            engine, survey=survey, include_flagged=include_flagged, by=_by(by)))
+
+
 @commands.command("nps")
 @_analysis_options
 @click.option("--by", default="wave", show_default=True, help=BY_HELP)
-def analyze_nps(db, file, survey, include_flagged, fmt, by):
+@_survey_engine_options
+def analyze_nps(db, file, survey, include_flagged, fmt, by, engine_name, source):
     """NPS with promoter/passive/detractor shares and a 95% interval.
 
-    Example: patronage analyze nps --by region --format csv
+    Example: patronage analyze nps --by region --format csv ; on exported files: patronage
+    analyze nps --engine duckdb --source parquet:export
     """
-    from patronage.satisfaction.indices import nps_table
-
-    data = _survey_data(db, file, survey, include_flagged)
-    emit(guard(lambda: nps_table(data, by=_by(by))), fmt)
+    emit(_index_table("nps", db, file, survey, include_flagged, by, engine_name, source), fmt)
 
 
 @commands.command("csi")
 @_analysis_options
 @click.option("--by", default="wave", show_default=True, help=BY_HELP)
-def analyze_csi(db, file, survey, include_flagged, fmt, by):
+@_survey_engine_options
+def analyze_csi(db, file, survey, include_flagged, fmt, by, engine_name, source):
     """Weighted customer satisfaction index (0-100) and dimension scores.
 
-    Example: patronage analyze csi --by tier
+    Example: patronage analyze csi --by tier ; on exported files: patronage analyze csi
+    --engine duckdb --source parquet:export
     """
-    from patronage.satisfaction.indices import csi_table
-
-    data = _survey_data(db, file, survey, include_flagged)
-    emit(guard(lambda: csi_table(data, by=_by(by))), fmt)
+    emit(_index_table("csi", db, file, survey, include_flagged, by, engine_name, source), fmt)
 
 
 @commands.command("csat")

@@ -24,7 +24,9 @@ from patronage.analytics.btyd import lifetime_value_factor
 from patronage.engines.parquet import arrow_schema
 from patronage.engines.sql import p_alive_sql, panel_folder, segment_sql
 from patronage.loyalty.value_fit import WEEK, ValueStatistics
-from patronage.storage.schema import customers, transactions
+from patronage.storage.schema import (
+    answers, cases, customers, responses, surveys, touchpoints, transactions, waves,
+)
 
 __all__ = ["DuckDBEngine"]
 
@@ -75,6 +77,22 @@ class DuckDBEngine:
         self._view("customers", customers, "customers/*.parquet", hive=False)
         self._view("transactions", transactions, "transactions/**/*.parquet", hive=True)
         self._summary_end: date | None = None
+        self._survey_views = self._activity_views = False
+
+    def survey_views(self) -> None:
+        """Views of the exported surveys, waves, responses and answers (made once, when a
+        survey analysis first needs them)."""
+        if not self._survey_views:
+            for table in (surveys, waves, responses, answers):
+                self._view(table.name, table, f"{table.name}/*.parquet", hive=False)
+            self._survey_views = True
+
+    def activity_views(self) -> None:
+        """Views of the exported touchpoints and cases (made once, when first needed)."""
+        if not self._activity_views:
+            for table in (touchpoints, cases):
+                self._view(table.name, table, f"{table.name}/*.parquet", hive=False)
+            self._activity_views = True
 
     def _view(self, name: str, table, pattern: str, *, hive: bool) -> None:
         if not any((self.folder / name).rglob("*.parquet")):

@@ -1,7 +1,7 @@
 """The panel as Parquet files: the exchange format of the analysis engines (issue 16).
 
-``export_parquet`` writes the tables the analyses read (customers, transactions, responses,
-answers) with their stored columns, one folder per table; transactions are partitioned by the
+``export_parquet`` writes the tables the analyses read (customers, transactions, surveys,
+waves, responses, answers, touchpoints, cases) with their stored columns, one folder per table; transactions are partitioned by the
 year and month of ``occurred_at`` (hive layout, ``transactions/year=2025/month=3/part-0.parquet``)
 so an engine reads only the months it needs. Rows are streamed from the database in chunks and
 written as they come: the export never holds a table in memory. JSON columns are written as
@@ -18,13 +18,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, Float, Integer, Numeric, select
 
-from patronage.storage.schema import answers, customers, responses, transactions
+from patronage.storage.schema import (
+    answers, cases, customers, responses, surveys, touchpoints, transactions, waves,
+)
 
 __all__ = ["EXPORTED_TABLES", "ExportReport", "arrow_schema", "export_parquet",
            "read_parquet_table"]
 
 #: The tables written by :func:`export_parquet`, in that order.
-EXPORTED_TABLES = (customers, transactions, responses, answers)
+EXPORTED_TABLES = (customers, transactions, surveys, waves, responses, answers, touchpoints,
+                   cases)
 _CHUNK_ROWS = 50_000
 
 
@@ -127,7 +130,8 @@ def _export_by_month(engine: Engine, folder: Path, chunk_rows: int) -> tuple[int
 
 
 def export_parquet(engine: Engine, folder, *, chunk_rows: int = _CHUNK_ROWS) -> ExportReport:
-    """Write customers, transactions (by year/month), responses and answers under ``folder``.
+    """Write customers, transactions (by year/month), surveys, waves, responses, answers,
+    touchpoints and cases under ``folder``.
 
     ``folder`` must be empty or not exist yet, so an export never mixes with an older one.
     """

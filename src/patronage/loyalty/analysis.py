@@ -247,8 +247,15 @@ def cohort_overview(engine: Engine, *, period: str = "Q", repeat_days: int = 90)
     sales = read_transactions(engine)
     if sales.empty:
         raise UserError(N_("no sales yet: import transactions first"))
-    matrix = cohort_matrix(sales, period=period)
-    repeat = repeat_purchase_by_cohort(sales, period=period, within_days=repeat_days)
+    return overview_of(cohort_matrix(sales, period=period),
+                       repeat_purchase_by_cohort(sales, period=period, within_days=repeat_days),
+                       period=period, repeat_days=repeat_days)
+
+
+def overview_of(matrix: pd.DataFrame, repeat: pd.DataFrame, *, period: str,
+                repeat_days: int) -> pd.DataFrame:
+    """The :func:`cohort_overview` table of a cohort matrix and its repeat-purchase table
+    (however they were computed: in process or counted by an engine)."""
     shares = matrix["retention"].copy()
     shares.index = shares.index.astype(str)
     shares.loc["all"] = retention_curve(matrix, period=period)["retention"]

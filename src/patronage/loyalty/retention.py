@@ -16,6 +16,7 @@ from patronage.analytics import (
     retention_economics,
 )
 from patronage.analytics.retention import repeat_purchase_by_cohort
+from patronage.loyalty.analysis import cohort_overview, cohort_table
 from patronage.loyalty.survival import lifetimes_from_sales, survival_summary
 from patronage.storage import read_answers, read_responses, read_transactions
 from patronage.storage.schema import customers as customer_rows
@@ -156,6 +157,17 @@ def repeat_purchase_table(engine: Engine, *, period: str = "Q",
     return repeat_purchase_by_cohort(_sales(engine), period=period, within_days=within_days)
 
 
+def cohorts_table(engine: Engine, *, period: str = "Q", curve: bool = False,
+                  repeat: bool = False, repeat_days: int = 90) -> pd.DataFrame:
+    """The table of ``patronage analyze cohorts`` on the database: the cohort overview, or the
+    retention ``curve``, or the ``repeat``-purchase detail."""
+    if curve:
+        return cohort_table(engine, period=period)[1]
+    if repeat:
+        return repeat_purchase_table(engine, period=period, within_days=repeat_days)
+    return cohort_overview(engine, period=period, repeat_days=repeat_days)
+
+
 def cross_buying_table(engine: Engine) -> pd.DataFrame:
     """Share of the buyers of each category (rows) who also bought each other category, with
     the number of buyers and their mean number of categories."""
@@ -171,6 +183,6 @@ def cross_buying_table(engine: Engine) -> pd.DataFrame:
     return matrix
 
 
-__all__ = ["cross_buying_table", "defection_table", "observed_retention",
+__all__ = ["cohorts_table", "cross_buying_table", "defection_table", "observed_retention",
            "repeat_purchase_table", "retention_by_satisfaction_table",
            "retention_economics_table", "survival_table"]

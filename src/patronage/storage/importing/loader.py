@@ -18,7 +18,7 @@ from patronage.storage.engine import write_transaction
 from patronage.storage.importing import customers, responses, transactions
 from patronage.storage.importing.checks import Fields
 from patronage.storage.importing.mapping import REQUIRED, map_columns
-from patronage.storage.importing.reading import MAX_XLSX_UNZIPPED_BYTES, read_table
+from patronage.storage.importing.reading import MAX_XLSX_UNZIPPED_BYTES, Table, read_table
 from patronage.storage.importing.report import ImportReport, Problems
 
 KINDS = {"customers": customers, "transactions": transactions, "responses": responses}
@@ -89,12 +89,24 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
         raise ValueError(f"max_rows must be at least 1, not {max_rows}")
     if create_customers and kind != "transactions":
         raise ValueError("--create-customers works with transactions only")
-    module = KINDS[kind]
-    create = {"create_customers": "plan"} if create_customers else {}
     path = Path(path)
     table = read_table(path, encoding=encoding, sheet=sheet, max_rows=max_rows,
                        max_unzipped_bytes=max_unzipped_bytes)
-    report = ImportReport(kind=kind, file=path.name, encoding=table.encoding,
+    return import_table(engine, kind, table, name=path.name, dry_run=dry_run,
+                        date_order=date_order, progress=progress,
+                        create_customers=create_customers)
+
+
+def import_table(engine: Engine, kind: str, table: Table, *, name: str, dry_run: bool = False,
+                 date_order: str | None = None, progress: bool = False,
+                 create_customers: bool = False) -> ImportReport:
+    """:func:`import_file` of cells already read (``table``, from a file or another source
+    such as an exported panel; ``name`` says where they came from in the report)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
+    module = KINDS[kind]
+    create = {"create_customers": "plan"} if create_customers else {}
+    report = ImportReport(kind=kind, file=name, encoding=table.encoding,
                           delimiter=table.delimiter, rows=len(table.frame), dry_run=dry_run,
                           sheet=table.sheet)
     columns = map_columns(kind, list(table.frame.columns))
@@ -140,4 +152,4 @@ class _Abort(Exception):
     """Rolls the write transaction back when the database look-ups found problems."""
 
 
-__all__ = ["KINDS", "PROGRESS_MIN_ROWS", "import_file"]
+__all__ = ["KINDS", "PROGRESS_MIN_ROWS", "import_file", "import_table"]
