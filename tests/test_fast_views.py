@@ -173,3 +173,36 @@ def test_survey_read_as_a_matrix_equals_the_pivot_of_the_long_rows(demo_company,
     assert answers.shape[1] > 10 and comments.notna().any()
     pd.testing.assert_frame_equal(data.answers, answers)
     pd.testing.assert_series_equal(data.comments, comments.rename("comment"))
+
+
+def test_each_respondents_scores_are_computed_once_for_drivers_ipa_and_weighting(data,
+                                                                               monkeypatch):
+    """The Analysis page's key drivers, IPA and weighting effect take each respondent's CSI and
+    dimension scores from one computation per data, and show what each computing its own gives."""
+    from patronage.satisfaction import sources
+    from patronage.satisfaction.methods import drivers_table, ipa_table
+    from patronage.satisfaction.weights import weighting_effect
+
+    base = {"region": data.meta["customer_region"].value_counts(normalize=True)}
+
+    def fresh() -> SurveyData:  # no scores kept yet
+        return SurveyData(answers=data.answers, comments=data.comments, meta=data.meta)
+
+    alone = (drivers_table(fresh(), n_boot=20), ipa_table(fresh()),
+             weighting_effect(fresh(), base))
+    calls = []
+    original = sources.csi_scores
+
+    def counted(answers, items):
+        calls.append(len(answers))
+        return original(answers, items)
+
+    monkeypatch.setattr(sources, "csi_scores", counted)
+    shared = fresh()
+    together = (drivers_table(shared, n_boot=20), ipa_table(shared),
+                weighting_effect(shared, base))
+    assert calls == [len(data.answers)]
+    for found, expected in zip(together, alone, strict=True):
+        pd.testing.assert_frame_equal(found, expected)
+    pd.testing.assert_frame_equal(shared.scores(load_index_system().items),
+                                  csi_scores(data.answers, load_index_system().items))
