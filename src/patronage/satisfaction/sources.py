@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
@@ -44,7 +45,7 @@ class SurveyData:
     answers: pd.DataFrame
     comments: pd.Series
     meta: pd.DataFrame
-    _scores: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _computed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def scores(self, items: pd.DataFrame) -> pd.DataFrame:
         """Each respondent's CSI and dimension scores on the index system's ``items`` (see
@@ -53,9 +54,36 @@ class SurveyData:
         is shared: callers must not modify it."""
         key = tuple(items[["item_code", "dimension", "weight", "scale_min", "scale_max"]]
                     .itertuples(index=False, name=None))
-        if key not in self._scores:
-            self._scores[key] = csi_scores(self.answers, items)
-        return self._scores[key]
+        if key not in self._computed:
+            self._computed[key] = csi_scores(self.answers, items)
+        return self._computed[key]
+
+    def comment_rows(self) -> np.ndarray | None:
+        """The position in ``meta`` of each comment's response (kept, so that narrowing the
+        data to some responses finds their comments by position, not by a million ids)."""
+        if "rows" not in self._computed:  # -1: a comment without its response
+            self._computed["rows"] = (self.meta.index.get_indexer(self.comments.index)
+                                      if self.meta.index.is_unique else None)
+        return self._computed["rows"]
+
+    def narrowed(self, keep: np.ndarray, *, drop_empty_items: bool = False) -> SurveyData:
+        """The responses where ``keep`` (booleans over ``meta``'s rows) is true, with their
+        answers and comments; ``drop_empty_items``: without the items none of them answered."""
+        rows = self.comment_rows()
+        if self.answers.index.equals(self.meta.index):  # by position: no lookup of labels
+            answers = self.answers[keep]
+        else:
+            answers = self.answers.loc[self.meta.index[keep]]
+        if drop_empty_items:
+            answers = answers.loc[:, answers.notna().any()]
+        if rows is None:  # responses sharing an id: their comments looked up by id
+            mine = self.comments.index.isin(self.meta.index[keep])
+        else:
+            mine = (rows >= 0) & keep[rows]
+        out = SurveyData(answers=answers, comments=self.comments[mine], meta=self.meta[keep])
+        if rows is not None:
+            out._computed["rows"] = (np.cumsum(keep) - 1)[rows[mine]]
+        return out
 
     @property
     def weights(self) -> pd.Series:
@@ -151,7 +179,10 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
     meta = responses.merge(customers, on="customer_id", how="left").set_index("response_id")
     meta[TOUCHPOINTS] = _followed(engine, meta)
     meta = meta[[c for c in META_COLUMNS if c in meta.columns]]
-    return SurveyData(answers=answers, comments=comments.rename("comment"), meta=meta)
+    data = SurveyData(answers=answers, comments=comments.rename("comment"), meta=meta)
+    # meta in the responses' order: each comment's row found by the numeric key
+    data._computed["rows"] = pd.Index(responses["response_pk"]).get_indexer(texts["response_pk"])
+    return data
 
 
 def _tagged(engine: Engine, ids: pd.Index) -> pd.Series:
