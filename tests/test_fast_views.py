@@ -173,3 +173,57 @@ def test_survey_read_as_a_matrix_equals_the_pivot_of_the_long_rows(demo_company,
     assert answers.shape[1] > 10 and comments.notna().any()
     pd.testing.assert_frame_equal(data.answers, answers)
     pd.testing.assert_series_equal(data.comments, comments.rename("comment"))
+
+
+def test_each_respondents_scores_are_computed_once_for_drivers_ipa_and_weighting(data,
+                                                                               monkeypatch):
+    """The Analysis page's key drivers, IPA and weighting effect take each respondent's CSI and
+    dimension scores from one computation per data, and show what each computing its own gives."""
+    from patronage.satisfaction import sources
+    from patronage.satisfaction.methods import drivers_table, ipa_table
+    from patronage.satisfaction.weights import weighting_effect
+
+    base = {"region": data.meta["customer_region"].value_counts(normalize=True)}
+
+    def fresh() -> SurveyData:  # no scores kept yet
+        return SurveyData(answers=data.answers, comments=data.comments, meta=data.meta)
+
+    alone = (drivers_table(fresh(), n_boot=20), ipa_table(fresh()),
+             weighting_effect(fresh(), base))
+    calls = []
+    original = sources.csi_scores
+
+    def counted(answers, items):
+        calls.append(len(answers))
+        return original(answers, items)
+
+    monkeypatch.setattr(sources, "csi_scores", counted)
+    shared = fresh()
+    together = (drivers_table(shared, n_boot=20), ipa_table(shared),
+                weighting_effect(shared, base))
+    assert calls == [len(data.answers)]
+    for found, expected in zip(together, alone, strict=True):
+        pd.testing.assert_frame_equal(found, expected)
+    pd.testing.assert_frame_equal(shared.scores(load_index_system().items),
+                                  csi_scores(data.answers, load_index_system().items))
+
+
+def test_narrowing_keeps_the_comments_of_the_kept_responses(data):
+    """Filters find the comments of the responses they keep by position (kept from the read and
+    through each narrowing): the same comments as looking their ids up, also on data built
+    without positions and with a comment whose response is not in the data."""
+    def by_ids(source: SurveyData, keep: np.ndarray) -> pd.Series:
+        return source.comments[source.comments.index.isin(source.meta.index[keep])]
+
+    rng = np.random.default_rng(7)
+    first = rng.random(len(data.meta)) < 0.5
+    once = data.narrowed(first)
+    pd.testing.assert_series_equal(once.comments, by_ids(data, first))
+    assert len(once.comments) > 0
+    second = rng.random(len(once.meta)) < 0.5
+    pd.testing.assert_series_equal(once.narrowed(second).comments, by_ids(once, second))
+    stray = pd.concat([data.comments, pd.Series(["no response"], name=data.comments.name,
+                                                index=pd.Index(["nobody"], name="response_id"))])
+    built = SurveyData(answers=data.answers, comments=stray, meta=data.meta)
+    pd.testing.assert_series_equal(built.narrowed(first).comments, by_ids(data, first))
+    pd.testing.assert_frame_equal(built.narrowed(first).meta, data.meta[first])

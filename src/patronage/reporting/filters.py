@@ -139,15 +139,7 @@ class Filters:
         meta = data.meta
         if not self.active:
             return data
-        keep = self.keep(meta)
-        kept = meta.index[keep]
-        if data.answers.index.equals(meta.index):  # by position: no lookup of a million labels
-            answers = data.answers[keep]
-        else:
-            answers = data.answers.loc[kept]
-        return SurveyData(answers=answers,
-                          comments=data.comments[data.comments.index.isin(kept)],
-                          meta=meta[keep])
+        return data.narrowed(self.keep(meta))
 
     def keep(self, meta: pd.DataFrame) -> np.ndarray:
         """Which rows of ``meta`` (a survey's response meta) these filters keep, as a boolean

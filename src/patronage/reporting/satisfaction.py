@@ -18,6 +18,7 @@ from patronage.reporting.shared import (
     compare_table,
     customer_base_margins,
     drivers_table,
+    filtered,
     gap_table,
     index_path_model,
     ipa_table,
@@ -270,7 +271,7 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
     _ = gettext
     data = survey_data_from_db(engine, survey, include_flagged=include_flagged)
     if filters is not None:
-        data = filters.apply(data)
+        data = filtered(filters, data)
     label = _labeller(language, gettext)
     label.category = labels_for(engine, language, gettext)  # regions, industries, competitors
     compute = {"drivers": lambda: drivers_table(data, n_boot=200),

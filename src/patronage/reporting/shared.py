@@ -21,7 +21,6 @@ raised again, other errors (a database that is busy) are not remembered.
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -111,11 +110,7 @@ def _with_flagged(engine, survey: str | None) -> sources.SurveyData:
 def _kept_by_cleaning(data: sources.SurveyData) -> sources.SurveyData:
     """``data`` without the responses cleaning flagged: what ``survey_data_from_db`` reads
     without ``include_flagged`` (the items only flagged responses answered left out too)."""
-    kept = data.meta.index[~data.meta["flagged"].astype(bool)]
-    answers = data.answers.loc[kept]
-    return replace(data, answers=answers.loc[:, answers.notna().any()],
-                   comments=data.comments[data.comments.index.isin(kept)],
-                   meta=data.meta.loc[kept])
+    return data.narrowed(~data.meta["flagged"].astype(bool).to_numpy(), drop_empty_items=True)
 
 
 def _survey_data_from_db(engine, survey: str | None = None, *,
@@ -127,10 +122,30 @@ def _survey_data_from_db(engine, survey: str | None = None, *,
 
 
 _read_with_flagged = shared(_with_flagged, every_page=True)
+_read_survey_data = shared(_survey_data_from_db, every_page=True)
+_default_survey = shared(sources.default_survey, every_page=True)
+
+
+def survey_data_from_db(engine, survey: str | None = None, *,
+                        include_flagged: bool = False) -> sources.SurveyData:
+    """The shared :func:`_survey_data_from_db`, the default survey (None) named by its code
+    first: the Overview names it, the Analysis page does not, and both share one read (a second
+    read of a million responses took minutes)."""
+    if survey is None:
+        survey = _default_survey(engine)
+    return _read_survey_data(engine, survey, include_flagged=include_flagged)
+
+
+def _filtered(chosen: filters.Filters, data: sources.SurveyData) -> sources.SurveyData:
+    return chosen.apply(data)
+
+
+#: The shared survey data narrowed by the filters: one object for the page's languages, so that
+#: what is computed on it (each respondent's scores, the shared calls keyed by it) is shared too.
+filtered = shared(_filtered)
 
 # The analysis page (patronage.reporting.satisfaction and scores_page); the survey data read and
 # what the filter bar offers are the same for every filter, page and language.
-survey_data_from_db = shared(_survey_data_from_db, every_page=True)
 filter_choices = shared(filters.options, every_page=True)
 customer_base_margins = shared(weights.customer_base_margins)
 composition_table = shared(weights.composition_table)
@@ -163,4 +178,4 @@ defection_table = shared(retention.defection_table)
 retention_by_satisfaction_table = shared(retention.retention_by_satisfaction_table)
 retention_economics_table = shared(retention.retention_economics_table)
 
-__all__ = ["shared", "shared_call", "sharing"]
+__all__ = ["filtered", "shared", "shared_call", "sharing"]

@@ -19,7 +19,6 @@ from patronage.analytics import (
     nps_difference,
     crosstab_test,
     csat,
-    csi_scores,
     satisfaction_gap,
     wave_trend,
 )
@@ -114,9 +113,7 @@ def kano_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.
 
 
 def _dimension_scores(data: SurveyData, system: IndexSystem) -> pd.DataFrame:
-    scores = csi_scores(data.answers, system.items[system.items["item_code"].isin(
-        data.answers.columns)])
-    return scores.drop(columns=["csi"])
+    return data.scores(system.items).drop(columns=["csi"])  # once per data, for every method
 
 
 def drivers_table(data: SurveyData, *, target: str = "overall_satisfaction",

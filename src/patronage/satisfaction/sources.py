@@ -7,12 +7,14 @@ channel, language and the respondent's segment attributes), all indexed by ``res
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
+from patronage.analytics import csi_scores
 from patronage.index_system import COMMENT_ITEM
 from patronage.messages import N_, UserError
 from patronage.storage import read_customers, read_responses
@@ -43,6 +45,45 @@ class SurveyData:
     answers: pd.DataFrame
     comments: pd.Series
     meta: pd.DataFrame
+    _computed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def scores(self, items: pd.DataFrame) -> pd.DataFrame:
+        """Each respondent's CSI and dimension scores on the index system's ``items`` (see
+        :func:`patronage.analytics.csi_scores`), computed once per data and items: the key
+        drivers, the IPA and the weighting effect share them (a million responses). The frame
+        is shared: callers must not modify it."""
+        key = tuple(items[["item_code", "dimension", "weight", "scale_min", "scale_max"]]
+                    .itertuples(index=False, name=None))
+        if key not in self._computed:
+            self._computed[key] = csi_scores(self.answers, items)
+        return self._computed[key]
+
+    def comment_rows(self) -> np.ndarray | None:
+        """The position in ``meta`` of each comment's response (kept, so that narrowing the
+        data to some responses finds their comments by position, not by a million ids)."""
+        if "rows" not in self._computed:  # -1: a comment without its response
+            self._computed["rows"] = (self.meta.index.get_indexer(self.comments.index)
+                                      if self.meta.index.is_unique else None)
+        return self._computed["rows"]
+
+    def narrowed(self, keep: np.ndarray, *, drop_empty_items: bool = False) -> SurveyData:
+        """The responses where ``keep`` (booleans over ``meta``'s rows) is true, with their
+        answers and comments; ``drop_empty_items``: without the items none of them answered."""
+        rows = self.comment_rows()
+        if self.answers.index.equals(self.meta.index):  # by position: no lookup of labels
+            answers = self.answers[keep]
+        else:
+            answers = self.answers.loc[self.meta.index[keep]]
+        if drop_empty_items:
+            answers = answers.loc[:, answers.notna().any()]
+        if rows is None:  # responses sharing an id: their comments looked up by id
+            mine = self.comments.index.isin(self.meta.index[keep])
+        else:
+            mine = (rows >= 0) & keep[rows]
+        out = SurveyData(answers=answers, comments=self.comments[mine], meta=self.meta[keep])
+        if rows is not None:
+            out._computed["rows"] = (np.cumsum(keep) - 1)[rows[mine]]
+        return out
 
     @property
     def weights(self) -> pd.Series:
@@ -88,6 +129,22 @@ def employee_surveys(engine: Engine) -> set[str]:
         return {row[0] for row in conn.execute(query)}
 
 
+def default_survey(engine: Engine, internal: set[str] | None = None) -> str | None:
+    """The code of the survey with the most responses (the first answered on a tie), leaving
+    out the anonymous employee surveys (``internal``, read when not given); None without
+    responses. Counted in the database, so that naming the default survey reads nothing else."""
+    internal = employee_surveys(engine) if internal is None else internal
+    r = response_rows.c
+    query = (select(survey_rows.c.code)
+             .join(response_rows, r.survey_id == survey_rows.c.id)
+             .group_by(survey_rows.c.id, survey_rows.c.code)
+             .order_by(func.count().desc(), func.min(r.submitted_at), func.min(r.id)))
+    if internal:
+        query = query.where(survey_rows.c.code.not_in(sorted(internal)))
+    with engine.connect() as conn:
+        return conn.execute(query.limit(1)).scalar()
+
+
 def survey_data_from_db(engine: Engine, survey: str | None = None, *,
                         include_flagged: bool = False) -> SurveyData:
     """Responses of ``survey`` (default: the survey with the most responses).
@@ -95,16 +152,14 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
     Responses flagged by cleaning (speeders, straight-liners, suspected bots ...) are left out
     unless ``include_flagged``.
     """
-    responses = read_responses(engine, survey_code=survey)
     internal = employee_surveys(engine)
+    if survey is None:
+        survey = default_survey(engine, internal)
+    responses = read_responses(engine, survey_code=survey)
     if survey in internal:
         raise UserError(N_("Survey {survey!r} is the anonymous employee survey: its results are "
                            "shown only for groups of a minimum size, by site and team, on the "
                            "service-profit chain page (patronage analyze chain)."), survey=survey)
-    responses = responses[~responses["survey"].isin(internal)]
-    if survey is None and not responses.empty:
-        survey = responses["survey"].value_counts().idxmax()
-        responses = responses[responses["survey"] == survey]
     if responses.empty:
         if survey:
             raise UserError(N_("No responses for survey {survey!r} yet."), survey=survey)
@@ -124,7 +179,10 @@ def survey_data_from_db(engine: Engine, survey: str | None = None, *,
     meta = responses.merge(customers, on="customer_id", how="left").set_index("response_id")
     meta[TOUCHPOINTS] = _followed(engine, meta)
     meta = meta[[c for c in META_COLUMNS if c in meta.columns]]
-    return SurveyData(answers=answers, comments=comments.rename("comment"), meta=meta)
+    data = SurveyData(answers=answers, comments=comments.rename("comment"), meta=meta)
+    # meta in the responses' order: each comment's row found by the numeric key
+    data._computed["rows"] = pd.Index(responses["response_pk"]).get_indexer(texts["response_pk"])
+    return data
 
 
 def _tagged(engine: Engine, ids: pd.Index) -> pd.Series:

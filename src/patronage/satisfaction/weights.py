@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine, bindparam, update
 
 from patronage.satisfaction.sources import SurveyData, survey_data_from_db
-from patronage.analytics import csi_scores, design_effect, effective_sample_size, nps_summary, rake
+from patronage.analytics import design_effect, effective_sample_size, nps_summary, rake
 from patronage.index_system import load_index_system
 from patronage.messages import N_, UserError
 from patronage.storage import read_customers, read_responses, write_transaction
@@ -146,7 +146,7 @@ def weighting_effect(data: SurveyData, margins: dict[str, pd.Series]) -> pd.Data
     # answers: a million responses).
     nps_answers = data.answers["nps"] if "nps" in data.answers.columns else None
     try:
-        scores = csi_scores(data.answers, load_index_system().items)["csi"]
+        scores = data.scores(load_index_system().items)["csi"]  # as the drivers and IPA
     except (ValueError, KeyError):
         scores = None
     out = {}
