@@ -112,3 +112,14 @@ def run_worker(db: str | None, loop: bool, interval: int) -> None:
         if not loop:
             return
         time.sleep(max(interval, 1))
+
+
+def engine_options(func):
+    """``--engine`` and ``--source`` of the analyses that run on DuckDB over exported Parquet."""
+    func = click.option("--source", default=None, metavar="parquet:DIR",
+                        help="With --engine duckdb: a folder written by `patronage export "
+                             "parquet DIR`, as parquet:DIR.")(func)
+    return click.option("--engine", "engine_name", type=click.Choice(["database", "duckdb"]),
+                        default="database", show_default=True,
+                        help="Where the counts are computed: the database of --db, or DuckDB "
+                             "over exported Parquet files (--source).")(func)

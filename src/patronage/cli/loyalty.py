@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from patronage.cli.common import db_option, emit, format_option, guard, ready_engine
+from patronage.cli.common import (
+    db_option, emit, engine_options, format_option, guard, ready_engine,
+)
 
 
 @click.group()
@@ -142,17 +144,6 @@ def analyze_rfm(db, fmt, summary, engine_name, source, scores_out):
     emit(table, fmt)
 
 
-def _panel_options(func):
-    """``--engine`` and ``--source`` of the transaction analyses that run on DuckDB."""
-    func = click.option("--source", default=None, metavar="parquet:DIR",
-                        help="With --engine duckdb: a folder written by `patronage export "
-                             "parquet DIR`, as parquet:DIR.")(func)
-    return click.option("--engine", "engine_name", type=click.Choice(["database", "duckdb"]),
-                        default="database", show_default=True,
-                        help="Where the counts are computed: the database of --db, or DuckDB "
-                             "over exported Parquet files (--source).")(func)
-
-
 @commands.command("cohorts")
 @_format
 @click.option("--period", type=click.Choice(["M", "Q", "Y"]), default="Q", show_default=True)
@@ -161,7 +152,7 @@ def _panel_options(func):
               help="Show the repeat-purchase rate per cohort in detail instead.")
 @click.option("--repeat-days", default=90, show_default=True, type=click.IntRange(min=1),
               help="Repeat purchase: bought again within this many days of the first purchase.")
-@_panel_options
+@engine_options
 def analyze_cohorts(db, fmt, period, curve, repeat, repeat_days, engine_name, source):
     """Acquisition-cohort retention matrix with each cohort's repeat-purchase rate (or the
     retention and churn curve, or the repeat-purchase detail).
@@ -216,7 +207,7 @@ def analyze_segments(db, fmt):
               callback=_finite(0))
 @click.option("--cost-per-case", default=1500.0, show_default=True, type=float,
               callback=_finite(0))
-@_panel_options
+@engine_options
 def analyze_whale(db, fmt, cost_per_touchpoint, cost_per_case, engine_name, source):
     """Profit whale curve figures: the 80/20 and 80/20/30 numbers of this customer base.
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from patronage.cli.common import (
-    db_option, emit, engine_for, format_option, guard, require_current_schema, settings_for,
+    db_option, emit, engine_for, engine_options, format_option, guard, require_current_schema,
+    settings_for,
 )
 
 
@@ -102,17 +103,6 @@ BY_HELP = ("Group by wave, region, industry, size, tier, language, mode (how the
 BY_ONE_HELP = BY_HELP.replace(", or none.", ".")
 
 
-def _survey_engine_options(func):
-    """``--engine`` and ``--source`` of the survey indices that run on an engine."""
-    func = click.option("--source", default=None, metavar="parquet:DIR",
-                        help="With --engine duckdb: a folder written by `patronage export "
-                             "parquet DIR`, as parquet:DIR.")(func)
-    return click.option("--engine", "engine_name", type=click.Choice(["database", "duckdb"]),
-                        default="database", show_default=True,
-                        help="Where the counts are computed: the database of --db, or DuckDB "
-                             "over exported Parquet files (--source).")(func)
-
-
 def _index_table(name, db, file, survey, include_flagged, by, engine_name, source):
     """The ``name`` (nps or csi) table of the database/file, or of DuckDB on an export."""
     from patronage.satisfaction import indices
@@ -135,7 +125,7 @@ def _index_table(name, db, file, survey, include_flagged, by, engine_name, sourc
 @commands.command("nps")
 @_analysis_options
 @click.option("--by", default="wave", show_default=True, help=BY_HELP)
-@_survey_engine_options
+@engine_options
 def analyze_nps(db, file, survey, include_flagged, fmt, by, engine_name, source):
     """NPS with promoter/passive/detractor shares and a 95% interval.
 
@@ -148,7 +138,7 @@ def analyze_nps(db, file, survey, include_flagged, fmt, by, engine_name, source)
 @commands.command("csi")
 @_analysis_options
 @click.option("--by", default="wave", show_default=True, help=BY_HELP)
-@_survey_engine_options
+@engine_options
 def analyze_csi(db, file, survey, include_flagged, fmt, by, engine_name, source):
     """Weighted customer satisfaction index (0-100) and dimension scores.
 
