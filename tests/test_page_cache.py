@@ -738,3 +738,21 @@ def test_a_filtered_overview_does_not_read_the_survey_again(counted, monkeypatch
         assert response.status_code == 200 and "kpi-nps" in response.text
     assert counted.computed["overview"] == 4  # four pages computed ...
     assert len(reads) <= 2  # ... on the responses read once (and once with the flagged ones)
+
+
+def test_ready_says_whether_a_page_is_kept_at_the_current_version():
+    """``ready`` is false while the computation runs and after the data changed; true once the
+    value is kept at the current version."""
+    version = [1]
+    cache = PageCache(lambda: version[0])
+    release = threading.Event()
+    def slow():
+        release.wait(10)
+        return "page"
+    assert cache.prepared("p", ("en",), slow, visit=False) is None
+    assert not cache.ready("p", ("en",))  # started, not ended
+    release.set()
+    _until(lambda: cache.ready("p", ("en",)))
+    version[0] = 2
+    assert not cache.ready("p", ("en",))
+    cache.close()

@@ -158,6 +158,14 @@ class PageCache:
                 raise failed[2]
         return (entry.value, False) if entry is not None else None
 
+    def ready(self, page: str, params: Hashable) -> bool:
+        """Whether the page's computation has ended and is kept at the current data version
+        (``computed`` counts computations when they start, so it cannot tell)."""
+        version = self._version()
+        with self._lock:
+            entry = self._pages.get(page, {}).get(params)
+        return entry is not None and version is not None and entry.version == version
+
     def visited_within(self, page: str, params: Hashable, seconds: float) -> bool:
         """Whether a visitor asked for the page in the last ``seconds``."""
         with self._lock:
