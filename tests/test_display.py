@@ -61,6 +61,19 @@ def test_one_precision_per_column():
     assert formats.column_kind("clv") == ("money", 0)
 
 
+def test_interval_bounds_are_written_as_their_estimate():
+    """An NPS of 19.0 with bounds 0.67 and 23.8 reads "0.7 … 23.8", not "0.67 … 23.8" (the lower
+    bound's column alone would take two decimals); bounds without an estimate share one."""
+    table = {"n": [857, 465], "nps": [19.0, 7.1], "ci_low": [14.2, 0.67], "ci_high": [23.8, 13.5]}
+    kinds = formats.table_kinds(table, table.__getitem__)
+    assert kinds["ci_low"] == kinds["ci_high"] == kinds["nps"] == ("number", 1)
+    alone = {"ci_low": [0.5, 0.67], "ci_high": [23.8, 13.5]}
+    kinds = formats.table_kinds(alone, alone.__getitem__)
+    assert kinds["ci_low"] == kinds["ci_high"]
+    assert formats.table_kinds({"lower": [0.1]}, {"lower": [0.1]}.__getitem__) == {
+        "lower": formats.COLUMN_KINDS["lower"]}
+
+
 # --- a new survey on a small panel ---------------------------------------------------------------
 
 @pytest.fixture

@@ -45,6 +45,12 @@ class UserError(ValueError):
             return str(self)
 
 
+class NotAsked(UserError):
+    """The survey does not ask the questions an analysis needs (a SERVQUAL analysis of a
+    relationship survey): the analysis does not apply, nothing went wrong. Pages list such
+    analyses once instead of showing each as a failure."""
+
+
 class Message(str):
     """A message that is its English text (a ``str``: code and tests compare it as text) and
     keeps its template, values and a ``prefix`` (such as the path of a problem in a definition),
@@ -78,4 +84,4 @@ def translated(error: BaseException | str, gettext: Callable[[str], str]) -> str
     return gettext(str(error))
 
 
-__all__ = ["Message", "N_", "Term", "UserError", "translated"]
+__all__ = ["Message", "N_", "NotAsked", "Term", "UserError", "translated"]

@@ -207,6 +207,33 @@ def column_kind(column, values=()) -> tuple[str, int]:
     return COLUMN_KINDS.get(str(column)) or infer_kind(values)
 
 
+#: Interval bounds without a format of their own, and the estimates they bound (the first one the
+#: table has gives the bounds its format, so "19.0 (14.2 … 23.8)" reads with one precision).
+_BOUNDS = {("ci_low", "ci_high"): ("nps", "score", "csi", "mean", "performance", "weighted",
+                                   "unweighted"),
+           ("mean_ci_low", "mean_ci_high"): ("mean",)}
+
+
+def table_kinds(columns, values_of) -> dict:
+    """``{column: (kind, decimals)}`` for a table's ``columns`` (``values_of(column)`` gives a
+    column's values): :func:`column_kind` per column, with a pair of interval bounds written as
+    its estimate is (or, without one, both bounds with the same precision)."""
+    columns = list(columns)
+    kinds = {column: column_kind(column, values_of(column)) for column in columns}
+    for bounds, estimates in _BOUNDS.items():
+        present = [b for b in bounds if b in kinds and str(b) not in COLUMN_KINDS]
+        if not present:
+            continue
+        estimate = next((e for e in estimates if e in kinds), None)
+        if estimate is not None:
+            kind, digits = kinds[estimate]
+            spec = ("number" if kind == "signed" else kind, digits)
+        else:
+            spec = infer_kind([v for b in present for v in values_of(b)])
+        kinds.update({b: spec for b in present})
+    return kinds
+
+
 def cell(value, kind: str, digits: int = 0) -> str:
     """One table cell written as its column's kind says; text is returned as it is."""
     if is_missing(value):
@@ -232,6 +259,7 @@ def small_sample(n, minimum: int = DEFAULT_MIN_SAMPLE) -> bool:
     return is_missing(n) or int(n) < minimum
 
 
-__all__ = ["ALL_RESPONSES", "COLUMN_KINDS", "CURRENCY", "D3", "DEFAULT_MIN_SAMPLE", "ESTIMATES", "MISSING", "QUARTER", "cell",
-           "column_kind", "compact", "compact_money", "infer_kind", "integer", "is_missing",
-           "money", "number", "p_value", "percent", "quarter", "row_kind", "signed", "small_sample", "wave_label"]
+__all__ = ["ALL_RESPONSES", "COLUMN_KINDS", "CURRENCY", "D3", "DEFAULT_MIN_SAMPLE", "ESTIMATES",
+           "MISSING", "QUARTER", "cell", "column_kind", "compact", "compact_money", "infer_kind",
+           "integer", "is_missing", "money", "number", "p_value", "percent", "quarter",
+           "row_kind", "signed", "small_sample", "table_kinds", "wave_label"]

@@ -21,9 +21,9 @@ _KINDS = {"int": "integer", "percent": "percent", "money": "money", "signed": "s
 
 
 def _columns(frame: pd.DataFrame, labels: dict, gettext) -> list[Column]:
-    columns = []
+    columns, kinds = [], formats.table_kinds(frame.columns, lambda key: frame[key].tolist())
     for key in frame.columns:
-        kind, digits = formats.column_kind(key, frame[key].tolist())
+        kind, digits = kinds[key]
         if kind not in _KINDS or frame[key].dtype == object and kind != "text" and not all(
                 isinstance(v, (int, float)) or formats.is_missing(v) for v in frame[key]):
             kind, digits = "text", 0

@@ -31,7 +31,7 @@ from patronage.satisfaction.indices import ALL, nps_table
 from patronage.index_system import load_index_system
 from patronage.labels import labels_for
 from patronage.reporting import scores_page
-from patronage.messages import N_, UserError, translated
+from patronage.messages import N_, NotAsked, UserError, translated
 from patronage.reporting.charts import _LAYOUT, hover
 from patronage.reporting.filters import SEGMENTS, Filters
 from patronage.actions.sources import new_action_link
@@ -73,6 +73,8 @@ class Section:
     table: pd.DataFrame | None
     chart: str | None
     problem: str | None
+    #: The survey does not ask the questions the section needs (listed once, not as a failure).
+    absent: bool = False
 
 
 #: The row of all responses (a survey without waves).
@@ -285,7 +287,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         try:
             table = compute[key]()
         except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
-            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _)))
+            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _),
+                                    absent=isinstance(exc, NotAsked)))
             continue
         if key == "drivers":  # most important first, in the table and the chart
             table = table.sort_values("importance", ascending=False)
@@ -327,7 +330,8 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
         try:
             table, chart = scores_page.BUILDERS[key](data, _, _(title), label, base)
         except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
-            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _)))
+            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _),
+                                    absent=isinstance(exc, NotAsked)))
             continue
         shown = table[[c for c in scores_page.COLUMNS[key] if c in table.columns]].copy()
         shown.index = [_(str(i)) if i in scores_page.LABELS

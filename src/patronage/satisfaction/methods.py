@@ -34,7 +34,7 @@ from patronage.analytics.reliability import (
 )
 from patronage.analytics.servqual import gap1, servqual_gaps, servqual_items
 from patronage.index_system import EXPECTATION_SUFFIX, IndexSystem, kano_items, load_index_system
-from patronage.messages import N_, UserError
+from patronage.messages import N_, NotAsked, UserError
 
 OVERALL = "overall"
 
@@ -82,7 +82,7 @@ def ces_table(data: SurveyData, *, item: str = "ces", by: str | None = "wave",
               scale=(1, 7)) -> pd.DataFrame:
     """Customer effort: mean with interval and the share answering on the easy side."""
     if item not in data.answers.columns:
-        raise UserError(N_("The data have no {item!r} item (use the 'ces' template)."), item=item)
+        raise NotAsked(N_("The data have no {item!r} item (use the 'ces' template)."), item=item)
     return per_group(data, item, by, lambda v, w: ces(v, w, scale=scale))
 
 
@@ -324,9 +324,9 @@ def servqual_table(data: SurveyData) -> pd.DataFrame:
     codes = [c for items in dimensions.values() for c in items]
     missing = [c for c in codes if c not in data.answers or f"{c}.exp" not in data.answers]
     if missing:
-        raise UserError(N_("The data are not a SERVQUAL survey: missing {items} (use the "
-                           "servqual22 template)."),
-                        items=", ".join(missing[:4]) + (" …" if len(missing) > 4 else ""))
+        raise NotAsked(N_("The data are not a SERVQUAL survey: missing {items} (use the "
+                          "servqual22 template)."),
+                       items=", ".join(missing[:4]) + (" …" if len(missing) > 4 else ""))
     expectation = data.answers[[f"{c}.exp" for c in codes]].set_axis(codes, axis=1)
     result = servqual_gaps(data.answers[codes], expectation, dimensions, data.weights)
     dims = result["dimensions"].assign(level="dimension")

@@ -8,7 +8,7 @@ import pandas as pd
 from patronage.analytics.delivered_value import (
     COST_PARTS, VALUE_PARTS, cdv_against, cdv_summary,
 )
-from patronage.messages import N_, UserError
+from patronage.messages import N_, NotAsked, UserError
 from patronage.satisfaction.methods import COMPETITOR_PREFIX, competitors_in
 from patronage.satisfaction.sources import SurveyData
 
@@ -18,8 +18,8 @@ CODES = (*VALUE_PARTS.values(), *COST_PARTS.values())
 def _require(data: SurveyData) -> None:
     absent = [c for c in CODES if c not in data.answers.columns]
     if absent:
-        raise UserError(N_("The survey has no customer delivered value answers (the cdv "
-                           "template's {items})."), items=", ".join(absent))
+        raise NotAsked(N_("The survey has no customer delivered value answers (the cdv "
+                          "template's {items})."), items=", ".join(absent))
 
 
 def cdv_table(data: SurveyData, *, by: str | None = None) -> pd.DataFrame:

@@ -72,8 +72,8 @@ def column_formats(table) -> dict:
     """``{column: (kind, decimals)}`` for a table: one format per column (a table may name its
     own in ``attrs["formats"]``, where a column name means something else than usual)."""
     own = table.attrs.get("formats", {})
-    return {column: own.get(column) or formats.column_kind(column, table[column].tolist())
-            for column in table.columns}
+    kinds = formats.table_kinds(table.columns, lambda column: table[column].tolist())
+    return {column: own.get(column) or kinds[column] for column in table.columns}
 
 
 def table_cell(value, spec=("number", 1)) -> str:
