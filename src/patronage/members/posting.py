@@ -78,6 +78,7 @@ class Accounts:
     def __init__(self, conn: Connection) -> None:
         self.points: dict[int, int] = {}
         self.owed: dict[int, int] = {}
+        self._arrays: dict[str, tuple[int, np.ndarray]] = {}
         self.programme = {kind: programme_account(conn, kind)
                           for kind in ("issue", "write_off")}
         for member, kind, account in conn.exec_driver_sql(
@@ -85,16 +86,36 @@ class Accounts:
             (self.points if kind == "points" else self.owed)[int(member)] = int(account)
 
     def load(self, conn: Connection, member_ids) -> None:
-        missing = sorted({int(m) for m in member_ids} - self.points.keys())
+        ids = pd.unique(np.asarray(member_ids, dtype=np.int64))
+        missing = sorted(int(m) for m in ids[self._lookup(ids, "points") < 0])
         for member, kind, account in rows_in(
                 conn, "SELECT member_id, kind, id FROM point_accounts WHERE member_id {in}",
                 missing):
             (self.points if kind == "points" else self.owed)[int(member)] = int(account)
 
-    def of(self, members: np.ndarray, kind: str = "points") -> np.ndarray:
+    def _lookup(self, members: np.ndarray, kind: str) -> np.ndarray:
+        """The accounts of ``members`` (-1 for none) through an array indexed by member id,
+        made again when accounts were added (a dict look-up per row costs far more)."""
         table = self.points if kind == "points" else self.owed
-        return np.fromiter((table[int(m)] for m in members), dtype=np.int64,
-                           count=len(members))
+        cached = self._arrays.get(kind)
+        if cached is None or cached[0] != len(table):
+            size = max(table, default=0) + 1
+            array = np.full(size, -1, dtype=np.int64)
+            if table:
+                array[np.fromiter(table.keys(), np.int64, len(table))] = np.fromiter(
+                    table.values(), np.int64, len(table))
+            cached = self._arrays[kind] = (len(table), array)
+        array = cached[1]
+        inside = (members >= 0) & (members < len(array))
+        found = np.full(len(members), -1, dtype=np.int64)
+        found[inside] = array[members[inside]]
+        return found
+
+    def of(self, members: np.ndarray, kind: str = "points") -> np.ndarray:
+        found = self._lookup(np.asarray(members, dtype=np.int64), kind)
+        if (found < 0).any():
+            raise KeyError(int(np.asarray(members)[found < 0][0]))
+        return found
 
 
 def _as_text(values: pd.Series, unit: str) -> np.ndarray:
