@@ -26,6 +26,7 @@ from patronage.members.ledger import (
 from patronage.messages import UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers
+from patronage.storage.schema_members import members as members_table
 from patronage.storage.schema_members import point_accounts, point_transfers
 
 pytestmark = pytest.mark.db
@@ -155,6 +156,60 @@ def test_transfers_keep_their_source_ids_and_nothing_written_can_change(engine):
             kind="earn", member_id=member_id, source_key="earn:nowhere", occurred_at=NOW,
             created_at=NOW))
     assert ledger_problems(engine) == []
+
+def test_a_bulk_insert_naming_an_unknown_account_is_refused_whole(engine):
+    """The accounts of transfers written many at once (the accrual's path: one multi-row
+    statement on SQLite, COPY on PostgreSQL, where migration 0017 checks them once per
+    statement) must exist: one unknown account fails the whole statement as a foreign key
+    would, and deleting an account or a member still takes its transfers with it."""
+    import sqlite3
+
+    import pandas as pd
+    import psycopg
+
+    from patronage.members.posting import Accounts, insert_transfers
+
+    refused = (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError)
+
+    members = [_member(engine)[0] for _ in range(3)]
+    with engine.connect() as conn:
+        accounts = Accounts(conn)
+    issue = accounts.programme["issue"]
+
+    def frame(credits, tag):
+        return pd.DataFrame({
+            "debit_account_id": issue, "credit_account_id": credits, "points": 5, "kind": "earn",
+            "member_id": members, "source_key": [f"earn:{tag}:{m}" for m in members],
+            "occurred_at": pd.Timestamp(NOW), "created_at": pd.Timestamp(NOW)})
+
+    good = [accounts.points[m] for m in members]
+    attempts = [frame([good[0], 10**8, good[2]], "bad"), frame([good[0], good[1], -1], "bad"),
+                frame(good, "bad").assign(debit_account_id=10**8),  # an unknown debit
+                frame(good, "bad").assign(member_id=[members[0], 10**8, members[2]])]
+    for attempt in attempts:
+        with pytest.raises(refused) as caught, write_transaction(engine) as conn:
+            insert_transfers(conn, attempt)
+        error = getattr(caught.value, "orig", caught.value)
+        assert getattr(error, "sqlstate", "23503") == "23503"  # foreign_key_violation
+        assert "FOREIGN KEY" in str(error) or "does not exist" in str(error)
+    with engine.connect() as conn:
+        assert conn.execute(select(point_transfers.c.id).where(
+            point_transfers.c.source_key.like("earn:bad:%"))).all() == []
+    with write_transaction(engine) as conn:
+        assert insert_transfers(conn, frame(good, "good")) == 3
+    with write_transaction(engine) as conn:  # the cascades the foreign keys had
+        conn.execute(point_accounts.delete().where(point_accounts.c.id == good[1]))
+    with engine.connect() as conn:
+        left = conn.execute(select(point_transfers.c.credit_account_id).where(
+            point_transfers.c.source_key.like("earn:good:%"))).scalars().all()
+    assert sorted(left) == sorted([good[0], good[2]])
+    with write_transaction(engine) as conn:
+        conn.execute(members_table.delete().where(members_table.c.id == members[2]))
+    with engine.connect() as conn:
+        left = conn.execute(select(point_transfers.c.member_id).where(
+            point_transfers.c.source_key.like("earn:good:%"))).scalars().all()
+    assert left == [members[0]]
+
 
 # -- property: any sequence keeps the ledger whole -----------------------------------------------
 

@@ -15,6 +15,7 @@ from patronage.storage.migrate import current_revision, downgrade, head_revision
 from patronage.storage.schema import (
     customers, invitations, metadata, outbox, surveys, transactions,
 )
+from patronage.storage.schema_members import TRANSFER_FKS_CHECKED_BY_TRIGGER
 
 pytestmark = pytest.mark.db
 NOW = datetime(2026, 1, 1, 12, 0)
@@ -25,6 +26,13 @@ def test_migrations_match_schema_module(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                 metadata)
+    if engine.dialect.name == "postgresql":
+        # Migration 0017: the accounts and member of a transfer are checked by a statement trigger (tested
+        # in test_members_ledger.py), not by the foreign keys the schema module declares.
+        replaced = [d for d in diff if d[0] == "add_fk"
+                    and d[1].name in TRANSFER_FKS_CHECKED_BY_TRIGGER]
+        assert sorted(d[1].name for d in replaced) == sorted(TRANSFER_FKS_CHECKED_BY_TRIGGER)
+        diff = [d for d in diff if d not in replaced]
     assert diff == []
 
 

@@ -334,6 +334,12 @@ point_transfers = Table(
     CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
     CheckConstraint(_in("kind", TRANSFER_KINDS), name="kind"),
 )
+#: On PostgreSQL the foreign keys of a transfer to its accounts and member are checked by a
+#: statement-level trigger instead (migration 0017: one set-based check and lock per statement
+#: rather than three row triggers per transfer); SQLite keeps them as foreign keys.
+TRANSFER_FKS_CHECKED_BY_TRIGGER = ("fk_point_transfers_debit_account_id_point_accounts",
+                                   "fk_point_transfers_credit_account_id_point_accounts",
+                                   "fk_point_transfers_member_id_members")
 # A member's lines (statements, lots and expiry, the profile, qualifying values of a few
 # members), and the cascade when a member is deleted. The only index besides the key and the
 # unique source key: every index is one more write per transfer, and nothing reads the ledger
