@@ -63,18 +63,13 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, folder, *, master: str = "local[2]", session=None):
-        from pyspark.sql import SparkSession
+    def __init__(self, folder, *, master: str | None = None, session=None):
+        from patronage.engines.spark_cluster import spark_session
 
         self.folder = panel_folder(folder)
-        self.spark = session or (SparkSession.builder.master(master)
-                                 .config("spark.ui.enabled", "false")
-                                 .config("spark.ui.showConsoleProgress", "false")
-                                 .config("spark.sql.session.timeZone", "UTC")
-                                 .getOrCreate())
+        # master: local[N] or a cluster's URL; None: the spark_master setting.
+        self.spark = session or spark_session(master)
         self._owns_session = session is None
-        if self._owns_session:
-            self.spark.sparkContext.setLogLevel("ERROR")
         reader = self.spark.read
         reader.parquet(str(self.folder / "customers")).createOrReplaceTempView("customers")
         (reader.option("basePath", str(self.folder / "transactions"))
