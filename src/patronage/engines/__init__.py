@@ -43,6 +43,10 @@ def open_engine(name: str, source: str | None = None, database=None, *,
             from patronage.engines.duckdb import DuckDBEngine
 
             return DuckDBEngine(path)
+        if spark_master is not None:
+            from patronage.engines.spark_cluster import validate_master
+
+            validate_master(spark_master)
         if importlib.util.find_spec("pyspark") is None:
             raise ValueError("the spark engine needs pyspark and Java 17 or later: "
                              "pip install 'patronage[spark]'")

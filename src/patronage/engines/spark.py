@@ -64,12 +64,15 @@ class SparkEngine:
     name = "spark"
 
     def __init__(self, folder, *, master: str | None = None, session=None):
+        from pyspark.sql import SparkSession
+
         from patronage.engines.spark_cluster import spark_session
 
         self.folder = panel_folder(folder)
-        # master: local[N] or a cluster's URL; None: the spark_master setting.
+        # master: local[N] or a cluster's URL; None: the spark_master setting. A session already
+        # running in this process (a notebook's, a test module's) is used and left running.
+        self._owns_session = session is None and SparkSession.getActiveSession() is None
         self.spark = session or spark_session(master)
-        self._owns_session = session is None
         reader = self.spark.read
         reader.parquet(str(self.folder / "customers")).createOrReplaceTempView("customers")
         (reader.option("basePath", str(self.folder / "transactions"))

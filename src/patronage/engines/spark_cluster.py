@@ -89,6 +89,7 @@ class LocalCluster:
         self.processes: list[subprocess.Popen] = []
         self.master = ""
         self._folder: Path | None = None
+        self._ui_port = 0
 
     def _start(self, name: str, *args: str) -> subprocess.Popen:
         assert self._folder is not None
@@ -114,6 +115,7 @@ class LocalCluster:
             raise RuntimeError("Spark needs Java 17 or later: apt-get install openjdk-17-jre")
         self._folder = Path(tempfile.mkdtemp(prefix="patronage-spark-"))
         port, ui_port = _free_port(), _free_port()
+        self._ui_port = ui_port
         self.master = f"spark://127.0.0.1:{port}"
         try:
             self._start("master", "org.apache.spark.deploy.master.Master", "--host",
@@ -133,6 +135,21 @@ class LocalCluster:
             self.stop()
             raise
         return self
+
+    def applications(self) -> list[dict]:
+        """The applications the master has run or runs (its JSON status page)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self._ui_port}/json/",
+                                    timeout=5) as page:
+            status = json.load(page)
+        return [*status.get("completedapps", []), *status.get("activeapps", [])]
+
+    def executors_per_worker(self) -> list[int]:
+        """How many executors each worker has started (its work folder holds one per
+        application and executor)."""
+        assert self._folder is not None
+        return [sum(1 for app in (self._folder / f"work-{n}").glob("app-*")
+                    for _ in app.iterdir()) if (self._folder / f"work-{n}").is_dir() else 0
+                for n in range(self.workers)]
 
     def log_tail(self, lines: int = 20) -> str:
         """The last ``lines`` lines of each process's log (to explain a failure)."""
