@@ -85,7 +85,15 @@ def write_relation(engine, relation, target: ScoresTarget) -> None:
         if target.path is not None:
             relation.write.mode("errorifexists").parquet(str(target.path))
         else:
-            relation.write.mode("overwrite").saveAsTable(target.table)
+            writer = relation.write.mode("overwrite")
+            session = relation.sparkSession
+            if session.conf.get("spark.sql.catalogImplementation", "in-memory") == "in-memory":
+                # No metastore: the catalog forgets the table with the session and a managed
+                # table could not be made again over its files; an external table at the
+                # warehouse's place for it is replaced by the next session's run.
+                warehouse = session.conf.get("spark.sql.warehouse.dir").rstrip("/")
+                writer = writer.option("path", f"{warehouse}/{target.table}")
+            writer.saveAsTable(target.table)
         return
     if target.path is not None:
         relation.write_parquet(str(target.path))
