@@ -1,6 +1,7 @@
-"""Benchmark (issue 16): summary + fit + scores of N transactions, pandas vs DuckDB over Parquet.
+"""Benchmark (issue 16): summary + fit + scores of N transactions: pandas, DuckDB and Spark.
 
 Run:  python benchmarks/scale.py [--transactions 1000000 10000000] [--folder DIR] [--keep]
+          [--paths pandas duckdb spark-local spark-1 spark-2] [--pandas-max N] [--postgres]
 
 1. Writes N synthetic transactions (BG/NBD-like: Poisson buying at a Gamma-distributed rate,
    dropping out after a purchase with a Beta-distributed probability, two years, about ten
@@ -11,7 +12,16 @@ Run:  python benchmarks/scale.py [--transactions 1000000 10000000] [--folder DIR
    computed in process and written to Parquet.
 3. DuckDB: ``DuckDBEngine.statistics`` (one SQL pass), the same fit, and the scores computed in
    SQL and written to Parquet (``DuckDBEngine.value_scores``).
-Each path runs in its own process, so its peak resident memory is its own. The BG/NBD
+4. Spark (``pip install 'patronage[spark]'``, Java 17+): ``SparkEngine`` in local[2] and on a
+   Spark standalone cluster of 1 and of 2 workers (one core each) started on this machine by
+   :class:`patronage.engines.spark_cluster.LocalCluster`; the scores are written as a Parquet
+   folder. ``spark.sql.shuffle.partitions`` is set to about one per 2 million transactions
+   (at least 8) instead of Spark's 200.
+Each path runs in its own process; its peak memory is the largest sum of the resident memory
+of that process and its children (Spark's JVM), plus, for the cluster paths, of the cluster's
+master, workers and executors, sampled every 0.2 s from /proc. pandas holds every transaction in
+memory, so it is left out above ``--pandas-max`` transactions (default 20 million). ``--postgres``
+also runs ``benchmarks/pg_scale.py``'s ``run(n)`` when that file is there. The BG/NBD
 parameters of the two paths agree to the bit (the same statistics); pandas sums money in binary
 floating point and DuckDB in exact cents, so mean spends differ in their last bits and the
 Gamma-Gamma parameters agree to the optimiser's tolerance (about 1e-7).
@@ -20,10 +30,13 @@ Gamma-Gamma parameters agree to the optimiser's tolerance (about 1e-7).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import multiprocessing
-import resource
+import os
 import shutil
+import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -130,8 +143,7 @@ def _pandas_path(folder: Path, out: Path, queue) -> None:
                                             summary["monetary_value"], margin=stats.margin)
     pq.write_table(pa.Table.from_pandas(scores.reset_index()), out)
     t3 = time.perf_counter()
-    queue.put(("pandas", t1 - t0, t2 - t1, t3 - t2, purchases.params_, spend.params_,
-               resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    queue.put(("pandas", t1 - t0, t2 - t1, t3 - t2, purchases.params_, spend.params_))
 
 
 def _duckdb_path(folder: Path, out: Path, queue) -> None:
@@ -146,18 +158,104 @@ def _duckdb_path(folder: Path, out: Path, queue) -> None:
         t2 = time.perf_counter()
         engine.value_scores(purchases, spend, margin=stats.margin).write_parquet(str(out))
         t3 = time.perf_counter()
-    queue.put(("duckdb", t1 - t0, t2 - t1, t3 - t2, purchases.params_, spend.params_,
-               resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    queue.put(("duckdb", t1 - t0, t2 - t1, t3 - t2, purchases.params_, spend.params_))
 
 
-def _run(target, folder: Path, out: Path):
+def _spark_path(folder: Path, out: Path, queue, master: str = "local[2]",
+                name: str = "spark", partitions: int = 8) -> None:
+    from patronage.engines.spark import SparkEngine
+    from patronage.engines.spark_cluster import spark_session
+    from patronage.loyalty.value_fit import fit_on_statistics
+
+    t0 = time.perf_counter()
+    session = spark_session(master, {"spark.driver.memory": "2g",
+                                     "spark.executor.memory": "1500m",
+                                     "spark.sql.shuffle.partitions": str(partitions)})
+    with SparkEngine(folder, session=session) as engine:
+        stats = engine.statistics()
+        t1 = time.perf_counter()
+        purchases, spend = fit_on_statistics(stats)
+        t2 = time.perf_counter()
+        engine.value_scores(purchases, spend, margin=stats.margin).write.parquet(str(out))
+        t3 = time.perf_counter()
+    session.stop()
+    queue.put((name, t1 - t0, t2 - t1, t3 - t2, purchases.params_, spend.params_))
+
+
+def _tree_rss_mb(roots: list[int]) -> float:
+    """Resident memory (MB) of the processes ``roots`` and all their descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * page
+    total, todo, seen = 0, list(roots), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total / 2**20
+
+
+class _PeakMemory(threading.Thread):
+    """Samples :func:`_tree_rss_mb` of ``roots`` every 0.2 s; ``peak`` is the largest."""
+
+    def __init__(self, roots: list[int]):
+        super().__init__(daemon=True)
+        self.roots, self.peak, self._done = roots, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, _tree_rss_mb(self.roots))
+            self._done.wait(0.2)
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join()
+        return self.peak
+
+
+def _run(target, folder: Path, out: Path, *extra, also: list[int] = ()):
+    """``target`` in its own process; its result and the peak memory of that process's tree
+    and of the processes ``also`` (a cluster's)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=target, args=(folder, out, queue))
+    process = context.Process(target=target, args=(folder, out, queue, *extra))
     process.start()
+    sampler = _PeakMemory([process.pid, *also])
+    sampler.start()
     result = queue.get()
     process.join()
-    return result
+    return (*result, sampler.stop())
+
+
+def _spark_runs(paths: list[str]):
+    """(name, master, cluster processes) of each Spark path asked for, starting and stopping
+    a local standalone cluster of 1 and 2 workers around its run."""
+    from patronage.engines.spark_cluster import LocalCluster
+
+    for name in paths:
+        if name == "spark-local":
+            yield name, "local[2]", []
+        elif name.startswith("spark-"):
+            workers = int(name.split("-")[1])
+            with LocalCluster(workers=workers, cores=1, memory="2g") as cluster:
+                yield name, cluster.master, cluster.pids()
+
+
+PATHS = ("pandas", "duckdb", "spark-local", "spark-1", "spark-2")
 
 
 def main() -> None:
@@ -166,8 +264,23 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=None,
                         help="Where to write the Parquet files (default: a temporary folder).")
     parser.add_argument("--keep", action="store_true", help="Keep the files afterwards.")
+    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS),
+                        help="Which engines to time (Spark ones need pyspark and Java).")
+    parser.add_argument("--pandas-max", type=int, default=20_000_000,
+                        help="Leave pandas out above this many transactions (it holds them "
+                             "all in memory).")
+    parser.add_argument("--postgres", action="store_true",
+                        help="Also time benchmarks/pg_scale.py's run(n), when it is there.")
     args = parser.parse_args()
+    spark_paths = [p for p in args.paths if p.startswith("spark")]
+    if spark_paths and importlib.util.find_spec("pyspark") is None:
+        print("pyspark is not installed: the Spark paths are left out "
+              "(pip install 'patronage[spark]')")
+        spark_paths = []
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the driver, for a local cluster
     root = args.folder or Path(tempfile.mkdtemp(prefix="patronage-scale-"))
+    print(f"{os.cpu_count()} cores; load average before: "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for n in args.transactions:
         folder = root / f"n{n}"
         shutil.rmtree(folder, ignore_errors=True)
@@ -175,21 +288,56 @@ def main() -> None:
         rows, people = generate(folder, n)
         print(f"\n{rows:,} transactions of {people:,} customers written in "
               f"{time.perf_counter() - t0:.1f} s to {folder}")
-        print(f"{'path':8} {'summary s':>10} {'fit s':>8} {'scores s':>9} {'total s':>8} "
-              f"{'peak MB':>8}")
+        print(f"{'path':12} {'summary s':>10} {'fit s':>8} {'scores s':>9} {'total s':>8} "
+              f"{'peak MB':>8}", flush=True)
         results = {}
+
+        def show(name, summ, fit, score, bg, gg, peak):
+            results[name] = (bg, gg, summ + fit + score)
+            print(f"{name:12} {summ:10.2f} {fit:8.2f} {score:9.2f} {summ + fit + score:8.2f} "
+                  f"{peak:8.0f}", flush=True)
+
         for target in (_pandas_path, _duckdb_path):
-            name, summ, fit, score, bg, gg, peak = _run(target, folder,
-                                                        folder / f"{target.__name__}.parquet")
-            results[name] = (bg, gg)
-            print(f"{name:8} {summ:10.2f} {fit:8.2f} {score:9.2f} {summ + fit + score:8.2f} "
-                  f"{peak:8.0f}")
-        for i, model in enumerate(("BG/NBD", "Gamma-Gamma")):
-            worst = max(abs(results["duckdb"][i][k] / results["pandas"][i][k] - 1)
-                        for k in results["pandas"][i])
-            print(f"{model}: largest relative difference of the parameters {worst:.1e}")
+            name = target.__name__.strip("_").removesuffix("_path")
+            if name not in args.paths:
+                continue
+            if name == "pandas" and n > args.pandas_max:
+                print(f"{'pandas':12} left out: {n:,} transactions do not fit in memory")
+                continue
+            show(*_run(target, folder, folder / f"{name}.parquet"))
+        for name, master, cluster in _spark_runs(spark_paths):
+            # Spark's default of 200 shuffle partitions is for big clusters; here a few
+            # million rows per partition.
+            show(*_run(_spark_path, folder, folder / f"{name}.parquet", master, name,
+                       max(8, n // 2_000_000), also=cluster))
+        base = "pandas" if "pandas" in results else next(iter(results), None)
+        for other in results:
+            if other == base:
+                continue
+            worst = [max(abs(results[other][i][k] / results[base][i][k] - 1)
+                         for k in results[base][i]) for i in (0, 1)]
+            print(f"{other} vs {base}: largest relative difference of the BG/NBD parameters "
+                  f"{worst[0]:.1e}, of the Gamma-Gamma parameters {worst[1]:.1e}")
+        if "duckdb" in results:
+            for other in results:
+                if other.startswith("spark"):
+                    print(f"{other} took {results[other][2] / results['duckdb'][2]:.1f}x "
+                          "DuckDB's time")
+        if "spark-1" in results and "spark-2" in results:
+            print(f"cluster of 2 workers vs 1: {results['spark-1'][2] / results['spark-2'][2]:.2f}x"
+                  " faster")
+        if args.postgres:
+            here = Path(__file__).resolve().parent
+            if (here / "pg_scale.py").is_file():
+                sys.path.insert(0, str(here))
+                import pg_scale
+
+                pg_scale.run(n)
+            else:
+                print("benchmarks/pg_scale.py is not there: no PostgreSQL timing")
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if not args.keep and args.folder is None:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -1,58 +1,69 @@
 """Issue 16: Apache Spark over the exported Parquet files gives DuckDB's (and so the database's)
 results: the customer summary, the value models' statistics and the RFM scores exactly, the
-per-customer P(alive), expected purchases and CLV to 1e-8. Skipped without pyspark and Java
-(``pip install 'patronage[spark]'``)."""
+per-customer P(alive), expected purchases and CLV to 1e-8; the scores written back as a Spark
+table. One local[1] session for the module. Skipped without pyspark and Java
+(``pip install 'patronage[spark]'``), a failure under ``PATRONAGE_REQUIRE_SPARK=1`` (CI)."""
 
 from __future__ import annotations
-
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-pyspark = pytest.importorskip("pyspark")
+from spark_support import require_spark
+
+require_spark()
 
 from patronage.cli import main  # noqa: E402
 from patronage.engines.duckdb import DuckDBEngine  # noqa: E402
 from patronage.engines.parquet import export_parquet  # noqa: E402
 from patronage.engines.spark import SparkEngine  # noqa: E402
+from patronage.engines.spark_cluster import spark_session, validate_master  # noqa: E402
 from patronage.loyalty.value_fit import fit_on_statistics  # noqa: E402
 from test_engines import simulated_log, store  # noqa: E402
 
 pytestmark = [pytest.mark.db, pytest.mark.slow,
-              pytest.mark.filterwarnings("ignore::FutureWarning"),  # pyspark on pandas 3
-              pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java")]
+              pytest.mark.filterwarnings("ignore::FutureWarning")]  # pyspark on pandas 3
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory):
+    """One local Spark session for the module (the commands run in it too)."""
+    warehouse = tmp_path_factory.mktemp("warehouse")
+    session = spark_session("local[1]", {"spark.sql.shuffle.partitions": "2",
+                                         "spark.sql.warehouse.dir": str(warehouse)})
+    yield session
+    session.stop()
 
 
 def _frame(rows) -> pd.DataFrame:
     return pd.DataFrame([r.asDict() for r in rows]).set_index("customer_id")
 
 
-def test_spark_equals_duckdb_on_a_simulated_panel(engine, tmp_path):
+def test_spark_equals_duckdb_on_a_simulated_panel(spark, engine, tmp_path):
     store(engine, simulated_log(seed=3, n_customers=300))
     folder = tmp_path / "panel"
     export_parquet(engine, folder)
-    with DuckDBEngine(folder) as duck, SparkEngine(folder, master="local[1]") as spark:
+    with DuckDBEngine(folder) as duck, SparkEngine(folder, session=spark) as ours_engine:
         for end in (None, "2025-12-01"):
-            ours, theirs = spark.customer_summary(end), duck.customer_summary(end)
+            ours, theirs = ours_engine.customer_summary(end), duck.customer_summary(end)
             pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
-            stats, expected = spark.statistics(end), duck.statistics(end)
+            stats, expected = ours_engine.statistics(end), duck.statistics(end)
             pd.testing.assert_frame_equal(stats.purchases, expected.purchases, check_exact=True)
             pd.testing.assert_frame_equal(stats.spend, expected.spend, check_exact=True)
             assert (stats.first_purchase, stats.observation_end) == (
                 expected.first_purchase, expected.observation_end)
             purchases, spend = fit_on_statistics(stats)
-            scores = _frame(spark.value_scores(purchases, spend, margin=0.4,
+            scores = _frame(ours_engine.value_scores(purchases, spend, margin=0.4,
                                                observation_end=end).collect())
             wanted = duck.value_scores(purchases, spend, margin=0.4,
                                        observation_end=end).df().set_index("customer_id")
             pd.testing.assert_frame_equal(scores, wanted, check_exact=False, rtol=1e-8)
-            rfm = _frame(spark.rfm_scores(end).collect())
+            rfm = _frame(ours_engine.rfm_scores(end).collect())
             pd.testing.assert_frame_equal(rfm, duck.rfm_scores(end).df().set_index("customer_id"),
                                           check_exact=True, check_dtype=False)
-        pd.testing.assert_frame_equal(spark.profiles(), duck.profiles(), check_dtype=False)
+        pd.testing.assert_frame_equal(ours_engine.profiles(), duck.profiles(), check_dtype=False)
     # The command: Spark writes its scores as a folder of part files.
     out = tmp_path / "rfm.parquet"
     result = CliRunner().invoke(main, ["analyze", "rfm", "--engine", "spark", "--source",
@@ -64,4 +75,34 @@ def test_spark_equals_duckdb_on_a_simulated_panel(engine, tmp_path):
     assert np.array_equal(written["rfm_code"].to_numpy(), expected["rfm_code"].to_numpy())
     again = CliRunner().invoke(main, ["analyze", "rfm", "--engine", "spark", "--source",
                                       f"parquet:{folder}", "--scores-out", str(out)])
-    assert again.exit_code != 0 and "is a directory" in again.output  # never overwritten
+    assert again.exit_code != 0 and "already exists" in again.output  # never overwritten
+
+
+def test_scores_written_back_as_a_spark_table(spark, engine, tmp_path):
+    store(engine, simulated_log(seed=3, n_customers=300))
+    folder = tmp_path / "panel"
+    export_parquet(engine, folder)
+    source = ["--engine", "spark", "--source", f"parquet:{folder}"]
+    for _ in range(2):  # the second run replaces the table
+        result = CliRunner().invoke(main, ["analyze", "clv", *source, "--scores-out",
+                                           "clv_scores"])
+        assert result.exit_code == 0, result.output
+    written = pd.DataFrame([r.asDict() for r in spark.table("clv_scores").collect()])
+    written = written.sort_values("customer_id").reset_index(drop=True)
+    with DuckDBEngine(folder) as duck:
+        expected = duck.value_scores(*fit_on_statistics(duck.statistics()), margin=1.0).df()
+    assert len(written) == len(expected) == 300
+    assert list(written.columns) == ["customer_id", "p_alive", "expected_purchases_90d", "clv"]
+    np.testing.assert_allclose(written["p_alive"], expected["p_alive"], rtol=1e-8)
+    np.testing.assert_allclose(written["expected_purchases_90d"],
+                               expected["expected_purchases_90d"], rtol=1e-8)
+    assert spark.sparkContext.master == "local[1]"  # the command used the running session
+
+
+def test_a_bad_spark_master_gets_a_message():
+    for good in ("local[2]", "local[*]", "spark://10.0.0.5:7077", "yarn"):
+        assert validate_master(good) == good
+    result = CliRunner().invoke(main, ["analyze", "rfm", "--engine", "spark", "--source",
+                                       "parquet:x", "--spark-master", "localhost:7077"])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)
+    assert "is not a Spark master" in result.output and "spark://HOST:7077" in result.output

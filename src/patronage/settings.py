@@ -187,6 +187,13 @@ class Settings(BaseSettings):
         "(held until they end) and no greeting is sent; empty: none.",
     )
 
+    spark_master: str = Field(
+        "local[2]",
+        description="Where the spark engine runs (`analyze --engine spark`): local[N] for N "
+        "threads in this process, or the master of a Spark cluster, spark://host:7077 "
+        "(--spark-master overrides it for one command).",
+    )
+
     @field_validator("business_hours")
     @classmethod
     def _hours_readable(cls, value: str) -> str:

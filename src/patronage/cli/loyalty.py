@@ -47,9 +47,14 @@ def _engine_options(func):
     """``--engine``, ``--source`` and ``--scores-out`` of the analyses that run on an engine."""
     from patronage.engines import ENGINES
 
-    func = click.option("--scores-out", type=click.Path(dir_okay=False, path_type=Path),
-                        default=None, help="Also write every customer's scores to this Parquet "
-                                           "file.")(func)
+    func = click.option("--spark-master", default=None, metavar="URL",
+                        help="With --engine spark: local[N] or a cluster's master, "
+                             "spark://HOST:7077 (default: PATRONAGE_SPARK_MASTER, "
+                             "local[2]).")(func)
+    func = click.option("--scores-out", default=None, metavar="FILE|TABLE",
+                        help="Also write every customer's scores: to a Parquet file (a name "
+                             "with / or ending .parquet), or to a table of the engine's "
+                             "database (a plain name).")(func)
     func = click.option("--source", default=None, metavar="parquet:DIR",
                         help="What the duckdb and spark engines read: a folder written by "
                              "`patronage export parquet`.")(func)
@@ -60,11 +65,11 @@ def _engine_options(func):
                              "files (--source).")(func)
 
 
-def _open(engine_name: str, source: str | None, db: str | None):
+def _open(engine_name: str, source: str | None, db: str | None, spark_master: str | None = None):
     from patronage.engines import open_engine
 
     database = ready_engine(db) if engine_name == "database" else None
-    return guard(lambda: open_engine(engine_name, source, database))
+    return guard(lambda: open_engine(engine_name, source, database, spark_master=spark_master))
 
 
 @commands.command("clv")
@@ -85,7 +90,7 @@ def _open(engine_name: str, source: str | None, db: str | None):
                    "counted to it (default: the last sale).")
 @_engine_options
 def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, until, engine_name,
-                source, scores_out):
+                source, scores_out, spark_master):
     """Customer lifetime value (BG/NBD + Gamma-Gamma), P(alive) and value tiers.
 
     The model works in weeks: recency_weeks and T_weeks are weeks since the first purchase.
@@ -104,7 +109,7 @@ def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, unt
     if params is not None and save_params is not None:
         raise click.UsageError("use --params (score with saved parameters) or --save-params "
                                "(fit and save them), not both")
-    with _open(engine_name, source, db) as engine:
+    with _open(engine_name, source, db, spark_master) as engine:
         models, table = guard(lambda: clv_analysis(
             engine, months=months, monthly_discount=discount, margin=margin, params=params,
             observation_end=until, top=top or None, scores_out=scores_out))
@@ -126,7 +131,7 @@ def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, unt
 @_format
 @click.option("--summary", is_flag=True, help="Show customers per segment instead.")
 @_engine_options
-def analyze_rfm(db, fmt, summary, engine_name, source, scores_out):
+def analyze_rfm(db, fmt, summary, engine_name, source, scores_out, spark_master):
     """RFM quintile scores and named segments per customer.
 
     Example: patronage analyze rfm --summary; on exported files: patronage analyze rfm
@@ -134,7 +139,7 @@ def analyze_rfm(db, fmt, summary, engine_name, source, scores_out):
     """
     from patronage.engines.analyses import rfm_analysis
 
-    with _open(engine_name, source, db) as engine:
+    with _open(engine_name, source, db, spark_master) as engine:
         table = guard(lambda: rfm_analysis(engine, scores_out=scores_out))
     if scores_out is not None:
         click.echo(f"Wrote the RFM scores of {len(table):,} customers to {scores_out}.", err=True)

@@ -20,9 +20,13 @@ ENGINES = ("database", "duckdb", "spark")
 __all__ = ["ENGINES", "open_engine"]
 
 
-def open_engine(name: str, source: str | None = None, database=None):
-    """The engine ``name`` reading ``source`` (``parquet:DIR`` for DuckDB) or, for the
-    database engine, ``database`` (a SQLAlchemy engine)."""
+def open_engine(name: str, source: str | None = None, database=None, *,
+                spark_master: str | None = None):
+    """The engine ``name`` reading ``source`` (``parquet:DIR`` for DuckDB and Spark) or, for the
+    database engine, ``database`` (a SQLAlchemy engine). ``spark_master``: where Spark runs
+    (default: the ``spark_master`` setting)."""
+    if spark_master is not None and name != "spark":
+        raise ValueError("--spark-master is for the spark engine (--engine spark)")
     if name == "database":
         if source is not None:
             raise ValueError("--source is for the duckdb engine; the database engine reads "
@@ -39,10 +43,14 @@ def open_engine(name: str, source: str | None = None, database=None):
             from patronage.engines.duckdb import DuckDBEngine
 
             return DuckDBEngine(path)
+        if spark_master is not None:
+            from patronage.engines.spark_cluster import validate_master
+
+            validate_master(spark_master)
         if importlib.util.find_spec("pyspark") is None:
             raise ValueError("the spark engine needs pyspark and Java 17 or later: "
                              "pip install 'patronage[spark]'")
         from patronage.engines.spark import SparkEngine
 
-        return SparkEngine(path)
+        return SparkEngine(path, master=spark_master)
     raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")

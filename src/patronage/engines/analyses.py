@@ -2,72 +2,61 @@
 
 The models are fitted on the engine's sufficient statistics; the table shown is the one of the
 in-database analysis (:func:`patronage.loyalty.clv_table`, :func:`patronage.loyalty.rfm_table`);
-``scores_out`` writes every customer's scores to a Parquet file: computed in SQL by DuckDB, in
-process for the database engine (Spark writes a folder of that name).
+``scores_out`` writes every customer's scores to a Parquet file or a table
+(:mod:`patronage.engines.scores`): computed in SQL by DuckDB and Spark, in process for the
+database engine.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from patronage.analytics import rfm_scores
+from patronage.engines.database import write_scores_table
+from patronage.engines.scores import ScoresTarget, scores_target, write_relation
 from patronage.loyalty.analysis import ValueModels, clv_table, rfm_table, value_models
 
 __all__ = ["clv_analysis", "rfm_analysis", "write_rfm_scores", "write_value_scores"]
 
 
-def _target(path, engine=None) -> Path:
-    path = Path(path)
-    if engine is not None and engine.name == "spark" and path.exists():
-        raise ValueError(f"{path} already exists: Spark writes its scores as a folder of that "
-                         "name; give a new name")
-    if not path.parent.is_dir():
-        raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder: give a file name such as scores.parquet")
-    return path
-
-
-def _write(engine, relation, path: Path) -> None:
-    """A DuckDB relation to one Parquet file; a Spark DataFrame to a folder of part files."""
-    if engine.name == "spark":
-        relation.write.mode("errorifexists").parquet(str(path))
+def _write_frame(engine, frame: pd.DataFrame, target: ScoresTarget) -> None:
+    """Scores computed in process (the database engine) to a Parquet file or a table."""
+    if target.path is not None:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target.path)
     else:
-        relation.write_parquet(str(path))
+        write_scores_table(engine.engine, target.table, frame)
 
 
-def write_value_scores(engine, models: ValueModels, path, *, months: int = 12,
-                       monthly_discount: float = 0.01, observation_end=None) -> Path:
-    """Every customer's P(alive), expected purchases in 90 days and CLV to ``path``."""
-    path = _target(path, engine)
+def write_value_scores(engine, models: ValueModels, out, *, months: int = 12,
+                       monthly_discount: float = 0.01, observation_end=None) -> ScoresTarget:
+    """Every customer's P(alive), expected purchases in 90 days and CLV to ``out`` (a Parquet
+    path or a table name, :func:`patronage.engines.scores.scores_target`)."""
+    target = scores_target(out, engine.name)
     if engine.name in ("duckdb", "spark"):
         scores = engine.value_scores(models.purchases, models.spend, margin=models.margin,
                                      months=months, monthly_discount=monthly_discount,
                                      observation_end=observation_end)
-        _write(engine, scores, path)
+        write_relation(engine, scores, target)
     else:
-        frame = models.customers.rename_axis("customer_id").reset_index()
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
-    return path
+        _write_frame(engine, models.customers.rename_axis("customer_id").reset_index(), target)
+    return target
 
 
-def write_rfm_scores(engine, path, *, observation_end=None, summary=None) -> Path:
-    """Every customer's RFM values, scores, code and segment to ``path``."""
-    path = _target(path, engine)
+def write_rfm_scores(engine, out, *, observation_end=None, summary=None) -> ScoresTarget:
+    """Every customer's RFM values, scores, code and segment to ``out``."""
+    target = scores_target(out, engine.name)
     if engine.name in ("duckdb", "spark"):
-        _write(engine, engine.rfm_scores(observation_end), path)
+        write_relation(engine, engine.rfm_scores(observation_end), target)
     else:
         if summary is None:
             summary = engine.customer_summary(observation_end)
         frame = rfm_scores(summary).rename_axis("customer_id").reset_index()
         for column in ("R", "F", "M"):
             frame[column] = frame[column].astype("int64")
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
-    return path
+        _write_frame(engine, frame, target)
+    return target
 
 
 def clv_analysis(engine, *, months: int = 12, monthly_discount: float = 0.01,

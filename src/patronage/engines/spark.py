@@ -63,18 +63,16 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, folder, *, master: str = "local[2]", session=None):
+    def __init__(self, folder, *, master: str | None = None, session=None):
         from pyspark.sql import SparkSession
 
+        from patronage.engines.spark_cluster import spark_session
+
         self.folder = panel_folder(folder)
-        self.spark = session or (SparkSession.builder.master(master)
-                                 .config("spark.ui.enabled", "false")
-                                 .config("spark.ui.showConsoleProgress", "false")
-                                 .config("spark.sql.session.timeZone", "UTC")
-                                 .getOrCreate())
-        self._owns_session = session is None
-        if self._owns_session:
-            self.spark.sparkContext.setLogLevel("ERROR")
+        # master: local[N] or a cluster's URL; None: the spark_master setting. A session already
+        # running in this process (a notebook's, a test module's) is used and left running.
+        self._owns_session = session is None and SparkSession.getActiveSession() is None
+        self.spark = session or spark_session(master)
         reader = self.spark.read
         reader.parquet(str(self.folder / "customers")).createOrReplaceTempView("customers")
         (reader.option("basePath", str(self.folder / "transactions"))
