@@ -107,6 +107,25 @@ class DuckDBEngine:
     def close(self) -> None:
         self.conn.close()
 
+    # -- SQL shared with the other engines (patronage.engines.survey_models) -----------------
+    def rows(self, query: str) -> list[tuple]:
+        """The rows of ``query`` as tuples."""
+        return self.conn.execute(query).fetchall()
+
+    def materialise(self, name: str, query: str) -> None:
+        """The result of ``query`` as the temp table ``name`` (replaced when it exists)."""
+        self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+
+    @staticmethod
+    def text(value: str) -> str:
+        """A string literal."""
+        return _quote(value)
+
+    @staticmethod
+    def number(value: float) -> str:
+        """A double literal, the exact value of ``value``."""
+        return f"CAST('{value!r}' AS DOUBLE)"
+
     def __enter__(self):
         return self
 

@@ -23,7 +23,7 @@ from patronage.index_system import IndexSystem, load_index_system
 from patronage.messages import N_, UserError
 from patronage.satisfaction.sources import EMPLOYEE_ITEM
 
-__all__ = ["csi_table", "nps_table"]
+__all__ = ["csi_table", "kept_responses", "nps_table"]
 
 _TABLES = ("surveys", "waves", "responses", "answers")
 
@@ -38,7 +38,7 @@ _GROUPS = {
 }
 
 
-def _prepare(engine, survey: str | None, include_flagged: bool, by: str | None) -> str:
+def kept_responses(engine, survey: str | None, include_flagged: bool, by: str | None) -> str:
     """Views of the survey tables and the temp table ``kept`` (response id, weight, group ``g``,
     wave start ``ws`` and order key ``o``) of the responses the database analysis reads; returns
     the chosen survey code."""
@@ -98,7 +98,7 @@ def nps_table(engine, *, survey: str | None = None, include_flagged: bool = Fals
               by: str | None = "wave", item: str = "nps") -> pd.DataFrame:
     """:func:`patronage.satisfaction.indices.nps_table` of the exported survey, counted in
     DuckDB."""
-    _prepare(engine, survey, include_flagged, by)
+    kept_responses(engine, survey, include_flagged, by)
     totals = engine.conn.execute(f"""
         SELECT k.g, COUNT(*) AS n, SUM(k.weight) AS w, SUM(k.weight * k.weight) AS w2,
                SUM(CASE WHEN a.value_num >= {PROMOTER_MIN} THEN k.weight ELSE 0 END) AS p,
@@ -135,7 +135,7 @@ def csi_table(engine, *, survey: str | None = None, include_flagged: bool = Fals
     """:func:`patronage.satisfaction.indices.csi_table` of the exported survey: each response's
     index and dimension scores and their weighted sums per group computed in DuckDB."""
     system = index_system or load_index_system()
-    _prepare(engine, survey, include_flagged, by)
+    kept_responses(engine, survey, include_flagged, by)
     items = system.items[["item_code", "dimension", "weight", "scale_min", "scale_max"]]
     if (items["scale_max"] <= items["scale_min"]).any():
         raise ValueError("scale_max must exceed scale_min")
