@@ -1,9 +1,9 @@
 """Acquisition cohorts and the profit whale curve on DuckDB or Spark over an exported panel
 (issue 16).
 
-The engine counts (in SQL both dialects read) what the in-database analyses need (:func:`patronage.loyalty.cohort_overview`,
-``cohort_table``, :func:`patronage.loyalty.retention.repeat_purchase_table`,
-:func:`patronage.loyalty.whale_table`): the customers active per (cohort, periods since
+The engine counts (in SQL both dialects read) what the in-database analyses need
+(:func:`patronage.loyalty.cohort_overview`, ``cohort_table``,
+:func:`patronage.loyalty.retention.repeat_purchase_table`, :func:`patronage.loyalty.whale_table`): the customers active per (cohort, periods since
 acquisition) and, per cohort, the customers observed, repeating within the window and repeating
 at all; per customer the profit less the cost to serve. The analytics turn them into the same
 tables (:func:`patronage.analytics.retention.cohort_matrix_from_counts`,

@@ -1,8 +1,8 @@
 """NPS and CSI on DuckDB or Spark over an exported panel (issue 16): the engine counts, the
 analytics fit.
 
-The engine computes (in SQL both dialects read), per group, the sufficient statistics of the in-database analyses
-(:func:`patronage.satisfaction.indices.nps_table` and ``csi_table``): for the NPS the number of
+The engine computes (in SQL both dialects read), per group, the sufficient statistics of the
+in-database analyses (:func:`patronage.satisfaction.indices.nps_table` and ``csi_table``): for the NPS the number of
 answers and the weight sums of all, promoters and detractors and the sum of squared weights;
 for the CSI each response's weighted item sums (its index and dimension scores) and, per group,
 the weight-weighted sums of those scores. :func:`patronage.analytics.nps_from_totals` and a
