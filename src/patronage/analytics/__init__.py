@@ -12,9 +12,15 @@ from patronage.analytics.compare import (
     wave_trend,
 )
 from patronage.analytics.defection import defection_reasons, latent_switching
-from patronage.analytics.drivers import driver_importance, relative_weights, shapley_regression
+from patronage.analytics.drivers import (
+    driver_importance,
+    driver_importance_from_moments,
+    relative_weights,
+    shapley_regression,
+)
 from patronage.analytics.ipa import importance_performance
 from patronage.analytics.kano import kano_category, kano_result, kano_table
+from patronage.analytics.moments import Moments, moments_from_sums, moments_of
 from patronage.analytics.pls import PLSPathModel, acsi_model, ecsi_model
 from patronage.analytics.ratings import (
     ces,
@@ -70,7 +76,8 @@ __all__ = sorted([
     "repeat_purchase_rate", "retention_by_satisfaction", "retention_curve", "retention_economics",
     "rfm_scores", "rfm_segments", "share_of_wallet", "value_tiers", "whale_curve",
     "whale_figures",
-    "PLSPathModel", "acsi_model", "ecsi_model",
+    "PLSPathModel", "acsi_model", "ecsi_model", "Moments", "moments_from_sums", "moments_of",
+    "driver_importance_from_moments",
     "average_variance_extracted", "composite_reliability", "cronbach_alpha", "driver_importance",
     "htmt", "importance_performance", "kano_category", "kano_result", "kano_table",
     "relative_weights", "shapley_regression", "gap1", "servqual_gaps", "weighted_servqual",

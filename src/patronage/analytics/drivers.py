@@ -24,9 +24,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from patronage.analytics.moments import Moments
+
 MAX_SHAPLEY_PREDICTORS = 15
 _METHODS = ("relative_weights", "shapley")
 _SINGULAR_TOL = 1e-10
+#: A column whose standard deviation is below this times its mean's size (at least 1) is
+#: constant: rounding in the sums of an engine leaves no exact zero.
+_CONSTANT_TOL = 1e-12
 #: From this many complete rows on, the intervals come from the Bag of Little Bootstraps
 #: (Kleiner, Talwalkar, Sarkar & Jordan 2014, "A scalable bootstrap for massive data", JRSS-B
 #: 76(4):795-816): ``BLB_SUBSETS`` subsets of ``n ** BLB_GAMMA`` rows, each resampled to size n
@@ -317,6 +322,13 @@ def driver_importance(X: pd.DataFrame, y, method: str = "relative_weights", n_bo
         if n_valid:
             alpha = (1 - ci) / 2
             lower, upper = np.quantile(reps[good], [alpha, 1 - alpha], axis=0)
+    return _importance_table(values, columns, n, method, lower, upper, int(n_boot), n_valid,
+                             interval)
+
+
+def _importance_table(values: np.ndarray, columns: list, n: int, method: str, lower, upper,
+                      n_boot: int, n_valid: int, interval: str) -> pd.DataFrame:
+    r2 = float(values.sum())
     out = pd.DataFrame({
         "importance": values,
         "share": values / r2 if r2 > 0 else np.nan,
@@ -325,10 +337,49 @@ def driver_importance(X: pd.DataFrame, y, method: str = "relative_weights", n_bo
     }, index=pd.Index(columns, name="predictor"))
     out["rank"] = stats.rankdata(-values, method="min").astype(int)
     out["n"] = n
-    out.attrs.update({"r_squared": r2, "n_used": n, "method": method, "n_boot": int(n_boot),
+    out.attrs.update({"r_squared": r2, "n_used": n, "method": method, "n_boot": n_boot,
                       "n_boot_valid": n_valid, "interval": interval})
     return out
 
 
-__all__ = ["MAX_SHAPLEY_PREDICTORS", "driver_importance", "relative_weights",
-           "shapley_regression"]
+def driver_importance_from_moments(moments: Moments, target: str,
+                                   method: str = "relative_weights") -> pd.DataFrame:
+    """:func:`driver_importance` without intervals, from the weighted moments of the complete
+    rows (:class:`patronage.analytics.moments.Moments`) of the predictors and ``target``: the
+    predictors are the other columns, in their order. Both methods only need the correlation
+    matrix, so an engine that computes the moments where the data live gives the same table.
+    Intervals resample the rows and so need them: use :func:`driver_importance`."""
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, not {method!r}")
+    if target not in moments.columns:
+        raise ValueError(f"no moments of the outcome {target!r}")
+    columns = [c for c in moments.columns if c != target]
+    if not columns:
+        raise ValueError("X has no predictor columns")
+    if method == "shapley" and len(columns) > MAX_SHAPLEY_PREDICTORS:
+        raise ValueError(f"Shapley regression needs 2**p subset regressions; {len(columns)} "
+                         f"predictors is above the limit of {MAX_SHAPLEY_PREDICTORS}: use "
+                         "method='relative_weights' or fewer predictors")
+    ordered = moments.select([*columns, target])
+    n, q = ordered.n, len(columns) + 1
+    if n < q + 1:
+        raise ValueError(f"only {n} complete rows (with positive weight) for {q - 1} predictors; "
+                         f"need at least {q + 1} after dropping rows with missing values")
+    var = np.diag(ordered.cov)
+    scale = np.maximum(1.0, np.abs(ordered.mean))
+    constant = [name for name, v, s in zip([*columns, "y"], var, scale)
+                if not v > (_CONSTANT_TOL * s) ** 2]
+    if constant:
+        raise ValueError(f"constant column(s) {constant}: drop them, they explain nothing")
+    sd = np.sqrt(var)
+    corr = ordered.cov / np.outer(sd, sd)
+    values = _importance_batch(corr[None], np.array([True]), method)[0]
+    if np.isnan(values).any():
+        raise ValueError("the predictors are perfectly collinear (singular correlation matrix); "
+                         "drop or combine redundant predictors")
+    nan = np.full(len(values), np.nan)
+    return _importance_table(values, columns, n, method, nan, nan, 0, 0, "bootstrap")
+
+
+__all__ = ["MAX_SHAPLEY_PREDICTORS", "driver_importance", "driver_importance_from_moments",
+           "relative_weights", "shapley_regression"]

@@ -115,11 +115,15 @@ def run_worker(db: str | None, loop: bool, interval: int) -> None:
 
 
 def engine_options(func):
-    """``--engine`` and ``--source`` of the analyses that run on DuckDB over exported Parquet."""
+    """``--engine`` and ``--source`` of the analyses that run on DuckDB or Spark over exported
+    Parquet."""
+    from patronage.engines import ENGINES
+
     func = click.option("--source", default=None, metavar="parquet:DIR",
-                        help="With --engine duckdb: a folder written by `patronage export "
+                        help="With --engine duckdb|spark: a folder written by `patronage export "
                              "parquet DIR`, as parquet:DIR.")(func)
-    return click.option("--engine", "engine_name", type=click.Choice(["database", "duckdb"]),
+    return click.option("--engine", "engine_name", type=click.Choice(ENGINES),
                         default="database", show_default=True,
                         help="Where the counts are computed: the database of --db, or DuckDB "
-                             "over exported Parquet files (--source).")(func)
+                             "or Spark (pip install 'patronage[spark]') over exported Parquet "
+                             "files (--source).")(func)

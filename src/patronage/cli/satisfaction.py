@@ -108,18 +108,40 @@ def _index_table(name, db, file, survey, include_flagged, by, engine_name, sourc
     from patronage.satisfaction import indices
 
     if engine_name == "database":
-        if source is not None:
-            raise click.UsageError("--source is for --engine duckdb")
+        _database_only(source)
         data = _survey_data(db, file, survey, include_flagged)
         return guard(lambda: getattr(indices, f"{name}_table")(data, by=_by(by)))
-    if file is not None:
-        raise click.UsageError("--file is read in process: leave out --engine duckdb")
-    from patronage.engines import open_engine
     from patronage.engines import surveys
 
+    return _engine_table(getattr(surveys, f"{name}_table"), file, engine_name, source,
+                         survey=survey, include_flagged=include_flagged, by=_by(by))
+
+
+def _database_only(source) -> None:
+    if source is not None:
+        raise click.UsageError("--source is for --engine duckdb or spark")
+
+
+def _engine_table(compute, file, engine_name, source, **options):
+    """``compute(engine, **options)`` on the engine ``engine_name`` reading ``source``."""
+    if file is not None:
+        raise click.UsageError(f"--file is read in process: leave out --engine {engine_name}")
+    from patronage.engines import open_engine
+
     with guard(lambda: open_engine(engine_name, source)) as engine:
-        return guard(lambda: getattr(surveys, f"{name}_table")(
-            engine, survey=survey, include_flagged=include_flagged, by=_by(by)))
+        return guard(lambda: compute(engine, **options))
+
+
+def _no_bootstrap(engine_name: str, bootstrap: int | None) -> int:
+    """The resamples asked for (200 by default on the database); none on another engine."""
+    if engine_name == "database":
+        return 200 if bootstrap is None else bootstrap
+    if bootstrap:
+        from patronage.engines.survey_models import BOOTSTRAP_NEEDS_DATABASE
+        from patronage.messages import UserError
+
+        raise click.ClickException(str(UserError(BOOTSTRAP_NEEDS_DATABASE)))
+    return 0
 
 
 @commands.command("nps")
@@ -198,20 +220,32 @@ def analyze_kano(db, file, survey, include_flagged, fmt):
               show_default=True)
 @click.option("--method", type=click.Choice(["relative_weights", "shapley"]),
               default="relative_weights", show_default=True)
-@click.option("--bootstrap", default=200, show_default=True, type=int,
-              help="Bootstrap resamples for the intervals (0 for none).")
+@click.option("--bootstrap", default=None, type=click.IntRange(min=0),
+              help="Bootstrap resamples for the intervals (0 for none; default 200 on the "
+                   "database, none with --engine duckdb|spark).")
+@engine_options
 def analyze_drivers(db, file, survey, include_flagged, fmt, target, predictors, level, method,
-                    bootstrap):
+                    bootstrap, engine_name, source):
     """Key drivers: Johnson's relative weights or Shapley regression, with intervals.
 
     Example: patronage analyze drivers --file answers.csv --outcome cusa --predictors comp_1,like_1
+    ; on exported files (no intervals): patronage analyze drivers --engine duckdb --source
+    parquet:export
     """
     from patronage.satisfaction.methods import drivers_table
 
-    data = _survey_data(db, file, survey, include_flagged)
+    n_boot = _no_bootstrap(engine_name, bootstrap)
     names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
-    emit(guard(lambda: drivers_table(data, target=target, level=level, method=method,
-                                     n_boot=bootstrap, predictors=names)), fmt)
+    options = {"target": target, "level": level, "method": method, "predictors": names}
+    if engine_name != "database":
+        from patronage.engines import survey_models
+
+        emit(_engine_table(survey_models.drivers_table, file, engine_name, source,
+                           survey=survey, include_flagged=include_flagged, **options), fmt)
+        return
+    _database_only(source)
+    data = _survey_data(db, file, survey, include_flagged)
+    emit(guard(lambda: drivers_table(data, n_boot=n_boot, **options)), fmt)
 
 
 @commands.command("ipa")
@@ -260,24 +294,37 @@ def analyze_trend(db, file, survey, include_flagged, fmt, item):
 @_analysis_options
 @click.option("--show", type=click.Choice(["paths", "loadings", "scores"]), default="paths",
               show_default=True, help="Path coefficients, outer loadings, or R² and 0–100 indices.")
-@click.option("--bootstrap", default=200, show_default=True, type=int,
-              help="Bootstrap resamples for the intervals.")
+@click.option("--bootstrap", default=None, type=click.IntRange(min=0),
+              help="Bootstrap resamples for the intervals (default 200 on the database, none "
+                   "with --engine duckdb|spark).")
 @click.option("--model", "model_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Your own model: a YAML file of constructs (indicators, mode A/B), paths, "
                    "scheme and missing-data treatment (see the README).")
-def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap, model_file):
+@engine_options
+def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap, model_file,
+                engine_name, source):
     """PLS path model: by default the ACSI-style model of the index system (dimensions →
     satisfaction → loyalty), or the model of --model.
 
-    Example: patronage analyze pls --file corp_rep.csv --model corp_rep.yaml --missing -99
+    Example: patronage analyze pls --file corp_rep.csv --model corp_rep.yaml --missing -99 ;
+    on exported files (no intervals): patronage analyze pls --engine duckdb --source
+    parquet:export
     """
     from patronage.satisfaction.methods import pls_table
     from patronage.satisfaction.path_models import read_path_model
 
+    n_boot = _no_bootstrap(engine_name, bootstrap)
     model = guard(lambda: read_path_model(model_file)) if model_file else None
+    if engine_name != "database":
+        from patronage.engines import survey_models
+
+        emit(_engine_table(survey_models.pls_table, file, engine_name, source, survey=survey,
+                           include_flagged=include_flagged, show=show, model=model), fmt)
+        return
+    _database_only(source)
     data = _survey_data(db, file, survey, include_flagged)
-    emit(guard(lambda: pls_table(data, show=show, n_boot=bootstrap, model=model)), fmt)
+    emit(guard(lambda: pls_table(data, show=show, n_boot=n_boot, model=model)), fmt)
 
 
 @commands.command("compare")

@@ -107,6 +107,45 @@ class DuckDBEngine:
     def close(self) -> None:
         self.conn.close()
 
+    # -- SQL shared with the other engines (patronage.engines.survey_models) -----------------
+    def rows(self, query: str) -> list[tuple]:
+        """The rows of ``query`` as tuples."""
+        return self.conn.execute(query).fetchall()
+
+    def materialise(self, name: str, query: str) -> None:
+        """The result of ``query`` as the temp table ``name`` (replaced when it exists)."""
+        self.conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+
+    def frame(self, query: str, columns: list[str]) -> pd.DataFrame:
+        """The result of ``query`` as a frame with these column names."""
+        return self.conn.execute(query).df().set_axis(columns, axis=1)
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """``frame`` as the view ``name``."""
+        self.conn.register(name, pa.Table.from_pandas(frame, preserve_index=False))
+
+    @staticmethod
+    def has_keys(column: str) -> str:
+        """Whether the JSON text ``column`` is an object with at least one key."""
+        return (f"CASE WHEN {column} IS NULL THEN false "
+                f"WHEN json_type(CAST({column} AS JSON)) = 'OBJECT' "
+                f"THEN len(json_keys(CAST({column} AS JSON))) > 0 ELSE false END")
+
+    @staticmethod
+    def days(later: str, earlier: str) -> str:
+        """The days from the date ``earlier`` to the date ``later``."""
+        return f"datediff('day', {earlier}, {later})"
+
+    @staticmethod
+    def text(value: str) -> str:
+        """A string literal."""
+        return _quote(value)
+
+    @staticmethod
+    def number(value: float) -> str:
+        """A double literal, the exact value of ``value``."""
+        return f"CAST('{value!r}' AS DOUBLE)"
+
     def __enter__(self):
         return self
 

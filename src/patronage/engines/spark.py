@@ -78,6 +78,59 @@ class SparkEngine:
         (reader.option("basePath", str(self.folder / "transactions"))
          .parquet(str(self.folder / "transactions")).createOrReplaceTempView("transactions"))
         self._summary_end: date | None = None
+        self._survey_views = self._activity_views = False
+
+    def survey_views(self) -> None:
+        """Views of the exported surveys, waves, responses and answers (made once, when a
+        survey analysis first needs them)."""
+        if not self._survey_views:
+            for name in ("surveys", "waves", "responses", "answers"):
+                self.spark.read.parquet(str(self.folder / name)).createOrReplaceTempView(name)
+            self._survey_views = True
+
+    def activity_views(self) -> None:
+        """Views of the exported touchpoints and cases (made once, when first needed)."""
+        if not self._activity_views:
+            for name in ("touchpoints", "cases"):
+                self.spark.read.parquet(str(self.folder / name)).createOrReplaceTempView(name)
+            self._activity_views = True
+
+    # -- SQL shared with DuckDB (patronage.engines.surveys, .cohorts, .survey_models) --------
+    def rows(self, query: str) -> list[tuple]:
+        """The rows of ``query`` as tuples."""
+        return [tuple(row) for row in self.spark.sql(query).collect()]
+
+    def frame(self, query: str, columns: list[str]) -> pd.DataFrame:
+        """The result of ``query`` as a frame with these column names."""
+        return pd.DataFrame(self.rows(query), columns=columns)
+
+    def materialise(self, name: str, query: str) -> None:
+        """The result of ``query`` as the cached view ``name`` (replaced when it exists)."""
+        self.spark.sql(query).cache().createOrReplaceTempView(name)
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """``frame`` as the view ``name``."""
+        self.spark.createDataFrame(frame).createOrReplaceTempView(name)
+
+    @staticmethod
+    def has_keys(column: str) -> str:
+        """Whether the JSON text ``column`` is an object with at least one key."""
+        return f"COALESCE(size(json_object_keys({column})), 0) > 0"
+
+    @staticmethod
+    def days(later: str, earlier: str) -> str:
+        """The days from the date ``earlier`` to the date ``later``."""
+        return f"datediff({later}, {earlier})"
+
+    @staticmethod
+    def text(value: str) -> str:
+        """A string literal."""
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    @staticmethod
+    def number(value: float) -> str:
+        """A double literal, the exact value of ``value``."""
+        return f"CAST('{value!r}' AS DOUBLE)"
 
     def close(self) -> None:
         if self._owns_session:

@@ -1,7 +1,8 @@
-"""NPS and CSI on DuckDB over an exported panel (issue 16): the engine counts, the analytics fit.
+"""NPS and CSI on DuckDB or Spark over an exported panel (issue 16): the engine counts, the
+analytics fit.
 
-DuckDB computes, per group, the sufficient statistics of the in-database analyses
-(:func:`patronage.satisfaction.indices.nps_table` and ``csi_table``): for the NPS the number of
+The engine computes (in SQL both dialects read), per group, the sufficient statistics of the
+in-database analyses (:func:`patronage.satisfaction.indices.nps_table` and ``csi_table``): for the NPS the number of
 answers and the weight sums of all, promoters and detractors and the sum of squared weights;
 for the CSI each response's weighted item sums (its index and dimension scores) and, per group,
 the weight-weighted sums of those scores. :func:`patronage.analytics.nps_from_totals` and a
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from patronage.analytics import nps_from_totals
 from patronage.analytics.scores import DETRACTOR_MAX, PROMOTER_MIN
@@ -23,7 +23,7 @@ from patronage.index_system import IndexSystem, load_index_system
 from patronage.messages import N_, UserError
 from patronage.satisfaction.sources import EMPLOYEE_ITEM
 
-__all__ = ["csi_table", "nps_table"]
+__all__ = ["csi_table", "kept_responses", "nps_table"]
 
 _TABLES = ("surveys", "waves", "responses", "answers")
 
@@ -38,7 +38,7 @@ _GROUPS = {
 }
 
 
-def _prepare(engine, survey: str | None, include_flagged: bool, by: str | None) -> str:
+def kept_responses(engine, survey: str | None, include_flagged: bool, by: str | None) -> str:
     """Views of the survey tables and the temp table ``kept`` (response id, weight, group ``g``,
     wave start ``ws`` and order key ``o``) of the responses the database analysis reads; returns
     the chosen survey code."""
@@ -50,35 +50,31 @@ def _prepare(engine, survey: str | None, include_flagged: bool, by: str | None) 
     if by is not None and by not in _GROUPS:
         raise UserError(N_("Cannot group by {by!r}: choose one of {available}."), by=by,
                         available=", ".join(k for k in _GROUPS if not k.startswith("customer_")))
-    conn = engine.conn
-    employee = {row[0] for row in conn.execute(
+    employee = {row[0] for row in engine.rows(
         "SELECT DISTINCT s.code FROM answers a JOIN responses r ON r.id = a.response_id "
-        "JOIN surveys s ON s.id = r.survey_id WHERE a.item_code = ?", [EMPLOYEE_ITEM]).fetchall()}
+        f"JOIN surveys s ON s.id = r.survey_id WHERE a.item_code = {engine.text(EMPLOYEE_ITEM)}")}
     if survey in employee:
         raise UserError(N_("Survey {survey!r} is the anonymous employee survey: its results are "
                            "shown only for groups of a minimum size, by site and team, on the "
                            "service-profit chain page (patronage analyze chain)."), survey=survey)
     if survey is None:
-        ranked = conn.execute(
-            "SELECT s.code FROM responses r JOIN surveys s ON s.id = r.survey_id "
-            "WHERE NOT list_contains(?, s.code) GROUP BY s.code "
-            "ORDER BY COUNT(*) DESC, MIN(r.submitted_at), MIN(r.id) LIMIT 1",
-            [sorted(employee)]).fetchall()
+        internal = (f"WHERE s.code NOT IN ({', '.join(map(engine.text, sorted(employee)))})"
+                    if employee else "")
+        ranked = engine.rows(
+            f"SELECT s.code FROM responses r JOIN surveys s ON s.id = r.survey_id {internal} "
+            "GROUP BY s.code ORDER BY COUNT(*) DESC, MIN(r.submitted_at), MIN(r.id) LIMIT 1")
         if not ranked:
             raise UserError(N_("No survey responses yet."))
         survey = ranked[0][0]
-    flagged = ("CASE WHEN r.quality_flags IS NULL THEN false "
-               "WHEN json_type(CAST(r.quality_flags AS JSON)) = 'OBJECT' "
-               "THEN len(json_keys(CAST(r.quality_flags AS JSON))) > 0 ELSE false END")
     group = _GROUPS[by] if by is not None else "'all'"
-    conn.execute(f"""
-        CREATE OR REPLACE TEMP TABLE kept AS
-        SELECT r.id, r.weight, CAST({group} AS VARCHAR) AS g, w.starts_on AS ws,
+    flagged = "" if include_flagged else f"AND NOT ({engine.has_keys('r.quality_flags')})"
+    engine.materialise("kept", f"""
+        SELECT r.id, r.weight, CAST({group} AS STRING) AS g, w.starts_on AS ws,
                ROW_NUMBER() OVER (ORDER BY r.submitted_at, r.id) AS o
         FROM responses r JOIN surveys s ON s.id = r.survey_id
         LEFT JOIN waves w ON w.id = r.wave_id LEFT JOIN customers c ON c.id = r.customer_id
-        WHERE s.code = ? {"" if include_flagged else f"AND NOT ({flagged})"}""", [survey])
-    if conn.execute("SELECT COUNT(*) FROM kept").fetchall()[0][0] == 0:
+        WHERE s.code = {engine.text(survey)} {flagged}""")
+    if engine.rows("SELECT COUNT(*) FROM kept")[0][0] == 0:
         raise UserError(N_("No responses for survey {survey!r} yet."), survey=survey)
     return survey
 
@@ -87,25 +83,26 @@ def _group_order(engine, by: str) -> list:
     """The groups as the database analysis orders them: waves by start (then first answer),
     other groups by name."""
     if by == "wave":
-        rows = engine.conn.execute("SELECT g FROM kept WHERE g IS NOT NULL GROUP BY g "
-                                   "ORDER BY MIN(ws), MIN(o)").fetchall()
+        rows = engine.rows("SELECT g FROM kept WHERE g IS NOT NULL GROUP BY g "
+                           "ORDER BY MIN(ws), MIN(o)")
         return [row[0] for row in rows]
-    rows = engine.conn.execute("SELECT DISTINCT g FROM kept WHERE g IS NOT NULL").fetchall()
+    rows = engine.rows("SELECT DISTINCT g FROM kept WHERE g IS NOT NULL")
     return sorted((row[0] for row in rows), key=str)
 
 
 def nps_table(engine, *, survey: str | None = None, include_flagged: bool = False,
               by: str | None = "wave", item: str = "nps") -> pd.DataFrame:
-    """:func:`patronage.satisfaction.indices.nps_table` of the exported survey, counted in
-    DuckDB."""
-    _prepare(engine, survey, include_flagged, by)
-    totals = engine.conn.execute(f"""
+    """:func:`patronage.satisfaction.indices.nps_table` of the exported survey, counted by
+    the engine."""
+    kept_responses(engine, survey, include_flagged, by)
+    totals = engine.frame(f"""
         SELECT k.g, COUNT(*) AS n, SUM(k.weight) AS w, SUM(k.weight * k.weight) AS w2,
                SUM(CASE WHEN a.value_num >= {PROMOTER_MIN} THEN k.weight ELSE 0 END) AS p,
                SUM(CASE WHEN a.value_num <= {DETRACTOR_MAX} THEN k.weight ELSE 0 END) AS d,
                MIN(a.value_num) AS low, MAX(a.value_num) AS high
         FROM kept k JOIN answers a ON a.response_id = k.id
-        WHERE a.item_code = ? AND a.value_num IS NOT NULL GROUP BY k.g""", [item]).df()
+        WHERE a.item_code = {engine.text(item)} AND a.value_num IS NOT NULL GROUP BY k.g""",
+        ["g", "n", "w", "w2", "p", "d", "low", "high"])
     if totals.empty:
         raise UserError(N_("The data have no {item!r} item (0–10 likelihood to recommend)."),
                         item=item)
@@ -133,37 +130,35 @@ def nps_table(engine, *, survey: str | None = None, include_flagged: bool = Fals
 def csi_table(engine, *, survey: str | None = None, include_flagged: bool = False,
               by: str | None = "wave", index_system: IndexSystem | None = None) -> pd.DataFrame:
     """:func:`patronage.satisfaction.indices.csi_table` of the exported survey: each response's
-    index and dimension scores and their weighted sums per group computed in DuckDB."""
+    index and dimension scores and their weighted sums per group computed by the engine."""
     system = index_system or load_index_system()
-    _prepare(engine, survey, include_flagged, by)
+    kept_responses(engine, survey, include_flagged, by)
     items = system.items[["item_code", "dimension", "weight", "scale_min", "scale_max"]]
     if (items["scale_max"] <= items["scale_min"]).any():
         raise ValueError("scale_max must exceed scale_min")
-    conn = engine.conn
-    conn.register("index_items", pa.Table.from_pandas(
-        items.assign(position=np.arange(len(items))), preserve_index=False))
-    present = conn.execute(
+    engine.register("index_items", items.assign(position=np.arange(len(items))))
+    present = engine.rows(
         "SELECT i.dimension, MIN(i.position) AS first FROM index_items i WHERE i.item_code IN "
         "(SELECT DISTINCT a.item_code FROM answers a JOIN kept k ON k.id = a.response_id "
-        " WHERE a.value_num IS NOT NULL) GROUP BY i.dimension ORDER BY first").fetchall()
+        " WHERE a.value_num IS NOT NULL) GROUP BY i.dimension ORDER BY first")
     if not present:
         raise ValueError("none of the index system's items appear in the answers")
     dimensions = [row[0] for row in present]
-    scores = conn.execute("""
+    scores = engine.frame("""
         WITH parts AS (
             SELECT k.id, k.g, k.weight, i.dimension,
                    SUM(i.weight * (a.value_num - i.scale_min) / (i.scale_max - i.scale_min)
                        * 100.0) AS num, SUM(i.weight) AS den
             FROM kept k JOIN answers a ON a.response_id = k.id
             JOIN index_items i ON i.item_code = a.item_code
-            WHERE a.value_num IS NOT NULL GROUP BY ALL),
+            WHERE a.value_num IS NOT NULL GROUP BY k.id, k.g, k.weight, i.dimension),
         per_response AS (
             SELECT id, g, weight, '' AS score, SUM(num) AS num, SUM(den) AS den
             FROM parts GROUP BY id, g, weight
             UNION ALL SELECT id, g, weight, dimension, num, den FROM parts)
         SELECT g, score, SUM(weight * num / den) AS sums, SUM(weight) AS totals
-        FROM per_response WHERE den > 0 GROUP BY g, score""").df()
-    counts = dict(conn.execute("SELECT g, COUNT(*) FROM kept GROUP BY g").fetchall())
+        FROM per_response WHERE den > 0 GROUP BY g, score""", ["g", "score", "sums", "totals"])
+    counts = dict(engine.rows("SELECT g, COUNT(*) FROM kept GROUP BY g"))
     columns = ["csi", *dimensions]
     scores["score"] = scores["score"].replace("", "csi")
 

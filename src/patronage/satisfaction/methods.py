@@ -44,7 +44,13 @@ def _system(index_system: IndexSystem | None) -> IndexSystem:
 
 
 def _items(data: SurveyData, system: IndexSystem, *, exclude_overall: bool = True) -> pd.DataFrame:
-    items = system.items[system.items["item_code"].isin(data.answers.columns)]
+    return items_answered(data.answers.columns, system, exclude_overall=exclude_overall)
+
+
+def items_answered(columns, system: IndexSystem, *, exclude_overall: bool = True) -> pd.DataFrame:
+    """The index system's items among the answered item ``columns`` (its perception items,
+    without the overall ones, unless ``exclude_overall`` is False)."""
+    items = system.items[system.items["item_code"].isin(columns)]
     if exclude_overall:
         items = items[items["dimension"] != OVERALL]
     if items.empty:
@@ -116,6 +122,33 @@ def _dimension_scores(data: SurveyData, system: IndexSystem) -> pd.DataFrame:
     return data.scores(system.items).drop(columns=["csi"])  # once per data, for every method
 
 
+def driver_predictors(columns, *, target: str, level: str = "dimension",
+                      predictors: list[str] | None = None,
+                      system: IndexSystem) -> tuple[str, list[str]]:
+    """What explains ``target`` among the answered item ``columns``: ``("item", codes)`` (the
+    ``predictors`` named, or the index system's items) or ``("dimension", names)`` (the
+    dimensions of the answered items, as each respondent's dimension scores)."""
+    if target not in columns:
+        raise UserError(N_("The data have no {item!r} item to explain."), item=target)
+    if predictors:
+        absent = [c for c in predictors if c not in columns]
+        if absent:
+            raise UserError(N_("Predictor(s) {names} are not in the data; its items are {items}."),
+                            names=", ".join(absent), items=_listed(columns))
+        if target in predictors:
+            raise UserError(N_("{item!r} is the outcome; it cannot also be a predictor."),
+                            item=target)
+        return "item", list(predictors)
+    if level == "dimension":
+        present = system.items[system.items["item_code"].isin(columns)]
+        if present.empty:
+            raise ValueError("none of the index system's items appear in the answers")
+        return "dimension", [d for d in present["dimension"].drop_duplicates() if d != OVERALL]
+    if level == "item":
+        return "item", items_answered(columns, system)["item_code"].tolist()
+    raise UserError(N_("The level must be 'dimension' or 'item'."))
+
+
 def drivers_table(data: SurveyData, *, target: str = "overall_satisfaction",
                   level: str = "dimension", method: str = "relative_weights", n_boot: int = 200,
                   random_state: int = 0, index_system: IndexSystem | None = None,
@@ -123,23 +156,12 @@ def drivers_table(data: SurveyData, *, target: str = "overall_satisfaction",
     """Derived importance of dimensions (or items) for ``target`` with bootstrap intervals;
     ``predictors`` names the explaining columns instead (any columns of the data)."""
     system = _system(index_system)
-    if target not in data.answers.columns:
-        raise UserError(N_("The data have no {item!r} item to explain."), item=target)
-    if predictors:
-        absent = [c for c in predictors if c not in data.answers.columns]
-        if absent:
-            raise UserError(N_("Predictor(s) {names} are not in the data; its items are {items}."),
-                            names=", ".join(absent), items=_listed(data.answers.columns))
-        if target in predictors:
-            raise UserError(N_("{item!r} is the outcome; it cannot also be a predictor."),
-                            item=target)
-        X = data.answers[list(predictors)]
-    elif level == "dimension":
+    kind, names = driver_predictors(data.answers.columns, target=target, level=level,
+                                    predictors=predictors, system=system)
+    if kind == "dimension":
         X = _dimension_scores(data, system).drop(columns=[OVERALL], errors="ignore")
-    elif level == "item":
-        X = data.answers[_items(data, system)["item_code"].tolist()]
     else:
-        raise UserError(N_("The level must be 'dimension' or 'item'."))
+        X = data.answers[names]
     _enough(int(pd.concat([X, data.answers[target]], axis=1).notna().all(axis=1).sum()),
             X.shape[1] + 2)
     return driver_importance(X, data.answers[target], method=method, n_boot=n_boot,
@@ -354,22 +376,29 @@ SATISFACTION_ITEMS = ("overall_satisfaction", "trust")
 LOYALTY_ITEMS = ("repurchase_intent", "nps")
 
 
-def index_path_model(data: SurveyData, *, n_boot: int = 200, random_state: int = 0,
-                     index_system: IndexSystem | None = None) -> PLSPathModel:
-    """Fit the ACSI-style PLS path model of the index system: each dimension's items measure it,
-    the dimensions drive satisfaction (overall satisfaction, trust), which drives loyalty
-    (repurchase intention, NPS). Responses missing any indicator are left out (listwise)."""
-    system = _system(index_system)
-    items = _items(data, system)
+def index_path_structure(columns, system: IndexSystem) -> tuple[dict, dict]:
+    """The structural (inner) and measurement (outer) model of the index system's path model
+    over the answered item ``columns``: each dimension's items measure it, the dimensions
+    drive satisfaction, which drives loyalty."""
+    items = items_answered(columns, system)
     outer = {d: g["item_code"].tolist() for d, g in items.groupby("dimension", sort=False)}
     for name, codes in (("satisfaction", SATISFACTION_ITEMS), ("loyalty", LOYALTY_ITEMS)):
-        present = [c for c in codes if c in data.answers.columns]
+        present = [c for c in codes if c in columns]
         if not present:
             raise UserError(N_("The structural model needs the {name} item(s) {items}."),
                             name=name, items=list(codes))
         outer[name] = present
     inner = {"satisfaction": [d for d in outer if d not in ("satisfaction", "loyalty")],
              "loyalty": ["satisfaction"]}
+    return inner, outer
+
+
+def index_path_model(data: SurveyData, *, n_boot: int = 200, random_state: int = 0,
+                     index_system: IndexSystem | None = None) -> PLSPathModel:
+    """Fit the ACSI-style PLS path model of the index system: each dimension's items measure it,
+    the dimensions drive satisfaction (overall satisfaction, trust), which drives loyalty
+    (repurchase intention, NPS). Responses missing any indicator are left out (listwise)."""
+    inner, outer = index_path_structure(data.answers.columns, _system(index_system))
     _enough(int(data.answers[[c for codes in outer.values() for c in codes]].notna()
                 .all(axis=1).sum()), 10)
     model = PLSPathModel(inner, outer, n_boot=n_boot, random_state=random_state)
@@ -387,6 +416,12 @@ def pls_table(data: SurveyData, *, show: str = "paths", n_boot: int = 200,
     else:
         model = fit_path_model(data.answers, model, weights=data.weights.to_numpy(),
                                n_boot=n_boot)
+    return pls_output(model, show, n_boot)
+
+
+def pls_output(model: PLSPathModel, show: str, n_boot: int) -> pd.DataFrame:
+    """The table of :func:`pls_table` of a fitted ``model``: ``paths`` (with the bootstrap
+    intervals when ``n_boot``), ``loadings`` or ``scores``."""
     if show == "scores":
         out = pd.DataFrame({"index": model.index_, "r2": model.r2_.reindex(model.index_.index)})
         out.attrs.update({"gof": model.gof_, "n": model.n_samples_})
@@ -403,7 +438,8 @@ def pls_table(data: SurveyData, *, show: str = "paths", n_boot: int = 200,
 
 __all__ = [
     "ces_table", "compare_table", "competitor_table", "competitors_in", "crosstab_table",
-    "nps_difference_table", "csat_table", "drivers_table", "gap_table",
-    "index_path_model", "ipa_table", "kano_table", "pls_table", "reliability_table",
+    "nps_difference_table", "csat_table", "driver_predictors", "drivers_table", "gap_table",
+    "index_path_model", "index_path_structure", "ipa_table", "items_answered", "kano_table",
+    "pls_output", "pls_table", "reliability_table",
     "servqual_gap1_table", "servqual_table", "trend_table",
 ]

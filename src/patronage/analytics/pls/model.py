@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from patronage.analytics.moments import Moments
 from patronage.analytics.pls._core import Estimate, estimate_batch
 from patronage.analytics.pls._data import complete_rows, indicator_arrays, stream_moments
 from patronage.analytics.pls._spec import ModelSpec, build_spec
@@ -117,19 +118,7 @@ class PLSPathModel:
         spec = self._check_params()
         arrays, weights = indicator_arrays(X, spec.indicators, self.weights_col, sample_weight)
         mom = stream_moments(arrays, weights, MIN_ROWS)
-        mean, cov = mom.mean, mom.cov
-        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-        constant = [c for c, s, m in zip(spec.indicators, sd, mean) if not s > 1e-12 * max(1.0, abs(m))]
-        if constant:
-            raise ValueError(f"indicator(s) {', '.join(map(repr, constant))} are constant; remove them")
-        s = cov / np.outer(sd, sd) if self.scaled else cov
-        est = estimate_batch(s[None], spec.structure, tol=self.tol, max_iter=self.max_iter)
-        self._store(est, spec, mom.n)
-        indicators = pd.Index(spec.indicators, dtype=object, name="indicator")
-        self.indicator_mean_ = pd.Series(mean, index=indicators, name="mean")
-        self.indicator_sd_ = pd.Series(sd, index=indicators, name="sd")
-        self.scale_ = self._scale(mom.low, mom.high, scale)
-        self.index_ = self._index(spec)
+        est = self._estimate(spec, mom.n, mom.mean, mom.cov, mom.low, mom.high, scale)
         if self.n_boot:
             values, case_weights = complete_rows(arrays, weights, mom.keep)
             self.bootstrap_, self.n_boot_failed_ = bootstrap_table(values, case_weights, spec, self, est)
@@ -137,6 +126,42 @@ class PLSPathModel:
                 warnings.warn(f"{self.n_boot_failed_} of {self.n_boot} bootstrap resamples did not converge "
                               "and were left out", ConvergenceWarning, stacklevel=2)
         return self
+
+    def fit_moments(self, moments: Moments, scale: tuple[float, float] | None = None) -> PLSPathModel:
+        """Estimate the model from the weighted moments of the indicators' complete rows
+        (:class:`patronage.analytics.moments.Moments`, as an analysis engine computes them):
+        the same estimates as :meth:`fit` on those rows, since the iteration needs only the
+        covariance matrix. The bootstrap resamples the rows, so it needs :meth:`fit`."""
+        spec = self._check_params()
+        if self.n_boot:
+            raise ValueError("bootstrap intervals resample the responses, so they need the "
+                             "case values: fit on the data (n_boot=0 for the moments)")
+        ordered = moments.select(spec.indicators)
+        if ordered.n < MIN_ROWS:
+            raise ValueError(f"only {ordered.n} complete rows (no missing indicator); PLS needs "
+                             f"at least {MIN_ROWS}")
+        if not ordered.weight > 0:
+            raise ValueError("case weights of the complete rows are all zero")
+        self._estimate(spec, ordered.n, ordered.mean, ordered.cov, ordered.low, ordered.high,
+                       scale)
+        return self
+
+    def _estimate(self, spec: ModelSpec, n: int, mean: np.ndarray, cov: np.ndarray, low: float,
+                  high: float, scale) -> Estimate:
+        """Run the iteration on the covariance ``cov`` and store the results."""
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        constant = [c for c, s, m in zip(spec.indicators, sd, mean) if not s > 1e-12 * max(1.0, abs(m))]
+        if constant:
+            raise ValueError(f"indicator(s) {', '.join(map(repr, constant))} are constant; remove them")
+        s = cov / np.outer(sd, sd) if self.scaled else cov
+        est = estimate_batch(s[None], spec.structure, tol=self.tol, max_iter=self.max_iter)
+        self._store(est, spec, n)
+        indicators = pd.Index(spec.indicators, dtype=object, name="indicator")
+        self.indicator_mean_ = pd.Series(mean, index=indicators, name="mean")
+        self.indicator_sd_ = pd.Series(sd, index=indicators, name="sd")
+        self.scale_ = self._scale(low, high, scale)
+        self.index_ = self._index(spec)
+        return est
 
     def _store(self, est: Estimate, spec: ModelSpec, n: int) -> None:
         # build every index once: pandas 3 infers a string dtype on each construction from a list
