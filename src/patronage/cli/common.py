@@ -114,16 +114,40 @@ def run_worker(db: str | None, loop: bool, interval: int) -> None:
         time.sleep(max(interval, 1))
 
 
+#: Where ``--spark-master`` is kept for the running command (see :func:`open_analysis_engine`).
+_SPARK_MASTER = "patronage.spark_master"
+
+
+def _keep_master(ctx: click.Context, _param, value):
+    ctx.meta[_SPARK_MASTER] = value
+    return value
+
+
 def engine_options(func):
-    """``--engine`` and ``--source`` of the analyses that run on DuckDB or Spark over exported
-    Parquet."""
+    """``--engine``, ``--source`` and ``--spark-master`` of the analyses that run on DuckDB or
+    Spark over exported Parquet (the master is read by :func:`open_analysis_engine`)."""
     from patronage.engines import ENGINES
 
+    func = click.option("--spark-master", default=None, metavar="URL", expose_value=False,
+                        callback=_keep_master,
+                        help="With --engine spark: local[N] or a cluster's master, "
+                             "spark://HOST:7077 (default: PATRONAGE_SPARK_MASTER, "
+                             "local[2]).")(func)
     func = click.option("--source", default=None, metavar="parquet:DIR",
                         help="With --engine duckdb|spark: a folder written by `patronage export "
                              "parquet DIR`, as parquet:DIR.")(func)
     return click.option("--engine", "engine_name", type=click.Choice(ENGINES),
                         default="database", show_default=True,
-                        help="Where the counts are computed: the database of --db, or DuckDB "
-                             "or Spark (pip install 'patronage[spark]') over exported Parquet "
-                             "files (--source).")(func)
+                        help="Where the statistics are computed: the database of --db, or "
+                             "DuckDB or Spark (pip install 'patronage[spark]') over exported "
+                             "Parquet files (--source).")(func)
+
+
+def open_analysis_engine(engine_name: str, source: str | None, db: str | None = None):
+    """The analysis engine of the running command: the database of ``db`` (schema checked),
+    or DuckDB or Spark reading ``source`` (Spark at the command's ``--spark-master``)."""
+    from patronage.engines import open_engine
+
+    master = click.get_current_context().meta.get(_SPARK_MASTER)
+    database = ready_engine(db) if engine_name == "database" else None
+    return guard(lambda: open_engine(engine_name, source, database, spark_master=master))

@@ -12,7 +12,7 @@ import click
 import pandas as pd
 
 from patronage.cli.common import (
-    db_option, emit, engine_options, format_option, guard, ready_engine,
+    db_option, emit, engine_options, format_option, guard, open_analysis_engine, ready_engine,
 )
 
 
@@ -44,32 +44,12 @@ def _finite(low: float | None = None, *, above: bool = False):
 
 
 def _engine_options(func):
-    """``--engine``, ``--source`` and ``--scores-out`` of the analyses that run on an engine."""
-    from patronage.engines import ENGINES
-
-    func = click.option("--spark-master", default=None, metavar="URL",
-                        help="With --engine spark: local[N] or a cluster's master, "
-                             "spark://HOST:7077 (default: PATRONAGE_SPARK_MASTER, "
-                             "local[2]).")(func)
+    """:func:`engine_options` and ``--scores-out`` of the analyses that score customers."""
     func = click.option("--scores-out", default=None, metavar="FILE|TABLE",
                         help="Also write every customer's scores: to a Parquet file (a name "
                              "with / or ending .parquet), or to a table of the engine's "
                              "database (a plain name).")(func)
-    func = click.option("--source", default=None, metavar="parquet:DIR",
-                        help="What the duckdb and spark engines read: a folder written by "
-                             "`patronage export parquet`.")(func)
-    return click.option("--engine", "engine_name", type=click.Choice(ENGINES), default="database",
-                        show_default=True,
-                        help="Where the statistics are computed: the database of --db, or "
-                             "DuckDB or Spark (pip install 'patronage[spark]') over Parquet "
-                             "files (--source).")(func)
-
-
-def _open(engine_name: str, source: str | None, db: str | None, spark_master: str | None = None):
-    from patronage.engines import open_engine
-
-    database = ready_engine(db) if engine_name == "database" else None
-    return guard(lambda: open_engine(engine_name, source, database, spark_master=spark_master))
+    return engine_options(func)
 
 
 @commands.command("clv")
@@ -90,7 +70,7 @@ def _open(engine_name: str, source: str | None, db: str | None, spark_master: st
                    "counted to it (default: the last sale).")
 @_engine_options
 def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, until, engine_name,
-                source, scores_out, spark_master):
+                source, scores_out):
     """Customer lifetime value (BG/NBD + Gamma-Gamma), P(alive) and value tiers.
 
     The model works in weeks: recency_weeks and T_weeks are weeks since the first purchase.
@@ -109,7 +89,7 @@ def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, unt
     if params is not None and save_params is not None:
         raise click.UsageError("use --params (score with saved parameters) or --save-params "
                                "(fit and save them), not both")
-    with _open(engine_name, source, db, spark_master) as engine:
+    with open_analysis_engine(engine_name, source, db) as engine:
         models, table = guard(lambda: clv_analysis(
             engine, months=months, monthly_discount=discount, margin=margin, params=params,
             observation_end=until, top=top or None, scores_out=scores_out))
@@ -131,7 +111,7 @@ def analyze_clv(db, fmt, top, months, discount, margin, save_params, params, unt
 @_format
 @click.option("--summary", is_flag=True, help="Show customers per segment instead.")
 @_engine_options
-def analyze_rfm(db, fmt, summary, engine_name, source, scores_out, spark_master):
+def analyze_rfm(db, fmt, summary, engine_name, source, scores_out):
     """RFM quintile scores and named segments per customer.
 
     Example: patronage analyze rfm --summary; on exported files: patronage analyze rfm
@@ -139,7 +119,7 @@ def analyze_rfm(db, fmt, summary, engine_name, source, scores_out, spark_master)
     """
     from patronage.engines.analyses import rfm_analysis
 
-    with _open(engine_name, source, db, spark_master) as engine:
+    with open_analysis_engine(engine_name, source, db) as engine:
         table = guard(lambda: rfm_analysis(engine, scores_out=scores_out))
     if scores_out is not None:
         click.echo(f"Wrote the RFM scores of {len(table):,} customers to {scores_out}.", err=True)
@@ -172,7 +152,7 @@ def analyze_cohorts(db, fmt, period, curve, repeat, repeat_days, engine_name, so
     if engine_name == "database":
         table = guard(lambda: cohorts_table(ready_engine(db), **options))
     else:
-        with _open(engine_name, source, db) as engine:
+        with open_analysis_engine(engine_name, source, db) as engine:
             table = guard(lambda: cohort_analysis(engine, **options))
     emit(table, fmt)
 
@@ -226,7 +206,7 @@ def analyze_whale(db, fmt, cost_per_touchpoint, cost_per_case, engine_name, sour
     if engine_name == "database":
         _curve, figures = guard(lambda: whale_table(ready_engine(db), **costs))
     else:
-        with _open(engine_name, source, db) as engine:
+        with open_analysis_engine(engine_name, source, db) as engine:
             _curve, figures = guard(lambda: whale_analysis(engine, **costs))
     emit(pd.Series(figures, name="value").rename_axis("figure").to_frame(), fmt)
 

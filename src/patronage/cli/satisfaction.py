@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from patronage.cli.common import (
-    db_option, emit, engine_for, engine_options, format_option, guard, require_current_schema,
-    settings_for,
+    db_option, emit, engine_for, engine_options, format_option, guard, open_analysis_engine,
+    require_current_schema, settings_for,
 )
 
 
@@ -126,9 +126,7 @@ def _engine_table(compute, file, engine_name, source, **options):
     """``compute(engine, **options)`` on the engine ``engine_name`` reading ``source``."""
     if file is not None:
         raise click.UsageError(f"--file is read in process: leave out --engine {engine_name}")
-    from patronage.engines import open_engine
-
-    with guard(lambda: open_engine(engine_name, source)) as engine:
+    with open_analysis_engine(engine_name, source) as engine:
         return guard(lambda: compute(engine, **options))
 
 
