@@ -140,7 +140,7 @@ def add_responses(path: Path, count: int, seed: int = 14) -> None:
         sent = (np.array([t[2] for t in templates], dtype="datetime64[s]")[pick] + shift)
         sent_text = np.datetime_as_string(sent, unit="s")
         waves = [templates[i][1] for i in range(len(templates))]
-        con.execute("DROP INDEX IF EXISTS ix_answers_item")
+        con.execute("DROP INDEX IF EXISTS ix_answers_item_response")
         con.execute("DROP INDEX IF EXISTS ix_responses_survey_wave")
         con.execute("DROP INDEX IF EXISTS ix_responses_customer")
         chunk = 100_000
@@ -163,7 +163,7 @@ def add_responses(path: Path, count: int, seed: int = 14) -> None:
                     block[r, c].tolist()))
             con.commit()
             print(f"  {stop:,} responses written", flush=True)
-        con.execute("CREATE INDEX ix_answers_item ON answers (item_code)")
+        con.execute("CREATE INDEX ix_answers_item_response ON answers (item_code, response_id)")
         con.execute("CREATE INDEX ix_responses_survey_wave ON responses (survey_id, wave_id)")
         con.execute("CREATE INDEX ix_responses_customer ON responses (customer_id)")
         con.commit()

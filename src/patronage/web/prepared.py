@@ -42,11 +42,13 @@ class Job(NamedTuple):
     group: Hashable
 
 
-def prepared(request: Request, job: Job) -> tuple[Any, bool] | None:
-    """The page's value and whether it is current, or None while it is first prepared."""
-    return request.app.state.page_cache.prepared(
-        job.page, job.params, job.compute, group=job.group,
-        wait=request.app.state.settings.page_wait_seconds)
+def prepared(request: Request, job: Job, wait: float | None = None) -> tuple[Any, bool] | None:
+    """The page's value and whether it is current, or None while it is first prepared; the
+    visit waits up to ``wait`` seconds for it (default: the ``page_wait_seconds`` setting)."""
+    if wait is None:
+        wait = request.app.state.settings.page_wait_seconds
+    return request.app.state.page_cache.prepared(job.page, job.params, job.compute,
+                                                 group=job.group, wait=wait)
 
 
 def preparing(request: Request, page_title: str) -> HTMLResponse:
