@@ -7,7 +7,9 @@ from the index on (item_code, response_id) alone."""
 from __future__ import annotations
 
 import re
+import socket
 import threading
+import time
 
 import pytest
 from bs4 import BeautifulSoup
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from conftest import backend_name
+from test_browser_layout import _open, chromium  # noqa: F401
 from test_page_cache import _analyst, _until
 
 from patronage.reporting import satisfaction
@@ -23,6 +26,31 @@ from patronage.settings import Settings
 from patronage.web.app import create_app
 
 pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def quick_server(demo_company):
+    """The demo company served in this process, visits waiting at most 0.3 s, no warmer (the
+    background queue is free for the test)."""
+    import uvicorn
+
+    url, summary, _company = demo_company
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(database_url=url, page_wait_seconds=0.3, warm_pages_seconds=0)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.05)
+    email = "analyst@demo.patronage"
+    yield f"http://127.0.0.1:{port}", (email, summary.users[email][1])
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 def _held_drivers(monkeypatch, release: threading.Event, when=lambda data: True):
@@ -114,3 +142,41 @@ def test_the_employee_surveys_are_found_from_the_index_alone(engine):
     assert "ix_answers_item_response" in names and "ix_answers_item" not in names
     assert columns == ["item_code", "response_id"]
     assert sources.employee_surveys(engine) == set()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_in_chromium_on_a_phone_the_loading_note_is_replaced_by_the_sections(
+        quick_server, chromium, monkeypatch):  # noqa: F811
+    """Chinese, 390 px wide: a filtered view not computed yet shows "正在计算…" in its sections
+    (nothing wider than the screen), then each section's table and chart in its place."""
+    base, login = quick_server
+    release = threading.Event()
+    _held_drivers(monkeypatch, release, when=lambda data: set(
+        data.meta["customer_region"].dropna()) == {"East China"})
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
+    try:
+        page = _open(context, base, login, "/")
+        page.goto(base + "/analysis?region=East+China")
+        while page.locator("meta[http-equiv=refresh]").count():  # the head being prepared
+            page.wait_for_timeout(1000)
+            page.goto(base + "/analysis?region=East+China")
+        note = page.locator("#section-drivers .computing")
+        assert note.inner_text().strip() == "正在计算…" and note.is_visible()
+        assert page.locator("section.pending").count() == len(SECTION_KEYS)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        release.set()
+        page.wait_for_function("() => document.querySelector('[data-section-src]') === null",
+                               timeout=240_000)
+        assert page.locator(".computing").count() == 0
+        assert page.locator("#section-drivers table.analysis tbody tr").count() > 0
+        page.wait_for_selector("#chart-drivers .main-svg")  # drawn by charts.js once swapped in
+        assert page.evaluate("performance.getEntriesByName('patronage-sections-loaded')"
+                             ".length") == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        body = page.locator("main").inner_text()
+        assert "Computing" not in body and "could not be loaded" not in body
+    finally:
+        release.set()
+        context.close()

@@ -3,7 +3,8 @@
 // place; 202 means still being computed: asked again after data-retry seconds. The sections are
 // asked one after another, in page order, which is the order the server computes them in.
 // Their charts are drawn by charts.js (window.patronageCharts). When the last one is in, the
-// performance mark "patronage-sections-loaded" is set (for benchmarks/pages.py). Without this
+// performance mark "patronage-sections-loaded" is set (for benchmarks/pages.py; each section
+// marks "patronage-section-<key>" when it is in). Without this
 // script the placeholder keeps a link that reloads the page.
 (function () {
   "use strict";
@@ -14,6 +15,7 @@
     var section = box.querySelector("section");
     if (!section) return;
     holder.parentNode.replaceChild(section, holder);
+    performance.mark("patronage-" + section.id);  // "patronage-section-<key>", for the benchmark
     if (window.patronageCharts) window.patronageCharts.drawIn(section);
   }
 
