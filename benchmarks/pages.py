@@ -36,6 +36,11 @@ machine). Verdicts, on ``ready`` (on ``wall`` when the page reloaded itself, so 
 for the page being prepared counts): first visits against 1 s, repeats against 200 ms, with
 the ratio to the goal.
 
+The Analysis page sends the sections not computed within the visit's wait as "being computed"
+placeholders, which static/sections.js swaps for each section when it is ready (it marks
+``patronage-section-<key>`` for each and ``patronage-sections-loaded`` after the last): a visit
+also waits for them, and part 2 reports when the first and the last came in.
+
 Part 2, 1M responses (``--million``): the demo company plus 1,000,000 responses to its
 relationship survey, each a copy of a random demo response's answers to 14 items (NPS, overall
 satisfaction and two items of every other dimension; 14M answers) given by a random customer

@@ -43,6 +43,10 @@ TITLE = N_("Satisfaction analysis")
 RETRY_SECONDS = 1
 #: Seconds between sections.js's questions about a section still being computed.
 POLL_SECONDS = 0.5
+#: A visit waits up to this long for the page's head (at least ``page_wait_seconds``): the
+#: head only filters data already read (about a second for a million responses), and without
+#: it the visit gets the "being prepared" note instead of the sections being computed.
+HEAD_WAIT_SECONDS = 1.5
 
 
 def _head(engine, filters: Filters, gettext, flagged: bool) -> dict:
@@ -100,11 +104,12 @@ def default_jobs(app) -> list[Job]:
 def analysis_view(request: Request, filters: Filters, flagged: bool) -> dict | None:
     """The page's context: the head and the sections ready within the visit's wait (the others
     placeholders ``{"key", "pending"}``, shown as being computed; all are asked for, in page
-    order); None while the head
-    is first prepared."""
+    order); None while the head is first prepared."""
     app, language = request.app, language_of(request)
-    deadline = time.monotonic() + app.state.settings.page_wait_seconds
-    ready = prepared(request, head_job(app, filters, language, flagged))
+    wait = app.state.settings.page_wait_seconds
+    deadline = time.monotonic() + wait
+    ready = prepared(request, head_job(app, filters, language, flagged),
+                     wait=max(wait, HEAD_WAIT_SECONDS))
     if ready is None:
         return None
     head, current = ready
