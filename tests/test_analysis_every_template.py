@@ -118,19 +118,18 @@ def test_one_wave_and_no_answers(client):
     assert not english_words(response.text, allowed={"relationship", "Relationship"}), response.text[-3000:]
 
 
-def test_analyses_the_survey_does_not_ask_for_are_listed_once_not_as_failures(client):
-    """An NPS survey asks no effort, SERVQUAL or delivered-value questions: those analyses are
-    named in one card at the end, in the reader's language, without item or template codes;
-    nothing that failed is among them."""
+def test_analyses_the_survey_does_not_ask_for_say_so_without_codes(client):
+    """An NPS survey asks no effort, SERVQUAL or delivered-value questions: those sections say
+    so in the reader's language, in a small card, without item or template codes; a section
+    that cannot be computed for another reason keeps its reason."""
     code = create_from_template(client.engine, "nps", "nps-asks")
     add_wave(client.engine, code, "2026-Q3", date(2026, 7, 1))
     _answer(client, code, 6)
     page = BeautifulSoup(_sections(client, code, "zh_Hans").text, "html.parser")
-    listed = page.select_one("#section-not-asked")
-    assert listed is not None and "本问卷不含的分析" in listed.text
-    assert {li["id"] for li in listed.select("li")} >= {
-        "not-asked-ces", "not-asked-servqual", "not-asked-cdv"}
     for key in ("ces", "servqual", "cdv"):
-        assert page.select_one(f"#section-{key}") is None
+        card = page.select_one(f"#section-{key}")
+        assert card is not None and "not-asked" in card["class"], key
+        assert "本问卷没有这项分析所需的题目" in card.text
     assert "'ces'" not in page.text and "sq1" not in page.text and "cdv_product" not in page.text
-    assert page.select_one("#section-trend") is not None  # a failure keeps its own card
+    trend = page.select_one("#section-trend")  # a failure that is not about the questions
+    assert "not-asked" not in trend["class"] and "两个" in trend.text

@@ -70,7 +70,7 @@ def _ready(page, base, path, timeout=240):
     deadline = time.monotonic() + timeout
     page.goto(base + path)
     while page.locator("section.card, .kpis, table, form").count() == 0 or \
-            page.locator("meta[http-equiv=refresh]").count():
+            page.locator("meta[http-equiv=refresh], [data-section-src]").count():
         if time.monotonic() > deadline:
             pytest.fail(f"{path} was not ready in {timeout} s")
         page.wait_for_timeout(2000)

@@ -24,6 +24,7 @@ from patronage.settings import Settings
 from patronage.storage import DataVersion, insert_rows, quiet_transaction, write_transaction
 from patronage.storage.importing import import_file
 from patronage.storage.schema import answers, cases, responses, surveys, users
+from patronage.web import analysis as analysis_pages
 from patronage.web import create_app, pages
 
 # --- the cache itself ---------------------------------------------------------------------------
@@ -284,7 +285,7 @@ def test_the_data_version_refuses_unknown_tables(engine):
 def counted(panel, db_url, monkeypatch):
     """A logged-in analyst's client; ``client.computed`` counts the page computations."""
     computed = {"analysis": 0, "loyalty": 0, "overview": 0}
-    satisfaction_report = pages.satisfaction_report
+    head = analysis_pages._head  # the analysis page's first part, computed before its sections
     loyalty_report = pages.loyalty_page_data.loyalty_report
     overview = pages.overview
 
@@ -292,15 +293,15 @@ def counted(panel, db_url, monkeypatch):
         computed["overview"] += 1
         return overview(*args, **kwargs)
 
-    def counting_satisfaction(*args, **kwargs):
+    def counting_analysis(*args, **kwargs):
         computed["analysis"] += 1
-        return satisfaction_report(*args, **kwargs)
+        return head(*args, **kwargs)
 
     def counting_loyalty(*args, **kwargs):
         computed["loyalty"] += 1
         return loyalty_report(*args, **kwargs)
 
-    monkeypatch.setattr(pages, "satisfaction_report", counting_satisfaction)
+    monkeypatch.setattr(analysis_pages, "_head", counting_analysis)
     monkeypatch.setattr(pages.loyalty_page_data, "loyalty_report", counting_loyalty)
     monkeypatch.setattr(pages, "overview", counting_overview)
     engine, info = panel
@@ -619,21 +620,22 @@ def test_a_change_shows_the_previous_page_marked_as_being_updated(panel, db_url,
     being updated and reloading itself, then the page of the new data."""
     engine, info = panel
     release = threading.Event()
-    satisfaction_report = pages.satisfaction_report
+    head = analysis_pages._head
     runs = []
 
     def held_after_the_first(*args, **kwargs):
         runs.append(1)
         if len(runs) > 1:
             assert release.wait(60)
-        return satisfaction_report(*args, **kwargs)
+        return head(*args, **kwargs)
 
-    monkeypatch.setattr(pages, "satisfaction_report", held_after_the_first)
+    monkeypatch.setattr(analysis_pages, "_head", held_after_the_first)
     settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0)
     try:
         with TestClient(create_app(settings)) as client:
             _analyst(client, info)
-            ready = _until(lambda: (r := client.get("/analysis")).status_code == 200 and r)
+            ready = _until(lambda: (r := client.get("/analysis")).status_code == 200
+                           and "data-section-src" not in r.text and r)
             before = _respondents(ready.text)
             with write_transaction(engine) as conn:
                 for n in range(30):
@@ -645,7 +647,7 @@ def test_a_change_shows_the_previous_page_marked_as_being_updated(panel, db_url,
             assert page.find("meta", {"http-equiv": "refresh"}) is not None
             release.set()
             fresh = _until(lambda: "being updated" not in (r := client.get("/analysis")).text
-                           and r)
+                           and "data-section-src" not in r.text and r)
             assert _respondents(fresh.text) == before + 30
     finally:
         release.set()

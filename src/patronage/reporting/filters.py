@@ -195,7 +195,7 @@ def _equal(column: pd.Series, value: str) -> np.ndarray:
 
 def _kinds(column: pd.Series) -> list[str]:
     """The touchpoint kinds in a ``touchpoints`` column (";"-joined), in the schema's order."""
-    found = {kind for text in column.dropna() for kind in str(text).split(";") if kind}
+    found = {kind for text in column.dropna().unique() for kind in str(text).split(";") if kind}
     return [kind for kind in TOUCHPOINT_KINDS if kind in found]
 
 
@@ -228,7 +228,8 @@ def options(data: SurveyData) -> dict[str, list[str]]:
              else []}
     for key in SEGMENTS:
         column = f"customer_{key}"
-        values = data.meta[column].dropna() if column in data.meta.columns else []
+        # The distinct values first: a million responses have a few dozen regions.
+        values = data.meta[column].dropna().unique() if column in data.meta.columns else []
         found[key] = sorted({str(v) for v in values})
     return found
 

@@ -270,76 +270,101 @@ def satisfaction_report(engine: Engine, survey: str | None, *, language: str = "
     dashboard's, see :mod:`patronage.reporting.filters`) narrow the responses every section is
     computed on (an unknown value is a ``UserError``).
     """
-    _ = gettext
     data = survey_data_from_db(engine, survey, include_flagged=include_flagged)
     if filters is not None:
         data = filtered(filters, data)
     label = _labeller(language, gettext)
     label.category = labels_for(engine, language, gettext)  # regions, industries, competitors
+    base = cache(lambda: _base_margins(engine, filters))
+    return [_section(key, data, label, base, survey, filters, gettext) for key in SECTION_KEYS]
+
+
+def analysis_section(engine: Engine, survey: str | None, key: str, *, language: str = "en",
+                     gettext=lambda s: s, include_flagged: bool = False,
+                     filters: Filters | None = None) -> Section:
+    """Section ``key`` of :func:`satisfaction_report` alone (the page shows each as soon as it
+    is computed); within a :func:`~patronage.reporting.shared.sharing` scope the survey data
+    are read and filtered once for all the sections."""
+    if key not in SECTION_KEYS:
+        raise KeyError(key)
+    data = survey_data_from_db(engine, survey, include_flagged=include_flagged)
+    if filters is not None:
+        data = filtered(filters, data)
+    label = _labeller(language, gettext)
+    label.category = labels_for(engine, language, gettext)
+    base = cache(lambda: _base_margins(engine, filters))
+    return _section(key, data, label, base, survey, filters, gettext)
+
+
+def _section(key: str, data, label, base, survey: str | None, filters: Filters | None,
+             _) -> Section:
+    """Section ``key`` on ``data`` (already filtered), or the reason it cannot be computed."""
+    title = TITLES[key]
+    builder = _core_section if key in COLUMNS else _scores_section
+    try:
+        return builder(key, title, data, label, base, survey, filters, _)
+    except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
+        return Section(key, _(title), None, None, section_problem(exc, key, _),
+                       absent=isinstance(exc, NotAsked))
+
+
+def _core_section(key, title, data, label, base, survey, filters, _) -> Section:
     compute = {"drivers": lambda: drivers_table(data, n_boot=200),
                "ipa": lambda: ipa_table(data), "kano": lambda: kano_table(data),
                "gap": lambda: gap_table(data), "reliability": lambda: reliability_table(data),
                "trend": lambda: trend_table(data),
                "pls": lambda: index_path_model(data, n_boot=200),
                "segments": lambda: _segments(data)}
-    sections = []
-    for key, title in SECTIONS:
-        try:
-            table = compute[key]()
-        except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
-            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _),
-                                    absent=isinstance(exc, NotAsked)))
-            continue
-        if key == "drivers":  # most important first, in the table and the chart
-            table = table.sort_values("importance", ascending=False)
-        chart = None
-        if key == "pls":
-            model = table
-            chart = path_diagram(model, label, _(title))
-            table = model.bootstrap_.xs("path", level="kind").assign(n=model.n_samples_)
-            table.index = [f"{label(a)} → {label(b)}" for a, b in table.index]
-        labels = [label.category("region", i) if key == "segments" else label(i)
-                  for i in table.index]
-        if key == "kano":
-            table = table.assign(note=[_kano_note(n, _) for n in table["note"]])
-        if key == "drivers":
-            chart = _drivers_chart(table, labels, _(title), _("Importance"))
-        elif key == "segments":
-            chart = _segment_chart(table, labels, _(title), _("NPS"), _("Region"))
-        elif key == "ipa":
-            chart = _scatter(table["performance"], table["importance"], labels, _(title),
-                             _("Performance (0–100)"), _("Importance"),
-                             cuts=(table.attrs.get("performance_cut"),
-                                   table.attrs.get("importance_cut")))
-        elif key == "kano":
-            chart = _scatter(table["better"], table["worse"].abs(), labels, _(title),
-                             _("Better"), _("|Worse|"), cuts=(0.5, 0.5))
-        shown = table[[c for c in COLUMNS[key] if c in table.columns]].copy()
-        if key == "drivers":  # each driver leads to the respondents who rated it low
-            shown.attrs["row_links"] = {text: respondents_address(survey, code, filters)
-                                        for code, text in zip(table.index, labels, strict=True)}
-            shown.attrs["hint"] = _("A driver's name lists the respondents who rated it 6 or "
-                                    "lower, to follow them up.")
-        links = _action_links(key, table, labels, survey, filters)
-        if links:  # "Plan an action" on what to improve
-            shown.attrs["action_links"] = links
-        shown.index = labels
-        sections.append(Section(key, _(title), shown, chart, None))
-    base = cache(lambda: _base_margins(engine, filters))
-    for key, title in scores_page.SECTIONS:
-        try:
-            table, chart = scores_page.BUILDERS[key](data, _, _(title), label, base)
-        except Exception as exc:  # noqa: BLE001  (one section's failure never fails the page)
-            sections.append(Section(key, _(title), None, None, section_problem(exc, key, _),
-                                    absent=isinstance(exc, NotAsked)))
-            continue
-        shown = table[[c for c in scores_page.COLUMNS[key] if c in table.columns]].copy()
-        shown.index = [_(str(i)) if i in scores_page.LABELS
-                       else label.category("industry", i) if key == "crosstab" else label(i)
-                       for i in shown.index]
-        sections.append(Section(key, _(title), shown, chart, None))
-    return sections
+    table = compute[key]()
+    if key == "drivers":  # most important first, in the table and the chart
+        table = table.sort_values("importance", ascending=False)
+    chart = None
+    if key == "pls":
+        model = table
+        chart = path_diagram(model, label, _(title))
+        table = model.bootstrap_.xs("path", level="kind").assign(n=model.n_samples_)
+        table.index = [f"{label(a)} → {label(b)}" for a, b in table.index]
+    labels = [label.category("region", i) if key == "segments" else label(i)
+              for i in table.index]
+    if key == "kano":
+        table = table.assign(note=[_kano_note(n, _) for n in table["note"]])
+    if key == "drivers":
+        chart = _drivers_chart(table, labels, _(title), _("Importance"))
+    elif key == "segments":
+        chart = _segment_chart(table, labels, _(title), _("NPS"), _("Region"))
+    elif key == "ipa":
+        chart = _scatter(table["performance"], table["importance"], labels, _(title),
+                         _("Performance (0–100)"), _("Importance"),
+                         cuts=(table.attrs.get("performance_cut"),
+                               table.attrs.get("importance_cut")))
+    elif key == "kano":
+        chart = _scatter(table["better"], table["worse"].abs(), labels, _(title),
+                         _("Better"), _("|Worse|"), cuts=(0.5, 0.5))
+    shown = table[[c for c in COLUMNS[key] if c in table.columns]].copy()
+    if key == "drivers":  # each driver leads to the respondents who rated it low
+        shown.attrs["row_links"] = {text: respondents_address(survey, code, filters)
+                                    for code, text in zip(table.index, labels, strict=True)}
+        shown.attrs["hint"] = _("A driver's name lists the respondents who rated it 6 or "
+                                "lower, to follow them up.")
+    links = _action_links(key, table, labels, survey, filters)
+    if links:  # "Plan an action" on what to improve
+        shown.attrs["action_links"] = links
+    shown.index = labels
+    return Section(key, _(title), shown, chart, None)
 
+
+def _scores_section(key, title, data, label, base, survey, filters, _) -> Section:
+    table, chart = scores_page.BUILDERS[key](data, _, _(title), label, base)
+    shown = table[[c for c in scores_page.COLUMNS[key] if c in table.columns]].copy()
+    shown.index = [_(str(i)) if i in scores_page.LABELS
+                   else label.category("industry", i) if key == "crosstab" else label(i)
+                   for i in shown.index]
+    return Section(key, _(title), shown, chart, None)
+
+
+#: Every section of the page in order (those of :mod:`scores_page` last), and their titles.
+TITLES = dict(SECTIONS) | dict(scores_page.SECTIONS)
+SECTION_KEYS = tuple(TITLES)
 
 
 #: English headers of the table columns (translated by the page).
@@ -364,5 +389,5 @@ VALUE_LABELS = {
 }
 
 
-__all__ = ["COLUMN_LABELS", "LATENT_NAMES", "SECTIONS", "VALUE_LABELS", "Section", "path_diagram",
-           "satisfaction_report"]
+__all__ = ["COLUMN_LABELS", "LATENT_NAMES", "SECTIONS", "SECTION_KEYS", "VALUE_LABELS", "Section",
+           "analysis_section", "path_diagram", "satisfaction_report"]

@@ -121,10 +121,11 @@ def _is_flagged(flags) -> bool:
 def employee_surveys(engine: Engine) -> set[str]:
     """The codes of the anonymous employee surveys (those answering the employee template's
     overall item): no analysis of single responses reads them (see :mod:`patronage.chain`)."""
-    query = (select(survey_rows.c.code).distinct()
-             .join(response_rows, response_rows.c.survey_id == survey_rows.c.id)
-             .join(answer_rows, answer_rows.c.response_id == response_rows.c.id)
-             .where(answer_rows.c.item_code == EMPLOYEE_ITEM))
+    # From the answers to the item (index ix_answers_item_response) to their surveys: a join
+    # from the surveys would probe every response of every survey (a second on 1M responses).
+    answered = select(answer_rows.c.response_id).where(answer_rows.c.item_code == EMPLOYEE_ITEM)
+    surveys = select(response_rows.c.survey_id).where(response_rows.c.id.in_(answered))
+    query = select(survey_rows.c.code).where(survey_rows.c.id.in_(surveys))
     with engine.connect() as conn:
         return {row[0] for row in conn.execute(query)}
 

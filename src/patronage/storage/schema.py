@@ -344,7 +344,8 @@ answers = Table(
     Column("value_text", Text),
     CheckConstraint("value_num IS NOT NULL OR value_text IS NOT NULL", name="has_value"),
 )
-Index("ix_answers_item", answers.c.item_code)
+# The responses that answered an item, from the index alone (migration 0018).
+Index("ix_answers_item_response", answers.c.item_code, answers.c.response_id)
 
 cases = Table(
     "cases",

@@ -12,20 +12,15 @@ from patronage.accounts import authenticate, normalize_email
 from patronage.messages import UserError
 from patronage.reporting import customer_list, overview
 from patronage.reporting import respondents as respondents_list
-from patronage.labels import labels_for
 from patronage.reporting import chart_links
 from patronage.reporting.charts import dimension_bars, nps_groups, nps_trend
 from patronage.reporting.filters import NAMES as FILTER_NAMES
 from patronage.reporting.filters import Filters
-from patronage.reporting.filters import options as filter_options
 from patronage.reporting.formats import small_sample, wave_label
 from patronage.reporting import loyalty as loyalty_page_data
-from patronage.reporting.satisfaction import COLUMN_LABELS, VALUE_LABELS, satisfaction_report
 from patronage.reporting.selection_lists import action_choices
 from patronage.reporting.shared import shared_call
-from patronage.reporting.shared import survey_data_from_db as shared_survey_data
 from patronage.sessions import end_session, start_session
-from patronage.storage import read_surveys
 from patronage.web.deps import (
     ANON_CSRF_COOKIE,
     LANGUAGE_COOKIE,
@@ -216,30 +211,6 @@ def customers_page(request: Request, q: str = "", page: int = 1):
     return render(request, "customers.html", listing=listing)
 
 
-def _analysis(engine, filters: Filters, language: str, gettext, flagged: bool,
-              min_sample: int = 1) -> dict:
-    """What the analysis page shows on the filtered responses: the survey codes, what the
-    filters can choose and the sections, or why there are none."""
-    common = {"surveys": read_surveys(engine)["code"].tolist(), "column_labels": COLUMN_LABELS,
-              "value_labels": VALUE_LABELS, "options": {}}
-    try:
-        sections = satisfaction_report(engine, filters.survey, language=language,
-                                       gettext=gettext, include_flagged=flagged,
-                                       filters=filters)
-        common["options"] = filter_options(shared_survey_data(engine, filters.survey,
-                                                              include_flagged=flagged))
-    except UserError as exc:
-        if getattr(exc, "choices", None) is not None:  # a filter value the data do not have
-            return {"sections": [], "problem": None, "bad_filter": exc, **common}
-        return {"sections": [], "problem": translated(exc, gettext), **common}
-    except ValueError as exc:
-        return {"sections": [], "problem": translated(exc, gettext), **common}
-    extras = chart_links.analysis_extras(sections, filters, common["options"],
-                                         labels_for(engine, language, gettext), language,
-                                         gettext, min_sample)
-    return {"sections": sections, "problem": None, **common, **extras}
-
-
 def overview_job(app, filters: Filters, language: str) -> Job:
     """The overview on ``filters`` in ``language``; its figures are shared by the languages."""
     engine, gettext = app.state.engine, app.state.translations[language].gettext
@@ -247,16 +218,6 @@ def overview_job(app, filters: Filters, language: str) -> Job:
     return Job("overview", (filters, language),
                lambda: _overview(engine, filters, language, gettext, min_sample),
                ("overview", filters))
-
-
-def analysis_job(app, filters: Filters, language: str, flagged: bool) -> Job:
-    """The analysis page on ``filters`` in ``language``; its computations are shared by the
-    languages."""
-    engine, gettext = app.state.engine, app.state.translations[language].gettext
-    min_sample = app.state.settings.min_sample
-    return Job("analysis", (filters, language, flagged),
-               lambda: _analysis(engine, filters, language, gettext, flagged, min_sample),
-               ("analysis", filters, flagged))
 
 
 def loyalty_job(app, language: str, filters: Filters | None = None) -> Job:
@@ -273,34 +234,14 @@ def loyalty_job(app, language: str, filters: Filters | None = None) -> Job:
 def default_jobs(app) -> list[Job]:
     """What the warmer prepares: the three dashboard pages and the comments page with default
     options, in every language (the comments page last: its text analysis is the slowest)."""
+    from patronage.web import analysis
     from patronage.web.comments import comments_job
 
     return ([overview_job(app, Filters(), language) for language in LANGUAGES]
-            + [analysis_job(app, Filters(), language, False) for language in LANGUAGES]
+            + analysis.default_jobs(app)
             + [loyalty_job(app, language) for language in LANGUAGES]
             + [comments_job(app, None, None, None, None, False, language)
                for language in LANGUAGES])
-
-
-@router.get("/analysis")
-def analysis_page(request: Request, flagged: bool = False):
-    """The analysis on the responses the filters in the address keep; ``flagged`` keeps the
-    responses that cleaning flagged (left out by default)."""
-    require_user(request, *ANALYSTS)
-    title = N_("Satisfaction analysis")
-    try:
-        filters = Filters.from_query(request.query_params)
-    except UserError as exc:
-        return _bad_filters(request, exc)
-    ready = prepared(request, analysis_job(request.app, filters, language_of(request), flagged))
-    if ready is None:
-        return preparing(request, title)
-    shown, current = ready
-    if shown.get("bad_filter"):
-        return _bad_filters(request, shown["bad_filter"])
-    return render(request, "analysis.html", page_title=title, survey=filters.survey or "",
-                  flagged=flagged, filters=filters, filter_names=FILTER_NAMES, **shown,
-                  **freshness(current))
 
 
 @router.get("/loyalty")

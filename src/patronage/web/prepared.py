@@ -22,8 +22,12 @@ from patronage.web.deps import render
 
 log = logging.getLogger(__name__)
 
-#: Seconds before a page that is being prepared or updated reloads itself.
+#: Seconds before a page that is being updated reloads itself (it shows the previous figures
+#: and charts meanwhile, so not more often).
 RELOAD_SECONDS = 3
+#: Seconds before the note that a page is being prepared reloads itself: it shows nothing to
+#: lose, and a filtered view of a million responses is often ready within one or two seconds.
+PREPARING_RELOAD_SECONDS = 1
 #: After a change of the data, the warmer prepares again only the pages visited this recently
 #: (during fieldwork the data change all the time: pages nobody looks at are not recomputed).
 RECENT_VISIT_SECONDS = 15 * 60
@@ -42,18 +46,20 @@ class Job(NamedTuple):
     group: Hashable
 
 
-def prepared(request: Request, job: Job) -> tuple[Any, bool] | None:
-    """The page's value and whether it is current, or None while it is first prepared."""
-    return request.app.state.page_cache.prepared(
-        job.page, job.params, job.compute, group=job.group,
-        wait=request.app.state.settings.page_wait_seconds)
+def prepared(request: Request, job: Job, wait: float | None = None) -> tuple[Any, bool] | None:
+    """The page's value and whether it is current, or None while it is first prepared; the
+    visit waits up to ``wait`` seconds for it (default: the ``page_wait_seconds`` setting)."""
+    if wait is None:
+        wait = request.app.state.settings.page_wait_seconds
+    return request.app.state.page_cache.prepared(job.page, job.params, job.compute,
+                                                 group=job.group, wait=wait)
 
 
 def preparing(request: Request, page_title: str) -> HTMLResponse:
     """The answer while a page is first prepared: 202, a note, a reload after a few seconds."""
     response = render(request, "preparing.html", 202, page_title=page_title, message=PREPARING,
-                      refresh_after=RELOAD_SECONDS)
-    response.headers["Retry-After"] = str(RELOAD_SECONDS)
+                      refresh_after=PREPARING_RELOAD_SECONDS)
+    response.headers["Retry-After"] = str(PREPARING_RELOAD_SECONDS)
     return response
 
 
@@ -113,4 +119,4 @@ class PageWarmer:
             return None
 
 
-__all__ = ["RECENT_VISIT_SECONDS", "Job", "PageWarmer", "freshness", "prepared", "preparing"]
+__all__ = ["PREPARING_RELOAD_SECONDS", "RECENT_VISIT_SECONDS", "Job", "PageWarmer", "freshness", "prepared", "preparing"]

@@ -211,9 +211,11 @@
     window.addEventListener("beforeprint", function () { pending.slice().forEach(drawOne); });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  // The charts under root (the page, or a section swapped in by sections.js): those in view at
+  // once, the others later; resolves when those in view are drawn.
+  function drawIn(root) {
     var config = pageConfig();
-    var elements = Array.prototype.slice.call(document.querySelectorAll("[data-figure]"));
+    var elements = Array.prototype.slice.call(root.querySelectorAll("[data-figure]"));
     // Every position and width is read before anything is drawn.
     var visible = elements.map(inView);
     var widths = elements.map(function (element) { return element.clientWidth; });
@@ -226,10 +228,14 @@
         later.push(element);
       }
     });
-    Promise.all(drawn).then(function () {
+    return Promise.all(drawn).then(function () { drawLater(later, config); });
+  }
+
+  window.patronageCharts = {drawIn: drawIn};
+  document.addEventListener("DOMContentLoaded", function () {
+    drawIn(document).then(function () {
       // Marked for the page benchmark (benchmarks/pages.py): the charts in view are drawn.
       performance.mark("patronage-charts-drawn");
-      drawLater(later, config);
     });
   });
 })();
