@@ -1,18 +1,18 @@
 """Issue 16: Spark over the demo company's export gives DuckDB's (and so the database's) survey
 and cohort analyses: NPS, CSI, key drivers and the PLS path model, acquisition cohorts and the
 whale curve, in the SQL both engines share; the counts exactly, the figures to 1e-8 relative.
-One local Spark session for the module. Skipped without pyspark and Java
-(``pip install 'patronage[spark]'``)."""
+One local Spark session for the module. Skipped without pyspark and Java, failed instead under
+``PATRONAGE_REQUIRE_SPARK=1`` (see spark_support)."""
 
 from __future__ import annotations
-
-import shutil
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-pyspark = pytest.importorskip("pyspark")
+from spark_support import require_spark
+
+require_spark()
 
 from patronage.cli import main  # noqa: E402
 from patronage.engines import cohorts, survey_models, surveys  # noqa: E402
@@ -22,8 +22,7 @@ from patronage.satisfaction.path_models import parse_path_model  # noqa: E402
 
 pytestmark = [pytest.mark.db, pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::FutureWarning"),  # pyspark on pandas 3
-              pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-              pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java")]
+              pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
 @pytest.fixture(scope="module")
