@@ -138,6 +138,17 @@ def test_worker_makes_this_and_the_next_months(engine):
             date(2032, 3, 1)} <= months
 
 
+def test_the_worker_round_makes_the_months_ahead(engine, db_url):
+    from patronage.settings import Settings
+    from patronage.work import work_once
+
+    done = work_once(engine, Settings(database_url=db_url), now=datetime(2033, 5, 9))
+    assert "failed" not in done
+    assert done["partitions made"] == (4 if POSTGRES else 0)  # May to August 2033
+    again = work_once(engine, Settings(database_url=db_url), now=datetime(2033, 5, 10))
+    assert again["partitions made"] == 0
+
+
 @only_postgres
 def test_summary_plan_reads_only_the_months_up_to_its_end(imported):
     """Partition pruning: a summary ending in February 2024 scans January's and February's
