@@ -205,3 +205,15 @@ def test_migration_partitions_existing_data_and_back(empty_db_url):
             assert conn.execute(select(func.count()).select_from(transactions)).scalar_one() == 41
     finally:
         engine.dispose()
+
+
+@only_postgres
+@pytest.mark.slow
+def test_the_demo_company_fills_month_partitions_not_default(demo_company):
+    engine = make_engine(demo_company[0])
+    try:
+        where = _where(engine)
+    finally:
+        engine.dispose()
+    assert len(where) > 1000
+    assert "transactions_default" not in set(where.values())
