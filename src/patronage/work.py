@@ -2,7 +2,8 @@
 answers, case follow-up answers (a low one reopens its case), care follow-up rules, service-level
 timers and escalations, care greetings, the membership programme's points accrual, expiry and
 tier reviews, reminders of overdue improvement actions, alerts of breached service standards,
-and the mail and text messages they queue.
+the mail and text messages they queue, and (PostgreSQL) the transactions' monthly partitions for
+this month and the next ones.
 
 Each job is safe to run in two workers at once and after a kill: triggers, rules and timers record
 what they did under unique constraints in the same transaction as its effect, and the outbox
@@ -29,6 +30,7 @@ from patronage.members.expiry import run_expiry
 from patronage.members.tiers import run_reviews
 from patronage.reporting.report_mail import run_schedules
 from patronage.standards.alerts import run_standard_alerts
+from patronage.storage.partitions import ensure_ahead as make_partitions_ahead
 from patronage.surveys.outbox import deliver_pending, sender_from_settings
 from patronage.surveys.triggers import run_triggers
 
@@ -78,6 +80,8 @@ def work_once(engine: Engine, settings, *, now: datetime | None = None) -> dict[
         "service standard alerts", lambda: run_standard_alerts(engine, now=now, config=config), 0)
     done["reports queued"] = job("scheduled reports",
                                  lambda: run_schedules(engine, settings, now=now), 0)
+    done["partitions made"] = job("monthly partitions",
+                                  lambda: make_partitions_ahead(engine, now=now), 0)
     done["mail sent"] = job("mail", lambda: deliver_pending(
         engine, sender_from_settings(settings), mail_from=settings.mail_from), 0)
     done["sms sent"] = job("text messages", lambda: deliver_sms(

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, true
 from patronage.accounts import create_user
 from patronage.demo import care_install, desk_install, improvement_install, members_install
 from patronage.storage import insert_rows, upgrade, write_transaction
+from patronage.storage.partitions import ensure_for_frame
 from patronage.storage.schema import (
     answers,
     cases,
@@ -134,6 +135,7 @@ def _install(conn: Connection, company: DemoCompany, progress: Progress) -> dict
 
     t = company.transactions
     say(f"Writing {len(t):,} transactions")
+    ensure_for_frame(conn, "transactions", t)  # PostgreSQL: the months' partitions first
     counts["transactions"] = insert_rows(conn, transactions, _records(t, {
         "external_id": "external_id", "customer_id": customer_ids(t), "occurred_at": "occurred_at",
         "amount": "amount", "cost": "cost", "product": "product", "category": "category",

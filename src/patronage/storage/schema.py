@@ -119,6 +119,8 @@ customers = Table(
 )
 Index("ix_customers_name", customers.c.name)
 
+# On PostgreSQL partitioned by month of ``occurred_at`` (migration 0019): the primary key there is
+# (id, occurred_at) and the external id's uniqueness a trigger; see patronage.storage.partitions.
 transactions = Table(
     "transactions",
     metadata,

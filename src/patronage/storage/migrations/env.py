@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from patronage.storage.partitions import comparable
 from patronage.storage.schema import metadata
 
 connection = context.config.attributes["connection"]
@@ -10,6 +11,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=True,
     compare_type=True,
+    include_object=comparable(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()
