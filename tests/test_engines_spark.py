@@ -23,7 +23,7 @@ from patronage.engines.spark_cluster import spark_session, validate_master  # no
 from patronage.loyalty.value_fit import fit_on_statistics  # noqa: E402
 from test_engines import simulated_log, store  # noqa: E402
 
-pytestmark = [pytest.mark.db, pytest.mark.slow,
+pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.spark,
               pytest.mark.filterwarnings("ignore::FutureWarning")]  # pyspark on pandas 3
 
 

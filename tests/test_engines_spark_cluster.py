@@ -24,7 +24,7 @@ from patronage.engines.parquet import export_parquet  # noqa: E402
 from patronage.engines.spark_cluster import LocalCluster  # noqa: E402
 from test_engines import simulated_log, store  # noqa: E402
 
-pytestmark = [pytest.mark.db, pytest.mark.slow,
+pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.spark,
               pytest.mark.filterwarnings("ignore::FutureWarning")]  # pyspark on pandas 3
 
 

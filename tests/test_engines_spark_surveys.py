@@ -20,7 +20,7 @@ from patronage.engines.duckdb import DuckDBEngine  # noqa: E402
 from patronage.engines.spark import SparkEngine  # noqa: E402
 from patronage.satisfaction.path_models import parse_path_model  # noqa: E402
 
-pytestmark = [pytest.mark.db, pytest.mark.slow,
+pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.spark,
               pytest.mark.filterwarnings("ignore::FutureWarning"),  # pyspark on pandas 3
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
