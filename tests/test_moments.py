@@ -20,16 +20,7 @@ from patronage.analytics import (
     moments_from_sums,
     moments_of,
 )
-
-MOBI_OUTER = {
-    "Image": [f"IMAG{i}" for i in range(1, 6)],
-    "Expectation": [f"CUEX{i}" for i in range(1, 4)],
-    "Quality": [f"PERQ{i}" for i in range(1, 8)],
-    "Value": ["PERV1", "PERV2"],
-    "Satisfaction": [f"CUSA{i}" for i in range(1, 4)],
-    "Complaints": ["CUSCO"],
-    "Loyalty": [f"CUSL{i}" for i in range(1, 4)],
-}
+from test_pls import MOBI_OUTER
 
 
 def _answers(n: int = 400, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
