@@ -312,3 +312,73 @@ def test_a_chunk_prepared_while_the_one_before_is_written_sees_its_upgrades_and_
                         if key.rsplit(":", 1)[-1] == str(txn[name])) for name in txn}
     assert earned == {"T1": 200, "T2": 150, "T3": 200, "T4": 200, "T5": 150}
     assert done.transactions == 5 and ledger.check_balances(engine) == []
+
+
+def _random_programme(engine, seed: int):
+    """Thirty members (every third referred by the one before), gold at 300 spent in the
+    window, and 240 purchases and refunds over 2025 in random order of id."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    with write_transaction(engine) as conn:
+        insert_rows(conn, member_tiers, [
+            {"code": "basic", "name_en": "Basic", "name_zh_hans": "普卡", "name_zh_hant": "普卡",
+             "rank": 0, "qualify_value": 0, "multiplier": 1.0},
+            {"code": "gold", "name_en": "Gold", "name_zh_hans": "金卡", "name_zh_hant": "金卡",
+             "rank": 1, "qualify_value": 300, "multiplier": 1.5}])
+        insert_rows(conn, customers, [
+            {"external_id": f"C{i}", "name": f"C{i}", "birthday": date(1980, 1 + i % 12, 3),
+             "created_at": NOW, "updated_at": NOW} for i in range(30)])
+        ids = dict(conn.execute(select(customers.c.external_id, customers.c.id)).all())
+        made = {}
+        for i in range(30):
+            made[i] = enrol_member(conn, ids[f"C{i}"], joined_on=date(2025, 1, 1), now=NOW,
+                                   referred_by=made[i - 1] if i % 3 == 2 else None).member_id
+    earning.add_rule(engine, "purchase", points_per_yuan=1)
+    earning.add_rule(engine, "purchase", points_per_yuan=2, category="家电")
+    earning.add_rule(engine, "member_day", multiplier=2, weekday="wed")
+    earning.add_rule(engine, "birthday_month", multiplier=2, cap_per_month=120)
+    earning.add_rule(engine, "first_purchase", points=100)
+    earning.add_rule(engine, "referral", points=500)
+    rows = []
+    for n in range(240):
+        who = int(rng.integers(0, 30))
+        when = datetime(2025, 1, 2) + (NOW - datetime(2025, 1, 2)) * float(rng.random())
+        category = "家电" if rng.random() < 0.3 else None
+        if n > 10 and rng.random() < 0.05:
+            of = rows[int(rng.integers(0, len(rows)))]
+            if of[3] > 0 and of[6] is None:
+                rows.append((f"R{n}", of[1], of[2], -of[3], of[4], None, of[0]))
+                continue
+        rows.append((f"T{n}", f"C{who}", when, float(rng.integers(10, 200)), category, None, None))
+    _buy(engine, ids, rows)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_chunks_prepared_ahead_earn_what_one_chunk_at_a_time_earns(engine, tmp_path,
+                                                                   monkeypatch, seed):
+    """Chunks of 7 transactions, each prepared while the one before is written (members move up
+    to gold between chunks, refer one another and reach the birthday cap), earn exactly what the
+    same chunks earn one at a time on another database."""
+    from patronage.storage import make_engine, upgrade
+
+    reference = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    try:
+        upgrade(reference)
+        _random_programme(reference, seed)
+        with monkeypatch.context() as patch:
+            patch.setattr(accrual, "_purchases", lambda engine, run, top, chunk: accrual._stream(
+                engine, run, top, chunk, table=transactions, stamp="occurred_at",
+                cursor=accrual.CURSOR, seen=accrual.SEEN, accrue=accrual_batch.accrue_rows,
+                read=accrual_batch.transaction_rows))
+            accrual.accrue(reference, now=NOW, chunk=7)
+        expected = _ledger(reference)
+    finally:
+        reference.dispose()
+    _random_programme(engine, seed)
+    accrual.accrue(engine, now=NOW, chunk=7)
+    found = _ledger(engine)
+    assert len(expected) > 250 and any(key.startswith("referral:") for key in expected)
+    assert any(key.startswith("refund:") for key in expected)
+    assert {k: p for k, (_, p) in found.items()} == {k: p for k, (_, p) in expected.items()}
+    assert ledger.check_balances(engine) == []

@@ -27,7 +27,7 @@ from patronage.messages import UserError
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers
 from patronage.storage.schema_members import members as members_table
-from patronage.storage.schema_members import point_accounts, point_transfers
+from patronage.storage.schema_members import TRANSFER_KINDS, point_accounts, point_transfers
 
 pytestmark = pytest.mark.db
 START = date(2025, 1, 1)
@@ -156,6 +156,21 @@ def test_transfers_keep_their_source_ids_and_nothing_written_can_change(engine):
             kind="earn", member_id=member_id, source_key="earn:nowhere", occurred_at=NOW,
             created_at=NOW))
     assert ledger_problems(engine) == []
+    # The kind is checked by equalities (migration 0020): every known kind passes, others fail.
+    for n, kind in enumerate(TRANSFER_KINDS):
+        with engine.begin() as conn:
+            conn.execute(insert(point_transfers).values(
+                debit_account_id=row["debit_account_id"],
+                credit_account_id=row["credit_account_id"], points=1, kind=kind,
+                member_id=member_id, source_key=f"kind:{n}", occurred_at=NOW, created_at=NOW))
+    for kind in ("gift", "EARN", ""):
+        with pytest.raises(IntegrityError, match="kind"), engine.begin() as conn:
+            conn.execute(insert(point_transfers).values(
+                debit_account_id=row["debit_account_id"],
+                credit_account_id=row["credit_account_id"], points=1, kind=kind,
+                member_id=member_id, source_key=f"kind:{kind}", occurred_at=NOW,
+                created_at=NOW))
+
 
 def test_a_bulk_insert_naming_an_unknown_account_is_refused_whole(engine):
     """The accounts of transfers written many at once (the accrual's path: one multi-row

@@ -15,10 +15,11 @@ PostgreSQL; SQLite admits one writer), and every transfer's source key is unique
 ``referral:<member id>``, ``refund:<transaction id>``, ``survey:<response id>``), so a
 transfer is never written twice. On PostgreSQL a run first waits for imports in progress to
 commit (a brief ``SHARE`` lock), so that no transaction with a smaller id appears after the
-cursor has passed it. On SQLite a chunk commits without waiting for the disk
-(``synchronous=NORMAL``, see :func:`patronage.storage.write_transaction`): a power cut may lose
-the last chunks committed, never part of one, and since the cursor commits with the transfers,
-a lost chunk is simply not done and the next run accrues it again; the ledger stays whole.
+cursor has passed it. A chunk commits without waiting for the disk (SQLite
+``synchronous=NORMAL``, PostgreSQL ``synchronous_commit = off``; see
+:func:`patronage.storage.write_transaction`): a power cut may lose the last chunks committed,
+never part of one, and since the cursor commits with the transfers, a lost chunk is simply not
+done and the next run accrues it again; the ledger stays whole.
 
 **Two chunks at once.** While a chunk of transactions is written (inserting its transfers
 is most of the job, and SQLite does much of it without holding Python's lock), the next one is
@@ -160,7 +161,10 @@ def _catch_up(engine: Engine, run: Run, top: dict) -> None:
             mc = cur[MEMBERS]
             if mc >= top["members"]:
                 return
-            hi = conn.execute(select(members.c.id).where(
+            nothing_read = ((not purchase_rules or cur[CURSOR] == 0)
+                            and (not survey_rules or cur[SURVEYS] == 0))
+            # Before the first accrual nobody has earlier rows to catch up: one step.
+            hi = top["members"] if nothing_read else conn.execute(select(members.c.id).where(
                 members.c.id > mc, members.c.id <= top["members"]).order_by(members.c.id)
                 .offset(MEMBER_CHUNK - 1).limit(1)).scalar() or top["members"]
             read_people(conn, run, hi)
@@ -287,7 +291,7 @@ def _purchases(engine: Engine, run: Run, top: int, chunk: int) -> None:
                         and run.people_upto == covered):
                     hi, prepared = planned.hi, planned.prepared
                     if prepared is not None and moved is not None:
-                        prepared = retier(run, prepared, moved)
+                        prepared = retier(conn, run, prepared, moved)
                 else:
                     hi, prepared = _chunk_end(conn, run, after, top, chunk), None
                     if hi > after:

@@ -27,7 +27,9 @@ from patronage.members.points import (
     PURCHASE_KINDS, month_index, purchase_points, refund_base_points, refund_points,
     rule_matches, survey_points,
 )
-from patronage.members.posting import Accounts, give_many, rows_in, take_many
+from patronage.members.posting import (
+    Accounts, Staged, give_many, rows_in, stage_gives, take_many,
+)
 from patronage.members.programme import company_times
 from patronage.storage.schema import customers, responses, transactions
 from patronage.storage.schema_members import members
@@ -302,6 +304,7 @@ class Prepared:
     before: pd.DataFrame | None  # what the monthly-capped rules gave before the chunk
     moves: pd.DataFrame  # what the purchases earn (points.MOVEMENT_COLUMNS)
     on_time: np.ndarray  # per row: dated on or after the member joined
+    staged: Staged | None = None  # the moves laid out for writing (posting.stage_gives)
 
 
 def capped_moves(run: Run, moves: pd.DataFrame) -> pd.DataFrame | None:
@@ -340,13 +343,17 @@ def prepare(conn: Connection, run: Run, rows: pd.DataFrame, *, check: bool,
     if pending is not None and not pending.empty:
         before = pending if before is None else pd.concat([before, pending], ignore_index=True)
     moves = purchase_points(purchases, run.rules, before)
-    return Prepared(rows, purchases, before, moves, on_time)
+    staged = None if moves.empty else stage_gives(conn, moves, run.accounts, run.policy,
+                                                  now=run.now)
+    return Prepared(rows, purchases, before, moves, on_time, staged)
 
 
-def retier(run: Run, prepared: Prepared, moved: pd.DataFrame) -> Prepared:
+def retier(conn: Connection, run: Run, prepared: Prepared, moved: pd.DataFrame) -> Prepared:
     """``prepared`` with the tiers of the members ``moved`` up (``member_id, customer_id,
-    tier``) since it was read, its points computed again when one of them buys or referred
-    a buyer."""
+    tier``) since it was read: the points of the members who bought or whose referrer moved
+    are computed again, all of each such member's purchases (a monthly cap counts a member's
+    purchases together), and only theirs unless a referral bonus is capped (a referrer's cap
+    counts the purchases of everyone they referred: then all are computed again)."""
     purchases = prepared.purchases
     if moved.empty or purchases.empty:
         return prepared
@@ -360,8 +367,26 @@ def retier(run: Run, prepared: Prepared, moved: pd.DataFrame) -> Prepared:
     purchases.loc[own, "tier"] = tiers
     purchases.loc[own, "tier_multiplier"] = tiers.map(run.multipliers).astype("float64")
     purchases.loc[referring, "referrer_tier"] = purchases.loc[referring, "referrer"].map(tier_of)
-    moves = purchase_points(purchases, run.rules, prepared.before)
-    return Prepared(prepared.rows, purchases, prepared.before, moves, prepared.on_time)
+    capped_referral = any(r["kind"] == "referral" and r.get("cap_per_month") is not None
+                          for r in run.rules)
+    if capped_referral or prepared.staged is None:
+        moves = purchase_points(purchases, run.rules, prepared.before)
+        staged = None if moves.empty else stage_gives(conn, moves, run.accounts, run.policy,
+                                                      now=run.now)
+        return Prepared(prepared.rows, purchases, prepared.before, moves, prepared.on_time,
+                        staged)
+    again = purchases["member_id"].isin(
+        purchases.loc[own | referring, "member_id"].unique()).to_numpy()
+    redo = purchase_points(purchases[again], run.rules, prepared.before)
+    drop = purchases.loc[again, "transaction_id"].to_numpy(dtype="float64")
+    kept = prepared.moves[~np.isin(prepared.moves["transaction_id"].to_numpy(dtype="float64"),
+                                   drop)]
+    moves = pd.concat([kept, redo], ignore_index=True) if not redo.empty else kept
+    nothing = prepared.staged.laid.subset(np.zeros(len(prepared.staged.laid.frame), dtype=bool))
+    staged = prepared.staged.replaced(drop, Staged(redo, nothing) if redo.empty else stage_gives(
+        conn, redo, run.accounts, run.policy, now=run.now))
+    return Prepared(prepared.rows, purchases, prepared.before, moves.reset_index(drop=True),
+                    prepared.on_time, staged)
 
 
 def apply(conn: Connection, run: Run, prepared: Prepared) -> pd.DataFrame:
@@ -369,7 +394,8 @@ def apply(conn: Connection, run: Run, prepared: Prepared) -> pd.DataFrame:
     the upgrades they bring; returns the members moved up (``member_id, customer_id, tier``),
     for :func:`set_tiers` (the chunks after read them)."""
     rows, moves, on_time = prepared.rows, prepared.moves, prepared.on_time
-    given = give_many(conn, moves, run.accounts, run.policy, now=run.now)
+    given = give_many(conn, moves, run.accounts, run.policy, now=run.now,
+                      staged=prepared.staged)
     if not moves.empty:
         own = ~moves["source_key"].str.startswith("referral:")
         run.done.transactions += int(moves.loc[own, "transaction_id"].nunique())

@@ -20,6 +20,7 @@ Transfers go in by ``executemany`` on SQLite and by binary ``COPY`` on PostgreSQ
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -167,24 +168,46 @@ def big_cache(conn: Connection):
         dbapi.execute(f"PRAGMA cache_size={int(previous)}")
 
 
-def insert_transfers(conn: Connection, frame: pd.DataFrame) -> int:
-    """Write the transfers of ``frame`` (columns of ``point_transfers``); returns how many.
-    Columns empty on every row are left out (the database's NULL)."""
+@dataclass
+class Laid:
+    """Transfers laid out for writing (:func:`lay_out`): the frame, and on SQLite its values
+    as the driver takes them, a row per transfer (an object array)."""
+
+    dialect: str
+    frame: pd.DataFrame
+    table: np.ndarray | None = None
+
+    def subset(self, keep: np.ndarray) -> Laid:
+        table = None if self.table is None else self.table[keep]
+        return Laid(self.dialect, self.frame[keep], table)
+
+
+def lay_out(dialect: str, frame: pd.DataFrame) -> Laid:
+    """``frame`` (columns of ``point_transfers``) ready for :func:`write_laid`; columns empty
+    on every row are left out (the database's NULL). On SQLite the values are converted here,
+    which the accrual does for the next chunk while the one before is written."""
+    frame = frame[[c for c in frame.columns if frame[c].notna().any()]]
+    if dialect != "sqlite" or frame.empty:
+        return Laid(dialect, frame)
+    table = np.empty((len(frame), len(frame.columns)), dtype=object)
+    for j, column in enumerate(frame.columns):
+        table[:, j] = _sqlite_column(frame[column], _TRANSFER_KINDS[column])
+    return Laid(dialect, frame, table)
+
+
+def write_laid(conn: Connection, laid: Laid) -> int:
+    """Write transfers laid out by :func:`lay_out`; returns how many."""
+    frame = laid.frame
     if frame.empty:
         return 0
-    frame = frame[[c for c in frame.columns if frame[c].notna().any()]]
     columns = list(frame.columns)
+    names = ", ".join(f'"{c}"' for c in columns)
     if conn.dialect.name == "sqlite":
-        # Many rows per statement: SQLite builds the check constraint's IN list once per
-        # statement, which row-by-row executemany would pay on every row. The values go row
-        # after row into one flat list, laid out by numpy.
-        names = ", ".join(f'"{c}"' for c in columns)
+        # Many rows per statement: each statement has its fixed costs, which row-by-row
+        # executemany would pay on every row. The values go row after row into one flat list.
         row = f'({", ".join("?" for _ in columns)})'
         per = max(1, _SQLITE_VARIABLES // len(columns))
-        table = np.empty((len(frame), len(columns)), dtype=object)
-        for j, column in enumerate(columns):
-            table[:, j] = _sqlite_column(frame[column], _TRANSFER_KINDS[column])
-        values = table.ravel().tolist()
+        values = laid.table.ravel().tolist()
         dbapi = conn.connection.driver_connection
         width = per * len(columns)
         for start in range(0, len(values), width):
@@ -197,7 +220,6 @@ def insert_transfers(conn: Connection, frame: pd.DataFrame) -> int:
         records = frame.astype(object).where(frame.notna(), None).to_dict("records")
         conn.execute(insert(point_transfers), records)
         return len(frame)
-    names = ", ".join(f'"{c}"' for c in columns)
     cursor = conn.connection.driver_connection.cursor()
     try:
         with cursor.copy(f"COPY point_transfers ({names}) FROM STDIN (FORMAT binary)") as copy:
@@ -208,6 +230,14 @@ def insert_transfers(conn: Connection, frame: pd.DataFrame) -> int:
     finally:
         cursor.close()
     return len(frame)
+
+
+def insert_transfers(conn: Connection, frame: pd.DataFrame) -> int:
+    """Write the transfers of ``frame`` (columns of ``point_transfers``); returns how many.
+    Columns empty on every row are left out (the database's NULL)."""
+    if frame.empty:
+        return 0
+    return write_laid(conn, lay_out(conn.dialect.name, frame))
 
 
 def add_to_balances(conn: Connection, changes: dict[int, int]) -> None:
@@ -262,16 +292,35 @@ def _day(value):
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
-def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy: Policy, *,
-              now: datetime | None = None) -> int:
-    """Credit each movement (columns of :data:`patronage.members.points.MOVEMENT_COLUMNS`) to
-    its member from the ``issue`` account, earned on its ``earned_on`` day (the company's day
-    of ``occurred_at`` when it has none: a purchase at 01:00 on 1 April in Shanghai is stored
-    at 17:00 UTC on 31 March, and was earned on 1 April) and expiring by ``policy``; returns
-    the points given."""
-    if moves.empty:
-        return 0
-    now = now or _now()
+@dataclass
+class Staged:
+    """What :func:`give_many` writes for ``moves``, laid out ahead (:func:`stage_gives`): the
+    movements with their earning and expiry days, and their transfers in member order."""
+
+    moves: pd.DataFrame
+    laid: Laid
+
+    def replaced(self, drop: np.ndarray, other: Staged) -> Staged:
+        """These movements without those of the transactions ``drop`` (ids), with ``other``'s
+        instead, the transfers in member order again."""
+        mine = ~np.isin(self.moves["transaction_id"].to_numpy(dtype="float64"), drop)
+        laid_mine = ~np.isin(self.laid.frame["transaction_id"].to_numpy(dtype="float64"), drop)
+        moves = pd.concat([self.moves[mine], other.moves], ignore_index=True)
+        frame = pd.concat([self.laid.frame[laid_mine], other.laid.frame], ignore_index=True)
+        order = np.lexsort((frame["occurred_at"].to_numpy(), frame["member_id"].to_numpy()))
+        frame = frame.iloc[order].reset_index(drop=True)
+        mine, theirs = self.laid, other.laid
+        if mine.table is None or theirs.table is None or list(mine.frame.columns) != list(
+                theirs.frame.columns):  # PostgreSQL, or other columns: laid out again
+            return Staged(moves, lay_out(mine.dialect, frame))
+        table = np.concatenate([mine.table[laid_mine], theirs.table])[order]
+        return Staged(moves, Laid(mine.dialect, frame, table))
+
+
+def stage_gives(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy: Policy, *,
+                now: datetime) -> Staged:
+    """Lay out what :func:`give_many` writes for ``moves`` (it reads only account ids, on any
+    connection: the accrual stages the next chunk while the one before is written)."""
     if "earned_on" in moves and moves["earned_on"].notna().all():
         earned_on = pd.to_datetime(moves["earned_on"]).dt.normalize()
     else:
@@ -279,39 +328,55 @@ def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy:
     moves = moves.assign(earned_on=earned_on)
     moves = moves.assign(expires_on=expiry_dates(policy, moves["earned_on"]))
     accounts.load(conn, moves["member_id"])
+    members = moves["member_id"].to_numpy(dtype=np.int64)
+    occurred = pd.to_datetime(moves["occurred_at"]).to_numpy()
+    # In member order: the ledger's member and account indexes then take the rows in key
+    # order (twice as fast on a large ledger as in transaction order). The columns are put in
+    # that order before the frame is made (a stable sort, as numpy arrays).
+    order = np.lexsort((occurred, members))
+    frame = pd.DataFrame({
+        "debit_account_id": accounts.programme["issue"],
+        "credit_account_id": accounts.of(members)[order],
+        "points": moves["points"].to_numpy(dtype=np.int64)[order],
+        "kind": moves["kind"].to_numpy()[order], "member_id": members[order],
+        "source_key": moves["source_key"].to_numpy()[order],
+        "transaction_id": moves["transaction_id"].to_numpy(dtype="float64")[order],
+        "rule_id": moves["rule_id"].to_numpy(dtype="float64")[order],
+        "response_id": moves["response_id"].to_numpy(dtype="float64")[order],
+        "base_points": (moves["base_points"].to_numpy(dtype="float64")[order]
+                        if "base_points" in moves else np.nan),
+        "occurred_at": occurred[order],
+        "earned_on": pd.to_datetime(moves["earned_on"]).to_numpy(dtype="datetime64[s]")[order],
+        "expires_on": pd.to_datetime(moves["expires_on"]).to_numpy(
+            dtype="datetime64[s]")[order],
+        "created_at": pd.Timestamp(now)})
+    return Staged(moves, lay_out(conn.dialect.name, frame))
+
+
+def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy: Policy, *,
+              now: datetime | None = None, staged: Staged | None = None) -> int:
+    """Credit each movement (columns of :data:`patronage.members.points.MOVEMENT_COLUMNS`) to
+    its member from the ``issue`` account, earned on its ``earned_on`` day (the company's day
+    of ``occurred_at`` when it has none: a purchase at 01:00 on 1 April in Shanghai is stored
+    at 17:00 UTC on 31 March, and was earned on 1 April) and expiring by ``policy``; returns
+    the points given. ``staged``: the movements laid out ahead by :func:`stage_gives`."""
+    if moves.empty:
+        return 0
+    if staged is None:
+        staged = stage_gives(conn, moves, accounts, policy, now=now or _now())
+    moves, laid = staged.moves, staged.laid
     owing = _owing(conn, moves["member_id"])
-    slow = moves["member_id"].isin(owing).to_numpy()
-    for row in moves[slow].itertuples(index=False):
-        give(conn, int(row.member_id), _movement(row))
-    fast = moves[~slow]
-    if not fast.empty:
-        members = fast["member_id"].to_numpy(dtype=np.int64)
-        occurred = pd.to_datetime(fast["occurred_at"]).to_numpy()
-        # In member order: the ledger's member and account indexes then take the rows in
-        # key order (twice as fast on a large ledger as in transaction order). The columns are
-        # put in that order before the frame is made (a stable sort, as numpy arrays).
-        order = np.lexsort((occurred, members))
-        credit = accounts.of(members)[order]
-        points = fast["points"].to_numpy(dtype=np.int64)[order]
-        frame = pd.DataFrame({
-            "debit_account_id": accounts.programme["issue"], "credit_account_id": credit,
-            "points": points, "kind": fast["kind"].to_numpy()[order],
-            "member_id": members[order], "source_key": fast["source_key"].to_numpy()[order],
-            "transaction_id": fast["transaction_id"].to_numpy(dtype="float64")[order],
-            "rule_id": fast["rule_id"].to_numpy(dtype="float64")[order],
-            "response_id": fast["response_id"].to_numpy(dtype="float64")[order],
-            "base_points": (fast["base_points"].to_numpy(dtype="float64")[order]
-                            if "base_points" in fast else np.nan),
-            "occurred_at": occurred[order],
-            "earned_on": pd.to_datetime(fast["earned_on"]).to_numpy(
-                dtype="datetime64[s]")[order],
-            "expires_on": pd.to_datetime(fast["expires_on"]).to_numpy(
-                dtype="datetime64[s]")[order],
-            "created_at": pd.Timestamp(now)})
-        insert_transfers(conn, frame)
+    if owing:
+        for row in moves[moves["member_id"].isin(owing).to_numpy()].itertuples(index=False):
+            give(conn, int(row.member_id), _movement(row))
+        laid = laid.subset(~laid.frame["member_id"].isin(owing).to_numpy())
+    if not laid.frame.empty:
+        write_laid(conn, laid)
+        credit = laid.frame["credit_account_id"].to_numpy(dtype=np.int64)
         accounts_credited, which = np.unique(credit, return_inverse=True)
-        sums = np.bincount(which, weights=points).astype(np.int64)  # exact below 2**53
-        add_to_balances(conn, dict(zip(accounts_credited.tolist(), sums.tolist(), strict=True)))
+        sums = np.bincount(which, weights=laid.frame["points"].to_numpy(dtype=np.int64))
+        add_to_balances(conn, dict(zip(accounts_credited.tolist(),
+                                       sums.astype(np.int64).tolist(), strict=True)))
     return int(moves["points"].sum())
 
 
@@ -380,5 +445,6 @@ def take_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, *, shor
     return int(taken.sum())
 
 
-__all__ = ["Accounts", "IN_CHUNK", "add_to_balances", "big_cache", "expiry_dates", "give_many",
-           "in_chunks", "insert_transfers", "rows_in", "take_many"]
+__all__ = ["Accounts", "IN_CHUNK", "Laid", "Staged", "add_to_balances", "big_cache", "expiry_dates",
+           "give_many", "in_chunks", "insert_transfers", "lay_out", "rows_in", "stage_gives",
+           "take_many", "write_laid"]

@@ -97,11 +97,12 @@ def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Conne
     prompt where SQLite's busy handler sleeps and retries (other processes still meet the busy
     timeout).
 
-    ``durable=False`` (SQLite): this transaction commits with ``synchronous=NORMAL``, without
-    waiting for the disk to confirm its log; in WAL mode a power cut may then lose it (never
-    corrupt the database). Only for work that is done again when it is lost, such as a batch of
-    a job whose cursor moves in the same transaction. SQLite takes the setting only outside a
-    transaction, so it is set before ``BEGIN`` and put back after the commit.
+    ``durable=False``: this transaction commits without waiting for the disk to confirm its log
+    (SQLite ``synchronous=NORMAL``, PostgreSQL ``SET LOCAL synchronous_commit = off``); a power
+    cut may then lose it, never part of it, and never corrupts the database. Only for work that
+    is done again when it is lost, such as a batch of a job whose cursor moves in the same
+    transaction. SQLite takes the setting only outside a transaction, so it is set before
+    ``BEGIN`` and put back after the commit.
     """
     sqlite = engine.dialect.name == "sqlite"
     lock = _write_lock(engine) if sqlite else nullcontext()
@@ -112,6 +113,8 @@ def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Conne
         try:
             conn = conn.execution_options(**{_WRITE: True})
             with conn.begin():
+                if not sqlite and not durable:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 yield conn
         finally:
             if dbapi is not None:
