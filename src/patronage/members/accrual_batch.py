@@ -246,11 +246,18 @@ def _all_first_purchases(conn: Connection, run: Run) -> None:
     for those whose first-purchase or referral bonus was given): for a run whose first chunk
     holds many members, far cheaper than looking them up a list at a time."""
     given = _keys_from(conn, "first:") | _keys_from(conn, "referral:")
-    # Per member, a seek into the purchases' (customer, time) index at the day they joined.
-    rows = [row for row in conn.exec_driver_sql(
-        "SELECT m.id, (SELECT t.occurred_at FROM transactions t WHERE t.customer_id = "
-        "m.customer_id AND t.occurred_at >= m.joined_on AND NOT t.is_refund "
-        "ORDER BY t.occurred_at LIMIT 1) FROM members m").fetchall() if row[1] is not None]
+    if conn.dialect.name == "sqlite":
+        # Per member, a seek into the purchases' (customer, time) index at the day they joined.
+        sql = ("SELECT m.id, (SELECT t.occurred_at FROM transactions t WHERE t.customer_id = "
+               "m.customer_id AND t.occurred_at >= m.joined_on AND NOT t.is_refund "
+               "ORDER BY t.occurred_at LIMIT 1) FROM members m")
+    else:
+        # One hash join and grouping: a seek per member would probe the index of every month
+        # of the partitioned transactions (15 s instead of 1 s for 100k members).
+        sql = ("SELECT m.id, MIN(t.occurred_at) FROM members m JOIN transactions t ON "
+               "t.customer_id = m.customer_id AND t.occurred_at >= m.joined_on "
+               "WHERE NOT t.is_refund GROUP BY m.id")
+    rows = [row for row in conn.exec_driver_sql(sql).fetchall() if row[1] is not None]
     if not rows:
         return
     ids = [int(m) for m, _ in rows]
