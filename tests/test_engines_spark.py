@@ -3,7 +3,7 @@ results: the customer summary, the value models' statistics and the RFM scores e
 per-customer P(alive), expected purchases and CLV to 1e-8; the scores written back as a Spark
 table. Against the database too, on a simulated panel and on the CDNOW log (as
 ``test_engines`` checks DuckDB), with the acquisition cohorts and the whale curve of the
-in-database analyses. One local[1] session for the module. Skipped without pyspark and Java
+in-database analyses. The process's one local[1] session (the ``spark`` fixture). Skipped without pyspark and Java
 (``pip install 'patronage[spark]'``), a failure under ``PATRONAGE_REQUIRE_SPARK=1`` (CI)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from patronage.cli import main  # noqa: E402
 from patronage.engines.duckdb import DuckDBEngine  # noqa: E402
 from patronage.engines.parquet import export_parquet  # noqa: E402
 from patronage.engines.spark import SparkEngine  # noqa: E402
-from patronage.engines.spark_cluster import spark_session, validate_master  # noqa: E402
+from patronage.engines.spark_cluster import validate_master  # noqa: E402
 from patronage.loyalty.value_fit import fit_on_statistics  # noqa: E402
 from patronage.engines.cohorts import cohort_analysis, whale_analysis  # noqa: E402
 from patronage.loyalty import whale_table  # noqa: E402
@@ -32,16 +32,6 @@ from test_engines import (  # noqa: E402
 
 pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.spark,
               pytest.mark.filterwarnings("ignore::FutureWarning")]  # pyspark on pandas 3
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    """One local Spark session for the module (the commands run in it too)."""
-    warehouse = tmp_path_factory.mktemp("warehouse")
-    session = spark_session("local[1]", {"spark.sql.shuffle.partitions": "2",
-                                         "spark.sql.warehouse.dir": str(warehouse)})
-    yield session
-    session.stop()
 
 
 def _frame(rows) -> pd.DataFrame:
