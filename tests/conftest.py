@@ -411,3 +411,12 @@ def pulse(panel):
     with engine.connect() as conn:
         tokens = conn.execute(select(invitations.c.token).order_by(invitations.c.id)).scalars().all()
     return engine, code, open_token, tokens
+
+
+@pytest.fixture
+def spark():
+    """The test process's one local Spark session (see ``spark_support.shared_spark``); the
+    Spark test modules require Spark before asking for it."""
+    from spark_support import shared_spark
+
+    return shared_spark()

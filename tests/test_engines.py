@@ -93,12 +93,23 @@ def assert_params_close(ours, expected, rtol=1e-8) -> None:
         assert ours[name] == pytest.approx(expected[name], rel=rtol), name
 
 
-def check_engines_agree(engine, folder, *, observation_end=None) -> None:
-    """Everything the issue asks to be equal, DuckDB against the database."""
+def relation_frame(relation) -> pd.DataFrame:
+    """A DuckDB relation or a Spark DataFrame of per-customer scores as a frame indexed by
+    customer (rows in the customers' order)."""
+    if hasattr(relation, "df"):
+        frame = relation.df()
+    else:
+        frame = pd.DataFrame([row.asDict() for row in relation.collect()])
+    return frame.sort_values("customer_id", kind="stable").set_index("customer_id")
+
+
+def check_engines_agree(engine, folder, *, observation_end=None, lake=DuckDBEngine) -> None:
+    """Everything the issue asks to be equal, an engine over the export (``lake(folder)``,
+    DuckDB by default) against the database."""
     export_parquet(engine, folder)
     database = DatabaseEngine(engine)
     in_database = fit_value_models(engine, observation_end=observation_end)
-    with DuckDBEngine(folder) as duck:
+    with lake(folder) as duck:
         summary = duck.customer_summary(observation_end)
         assert_same_summary(summary, in_database.summary)
         stats = duck.statistics(observation_end)
@@ -106,10 +117,10 @@ def check_engines_agree(engine, folder, *, observation_end=None) -> None:
         purchases, spend = fit_on_statistics(stats)
         assert_params_close(purchases.params_, in_database.purchases.params_)
         assert_params_close(spend.params_, in_database.spend.params_)
-        scores = duck.value_scores(in_database.purchases, in_database.spend,
-                                   margin=in_database.margin,
-                                   observation_end=observation_end).df().set_index("customer_id")
-        rfm = duck.rfm_scores(observation_end).df().set_index("customer_id")
+        scores = relation_frame(duck.value_scores(in_database.purchases, in_database.spend,
+                                                  margin=in_database.margin,
+                                                  observation_end=observation_end))
+        rfm = relation_frame(duck.rfm_scores(observation_end))
     expected = in_database.customers
     pd.testing.assert_index_equal(scores.index, expected.index, check_names=False)
     for column in ("p_alive", "expected_purchases_90d", "clv"):
@@ -128,16 +139,20 @@ def test_duckdb_equals_the_database_on_a_simulated_panel(engine, tmp_path):
     check_engines_agree(engine, tmp_path / "calibration", observation_end=datetime(2025, 12, 1))
 
 
-@pytest.mark.slow
-def test_duckdb_equals_the_database_on_cdnow(engine, tmp_path):
+def cdnow_log() -> pd.DataFrame:
+    """The CDNOW purchase log shipped with ``lifetimes`` (the module is skipped without it)."""
     lifetimes = pytest.importorskip("lifetimes")
     path = os.path.join(os.path.dirname(lifetimes.__file__), "datasets", "CDNOW_master.txt")
     raw = pd.read_csv(path, sep=r"\s+", dtype={"customer_id": str, "date": str})
-    log = pd.DataFrame({"customer_id": raw["customer_id"],
-                        "occurred_at": pd.to_datetime(raw["date"], format="%Y%m%d"),
-                        "amount": raw["dollar_value"].astype(float), "cost": None,
-                        "is_refund": False})
-    store(engine, log)
+    return pd.DataFrame({"customer_id": raw["customer_id"],
+                         "occurred_at": pd.to_datetime(raw["date"], format="%Y%m%d"),
+                         "amount": raw["dollar_value"].astype(float), "cost": None,
+                         "is_refund": False})
+
+
+@pytest.mark.slow
+def test_duckdb_equals_the_database_on_cdnow(engine, tmp_path):
+    store(engine, cdnow_log())
     check_engines_agree(engine, tmp_path / "cdnow", observation_end=datetime(1997, 9, 30))
     # The fit on the distinct rows is the per-customer fit (the engines' statistics lose
     # nothing): the same maximum of the same likelihood, to the optimiser's tolerance.

@@ -1,7 +1,9 @@
 """Issue 16: Apache Spark over the exported Parquet files gives DuckDB's (and so the database's)
 results: the customer summary, the value models' statistics and the RFM scores exactly, the
 per-customer P(alive), expected purchases and CLV to 1e-8; the scores written back as a Spark
-table. One local[1] session for the module. Skipped without pyspark and Java
+table. Against the database too, on a simulated panel and on the CDNOW log (as
+``test_engines`` checks DuckDB), with the acquisition cohorts and the whale curve of the
+in-database analyses. The process's one local[1] session (the ``spark`` fixture). Skipped without pyspark and Java
 (``pip install 'patronage[spark]'``), a failure under ``PATRONAGE_REQUIRE_SPARK=1`` (CI)."""
 
 from __future__ import annotations
@@ -19,22 +21,17 @@ from patronage.cli import main  # noqa: E402
 from patronage.engines.duckdb import DuckDBEngine  # noqa: E402
 from patronage.engines.parquet import export_parquet  # noqa: E402
 from patronage.engines.spark import SparkEngine  # noqa: E402
-from patronage.engines.spark_cluster import spark_session, validate_master  # noqa: E402
+from patronage.engines.spark_cluster import validate_master  # noqa: E402
 from patronage.loyalty.value_fit import fit_on_statistics  # noqa: E402
-from test_engines import simulated_log, store  # noqa: E402
+from patronage.engines.cohorts import cohort_analysis, whale_analysis  # noqa: E402
+from patronage.loyalty import whale_table  # noqa: E402
+from patronage.loyalty.retention import cohorts_table  # noqa: E402
+from test_engines import (  # noqa: E402
+    cdnow_log, check_engines_agree, simulated_log, store,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.spark,
               pytest.mark.filterwarnings("ignore::FutureWarning")]  # pyspark on pandas 3
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    """One local Spark session for the module (the commands run in it too)."""
-    warehouse = tmp_path_factory.mktemp("warehouse")
-    session = spark_session("local[1]", {"spark.sql.shuffle.partitions": "2",
-                                         "spark.sql.warehouse.dir": str(warehouse)})
-    yield session
-    session.stop()
 
 
 def _frame(rows) -> pd.DataFrame:
@@ -106,3 +103,41 @@ def test_a_bad_spark_master_gets_a_message():
                                        "parquet:x", "--spark-master", "localhost:7077"])
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit)
     assert "is not a Spark master" in result.output and "spark://HOST:7077" in result.output
+
+
+COHORTS = ({"period": "Q"}, {"period": "M", "curve": True},
+           {"period": "Y", "repeat": True, "repeat_days": 30})
+
+
+def check_cohorts_and_whale_agree(engine, folder, spark) -> None:
+    """Spark's cohort tables and whale curve equal the in-database analyses': the counts
+    exactly, the shares and profits to 1e-8 relative."""
+    with SparkEngine(folder, session=spark) as ours:
+        for options in COHORTS:
+            pd.testing.assert_frame_equal(cohort_analysis(ours, **options),
+                                          cohorts_table(engine, **options), check_exact=False,
+                                          check_dtype=False, rtol=1e-8, atol=1e-12)
+        curve, figures = whale_analysis(ours, cost_per_case=2000.0)
+    expected_curve, expected = whale_table(engine, cost_per_case=2000.0)
+    pd.testing.assert_frame_equal(curve, expected_curve, check_exact=False, rtol=1e-8)
+    assert figures.keys() == expected.keys()
+    for name in expected:
+        assert figures[name] == pytest.approx(expected[name], rel=1e-8), name
+
+
+def test_spark_equals_the_database_on_a_simulated_panel(spark, engine, tmp_path):
+    store(engine, simulated_log())
+    lake = lambda folder: SparkEngine(folder, session=spark)  # noqa: E731
+    check_engines_agree(engine, tmp_path / "all", lake=lake)
+    check_engines_agree(engine, tmp_path / "calibration", observation_end="2025-12-01",
+                        lake=lake)
+    check_cohorts_and_whale_agree(engine, tmp_path / "all", spark)
+
+
+def test_spark_equals_the_database_on_cdnow(spark, engine, tmp_path):
+    """The 23,570 customers of the CDNOW log (Fader, Hardie & Lee 2005), calibrated to the end
+    of September 1997 as there."""
+    store(engine, cdnow_log())
+    check_engines_agree(engine, tmp_path / "cdnow", observation_end="1997-09-30",
+                        lake=lambda folder: SparkEngine(folder, session=spark))
+    check_cohorts_and_whale_agree(engine, tmp_path / "cdnow", spark)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from spark_support import require_spark
+from spark_support import require_spark, stop_running_spark
 
 require_spark()
 
@@ -49,7 +49,8 @@ def test_clv_on_a_standalone_cluster_of_two_workers_equals_local_mode(engine, tm
                                                                        monkeypatch):
     from pyspark.sql import SparkSession
 
-    assert SparkSession.getActiveSession() is None  # else the command would reuse it
+    stop_running_spark()  # the other Spark tests' session, which the command would reuse
+    assert SparkSession.getActiveSession() is None
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # the driver, for the executors
     store(engine, simulated_log(seed=3, n_customers=300))
     folder = tmp_path / "panel"

@@ -1,7 +1,7 @@
 """Issue 16: Spark over the demo company's export gives DuckDB's (and so the database's) survey
 and cohort analyses: NPS, CSI, key drivers and the PLS path model, acquisition cohorts and the
 whale curve, in the SQL both engines share; the counts exactly, the figures to 1e-8 relative.
-One local Spark session for the module. Skipped without pyspark and Java, failed instead under
+The process's one local Spark session. Skipped without pyspark and Java, failed instead under
 ``PATRONAGE_REQUIRE_SPARK=1`` (see spark_support)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from spark_support import require_spark
+from spark_support import require_spark, shared_spark
 
 require_spark()
 
@@ -27,22 +27,13 @@ pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.spark,
 
 @pytest.fixture(scope="module")
 def engines(demo_company, tmp_path_factory):
-    """DuckDB and Spark (one local session) on the demo company's export."""
-    from pyspark.sql import SparkSession
-
+    """DuckDB and Spark (the process's one local session) on the demo company's export."""
     folder = tmp_path_factory.mktemp("export") / "panel"
     result = CliRunner().invoke(main, ["export", "parquet", str(folder), "--db",
                                        demo_company[0]])
     assert result.exit_code == 0, result.output
-    session = (SparkSession.builder.master("local[1]")
-               .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.sql.session.timeZone", "UTC").getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
     with DuckDBEngine(folder) as duck:
-        yield duck, SparkEngine(folder, session=session)
-    session.stop()
+        yield duck, SparkEngine(folder, session=shared_spark())
 
 
 def assert_same(ours, theirs) -> None:

@@ -122,12 +122,23 @@ def _database_only(source) -> None:
         raise click.UsageError("--source is for --engine duckdb or spark")
 
 
-def _engine_table(compute, file, engine_name, source, **options):
-    """``compute(engine, **options)`` on the engine ``engine_name`` reading ``source``."""
+def _engine_table(compute, file, engine_name, source, db=None, **options):
+    """``compute(engine, **options)`` on the engine ``engine_name`` reading ``source`` (the
+    database of ``db`` for the database engine)."""
     if file is not None:
         raise click.UsageError(f"--file is read in process: leave out --engine {engine_name}")
-    with open_analysis_engine(engine_name, source) as engine:
+    with open_analysis_engine(engine_name, source, db) as engine:
         return guard(lambda: compute(engine, **options))
+
+
+def _in_sql(engine_name: str, file, source, n_boot: int) -> bool:
+    """Whether drivers or PLS are fitted on moments computed by the engine: always on DuckDB
+    and Spark, on the database when no intervals are asked for (``--bootstrap 0``; the
+    resamples need the responses in process) and no --file is read."""
+    if engine_name != "database":
+        return True
+    _database_only(source)
+    return n_boot == 0 and file is None
 
 
 def _no_bootstrap(engine_name: str, bootstrap: int | None) -> int:
@@ -235,13 +246,12 @@ def analyze_drivers(db, file, survey, include_flagged, fmt, target, predictors, 
     n_boot = _no_bootstrap(engine_name, bootstrap)
     names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     options = {"target": target, "level": level, "method": method, "predictors": names}
-    if engine_name != "database":
+    if _in_sql(engine_name, file, source, n_boot):
         from patronage.engines import survey_models
 
-        emit(_engine_table(survey_models.drivers_table, file, engine_name, source,
+        emit(_engine_table(survey_models.drivers_table, file, engine_name, source, db,
                            survey=survey, include_flagged=include_flagged, **options), fmt)
         return
-    _database_only(source)
     data = _survey_data(db, file, survey, include_flagged)
     emit(guard(lambda: drivers_table(data, n_boot=n_boot, **options)), fmt)
 
@@ -314,13 +324,13 @@ def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap, model_f
 
     n_boot = _no_bootstrap(engine_name, bootstrap)
     model = guard(lambda: read_path_model(model_file)) if model_file else None
-    if engine_name != "database":
+    if _in_sql(engine_name, file, source, n_boot):
         from patronage.engines import survey_models
 
-        emit(_engine_table(survey_models.pls_table, file, engine_name, source, survey=survey,
-                           include_flagged=include_flagged, show=show, model=model), fmt)
+        emit(_engine_table(survey_models.pls_table, file, engine_name, source, db,
+                           survey=survey, include_flagged=include_flagged, show=show,
+                           model=model), fmt)
         return
-    _database_only(source)
     data = _survey_data(db, file, survey, include_flagged)
     emit(guard(lambda: pls_table(data, show=show, n_boot=n_boot, model=model)), fmt)
 

@@ -1,12 +1,16 @@
 """The operational database (SQLite or PostgreSQL) as an analysis engine: the summary and its
 sufficient statistics are computed in SQL (:mod:`patronage.storage.summary`); the scores are
 computed in process (:mod:`patronage.engines.analyses` writes them to Parquet or, by
-:func:`write_scores_table`, to a table of the database)."""
+:func:`write_scores_table`, to a table of the database). The key drivers' and the PLS path
+model's moments are computed in SQL by :mod:`patronage.engines.survey_models`, which this engine
+serves as DuckDB and Spark do (``rows``, ``materialise`` and the literals of the dialect), on
+one connection held until :meth:`DatabaseEngine.close` (its temp tables live as long)."""
 
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy import text as sql
 
 from patronage.loyalty.value_fit import ValueStatistics
 from patronage.storage import read_customers
@@ -26,9 +30,17 @@ class DatabaseEngine:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._conn: Connection | None = None
+        self._sqlite = engine.dialect.name == "sqlite"
+        #: The type a group's key is cast to in shared SQL.
+        self.text_type = "TEXT"
 
     def close(self) -> None:
-        """Nothing to close: the command owns the database engine."""
+        """Closes the connection of the SQL analyses (dropping their temp tables); the
+        command owns the database engine."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __enter__(self):
         return self
@@ -55,6 +67,46 @@ class DatabaseEngine:
     def profiles(self) -> pd.DataFrame:
         return read_customers(self.engine).set_index("customer_id")[
             ["name", "region", "industry", "size", "tier"]]
+
+    # -- SQL shared with DuckDB and Spark (patronage.engines.surveys, .survey_models) ---------
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    def survey_views(self) -> None:
+        """Nothing to make: the survey tables are the database's."""
+
+    def rows(self, query: str) -> list[tuple]:
+        """The rows of ``query`` as tuples."""
+        return [tuple(row) for row in self._connection().execute(sql(query))]
+
+    def materialise(self, name: str, query: str) -> None:
+        """The result of ``query`` as the temp table ``name`` of the connection (replaced when
+        it exists; a table of the database with that name is left alone)."""
+        conn = self._connection()
+        schema = "temp" if self._sqlite else "pg_temp"
+        conn.execute(sql(f"DROP TABLE IF EXISTS {schema}.{name}"))
+        conn.execute(sql(f"CREATE TEMP TABLE {name} AS {query}"))
+
+    def has_keys(self, column: str) -> str:
+        """Whether the JSON ``column`` is an object with at least one key."""
+        if self._sqlite:
+            return (f"CASE WHEN NOT json_valid({column}) THEN 0 "
+                    f"WHEN json_type({column}) = 'object' "
+                    f"THEN (SELECT COUNT(*) FROM json_each({column})) > 0 ELSE 0 END")
+        return (f"CASE WHEN {column} IS NULL THEN false "
+                f"WHEN jsonb_typeof(CAST({column} AS JSONB)) = 'object' "
+                f"THEN CAST({column} AS JSONB) <> CAST('{{}}' AS JSONB) ELSE false END")
+
+    @staticmethod
+    def text(value: str) -> str:
+        """A string literal."""
+        return "'" + value.replace("'", "''") + "'"
+
+    def number(self, value: float) -> str:
+        """A double literal, the exact value of ``value``."""
+        return f"CAST('{value!r}' AS {'REAL' if self._sqlite else 'DOUBLE PRECISION'})"
 
 
 def write_scores_table(engine: Engine, name: str, frame: pd.DataFrame) -> int:

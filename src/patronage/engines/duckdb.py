@@ -68,6 +68,8 @@ class DuckDBEngine:
     """The analyses' statistics from an exported panel (a folder of Parquet files)."""
 
     name = "duckdb"
+    #: The type a group's key is cast to in shared SQL.
+    text_type = "STRING"
 
     def __init__(self, folder, *, threads: int | None = None):
         self.folder = panel_folder(folder)
@@ -83,6 +85,9 @@ class DuckDBEngine:
         """Views of the exported surveys, waves, responses and answers (made once, when a
         survey analysis first needs them)."""
         if not self._survey_views:
+            from patronage.engines.surveys import require_survey_folders
+
+            require_survey_folders(self.folder)
             for table in (surveys, waves, responses, answers):
                 self._view(table.name, table, f"{table.name}/*.parquet", hive=False)
             self._survey_views = True

@@ -62,6 +62,8 @@ class SparkEngine:
     """The analyses' statistics from an exported panel, computed by Spark."""
 
     name = "spark"
+    #: The type a group's key is cast to in shared SQL.
+    text_type = "STRING"
 
     def __init__(self, folder, *, master: str | None = None, session=None):
         from pyspark.sql import SparkSession
@@ -84,6 +86,9 @@ class SparkEngine:
         """Views of the exported surveys, waves, responses and answers (made once, when a
         survey analysis first needs them)."""
         if not self._survey_views:
+            from patronage.engines.surveys import require_survey_folders
+
+            require_survey_folders(self.folder)
             for name in ("surveys", "waves", "responses", "answers"):
                 self.spark.read.parquet(str(self.folder / name)).createOrReplaceTempView(name)
             self._survey_views = True

@@ -1,4 +1,5 @@
-"""Key drivers and the PLS path model on an engine over an exported panel (issue 16).
+"""Key drivers and the PLS path model on an engine: the operational database (SQLite or
+PostgreSQL), or DuckDB or Spark over an exported panel (issue 16).
 
 Both only need the weighted moments of their columns over the complete responses (listwise
 deletion, as the in-database analyses treat a missing answer): the engine pivots the answers of
@@ -7,8 +8,10 @@ response and one column per item (or per dimension score, computed as
 :func:`patronage.analytics.csi_scores` does), then counts, sums and sums the centred
 cross-products of every column pair; :func:`patronage.analytics.driver_importance_from_moments`
 and :meth:`patronage.analytics.PLSPathModel.fit_moments` fit on them. A model file's ``missing:
-mean`` replaces a missing answer by its item's mean, in SQL too. Bootstrap intervals resample
-the responses, so they need the database engine.
+mean`` replaces a missing answer by its item's mean, in SQL too. The SQL is the same on every
+engine but for the literals each engine writes (``text``, ``number``, ``text_type``,
+``has_keys``). Bootstrap intervals resample the responses, so they are computed in process from
+the database's responses.
 """
 
 from __future__ import annotations
@@ -80,11 +83,12 @@ def _moments(engine, columns: dict[str, str], *, impute: bool = False) -> Moment
     complete = " AND ".join(f"v{j} IS NOT NULL" for j in range(len(c)))
     rows = f"(SELECT w, {values} FROM wide) r WHERE w > 0 AND {complete}"
     v = [f"v{j}" for j in range(len(c))]
-    first = engine.rows(
-        f"SELECT COUNT(*), SUM(w), MIN(LEAST({', '.join(v)})), MAX(GREATEST({', '.join(v)})), "
-        + ", ".join(f"SUM(w * {x}) / SUM(w)" for x in v) + f" FROM {rows}")[0]
-    n, weight, low, high, means = first[0], first[1], first[2], first[3], first[4:]
     p = len(names)
+    first = engine.rows(  # per-column bounds: SQLite has no LEAST/GREATEST
+        "SELECT COUNT(*), SUM(w), " + ", ".join(f"SUM(w * {x}) / SUM(w)" for x in v) + ", "
+        + ", ".join(f"MIN({x}), MAX({x})" for x in v) + f" FROM {rows}")[0]
+    n, weight, means, bounds = first[0], first[1], first[2:2 + p], first[2 + p:]
+    low, high = (None, None) if not n else (min(bounds[0::2]), max(bounds[1::2]))
     centred = np.zeros((p, p))
     if n:
         m = [engine.number(float(x)) for x in means]

@@ -23,9 +23,18 @@ from patronage.index_system import IndexSystem, load_index_system
 from patronage.messages import N_, UserError
 from patronage.satisfaction.sources import EMPLOYEE_ITEM
 
-__all__ = ["csi_table", "kept_responses", "nps_table"]
+__all__ = ["csi_table", "kept_responses", "nps_table", "require_survey_folders"]
 
 _TABLES = ("surveys", "waves", "responses", "answers")
+
+
+def require_survey_folders(folder) -> None:
+    """A ``ValueError`` saying how to export them again when the exported panel ``folder``
+    lacks the survey tables (the check of DuckDB's and Spark's ``survey_views``)."""
+    for name in _TABLES:
+        if not (folder / name).is_dir():
+            raise ValueError(f"{folder} holds no {name}/ folder: export the panel again "
+                             "with `patronage export parquet DIR` (it now writes the surveys)")
 
 #: The grouping names of :meth:`patronage.satisfaction.sources.SurveyData.groups` available on
 #: an engine, as SQL over the responses ``r``, waves ``w`` and customers ``c``.
@@ -39,13 +48,9 @@ _GROUPS = {
 
 
 def kept_responses(engine, survey: str | None, include_flagged: bool, by: str | None) -> str:
-    """Views of the survey tables and the temp table ``kept`` (response id, weight, group ``g``,
+    """Views of the survey tables (or, on the database, the tables) and the temp table ``kept`` (response id, weight, group ``g``,
     wave start ``ws`` and order key ``o``) of the responses the database analysis reads; returns
     the chosen survey code."""
-    for name in _TABLES:
-        if not (engine.folder / name).is_dir():
-            raise ValueError(f"{engine.folder} holds no {name}/ folder: export the panel again "
-                             "with `patronage export parquet DIR` (it now writes the surveys)")
     engine.survey_views()
     if by is not None and by not in _GROUPS:
         raise UserError(N_("Cannot group by {by!r}: choose one of {available}."), by=by,
@@ -69,7 +74,7 @@ def kept_responses(engine, survey: str | None, include_flagged: bool, by: str | 
     group = _GROUPS[by] if by is not None else "'all'"
     flagged = "" if include_flagged else f"AND NOT ({engine.has_keys('r.quality_flags')})"
     engine.materialise("kept", f"""
-        SELECT r.id, r.weight, CAST({group} AS STRING) AS g, w.starts_on AS ws,
+        SELECT r.id, r.weight, CAST({group} AS {engine.text_type}) AS g, w.starts_on AS ws,
                ROW_NUMBER() OVER (ORDER BY r.submitted_at, r.id) AS o
         FROM responses r JOIN surveys s ON s.id = r.survey_id
         LEFT JOIN waves w ON w.id = r.wave_id LEFT JOIN customers c ON c.id = r.customer_id
