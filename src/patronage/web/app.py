@@ -31,6 +31,7 @@ from patronage.web import (
 )
 from patronage.web import actions as action_pages
 from patronage.web import analysis as analysis_pages
+from patronage.web import overview as overview_pages
 from patronage.web import standards as standard_pages
 from patronage.web import chain as chain_pages
 from patronage.web import api_actions
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customer_pages.router)
     app.include_router(pages.router)
     app.include_router(analysis_pages.router)
+    app.include_router(overview_pages.router)
     app.include_router(dashboards.router)
     app.include_router(comments.router)
     app.include_router(compare_pages.router)
