@@ -144,3 +144,31 @@ def test_in_chromium_the_overview_shows_its_filters_then_its_parts(
     finally:
         release.set()
         context.close()
+
+
+def test_a_repeat_visit_gets_the_same_page_from_the_kept_content(panel, db_url):
+    """The content of a page computed in the background is rendered once per visitor: the
+    repeat is the same page, the menu still rendered anew, and another session gets its own
+    CSRF token."""
+    engine, info = panel
+    settings = Settings(database_url=db_url, warm_pages_seconds=0)
+    with TestClient(create_app(settings)) as client:
+        _analyst(client, info)
+        client.cookies.set("patronage_lang", "zh_Hans")
+        kept = client.app.state.kept_pages
+        for path in ("/", "/analysis", "/loyalty"):
+            first = client.get(path)
+            hits = kept.hits
+            again = client.get(path)
+            assert first.status_code == again.status_code == 200
+            assert kept.hits == hits + 1 and again.text == first.text
+            assert 'id="menu-cases"' in again.text and "data-section-src" not in again.text
+        token = BeautifulSoup(first.text, "html.parser").select_one(
+            "input[name=csrf_token]")["value"]
+        with TestClient(client.app) as other:
+            _analyst(other, info)
+            page = other.get("/loyalty")
+            assert page.status_code == 200
+            assert token not in page.text
+            assert BeautifulSoup(page.text, "html.parser").select_one(
+                "input[name=csrf_token]")["value"] in page.text

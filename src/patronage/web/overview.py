@@ -79,8 +79,9 @@ def overview_view(request: Request, filters: Filters) -> dict | UserError | None
     shown, fresh = body
     if shown["problem"]:
         return shown["problem"]
+    whole = current and fresh  # rendered once per visitor and kept
     return {**common, **shown, "head": shown["overview"], "pending": [],
-            **freshness(current and fresh)}
+            **freshness(whole), "kept_as": ([head, shown], "overview") if whole else None}
 
 
 @router.get("/overview/section/{key}")

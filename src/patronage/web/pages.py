@@ -268,4 +268,4 @@ def loyalty_page(request: Request):
                   filter_names=FILTER_NAMES,
                   column_labels=loyalty_page_data.COLUMN_LABELS,
                   value_labels=loyalty_page_data.VALUE_LABELS, page_title=title,
-                  **freshness(current))
+                  **freshness(current), kept_as=([shown], "loyalty") if current else None)
