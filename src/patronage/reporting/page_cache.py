@@ -11,8 +11,8 @@ visits to one key compute once: the others wait for that result, while other key
 The slow pages (analysis, loyalty: seconds on a real panel) use :meth:`PageCache.prepared`
 instead, which never makes a visit wait: a page that is not ready at the current data version is
 computed by a few background threads (see :mod:`patronage.reporting.page_jobs`: the page a
-visitor waits for first, then what visits asked for, then the warmer's work), and the visit gets the previous version's page (marked not
-current) or nothing (the caller shows that the page is being prepared). Pages of one ``group``
+visitor waits for first, then what visits asked for, then the warmer's work), and the visit
+gets the previous version's page (marked not current) or nothing (the caller shows that the page is being prepared). Pages of one ``group``
 (the same page and options in the three languages) share one store of computed results per data
 version (see :mod:`patronage.reporting.shared`), so the second and third languages only
 translate and draw; what does not depend on the page or its filters (the survey's responses as
