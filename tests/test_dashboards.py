@@ -263,7 +263,7 @@ def test_management_view_says_it_is_being_prepared_and_shows_the_case_cards(pane
             again = client.get("/management")
             if again.status_code == 200:
                 break
-            client.app.state.page_cache._background().submit(lambda: None).result()
+            client.app.state.page_cache.idle(timeout=60)
         assert again.status_code == 200
         assert "正在准备" not in _soup(again).select_one("#card-satisfaction").text
 

@@ -86,7 +86,7 @@ def overview(engine: Engine, survey: str | None = None, *, comments: int = 8,
     data = _survey_data(engine, survey)
     flagged = count - len(data.meta)
     choices = filter_choices(data)
-    data = filters.apply(data)
+    data = _narrowed(filters, data)
     total = len(data.meta)
     if filters.active:  # the flagged responses among those the filters keep, not the survey's
         everything = _survey_data(engine, survey, include_flagged=True)
@@ -106,6 +106,41 @@ def overview(engine: Engine, survey: str | None = None, *, comments: int = 8,
     return Overview(survey=survey, surveys=codes, waves=waves, dimensions=dimensions,
                     comments=recent, flagged=flagged, total=total, filters=filters,
                     options=choices)
+
+
+@dataclass(frozen=True)
+class OverviewHead:
+    """What the Overview shows before its figures: the survey chosen, the surveys, the filters
+    and what they can choose, and how many responses they keep."""
+
+    survey: str | None
+    surveys: list[str]
+    filters: Filters
+    options: dict
+    responses: int
+
+    @property
+    def empty(self) -> bool:
+        return self.responses == 0
+
+
+def overview_head(engine: Engine, survey: str | None = None, *,
+                  filters: Filters | None = None) -> OverviewHead:
+    """The head of :func:`overview` (an unknown filter value is a ``UserError``), from the
+    survey data it reads and narrows (shared with it in a page's background computation: a
+    fraction of a second once the survey is read)."""
+    filters = (filters or Filters()).but(survey=survey)
+    codes = read_surveys(engine)["code"].tolist()
+    chosen, _, _ = _survey_basics(engine, survey)
+    if chosen is None:
+        return OverviewHead(survey=survey, surveys=codes, filters=filters, options={},
+                            responses=0)
+    filters = filters.but(survey=chosen)
+    data = _survey_data(engine, chosen)
+    choices = filter_choices(data)
+    kept = _narrowed(filters, data)
+    return OverviewHead(survey=chosen, surveys=codes, filters=filters, options=choices,
+                        responses=len(kept.meta))
 
 
 def survey_basics(engine: Engine, survey: str | None) -> tuple[str | None, int, pd.Series | None]:
@@ -130,8 +165,13 @@ def survey_data(engine: Engine, survey: str, include_flagged: bool = False):
     return data
 
 
+def _narrow(filters: Filters, data):
+    return filters.apply(data)
+
+
 _survey_basics = shared(survey_basics, every_page=True)
 _survey_data = shared(survey_data, every_page=True)
+_narrowed = shared(_narrow)
 
 
 def _wave_table(data, by_wave: pd.DataFrame | None) -> pd.DataFrame:
@@ -212,4 +252,4 @@ def _recent_comments(data, texts: pd.Series, limit: int) -> pd.DataFrame:
     return frame.head(limit)[["wave", "nps", "comment"]].reset_index(drop=True)
 
 
-__all__ = ["Overview", "overview"]
+__all__ = ["Overview", "OverviewHead", "overview", "overview_head"]

@@ -10,8 +10,9 @@ visits to one key compute once: the others wait for that result, while other key
 
 The slow pages (analysis, loyalty: seconds on a real panel) use :meth:`PageCache.prepared`
 instead, which never makes a visit wait: a page that is not ready at the current data version is
-computed by one background thread, and the visit gets the previous version's page (marked not
-current) or nothing (the caller shows that the page is being prepared). Pages of one ``group``
+computed by a few background threads (see :mod:`patronage.reporting.page_jobs`: the page a
+visitor waits for first, then what visits asked for, then the warmer's work), and the visit
+gets the previous version's page (marked not current) or nothing (the caller shows that the page is being prepared). Pages of one ``group``
 (the same page and options in the three languages) share one store of computed results per data
 version (see :mod:`patronage.reporting.shared`), so the second and third languages only
 translate and draw; what does not depend on the page or its filters (the survey's responses as
@@ -27,10 +28,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from patronage.reporting.page_jobs import VISITED, WAITED, WARMING, JobQueue
 from patronage.reporting.shared import sharing
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ class PageCache:
     memory.
     """
 
-    def __init__(self, version: Callable[[], Hashable | None], *, entries_per_page: int = 8):
+    def __init__(self, version: Callable[[], Hashable | None], *, entries_per_page: int = 8,
+                 workers: int = 2):
         if entries_per_page < 1:
             raise ValueError("entries_per_page must be at least 1")
         self._version = version
@@ -74,7 +76,10 @@ class PageCache:
         self._every_page: tuple[Hashable, dict] | None = None
         self._failures: dict[tuple, tuple[Hashable, float, BaseException]] = {}
         self._visits: dict[tuple, float] = {}
-        self._executor: ThreadPoolExecutor | None = None
+        self._queue = JobQueue(workers)
+        #: The background computations under way by page, parameters and the version they
+        #: compute at (two jobs queued under different versions may start at the same one).
+        self._running: dict[tuple, _Flight] = {}
         self._closed = False
         self.computed = 0
         self.hits = 0
@@ -113,8 +118,8 @@ class PageCache:
             # The computation failed: try again (this visit may now lead).
 
     def prepared(self, page: str, params: Hashable, compute: Callable[[], Any], *,
-                 group: Hashable = None, wait: float = 0.0,
-                 visit: bool = True) -> tuple[Any, bool] | None:
+                 group: Hashable = None, wait: float = 0.0, visit: bool = True,
+                 urgent: bool = False) -> tuple[Any, bool] | None:
         """``(value, True)`` when the page is ready at the current data version.
 
         Otherwise its computation starts in the background (once, however many visits ask);
@@ -123,7 +128,10 @@ class PageCache:
         ``group`` share computed results within a data version. A computation that failed
         raises its error to the visits of the next few seconds, then is tried again. Without a
         data version the page is computed at once, in the caller. ``visit`` False: asked by
-        the warmer, not by a visitor (see :meth:`visited_within`).
+        the warmer, not by a visitor (see :meth:`visited_within`). A visit that waits for the
+        page, or says it is ``urgent`` (a browser waiting for it), puts it first in the queue
+        of background computations (ahead of one queued earlier); other visits before the
+        warmer's work.
         """
         if visit:
             with self._lock:
@@ -145,10 +153,15 @@ class PageCache:
                 if time.monotonic() - failed[1] < RETRY_AFTER_FAILURE:
                     raise failed[2]
             flight = self._flights.get(key)
+            priority = WAITED if urgent or wait > 0 else VISITED if visit else WARMING
             if flight is None and not self._closed:
                 flight = self._flights[key] = _Flight()
-                self._background().submit(self._compute_in_background, key, flight, compute,
-                                          group if group is not None else (page, params))
+                group = group if group is not None else (page, params)
+                self._queue.submit(
+                    key, lambda: self._compute_in_background(key, flight, compute, group),
+                    priority, dropped=lambda: self._dropped(key, flight))
+            elif flight is not None:
+                self._queue.hurry(key, priority)
         if wait > 0 and flight is not None and flight.done.wait(wait):
             if flight.ok:
                 return flight.value, True  # computed from data at least as new as this visit's
@@ -182,11 +195,15 @@ class PageCache:
             self._stores.popitem(last=False)
         return held[1]
 
-    def _background(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1,
-                                                thread_name_prefix="patronage-pages")
-        return self._executor
+    def idle(self, timeout: float | None = None) -> bool:
+        """Wait until no background computation is queued or under way; False on timeout."""
+        return self._queue.idle(timeout)
+
+    def _dropped(self, key: tuple, flight: _Flight) -> None:
+        """A queued computation dropped at closing: its waiting visits go on without it."""
+        with self._lock:
+            self._flights.pop(key, None)
+        flight.done.set()
 
     def _compute_in_background(self, key: tuple, flight: _Flight, compute: Callable[[], Any],
                                group: Hashable) -> None:
@@ -194,20 +211,29 @@ class PageCache:
         while the job waited, so constant changes cannot starve a page), unless a job before
         this one already did."""
         page, params, _ = key
+        mine = None
         try:
-            version = self._version()
-            with self._lock:
-                entry = self._pages.setdefault(page, OrderedDict()).get(params)
-                done = entry is not None and entry.version == version
-                if not done:
-                    self.computed += 1
-                    store = self._store(group, version)
-                    if self._every_page is None or self._every_page[0] != version:
-                        self._every_page = (version, {})
-                    every_page = self._every_page[1]
-            if done:
-                flight.value, flight.ok = entry.value, True
-                return
+            while True:
+                version = self._version()
+                with self._lock:
+                    entry = self._pages.setdefault(page, OrderedDict()).get(params)
+                    done = entry is not None and entry.version == version
+                    other = self._running.get((page, params, version))
+                    if not done and other is None:
+                        mine = self._running[(page, params, version)] = flight
+                        self.computed += 1
+                        store = self._store(group, version)
+                        if self._every_page is None or self._every_page[0] != version:
+                            self._every_page = (version, {})
+                        every_page = self._every_page[1]
+                if done:
+                    flight.value, flight.ok = entry.value, True
+                    return
+                if other is None:
+                    break
+                # A job queued under an older version is computing this page at the current
+                # one on the other thread: its result is this job's (computed once).
+                other.done.wait()
             with sharing(store, every_page):
                 value = compute()
             flight.value, flight.ok = value, True
@@ -221,16 +247,16 @@ class PageCache:
         finally:
             with self._lock:
                 self._flights.pop(key, None)
+                if mine is not None:
+                    self._running.pop((page, params, version), None)
             flight.done.set()
 
     def close(self) -> None:
-        """Stop the background thread after the computation under way; queued ones are
+        """Stop the background threads after the computations under way; queued ones are
         dropped."""
         with self._lock:
             self._closed = True
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        self._queue.close()
 
     def _compute(self, key: tuple, flight: _Flight, compute: Callable[[], Any]) -> Any:
         page, params, version = key

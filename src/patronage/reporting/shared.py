@@ -15,12 +15,14 @@ are hashable (an engine, a survey code, options) and by identity otherwise (the 
 shared call returned, which the store keeps alive, so identities are never reused). A pandas
 result is copied on the way out, so a report that relabels its table cannot change what the
 next language gets; a ``ValueError`` (the data cannot support the method) is remembered and
-raised again, other errors (a database that is busy) are not remembered.
+raised again, other errors (a database that is busy) are not remembered. Pages computed at the
+same time on the page cache's threads compute a shared result once: the second waits for it.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -48,6 +50,18 @@ def sharing(store: dict, every_page: dict | None = None) -> Iterator[dict]:
     finally:
         _EVERY_PAGE.reset(wide)
         _STORE.reset(token)
+
+
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_of(store: dict, key: tuple) -> threading.RLock:
+    """The lock of ``key`` in ``store``: pages are computed on two threads, and a result two of
+    them ask for at once is computed once, the other waiting for it (the calls nest from the
+    page down to the data read, never back, so the locks cannot wait for each other in a
+    circle)."""
+    with _LOCKS_GUARD:
+        return store.setdefault("_locks", {}).setdefault(key, threading.RLock())
 
 
 def _key_part(value: Any, store: dict) -> Any:
@@ -85,10 +99,12 @@ def shared(function: Callable, *, every_page: bool = False) -> Callable:
                tuple(_key_part(a, store) for a in args),
                tuple(sorted((k, _key_part(v, store)) for k, v in kwargs.items())))
         if key not in store:
-            try:
-                store[key] = (True, function(*args, **kwargs))
-            except ValueError as exc:  # the data cannot support it: the same in every language
-                store[key] = (False, exc)
+            with _lock_of(store, key):  # two pages computed at once: the first computes
+                if key not in store:
+                    try:
+                        store[key] = (True, function(*args, **kwargs))
+                    except ValueError as exc:  # the data cannot support it: the same in
+                        store[key] = (False, exc)  # every language
         ok, result = store[key]
         if not ok:
             raise result

@@ -104,7 +104,8 @@ def default_jobs(app) -> list[Job]:
 def analysis_view(request: Request, filters: Filters, flagged: bool) -> dict | None:
     """The page's context: the head and the sections ready within the visit's wait (the others
     placeholders ``{"key", "pending"}``, shown as being computed; all are asked for, in page
-    order); None while the head is first prepared."""
+    order), with ``kept_as`` (see :func:`patronage.web.deps.render`) when the page is whole and
+    current; None while the head is first prepared."""
     app, language = request.app, language_of(request)
     wait = app.state.settings.page_wait_seconds
     deadline = time.monotonic() + wait
@@ -116,6 +117,7 @@ def analysis_view(request: Request, filters: Filters, flagged: bool) -> dict | N
     view = {**head, "sections": [], "insights": {}, "chart_links": {}, "pending": []}
     if head["problem"] or head.get("bad_filter"):
         return {**view, **freshness(current)}
+    results = [head]
     for key in SECTION_KEYS:
         wait = max(0.0, deadline - time.monotonic())
         part = prepared(request, section_job(app, filters, key, language, flagged), wait=wait)
@@ -125,10 +127,12 @@ def analysis_view(request: Request, filters: Filters, flagged: bool) -> dict | N
             continue
         value, fresh = part
         current = current and fresh
+        results.append(value)
         view["sections"].append(value["section"])
         view["insights"].update(value["insights"])
         view["chart_links"].update(value["chart_links"])
-    return {**view, **freshness(current)}
+    whole = current and not view["pending"]  # rendered once per visitor and kept
+    return {**view, **freshness(current), "kept_as": (results, "analysis") if whole else None}
 
 
 def _context(filters: Filters, flagged: bool) -> dict:

@@ -31,6 +31,7 @@ from patronage.web import (
 )
 from patronage.web import actions as action_pages
 from patronage.web import analysis as analysis_pages
+from patronage.web import overview as overview_pages
 from patronage.web import standards as standard_pages
 from patronage.web import chain as chain_pages
 from patronage.web import api_actions
@@ -43,6 +44,7 @@ from patronage.web.deps import (
 )
 from patronage.web.formatting import install as install_formatting
 from patronage.web.guard import RequestGuard
+from patronage.web.kept_pages import KeptPages
 from patronage.web.prepared import RECENT_VISIT_SECONDS, PageWarmer
 from patronage.web.serving import redact
 from patronage.web.i18n import load_translations
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.intake = SubmissionIntake(app.state.engine)
     app.state.data_version = DataVersion(app.state.engine)
     app.state.page_cache = PageCache(app.state.data_version)
+    app.state.kept_pages = KeptPages()
     app.state.translations = load_translations()
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))
     install_formatting(app.state.templates.env)
@@ -136,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customer_pages.router)
     app.include_router(pages.router)
     app.include_router(analysis_pages.router)
+    app.include_router(overview_pages.router)
     app.include_router(dashboards.router)
     app.include_router(comments.router)
     app.include_router(compare_pages.router)

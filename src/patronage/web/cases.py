@@ -240,7 +240,8 @@ def complaint_analysis_page(request: Request):
     if ready is None:
         return preparing(request, N_("Complaint analysis"))
     shown, current = ready
-    return render(request, "case_analysis.html", **shown, **freshness(current))
+    return render(request, "case_analysis.html", **shown, **freshness(current),
+                  kept_as=([shown], "complaints") if current else None)
 
 
 # -- one case ------------------------------------------------------------------------------------

@@ -149,8 +149,12 @@ def set_session_cookie(request: Request, response, session_id: str) -> None:
                         httponly=True, samesite="lax", secure=settings.environment == "production")
 
 
-def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
-    """Render ``template`` with the user, language, translations and CSRF token."""
+def render(request: Request, template: str, status_code: int = 200, *,
+           kept_as: tuple | None = None, **context) -> HTMLResponse:
+    """Render ``template`` with the user, language, translations and CSRF token. ``kept_as``:
+    ``(results, key)``, the computed values the page shows and what else its content depends
+    on; its content is then rendered once per visitor and kept (see
+    :mod:`patronage.web.kept_pages`)."""
     language = language_of(request)
     user = user_of(request)
     anon_token = None
@@ -163,6 +167,13 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         "csrf_token": csrf, "csrf_field": CSRF_FIELD, "path": request.url.path,
         "say": lambda error: translated(error, request.app.state.translations[language].gettext),
     }
+    if kept_as is not None and user is not None:
+        results, key = kept_as
+        page = request.app.state.templates.env.get_template(template)
+        html = request.app.state.kept_pages.render(
+            page, {**base, **context}, results,
+            (key, language, user["id"], csrf, request.url.path, request.url.query))
+        return HTMLResponse(html, status_code=status_code)
     response = request.app.state.templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code)
     if user is None and request.cookies.get(ANON_CSRF_COOKIE) != anon_token:

@@ -53,7 +53,8 @@ def report_page(request: Request, since: str = "", until: str = ""):
         return preparing(request, TITLE)
     shown, current = ready
     return render(request, "members_report.html", page_title=TITLE, **shown,
-                  asked={"since": since[:10], "until": until[:10]}, **freshness(current))
+                  asked={"since": since[:10], "until": until[:10]}, **freshness(current),
+                  kept_as=([shown], "members_report") if current else None)
 
 
 @router.get("/members/report/types/{code}")

@@ -144,7 +144,8 @@ def _bad_filters(request: Request, problem: UserError) -> HTMLResponse:
 @router.get("/")
 def overview_page(request: Request):
     """The overview on the responses the filters in the address keep (see
-    :class:`~patronage.reporting.filters.Filters`)."""
+    :class:`~patronage.reporting.filters.Filters`): its head at once, its figures as they are
+    computed (see :mod:`patronage.web.overview`)."""
     user = require_user(request)
     if user["role"] not in ANALYSTS:
         return RedirectResponse("/my", status_code=303)
@@ -152,14 +153,14 @@ def overview_page(request: Request):
         filters = Filters.from_query(request.query_params)
     except UserError as exc:
         return _bad_filters(request, exc)
-    ready = prepared(request, overview_job(request.app, filters, language_of(request)))
-    if ready is None:
+    from patronage.web.overview import overview_view
+
+    view = overview_view(request, filters)
+    if view is None:
         return preparing(request, N_("Overview"))
-    shown, current = ready
-    if shown["problem"]:
-        return _bad_filters(request, shown["problem"])
-    return render(request, "overview.html", filter_names=FILTER_NAMES, **shown,
-                  **freshness(current))
+    if isinstance(view, UserError):
+        return _bad_filters(request, view)
+    return render(request, "overview.html", **view)
 
 
 @router.get("/respondents")
@@ -234,10 +235,11 @@ def loyalty_job(app, language: str, filters: Filters | None = None) -> Job:
 def default_jobs(app) -> list[Job]:
     """What the warmer prepares: the three dashboard pages and the comments page with default
     options, in every language (the comments page last: its text analysis is the slowest)."""
-    from patronage.web import analysis
+    from patronage.web import analysis, overview
     from patronage.web.comments import comments_job
 
-    return ([overview_job(app, Filters(), language) for language in LANGUAGES]
+    return ([overview.head_job(app, Filters())]
+            + [overview_job(app, Filters(), language) for language in LANGUAGES]
             + analysis.default_jobs(app)
             + [loyalty_job(app, language) for language in LANGUAGES]
             + [comments_job(app, None, None, None, None, False, language)
@@ -266,4 +268,4 @@ def loyalty_page(request: Request):
                   filter_names=FILTER_NAMES,
                   column_labels=loyalty_page_data.COLUMN_LABELS,
                   value_labels=loyalty_page_data.VALUE_LABELS, page_title=title,
-                  **freshness(current))
+                  **freshness(current), kept_as=([shown], "loyalty") if current else None)

@@ -1,7 +1,9 @@
-// Sections of a page still being computed when it was sent (web/analysis.py): each placeholder
-// (data-section-src) asks its address until the section is ready (200, its HTML) and takes its
-// place; 202 means still being computed: asked again after data-retry seconds. The sections are
-// asked one after another, in page order, which is the order the server computes them in.
+// Sections of a page still being computed when it was sent (web/analysis.py, web/overview.py):
+// each placeholder (data-section-src) asks its address until the section is ready (200, its
+// HTML) and takes its place, or goes when the answer holds no section (nothing to show); 202
+// means still being computed: asked again after data-retry seconds. The sections are
+// asked one after another, in page order; the one asked for goes to the front of the
+// server's queue of computations (reporting/page_jobs.py).
 // Their charts are drawn by charts.js (window.patronageCharts). When the last one is in, the
 // performance mark "patronage-sections-loaded" is set (for benchmarks/pages.py; each section
 // marks "patronage-section-<key>" when it is in). Without this
@@ -13,7 +15,10 @@
     var box = document.createElement("div");
     box.innerHTML = html;
     var section = box.querySelector("section");
-    if (!section) return;
+    if (!section) {  // the data give this part nothing to show
+      holder.parentNode.removeChild(holder);
+      return;
+    }
     holder.parentNode.replaceChild(section, holder);
     performance.mark("patronage-" + section.id);  // "patronage-section-<key>", for the benchmark
     if (window.patronageCharts) window.patronageCharts.drawIn(section);
