@@ -23,14 +23,15 @@ done and the next run accrues it again; the ledger stays whole.
 
 **Two chunks at once.** While a chunk of transactions is written (inserting its transfers
 is most of the job, and SQLite does much of it without holding Python's lock), the next one is
-read and its points worked out on a read connection of its own, in a thread
-(:mod:`patronage.members.accrual_batch`). The gain is modest: on the 1M-transaction benchmark
-(``benchmarks/accrual.py``, idle, 2 cores) 17.9 s become 16.4 s on SQLite, and 30.8 s become
-30.0 s on PostgreSQL, whose server does the writing. The prepared chunk reads the ledger as of the last committed chunk; the chunk
-being written is added to it (what it gave under monthly caps) and put right after it (the
-members it moved up a tier earn at their new tier). The writer commits only once the next
-chunk's snapshot is taken, so that snapshot never holds the chunk being written. A prepared
-chunk is thrown away and prepared again when another worker's run moved a cursor in between.
+read, its points worked out and its transfers laid out for writing
+(:func:`patronage.members.posting.stage_gives`) on a read connection of its own, in a thread
+(:mod:`patronage.members.accrual_batch`); the writer then only writes. The prepared chunk reads
+the ledger as of the last committed chunk; the chunk being written is added to it (what it gave
+under monthly caps) and put right after it (the members it moved up a tier earn at their new
+tier: their purchases, and those of members they referred, are worked out again). The writer
+commits only once the next chunk's snapshot is taken, so that snapshot never holds the chunk
+being written. A prepared chunk is thrown away and prepared again when another worker's run
+moved a cursor in between.
 
 **What earns.** Purchases of active members dated on or after the day they joined, up to the
 run's time (``until``, by default now). A transaction dated later waits: the cursor stops

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from patronage.messages import N_, translated  # noqa: F401  (re-exported for the routes)
+from patronage.reporting.saved_views import list_views, page_of_path
 from patronage.sessions import new_token, session_user, tokens_match
 from patronage.web.i18n import HTML_LANG, LANGUAGES, negotiate
 
@@ -149,6 +150,16 @@ def set_session_cookie(request: Request, response, session_id: str) -> None:
                         httponly=True, samesite="lax", secure=settings.environment == "production")
 
 
+def _views_shown(request: Request, user: dict) -> tuple:
+    """The user's saved views of this page, which its filter bar lists: kept content is
+    rendered again when they change (a user's views are not part of the data version)."""
+    page = page_of_path(request.url.path)
+    if page is None:
+        return ()
+    return tuple((view["id"], view["name"], view["query"])
+                 for view in list_views(request.app.state.engine, user["id"], page))
+
+
 def render(request: Request, template: str, status_code: int = 200, *,
            kept_as: tuple | None = None, **context) -> HTMLResponse:
     """Render ``template`` with the user, language, translations and CSRF token. ``kept_as``:
@@ -172,7 +183,8 @@ def render(request: Request, template: str, status_code: int = 200, *,
         page = request.app.state.templates.env.get_template(template)
         html = request.app.state.kept_pages.render(
             page, {**base, **context}, results,
-            (key, language, user["id"], csrf, request.url.path, request.url.query))
+            (key, language, user["id"], csrf, request.url.path, request.url.query,
+             _views_shown(request, user)))
         return HTMLResponse(html, status_code=status_code)
     response = request.app.state.templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code)
