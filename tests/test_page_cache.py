@@ -26,6 +26,7 @@ from patronage.storage.importing import import_file
 from patronage.storage.schema import answers, cases, responses, surveys, users
 from patronage.web import analysis as analysis_pages
 from patronage.web import create_app, pages
+from patronage.web import overview as overview_pages
 
 # --- the cache itself ---------------------------------------------------------------------------
 
@@ -287,7 +288,7 @@ def counted(panel, db_url, monkeypatch):
     computed = {"analysis": 0, "loyalty": 0, "overview": 0}
     head = analysis_pages._head  # the analysis page's first part, computed before its sections
     loyalty_report = pages.loyalty_page_data.loyalty_report
-    overview = pages.overview
+    overview = overview_pages.overview
 
     def counting_overview(*args, **kwargs):
         computed["overview"] += 1
@@ -303,7 +304,7 @@ def counted(panel, db_url, monkeypatch):
 
     monkeypatch.setattr(analysis_pages, "_head", counting_analysis)
     monkeypatch.setattr(pages.loyalty_page_data, "loyalty_report", counting_loyalty)
-    monkeypatch.setattr(pages, "overview", counting_overview)
+    monkeypatch.setattr(overview_pages, "overview", counting_overview)
     engine, info = panel
     app = create_app(Settings(database_url=db_url))
     with TestClient(app) as client:

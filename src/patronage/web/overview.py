@@ -14,14 +14,20 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from patronage.messages import N_, UserError
+from patronage.reporting import chart_links, overview
+from patronage.reporting import respondents as respondents_list
+from patronage.reporting.charts import dimension_bars, nps_groups, nps_trend
 from patronage.reporting.filters import NAMES as FILTER_NAMES
 from patronage.reporting.filters import Filters
+from patronage.reporting.formats import small_sample, wave_label
 from patronage.reporting.overview import overview_head
+from patronage.reporting.shared import shared_call
 from patronage.web.deps import language_of, render, require_user
-from patronage.web.prepared import Job, freshness, prepared
+from patronage.web.pages import ANALYSTS, _bad_filters
+from patronage.web.prepared import Job, freshness, prepared, preparing
 
 router = APIRouter()
 #: The parts of the page computed with its figures, in page order, with their titles (shown
@@ -51,13 +57,48 @@ def head_job(app, filters: Filters) -> Job:
     return Job("overview:head", (filters,), lambda: _head(engine, filters), ("overview", filters))
 
 
+def _overview(engine, filters: Filters, lang: str, _, min_sample: int = 1) -> dict:
+    """The overview's figures and charts on the filtered responses (translated titles: the
+    language is in the cache key; the figures are shared by the languages), or the problem with
+    the filters in the reader's language."""
+    try:
+        result = shared_call(overview, engine, filters.survey, filters=filters)
+    except UserError as exc:  # shown by the route, with the reader's labels
+        return {"problem": exc}
+    charts = {}
+    if not result.empty:
+        charts["trend"] = nps_trend(result.waves, title=_("NPS and CSI by wave"),
+                                    nps_label=_("NPS"), csi_label=_("CSI (0–100)"),
+                                    wave_labels=[wave_label(w, _) for w in result.waves["wave"]],
+                                    min_sample=min_sample)
+        if result.waves["nps"].notna().any():
+            charts["groups"] = nps_groups(
+                result.waves, title=_("Promoters, passives and detractors by wave"),
+                names={g: _(respondents_list.GROUPS[g]) for g in respondents_list.GROUPS},
+                axis_title=_("Share of respondents"), min_sample=min_sample,
+                wave_labels=[wave_label(w, _) for w in result.waves["wave"]])
+        if not result.dimensions.empty and not small_sample(result.latest["n"], min_sample):
+            charts["dimensions"] = dimension_bars(
+                result.dimensions[f"label_{lang}"].tolist(), result.dimensions["score"].tolist(),
+                title=_("Dimension scores, latest wave"), axis_title=_("Score (0–100)"))
+    return {"overview": result, "charts": charts, "problem": None,
+            **chart_links.overview_extras(result, filters, charts, lang, _, min_sample)}
+
+
+def overview_job(app, filters: Filters, language: str) -> Job:
+    """The overview on ``filters`` in ``language``; its figures are shared by the languages."""
+    engine, gettext = app.state.engine, app.state.translations[language].gettext
+    min_sample = app.state.settings.min_sample
+    return Job("overview", (filters, language),
+               lambda: _overview(engine, filters, language, gettext, min_sample),
+               ("overview", filters))
+
+
 def overview_view(request: Request, filters: Filters) -> dict | UserError | None:
     """The page's context: the whole overview when its figures are ready within the visit's
     wait (or those of the previous data, marked as being updated), else the head with the
     parts to fetch (``pending``); the filters' problem; None while the head is first
     prepared."""
-    from patronage.web.pages import overview_job
-
     app = request.app
     wait = app.state.settings.page_wait_seconds
     deadline = time.monotonic() + wait
@@ -84,12 +125,30 @@ def overview_view(request: Request, filters: Filters) -> dict | UserError | None
             **freshness(whole), "kept_as": ([head, shown], "overview") if whole else None}
 
 
+@router.get("/")
+def overview_page(request: Request):
+    """The overview on the responses the filters in the address keep (see
+    :class:`~patronage.reporting.filters.Filters`): its head at once, its figures as they are
+    computed (see :mod:`patronage.web.overview`)."""
+    user = require_user(request)
+    if user["role"] not in ANALYSTS:
+        return RedirectResponse("/my", status_code=303)
+    try:
+        filters = Filters.from_query(request.query_params)
+    except UserError as exc:
+        return _bad_filters(request, exc)
+    view = overview_view(request, filters)
+    if view is None:
+        return preparing(request, N_("Overview"))
+    if isinstance(view, UserError):
+        return _bad_filters(request, view)
+    return render(request, "overview.html", **view)
+
+
 @router.get("/overview/section/{key}")
 def overview_part(request: Request, key: str):
     """One part of the Overview as HTML once computed at the current data version (nothing
     when the data give it nothing to show); 202 with ``Retry-After`` while it is computed."""
-    from patronage.web.pages import ANALYSTS, _bad_filters, overview_job
-
     require_user(request, *ANALYSTS)
     if key not in PARTS:
         raise HTTPException(404)
@@ -105,4 +164,4 @@ def overview_part(request: Request, key: str):
     return render(request, "_overview_part.html", **ready[0], part=key, path="/")
 
 
-__all__ = ["PARTS", "head_job", "overview_view", "router"]
+__all__ = ["PARTS", "head_job", "overview_job", "overview_view", "router"]

@@ -10,16 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from patronage.accounts import authenticate, normalize_email
 from patronage.messages import UserError
-from patronage.reporting import customer_list, overview
+from patronage.reporting import customer_list
 from patronage.reporting import respondents as respondents_list
 from patronage.reporting import chart_links
-from patronage.reporting.charts import dimension_bars, nps_groups, nps_trend
 from patronage.reporting.filters import NAMES as FILTER_NAMES
 from patronage.reporting.filters import Filters
-from patronage.reporting.formats import small_sample, wave_label
+from patronage.reporting.formats import wave_label
 from patronage.reporting import loyalty as loyalty_page_data
 from patronage.reporting.selection_lists import action_choices
-from patronage.reporting.shared import shared_call
 from patronage.sessions import end_session, start_session
 from patronage.web.deps import (
     ANON_CSRF_COOKIE,
@@ -100,34 +98,6 @@ def set_language(request: Request, lang: str = Form(...), next: str = Form("/"))
     return response
 
 
-def _overview(engine, filters: Filters, lang: str, _, min_sample: int = 1) -> dict:
-    """The overview's figures and charts on the filtered responses (translated titles: the
-    language is in the cache key; the figures are shared by the languages), or the problem with
-    the filters in the reader's language."""
-    try:
-        result = shared_call(overview, engine, filters.survey, filters=filters)
-    except UserError as exc:  # shown by the route, with the reader's labels
-        return {"problem": exc}
-    charts = {}
-    if not result.empty:
-        charts["trend"] = nps_trend(result.waves, title=_("NPS and CSI by wave"),
-                                    nps_label=_("NPS"), csi_label=_("CSI (0–100)"),
-                                    wave_labels=[wave_label(w, _) for w in result.waves["wave"]],
-                                    min_sample=min_sample)
-        if result.waves["nps"].notna().any():
-            charts["groups"] = nps_groups(
-                result.waves, title=_("Promoters, passives and detractors by wave"),
-                names={g: _(respondents_list.GROUPS[g]) for g in respondents_list.GROUPS},
-                axis_title=_("Share of respondents"), min_sample=min_sample,
-                wave_labels=[wave_label(w, _) for w in result.waves["wave"]])
-        if not result.dimensions.empty and not small_sample(result.latest["n"], min_sample):
-            charts["dimensions"] = dimension_bars(
-                result.dimensions[f"label_{lang}"].tolist(), result.dimensions["score"].tolist(),
-                title=_("Dimension scores, latest wave"), axis_title=_("Score (0–100)"))
-    return {"overview": result, "charts": charts, "problem": None,
-            **chart_links.overview_extras(result, filters, charts, lang, _, min_sample)}
-
-
 def _bad_filters(request: Request, problem: UserError) -> HTMLResponse:
     """A filter the data cannot take: said in the reader's language (the values to choose
     from by their labels), with the way back."""
@@ -139,28 +109,6 @@ def _bad_filters(request: Request, problem: UserError) -> HTMLResponse:
                  for v in choices[:12]]
         problem = UserError(problem.message, **{**problem.params, "choices": ", ".join(shown)})
     return render(request, "error.html", 400, status=400, message=translated(problem, gettext))
-
-
-@router.get("/")
-def overview_page(request: Request):
-    """The overview on the responses the filters in the address keep (see
-    :class:`~patronage.reporting.filters.Filters`): its head at once, its figures as they are
-    computed (see :mod:`patronage.web.overview`)."""
-    user = require_user(request)
-    if user["role"] not in ANALYSTS:
-        return RedirectResponse("/my", status_code=303)
-    try:
-        filters = Filters.from_query(request.query_params)
-    except UserError as exc:
-        return _bad_filters(request, exc)
-    from patronage.web.overview import overview_view
-
-    view = overview_view(request, filters)
-    if view is None:
-        return preparing(request, N_("Overview"))
-    if isinstance(view, UserError):
-        return _bad_filters(request, view)
-    return render(request, "overview.html", **view)
 
 
 @router.get("/respondents")
@@ -212,15 +160,6 @@ def customers_page(request: Request, q: str = "", page: int = 1):
     return render(request, "customers.html", listing=listing)
 
 
-def overview_job(app, filters: Filters, language: str) -> Job:
-    """The overview on ``filters`` in ``language``; its figures are shared by the languages."""
-    engine, gettext = app.state.engine, app.state.translations[language].gettext
-    min_sample = app.state.settings.min_sample
-    return Job("overview", (filters, language),
-               lambda: _overview(engine, filters, language, gettext, min_sample),
-               ("overview", filters))
-
-
 def loyalty_job(app, language: str, filters: Filters | None = None) -> Job:
     """The loyalty page on ``filters`` in ``language``; its computations (the purchase models
     fitted on every customer above all) are shared by the languages and the filters."""
@@ -239,7 +178,7 @@ def default_jobs(app) -> list[Job]:
     from patronage.web.comments import comments_job
 
     return ([overview.head_job(app, Filters())]
-            + [overview_job(app, Filters(), language) for language in LANGUAGES]
+            + [overview.overview_job(app, Filters(), language) for language in LANGUAGES]
             + analysis.default_jobs(app)
             + [loyalty_job(app, language) for language in LANGUAGES]
             + [comments_job(app, None, None, None, None, False, language)
