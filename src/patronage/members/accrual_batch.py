@@ -389,8 +389,7 @@ def retier(conn: Connection, run: Run, prepared: Prepared, moved: pd.DataFrame) 
     kept = prepared.moves[~np.isin(prepared.moves["transaction_id"].to_numpy(dtype="float64"),
                                    drop)]
     moves = pd.concat([kept, redo], ignore_index=True) if not redo.empty else kept
-    nothing = prepared.staged.laid.subset(np.zeros(len(prepared.staged.laid.frame), dtype=bool))
-    staged = prepared.staged.replaced(drop, Staged(redo, nothing) if redo.empty else stage_gives(
+    staged = prepared.staged.replaced(drop, None if redo.empty else stage_gives(
         conn, redo, run.accounts, run.policy, now=run.now))
     return Prepared(prepared.rows, purchases, prepared.before, moves.reset_index(drop=True),
                     prepared.on_time, staged)

@@ -19,6 +19,7 @@ Transfers go in by ``executemany`` on SQLite and by binary ``COPY`` on PostgreSQ
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,9 +75,12 @@ def rows_in(conn: Connection, sql: str, values) -> list[tuple]:
 
 class Accounts:
     """The members' account ids (``points`` and ``owed``) and the programme's, looked up once
-    per member and kept for the run (account ids never change)."""
+    per member and kept for the run (account ids never change). Shared by the accrual's writer
+    and the thread preparing its next chunk: additions and the look-up arrays are made under a
+    lock."""
 
     def __init__(self, conn: Connection) -> None:
+        self._lock = threading.Lock()
         self.points: dict[int, int] = {}
         self.owed: dict[int, int] = {}
         self._arrays: dict[str, tuple[int, np.ndarray]] = {}
@@ -89,23 +93,25 @@ class Accounts:
     def load(self, conn: Connection, member_ids) -> None:
         ids = pd.unique(np.asarray(member_ids, dtype=np.int64))
         missing = sorted(int(m) for m in ids[self._lookup(ids, "points") < 0])
-        for member, kind, account in rows_in(
-                conn, "SELECT member_id, kind, id FROM point_accounts WHERE member_id {in}",
-                missing):
-            (self.points if kind == "points" else self.owed)[int(member)] = int(account)
+        found = rows_in(conn, "SELECT member_id, kind, id FROM point_accounts WHERE member_id "
+                              "{in}", missing)
+        with self._lock:
+            for member, kind, account in found:
+                (self.points if kind == "points" else self.owed)[int(member)] = int(account)
 
     def _lookup(self, members: np.ndarray, kind: str) -> np.ndarray:
         """The accounts of ``members`` (-1 for none) through an array indexed by member id,
         made again when accounts were added (a dict look-up per row costs far more)."""
         table = self.points if kind == "points" else self.owed
-        cached = self._arrays.get(kind)
-        if cached is None or cached[0] != len(table):
-            size = max(table, default=0) + 1
-            array = np.full(size, -1, dtype=np.int64)
-            if table:
-                array[np.fromiter(table.keys(), np.int64, len(table))] = np.fromiter(
-                    table.values(), np.int64, len(table))
-            cached = self._arrays[kind] = (len(table), array)
+        with self._lock:
+            cached = self._arrays.get(kind)
+            if cached is None or cached[0] != len(table):
+                size = max(table, default=0) + 1
+                array = np.full(size, -1, dtype=np.int64)
+                if table:
+                    array[np.fromiter(table.keys(), np.int64, len(table))] = np.fromiter(
+                        table.values(), np.int64, len(table))
+                cached = self._arrays[kind] = (len(table), array)
         array = cached[1]
         inside = (members >= 0) & (members < len(array))
         found = np.full(len(members), -1, dtype=np.int64)
@@ -300,11 +306,13 @@ class Staged:
     moves: pd.DataFrame
     laid: Laid
 
-    def replaced(self, drop: np.ndarray, other: Staged) -> Staged:
+    def replaced(self, drop: np.ndarray, other: Staged | None) -> Staged:
         """These movements without those of the transactions ``drop`` (ids), with ``other``'s
-        instead, the transfers in member order again."""
+        (None: none) instead, the transfers in member order again."""
         mine = ~np.isin(self.moves["transaction_id"].to_numpy(dtype="float64"), drop)
         laid_mine = ~np.isin(self.laid.frame["transaction_id"].to_numpy(dtype="float64"), drop)
+        if other is None:
+            return Staged(self.moves[mine].reset_index(drop=True), self.laid.subset(laid_mine))
         moves = pd.concat([self.moves[mine], other.moves], ignore_index=True)
         frame = pd.concat([self.laid.frame[laid_mine], other.laid.frame], ignore_index=True)
         order = np.lexsort((frame["occurred_at"].to_numpy(), frame["member_id"].to_numpy()))
