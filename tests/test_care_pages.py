@@ -174,3 +174,20 @@ def test_the_report_opens_on_the_weeks_of_the_last_completed_task(care_client):
     assert page.select("table tbody tr")
     recent = _page(care_client.get(f"/care/report?until={now_utc():%Y-%m-%d}&weeks=4"))
     assert recent.select_one("#report-moved") is None
+
+
+def test_the_report_is_kept_until_a_task_changes(care_client):
+    """A repeat visit answers from memory; completing a task (another writer) shows at once."""
+    _as(care_client, "admin")
+    care_client.get("/care/report?weeks=4")  # the first use writes the default outcomes
+    cache = care_client.app.state.care_reports
+    first = _page(care_client.get("/care/report?weeks=4"))
+    computed = cache.computed
+    _page(care_client.get("/care/report?weeks=4"))
+    assert cache.computed == computed and cache.hits >= 1
+    before = first.select_one("table#care-by-team").text
+    assert "大客户组" not in before or "100%" not in before
+    tasks.complete_task(care_client.engine, care_client.ids["other"], "reached_ok")
+    after = _page(care_client.get("/care/report?weeks=4")).select_one("table#care-by-team").text
+    assert cache.computed == computed + 1
+    assert "大客户组" in after and "100%" in after

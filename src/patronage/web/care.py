@@ -8,7 +8,7 @@ show is put together in :mod:`patronage.reporting.care_pages`.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from urllib.parse import urlencode
 
@@ -21,6 +21,8 @@ from patronage.care import outcomes, rules, tasks
 from patronage.cases.config import DeskConfig
 from patronage.messages import N_, UserError
 from patronage.reporting import care_pages
+from patronage.reporting.page_cache import PageCache
+from patronage.storage.data_version import DataVersion
 from patronage.web.deps import Forbidden, check_csrf, form_fields, language_of, render, require_user
 
 router = APIRouter()
@@ -215,12 +217,24 @@ def _day(text: str):
         return None
 
 
+#: What the care report is computed from: a change to any of them computes it again.
+REPORT_TABLES = ("care_tasks", "care_outcomes", "teams")
+
+
 @router.get("/care/report")
 def report_page(request: Request, weeks: int = 12, until: str = ""):
+    """The care report, kept per data version, language, time zone and the company's day (the
+    weeks shown end with this week)."""
     require_user(request, ADMIN, "analyst")
-    shown = care_pages.report_page(_engine(request), language=language_of(request),
-                                   timezone=_tz(request), weeks=min(max(weeks, 1), 104),
-                                   until=_day(until))
+    state, language, timezone = request.app.state, language_of(request), _tz(request)
+    cache = getattr(state, "care_reports", None)
+    if cache is None:
+        cache = state.care_reports = PageCache(DataVersion(state.engine, REPORT_TABLES))
+    weeks, day = min(max(weeks, 1), 104), _day(until)
+    today = tasks.day_bounds(datetime.now(UTC).replace(tzinfo=None), timezone)[0]
+    shown = cache.get("care_report", (weeks, day, language, timezone, today),
+                      lambda: care_pages.report_page(state.engine, language=language,
+                                                     timezone=timezone, weeks=weeks, until=day))
     return render(request, "care_report.html", **shown)
 
 
