@@ -34,7 +34,6 @@ from patronage.storage.schema_base import (
     CASE_TYPES,
     INVITATION_CHANNELS,
     LANGUAGES,
-    NAMING_CONVENTION,
     OPEN_CASE_STATUSES,
     OUTBOX_STATUSES,
     RESPONSE_CHANNELS,
