@@ -195,14 +195,14 @@ def test_the_warmer_prepares_the_analysis_so_a_first_visit_is_ready(desk_history
     from test_page_cache import _until
 
     from patronage.web import cases as case_pages
-    from patronage.web import dashboards, pages
+    from patronage.web import dashboards, warming
 
     engine, _kind = desk_history
     with _client(engine, db_url, page_wait_seconds=0, warm_pages_seconds=0.2) as client:
         jobs = case_pages.default_jobs(client.app)
         assert {job.params for job in jobs} == {("en",), ("zh_Hans",), ("zh_Hant",)}
         cache = client.app.state.page_cache
-        every = pages.default_jobs(client.app) + dashboards.default_jobs(client.app) + jobs
+        every = warming.default_jobs(client.app) + dashboards.default_jobs(client.app) + jobs
         _until(lambda: all(cache.ready(job.page, job.params) for job in every), 240)
         _login(client, "analyst", "zh_Hant")
         response = client.get("/cases/analysis")  # 202 "being prepared" had it not been warmed

@@ -154,11 +154,11 @@ def test_the_warmer_prepares_the_comments_page_so_a_first_visit_is_ready(panel, 
     "being prepared" note (202)."""
     from test_page_cache import _until
 
-    from patronage.web import pages
+    from patronage.web import warming
 
     settings = Settings(database_url=db_url, page_wait_seconds=0, warm_pages_seconds=0.2)
     with TestClient(create_app(settings)) as client:
-        jobs = pages.default_jobs(client.app)
+        jobs = warming.default_jobs(client.app)
         assert {job.params[-1] for job in jobs if job.page == "comments"} == {
             "en", "zh_Hans", "zh_Hant"}
         cache = client.app.state.page_cache

@@ -579,10 +579,10 @@ def _warmed(client) -> bool:
     """Whether the warmer's first round is over: every page it prepares computed (the
     dashboard, comments, management and complaint analysis pages in every language)."""
     from patronage.web import cases as case_pages
-    from patronage.web import dashboards
+    from patronage.web import dashboards, warming
 
     app, cache = client.app, client.app.state.page_cache
-    jobs = pages.default_jobs(app) + dashboards.default_jobs(app) + case_pages.default_jobs(app)
+    jobs = warming.default_jobs(app) + dashboards.default_jobs(app) + case_pages.default_jobs(app)
     return cache.computed >= len(jobs) and all(
         cache.prepared(job.page, job.params, job.compute, group=job.group, visit=False)
         is not None for job in jobs)

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from patronage.hours import parse_hours, parse_quiet_hours
+
 _DEV_SECRET = "dev-only-secret-change-me"
 
 Language = Literal["en", "zh_Hans", "zh_Hant"]
@@ -197,16 +199,12 @@ class Settings(BaseSettings):
     @field_validator("business_hours")
     @classmethod
     def _hours_readable(cls, value: str) -> str:
-        from patronage.cases.calendar import parse_hours
-
         parse_hours(value)
         return value
 
     @field_validator("care_quiet_hours")
     @classmethod
     def _quiet_hours_readable(cls, value: str) -> str:
-        from patronage.care.outreach import parse_quiet_hours
-
         parse_quiet_hours(value)
         return value
 

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from patronage.care.reach import reachable_channel, why_not
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers, transactions
 from patronage.storage.schema_care import care_occasions
@@ -279,8 +280,6 @@ def in_audience(occasion: Mapping, person: Mapping) -> bool:
 def reaches(occasion: Mapping, person: Mapping) -> bool:
     """Would the occasion reach ``person``: in its audience, consenting to care, not opted out,
     and for a greeting reachable by text message or e-mail?"""
-    from patronage.care.outreach import reachable_channel, why_not
-
     if not in_audience(occasion, person) or why_not(person, "any") is not None:
         return False
     return occasion["action"] == "task" or reachable_channel(person, occasion["channel"]) is not None

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select, update
 from patronage.care.contacts import log_contact
 from patronage.care.profile import record_change
 from patronage.messages import N_, UserError
+from patronage.settings import Settings
 from patronage.storage import write_transaction
 from patronage.storage.schema import customers, outbox
 from patronage.storage.schema_care import sms_outbox
@@ -26,7 +27,6 @@ from patronage.storage.schema_care import sms_outbox
 
 def _secret(settings=None) -> bytes:
     if settings is None:
-        from patronage.settings import Settings
         settings = Settings()
     return settings.secret_key.encode("utf-8")
 
@@ -52,7 +52,6 @@ def verify_token(token: str | None, settings=None) -> int | None:
 def optout_link(customer_id: int, settings=None) -> str:
     """The public opt-out address of a customer: ``{public base}/u/{token}``."""
     if settings is None:
-        from patronage.settings import Settings
         settings = Settings()
     return f"{settings.survey_base_url().rstrip('/')}/u/{optout_token(customer_id, settings)}"
 

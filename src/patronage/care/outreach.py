@@ -27,13 +27,13 @@ from sqlalchemy.exc import IntegrityError
 from patronage.care.calendar import customer_zone, local_time, to_utc
 from patronage.care.contacts import log_contact
 from patronage.care.optout import optout_link
+from patronage.care.reach import REASONS, opted_out, reachable_channel, why_not
 from patronage.care.texts import customer_language, pick
+from patronage.hours import parse_quiet_hours
+from patronage.settings import Settings
 from patronage.storage.schema import customers
 from patronage.storage.schema_care import MESSAGE_CHANNELS, contacts, sms_outbox
 from patronage.surveys.outbox import enqueue
-
-#: Why a message was not sent (:func:`why_not`).
-REASONS = ("no_consent", "opted_out", "no_phone", "no_email", "unknown_customer")
 
 OPTOUT_SMS = {"en": "Reply STOP to opt out", "zh_Hans": "回复TD退订", "zh_Hant": "回覆TD退訂"}
 OPTOUT_MAIL = {
@@ -53,24 +53,8 @@ def _now() -> datetime:
 
 def _settings(settings):
     if settings is None:
-        from patronage.settings import Settings
         return Settings()
     return settings
-
-
-def parse_quiet_hours(text: str | None) -> tuple[time, time] | None:
-    """``"21:00-08:00"`` → ``(21:00, 08:00)``; empty → None. A span may wrap past midnight."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        start, end = (datetime.strptime(part.strip(), "%H:%M").time()
-                      for part in text.split("-"))
-    except ValueError:
-        raise ValueError(f"quiet hours must read like 21:00-08:00; got {text!r}") from None
-    if start == end:
-        raise ValueError(f"quiet hours must start and end at different times; got {text!r}")
-    return start, end
 
 
 def quiet_until(now: datetime, zone, hours: tuple[time, time] | None) -> datetime | None:
@@ -97,44 +81,6 @@ def load_customer(conn: Connection, customer_id: int) -> dict | None:
     row = conn.execute(select(*(customers.c[name] for name in _CUSTOMER_COLUMNS))
                        .where(customers.c.id == customer_id)).mappings().first()
     return dict(row) if row else None
-
-
-def opted_out(customer: Mapping) -> bool:
-    """Has the customer opted out of care messages (or withdrawn care consent)?"""
-    preferences = customer.get("preferences") or {}
-    return (not customer.get("consent_care", True)
-            or bool(isinstance(preferences, Mapping) and preferences.get("opted_out")))
-
-
-def why_not(customer: Mapping | None, channel: str) -> str | None:
-    """Why a message on ``channel`` cannot go to ``customer`` (one of :data:`REASONS`), or None
-    when it can."""
-    if customer is None:
-        return "unknown_customer"
-    preferences = customer.get("preferences") or {}
-    if isinstance(preferences, Mapping) and preferences.get("opted_out"):
-        return "opted_out"
-    if not customer.get("consent_care", True):
-        return "no_consent"
-    if channel == "sms" and not (customer.get("phone") or "").strip():
-        return "no_phone"
-    if channel == "email" and "@" not in (customer.get("email") or ""):
-        return "no_email"
-    return None
-
-
-def reachable_channel(customer: Mapping, preferred: str | None) -> str | None:
-    """``preferred`` (sms or email; None: the customer's preferred channel, else sms) when the
-    customer can be reached on it, else the other one, else None."""
-    preferences = customer.get("preferences") or {}
-    if preferred not in MESSAGE_CHANNELS:
-        own = preferences.get("channel") if isinstance(preferences, Mapping) else None
-        preferred = own if own in MESSAGE_CHANNELS else "sms"
-    other = "email" if preferred == "sms" else "sms"
-    for channel in (preferred, other):
-        if why_not(customer, channel) is None:
-            return channel
-    return None
 
 
 def _fixed_key(key: str | None) -> str:

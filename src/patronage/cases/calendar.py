@@ -20,39 +20,17 @@ taken as local times.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
+
+from patronage.hours import parse_hours
 
 DEFAULT_HOURS = "09:00-18:00"
 #: Days off when the official schedule of a year is not known yet (元旦, 劳动节, 国庆 core days).
 FALLBACK_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (5, 3), (10, 1), (10, 2), (10, 3))
 _MAX_DAYS = 3660  # how far a computation may walk before the calendar is called broken
-
-
-def parse_hours(text: str) -> tuple[tuple[time, time], ...]:
-    """``"09:00-12:00, 13:00-18:00"`` → ordered, non-overlapping spans; ValueError otherwise."""
-    spans = []
-    for part in str(text).replace("，", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            start, end = (time.fromisoformat(p.strip()) for p in part.replace("–", "-").split("-"))
-        except ValueError:
-            raise ValueError(f"working hours {part!r}: write them as HH:MM-HH:MM, e.g. "
-                             "09:00-18:00 (several spans separated by commas)") from None
-        if not start < end:
-            raise ValueError(f"working hours {part!r}: the end must be after the start")
-        spans.append((start, end))
-    if not spans:
-        raise ValueError("working hours are empty; write them as HH:MM-HH:MM, e.g. 09:00-18:00")
-    spans.sort()
-    for (_, end), (start, _) in zip(spans, spans[1:]):
-        if start < end:
-            raise ValueError(f"working hours {text!r}: the spans overlap")
-    return tuple(spans)
 
 
 class BusinessCalendar:

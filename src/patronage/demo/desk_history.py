@@ -11,6 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from patronage.demo.desk_setup import (
+    APPROVAL_ABOVE,
+    MANAGER,
+    POLICIES,
+    TEAMS,
+    email_of,
+    escalation_steps,
+)
+
 REOPEN_SHARE = 0.08
 #: Median wall-clock hours to the first reply, by severity.
 REPLY_HOURS = {"low": 6.0, "normal": 2.5, "high": 1.2, "urgent": 0.5}
@@ -39,8 +48,6 @@ def _mid(a: pd.Timestamp, b: pd.Timestamp, share: float) -> pd.Timestamp:
 
 def _clocks(rng, frame, clock, end):
     """Statuses, policy targets, reply and resolution moments, reopenings (vectorised)."""
-    from patronage.demo.desk import POLICIES
-
     n = len(frame)
     status = frame["status"].replace({"open": "assigned"}).to_numpy(dtype=object)
     status[(status == "in_progress") & (rng.random(n) < 0.2)] = "waiting"
@@ -79,8 +86,6 @@ def _clocks(rng, frame, clock, end):
 
 def _timer_moments(frame, clock):
     """Per round: when the warning, breach and escalation steps came due."""
-    from patronage.demo.desk import escalation_steps
-
     out = {}
     for rnd, due_col in ((1, "round1_due_at"), (2, "resolution_due_at")):
         minutes = clock.minutes(frame[due_col])
@@ -115,8 +120,6 @@ class _Recorder:
                             "round": rnd})
 
     def rounds(self, row, i, moments, end):
-        from patronage.demo.desk import escalation_steps
-
         reply = row.first_responded_at
         if row.first_response_due_at < (reply if pd.notna(reply) else end) and \
                 row.first_response_due_at < end:
@@ -165,8 +168,6 @@ class _Recorder:
 
 def history(rng, frame: pd.DataFrame, clock, end: pd.Timestamp):
     """Fill ``frame``'s desk columns; return the events, escalations and remedies frames."""
-    from patronage.demo.desk import APPROVAL_ABOVE, MANAGER, TEAMS, email_of
-
     _clocks(rng, frame, clock, end)
     moments = _timer_moments(frame, clock)
     leads = {name: email_of(lead) for name, lead, _, _ in TEAMS}

@@ -11,18 +11,34 @@ section that cannot be computed carries the reason instead of failing the report
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import pandas as pd
 from sqlalchemy import Engine
 
+from patronage.labels import labels_for
 from patronage.messages import N_, UserError
 from patronage.reporting import formats
+from patronage.reporting.filters import NAMES
+from patronage.reporting.report_model import (  # the model's names, for the writers that read it
+    Bars,
+    Column,
+    Kpi,
+    Report,
+    Section,
+    Table,
+    cell_text,
+)
+from patronage.reporting.report_sections import (
+    cases_section,
+    comments_section,
+    loyalty_section,
+    satisfaction_section,
+    summary_section,
+    survey_frames,
+)
+from patronage.reporting.satisfaction import section_problem
+from patronage.storage import read_surveys
 
-#: How a column is written: kind and decimals (see :func:`cell_text`).
-KINDS = ("text", "integer", "percent", "score", "signed", "money")
 SMALL_SAMPLE = formats.DEFAULT_MIN_SAMPLE
 
 SECTION_TITLES = {
@@ -31,90 +47,12 @@ SECTION_TITLES = {
 }
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    kind: str = "text"
-    digits: int = 0
-
-
-@dataclass(frozen=True)
-class Table:
-    """``frame`` holds raw values in ``columns`` order; ``columns`` say how to write them."""
-    title: str
-    frame: pd.DataFrame
-    columns: list[Column]
-
-
-@dataclass(frozen=True)
-class Bars:
-    """A horizontal bar chart drawn by each writer itself (vector in HTML and PDF)."""
-    title: str
-    labels: list[str]
-    values: list[float]
-    kind: str = "score"
-    digits: int = 1
-
-
-@dataclass(frozen=True)
-class Kpi:
-    label: str
-    value: float
-    kind: str
-    digits: int
-    n: int | None
-    change: float | None = None
-
-
-@dataclass
-class Section:
-    key: str
-    title: str
-    kpis: list[Kpi] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    charts: list[Bars] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Report:
-    title: str
-    survey: str
-    wave: str | None
-    language: str
-    generated_at: datetime
-    sections: list[Section]
-    labels: dict = field(default_factory=dict)
-
-
-def cell_text(value, kind: str, digits: int = 0, language: str = "en") -> str:
-    """A value as the report writes it in text (HTML, PDF): ``45.0%``, ``¥12,300``, ``+1.9``."""
-    if formats.is_missing(value):
-        return formats.MISSING
-    if kind == "text":
-        return str(value)
-    if kind == "integer":
-        return formats.integer(value)
-    if kind == "percent":
-        return formats.percent(value, digits)
-    if kind == "money":
-        return formats.money(value, digits) if abs(float(value)) < 1e5 \
-            else formats.compact_money(value, language)
-    if kind == "signed":
-        return formats.signed(value, digits)
-    return formats.number(value, digits)
-
-
 def describe_filters(engine: Engine, filters, language: str = "en", gettext=lambda s: s
                      ) -> str | None:
     """The filters a report was built on as its reader reads them ("Filters: Region East
     China, Tier Gold"), values by their labels; None when nothing but the survey is chosen.
     Written under a filtered report's title (``Report.labels["filters"]``) so a reader never
     takes it for the whole."""
-    from patronage.labels import labels_for
-    from patronage.reporting.filters import NAMES
-
     if filters is None or not filters.active:
         return None
     label = labels_for(engine, language, gettext)
@@ -137,12 +75,6 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
     dashboard's ``filters`` (a :class:`~patronage.reporting.filters.Filters`) keep; the value
     at risk, programme liability and cases count the customers its segment filters keep, each
     section naming the filters it cannot take."""
-    from patronage.reporting.satisfaction import section_problem
-    from patronage.reporting.report_sections import (
-        cases_section, comments_section, loyalty_section, satisfaction_section, summary_section,
-        survey_frames,
-    )
-
     _ = gettext
     frames = survey_frames(engine, survey, wave, filters)
     builders = [("summary", summary_section), ("satisfaction", satisfaction_section),
@@ -170,19 +102,10 @@ def build_report(engine: Engine, survey: str | None = None, wave: str | None = N
 
 def check_survey(engine: Engine, survey: str | None) -> None:
     """Refuse an unknown survey code with the codes there are."""
-    from patronage.storage import read_surveys
-
     codes = read_surveys(engine)["code"].tolist()
     if survey is not None and survey not in codes:
         raise UserError(N_("There is no survey {code!r}; the surveys are: {codes}."),
                         code=survey, codes=", ".join(codes) or "–")
-
-
-def finite(value) -> bool:
-    try:
-        return value is not None and math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 __all__ = ["Bars", "Column", "Kpi", "Report", "Section", "Table", "build_report", "cell_text",

@@ -1,4 +1,4 @@
-"""Write a :class:`~patronage.reporting.report_build.Report` as an Excel workbook or as one
+"""Write a :class:`~patronage.reporting.report_model.Report` as an Excel workbook or as one
 self-contained HTML file (the PDF is :mod:`patronage.reporting.report_pdf`).
 
 Excel: one sheet per section, the header row styled, real number formats per column (percent,
@@ -14,7 +14,7 @@ import io
 
 from patronage.messages import N_, UserError
 from patronage.reporting.render import escape_formula, neutralise
-from patronage.reporting.report_build import Bars, Report, cell_text
+from patronage.reporting.report_model import Bars, Report, cell_text
 
 FORMATS = ("xlsx", "html", "pdf")
 MEDIA_TYPES = {

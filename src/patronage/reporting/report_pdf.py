@@ -1,4 +1,4 @@
-"""Write a :class:`~patronage.reporting.report_build.Report` as PDF with reportlab, the Chinese
+"""Write a :class:`~patronage.reporting.report_model.Report` as PDF with reportlab, the Chinese
 font embedded (subset) so the file reads the same on any machine, charts drawn as vectors.
 
 reportlab reads TrueType outlines only, so the font is a TrueType CJK font found on the system:
@@ -16,7 +16,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from patronage.messages import N_, UserError
-from patronage.reporting.report_build import Bars, Report, cell_text
+from patronage.reporting.report_model import Bars, Report, cell_text
 
 FONT_NAME = "PatronageCJK"
 #: File names of TrueType fonts with Chinese glyphs, in order of preference.

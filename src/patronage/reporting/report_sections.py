@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from patronage.index_system import load_index_system
 from patronage.messages import N_, UserError, translated
 from patronage.reporting.formats import wave_label
-from patronage.reporting.report_build import Bars, Column, Kpi, Section, Table, finite
+from patronage.reporting.report_model import Bars, Column, Kpi, Section, Table, finite
 from patronage.satisfaction.indices import csi_table, nps_table
 from patronage.satisfaction.sources import survey_data_from_db
 

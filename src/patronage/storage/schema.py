@@ -19,8 +19,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
-    Numeric,
     String,
     Table,
     Text,
@@ -29,64 +27,25 @@ from sqlalchemy import (
     true,
 )
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-#: Moments of truth, the allowed ``touchpoints.kind`` values.
-TOUCHPOINT_KINDS = (
-    "proposal",
-    "quote",
-    "order",
-    "invoice",
-    "delivery",
-    "installation",
-    "training",
-    "survey",
-    "promotion",
-    "payment",
-    "inquiry",
-    "complaint",
-    "maintenance",
-    "parts_return",
+from patronage.storage.schema_base import (
+    CASE_CHANNELS,
+    CASE_SEVERITIES,
+    CASE_STATUSES,
+    CASE_TYPES,
+    INVITATION_CHANNELS,
+    LANGUAGES,
+    OPEN_CASE_STATUSES,
+    OUTBOX_STATUSES,
+    RESPONSE_CHANNELS,
+    SURVEY_STATUSES,
+    TOUCHPOINT_KINDS,
+    TRIGGER_EVENTS,
+    USER_ROLES,
+    Money,
+    _in,
+    any_of,
+    metadata,
 )
-CASE_TYPES = ("complaint", "inquiry", "detractor", "negative_comment")
-#: A case's life: new → assigned → in progress ⇄ waiting for the customer → resolved → closed;
-#: a resolved or closed case can be reopened (it goes back to assigned, or new without an owner).
-CASE_STATUSES = ("new", "assigned", "in_progress", "waiting", "resolved", "closed")
-#: Statuses in which a case still needs work (its service-level timers run, except "waiting").
-OPEN_CASE_STATUSES = ("new", "assigned", "in_progress", "waiting")
-CASE_SEVERITIES = ("low", "normal", "high", "urgent")
-CASE_CHANNELS = ("agent", "phone", "email", "web", "import", "api", "survey", "system")
-SURVEY_STATUSES = ("draft", "open", "closed")
-USER_ROLES = ("admin", "analyst", "agent")
-RESPONSE_CHANNELS = ("web", "email", "phone", "paper", "interview", "import")
-LANGUAGES = ("en", "zh_Hans", "zh_Hant")
-INVITATION_CHANNELS = ("email", "sms", "phone", "link", "paper")
-OUTBOX_STATUSES = ("pending", "sent", "failed")
-TRIGGER_EVENTS = ("purchase", "case_closed", "touchpoint")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return f"{column} IN ({quoted})"
-
-
-def any_of(column: str, values: tuple[str, ...]) -> str:
-    """The check of :func:`_in` as a chain of equalities, for tables written in bulk: SQLite
-    evaluates a check's ``IN (…)`` list at a cost of about 18,000 machine instructions per
-    written row (a third of a ledger transfer's insert, counted with callgrind), and a chain of
-    ten equalities at about 200."""
-    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
-
-
-Money = Numeric(14, 2, asdecimal=False)
 
 customers = Table(
     "customers",
@@ -484,6 +443,8 @@ __all__ = [
     "waves",
 ]
 
+# The table modules below import only schema_base; they are imported here, after the panel's
+# tables, so that importing the schema loads every table in the same order as ever.
 # The case desk's tables share this metadata (and the cases table above refers to them).
 from patronage.storage import schema_cases  # noqa: E402,F401
 # Customer care's tables likewise.

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text, UniqueConstraint,
 )
 
-from patronage.storage.schema import Money, _in, metadata
+from patronage.storage.schema_base import Money, _in, metadata
 
 #: Where an action came from.
 ACTION_SOURCES = ("ipa", "driver", "kano", "complaint", "theme", "manual")

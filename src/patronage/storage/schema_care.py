@@ -29,7 +29,7 @@ from sqlalchemy import (
     true,
 )
 
-from patronage.storage.schema import Money, _in, metadata
+from patronage.storage.schema_base import Money, _in, metadata
 
 #: What makes a follow-up rule create a task.
 CARE_TRIGGERS = ("purchase", "touchpoint", "case_resolved", "visit_due", "alive_drop")

@@ -25,7 +25,7 @@ from sqlalchemy import (
     true,
 )
 
-from patronage.storage.schema import Money, _in, metadata
+from patronage.storage.schema_base import Money, _in, metadata
 
 CASE_EVENT_KINDS = ("opened", "assigned", "status", "note", "reply", "field", "remedy",
                     "approval", "sla_warning", "sla_breach", "escalated", "survey_sent",

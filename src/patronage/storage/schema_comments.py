@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, UniqueConstraint
 
-from patronage.storage.schema import metadata
+from patronage.storage.schema_base import metadata
 
 comment_themes = Table(
     "comment_themes",

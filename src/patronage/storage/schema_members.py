@@ -49,7 +49,7 @@ from sqlalchemy import (
     true,
 )
 
-from patronage.storage.schema import Money, _in, any_of, metadata
+from patronage.storage.schema_base import Money, _in, any_of, metadata
 
 TIER_BASES = ("points", "spend")
 EXPIRY_POLICIES = ("none", "rolling", "fixed")

@@ -12,7 +12,7 @@ from sqlalchemy import (
     Table, UniqueConstraint, true,
 )
 
-from patronage.storage.schema import metadata
+from patronage.storage.schema_base import metadata
 
 #: How often a schedule sends: every day, every week on a weekday, every month (on the 1st).
 REPORT_EVERY = ("day", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",

@@ -16,7 +16,7 @@ from sqlalchemy import (
     Table, UniqueConstraint, false, true,
 )
 
-from patronage.storage.schema import TOUCHPOINT_KINDS, _in, metadata
+from patronage.storage.schema_base import TOUCHPOINT_KINDS, _in, metadata
 
 #: What a standard measures: where it reads its events from.
 STANDARD_SOURCES = ("touchpoint", "case")

@@ -11,7 +11,7 @@ from sqlalchemy import (
     CheckConstraint, Column, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint,
 )
 
-from patronage.storage.schema import metadata
+from patronage.storage.schema_base import metadata
 
 #: The pages a view can be saved on.
 SAVED_VIEW_PAGES = ("overview", "analysis", "loyalty")

@@ -31,6 +31,7 @@ from uuid import uuid4
 
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
+from patronage.settings import Settings
 from patronage.storage.engine import is_sqlite, write_transaction
 from patronage.storage.schema import invitations, outbox
 from patronage.storage.schema_reports import outbox_attachments
@@ -79,7 +80,6 @@ def survey_link(token: str, base_url: str | None = None) -> str:
     ``base_url`` defaults to the settings' :meth:`~patronage.settings.Settings.survey_base_url`.
     """
     if base_url is None:
-        from patronage.settings import Settings
         base_url = Settings().survey_base_url()
     return f"{base_url.rstrip('/')}/s/{token}"
 
@@ -268,7 +268,6 @@ def deliver_pending(engine: Engine, sender: Sender, *, batch: int = 100,
         raise ValueError(f"batch must be a positive whole number; got {batch!r}")
     now = now or _now()
     if mail_from is None:
-        from patronage.settings import Settings
         mail_from = Settings().mail_from
     sent = 0
     claimed = _claim(engine, batch, now)

@@ -36,7 +36,7 @@ from patronage.web import standards as standard_pages
 from patronage.web import chain as chain_pages
 from patronage.web import api_actions
 from patronage.web import compare as compare_pages
-from patronage.web import saved_views
+from patronage.web import saved_views, warming
 from patronage.web.assets import IMMUTABLE, Assets
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
@@ -181,7 +181,7 @@ def _page_warmer(app: FastAPI) -> PageWarmer | None:
     cache = app.state.page_cache
 
     def jobs(first: bool):  # at start-up all of them, later those visited recently
-        return [job for job in (pages.default_jobs(app) + dashboards.default_jobs(app)
+        return [job for job in (warming.default_jobs(app) + dashboards.default_jobs(app)
                                 + cases.default_jobs(app))
                 if first or cache.visited_within(job.page, job.params, RECENT_VISIT_SECONDS)]
 

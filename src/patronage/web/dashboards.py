@@ -19,12 +19,11 @@ from patronage.reporting.filters import NAMES as FILTER_NAMES
 from patronage.reporting.filters import Filters
 from patronage.web.deps import check_csrf, language_of, render, require_user
 from patronage.web.i18n import LANGUAGES
+from patronage.web.landing import ANALYSTS, HOME_COOKIE, home_of
 from patronage.web.pages import _bad_filters
 from patronage.web.prepared import RELOAD_SECONDS, Job, PREPARING, freshness, prepared
 
 router = APIRouter()
-ANALYSTS = ("admin", "analyst")
-HOME_COOKIE = "patronage_home"
 TITLE = N_("Management overview")
 
 
@@ -41,14 +40,6 @@ def management_job(app, filters: Filters, language: str) -> Job:
 def default_jobs(app) -> list[Job]:
     """What the warmer prepares: the unfiltered view in every language."""
     return [management_job(app, Filters(), language) for language in LANGUAGES]
-
-
-def home_of(request: Request, user: dict) -> str:
-    """Where ``user`` lands after logging in: agents on their work, others on the Overview
-    or the management view when they chose it."""
-    if user["role"] not in ANALYSTS:
-        return "/my"
-    return "/management" if request.cookies.get(HOME_COOKIE) == "management" else "/"
 
 
 @router.get("/management")

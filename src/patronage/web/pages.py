@@ -36,6 +36,7 @@ from patronage.web.deps import (
 )
 from patronage.web.i18n import LANGUAGES
 from patronage.web.labels import labels_of
+from patronage.web.landing import home_of
 from patronage.web.prepared import Job, freshness, prepared, preparing
 from patronage.web.selection import with_notice
 
@@ -68,8 +69,6 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), nex
     session_id = start_session(request.app.state.engine, user["id"], hours=settings.session_hours)
     target = safe_next(next)
     if target == "/":  # an agent lands on their work; others on the start page they chose
-        from patronage.web.dashboards import home_of
-
         target = home_of(request, user)
     if user["must_change_password"]:  # an admin reset the password: a new one comes first
         target = "/account/password?next=" + quote(target, safe="")
@@ -169,20 +168,6 @@ def loyalty_job(app, language: str, filters: Filters | None = None) -> Job:
                lambda: loyalty_page_data.loyalty_page(engine, filters, gettext=gettext,
                                                       language=language,
                                                       min_sample=min_sample), ("loyalty",))
-
-
-def default_jobs(app) -> list[Job]:
-    """What the warmer prepares: the three dashboard pages and the comments page with default
-    options, in every language (the comments page last: its text analysis is the slowest)."""
-    from patronage.web import analysis, overview
-    from patronage.web.comments import comments_job
-
-    return ([overview.head_job(app, Filters())]
-            + [overview.overview_job(app, Filters(), language) for language in LANGUAGES]
-            + analysis.default_jobs(app)
-            + [loyalty_job(app, language) for language in LANGUAGES]
-            + [comments_job(app, None, None, None, None, False, language)
-               for language in LANGUAGES])
 
 
 @router.get("/loyalty")
