@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from patronage.satisfaction.sources import SurveyData
-from patronage.analytics import csi_scores, nps_summary
+from patronage.analytics import nps_summary
 from patronage.index_system import IndexSystem, load_index_system
 from patronage.messages import N_, UserError
 
@@ -65,7 +65,7 @@ def csi_table(data: SurveyData, *, by: str | None = "wave",
               index_system: IndexSystem | None = None) -> pd.DataFrame:
     """Weighted CSI (0–100) and dimension scores, overall or per group, with respondent counts."""
     system = index_system or load_index_system()
-    per_respondent = csi_scores(data.answers, system.items)
+    per_respondent = data.scores(system.items)  # computed once per data (shared)
     weights = data.weights
 
     scores = per_respondent.to_numpy(dtype=float)
