@@ -122,9 +122,10 @@ def csi_scores(answers: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     high = present["scale_max"].to_numpy(dtype=float)
     if (high <= low).any():
         raise ValueError("scale_max must exceed scale_min")
-    if answers.dtypes.eq(float).all():  # floats: their columns taken from the array
+    if answers.dtypes.eq(float).all():  # floats: their columns taken from the array, laid
+        # out as a frame's own columns (one after the other: a copy of whole columns)
         positions = answers.columns.get_indexer(codes)
-        values = np.take(answers.to_numpy(dtype=float), positions, axis=1)  # a new array
+        values = np.take(answers.to_numpy(dtype=float).T, positions, axis=0).T  # a new array
     else:
         values = answers[codes].to_numpy(dtype=float, copy=True)
     # In place, in the same order of operations: a million rows' temporaries cost more than
