@@ -190,7 +190,7 @@ class Filters:
 
 def _equal(column: pd.Series, value: str) -> np.ndarray:
     """``column == value`` as a boolean array (missing is not equal), on the column's codes."""
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object))
+    codes, uniques = pd.factorize(column)  # on the column's own (Arrow) type: no str per row
     found = [i for i, unique in enumerate(uniques) if unique == value]
     return np.isin(codes, found) if found else np.zeros(len(column), dtype=bool)
 

@@ -47,7 +47,7 @@ def per_group(data: SurveyData, item: str, by: str | None, summary) -> pd.DataFr
 def _masks(groups: pd.Series, order: list) -> dict:
     """Per group in ``order``: the boolean array of its rows (the column compared once, by its
     codes, not once per group: a million responses)."""
-    codes, uniques = pd.factorize(groups.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(groups, use_na_sentinel=True)  # no str per row
     position = {key: i for i, key in enumerate(uniques)}
     empty = np.zeros(len(groups), dtype=bool)
     return {key: codes == position[key] if key in position else empty for key in order}
