@@ -164,7 +164,11 @@ def test_in_chromium_on_a_phone_the_loading_note_is_replaced_by_the_sections(
             page.goto(base + "/analysis?region=East+China")
         note = page.locator("#section-drivers .computing")
         assert note.inner_text().strip() == "正在计算…" and note.is_visible()
-        assert page.locator("section.pending").count() == len(SECTION_KEYS)
+        # The second background thread may finish a section behind the held key drivers
+        # within the visit's wait (the page shows it): the others are being computed.
+        pending = page.locator("section.pending").count()
+        assert len(SECTION_KEYS) - 2 <= pending <= len(SECTION_KEYS)
+        assert page.locator("#section-drivers.pending").count() == 1
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         release.set()
         page.wait_for_function("() => document.querySelector('[data-section-src]') === null",

@@ -242,3 +242,27 @@ def test_little_bootstraps_match_the_plain_bootstrap_on_large_samples(method, mo
     np.testing.assert_array_less(np.abs(little["upper"] - plain["upper"]).to_numpy(), 0.2 * width)
     width_little = (little["upper"] - little["lower"]).to_numpy()
     np.testing.assert_allclose(width_little, width, rtol=0.2)
+
+
+def test_little_bootstraps_take_at_most_blb_resamples_per_subset(monkeypatch):
+    # At most BLB_RESAMPLES resamples per subset (the paper's experiments use r = 100): the
+    # interval, averaged over BLB_SUBSETS subsets, still agrees with the bootstrap of all rows
+    # within Monte-Carlo error, and with the little bootstraps at n_boot resamples per subset.
+    from patronage.analytics import drivers
+
+    X, y = _random_data(n=20_000, p=4, seed=8)
+    monkeypatch.setattr(drivers, "BLB_MIN_ROWS", 10**9)
+    plain = driver_importance(X, y, n_boot=1000, random_state=3)
+    monkeypatch.setattr(drivers, "BLB_MIN_ROWS", 10_000)
+    capped = driver_importance(X, y, n_boot=400, random_state=3)
+    assert capped.attrs["n_boot_valid"] == drivers.BLB_SUBSETS * drivers.BLB_RESAMPLES
+    assert capped.attrs["n_boot"] == 400
+    monkeypatch.setattr(drivers, "BLB_RESAMPLES", 400)
+    uncapped = driver_importance(X, y, n_boot=400, random_state=3)
+    assert uncapped.attrs["n_boot_valid"] == drivers.BLB_SUBSETS * 400
+    width = (plain["upper"] - plain["lower"]).to_numpy()
+    for little in (capped, uncapped):
+        for bound in ("lower", "upper"):
+            np.testing.assert_array_less(np.abs(little[bound] - plain[bound]).to_numpy(),
+                                         0.2 * width)
+    np.testing.assert_allclose((capped["upper"] - capped["lower"]).to_numpy(), width, rtol=0.2)

@@ -71,3 +71,67 @@ def test_the_default_survey_and_its_code_share_one_read(panel, monkeypatch):
     assert reads == [(code,)]
     _same(default, named)
     _same(default, original(engine, None))
+
+
+def test_a_filtered_view_filters_once_for_the_overview_and_the_analysis_page(panel, monkeypatch):
+    """The Overview and the Analysis page of one filtered view (each its own store of shared
+    results) share the filtered survey data, and what is computed on it: the responses are
+    filtered once. The Overview's count of the flagged responses the filters keep is the
+    same as counting them among all the survey's responses."""
+    from patronage.reporting import shared
+    from patronage.reporting.filters import Filters
+    from patronage.reporting.overview import overview
+    from patronage.reporting.satisfaction import analysis_section
+
+    engine, _ = panel
+    with write_transaction(engine) as conn:
+        conn.execute(update(responses).where(responses.c.id.in_([2, 5, 6]))
+                     .values(quality_flags={"speeder": "completed in 41 s"}))
+    everything = sources.survey_data_from_db(engine, None, include_flagged=True)
+    region = everything.meta["customer_region"].dropna().value_counts().index[0]
+    chosen = Filters(region=region)
+    applied = []
+    original = Filters.apply
+
+    def counted(self, data):
+        applied.append(self)
+        return original(self, data)
+
+    monkeypatch.setattr(Filters, "apply", counted)
+    every = {}
+    with sharing({}, every):  # the Overview's store
+        shown = overview(engine, None, filters=chosen)
+    with sharing({}, every):  # the Analysis page's
+        kept = shared.filtered(chosen, survey_data_from_db(engine, None))
+        analysis_section(engine, None, "trend", filters=chosen)
+    assert len(applied) == 1
+    expected = original(chosen, sources.survey_data_from_db(engine, None))
+    _same(kept, expected)
+    assert shown.total == len(expected.meta)
+    assert shown.flagged == int(chosen.keep(everything.meta).sum()) - shown.total
+
+
+def test_the_filtered_views_kept_are_the_last_few(panel, monkeypatch):
+    """A data version keeps the last FILTERED_KEPT filtered views; a value the data do not
+    have is the same error each time."""
+    from patronage.messages import UserError
+    from patronage.reporting import shared
+    from patronage.reporting.filters import Filters
+
+    engine, _ = panel
+    monkeypatch.setattr(shared, "FILTERED_KEPT", 2)
+    with sharing({}, {}):
+        data = survey_data_from_db(engine, None)
+        waves = data.waves_in_order()
+        region = data.meta["customer_region"].dropna().iloc[0]
+        first = shared.filtered(Filters(wave=waves[0]), data)
+        assert shared.filtered(Filters(wave=waves[0], survey="any"), data) is first
+        shared.filtered(Filters(wave=waves[1]), data)
+        shared.filtered(Filters(region=region), data)
+        again = shared.filtered(Filters(wave=waves[0]), data)
+        assert again is not first  # filtered again: no longer kept
+        _same(again, first)
+        assert shared.filtered(Filters(), data) is data
+        for _ in range(2):
+            with pytest.raises(UserError, match="Atlantis"):
+                shared.filtered(Filters(region="Atlantis"), data)

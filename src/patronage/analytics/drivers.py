@@ -36,9 +36,12 @@ _CONSTANT_TOL = 1e-12
 #: (Kleiner, Talwalkar, Sarkar & Jordan 2014, "A scalable bootstrap for massive data", JRSS-B
 #: 76(4):795-816): ``BLB_SUBSETS`` subsets of ``n ** BLB_GAMMA`` rows, each resampled to size n
 #: by multinomial counts, the percentile bounds averaged over the subsets. Below it, the plain
-#: bootstrap of all rows.
+#: bootstrap of all rows. Each subset takes at most ``BLB_RESAMPLES`` resamples (the paper's
+#: experiments use r = 100 per subset; the bounds are averaged over the subsets, so the
+#: interval rests on ``BLB_SUBSETS * BLB_RESAMPLES`` resamples): drawing the multinomial counts
+#: is most of the method's time on a million responses.
 BLB_MIN_ROWS = 50_000
-BLB_SUBSETS, BLB_GAMMA = 10, 0.6
+BLB_SUBSETS, BLB_GAMMA, BLB_RESAMPLES = 10, 0.6, 100
 # Bootstrap replicates are processed in chunks of about this many matrix entries.
 _CHUNK_ENTRIES = 4_000_000
 
@@ -248,17 +251,18 @@ def _little_bootstraps(data: np.ndarray, w: np.ndarray, estimate: np.ndarray, me
                         n_boot: int, ci: float,
                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     """Percentile bounds by the Bag of Little Bootstraps (see :data:`BLB_MIN_ROWS`): per subset
-    of ``b`` rows drawn without replacement, ``n_boot`` resamples of size ``n`` as multinomial
-    counts on its rows; each subset's bounds taken relative to its own estimate, averaged, and
+    of ``b`` rows drawn without replacement, ``n_boot`` resamples (at most
+    :data:`BLB_RESAMPLES`) of size ``n`` as multinomial counts on its rows; each subset's bounds taken relative to its own estimate, averaged, and
     placed around the ``estimate`` of all rows (the interval's quality measure, as in the
     paper). Returns lower, upper and the number of valid resamples."""
     n = len(data)
     b = min(n, int(np.ceil(n ** BLB_GAMMA)))
     alpha = (1 - ci) / 2
     bounds, n_valid = [], 0
+    resamples = min(n_boot, BLB_RESAMPLES)
     for _ in range(BLB_SUBSETS):
         rows = rng.choice(n, size=b, replace=False)
-        counts = rng.multinomial(n, np.full(b, 1.0 / b), size=n_boot)
+        counts = rng.multinomial(n, np.full(b, 1.0 / b), size=resamples)
         part, weights = data[rows], w[rows]
         centre = _importance_batch(*_correlations(part, weights[None, :]), method)[0]
         reps = _importance_batch(*_correlations(part, counts * weights[None, :]), method)
@@ -285,7 +289,8 @@ def driver_importance(X: pd.DataFrame, y, method: str = "relative_weights", n_bo
         Number of bootstrap resamples of the rows (0 = no intervals). The interval is the
         percentile interval (Efron & Tibshirani 1993, ch. 13) of the replicates; from
         :data:`BLB_MIN_ROWS` complete rows on, the Bag of Little Bootstraps' (``n_boot``
-        resamples per subset, ``attrs["interval"]`` says which).
+        resamples per subset, at most :data:`BLB_RESAMPLES`; ``attrs["interval"]`` says
+        which).
     ci : float
         Confidence level of the interval.
 

@@ -141,9 +141,11 @@ class Filters:
             return data
         return data.narrowed(self.keep(meta))
 
-    def keep(self, meta: pd.DataFrame) -> np.ndarray:
+    def keep(self, meta: pd.DataFrame, *, checked: bool = True) -> np.ndarray:
         """Which rows of ``meta`` (a survey's response meta) these filters keep, as a boolean
-        array; an unknown value is a :class:`UserError` as in :meth:`apply`."""
+        array; an unknown value is a :class:`UserError` as in :meth:`apply`, unless not
+        ``checked`` (rows known to be part of data already checked: it keeps none of them)."""
+        _known = _known_value if checked else lambda *_: True
         keep = np.ones(len(meta), dtype=bool)
         if self.wave is not None:
             keep &= _equal(meta["wave"], self.wave) & _known("wave", self.wave, meta["wave"])
@@ -181,14 +183,14 @@ class Filters:
             value = getattr(self, key)
             if value is not None:
                 column = panel[key] if key in panel.columns else pd.Series(dtype=object)
-                keep &= column.eq(value).reindex(panel.index, fill_value=False) & _known(
+                keep &= column.eq(value).reindex(panel.index, fill_value=False) & _known_value(
                     key, value, column)
         return panel[keep]
 
 
 def _equal(column: pd.Series, value: str) -> np.ndarray:
     """``column == value`` as a boolean array (missing is not equal), on the column's codes."""
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object))
+    codes, uniques = pd.factorize(column)  # on the column's own (Arrow) type: no str per row
     found = [i for i, unique in enumerate(uniques) if unique == value]
     return np.isin(codes, found) if found else np.zeros(len(column), dtype=bool)
 
@@ -207,7 +209,7 @@ def customer_filters(filters: Filters) -> tuple[Filters, list[str]]:
     return filters.without(*dropped, "survey"), dropped
 
 
-def _known(key: str, value: str, values: pd.Series) -> bool:
+def _known_value(key: str, value: str, values: pd.Series) -> bool:
     """True when ``value`` is among ``values``; else the error that says which there are."""
     present = sorted({str(v) for v in values.dropna().unique()})  # not a str per response
     if value in present:

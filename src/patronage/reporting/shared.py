@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -152,13 +153,47 @@ def survey_data_from_db(engine, survey: str | None = None, *,
     return _read_survey_data(engine, survey, include_flagged=include_flagged)
 
 
-def _filtered(chosen: filters.Filters, data: sources.SurveyData) -> sources.SurveyData:
-    return chosen.apply(data)
+#: Filtered views of the survey data kept per data version (each holds part of the responses).
+FILTERED_KEPT = 8
 
 
-#: The shared survey data narrowed by the filters: one object for the page's languages, so that
-#: what is computed on it (each respondent's scores, the shared calls keyed by it) is shared too.
-filtered = shared(_filtered)
+def filtered(chosen: filters.Filters, data: sources.SurveyData) -> sources.SurveyData:
+    """``data`` narrowed by the filters ``chosen`` (see :meth:`Filters.apply
+    <patronage.reporting.filters.Filters.apply>`; the survey is chosen when the data are read).
+
+    Within a :func:`sharing` scope, one object per data and filters for every page and language
+    at the data version (the store of every page when there is one, else the page's): the
+    Overview and the Analysis page of one filtered view filter the responses once, and what is
+    computed on the result (each respondent's scores, the shared calls keyed by it) is shared
+    too. The last :data:`FILTERED_KEPT` views are kept; a filter value the data do not have is
+    the same ``UserError`` each time."""
+    if not chosen.active:
+        return data
+    store = _EVERY_PAGE.get()
+    if store is None:
+        store = _STORE.get()
+    if store is None:
+        return chosen.apply(data)
+    key = ("filtered", id(data), chosen.but(survey=None))
+    with _LOCKS_GUARD:
+        kept = store.setdefault("_filtered", OrderedDict())
+    with _lock_of(store, key):  # two pages filtering at once: the first filters
+        with _LOCKS_GUARD:
+            found = kept.get(key)
+            if found is not None and found[0] is data:
+                kept.move_to_end(key)
+        if found is None or found[0] is not data:
+            try:
+                found = (data, True, chosen.apply(data))
+            except ValueError as exc:  # an unknown value: the same in every language
+                found = (data, False, exc)
+            with _LOCKS_GUARD:
+                kept[key] = found
+                while len(kept) > FILTERED_KEPT:
+                    kept.popitem(last=False)
+    if not found[1]:
+        raise found[2]
+    return found[2]
 
 # The analysis page (patronage.reporting.satisfaction and scores_page); the survey data read and
 # what the filter bar offers are the same for every filter, page and language.

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from patronage.satisfaction.sources import SurveyData
-from patronage.analytics import csi_scores, nps_summary
+from patronage.analytics import nps_summary
 from patronage.index_system import IndexSystem, load_index_system
 from patronage.messages import N_, UserError
 
@@ -47,7 +47,7 @@ def per_group(data: SurveyData, item: str, by: str | None, summary) -> pd.DataFr
 def _masks(groups: pd.Series, order: list) -> dict:
     """Per group in ``order``: the boolean array of its rows (the column compared once, by its
     codes, not once per group: a million responses)."""
-    codes, uniques = pd.factorize(groups.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(groups, use_na_sentinel=True)  # no str per row
     position = {key: i for i, key in enumerate(uniques)}
     empty = np.zeros(len(groups), dtype=bool)
     return {key: codes == position[key] if key in position else empty for key in order}
@@ -65,7 +65,7 @@ def csi_table(data: SurveyData, *, by: str | None = "wave",
               index_system: IndexSystem | None = None) -> pd.DataFrame:
     """Weighted CSI (0–100) and dimension scores, overall or per group, with respondent counts."""
     system = index_system or load_index_system()
-    per_respondent = csi_scores(data.answers, system.items)
+    per_respondent = data.scores(system.items)  # computed once per data (shared)
     weights = data.weights
 
     scores = per_respondent.to_numpy(dtype=float)
