@@ -6,6 +6,8 @@
 // our own SVG, shown through an <img> (an image cannot run scripts, whatever text it holds);
 // the live chart replaces it anyway, so a stale picture never outlives a second or two.
 // sessionStorage belongs to the tab and goes with it; the oldest pictures make room for new ones.
+// The log-in page (where logging out leads) names this script with data-forget: the tab's
+// pictures go.
 (function () {
   "use strict";
   var PREFIX = "patronage-chart:";
@@ -123,5 +125,22 @@
     return img;
   }
 
+  function forget() {
+    var store = storage();
+    if (!store) return;
+    try {
+      var keys = [];
+      for (var i = 0; i < store.length; i++) {
+        if (store.key(i).indexOf(PREFIX) === 0) keys.push(store.key(i));
+      }
+      keys.forEach(function (key) { store.removeItem(key); });
+      store.removeItem(INDEX);
+    } catch (error) {
+      // nothing kept, or storage refused
+    }
+  }
+
   window.patronageSnapshots = {find: find, keep: keep, image: image};
+  var script = document.currentScript;
+  if (script && script.hasAttribute("data-forget")) forget();
 })();

@@ -170,6 +170,18 @@
     return loading;
   }
 
+  function afterLoad(callback) {
+    if (document.readyState === "complete") callback();
+    else window.addEventListener("load", callback);
+  }
+
+  function whenPlotly(callback) {
+    // At once when Plotly is there or coming; else after the page's load event, so that a page
+    // shown from pictures is not held up by the bundle.
+    if (window.Plotly || loading) loadPlotly().then(callback);
+    else afterLoad(function () { loadPlotly().then(callback); });
+  }
+
   var idle = window.requestIdleCallback || function (callback) {
     return window.setTimeout(callback, 50);
   };
@@ -279,8 +291,7 @@
       if (!pending.length) return;
       idle(function () { pending.shift().patronagePicture.goLive().then(next, next); });
     }
-    if (document.readyState === "complete") next();
-    else window.addEventListener("load", next);
+    afterLoad(next);
   }
 
   function inView(element) {
@@ -307,9 +318,10 @@
       if (index < 0) return;
       pending.splice(index, 1);
       if (observer) observer.unobserve(element);
-      element.style.minHeight = "";
-      if (window.Plotly) draw(element, config);
-      else loadPlotly().then(function () { draw(element, config); });
+      whenPlotly(function () {
+        element.style.minHeight = "";
+        draw(element, config);
+      });
     }
     if ("IntersectionObserver" in window) {
       observer = new IntersectionObserver(function (entries) {
@@ -325,8 +337,8 @@
   }
 
   // The charts under root (the page, or a section swapped in by sections.js): those kept as
-  // pictures shown at once, those in view without one drawn at once, the others later;
-  // resolves when those in view are shown.
+  // pictures shown at once, those in view without one drawn at once (Plotly's bundle is then
+  // added at once), the others later; resolves when those in view are shown.
   function drawIn(root) {
     var config = pageConfig();
     var elements = Array.prototype.slice.call(root.querySelectorAll("[data-figure]"));
@@ -338,7 +350,6 @@
       return window.patronageSnapshots.find(element.getAttribute("data-figure"), widths[i],
                                             address);
     });
-    if (pictures.indexOf(null) >= 0) loadPlotly();  // a chart to draw: Plotly without waiting
     var shown = [], live = [], later = [];
     elements.forEach(function (element, i) {
       if (pictures[i]) {
