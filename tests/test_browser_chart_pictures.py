@@ -122,13 +122,13 @@ def test_pictures_become_live_charts_without_the_reader(demo_server, chromium): 
                            timeout=30_000)
     assert page.evaluate("window.scrollY") == 0
     assert page.evaluate(PICTURES) >= 2
-    # Logging out leads to the log-in page, which forgets the tab's pictures.
-    page.click("form.logout button")
-    page.wait_for_url("**/login")
-    assert page.evaluate(PICTURES) == 0
     # A new tab has no pictures: it draws with Plotly as a first visit does.
     fresh = context.new_page()
     fresh.goto(base + "/analysis")
     fresh.wait_for_selector("[data-figure] .main-svg")
     assert fresh.locator("img.chart-snapshot").count() == 0
+    # Logging out leads to the log-in page, which forgets the tab's pictures.
+    page.click("form.logout button")
+    page.wait_for_url("**/login")
+    assert page.evaluate(PICTURES) == 0
     context.close()
