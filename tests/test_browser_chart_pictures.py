@@ -132,3 +132,34 @@ def test_pictures_become_live_charts_without_the_reader(demo_server, chromium): 
     page.wait_for_url("**/login")
     assert page.evaluate(PICTURES) == 0
     context.close()
+
+
+#: On the log-in page (which loads chart_snapshots.js): 70 pictures of a small plot kept.
+KEEP_SEVENTY = """() => {
+  const pictures = window.patronageSnapshots;
+  const plot = document.createElement('div');
+  plot.innerHTML = '<svg class="main-svg" width="100" height="50"><text>&lt;script&gt;' +
+    'alert(1)&lt;/script&gt; 华东</text><g class="draglayer"><rect></rect></g></svg>';
+  document.body.appendChild(plot);
+  for (let i = 0; i < 70; i++) pictures.keep('{"n":' + i + '}', 800, '/vendor/p.js', plot);
+  return {kept: Object.keys(sessionStorage).filter(k => k.startsWith('patronage-chart:')).length,
+          last: pictures.find('{"n":69}', 800, '/vendor/p.js'),
+          first: pictures.find('{"n":0}', 800, '/vendor/p.js'),
+          wider: pictures.find('{"n":69}', 801, '/vendor/p.js'),
+          image: pictures.image(pictures.find('{"n":69}', 800, '/vendor/p.js')).src};
+}"""
+
+
+def test_pictures_are_few_escaped_and_found_by_figure_and_width(demo_server, chromium):  # noqa: F811
+    base, _login = demo_server
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(base + "/login")
+    kept = page.evaluate(KEEP_SEVENTY)
+    assert kept["kept"] == 60  # the oldest went
+    assert kept["first"] is None and kept["wider"] is None
+    svg = kept["last"]["svg"]
+    assert "&lt;script&gt;" in svg and "<script" not in svg and "华东" in svg
+    assert "draglayer" not in svg
+    assert kept["image"].startswith("data:image/svg+xml;charset=utf-8,%3Csvg")
+    context.close()

@@ -92,13 +92,17 @@
     for (;;) {
       try {
         store.setItem(key, value);
-        keys.push(key);
-        store.setItem(INDEX, JSON.stringify(keys));
-        return;
+        break;
       } catch (error) {  // full: the oldest pictures go first
         if (!keys.length) return;
         store.removeItem(keys.shift());
       }
+    }
+    keys.push(key);
+    try {
+      store.setItem(INDEX, JSON.stringify(keys));
+    } catch (error) {  // no room for the list: the picture goes too
+      store.removeItem(key);
     }
   }
 
