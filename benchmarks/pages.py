@@ -278,8 +278,8 @@ TIMING = """() => { const n = performance.getEntriesByType('navigation')[0];
           first: parts.length ? parts[0].startTime - n.startTime : null,
           sections: all ? all.startTime - n.startTime : null, pending: parts.length,
           kb: n.decodedBodySize / 1024}; }"""
-#: Marks when the deferred scripts (chart_snapshots.js, charts.js) have run: DOMContentLoaded, before the
-#: page's own handlers (added by Playwright before any script of the page).
+#: Marks when the deferred scripts (chart_snapshots.js, charts.js) have run: DOMContentLoaded,
+#: before the page's own handlers (added by Playwright before any script of the page).
 SCRIPTS_RUN = ("document.addEventListener('DOMContentLoaded', "
                "() => performance.mark('patronage-scripts-run'), true);")
 RELOADS = """() => document.querySelector('meta[http-equiv="refresh"]') !== null"""

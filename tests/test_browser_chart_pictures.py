@@ -97,8 +97,8 @@ def test_a_repeat_visit_shows_pictures_then_live_charts(demo_server, chromium): 
     assert in_view and all(c["picture"] and not c["live"] for c in in_view), seen
     assert not page.evaluate("window.Plotly !== undefined")
 
-    # A click on the bar (or point) in the picture: nothing happens until Plotly is there, then the live
-    # chart takes the click and the bar opens its respondents.
+    # A click on the bar (or point) in the picture: nothing happens until Plotly is there, then
+    # the live chart takes the click and the bar opens its respondents.
     page.locator(f"#{bar['id']} .chart-plot").click(position={"x": bar["x"], "y": bar["y"]})
     assert page.evaluate("window.plotlyAsked")  # the reader reached for it: Plotly asked for
     assert page.url.rstrip("/") == base
@@ -150,7 +150,7 @@ KEEP_SEVENTY = """() => {
 }"""
 
 
-def test_pictures_are_few_escaped_and_found_by_figure_and_width(demo_server, chromium):  # noqa: F811
+def test_pictures_few_escaped_found_by_figure_and_width(demo_server, chromium):  # noqa: F811
     base, _login = demo_server
     context = chromium.new_context()
     page = context.new_page()
