@@ -26,7 +26,9 @@ dashboard page that exists (the Overview ``/``, ``/analysis``, ``/comments``, ``
 
 Each cell ends at the final page's ``load`` event or, on a page with charts, when its charts
 in view are drawn (static/charts.js sets the performance mark ``patronage-charts-drawn`` when
-Plotly's promises for them have resolved), whichever comes later: a page counts as open when
+Plotly's promises for them have resolved or, on a repeat visit in the same tab, when the
+pictures of them kept by the last visit are decoded: static/chart_snapshots.js; Plotly then
+comes after the ``load`` event), whichever comes later: a page counts as open when
 what the reader sees is drawn, not when the browser has merely run its scripts (charts further
 down are drawn as they come near the view or when the browser is idle). ``ready`` is that end
 point in the browser's own clock, from the start of the final page's navigation (Navigation
@@ -37,8 +39,9 @@ for the page being prepared counts): first visits against 1 s, repeats against 2
 the ratio to the goal.
 
 A second table splits each repeat visit's ``ready`` time: the server (the page's first byte),
-the HTML parsed, the deferred scripts run (Plotly and charts.js, a mark set by a script that
-Playwright adds before the page's own) and the charts in view drawn, with the page's size.
+the HTML parsed, the deferred scripts run (charts.js, a mark set by a script that Playwright
+adds before the page's own) and the charts in view shown (pictures kept by the tab's last
+visit, or drawn by Plotly), with the page's size.
 
 The Analysis page sends the sections not computed within the visit's wait as "being computed"
 placeholders, which static/sections.js swaps for each section when it is ready (it marks
@@ -275,12 +278,13 @@ TIMING = """() => { const n = performance.getEntriesByType('navigation')[0];
           first: parts.length ? parts[0].startTime - n.startTime : null,
           sections: all ? all.startTime - n.startTime : null, pending: parts.length,
           kb: n.decodedBodySize / 1024}; }"""
-#: Marks when the deferred scripts (Plotly, charts.js) have run: DOMContentLoaded, before the
-#: page's own handlers (added by Playwright before any script of the page).
+#: Marks when the deferred scripts (chart_snapshots.js, charts.js) have run: DOMContentLoaded,
+#: before the page's own handlers (added by Playwright before any script of the page).
 SCRIPTS_RUN = ("document.addEventListener('DOMContentLoaded', "
                "() => performance.mark('patronage-scripts-run'), true);")
 RELOADS = """() => document.querySelector('meta[http-equiv="refresh"]') !== null"""
-#: static/charts.js marks this once the charts in view are drawn (Plotly's promises resolved).
+#: static/charts.js marks this once the charts in view are drawn (Plotly's promises resolved,
+#: or the pictures kept by the tab's last visit decoded).
 CHARTS_DRAWN = """() => document.querySelector('[data-figure]') === null
   || performance.getEntriesByName('patronage-charts-drawn').length > 0"""
 #: Sections sent as "being computed" (the Analysis page) all swapped in by static/sections.js.
@@ -408,8 +412,8 @@ def part_demo(args) -> None:
     print()
     print("Where the repeat visit's time goes (ms, browser's clock from the navigation's start): "
           "server = first byte of the page (the server's time and the request); html = the page "
-          "parsed; scripts = the deferred scripts run (Plotly, charts.js: from the browser's code "
-          "cache); charts = the charts in view drawn by Plotly; ready as above")
+          "parsed; scripts = the deferred scripts run (charts.js); charts = the charts in view "
+          "shown (the pictures kept by the tab's last visit, or drawn by Plotly); ready as above")
     print(f"{'page':<16}{'server':>8}{'html':>8}{'scripts':>9}{'charts':>8}{'ready':>8}"
           f"{'page kB':>9}")
     for path_, _first, repeat, _lang, _user in rows:

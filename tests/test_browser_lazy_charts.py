@@ -36,6 +36,8 @@ def test_charts_in_view_first_the_others_soon_after(demo_server, chromium):  # n
     context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
     page = _open(context, base, login, "/")
     _ready(page, base, "/analysis")  # computed, and the Plotly bundle in the browser's cache
+    # A new tab: no charts kept as pictures by this one (test_browser_chart_pictures.py).
+    page = context.new_page()
     page.add_init_script(AT_THE_MARK)
     page.goto(base + "/analysis")
     page.wait_for_function("() => window.atTheMark !== undefined")

@@ -6,6 +6,9 @@
 // A chart with data-links ({trace: [address per point]}) opens the address of the bar or point
 // clicked; the same addresses follow the plot as links, hidden until a keyboard reaches them, and
 // a focused link shows its point's tooltip.
+// A chart drawn is kept as a picture for the tab's next visit to the page (chart_snapshots.js):
+// then the page shows the picture at once and brings the live chart in when the browser is idle
+// (or as soon as the reader reaches for it), so a repeat visit does not wait for Plotly.
 (function () {
   "use strict";
   var NARROW = 560;
@@ -108,18 +111,22 @@
     return [name, trace.name].filter(function (part) { return part; }).join(" · ");
   }
 
-  function linkPoints(element, plot, links, config) {
+  function linkClicks(plot, links) {
     plot.on("plotly_click", function (event) {
       var point = event.points && event.points[0];
       var address = point && (links[point.curveNumber] || [])[point.pointNumber];
       if (address) window.location.assign(address);
     });
     plot.classList.add("linked");
+  }
+
+  function linkList(element, plot, data, links, config) {
+    // Built from the figure alone: there before Plotly is, when the chart is a picture.
     var list = document.createElement("ul");
     list.className = "chart-links";
     list.setAttribute("aria-label", config.labels.respondents || "Respondents");
     Object.keys(links).forEach(function (curve) {
-      var trace = plot.data[curve];
+      var trace = data[curve];
       (links[curve] || []).forEach(function (address, index) {
         if (!address || !trace) return;
         var item = document.createElement("li");
@@ -127,9 +134,12 @@
         link.href = address;
         link.textContent = pointName(trace, index) + " →";
         link.addEventListener("focus", function () {
+          if (!plot._fullLayout) return;  // still a picture
           Plotly.Fx.hover(plot, [{curveNumber: Number(curve), pointNumber: index}]);
         });
-        link.addEventListener("blur", function () { Plotly.Fx.unhover(plot); });
+        link.addEventListener("blur", function () {
+          if (plot._fullLayout) Plotly.Fx.unhover(plot);
+        });
         item.appendChild(link);
         list.appendChild(item);
       });
@@ -137,13 +147,48 @@
     element.insertBefore(list, plot.nextSibling);
   }
 
-  function draw(element, config, width) {
-    // width: the element's, when read with the other charts' before any was drawn (one layout
-    // for them all instead of one per chart).
-    var figure = JSON.parse(element.getAttribute("data-figure"));
-    var layout = figure.layout || {};
+  // Plotly's bundle is added to the page when first needed: at once when a chart has to be
+  // drawn, after the page is shown when every chart is there as a picture (chart_snapshots.js).
+  var loading = null;
+
+  function bundle() {
+    var link = document.querySelector("link[data-plotly]");
+    return link ? link.getAttribute("href") : "";
+  }
+
+  function loadPlotly() {
+    if (window.Plotly) return Promise.resolve();
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = bundle();
+        script.onload = resolve;
+        script.onerror = reject;
+        document.head.appendChild(script);
+      });
+    }
+    return loading;
+  }
+
+  function afterLoad(callback) {
+    if (document.readyState === "complete") callback();
+    else window.addEventListener("load", callback);
+  }
+
+  function whenPlotly(callback) {
+    // At once when Plotly is there or coming; else after the page's load event, so that a page
+    // shown from pictures is not held up by the bundle.
+    if (window.Plotly || loading) loadPlotly().then(callback);
+    else afterLoad(function () { loadPlotly().then(callback); });
+  }
+
+  var idle = window.requestIdleCallback || function (callback) {
+    return window.setTimeout(callback, 50);
+  };
+
+  function frame(element, layout) {
+    // The chart's title above, then the plot's place (before what the element holds).
     var title = titleOf(layout);
-    var narrow = (width === undefined ? element.clientWidth : width) < NARROW;
     var after = element.firstChild;
     if (title) {
       var caption = document.createElement("p");
@@ -154,18 +199,99 @@
     var plot = document.createElement("div");
     plot.className = "chart-plot";
     element.insertBefore(plot, after);
+    return plot;
+  }
+
+  function plotInto(element, plot, figure, config, width) {
+    var layout = figure.layout || {};
+    var title = titleOf(layout);
     var name = "patronage-" + (element.id || "chart").replace(/^chart-/, "");
     var options = Object.assign({}, config.plotly, {
       modeBarButtons: [[{name: "download", title: config.labels.download || "Download",
                          icon: Plotly.Icons.camera, click: download(title, name)}]]
     });
-    var drawn = Plotly.newPlot(plot, figure.data, fit(layout, narrow), options)
+    var drawn = Plotly.newPlot(plot, figure.data, fit(layout, width < NARROW), options)
       .then(function () { return separateLabels(plot, 0); });
     var links = element.getAttribute("data-links");
-    if (links) {
-      drawn = drawn.then(function () { linkPoints(element, plot, JSON.parse(links), config); });
-    }
+    if (links) drawn = drawn.then(function () { linkClicks(plot, JSON.parse(links)); });
     return drawn;
+  }
+
+  function draw(element, config, width) {
+    // width: the element's, when read with the other charts' before any was drawn (one layout
+    // for them all instead of one per chart).
+    var source = element.getAttribute("data-figure");
+    var figure = JSON.parse(source);
+    if (width === undefined) width = element.clientWidth;
+    var plot = frame(element, figure.layout || {});
+    var links = element.getAttribute("data-links");
+    return plotInto(element, plot, figure, config, width).then(function () {
+      if (links) linkList(element, plot, figure.data, JSON.parse(links), config);
+      idle(function () { window.patronageSnapshots.keep(source, width, bundle(), plot); });
+    });
+  }
+
+  // A chart shown as the picture kept on an earlier visit: drawn live underneath it when the
+  // browser is idle after the page is shown, or at once when the reader points at it, touches
+  // it or reaches it with the keyboard; a click on the picture is passed on to the live chart
+  // (a bar or point then opens its respondents).
+  function showPicture(element, picture, config, width) {
+    var source = element.getAttribute("data-figure");
+    var figure = JSON.parse(source);
+    var plot = frame(element, figure.layout || {});
+    plot.style.position = "relative";
+    plot.style.height = picture.height + "px";
+    var img = window.patronageSnapshots.image(picture);
+    plot.appendChild(img);
+    var links = element.getAttribute("data-links");
+    if (links) linkList(element, plot, figure.data, JSON.parse(links), config);
+    var state = {live: null, click: null};
+    state.goLive = function () {
+      if (!state.live) {
+        state.live = loadPlotly().then(function () {
+          return plotInto(element, plot, JSON.parse(source), config, width);
+        }).then(function () {
+          plot.removeChild(img);
+          plot.style.position = plot.style.height = "";
+          if (state.click) replay(plot, state.click);
+        });
+      }
+      return state.live;
+    };
+    ["pointerenter", "touchstart", "focusin"].forEach(function (type) {
+      element.addEventListener(type, state.goLive, {passive: true});
+    });
+    img.addEventListener("click", function (event) {
+      var box = img.getBoundingClientRect();
+      state.click = {x: event.clientX - box.left, y: event.clientY - box.top};
+      state.goLive();
+    });
+    element.patronagePicture = state;
+    return img.decode ? img.decode().catch(function () {}) : Promise.resolve();
+  }
+
+  function replay(plot, click) {
+    // The click made on the picture, made again where it was on the live chart.
+    var box = plot.getBoundingClientRect();
+    var x = box.left + click.x, y = box.top + click.y;
+    var target = document.elementFromPoint(x, y);
+    if (!target || !plot.contains(target)) return;
+    ["mousemove", "mousedown", "mouseup"].forEach(function (type) {
+      target.dispatchEvent(new MouseEvent(type, {
+        bubbles: true, cancelable: true, view: window, clientX: x, clientY: y, button: 0,
+        buttons: type === "mousedown" ? 1 : 0
+      }));
+    });
+  }
+
+  function goLiveLater(elements) {
+    // Once the page has loaded, the pictures become live charts one at a time when idle.
+    var pending = elements.slice();
+    function next() {
+      if (!pending.length) return;
+      idle(function () { pending.shift().patronagePicture.goLive().then(next, next); });
+    }
+    afterLoad(next);
   }
 
   function inView(element) {
@@ -192,8 +318,10 @@
       if (index < 0) return;
       pending.splice(index, 1);
       if (observer) observer.unobserve(element);
-      element.style.minHeight = "";
-      draw(element, config);
+      whenPlotly(function () {
+        element.style.minHeight = "";
+        draw(element, config);
+      });
     }
     if ("IntersectionObserver" in window) {
       observer = new IntersectionObserver(function (entries) {
@@ -201,9 +329,6 @@
       }, {rootMargin: "600px 0px"});
       pending.forEach(function (element) { observer.observe(element); });
     }
-    var idle = window.requestIdleCallback || function (callback) {
-      return window.setTimeout(callback, 50);
-    };
     (function next() {
       if (!pending.length) return;
       idle(function () { drawOne(pending[0]); next(); });
@@ -211,24 +336,37 @@
     window.addEventListener("beforeprint", function () { pending.slice().forEach(drawOne); });
   }
 
-  // The charts under root (the page, or a section swapped in by sections.js): those in view at
-  // once, the others later; resolves when those in view are drawn.
+  // The charts under root (the page, or a section swapped in by sections.js): those kept as
+  // pictures shown at once, those in view without one drawn at once (Plotly's bundle is then
+  // added at once), the others later; resolves when those in view are shown.
   function drawIn(root) {
     var config = pageConfig();
     var elements = Array.prototype.slice.call(root.querySelectorAll("[data-figure]"));
     // Every position and width is read before anything is drawn.
     var visible = elements.map(inView);
     var widths = elements.map(function (element) { return element.clientWidth; });
-    var drawn = [], later = [];
+    var address = bundle();
+    var pictures = elements.map(function (element, i) {
+      return window.patronageSnapshots.find(element.getAttribute("data-figure"), widths[i],
+                                            address);
+    });
+    var shown = [], live = [], later = [];
     elements.forEach(function (element, i) {
-      if (visible[i]) {
-        drawn.push(draw(element, config, widths[i]));
+      if (pictures[i]) {
+        var decoded = showPicture(element, pictures[i], config, widths[i]);
+        if (visible[i]) shown.push(decoded);
+        live.push(element);
+      } else if (visible[i]) {
+        shown.push(loadPlotly().then(function () { return draw(element, config, widths[i]); }));
       } else {
         reserve(element);
         later.push(element);
       }
     });
-    return Promise.all(drawn).then(function () { drawLater(later, config); });
+    return Promise.all(shown).then(function () {
+      drawLater(later, config);
+      goLiveLater(live);
+    });
   }
 
   window.patronageCharts = {drawIn: drawIn};
