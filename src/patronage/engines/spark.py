@@ -15,10 +15,13 @@ import numpy as np
 import pandas as pd
 
 from patronage.analytics.btyd import lifetime_value_factor
+from patronage.engines.parquet import footer_max
 from patronage.engines.sql import p_alive_sql, panel_folder, segment_sql
 from patronage.loyalty.value_fit import WEEK, ValueStatistics
 
 __all__ = ["SparkEngine"]
+
+_UNKNOWN = object()
 
 _SUMMARY = """
 WITH daily AS (
@@ -80,6 +83,8 @@ class SparkEngine:
         (reader.option("basePath", str(self.folder / "transactions"))
          .parquet(str(self.folder / "transactions")).createOrReplaceTempView("transactions"))
         self._summary_end: date | None = None
+        self._latest: object = _UNKNOWN
+        self._pairs_seen: list[tuple[float, float]] | None = None
         self._survey_views = self._activity_views = False
 
     def survey_views(self) -> None:
@@ -150,19 +155,39 @@ class SparkEngine:
     def _rows(self, query: str) -> list:
         return self.spark.sql(query).collect()
 
+    def _last_day(self) -> date | None:
+        """The day of the latest transaction (once per engine): from the Parquet footers'
+        statistics of the files the view reads when they have them (no pass over the data),
+        else by a Spark query."""
+        if self._latest is _UNKNOWN:
+            try:
+                latest = footer_max(self.spark.table("transactions").inputFiles(),
+                                    "occurred_at")
+            except LookupError:
+                latest = self._rows("SELECT MAX(occurred_at) AS m FROM transactions")[0]["m"]
+            self._latest = None if latest is None else pd.Timestamp(latest).date()
+        return self._latest
+
     def _summarise(self, observation_end) -> date | None:
         if observation_end is not None:
             end = pd.Timestamp(observation_end).date()
         else:
-            latest = self._rows("SELECT MAX(occurred_at) AS m FROM transactions")[0]["m"]
-            end = None if latest is None else pd.Timestamp(latest).date()
+            end = self._last_day()
         if end is not None and end != self._summary_end:
             cutoff = datetime.combine(end + timedelta(days=1), datetime.min.time())
             frame = self.spark.sql(_SUMMARY.format(cutoff=f"{cutoff:%Y-%m-%d %H:%M:%S}",
                                                    end=end.isoformat()))
             frame.cache().createOrReplaceTempView("summary")
-            self._summary_end = end
+            self._summary_end, self._pairs_seen = end, None
         return end
+
+    def _pairs(self) -> list[tuple[float, float]]:
+        """The distinct (frequency, T) of the summary: from the last statistics when they
+        counted this summary, else by a query."""
+        if self._pairs_seen is None:
+            self._pairs_seen = [(r[0], r[1]) for r in self._rows(
+                "SELECT DISTINCT frequency, `T` FROM summary")]
+        return self._pairs_seen
 
     def customer_summary(self, observation_end=None) -> pd.DataFrame:
         columns = ["frequency", "recency", "T", "monetary_value", "first_purchase",
@@ -193,6 +218,8 @@ class SparkEngine:
         purchases = frame("SELECT frequency, recency, `T`, COUNT(*) AS customers FROM summary "
                           "GROUP BY frequency, recency, `T` ORDER BY frequency, recency, `T`",
                           ["frequency", "recency", "T"])
+        self._pairs_seen = list(purchases[["frequency", "T"]].drop_duplicates().itertuples(
+            index=False, name=None))
         spend = frame("SELECT frequency, monetary_value, COUNT(*) AS customers FROM summary "
                       "WHERE frequency > 0 AND monetary_value > 0 "
                       "GROUP BY frequency, monetary_value ORDER BY frequency, monetary_value",
@@ -217,9 +244,9 @@ class SparkEngine:
         DataFrame (write it with ``.write.parquet(folder)``)."""
         if self._summarise(observation_end) is None:
             raise ValueError("no sales yet: import transactions first")
-        pairs = self._rows("SELECT DISTINCT frequency, `T` FROM summary")
-        x = np.array([r["frequency"] for r in pairs], dtype=float)
-        days = np.array([r["T"] for r in pairs], dtype=float)
+        pairs = self._pairs()
+        x = np.array([r[0] for r in pairs], dtype=float)
+        days = np.array([r[1] for r in pairs], dtype=float)
         if_alive = np.asarray(purchases.expected_purchases_if_alive(90 / WEEK, x, days / WEEK),
                               dtype=float)
         factor = np.asarray(lifetime_value_factor(purchases, x, days / WEEK, time=months,
@@ -232,42 +259,51 @@ class SparkEngine:
         ).createOrReplaceTempView("value_factors")
         p = purchases.params_
         g = spend.params_ if spend is not None else {"p": None, "q": None, "v": None}
-        self.spark.createDataFrame(
-            [(p["r"], p["alpha"], p["a"], p["b"], g["p"], g["q"], g["v"], float(margin))],
-            "r double, alpha double, a double, b double, gp double, gq double, gv double, "
-            "margin double").createOrReplaceTempView("value_model")
+        # The parameters as literals (one row, no data to join) and the factors broadcast to
+        # the summary, which stays where it is cached. Subqueries, not WITH: a CTE over the
+        # cached summary is not matched to its cache by Spark 4 and would compute the summary
+        # again from the files.
+        model = ", ".join(
+            f"{'CAST(NULL AS DOUBLE)' if value is None else self.number(float(value))} AS {name}"
+            for name, value in (("r", p["r"]), ("alpha", p["alpha"]), ("a", p["a"]),
+                                ("b", p["b"]), ("gp", g["p"]), ("gq", g["q"]), ("gv", g["v"]),
+                                ("margin", margin)))
+        self.spark.sql(f"SELECT {model}").createOrReplaceTempView("value_model")
         return self.spark.sql(f"""
-            WITH alive AS (
-                SELECT s.customer_id, s.frequency, s.monetary_value, f.if_alive_90d,
-                       f.value_factor, {p_alive_sql(_column, _double)} AS p_alive
-                FROM summary AS s CROSS JOIN value_model AS m
-                JOIN value_factors AS f ON f.frequency = s.frequency AND f.`T` = s.`T`)
             SELECT a.customer_id, a.p_alive, a.p_alive * a.if_alive_90d AS expected_purchases_90d,
                    m.margin * (m.gp * (m.gv + a.monetary_value * a.frequency)
                                / (m.gp * a.frequency + m.gq - 1.0D))
                    * a.p_alive * a.value_factor AS clv
-            FROM alive AS a CROSS JOIN value_model AS m
+            FROM (
+                SELECT /*+ BROADCAST(f) */ s.customer_id, s.frequency, s.monetary_value,
+                       f.if_alive_90d, f.value_factor, {p_alive_sql(_column, _double)} AS p_alive
+                FROM summary AS s CROSS JOIN value_model AS m
+                JOIN value_factors AS f ON f.frequency = s.frequency AND f.`T` = s.`T`) AS a
+            CROSS JOIN value_model AS m
             ORDER BY a.customer_id""")
 
     def rfm_scores(self, observation_end=None):
         """RFM values, balanced quintile scores, code and segment per customer."""
         if self._summarise(observation_end) is None:
             raise ValueError("no sales yet: import transactions first")
+        # Subqueries, not WITH (see value_scores): the cached summary is used.
         return self.spark.sql(f"""
-            WITH v AS (
-                SELECT customer_id, `T` - recency AS recency_days, frequency + 1.0D AS frequency,
-                       total_spend AS monetary, COUNT(*) OVER () AS n FROM summary),
-            ranked AS (
-                SELECT *,
-                  CAST(ceil(CAST(5 * ROW_NUMBER() OVER (ORDER BY recency_days DESC, customer_id)
-                                 AS DOUBLE) / n) AS BIGINT) AS R,
-                  CAST(ceil(CAST(5 * ROW_NUMBER() OVER (ORDER BY frequency, customer_id)
-                                 AS DOUBLE) / n) AS BIGINT) AS F,
-                  CAST(ceil(CAST(5 * ROW_NUMBER() OVER (ORDER BY monetary, customer_id)
-                                 AS DOUBLE) / n) AS BIGINT) AS M
-                FROM v),
-            coded AS (SELECT *, CAST(floor((F + M) / 2.0D + 0.5D) AS BIGINT) AS fm FROM ranked)
             SELECT customer_id, recency_days, frequency, monetary, R, F, M,
                    CONCAT(CAST(R AS STRING), CAST(F AS STRING), CAST(M AS STRING)) AS rfm_code,
                    {segment_sql(_column, _text)} AS segment
-            FROM coded ORDER BY customer_id""")
+            FROM (
+                SELECT *, CAST(floor((F + M) / 2.0D + 0.5D) AS BIGINT) AS fm
+                FROM (
+                    SELECT *,
+                      CAST(ceil(CAST(5 * ROW_NUMBER() OVER (ORDER BY recency_days DESC, customer_id)
+                                     AS DOUBLE) / n) AS BIGINT) AS R,
+                      CAST(ceil(CAST(5 * ROW_NUMBER() OVER (ORDER BY frequency, customer_id)
+                                     AS DOUBLE) / n) AS BIGINT) AS F,
+                      CAST(ceil(CAST(5 * ROW_NUMBER() OVER (ORDER BY monetary, customer_id)
+                                     AS DOUBLE) / n) AS BIGINT) AS M
+                    FROM (
+                        SELECT customer_id, `T` - recency AS recency_days,
+                               frequency + 1.0D AS frequency, total_spend AS monetary,
+                               COUNT(*) OVER () AS n
+                        FROM summary) AS v) AS ranked) AS coded
+            ORDER BY customer_id""")
