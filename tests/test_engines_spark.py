@@ -141,3 +141,21 @@ def test_spark_equals_the_database_on_cdnow(spark, engine, tmp_path):
     check_engines_agree(engine, tmp_path / "cdnow", observation_end="1997-09-30",
                         lake=lambda folder: SparkEngine(folder, session=spark))
     check_cohorts_and_whale_agree(engine, tmp_path / "cdnow", spark)
+
+
+def test_summary_cents_equal_the_decimal_cast(spark):
+    """The summary sums BIGINT cents (``_cents``): each is the unscaled value of Spark's
+    ``CAST(amount AS DECIMAL(18, 2))``, for whole cents and for the doubles between them
+    (half cents, binary near-ties such as 0.285 and 1.005, large and tiny amounts)."""
+    from patronage.engines.spark import _cents
+
+    rng = np.random.default_rng(5)
+    values = [0.0, -0.0, 0.01, 0.285, 0.125, -0.125, 1.005, 2.675, 19.99, -42.5, 0.1 + 0.2,
+              0.004999, 0.005, 0.015, 1234567.895, 9999999999999.99, 12345678901234.5, 1e-9,
+              *np.round(rng.gamma(2.0, 30.0, 300), 2), *np.round(rng.normal(0, 500, 300), 3),
+              *rng.uniform(-1e6, 1e6, 300)]
+    rows = spark.createDataFrame([(float(v),) for v in values], "v double").selectExpr(
+        "v", f"{_cents('v')} AS cents",
+        "CAST(v AS DECIMAL(18, 2)) AS money").collect()
+    assert len(rows) == len(values)
+    assert [r["cents"] for r in rows] == [int(r["money"].scaleb(2)) for r in rows]

@@ -8,6 +8,7 @@ waves, responses, answers), whatever the chunk size; ``analyze clv|rfm|nps|csi -
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -299,3 +300,33 @@ def test_import_panel_writes_nothing_from_a_bad_export(demo, db_url, tmp_path):
     for source in ("csv:x", f"parquet:{tmp_path / 'none'}"):
         result = CliRunner().invoke(main, ["import", "panel", "--from", source, "--db", db_url])
         assert result.exit_code != 0 and "patronage export parquet" in result.output
+
+
+def test_footer_max_reads_the_latest_time_from_the_statistics(tmp_path):
+    """The Spark engine's latest day: the largest ``occurred_at`` of the files (as a query
+    gives it, nulls and empty files left out), or a LookupError when the footers cannot
+    tell (no statistics, a time zone, a file elsewhere)."""
+    import pyarrow.parquet as pq
+
+    from patronage.engines.parquet import footer_max
+
+    times = pa.array([datetime(2025, 3, 1, 8), None, datetime(2025, 5, 31, 23, 59)],
+                     pa.timestamp("us"))
+    pq.write_table(pa.table({"occurred_at": times}), tmp_path / "a.parquet", row_group_size=1)
+    pq.write_table(pa.table({"occurred_at": pa.array([datetime(2024, 1, 2)],
+                                                     pa.timestamp("us"))}), tmp_path / "b.parquet")
+    pq.write_table(pa.table({"occurred_at": pa.array([], pa.timestamp("us"))}),
+                   tmp_path / "empty.parquet")
+    files = [tmp_path / "b.parquet", (tmp_path / "a.parquet").as_uri(), tmp_path / "empty.parquet"]
+    assert footer_max(files, "occurred_at") == datetime(2025, 5, 31, 23, 59)
+    assert footer_max([tmp_path / "empty.parquet"], "occurred_at") is None
+    pq.write_table(pa.table({"occurred_at": times}), tmp_path / "bare.parquet",
+                   write_statistics=False)
+    pq.write_table(pa.table({"occurred_at": times.cast(pa.timestamp("us", tz="UTC"))}),
+                   tmp_path / "zoned.parquet")
+    for bad in ([tmp_path / "bare.parquet"], [tmp_path / "zoned.parquet"],
+                ["hdfs://cluster/a.parquet"], [tmp_path / "a.parquet", tmp_path / "nothing"]):
+        with pytest.raises(LookupError):
+            footer_max(bad, "occurred_at")
+    with pytest.raises(LookupError):
+        footer_max([tmp_path / "a.parquet"], "amount")

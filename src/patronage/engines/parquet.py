@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,7 +24,7 @@ from patronage.storage.schema import (
     answers, cases, customers, responses, surveys, touchpoints, transactions, waves,
 )
 
-__all__ = ["EXPORTED_TABLES", "ExportReport", "arrow_schema", "export_parquet",
+__all__ = ["EXPORTED_TABLES", "ExportReport", "arrow_schema", "export_parquet", "footer_max",
            "read_parquet_table"]
 
 #: The tables written by :func:`export_parquet`, in that order.
@@ -162,3 +164,37 @@ def read_parquet_table(folder, name: str) -> pa.Table:
     files = sorted(path.rglob("*.parquet"))
     return pa.concat_tables([pq.read_table(f, schema=arrow_schema(table)) for f in files]) \
         if files else arrow_schema(table).empty_table()
+
+
+def footer_max(files, column: str):
+    """The largest value of the timestamp ``column`` (without time zone) in the Parquet
+    ``files`` (paths or ``file:`` URIs), from the statistics in their footers: no data is read;
+    None when there are no values. A ``LookupError`` when that cannot be known so (a file not
+    on this machine, a row group without statistics, a time zone): then ask an engine."""
+    latest = None
+    for name in files:
+        text = str(name)
+        if "://" in text or text.startswith("file:"):
+            parts = urlparse(text)
+            if parts.scheme != "file":
+                raise LookupError(f"{text} is not a local file")
+            text = unquote(parts.path)
+        try:
+            metadata = pq.ParquetFile(text).metadata
+        except (OSError, pa.ArrowException) as error:
+            raise LookupError(str(error)) from error
+        names = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
+        if column not in names:
+            raise LookupError(f"{text} has no column {column}")
+        index = names.index(column)
+        for group in range(metadata.num_row_groups):
+            chunk = metadata.row_group(group).column(index)
+            stats = chunk.statistics
+            if stats is not None and stats.has_min_max:
+                value = stats.max
+                if not isinstance(value, datetime) or value.tzinfo is not None:
+                    raise LookupError(f"{column} of {text} is not a timestamp without time zone")
+                latest = value if latest is None else max(latest, value)
+            elif chunk.num_values and (stats is None or stats.null_count != chunk.num_values):
+                raise LookupError(f"{column} of {text} has no statistics")
+    return latest
