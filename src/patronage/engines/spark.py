@@ -44,8 +44,8 @@ WITH daily AS (
     SELECT customer_id, CAST(occurred_at AS DATE) AS day,
            SUM(""" + _cents("amount") + """) AS amount,
            SUM(""" + _cents("COALESCE(cost, 0)") + """) AS cost
-    FROM transactions
-    WHERE NOT is_refund AND occurred_at < TIMESTAMP_NTZ'{cutoff}'
+    FROM (SELECT /*+ REPARTITION(customer_id) */ * FROM transactions
+          WHERE NOT is_refund AND occurred_at < TIMESTAMP_NTZ'{cutoff}')
     GROUP BY customer_id, CAST(occurred_at AS DATE)
 ), per_customer AS (
     SELECT customer_id, MIN(day) AS first_day, MAX(day) AS last_day, COUNT(*) AS days,
