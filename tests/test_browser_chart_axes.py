@@ -35,3 +35,45 @@ def test_amount_axes_read_in_wan_and_never_overlap(demo_server, chromium, width,
         for i, a in enumerate(boxes):
             assert not any(_overlap(a, b) for b in boxes[i + 1:]), (path, width, texts)
     context.close()
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (1440, 900)])
+def test_the_trend_chart_keeps_its_wave_labels_clear_of_both_score_axes(demo_server, chromium,
+                                                                          width, height):
+    """The Overview's NPS and CSI by wave: the waves at either end are not written over the
+    NPS axis' lowest tick (left) or the CSI axis' (right)."""
+    base, login = demo_server
+    context = chromium.new_context(viewport={"width": width, "height": height},
+                                   is_mobile=width < 500, has_touch=width < 500)
+    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
+    page = _open(context, base, login, "/")
+    _ready(page, base, "/")
+    chart = page.locator("#chart-trend")
+    chart.scroll_into_view_if_needed()
+    chart.locator(".xtick text").first.wait_for()  # the live chart (not its picture)
+    # Each character of a wave's label (on a phone the labels are slanted, and a slanted
+    # label's box would cover much more than its letters).
+    waves = [box for label in chart.locator(".xtick text").all()
+             for box in label.evaluate(_CHARACTER_BOXES)]
+    scores = _boxes(chart, ".ytick text") + _boxes(chart, ".y2tick text")
+    assert len(waves) >= 8 and len(scores) >= 4
+    for wave in waves:
+        hit = [score for score in scores if _overlap(wave, score)]
+        assert not hit, (width, wave, hit)
+    context.close()
+
+
+#: The boxes on the screen of an SVG text's characters (their extents turned as the text is).
+_CHARACTER_BOXES = """text => {
+  const turn = text.getScreenCTM(), boxes = [];
+  for (let i = 0; i < text.getNumberOfChars(); i++) {
+    const r = text.getExtentOfChar(i);
+    const corners = [[r.x, r.y], [r.x + r.width, r.y], [r.x, r.y + r.height],
+                     [r.x + r.width, r.y + r.height]].map(
+      ([x, y]) => new DOMPoint(x, y).matrixTransform(turn));
+    const xs = corners.map(p => p.x), ys = corners.map(p => p.y);
+    boxes.push({x: Math.min(...xs), y: Math.min(...ys),
+                width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys)});
+  }
+  return boxes;
+}"""

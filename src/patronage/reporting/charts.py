@@ -69,7 +69,11 @@ def nps_trend(waves: pd.DataFrame, *, title: str, nps_label: str, csi_label: str
                                     name=csi_label, mode="lines+markers", yaxis="y2",
                                     line=dict(dash="dot"),
                                     hovertemplate=hover("%{x}", f"{csi_label} %{{y:{D3['score']}}}")))
-    figure.update_layout(title=title, yaxis=dict(title=nps_label, range=[-100, 100]),
+    # Half a wave of room at either end: the first and last waves' labels are then not
+    # written over the lowest ticks of the NPS axis (left) and the CSI axis (right).
+    ends = dict(type="category", range=[-0.5, len(x) - 0.5]) if len(x) else {}
+    figure.update_layout(title=title, xaxis=ends,
+                         yaxis=dict(title=nps_label, range=[-100, 100]),
                          yaxis2=dict(title=csi_label, overlaying="y", side="right",
                                      range=[0, 100]),
                          legend=dict(orientation="h", y=-0.2), **_LAYOUT)
