@@ -252,9 +252,10 @@ def _little_bootstraps(data: np.ndarray, w: np.ndarray, estimate: np.ndarray, me
                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     """Percentile bounds by the Bag of Little Bootstraps (see :data:`BLB_MIN_ROWS`): per subset
     of ``b`` rows drawn without replacement, ``n_boot`` resamples (at most
-    :data:`BLB_RESAMPLES`) of size ``n`` as multinomial counts on its rows; each subset's bounds taken relative to its own estimate, averaged, and
-    placed around the ``estimate`` of all rows (the interval's quality measure, as in the
-    paper). Returns lower, upper and the number of valid resamples."""
+    :data:`BLB_RESAMPLES`) of size ``n`` as multinomial counts on its rows; each subset's
+    bounds taken relative to its own estimate, averaged, and placed around the ``estimate``
+    of all rows (the interval's quality measure, as in the paper). Returns lower, upper and
+    the number of valid resamples."""
     n = len(data)
     b = min(n, int(np.ceil(n ** BLB_GAMMA)))
     alpha = (1 - ci) / 2

@@ -2,8 +2,8 @@
 
 The head (the surveys, what the filters can choose, how many responses they keep) is a
 background job of its own, shared by the languages and quick once the survey is read (see
-:func:`patronage.reporting.overview.overview_head`). The figures (the overview job of
-:mod:`patronage.web.pages`) are waited for at most ``page_wait_seconds``; when they are not
+:func:`patronage.reporting.overview.overview_head`). The figures (this module's overview
+job) are waited for at most ``page_wait_seconds``; when they are not
 ready by then the page is sent with each part (the latest wave's figures, the charts, the
 tables, the comments) as a "being computed" placeholder, which static/sections.js swaps for
 ``/overview/section/<key>`` once computed, as on the Analysis page.
