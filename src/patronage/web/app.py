@@ -94,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         if warmer is not None:
             warmer.stop()
-        app.state.page_cache.close()
+        for cache in (app.state.page_cache, app.state.standard_pages, app.state.care_reports):
+            cache.close()
         app.state.intake.close()
         app.state.engine.dispose()
 
@@ -106,6 +107,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.intake = SubmissionIntake(app.state.engine)
     app.state.data_version = DataVersion(app.state.engine)
     app.state.page_cache = PageCache(app.state.data_version)
+    # Pages whose figures come from tables beyond the panel: kept per data version of those.
+    app.state.standard_pages = PageCache(DataVersion(app.state.engine,
+                                                     standard_pages.STANDARD_TABLES))
+    app.state.care_reports = PageCache(DataVersion(app.state.engine, care.REPORT_TABLES))
     app.state.kept_pages = KeptPages()
     app.state.translations = load_translations()
     app.state.templates = Jinja2Templates(directory=str(files("patronage.web") / "templates"))

@@ -21,8 +21,6 @@ from patronage.care import outcomes, rules, tasks
 from patronage.cases.config import DeskConfig
 from patronage.messages import N_, UserError
 from patronage.reporting import care_pages
-from patronage.reporting.page_cache import PageCache
-from patronage.storage.data_version import DataVersion
 from patronage.web.deps import Forbidden, check_csrf, form_fields, language_of, render, require_user
 
 router = APIRouter()
@@ -227,12 +225,9 @@ def report_page(request: Request, weeks: int = 12, until: str = ""):
     weeks shown end with this week)."""
     require_user(request, ADMIN, "analyst")
     state, language, timezone = request.app.state, language_of(request), _tz(request)
-    cache = getattr(state, "care_reports", None)
-    if cache is None:
-        cache = state.care_reports = PageCache(DataVersion(state.engine, REPORT_TABLES))
     weeks, day = min(max(weeks, 1), 104), _day(until)
     today = tasks.day_bounds(datetime.now(UTC).replace(tzinfo=None), timezone)[0]
-    shown = cache.get("care_report", (weeks, day, language, timezone, today),
+    shown = state.care_reports.get("care_report", (weeks, day, language, timezone, today),
                       lambda: care_pages.report_page(state.engine, language=language,
                                                      timezone=timezone, weeks=weeks, until=day))
     return render(request, "care_report.html", **shown)

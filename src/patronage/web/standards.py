@@ -9,9 +9,8 @@ from fastapi.responses import RedirectResponse
 
 from patronage.messages import UserError
 from patronage.reporting import standards_page
-from patronage.reporting.page_cache import PageCache
 from patronage.standards.records import add_standard
-from patronage.storage import PANEL_TABLES, DataVersion
+from patronage.storage import PANEL_TABLES
 from patronage.web.deps import (
     check_csrf, form_fields, gettext_for, language_of, render, require_user,
 )
@@ -30,12 +29,8 @@ def _common(request: Request) -> dict:
 
 def _cached(request: Request, page: str, params: tuple, compute):
     """The page's figures kept per data version (and language and settings) between visits."""
-    state = request.app.state
-    cache = getattr(state, "standard_pages", None)
-    if cache is None:
-        cache = state.standard_pages = PageCache(DataVersion(state.engine, STANDARD_TABLES))
-    return cache.get(page, (*params, language_of(request), *_minimums(request).values()),
-                     compute)
+    params = (*params, language_of(request), *_minimums(request).values())
+    return request.app.state.standard_pages.get(page, params, compute)
 
 
 def _minimums(request: Request) -> dict:
