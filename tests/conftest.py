@@ -9,6 +9,10 @@ and the demo company use a fresh file or schema instead.
 A test asking for ``panel`` (directly or through another fixture) gets a copy, made the same
 way, of a database that :func:`seed_panel` filled once per test process (its three logins cost
 three Argon2 hashes, about 0.4 s of processor time, and a third of the tests ask for it).
+
+Every test on the demo company is marked ``slow`` here (building it takes about half a minute
+per test process), as are Spark's: ``pytest`` leaves them out (``-m "not slow"`` in
+``pyproject.toml``) and ``pytest -m slow`` runs them; CI runs both.
 """
 
 from __future__ import annotations
@@ -34,6 +38,14 @@ TEST_DATABASE_URL = os.environ.get("PATRONAGE_TEST_DATABASE_URL", "").strip()
 # preparation (test_page_cache.py) set these themselves.
 os.environ.setdefault("PATRONAGE_PAGE_WAIT_SECONDS", "600")
 os.environ.setdefault("PATRONAGE_WARM_PAGES_SECONDS", "0")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` the tests that use the demo company, directly or through another
+    fixture."""
+    for item in items:
+        if "demo_company" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session", autouse=True)
