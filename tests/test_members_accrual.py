@@ -168,6 +168,48 @@ def test_refunds_take_back_points_pro_rata_and_carry_or_write_off_the_rest(engin
     assert ledger.check_balances(engine) == []
 
 
+def test_purchases_of_a_member_who_owes_settle_the_pending_balance_one_movement_at_a_time(
+        engine):
+    """In one chunk, each movement given to a member with a negative pending balance settles
+    what is still owed (``min(points, owed)``, key ``settle:<its key>``), as ``ledger.give``
+    does movement by movement; members who owe nothing get no settle transfer."""
+    ids, member = _setup(engine)
+    earning.add_rule(engine, "purchase", points_per_yuan=1, code="any")
+    earning.add_rule(engine, "birthday_month", multiplier=2, cap_per_month=150,
+                     code="birthday")
+    txn = _buy(engine, ids, [("T1", "C3", datetime(2025, 4, 1), 100.0, None, None, None),
+                             ("R1", "C3", datetime(2025, 4, 2), -1000.0, None, None, None)])
+    accrual.accrue(engine, now=NOW)
+    m1, m3 = member["C1"], member["C3"]
+    assert _balances(engine, [m3])[m3] == {"points": 0, "owed": -900}
+    txn = _buy(engine, ids, [
+        ("T2", "C3", datetime(2025, 5, 1), 500.0, None, None, None),
+        ("T3", "C1", datetime(2025, 5, 2), 40.0, None, None, None),
+        ("T4", "C3", datetime(2025, 6, 1), 300.0, None, None, None),
+        ("T5", "C3", datetime(2025, 7, 3), 120.0, None, None, None),  # birthday: +120 (cap 150)
+        ("T6", "C3", datetime(2025, 7, 4), 80.0, None, None, None),  # birthday: +30, capped
+    ])
+    accrual.accrue(engine, now=NOW)
+    found = _ledger(engine)
+    settles = {key: value for key, value in found.items() if key.startswith("settle:")}
+    assert settles == {f"settle:earn:{txn['T2']}": (m3, 500),
+                       f"settle:earn:{txn['T4']}": (m3, 300),
+                       f"settle:earn:{txn['T5']}": (m3, 100)}
+    # T5's earning settled the last 100 owed: its bonus and T6 are spendable.
+    assert _balances(engine, [m1, m3]) == {m1: {"points": 40, "owed": 0},
+                                           m3: {"points": 20 + 120 + 80 + 30, "owed": 0}}
+    p = point_transfers.c
+    with engine.connect() as conn:
+        kinds = set(conn.execute(select(p.kind, p.debit_account_id, p.credit_account_id)
+                                 .where(p.source_key.like("settle:%"))).all())
+        spend, owed = (conn.execute(text(
+            f"SELECT id FROM point_accounts WHERE member_id = {m3} AND kind = '{kind}'")
+        ).scalar_one() for kind in ("points", "owed"))
+    assert kinds == {("settle", spend, owed)}
+    assert ledger.ledger_problems(engine) == []
+    assert accrual.accrue(engine, now=NOW).points == 0
+
+
 def test_a_killed_run_resumes_and_two_workers_earn_each_purchase_once(engine, monkeypatch):
     ids, member = _setup(engine)
     earning.add_rule(engine, "purchase", points_per_yuan=1)

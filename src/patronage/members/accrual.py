@@ -5,12 +5,12 @@ The worker runs :func:`run_accrual` every round; ``patronage members earn`` runs
 :mod:`patronage.members.points` (the rules are stated there); this module reads the rows,
 keeps the work exactly-once and writes the ledger.
 
-**Exactly once.** Transactions are read in id order, in chunks (:data:`CHUNK`). Each chunk is
-one database transaction that writes its transfers, updates the members' cached balances and
-moves the cursor (``worker_cursors`` row ``members:earn``: every transaction with an id up to
-it is done). A kill mid-run loses the chunk in progress and nothing else; the next run starts
-after the last committed chunk. Two workers queue on the cursor row (locked ``FOR UPDATE`` on
-PostgreSQL; SQLite admits one writer), and every transfer's source key is unique
+**Exactly once.** Transactions are read in id order, in chunks (:data:`CHUNK`, on PostgreSQL
+:data:`PG_CHUNK`). Each chunk is one database transaction that writes its transfers, updates
+the members' cached balances and moves the cursor (``worker_cursors`` row ``members:earn``:
+every transaction with an id up to it is done). A kill mid-run loses the chunk in progress and
+nothing else; the next run starts after the last committed chunk. Two workers queue on the
+cursor row (locked ``FOR UPDATE`` on PostgreSQL; SQLite admits one writer), and every transfer's source key is unique
 (``earn:<transaction id>``, ``bonus:<rule id>:<transaction id>``, ``first:<member id>``,
 ``referral:<member id>``, ``refund:<transaction id>``, ``survey:<response id>``), so a
 transfer is never written twice. On PostgreSQL a run first waits for imports in progress to
@@ -83,6 +83,11 @@ from patronage.storage.schema_members import earn_rules, member_tiers, members
 #: Transactions per database transaction of the accrual: large, because each commit rewrites
 #: much of the ledger's member index (about 0.4 GB of memory at the peak for 200k).
 CHUNK = 200_000
+#: On PostgreSQL: larger still. Each chunk locks (the transfers' statement trigger) and updates
+#: the two rows of every member who earned in it, and so does it again in the next chunk: with
+#: 500k instead of 200k per chunk, the server did a third less work for 1M transactions of 100k
+#: members (20.7 s of CPU instead of 30.3 s), and the client a seventh less.
+PG_CHUNK = 500_000
 #: Newly enrolled members caught up per database transaction.
 MEMBER_CHUNK = 2_000
 CURSOR, SEEN, MEMBERS = "members:earn", "members:earn:seen", "members:earn:members"
@@ -348,11 +353,13 @@ def _until(until, zone: ZoneInfo) -> datetime | None:
 
 
 def accrue(engine: Engine, *, until: date | datetime | None = None,
-           now: datetime | None = None, chunk: int = CHUNK,
+           now: datetime | None = None, chunk: int | None = None,
            timezone: str | None = None) -> Accrued:
     """Earn the points of every transaction and survey response not yet accrued, dated up to
     ``until`` (a day counts whole, in the company's time zone: ``timezone``, by default the
-    setting; by default up to ``now``); returns what was done."""
+    setting; by default up to ``now``), ``chunk`` transactions per database transaction (by
+    default :data:`CHUNK`, on PostgreSQL :data:`PG_CHUNK`); returns what was done."""
+    chunk = chunk or (CHUNK if engine.dialect.name == "sqlite" else PG_CHUNK)
     now = now or _now()
     zone = company_zone(timezone)
     limit = _until(until, zone) or now
@@ -405,4 +412,4 @@ def last_run(engine: Engine) -> dict:
             "points": int(found.get(LAST_POINTS, 0)), "waiting": int(waiting)}
 
 
-__all__ = ["CHUNK", "Accrued", "accrue", "last_run", "run_accrual"]
+__all__ = ["CHUNK", "PG_CHUNK", "Accrued", "accrue", "last_run", "run_accrual"]

@@ -6,8 +6,9 @@
   transaction then rolls back whole).
 * The members' cached balances change in the same transaction, by the sum of their transfers
   (``UPDATE … SET balance = balance + x``), so they always equal the sum of the transfers.
-* :func:`give_many` sends a member with a negative pending balance through ``ledger.give``,
-  one movement at a time, so that it settles that balance first, as a single give does.
+* :func:`give_many` settles a member's negative pending balance from what it gives them, as
+  ``ledger.give`` does: a ``settle`` transfer per movement until the balance is settled
+  (written after the chunk's credits, in one statement).
 * :func:`take_many` locks the members' accounts, reads their spendable balances and takes a
   member's movements in order: what the balance cannot cover is carried as a negative pending
   balance or written off, as ``ledger.take`` does with ``shortfall``; the check constraint
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, insert
 
-from patronage.members.ledger import Movement, give, programme_account
+from patronage.members.ledger import programme_account
 from patronage.members.programme import Policy, company_times, expiry_date
 from patronage.storage.importing.pgcopy import SIGNATURE, TRAILER, binary_chunk, binary_plan
 from patronage.storage.schema_members import point_transfers
@@ -37,6 +38,8 @@ from patronage.storage.schema_members import point_transfers
 IN_CHUNK = 2_000
 #: Values per SQLite statement (its limit is 32,766).
 _SQLITE_VARIABLES = 30_000
+#: Transfers per piece of a PostgreSQL COPY (encoded while the piece before is sent).
+_COPY_ROWS = 20_000
 _TRANSFER_KINDS = {"debit_account_id": "int", "credit_account_id": "int", "points": "int",
                    "member_id": "int", "transaction_id": "optint", "rule_id": "optint",
                    "response_id": "optint", "occurred_at": "datetime", "earned_on": "date",
@@ -228,10 +231,15 @@ def write_laid(conn: Connection, laid: Laid) -> int:
         return len(frame)
     cursor = conn.connection.driver_connection.cursor()
     try:
-        with cursor.copy(f"COPY point_transfers ({names}) FROM STDIN (FORMAT binary)") as copy:
+        # A queued writer sends each piece from a thread of its own while the next piece is
+        # encoded, so encoding (here) and ingesting (the server) overlap.
+        from psycopg.copy import QueuedLibpqWriter
+
+        with cursor.copy(f"COPY point_transfers ({names}) FROM STDIN (FORMAT binary)",
+                         writer=QueuedLibpqWriter(cursor)) as copy:
             copy.write(SIGNATURE)
-            for start in range(0, len(frame), 50_000):
-                copy.write(binary_chunk(frame.iloc[start:start + 50_000], plan).data)
+            for start in range(0, len(frame), _COPY_ROWS):
+                copy.write(binary_chunk(frame.iloc[start:start + _COPY_ROWS], plan).data)
             copy.write(TRAILER)
     finally:
         cursor.close()
@@ -280,22 +288,6 @@ def _owing(conn: Connection, members) -> set[int]:
     owing = {int(m) for (m,) in conn.exec_driver_sql(
         "SELECT member_id FROM point_accounts WHERE kind = 'owed' AND balance < 0")}
     return owing & {int(m) for m in pd.unique(np.asarray(members, dtype=np.int64))}
-
-
-def _movement(row) -> Movement:
-    def whole(value):
-        return None if value is None or value != value else int(value)
-
-    return Movement(kind=row.kind, points=int(row.points), source_key=row.source_key,
-                    occurred_at=pd.Timestamp(row.occurred_at).to_pydatetime(),
-                    transaction_id=whole(row.transaction_id), rule_id=whole(row.rule_id),
-                    response_id=whole(row.response_id), earned_on=_day(row.earned_on),
-                    expires_on=_day(row.expires_on),
-                    base_points=whole(getattr(row, "base_points", None)))
-
-
-def _day(value):
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
 @dataclass
@@ -374,18 +366,54 @@ def give_many(conn: Connection, moves: pd.DataFrame, accounts: Accounts, policy:
         staged = stage_gives(conn, moves, accounts, policy, now=now or _now())
     moves, laid = staged.moves, staged.laid
     owing = _owing(conn, moves["member_id"])
-    if owing:
-        for row in moves[moves["member_id"].isin(owing).to_numpy()].itertuples(index=False):
-            give(conn, int(row.member_id), _movement(row))
-        laid = laid.subset(~laid.frame["member_id"].isin(owing).to_numpy())
+    # Lock the owing members' accounts and read what they owe before anything is written.
+    owed = _locked_balances(conn, owing) if owing else {}
+    changes: dict[int, int] = {}
     if not laid.frame.empty:
         write_laid(conn, laid)
         credit = laid.frame["credit_account_id"].to_numpy(dtype=np.int64)
         accounts_credited, which = np.unique(credit, return_inverse=True)
         sums = np.bincount(which, weights=laid.frame["points"].to_numpy(dtype=np.int64))
-        add_to_balances(conn, dict(zip(accounts_credited.tolist(),
-                                       sums.astype(np.int64).tolist(), strict=True)))
+        changes = dict(zip(accounts_credited.tolist(), sums.astype(np.int64).tolist(),
+                           strict=True))
+    if owing:
+        settles = _settles(laid.frame, owing, owed, accounts, now or _now())
+        insert_transfers(conn, settles)
+        for debit, credit, points in zip(settles["debit_account_id"].tolist(),
+                                         settles["credit_account_id"].tolist(),
+                                         settles["points"].tolist(), strict=True):
+            changes[debit] = changes.get(debit, 0) - points
+            changes[credit] = changes.get(credit, 0) + points
+    add_to_balances(conn, changes)
     return int(moves["points"].sum())
+
+
+def _settles(frame: pd.DataFrame, owing: set[int], balances: dict[int, int],
+             accounts: Accounts, now: datetime) -> pd.DataFrame:
+    """The transfers settling the negative pending balances of the ``owing`` members from the
+    points just given to them (``frame``: the credits, a member's in the order they settle;
+    ``balances``: the members' locked balances by account id), as ``ledger.give`` settles a
+    member's pending balance from each movement until it is settled: each settling transfer
+    (kind ``settle``, key ``settle:<source key>``) moves ``min(points given, still owed)``
+    from the member's spendable account to the pending one."""
+    mine = frame[frame["member_id"].isin(list(owing)).to_numpy()]
+    members = mine["member_id"].to_numpy(dtype=np.int64)
+    spend_ids, owed_ids = accounts.of(members), accounts.of(members, "owed")
+    owed = -np.fromiter((min(balances.get(int(a), 0), 0) for a in owed_ids), dtype=np.int64,
+                        count=len(owed_ids))
+    points = mine["points"].to_numpy(dtype=np.int64)
+    before = pd.Series(points).groupby(members, sort=False).cumsum().to_numpy() - points
+    settled = np.clip(owed - before, 0, points)
+    keep = settled > 0
+    rows = mine[keep]
+    return pd.DataFrame({
+        "debit_account_id": spend_ids[keep], "credit_account_id": owed_ids[keep],
+        "points": settled[keep], "kind": "settle", "member_id": members[keep],
+        "source_key": ("settle:" + rows["source_key"].astype(str)).to_numpy(dtype=object),
+        **{column: (rows[column].to_numpy(dtype="float64") if column in rows
+                    else np.full(len(rows), np.nan))
+           for column in ("transaction_id", "rule_id", "response_id")},
+        "occurred_at": rows["occurred_at"].to_numpy(), "created_at": pd.Timestamp(now)})
 
 
 def _locked_balances(conn: Connection, members) -> dict[int, int]:
