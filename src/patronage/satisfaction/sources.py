@@ -55,8 +55,23 @@ class SurveyData:
         key = tuple(items[["item_code", "dimension", "weight", "scale_min", "scale_max"]]
                     .itertuples(index=False, name=None))
         if key not in self._computed:
-            self._computed[key] = csi_scores(self.answers, items)
+            known = self._known_scores(key)
+            self._computed[key] = csi_scores(self.answers, items) if known is None else known
         return self._computed[key]
+
+    def _known_scores(self, key: tuple) -> pd.DataFrame | None:
+        """The scores ``key`` of these responses taken from the data they were narrowed from,
+        when those have them (each respondent's scores depend on their own answers only: a
+        filtered view of a million responses takes its rows, bit for bit what
+        :func:`~patronage.analytics.csi_scores` gives on them); else None."""
+        if key in self._computed:
+            return self._computed[key]
+        source = self._computed.get("source")
+        if source is None:
+            return None
+        parent, keep = source
+        found = parent._known_scores(key)
+        return None if found is None else found[keep]
 
     def comment_rows(self) -> np.ndarray | None:
         """The position in ``meta`` of each comment's response (kept, so that narrowing the
@@ -70,7 +85,8 @@ class SurveyData:
         """The responses where ``keep`` (booleans over ``meta``'s rows) is true, with their
         answers and comments; ``drop_empty_items``: without the items none of them answered."""
         rows = self.comment_rows()
-        if self.answers.index.equals(self.meta.index):  # by position: no lookup of labels
+        by_position = self.answers.index.equals(self.meta.index)
+        if by_position:  # no lookup of labels
             answers = self.answers[keep]
         else:
             answers = self.answers.loc[self.meta.index[keep]]
@@ -81,6 +97,8 @@ class SurveyData:
         else:
             mine = (rows >= 0) & keep[rows]
         out = SurveyData(answers=answers, comments=self.comments[mine], meta=self.meta[keep])
+        if by_position and answers.columns.equals(self.answers.columns):  # the same items:
+            out._computed["source"] = (self, keep)  # their scores are taken over (scores)
         if rows is not None:
             out._computed["rows"] = (np.cumsum(keep) - 1)[rows[mine]]
         return out
