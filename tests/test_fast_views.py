@@ -276,3 +276,36 @@ def test_a_narrowed_view_takes_its_scores_from_the_data_it_was_narrowed_from(dat
     assert codes[0] not in view.answers.columns
     pd.testing.assert_frame_equal(view.scores(items), original(view.answers, items))
     assert calls[-1] == int(first.sum())
+
+
+def _plain_waves(data: SurveyData) -> list[str]:
+    """The waves in order as computed before on the whole meta (one row per response)."""
+    waves = data.meta[["wave", "wave_start"]].dropna(subset=["wave"])
+    first = waves.drop_duplicates(subset="wave")
+    return first.sort_values("wave_start", kind="stable")["wave"].tolist()
+
+
+def test_the_waves_in_order_are_those_of_the_plain_computation(data):
+    """Found on the waves' codes once per data: the same order as sorting the first response of
+    each wave by its start, also with responses without a wave, waves starting on the same day
+    (in the order they first appear), a wave without a start and shuffled rows."""
+    assert data.waves_in_order() == _plain_waves(data)
+    rng = np.random.default_rng(5)
+    meta = data.meta.iloc[rng.permutation(len(data.meta))].copy()
+    waves = np.array(meta["wave"].astype(object), dtype=object)
+    waves[rng.random(len(meta)) < 0.1] = None
+    extra = rng.random(len(meta)) < 0.05
+    waves[extra] = "tied"
+    meta["wave"] = pd.array(waves, dtype=data.meta["wave"].dtype)
+    starts = meta["wave_start"].copy()
+    starts[extra] = starts.dropna().iloc[0]
+    lone = (rng.random(len(meta)) < 0.02) & ~extra
+    meta.loc[lone, "wave"] = "unstarted"
+    starts[lone] = None
+    meta["wave_start"] = starts
+    shuffled = SurveyData(answers=data.answers.loc[meta.index], comments=data.comments, meta=meta)
+    found = shuffled.waves_in_order()
+    assert found == _plain_waves(shuffled)
+    assert {"tied", "unstarted"} <= set(found) and found[-1] == "unstarted"
+    assert shuffled.waves_in_order() == found and shuffled.narrowed(extra).waves_in_order() == [
+        "tied"]

@@ -126,10 +126,18 @@ class SurveyData:
                         available=available)
 
     def waves_in_order(self) -> list[str]:
-        """The waves by start date (one row per wave sorted, not one per response)."""
-        waves = self.meta[["wave", "wave_start"]].dropna(subset=["wave"])
-        first = waves.drop_duplicates(subset="wave")
-        return first.sort_values("wave_start", kind="stable")["wave"].tolist()
+        """The waves by start date (a wave's first response's start; waves starting together
+        in the order they first appear), computed once per data on the waves' codes: one row
+        per wave sorted, not one per response (a million, each a string)."""
+        if "waves" not in self._computed:
+            codes, uniques = pd.factorize(self.meta["wave"])  # in order of appearance, no NA
+            present, first = np.unique(codes, return_index=True)
+            first = first[present >= 0]
+            waves = pd.DataFrame({"wave": uniques[present[present >= 0]],
+                                  "wave_start": self.meta["wave_start"].iloc[first].reset_index(drop=True)})
+            self._computed["waves"] = waves.sort_values("wave_start", kind="stable")[
+                "wave"].tolist()
+        return list(self._computed["waves"])
 
 
 def _is_flagged(flags) -> bool:
