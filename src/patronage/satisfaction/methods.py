@@ -272,7 +272,7 @@ def compare_table(data: SurveyData, *, item: str = "overall_satisfaction",
     test) and the effect size, in the frame's ``attrs`` and as trailing columns."""
     _require_item(data, item)
     groups = data.groups(by)
-    answered = groups[data.answers[item].notna().to_numpy()].dropna()
+    answered = groups[data.answers[item].notna().to_numpy()]  # nunique leaves missing out
     if answered.nunique() < 2:
         raise UserError(N_("A comparison needs answers from at least two groups; these data "
                            "have {n}."), n=int(answered.nunique()))
