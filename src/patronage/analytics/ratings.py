@@ -67,7 +67,7 @@ def top_box(values, weights=None, *, scale_max: float = 5, boxes: int = 2) -> fl
     x, w = _clean(values, weights, "ratings")
     if w.sum() == 0:
         return np.nan
-    return float(w[x > scale_max - boxes].sum() / w.sum())
+    return float(w[(x > scale_max - boxes).to_numpy()].sum() / w.sum())  # an array mask
 
 
 def csat(values, weights=None, *, scale=(1, 5), boxes: int = 2,
