@@ -266,3 +266,24 @@ def test_little_bootstraps_take_at_most_blb_resamples_per_subset(monkeypatch):
             np.testing.assert_array_less(np.abs(little[bound] - plain[bound]).to_numpy(),
                                          0.2 * width)
     np.testing.assert_allclose((capped["upper"] - capped["lower"]).to_numpy(), width, rtol=0.2)
+
+
+@pytest.mark.parametrize("n,q,replicates", [(300, 3, 1), (60_000, 9, 1), (2_000, 9, 40)])
+def test_correlations_of_many_rows_summed_a_column_at_a_time_are_the_same(n, q, replicates,
+                                                                          monkeypatch):
+    # Many rows (the estimate on a million responses) take the products of one column with the
+    # others at a time instead of all n * q * q at once: the same weighted sums, bit for bit.
+    from patronage.analytics import drivers
+
+    rng = np.random.default_rng(n + q)
+    data = rng.normal(size=(n, q)) * rng.uniform(0.1, 10, q)
+    case_weights = rng.uniform(0, 3, size=(replicates, n))
+    monkeypatch.setattr(drivers, "_CHUNK_ENTRIES", 10**12)  # all the products at once
+    together, valid = drivers._correlations(data, case_weights)
+    monkeypatch.setattr(drivers, "_CHUNK_ENTRIES", 0)  # a column at a time
+    by_column, valid_too = drivers._correlations(data, case_weights)
+    assert np.array_equal(together, by_column) and np.array_equal(valid, valid_too)
+    monkeypatch.undo()
+    weighted = np.cov(data, rowvar=False, aweights=case_weights[0], bias=True)
+    sd = np.sqrt(np.diag(weighted))
+    np.testing.assert_allclose(together[0], weighted / np.outer(sd, sd), atol=1e-12)

@@ -227,3 +227,85 @@ def test_narrowing_keeps_the_comments_of_the_kept_responses(data):
     built = SurveyData(answers=data.answers, comments=stray, meta=data.meta)
     pd.testing.assert_series_equal(built.narrowed(first).comments, by_ids(data, first))
     pd.testing.assert_frame_equal(built.narrowed(first).meta, data.meta[first])
+
+
+def test_a_narrowed_view_takes_its_scores_from_the_data_it_was_narrowed_from(data, monkeypatch):
+    """Each respondent's scores depend on their own answers only: a filtered view (twice
+    narrowed) takes its rows of the scores already computed on the whole data, the same bit for
+    bit as computing them on its own rows (random answers with gaps and random filters); a view
+    whose items differ (items none of its responses answered, dropped) computes its own."""
+    from patronage.satisfaction import sources
+
+    items = load_index_system().items
+    rng = np.random.default_rng(11)
+    answers = data.answers.copy()
+    codes = [c for c in items["item_code"] if c in answers.columns]
+    for code in codes:  # random answers on each item's scale, a quarter missing
+        row = items.set_index("item_code").loc[code]
+        values = rng.integers(int(row["scale_min"]), int(row["scale_max"]) + 1,
+                              size=len(answers)).astype(float)
+        values[rng.random(len(answers)) < 0.25] = np.nan
+        answers[code] = values
+    whole = SurveyData(answers=answers, comments=data.comments, meta=data.meta)
+    computed = whole.scores(items)
+    calls = []
+    original = sources.csi_scores
+    monkeypatch.setattr(sources, "csi_scores",
+                        lambda a, i: calls.append(len(a)) or original(a, i))
+    for _ in range(5):
+        first = rng.random(len(whole.meta)) < rng.uniform(0.1, 0.9)
+        once = whole.narrowed(first)
+        second = rng.random(len(once.meta)) < 0.5
+        twice = once.narrowed(second)
+        for view in (once, twice):
+            found = view.scores(items)
+            expected = original(view.answers, items)
+            assert found.index.equals(view.answers.index)
+            assert np.array_equal(found.to_numpy(), expected.to_numpy(), equal_nan=True)
+            assert list(found.columns) == list(expected.columns)
+    assert calls == []  # every view took its rows
+    pd.testing.assert_frame_equal(computed, original(answers, items))
+    fresh = SurveyData(answers=answers, comments=data.comments, meta=data.meta)
+    fresh.narrowed(first).scores(items)  # nothing computed on the whole: computed on the view
+    assert calls == [int(first.sum())]
+    sparse = answers.copy()
+    sparse.loc[first, codes[0]] = np.nan
+    dropped = SurveyData(answers=sparse, comments=data.comments, meta=data.meta)
+    dropped.scores(items)
+    view = dropped.narrowed(first, drop_empty_items=True)
+    assert codes[0] not in view.answers.columns
+    pd.testing.assert_frame_equal(view.scores(items), original(view.answers, items))
+    assert calls[-1] == int(first.sum())
+
+
+def _plain_waves(data: SurveyData) -> list[str]:
+    """The waves in order as computed before on the whole meta (one row per response)."""
+    waves = data.meta[["wave", "wave_start"]].dropna(subset=["wave"])
+    first = waves.drop_duplicates(subset="wave")
+    return first.sort_values("wave_start", kind="stable")["wave"].tolist()
+
+
+def test_the_waves_in_order_are_those_of_the_plain_computation(data):
+    """Found on the waves' codes once per data: the same order as sorting the first response of
+    each wave by its start, also with responses without a wave, waves starting on the same day
+    (in the order they first appear), a wave without a start and shuffled rows."""
+    assert data.waves_in_order() == _plain_waves(data)
+    rng = np.random.default_rng(5)
+    meta = data.meta.iloc[rng.permutation(len(data.meta))].copy()
+    waves = np.array(meta["wave"].astype(object), dtype=object)
+    waves[rng.random(len(meta)) < 0.1] = None
+    extra = rng.random(len(meta)) < 0.05
+    waves[extra] = "tied"
+    meta["wave"] = pd.array(waves, dtype=data.meta["wave"].dtype)
+    starts = meta["wave_start"].copy()
+    starts[extra] = starts.dropna().iloc[0]
+    lone = (rng.random(len(meta)) < 0.02) & ~extra
+    meta.loc[lone, "wave"] = "unstarted"
+    starts[lone] = None
+    meta["wave_start"] = starts
+    shuffled = SurveyData(answers=data.answers.loc[meta.index], comments=data.comments, meta=meta)
+    found = shuffled.waves_in_order()
+    assert found == _plain_waves(shuffled)
+    assert {"tied", "unstarted"} <= set(found) and found[-1] == "unstarted"
+    assert shuffled.waves_in_order() == found and shuffled.narrowed(extra).waves_in_order() == [
+        "tied"]

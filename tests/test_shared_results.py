@@ -135,3 +135,34 @@ def test_the_filtered_views_kept_are_the_last_few(panel, monkeypatch):
         for _ in range(2):
             with pytest.raises(UserError, match="Atlantis"):
                 shared.filtered(Filters(region="Atlantis"), data)
+
+
+def test_the_default_survey_is_the_most_answered_and_the_first_answered_on_a_tie(panel):
+    """Counted from the index on the responses' survey, the dates read only on a tie: the
+    survey with the most responses, on a tie the one answered first, never an employee one."""
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from patronage.storage.schema import surveys
+
+    engine, _ = panel
+    with write_transaction(engine) as conn:
+        conn.execute(insert(surveys).values(code="pulse", title="Pulse", status="closed",
+                                            definition={}, created_at=datetime(2026, 1, 1)))
+        pulse = conn.execute(surveys.select().where(surveys.c.code == "pulse")).one().id
+        # 30 and 30 responses: a tie, relationship answered first (February against May)
+        conn.execute(update(responses).where(responses.c.id > 30).values(survey_id=pulse))
+    assert sources.default_survey(engine) == "relationship"
+    with write_transaction(engine) as conn:  # pulse answered first: it wins the tie
+        conn.execute(update(responses).where(responses.c.id == 31)
+                     .values(submitted_at=datetime(2025, 12, 1)))
+    assert sources.default_survey(engine) == "pulse"
+    assert sources.default_survey(engine, {"pulse"}) == "relationship"
+    with write_transaction(engine) as conn:  # 28 against 32: the most answered
+        conn.execute(update(responses).where(responses.c.id.in_([1, 2, 3, 4, 5]))
+                     .values(survey_id=pulse))
+        conn.execute(update(responses).where(responses.c.id.in_([31, 32, 33]))
+                     .values(survey_id=1))
+    assert sources.default_survey(engine) == "pulse"
+    assert sources.default_survey(engine, {"pulse", "relationship"}) is None

@@ -91,9 +91,15 @@ def _correlations(data: np.ndarray, case_weights: np.ndarray) -> tuple[np.ndarra
     n, q = data.shape
     total = case_weights.sum(axis=1)
     means = case_weights @ data / total[:, None]
-    products = (data[:, :, None] * data[:, None, :]).reshape(n, q * q)
     # einsum's plain loop, not BLAS: a threaded GEMM of this thin shape stalls on busy machines.
-    cov = np.einsum("bn,nk->bk", case_weights, products).reshape(-1, q, q)
+    if n * q * q <= _CHUNK_ENTRIES:
+        products = (data[:, :, None] * data[:, None, :]).reshape(n, q * q)
+        cov = np.einsum("bn,nk->bk", case_weights, products).reshape(-1, q, q)
+    else:  # many rows (the estimate on a million responses): the products of one column
+        # with the others at a time, not all n * q * q of them at once (the same sums)
+        cov = np.empty((len(case_weights), q, q))
+        for i in range(q):
+            cov[:, i, :] = np.einsum("bn,nk->bk", case_weights, data[:, i:i + 1] * data)
     cov /= total[:, None, None]
     cov -= means[:, :, None] * means[:, None, :]
     var = np.diagonal(cov, axis1=1, axis2=2)

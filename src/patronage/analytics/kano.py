@@ -74,7 +74,7 @@ def kano_category(functional, dysfunctional) -> pd.Series:
 def _weighted_counts(functional, dysfunctional, weights) -> tuple[pd.Series, int]:
     category = kano_category(functional, dysfunctional)
     w = aligned_weights(category, weights)
-    keep = category.notna()
+    keep = category.notna().to_numpy()  # an array: a mask Series looks its labels up
     counts = w[keep].groupby(category[keep]).sum().reindex(list(CATEGORIES), fill_value=0.0)
     return counts.astype(float), int(keep.sum())
 

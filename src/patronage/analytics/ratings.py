@@ -18,7 +18,7 @@ from patronage.analytics.scores import _nps_parts
 def _clean(values, weights, name: str) -> tuple[pd.Series, pd.Series]:
     x = as_float_series(values, name=name)
     w = aligned_weights(x, weights)
-    keep = x.notna() & (w > 0)
+    keep = (x.notna() & (w > 0)).to_numpy()  # an array: a mask Series looks its labels up
     return x[keep], w[keep]
 
 
@@ -51,6 +51,8 @@ def mean_summary(values, weights=None, *, confidence: float = 0.95) -> pd.Series
     if n == 0:
         return pd.Series({"n": 0.0, "n_effective": 0.0, "mean": np.nan, "sd": np.nan,
                           "ci_low": np.nan, "ci_high": np.nan})
+    x, w = x.to_numpy(), w.to_numpy()  # arrays: numpy asks a Series for attributes that a
+    # string index of a million responses then looks up among its labels
     mean = float(np.average(x, weights=w))
     n_eff = float(w.sum() ** 2 / (w**2).sum())
     var = float(np.average((x - mean) ** 2, weights=w)) * (n_eff / (n_eff - 1) if n_eff > 1 else np.nan)
@@ -65,7 +67,7 @@ def top_box(values, weights=None, *, scale_max: float = 5, boxes: int = 2) -> fl
     x, w = _clean(values, weights, "ratings")
     if w.sum() == 0:
         return np.nan
-    return float(w[x > scale_max - boxes].sum() / w.sum())
+    return float(w[(x > scale_max - boxes).to_numpy()].sum() / w.sum())  # an array mask
 
 
 def csat(values, weights=None, *, scale=(1, 5), boxes: int = 2,
@@ -118,7 +120,8 @@ def satisfaction_gap(perception: pd.DataFrame, expectation: pd.DataFrame,
         b = as_float_series(perception[column], name=column)
         a = as_float_series(expectation[column], name=f"{column} expectation").reindex(b.index)
         w = aligned_weights(b, weights)
-        keep = b.notna() & a.notna() & (w > 0)
+        keep = (b.notna() & a.notna() & (w > 0)).to_numpy()  # arrays (see mean_summary)
+        b, a, w = b.to_numpy(), a.to_numpy(), w.to_numpy()
         if not keep.any():
             rows.append({"attribute": column, "n": 0, "perception": np.nan,
                          "expectation": np.nan, "ratio": np.nan, "gap": np.nan})

@@ -211,7 +211,10 @@ def customer_filters(filters: Filters) -> tuple[Filters, list[str]]:
 
 def _known_value(key: str, value: str, values: pd.Series) -> bool:
     """True when ``value`` is among ``values``; else the error that says which there are."""
-    present = sorted({str(v) for v in values.dropna().unique()})  # not a str per response
+    # The distinct values first, then their missing one left out: not a str per response, and
+    # no mask Series over a million rows (numpy asks it for attributes that its string index
+    # then looks up among its labels).
+    present = sorted({str(v) for v in values.unique() if not pd.isna(v)})
     if value in present:
         return True
     shown = ", ".join(present[:12]) + (" …" if len(present) > 12 else "")

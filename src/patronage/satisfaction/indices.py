@@ -18,7 +18,8 @@ from patronage.messages import N_, UserError
 def _group_order(data: SurveyData, by: str, groups: pd.Series) -> list:
     if by == "wave":
         return data.waves_in_order()
-    return sorted(groups.dropna().unique(), key=str)
+    # The distinct values, then their missing one left out (not a mask over every response).
+    return sorted((v for v in groups.unique() if not pd.isna(v)), key=str)
 
 
 #: The row label of all responses of a survey without waves.

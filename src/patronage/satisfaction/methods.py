@@ -222,7 +222,8 @@ def reliability_table(data: SurveyData, index_system: IndexSystem | None = None)
     if len(blocks) < 2:
         raise UserError(N_("Reliability needs at least two dimensions with two or more "
                            "items."))
-    complete = data.answers[[c for b in blocks.values() for c in b]].dropna()
+    answers = data.answers[[c for b in blocks.values() for c in b]]
+    complete = answers[answers.notna().all(axis=1).to_numpy()]  # dropna, with an array mask
     _enough(len(complete), 3)
     ratios = htmt(complete, blocks)
     rows = {}
@@ -272,7 +273,7 @@ def compare_table(data: SurveyData, *, item: str = "overall_satisfaction",
     test) and the effect size, in the frame's ``attrs`` and as trailing columns."""
     _require_item(data, item)
     groups = data.groups(by)
-    answered = groups[data.answers[item].notna().to_numpy()].dropna()
+    answered = groups[data.answers[item].notna().to_numpy()]  # nunique leaves missing out
     if answered.nunique() < 2:
         raise UserError(N_("A comparison needs answers from at least two groups; these data "
                            "have {n}."), n=int(answered.nunique()))
@@ -287,12 +288,16 @@ def compare_table(data: SurveyData, *, item: str = "overall_satisfaction",
 def crosstab_table(data: SurveyData, *, rows: str = "region", columns: str = "nps_group"
                    ) -> pd.DataFrame:
     """Weighted crosstab (row percentages) with χ², p and Cramér's V as trailing columns."""
-    answered = pd.concat([_column(data, rows), _column(data, columns)], axis=1).dropna()
+    first, second = _column(data, rows), _column(data, columns)
+    if first.index.equals(second.index):  # rows answered in both, by an array mask
+        both = (first.notna() & second.notna()).to_numpy()
+        answered = pd.concat([first[both], second[both]], axis=1)
+    else:
+        answered = pd.concat([first, second], axis=1).dropna()
     if answered.iloc[:, 0].nunique() < 2 or answered.iloc[:, 1].nunique() < 2:
         raise UserError(N_("A crosstab needs answers in at least two groups of its rows and two "
                            "of its columns."))
-    result = crosstab_test(_column(data, rows), _column(data, columns),
-                           weights=data.weights.to_numpy())
+    result = crosstab_test(first, second, weights=data.weights.to_numpy())
     table = result["table"]
     shares = table.div(table.sum(axis=1), axis=0)
     shares["n"] = table.sum(axis=1)
