@@ -124,13 +124,11 @@ def demo(demo_company, tmp_path_factory):
     engine.dispose()
 
 
-def _reference(engine, frame: pd.DataFrame, n_boot: int, seed: int):
+def _reference(engine, data, frame: pd.DataFrame, n_boot: int, seed: int):
     """The full and replicate moments of the complete rows of ``frame`` (indexed by the
     responses' ids of ``survey_data_from_db``) in numpy, with the counts of the ids in the
     database."""
-    responses = read_responses(engine)
-    pk = responses.set_index("response_id")["response_pk"]
-    data = survey_data_from_db(engine)
+    pk = read_responses(engine).set_index("response_id")["response_pk"]
     w = data.weights.reindex(frame.index).to_numpy(dtype=float)
     keep = frame.notna().all(axis=1).to_numpy() & (w > 0)
     part = frame[keep]
@@ -146,20 +144,23 @@ def _engines(demo):
 
 
 @pytest.mark.db
-@pytest.mark.parametrize("options", [{}, {"method": "shapley", "level": "item"}])
+@pytest.mark.parametrize("options", [
+    {}, {"level": "item"},
+    {"method": "shapley", "target": "nps", "predictors": ["overall_satisfaction", "trust",
+                                                          "repurchase_intent"]}])
 def test_engine_driver_intervals_equal_numpy_with_the_same_counts(demo, options):
     engine = demo[2]
     data = survey_data_from_db(engine)
     system = load_index_system()
-    target = "overall_satisfaction"
+    target = options.get("target", "overall_satisfaction")
     for compute_on in _engines(demo):
         with compute_on:
             ours = survey_models.drivers_table(compute_on, n_boot=40, random_state=5, **options)
-        if options.get("level") == "item":
+        if options.get("level") == "item" or "predictors" in options:
             X = data.answers[list(ours.index)]
         else:
             X = data.scores(system.items)[list(ours.index)]
-        full, reps = _reference(engine, pd.concat([X, data.answers[target]], axis=1), 40, 5)
+        full, reps = _reference(engine, data, pd.concat([X, data.answers[target]], axis=1), 40, 5)
         theirs = driver_importance_from_moments(full, target, replicates=reps,
                                                 method=options.get("method",
                                                                    "relative_weights"))
@@ -179,7 +180,7 @@ def test_engine_pls_intervals_equal_numpy_with_the_same_counts(demo, show):
     data = survey_data_from_db(engine)
     inner, outer = index_path_structure(data.answers.columns, load_index_system())
     indicators = list(dict.fromkeys(c for codes in outer.values() for c in codes))
-    full, reps = _reference(engine, data.answers[indicators], 30, 0)
+    full, reps = _reference(engine, data, data.answers[indicators], 30, 0)
     theirs = pls_output(PLSPathModel(inner, outer).fit_moments(full, replicates=reps), show, 30)
     for compute_on in _engines(demo):
         with compute_on:

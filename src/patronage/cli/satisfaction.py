@@ -239,18 +239,17 @@ def analyze_drivers(db, file, survey, include_flagged, fmt, target, predictors, 
     """
     from patronage.satisfaction.methods import drivers_table
 
-    n_boot = bootstrap
     names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     options = {"target": target, "level": level, "method": method, "predictors": names}
-    if _in_sql(engine_name, file, source, n_boot):
+    if _in_sql(engine_name, file, source, bootstrap):
         from patronage.engines import survey_models
 
         emit(_engine_table(survey_models.drivers_table, file, engine_name, source, db,
-                           survey=survey, include_flagged=include_flagged, n_boot=n_boot,
+                           survey=survey, include_flagged=include_flagged, n_boot=bootstrap,
                            **options), fmt)
         return
     data = _survey_data(db, file, survey, include_flagged)
-    emit(guard(lambda: drivers_table(data, n_boot=n_boot, **options)), fmt)
+    emit(guard(lambda: drivers_table(data, n_boot=bootstrap, **options)), fmt)
 
 
 @commands.command("ipa")
@@ -318,17 +317,16 @@ def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap, model_f
     from patronage.satisfaction.methods import pls_table
     from patronage.satisfaction.path_models import read_path_model
 
-    n_boot = bootstrap
     model = guard(lambda: read_path_model(model_file)) if model_file else None
-    if _in_sql(engine_name, file, source, n_boot):
+    if _in_sql(engine_name, file, source, bootstrap):
         from patronage.engines import survey_models
 
         emit(_engine_table(survey_models.pls_table, file, engine_name, source, db,
                            survey=survey, include_flagged=include_flagged, show=show,
-                           model=model, n_boot=n_boot), fmt)
+                           model=model, n_boot=bootstrap), fmt)
         return
     data = _survey_data(db, file, survey, include_flagged)
-    emit(guard(lambda: pls_table(data, show=show, n_boot=n_boot, model=model)), fmt)
+    emit(guard(lambda: pls_table(data, show=show, n_boot=bootstrap, model=model)), fmt)
 
 
 @commands.command("compare")
