@@ -49,7 +49,8 @@ def assert_same(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
 ])
 def test_duckdb_drivers_equal_the_database(demo, extra):
     url, folder = demo
-    ours = _table("drivers", "--engine", "duckdb", "--source", f"parquet:{folder}", *extra)
+    ours = _table("drivers", "--engine", "duckdb", "--source", f"parquet:{folder}",
+                  "--bootstrap", "0", *extra)
     theirs = _table("drivers", "--db", url, "--bootstrap", "0", *extra)
     assert_same(ours, theirs)
 
@@ -57,7 +58,8 @@ def test_duckdb_drivers_equal_the_database(demo, extra):
 @pytest.mark.parametrize("show", ["paths", "loadings", "scores"])
 def test_duckdb_pls_equals_the_database(demo, show):
     url, folder = demo
-    ours = _table("pls", "--engine", "duckdb", "--source", f"parquet:{folder}", "--show", show)
+    ours = _table("pls", "--engine", "duckdb", "--source", f"parquet:{folder}", "--show", show,
+                  "--bootstrap", "0")
     theirs = _table("pls", "--db", url, "--bootstrap", "0", "--show", show)
     assert_same(ours, theirs)
 
@@ -72,7 +74,8 @@ def test_duckdb_pls_of_a_model_file_equals_the_database(demo, tmp_path, missing)
         f"paths:\n  LOY: [SAT]\nscheme: factorial\nmissing: {missing}\n", encoding="utf-8")
     for show in ("paths", "scores"):
         ours = _table("pls", "--engine", "duckdb", "--source", f"parquet:{folder}",
-                      "--model", str(model), "--show", show, "--include-flagged")
+                      "--bootstrap", "0", "--model", str(model), "--show", show,
+                      "--include-flagged")
         theirs = _table("pls", "--db", url, "--bootstrap", "0", "--model", str(model),
                         "--show", show, "--include-flagged")
         assert_same(ours, theirs)

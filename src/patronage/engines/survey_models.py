@@ -141,6 +141,9 @@ def drivers_table(engine, *, survey: str | None = None, include_flagged: bool = 
         columns = {name: _item(engine, name) for name in names}
     moments, rows = _moments(engine, {**columns, target: _item(engine, target)})
     _enough(moments.n, len(names) + 2)
+    table = driver_importance_from_moments(moments, target, method=method)  # checks first
+    if not n_boot:
+        return table
     return driver_importance_from_moments(
         moments, target, method=method,
         replicates=_replicates(engine, moments, rows, n_boot, random_state))
