@@ -7,8 +7,9 @@ them; the tables equal the in-process fits on the responses read into pandas
 same rows in the same order, the counts exactly, the figures to 1e-8 relative. Relative weights
 (Johnson 2000), Shapley regression and PLS with standardised latent variables depend on the
 data only through the means and covariance matrix (Lohmöller 1989, ch. 2), so the moments lose
-nothing. ``analyze drivers|pls --bootstrap 0`` runs in SQL; asking for intervals reads the
-responses, and the estimates are the same.
+nothing. ``analyze drivers|pls --bootstrap 0`` runs in SQL; asking for intervals without
+``--engine database`` reads the responses (the plain bootstrap), and the estimates are the
+same (with ``--engine database``, the Poisson bootstrap in SQL: test_engine_bootstrap.py).
 """
 
 from __future__ import annotations

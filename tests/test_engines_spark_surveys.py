@@ -1,6 +1,8 @@
 """Issue 16: Spark over the demo company's export gives DuckDB's (and so the database's) survey
 and cohort analyses: NPS, CSI, key drivers and the PLS path model, acquisition cohorts and the
-whale curve, in the SQL both engines share; the counts exactly, the figures to 1e-8 relative.
+whale curve, in the SQL both engines share; the counts exactly, the figures to 1e-8 relative;
+the key drivers' and the path model's Poisson-bootstrap intervals too, Spark drawing numpy's
+Poisson counts (test_engine_bootstrap.py).
 The process's one local Spark session. Skipped without pyspark and Java, failed instead under
 ``PATRONAGE_REQUIRE_SPARK=1`` (see spark_support)."""
 
@@ -62,6 +64,8 @@ MODEL = parse_path_model({"constructs": {"SAT": ["overall_satisfaction", "trust"
     (survey_models.drivers_table, {"level": "item"}),
     (survey_models.pls_table, {"show": "loadings"}),
     (survey_models.pls_table, {"show": "scores", "model": MODEL}),
+    (survey_models.drivers_table, {"n_boot": 20, "random_state": 3}),  # Poisson bootstrap
+    (survey_models.pls_table, {"show": "paths", "n_boot": 20, "model": MODEL}),
     (cohorts.cohort_analysis, {}), (cohorts.cohort_analysis, {"period": "M", "curve": True}),
     (cohorts.cohort_analysis, {"period": "Y", "repeat": True, "repeat_days": 30}),
     (cohorts.whale_analysis, {"cost_per_case": 2000.0}),
@@ -69,6 +73,15 @@ MODEL = parse_path_model({"constructs": {"SAT": ["overall_satisfaction", "trust"
 def test_spark_equals_duckdb(engines, compute, options):
     duck, spark = engines
     assert_same(compute(spark, **options), compute(duck, **options))
+
+
+@pytest.mark.parametrize("seed", [0, 12345])
+def test_spark_draws_the_numpy_poisson_counts(engines, seed):
+    from test_engine_bootstrap import IDS, _engine_counts
+
+    from patronage.analytics.poisson_bootstrap import poisson_counts
+
+    assert (_engine_counts(engines[1], seed) == poisson_counts(IDS, range(1, 31), seed)).all()
 
 
 def test_spark_explains_bad_input_as_duckdb_does(engines):

@@ -355,14 +355,20 @@ def _importance_table(values: np.ndarray, columns: list, n: int, method: str, lo
 
 
 def driver_importance_from_moments(moments: Moments, target: str,
-                                   method: str = "relative_weights") -> pd.DataFrame:
-    """:func:`driver_importance` without intervals, from the weighted moments of the complete
-    rows (:class:`patronage.analytics.moments.Moments`) of the predictors and ``target``: the
+                                   method: str = "relative_weights", replicates=None,
+                                   ci: float = 0.95) -> pd.DataFrame:
+    """:func:`driver_importance` from the weighted moments of the complete rows
+    (:class:`patronage.analytics.moments.Moments`) of the predictors and ``target``: the
     predictors are the other columns, in their order. Both methods only need the correlation
     matrix, so an engine that computes the moments where the data live gives the same table.
-    Intervals resample the rows and so need them: use :func:`driver_importance`."""
+    ``replicates`` (moments of bootstrap replicates, e.g. the Poisson bootstrap's of
+    :mod:`patronage.analytics.poisson_bootstrap`) give the percentile intervals
+    (``attrs["interval"]`` is ``"Poisson bootstrap"``); replicates with a constant column or
+    a singular correlation matrix are left out, as in :func:`driver_importance`."""
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, not {method!r}")
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie strictly between 0 and 1, not {ci!r}")
     if target not in moments.columns:
         raise ValueError(f"no moments of the outcome {target!r}")
     columns = [c for c in moments.columns if c != target]
@@ -377,20 +383,45 @@ def driver_importance_from_moments(moments: Moments, target: str,
     if n < q + 1:
         raise ValueError(f"only {n} complete rows (with positive weight) for {q - 1} predictors; "
                          f"need at least {q + 1} after dropping rows with missing values")
-    var = np.diag(ordered.cov)
-    scale = np.maximum(1.0, np.abs(ordered.mean))
-    constant = [name for name, v, s in zip([*columns, "y"], var, scale)
-                if not v > (_CONSTANT_TOL * s) ** 2]
-    if constant:
+    corr, valid = _moment_correlations([ordered])
+    if not valid[0]:
+        var = np.diag(ordered.cov)
+        scale = np.maximum(1.0, np.abs(ordered.mean))
+        constant = [name for name, v, s in zip([*columns, "y"], var, scale)
+                    if not v > (_CONSTANT_TOL * s) ** 2]
         raise ValueError(f"constant column(s) {constant}: drop them, they explain nothing")
-    sd = np.sqrt(var)
-    corr = ordered.cov / np.outer(sd, sd)
-    values = _importance_batch(corr[None], np.array([True]), method)[0]
+    values = _importance_batch(corr, valid, method)[0]
     if np.isnan(values).any():
         raise ValueError("the predictors are perfectly collinear (singular correlation matrix); "
                          "drop or combine redundant predictors")
-    nan = np.full(len(values), np.nan)
-    return _importance_table(values, columns, n, method, nan, nan, 0, 0, "bootstrap")
+    lower = upper = np.full(len(values), np.nan)
+    n_boot, n_valid = len(replicates or ()), 0
+    if n_boot:
+        corr, valid = _moment_correlations([r.select([*columns, target]) for r in replicates])
+        reps = _importance_batch(corr, valid, method)
+        good = ~np.isnan(reps).any(axis=1)
+        n_valid = int(good.sum())
+        if n_valid:
+            alpha = (1 - ci) / 2
+            lower, upper = np.quantile(reps[good], [alpha, 1 - alpha], axis=0)
+    return _importance_table(values, columns, n, method, lower, upper, n_boot, n_valid,
+                             "Poisson bootstrap" if n_boot else "bootstrap")
+
+
+def _moment_correlations(moments: list[Moments]) -> tuple[np.ndarray, np.ndarray]:
+    """The correlation matrices of the ``moments`` and a mask of those whose columns all vary
+    (beyond an engine's rounding, :data:`_CONSTANT_TOL`) with a positive weight."""
+    cov = np.stack([m.cov for m in moments])
+    mean = np.stack([m.mean for m in moments])
+    var = np.diagonal(cov, axis1=1, axis2=2)
+    scale = np.maximum(1.0, np.abs(np.nan_to_num(mean)))
+    weight = np.array([m.weight for m in moments])
+    varies = np.isfinite(var) & (var > (_CONSTANT_TOL * scale) ** 2)
+    valid = varies.all(axis=1) & (weight > 0) & np.isfinite(cov).all(axis=(1, 2))
+    sd = np.sqrt(np.where(varies, var, 1.0))
+    corr = np.where(valid[:, None, None], cov, 0.0) / (sd[:, :, None] * sd[:, None, :])
+    corr[~valid] = np.eye(cov.shape[1])
+    return corr, valid
 
 
 __all__ = ["MAX_SHAPLEY_PREDICTORS", "driver_importance", "driver_importance_from_moments",

@@ -101,6 +101,12 @@ BY_HELP = ("Group by wave, region, industry, size, tier, language, mode (how the
            "answered: web, phone, paper, interview; 'channel' means the same), sales_channel "
            "(the customer's sales channel, from the customer profile), or none.")
 BY_ONE_HELP = BY_HELP.replace(", or none.", ".")
+#: The --bootstrap help of drivers and pls.
+BOOTSTRAP_HELP = ("Bootstrap resamples for the percentile intervals (0 for none). Read into "
+                  "Python from the database by default; with --engine (database, duckdb, spark) "
+                  "the engine computes the moments of Poisson-bootstrap replicates, each "
+                  "response weighted by a Poisson(1) count hashed from its id (Hanley & "
+                  "MacGibbon 2006).")
 
 
 def _index_table(name, db, file, survey, include_flagged, by, engine_name, source):
@@ -132,25 +138,16 @@ def _engine_table(compute, file, engine_name, source, db=None, **options):
 
 
 def _in_sql(engine_name: str, file, source, n_boot: int) -> bool:
-    """Whether drivers or PLS are fitted on moments computed by the engine: always on DuckDB
-    and Spark, on the database when no intervals are asked for (``--bootstrap 0``; the
-    resamples need the responses in process) and no --file is read."""
+    """Whether drivers or PLS are fitted on moments computed by the engine (intervals by the
+    Poisson bootstrap, also in the engine): always on DuckDB and Spark; on the database when
+    ``--engine database`` is given or no intervals are asked for (``--bootstrap 0``), and no
+    --file is read. Otherwise the responses are read and resampled in process."""
     if engine_name != "database":
         return True
     _database_only(source)
-    return n_boot == 0 and file is None
-
-
-def _no_bootstrap(engine_name: str, bootstrap: int | None) -> int:
-    """The resamples asked for (200 by default on the database); none on another engine."""
-    if engine_name == "database":
-        return 200 if bootstrap is None else bootstrap
-    if bootstrap:
-        from patronage.engines.survey_models import BOOTSTRAP_NEEDS_DATABASE
-        from patronage.messages import UserError
-
-        raise click.ClickException(str(UserError(BOOTSTRAP_NEEDS_DATABASE)))
-    return 0
+    given = click.get_current_context().get_parameter_source("engine_name")
+    explicit = given not in (None, click.core.ParameterSource.DEFAULT)
+    return file is None and (n_boot == 0 or explicit)
 
 
 @commands.command("nps")
@@ -229,31 +226,30 @@ def analyze_kano(db, file, survey, include_flagged, fmt):
               show_default=True)
 @click.option("--method", type=click.Choice(["relative_weights", "shapley"]),
               default="relative_weights", show_default=True)
-@click.option("--bootstrap", default=None, type=click.IntRange(min=0),
-              help="Bootstrap resamples for the intervals (0 for none; default 200 on the "
-                   "database, none with --engine duckdb|spark).")
+@click.option("--bootstrap", default=200, show_default=True, type=click.IntRange(min=0),
+              help=BOOTSTRAP_HELP)
 @engine_options
 def analyze_drivers(db, file, survey, include_flagged, fmt, target, predictors, level, method,
                     bootstrap, engine_name, source):
     """Key drivers: Johnson's relative weights or Shapley regression, with intervals.
 
     Example: patronage analyze drivers --file answers.csv --outcome cusa --predictors comp_1,like_1
-    ; on exported files (no intervals): patronage analyze drivers --engine duckdb --source
-    parquet:export
+    ; on exported files (Poisson-bootstrap intervals computed by the engine): patronage
+    analyze drivers --engine duckdb --source parquet:export
     """
     from patronage.satisfaction.methods import drivers_table
 
-    n_boot = _no_bootstrap(engine_name, bootstrap)
     names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     options = {"target": target, "level": level, "method": method, "predictors": names}
-    if _in_sql(engine_name, file, source, n_boot):
+    if _in_sql(engine_name, file, source, bootstrap):
         from patronage.engines import survey_models
 
         emit(_engine_table(survey_models.drivers_table, file, engine_name, source, db,
-                           survey=survey, include_flagged=include_flagged, **options), fmt)
+                           survey=survey, include_flagged=include_flagged, n_boot=bootstrap,
+                           **options), fmt)
         return
     data = _survey_data(db, file, survey, include_flagged)
-    emit(guard(lambda: drivers_table(data, n_boot=n_boot, **options)), fmt)
+    emit(guard(lambda: drivers_table(data, n_boot=bootstrap, **options)), fmt)
 
 
 @commands.command("ipa")
@@ -302,9 +298,8 @@ def analyze_trend(db, file, survey, include_flagged, fmt, item):
 @_analysis_options
 @click.option("--show", type=click.Choice(["paths", "loadings", "scores"]), default="paths",
               show_default=True, help="Path coefficients, outer loadings, or R² and 0–100 indices.")
-@click.option("--bootstrap", default=None, type=click.IntRange(min=0),
-              help="Bootstrap resamples for the intervals (default 200 on the database, none "
-                   "with --engine duckdb|spark).")
+@click.option("--bootstrap", default=200, show_default=True, type=click.IntRange(min=0),
+              help=BOOTSTRAP_HELP)
 @click.option("--model", "model_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Your own model: a YAML file of constructs (indicators, mode A/B), paths, "
@@ -316,23 +311,22 @@ def analyze_pls(db, file, survey, include_flagged, fmt, show, bootstrap, model_f
     satisfaction → loyalty), or the model of --model.
 
     Example: patronage analyze pls --file corp_rep.csv --model corp_rep.yaml --missing -99 ;
-    on exported files (no intervals): patronage analyze pls --engine duckdb --source
-    parquet:export
+    on exported files (Poisson-bootstrap intervals computed by the engine): patronage analyze
+    pls --engine duckdb --source parquet:export
     """
     from patronage.satisfaction.methods import pls_table
     from patronage.satisfaction.path_models import read_path_model
 
-    n_boot = _no_bootstrap(engine_name, bootstrap)
     model = guard(lambda: read_path_model(model_file)) if model_file else None
-    if _in_sql(engine_name, file, source, n_boot):
+    if _in_sql(engine_name, file, source, bootstrap):
         from patronage.engines import survey_models
 
         emit(_engine_table(survey_models.pls_table, file, engine_name, source, db,
                            survey=survey, include_flagged=include_flagged, show=show,
-                           model=model), fmt)
+                           model=model, n_boot=bootstrap), fmt)
         return
     data = _survey_data(db, file, survey, include_flagged)
-    emit(guard(lambda: pls_table(data, show=show, n_boot=n_boot, model=model)), fmt)
+    emit(guard(lambda: pls_table(data, show=show, n_boot=bootstrap, model=model)), fmt)
 
 
 @commands.command("compare")

@@ -34,6 +34,8 @@ class DatabaseEngine:
         self._sqlite = engine.dialect.name == "sqlite"
         #: The type a group's key is cast to in shared SQL.
         self.text_type = "TEXT"
+        #: What ends a subquery the planner must not merge into its query (the bootstrap's).
+        self.fence = " LIMIT -1 OFFSET 0" if self._sqlite else " OFFSET 0"
 
     def close(self) -> None:
         """Closes the connection of the SQL analyses (dropping their temp tables); the

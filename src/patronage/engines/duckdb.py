@@ -70,6 +70,9 @@ class DuckDBEngine:
     name = "duckdb"
     #: The type a group's key is cast to in shared SQL.
     text_type = "STRING"
+    #: What ends a subquery the planner must not merge into its query: nothing, the
+    #: planner keeps a repeated expression's projection.
+    fence = ""
 
     def __init__(self, folder, *, threads: int | None = None):
         self.folder = panel_folder(folder)

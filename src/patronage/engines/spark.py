@@ -88,6 +88,9 @@ class SparkEngine:
     name = "spark"
     #: The type a group's key is cast to in shared SQL.
     text_type = "STRING"
+    #: What ends a subquery the planner must not merge into its query: nothing, the
+    #: planner keeps a repeated expression's projection.
+    fence = ""
 
     def __init__(self, folder, *, master: str | None = None, session=None):
         from pyspark.sql import SparkSession

@@ -10,8 +10,15 @@ cross-products of every column pair; :func:`patronage.analytics.driver_importanc
 and :meth:`patronage.analytics.PLSPathModel.fit_moments` fit on them. A model file's ``missing:
 mean`` replaces a missing answer by its item's mean, in SQL too. The SQL is the same on every
 engine but for the literals each engine writes (``text``, ``number``, ``text_type``,
-``has_keys``). Bootstrap intervals resample the responses, so they are computed in process from
-the database's responses.
+``has_keys``).
+
+Intervals come from the Poisson bootstrap (Hanley & MacGibbon 2006; Chamandy et al. 2012):
+each response enters replicate b with its weight times a Poisson(1) count drawn by an integer
+hash of its id, b and the seed that every engine computes alike
+(:mod:`patronage.analytics.poisson_bootstrap`); the engine sums each replicate's moments in one
+pass grouped by replicate (:mod:`patronage.engines.bootstrap`) and the same fitters give the
+replicate estimates, whose percentiles are the intervals - the columns of the in-process tables,
+with no response leaving the engine.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import pandas as pd
 
 from patronage.analytics import PLSPathModel, driver_importance_from_moments, moments_from_sums
 from patronage.analytics.moments import Moments
+from patronage.engines.bootstrap import replicate_moments
 from patronage.engines.surveys import kept_responses
 from patronage.index_system import IndexSystem, load_index_system
 from patronage.messages import N_, UserError
@@ -30,11 +38,7 @@ from patronage.satisfaction.methods import (
     pls_output,
 )
 
-__all__ = ["BOOTSTRAP_NEEDS_DATABASE", "drivers_table", "pls_table"]
-
-BOOTSTRAP_NEEDS_DATABASE = N_(
-    "Bootstrap intervals resample the responses, so they are computed on the database: run "
-    "without --engine (or with --bootstrap 0 for the estimates on this engine).")
+__all__ = ["drivers_table", "pls_table"]
 
 
 def _answered(engine) -> list[str]:
@@ -64,10 +68,11 @@ def _dimension(engine, name: str, items: pd.DataFrame) -> str:
             f"NULLIF(SUM(CASE {' '.join(weights)} END), {engine.number(0.0)})")
 
 
-def _moments(engine, columns: dict[str, str], *, impute: bool = False) -> Moments:
+def _moments(engine, columns: dict[str, str], *, impute: bool = False) -> tuple[Moments, str]:
     """The weighted moments of ``columns`` (name: aggregate over a response's answers ``a``)
     over the kept responses without a missing value (``impute``: missing values replaced by
-    the column's mean over the responses)."""
+    the column's mean over the responses), and the query of those rows (``id``, ``w``,
+    ``v0``, ...) for the bootstrap."""
     names = list(columns)
     cells = ", ".join(f"{expr} AS c{j}" for j, expr in enumerate(columns.values()))
     engine.materialise("wide", f"""
@@ -81,7 +86,9 @@ def _moments(engine, columns: dict[str, str], *, impute: bool = False) -> Moment
              for x, m in zip(c, means)]
     values = ", ".join(f"{x} AS v{j}" for j, x in enumerate(c))
     complete = " AND ".join(f"v{j} IS NOT NULL" for j in range(len(c)))
-    rows = f"(SELECT w, {values} FROM wide) r WHERE w > 0 AND {complete}"
+    complete_rows = (f"SELECT * FROM (SELECT id, w, {values} FROM wide) r "
+                     f"WHERE w > 0 AND {complete}")
+    rows = f"({complete_rows}) r"
     v = [f"v{j}" for j in range(len(c))]
     p = len(names)
     first = engine.rows(  # per-column bounds: SQLite has no LEAST/GREATEST
@@ -98,8 +105,16 @@ def _moments(engine, columns: dict[str, str], *, impute: bool = False) -> Moment
             + f" FROM {rows}")[0]
         for (i, j), value in zip(pairs, sums):
             centred[i, j] = value
-    return moments_from_sums(names, n, weight, [np.nan if x is None else x for x in means],
+    full = moments_from_sums(names, n, weight, [np.nan if x is None else x for x in means],
                              centred, low, high)
+    return full, complete_rows
+
+
+def _replicates(engine, moments: Moments, rows: str, n_boot: int, seed: int) -> list[Moments]:
+    """The moments of ``n_boot`` Poisson-bootstrap replicates of the complete ``rows``."""
+    if not n_boot:
+        return []
+    return replicate_moments(engine, rows, list(moments.columns), moments, n_boot, seed)
 
 
 def _enough(n: int, needed: int) -> None:
@@ -111,9 +126,11 @@ def _enough(n: int, needed: int) -> None:
 def drivers_table(engine, *, survey: str | None = None, include_flagged: bool = False,
                   target: str = "overall_satisfaction", level: str = "dimension",
                   method: str = "relative_weights", predictors: list[str] | None = None,
-                  index_system: IndexSystem | None = None) -> pd.DataFrame:
-    """:func:`patronage.satisfaction.methods.drivers_table` without intervals, from the
-    moments the engine computes."""
+                  index_system: IndexSystem | None = None, n_boot: int = 0,
+                  random_state: int = 0) -> pd.DataFrame:
+    """:func:`patronage.satisfaction.methods.drivers_table` from the moments the engine
+    computes, with the Poisson bootstrap's intervals of ``n_boot`` replicates (seed
+    ``random_state``)."""
     system = index_system or load_index_system()
     kept_responses(engine, survey, include_flagged, None)
     kind, names = driver_predictors(_answered(engine), target=target, level=level,
@@ -122,16 +139,23 @@ def drivers_table(engine, *, survey: str | None = None, include_flagged: bool = 
         columns = {name: _dimension(engine, name, system.items) for name in names}
     else:
         columns = {name: _item(engine, name) for name in names}
-    moments = _moments(engine, {**columns, target: _item(engine, target)})
+    moments, rows = _moments(engine, {**columns, target: _item(engine, target)})
     _enough(moments.n, len(names) + 2)
-    return driver_importance_from_moments(moments, target, method=method)
+    table = driver_importance_from_moments(moments, target, method=method)  # checks first
+    if not n_boot:
+        return table
+    return driver_importance_from_moments(
+        moments, target, method=method,
+        replicates=_replicates(engine, moments, rows, n_boot, random_state))
 
 
 def pls_table(engine, *, survey: str | None = None, include_flagged: bool = False,
               show: str = "paths", model=None,
-              index_system: IndexSystem | None = None) -> pd.DataFrame:
-    """:func:`patronage.satisfaction.methods.pls_table` without intervals (the index system's
-    model, or the user's ``model``), fitted on the moments the engine computes."""
+              index_system: IndexSystem | None = None, n_boot: int = 0,
+              random_state: int = 0) -> pd.DataFrame:
+    """:func:`patronage.satisfaction.methods.pls_table` (the index system's model, or the
+    user's ``model``) fitted on the moments the engine computes, with the Poisson bootstrap's
+    intervals of ``n_boot`` replicates (seed ``random_state``)."""
     kept_responses(engine, survey, include_flagged, None)
     answered = _answered(engine)
     if model is None:
@@ -147,7 +171,11 @@ def pls_table(engine, *, survey: str | None = None, include_flagged: bool = Fals
                                  scheme=model.scheme)
         impute = model.missing == "mean"
     indicators = list(dict.fromkeys(c for codes in estimator.outer.values() for c in codes))
-    moments = _moments(engine, {c: _item(engine, c) for c in indicators}, impute=impute)
+    moments, rows = _moments(engine, {c: _item(engine, c) for c in indicators}, impute=impute)
     if model is None:
         _enough(moments.n, 10)
-    return pls_output(estimator.fit_moments(moments), show, 0)
+    estimator.fit_moments(moments)  # the checks before the resamples
+    replicates = _replicates(engine, moments, rows, n_boot if show != "scores" else 0,
+                             random_state)
+    return pls_output(estimator.fit_moments(moments, replicates=replicates), show,
+                      len(replicates))

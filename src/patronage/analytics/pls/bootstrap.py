@@ -14,7 +14,7 @@ import pandas as pd
 
 from patronage.analytics.pls._core import estimate_batch
 
-__all__ = ["bootstrap_table"]
+__all__ = ["bootstrap_table", "replicate_table"]
 
 _CHUNK_ELEMENTS = 4_000_000  # resamples x rows x indicators held in memory at once
 
@@ -32,6 +32,16 @@ def _resample_covariances(centred: np.ndarray, case_w: np.ndarray, scaled: bool)
     return cov
 
 
+def _estimate(cov: np.ndarray, model, spec) -> dict:
+    """The estimates of a stack of resample covariance (or correlation) matrices."""
+    p = cov.shape[1]
+    finite = np.isfinite(cov).all(axis=(1, 2))
+    cov[~finite] = np.eye(p)
+    est = estimate_batch(cov, spec.structure, tol=model.tol, max_iter=model.max_iter)
+    ok = est.converged & finite & np.isfinite(est.weights).all(axis=1)
+    return {"weights": est.weights, "loadings": est.loadings, "paths": est.paths, "ok": ok}
+
+
 def _estimate_resamples(values: np.ndarray, weights: np.ndarray | None, model, spec):
     n, p = values.shape
     rng = np.random.default_rng(model.random_state)
@@ -43,15 +53,10 @@ def _estimate_resamples(values: np.ndarray, weights: np.ndarray | None, model, s
     while done < model.n_boot:
         size = min(chunk, model.n_boot - done)
         counts = rng.multinomial(n, np.full(n, 1.0 / n), size=size)
-        cov = _resample_covariances(centred, counts * base, model.scaled)
-        finite = np.isfinite(cov).all(axis=(1, 2))
-        cov[~finite] = np.eye(p)
-        est = estimate_batch(cov, spec.structure, tol=model.tol, max_iter=model.max_iter)
-        ok = est.converged & finite & np.isfinite(est.weights).all(axis=1)
-        out["weights"].append(est.weights)
-        out["loadings"].append(est.loadings)
-        out["paths"].append(est.paths)
-        out["ok"].append(ok)
+        part = _estimate(_resample_covariances(centred, counts * base, model.scaled), model,
+                         spec)
+        for key, value in part.items():
+            out[key].append(value)
         done += size
     return {k: np.concatenate(v) for k, v in out.items()}
 
@@ -63,7 +68,22 @@ def bootstrap_table(values: np.ndarray, weights: np.ndarray | None, spec, model,
     ``("loading", lv, indicator)``, ``("weight", lv, indicator)`` - with columns original,
     mean, se, lower, upper, and the number of resamples left out (not converged or singular).
     """
-    res = _estimate_resamples(values, weights, model, spec)
+    return _table(_estimate_resamples(values, weights, model, spec), spec, model, est)
+
+
+def replicate_table(covariances: np.ndarray, spec, model, est) -> tuple[pd.DataFrame, int]:
+    """:func:`bootstrap_table` from the indicators' covariance matrices of given replicates
+    (``B x p x p``, e.g. of the Poisson bootstrap computed by an engine): each is scaled to a
+    correlation matrix when the model is, and estimated."""
+    cov = np.array(covariances, dtype=float)
+    if model.scaled:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+            cov = cov / (sd[:, :, None] * sd[:, None, :])
+    return _table(_estimate(cov, model, spec), spec, model, est)
+
+
+def _table(res: dict, spec, model, est) -> tuple[pd.DataFrame, int]:
     ok = res["ok"]
     edges = spec.edges
     lv_pos = {lv: j for j, lv in enumerate(spec.lvs)}

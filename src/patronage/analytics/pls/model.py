@@ -22,7 +22,7 @@ from patronage.analytics.moments import Moments
 from patronage.analytics.pls._core import Estimate, estimate_batch
 from patronage.analytics.pls._data import complete_rows, indicator_arrays, stream_moments
 from patronage.analytics.pls._spec import ModelSpec, build_spec
-from patronage.analytics.pls.bootstrap import bootstrap_table
+from patronage.analytics.pls.bootstrap import bootstrap_table, replicate_table
 
 __all__ = ["ConvergenceWarning", "PLSPathModel"]
 
@@ -127,11 +127,14 @@ class PLSPathModel:
                               "and were left out", ConvergenceWarning, stacklevel=2)
         return self
 
-    def fit_moments(self, moments: Moments, scale: tuple[float, float] | None = None) -> PLSPathModel:
+    def fit_moments(self, moments: Moments, scale: tuple[float, float] | None = None,
+                    replicates=None) -> PLSPathModel:
         """Estimate the model from the weighted moments of the indicators' complete rows
         (:class:`patronage.analytics.moments.Moments`, as an analysis engine computes them):
         the same estimates as :meth:`fit` on those rows, since the iteration needs only the
-        covariance matrix. The bootstrap resamples the rows, so it needs :meth:`fit`."""
+        covariance matrix. The ``n_boot`` bootstrap resamples the rows, so it needs :meth:`fit`;
+        ``replicates`` (the moments of bootstrap replicates, e.g. the Poisson bootstrap's of
+        :mod:`patronage.analytics.poisson_bootstrap`) give ``bootstrap_`` instead."""
         spec = self._check_params()
         if self.n_boot:
             raise ValueError("bootstrap intervals resample the responses, so they need the "
@@ -142,8 +145,15 @@ class PLSPathModel:
                              f"at least {MIN_ROWS}")
         if not ordered.weight > 0:
             raise ValueError("case weights of the complete rows are all zero")
-        self._estimate(spec, ordered.n, ordered.mean, ordered.cov, ordered.low, ordered.high,
-                       scale)
+        est = self._estimate(spec, ordered.n, ordered.mean, ordered.cov, ordered.low,
+                             ordered.high, scale)
+        if replicates:
+            covariances = np.stack([r.select(spec.indicators).cov for r in replicates])
+            self.bootstrap_, self.n_boot_failed_ = replicate_table(covariances, spec, self, est)
+            if self.n_boot_failed_:
+                warnings.warn(f"{self.n_boot_failed_} of {len(replicates)} bootstrap replicates "
+                              "did not converge and were left out", ConvergenceWarning,
+                              stacklevel=2)
         return self
 
     def _estimate(self, spec: ModelSpec, n: int, mean: np.ndarray, cov: np.ndarray, low: float,
