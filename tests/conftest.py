@@ -298,6 +298,21 @@ def demo_company(tmp_path_factory):
         yield url, summary, generate()
 
 
+@pytest.fixture(scope="session")
+def demo_export(demo_company, tmp_path_factory):
+    """The demo company exported by ``patronage export parquet``, once per test process:
+    ``(url, folder, the command's output)``. Tests must only read it."""
+    from click.testing import CliRunner
+
+    from patronage.cli import main
+
+    url = demo_company[0]
+    folder = tmp_path_factory.mktemp("export") / "panel"
+    result = CliRunner().invoke(main, ["export", "parquet", str(folder), "--db", url])
+    assert result.exit_code == 0, result.output
+    return url, folder, result.output
+
+
 SCRIPT_COMMENT = "<script>alert('xss')</script> 交货太慢"
 
 

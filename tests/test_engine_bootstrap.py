@@ -113,12 +113,9 @@ def test_the_database_draws_the_numpy_counts(engine):
 
 # ------------------------------------------------------- the engines against numpy
 @pytest.fixture(scope="module")
-def demo(demo_company, tmp_path_factory):
-    """The demo company's database and its export."""
-    url = demo_company[0]
-    folder = tmp_path_factory.mktemp("export") / "panel"
-    result = CliRunner().invoke(main, ["export", "parquet", str(folder), "--db", url])
-    assert result.exit_code == 0, result.output
+def demo(demo_export):
+    """The demo company's database, its export and an engine on the database."""
+    url, folder, _ = demo_export
     engine = make_engine(url)
     yield url, folder, engine
     engine.dispose()

@@ -17,14 +17,10 @@ from patronage.cli import main
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture(scope="module")
-def demo(demo_company, tmp_path_factory):
-    """The demo company's database and its export (written once for the module)."""
-    url = demo_company[0]
-    folder = tmp_path_factory.mktemp("export") / "panel"
-    result = CliRunner().invoke(main, ["export", "parquet", str(folder), "--db", url])
-    assert result.exit_code == 0, result.output
-    return url, folder
+@pytest.fixture
+def demo(demo_export):
+    """The demo company's database and its export (written once per test process)."""
+    return demo_export[:2]
 
 
 def _table(*args: str) -> pd.DataFrame:

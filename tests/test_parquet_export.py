@@ -25,14 +25,10 @@ from patronage.storage.schema import customers as customers_table
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture(scope="module")
-def demo(demo_company, tmp_path_factory):
-    """The demo company's database and its export (written once for the module)."""
-    url = demo_company[0]
-    folder = tmp_path_factory.mktemp("export") / "panel"
-    result = CliRunner().invoke(main, ["export", "parquet", str(folder), "--db", url])
-    assert result.exit_code == 0, result.output
-    return url, folder, result.output
+@pytest.fixture
+def demo(demo_export):
+    """The demo company's database and its export (written once per test process)."""
+    return demo_export
 
 
 def stored_rows(engine, table) -> list[tuple]:

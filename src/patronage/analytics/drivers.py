@@ -319,7 +319,6 @@ def driver_importance(X: pd.DataFrame, y, method: str = "relative_weights", n_bo
         _check_p(X)
     data, w, columns, n = _prepare(X, y, sample_weight)
     values = _fit(data, w, method)
-    r2 = float(values.sum())
     lower = upper = np.full(len(values), np.nan)
     n_valid = 0
     interval = "bootstrap"
