@@ -133,3 +133,23 @@ def test_analyses_the_survey_does_not_ask_for_say_so_without_codes(client):
     assert "'ces'" not in page.text and "sq1" not in page.text and "cdv_product" not in page.text
     trend = page.select_one("#section-trend")  # a failure that is not about the questions
     assert "not-asked" not in trend["class"] and "两个" in trend.text
+
+
+def test_the_kano_category_reads_as_its_name_in_chinese(client):
+    """The Kano table's category column names the category as its share column does ("期望型
+    O"), not by a bare letter."""
+    template = next(t for t, _ in template_choices()
+                    if any(item.type == "kano" for item in _template_items(client, t)))
+    code = create_from_template(client.engine, template, "t-kano")
+    _answer(client, code, 12)
+    page = BeautifulSoup(_sections(client, code, "zh_Hans").text, "html.parser")
+    cells = [td.get_text(strip=True) for td in page.select("td[data-label='Kano 类别']")]
+    assert cells, page.get_text()[:500]
+    names = {"魅力型 A", "期望型 O", "必备型 M", "无差异型 I"}
+    assert all(c in names or c in ("R", "Q", "–") for c in cells), cells
+    assert any(c in names for c in cells), cells
+
+
+def _template_items(client, template):
+    code = create_from_template(client.engine, template, f"probe-{template}")
+    return get_survey(client.engine, code).questionnaire.items

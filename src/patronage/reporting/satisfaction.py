@@ -381,8 +381,10 @@ COLUMN_LABELS = {
     "original": "Path coefficient", "nps": "NPS", "mean_satisfaction": "Mean satisfaction",
     **scores_page.COLUMN_LABELS,
 }
-#: Values shown translated: quadrants, verdicts.
+#: Values shown translated: quadrants, verdicts, Kano categories (the letters of the share
+#: columns' labels; R and Q, reverse and questionable, stay letters).
 VALUE_LABELS = {
+    "A": "Attractive", "O": "One-dimensional", "M": "Must-be", "I": "Indifferent",
     "concentrate_here": "Concentrate here", "keep_up": "Keep up the good work",
     "low_priority": "Low priority", "possible_overkill": "Possible overkill",
     "delighted": "Delighted", "satisfied": "Satisfied", "dissatisfied": "Dissatisfied",
