@@ -128,3 +128,34 @@ def test_staff_pages_fit_the_screen_in_simplified_chinese(demo_server, chromium,
                 assert not any(_overlap(tick, box) for box in legend), (path, chart.get_attribute("id"))
     assert errors == []
     context.close()
+
+
+def _lines(box, page, selector) -> int:
+    """How many lines of text an element's box holds (its height over its line height)."""
+    line = page.evaluate("(s) => parseFloat(getComputedStyle(document.querySelector(s))"
+                         ".lineHeight) || 20", selector)
+    return round(box["height"] / line)
+
+
+def test_admin_links_and_rule_days_are_not_broken_across_lines(demo_server, chromium,
+                                                                demo_company):
+    """At 1440 px the catalogue's edit link reads 编辑 on one line (it used to stack 编 over 辑
+    in its narrow column) and a rule's starting day (2024-07-01起) is never split."""
+    base, _login = demo_server
+    admin = "admin@demo.patronage"
+    context = chromium.new_context(viewport={"width": 1440, "height": 900})
+    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
+    page = _open(context, base, (admin, demo_company[1].users[admin][1]), "/")
+    _ready(page, base, "/members/rewards")
+    links = page.locator("table.rewards-table td.actions a").all()
+    assert links, "the catalogue shows an edit link per reward to an admin"
+    for link in links:
+        assert link.inner_text() == "编辑"
+        assert _lines(link.bounding_box(), page, "table.rewards-table td.actions a") == 1
+    _ready(page, base, "/members/rules")
+    limits = page.locator("#rules td.limits .limit").all()
+    days = [limit for limit in limits if "起" in limit.inner_text()]
+    assert days, "the demo's rules start on a day"
+    for limit in days:
+        assert _lines(limit.bounding_box(), page, "#rules td.limits") == 1, limit.inner_text()
+    context.close()
