@@ -4,7 +4,6 @@ each a table and a bar chart, or the reason it does not apply."""
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.graph_objects as go
 
 # The computations, through their wrappers shared by the page's languages (see shared.py).
