@@ -52,6 +52,15 @@ def test_shares_p_values_and_quarters():
     assert formats.wave_label(formats.ALL_RESPONSES, zh) == "全部回答"
 
 
+def test_iso_weeks_are_written_in_the_readers_words():
+    """The data's ``2026-W27`` reads as a week of a year in each language (issue 14)."""
+    assert formats.week_label("2026-W27") == "Week 27, 2026"
+    assert formats.week_label("2026-W07", ZH["zh_Hans"].gettext) == "2026年第7周"
+    assert formats.week_label("2026-W53", ZH["zh_Hant"].gettext) == "2026年第53週"
+    assert formats.week_label("2026-Q3") == "2026-Q3"
+    assert formats.week_label(None) == formats.MISSING
+
+
 def test_one_precision_per_column():
     """A column of mixed sizes is written with one number of decimals in every row."""
     kind, digits = formats.column_kind("weighted", [0.9123, 12.5, 1.0])
