@@ -230,9 +230,27 @@ def test_loyalty_money_and_shares(demo_client):
     assert shown == names
     assert all("/customers/" in label for label in figure["layout"]["yaxis"]["ticktext"])
     assert clv.select("tbody tr td a[href^='/customers/']")
+    # The whale curve's shares of customers read as percentages like its other shares, and the
+    # value tiers' summed CLV is money (issue 14: 15.44 and 20,871,523 before).
+    whale = page.select_one("#section-whale")
+    shares = [tr.select("td")[-1].text for tr in whale.select("tbody tr")
+              if tr.select_one("th, td").text.strip().endswith("%")]
+    assert len(shares) >= 6 and all(re.fullmatch(r"-?\d+\.\d%", v) for v in shares), shares
+    tiers = _column(page.select_one("#section-segments"), "客户终身价值 CLV")
+    assert any(v.startswith("¥") for v in tiers)
+    assert all(re.fullmatch(r"¥\d{1,3}(,\d{3})*|–", v) for v in tiers), tiers
     # Cohorts are quarters spelled one way.
     cohorts = [tr.select("td")[0].text for tr in page.select("#section-cohorts tbody tr")]
     assert cohorts and all(re.fullmatch(r"\d{4}年第[1-4]季度", c) for c in cohorts), cohorts
+
+
+def test_the_kano_chart_names_its_axes_in_words(demo_client):
+    """The Kano chart's vertical axis is the Worse coefficient's size, said so in Chinese (not
+    the formula |Worse|)."""
+    page = BeautifulSoup(demo_client.get("/analysis").text, "html.parser")
+    figure = json.loads(page.select_one("#section-kano [data-figure]")["data-figure"])
+    assert figure["layout"]["yaxis"]["title"]["text"] == "Worse 系数（绝对值）"
+    assert figure["layout"]["xaxis"]["title"]["text"] == "Better 系数"
 
 
 def test_analysis_p_values_drivers_order_and_colours(demo_client):

@@ -193,6 +193,9 @@ ROW_KINDS = {
     "new_value": ("money", 0), "difference": ("money", 0), "retention_now": ("percent", 1),
     "margin": ("percent", 1), "discount": ("percent", 1), "delta_points": ("number", 1),
     "value": ("money", 0),
+    # shares of customers already in percent, named for what they are a share of
+    "customers_pct_for_80pct_profit": ("points_pct", 1),
+    "customers_pct_for_80pct_revenue": ("points_pct", 1),
 }
 
 

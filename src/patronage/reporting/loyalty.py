@@ -337,7 +337,7 @@ def _segments(engine, models, _, labels, customers=None):
         for segment, row in frame.iterrows():
             name = labels("tier", segment) if scheme == "value_tiers" else _(str(segment))
             rows.append({"segment": f"{_(scheme)} · {name}",
-                         "customers": row["customers"], "value": row.get("value")})
+                         "customers": row["customers"], "clv": row.get("value")})
     table = pd.DataFrame(rows).set_index("segment")
     return _counted(table, parts["value_tiers"]["customers"].sum()), None
 
