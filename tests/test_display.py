@@ -253,6 +253,17 @@ def test_the_kano_chart_names_its_axes_in_words(demo_client):
     assert figure["layout"]["xaxis"]["title"]["text"] == "Better 系数"
 
 
+def test_segment_shares_differ_in_percentage_points(demo_client):
+    """Respondents against the customer base: the gap between two shares is in percentage points
+    (差值（百分点）, one decimal as the shares), not in points of a score (差值（分）)."""
+    page = BeautifulSoup(demo_client.get("/analysis").text, "html.parser")
+    section = page.select_one("#section-composition")
+    heads = [th.text for th in section.select("thead th")]
+    assert "差值（百分点）" in heads and "差值（分）" not in heads, heads
+    gaps = _column(section, "差值（百分点）")
+    assert gaps and all(re.fullmatch(r"[-+]\d+\.\d", v) for v in gaps), gaps
+
+
 def test_analysis_p_values_drivers_order_and_colours(demo_client):
     page = BeautifulSoup(demo_client.get("/analysis").text, "html.parser")
     drivers = page.select_one("#section-drivers")
