@@ -58,6 +58,11 @@
                                      y: 0, yanchor: "bottom"});
       layout.margin.b = Math.max(layout.margin.b || 40, 40);
       layout.xaxis.tickangle = layout.xaxis.tickangle === undefined ? "auto" : layout.xaxis.tickangle;
+      // Slanted labels at 45° or upright, never at Plotly's 30°: at 30° the labels of a close
+      // row of categories run into each other (their lines are closer than a character).
+      if (layout.xaxis.tickangle === "auto" && !layout.xaxis.autotickangles) {
+        layout.xaxis.autotickangles = [0, 45, 90];
+      }
     }
     layout.title = {text: ""};
     return layout;
