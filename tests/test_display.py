@@ -153,6 +153,9 @@ def test_open_answers_of_every_template_appear_under_latest_comments(client):
     assert comments is not None
     assert reason in comments.text and "更快交货" in comments.text
     assert "<b>价格</b>" not in html  # escaped
+    # The respondent's answer out of 10, not an NPS (a score of -100 to 100 over many answers).
+    meta = comments.select_one("li .meta").text
+    assert "推荐意愿 4/10" in meta and "NPS" not in meta, meta
 
 
 def test_enough_answers_show_the_score_with_its_n(client):
