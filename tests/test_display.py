@@ -239,7 +239,10 @@ def test_loyalty_money_and_shares(demo_client):
     shares = [tr.select("td")[-1].text for tr in whale.select("tbody tr")
               if tr.select_one("th, td").text.strip().endswith("%")]
     assert len(shares) >= 6 and all(re.fullmatch(r"-?\d+\.\d%", v) for v in shares), shares
-    tiers = _column(page.select_one("#section-segments"), "客户终身价值 CLV")
+    segments = page.select_one("#section-segments")
+    names = [tr.select_one("th, td").text.strip() for tr in segments.select("tbody tr")]
+    assert names[:4] == ["价值等级 · 白金", "价值等级 · 金牌", "价值等级 · 银牌", "价值等级 · 铜牌"]
+    tiers = _column(segments, "客户终身价值 CLV")
     assert any(v.startswith("¥") for v in tiers)
     assert all(re.fullmatch(r"¥\d{1,3}(,\d{3})*|–", v) for v in tiers), tiers
     # Cohorts are quarters spelled one way.
