@@ -157,6 +157,21 @@ def test_admins_manage_rules_and_read_the_report(care_client):
     assert any("大客户组" in row.text and "100%" in row.text for row in team_rows)
 
 
+@pytest.mark.parametrize("language, word", [("zh_Hans", "周"), ("zh_Hant", "週"), ("en", None)])
+def test_the_report_names_its_weeks_in_the_readers_words(care_client, language, word):
+    """``2026年第27周`` / ``2026年第27週`` / ``Week 27, 2026``, never the data's ``2026-W27``."""
+    import re
+
+    tasks.complete_task(care_client.engine, care_client.ids["other"], "reached_ok")
+    _as(care_client, "admin", language)
+    page = _page(care_client.get("/care/report"))
+    weeks = [cell.text for cell in page.select("table.care-report td.week")]
+    assert weeks
+    shape = rf"^\d{{4}}年第\d{{1,2}}{word}$" if word else r"^Week \d{1,2}, \d{4}$"
+    assert all(re.match(shape, week) for week in weeks), weeks
+    assert not re.search(r"\d{4}-W\d", page.select_one("main").text)
+
+
 def test_the_report_opens_on_the_weeks_of_the_last_completed_task(care_client):
     """A history that ended months ago (an import, the demo) is shown, and the page says so;
     an explicit date shows the weeks up to it."""

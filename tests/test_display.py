@@ -52,6 +52,15 @@ def test_shares_p_values_and_quarters():
     assert formats.wave_label(formats.ALL_RESPONSES, zh) == "全部回答"
 
 
+def test_iso_weeks_are_written_in_the_readers_words():
+    """The data's ``2026-W27`` reads as a week of a year in each language (issue 14)."""
+    assert formats.week_label("2026-W27") == "Week 27, 2026"
+    assert formats.week_label("2026-W07", ZH["zh_Hans"].gettext) == "2026年第7周"
+    assert formats.week_label("2026-W53", ZH["zh_Hant"].gettext) == "2026年第53週"
+    assert formats.week_label("2026-Q3") == "2026-Q3"
+    assert formats.week_label(None) == formats.MISSING
+
+
 def test_one_precision_per_column():
     """A column of mixed sizes is written with one number of decimals in every row."""
     kind, digits = formats.column_kind("weighted", [0.9123, 12.5, 1.0])
@@ -144,6 +153,9 @@ def test_open_answers_of_every_template_appear_under_latest_comments(client):
     assert comments is not None
     assert reason in comments.text and "更快交货" in comments.text
     assert "<b>价格</b>" not in html  # escaped
+    # The respondent's answer out of 10, not an NPS (a score of -100 to 100 over many answers).
+    meta = comments.select_one("li .meta").text
+    assert "推荐意愿 4/10" in meta and "NPS" not in meta, meta
 
 
 def test_enough_answers_show_the_score_with_its_n(client):
@@ -221,9 +233,41 @@ def test_loyalty_money_and_shares(demo_client):
     assert shown == names
     assert all("/customers/" in label for label in figure["layout"]["yaxis"]["ticktext"])
     assert clv.select("tbody tr td a[href^='/customers/']")
+    # The whale curve's shares of customers read as percentages like its other shares, and the
+    # value tiers' summed CLV is money (issue 14: 15.44 and 20,871,523 before).
+    whale = page.select_one("#section-whale")
+    shares = [tr.select("td")[-1].text for tr in whale.select("tbody tr")
+              if tr.select_one("th, td").text.strip().endswith("%")]
+    assert len(shares) >= 6 and all(re.fullmatch(r"-?\d+\.\d%", v) for v in shares), shares
+    segments = page.select_one("#section-segments")
+    names = [tr.select_one("th, td").text.strip() for tr in segments.select("tbody tr")]
+    assert names[:4] == ["价值等级 · 白金", "价值等级 · 金牌", "价值等级 · 银牌", "价值等级 · 铜牌"]
+    tiers = _column(segments, "客户终身价值 CLV")
+    assert any(v.startswith("¥") for v in tiers)
+    assert all(re.fullmatch(r"¥\d{1,3}(,\d{3})*|–", v) for v in tiers), tiers
     # Cohorts are quarters spelled one way.
     cohorts = [tr.select("td")[0].text for tr in page.select("#section-cohorts tbody tr")]
     assert cohorts and all(re.fullmatch(r"\d{4}年第[1-4]季度", c) for c in cohorts), cohorts
+
+
+def test_the_kano_chart_names_its_axes_in_words(demo_client):
+    """The Kano chart's vertical axis is the Worse coefficient's size, said so in Chinese (not
+    the formula |Worse|)."""
+    page = BeautifulSoup(demo_client.get("/analysis").text, "html.parser")
+    figure = json.loads(page.select_one("#section-kano [data-figure]")["data-figure"])
+    assert figure["layout"]["yaxis"]["title"]["text"] == "Worse 系数（绝对值）"
+    assert figure["layout"]["xaxis"]["title"]["text"] == "Better 系数"
+
+
+def test_segment_shares_differ_in_percentage_points(demo_client):
+    """Respondents against the customer base: the gap between two shares is in percentage points
+    (差值（百分点）, one decimal as the shares), not in points of a score (差值（分）)."""
+    page = BeautifulSoup(demo_client.get("/analysis").text, "html.parser")
+    section = page.select_one("#section-composition")
+    heads = [th.text for th in section.select("thead th")]
+    assert "差值（百分点）" in heads and "差值（分）" not in heads, heads
+    gaps = _column(section, "差值（百分点）")
+    assert gaps and all(re.fullmatch(r"[-+]\d+\.\d", v) for v in gaps), gaps
 
 
 def test_analysis_p_values_drivers_order_and_colours(demo_client):

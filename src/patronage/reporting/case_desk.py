@@ -21,7 +21,7 @@ from patronage.cases.rules import list_rules
 from patronage.messages import N_, Term, UserError
 from patronage.reporting.formats import money
 from patronage.storage.schema import (
-    CASE_CHANNELS, CASE_SEVERITIES, CASE_STATUSES, CASE_TYPES, OPEN_CASE_STATUSES, cases,
+    CASE_SEVERITIES, CASE_STATUSES, CASE_TYPES, OPEN_CASE_STATUSES, cases,
     customers, surveys, touchpoints, users,
 )
 from patronage.storage.schema_cases import case_categories, team_members, teams

@@ -3,7 +3,8 @@
 Money is yuan with thousands separators (``¥1,234``); large figures on a KPI tile are short
 (``¥12.3万`` / ``¥1.2亿`` in Chinese, ``¥12.3k`` / ``¥1.2M`` in English); shares are percentages;
 p-values below 0.001 read ``< 0.001``; every column of a table has one precision; quarters are
-spelled one way (``2026年第3季度`` / ``2026 Q3``, worded through the catalogs).
+spelled one way (``2026年第3季度`` / ``2026 Q3``, worded through the catalogs), and so are ISO
+weeks (``2026年第27周`` / ``Week 27, 2026`` for the data's ``2026-W27``).
 
 The same rules are given to Plotly as d3-format strings (:data:`D3`) for chart ticks and
 tooltips. Nothing here knows about the web: the page binds the language and the translations.
@@ -28,6 +29,9 @@ CURRENCY = "¥"
 #: The wording of a quarter; the catalogs give ``{year}年第{quarter}季度``.
 QUARTER = N_("{year} Q{quarter}")
 _QUARTER = re.compile(r"^\s*(\d{4})\s*[-_ /]?\s*[Qq]([1-4])\s*$")
+#: The wording of an ISO week; the catalogs give ``{year}年第{week}周`` (``週``).
+WEEK = N_("Week {week}, {year}")
+_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$")
 
 
 def is_missing(value) -> bool:
@@ -125,6 +129,17 @@ def quarter(label, gettext=lambda s: s) -> str:
     return gettext(QUARTER).format(year=match.group(1), quarter=match.group(2))
 
 
+def week_label(label, gettext=lambda s: s) -> str:
+    """An ISO week as readers see it (``2026-W07`` -> ``Week 7, 2026`` / ``2026年第7周``); any
+    other label is returned as it is."""
+    if is_missing(label):
+        return MISSING
+    match = _WEEK.match(str(label))
+    if not match:
+        return str(label)
+    return gettext(WEEK).format(year=match.group(1), week=int(match.group(2)))
+
+
 #: The wave name of the responses of a survey that has no waves.
 ALL_RESPONSES = N_("All responses")
 
@@ -178,6 +193,9 @@ ROW_KINDS = {
     "new_value": ("money", 0), "difference": ("money", 0), "retention_now": ("percent", 1),
     "margin": ("percent", 1), "discount": ("percent", 1), "delta_points": ("number", 1),
     "value": ("money", 0),
+    # shares of customers already in percent, named for what they are a share of
+    "customers_pct_for_80pct_profit": ("points_pct", 1),
+    "customers_pct_for_80pct_revenue": ("points_pct", 1),
 }
 
 

@@ -334,10 +334,12 @@ def _segments(engine, models, _, labels, customers=None):
     parts = segments_table(engine, models, customers=customers)
     rows = []
     for scheme, frame in parts.items():
+        if scheme == "value_tiers" and "value" in frame:  # the most valuable tier first
+            frame = frame.iloc[(-frame["value"] / frame["customers"]).argsort(kind="stable")]
         for segment, row in frame.iterrows():
             name = labels("tier", segment) if scheme == "value_tiers" else _(str(segment))
             rows.append({"segment": f"{_(scheme)} · {name}",
-                         "customers": row["customers"], "value": row.get("value")})
+                         "customers": row["customers"], "clv": row.get("value")})
     table = pd.DataFrame(rows).set_index("segment")
     return _counted(table, parts["value_tiers"]["customers"].sum()), None
 

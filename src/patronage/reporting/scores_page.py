@@ -4,7 +4,6 @@ each a table and a bar chart, or the reason it does not apply."""
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.graph_objects as go
 
 # The computations, through their wrappers shared by the page's languages (see shared.py).
@@ -43,7 +42,7 @@ COLUMNS = {
     "cdv": ["n", "total_value", "total_cost", "delivered_value", "ci_low", "ci_high"],
     "cdv_competitor": ["n", "own", "competitor", "us_minus_competitor", "p_value"],
     "crosstab": ["promoter", "passive", "detractor", "n", "chi2", "p_value", "cramers_v"],
-    "composition": ["customers", "respondents", "weighted", "difference"],
+    "composition": ["customers", "respondents", "weighted", "difference_pp"],
     "weighting": ["unweighted", "weighted", "raked"],
 }
 
@@ -54,6 +53,7 @@ COLUMN_LABELS = {
     "promoter": "Promoters", "passive": "Passives", "detractor": "Detractors", "chi2": "χ²",
     "cramers_v": "Cramér's V", "customers": "Customers", "respondents": "Respondents",
     "weighted": "Weighted", "difference": "Difference (points)", "unweighted": "Unweighted",
+    "difference_pp": "Difference (percentage points)",
     "raked": "Raked to the customer base",
     "total_value": "Total customer value", "total_cost": "Total customer cost",
     "delivered_value": "Customer delivered value", "us_minus_competitor": "Us − competitor",
@@ -125,7 +125,8 @@ def _crosstab(data, _, title, label, base):
 
 
 def _composition(data, _, title, label, base):
-    table = composition_table(data, base())
+    # Shares differ in percentage points, not in points of a score.
+    table = composition_table(data, base()).rename(columns={"difference": "difference_pp"})
     table.index = [f"{_(VARIABLES.get(v, v))} · {label.category(v, c)}" for v, c in table.index]
     figure = go.Figure([go.Bar(name=_(COLUMN_LABELS[column]), x=list(table.index),
                                y=(100 * table[column]).tolist(),
@@ -134,7 +135,8 @@ def _composition(data, _, title, label, base):
                         for column in ("customers", "weighted")])
     table.attrs["formats"] = {**{c: ("percent", 1) for c in ("customers", "respondents",
                                                                 "weighted")},
-                              "us_minus_competitor": ("signed", 1)}
+                              "us_minus_competitor": ("signed", 1),
+                              "difference_pp": ("signed", 1)}
     figure.update_layout(title=title, barmode="group", yaxis=dict(title="%"), **_LAYOUT)
     return table, figure.to_json()
 

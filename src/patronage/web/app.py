@@ -18,6 +18,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from patronage.labels import LabelCache
+from patronage.messages import N_
 from patronage.reporting.page_cache import PageCache
 from patronage.sessions import AttemptLimiter
 from patronage.settings import Settings
@@ -40,7 +41,7 @@ from patronage.web import saved_views, warming
 from patronage.web.assets import IMMUTABLE, Assets
 from patronage.web.compressed import GzippedFile, compressed_static
 from patronage.web.deps import (
-    N_, CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
+    CSRFFailed, Forbidden, LoginRequired, PasswordChangeRequired, login_url, render,
 )
 from patronage.web.formatting import install as install_formatting
 from patronage.web.guard import RequestGuard

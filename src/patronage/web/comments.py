@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
+from patronage.messages import N_
 from patronage.reporting.comments_page import (
     SEGMENT_LABELS, SENTIMENT_LABELS, comments_page, segment_label,
 )
 from patronage.satisfaction import comment_themes as edits
 from patronage.satisfaction.comments import default_survey
 from patronage.storage import read_surveys
-from patronage.web.deps import N_, check_csrf, language_of, render, require_user, translated
+from patronage.web.deps import check_csrf, language_of, render, require_user, translated
 from patronage.web.prepared import Job, freshness, prepared, preparing
 
 router = APIRouter()

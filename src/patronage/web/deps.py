@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from patronage.messages import N_, translated  # noqa: F401  (re-exported for the routes)
+from patronage.messages import translated
 from patronage.reporting.saved_views import list_views, page_of_path
 from patronage.sessions import new_token, session_user, tokens_match
 from patronage.web.i18n import HTML_LANG, LANGUAGES, negotiate

@@ -50,6 +50,12 @@ def wave(context, label) -> str:
 
 
 @pass_context
+def week(context, label) -> str:
+    """An ISO week (``2026-W27``) as readers see it: ``2026年第27周`` / ``Week 27, 2026``."""
+    return formats.week_label(label, _gettext(context))
+
+
+@pass_context
 def score(context, value, n, digits: int = 1) -> str:
     """A score, or "sample too small (n=…)" when fewer than the minimum answers are behind it."""
     if formats.small_sample(n, min_sample_of(context)):
@@ -126,7 +132,7 @@ FILTERS = {
     "pvalue": formats.p_value,
     "num": lambda value, digits=1: formats.number(value, digits),
     "count": formats.integer, "signed": formats.signed,
-    "wave": wave, "score": score, "too_small": too_small,
+    "wave": wave, "week": week, "score": score, "too_small": too_small,
     "column_formats": column_formats, "table_cell": table_cell,
     "shown": shown, "day": day,
 }

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from patronage.accounts import authenticate, normalize_email
-from patronage.messages import UserError
+from patronage.messages import N_, UserError
 from patronage.reporting import customer_list
 from patronage.reporting import respondents as respondents_list
 from patronage.reporting import chart_links
@@ -22,7 +22,6 @@ from patronage.sessions import end_session, start_session
 from patronage.web.deps import (
     ANON_CSRF_COOKIE,
     LANGUAGE_COOKIE,
-    N_,
     SESSION_COOKIE,
     check_csrf,
     gettext_for,

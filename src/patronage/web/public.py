@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from patronage.messages import N_
 from patronage.surveys.definition import LANGUAGES
 from patronage.surveys.respond import (
     AnswerErrors,
@@ -21,7 +22,7 @@ from patronage.surveys.respond import (
     unavailable,
 )
 from patronage.surveys.submissions import SubmissionConflict, resolve_link
-from patronage.web.deps import N_, check_csrf, form_fields, language_of, render
+from patronage.web.deps import check_csrf, form_fields, language_of, render
 from patronage.web.guard import json_object
 
 router = APIRouter()

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from patronage.messages import UserError
+from patronage.messages import N_, UserError
 from patronage.reporting.filters import Filters
 from patronage.reporting.page_export import PAGES, page_tables
 from patronage.reporting.report_files import (
@@ -18,7 +18,7 @@ from patronage.reporting.report_files import (
     build_file,
     report_xlsx,
 )
-from patronage.web.deps import N_, language_of, render, require_user, translated
+from patronage.web.deps import language_of, render, require_user, translated
 from patronage.web.prepared import Job, prepared, preparing
 
 router = APIRouter()

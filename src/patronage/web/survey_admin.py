@@ -31,8 +31,8 @@ from patronage.surveys.program import (
 from patronage.surveys.respond import item_fields
 from patronage.surveys.sampling import ALLOCATIONS
 from patronage.surveys.submissions import AGENT_CHANNELS, submit
-from patronage.messages import Term, UserError
-from patronage.web.deps import N_, check_csrf, form_fields, language_of, render, require_user
+from patronage.messages import N_, Term, UserError
+from patronage.web.deps import check_csrf, form_fields, language_of, render, require_user
 
 router = APIRouter()
 MANAGERS = ("admin", "analyst")

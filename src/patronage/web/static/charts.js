@@ -58,50 +58,170 @@
                                      y: 0, yanchor: "bottom"});
       layout.margin.b = Math.max(layout.margin.b || 40, 40);
       layout.xaxis.tickangle = layout.xaxis.tickangle === undefined ? "auto" : layout.xaxis.tickangle;
+      // Slanted labels at 45° or upright, never at Plotly's 30°: at 30° the labels of a close
+      // row of categories run into each other (their lines are closer than a character).
+      if (layout.xaxis.tickangle === "auto" && !layout.xaxis.autotickangles) {
+        layout.xaxis.autotickangles = [0, 45, 90];
+      }
     }
     layout.title = {text: ""};
     return layout;
   }
 
-  // Where a point's label may go, tried in this order when it would cover another label.
-  var PLACES = ["top center", "bottom center", "middle right", "middle left", "top right",
-                "top left", "bottom right", "bottom left"];
+  // Labelled points (importance-performance, Kano): each name is written where it covers no
+  // other name, no point and nothing outside the plotting area: beside its point if there is
+  // room, else a little further away with a thin line to the point. The names become the
+  // chart's annotations (measured once, as Plotly first wrote them beside their points) and are
+  // placed again whenever the chart is laid out anew (a phone turned, a window resized).
+  var GAP = 3;  // pixels between a name and what it must not touch
 
-  function overlap(a, b) {
-    return !(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top);
+  function boxAt(cx, cy, size) {
+    return {left: cx - size.w / 2, right: cx + size.w / 2, top: cy - size.h / 2,
+            bottom: cy + size.h / 2, cx: cx, cy: cy};
   }
 
-  function separateLabels(plot, round) {
-    // Labelled points (importance-performance, Kano) whose labels collide: move the later of
-    // each colliding pair to its next place, and look again (a few rounds at most).
-    var layers = plot.querySelectorAll(".scatterlayer .trace");
-    var changes = [];
-    plot.data.forEach(function (trace, t) {
-      if (trace.type !== "scatter" || !/text/.test(trace.mode || "") ||
-          !Array.isArray(trace.text) || !layers[t] ||
-          trace.textposition === "middle center") return;  // labels inside their markers
-      var labels = layers[t].querySelectorAll(".textpoint text");
-      if (labels.length !== trace.text.length) return;
-      var boxes = Array.prototype.map.call(labels, function (e) { return e.getBoundingClientRect(); });
-      var places = Array.isArray(trace.textposition) ? trace.textposition.slice()
-        : trace.text.map(function () { return trace.textposition || PLACES[0]; });
-      var moved = false;
-      for (var i = 0; i < boxes.length; i++) {
-        for (var j = i + 1; j < boxes.length; j++) {
-          if (boxes[i].width && boxes[j].width && overlap(boxes[i], boxes[j])) {
-            places[j] = PLACES[(PLACES.indexOf(places[j]) + 1) % PLACES.length];
-            moved = true;
-          }
-        }
+  function candidates(point, size, r) {
+    // Beside the point first (above, below, right, left, then the corners), then on rings
+    // further out, nearest first.
+    var w = size.w / 2, h = size.h / 2, d = r + GAP;
+    var near = [[0, -(d + h)], [0, d + h], [d + w, 0], [-(d + w), 0],
+                [d + w, -(d + h)], [-(d + w), -(d + h)], [d + w, d + h], [-(d + w), d + h]];
+    var places = near.map(function (o) { return {dx: o[0], dy: o[1], beside: true}; });
+    for (var ring = 1; ring <= 9; ring++) {
+      var reach = r + ring * size.h;
+      for (var k = 0; k < 16; k++) {
+        var angle = -Math.PI / 2 + k * Math.PI / 8;
+        places.push({dx: Math.cos(angle) * (reach + w), dy: Math.sin(angle) * (reach + h),
+                     beside: false});
       }
-      if (moved) changes.push([t, places]);
+    }
+    return places;
+  }
+
+  function covered(box, obstacles) {
+    var area = 0;
+    obstacles.forEach(function (o) {
+      var x = Math.min(box.right, o.right) - Math.max(box.left, o.left) + GAP;
+      var y = Math.min(box.bottom, o.bottom) - Math.max(box.top, o.top) + GAP;
+      if (x > 0 && y > 0) area += x * y;
     });
-    if (!changes.length || round >= 6) return Promise.resolve();
-    return changes.reduce(function (done, change) {
-      return done.then(function () {
-        return Plotly.restyle(plot, {textposition: [change[1]]}, [change[0]]);
+    return area;
+  }
+
+  function labelled(plot) {
+    // The traces whose points carry names beside them (not inside: the path diagram's nodes).
+    var found = [];
+    plot.data.forEach(function (trace, t) {
+      var text = trace.mode && /text/.test(trace.mode);
+      if (trace.type === "scatter" && Array.isArray(trace.text) &&
+          (text || trace._patronageLabels) && trace.textposition !== "middle center") {
+        found.push(t);
+      }
+    });
+    return found;
+  }
+
+  function placeLabels(plot) {
+    var traces = labelled(plot);
+    var layers = plot.querySelectorAll(".scatterlayer .trace");
+    var svg = plot.querySelector(".main-svg");
+    var size = plot._fullLayout && plot._fullLayout._size;
+    if (!traces.length || !svg || !size) return Promise.resolve();
+    var origin = svg.getBoundingClientRect();
+    if (!origin.width) return Promise.resolve();  // not shown: placed when laid out again
+    var area = {left: origin.left + size.l, top: origin.top + size.t,
+                right: origin.left + size.l + size.w, bottom: origin.top + size.t + size.h};
+    // Every point of every trace is in the way of the names.
+    var markers = [];
+    var points = {};
+    Array.prototype.forEach.call(layers, function (layer, t) {
+      var boxes = Array.prototype.map.call(layer.querySelectorAll(".points path"), function (e) {
+        var b = e.getBoundingClientRect();
+        return {left: b.left, right: b.right, top: b.top, bottom: b.bottom,
+                cx: (b.left + b.right) / 2, cy: (b.top + b.bottom) / 2, r: b.width / 2};
       });
-    }, Promise.resolve()).then(function () { return separateLabels(plot, round + 1); });
+      points[t] = boxes;
+      markers = markers.concat(boxes.filter(function (b) { return b.right > b.left; }));
+    });
+    var wanted = [];
+    traces.forEach(function (t) {
+      var trace = plot.data[t];
+      if (!trace._patronageLabels) {  // the names' sizes, as Plotly wrote them the first time
+        var texts = layers[t] ? layers[t].querySelectorAll(".textpoint text") : [];
+        if (texts.length !== trace.text.length) return;
+        trace._patronageLabels = Array.prototype.map.call(texts, function (e) {
+          var b = e.getBoundingClientRect();
+          return {w: b.width + 2, h: b.height + 2};
+        });
+      }
+      if (!points[t] || points[t].length !== trace.text.length) return;
+      trace.text.forEach(function (text, i) {
+        var point = points[t][i];
+        if (text && point.right > point.left) {
+          wanted.push({trace: t, index: i, text: String(text), point: point,
+                       size: trace._patronageLabels[i]});
+        }
+      });
+    });
+    if (!wanted.length) return Promise.resolve();
+    // The most crowded points choose first, while there is room around them.
+    wanted.forEach(function (label) {
+      label.crowd = markers.filter(function (m) {
+        return Math.abs(m.cx - label.point.cx) < label.size.w &&
+          Math.abs(m.cy - label.point.cy) < 3 * label.size.h;
+      }).length;
+    });
+    wanted.sort(function (a, b) { return b.crowd - a.crowd || a.index - b.index; });
+    var placed = [];
+    wanted.forEach(function (label) {
+      var p = label.point, best = null, bestCost = Infinity;
+      var options = candidates(p, label.size, Math.max(p.r, 4));
+      for (var k = 0; k < options.length; k++) {
+        var box = boxAt(p.cx + options[k].dx, p.cy + options[k].dy, label.size);
+        var outside = box.left < area.left || box.right > area.right ||
+          box.top < area.top || box.bottom > area.bottom;
+        var cost = covered(box, placed) + covered(box, markers) + (outside ? 1e6 : 0);
+        if (cost === 0) { best = options[k]; break; }
+        if (cost < bestCost) { bestCost = cost; best = options[k]; }
+      }
+      var chosen = boxAt(p.cx + best.dx, p.cy + best.dy, label.size);
+      placed.push(chosen);
+      label.place = best;
+    });
+    var font = (plot._fullLayout.font || {});
+    var notes = (plot.layout.annotations || []).filter(function (note) {
+      return note.name !== "point-label";
+    });
+    wanted.forEach(function (label) {
+      var trace = plot.data[label.trace];
+      var note = {name: "point-label", text: label.text, xref: trace.xaxis || "x",
+                  yref: trace.yaxis || "y", x: trace.x[label.index], y: trace.y[label.index],
+                  xanchor: "center", yanchor: "middle", captureevents: false,
+                  font: {size: (trace.textfont && trace.textfont.size) || font.size || 12}};
+      if (label.place.beside) {
+        note.showarrow = false;
+        note.xshift = label.place.dx;
+        note.yshift = -label.place.dy;
+      } else {
+        note.showarrow = true;
+        note.ax = label.place.dx;
+        note.ay = label.place.dy;
+        note.arrowhead = 0;
+        note.arrowwidth = 1;
+        note.arrowcolor = "#8a8f98";
+        note.standoff = label.point.r + 1;
+      }
+      notes.push(note);
+    });
+    var modes = traces.map(function (t) { return plot.data[t].mode.replace(/\+?text/, ""); });
+    return Plotly.update(plot, {mode: modes}, {annotations: notes}, traces);
+  }
+
+  function keepLabelsPlaced(plot) {
+    // Laid out anew at another width: the names are placed again (our own update excepted).
+    plot.on("plotly_relayout", function (change) {
+      if (change && !("annotations" in change)) placeLabels(plot);
+    });
   }
 
   function pointName(trace, index) {
@@ -211,7 +331,8 @@
                          icon: Plotly.Icons.camera, click: download(title, name)}]]
     });
     var drawn = Plotly.newPlot(plot, figure.data, fit(layout, width < NARROW), options)
-      .then(function () { return separateLabels(plot, 0); });
+      .then(function () { return placeLabels(plot); })
+      .then(function () { keepLabelsPlaced(plot); });
     var links = element.getAttribute("data-links");
     if (links) drawn = drawn.then(function () { linkClicks(plot, JSON.parse(links)); });
     return drawn;
