@@ -16,6 +16,7 @@ replicates: a replicate is a vector of resampling counts, i.e. a set of case wei
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
 from math import factorial
@@ -284,8 +285,36 @@ def _little_bootstraps(data: np.ndarray, w: np.ndarray, estimate: np.ndarray, me
     return estimate + below, estimate + above, n_valid
 
 
-def driver_importance(X: pd.DataFrame, y, method: str = "relative_weights", n_boot: int = 0,
-                      ci: float = 0.95, random_state=None, sample_weight=None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class DriverFit:
+    """The point estimate of :func:`driver_importance`, with the listwise-deleted standardised
+    data it came from (what its intervals resample): made once by :func:`fit_drivers`, it
+    gives the table without intervals and with them (the key drivers and the
+    importance–performance analysis of one set of responses share it)."""
+
+    data: np.ndarray
+    weights: np.ndarray
+    columns: list
+    n: int
+    method: str
+    values: np.ndarray
+
+
+def fit_drivers(X: pd.DataFrame, y, method: str = "relative_weights",
+                sample_weight=None) -> DriverFit:
+    """The point estimate of :func:`driver_importance` (its checks included), for
+    :func:`driver_importance` ``fit=``."""
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, not {method!r}")
+    if method == "shapley":
+        _check_p(X)
+    data, w, columns, n = _prepare(X, y, sample_weight)
+    return DriverFit(data, w, columns, n, method, _fit(data, w, method))
+
+
+def driver_importance(X: pd.DataFrame | None, y=None, method: str = "relative_weights",
+                      n_boot: int = 0, ci: float = 0.95, random_state=None, sample_weight=None,
+                      *, fit: DriverFit | None = None) -> pd.DataFrame:
     """Driver importance with optional percentile-bootstrap intervals.
 
     Parameters
@@ -308,17 +337,20 @@ def driver_importance(X: pd.DataFrame, y, method: str = "relative_weights", n_bo
     important) and ``n`` (rows used after listwise deletion); ``attrs`` holds ``r_squared``,
     ``n_used``, ``method``, ``n_boot`` and ``n_boot_valid`` (resamples left after dropping those
     with a constant column or singular correlation matrix, which are excluded).
+
+    ``fit`` (from :func:`fit_drivers`) stands for ``X``, ``y``, ``method`` and
+    ``sample_weight``: the same table without fitting again.
     """
-    if method not in _METHODS:
+    if fit is None and method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, not {method!r}")
     if not 0 < ci < 1:
         raise ValueError(f"ci must lie strictly between 0 and 1, not {ci!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise ValueError(f"n_boot must be a non-negative integer, not {n_boot!r}")
-    if method == "shapley":
-        _check_p(X)
-    data, w, columns, n = _prepare(X, y, sample_weight)
-    values = _fit(data, w, method)
+    if fit is None:
+        fit = fit_drivers(X, y, method, sample_weight)
+    data, w, columns, n, method, values = (fit.data, fit.weights, fit.columns, fit.n, fit.method,
+                                           fit.values)
     lower = upper = np.full(len(values), np.nan)
     n_valid = 0
     interval = "bootstrap"
@@ -423,5 +455,6 @@ def _moment_correlations(moments: list[Moments]) -> tuple[np.ndarray, np.ndarray
     return corr, valid
 
 
-__all__ = ["MAX_SHAPLEY_PREDICTORS", "driver_importance", "driver_importance_from_moments",
+__all__ = ["MAX_SHAPLEY_PREDICTORS", "DriverFit", "driver_importance",
+           "driver_importance_from_moments", "fit_drivers",
            "relative_weights", "shapley_regression"]
