@@ -190,9 +190,9 @@ def _peak_bytes(call) -> int:
 
 def test_reliability_and_the_path_model_find_complete_rows_without_copying_them_all(demo):
     """With many responses answering nothing (a million answering a few items), reliability
-    and the path model's check of its complete rows copy no answers of all the rows: the
-    reliability table is the demo's, and neither holds more than a small part of the padded
-    answers at once."""
+    and the path model (its check of the complete rows, its bootstrap) copy no answers of all
+    the rows: their results are the demo's, and none holds more than a small part of the
+    padded answers at once."""
     padded = _padded(demo, 200_000)
     table = methods.reliability_table(padded)
     pd.testing.assert_frame_equal(table, methods.reliability_table(demo), check_exact=True)
@@ -207,3 +207,7 @@ def test_reliability_and_the_path_model_find_complete_rows_without_copying_them_
     model = methods.index_path_model(padded, n_boot=20)
     reference = methods.index_path_model(demo, n_boot=20)
     pd.testing.assert_frame_equal(model.paths_, reference.paths_, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(model.bootstrap_, reference.bootstrap_, rtol=1e-9,
+                                  atol=1e-12)
+    # its bootstrap takes the complete rows of each indicator, not all rows of them all
+    assert _peak_bytes(lambda: methods.index_path_model(padded, n_boot=20)) < whole / 4
