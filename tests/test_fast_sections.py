@@ -211,3 +211,16 @@ def test_reliability_and_the_path_model_find_complete_rows_without_copying_them_
                                   atol=1e-12)
     # its bootstrap takes the complete rows of each indicator, not all rows of them all
     assert _peak_bytes(lambda: methods.index_path_model(padded, n_boot=20)) < whole / 4
+
+
+def test_a_narrowed_view_shares_one_index_of_the_ids(demo):
+    """A filtered view's answers and meta share one index object (its hash table of the
+    response ids built once for every lookup by id), with the rows the plain narrowing kept."""
+    keep = (demo.meta["customer_region"] == demo.meta["customer_region"].iloc[0]).to_numpy()
+    view = demo.narrowed(keep)
+    assert view.answers.index is view.meta.index
+    pd.testing.assert_frame_equal(view.answers, demo.answers[keep], check_exact=True)
+    pd.testing.assert_frame_equal(view.meta, demo.meta[keep], check_exact=True)
+    again = view.narrowed(np.arange(len(view.meta)) % 2 == 0)
+    assert again.answers.index is again.meta.index
+    assert demo.answers.index is not view.answers.index  # the data narrowed keep theirs
