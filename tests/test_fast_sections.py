@@ -8,7 +8,9 @@ as they were, kept here only to compare."""
 
 from __future__ import annotations
 
+import json
 import tracemalloc
+from importlib.resources import files
 
 import numpy as np
 import pandas as pd
@@ -224,3 +226,58 @@ def test_a_narrowed_view_shares_one_index_of_the_ids(demo):
     again = view.narrowed(np.arange(len(view.meta)) % 2 == 0)
     assert again.answers.index is again.meta.index
     assert demo.answers.index is not view.answers.index  # the data narrowed keep theirs
+
+
+def test_the_default_index_system_is_parsed_once_and_each_caller_gets_its_own_tables(
+        monkeypatch):
+    from patronage import index_system
+
+    first = load_index_system()
+    calls = []
+    original = index_system.parse_index_system
+    monkeypatch.setattr(index_system, "parse_index_system",
+                        lambda data: calls.append(1) or original(data))
+    second, third = load_index_system(), load_index_system()
+    assert calls == []
+    fresh = original(json.loads((files("patronage") / "data" / "index_system.json")
+                                .read_text(encoding="utf-8")))
+    for name in ("items", "dimensions", "indicators", "kano_attributes"):
+        pd.testing.assert_frame_equal(getattr(second, name), getattr(fresh, name))
+        assert getattr(second, name) is not getattr(third, name)
+    assert (second.name, second.nps_item) == (fresh.name, fresh.nps_item)
+    second.items.loc[:, "label_en"] = "changed"  # a caller changing its copy
+    assert load_index_system().items["label_en"].equals(first.items["label_en"])
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hans", "zh_Hant", "fr"])
+def test_the_analysis_labels_are_those_of_the_index_system_looked_up_one_by_one(
+        language, monkeypatch):
+    """The Analysis page's labeller names every dimension, item, Kano attribute and other code
+    as looking each up in the index system did, without looking them up one by one."""
+    from patronage.index_system import IndexSystem
+    from patronage.reporting.satisfaction import _labeller
+
+    system = load_index_system()
+    codes = [*system.dimensions["dimension"], *system.items["item_code"],
+             *system.kano_attributes["attribute"], "satisfaction", "loyalty", "2025-Q3",
+             "nobody", 7]
+    expected = {}
+    for code in codes:
+        for kind in ("dimension", "item", "kano"):
+            text = system.label(kind, str(code), language)
+            if text != str(code):
+                expected[code] = text
+                break
+    for kind in ("dimension", "indicator", "item", "kano"):
+        frame = {"dimension": system.dimensions, "indicator": system.indicators,
+                 "item": system.items, "kano": system.kano_attributes}[kind]
+        key = {"dimension": "dimension", "indicator": "indicator", "item": "item_code",
+               "kano": "attribute"}[kind]
+        assert system.labels(kind, language) == {c: system.label(kind, c, language)
+                                                 for c in frame[key]}
+    monkeypatch.setattr(IndexSystem, "label", lambda *a: pytest.fail("looked up one by one"))
+    label = _labeller(language, lambda text: f"<{text}>")
+    for code in codes:
+        if code in expected:
+            assert label(code) == expected[code]
+    assert label("satisfaction") == "<satisfaction>" and label("2025-Q3") != "2025-Q3"
