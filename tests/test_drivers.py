@@ -287,3 +287,86 @@ def test_correlations_of_many_rows_summed_a_column_at_a_time_are_the_same(n, q, 
     weighted = np.cov(data, rowvar=False, aweights=case_weights[0], bias=True)
     sd = np.sqrt(np.diag(weighted))
     np.testing.assert_allclose(together[0], weighted / np.outer(sd, sd), atol=1e-12)
+
+
+def _multinomial_little_bootstraps(data, w, estimate, method, n_boot, ci, rng):
+    """The little bootstraps as they were drawn before: each resample Multinomial(n, 1/b)
+    counts on its subset's b rows (Kleiner et al. 2014, Algorithm 1), kept here to compare."""
+    from patronage.analytics import drivers
+
+    n = len(data)
+    b = min(n, int(np.ceil(n ** drivers.BLB_GAMMA)))
+    alpha = (1 - ci) / 2
+    bounds = []
+    for _ in range(drivers.BLB_SUBSETS):
+        rows = rng.choice(n, size=b, replace=False)
+        counts = rng.multinomial(n, np.full(b, 1.0 / b), size=min(n_boot, drivers.BLB_RESAMPLES))
+        part, weights = data[rows], w[rows]
+        centre = drivers._importance_batch(*drivers._correlations(part, weights[None, :]),
+                                           method)[0]
+        reps = drivers._importance_batch(*drivers._correlations(part, counts * weights[None, :]),
+                                         method)
+        good = ~np.isnan(reps).any(axis=1)
+        bounds.append(np.quantile(reps[good], [alpha, 1 - alpha], axis=0) - centre)
+    below, above = np.mean(bounds, axis=0)
+    return estimate + below, estimate + above
+
+
+@pytest.mark.parametrize("method", ["relative_weights", "shapley"])
+def test_little_bootstraps_poisson_counts_give_the_multinomial_intervals(method):
+    # The little bootstraps draw each resample's counts as independent Poisson(n/b) (given
+    # their sum N, multinomial; N = n ± √n) in place of Multinomial(n, 1/b). Over 12 fixed
+    # seeds each (independent), the mean bounds of the two differ by less than 4 standard
+    # errors of that difference (from the seed-to-seed spread) and by under 5 % of the
+    # interval's width, and the mean widths agree within 5 %.
+    from patronage.analytics import drivers
+
+    X, y = _random_data(n=60_000, p=4, seed=5)
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, len(y))
+    data, w, _, _ = drivers._prepare(X, y, weights)
+    estimate = drivers._fit(data, w, method)
+    poisson = np.array([drivers._little_bootstraps(data, w, estimate, method, 100, 0.95,
+                                                   np.random.default_rng(seed))[:2]
+                        for seed in range(12)])
+    multinomial = np.array([_multinomial_little_bootstraps(data, w, estimate, method, 100, 0.95,
+                                                           np.random.default_rng(100 + seed))
+                            for seed in range(12)])
+    difference = poisson.mean(axis=0) - multinomial.mean(axis=0)
+    error = np.sqrt(poisson.var(axis=0, ddof=1) / 12 + multinomial.var(axis=0, ddof=1) / 12)
+    width = multinomial.mean(axis=0)[1] - multinomial.mean(axis=0)[0]
+    assert (width > 0).all()
+    assert (np.abs(difference) < 4 * error).all()
+    assert (np.abs(difference) < 0.05 * width).all()
+    np.testing.assert_allclose(poisson.mean(axis=0)[1] - poisson.mean(axis=0)[0], width,
+                               rtol=0.05)
+
+
+def test_little_bootstraps_draw_poisson_counts_with_a_fixed_seed():
+    # Each subset's resamples are one Poisson(n/b) draw of (resamples, b) counts (about half
+    # the multinomial's time on a 300,000-row region of the million-response benchmark), and
+    # a seed gives the same interval again.
+    from patronage.analytics import drivers
+
+    X, y = _random_data(n=60_000, p=4, seed=6)
+    data, w, _, _ = drivers._prepare(X, y, None)
+    estimate = drivers._fit(data, w, "relative_weights")
+    drawn = []
+
+    class Recorded:
+        def __init__(self, seed):
+            self.rng = np.random.default_rng(seed)
+
+        def __getattr__(self, name):
+            method = getattr(self.rng, name)
+            return lambda *a, **k: drawn.append((name, a, k)) or method(*a, **k)
+
+    first = drivers._little_bootstraps(data, w, estimate, "relative_weights", 200, 0.95,
+                                       Recorded(4))
+    n, b = len(data), int(np.ceil(len(data) ** drivers.BLB_GAMMA))
+    assert [d[0] for d in drawn] == ["choice", "poisson"] * drivers.BLB_SUBSETS
+    assert all(d[1][0] == n / b and d[2]["size"] == (drivers.BLB_RESAMPLES, b)
+               for d in drawn if d[0] == "poisson")
+    again = drivers._little_bootstraps(data, w, estimate, "relative_weights", 200, 0.95,
+                                       np.random.default_rng(4))
+    for one, other in zip(first, again, strict=True):
+        np.testing.assert_array_equal(one, other)

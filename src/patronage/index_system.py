@@ -16,7 +16,8 @@ Item codes name the answers stored for a response:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -59,6 +60,19 @@ class IndexSystem:
         if row.empty:
             return code
         return str(row.iloc[0].get(f"label_{language}", row.iloc[0]["label_en"]))
+
+    def labels(self, kind: str, language: str = "en") -> dict[str, str]:
+        """Every code of ``kind`` with its :meth:`label` in ``language`` (one pass, for pages
+        that label many codes)."""
+        frame = {"dimension": self.dimensions, "indicator": self.indicators,
+                 "item": self.items, "kano": self.kano_attributes}[kind]
+        key = {"dimension": "dimension", "indicator": "indicator", "item": "item_code",
+               "kano": "attribute"}[kind]
+        column = f"label_{language}" if f"label_{language}" in frame.columns else "label_en"
+        out: dict[str, str] = {}
+        for code, text in zip(frame[key], frame[column]):
+            out.setdefault(code, str(text))  # the first row of a code, as label() takes
+        return out
 
 
 def _labels(node: dict) -> dict[str, str]:
@@ -112,11 +126,20 @@ def parse_index_system(data: dict) -> IndexSystem:
 
 
 def load_index_system(path: str | Path | None = None) -> IndexSystem:
-    """Load the index system at ``path``, or the default one shipped with Patronage."""
+    """Load the index system at ``path``, or the default one shipped with Patronage (parsed
+    once; each call gets its own copy of the tables, which callers may change)."""
     if path is None:
-        text = (files("patronage") / "data" / "index_system.json").read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
+        system = _default_system()
+        return replace(system, items=system.items.copy(), dimensions=system.dimensions.copy(),
+                       indicators=system.indicators.copy(),
+                       kano_attributes=system.kano_attributes.copy())
+    return parse_index_system(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@cache
+def _default_system() -> IndexSystem:
+    """The default index system as parsed (every section of a page asks for it: 3 ms each)."""
+    text = (files("patronage") / "data" / "index_system.json").read_text(encoding="utf-8")
     return parse_index_system(json.loads(text))
 
 

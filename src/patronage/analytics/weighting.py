@@ -102,7 +102,7 @@ def design_effect(weights) -> float:
     (Kish 1965, *Survey Sampling*, §11.7; Kish 1992, J. Official Statistics 8:183): how much the
     weighting inflates the variance of a mean against equal weights. Missing weights are dropped.
     """
-    w = pd.Series(weights, dtype=float).dropna().to_numpy()
+    w = _present(weights)
     if len(w) == 0 or (w <= 0).any():
         raise ValueError("weights must be positive and not all missing")
     return float(len(w) * np.sum(w**2) / np.sum(w) ** 2)
@@ -111,8 +111,19 @@ def design_effect(weights) -> float:
 def effective_sample_size(weights) -> float:
     """Kish's effective sample size ``(Σw)² / Σw²``: the n of an equally weighted sample with
     the same precision (see :func:`design_effect`)."""
-    w = pd.Series(weights, dtype=float).dropna()
+    w = _present(weights)
     return float(len(w) / design_effect(w))
+
+
+def _present(weights) -> np.ndarray:
+    """``weights`` as floats without the missing ones, by position: a Series's labels are not
+    looked at (pandas' ``dropna`` on a Series indexed by a million response ids builds their
+    hash table first, 0.1 s)."""
+    if isinstance(weights, pd.Series):
+        values = weights.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = pd.Series(weights, dtype=float).to_numpy()
+    return values[~np.isnan(values)]
 
 
 __all__ = ["design_effect", "design_weights", "effective_sample_size", "poststratify", "rake"]

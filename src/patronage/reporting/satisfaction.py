@@ -85,12 +85,13 @@ LATENT_NAMES = ("satisfaction", "loyalty")
 
 def _labeller(language: str, gettext):
     system = load_index_system()
+    names = [system.labels(kind, language) for kind in ("dimension", "item", "kano")]
 
     def label(code) -> str:
         if code == ALL:
             return gettext(ALL_LABEL)
-        for kind in ("dimension", "item", "kano"):
-            text = system.label(kind, str(code), language)
+        for found in names:  # a dimension's name first, then an item's, then a Kano attribute's
+            text = found.get(str(code), str(code))
             if text != str(code):
                 return text
         return gettext(str(code)) if code in LATENT_NAMES else quarter(code, gettext)

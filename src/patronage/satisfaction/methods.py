@@ -11,7 +11,7 @@ import pandas as pd
 
 from patronage.satisfaction.indices import per_group
 from patronage.satisfaction.path_models import fit_path_model
-from patronage.satisfaction.sources import SurveyData
+from patronage.satisfaction.sources import SurveyData, items_key
 from patronage.analytics import (
     ces,
     compare_groups,
@@ -22,7 +22,7 @@ from patronage.analytics import (
     satisfaction_gap,
     wave_trend,
 )
-from patronage.analytics.drivers import driver_importance
+from patronage.analytics.drivers import DriverFit, driver_importance, fit_drivers
 from patronage.analytics.ipa import importance_performance
 from patronage.analytics.kano import kano_result
 from patronage.analytics.pls import PLSPathModel
@@ -70,6 +70,38 @@ def _enough(n: int, needed: int) -> None:
                            "{needed}."), n=n, needed=needed)
 
 
+def _answered(answers: pd.DataFrame, columns, *, every: bool) -> np.ndarray:
+    """Which rows of ``answers`` answer ``every`` one of ``columns`` (else any of them), column
+    by column: a copy of those columns of a million responses costs more than the method."""
+    rows = np.full(len(answers), every, dtype=bool)
+    for column in columns:
+        if every:
+            rows &= answers[column].notna().to_numpy()
+        else:
+            rows |= answers[column].notna().to_numpy()
+    return rows
+
+
+def _rows_of(answers: pd.DataFrame, rows: np.ndarray, columns: list) -> pd.DataFrame:
+    """``answers[columns].iloc[rows]`` (``rows`` positions), taking the rows of each column
+    (pandas would copy the columns of every row first)."""
+    return pd.DataFrame({c: answers[c].to_numpy()[rows] for c in columns},
+                        index=answers.index[rows], columns=pd.Index(columns))
+
+
+def _rows_answering(data: SurveyData, asked: list, columns: list
+                    ) -> tuple[pd.DataFrame, pd.Series]:
+    """The answers to ``columns`` and the weights of the responses that answer any of
+    ``asked`` (the methods on pairs of answers count no other; a few of a million responses
+    answer the expectations or a competitor's ratings). All of them when a weight is negative
+    or missing (the method's error names it)."""
+    weights = data.weights
+    if not (weights.to_numpy(dtype=float) >= 0).all():
+        return data.answers[columns], weights
+    rows = np.flatnonzero(_answered(data.answers, asked, every=False))
+    return _rows_of(data.answers, rows, columns), weights.iloc[rows]
+
+
 def _no_ratings(data: SurveyData, competitor: str) -> UserError:
     return UserError(N_("No ratings of {competitor!r} (answer codes competitor.{competitor}."
                         "<item>); rated competitors: {known}."),
@@ -98,10 +130,12 @@ def gap_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.D
     paired = [c for c in items["item_code"] if c + EXPECTATION_SUFFIX in data.answers.columns]
     if not paired:
         raise UserError(N_("The data have no expectation answers (<item>.exp columns)."))
-    perception = data.answers[paired]
-    expectation = data.answers[[c + EXPECTATION_SUFFIX for c in paired]]
+    asked = [c + EXPECTATION_SUFFIX for c in paired]
+    answers, weights = _rows_answering(data, asked, paired + asked)
+    perception = answers[paired]
+    expectation = answers[asked]
     expectation.columns = paired
-    return satisfaction_gap(perception, expectation, data.weights).sort_values("gap")
+    return satisfaction_gap(perception, expectation, weights).sort_values("gap")
 
 
 def kano_table(data: SurveyData, index_system: IndexSystem | None = None) -> pd.DataFrame:
@@ -158,14 +192,25 @@ def drivers_table(data: SurveyData, *, target: str = "overall_satisfaction",
     system = _system(index_system)
     kind, names = driver_predictors(data.answers.columns, target=target, level=level,
                                     predictors=predictors, system=system)
+    key = ("drivers fit", target, kind, tuple(names), method, items_key(system.items))
+    fit = data.once(key, lambda: _drivers_fit(data, target, kind, names, method, system))
+    return driver_importance(None, n_boot=n_boot, random_state=random_state, fit=fit)
+
+
+def _drivers_fit(data: SurveyData, target: str, kind: str, names: list[str], method: str,
+                 system: IndexSystem) -> DriverFit:
+    """The key drivers' point estimate on ``data`` (computed once per data: the table with
+    its intervals and the importance–performance analysis both need it)."""
     if kind == "dimension":
         X = _dimension_scores(data, system).drop(columns=[OVERALL], errors="ignore")
     else:
         X = data.answers[names]
-    _enough(int(pd.concat([X, data.answers[target]], axis=1).notna().all(axis=1).sum()),
-            X.shape[1] + 2)
-    return driver_importance(X, data.answers[target], method=method, n_boot=n_boot,
-                             random_state=random_state, sample_weight=data.weights.to_numpy())
+    y = data.answers[target]
+    complete = y.notna().to_numpy().copy()  # column by column, not a copy of them all
+    for j in range(X.shape[1]):
+        complete &= X.iloc[:, j].notna().to_numpy()
+    _enough(int(complete.sum()), X.shape[1] + 2)
+    return fit_drivers(X, y, method=method, sample_weight=data.weights.to_numpy())
 
 
 def _listed(columns, limit: int = 40) -> str:
@@ -222,8 +267,9 @@ def reliability_table(data: SurveyData, index_system: IndexSystem | None = None)
     if len(blocks) < 2:
         raise UserError(N_("Reliability needs at least two dimensions with two or more "
                            "items."))
-    answers = data.answers[[c for b in blocks.values() for c in b]]
-    complete = answers[answers.notna().all(axis=1).to_numpy()]  # dropna, with an array mask
+    columns = [c for b in blocks.values() for c in b]
+    rows = np.flatnonzero(_answered(data.answers, columns, every=True))  # dropna
+    complete = _rows_of(data.answers, rows, columns)
     _enough(len(complete), 3)
     ratios = htmt(complete, blocks)
     rows = {}
@@ -340,8 +386,10 @@ def competitor_table(data: SurveyData, *, competitor: str) -> pd.DataFrame:
     pairs = [item for item in pairs if item in data.answers.columns]
     if not pairs:
         raise _no_ratings(data, competitor)
-    theirs = data.answers[[prefix + item for item in pairs]].set_axis(pairs, axis=1)
-    return competitor_comparison(data.answers[pairs], theirs)
+    rated = [prefix + item for item in pairs]
+    answers, _ = _rows_answering(data, rated, pairs + rated)
+    theirs = answers[rated].set_axis(pairs, axis=1)
+    return competitor_comparison(answers[pairs], theirs)
 
 
 def servqual_table(data: SurveyData) -> pd.DataFrame:
@@ -404,8 +452,8 @@ def index_path_model(data: SurveyData, *, n_boot: int = 200, random_state: int =
     the dimensions drive satisfaction (overall satisfaction, trust), which drives loyalty
     (repurchase intention, NPS). Responses missing any indicator are left out (listwise)."""
     inner, outer = index_path_structure(data.answers.columns, _system(index_system))
-    _enough(int(data.answers[[c for codes in outer.values() for c in codes]].notna()
-                .all(axis=1).sum()), 10)
+    _enough(int(_answered(data.answers, [c for codes in outer.values() for c in codes],
+                          every=True).sum()), 10)
     model = PLSPathModel(inner, outer, n_boot=n_boot, random_state=random_state)
     return model.fit(data.answers, sample_weight=data.weights.to_numpy())
 

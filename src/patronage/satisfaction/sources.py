@@ -7,8 +7,10 @@ channel, language and the respondent's segment attributes), all indexed by ``res
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +40,12 @@ META_COLUMNS = ("wave", "wave_start", "survey", "customer_id", "channel", "langu
                 TOUCHPOINTS)
 
 
+def items_key(items: pd.DataFrame) -> tuple:
+    """What identifies the index system's ``items`` for the scores computed on them."""
+    return tuple(items[["item_code", "dimension", "weight", "scale_min", "scale_max"]]
+                 .itertuples(index=False, name=None))
+
+
 @dataclass(frozen=True)
 class SurveyData:
     """Survey responses ready for analysis (see the module docstring)."""
@@ -52,11 +60,19 @@ class SurveyData:
         :func:`patronage.analytics.csi_scores`), computed once per data and items: the key
         drivers, the IPA and the weighting effect share them (a million responses). The frame
         is shared: callers must not modify it."""
-        key = tuple(items[["item_code", "dimension", "weight", "scale_min", "scale_max"]]
-                    .itertuples(index=False, name=None))
+        key = items_key(items)
         if key not in self._computed:
             known = self._known_scores(key)
             self._computed[key] = csi_scores(self.answers, items) if known is None else known
+        return self._computed[key]
+
+    def once(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, computed once per data and ``key`` (a tuple naming what it is): what
+        several sections of a page compute alike on a million responses (the key drivers'
+        fit, for their table and the importance–performance analysis). The result is
+        shared: callers must not modify it."""
+        if key not in self._computed:
+            self._computed[key] = compute()
         return self._computed[key]
 
     def _known_scores(self, key: tuple) -> pd.DataFrame | None:
@@ -96,7 +112,10 @@ class SurveyData:
             mine = self.comments.index.isin(self.meta.index[keep])
         else:
             mine = (rows >= 0) & keep[rows]
-        out = SurveyData(answers=answers, comments=self.comments[mine], meta=self.meta[keep])
+        meta = self.meta[keep]
+        if by_position:  # one index of the ids for both: its hash table is built once for the
+            answers.index = meta.index  # lookups by id (a third of a million strings)
+        out = SurveyData(answers=answers, comments=self.comments[mine], meta=meta)
         if by_position and answers.columns.equals(self.answers.columns):  # the same items:
             out._computed["source"] = (self, keep)  # their scores are taken over (scores)
         if rows is not None:

@@ -108,9 +108,11 @@ def stream_moments(arrays: list[np.ndarray], weights: np.ndarray | None, min_row
 
 
 def complete_rows(arrays: list[np.ndarray], weights: np.ndarray | None, keep: np.ndarray | None):
-    """The complete rows as an (n, p) matrix and their weights normalised to sum 1 (or None)."""
-    values = np.column_stack(arrays)
+    """The complete rows as an (n, p) matrix and their weights normalised to sum 1 (or None);
+    each column's complete rows taken first (not a copy of every row: on a million responses
+    answering a few indicators, most are incomplete)."""
     if keep is not None:
-        values = values[keep]
+        arrays = [a[keep] for a in arrays]
         weights = None if weights is None else weights[keep]
+    values = np.column_stack(arrays)
     return values, None if weights is None else weights / weights.sum()
