@@ -55,3 +55,21 @@ def test_the_programme_reports_charts_count_points_in_wan_on_chinese_pages():
     assert stock["layout"]["yaxis"]["ticktext"][-1] == "4,000万"
     english = json.loads(members_report._outstanding_chart(monthly, lambda s: s, "en"))
     assert english["layout"]["yaxis"]["ticktext"][-1] == "40M"
+
+
+def test_a_charts_json_is_the_figure_on_the_white_template():
+    """figure_json puts Plotly's plotly_white template in the JSON instead of on the figure (a
+    template set on a figure is validated and copied, most of a chart's time): the JSON is what
+    setting it would give, and the figure itself is left as it was."""
+    import plotly.graph_objects as go
+
+    from patronage.reporting.charts import _LAYOUT, figure_json
+
+    figure = go.Figure(go.Bar(x=["价格", "质量"], y=[61.5, 72.25], text=["61.5", "72.3"]))
+    figure.update_layout(title="维度得分", **_LAYOUT)
+    before = figure.to_json()
+    expected = go.Figure(figure).update_layout(template="plotly_white").to_json()
+    shown = json.loads(figure_json(figure))
+    assert shown == json.loads(expected)
+    assert shown["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+    assert figure.to_json() == before

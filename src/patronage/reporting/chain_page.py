@@ -11,7 +11,7 @@ from patronage.chain.employees import employee_answers
 from patronage.chain.report import CONSTRUCTS, MIN_UNITS, chain_report
 from patronage.labels import labels_for
 from patronage.messages import N_, UserError, translated
-from patronage.reporting.charts import _LAYOUT
+from patronage.reporting.charts import _LAYOUT, figure_json
 
 #: Unit table columns: English header, (format kind, decimals).
 UNIT_COLUMNS = {
@@ -77,7 +77,7 @@ def _diagram(model, _, title: str) -> str:
                          xaxis=dict(visible=False, range=[-0.5, 2.5]),
                          yaxis=dict(visible=False, range=[0.1, 0.9]), **{**_LAYOUT,
                                                                         "height": 320})
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def chain_page(engine: Engine, *, unit: str, minimum: int, language: str, gettext,

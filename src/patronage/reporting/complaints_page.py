@@ -19,7 +19,7 @@ from patronage.messages import N_, Term, UserError, translated
 from patronage.reporting import formats
 from patronage.labels import TOUCHPOINT_NAMES, labels_for
 from patronage.reporting.case_desk import category_names
-from patronage.reporting.charts import _LAYOUT, hover
+from patronage.reporting.charts import _LAYOUT, figure_json, hover
 from patronage.reporting.shared import shared_call
 
 VOLUME_BY = (("category", N_("Cases by category")), ("touchpoint", N_("Cases by touchpoint")),
@@ -84,7 +84,7 @@ def _bars(labels, values, title: str, y_title: str, *, errors=None, percent: boo
     figure.update_layout(title=title, xaxis={"type": "category"},  # months stay as written
                          yaxis={"title": y_title, "tickformat": tick if percent else None},
                          **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 # -- volume --------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from patronage.labels import labels_for
 from patronage.loyalty.analysis import only
 from patronage.messages import N_, UserError
 from patronage.reporting import formats
-from patronage.reporting.charts import _LAYOUT, amount_axis, amount_texts, hover
+from patronage.reporting.charts import _LAYOUT, figure_json, amount_axis, amount_texts, hover
 from patronage.reporting.filters import SEGMENTS, customer_filters
 from patronage.storage import read_customers
 from patronage.reporting.satisfaction import Section, section_problem
@@ -70,7 +70,7 @@ VALUE_LABELS = {tier: tier for tier in ("platinum", "gold", "silver", "bronze")}
 def _figure(traces, title: str, **layout) -> str:
     figure = go.Figure(traces)
     figure.update_layout(title=title, **{**_LAYOUT, **layout})
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def loyalty_page(engine: Engine, filters, *, gettext=lambda s: s, language: str = "en",

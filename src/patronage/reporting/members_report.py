@@ -24,7 +24,9 @@ from patronage.analytics.programme import CLOSED, NEW, NO_TIER
 from patronage.members import report
 from patronage.messages import N_, UserError, translated
 from patronage.reporting import formats
-from patronage.reporting.charts import _LAYOUT, COLOURWAY, amount_axis, amount_texts, hover
+from patronage.reporting.charts import (
+    _LAYOUT, COLOURWAY, amount_axis, amount_texts, figure_json, hover,
+)
 from patronage.reporting.selection_lists import LIST_ROWS, CustomerList
 from patronage.reporting.shared import shared_call
 
@@ -96,7 +98,7 @@ def _flows_chart(monthly: pd.DataFrame, _, language: str = "en") -> str:
                          yaxis=dict(title=_("Points per month"),
                                     **amount_axis(reach, language)),
                          legend=dict(orientation="h", y=-0.25), **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def _outstanding_chart(monthly: pd.DataFrame, _, language: str = "en") -> str:
@@ -112,7 +114,7 @@ def _outstanding_chart(monthly: pd.DataFrame, _, language: str = "en") -> str:
                          xaxis=dict(type="category"),
                          yaxis=dict(title=name, **amount_axis(values, language)),
                          **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def _figures(engine: Engine, data, since, until, _, language: str) -> dict:

@@ -32,7 +32,7 @@ from patronage.index_system import load_index_system
 from patronage.labels import labels_for
 from patronage.reporting import scores_page
 from patronage.messages import N_, NotAsked, UserError, translated
-from patronage.reporting.charts import _LAYOUT, hover
+from patronage.reporting.charts import _LAYOUT, figure_json, hover
 from patronage.reporting.filters import SEGMENTS, Filters
 from patronage.actions.sources import new_action_link
 from patronage.storage import read_customers
@@ -109,7 +109,7 @@ def _drivers_chart(table: pd.DataFrame, labels: list[str], title: str,
         hovertemplate=hover("%{y}", "%{x:.3f} (%{customdata[0]:.3f} … %{customdata[1]:.3f})")))
     figure.update_layout(title=title, xaxis=dict(title=axis_title),
                          yaxis=dict(autorange="reversed"), **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def _scatter(x, y, labels, title: str, x_title: str, y_title: str, cuts=None) -> str:
@@ -126,7 +126,7 @@ def _scatter(x, y, labels, title: str, x_title: str, y_title: str, cuts=None) ->
                        line=dict(dash="dot", color="#888"))]
     figure.update_layout(title=title, xaxis=dict(title=x_title), yaxis=dict(title=y_title),
                          shapes=shapes, **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def _segments(data, by: str = "region") -> pd.DataFrame:
@@ -150,7 +150,7 @@ def _segment_chart(table: pd.DataFrame, labels: list[str], title: str, nps_label
                             "%{customdata[1]:.1f})", "n = %{customdata[2]:,d}")))
     figure.update_layout(title=title, xaxis=dict(title=axis_title), yaxis=dict(title=nps_label),
                          **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def path_diagram(model, label, title: str) -> str:
@@ -188,7 +188,7 @@ def path_diagram(model, label, title: str) -> str:
     figure.update_layout(title=title, annotations=annotations, showlegend=False,
                          xaxis=dict(visible=False, range=[-0.4, len(endogenous) + 0.4]),
                          yaxis=dict(visible=False, range=[-0.05, 1.05]), **layout)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def respondents_address(survey: str | None, item: str, filters: Filters | None = None) -> str:

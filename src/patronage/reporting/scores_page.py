@@ -19,7 +19,7 @@ from patronage.reporting.shared import (
 )
 from patronage.messages import N_, UserError
 from patronage.satisfaction.value import cdv_competitor, cdv_table
-from patronage.reporting.charts import _LAYOUT, NPS_COLOURS, hover
+from patronage.reporting.charts import _LAYOUT, figure_json, NPS_COLOURS, hover
 
 SECTIONS = (
     ("csat", "CSAT: overall satisfaction, mean and top-2-box share by wave"),
@@ -77,7 +77,7 @@ def _bars(labels, values, title: str, *, errors=None, y_title: str = "",
     figure = go.Figure(bar)
     axis = dict(title=y_title, tickformat=y_format if y_format.endswith("%") else None)
     figure.update_layout(title=title, yaxis=axis, **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def _csat(data, _, title, label, base):
@@ -121,7 +121,7 @@ def _crosstab(data, _, title, label, base):
                                                    " %{y:.0%}"))
                         for group in ("promoter", "passive", "detractor") if group in table])
     figure.update_layout(title=title, barmode="stack", yaxis=dict(tickformat=".0%"), **_LAYOUT)
-    return table, figure.to_json()
+    return table, figure_json(figure)
 
 
 def _composition(data, _, title, label, base):
@@ -138,7 +138,7 @@ def _composition(data, _, title, label, base):
                               "us_minus_competitor": ("signed", 1),
                               "difference_pp": ("signed", 1)}
     figure.update_layout(title=title, barmode="group", yaxis=dict(title="%"), **_LAYOUT)
-    return table, figure.to_json()
+    return table, figure_json(figure)
 
 
 def _weighting(data, _, title, label, base):
@@ -152,7 +152,7 @@ def _weighting(data, _, title, label, base):
     table.attrs["row_kinds"] = {_(WEIGHTING_ROWS[r]): kind for r, kind in WEIGHTING_KINDS.items()}
     figure.update_layout(title=title, barmode="group", **_LAYOUT)
     table.index = [_(WEIGHTING_ROWS[r]) for r in table.index]
-    return table, figure.to_json()
+    return table, figure_json(figure)
 
 
 #: How each row of the weighting table is written (a row is one measure).
@@ -200,7 +200,7 @@ def _cdv_competitor(data, _, title, label, base):
     table = table.rename(columns={"difference": "us_minus_competitor"})
     table.index = [_(CDV_ROWS[r]) for r in table.index]
     table.attrs["formats"] = CDV_FORMATS
-    return table, figure.to_json()
+    return table, figure_json(figure)
 
 
 #: Section builders: ``(data, gettext, title, label, base)`` -> (table, chart JSON), where

@@ -16,7 +16,7 @@ from patronage.journey.view import journey
 from patronage.labels import labels_for
 from patronage.messages import N_, UserError
 from patronage.reporting import formats
-from patronage.reporting.charts import _LAYOUT, hover
+from patronage.reporting.charts import _LAYOUT, figure_json, hover
 from patronage.standards.compliance import (
     UNITS, compliance, events, judge, judged_periods, per_period, share_chart, time_chart,
     within_vs_outside,
@@ -157,7 +157,7 @@ def _figure(chart: pd.DataFrame, *, title: str, axis: str, percent: bool, names:
     layout["margin"] = dict(l=50, r=10, t=40, b=40)
     figure.update_layout(title=title, yaxis=dict(title=axis), showlegend=True,
                          legend=dict(orientation="h", y=-0.2), **layout)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def standard_page(engine: Engine, code: str, *, by: str = "", unit: str = "", language: str,
