@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser_layout import _boxes, _open, _overlap, _ready, chromium, demo_server  # noqa: F401
+from test_browser_layout import (  # noqa: F401  (fixtures)
+    _boxes, _overlap, _ready, chromium, demo_server, zh_page,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.slow]
 
@@ -19,10 +21,7 @@ CHARTS = [("/members/report", "#chart-flows", ".ytick text"),
 @pytest.mark.parametrize("width, height", [(390, 844), (1440, 900)])
 def test_amount_axes_read_in_wan_and_never_overlap(demo_server, chromium, width, height):
     base, login = demo_server
-    context = chromium.new_context(viewport={"width": width, "height": height},
-                                   is_mobile=width < 500, has_touch=width < 500)
-    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
-    page = _open(context, base, login, "/")
+    context, page = zh_page(chromium, base, login, width, height)
     for path, chart_selector, ticks in CHARTS:
         _ready(page, base, path)
         chart = page.locator(chart_selector).first
@@ -43,10 +42,7 @@ def test_the_trend_chart_keeps_its_wave_labels_clear_of_both_score_axes(demo_ser
     """The Overview's NPS and CSI by wave: the waves at either end are not written over the
     NPS axis' lowest tick (left) or the CSI axis' (right)."""
     base, login = demo_server
-    context = chromium.new_context(viewport={"width": width, "height": height},
-                                   is_mobile=width < 500, has_touch=width < 500)
-    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
-    page = _open(context, base, login, "/")
+    context, page = zh_page(chromium, base, login, width, height)
     _ready(page, base, "/")
     chart = page.locator("#chart-trend")
     chart.scroll_into_view_if_needed()
@@ -113,10 +109,7 @@ def test_slanted_category_labels_never_run_into_each_other_on_a_phone(demo_serve
     that no character of one touches a character of the next (issue 14; at Plotly's 30° they
     did: 账单发票 ran into 交付物流)."""
     base, login = demo_server
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                   has_touch=True)
-    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
-    page = _open(context, base, login, "/")
+    context, page = zh_page(chromium, base, login, 390, 844)
     _ready(page, base, "/cases/analysis")
     for chart_id in ("#chart-volume-category", "#chart-volume-month"):
         chart = page.locator(chart_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser_layout import _open, _ready, chromium, demo_server  # noqa: F401
+from test_browser_layout import _ready, chromium, demo_server, zh_page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.slow]
 
@@ -22,10 +22,7 @@ FITS = """(selector) => {
 
 def test_comments_tables_fit_a_phone_and_foreign_themes_say_so(demo_server, chromium):
     base, login = demo_server
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                   has_touch=True)
-    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
-    page = _open(context, base, login, "/")
+    context, page = zh_page(chromium, base, login, 390, 844)
     _ready(page, base, "/comments")
     for selector in ("#sentiment table", "#themes table"):
         right, inner = page.evaluate(FITS, selector)

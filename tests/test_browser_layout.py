@@ -65,6 +65,15 @@ def _open(context, base, login, path):
     return page
 
 
+def zh_page(chromium, base, login, width: int = 1440, height: int = 900):
+    """``(context, page)``: ``login`` logged in, reading 简体中文, in a new browser context of
+    ``width`` × ``height`` (a phone, touch included, under 500 px)."""
+    context = chromium.new_context(viewport={"width": width, "height": height},
+                                   is_mobile=width < 500, has_touch=width < 500)
+    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
+    return context, _open(context, base, login, "/")
+
+
 def _ready(page, base, path, timeout=240):
     """Go to ``path`` and wait until a page computed in the background is there."""
     deadline = time.monotonic() + timeout
@@ -104,10 +113,7 @@ def _boxes(page, selector):
 def test_staff_pages_fit_the_screen_in_simplified_chinese(demo_server, chromium,
                                                           width, height):
     base, login = demo_server
-    context = chromium.new_context(viewport={"width": width, "height": height},
-                                   is_mobile=width < 500, has_touch=width < 500)
-    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
-    page = _open(context, base, login, "/")
+    context, page = zh_page(chromium, base, login, width, height)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     for path in STAFF_PAGES:
@@ -143,9 +149,7 @@ def test_admin_links_and_rule_days_are_not_broken_across_lines(demo_server, chro
     in its narrow column) and a rule's starting day (2024-07-01起) is never split."""
     base, _login = demo_server
     admin = "admin@demo.patronage"
-    context = chromium.new_context(viewport={"width": 1440, "height": 900})
-    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
-    page = _open(context, base, (admin, demo_company[1].users[admin][1]), "/")
+    context, page = zh_page(chromium, base, (admin, demo_company[1].users[admin][1]))
     _ready(page, base, "/members/rewards")
     links = page.locator("table.rewards-table td.actions a").all()
     assert links, "the catalogue shows an edit link per reward to an admin"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from test_browser_layout import _open, chromium, demo_server  # noqa: F401  (fixtures)
+from test_browser_layout import chromium, demo_server, zh_page  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -31,10 +31,7 @@ def _settled(page, base, path=None, timeout=300):
 def test_filtering_the_loyalty_page_changes_its_figures(demo_server, chromium,  # noqa: F811
                                                         width, height):
     base, login = demo_server
-    context = chromium.new_context(viewport={"width": width, "height": height},
-                                   is_mobile=width < 500, has_touch=width < 500)
-    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
-    page = _open(context, base, login, "/")
+    context, page = zh_page(chromium, base, login, width, height)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     _settled(page, base, "/loyalty")

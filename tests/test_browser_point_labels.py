@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser_layout import _open, _ready, chromium, demo_server  # noqa: F401
+from test_browser_layout import _ready, chromium, demo_server, zh_page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.slow]
 
@@ -63,10 +63,7 @@ def _settled(page, chart):
 def test_point_labels_cover_nothing_at_phone_and_desktop_widths(demo_server, chromium,
                                                                  width, height):
     base, login = demo_server
-    context = chromium.new_context(viewport={"width": width, "height": height},
-                                   is_mobile=width < 500, has_touch=width < 500)
-    context.add_cookies([{"name": "patronage_lang", "value": "zh_Hans", "url": base}])
-    page = _open(context, base, login, "/")
+    context, page = zh_page(chromium, base, login, width, height)
     _ready(page, base, "/analysis")
     for chart_id in ("#chart-kano", "#chart-ipa"):
         layout = _settled(page, page.locator(chart_id))
