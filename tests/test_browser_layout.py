@@ -156,6 +156,11 @@ def test_admin_links_and_rule_days_are_not_broken_across_lines(demo_server, chro
     for link in links:
         assert link.inner_text() == "编辑"
         assert _lines(link.bounding_box(), page, "table.rewards-table td.actions a") == 1
+    # A reward's kind (服务升级) and its validity (2026-01-10 – 2026-02-28) on one line each.
+    for cell in page.locator("table.rewards-table tbody td.kind .cell, "
+                             "table.rewards-table tbody td.when .cell").all():
+        assert _lines(cell.bounding_box(), page, "table.rewards-table td.kind") == 1, \
+            cell.inner_text()
     _ready(page, base, "/members/rules")
     limits = page.locator("#rules td.limits .limit").all()
     days = [limit for limit in limits if "起" in limit.inner_text()]
