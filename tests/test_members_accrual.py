@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 from sqlalchemy import select, text, update
 
@@ -331,7 +332,7 @@ def test_a_chunk_prepared_while_the_one_before_is_written_sees_its_upgrades_and_
     written: it must still earn at the tier that chunk moved its member up to, and under the
     monthly cap that chunk used up (the same points as chunk by chunk)."""
     if not ahead:
-        monkeypatch.setattr(accrual, "_purchases", lambda engine, run, top, chunk: accrual._stream(
+        monkeypatch.setattr(accrual, "_purchases", lambda engine, run, top, chunk, *_: accrual._stream(
             engine, run, top, chunk, table=transactions, stamp="occurred_at",
             cursor=accrual.CURSOR, seen=accrual.SEEN, accrue=accrual_batch.accrue_rows,
             read=accrual_batch.transaction_rows))
@@ -409,7 +410,7 @@ def test_chunks_prepared_ahead_earn_what_one_chunk_at_a_time_earns(engine, tmp_p
         upgrade(reference)
         _random_programme(reference, seed)
         with monkeypatch.context() as patch:
-            patch.setattr(accrual, "_purchases", lambda engine, run, top, chunk: accrual._stream(
+            patch.setattr(accrual, "_purchases", lambda engine, run, top, chunk, *_: accrual._stream(
                 engine, run, top, chunk, table=transactions, stamp="occurred_at",
                 cursor=accrual.CURSOR, seen=accrual.SEEN, accrue=accrual_batch.accrue_rows,
                 read=accrual_batch.transaction_rows))
@@ -423,4 +424,62 @@ def test_chunks_prepared_ahead_earn_what_one_chunk_at_a_time_earns(engine, tmp_p
     assert len(expected) > 250 and any(key.startswith("referral:") for key in expected)
     assert any(key.startswith("refund:") for key in expected)
     assert {k: p for k, (_, p) in found.items()} == {k: p for k, (_, p) in expected.items()}
+    assert ledger.check_balances(engine) == []
+
+
+POSTGRES_ONLY = "COPY and the growing chunks are PostgreSQL's; run with PATRONAGE_TEST_DATABASE_URL"
+
+
+def test_postgresql_reads_transactions_by_copy_as_row_by_row(engine):
+    """The CSV text of ``COPY … TO STDOUT`` gives the frame the row-by-row reader gives: quotes,
+    commas and line breaks inside a category, no category, microseconds, amounts, refunds; an
+    empty text is read as none (what the accrual makes of an empty category)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip(POSTGRES_ONLY)
+    ids, _ = _setup(engine)
+    txn = _buy(engine, ids, [
+        ("T1", "C1", datetime(2025, 3, 5, 10, 0, 0, 123456), 19.99, 'a,"b"\nc', "app", None),
+        ("T2", "C2", datetime(2025, 3, 6), 1234567.891, None, None, None),
+        ("T3", "C1", datetime(2025, 3, 7, 23, 59, 59), -5.5, "家电", "门店", "T1"),
+        ("T4", "C3", datetime(2025, 3, 8, 1, 2, 3, 4), 0.1, "", "NA", None)])
+    t = transactions.c
+    query = select(t.id.label("transaction_id"), t.customer_id, t.occurred_at, t.amount,
+                   t.category, t.channel, t.is_refund, t.refund_of).where(
+        t.id >= min(txn.values()), t.occurred_at <= NOW).order_by(t.id)
+    with engine.connect() as conn:
+        copied = accrual_batch._copied(conn, query)
+        rows = accrual_batch._frame(conn, query)
+    assert list(copied.columns) == list(rows.columns) and len(copied) == 4
+    assert copied.loc[3, "category"] != copied.loc[3, "category"]  # "" read as none
+    rows.loc[3, "category"] = None
+    for column in rows.columns:
+        mine, theirs = copied[column].tolist(), rows[column].tolist()
+        same = [a == b or (pd.isna(a) and pd.isna(b)) for a, b in zip(mine, theirs, strict=True)]
+        assert all(same), (column, mine, theirs)
+    assert copied["category"].tolist()[0] == 'a,"b"\nc'
+    assert copied["is_refund"].tolist() == [False, False, True, False]
+    assert copied["occurred_at"].tolist()[0] == pd.Timestamp(2025, 3, 5, 10, 0, 0, 123456)
+
+
+def test_on_postgresql_default_chunks_grow_from_a_small_first_one(engine, monkeypatch):
+    """Without a chunk size, PostgreSQL's first chunk is PG_CHUNK / PG_RAMP and each next one
+    doubles up to PG_CHUNK, so that writing starts soon; each purchase still earns once."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip(POSTGRES_ONLY)
+    ids, _ = _setup(engine)
+    earning.add_rule(engine, "purchase", points_per_yuan=1)
+    _buy(engine, ids, [(f"T{i}", f"C{1 + i % 3}", datetime(2025, 2, 1, i % 24), 10.0 + i, None,
+                        None, None) for i in range(30)])
+    monkeypatch.setattr(accrual, "PG_CHUNK", 8)
+    monkeypatch.setattr(accrual, "PG_RAMP", 4)
+    sizes, real = [], accrual._chunk_end
+
+    def recorded(conn, run, after, top, chunk):
+        sizes.append(chunk)
+        return real(conn, run, after, top, chunk)
+
+    monkeypatch.setattr(accrual, "_chunk_end", recorded)
+    done = accrual.accrue(engine, now=NOW)
+    assert sizes[:4] == [2, 4, 8, 8] and set(sizes[4:]) <= {8}
+    assert done.transactions == 30 and len(_ledger(engine)) == 30
     assert ledger.check_balances(engine) == []

@@ -88,6 +88,12 @@ CHUNK = 200_000
 #: 500k instead of 200k per chunk, the server did a third less work for 1M transactions of 100k
 #: members (20.7 s of CPU instead of 30.3 s), and the client a seventh less.
 PG_CHUNK = 500_000
+#: On PostgreSQL, by default, the first chunk is this part of :data:`PG_CHUNK` and each next one
+#: twice the one before: nothing is written while the first chunk is read and prepared (about
+#: 6 s for 500k transactions), so a small first chunk lets writing start sooner (24.4 -> 19.3 s
+#: for 1M transactions, with the transactions read by COPY). On SQLite the extra chunks cost
+#: more than they saved (every chunk updates most members' balances and tiers again).
+PG_RAMP = 8
 #: Newly enrolled members caught up per database transaction.
 MEMBER_CHUNK = 2_000
 CURSOR, SEEN, MEMBERS = "members:earn", "members:earn:seen", "members:earn:members"
@@ -266,11 +272,13 @@ def _prepare_ahead(engine: Engine, run: Run, after: int, top: int, chunk: int, *
         started.set()
 
 
-def _purchases(engine: Engine, run: Run, top: int, chunk: int) -> None:
+def _purchases(engine: Engine, run: Run, top: int, chunk: int, ramp: bool = False) -> None:
     """Accrue the transactions after the cursor dated up to the run's limit, chunk by chunk,
     each chunk prepared on a read connection while the chunk before it is written (the two
     overlap: the database writes without holding Python's lock). A prepared chunk is used only
-    when no other worker's run moved a cursor in between; else it is prepared again."""
+    when no other worker's run moved a cursor in between; else it is prepared again.
+    ``ramp``: the first chunk is ``chunk // PG_RAMP`` and each next one twice the one before,
+    up to ``chunk``."""
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database in (None, "", ":memory:"):
         _stream(engine, run, top, chunk, table=transactions, stamp="occurred_at",
@@ -278,6 +286,7 @@ def _purchases(engine: Engine, run: Run, top: int, chunk: int) -> None:
         return
     pool = ThreadPoolExecutor(1, thread_name_prefix="patronage-accrual")
     after, first_held, ahead, left, moved = None, None, None, None, None
+    size = chunk if not ramp else max(1, chunk // PG_RAMP)
     try:
         while True:
             with write_transaction(engine, durable=False) as conn, big_cache(conn):
@@ -299,7 +308,7 @@ def _purchases(engine: Engine, run: Run, top: int, chunk: int) -> None:
                     if prepared is not None and moved is not None:
                         prepared = retier(conn, run, prepared, moved)
                 else:
-                    hi, prepared = _chunk_end(conn, run, after, top, chunk), None
+                    hi, prepared = _chunk_end(conn, run, after, top, size), None
                     if hi > after:
                         rows = transaction_rows(conn, run, _window(run, after, hi))
                         if not rows.empty:
@@ -307,7 +316,8 @@ def _purchases(engine: Engine, run: Run, top: int, chunk: int) -> None:
                 started, moved = Event(), None
                 if hi < top:
                     pending = capped_moves(run, prepared.moves) if prepared else None
-                    ahead = pool.submit(_prepare_ahead, engine, run, hi, top, chunk,
+                    size = min(chunk, size * 2)
+                    ahead = pool.submit(_prepare_ahead, engine, run, hi, top, size,
                                         check=hi < cur[SEEN], pending=pending, started=started)
                 else:
                     started.set()
@@ -358,7 +368,9 @@ def accrue(engine: Engine, *, until: date | datetime | None = None,
     """Earn the points of every transaction and survey response not yet accrued, dated up to
     ``until`` (a day counts whole, in the company's time zone: ``timezone``, by default the
     setting; by default up to ``now``), ``chunk`` transactions per database transaction (by
-    default :data:`CHUNK`, on PostgreSQL :data:`PG_CHUNK`); returns what was done."""
+    default :data:`CHUNK`, on PostgreSQL :data:`PG_CHUNK` reached by doubling from a smaller
+    first chunk, :data:`PG_RAMP`); returns what was done."""
+    ramp = chunk is None and engine.dialect.name != "sqlite"
     chunk = chunk or (CHUNK if engine.dialect.name == "sqlite" else PG_CHUNK)
     now = now or _now()
     zone = company_zone(timezone)
@@ -381,7 +393,7 @@ def accrue(engine: Engine, *, until: date | datetime | None = None,
         run.accounts = Accounts(conn)
     _catch_up(engine, run, top)
     if any(r["kind"] in PURCHASE_KINDS for r in rules):
-        _purchases(engine, run, top["transactions"], chunk)
+        _purchases(engine, run, top["transactions"], chunk, ramp)
     if any(r["kind"] == "survey_completed" for r in rules):
         _stream(engine, run, top["responses"], chunk, table=responses, stamp="submitted_at",
                 cursor=SURVEYS, seen=SURVEYS_SEEN, accrue=accrue_responses, read=response_rows)

@@ -13,13 +13,16 @@ chunk is written.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Boolean, Connection, Date, DateTime, Numeric, select, type_coerce
+from sqlalchemy import (
+    Boolean, Connection, Date, DateTime, Integer, Numeric, select, type_coerce,
+)
 from sqlalchemy.types import NullType
 
 from patronage.members import tiers as tier_rules
@@ -94,6 +97,43 @@ def _frame(conn: Connection, query) -> pd.DataFrame:
     return frame
 
 
+def _copied(conn: Connection, query) -> pd.DataFrame:
+    """PostgreSQL: the rows of ``query`` as :func:`_frame` gives them, sent by the server as
+    one CSV text (``COPY (…) TO STDOUT``) and parsed by pandas' C reader. For a million
+    transactions this saves several seconds of the client's CPU over converting the rows one by
+    one (each time, amount and text an object first). An empty text is read as none, as the
+    accrual treats an empty category, channel or refunded purchase."""
+    kinds = {column.name: next((k for t, k in ((DateTime, "stamp"), (Date, "day"),
+                                               (Boolean, "flag"), (Numeric, "number"),
+                                               (Integer, "int")) if isinstance(column.type, t)),
+                               "text")
+             for column in query.selected_columns}
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    buffer = io.BytesIO()
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv)", compiled.params) as copy:
+            for block in copy:
+                buffer.write(block)
+    finally:
+        cursor.close()
+    buffer.seek(0)
+    dtypes = {"number": "float64", "int": "Int64", "text": object, "flag": object,
+              "stamp": object, "day": object}
+    frame = pd.read_csv(buffer, header=None, names=list(kinds), keep_default_na=False,
+                        na_values=[""],
+                        dtype={name: dtypes[kind] for name, kind in kinds.items()})
+    for name, kind in kinds.items():
+        if kind == "int" and not frame[name].hasnans:
+            frame[name] = frame[name].astype("int64")
+        elif kind == "flag":
+            frame[name] = frame[name].eq("t")
+        elif kind in ("stamp", "day"):
+            values = pd.to_datetime(frame[name], format="ISO8601")
+            frame[name] = values if kind == "stamp" else values.dt.date.where(values.notna(), None)
+    return frame
+
+
 def read_people(conn: Connection, run: Run, up_to: int) -> pd.DataFrame:
     """The active members with an id up to ``up_to``, indexed by customer: read once per run
     and extended when the members cursor moves (a join per chunk costs more than the chunk's
@@ -123,9 +163,10 @@ def transaction_rows(conn: Connection, run: Run, where) -> pd.DataFrame:
     """The transactions of ``where`` (in id order) of the members the run covers, with the
     member's join day, tier, referrer and birthday."""
     t = transactions.c
-    rows = _frame(conn, select(t.id.label("transaction_id"), t.customer_id, t.occurred_at,
-                               t.amount, t.category, t.channel, t.is_refund, t.refund_of)
-                  .where(where))
+    read = _copied if conn.dialect.name == "postgresql" else _frame
+    rows = read(conn, select(t.id.label("transaction_id"), t.customer_id, t.occurred_at,
+                             t.amount, t.category, t.channel, t.is_refund, t.refund_of)
+                .where(where))
     rows = _with_people(rows, run.people, "transaction_id")
     return rows.assign(local_at=company_times(rows["occurred_at"], run.zone))
 
