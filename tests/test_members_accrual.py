@@ -459,6 +459,10 @@ def test_postgresql_reads_transactions_by_copy_as_row_by_row(engine):
     assert copied["category"].tolist()[0] == 'a,"b"\nc'
     assert copied["is_refund"].tolist() == [False, False, True, False]
     assert copied["occurred_at"].tolist()[0] == pd.Timestamp(2025, 3, 5, 10, 0, 0, 123456)
+    with engine.connect() as conn:  # no rows (new members with nothing bought before)
+        none = accrual_batch._copied(conn, query.where(t.id < 0))
+    assert none.empty and list(none.columns) == list(copied.columns)
+    assert none["transaction_id"].dtype == "int64" and none["amount"].dtype == "float64"
 
 
 def test_on_postgresql_default_chunks_grow_from_a_small_first_one(engine, monkeypatch):
