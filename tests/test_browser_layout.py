@@ -168,3 +168,19 @@ def test_admin_links_and_rule_days_are_not_broken_across_lines(demo_server, chro
     for limit in days:
         assert _lines(limit.bounding_box(), page, "#rules td.limits") == 1, limit.inner_text()
     context.close()
+
+
+def test_the_tier_migration_matrix_and_its_n_fit_a_phone(demo_server, chromium):
+    """At 390 px the programme report's tier matrix shows every column, n included, without
+    scrolling sideways: the small-sample mark (样本较小（n=14）) may break onto two lines there
+    (kept on one line it pushed the n column out of the card)."""
+    base, login = demo_server
+    context, page = zh_page(chromium, base, login, 390, 844)
+    _ready(page, base, "/members/report")
+    assert page.locator("#migration .too-small").count(), "the demo has a tier with few members"
+    table, box = page.evaluate("() => { const t = document.querySelector('#migration');"
+                               " return [t.scrollWidth, t.parentElement.clientWidth]; }")
+    assert table <= box, f"the matrix is {table} px wide in a {box} px card"
+    last = page.locator("#migration thead th").last.bounding_box()
+    assert last["x"] + last["width"] <= 390
+    context.close()

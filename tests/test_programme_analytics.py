@@ -399,6 +399,9 @@ def test_the_programme_report_its_commands_and_its_page(report_client, db_url):
     assert "会员带来的增量消费" in page.text or "无法区分" in page.text
     assert soup.select_one("#chart-flows")["data-figure"]
     assert "金卡" in soup.select_one("#migration").text
+    # Spend before joining is money (¥), the other balance rows plain counts.
+    spend, = [r for r in soup.select("#balance tbody tr") if "消费额" in r.text]
+    assert all(td.text.startswith(("¥", "-¥")) for td in spend.select("td.n")[:3])
     link = soup.select_one("#type-monopoly a")["href"]
     listing = client.get(link)
     assert listing.status_code == 200 and not english_words(listing.text)

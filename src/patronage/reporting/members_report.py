@@ -179,7 +179,8 @@ def _effect(engine: Engine, data, until, _) -> dict:
     months = effect.settings["pre_months"]
     balance = [{"feature": _(FEATURE_NAMES[f]).format(months=months), "treated": r["treated_mean"],
                 "candidates": r["candidates_mean"], "matched": r["matched_mean"],
-                "before": r["smd_before"], "after": r["smd_after"]}
+                "before": r["smd_before"], "after": r["smd_after"],
+                "kind": "money" if f == "monetary" else "num0"}
                for f, r in effect.balance.iterrows()]
     counts = effect.counts
     left_out = [{"reason": _(text).format(months=months), "n": counts[key]}
