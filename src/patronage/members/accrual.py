@@ -6,8 +6,9 @@ The worker runs :func:`run_accrual` every round; ``patronage members earn`` runs
 keeps the work exactly-once and writes the ledger.
 
 **Exactly once.** Transactions are read in id order, in chunks (:data:`CHUNK`, on PostgreSQL
-:data:`PG_CHUNK`). Each chunk is one database transaction that writes its transfers, updates
-the members' cached balances and moves the cursor (``worker_cursors`` row ``members:earn``:
+:data:`PG_CHUNK`, reached by doubling from a smaller first chunk, and read by ``COPY``). Each
+chunk is one database transaction that writes its transfers, updates the members' cached
+balances and moves the cursor (``worker_cursors`` row ``members:earn``:
 every transaction with an id up to it is done). A kill mid-run loses the chunk in progress and
 nothing else; the next run starts after the last committed chunk. Two workers queue on the
 cursor row (locked ``FOR UPDATE`` on PostgreSQL; SQLite admits one writer), and every transfer's source key is unique
