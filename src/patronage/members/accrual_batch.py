@@ -72,14 +72,21 @@ class Run:
 
 # -- reading -------------------------------------------------------------------------------------
 
+def _kind(column) -> str:
+    """How a selected column is read: ``stamp``, ``day``, ``flag``, ``number``, ``int`` or
+    ``text``."""
+    return next((kind for type_, kind in ((DateTime, "stamp"), (Date, "day"), (Boolean, "flag"),
+                                           (Numeric, "number"), (Integer, "int"))
+                 if isinstance(column.type, type_)), "text")
+
+
 def _frame(conn: Connection, query) -> pd.DataFrame:
     """The rows of ``query`` as a frame; times, days, flags and amounts are read as the
     driver gives them and converted a column at a time (far faster than row by row)."""
     kinds, columns = {}, []
     for column in query.selected_columns:
-        kind = next((k for t, k in ((DateTime, "stamp"), (Date, "day"), (Boolean, "flag"),
-                                    (Numeric, "number")) if isinstance(column.type, t)), None)
-        if kind:
+        kind = _kind(column)
+        if kind not in ("int", "text"):
             kinds[column.name] = kind
             column = type_coerce(column, NullType()).label(column.name)
         columns.append(column)
@@ -103,11 +110,7 @@ def _copied(conn: Connection, query) -> pd.DataFrame:
     transactions this saves several seconds of the client's CPU over converting the rows one by
     one (each time, amount and text an object first). An empty text is read as none, as the
     accrual treats an empty category, channel or refunded purchase."""
-    kinds = {column.name: next((k for t, k in ((DateTime, "stamp"), (Date, "day"),
-                                               (Boolean, "flag"), (Numeric, "number"),
-                                               (Integer, "int")) if isinstance(column.type, t)),
-                               "text")
-             for column in query.selected_columns}
+    kinds = {column.name: _kind(column) for column in query.selected_columns}
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     buffer = io.BytesIO()
     cursor = conn.connection.driver_connection.cursor()
