@@ -26,7 +26,7 @@ from patronage.storage import DataVersion, make_engine
 from patronage.surveys.intake import SubmissionIntake
 from patronage.web import (
     api, api_cases, care, care_accounts, care_calendar, cases, comments, customer_pages, dashboards,
-    desk_admin, labels,
+    desk_admin, imports, labels,
     members, members_report, members_rewards, members_rules, pages, public, reports, selection,
     staff, survey_admin,
 )
@@ -159,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_cases.router)
     app.include_router(survey_admin.router)
     app.include_router(labels.router)
+    app.include_router(imports.router)
     app.include_router(staff.router)
     app.include_router(cases.router)
     app.include_router(desk_admin.router)

@@ -62,7 +62,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "external_id": ("external_id", "response_id", "response no", "响应编号", "響應編號",
                         "回答编号", "回答編號", "答卷编号", "答卷編號", "回应编号", "回應編號"),
         "survey": ("survey", "survey code", "survey_code", "问卷", "問卷", "问卷编号",
-                   "問卷編號"),
+                   "問卷編號", "调查代码", "調查代碼"),
         "wave": ("wave", "批次", "波次"),
         "customer": _CUSTOMER_REF,
         "channel": ("channel", "渠道", "通路"),
