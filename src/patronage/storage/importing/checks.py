@@ -11,9 +11,19 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from patronage.messages import N_, Message
 from patronage.storage.importing.mapping import ColumnMap
 from patronage.storage.importing.parsing import parse_date, parse_datetime
 from patronage.storage.importing.report import Problems, shorten
+
+
+SERIAL_DATE = N_("{count:,} value in column {column} looked like Excel serial day numbers and "
+                 "were read as dates (1900 date system: 45352 is 2024-03-01); check a few of "
+                 "them.")
+SERIAL_DATES = N_("{count:,} values in column {column} looked like Excel serial day numbers and "
+                  "were read as dates (1900 date system: 45352 is 2024-03-01); check a few of "
+                  "them.")
+UNKNOWN_CUSTOMER = N_("customer {customer!r} is not in the panel; import customers first")
 
 
 class Fields:
@@ -57,24 +67,22 @@ class Fields:
         values, errors, serials = parser(raw, self.date_order)
         self.record(name, raw, errors)
         if serials:
-            self.notes.append(
-                f"{serials:,} value{'s' if serials != 1 else ''} in column "
-                f"{self.problems.label(name)} "
-                "looked like Excel serial day numbers and were read as dates (1900 date system: "
-                "45352 is 2024-03-01); check a few of them.")
+            template = SERIAL_DATE if serials == 1 else SERIAL_DATES
+            self.notes.append(Message(template, count=serials, column=self.problems.label(name)))
         return values
 
-    def require(self, name: str, what: str) -> None:
-        """Every row needs a value in ``name``; ``what`` names it for the message."""
+    def require(self, name: str, message: str) -> None:
+        """Every row needs a value in ``name``; ``message`` (marked with ``N_``) says so."""
         if name not in self.columns.fields:
             return  # reported once as a missing column
         missing = self.raw(name).isna().to_numpy(copy=True)
         missing[self.skip.get(self.columns.fields[name], [])] = False  # refused formula cells
         self.bad |= missing
-        self.problems.flag(missing, name, None, f"missing {what}; every row needs one")
+        self.problems.flag(missing, name, None, Message(message))
 
-    def unique(self, name: str, values: pd.Series, what: str) -> None:
-        """Ids must not repeat within the file; each repeat names both lines."""
+    def unique(self, name: str, values: pd.Series, message: str) -> None:
+        """Ids must not repeat within the file; each repeat names both lines: ``message`` (marked
+        with ``N_``) takes the ``value`` and the lines ``first`` and ``line``."""
         present = values.notna()
         repeated = values.duplicated(keep="first") & present
         if not repeated.any():
@@ -84,18 +92,17 @@ class Fields:
         positions = np.flatnonzero(repeated.to_numpy())
         raw = self.raw(name)
         for pos in positions:
-            self.problems.add(int(self.problems.lines[pos]), self.problems.label(name),
-                              raw.iloc[pos], (
-                f"{what} {shorten(values.iloc[pos])!r} appears twice: lines "
-                f"{int(first_line.iloc[pos])} "
-                f"and {int(self.problems.lines[pos])}; keep one of them"))
+            line = int(self.problems.lines[pos])
+            self.problems.add(line, self.problems.label(name), raw.iloc[pos], Message(
+                message, value=shorten(values.iloc[pos]), first=int(first_line.iloc[pos]),
+                line=line))
         self.bad[positions] = True
 
 
 def customer_keys(fields: Fields, name: str, refs: pd.Series, known: dict,
-                  hint: str = "import customers first") -> pd.Series:
-    """Map customer external ids to database ids; unknown ones are problems (``hint`` says
-    what to do)."""
+                  message: str = UNKNOWN_CUSTOMER) -> pd.Series:
+    """Map customer external ids to database ids; unknown ones are problems (``message``, marked
+    with ``N_``, takes the ``customer`` and says what to do)."""
     table = pd.Index(list(known.keys()), dtype=object)
     positions = table.get_indexer(refs.to_numpy(dtype=object))
     ids = np.fromiter(known.values(), dtype=np.float64, count=len(known))
@@ -104,8 +111,8 @@ def customer_keys(fields: Fields, name: str, refs: pd.Series, known: dict,
     unknown = (refs.notna() & keys.isna()).to_numpy()
     if unknown.any():
         messages = pd.Series(None, index=refs.index, dtype=object)
-        messages[unknown] = [f"customer {shorten(r)!r} is not in the panel; {hint}"
-                             for r in refs[unknown]]
+        messages.iloc[np.flatnonzero(unknown)] = [  # by position: keeps Message objects
+            Message(message, customer=shorten(r)) for r in refs[unknown]]
         fields.record(name, fields.raw(name), messages)
     return keys
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import Connection
 
+from patronage.messages import N_, Message
 from patronage.storage.importing import bulk
 from patronage.storage.importing.checks import Fields
 from patronage.storage.importing.parsing import (
@@ -38,10 +39,11 @@ MAX_ATTRIBUTE_VALUE = 1000
 def validate(fields: Fields) -> pd.DataFrame:
     """Typed columns of the file; ``attributes`` holds the extra columns as dicts."""
     ids = fields.parse("external_id", parse_code, 64)
-    fields.require("external_id", "customer id")
-    fields.unique("external_id", ids, "customer id")
+    fields.require("external_id", N_("missing customer id; every row needs one"))
+    fields.unique("external_id", ids, N_("customer id {value!r} appears twice: lines "
+                                         "{first} and {line}; keep one of them"))
     out = {"external_id": ids, "name": fields.parse("name", parse_text, 200)}
-    fields.require("name", "name")
+    fields.require("name", N_("missing name; every row needs one"))
     if "phone" in fields:
         out["phone"] = fields.parse("phone", parse_phone)
     if "email" in fields:
@@ -67,8 +69,9 @@ def _attribute_ok(fields: Fields, header: str) -> bool:
     """A custom attribute column needs a name of at most 100 characters and values of at most
     1000 (the problems are reported)."""
     if len(header.strip()) > MAX_ATTRIBUTE_NAME:
-        fields.problems.add(1, header, None, f"the name of a custom attribute is too long; at "
-                            f"most {MAX_ATTRIBUTE_NAME} characters")
+        fields.problems.add(1, header, None, Message(N_(
+            "the name of a custom attribute is too long; at most {max_length} characters"),
+            max_length=MAX_ATTRIBUTE_NAME))
         return False
     _, errors = parse_text(fields.frame[header], MAX_ATTRIBUTE_VALUE)
     fields.record(header, fields.frame[header], errors)

@@ -1,11 +1,12 @@
 """Damaged and hostile files: finding what is wrong and where, for :mod:`.reading`.
 
 Each function looks for one kind of damage and returns what a message needs (a line number, a
-size), or raises ValueError with the message itself: a workbook that is not a zip of a workbook,
-that would unpack to more than the bound or far more than its zipped size (a decompression
-bomb), shared-string references outside the table, a text file whose lines mix UTF-8 and
-GB18030, UTF-16 text without a byte-order mark, and quotes that are never closed or closed in
-the wrong place.
+size), or raises :class:`~patronage.messages.UserError` (a ValueError whose message a page shows
+translated) with the message itself: a workbook that is not a zip of a workbook, that would
+unpack to more than the bound or far more than its zipped size (a decompression bomb),
+shared-string references outside the table, a text file whose lines mix UTF-8 and GB18030,
+UTF-16 text without a byte-order mark, and quotes that are never closed or closed in the wrong
+place.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 import zipfile
 from functools import cache
 from pathlib import Path
+
+from patronage.messages import N_, UserError
 
 #: The most an XLSX file may unpack to, all parts together: Excel's own limit of 1,048,576 rows
 #: of a few columns stays below it, a zip bomb (kilobytes that unpack to gigabytes) does not.
@@ -30,31 +33,32 @@ def check_xlsx_archive(path: Path, max_unzipped: int) -> None:
     ``max_unzipped`` bytes. The sizes are the ones the zip states: Python's zipfile never
     unpacks more than a member states, and a member holding more is reported as damaged."""
     if path.stat().st_size == 0:
-        raise ValueError(f"{path.name} is empty (0 bytes); save the workbook again from Excel")
+        raise UserError(N_("{file} is empty (0 bytes); save the workbook again from Excel"),
+                        file=path.name)
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
-        raise ValueError(f"cannot open {path.name}: it is not an Excel .xlsx workbook (not a zip "
-                         "archive, as .xlsx files are); save it again from Excel as .xlsx, or "
-                         "export it as CSV") from None
+        raise UserError(N_("cannot open {file}: it is not an Excel .xlsx workbook (not a zip "
+                           "archive, as .xlsx files are); save it again from Excel as .xlsx, or "
+                           "export it as CSV"), file=path.name) from None
     if not any(m.filename == "[Content_Types].xml" for m in members):
-        raise ValueError(f"cannot open {path.name}: it is not an Excel .xlsx workbook (a zip "
-                         "without a workbook in it); save it again from Excel as .xlsx, or "
-                         "export it as CSV")
+        raise UserError(N_("cannot open {file}: it is not an Excel .xlsx workbook (a zip "
+                           "without a workbook in it); save it again from Excel as .xlsx, or "
+                           "export it as CSV"), file=path.name)
     total = sum(m.file_size for m in members)
     if total > max_unzipped:
-        raise ValueError(
-            f"{path.name} unpacks to more than {_size(max_unzipped)} ({_size(total)} from "
-            f"{_size(path.stat().st_size)}), more than any workbook an import takes; split it "
-            "or export it as CSV")
+        raise UserError(N_(
+            "{file} unpacks to more than {limit} ({size} from {zipped}), more than any workbook "
+            "an import takes; split it or export it as CSV"), file=path.name,
+            limit=_size(max_unzipped), size=_size(total), zipped=_size(path.stat().st_size))
     for member in members:
         if member.file_size > max(_RATIO_FROM_BYTES, MAX_XLSX_RATIO * member.compress_size):
-            raise ValueError(
-                f"{path.name} is not read: its part {member.filename[:80]} unpacks to "
-                f"{_size(member.file_size)} from {_size(member.compress_size)} compressed, "
-                "which no spreadsheet does (a zip bomb?); save it again from Excel, or export "
-                "it as CSV")
+            raise UserError(N_(
+                "{file} is not read: its part {part} unpacks to {size} from {zipped} "
+                "compressed, which no spreadsheet does (a zip bomb?); save it again from Excel, "
+                "or export it as CSV"), file=path.name, part=member.filename[:80],
+                size=_size(member.file_size), zipped=_size(member.compress_size))
 
 
 def _size(count: int) -> str:
@@ -71,13 +75,14 @@ class StrictSharedStrings(list):
         return super().__getitem__(index)
 
 
-def damaged_sheet(file: str, sheet: str, row: int, exc: Exception) -> ValueError:
+def damaged_sheet(file: str, sheet: str, row: int, exc: Exception) -> UserError:
     """The error for a sheet that openpyxl could not read past ``row - 1``."""
     detail = f"{type(exc).__name__}: {exc}"
     if len(detail) > 120:
         detail = detail[:120] + "…"
-    return ValueError(f"{file} is damaged: row {row:,} of sheet {sheet!r} cannot be read "
-                      f"({detail}); open it in Excel and save it again, or export it as CSV")
+    return UserError(N_("{file} is damaged: row {row:,} of sheet {sheet!r} cannot be read "
+                        "({detail}); open it in Excel and save it again, or export it as CSV"),
+                     file=file, sheet=sheet, row=row, detail=detail)
 
 
 # --- text -----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from patronage.messages import N_, Message, UserError
 from patronage.storage.engine import write_transaction
 from patronage.storage.importing import customers, responses, transactions
 from patronage.storage.importing.checks import Fields
@@ -24,9 +25,9 @@ from patronage.storage.importing.report import ImportReport, Problems
 KINDS = {"customers": customers, "transactions": transactions, "responses": responses}
 #: Fields that never hold a line break (ids and codes).
 ONE_LINE_FIELDS = ("external_id", "customer", "survey")
-SWALLOWED = ("the value runs over several lines: a quote (\") before it is probably not "
-             "closed, so the rows after it were read into this cell; close the quote, or "
-             "remove the line breaks")
+SWALLOWED = Message(N_('the value runs over several lines: a quote (") before it is probably '
+                       "not closed, so the rows after it were read into this cell; close the "
+                       "quote, or remove the line breaks"))
 
 
 def _swallowed_rows(table, fields: dict[str, str], problems: Problems) -> None:
@@ -71,9 +72,12 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
 
     Never raises for bad data: every bad cell, duplicate id, unknown customer or missing
     required column is an :class:`ImportIssue` in the returned report, and then nothing is
-    written. Raises ValueError only when the file cannot be used at all (missing, unreadable,
-    empty, unknown ``kind``). Re-importing the same file changes nothing (``inserted`` 0,
-    ``unchanged`` all rows); ``dry_run`` checks everything and writes nothing.
+    written. Raises :class:`~patronage.messages.UserError` (a ValueError) only when the file
+    cannot be used at all (missing, unreadable, empty, unknown ``kind``). Problems, notes and
+    errors are :class:`~patronage.messages.Message` or UserError objects: English text that a
+    page shows translated (:func:`~patronage.messages.translated`). Re-importing the same file
+    changes nothing (``inserted`` 0, ``unchanged`` all rows); ``dry_run`` checks everything and
+    writes nothing.
 
     ``date_order`` (``"ymd"``, ``"dmy"`` or ``"mdy"``) settles dates like 05/03/2024;
     ``max_rows`` refuses larger files; ``progress`` shows a bar on stderr for big files;
@@ -81,14 +85,14 @@ def import_file(engine: Engine, kind: str, path, *, dry_run: bool = False,
     ``create_customers`` (transactions only) creates a bare customer for every unknown
     customer id, in the same transaction, and counts them in the report.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
+    _check_kind(kind)
     if date_order not in (None, "ymd", "dmy", "mdy"):
-        raise ValueError(f"date_order must be 'ymd', 'dmy' or 'mdy', not {date_order!r}")
+        raise UserError(N_("date_order must be 'ymd', 'dmy' or 'mdy', not {date_order!r}"),
+                        date_order=date_order)
     if max_rows is not None and max_rows < 1:
-        raise ValueError(f"max_rows must be at least 1, not {max_rows}")
+        raise UserError(N_("max_rows must be at least 1, not {max_rows}"), max_rows=max_rows)
     if create_customers and kind != "transactions":
-        raise ValueError("--create-customers works with transactions only")
+        raise UserError(N_("--create-customers works with transactions only"))
     path = Path(path)
     table = read_table(path, encoding=encoding, sheet=sheet, max_rows=max_rows,
                        max_unzipped_bytes=max_unzipped_bytes)
@@ -102,8 +106,7 @@ def import_table(engine: Engine, kind: str, table: Table, *, name: str, dry_run:
                  create_customers: bool = False) -> ImportReport:
     """:func:`import_file` of cells already read (``table``, from a file or another source
     such as an exported panel; ``name`` says where they came from in the report)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
+    _check_kind(kind)
     module = KINDS[kind]
     create = {"create_customers": "plan"} if create_customers else {}
     report = ImportReport(kind=kind, file=name, encoding=table.encoding,
@@ -146,6 +149,12 @@ def import_table(engine: Engine, kind: str, table: Table, *, name: str, dry_run:
             report.unchanged = report.rows - report.inserted - report.updated
     report.errors = problems.sorted()
     return report
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise UserError(N_("unknown kind {kind!r}; use one of {kinds}"), kind=kind,
+                        kinds=", ".join(sorted(KINDS)))
 
 
 class _Abort(Exception):

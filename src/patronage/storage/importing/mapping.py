@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from patronage.messages import N_, Message
 from patronage.storage.importing.parsing import to_halfwidth
 from patronage.storage.importing.report import shorten
 
@@ -123,18 +124,17 @@ def match_columns(headers: list[str], aliases: dict[str, tuple[str, ...]],
         if name is None:
             result.extra.append(header)
         elif name in result.fields:
-            result.problems.append((header, (
-                f"columns {shorten(result.fields[name])!r} and {shorten(header)!r} both mean "
-                f"{name!r}; "
-                "keep one of them")))
+            result.problems.append((header, Message(
+                N_("columns {first!r} and {second!r} both mean {field!r}; keep one of them"),
+                first=shorten(result.fields[name]), second=shorten(header), field=name)))
         else:
             result.fields[name] = header
     for name in required:
         if name not in result.fields:
             examples = ", ".join(repr(a) for a in aliases[name][:4])
-            result.problems.append((name, (
-                f"required column missing: add a column named {examples} (or another known "
-                "name for it)")))
+            result.problems.append((name, Message(N_(
+                "required column missing: add a column named {examples} (or another known name "
+                "for it)"), examples=examples)))
     return result
 
 

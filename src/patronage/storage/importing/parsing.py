@@ -15,21 +15,33 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from patronage.messages import N_, Message, UserError
+
 # Full-width ASCII variants (U+FF01..U+FF5E) and the ideographic space, as typed with a Chinese
 # input method: １２３，－ -> 123,-
 _HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _HALFWIDTH[0x3000] = 0x20
 _HALFWIDTH[0xFFE5] = ord("¥")  # full-width yen sign
 
-SCIENTIFIC_PHONE = ("Excel turned this phone number into a number in scientific notation; format "
-                    "the column as Text in Excel and export again.")
-AMBIGUOUS_DATE = "ambiguous date; pass --date-order dmy or mdy"
-NOT_A_DATE = "not a date; write dates as YYYY-MM-DD (e.g. 2024-03-05) or YYYY-MM-DD HH:MM"
-NOT_REAL_DATE = "not a real date (no such day in the calendar); check day and month"
-NOT_A_NUMBER = "not a number; use digits with a dot for decimals, e.g. 1234.50"
-NOT_AN_AMOUNT = ("not an amount; use digits with a dot for decimals, e.g. 1234.50 (currency "
-                 "symbols and thousands commas are fine)")
-NOT_YES_NO = "not yes or no; use yes/no, true/false, 1/0, 是/否 or Y/N"
+# The messages are Message objects: English text that a page shows translated.
+SCIENTIFIC_PHONE = Message(N_("Excel turned this phone number into a number in scientific "
+                              "notation; format the column as Text in Excel and export again."))
+AMBIGUOUS_DATE = Message(N_("ambiguous date; pass --date-order dmy or mdy"))
+NOT_A_DATE = Message(N_("not a date; write dates as YYYY-MM-DD (e.g. 2024-03-05) or YYYY-MM-DD "
+                        "HH:MM"))
+NOT_REAL_DATE = Message(N_("not a real date (no such day in the calendar); check day and month"))
+NOT_A_NUMBER = Message(N_("not a number; use digits with a dot for decimals, e.g. 1234.50"))
+NOT_AN_AMOUNT = Message(N_("not an amount; use digits with a dot for decimals, e.g. 1234.50 "
+                           "(currency symbols and thousands commas are fine)"))
+NOT_YES_NO = Message(N_("not yes or no; use yes/no, true/false, 1/0, 是/否 or Y/N"))
+NOT_A_PHONE = Message(N_("not a phone number; use digits, spaces, dashes and an optional "
+                         "leading +"))
+FEW_DIGITS = Message(N_("not a phone number; it has fewer than 3 digits"))
+LONG_PHONE = Message(N_("too long for a phone number; at most 32 characters"))
+NOT_AN_EMAIL = Message(N_("not an e-mail address; expected something like name@example.com"))
+LONG_EMAIL = Message(N_("too long for an e-mail address; at most 254 characters"))
+YEAR_RANGE = Message(N_("year out of range; expected a year between 1800 and 2200"))
+NOT_YMD = Message(N_("this date is not in year-month-day order, as date_order says"))
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
@@ -69,7 +81,8 @@ def parse_text(values: pd.Series, max_length: int) -> tuple[pd.Series, pd.Series
     errors = _errors(values.index)
     too_long = (values.str.len() > max_length).fillna(False).to_numpy(dtype=bool)
     if too_long.any():
-        errors[too_long] = f"too long; at most {max_length} characters"
+        errors[too_long] = Message(N_("too long; at most {max_length} characters"),
+                                   max_length=max_length)
     return values, errors
 
 
@@ -89,11 +102,11 @@ def _phone(text: str) -> tuple[str | None, str | None]:
     if _SCIENTIFIC.fullmatch(text):
         return None, SCIENTIFIC_PHONE
     if not _PHONE.fullmatch(text):
-        return None, "not a phone number; use digits, spaces, dashes and an optional leading +"
+        return None, NOT_A_PHONE
     if sum(ch.isdigit() for ch in text) < 3:
-        return None, "not a phone number; it has fewer than 3 digits"
+        return None, FEW_DIGITS
     if len(text) > 32:
-        return None, "too long for a phone number; at most 32 characters"
+        return None, LONG_PHONE
     return text, None
 
 
@@ -109,7 +122,8 @@ def parse_phone(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     errors = _errors(values.index)
     parsed, messages = _loop(values, present, _phone)
     out[present] = parsed
-    errors[present] = messages
+    errors.iloc[np.flatnonzero(present)] = messages  # by position: a mask of one would
+    # turn a Message into a plain str
     return out.where(errors.isna()), errors
 
 
@@ -118,9 +132,9 @@ def parse_email(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     values = halfwidth(values)
     errors = _errors(values.index)
     ok = values.str.fullmatch(_EMAIL.pattern).fillna(True).to_numpy(dtype=bool)
-    errors[~ok] = "not an e-mail address; expected something like name@example.com"
+    errors[~ok] = NOT_AN_EMAIL
     long = (values.str.len() > 254).fillna(False).to_numpy(dtype=bool)
-    errors[long & ok] = "too long for an e-mail address; at most 254 characters"
+    errors[long & ok] = LONG_EMAIL
     return values, errors
 
 
@@ -181,11 +195,11 @@ def _numeric(values: pd.Series, slow, limit: float) -> tuple[pd.Series, pd.Serie
     if rest.any():
         parsed, messages = _loop(values, rest, slow)
         numbers[rest] = [np.nan if p is None else p for p in parsed]
-        errors[rest] = messages
+        errors.iloc[np.flatnonzero(rest)] = messages  # keeps Message objects
     too_big = present & (np.abs(np.nan_to_num(numbers)) >= limit)
     if too_big.any():
         numbers[too_big] = np.nan
-        errors[too_big] = f"too large; must be less than {limit:,.0f}"
+        errors[too_big] = Message(N_("too large; must be less than {limit:,.0f}"), limit=limit)
     return pd.Series(numbers, index=values.index), errors
 
 
@@ -226,7 +240,7 @@ def _normalise_date(text: str) -> str:
 
 def _build(year, month, day, hour, minute, second, fraction) -> tuple[datetime | None, str | None]:
     if not 1800 <= year <= 2200:
-        return None, "year out of range; expected a year between 1800 and 2200"
+        return None, YEAR_RANGE
     micro = int((fraction or "0").ljust(6, "0")[:6])
     try:
         return datetime(year, month, day, int(hour or 0), int(minute or 0), int(second or 0),
@@ -286,7 +300,7 @@ def _one_date(kind: str, parts, order: str | None) -> tuple[datetime | None, str
         else:
             return None, AMBIGUOUS_DATE
     if order == "ymd":
-        return None, "this date is not in year-month-day order, as date_order says"
+        return None, NOT_YMD
     day, month = (a, b) if order == "dmy" else (b, a)
     return _build(int(year), month, day, *time)
 
@@ -303,7 +317,8 @@ def parse_datetime(values: pd.Series, date_order: str | None = None
     2024-03-01). Impossible dates such as 2024-02-30 are errors.
     """
     if date_order not in (None, "ymd", "dmy", "mdy"):
-        raise ValueError(f"date_order must be 'ymd', 'dmy' or 'mdy', not {date_order!r}")
+        raise UserError(N_("date_order must be 'ymd', 'dmy' or 'mdy', not {date_order!r}"),
+                        date_order=date_order)
     present = values.notna().to_numpy()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     errors = _errors(values.index)
@@ -336,7 +351,7 @@ def parse_datetime(values: pd.Series, date_order: str | None = None
             messages.append(message)
         result[rest] = pd.to_datetime(pd.Series(parsed_list, dtype=object)).astype(
             "datetime64[us]").to_numpy()
-        errors[rest] = messages
+        errors.iloc[np.flatnonzero(rest)] = messages  # keeps Message objects
     return result, errors, serials
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from patronage.messages import N_, Message, UserError
 from patronage.storage.importing.damage import (
     MAX_XLSX_UNZIPPED_BYTES, StrictSharedStrings, check_xlsx_archive, damaged_sheet,
     eof_in_quotes_record, misplaced_closing_quote, mixed_encoding, utf16_without_bom)
@@ -39,11 +40,12 @@ _UNICODE_SPACES = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0
                    *(chr(c) for c in range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f",
                    "\u205f", "\u3000")
 _BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields?, saw (\d+)")
-FORMULA = ("formula cells are not imported; paste values (in Excel: Copy, then Paste Special > "
-           "Values)")
-EXCEL_ERROR = "the cell shows an Excel error, not a value; correct it in Excel and save again"
-RIGHT_OF_HEADER = ("this row has cells to the right of the last header; give those columns a "
-                   "header or delete them")
+FORMULA = Message(N_("formula cells are not imported; paste values (in Excel: Copy, then Paste "
+                     "Special > Values)"))
+EXCEL_ERROR = Message(N_("the cell shows an Excel error, not a value; correct it in Excel and save "
+                         "again"))
+RIGHT_OF_HEADER = Message(N_("this row has cells to the right of the last header; give those "
+                             "columns a header or delete them"))
 
 
 @dataclass
@@ -71,39 +73,42 @@ def decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise ValueError(f"unknown encoding {encoding!r}; try utf-8, gb18030 or utf-16") \
-                from None
+            raise UserError(N_("unknown encoding {encoding!r}; try utf-8, gb18030 or utf-16"),
+                            encoding=encoding) from None
         try:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError as exc:
-            raise ValueError(f"the file is not valid {encoding} (byte {exc.start}); try another "
-                             "encoding or leave it out to detect it") from None
+            raise UserError(N_("the file is not valid {encoding} (byte {byte}); try another "
+                               "encoding or leave it out to detect it"), encoding=encoding,
+                            byte=exc.start) from None
     for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                       (codecs.BOM_UTF16_BE, "utf-16-be")):
         if raw.startswith(bom):
             try:
                 return raw[len(bom):].decode(name.replace("-sig", "")), name
             except UnicodeDecodeError:
-                raise ValueError(f"the file starts with a {name} byte-order mark but is not valid "
-                                 f"{name}; save it again as UTF-8") from None
+                raise UserError(N_("the file starts with a {encoding} byte-order mark but is "
+                                   "not valid {encoding}; save it again as UTF-8"),
+                                encoding=name) from None
     wide = utf16_without_bom(raw)
     if wide is not None:
-        raise ValueError(f"the file looks like UTF-16 text without a byte-order mark; pass "
-                         f"--encoding {wide}, or save it again as UTF-8")
+        raise UserError(N_("the file looks like UTF-16 text without a byte-order mark; pass "
+                           "--encoding {encoding}, or save it again as UTF-8"), encoding=wide)
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         not_utf8_at = exc.start
     mixed = mixed_encoding(raw, not_utf8_at)
     if mixed is not None:
-        raise ValueError(f"the file mixes text encodings: line {mixed[0]:,} is UTF-8 but line "
-                         f"{mixed[1]:,} is not (GB18030/GBK, as Chinese Excel saves it?); save "
-                         "the whole file again in one encoding (Excel: Save As > CSV UTF-8)")
+        raise UserError(N_("the file mixes text encodings: line {utf8_line:,} is UTF-8 but line "
+                           "{other_line:,} is not (GB18030/GBK, as Chinese Excel saves it?); save "
+                           "the whole file again in one encoding (Excel: Save As > CSV UTF-8)"),
+                        utf8_line=mixed[0], other_line=mixed[1])
     try:
         return raw.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
-        raise ValueError("cannot tell the file's text encoding (not UTF-8, UTF-16 or GB18030); "
-                         "save it as UTF-8 or pass the encoding") from None
+        raise UserError(N_("cannot tell the file's text encoding (not UTF-8, UTF-16 or "
+                           "GB18030); save it as UTF-8 or pass the encoding")) from None
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -143,8 +148,9 @@ def _headers(raw: list[str], problems: list) -> tuple[list[str], list[int]]:
     for position, header in enumerate(raw):
         name = (header or "").strip().lstrip("\ufeff") or f"column {position + 1}"
         if name in seen:
-            problems.append((1, name, None, f"column {shorten(name)!r} appears twice (columns "
-                             f"{seen[name] + 1} and {position + 1}); keep one of them"))
+            problems.append((1, name, None, Message(N_(
+                "column {column!r} appears twice (columns {first} and {second}); keep one of "
+                "them"), column=shorten(name), first=seen[name] + 1, second=position + 1)))
             continue
         seen[name] = position
         names.append(name)
@@ -155,7 +161,7 @@ def _headers(raw: list[str], problems: list) -> tuple[list[str], list[int]]:
 def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Table:
     raw = path.read_bytes()
     if not raw.strip():
-        raise ValueError(f"{path.name} is empty; it needs a header line and data rows")
+        raise _empty(path)
     text, encoding_name = decode(raw, encoding)
     # pandas' parser reads UTF-8 bytes: give it the file's own bytes rather than the text to
     # encode again.
@@ -163,7 +169,7 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
         if encoding_name in ("utf-8", "utf-8-sig") else io.StringIO(text)
     del raw
     if not text or text.isspace():
-        raise ValueError(f"{path.name} is empty; it needs a header line and data rows")
+        raise _empty(path)
     if "\r" in text and "\n" not in text:  # old Mac line ends: a CR alone ends each line
         text = text.replace("\r", "\n")
         source = io.StringIO(text)
@@ -175,10 +181,10 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
     except csv.Error:  # a header cell over csv's field size limit
         first_record = head.splitlines()[0].split(delimiter)
     if not any(cell.strip() for cell in first_record):
-        raise ValueError("the first line is blank; the file needs a header line")
+        raise UserError(N_("the first line is blank; the file needs a header line"))
     if len(first_record) > MAX_COLUMNS:
-        raise ValueError(f"the header line has {len(first_record):,} columns; a file may have "
-                         f"at most {MAX_COLUMNS:,}")
+        raise UserError(N_("the header line has {count:,} columns; a file may have at most "
+                           "{limit:,}"), count=len(first_record), limit=MAX_COLUMNS)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -208,8 +214,7 @@ def read_text(path: Path, *, encoding: str | None, max_rows: int | None) -> Tabl
         problems.extend(_quote_problems(frame, lines, physical, delimiter))
     del physical
     for line, (_, expected, saw) in zip(bad_lines, bad):
-        problems.append((line, None, None, f"this line has {saw} cells but the header has "
-                         f"{expected}; check for an unquoted {_shown(delimiter)} in a value"))
+        problems.append((line, None, None, _wrong_width(saw, expected, delimiter)))
     lines = lines[1:]
     frame = frame.iloc[1:, keep]
     frame.columns = names
@@ -233,8 +238,8 @@ def _line_break_cells(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return found
 
 
-_NUL = ("the cell holds a NUL character (an invisible control character a broken export "
-        "leaves); delete it, or export the file again")
+_NUL = Message(N_("the cell holds a NUL character (an invisible control character a broken "
+                  "export leaves); delete it, or export the file again"))
 
 
 def _nul_problems(frame: pd.DataFrame, lines: np.ndarray) -> list:
@@ -249,12 +254,12 @@ def _nul_problems(frame: pd.DataFrame, lines: np.ndarray) -> list:
     return problems
 
 
-def _unreadable_text(exc: Exception, source, delimiter: str) -> ValueError:
+def _unreadable_text(exc: Exception, source, delimiter: str) -> UserError:
     """The error for a text file pandas cannot tokenise: a quote never closed names its line."""
     record = eof_in_quotes_record(str(exc))
     if record is None:
-        return ValueError(f"the file cannot be read as delimited text ({str(exc)[:200]}); "
-                          "save it again as CSV")
+        return UserError(N_("the file cannot be read as delimited text ({detail}); save it "
+                            "again as CSV"), detail=str(exc)[:200])
     line = record + 1
     if record > 0:  # the records before it may hold quoted line breaks
         source.seek(0)
@@ -262,9 +267,9 @@ def _unreadable_text(exc: Exception, source, delimiter: str) -> ValueError:
                              keep_default_na=False, skip_blank_lines=False, index_col=False,
                              on_bad_lines="skip", engine="c")
         line += int(sum(before[c].str.count("\n").sum() for c in before.columns))
-    return ValueError(f"line {line:,}: a quote (\") opens a value that is never closed, so "
-                      "the rest of the file would be read into one cell; close the quote, or "
-                      "write a quote inside a value as two (\"\")")
+    return UserError(N_('line {line:,}: a quote (") opens a value that is never closed, so the '
+                        "rest of the file would be read into one cell; close the quote, or "
+                        'write a quote inside a value as two ("")'), line=line)
 
 
 def _quote_problems(frame: pd.DataFrame, lines: np.ndarray, physical: list[str],
@@ -281,16 +286,25 @@ def _quote_problems(frame: pd.DataFrame, lines: np.ndarray, physical: list[str],
         offset = misplaced_closing_quote(record, delimiter)
         if offset is not None:
             last = first + record.count("\n", 0, offset)
-            problems.append((first, None, None, (
-                f"a quote (\") opened on line {first:,} closes only on line {last:,}, and "
-                f"text follows it there, so lines {first:,}-{last:,} were read as one cell; "
-                "close the quote on its own line, or write a quote inside a value as two "
-                "(\"\")")))
+            problems.append((first, None, None, Message(N_(
+                'a quote (") opened on line {first:,} closes only on line {last:,}, and text '
+                "follows it there, so lines {first:,}-{last:,} were read as one cell; close the "
+                'quote on its own line, or write a quote inside a value as two ("")'),
+                first=first, last=last)))
     return problems
 
 
-def _shown(delimiter: str) -> str:
-    return "tab" if delimiter == "\t" else repr(delimiter)
+def _wrong_width(saw: int, expected: int, delimiter: str) -> Message:
+    if delimiter == "\t":
+        return Message(N_("this line has {saw} cells but the header has {expected}; check for an "
+                          "unquoted tab in a value"), saw=saw, expected=expected)
+    return Message(N_("this line has {saw} cells but the header has {expected}; check for an "
+                      "unquoted {delimiter!r} in a value"), saw=saw, expected=expected,
+                   delimiter=delimiter)
+
+
+def _empty(path: Path) -> UserError:
+    return UserError(N_("{file} is empty; it needs a header line and data rows"), file=path.name)
 
 
 def _needs_strip(text: str, delimiter: str) -> bool:
@@ -367,9 +381,10 @@ def _limit(table: Table, max_rows: int | None) -> Table:
         table.frame = table.frame.iloc[:max_rows]
         table.lines = table.lines[:max_rows]
         table.truncated = True
-        table.problems.append((line, None, None, (
-            f"the file has more than {max_rows:,} data rows, the most one import takes; split "
-            "the file into smaller files or raise PATRONAGE_IMPORT_MAX_ROWS")))
+        table.problems.append((line, None, None, Message(N_(
+            "the file has more than {max_rows:,} data rows, the most one import takes; split "
+            "the file into smaller files or raise PATRONAGE_IMPORT_MAX_ROWS"),
+            max_rows=max_rows)))
     return table
 
 
@@ -399,8 +414,9 @@ def read_xlsx(path: Path, *, sheet: str | None, max_rows: int | None,
             workbook = openpyxl.load_workbook(handle, read_only=True, data_only=False)
         except Exception as exc:  # zipfile.BadZipFile, KeyError, XML errors, entity bombs...
             detail = f"{type(exc).__name__}: {str(exc)[:120]}"
-            raise ValueError(f"cannot open {path.name} as an Excel .xlsx workbook ({detail}); "
-                             "save it again from Excel as .xlsx or export it as CSV") from None
+            raise UserError(N_("cannot open {file} as an Excel .xlsx workbook ({detail}); save "
+                               "it again from Excel as .xlsx or export it as CSV"),
+                            file=path.name, detail=detail) from None
         return _read_workbook(workbook, sheet, max_rows, path.name)
 
 
@@ -408,9 +424,13 @@ def _read_workbook(workbook, sheet: str | None, max_rows: int | None, file: str)
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
             names = workbook.sheetnames
-            more = f" and {len(names) - 10:,} more" if len(names) > 10 else ""
-            raise ValueError(f"no sheet named {shorten(sheet)!r}; the workbook has "
-                             f"{', '.join(repr(shorten(s, 40)) for s in names[:10])}{more}")
+            shown = ", ".join(repr(shorten(s, 40)) for s in names[:10])
+            if len(names) > 10:
+                raise UserError(N_("no sheet named {sheet!r}; the workbook has {sheets} and "
+                                   "{more:,} more"), sheet=shorten(sheet), sheets=shown,
+                                more=len(names) - 10)
+            raise UserError(N_("no sheet named {sheet!r}; the workbook has {sheets}"),
+                            sheet=shorten(sheet), sheets=shown)
         worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
         if isinstance(getattr(worksheet, "_shared_strings", None), list):
             # openpyxl's read-only sheet reads cells through this private table.
@@ -433,7 +453,7 @@ _EXTRA_COLUMNS = 16
 def _checked_rows(worksheet, file: str, first: int = 1, **bounds):
     """The sheet's rows from row ``first`` (``iter_rows`` ``bounds``: ``max_row``,
     ``max_col``); a row openpyxl cannot read (a shared string that does not exist, XML that
-    breaks off) is a ValueError naming the row."""
+    breaks off) is a UserError naming the row."""
     rows = worksheet.iter_rows(min_row=first, **bounds)
     number = first - 1
     while True:
@@ -488,13 +508,14 @@ def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> 
             header, header_row = row, number
             break
     if header is None:
-        raise ValueError(f"sheet {worksheet.title!r} has no header in its first "
-                         f"{HEADER_SEARCH_ROWS} rows; it needs a header row at the top")
+        raise UserError(N_("sheet {sheet!r} has no header in its first {rows} rows; it needs "
+                           "a header row at the top"), sheet=worksheet.title,
+                        rows=HEADER_SEARCH_ROWS)
     header = _trimmed(header)
     if len(header) > MAX_COLUMNS:
-        raise ValueError(f"sheet {worksheet.title!r} has more than {MAX_COLUMNS:,} columns in "
-                         f"its header (row {header_row}); a file may have at most "
-                         f"{MAX_COLUMNS:,}")
+        raise UserError(N_("sheet {sheet!r} has more than {limit:,} columns in its header "
+                           "(row {row}); a file may have at most {limit:,}"),
+                        sheet=worksheet.title, limit=MAX_COLUMNS, row=header_row)
     names, keep = _headers([_cell_text(c.value) or "" for c in header], problems)
     # Header positions are relative to the header row; shift line numbers to the sheet's rows.
     problems = [(header_row, col, val, msg) for _, col, val, msg in problems]
@@ -507,9 +528,9 @@ def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> 
     blank = None
     for number, row in enumerate(rows, start=header_row + 1):
         if number > EXCEL_ROWS:
-            raise ValueError(f"{file} is damaged: sheet {worksheet.title!r} has rows beyond "
-                             f"Excel's last row ({EXCEL_ROWS:,}); save it again from Excel, or "
-                             "export it as CSV")
+            raise UserError(N_("{file} is damaged: sheet {sheet!r} has rows beyond Excel's "
+                               "last row ({rows:,}); save it again from Excel, or export it as "
+                               "CSV"), file=file, sheet=worksheet.title, rows=EXCEL_ROWS)
         if number in far:
             problems.append((number, None, None, RIGHT_OF_HEADER))
         if row is blank:  # openpyxl fills each missing row with one same tuple: skip fast
@@ -549,21 +570,23 @@ def _read_sheet(worksheet, max_rows: int | None, file: str = "the workbook") -> 
 def read_table(path, *, encoding: str | None = None, sheet: str | None = None,
                max_rows: int | None = None,
                max_unzipped_bytes: int = MAX_XLSX_UNZIPPED_BYTES) -> Table:
-    """Read ``path`` (CSV/TXT/TSV or XLSX); ValueError for files that cannot be read at all.
+    """Read ``path`` (CSV/TXT/TSV or XLSX); :class:`~patronage.messages.UserError` (a
+    ValueError) for files that cannot be read at all.
 
     ``max_unzipped_bytes`` bounds what an XLSX file may unpack to (a zip bomb is refused
     before anything is unpacked)."""
     path = Path(path)
     if not path.exists():
-        raise ValueError(f"file not found: {path}")
+        raise UserError(N_("file not found: {path}"), path=str(path))
     if not path.is_file():
-        raise ValueError(f"not a file: {path}")
+        raise UserError(N_("not a file: {path}"), path=str(path))
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return read_xlsx(path, sheet=sheet, max_rows=max_rows,
                          max_unzipped_bytes=max_unzipped_bytes)
     if suffix == ".xls":
-        raise ValueError("old .xls workbooks are not supported; save the file as .xlsx or CSV")
+        raise UserError(N_("old .xls workbooks are not supported; save the file as .xlsx or "
+                           "CSV"))
     return read_text(path, encoding=encoding, max_rows=max_rows)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from patronage.messages import Message
+
 #: How many problems :meth:`ImportReport.to_text` prints before summarising the rest.
 MAX_PRINTED_PROBLEMS = 50
 #: How much of a cell or header a problem shows; longer ones are cut, with their length.
@@ -36,7 +38,9 @@ class ImportIssue:
     ``column`` names the column as written in the file, with the field it maps to in brackets
     when the two differ; ``value`` is the cell as read (``None`` when the problem is not about a
     cell, such as a missing column), cut to its first :data:`MAX_SHOWN_CHARACTERS` characters
-    when longer, and then ``value_length`` is its whole length.
+    when longer, and then ``value_length`` is its whole length. ``message`` is a
+    :class:`~patronage.messages.Message` (English text that a page shows translated) or plain
+    English text.
     """
 
     line: int | None
@@ -162,14 +166,15 @@ class Problems:
         if shown is not None and len(shown) > MAX_SHOWN_CHARACTERS:
             shown, length = shown[:MAX_SHOWN_CHARACTERS], len(shown)
         column = None if column is None else shorten(column)
-        message = shorten(str(message), _MAX_MESSAGE_CHARACTERS)
+        if not isinstance(message, Message) or len(message) > _MAX_MESSAGE_CHARACTERS:
+            message = shorten(str(message), _MAX_MESSAGE_CHARACTERS)  # a translation is lost
         self.issues.append(ImportIssue(line, column, shown, message, length))
 
     def flag(self, mask, field_name: str | None, values, message) -> None:
         """Report every row where ``mask`` is true.
 
         ``values`` is the raw column (the cell shown to the user) and ``message`` a string or a
-        Series of per-row messages.
+        Series of per-row messages (:class:`~patronage.messages.Message` objects are kept).
         """
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():

@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, insert, select
 
+from patronage.messages import N_, Message
 from patronage.storage.importing import bulk
 from patronage.storage.importing.checks import Fields, customer_keys
-from patronage.storage.importing.parsing import NOT_A_NUMBER, parse_code, parse_number, parse_text
+from patronage.storage.importing.parsing import parse_code, parse_number, parse_text
 from patronage.storage.importing.report import shorten
 from patronage.storage.schema import (
     RESPONSE_CHANNELS, answers, responses, surveys, touchpoints, waves,
@@ -41,6 +42,10 @@ _LANGUAGES = {"en": "en", "english": "en", "英文": "en", "英语": "en", "英�
               "zh": "zh_Hans", "zhhans": "zh_Hans", "zhcn": "zh_Hans", "zhsg": "zh_Hans",
               "简体中文": "zh_Hans", "简体": "zh_Hans", "zhhant": "zh_Hant", "zhtw": "zh_Hant",
               "zhhk": "zh_Hant", "zhmo": "zh_Hant", "繁體中文": "zh_Hant", "繁體": "zh_Hant"}
+LONG_ITEM_CODE = Message(N_("item code too long; at most 100 characters"))
+NOT_A_NUMBER_OR_TEXT = Message(N_(
+    "not a number; use digits with a dot for decimals, e.g. 1234.50; only the item 'comment' "
+    "and columns ending in '.text' may hold text"))
 _FIELDS = ("survey_id", "wave_id", "customer_id", "channel", "language", "started_at",
            "submitted_at", "weight")
 
@@ -64,13 +69,15 @@ class Parsed:
         return (*_FIELDS, "touchpoint_id") if self.tagged else _FIELDS
 
 
-def _choice(fields: Fields, name: str, allowed: dict[str, str], what: str) -> pd.Series:
+def _choice(fields: Fields, name: str, allowed: dict[str, str], message: str) -> pd.Series:
+    """The cells of ``name`` mapped by ``allowed``; others are problems (``message``, marked with
+    ``N_``, takes the ``choices``)."""
     raw = fields.raw(name)
     folded = raw.str.lower().str.replace(r"[\s_\-]", "", regex=True)
     values = folded.map(allowed)
     bad = (raw.notna() & values.isna()).to_numpy()
     messages = pd.Series(None, index=raw.index, dtype=object)
-    messages[bad] = f"unknown {what}; use one of {', '.join(sorted(set(allowed.values())))}"
+    messages[bad] = Message(message, choices=", ".join(sorted(set(allowed.values()))))
     fields.record(name, raw, messages)
     return values.astype(object).where(values.notna(), None)
 
@@ -80,7 +87,7 @@ def _items(fields: Fields) -> tuple[pd.DataFrame, list[str]]:
     for header in fields.columns.extra:
         code = header.strip()
         if len(code) > 100:
-            fields.problems.add(1, header, None, "item code too long; at most 100 characters")
+            fields.problems.add(1, header, None, LONG_ITEM_CODE)
             continue
         codes.append(code)
         raw = fields.frame[header]
@@ -92,8 +99,9 @@ def _items(fields: Fields) -> tuple[pd.DataFrame, list[str]]:
             _flag_item(fields, header, raw, errors)
         else:
             num, errors = parse_number(raw)
-            errors = errors.where(errors.isna(), NOT_A_NUMBER + "; only the item 'comment' and "
-                                  "columns ending in '.text' may hold text")
+            bad = errors.notna().to_numpy()
+            errors = pd.Series(None, index=raw.index, dtype=object)
+            errors[bad] = NOT_A_NUMBER_OR_TEXT
             fields.bad |= errors.notna().to_numpy()
             _flag_item(fields, header, raw, errors)
             text = pd.Series(None, index=raw.index, dtype=object)
@@ -115,23 +123,26 @@ def _flag_item(fields: Fields, header: str, raw: pd.Series, errors: pd.Series) -
 
 def validate(fields: Fields) -> Parsed:
     ids = fields.parse("external_id", parse_code, 64)
-    fields.require("external_id", "response id")
-    fields.unique("external_id", ids, "response id")
+    fields.require("external_id", N_("missing response id; every row needs one"))
+    fields.unique("external_id", ids, N_("response id {value!r} appears twice: lines "
+                                         "{first} and {line}; keep one of them"))
     rows = {"external_id": ids, "survey": fields.parse("survey", parse_code, 64)}
-    fields.require("survey", "survey code")
+    fields.require("survey", N_("missing survey code; every row needs one"))
     rows["wave"] = fields.parse("wave", parse_text, 100)
     rows["customer"] = fields.parse("customer", parse_code, 64)
-    channel = _choice(fields, "channel", {c: c for c in RESPONSE_CHANNELS}, "channel")
+    channel = _choice(fields, "channel", {c: c for c in RESPONSE_CHANNELS},
+                      N_("unknown channel; use one of {choices}"))
     rows["channel"] = channel.where(channel.notna(), "import")
-    rows["language"] = _choice(fields, "language", _LANGUAGES, "language")
+    rows["language"] = _choice(fields, "language", _LANGUAGES,
+                               N_("unknown language; use one of {choices}"))
     rows["started_at"] = fields.dates("started_at")
     rows["submitted_at"] = fields.dates("submitted_at")
-    fields.require("submitted_at", "submission time")
+    fields.require("submitted_at", N_("missing submission time; every row needs one"))
     weight = fields.parse("weight", parse_number)
     not_positive = (weight <= 0).to_numpy()
     if not_positive.any():
         messages = pd.Series(None, index=weight.index, dtype=object)
-        messages[not_positive] = "weight must be greater than 0"
+        messages[not_positive] = Message(N_("weight must be greater than 0"))
         fields.record("weight", fields.raw("weight"), messages)
     rows["weight"] = weight.fillna(1.0)
     rows["touchpoint"] = fields.parse("touchpoint", parse_code, 64)
@@ -178,12 +189,14 @@ def _touchpoint_keys(conn: Connection, fields: Fields, refs: pd.Series,
         if not isinstance(ref, str):
             continue
         if ref not in found:
-            messages.iloc[pos] = (f"touchpoint {shorten(ref)!r} is not among the imported "
-                                  "touchpoints; import it first (patronage import touchpoints "
-                                  "FILE) or leave the cell blank")
+            messages.iloc[pos] = Message(N_(
+                "touchpoint {touchpoint!r} is not among the imported touchpoints; import it "
+                "first (patronage import touchpoints FILE) or leave the cell blank"),
+                touchpoint=shorten(ref))
         elif not pd.isna(customer) and int(customer) != found[ref][1]:
-            messages.iloc[pos] = (f"touchpoint {shorten(ref)!r} belongs to another customer "
-                                  "than this response; check the touchpoint or customer id")
+            messages.iloc[pos] = Message(N_(
+                "touchpoint {touchpoint!r} belongs to another customer than this response; "
+                "check the touchpoint or customer id"), touchpoint=shorten(ref))
     if messages.notna().any():
         fields.record("touchpoint", fields.raw("touchpoint"), messages)
     return keys

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from patronage.messages import N_, Message
 from patronage.storage.importing import bulk
 from patronage.storage.importing.checks import Fields, customer_keys
 from patronage.storage.importing.parsing import parse_amount, parse_bool, parse_code, parse_text
@@ -36,14 +37,15 @@ _TEXT = {"product": 200, "category": 100, "channel": 50}
 def validate(fields: Fields) -> pd.DataFrame:
     """Typed columns of the file (customer still as the external id in ``customer``)."""
     ids = fields.parse("external_id", parse_code, 64)
-    fields.require("external_id", "transaction id")
-    fields.unique("external_id", ids, "transaction id")
+    fields.require("external_id", N_("missing transaction id; every row needs one"))
+    fields.unique("external_id", ids, N_("transaction id {value!r} appears twice: lines "
+                                         "{first} and {line}; keep one of them"))
     customer = fields.parse("customer", parse_code, 64)
-    fields.require("customer", "customer id")
+    fields.require("customer", N_("missing customer id; every row needs one"))
     occurred = fields.dates("occurred_at")
-    fields.require("occurred_at", "date")
+    fields.require("occurred_at", N_("missing date; every row needs one"))
     amount = fields.parse("amount", parse_amount)
-    fields.require("amount", "amount")
+    fields.require("amount", N_("missing amount; every row needs one"))
     out = {"external_id": ids, "customer": customer, "occurred_at": occurred}
     if "cost" in fields:
         out["cost"] = fields.parse("cost", parse_amount)
@@ -57,9 +59,10 @@ def validate(fields: Fields) -> pd.DataFrame:
         conflict = said_no & negative
         if conflict.any():
             messages = pd.Series(None, index=amount.index, dtype=object)
-            messages[conflict] = (f"the amount is negative but column "
-                                  f"{fields.problems.label('is_refund')} says it is not a refund; "
-                                  "a negative amount is a refund: fix one of the two")
+            messages[conflict] = Message(N_(
+                "the amount is negative but column {column} says it is not a refund; a "
+                "negative amount is a refund: fix one of the two"),
+                column=fields.problems.label("is_refund"))
             fields.record("amount", fields.raw("amount"), messages)
         refund = (flag == True).to_numpy(dtype=bool) | negative  # noqa: E712
     else:
@@ -78,10 +81,11 @@ def _refund_of(fields: Fields, ids: pd.Series, refund: np.ndarray) -> pd.Series:
     label = fields.problems.label("refund_of")
     messages = pd.Series(None, index=named.index, dtype=object)
     given = named.notna().to_numpy()
-    messages[given & ~refund] = (f"column {label} names the purchase a refund is for, but this "
-                                 "row is a purchase (its amount is not negative): make it a "
-                                 "refund or clear the cell")
-    messages[given & refund & (named == ids).to_numpy()] = "a refund cannot name itself"
+    messages[given & ~refund] = Message(N_(
+        "column {column} names the purchase a refund is for, but this row is a purchase (its "
+        "amount is not negative): make it a refund or clear the cell"), column=label)
+    messages[given & refund & (named == ids).to_numpy()] = Message(
+        N_("a refund cannot name itself"))
     fields.record("refund_of", fields.raw("refund_of"), messages)
     return named
 
@@ -116,24 +120,27 @@ def _check_purchases(conn: Connection, fields: Fields, typed: pd.DataFrame,
         elif purchase in stored:
             owner, is_refund, other = stored[purchase]
             if is_refund:
-                messages.iloc[i] = (f"{shorten(purchase)!r} is a refund, not a purchase; name "
-                                    "the purchase the money was paid for")
+                messages.iloc[i] = Message(N_(
+                    "{purchase!r} is a refund, not a purchase; name the purchase the money was "
+                    "paid for"), purchase=shorten(purchase))
                 continue
             owner_matches = keys.iloc[i] != keys.iloc[i] or owner == int(keys.iloc[i])
         else:
-            messages.iloc[i] = (f"no purchase {shorten(purchase)!r} is imported or in this "
-                                "file; import the purchase first (or in the same file), or "
-                                "clear the cell")
+            messages.iloc[i] = Message(N_(
+                "no purchase {purchase!r} is imported or in this file; import the purchase first "
+                "(or in the same file), or clear the cell"), purchase=shorten(purchase))
             continue
         if not owner_matches:
-            messages.iloc[i] = (f"purchase {shorten(purchase)!r} belongs to customer "
-                                f"{shorten(other)!r}, not {shorten(customer)!r}; a refund goes "
-                                "to the customer who paid")
+            messages.iloc[i] = Message(N_(
+                "purchase {purchase!r} belongs to customer {owner!r}, not {customer!r}; a refund "
+                "goes to the customer who paid"), purchase=shorten(purchase), owner=shorten(other),
+                customer=shorten(customer))
     fields.record("refund_of", fields.raw("refund_of"), messages)
 
 
-_CREATE_HINT = ("import customers first, or import with --create-customers to create bare "
-                "customers for the unknown ids")
+_UNKNOWN_CUSTOMER = N_("customer {customer!r} is not in the panel; import customers first, or "
+                       "import with --create-customers to create bare customers for the unknown "
+                       "ids")
 
 
 def resolve(conn: Connection, fields: Fields, typed: pd.DataFrame, *,
@@ -157,7 +164,7 @@ def resolve(conn: Connection, fields: Fields, typed: pd.DataFrame, *,
         known = bulk.existing_keys(conn, "customers", "external_id")
     elif created:
         known = {**known, **dict.fromkeys(created, -1)}  # counted only: nothing is written
-    keys = customer_keys(fields, "customer", refs, known, hint=_CREATE_HINT)
+    keys = customer_keys(fields, "customer", refs, known, _UNKNOWN_CUSTOMER)
     if "refund_of" in typed:
         _check_purchases(conn, fields, typed, keys)
     rows = typed.drop(columns=["customer"])
