@@ -201,6 +201,22 @@ def test_phone_must_look_like_a_phone(engine, tmp_path):
     assert "not a phone number" in messages(import_file(engine, "customers", path))
 
 
+def test_an_empty_e_mail_cell_is_no_e_mail_and_a_bad_one_is_named(engine, tmp_path):
+    """A blank cell is an unanswered field, not a bad address (with pandas' text columns a
+    missing cell matched no pattern and was refused)."""
+    path = write_csv(tmp_path / "c.csv", [["id", "name", "email"], ["C1", "A", ""],
+                                          ["C2", "B", "b@example.com"], ["C3", "C", ""]])
+    report = import_file(engine, "customers", path)
+    assert report.ok, messages(report)
+    with engine.connect() as conn:
+        assert dict(conn.execute(select(customers.c.external_id, customers.c.email)).all()) == {
+            "C1": None, "C2": "b@example.com", "C3": None}
+    path = write_csv(tmp_path / "d.csv", [["id", "name", "email"], ["C4", "D", ""],
+                                          ["C5", "E", "not-an-address"]])
+    assert [(i.line, i.value) for i in import_file(engine, "customers", path).errors] == [
+        (3, "not-an-address")]
+
+
 @pytest.mark.parametrize(("cell", "expected"), [
     ("2024-03-05", datetime(2024, 3, 5)),
     ("2024/3/5", datetime(2024, 3, 5)),

@@ -131,7 +131,10 @@ def parse_email(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """E-mail addresses: something@domain.tld, at most 254 characters."""
     values = halfwidth(values)
     errors = _errors(values.index)
-    ok = values.str.fullmatch(_EMAIL.pattern).fillna(True).to_numpy(dtype=bool)
+    # A blank cell is no address (pandas' text columns give False, not NA, for a missing
+    # value's match).
+    ok = (values.isna() | values.str.fullmatch(_EMAIL.pattern).fillna(True)).to_numpy(
+        dtype=bool)
     errors[~ok] = NOT_AN_EMAIL
     long = (values.str.len() > 254).fillna(False).to_numpy(dtype=bool)
     errors[long & ok] = LONG_EMAIL
