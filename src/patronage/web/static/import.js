@@ -4,6 +4,13 @@
   "use strict";
   var form = document.getElementById("import-form");
   if (!form) { return; }
+  var input = document.getElementById("import-file");
+  var chosen = form.querySelector(".file-pick .chosen");
+  if (input && chosen) {
+    input.addEventListener("change", function () {
+      chosen.textContent = input.files.length ? input.files[0].name : chosen.getAttribute("data-none");
+    });
+  }
   form.addEventListener("submit", function (event) {
     var pressed = event.submitter;
     if (pressed && pressed.name) {
