@@ -115,6 +115,14 @@ def test_a_file_with_problems_writes_nothing_and_names_each_problem_in_chinese(c
     assert _count(client.engine, transactions) == before
 
 
+def test_a_missing_column_is_named_in_the_reader_s_language(client):
+    token = _login(client, "analyst")
+    response = _upload(client, token, "customers", "客户.csv", "客户编号,地区\nC7,华东\n".encode())
+    assert response.status_code == 400
+    rows = BeautifulSoup(response.text, "html.parser").select("#import-problems tbody tr")
+    assert [[td.text for td in tr.select("td")][:2] for tr in rows] == [["1", "名称"]]
+
+
 def test_checking_writes_nothing_then_importing_adds_the_rows_once(client):
     token = _login(client, "analyst")
     before = _count(client.engine, customers)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from patronage.messages import UserError
+from patronage.messages import Term, UserError
 from patronage.storage.importing import upload
 from patronage.web.deps import check_csrf, gettext_for, render, require_user
 
@@ -24,7 +24,10 @@ def _page(request: Request, kind: str, status: int = 200, **context):
     kind = kind if kind in upload.KINDS else upload.KINDS[0]
     gettext = gettext_for(request)
     guide = {k: upload.fields_of(k, gettext) for k in upload.KINDS}
-    return render(request, "import.html", status, kind=kind, kinds=upload.KINDS,
+    def column(name):  # a column the file lacks is named in the reader's language
+        return gettext(name) if isinstance(name, Term) else name
+
+    return render(request, "import.html", status, kind=kind, kinds=upload.KINDS, column=column,
                   kind_names=upload.KIND_NAMES, guide=guide, date_orders=DATE_ORDERS,
                   encodings=ENCODINGS, shown_problems=SHOWN_PROBLEMS,
                   suffixes=",".join(upload.SUFFIXES), **context)

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from sqlalchemy import Engine
 
-from patronage.messages import N_, UserError
+from patronage.messages import N_, Term, UserError
 from patronage.storage.importing.loader import import_file
 from patronage.storage.importing.mapping import ALIASES, REQUIRED
 from patronage.storage.importing.report import ImportIssue, ImportReport
@@ -115,8 +115,12 @@ def import_upload(engine: Engine, kind: str, name: str, stream: BinaryIO, *,
 
 def _as_written(issue: ImportIssue, kind: str) -> ImportIssue:
     """The problem with its column as the file heads it: the importer adds the field a header
-    maps to in brackets (``客户编号 (customer)``), a name the page does not use."""
+    maps to in brackets (``客户编号 (customer)``), a name the page does not use; a column the
+    file lacks is named by the field's label (a :class:`Term`, shown in the reader's
+    language)."""
     column = issue.column or ""
+    if column in FIELD_LABELS[kind]:
+        return replace(issue, column=Term(FIELD_LABELS[kind][column]))
     for name in ALIASES[kind]:
         if column.endswith(f" ({name})"):
             return replace(issue, column=column[: -len(name) - 3])
